@@ -1,0 +1,150 @@
+/**
+ * One error type with stable codes (modelled on ethers v6 makeError/assert/isError).
+ * Tests, the CLI and the audit log match on `code`, never on message text.
+ * `info` must never hold key material, PINs or passphrases.
+ */
+
+/** Exit-code families of SPEC.md. */
+export type ErrorFamily = 'internal' | 'usage' | 'input' | 'policy' | 'hsm' | 'integrity';
+
+export const EXIT_CODES: Record<ErrorFamily, number> = {
+  internal: 1,
+  usage: 2,
+  input: 3,
+  policy: 4,
+  hsm: 5,
+  integrity: 6,
+};
+
+/** The closed list of codes, each with its family. Add new codes in the section of their module. */
+export const ERROR_CODES = {
+  // general
+  INTERNAL: 'internal',
+  USAGE: 'usage',
+  CONFIG_INVALID: 'usage',
+  HOME_NOT_INITIALIZED: 'usage',
+  HOME_ALREADY_INITIALIZED: 'usage',
+  INPUT_NOT_FOUND: 'input',
+  INPUT_EMPTY: 'input',
+  INPUT_TOO_LARGE: 'input',
+  INPUT_UNRECOGNIZED: 'input',
+  REQUEST_INVALID: 'input',
+  KEY_NOT_FOUND: 'input',
+  KEY_LABEL_TAKEN: 'input',
+  KEY_CHAIN_MISMATCH: 'input',
+  OUTPUT_EXISTS: 'usage',
+  // bitcoin (chains/btc)
+  PSBT_INVALID: 'input',
+  PSBT_BAD_MAGIC: 'input',
+  PSBT_TRUNCATED: 'input',
+  PSBT_DUPLICATE_KEY: 'input',
+  PSBT_TRAILING_BYTES: 'input',
+  PSBT_INCONSISTENT: 'input',
+  PSBT_VERSION_UNSUPPORTED: 'input',
+  PSBT_NOTHING_TO_SIGN: 'input',
+  PSBT_TAPROOT_UNSUPPORTED: 'input',
+  PSBT_UTXO_MISSING: 'input',
+  PSBT_UTXO_MISMATCH: 'input',
+  PSBT_SIGHASH_UNSUPPORTED: 'input',
+  PSBT_SCRIPT_UNSUPPORTED: 'input',
+  PSBT_NETWORK_MISMATCH: 'input',
+  // evm (chains/evm)
+  EVM_TX_INVALID: 'input',
+  EVM_TX_UNSUPPORTED: 'input',
+  EVM_CHAIN_ID_MISSING: 'input',
+  EVM_FROM_MISMATCH: 'input',
+  EVM_MESSAGE_INVALID: 'input',
+  EVM_TYPED_DATA_INVALID: 'input',
+  EVM_ETH_SIGN_REFUSED: 'input',
+  // qr / ur (qr/)
+  QR_UNREADABLE: 'input',
+  QR_IMAGE_INVALID: 'input',
+  QR_CHECKSUM: 'input',
+  QR_UNSUPPORTED_TYPE: 'input',
+  QR_INCOMPLETE: 'input',
+  QR_MIXED_TRANSFER: 'input',
+  QR_PAYLOAD_TOO_LARGE: 'input',
+  UR_INVALID: 'input',
+  // policy and approvals (policy/)
+  POLICY_DENIED: 'policy',
+  POLICY_NOT_SET: 'policy',
+  APPROVALS_MISSING: 'policy',
+  POLICY_INVALID: 'input',
+  APPROVAL_INVALID: 'input',
+  OFFICER_KEY_INVALID: 'input',
+  OFFICER_PASSPHRASE_INCORRECT: 'input',
+  POLICY_SIGNATURE_INVALID: 'integrity',
+  POLICY_QUORUM_MISSING: 'integrity',
+  POLICY_VERSION_STALE: 'integrity',
+  // hsm (hsm/)
+  HSM_MODULE_NOT_FOUND: 'hsm',
+  HSM_TOKEN_NOT_FOUND: 'hsm',
+  HSM_PIN_REQUIRED: 'hsm',
+  HSM_PIN_INCORRECT: 'hsm',
+  HSM_PIN_LOCKED: 'hsm',
+  HSM_MECHANISM_UNSUPPORTED: 'hsm',
+  HSM_CURVE_UNSUPPORTED: 'hsm',
+  HSM_SESSION_LOST: 'hsm',
+  HSM_DEVICE_ERROR: 'hsm',
+  HSM_THROTTLED: 'hsm',
+  HSM_KEY_NOT_FOUND: 'hsm',
+  HSM_SIGNATURE_INVALID: 'hsm',
+  HSM_ERROR: 'hsm',
+  // integrity (store/)
+  AUDIT_TAMPERED: 'integrity',
+  AUDIT_ROLLBACK: 'integrity',
+  AUDIT_CHECKPOINT_INVALID: 'integrity',
+  STATE_INCONSISTENT: 'integrity',
+} as const satisfies Record<string, ErrorFamily>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export type ErrorInfo = Record<string, string | number | boolean | null | undefined | string[] | number[]>;
+
+export class ColdsignError extends Error {
+  override readonly name = 'ColdsignError';
+  readonly code: ErrorCode;
+  readonly info: ErrorInfo;
+
+  constructor(code: ErrorCode, message: string, info: ErrorInfo = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.info = info;
+  }
+
+  get family(): ErrorFamily {
+    return ERROR_CODES[this.code];
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.family];
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function makeError(code: ErrorCode, message: string, info?: ErrorInfo, cause?: unknown): ColdsignError {
+  return new ColdsignError(code, message, info, cause === undefined ? undefined : { cause });
+}
+
+/** Throws a ColdsignError with `code` unless `condition` holds. */
+export function assert(condition: unknown, code: ErrorCode, message: string, info?: ErrorInfo): asserts condition {
+  if (!condition) throw makeError(code, message, info);
+}
+
+export function isColdsignError(error: unknown, code?: ErrorCode): error is ColdsignError {
+  return error instanceof ColdsignError && (code === undefined || error.code === code);
+}
+
+/** Any thrown value as a ColdsignError: unknown errors become INTERNAL (exit 1) with a generic message. */
+export function toColdsignError(error: unknown): ColdsignError {
+  if (error instanceof ColdsignError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return makeError('INTERNAL', `Internal error: ${detail}.`, {}, error);
+}
+
+export function exitCodeOf(error: unknown): number {
+  return toColdsignError(error).exitCode;
+}

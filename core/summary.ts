@@ -1,0 +1,87 @@
+/**
+ * SigningSummary: one shape for both chains, produced by chains/*, read by policy/evaluate,
+ * the CLI review and the desktop app (pure types).
+ */
+import type { BtcNetwork, Chain } from './signer.js';
+
+/** Request kinds of SPEC.md (`kind` in the --json report). */
+export type RequestKind = 'psbt' | 'transaction' | 'message' | 'typed_data';
+
+export type AssetRef =
+  | { type: 'native'; symbol: 'BTC' | 'ETH' }
+  | { type: 'token'; contract: string; symbol?: string; decimals?: number };
+
+/** Value that a request moves to a destination. Change outputs are listed with change: true. */
+export interface Movement {
+  /** Address (btc: for the network; evm: EIP-55 checksummed). `null` for OP_RETURN / unknown scripts. */
+  to: string | null;
+  /** Integer amount in base units (sat, wei, token base units), decimal string. */
+  raw: string;
+  /** Decimal amount in the asset's main unit (BTC, ETH, token units), or null when decimals are unknown. */
+  amount: string | null;
+  asset: AssetRef;
+  /** True only when the destination is one of our registered keys (BIP-174 change detection). */
+  change: boolean;
+}
+
+/** A decoded contract call (ERC-20, Safe, ...). */
+export interface DecodedCall {
+  contract: string;
+  /** 4-byte selector, 0x-prefixed. */
+  selector: string;
+  /** Function signature, e.g. "transfer(address,uint256)"; null when not understood. */
+  name: string | null;
+  /** Decoded arguments as strings (addresses checksummed, integers decimal). */
+  args: Record<string, string>;
+  /** e.g. 'erc20-transfer', 'erc20-approve', 'safe-exec', 'permit', 'permit2'. */
+  category?: string;
+  /** True for approvals and permits: the call lets someone else spend our assets. */
+  spendingApproval?: boolean;
+  /** True for approvals of the maximum uint256 amount. */
+  unlimited?: boolean;
+  /** True for Safe operation = 1 (delegatecall). */
+  delegatecall?: boolean;
+}
+
+export interface SigningSummary {
+  chain: Chain;
+  kind: RequestKind;
+  /** Bitcoin network of the request. */
+  network?: BtcNetwork;
+  /** EVM chain id (EIP-155), decimal. */
+  chainId?: number;
+  /** Labels of our keys that will sign. */
+  signingKeys: string[];
+  /** Everything that moves value, including change (flagged). */
+  movements: Movement[];
+  /** Fee in the native asset: btc fee paid; evm maximum fee (gasLimit × maxFeePerGas). Null for messages. */
+  fee: { raw: string; amount: string; rate?: number } | null;
+  /** Contract call, when the request calls a contract or signs typed data that we decode. */
+  call?: DecodedCall;
+  /** True when calldata or typed data is not understood. */
+  blind: boolean;
+  /** EIP-712 domain of typed data. */
+  typedData?: { domain: Record<string, string>; primaryType: string };
+  /** Message text (EIP-191) when it is printable UTF-8; hex always. */
+  message?: { text: string | null; hex: string };
+  /** Plain-words warnings for the operator. */
+  warnings: string[];
+  /** The chain-specific summary printed in the --json report (documented in the README). */
+  details: Record<string, unknown>;
+}
+
+/** One line of the policy verdict. */
+export interface RuleReason {
+  rule: string;
+  ok: boolean;
+  message: string;
+}
+
+/** The result of policy.evaluate (pure). */
+export interface Decision {
+  allowed: boolean;
+  /** Id of the matching rule, or null. */
+  rule: string | null;
+  requiredApprovals: number;
+  reasons: RuleReason[];
+}

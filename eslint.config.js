@@ -1,0 +1,64 @@
+// ESLint: typescript-eslint recommended rules plus the layering of ARCHITECTURE.md as import boundaries.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const NODE_BUILTINS = ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'net', 'http', 'https'];
+const pure = (layer, forbiddenLayers) => ({
+  files: [`${layer}/**/*.ts`],
+  ignores: ['**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          { group: NODE_BUILTINS, message: `${layer}/ is pure: no Node built-ins (ARCHITECTURE.md).` },
+          { group: ['electron'], message: `${layer}/ is pure: no Electron.` },
+          ...forbiddenLayers.map((other) => ({
+            group: [`../${other}/*`, `../../${other}/*`, `../${other}`, `../../${other}`],
+            message: `${layer}/ must not depend on ${other}/ (ARCHITECTURE.md layering).`,
+          })),
+        ],
+      },
+    ],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'test/vectors/**', 'app/renderer/vendor/**', '.tmp/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-empty': ['error', { allowEmptyCatch: true }],
+    },
+  },
+  pure('core', ['chains', 'policy', 'qr', 'hsm', 'store', 'cli', 'app']),
+  pure('chains', ['policy', 'qr', 'hsm', 'store', 'cli', 'app']),
+  pure('policy', ['chains', 'qr', 'hsm', 'store', 'cli', 'app']),
+  pure('qr', ['chains', 'policy', 'hsm', 'store', 'cli', 'app']),
+  {
+    files: ['hsm/**/*.ts', 'store/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../cli/*', '../app/*', '../cli', '../app', 'electron'], message: 'hsm/ and store/ must not depend on cli/ or app/.' }] },
+      ],
+    },
+  },
+  {
+    files: ['app/renderer/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: NODE_BUILTINS, message: 'The renderer has no Node: talk to main through app/shared/ipc.' },
+            { group: ['electron', '../../hsm/*', '../../store/*', '../../cli/*'], message: 'The renderer reaches the core only through the IPC contract.' },
+          ],
+        },
+      ],
+    },
+  },
+);

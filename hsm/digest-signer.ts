@@ -1,0 +1,37 @@
+/** DigestSigner over PKCS#11 CKM_ECDSA: raw r‖s from the HSM, normalized to low-S and verified before it leaves. */
+import pkcs11js from 'pkcs11js';
+import { makeError } from '../core/errors.js';
+import { normalizeSignature, type NormalizedSignature } from '../core/signature.js';
+import type { DigestSigner } from '../core/signer.js';
+import { ckrOf } from './pkcs11-errors.js';
+import type { HsmKeyStore } from './keystore.js';
+import type { SessionPool } from './session-pool.js';
+
+export class HsmDigestSigner implements DigestSigner {
+  constructor(
+    private readonly pkcs11: pkcs11js.PKCS11,
+    private readonly pool: SessionPool,
+    private readonly keys: HsmKeyStore,
+  ) {}
+
+  /** Raw CKM_ECDSA signature (r‖s, 64 bytes) of a 32-byte digest; no normalization. */
+  async signRaw(keyId: string, digest: Uint8Array): Promise<Uint8Array> {
+    if (digest.length !== 32) throw makeError('INTERNAL', 'Only 32-byte digests are signed.');
+    return this.pool.run('C_Sign', async (session) => {
+      let key = this.keys.privateKeyHandle(session, keyId);
+      try {
+        this.pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key);
+      } catch (error) {
+        if (ckrOf(error) !== pkcs11js.CKR_KEY_HANDLE_INVALID && ckrOf(error) !== pkcs11js.CKR_OBJECT_HANDLE_INVALID) throw error;
+        key = this.keys.privateKeyHandle(session, keyId, true);
+        this.pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key);
+      }
+      const signature = await this.pkcs11.C_SignAsync(session, Buffer.from(digest), Buffer.alloc(72));
+      return new Uint8Array(signature);
+    });
+  }
+
+  async signDigest(keyId: string, publicKey: Uint8Array, digest: Uint8Array): Promise<NormalizedSignature> {
+    return normalizeSignature(await this.signRaw(keyId, digest), digest, publicKey);
+  }
+}
