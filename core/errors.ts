@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   EVM_MESSAGE_INVALID: 'input',
   EVM_TYPED_DATA_INVALID: 'input',
   EVM_ETH_SIGN_REFUSED: 'input',
+  EVM_PUBLIC_KEY_INVALID: 'input',
   // qr / ur (qr/)
   QR_UNREADABLE: 'input',
   QR_IMAGE_INVALID: 'input',
