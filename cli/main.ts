@@ -3,7 +3,7 @@
  * every failure ends in one sentence on stderr and the SPEC exit code of its error family.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT_CODES, makeError } from '../core/errors.js';
+import { makeError } from '../core/errors.js';
 import { reportError } from './output.js';
 
 type Action = (...args: never[]) => Promise<void>;

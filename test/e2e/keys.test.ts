@@ -54,7 +54,7 @@ describe('keys', () => {
     expect(key.publicKey).toMatch(/^0[23][0-9a-f]{64}$/);
     expect(key.descriptor).toBe(`wpkh(${key.publicKey})`);
     // address checked with an independent implementation (@scure/btc-signer)
-    expect(key.address).toBe(btc.p2wpkh(hexToBytes(key.publicKey)).address);
+    expect(key.address).toBe(btc.p2wpkh(hexToBytes(key.publicKey!)).address);
   });
 
   it('generates testnet P2SH-P2WPKH and P2PKH keys', () => {
