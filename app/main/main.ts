@@ -1,0 +1,75 @@
+/**
+ * Electron main (thin): one hardened window on coldsign://app/, IPC handlers that check the sender and validate
+ * arguments, and the appliance session (the same core the CLI uses) behind them.
+ */
+import { join } from 'node:path';
+import { app, BrowserWindow, ipcMain, Menu, session } from 'electron';
+import { ApplianceSession } from '../../appliance/session.js';
+import { resolveHome } from '../../store/home.js';
+import { APP_ORIGIN, CHANNEL_NAMES, ipcChannel } from '../shared/channels.js';
+import { dispatch } from '../shared/ipc.js';
+import { isAppUrl } from '../shared/security.js';
+import { hardenSession, hardenWebContents } from './hardening.js';
+import { handleAppProtocol, registerAppScheme } from './protocol.js';
+
+/** DevTools only in an unpackaged development run that asks for them; never in a packaged build. */
+const allowDevtools = !app.isPackaged && process.env.COLDSIGN_DEVTOOLS === '1';
+const bundleDir = join(import.meta.dirname, 'renderer');
+
+registerAppScheme();
+app.enableSandbox();
+app.on('web-contents-created', (_event, contents) => hardenWebContents(contents));
+
+function registerIpc(appliance: ApplianceSession): void {
+  for (const name of CHANNEL_NAMES) {
+    ipcMain.handle(ipcChannel(name), async (event, args: unknown) => {
+      // Checklist #17: the sender must be a frame of the app's own origin (not a navigated or injected frame).
+      const senderUrl = event.senderFrame?.url ?? '';
+      if (!isAppUrl(senderUrl)) return { ok: false, error: { code: 'IPC_SENDER_REFUSED', message: 'The request did not come from the coldsign app.' } };
+      return dispatch(appliance, name, args);
+    });
+  }
+}
+
+function createWindow(): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 860,
+    backgroundColor: '#000000',
+    show: false,
+    webPreferences: {
+      preload: join(import.meta.dirname, 'preload.cjs'),
+      sandbox: true,
+      contextIsolation: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
+      safeDialogs: true,
+      devTools: allowDevtools,
+    },
+  });
+  window.once('ready-to-show', () => window.show());
+  void window.loadURL(`${APP_ORIGIN}/index.html`);
+  return window;
+}
+
+async function start(): Promise<void> {
+  await app.whenReady();
+  if (!allowDevtools) Menu.setApplicationMenu(null);
+  hardenSession(session.defaultSession, { allowDevtools });
+  handleAppProtocol(bundleDir);
+  const appliance = new ApplianceSession(resolveHome().dir);
+  registerIpc(appliance);
+  createWindow();
+  app.on('window-all-closed', () => {
+    void appliance.lock().finally(() => app.quit());
+  });
+}
+
+void start();

@@ -1,0 +1,50 @@
+/**
+ * The IPC channel names, one per ApplianceApi method (no dependencies: bundled into the sandboxed preload).
+ * The typed map (arguments, results, validators) is in ./ipc.ts.
+ */
+import type { ApplianceApi } from '../../appliance/api.js';
+
+export type ChannelName = keyof ApplianceApi;
+
+/** Every method of ApplianceApi, exactly once (the `satisfies` below fails the build when one is missing). */
+const ALL: { [K in ChannelName]: true } = {
+  unlock: true,
+  lock: true,
+  isUnlocked: true,
+  listKeys: true,
+  generateKey: true,
+  review: true,
+  approve: true,
+  sign: true,
+  policyShow: true,
+  policyPreview: true,
+  policyApply: true,
+  auditList: true,
+  auditVerify: true,
+  auditExport: true,
+};
+
+export const CHANNEL_NAMES = Object.keys(ALL) as ChannelName[];
+
+/** The Electron IPC channel of a method, e.g. "coldsign:unlock". */
+export function ipcChannel(name: ChannelName): string {
+  return `coldsign:${name}`;
+}
+
+export function isChannelName(value: string): value is ChannelName {
+  return Object.prototype.hasOwnProperty.call(ALL, value);
+}
+
+/** What every channel resolves to: a value, or a ColdsignError reduced to its stable code and message. */
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
+
+/** The result of a channel: what the ApplianceApi method returns, awaited. */
+export type ChannelArgs<K extends ChannelName> = Parameters<ApplianceApi[K]>;
+export type ChannelValue<K extends ChannelName> = Awaited<ReturnType<ApplianceApi[K]>>;
+
+/** What the preload exposes as `window.coldsign`: one function per channel (never ipcRenderer itself). */
+export type ColdsignBridge = { [K in ChannelName]: (...args: ChannelArgs<K>) => Promise<IpcResult<ChannelValue<K>>> };
+
+/** The origin the app is served from (Electron custom protocol, registered as standard and secure). */
+export const APP_SCHEME = 'coldsign';
+export const APP_ORIGIN = `${APP_SCHEME}://app`;
