@@ -65,6 +65,7 @@ export const ERROR_CODES = {
   QR_MIXED_TRANSFER: 'input',
   QR_PAYLOAD_TOO_LARGE: 'input',
   UR_INVALID: 'input',
+  QR_DECODER_INVALID: 'integrity',
   // policy and approvals (policy/)
   POLICY_DENIED: 'policy',
   POLICY_NOT_SET: 'policy',
