@@ -29,3 +29,7 @@ declare module '@ngraveio/bc-ur/dist/fountainEncoder.js' {
 declare module '@ngraveio/bc-ur/dist/utils.js' {
   export { getCRC } from '@ngraveio/bc-ur/dist/utils';
 }
+declare module '@ngraveio/bc-ur/dist/xoshiro.js' {
+  const xoshiro: unknown;
+  export default xoshiro;
+}
