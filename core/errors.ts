@@ -57,6 +57,8 @@ export const ERROR_CODES = {
   EVM_TYPED_DATA_INVALID: 'input',
   EVM_ETH_SIGN_REFUSED: 'input',
   EVM_PUBLIC_KEY_INVALID: 'input',
+  EVM_FROM_REQUIRED: 'input',
+  EVM_SIGNATURE_INVALID: 'input',
   // qr / ur (qr/)
   QR_UNREADABLE: 'input',
   QR_IMAGE_INVALID: 'input',
