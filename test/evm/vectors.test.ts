@@ -78,36 +78,18 @@ describe('EIP-155 example (EIPS/eip-155.md)', () => {
 describe('EIP-712 Mail example (assets/eip-712/Example.js)', () => {
   const example = vectors('eip712/Example.js');
   const expected = (label: string, chars = 64) => hexAfter(example, label, chars);
-  // The typed data object of Example.js, as the JSON that eth_signTypedData_v4 carries.
-  const typedData = {
-    types: {
-      EIP712Domain: [
-        { name: 'name', type: 'string' },
-        { name: 'version', type: 'string' },
-        { name: 'chainId', type: 'uint256' },
-        { name: 'verifyingContract', type: 'address' },
-      ],
-      Person: [
-        { name: 'name', type: 'string' },
-        { name: 'wallet', type: 'address' },
-      ],
-      Mail: [
-        { name: 'from', type: 'Person' },
-        { name: 'to', type: 'Person' },
-        { name: 'contents', type: 'string' },
-      ],
-    },
-    primaryType: 'Mail',
-    domain: { name: 'Ether Mail', version: '1', chainId: 1, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
-    message: {
-      from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
-      to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
-      contents: 'Hello, Bob!',
-    },
-  };
-  for (const literal of ['Ether Mail', '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC', '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826', 'Hello, Bob!']) {
-    it(`uses the example's own value ${literal}`, () => expect(example).toContain(literal));
-  }
+  // The typedData object literal of Example.js, read from the file and turned into the JSON eth_signTypedData_v4 carries.
+  const literal = example.slice(example.indexOf('const typedData = ') + 'const typedData = '.length, example.indexOf('\n};\n') + 2);
+  const typedData = JSON.parse(
+    literal
+      .replace(/'/g, '"')
+      .replace(/([A-Za-z0-9_]+):/g, '"$1":')
+      .replace(/,(\s*[}\]])/g, '$1'),
+  ) as Record<string, unknown>;
+  it('reads the Mail typed data from the example', () => {
+    expect(typedData.primaryType).toBe('Mail');
+    expect((typedData.domain as Record<string, unknown>).name).toBe('Ether Mail');
+  });
   const secretKey = keccak_256(utf8('cow'));
   const signer = new PublishedKeySigner(secretKey);
   const request = utf8(JSON.stringify({ type: 'typed_data', typedData }));
