@@ -162,25 +162,32 @@ export class HsmKeyStore {
     });
   }
 
-  /** Reads a private data object (CKO_DATA) of coldsign by label, or undefined. */
+  /** Reads a private data object (CKO_DATA) of coldsign by label, or undefined (the first found, see readAllData). */
   async readData(label: string): Promise<Uint8Array | undefined> {
-    return this.pool.runSync('C_GetAttributeValue', (session) => {
-      const handle = this.findData(session, label)[0];
-      if (!handle) return undefined;
-      const value = this.pkcs11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_VALUE }])[0]?.value;
-      return value ? new Uint8Array(value as Buffer) : new Uint8Array();
-    });
+    return (await this.readAllData(label))[0];
   }
 
-  /** Creates or replaces a private token data object (CKO_DATA) of coldsign. */
+  /**
+   * Every private data object of coldsign with this label: normally one, two when the process died
+   * between the create and the destroy of writeData (the caller's value must tell which is newer).
+   */
+  async readAllData(label: string): Promise<Uint8Array[]> {
+    return this.pool.runSync('C_GetAttributeValue', (session) =>
+      this.findData(session, label).map((handle) => {
+        const value = this.pkcs11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_VALUE }])[0]?.value;
+        return value ? new Uint8Array(value as Buffer) : new Uint8Array();
+      }),
+    );
+  }
+
+  /**
+   * Creates or replaces a private token data object (CKO_DATA) of coldsign. SoftHSM2 treats CKA_VALUE
+   * of a data object as read-only once created, so a new object is created first and the old ones
+   * destroyed after it (a crash in between leaves both, never none).
+   */
   async writeData(label: string, value: Uint8Array): Promise<void> {
     await this.pool.runSync('C_CreateObject', (session) => {
       const existing = this.findData(session, label);
-      const first = existing[0];
-      if (first) {
-        this.pkcs11.C_SetAttributeValue(session, first, [{ type: pkcs11js.CKA_VALUE, value: Buffer.from(value) }]);
-        return;
-      }
       this.pkcs11.C_CreateObject(session, [
         { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_DATA },
         { type: pkcs11js.CKA_TOKEN, value: true },
@@ -190,6 +197,7 @@ export class HsmKeyStore {
         { type: pkcs11js.CKA_LABEL, value: label },
         { type: pkcs11js.CKA_VALUE, value: Buffer.from(value) },
       ]);
+      for (const handle of existing) this.pkcs11.C_DestroyObject(session, handle);
     });
   }
 
