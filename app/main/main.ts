@@ -14,7 +14,8 @@ import { handleAppProtocol, registerAppScheme } from './protocol.js';
 
 /** DevTools only in an unpackaged development run that asks for them; never in a packaged build. */
 const allowDevtools = !app.isPackaged && process.env.COLDSIGN_DEVTOOLS === '1';
-const bundleDir = join(import.meta.dirname, 'renderer');
+/** Built by scripts/app-build.mjs: this file is app/dist/main.mjs, the bundle is app/renderer/dist. */
+const bundleDir = join(import.meta.dirname, '..', 'renderer', 'dist');
 
 registerAppScheme();
 app.enableSandbox();

@@ -3,32 +3,17 @@
  * Only regular files inside the bundle directory with a known type are served; anything else is a 404.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname } from 'node:path';
 import { protocol } from 'electron';
 import { APP_SCHEME } from '../shared/channels.js';
 import { MIME_TYPES, SECURITY_HEADERS } from '../shared/security.js';
+import { resolveAppFile } from './app-files.js';
 
 /** Must run before app 'ready': standard + secure gives the protocol an origin, fetch and a secure context (camera). */
 export function registerAppScheme(): void {
   protocol.registerSchemesAsPrivileged([
     { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true, codeCache: true } },
   ]);
-}
-
-/** The bundle file a coldsign://app/ URL names, or null when it is outside the bundle or of an unknown type. */
-export function resolveAppFile(rootDir: string, url: string): string | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return null;
-  }
-  if (parsed.protocol !== `${APP_SCHEME}:` || parsed.host !== 'app') return null;
-  const relative = decodeURIComponent(parsed.pathname === '/' ? '/index.html' : parsed.pathname);
-  if (relative.includes('\0')) return null;
-  const file = normalize(join(rootDir, relative));
-  if (!file.startsWith(rootDir.endsWith(sep) ? rootDir : rootDir + sep)) return null;
-  return MIME_TYPES[extname(file)] ? file : null;
 }
 
 export function handleAppProtocol(rootDir: string): void {

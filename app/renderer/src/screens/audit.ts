@@ -1,0 +1,79 @@
+/** Audit: browse the hash-chained log, verify it, export it for the auditor. */
+import type { AuditEntryView } from '../../../../appliance/api.js';
+import { call } from '../api.js';
+import { h, saveBytes } from '../ui/dom.js';
+import { errorBox, withStatus } from '../ui/notice.js';
+
+const PAGE = 50;
+
+function entriesTable(entries: AuditEntryView[]): HTMLElement {
+  if (entries.length === 0) return h('p', {}, 'No entries here.');
+  return h(
+    'table',
+    { className: 'table', id: 'audit-table' },
+    h('thead', {}, h('tr', {}, h('th', { className: 'num' }, '#'), h('th', {}, 'Time'), h('th', {}, 'Event'), h('th', {}, 'Hash'), h('th', {}, 'Details'))),
+    h(
+      'tbody',
+      {},
+      ...entries.map((e) =>
+        h('tr', {}, h('td', { className: 'num' }, e.seq), h('td', {}, e.time), h('td', {}, e.type), h('td', { className: 'mono' }, `${e.hash.slice(0, 16)}…`), h('td', {}, h('details', {}, h('summary', {}, 'show'), h('pre', {}, JSON.stringify(e.payload, null, 2))))),
+      ),
+    ),
+  );
+}
+
+export function auditScreen(): HTMLElement {
+  const status = h('div', { className: 'status-slot' });
+  const table = h('div', {});
+  let from = 0;
+  const pageLabel = h('span', {});
+  const load = () =>
+    withStatus(status, 'Reading the audit log…', () => call('auditList', from, PAGE)).then(
+      (entries) => {
+        table.replaceChildren(entriesTable(entries));
+        pageLabel.textContent = `Entries from #${from}`;
+      },
+      (error: unknown) => status.replaceChildren(errorBox(error)),
+    );
+  void load();
+  const previous = h('button', { type: 'button' }, 'Previous page');
+  previous.addEventListener('click', () => {
+    from = Math.max(0, from - PAGE);
+    void load();
+  });
+  const next = h('button', { type: 'button' }, 'Next page');
+  next.addEventListener('click', () => {
+    from += PAGE;
+    void load();
+  });
+  const verifyResult = h('div', { id: 'audit-verify-result', 'aria-live': 'polite' });
+  const verify = h('button', { type: 'button', className: 'primary', id: 'audit-verify' }, 'Verify the log');
+  verify.addEventListener('click', () => {
+    void withStatus(status, 'Recomputing every hash and checking the signed head…', () => call('auditVerify')).then(
+      (r) =>
+        verifyResult.replaceChildren(
+          r.ok
+            ? h('p', { className: 'notice ok', role: 'status' }, `The audit log verifies: ${r.entries} entries, chain and signed head intact.`)
+            : h('p', { className: 'notice error', role: 'alert' }, `The audit log does NOT verify at entry ${r.firstBad?.seq}: ${r.firstBad?.reason}`),
+        ),
+      (error: unknown) => status.replaceChildren(errorBox(error)),
+    );
+  });
+  const exportButton = h('button', { type: 'button', id: 'audit-export' }, 'Export for the auditor');
+  exportButton.addEventListener('click', () => {
+    void withStatus(status, 'Exporting the audit log…', () => call('auditExport')).then(
+      (exported) => saveBytes(exported.name, new TextEncoder().encode(exported.text), 'application/json'),
+      (error: unknown) => status.replaceChildren(errorBox(error)),
+    );
+  });
+  return h(
+    'section',
+    { className: 'screen', 'aria-labelledby': 'screen-title' },
+    h('h1', { id: 'screen-title', tabindex: -1 }, 'Audit log'),
+    h('div', { className: 'actions' }, verify, exportButton),
+    verifyResult,
+    status,
+    table,
+    h('div', { className: 'actions' }, previous, pageLabel, next),
+  );
+}

@@ -1,0 +1,60 @@
+/**
+ * Result: the signed output as an animated QR for the online coordinator (speed and density adjustable: the same
+ * message re-split into larger or smaller UR fragments, BCR-2020-005), and saved to a file.
+ */
+import type { SignedOutput } from '../../../../appliance/api.js';
+import { assembleUr } from '../../../../qr/assembler.js';
+import { encodeUrParts } from '../../../../qr/ur.js';
+import { go, onLeave, resetRequest, state } from '../state.js';
+import { h, saveBytes } from '../ui/dom.js';
+import { animatedQr } from '../ui/qr.js';
+
+/** Fragment sizes (bytes per QR frame) of the density choice; 400 is the default of Sparrow and Keystone. */
+export const DENSITIES = { low: 100, medium: 250, high: 400 } as const;
+export const DEFAULT_FRAMES_PER_SECOND = 4;
+
+function outputPanel(output: SignedOutput, index: number): HTMLElement {
+  const message = output.urParts.length > 0 ? assembleUr(output.urParts) : null;
+  const qr = animatedQr(output.urParts.length > 0 ? output.urParts : [''], DEFAULT_FRAMES_PER_SECOND);
+  onLeave(() => qr.stop());
+
+  const speed = h('input', { type: 'range', id: `speed-${index}`, min: 1, max: 10, step: 1, value: DEFAULT_FRAMES_PER_SECOND });
+  const speedText = h('span', {}, `${DEFAULT_FRAMES_PER_SECOND} frames/s`);
+  speed.addEventListener('input', () => {
+    qr.setFramesPerSecond(Number(speed.value));
+    speedText.textContent = `${speed.value} frames/s`;
+  });
+  const density = h('select', { id: `density-${index}` }, ...Object.entries(DENSITIES).map(([name, bytes]) => h('option', { value: String(bytes), selected: name === 'high' }, `${name} (${bytes} bytes per frame)`)));
+  density.addEventListener('change', () => {
+    if (message) qr.setParts(encodeUrParts(message.type, message.cbor, Number(density.value)));
+  });
+  const save = h('button', { type: 'button', className: 'primary', id: `save-${index}` }, `Save ${output.name}`);
+  save.addEventListener('click', () => saveBytes(output.name, output.bytes, output.mime));
+
+  return h(
+    'div',
+    { className: 'card output' },
+    h('h2', {}, output.description),
+    qr.element,
+    h('div', { className: 'controls' }, h('label', { for: `speed-${index}` }, 'Speed'), speed, speedText, h('label', { for: `density-${index}` }, 'Density'), density),
+    save,
+  );
+}
+
+export function resultScreen(): HTMLElement {
+  const result = state.result;
+  if (!result) return h('section', { className: 'screen' }, h('h1', { id: 'screen-title', tabindex: -1 }, 'Result'), h('p', {}, 'Nothing signed yet.'));
+  const done = h('button', { type: 'button', id: 'done' }, 'Done: next request');
+  done.addEventListener('click', () => {
+    resetRequest();
+    go('scan');
+  });
+  return h(
+    'section',
+    { className: 'screen', 'aria-labelledby': 'screen-title' },
+    h('h1', { id: 'screen-title', tabindex: -1 }, 'Signed'),
+    h('p', { className: 'notice ok', role: 'status' }, `Signed and recorded in the audit log (entry ${result.report.audit.seq}). Show this to the online coordinator’s camera.`),
+    ...result.outputs.map(outputPanel),
+    done,
+  );
+}

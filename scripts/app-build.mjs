@@ -1,0 +1,79 @@
+// Builds the desktop app with esbuild: renderer bundle (app/renderer/dist: app.js, decoder.worker.js, zxing .wasm,
+// index.html, styles.css), Electron preload (app/dist/preload.cjs) and main (app/dist/main.mjs), and the browser test
+// host's bridge shim (app/test-host/dist/shim.js). No network: everything comes from node_modules.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const rendererDist = join(root, 'app', 'renderer', 'dist');
+const appDist = join(root, 'app', 'dist');
+const production = process.argv.includes('--production');
+
+/** Node-only image codecs and the UR payload registries are replaced by a stub in browser bundles (see app/renderer/src/node-only-stub.ts). */
+const nodeOnlyStub = {
+  name: 'node-only-stub',
+  setup(b) {
+    b.onResolve({ filter: /^(pngjs|jpeg-js|@keystonehq\/bc-ur-registry|@keystonehq\/bc-ur-registry-eth)$/ }, () => ({ path: join(root, 'app', 'renderer', 'src', 'node-only-stub.ts') }));
+  },
+};
+
+const browser = {
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'chrome120',
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  legalComments: 'none',
+  inject: [join(root, 'app', 'renderer', 'src', 'node-globals.ts')],
+  define: { global: 'globalThis', 'process.env.NODE_DEBUG': 'false', 'process.env.NODE_ENV': JSON.stringify(production ? 'production' : 'development') },
+  plugins: [nodeOnlyStub],
+  logLevel: 'warning',
+};
+
+export async function buildApp() {
+  rmSync(rendererDist, { recursive: true, force: true });
+  rmSync(appDist, { recursive: true, force: true });
+  mkdirSync(rendererDist, { recursive: true });
+  await Promise.all([
+    build({ ...browser, entryPoints: { app: join(root, 'app/renderer/src/main.ts') }, outdir: rendererDist }),
+    build({ ...browser, entryPoints: { 'decoder.worker': join(root, 'app/renderer/src/scan/decoder.worker.ts') }, outdir: rendererDist }),
+    build({ ...browser, format: 'iife', entryPoints: { shim: join(root, 'app/test-host/preload-shim.ts') }, outdir: join(root, 'app/test-host/dist') }),
+    build({
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['electron'],
+      entryPoints: { preload: join(root, 'app/preload/preload.ts') },
+      outExtension: { '.js': '.cjs' },
+      outdir: appDist,
+      logLevel: 'warning',
+    }),
+    build({
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      external: ['electron'],
+      entryPoints: { main: join(root, 'app/main/main.ts') },
+      outExtension: { '.js': '.mjs' },
+      outdir: appDist,
+      logLevel: 'warning',
+    }),
+  ]);
+  copyFileSync(join(root, 'app/renderer/index.html'), join(rendererDist, 'index.html'));
+  copyFileSync(join(root, 'app/renderer/styles.css'), join(rendererDist, 'styles.css'));
+  copyFileSync(join(dirname(require.resolve('zxing-wasm/reader')), '..', '..', 'reader', 'zxing_reader.wasm'), join(rendererDist, 'zxing_reader.wasm'));
+  return { rendererDist, appDist };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { rendererDist: out } = await buildApp();
+  console.log(`Built the app into ${out.slice(root.length + 1)} and app/dist.`);
+}

@@ -1,0 +1,103 @@
+/**
+ * The app under test: a real coldsign home (made by the real `coldsign init`: embedded SoftHSM2 token, SQLite),
+ * the real ApplianceSession over it, the browser test host serving the renderer bundle and the IPC contract,
+ * and Debian's Chromium driven by playwright-core with a fresh profile. Everything is cleaned up by close().
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ApplianceSession } from '../../../appliance/session.js';
+import { startTestHost, type TestHost } from '../../../app/test-host/server.js';
+import { createCliHome, ROOT, type CliHome } from '../../support/cli.js';
+
+export const APP_PIN = '135790';
+export const CHROMIUM = '/usr/bin/chromium';
+/** Screenshots of every screen, for the docs (gitignored; the best are copied to docs/screenshots/ by hand). */
+export const SCREENSHOT_DIR = join(ROOT, 'test-results', 'app-screens');
+
+let built = false;
+/** Builds the renderer bundle, the preload and main once per test file (esbuild, a second or two). */
+export function buildAppOnce(): void {
+  if (built) return;
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'app-build.mjs')], { cwd: ROOT, stdio: 'pipe' });
+  built = true;
+}
+
+export interface AppUnderTest {
+  cli: CliHome;
+  home: string;
+  session: ApplianceSession;
+  host: TestHost;
+  context: BrowserContext;
+  page: Page;
+  screenshot(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LaunchOptions {
+  /** A .y4m file played by Chromium's fake camera (the real getUserMedia path, fed a known video). */
+  fakeCamera?: string;
+  /** Extra `coldsign init` arguments (e.g. officers). */
+  initArgs?: string[];
+  /** Runs with the home before the session opens (e.g. to apply a policy with the CLI). */
+  prepare?: (cli: CliHome) => void;
+}
+
+export async function launchApp(options: LaunchOptions = {}): Promise<AppUnderTest> {
+  buildAppOnce();
+  const cli = createCliHome(APP_PIN);
+  const cleanups: Array<() => Promise<void> | void> = [() => cli.cleanup()];
+  const close = async () => {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+  };
+  try {
+    const init = cli.run(['init', '--json', ...(options.initArgs ?? [])]);
+    if (init.code !== 0) throw new Error(`coldsign init failed: ${init.stderr}`);
+    options.prepare?.(cli);
+    const home = cli.env.COLDSIGN_HOME!;
+    const session = new ApplianceSession(home);
+    cleanups.push(() => session.close());
+    const host = await startTestHost({ api: session });
+    cleanups.push(() => host.close());
+
+    const profile = mkdtempSync(join(tmpdir(), 'coldsign-chromium-'));
+    cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
+    const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
+    if (options.fakeCamera) args.push('--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${options.fakeCamera}`);
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args, viewport: { width: 1280, height: 900 } });
+    cleanups.push(() => context.close());
+    if (options.fakeCamera) await context.grantPermissions(['camera'], { origin: new URL(host.url).origin });
+    const page = context.pages()[0] ?? (await context.newPage());
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await page.goto(host.url);
+    return {
+      cli,
+      home,
+      session,
+      host,
+      context,
+      page,
+      screenshot: async (name) => {
+        await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Unlocks the app through the unlock screen, as the operator does. */
+export async function unlockWith(page: Page, pin: string): Promise<void> {
+  await page.locator('#pin').fill(pin);
+  await page.keyboard.press('Enter');
+}
+
+export function writeTempFile(dir: string, name: string, bytes: Uint8Array | string): string {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
