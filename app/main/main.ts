@@ -39,7 +39,9 @@ function createWindow(): BrowserWindow {
     backgroundColor: '#000000',
     show: false,
     webPreferences: {
-      preload: join(import.meta.dirname, 'preload.cjs'),
+      // Reviewed (Electronegativity PRELOAD_JS_CHECK asks for a manual review of every preload): app/preload/preload.ts
+      // exposes one function per IPC channel through contextBridge, never ipcRenderer, and nothing else.
+      preload: join(import.meta.dirname, 'preload.cjs'), // eng-disable PRELOAD_JS_CHECK
       sandbox: true,
       contextIsolation: true,
       nodeIntegration: false,
@@ -53,6 +55,8 @@ function createWindow(): BrowserWindow {
       spellcheck: false,
       safeDialogs: true,
       devTools: allowDevtools,
+      // Middle-click opens no new window (Electronegativity AUXCLICK_JS_CHECK).
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   window.once('ready-to-show', () => window.show());

@@ -1,0 +1,137 @@
+/**
+ * The IPC contract and the main-process rules without a browser: argument validation before the appliance (real
+ * ApplianceSession over a real home), the test host's sender check, the app-file mapping of the custom protocol,
+ * and which requests and permissions main allows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { ApplianceSession } from '../../appliance/session.js';
+import { resolveAppFile } from '../../app/main/app-files.js';
+import { isAllowedPermission, isAllowedRequest } from '../../app/main/hardening.js';
+import { CHANNEL_NAMES, dispatch } from '../../app/shared/ipc.js';
+import { CONTENT_SECURITY_POLICY } from '../../app/shared/security.js';
+import { startTestHost, type TestHost } from '../../app/test-host/server.js';
+import { decodeWire, encodeWire } from '../../app/test-host/wire.js';
+import { createCliHome, type CliHome } from '../support/cli.js';
+import { APP_PIN, buildAppOnce } from './support/app-host.js';
+
+let cli: CliHome;
+let session: ApplianceSession;
+let host: TestHost;
+
+beforeAll(async () => {
+  buildAppOnce();
+  cli = createCliHome(APP_PIN);
+  expect(cli.run(['init', '--json']).code).toBe(0);
+  session = new ApplianceSession(cli.env.COLDSIGN_HOME!);
+  host = await startTestHost({ api: session });
+});
+afterAll(async () => {
+  await host?.close();
+  await session?.close();
+  cli?.cleanup();
+});
+
+describe('dispatch', () => {
+  it('has one channel per ApplianceApi method', () => {
+    const methods = ['unlock', 'lock', 'isUnlocked', 'listKeys', 'generateKey', 'review', 'approve', 'sign', 'policyShow', 'policyPreview', 'policyApply', 'auditList', 'auditVerify', 'auditExport'];
+    expect([...CHANNEL_NAMES].sort()).toEqual(methods.sort());
+  });
+
+  it.each([
+    ['unlock', 'a number PIN', [123]],
+    ['unlock', 'no PIN', []],
+    ['unlock', 'a 300-character PIN', ['1'.repeat(300)]],
+    ['generateKey', 'an unknown option', [{ chain: 'btc', label: 'ok', extra: 1 }]],
+    ['generateKey', 'an unknown chain', [{ chain: 'sol', label: 'ok' }]],
+    ['review', 'no inputs', [[]]],
+    ['review', 'text instead of bytes', [[{ name: 'x', bytes: 'not bytes' }]]],
+    ['approve', 'a short request id', ['ab', 'pem', 'pass']],
+    ['sign', 'a malformed approval', ['00'.repeat(32), [{ requestId: 'zz' }]]],
+    ['auditList', 'a negative start', [-1, 10]],
+    ['auditList', 'a huge page', [0, 100000]],
+    ['lock', 'an extra argument', ['extra']],
+  ])('refuses %s with %s before calling the appliance', async (channel, _what, args) => {
+    const result = await dispatch(session, channel, args);
+    expect(result).toMatchObject({ ok: false, error: { code: 'IPC_ARGUMENTS_INVALID' } });
+  });
+
+  it('refuses an unknown channel and prototype names', async () => {
+    expect(await dispatch(session, 'constructor', [])).toMatchObject({ ok: false, error: { code: 'IPC_CHANNEL_UNKNOWN' } });
+    expect(await dispatch(session, 'close', [])).toMatchObject({ ok: false, error: { code: 'IPC_CHANNEL_UNKNOWN' } });
+  });
+
+  it('carries the appliance’s own code and message (wrong PIN), then a value (right PIN)', async () => {
+    const wrong = await dispatch(session, 'unlock', ['999999']);
+    expect(wrong).toMatchObject({ ok: false, error: { code: 'HSM_PIN_INCORRECT' } });
+    expect(JSON.stringify(wrong)).not.toContain('999999');
+    expect(await dispatch(session, 'unlock', [APP_PIN])).toEqual({ ok: true, value: { keys: [] } });
+    expect(await dispatch(session, 'isUnlocked', [])).toEqual({ ok: true, value: true });
+    await dispatch(session, 'lock', []);
+  });
+});
+
+describe('test host', () => {
+  const post = (channel: string, args: unknown[], headers: Record<string, string>) =>
+    fetch(`${host.url}ipc/${channel}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: encodeWire(args) });
+
+  it('answers its own origin and refuses any other sender', async () => {
+    const origin = new URL(host.url).origin;
+    const own = await post('isUnlocked', [], { Origin: origin });
+    expect(decodeWire(await own.text())).toEqual({ ok: true, value: false });
+    const foreign = await post('isUnlocked', [], { Origin: 'http://evil.example' });
+    expect(foreign.status).toBe(403);
+    expect(decodeWire(await foreign.text())).toMatchObject({ ok: false, error: { code: 'IPC_SENDER_REFUSED' } });
+    const none = await post('isUnlocked', [], {});
+    expect(none.status).toBe(403);
+  });
+
+  it('serves the bundle with the CSP, and nothing outside it', async () => {
+    const index = await fetch(host.url);
+    expect(index.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+    expect(await index.text()).toContain('coldsign-test-bridge.js');
+    for (const path of ['..%2f..%2fpackage.json', '%2e%2e/%2e%2e/package.json', 'app.js.map', 'nothing.js', '%E0%A4%A']) {
+      expect((await fetch(`${host.url}${path}`)).status).toBe(404);
+    }
+  });
+
+  it('round-trips bytes through the wire format', () => {
+    const bytes = new Uint8Array([0, 1, 2, 255]);
+    expect(decodeWire(encodeWire([{ name: 'a', bytes }]))).toEqual([{ name: 'a', bytes }]);
+  });
+});
+
+describe('main-process rules', () => {
+  const root = join('/', 'opt', 'coldsign', 'renderer');
+
+  it('maps coldsign://app/ URLs inside the bundle only', () => {
+    expect(resolveAppFile(root, 'coldsign://app/')).toBe(join(root, 'index.html'));
+    expect(resolveAppFile(root, 'coldsign://app/app.js')).toBe(join(root, 'app.js'));
+    expect(resolveAppFile(root, 'coldsign://app/../../etc/passwd')).toBeNull();
+    // Encoded dot segments are resolved by the URL parser first: the path stays inside the bundle.
+    expect(resolveAppFile(root, 'coldsign://app/%2e%2e/%2e%2e/etc/passwd.js')).toBe(join(root, 'etc', 'passwd.js'));
+    expect(resolveAppFile(root, 'coldsign://app/..%2f..%2fetc%2fpasswd.js')).toBeNull();
+    expect(resolveAppFile(root, 'coldsign://other/app.js')).toBeNull();
+    expect(resolveAppFile(root, 'file:///opt/coldsign/renderer/app.js')).toBeNull();
+    expect(resolveAppFile(root, 'coldsign://app/secret.db')).toBeNull();
+  });
+
+  it('lets only the app protocol and local object URLs through', () => {
+    expect(isAllowedRequest('coldsign://app/app.js', false)).toBe(true);
+    expect(isAllowedRequest('blob:coldsign://app/1234', false)).toBe(true);
+    for (const url of ['https://example.com/', 'http://127.0.0.1:8080/', 'file:///etc/passwd', 'ws://localhost/', 'devtools://devtools/x', 'not a url']) {
+      expect(isAllowedRequest(url, false)).toBe(false);
+    }
+    expect(isAllowedRequest('devtools://devtools/x', true)).toBe(true);
+  });
+
+  it('grants only the camera, only to the app', () => {
+    expect(isAllowedPermission('media', 'coldsign://app/index.html', ['video'])).toBe(true);
+    expect(isAllowedPermission('media', 'coldsign://app/index.html', ['audio'])).toBe(false);
+    expect(isAllowedPermission('media', 'coldsign://app/index.html', ['video', 'audio'])).toBe(false);
+    expect(isAllowedPermission('media', 'https://example.com/', ['video'])).toBe(false);
+    for (const permission of ['geolocation', 'notifications', 'clipboard-read', 'openExternal', 'hid', 'serial', 'usb']) {
+      expect(isAllowedPermission(permission, 'coldsign://app/index.html')).toBe(false);
+    }
+  });
+});
