@@ -23,6 +23,8 @@ export interface ParsedPsbt {
   tx: Transaction;
   inputCount: number;
   outputCount: number;
+  /** Decoded non_witness_utxo of each input (undefined when the input has none). */
+  prevTxs: (Transaction | undefined)[];
   /** Network suggested by xpub versions or BIP-44/49/84 coin types, when any is present. */
   networkHint?: NetworkHint;
 }
@@ -71,9 +73,9 @@ function inferNetwork(maps: PsbtMaps): NetworkHint | undefined {
 }
 
 /** Core's decodepsbt rule: a non_witness_utxo must be the transaction the input spends (txid and index). */
-function checkPrevouts(psbt: Psbt, tx: Transaction): void {
-  psbt.data.inputs.forEach((input, index) => {
-    if (!input.nonWitnessUtxo) return;
+function checkPrevouts(psbt: Psbt, tx: Transaction): (Transaction | undefined)[] {
+  return psbt.data.inputs.map((input, index) => {
+    if (!input.nonWitnessUtxo) return undefined;
     let prev: Transaction;
     try {
       prev = Transaction.fromBuffer(input.nonWitnessUtxo);
@@ -91,6 +93,7 @@ function checkPrevouts(psbt: Psbt, tx: Transaction): void {
         input: index,
       });
     }
+    return prev;
   });
 }
 
@@ -112,13 +115,14 @@ export function parsePsbt(input: Uint8Array): ParsedPsbt {
   }
   // bitcoinjs-lib's cached copy of the unsigned transaction (read-only here).
   const tx = (psbt as unknown as { __CACHE: { __TX: Transaction } }).__CACHE.__TX;
-  checkPrevouts(psbt, tx);
+  const prevTxs = checkPrevouts(psbt, tx);
   const parsed: ParsedPsbt = {
     encoding,
     canonical: bytes,
     maps,
     psbt,
     tx,
+    prevTxs,
     inputCount: shape.inputCount,
     outputCount: shape.outputCount,
   };
