@@ -97,7 +97,7 @@ const destinations: Check = (rule, { summary }) => {
     // Native value sent with a call goes to the called contract, which the contract allowlist covers.
     if (movement.asset.type === 'native' && calledContract === movement.to.toLowerCase() && rule.contracts) continue;
     if (!destinationAllowed(rule, movement.to)) {
-      reasons.push(`${movement.to} is not an allowed destination of rule ${rule.id}`);
+      reasons.push(`destination ${movement.to} is not in the allowlist of rule ${rule.id}`);
     }
     if (movement.asset.type === 'token') {
       const token = tokenOf(rule, movement.asset.contract);
@@ -187,7 +187,7 @@ const calls: Check = (rule, { summary, kind }) => {
     }
     const spender = call.args.spender ?? call.args.operator;
     if (spender === undefined) reasons.push('the spender of the approval is unknown');
-    else if (!destinationAllowed(rule, spender)) reasons.push(`spender ${spender} is not an allowed destination of rule ${rule.id}`);
+    else if (!destinationAllowed(rule, spender)) reasons.push(`spender ${spender} is not in the destination allowlist of rule ${rule.id}`);
   }
   return reasons;
 };
