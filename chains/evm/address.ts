@@ -1,0 +1,29 @@
+/** EVM addresses of secp256k1 keys (pure). */
+import { computeAddress, getAddress, hexlify } from 'ethers';
+import { makeError } from '../../core/errors.js';
+import { uncompressPublicKey } from '../../core/signature.js';
+
+/** Yellow Paper: address = last 20 bytes of keccak256(X‖Y); EIP-55 mixed-case checksum. */
+export function evmAddress(publicKey: Uint8Array): string {
+  let uncompressed: Uint8Array;
+  try {
+    uncompressed = uncompressPublicKey(publicKey);
+  } catch (error) {
+    throw makeError('EVM_PUBLIC_KEY_INVALID', 'The public key is not a valid secp256k1 point.', {}, error);
+  }
+  return computeAddress(hexlify(uncompressed));
+}
+
+/** EIP-55 checksummed form of an address; throws `code` when it is not a valid address or a bad checksum. */
+export function checksumAddress(text: string, what = 'address', code: 'REQUEST_INVALID' | 'EVM_TX_INVALID' = 'REQUEST_INVALID'): string {
+  try {
+    return getAddress(text);
+  } catch (error) {
+    throw makeError(code, `The ${what} is not a valid EVM address (20 bytes hex, EIP-55 checksum when mixed case).`, {}, error);
+  }
+}
+
+/** True when two addresses name the same account (case-insensitive). */
+export function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
