@@ -14,18 +14,9 @@ import {
   ethSignatureToUr,
   psbtToUr,
 } from '../../qr/index.js';
-import { isColdsignError } from '../../core/errors.js';
+import { codeOf } from './support/errors.js';
 import { fromHex, toHex } from '../../core/bytes.js';
 import { allMatches, makeMessageCbor, readVector } from './support/vectors.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return isColdsignError(error) ? error.code : `not a ColdsignError: ${String(error)}`;
-  }
-  return undefined;
-}
 
 describe('URKit URTests.swift (BCR-2020-005 reference vectors)', () => {
   const swift = readVector('ur/URKit/URTests.swift');
