@@ -42,7 +42,8 @@ export async function buildApp() {
   await Promise.all([
     build({ ...browser, entryPoints: { app: join(root, 'app/renderer/src/main.ts') }, outdir: rendererDist }),
     build({ ...browser, entryPoints: { 'decoder.worker': join(root, 'app/renderer/src/scan/decoder.worker.ts') }, outdir: rendererDist }),
-    build({ ...browser, format: 'iife', entryPoints: { shim: join(root, 'app/test-host/preload-shim.ts') }, outdir: join(root, 'app/test-host/dist') }),
+    // The shim needs no Node globals (and must not define a Buffer of its own in the page).
+    build({ ...browser, inject: [], plugins: [], format: 'iife', entryPoints: { shim: join(root, 'app/test-host/preload-shim.ts') }, outdir: join(root, 'app/test-host/dist') }),
     build({
       bundle: true,
       platform: 'node',

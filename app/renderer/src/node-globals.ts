@@ -1,5 +1,11 @@
 /**
- * Injected into the browser bundles by esbuild: the global Buffer that @ngraveio/bc-ur and the UR registries
- * expect (qr/ur.ts notes it), from the `buffer` package.
+ * Injected into the browser bundles by esbuild: the Buffer that @ngraveio/bc-ur expects, from the `buffer` package,
+ * both for bare `Buffer` references in CommonJS dependencies and as globalThis.Buffer, which qr/ur.ts reads
+ * (qr/ is pure and imports no Node built-in; its host provides the global).
  */
-export { Buffer } from 'buffer';
+import { Buffer } from 'buffer';
+
+// Always this bundle's own Buffer: the CommonJS code checks `instanceof` against it.
+(globalThis as unknown as { Buffer: typeof Buffer }).Buffer = Buffer;
+
+export { Buffer };

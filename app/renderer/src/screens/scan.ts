@@ -50,8 +50,10 @@ export function scanScreen(): HTMLElement {
       try {
         outcome = collector.receive(text);
       } catch (error) {
-        const e = error as { code?: string; message?: string };
-        status.replaceChildren(errorBox(new AppError(e.code ?? 'UR_INVALID', e.message ?? 'The QR code could not be read as a UR part.')));
+        // qr/'s ColdsignError carries a stable code; anything else is a bug, shown without its internals.
+        const e = error as { code?: unknown; message?: unknown };
+        const known = typeof e.code === 'string' && typeof e.message === 'string';
+        status.replaceChildren(errorBox(known ? new AppError(e.code as string, e.message as string) : new AppError('APP_INTERNAL', 'The scanned frame could not be processed; nothing was reviewed.')));
         collector.reset();
         progressBar.value = 0;
         progressText.textContent = 'Scan stopped: that QR code was rejected. Show the request again to start over.';
