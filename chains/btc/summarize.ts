@@ -28,6 +28,14 @@ export interface BtcSignRequest {
   publicKey: Uint8Array;
   sighashType: number;
   kind: SpendKind;
+  /** Segregated witness v0: BIP-143 digest; otherwise the legacy digest. */
+  segwit: boolean;
+  /** BIP-143 scriptCode, or the legacy script the signature commits to. */
+  scriptCode: Uint8Array;
+  /** Amount of the spent output (BIP-143 commits to it). */
+  value: bigint;
+  /** P2SH redeem script, for finalization. */
+  redeemScript?: Uint8Array;
 }
 
 export interface BtcSigningPlan {
@@ -243,6 +251,10 @@ export function summarizePsbt(
         publicKey: key.publicKey,
         sighashType: fact.sighashType,
         kind: template.kind,
+        segwit: template.segwit,
+        scriptCode: template.signScript!,
+        value: prev.value,
+        ...(input.redeemScript ? { redeemScript: input.redeemScript } : {}),
       });
     }
     if (template.multisig) everyInputSingleAndComplete = false;
