@@ -17,7 +17,7 @@ import type { KeyRecord } from '../core/signer.js';
 import { fmt, medianOf, writeSection } from './support.js';
 
 const SIZES = [10, 100, 1000];
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const IN_FLIGHT = 8;
 const POOL = 4;
 
@@ -80,7 +80,7 @@ for (const n of SIZES) {
   const e2es: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     raws.push(await medianOf(1, () => inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signRaw(key.keyId, d))));
-    normalizeds.push(await medianOf(1, () => inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signDigest(key.keyId, publicKey, d))));
+    normalizeds.push(await medianOf(1, () => inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signDigest(key.keyId, generated.publicKey, d))));
     e2es.push(await medianOf(1, endToEnd));
   }
   const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;

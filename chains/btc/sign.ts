@@ -42,9 +42,9 @@ interface Made {
 
 async function signOne(parsed: ParsedPsbt, request: BtcSignRequest, signer: DigestSigner, verifier: Secp256k1Verifier): Promise<Made> {
   const digest = sighashFor(parsed.tx, request.input, request.scriptCode, request.value, request.sighashType, request.segwit);
-  const normalized = await signer.signDigest(request.keyId, request.publicKey, digest);
+  const normalized = await signer.signDigest(request.keyId, request.signerKey, digest);
   // Checked here as well as in the signer: the signature must verify for this input's digest and key.
-  if (!verifier.verify(concatBytes(normalized.r, normalized.s), digest, request.publicKey)) {
+  if (!verifier.verify(concatBytes(normalized.r, normalized.s), digest, request.signerKey)) {
     throw makeError('HSM_SIGNATURE_INVALID', `The signature of input ${request.input} does not verify; nothing was signed.`, {
       input: request.input,
     });

@@ -5,6 +5,7 @@
 import { address as baddress, type Psbt } from 'bitcoinjs-lib';
 import { makeError } from '../../core/errors.js';
 import { equalBytes, fromHex, toHex } from '../../core/bytes.js';
+import { uncompressPublicKey } from '../../core/signature.js';
 import type { BtcNetwork, KeyRecord } from '../../core/signer.js';
 import type { Movement, SigningSummary } from '../../core/summary.js';
 import { btcOutputScript, BTC_SCRIPT_TYPES } from './address.js';
@@ -26,6 +27,8 @@ export interface BtcSignRequest {
   label: string;
   keyId: string;
   publicKey: Uint8Array;
+  /** The same key uncompressed (SEC1, 65 bytes): given to the signer and verifier, which then skip decompression. */
+  signerKey: Uint8Array;
   sighashType: number;
   kind: SpendKind;
   /** Segregated witness v0: BIP-143 digest; otherwise the legacy digest. */
@@ -65,6 +68,7 @@ const HIGH_FEE_RATE = 1000;
 interface OurKey {
   record: KeyRecord;
   publicKey: Uint8Array;
+  uncompressed: Uint8Array;
 }
 
 interface InputFacts {
@@ -184,7 +188,10 @@ export function summarizePsbt(
   }
   const ourKeys: OurKey[] = keys
     .filter((k) => k.chain === 'btc' && (k.network === undefined || k.network === network))
-    .map((record) => ({ record, publicKey: fromHex(record.publicKey) }));
+    .map((record) => {
+      const publicKey = fromHex(record.publicKey);
+      return { record, publicKey, uncompressed: uncompressPublicKey(publicKey) };
+    });
   const byHex = new Map(ourKeys.map((k) => [toHex(k.publicKey), k]));
   const candidates = ourKeys.map((k) => k.publicKey);
   const { psbt, tx } = parsed;
@@ -249,6 +256,7 @@ export function summarizePsbt(
         label: key.record.label,
         keyId: key.record.keyId,
         publicKey: key.publicKey,
+        signerKey: key.uncompressed,
         sighashType: fact.sighashType,
         kind: template.kind,
         segwit: template.segwit,
