@@ -72,15 +72,6 @@ export function decodeMultisig(script: Uint8Array): Multisig | undefined {
   }
 }
 
-/** BIP-143: the scriptCode of P2WPKH is the P2PKH script of the key hash. */
-function p2pkhScriptCode(pubkey: Uint8Array): Uint8Array {
-  const script = new Uint8Array(25);
-  script.set([OPS.OP_DUP, OPS.OP_HASH160, 0x14]);
-  script.set(bcrypto.hash160(pubkey), 3);
-  script.set([OPS.OP_EQUALVERIFY, OPS.OP_CHECKSIG], 23);
-  return script;
-}
-
 const hash160Cache = new WeakMap<Uint8Array, Uint8Array>();
 
 /** HASH160 of a candidate key, memoized per key object (the same keys are tried against every input). */
@@ -91,6 +82,15 @@ function hash160Of(pubkey: Uint8Array): Uint8Array {
     hash160Cache.set(pubkey, hash);
   }
   return hash;
+}
+
+/** BIP-143: the scriptCode of P2WPKH is the P2PKH script of the key hash. */
+function p2pkhScriptCode(pubkey: Uint8Array): Uint8Array {
+  const script = new Uint8Array(25);
+  script.set([OPS.OP_DUP, OPS.OP_HASH160, 0x14]);
+  script.set(hash160Of(pubkey), 3);
+  script.set([OPS.OP_EQUALVERIFY, OPS.OP_CHECKSIG], 23);
+  return script;
 }
 
 /**

@@ -139,3 +139,12 @@ describe('transport limits', () => {
     }
   });
 });
+
+describe('base64 transport encoder', () => {
+  it('matches Node’s encoder for every length and content', () => {
+    for (let length = 0; length < 300; length++) {
+      const bytes = Uint8Array.from({ length }, (_, i) => (i * 151 + length * 7) & 0xff);
+      expect(new TextDecoder().decode(encodePsbtTransport(bytes, 'base64'))).toBe(Buffer.from(bytes).toString('base64'));
+    }
+  });
+});
