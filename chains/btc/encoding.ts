@@ -94,4 +94,14 @@ export function encodePsbtTransport(bytes: Uint8Array, encoding: PsbtEncoding): 
   }
 }
 
-export { startsWithMagic };
+/**
+ * Whether `input` looks like a PSBT (binary magic, or base64/hex text of it), for the intake's format
+ * detection; parsePsbt does the real checks.
+ */
+export function looksLikePsbt(input: Uint8Array): PsbtEncoding | null {
+  if (startsWithMagic(input)) return 'binary';
+  const head = new TextDecoder('latin1').decode(input.subarray(0, 64)).trimStart();
+  if (head.startsWith('cHNidP8')) return 'base64';
+  if (/^70736274ff/i.test(head)) return 'hex';
+  return null;
+}

@@ -148,3 +148,16 @@ describe('base64 transport encoder', () => {
     }
   });
 });
+
+describe('looksLikePsbt (intake detection)', () => {
+  it('recognises the three encodings and nothing else', async () => {
+    const { looksLikePsbt } = await import('../../chains/btc/encoding.js');
+    const binary = fromBase64(vectors.valid[0]!);
+    expect(looksLikePsbt(binary)).toBe('binary');
+    expect(looksLikePsbt(encodePsbtTransport(binary, 'base64'))).toBe('base64');
+    expect(looksLikePsbt(text(`  ${toHex(binary).toUpperCase()}`))).toBe('hex');
+    expect(toHex(parsePsbt(text(toHex(binary).toUpperCase())).canonical)).toBe(toHex(binary));
+    expect(looksLikePsbt(text('02000000000101'))).toBeNull();
+    expect(looksLikePsbt(text('{"type":"transaction"}'))).toBeNull();
+  });
+});
