@@ -83,6 +83,7 @@ export const ERROR_CODES = {
   OFFICER_NAME_TAKEN: 'input',
   OFFICER_NOT_FOUND: 'input',
   QUORUM_INVALID: 'usage',
+  OFFICER_PASSPHRASE_WEAK: 'usage',
   // hsm (hsm/)
   HSM_MODULE_NOT_FOUND: 'hsm',
   HSM_TOKEN_NOT_FOUND: 'hsm',

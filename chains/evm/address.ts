@@ -1,17 +1,17 @@
 /** EVM addresses of secp256k1 keys (pure). */
-import { computeAddress, getAddress, hexlify } from 'ethers';
+import { SigningKey, computeAddress, getAddress, hexlify } from 'ethers';
 import { makeError } from '../../core/errors.js';
-import { uncompressPublicKey } from '../../core/signature.js';
 
 /** Yellow Paper: address = last 20 bytes of keccak256(X‖Y); EIP-55 mixed-case checksum. */
 export function evmAddress(publicKey: Uint8Array): string {
-  let uncompressed: Uint8Array;
+  let uncompressed: string;
   try {
-    uncompressed = uncompressPublicKey(publicKey);
+    // SEC1: the key must be a point on secp256k1 (checked by the curve library, compressed or not).
+    uncompressed = SigningKey.computePublicKey(hexlify(publicKey), false);
   } catch (error) {
     throw makeError('EVM_PUBLIC_KEY_INVALID', 'The public key is not a valid secp256k1 point.', {}, error);
   }
-  return computeAddress(hexlify(uncompressed));
+  return computeAddress(uncompressed);
 }
 
 /** EIP-55 checksummed form of an address; throws `code` when it is not a valid address or a bad checksum. */

@@ -235,7 +235,7 @@ function parseHexText(text: string): ParsedEvmRequest {
     return transactionRequest(parseUnsignedTransaction(bytes), undefined, { format: 'hex' });
   } catch (error) {
     // A bare 32-byte value that is not a transaction is a hash: that is eth_sign.
-    if (bytes.length === 32 && isColdsignError(error)) {
+    if (bytes.length === 32 && (isColdsignError(error, 'EVM_TX_INVALID') || isColdsignError(error, 'EVM_TX_UNSUPPORTED'))) {
       throw makeError('EVM_ETH_SIGN_REFUSED', 'A bare 32-byte hash cannot be signed (eth_sign is refused).');
     }
     throw error;

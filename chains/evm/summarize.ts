@@ -12,7 +12,7 @@ import { analyzeCall, type CallAnalysis, type CallContext } from './decode.js';
 import { personalMessageDigest, printableText } from './message.js';
 import { TokenBook } from './tokens.js';
 import { authorizationsOf } from './tx.js';
-import { domainSeparator, typedDataDigest, typedDataPayload } from './typed-data.js';
+import { displayDomain, domainSeparator, typedDataDigest, typedDataPayload } from './typed-data.js';
 import { analyzeTypedData } from './typed-decode.js';
 import type { EvmSigningPlan, KnownToken, ParsedEvmMessage, ParsedEvmRequest, ParsedEvmTransaction, ParsedEvmTypedData } from './types.js';
 
@@ -140,8 +140,7 @@ function summarizeTypedData(parsed: ParsedEvmTypedData, from: string, ctx: CallC
   const doc = parsed.typedData;
   const analysis = analyzeTypedData(doc, ctx);
   const payload = typedDataPayload(doc);
-  const domain: Record<string, string> = {};
-  for (const [k, v] of Object.entries(payload.domain)) domain[k] = String(v);
+  const domain = displayDomain(doc);
   const warnings = [...analysis.warnings];
   if (ctx.chainId === undefined) warnings.push('The typed data domain names no chainId: the signature may be valid on several chains.');
   return {
@@ -158,7 +157,7 @@ function summarizeTypedData(parsed: ParsedEvmTypedData, from: string, ctx: CallC
       kind: 'typed_data',
       from,
       chainId: ctx.chainId ?? null,
-      domain: payload.domain,
+      domain,
       primaryType: doc.primaryType,
       types: payload.types,
       message: payload.message,

@@ -2,7 +2,7 @@
  * EIP-712 (eth_signTypedData_v4) documents (pure): strict validation and digest. Encoding and hashing
  * are ethers' TypedDataEncoder; this module refuses what a wallet could hash differently or display wrongly.
  */
-import { TypedDataEncoder, keccak256, concat } from 'ethers';
+import { TypedDataEncoder, concat, getAddress, hexlify, keccak256 } from 'ethers';
 import { makeError } from '../../core/errors.js';
 import type { TypedDataDocument } from './types.js';
 
@@ -161,4 +161,16 @@ export function typedDataPayload(doc: TypedDataDocument): { types: Record<string
   } catch (error) {
     invalid(`The typed data message does not encode (${reason(error)}).`, error);
   }
+}
+
+/** The domain for display: chainId in decimal, verifyingContract EIP-55 checksummed (values already validated). */
+export function displayDomain(doc: TypedDataDocument): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(doc.domain)) {
+    if (key === 'chainId') out[key] = BigInt(value as string | number).toString();
+    else if (key === 'verifyingContract') out[key] = getAddress(value as string);
+    else if (key === 'salt') out[key] = hexlify(value as string);
+    else out[key] = String(value);
+  }
+  return out;
 }
