@@ -7,6 +7,7 @@ import { fromHex, toHex } from '../../core/bytes.js';
 import { isColdsignError } from '../../core/errors.js';
 import { compressPublicKey, nobleVerifier } from '../../core/signature.js';
 import { Psbt } from 'bitcoinjs-lib';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { DigestSigner, KeyRecord } from '../../core/signer.js';
 import type { Hsm } from '../../hsm/index.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
@@ -260,3 +261,28 @@ describe('summary', () => {
   });
 });
 
+
+describe('a PSBT another signer already finalized in part', () => {
+  it('signs our input, finalizes, and extracts a transaction carrying both parties’ final scripts', async () => {
+    const foreignSecret = new Uint8Array(32).fill(7);
+    const foreignPub = secp256k1.getPublicKey(foreignSecret, true);
+    const specs: InputSpec[] = [
+      { kind: 'p2wpkh', pubkeys: [foreignPub], amount: 60_000n },
+      { kind: 'p2wpkh', pubkeys: [pk(0)], amount: 40_000n },
+    ];
+    const tx = btc.Transaction.fromPSBT(buildPsbt(specs, [{ script: foreignScript(8), amount: 99_000n }]), { allowUnknownOutputs: true });
+    tx.signIdx(foreignSecret, 0);
+    tx.finalizeIdx(0);
+    const unsigned = tx.toPSBT(0);
+    const parsed = parsePsbt(unsigned);
+    const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    expect((summary.details.inputs as { ours: boolean; finalized?: boolean }[]).map((i) => [i.ours, i.finalized ?? false])).toEqual([
+      [false, true],
+      [true, false],
+    ]);
+    expect(plan.finalize).toBe(true);
+    const signed = await signPsbt(parsed, plan, hsm.signer);
+    verifyWithScure(unsigned, signed, specs);
+    expect(finalizeWithScure(signed.psbt).hex).toBe(signed.finalTxHex);
+  });
+});
