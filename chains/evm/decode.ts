@@ -6,7 +6,7 @@ import { Interface, MaxUint256, dataLength, dataSlice, formatEther, getAddress, 
 import type { DecodedCall, Movement } from '../../core/summary.js';
 import type { TokenBook } from './tokens.js';
 
-const ERC20 = new Interface([
+export const ERC20_INTERFACE = new Interface([
   'function transfer(address to, uint256 amount)',
   'function approve(address spender, uint256 amount)',
   'function transferFrom(address from, address to, uint256 amount)',
@@ -14,7 +14,7 @@ const ERC20 = new Interface([
 ]);
 
 /** Safe (Gnosis Safe) v1.x GnosisSafe.execTransaction. */
-const SAFE = new Interface([
+export const SAFE_INTERFACE = new Interface([
   'function execTransaction(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, bytes signatures)',
 ]);
 
@@ -77,7 +77,7 @@ function blindCall(contract: string, data: string): CallAnalysis {
 }
 
 function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis | null {
-  const decoded = decodeStrict(ERC20, data);
+  const decoded = decodeStrict(ERC20_INTERFACE, data);
   if (!decoded) return null;
   const base = { contract, selector: decoded.selector, name: decoded.signature };
   const warnings: string[] = [];
@@ -173,7 +173,7 @@ export function analyzeSafeTx(
 }
 
 function safeExec(contract: string, data: string, ctx: CallContext): CallAnalysis | null {
-  const decoded = decodeStrict(SAFE, data);
+  const decoded = decodeStrict(SAFE_INTERFACE, data);
   if (!decoded) return null;
   const a = decoded.args;
   return analyzeSafeTx(
