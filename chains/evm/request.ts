@@ -105,7 +105,7 @@ function transactionRequest(
     tx: parsed.tx,
     chainId: parsed.chainId,
     from,
-    canonical: getBytes(parsed.tx.unsignedSerialized),
+    canonical: getBytes(parsed.unsigned),
     source,
   };
 }

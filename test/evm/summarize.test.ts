@@ -117,6 +117,9 @@ describe('transactions', () => {
     expect(s.details.blind).toBe(true);
     const trailing = `${ERC20.encodeFunctionData('transfer', [BOB, 1n])}00`;
     expect(summarize({ to: USDC, gasLimit: 60000n, data: trailing }).blind).toBe(true);
+    // an address word with dirty high bytes is not a canonical address argument
+    const dirty = ERC20.encodeFunctionData('transfer', [BOB, 1n]).replace(/^(0x.{8})000000/, '$1ff0000');
+    expect(summarize({ to: USDC, gasLimit: 60000n, data: dirty }).blind).toBe(true);
   });
 
   it('contract creation is blind', () => {
