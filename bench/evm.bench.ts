@@ -6,6 +6,7 @@
  * Both run with 8 requests in flight; median of 3 interleaved rounds.
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { Interface, Transaction } from 'ethers';
 import { createTestToken } from '../test/support/softhsm.js';
 import { fastVerifier, verifierName } from '../hsm/native-verifier.js';
@@ -58,9 +59,9 @@ const requests = Array.from({ length: N }, (_, i) =>
 const digests = Array.from({ length: N }, () => new Uint8Array(randomBytes(32)));
 
 let signedCount = 0;
-const rawRound = () => pooled(digests, IN_FLIGHT, (d) => hsm.signer.signRaw(key.keyId, d));
-const pipelineRound = () =>
-  pooled(requests, IN_FLIGHT, async (bytes) => {
+const rawRound = (width = IN_FLIGHT) => pooled(digests, width, (d) => hsm.signer.signRaw(key.keyId, d));
+const pipelineRound = (width = IN_FLIGHT) =>
+  pooled(requests, width, async (bytes) => {
     const parsed = parseEvmRequest(bytes);
     const { plan, summary } = summarizeEvm(parsed, [key], []);
     if (summary.call?.category !== 'erc20-transfer') throw new Error('decode failed');
@@ -74,16 +75,20 @@ await pipelineRound();
 const raw: number[] = [];
 const pipeline: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  raw.push(await timeIt(rawRound));
-  pipeline.push(await timeIt(pipelineRound));
+  raw.push(await timeIt(() => rawRound()));
+  pipeline.push(await timeIt(() => pipelineRound()));
 }
+// one request at a time: the JavaScript work cannot hide behind the HSM
+const rawSequential = await timeIt(() => rawRound(1));
+const pipelineSequential = await timeIt(() => pipelineRound(1));
 const cpuOnly = await timeIt(() => {
   for (const bytes of requests) summarizeEvm(parseEvmRequest(bytes), [key], []);
 });
 hsm.close();
 token.cleanup();
-if (signedCount !== N * (ROUNDS + 1)) throw new Error(`expected ${N * (ROUNDS + 1)} signed transactions, got ${signedCount}`);
+if (signedCount !== N * (ROUNDS + 2)) throw new Error(`expected ${N * (ROUNDS + 2)} signed transactions, got ${signedCount}`);
 
+const load = loadavg()[0] ?? 0;
 const rawMs = percentile(raw, 50);
 const pipeMs = percentile(pipeline, 50);
 const perTx = (ms: number) => `${fmt((ms / N) * 1000, 0)} µs`;
@@ -97,12 +102,26 @@ signatures recovered with ${verifierName}.
 
 | what | total | per transaction | ratio to raw signing |
 |---|---|---|---|
-| raw HSM signing, \`hsm.signer.signRaw\` (baseline) | ${fmt(rawMs, 0)} ms | ${perTx(rawMs)} | 1.00 |
-| parseEvmRequest + summarizeEvm + signEvm (HSM sign, low-S, verify, recover, serialize, re-parse) | ${fmt(pipeMs, 0)} ms | ${perTx(pipeMs)} | ${fmt(pipeMs / rawMs)} |
-| parse + summarize only, no HSM (one at a time, for reference) | ${fmt(cpuOnly, 0)} ms | ${perTx(cpuOnly)} | — |
+| raw HSM signing, \`hsm.signer.signRaw\`, ${IN_FLIGHT} in flight (baseline) | ${fmt(rawMs, 0)} ms | ${perTx(rawMs)} | 1.00 |
+| parseEvmRequest + summarizeEvm + signEvm, ${IN_FLIGHT} in flight | ${fmt(pipeMs, 0)} ms | ${perTx(pipeMs)} | **${fmt(pipeMs / rawMs)}** |
+| raw HSM signing, one at a time | ${fmt(rawSequential, 0)} ms | ${perTx(rawSequential)} | ${fmt(rawSequential / rawMs)} |
+| parse + summarize + sign, one at a time | ${fmt(pipelineSequential, 0)} ms | ${perTx(pipelineSequential)} | ${fmt(pipelineSequential / rawMs)} |
+| parse + summarize only, no HSM, one at a time | ${fmt(cpuOnly, 0)} ms | ${perTx(cpuOnly)} | — |
 
-Goal: under 1.2x raw signing. The JavaScript work of a request (ethers RLP/ABI decoding, summary,
-libsecp256k1 recovery) runs while other requests wait in the HSM, so with requests in flight it mostly
-hides behind C_Sign.
+signEvm includes the HSM signer's own work (low-S, verify, recovery id), an ecrecover of the result to the
+key's address, the signed serialization and a re-read of its fields.
+
+Goal: under 1.2x raw signing — **${pipeMs / rawMs < 1.2 ? 'met' : 'not met'}** in this run (load average ${fmt(load, 1)} on the
+machine at the end of the run).
+
+Notes. With requests in flight, the JavaScript work of one request can only hide behind another request's
+C_Sign when a core is free: SoftHSM2 signs behind one lock (8 in flight is no faster than one at a time for raw
+signing), and on a shared 2-core machine the remaining core is busy, so the ratio here is essentially total
+CPU per request over C_Sign's CPU. A CPU profile of the pipeline puts the JavaScript time in ethers' pure-JS
+keccak (transaction digest, EIP-55 checksums, transaction hash), ethers' hex↔bytes conversions and RLP, and
+two to three libsecp256k1 recoveries per request (the HSM signer's recovery id and signEvm's ecrecover check);
+the pipeline already avoids repeated work (selector table instead of ethers' per-call selector hashing,
+digest and address memoized, no transaction clone). A hardware HSM with 1–5 ms per signature, or an idle
+machine where the work overlaps, brings the ratio down; the checks themselves are not optional.
 `,
 );
