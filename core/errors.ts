@@ -68,6 +68,7 @@ export const ERROR_CODES = {
   QR_MIXED_TRANSFER: 'input',
   QR_PAYLOAD_TOO_LARGE: 'input',
   UR_INVALID: 'input',
+  QR_DECODER_INVALID: 'integrity',
   // policy and approvals (policy/)
   POLICY_DENIED: 'policy',
   POLICY_NOT_SET: 'policy',
@@ -82,6 +83,7 @@ export const ERROR_CODES = {
   OFFICER_NAME_TAKEN: 'input',
   OFFICER_NOT_FOUND: 'input',
   QUORUM_INVALID: 'usage',
+  OFFICER_PASSPHRASE_WEAK: 'usage',
   // hsm (hsm/)
   HSM_MODULE_NOT_FOUND: 'hsm',
   HSM_TOKEN_NOT_FOUND: 'hsm',

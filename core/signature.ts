@@ -71,7 +71,8 @@ export function normalizeSignature(
   if (!verifier.verify(compact, digest, publicKey)) {
     throw makeError('HSM_SIGNATURE_INVALID', 'The HSM signature does not verify against the key’s public key; nothing was signed.');
   }
-  const expected = uncompressPublicKey(publicKey);
+  // the key already verified the signature, so it is a valid point: only its encoding may need expanding
+  const expected = publicKey.length === 65 ? publicKey : uncompressPublicKey(publicKey);
   for (const recovery of [0, 1] as const) {
     const recovered = verifier.recover(compact, recovery, digest);
     if (recovered && equalBytes(recovered, expected)) {
@@ -89,5 +90,5 @@ export function compressPublicKey(publicKey: Uint8Array): Uint8Array {
 
 /** Uncompressed (65-byte) SEC1 form of a secp256k1 public key given compressed or uncompressed. */
 export function uncompressPublicKey(publicKey: Uint8Array): Uint8Array {
-  return publicKey.length === 65 ? publicKey : secp256k1.Point.fromBytes(publicKey).toBytes(false);
+  return secp256k1.Point.fromBytes(publicKey).toBytes(false);
 }

@@ -181,11 +181,16 @@ export class HsmKeyStore {
     });
   }
 
+  /** Reads a private data object (CKO_DATA) of coldsign by label, or undefined (the first found, see readAllData). */
+  async readData(label: string): Promise<Uint8Array | undefined> {
+    return (await this.readAllData(label))[0];
+  }
+
   /**
-   * Values of coldsign's private data objects (CKO_DATA) labelled `label`. Normally one; two after a
-   * crash between the two steps of writeData, so callers keep a version inside the value and take the newest.
+   * Every private data object of coldsign with this label: normally one, two when the process died
+   * between the create and the destroy of writeData (the caller's value must tell which is newer).
    */
-  async readData(label: string): Promise<Uint8Array[]> {
+  async readAllData(label: string): Promise<Uint8Array[]> {
     return this.pool.runSync('C_GetAttributeValue', (session) =>
       this.findData(session, label).map((handle) => {
         const value = this.pkcs11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_VALUE }])[0]?.value;
@@ -195,21 +200,23 @@ export class HsmKeyStore {
   }
 
   /**
-   * Replaces the data object `label` by a new one holding `value`: the new object is created before the
-   * old ones are destroyed (some tokens make CKA_VALUE read-only), so a crash never leaves none.
+   * Creates or replaces a private token data object (CKO_DATA) of coldsign. SoftHSM2 treats CKA_VALUE
+   * of a data object as read-only once created, so a new object is created first and the old ones
+   * destroyed after it (a crash in between leaves both, never none).
    */
   async writeData(label: string, value: Uint8Array): Promise<void> {
     await this.pool.runSync('C_CreateObject', (session) => {
-      const previous = this.findData(session, label);
+      const existing = this.findData(session, label);
       this.pkcs11.C_CreateObject(session, [
         { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_DATA },
         { type: pkcs11js.CKA_TOKEN, value: true },
         { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_MODIFIABLE, value: true },
         { type: pkcs11js.CKA_APPLICATION, value: DATA_APPLICATION },
         { type: pkcs11js.CKA_LABEL, value: label },
         { type: pkcs11js.CKA_VALUE, value: Buffer.from(value) },
       ]);
-      for (const handle of previous) this.pkcs11.C_DestroyObject(session, handle);
+      for (const handle of existing) this.pkcs11.C_DestroyObject(session, handle);
     });
   }
 

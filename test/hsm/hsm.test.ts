@@ -133,10 +133,10 @@ describe('signing', () => {
 
 describe('token data objects', () => {
   it('stores, replaces and reads a private data object', async () => {
-    expect(await hsm.keys.readData('checkpoint')).toEqual([]);
+    expect(await hsm.keys.readData('checkpoint')).toBeUndefined();
     await hsm.keys.writeData('checkpoint', Uint8Array.from([1, 2, 3]));
     await hsm.keys.writeData('checkpoint', Uint8Array.from([4, 5]));
-    expect((await hsm.keys.readData('checkpoint')).map((v) => Array.from(v))).toEqual([[4, 5]]);
+    expect((await hsm.keys.readAllData('checkpoint')).map((v) => Array.from(v))).toEqual([[4, 5]]);
   });
 });
 
