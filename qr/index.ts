@@ -32,3 +32,4 @@ export {
   type ZxingWasmSource,
 } from './decoders.js';
 export { collectPartsFromText, looksLikeUrText } from './text.js';
+export { renderUrFrames, frameFileName, readUrFromImages, interpretUr, type QrFrameFile, type ImageInput, type UrPayload } from './frames.js';
