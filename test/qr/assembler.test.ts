@@ -154,7 +154,9 @@ describe('bad frames end in clean errors', () => {
   it('hostile headers are refused before any allocation', () => {
     const fragment = randomBytes(400, 1);
     // seqLen that does not match messageLen / fragment length (a decoder would allocate seqLen entries).
-    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 4_000_000, 1200, 1, fragment)))).toBe('UR_INVALID');
+    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 1000, 1200, 1, fragment)))).toBe('UR_INVALID');
+    // Too many fragments (tiny fragments of a large message).
+    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 100_000, 1_000_000, 1, randomBytes(10, 1))))).toBe('QR_PAYLOAD_TOO_LARGE');
     // A message larger than the cap.
     expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 100_000, 40_000_000, 1, fragment)))).toBe('QR_PAYLOAD_TOO_LARGE');
     // The path's seq disagrees with the CBOR header.
