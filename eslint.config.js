@@ -28,6 +28,10 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    files: ['**/*.mjs', 'bin/*', 'scripts/**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+  {
     languageOptions: { ecmaVersion: 2023, sourceType: 'module' },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -39,11 +43,11 @@ export default tseslint.config(
   pure('policy', ['chains', 'qr', 'hsm', 'store', 'cli', 'app']),
   pure('qr', ['chains', 'policy', 'hsm', 'store', 'cli', 'app']),
   {
-    files: ['hsm/**/*.ts', 'store/**/*.ts'],
+    files: ['hsm/**/*.ts', 'store/**/*.ts', 'appliance/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../cli/*', '../app/*', '../cli', '../app', 'electron'], message: 'hsm/ and store/ must not depend on cli/ or app/.' }] },
+        { patterns: [{ group: ['../cli/*', '../app/*', '../cli', '../app', 'electron'], message: 'hsm/, store/ and appliance/ must not depend on cli/ or app/.' }] },
       ],
     },
   },

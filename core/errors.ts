@@ -56,6 +56,9 @@ export const ERROR_CODES = {
   EVM_MESSAGE_INVALID: 'input',
   EVM_TYPED_DATA_INVALID: 'input',
   EVM_ETH_SIGN_REFUSED: 'input',
+  EVM_PUBLIC_KEY_INVALID: 'input',
+  EVM_FROM_REQUIRED: 'input',
+  EVM_SIGNATURE_INVALID: 'input',
   // qr / ur (qr/)
   QR_UNREADABLE: 'input',
   QR_IMAGE_INVALID: 'input',
@@ -77,6 +80,9 @@ export const ERROR_CODES = {
   POLICY_SIGNATURE_INVALID: 'integrity',
   POLICY_QUORUM_MISSING: 'integrity',
   POLICY_VERSION_STALE: 'integrity',
+  OFFICER_NAME_TAKEN: 'input',
+  OFFICER_NOT_FOUND: 'input',
+  QUORUM_INVALID: 'usage',
   // hsm (hsm/)
   HSM_MODULE_NOT_FOUND: 'hsm',
   HSM_TOKEN_NOT_FOUND: 'hsm',
@@ -96,6 +102,10 @@ export const ERROR_CODES = {
   AUDIT_ROLLBACK: 'integrity',
   AUDIT_CHECKPOINT_INVALID: 'integrity',
   STATE_INCONSISTENT: 'integrity',
+  STORE_CORRUPT: 'integrity',
+  STORE_SCHEMA_UNSUPPORTED: 'integrity',
+  AUDIT_EXPORT_INVALID: 'integrity',
+  AUDIT_SECRET_REFUSED: 'internal',
 } as const satisfies Record<string, ErrorFamily>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

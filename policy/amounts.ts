@@ -1,0 +1,69 @@
+/**
+ * Exact decimal amounts (pure): decimal strings in a main unit ↔ integer base units (bigint).
+ * Never floats: 0.1 BTC is 10_000_000n sat, compared as integers.
+ */
+import type { AssetRef, Movement, SigningSummary } from '../core/summary.js';
+
+export const DECIMAL_RE = /^(0|[1-9]\d*)(\.\d+)?$/;
+
+/** Native decimals: BTC has 8 (satoshi), ETH has 18 (wei). */
+export function nativeDecimals(chain: 'btc' | 'evm'): number {
+  return chain === 'btc' ? 8 : 18;
+}
+
+export function nativeSymbol(chain: 'btc' | 'evm'): 'BTC' | 'ETH' {
+  return chain === 'btc' ? 'BTC' : 'ETH';
+}
+
+/** Number of decimal places written in `text` ("0.50" → 2). */
+export function decimalPlaces(text: string): number {
+  const dot = text.indexOf('.');
+  return dot < 0 ? 0 : text.length - dot - 1;
+}
+
+/** "0.5" with 8 decimals → 50000000n. Throws RangeError when `text` has more decimals than the unit. */
+export function toBaseUnits(text: string, decimals: number): bigint {
+  if (!DECIMAL_RE.test(text)) throw new RangeError(`"${text}" is not a decimal amount`);
+  const [whole = '0', fraction = ''] = text.split('.');
+  if (fraction.length > decimals) throw new RangeError(`"${text}" has more than ${decimals} decimals`);
+  return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, '0') || '0');
+}
+
+/** 50000000n with 8 decimals → "0.5". */
+export function formatUnits(raw: bigint, decimals: number): string {
+  const negative = raw < 0n;
+  const digits = (negative ? -raw : raw).toString().padStart(decimals + 1, '0');
+  const whole = digits.slice(0, digits.length - decimals);
+  const fraction = decimals > 0 ? digits.slice(digits.length - decimals).replace(/0+$/, '') : '';
+  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
+}
+
+/** Canonical key of an asset for totals and velocity: "native" or "token:<lower-case contract>". */
+export function assetKey(asset: AssetRef): string {
+  return asset.type === 'native' ? 'native' : `token:${asset.contract.toLowerCase()}`;
+}
+
+/** Parses a movement's base-unit amount; malformed amounts are treated as refusals by the caller. */
+export function movementRaw(movement: Movement): bigint | undefined {
+  return /^\d+$/.test(movement.raw) ? BigInt(movement.raw) : undefined;
+}
+
+/** Movements that send value away: everything except our own change (BIP-174 change detection). */
+export function outgoing(summary: SigningSummary): Movement[] {
+  return summary.movements.filter((movement) => !movement.change);
+}
+
+/**
+ * Total leaving per asset key (change excluded). Returns undefined when an amount is malformed,
+ * so that a request with an unreadable amount is never allowed.
+ */
+export function requestTotals(summary: SigningSummary): Map<string, bigint> | undefined {
+  const totals = new Map<string, bigint>();
+  for (const movement of outgoing(summary)) {
+    const raw = movementRaw(movement);
+    if (raw === undefined) return undefined;
+    const key = assetKey(movement.asset);
+    totals.set(key, (totals.get(key) ?? 0n) + raw);
+  }
+  return totals;
+}

@@ -1,0 +1,101 @@
+/**
+ * Officer signatures over policy documents (SPEC "Policy document"): Ed25519 (RFC 8032) over the
+ * RFC 8785 canonical JSON of the document without "signatures", as base64. Pure.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { makeError } from '../core/errors.js';
+import { fromHex, isHex, utf8 } from '../core/bytes.js';
+import { canonicalJson } from './canonical.js';
+import type { PolicyDocument } from './schema.js';
+
+/** An enrolled officer: name and raw 32-byte Ed25519 public key as 64 hex characters. */
+export interface Officer {
+  name: string;
+  publicKey: string;
+}
+
+/** The bytes officers sign: RFC 8785 JSON of the document without its "signatures" member. */
+export function policySigningBytes(doc: PolicyDocument): Uint8Array {
+  const { signatures: _signatures, ...unsigned } = doc;
+  return utf8(canonicalJson(unsigned));
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+export function fromBase64(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+export function isOfficerPublicKey(hex: string): boolean {
+  return hex.length === 64 && isHex(hex);
+}
+
+/** Ed25519 verification that never throws (malformed keys or signatures are simply invalid). */
+export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKeyHex: string): boolean {
+  if (signature.length !== 64 || !isOfficerPublicKey(publicKeyHex)) return false;
+  try {
+    return ed25519.verify(signature, message, fromHex(publicKeyHex));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks every signature on the document: each must be by an enrolled officer and verify
+ * (POLICY_SIGNATURE_INVALID otherwise), and at least `quorum` distinct officers must have signed
+ * (POLICY_QUORUM_MISSING). Returns the names of the signers.
+ */
+export function verifyPolicySignatures(doc: PolicyDocument, officers: readonly Officer[], quorum: number): string[] {
+  const message = policySigningBytes(doc);
+  const signers = new Set<string>();
+  for (const entry of doc.signatures ?? []) {
+    const officer = officers.find((o) => o.name === entry.officer);
+    if (!officer) {
+      throw makeError(
+        'POLICY_SIGNATURE_INVALID',
+        `The policy is signed by "${entry.officer}", who is not an enrolled officer.`,
+        { officer: entry.officer },
+      );
+    }
+    const signature = fromBase64(entry.signature);
+    if (!signature || !verifyEd25519(signature, message, officer.publicKey)) {
+      throw makeError(
+        'POLICY_SIGNATURE_INVALID',
+        `The signature of officer "${entry.officer}" does not verify: the policy was changed after it was signed, or the signature is damaged.`,
+        { officer: entry.officer },
+      );
+    }
+    signers.add(officer.name);
+  }
+  if (signers.size < quorum) {
+    const have = signers.size === 0 ? 'none' : `${signers.size} (${[...signers].join(', ')})`;
+    throw makeError(
+      'POLICY_QUORUM_MISSING',
+      `The policy needs the signatures of ${quorum} enrolled officer${quorum === 1 ? '' : 's'}; it has ${have}.`,
+      { quorum, signers: [...signers] },
+    );
+  }
+  return [...signers];
+}
+
+/** A new policy must carry a higher version than the one in force (no replay of an old policy). */
+export function checkPolicyUpgrade(current: PolicyDocument | null | undefined, next: PolicyDocument): void {
+  if (current && next.version <= current.version) {
+    throw makeError(
+      'POLICY_VERSION_STALE',
+      `Policy version ${next.version} is not higher than version ${current.version} in force.`,
+      { current: current.version, next: next.version },
+    );
+  }
+}
+
+/** Adds (or replaces) `officer`'s signature, made by the caller's `sign` over policySigningBytes(doc). */
+export function withPolicySignature(doc: PolicyDocument, officer: string, signature: Uint8Array): PolicyDocument {
+  const others = (doc.signatures ?? []).filter((s) => s.officer !== officer);
+  return { ...doc, signatures: [...others, { officer, signature: toBase64(signature) }] };
+}

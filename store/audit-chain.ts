@@ -1,0 +1,195 @@
+/**
+ * The hash chain of the audit log. Entry n's hash is
+ *   SHA-256( JSON ["coldsign-audit/1", seq, time, type, prevHash] ‖ "\n" ‖ canonicalPayload )
+ * where canonicalPayload is the RFC 8785 (JCS) form of the payload and prevHash the hash of entry
+ * n−1 (64 zeros for entry 1). Checkpoints sign SHA-256 of the JCS form of
+ * {"domain":"coldsign-audit-checkpoint/1","head":…,"seq":…,"time":…} with secp256k1 ECDSA (SEC 1).
+ * This module has no HSM: it is all an offline verifier needs.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../policy/canonical.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { makeError } from '../core/errors.js';
+import { fromHex, isHex } from '../core/bytes.js';
+
+export const AUDIT_GENESIS_HASH = '0'.repeat(64);
+const ENTRY_DOMAIN = 'coldsign-audit/1';
+const CHECKPOINT_DOMAIN = 'coldsign-audit-checkpoint/1';
+const TYPE_RE = /^[a-z][a-z0-9._-]{0,63}$/;
+/** Words of field names that may hold secrets: the log refuses such fields outright (no secret is ever logged). */
+const SECRET_WORDS = new Set(['pin', 'puk', 'passphrase', 'password', 'secret', 'private', 'mnemonic', 'seed', 'xprv', 'prv']);
+
+/** "privateKey" → ["private", "key"]; "so_pin" → ["so", "pin"]. */
+function wordsOf(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+export interface AuditEntry {
+  seq: number;
+  time: string;
+  type: string;
+  /** RFC 8785 canonical JSON of the payload. */
+  payload: string;
+  prev: string;
+  hash: string;
+}
+
+export interface AuditCheckpoint {
+  seq: number;
+  head: string;
+  time: string;
+  /** Hex r‖s (64 bytes, low-S) by the audit key over checkpointDigest(). */
+  signature: string;
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  checkpoints: number;
+  head: AuditHead;
+  /** The first entry that does not verify, and why (in words). */
+  firstBad?: { seq: number; reason: string };
+}
+
+export function entryHash(seq: number, time: string, type: string, payload: string, prev: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([ENTRY_DOMAIN, seq, time, type, prev]))
+    .update('\n')
+    .update(payload)
+    .digest('hex');
+}
+
+export function checkpointDigest(seq: number, head: string, time: string): Uint8Array {
+  const text = canonicalJson({ domain: CHECKPOINT_DOMAIN, head, seq, time });
+  return new Uint8Array(createHash('sha256').update(text).digest());
+}
+
+export function verifyCheckpointSignature(checkpoint: AuditCheckpoint, publicKey: Uint8Array): boolean {
+  if (!isHex(checkpoint.signature) || checkpoint.signature.length !== 128) return false;
+  try {
+    const digest = checkpointDigest(checkpoint.seq, checkpoint.head, checkpoint.time);
+    return secp256k1.verify(fromHex(checkpoint.signature), digest, publicKey, { prehash: false, lowS: true, format: 'compact' });
+  } catch {
+    return false;
+  }
+}
+
+/** RFC 8785 form of an audit payload; refuses fields that could hold a secret and values JSON cannot carry. */
+export function canonicalPayload(payload: unknown): string {
+  rejectSecrets(payload, '');
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw makeError('INTERNAL', 'An audit payload must be a JSON object.');
+  }
+  try {
+    return canonicalJson(payload);
+  } catch (error) {
+    throw makeError('INTERNAL', 'An audit payload could not be serialized as JSON.', {}, error);
+  }
+}
+
+function rejectSecrets(value: unknown, path: string): void {
+  if (typeof value !== 'object' || value === null) return;
+  for (const [key, inner] of Object.entries(value)) {
+    if (!Array.isArray(value) && wordsOf(key).some((word) => SECRET_WORDS.has(word))) {
+      throw makeError('AUDIT_SECRET_REFUSED', `The audit log refuses the field "${path}${key}": it may hold a secret.`);
+    }
+    rejectSecrets(inner, `${path}${key}.`);
+  }
+}
+
+export function assertAuditType(type: string): void {
+  if (!TYPE_RE.test(type)) throw makeError('INTERNAL', `"${type}" is not a valid audit entry type.`);
+}
+
+/**
+ * Checks entries one by one in the order given, then the checkpoints. Used by the database
+ * verifier and the offline export verifier alike; stops at the first bad entry.
+ */
+export class ChainVerifier {
+  private count = 0;
+  private prev = AUDIT_GENESIS_HASH;
+  private readonly hashes = new Map<number, string>();
+  private bad: { seq: number; reason: string } | undefined;
+
+  constructor(private readonly wantedCheckpointSeqs: ReadonlySet<number>) {}
+
+  /** The first bad entry found so far (chain links and contents only). */
+  get firstBad(): { seq: number; reason: string } | undefined {
+    return this.bad;
+  }
+
+  /** Feeds the next entry; returns false once the chain is broken. */
+  add(entry: AuditEntry): boolean {
+    if (this.bad) return false;
+    const expected = this.count + 1;
+    if (entry.seq !== expected) {
+      const reason =
+        entry.seq > expected
+          ? `entry ${expected} is missing (the next entry found is ${entry.seq}): entries were deleted`
+          : `entry ${entry.seq} appears out of order after entry ${this.count}: entries were reordered or duplicated`;
+      this.bad = { seq: expected, reason };
+      return false;
+    }
+    if (entry.prev !== this.prev) {
+      this.bad = {
+        seq: entry.seq,
+        reason: `entry ${entry.seq} does not link to the hash of entry ${expected - 1}: an entry was inserted, deleted or reordered`,
+      };
+      return false;
+    }
+    if (entryHash(entry.seq, entry.time, entry.type, entry.payload, entry.prev) !== entry.hash) {
+      this.bad = { seq: entry.seq, reason: `entry ${entry.seq} was modified: its content does not match its hash` };
+      return false;
+    }
+    this.count = expected;
+    this.prev = entry.hash;
+    if (this.wantedCheckpointSeqs.has(entry.seq)) this.hashes.set(entry.seq, entry.hash);
+    return true;
+  }
+
+  /** Checks every checkpoint's signature and head, and that the last entry is covered by one. */
+  finish(checkpoints: readonly AuditCheckpoint[], publicKey: Uint8Array): AuditVerification {
+    const head = { seq: this.count, hash: this.count === 0 ? AUDIT_GENESIS_HASH : this.prev };
+    const result = (firstBad?: { seq: number; reason: string }): AuditVerification => ({
+      ok: firstBad === undefined,
+      entries: this.count,
+      checkpoints: checkpoints.length,
+      head,
+      ...(firstBad ? { firstBad } : {}),
+    });
+    if (this.bad) return result(this.bad);
+    let covered = 0;
+    for (const checkpoint of checkpoints) {
+      if (checkpoint.seq > this.count) {
+        return result({
+          seq: this.count + 1,
+          reason: `a signed checkpoint covers entry ${checkpoint.seq} but the log ends at entry ${this.count}: entries were removed from the end`,
+        });
+      }
+      if (!verifyCheckpointSignature(checkpoint, publicKey)) {
+        return result({ seq: checkpoint.seq, reason: `the checkpoint at entry ${checkpoint.seq} has no valid audit-key signature` });
+      }
+      const coveredHash = checkpoint.seq === 0 ? AUDIT_GENESIS_HASH : this.hashes.get(checkpoint.seq);
+      if (coveredHash !== checkpoint.head) {
+        return result({ seq: checkpoint.seq, reason: `entry ${checkpoint.seq} differs from the one its signed checkpoint covers` });
+      }
+      covered = Math.max(covered, checkpoint.seq);
+    }
+    if (covered < this.count) {
+      return result({
+        seq: covered + 1,
+        reason: `entries ${covered + 1} to ${this.count} are not covered by a signed checkpoint`,
+      });
+    }
+    return result();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Audit export as JSON Lines, verifiable offline with no HSM and no database:
+ *   line 1: {"format":"coldsign-audit-export/1","auditPublicKey":HEX,"entries":N,"checkpoints":M,"exportedAt":ISO}
+ *   then one line per entry: {"seq","time","type","payload":{…},"prev","hash"}
+ *   then one line per checkpoint: {"checkpoint":{"seq","head","time","signature"}}
+ * The payload is re-canonicalized (RFC 8785) by the verifier, so the hashes are checked from the
+ * JSON values themselves. See docs/audit.md.
+ */
+import { makeError } from '../core/errors.js';
+import { fromHex, isHex } from '../core/bytes.js';
+import { canonicalJson } from '../policy/canonical.js';
+import { ChainVerifier, type AuditCheckpoint, type AuditEntry, type AuditVerification } from './audit-chain.js';
+import { auditPublicKeyOf, iterateAudit, readCheckpoints } from './audit.js';
+import type { ColdsignDb } from './database.js';
+
+export const AUDIT_EXPORT_FORMAT = 'coldsign-audit-export/1';
+
+export interface AuditExportVerification extends AuditVerification {
+  /** The audit public key the export names: compare it with the one you know from the appliance. */
+  auditPublicKey: string;
+}
+
+/** The whole log, its checkpoints and the audit public key, as JSON Lines text. */
+export function exportAudit(db: ColdsignDb, now: Date = new Date(0)): string {
+  const auditPublicKey = auditPublicKeyOf(db);
+  if (!auditPublicKey) throw makeError('HOME_NOT_INITIALIZED', 'The audit log has no audit key yet; run coldsign init.');
+  const checkpoints = readCheckpoints(db);
+  const lines: string[] = [];
+  for (const entry of iterateAudit(db)) {
+    lines.push(`{"seq":${entry.seq},"time":${JSON.stringify(entry.time)},"type":${JSON.stringify(entry.type)},"payload":${entry.payload},"prev":"${entry.prev}","hash":"${entry.hash}"}`);
+  }
+  const header = {
+    format: AUDIT_EXPORT_FORMAT,
+    auditPublicKey,
+    entries: lines.length,
+    checkpoints: checkpoints.length,
+    exportedAt: now.toISOString(),
+  };
+  for (const checkpoint of checkpoints) lines.push(canonicalJson({ checkpoint }));
+  return `${canonicalJson(header)}\n${lines.join('\n')}\n`;
+}
+
+function bad(line: number, what: string): never {
+  throw makeError('AUDIT_EXPORT_INVALID', `Line ${line} of the audit export is not valid: ${what}.`, { line });
+}
+
+function parseLine(text: string, line: number): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {}
+  return bad(line, 'not a JSON object');
+}
+
+function toEntry(value: Record<string, unknown>, line: number): AuditEntry {
+  const { seq, time, type, payload, prev, hash } = value;
+  if (!Number.isSafeInteger(seq) || typeof time !== 'string' || typeof type !== 'string') bad(line, 'seq, time or type missing');
+  if (typeof prev !== 'string' || typeof hash !== 'string') bad(line, 'prev or hash missing');
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) bad(line, 'payload is not an object');
+  return { seq: seq as number, time, type, payload: canonicalJson(payload), prev, hash };
+}
+
+function toCheckpoint(value: unknown, line: number): AuditCheckpoint {
+  const c = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  if (!Number.isSafeInteger(c.seq) || typeof c.head !== 'string' || typeof c.time !== 'string' || typeof c.signature !== 'string') {
+    bad(line, 'checkpoint fields missing');
+  }
+  return { seq: c.seq as number, head: c.head as string, time: c.time as string, signature: c.signature as string };
+}
+
+/**
+ * Verifies an export on its own: the chain, every checkpoint signature against the key named in
+ * the header (or `expectedPublicKey` when given), and that the last entry is covered by a checkpoint.
+ */
+export function verifyAuditExport(text: string, expectedPublicKey?: string): AuditExportVerification {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const header = parseLine(lines[0] ?? '', 1);
+  if (header.format !== AUDIT_EXPORT_FORMAT) bad(1, `the format is not ${AUDIT_EXPORT_FORMAT}`);
+  const auditPublicKey = header.auditPublicKey;
+  if (typeof auditPublicKey !== 'string' || !isHex(auditPublicKey) || auditPublicKey.length < 66) bad(1, 'no audit public key');
+  if (expectedPublicKey !== undefined && expectedPublicKey.toLowerCase() !== auditPublicKey.toLowerCase()) {
+    throw makeError('AUDIT_CHECKPOINT_INVALID', 'The export names another audit public key than the one expected.');
+  }
+  const entries: AuditEntry[] = [];
+  const checkpoints: AuditCheckpoint[] = [];
+  lines.slice(1).forEach((raw, index) => {
+    const value = parseLine(raw, index + 2);
+    if ('checkpoint' in value) checkpoints.push(toCheckpoint(value.checkpoint, index + 2));
+    else entries.push(toEntry(value, index + 2));
+  });
+  const verifier = new ChainVerifier(new Set(checkpoints.map((c) => c.seq)));
+  for (const entry of entries) if (!verifier.add(entry)) break;
+  let result = verifier.finish(checkpoints, fromHex(auditPublicKey));
+  if (result.ok && (header.entries !== entries.length || header.checkpoints !== checkpoints.length)) {
+    result = { ...result, ok: false, firstBad: { seq: entries.length, reason: 'the header counts differ from the lines exported' } };
+  }
+  return { ...result, auditPublicKey };
+}

@@ -1,0 +1,105 @@
+/**
+ * The coldsign database (better-sqlite3): WAL journal with synchronous=FULL so that a committed
+ * transaction survives power loss (SQLite "PRAGMA synchronous" docs), foreign keys on, and the
+ * versioned migrations of store/migrations.ts. It owns the key registry and every record of the
+ * audit trail; the other store/ modules are functions over a ColdsignDb.
+ */
+import Database from 'better-sqlite3';
+import { makeError } from '../core/errors.js';
+import type { KeyDirectory, KeyRecord } from '../core/signer.js';
+import { addKey, findKey, findKeyByPublicKey, listKeys } from './keys.js';
+import { MIGRATIONS, type Migration } from './migrations.js';
+
+export type Sqlite = Database.Database;
+
+export class ColdsignDb implements KeyDirectory {
+  constructor(
+    readonly sqlite: Sqlite,
+    readonly path: string,
+  ) {}
+
+  /** Runs `fn` in one IMMEDIATE transaction (all or nothing, committed with a full fsync). */
+  transaction<T>(fn: () => T): T {
+    return this.sqlite.transaction(fn).immediate();
+  }
+
+  listKeys(): KeyRecord[] {
+    return listKeys(this);
+  }
+
+  findKey(label: string): KeyRecord | undefined {
+    return findKey(this, label);
+  }
+
+  findKeyByPublicKey(publicKeyHex: string): KeyRecord | undefined {
+    return findKeyByPublicKey(this, publicKeyHex);
+  }
+
+  /** Registers a key generated in the HSM (KEY_LABEL_TAKEN when the label or public key is known). */
+  addKey(record: KeyRecord): void {
+    addKey(this, record);
+  }
+
+  /** Highest applied migration. */
+  schemaVersion(): number {
+    return schemaVersionOf(this.sqlite);
+  }
+
+  close(): void {
+    if (this.sqlite.open) this.sqlite.close();
+  }
+}
+
+/** Opens (creating if absent) the database at `path` and brings its schema up to date. */
+export function openDatabase(path: string, migrations: readonly Migration[] = MIGRATIONS): ColdsignDb {
+  let sqlite: Sqlite;
+  try {
+    sqlite = new Database(path);
+  } catch (error) {
+    throw makeError('STORE_CORRUPT', 'The coldsign database cannot be opened.', {}, error);
+  }
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    migrate(sqlite, migrations);
+    return new ColdsignDb(sqlite, path);
+  } catch (error) {
+    sqlite.close();
+    if (error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_')) {
+      throw makeError('STORE_CORRUPT', 'The coldsign database is damaged or is not a coldsign database.', {}, error);
+    }
+    throw error;
+  }
+}
+
+function schemaVersionOf(sqlite: Sqlite): number {
+  const row = sqlite.prepare('SELECT MAX(version) AS version FROM schema_version').get() as { version: number | null };
+  return row.version ?? 0;
+}
+
+/** Applies every migration above the current version, each in its own transaction. */
+function migrate(sqlite: Sqlite, migrations: readonly Migration[]): void {
+  sqlite.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+  const current = schemaVersionOf(sqlite);
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw makeError(
+      'STORE_SCHEMA_UNSUPPORTED',
+      `The database has schema version ${current}, newer than this coldsign (${latest}); upgrade coldsign.`,
+      { current, latest },
+    );
+  }
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    sqlite
+      .transaction(() => {
+        sqlite.exec(migration.sql);
+        sqlite
+          .prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)')
+          .run(migration.version, new Date().toISOString());
+      })
+      .immediate();
+  }
+}

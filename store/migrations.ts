@@ -1,0 +1,118 @@
+/**
+ * Versioned schema migrations of the coldsign database, applied in order. A migration is never
+ * edited once released: add a new one at the end. `schema_version` records what has been applied.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'key registry, officers, governance, policies, requests, decisions, approvals, signatures, velocity, audit log',
+    sql: `
+      CREATE TABLE keys (
+        label       TEXT PRIMARY KEY,
+        chain       TEXT NOT NULL CHECK (chain IN ('btc', 'evm')),
+        public_key  TEXT NOT NULL UNIQUE,
+        key_id      TEXT NOT NULL,
+        address     TEXT NOT NULL,
+        network     TEXT,
+        script      TEXT,
+        descriptor  TEXT,
+        created_at  TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE officers (
+        name        TEXT PRIMARY KEY,
+        public_key  TEXT NOT NULL UNIQUE,
+        enrolled_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE governance (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        quorum      INTEGER NOT NULL CHECK (quorum >= 1),
+        updated_at  TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE settings (
+        name        TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE policies (
+        version     INTEGER PRIMARY KEY,
+        document    TEXT NOT NULL,
+        digest      TEXT NOT NULL,
+        applied_at  TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE requests (
+        request_id  TEXT PRIMARY KEY,
+        chain       TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        summary     TEXT NOT NULL,
+        canonical   BLOB,
+        created_at  TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE decisions (
+        id              INTEGER PRIMARY KEY,
+        request_id      TEXT NOT NULL REFERENCES requests(request_id),
+        allowed         INTEGER NOT NULL,
+        rule            TEXT,
+        required_approvals INTEGER NOT NULL,
+        reasons         TEXT NOT NULL,
+        policy_version  INTEGER,
+        created_at      TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE approvals (
+        request_id  TEXT NOT NULL REFERENCES requests(request_id),
+        officer     TEXT NOT NULL REFERENCES officers(name),
+        signature   TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (request_id, officer)
+      ) STRICT;
+
+      CREATE TABLE signatures (
+        id            INTEGER PRIMARY KEY,
+        request_id    TEXT NOT NULL REFERENCES requests(request_id),
+        key_label     TEXT NOT NULL,
+        signature     TEXT NOT NULL,
+        output_path   TEXT,
+        output_digest TEXT,
+        created_at    TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX signatures_by_request ON signatures(request_id);
+
+      CREATE TABLE velocity (
+        id          INTEGER PRIMARY KEY,
+        request_id  TEXT NOT NULL REFERENCES requests(request_id),
+        rule        TEXT NOT NULL,
+        asset       TEXT NOT NULL,
+        raw         TEXT NOT NULL,
+        time_ms     INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX velocity_by_rule_time ON velocity(rule, time_ms);
+
+      CREATE TABLE audit_log (
+        seq         INTEGER PRIMARY KEY,
+        time        TEXT NOT NULL,
+        type        TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE audit_checkpoints (
+        seq         INTEGER PRIMARY KEY,
+        head_hash   TEXT NOT NULL,
+        time        TEXT NOT NULL,
+        signature   TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];

@@ -1,0 +1,258 @@
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isColdsignError, type ErrorCode } from '../../core/errors.js';
+import { toHex } from '../../core/bytes.js';
+import type { Hsm } from '../../hsm/index.js';
+import { entryHash } from '../../store/audit-chain.js';
+import { exportAudit, verifyAuditExport } from '../../store/audit-export.js';
+import { AUDIT_KEY_LABEL, hsmAuditPorts } from '../../store/audit-hsm.js';
+import { appendAudit, Auditor, auditPublicKeyOf, verifyAudit } from '../../store/audit.js';
+import { openDatabase } from '../../store/database.js';
+import { createTestToken, type TestToken } from '../support/softhsm.js';
+import { at, newAuditCase, T0, type AuditCase } from './audit-fixture.js';
+
+let token: TestToken;
+let hsm: Hsm;
+const cases: AuditCase[] = [];
+
+beforeAll(() => {
+  token = createTestToken();
+  hsm = token.open();
+});
+afterAll(() => {
+  for (const c of cases) {
+    c.db.close();
+    rmSync(c.dir, { recursive: true, force: true });
+  }
+  hsm.close();
+  token.cleanup();
+});
+
+async function fresh(entries = 8): Promise<AuditCase> {
+  const c = await newAuditCase(hsm, entries);
+  cases.push(c);
+  return c;
+}
+
+async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  try {
+    await promise;
+    expect.unreachable(`expected ${code}`);
+  } catch (error) {
+    expect(isColdsignError(error) ? error.code : error).toBe(code);
+  }
+}
+
+/** Closes the case's database, edits the file with plain SQL (as an attacker would), and reopens it. */
+function tamper(c: AuditCase, sql: (raw: Database.Database) => void): void {
+  c.db.close();
+  const raw = new Database(c.path);
+  sql(raw);
+  raw.close();
+  c.db = openDatabase(c.path);
+}
+
+function publicKeyOf(c: AuditCase): string {
+  return auditPublicKeyOf(c.db) as string;
+}
+
+describe('audit log on a real database and the SoftHSM audit key', () => {
+  it('appends hash-chained entries, signs checkpoints, and verifies', async () => {
+    const c = await fresh(8);
+    const result = verifyAudit(c.db, publicKeyOf(c));
+    expect(result).toMatchObject({ ok: true, entries: 8 });
+    expect(result.checkpoints).toBeGreaterThanOrEqual(3);
+    expect(await c.auditor.verify()).toMatchObject({ ok: true });
+    await expect(c.auditor.assertHeadMatchesToken()).resolves.toMatchObject({ seq: 8 });
+    // a second process (restored or not) is compared with the token by verify() as well
+    const other = await Auditor.open(c.db, c.ports, T0);
+    await other.log('test.entry', { by: 'other' }, at(9));
+    await other.checkpoint(at(9));
+    await expect(c.auditor.assertHeadMatchesToken()).resolves.toMatchObject({ seq: 9 });
+  });
+
+  it('keeps the audit key inside the HSM: sensitive and never extractable', async () => {
+    const key = (await hsm.keys.list()).find((k) => k.label === AUDIT_KEY_LABEL);
+    expect(key).toBeDefined();
+    const protection = await hsm.keys.protection(key!.keyId);
+    expect(protection).toMatchObject({ sensitive: true, extractable: false, neverExtractable: true });
+  });
+
+  it('stores payloads in RFC 8785 form and refuses fields that could hold a secret', async () => {
+    const c = await fresh(0);
+    const entry = await c.auditor.log('test.order', { b: 1, a: { d: 'x', c: [2, 1] } }, T0);
+    expect(entry.payload).toBe('{"a":{"c":[2,1],"d":"x"},"b":1}');
+    expect(entry.hash).toBe(entryHash(1, T0.toISOString(), 'test.order', entry.payload, '0'.repeat(64)));
+    await expectCode(c.auditor.log('test.secret', { user: 'op', pin: '1234' }, T0), 'AUDIT_SECRET_REFUSED');
+    await expectCode(c.auditor.log('test.secret', { nested: { passphrase: 'x' } }, T0), 'AUDIT_SECRET_REFUSED');
+    await c.auditor.checkpoint(T0);
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: true, entries: 1 });
+  });
+
+  it('refuses appends before begin()', async () => {
+    const c = await fresh(1);
+    expect(() => c.auditor.append('test.entry', {}, T0)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
+  });
+
+  it('an edited payload is named by its sequence number, and start-up refuses', async () => {
+    const c = await fresh(8);
+    tamper(c, (raw) => raw.prepare("UPDATE audit_log SET payload = '{\"n\":40}' WHERE seq = 4").run());
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 4 } });
+    expect(verifyAudit(c.db, publicKeyOf(c)).firstBad?.reason).toMatch(/entry 4 was modified/);
+    await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_TAMPERED');
+  });
+
+  it('an edit with a recomputed hash breaks the link of the next entry', async () => {
+    const c = await fresh(8);
+    tamper(c, (raw) => {
+      const row = raw.prepare('SELECT * FROM audit_log WHERE seq = 5').get() as { time: string; type: string; prev_hash: string };
+      const payload = '{"n":500}';
+      raw.prepare('UPDATE audit_log SET payload = ?, hash = ? WHERE seq = 5').run(payload, entryHash(5, row.time, row.type, payload, row.prev_hash));
+    });
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 6 } });
+    await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_TAMPERED');
+  });
+
+  it('a deleted entry is named', async () => {
+    const c = await fresh(8);
+    tamper(c, (raw) => raw.prepare('DELETE FROM audit_log WHERE seq = 3').run());
+    const result = verifyAudit(c.db, publicKeyOf(c));
+    expect(result).toMatchObject({ ok: false, firstBad: { seq: 3 } });
+    expect(result.firstBad?.reason).toMatch(/missing/);
+    await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_TAMPERED');
+  });
+
+  it('deleting the newest entries is a rollback', async () => {
+    const c = await fresh(8);
+    tamper(c, (raw) => raw.prepare('DELETE FROM audit_log WHERE seq >= 7').run());
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 7 } });
+    await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_ROLLBACK');
+  });
+
+  it('an inserted entry (renumbering the rest) is named', async () => {
+    const c = await fresh(8);
+    tamper(c, (raw) => {
+      raw.prepare('UPDATE audit_log SET seq = seq + 100 WHERE seq >= 4').run();
+      raw.prepare('UPDATE audit_log SET seq = seq - 99 WHERE seq >= 104').run();
+      const prev = (raw.prepare('SELECT hash FROM audit_log WHERE seq = 3').get() as { hash: string }).hash;
+      const time = at(3).toISOString();
+      raw.prepare('INSERT INTO audit_log VALUES (4, ?, ?, ?, ?, ?)').run(time, 'test.forged', '{}', prev, entryHash(4, time, 'test.forged', '{}', prev));
+    });
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 5 } });
+    await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_TAMPERED');
+  });
+
+  it('an entry appended outside coldsign, even with a valid hash, is refused', async () => {
+    const c = await fresh(8);
+    tamper(c, (raw) => {
+      const prev = (raw.prepare('SELECT hash FROM audit_log WHERE seq = 8').get() as { hash: string }).hash;
+      const time = at(9).toISOString();
+      raw.prepare('INSERT INTO audit_log VALUES (9, ?, ?, ?, ?, ?)').run(time, 'test.forged', '{}', prev, entryHash(9, time, 'test.forged', '{}', prev));
+    });
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 9 } });
+    expect(verifyAudit(c.db, publicKeyOf(c)).firstBad?.reason).toMatch(/not covered by a signed checkpoint/);
+    await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_TAMPERED');
+  });
+
+  it('two swapped entries are named', async () => {
+    const c = await fresh(8);
+    tamper(c, (raw) => {
+      raw.prepare('UPDATE audit_log SET seq = 100 WHERE seq = 5').run();
+      raw.prepare('UPDATE audit_log SET seq = 5 WHERE seq = 6').run();
+      raw.prepare('UPDATE audit_log SET seq = 6 WHERE seq = 100').run();
+    });
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 5 } });
+    await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_TAMPERED');
+  });
+
+  it('a forged checkpoint signature is named', async () => {
+    const c = await fresh(8);
+    tamper(c, (raw) => raw.prepare("UPDATE audit_checkpoints SET signature = ? WHERE seq = 6").run('11'.repeat(64)));
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 6 } });
+  });
+
+  it('restoring an older copy of the database is refused as a rollback', async () => {
+    const c = await fresh(4);
+    c.db.close();
+    copyFileSync(c.path, `${c.path}.old`);
+    c.db = openDatabase(c.path);
+    c.auditor = await Auditor.open(c.db, c.ports, T0);
+    await c.auditor.log('test.entry', { n: 5 }, at(5));
+    await c.auditor.checkpoint(at(5));
+    c.db.close();
+    copyFileSync(`${c.path}.old`, c.path);
+    rmSync(`${c.path}-wal`, { force: true });
+    rmSync(`${c.path}-shm`, { force: true });
+    c.db = openDatabase(c.path);
+    // The old copy verifies on its own (it is a genuine past state) ...
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: true });
+    // ... but the token's pin is newer: start-up and the pre-signature check refuse.
+    await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_ROLLBACK');
+  });
+
+  it('a database from another token (or a token with no pin) is refused', async () => {
+    const c = await fresh(3);
+    const ports = await hsmAuditPorts(hsm, { pinLabel: 'test-pin-empty' });
+    await expectCode(Auditor.open(c.db, ports, T0), 'AUDIT_ROLLBACK');
+  });
+
+  it('recovers entries left beyond the pin by a crash inside begin()…checkpoint()', async () => {
+    const c = await fresh(3);
+    await c.auditor.log('test.entry', { n: 4 }, at(4));
+    await c.auditor.log('test.entry', { n: 5 }, at(5));
+    // no checkpoint: as if the process died here
+    const reopened = await Auditor.open(c.db, c.ports, at(6));
+    const result = verifyAudit(c.db, publicKeyOf(c));
+    expect(result).toMatchObject({ ok: true, entries: 6 });
+    const last = c.db.sqlite.prepare('SELECT type, payload FROM audit_log WHERE seq = 6').get();
+    expect(last).toEqual({ type: 'audit.recovered', payload: '{"pinnedSeq":3,"unpinnedFrom":4,"unpinnedTo":5}' });
+    await expect(reopened.assertHeadMatchesToken()).resolves.toMatchObject({ seq: 6 });
+  });
+
+  it('refuses to sign when another writer changed the head after this process checked it', async () => {
+    const c = await fresh(3);
+    const other = await Auditor.open(c.db, c.ports, T0);
+    await other.log('test.entry', { by: 'other' }, at(4));
+    await other.checkpoint(at(4));
+    await expect(c.auditor.assertHeadMatchesToken()).resolves.toMatchObject({ seq: 4 });
+    await c.auditor.begin();
+    c.auditor.append('test.entry', { by: 'first' }, at(5));
+    // the other process's view is now stale: it refuses to append after an entry it did not write
+    await other.begin();
+    expect(() => other.append('test.entry', { by: 'other' }, at(6))).toThrow(expect.objectContaining({ code: 'AUDIT_ROLLBACK' }));
+    expect(c.db.sqlite.prepare('SELECT MAX(seq) AS seq FROM audit_log').get()).toEqual({ seq: 5 });
+    // a writer that bypasses the auditor makes the head unknown: no checkpoint is signed over it
+    appendAudit(c.db, 'test.forged', { by: 'bypass' }, at(7));
+    await expectCode(c.auditor.checkpoint(at(7)), 'AUDIT_ROLLBACK');
+    await expectCode(c.auditor.assertHeadMatchesToken(), 'AUDIT_ROLLBACK');
+  });
+});
+
+describe('audit export', () => {
+  it('verifies offline with only the export text', async () => {
+    const c = await fresh(6);
+    const text = exportAudit(c.db, T0);
+    const result = verifyAuditExport(text);
+    expect(result).toMatchObject({ ok: true, entries: 6, auditPublicKey: publicKeyOf(c) });
+    expect(verifyAuditExport(text, publicKeyOf(c)).ok).toBe(true);
+    expect(text.split('\n')[0]).toContain('"format":"coldsign-audit-export/1"');
+  });
+
+  it('a modified, truncated or re-keyed export does not verify', async () => {
+    const c = await fresh(6);
+    const text = exportAudit(c.db, T0);
+    const lines = text.trimEnd().split('\n');
+    const edited = text.replace('"note":"entry 3"', '"note":"entry 33"');
+    expect(verifyAuditExport(edited)).toMatchObject({ ok: false, firstBad: { seq: 3 } });
+    const dropped = [...lines.slice(0, 3), ...lines.slice(4)].join('\n');
+    expect(verifyAuditExport(dropped).ok).toBe(false);
+    const swapped = [lines[0], lines[2], lines[1], ...lines.slice(3)].join('\n');
+    expect(verifyAuditExport(swapped)).toMatchObject({ ok: false, firstBad: { seq: 1 } });
+    const otherKey = text.replace(publicKeyOf(c), '02' + toHex(new Uint8Array(32).fill(7)));
+    expect(verifyAuditExport(otherKey).ok).toBe(false);
+    expect(() => verifyAuditExport(text, '03' + 'aa'.repeat(32))).toThrow(expect.objectContaining({ code: 'AUDIT_CHECKPOINT_INVALID' }));
+    expect(() => verifyAuditExport('not json\n')).toThrow(expect.objectContaining({ code: 'AUDIT_EXPORT_INVALID' }));
+    expect(readFileSync).toBeDefined();
+  });
+});
