@@ -84,6 +84,8 @@ export function parseUrPart(raw: string): ParsedPart {
   } catch {
     throw makeError('UR_INVALID', 'The UR part does not carry a valid fountain-code header.');
   }
+  // The header CBOR must be exactly the five-element array, canonically encoded, with nothing after it (BCR-2020-005).
+  if (!equalBytes(toU8(part.cbor()), payload)) throw makeError('UR_INVALID', 'The UR part header is not canonical CBOR or has trailing bytes.');
   const fragmentLength = part.fragment.length;
   // BCR-2020-005: seq in the path must match the CBOR header; seqNum counts from 1 and seqLen ≥ 1.
   if (part.seqNum !== seqNum || part.seqLength !== seqLength || seqNum < 1 || seqLength < 1 || seqNum > 0xffffffff) {
