@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { URDecoder } from '@ngraveio/bc-ur';
 import { UrAssembler, createJsqrDecoder, createUrFountain, encodePng, type QrDecoder } from '../qr/index.js';
 import { createNodeZxingDecoder } from '../cli/qr-wasm.js';
@@ -35,17 +36,28 @@ interface Outcome {
   ms: number;
 }
 
+/** Best of up to 3 runs per frame (a run over 100 ms is not repeated): the machine is shared, the minimum is the least disturbed. */
 async function timeDecoder(decoder: QrDecoder, frame: CorpusFrame): Promise<Outcome> {
-  const start = performance.now();
-  const texts = await decoder.decode(frame.image.data, frame.image.width, frame.image.height);
-  const ms = performance.now() - start;
+  let ms = Infinity;
+  let texts: string[] = [];
+  for (let run = 0; run < 3 && (run === 0 || ms < 100); run++) {
+    const start = performance.now();
+    texts = await decoder.decode(frame.image.data, frame.image.width, frame.image.height);
+    ms = Math.min(ms, performance.now() - start);
+  }
   return { resolution: frame.resolution, distortion: frame.distortion, fragmentBytes: frame.fragmentBytes, decoder: decoder.name, ok: texts.includes(frame.text), ms };
 }
 
 function zbar(file: string): { text: string; ms: number } {
-  const start = performance.now();
-  const run = spawnSync('zbarimg', ['--quiet', '--raw', '-Sdisable', '-Sqrcode.enable', file], { encoding: 'utf8' });
-  return { text: (run.stdout ?? '').trim(), ms: performance.now() - start };
+  let ms = Infinity;
+  let text = '';
+  for (let run = 0; run < 3 && (run === 0 || ms < 100); run++) {
+    const start = performance.now();
+    const result = spawnSync('zbarimg', ['--quiet', '--raw', '-Sdisable', '-Sqrcode.enable', file], { encoding: 'utf8' });
+    ms = Math.min(ms, performance.now() - start);
+    text = (result.stdout ?? '').trim();
+  }
+  return { text, ms };
 }
 
 async function decodeSection(lines: string[]): Promise<void> {
@@ -208,7 +220,12 @@ function transferSection(lines: string[]): void {
 async function main(): Promise<void> {
   const started = performance.now();
   const lines: string[] = ['# QR transport', ''];
-  lines.push(`Measured by \`npx tsx bench/qr.bench.ts${QUICK ? ' --quick' : ''}\` on this machine (${process.platform}, Node ${process.version}).`, '');
+  lines.push(
+    `Measured by \`npx tsx bench/qr.bench.ts${QUICK ? ' --quick' : ''}\` on this machine (${process.platform}, Node ${process.version}, ` +
+      `${cpus().length} cores shared with other work; load average ${loadavg()[0]!.toFixed(1)} at the start). ` +
+      'Times are the best of up to 3 runs per frame (runs over 100 ms are not repeated).',
+    '',
+  );
   await decodeSection(lines);
   transferSection(lines);
   lines.push(
