@@ -44,8 +44,7 @@ export async function readUrFromImages(images: ImageInput[], decoder: QrDecoder,
       try {
         assembler.receivePart(text);
       } catch (error) {
-        if (isColdsignError(error)) throw makeError(error.code, `${image.label}: ${error.message}`, error.info, error);
-        throw error;
+        throw labelled(error, image.label);
       }
     }
     onProgress?.(assembler.progress());
@@ -54,16 +53,16 @@ export async function readUrFromImages(images: ImageInput[], decoder: QrDecoder,
 }
 
 async function decodeImageTexts(image: ImageInput, decoder: QrDecoder): Promise<string[]> {
-  let texts: string[];
   try {
-    const rgba = decodeImageFile(image.bytes);
-    texts = await decoder.decode(rgba.data, rgba.width, rgba.height);
+    return await decodeQrImage(image.bytes, decoder);
   } catch (error) {
-    if (isColdsignError(error)) throw makeError(error.code, `${image.label}: ${error.message}`, error.info, error);
-    throw error;
+    throw labelled(error, image.label);
   }
-  if (texts.length === 0) throw makeError('QR_UNREADABLE', `${image.label}: no readable QR code was found in the image.`);
-  return texts;
+}
+
+/** The same error with the file it concerns named first. */
+function labelled(error: unknown, label: string): unknown {
+  return isColdsignError(error) ? makeError(error.code, `${label}: ${error.message}`, error.info, error) : error;
 }
 
 /** A reassembled UR, interpreted by its declared type (parse, don't guess). */
@@ -88,4 +87,12 @@ export function interpretUr(message: UrMessage): UrPayload {
     default:
       throw makeError('QR_UNSUPPORTED_TYPE', `The UR type "${String((message as UrMessage).type)}" is not supported.`);
   }
+}
+
+/** The QR texts in a PNG or JPEG file; QR_UNREADABLE when the image holds no readable QR code. */
+export async function decodeQrImage(bytes: Uint8Array, decoder: QrDecoder): Promise<string[]> {
+  const image = decodeImageFile(bytes);
+  const texts = await decoder.decode(image.data, image.width, image.height);
+  if (texts.length === 0) throw makeError('QR_UNREADABLE', 'No readable QR code was found in the image.');
+  return texts;
 }
