@@ -3,9 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const NODE_BUILTINS = ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'net', 'http', 'https'];
-const pure = (layer, forbiddenLayers) => ({
+const pure = (layer, forbiddenLayers, ignores = []) => ({
   files: [`${layer}/**/*.ts`],
-  ignores: ['**/*.test.ts'],
+  ignores: ['**/*.test.ts', ...ignores],
   rules: {
     'no-restricted-imports': [
       'error',
@@ -28,22 +28,28 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    files: ['**/*.mjs', 'bin/*', 'scripts/**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+  {
     languageOptions: { ecmaVersion: 2023, sourceType: 'module' },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-empty': ['error', { allowEmptyCatch: true }],
     },
   },
-  pure('core', ['chains', 'policy', 'qr', 'hsm', 'store', 'cli', 'app']),
+  // core/pipeline orchestrates the pure chain codecs and QR transport; the rest of core depends on nothing.
+  pure('core', ['chains', 'policy', 'qr', 'hsm', 'store', 'cli', 'app'], ['core/pipeline/**']),
+  pure('core/pipeline', ['policy', 'hsm', 'store', 'cli', 'app']),
   pure('chains', ['policy', 'qr', 'hsm', 'store', 'cli', 'app']),
   pure('policy', ['chains', 'qr', 'hsm', 'store', 'cli', 'app']),
   pure('qr', ['chains', 'policy', 'hsm', 'store', 'cli', 'app']),
   {
-    files: ['hsm/**/*.ts', 'store/**/*.ts'],
+    files: ['hsm/**/*.ts', 'store/**/*.ts', 'appliance/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../cli/*', '../app/*', '../cli', '../app', 'electron'], message: 'hsm/ and store/ must not depend on cli/ or app/.' }] },
+        { patterns: [{ group: ['../cli/*', '../app/*', '../cli', '../app', 'electron'], message: 'hsm/, store/ and appliance/ must not depend on cli/ or app/.' }] },
       ],
     },
   },

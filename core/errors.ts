@@ -56,6 +56,9 @@ export const ERROR_CODES = {
   EVM_MESSAGE_INVALID: 'input',
   EVM_TYPED_DATA_INVALID: 'input',
   EVM_ETH_SIGN_REFUSED: 'input',
+  EVM_PUBLIC_KEY_INVALID: 'input',
+  EVM_FROM_REQUIRED: 'input',
+  EVM_SIGNATURE_INVALID: 'input',
   // qr / ur (qr/)
   QR_UNREADABLE: 'input',
   QR_IMAGE_INVALID: 'input',
@@ -65,6 +68,7 @@ export const ERROR_CODES = {
   QR_MIXED_TRANSFER: 'input',
   QR_PAYLOAD_TOO_LARGE: 'input',
   UR_INVALID: 'input',
+  QR_DECODER_INVALID: 'integrity',
   // policy and approvals (policy/)
   POLICY_DENIED: 'policy',
   POLICY_NOT_SET: 'policy',

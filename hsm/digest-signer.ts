@@ -3,6 +3,7 @@ import pkcs11js from 'pkcs11js';
 import { makeError } from '../core/errors.js';
 import { normalizeSignature, type NormalizedSignature } from '../core/signature.js';
 import type { DigestSigner } from '../core/signer.js';
+import { fastVerifier } from './native-verifier.js';
 import { ckrOf } from './pkcs11-errors.js';
 import type { HsmKeyStore } from './keystore.js';
 import type { SessionPool } from './session-pool.js';
@@ -32,6 +33,6 @@ export class HsmDigestSigner implements DigestSigner {
   }
 
   async signDigest(keyId: string, publicKey: Uint8Array, digest: Uint8Array): Promise<NormalizedSignature> {
-    return normalizeSignature(await this.signRaw(keyId, digest), digest, publicKey);
+    return normalizeSignature(await this.signRaw(keyId, digest), digest, publicKey, fastVerifier);
   }
 }

@@ -9,6 +9,7 @@ import { makeError } from '../core/errors.js';
 import { compressPublicKey } from '../core/signature.js';
 import { bytesToHex, decodeEcPoint, hexToBytes, SECP256K1_EC_PARAMS } from './ec-point.js';
 import type { SessionPool } from './session-pool.js';
+import { ckrName, ckrOf } from './pkcs11-errors.js';
 
 export interface HsmKey {
   label: string;
@@ -29,6 +30,15 @@ export interface PrivateKeyProtection {
 }
 
 const DATA_APPLICATION = 'coldsign';
+
+/** PKCS#11 results of C_GenerateKeyPair that mean the curve in CKA_EC_PARAMS is not supported. */
+const CURVE_FAILURES = [
+  pkcs11js.CKR_ATTRIBUTE_VALUE_INVALID,
+  pkcs11js.CKR_TEMPLATE_INCONSISTENT,
+  pkcs11js.CKR_DOMAIN_PARAMS_INVALID,
+  pkcs11js.CKR_GENERAL_ERROR,
+  0x140, // CKR_CURVE_NOT_SUPPORTED
+];
 
 /** CKA_ID derived from the public key: the first 20 bytes of SHA-256 of its compressed form. */
 export function keyIdFor(publicKey: Uint8Array): string {
@@ -72,12 +82,21 @@ export class HsmKeyStore {
         { type: pkcs11js.CKA_DERIVE, value: false },
         { type: pkcs11js.CKA_UNWRAP, value: false },
       ];
-      const keys = this.pkcs11.C_GenerateKeyPair(
-        session,
-        { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
-        publicTemplate,
-        privateTemplate,
-      );
+      let keys: pkcs11js.KeyPair;
+      try {
+        keys = this.pkcs11.C_GenerateKeyPair(session, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, publicTemplate, privateTemplate);
+      } catch (error) {
+        // Only CKA_EC_PARAMS varies between calls, so these failures mean the curve is not supported
+        // (SoftHSM2 answers CKR_GENERAL_ERROR when OpenSSL lacks the curve).
+        const ckr = ckrOf(error);
+        if (ckr !== undefined && CURVE_FAILURES.includes(ckr)) {
+          throw makeError(
+            'HSM_CURVE_UNSUPPORTED',
+            `The HSM cannot generate keys on the requested curve (secp256k1 is required; C_GenerateKeyPair: ${ckrName(ckr)}).`,
+          );
+        }
+        throw error;
+      }
       const point = this.pkcs11.C_GetAttributeValue(session, keys.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])[0]
         ?.value as Buffer;
       const publicKey = decodeEcPoint(point);

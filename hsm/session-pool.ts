@@ -46,7 +46,7 @@ export class SessionPool {
     const pool = new SessionPool(pkcs11, slot, pin, options);
     const first = pool.openSession();
     try {
-      pool.login(first);
+      pool.login(first, true);
       for (let i = 1; i < pool.size; i++) pool.idle.push(pool.openSession());
     } catch (error) {
       pool.close();
@@ -123,13 +123,19 @@ export class SessionPool {
     return session;
   }
 
-  private login(session: Buffer): void {
+  /**
+   * Logs the user in. PKCS#11 §5.6: the login state is shared by all sessions of the application, so
+   * when `verify` is set and the token is already logged in (another connection of this process), log
+   * out and in again so that the PIN given here is checked rather than silently accepted.
+   */
+  private login(session: Buffer, verify = false): void {
     try {
       this.pkcs11.C_Login(session, pkcs11js.CKU_USER, this.pin);
     } catch (error) {
-      // PKCS#11 §5.6: the login state is shared by all sessions of the application.
-      if (ckrOf(error) === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) return;
-      throw pkcs11Error(error, 'C_Login');
+      if (ckrOf(error) !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN) throw pkcs11Error(error, 'C_Login');
+      if (!verify) return;
+      call('C_Logout', () => this.pkcs11.C_Logout(session));
+      call('C_Login', () => this.pkcs11.C_Login(session, pkcs11js.CKU_USER, this.pin));
     }
   }
 

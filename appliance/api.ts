@@ -1,0 +1,100 @@
+/**
+ * The appliance as a service: what the desktop app's main process (and its browser test host) and the CLI
+ * call. One implementation (appliance/session.ts) over the real core: HSM, SQLite, chains, policy, QR.
+ * Every method either resolves or throws a ColdsignError (stable code, one-sentence message).
+ */
+import type { Decision, SigningSummary } from '../core/summary.js';
+import type { BtcNetwork, BtcScriptType, Chain, KeyRecord } from '../core/signer.js';
+
+/** A file or a camera/QR capture handed to the appliance. Content decides the format, never the name. */
+export interface InputFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** The SPEC.md `--json` report of `inspect` and `sign` (fixed top-level fields). */
+export interface RequestReport {
+  requestId: string;
+  chain: Chain;
+  kind: 'psbt' | 'transaction' | 'message' | 'typed_data';
+  summary: Record<string, unknown>;
+  policy: {
+    allowed: boolean;
+    rule: string | null;
+    requiredApprovals: number;
+    approvals: string[];
+    reasons: Array<{ rule: string; ok: boolean; message: string }>;
+  };
+  status: 'inspected' | 'signed' | 'refused';
+  outputs: string[];
+  audit: { seq: number };
+}
+
+/** What the operator reviews: the report plus the full summary and decision for display. */
+export interface ReviewView {
+  report: RequestReport;
+  summary: SigningSummary;
+  decision: Decision;
+}
+
+/** An officer's approval of one request (Ed25519 over the request id). */
+export interface ApprovalDocument {
+  type: 'coldsign-approval';
+  requestId: string;
+  officer: string;
+  signature: string;
+  createdAt: string;
+}
+
+export interface SignedOutput {
+  /** Suggested file name, e.g. "request-ab12cd.signed.psbt". */
+  name: string;
+  bytes: Uint8Array;
+  mime: string;
+  /** UR parts to show as an animated QR (one part when it fits a single frame). */
+  urParts: string[];
+  /** Human description, e.g. "signed PSBT (base64)", "raw transaction 0x… (hash 0x…)". */
+  description: string;
+}
+
+export interface SignResult {
+  report: RequestReport;
+  outputs: SignedOutput[];
+}
+
+export interface GenerateKeyOptions {
+  chain: Chain;
+  label: string;
+  script?: BtcScriptType;
+  network?: BtcNetwork;
+}
+
+export interface AuditEntryView {
+  seq: number;
+  time: string;
+  type: string;
+  payload: unknown;
+  hash: string;
+}
+
+export interface ApplianceApi {
+  /** Logs in to the HSM with the operator's PIN (HSM_PIN_INCORRECT / HSM_PIN_LOCKED explained; never retried). */
+  unlock(pin: string): Promise<{ keys: KeyRecord[] }>;
+  lock(): Promise<void>;
+  isUnlocked(): boolean;
+  listKeys(): Promise<KeyRecord[]>;
+  generateKey(options: GenerateKeyOptions): Promise<KeyRecord>;
+  /** Decodes the inputs (files, QR images, UR parts) into one request and reviews it against the policy. */
+  review(inputs: InputFile[]): Promise<ReviewView>;
+  /** An officer approves a reviewed request with their encrypted key file and passphrase. */
+  approve(requestId: string, officerKeyPem: string, passphrase: string): Promise<ApprovalDocument>;
+  /** Signs a reviewed request (refused by policy: POLICY_DENIED / APPROVALS_MISSING). */
+  sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult>;
+  policyShow(): Promise<{ document: unknown | null; text: string }>;
+  /** Validates a signed policy document and returns the change against the active one, without applying it. */
+  policyPreview(document: unknown): Promise<{ text: string; diff: string[] }>;
+  policyApply(document: unknown): Promise<{ version: number }>;
+  auditList(fromSeq: number, limit: number): Promise<AuditEntryView[]>;
+  auditVerify(): Promise<{ ok: boolean; entries: number; firstBad?: { seq: number; reason: string } }>;
+  auditExport(): Promise<{ name: string; text: string }>;
+}

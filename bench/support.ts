@@ -1,0 +1,40 @@
+/** Benchmark helpers: timing, medians, and writing a section of docs/BENCHMARKS.md (docs/bench/<name>.md). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function timeIt(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+/** Median of `runs` timings of fn (ms). */
+export async function medianOf(runs: number, fn: () => Promise<unknown> | unknown): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await timeIt(fn));
+  return percentile(times, 50);
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? NaN;
+}
+
+export function fmt(value: number, digits = 2): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+/** Writes docs/bench/<name>.md with a header naming the run's machine and date. */
+export function writeSection(name: string, title: string, body: string): void {
+  const file = join(ROOT, 'docs', 'bench', `${name}.md`);
+  mkdirSync(dirname(file), { recursive: true });
+  const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const machine = `${cpus().length} cores, Node ${process.version}`;
+  writeFileSync(file, `## ${title}\n\n_Measured ${when} UTC on ${machine}; \`npx tsx bench/${name}.bench.ts\`._\n\n${body.trim()}\n`);
+  process.stdout.write(`wrote docs/bench/${name}.md\n`);
+}

@@ -1,0 +1,85 @@
+/**
+ * PSBT transport encodings (pure): binary, base64 or hex, detected from the content, never from a
+ * file name. BIP-174 "Encoding": base64 for text transport; hex is what Core's and Electrum's tools print.
+ */
+import { makeError } from '../../core/errors.js';
+import { fromHex, toHex, utf8 } from '../../core/bytes.js';
+
+export type PsbtEncoding = 'binary' | 'base64' | 'hex';
+
+/** Largest request accepted, in bytes as received (a PSBT with thousands of inputs fits easily). */
+export const MAX_PSBT_INPUT_BYTES = 4 * 1024 * 1024;
+
+/** BIP-174: "psbt" followed by the 0xff separator. */
+export const PSBT_MAGIC = Uint8Array.of(0x70, 0x73, 0x62, 0x74, 0xff);
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+const HEX_RE = /^[0-9a-fA-F]*$/;
+
+function startsWithMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= PSBT_MAGIC.length && PSBT_MAGIC.every((b, i) => bytes[i] === b);
+}
+
+/** Text with surrounding whitespace removed; null when the bytes are not printable ASCII. */
+function asciiText(input: Uint8Array): string | null {
+  const text = new TextDecoder('latin1').decode(input);
+  return /[^\x20-\x7e\t\r\n]/.test(text) ? null : text.trim();
+}
+
+function decodeBase64(text: string): Uint8Array {
+  // RFC 4648 §4 canonical base64: padded to a multiple of four, standard alphabet.
+  if (text.length % 4 !== 0 || !BASE64_RE.test(text)) {
+    throw makeError('PSBT_INVALID', 'The PSBT text is not valid base64.');
+  }
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+export function encodeBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const CHUNK = 0x8000;
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  }
+  return btoa(binary);
+}
+
+/**
+ * The binary PSBT inside `input` and the encoding it came in. Binary is recognised by the magic bytes;
+ * text is hex when it is all hex digits, base64 otherwise. Whitespace around text is ignored.
+ */
+export function decodePsbtTransport(input: Uint8Array): { bytes: Uint8Array; encoding: PsbtEncoding } {
+  if (input.length === 0) throw makeError('INPUT_EMPTY', 'The request is empty.');
+  if (input.length > MAX_PSBT_INPUT_BYTES) {
+    throw makeError('INPUT_TOO_LARGE', `The request has ${input.length} bytes; at most ${MAX_PSBT_INPUT_BYTES} are accepted.`, {
+      size: input.length,
+      max: MAX_PSBT_INPUT_BYTES,
+    });
+  }
+  if (startsWithMagic(input)) return { bytes: input, encoding: 'binary' };
+  const text = asciiText(input);
+  if (text === null || text.length === 0) {
+    throw makeError('PSBT_BAD_MAGIC', 'The request does not start with the PSBT magic bytes and is not base64 or hex text.');
+  }
+  if (HEX_RE.test(text)) {
+    if (text.length % 2 !== 0) throw makeError('PSBT_INVALID', 'The PSBT hex text has an odd number of digits.');
+    return { bytes: fromHex(text), encoding: 'hex' };
+  }
+  return { bytes: decodeBase64(text), encoding: 'base64' };
+}
+
+/** `bytes` (a binary PSBT) in the given transport encoding, as the bytes of the output file. */
+export function encodePsbtTransport(bytes: Uint8Array, encoding: PsbtEncoding): Uint8Array {
+  switch (encoding) {
+    case 'binary':
+      return bytes;
+    case 'base64':
+      return utf8(encodeBase64(bytes));
+    case 'hex':
+      return utf8(toHex(bytes));
+  }
+}
+
+export { startsWithMagic };

@@ -1,0 +1,137 @@
+/**
+ * parsePsbt: a request's bytes → a strictly checked PSBT v0 (BIP-174), decoded by bitcoinjs-lib (pure).
+ */
+import { Psbt, Transaction } from 'bitcoinjs-lib';
+import { makeError, isColdsignError } from '../../core/errors.js';
+import { toHex } from '../../core/bytes.js';
+import { decodePsbtTransport, type PsbtEncoding } from './encoding.js';
+import { keyType, readPsbtMaps, writePsbtMaps, type PsbtMaps } from './maps.js';
+
+/** What a PSBT says about its network: 'mainnet', or 'test' for testnet, signet and regtest alike. */
+export type NetworkHint = 'mainnet' | 'test';
+
+export interface ParsedPsbt {
+  /** Encoding the request came in; the signed PSBT is written back in the same one. */
+  encoding: PsbtEncoding;
+  /** The binary PSBT exactly as received (after base64/hex decoding): the request's canonical bytes. */
+  canonical: Uint8Array;
+  /** The BIP-174 records, in their stored order. */
+  maps: PsbtMaps;
+  /** The decoded PSBT (bitcoinjs-lib). */
+  psbt: Psbt;
+  /** The unsigned transaction. */
+  tx: Transaction;
+  inputCount: number;
+  outputCount: number;
+  /** Decoded non_witness_utxo of each input (undefined when the input has none). */
+  prevTxs: (Transaction | undefined)[];
+  /** Network suggested by xpub versions or BIP-44/49/84 coin types, when any is present. */
+  networkHint?: NetworkHint;
+}
+
+const XPUB_MAINNET = 0x0488b21e;
+const XPUB_TESTNET = 0x043587cf;
+const HARDENED = 0x80000000;
+/** BIP-44/45/48/49/84/86 purposes: the next path element is the SLIP-44 coin type (0' Bitcoin, 1' test networks). */
+const PURPOSES_WITH_COIN = new Set([44, 45, 48, 49, 84, 86]);
+
+function uint32le(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+function hintFromPath(value: Uint8Array): NetworkHint | undefined {
+  if (value.length < 12) return undefined;
+  const purpose = uint32le(value, 4);
+  const coin = uint32le(value, 8);
+  if (!(purpose & HARDENED) || !PURPOSES_WITH_COIN.has(purpose - HARDENED)) return undefined;
+  if (coin === HARDENED) return 'mainnet';
+  if (coin === HARDENED + 1) return 'test';
+  return undefined;
+}
+
+/** BIP-32 key versions of global xpubs, then coin types of derivation paths. Conflicts are refused. */
+function inferNetwork(maps: PsbtMaps): NetworkHint | undefined {
+  const hints = new Set<NetworkHint>();
+  for (const record of maps.global) {
+    if (keyType(record) !== 0x01 || record.key.length !== 79) continue;
+    const version = ((record.key[1]! << 24) | (record.key[2]! << 16) | (record.key[3]! << 8) | record.key[4]!) >>> 0;
+    if (version === XPUB_MAINNET) hints.add('mainnet');
+    if (version === XPUB_TESTNET) hints.add('test');
+  }
+  const derivations = [
+    ...maps.inputs.flatMap((m) => m.filter((r) => keyType(r) === 0x06)),
+    ...maps.outputs.flatMap((m) => m.filter((r) => keyType(r) === 0x02)),
+  ];
+  for (const record of derivations) {
+    const hint = hintFromPath(record.value);
+    if (hint) hints.add(hint);
+  }
+  if (hints.size > 1) {
+    throw makeError('PSBT_NETWORK_MISMATCH', 'The PSBT mixes mainnet and test-network keys or derivation paths.');
+  }
+  return hints.values().next().value;
+}
+
+/** Core's decodepsbt rule: a non_witness_utxo must be the transaction the input spends (txid and index). */
+function checkPrevouts(psbt: Psbt, tx: Transaction): (Transaction | undefined)[] {
+  return psbt.data.inputs.map((input, index) => {
+    if (!input.nonWitnessUtxo) return undefined;
+    let prev: Transaction;
+    try {
+      prev = Transaction.fromBuffer(input.nonWitnessUtxo);
+    } catch (cause) {
+      throw makeError('PSBT_INVALID', `The previous transaction of input ${index} is malformed.`, { input: index }, cause);
+    }
+    const txIn = tx.ins[index]!;
+    if (toHex(prev.getHash()) !== toHex(txIn.hash)) {
+      throw makeError('PSBT_UTXO_MISMATCH', `The previous transaction given for input ${index} is not the one it spends (txid differs).`, {
+        input: index,
+      });
+    }
+    if (txIn.index >= prev.outs.length) {
+      throw makeError('PSBT_UTXO_MISMATCH', `Input ${index} spends output ${txIn.index}, which its previous transaction does not have.`, {
+        input: index,
+      });
+    }
+    return prev;
+  });
+}
+
+/** Decodes and checks a PSBT request: binary, base64 or hex (detected from content), version 0 only. */
+export function parsePsbt(input: Uint8Array): ParsedPsbt {
+  const { bytes, encoding } = decodePsbtTransport(input);
+  const { maps, tx: shape } = readPsbtMaps(bytes);
+  if (shape.inputCount === 0) {
+    // A transaction without inputs is ambiguous with the segwit marker and spends nothing (BIP-144).
+    throw makeError('PSBT_NOTHING_TO_SIGN', 'The PSBT has no inputs; there is nothing to sign.');
+  }
+  let psbt: Psbt;
+  try {
+    psbt = Psbt.fromBuffer(bytes);
+  } catch (cause) {
+    if (isColdsignError(cause)) throw cause;
+    const detail = cause instanceof Error ? cause.message.replace(/\.$/, '') : 'unknown field';
+    throw makeError('PSBT_INVALID', `The PSBT has a malformed field (${detail.slice(0, 120)}).`, {}, cause);
+  }
+  // bitcoinjs-lib's cached copy of the unsigned transaction (read-only here).
+  const tx = (psbt as unknown as { __CACHE: { __TX: Transaction } }).__CACHE.__TX;
+  const prevTxs = checkPrevouts(psbt, tx);
+  const parsed: ParsedPsbt = {
+    encoding,
+    canonical: bytes,
+    maps,
+    psbt,
+    tx,
+    prevTxs,
+    inputCount: shape.inputCount,
+    outputCount: shape.outputCount,
+  };
+  const hint = inferNetwork(maps);
+  if (hint) parsed.networkHint = hint;
+  return parsed;
+}
+
+/** The binary PSBT of the parsed records, unchanged (used to prove byte-for-byte round trips). */
+export function serializeParsed(parsed: ParsedPsbt): Uint8Array {
+  return writePsbtMaps(parsed.maps);
+}

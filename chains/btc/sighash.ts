@@ -1,0 +1,119 @@
+/**
+ * Linear-time BIP-143 digests (pure). bitcoinjs-lib's Transaction.hashForWitnessV0 rehashes every prevout,
+ * sequence and output for each input, which makes signing n inputs O(n²). BIP-143 says these three hashes
+ * are shared by all inputs under SIGHASH_ALL ("hashPrevouts ... can be cached"); this computes them once
+ * per transaction and serves them to bitcoinjs-lib's own PSBT signing and verification paths.
+ */
+import { crypto as bcrypto, Transaction } from 'bitcoinjs-lib';
+
+interface Midstate {
+  hashPrevouts: Uint8Array;
+  hashSequence: Uint8Array;
+  hashOutputs: Uint8Array;
+}
+
+class Writer {
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  offset = 0;
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+  slice(b: Uint8Array): void {
+    this.bytes.set(b, this.offset);
+    this.offset += b.length;
+  }
+  u32(n: number): void {
+    this.view.setUint32(this.offset, n >>> 0, true);
+    this.offset += 4;
+  }
+  i32(n: number): void {
+    this.view.setInt32(this.offset, n, true);
+    this.offset += 4;
+  }
+  u64(n: bigint): void {
+    this.view.setBigUint64(this.offset, n, true);
+    this.offset += 8;
+  }
+  varint(n: number): void {
+    if (n < 0xfd) this.bytes[this.offset++] = n;
+    else if (n <= 0xffff) {
+      this.bytes[this.offset++] = 0xfd;
+      this.view.setUint16(this.offset, n, true);
+      this.offset += 2;
+    } else {
+      this.bytes[this.offset++] = 0xfe;
+      this.u32(n);
+    }
+  }
+  done(): Uint8Array {
+    return this.bytes.subarray(0, this.offset);
+  }
+}
+
+function varintSize(n: number): number {
+  return n < 0xfd ? 1 : n <= 0xffff ? 3 : 5;
+}
+
+/** BIP-143 items 2, 3 and 8 for SIGHASH_ALL. */
+function midstate(tx: Transaction): Midstate {
+  const prevouts = new Writer(36 * tx.ins.length);
+  const sequences = new Writer(4 * tx.ins.length);
+  for (const input of tx.ins) {
+    prevouts.slice(input.hash);
+    prevouts.u32(input.index);
+    sequences.u32(input.sequence);
+  }
+  const outputs = new Writer(tx.outs.reduce((n, o) => n + 8 + varintSize(o.script.length) + o.script.length, 0));
+  for (const output of tx.outs) {
+    outputs.u64(output.value);
+    outputs.varint(output.script.length);
+    outputs.slice(output.script);
+  }
+  return {
+    hashPrevouts: bcrypto.hash256(prevouts.done()),
+    hashSequence: bcrypto.hash256(sequences.done()),
+    hashOutputs: bcrypto.hash256(outputs.done()),
+  };
+}
+
+/** The BIP-143 digest of input `index` under SIGHASH_ALL, from a precomputed midstate. */
+function bip143All(tx: Transaction, m: Midstate, index: number, scriptCode: Uint8Array, value: bigint): Uint8Array {
+  const input = tx.ins[index]!;
+  const w = new Writer(4 + 32 + 32 + 36 + varintSize(scriptCode.length) + scriptCode.length + 8 + 4 + 32 + 4 + 4);
+  w.i32(tx.version);
+  w.slice(m.hashPrevouts);
+  w.slice(m.hashSequence);
+  w.slice(input.hash);
+  w.u32(input.index);
+  w.varint(scriptCode.length);
+  w.slice(scriptCode);
+  w.u64(value);
+  w.u32(input.sequence);
+  w.slice(m.hashOutputs);
+  w.u32(tx.locktime);
+  w.u32(Transaction.SIGHASH_ALL);
+  return bcrypto.hash256(w.done());
+}
+
+const INSTALLED = Symbol('coldsign.linearSighash');
+
+/**
+ * Makes `tx.hashForWitnessV0` linear for SIGHASH_ALL (other sighash types keep bitcoinjs-lib's own code).
+ * `tx` must not change afterwards: the PSBT's unsigned transaction is fixed once parsed.
+ */
+export function installLinearSighash(tx: Transaction): void {
+  const target = tx as Transaction & { [INSTALLED]?: true };
+  if (target[INSTALLED]) return;
+  const original = tx.hashForWitnessV0.bind(tx);
+  let cached: Midstate | undefined;
+  target.hashForWitnessV0 = (inIndex, prevOutScript, value, hashType) => {
+    if (hashType !== Transaction.SIGHASH_ALL || inIndex < 0 || inIndex >= tx.ins.length) {
+      return original(inIndex, prevOutScript, value, hashType);
+    }
+    cached ??= midstate(tx);
+    return bip143All(tx, cached, inIndex, prevOutScript, value);
+  };
+  target[INSTALLED] = true;
+}

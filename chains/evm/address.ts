@@ -1,0 +1,29 @@
+/** EVM addresses of secp256k1 keys (pure). */
+import { SigningKey, computeAddress, getAddress, hexlify } from 'ethers';
+import { makeError } from '../../core/errors.js';
+
+/** Yellow Paper: address = last 20 bytes of keccak256(X‖Y); EIP-55 mixed-case checksum. */
+export function evmAddress(publicKey: Uint8Array): string {
+  let uncompressed: string;
+  try {
+    // SEC1: the key must be a point on secp256k1 (checked by the curve library, compressed or not).
+    uncompressed = SigningKey.computePublicKey(hexlify(publicKey), false);
+  } catch (error) {
+    throw makeError('EVM_PUBLIC_KEY_INVALID', 'The public key is not a valid secp256k1 point.', {}, error);
+  }
+  return computeAddress(uncompressed);
+}
+
+/** EIP-55 checksummed form of an address; throws `code` when it is not a valid address or a bad checksum. */
+export function checksumAddress(text: string, what = 'address', code: 'REQUEST_INVALID' | 'EVM_TX_INVALID' = 'REQUEST_INVALID'): string {
+  try {
+    return getAddress(text);
+  } catch (error) {
+    throw makeError(code, `The ${what} is not a valid EVM address (20 bytes hex, EIP-55 checksum when mixed case).`, {}, error);
+  }
+}
+
+/** True when two addresses name the same account (case-insensitive). */
+export function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}

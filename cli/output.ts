@@ -1,0 +1,33 @@
+/** CLI output: --json documents on stdout, human text on stdout, progress and errors on stderr. */
+import { toColdsignError, type ColdsignError } from '../core/errors.js';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function println(text = ''): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** One clear sentence on stderr; with --json also {"error": {code, message}} on stdout (SPEC exit codes). */
+export function reportError(error: unknown, json: boolean): ColdsignError {
+  const failure = toColdsignError(error);
+  process.stderr.write(`coldsign: ${failure.message}\n`);
+  if (json) printJson({ error: { code: failure.code, message: failure.message } });
+  if (failure.code === 'INTERNAL' && process.env.COLDSIGN_DEBUG && failure.cause instanceof Error) {
+    process.stderr.write(`${failure.cause.stack}\n`);
+  }
+  return failure;
+}
+
+/** Progress on stderr, only when stderr is a terminal (SPEC: long work shows progress). */
+export function progress(label: string): (done: number, total: number) => void {
+  if (!process.stderr.isTTY) return () => {};
+  let last = -1;
+  return (done, total) => {
+    const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
+    if (percent === last) return;
+    last = percent;
+    process.stderr.write(`\r${label}: ${percent}% (${done}/${total})${done >= total ? '\n' : ''}`);
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Reassembles a UR transfer from its parts, in any order, with repeats and losses (BCR-2020-005 fountain codes),
+ * over the @ngraveio/bc-ur decoder. Refuses parts of another transfer, unknown types and corrupt messages.
+ */
+import { URDecoder } from '@ngraveio/bc-ur';
+import { getCRC } from '@ngraveio/bc-ur/dist/utils.js';
+import { makeError } from '../core/errors.js';
+import { equalBytes } from '../core/bytes.js';
+import { parseUrPart, toBuffer, type ParsedPart, type UrMessage, type UrType } from './ur.js';
+
+type TransferKey = NonNullable<ParsedPart['fountain']> & { type: UrType };
+
+/** What receivePart did with a part. */
+export type PartOutcome = 'accepted' | 'duplicate' | 'complete';
+
+export class UrAssembler {
+  private type: UrType | undefined;
+  private key: TransferKey | undefined;
+  private single: Uint8Array | undefined;
+  private decoder: URDecoder | undefined;
+  private message: UrMessage | undefined;
+  private partsReceived = 0;
+
+  /** Feeds one scanned part. Throws a ColdsignError (UR_INVALID, QR_UNSUPPORTED_TYPE, QR_CHECKSUM, QR_MIXED_TRANSFER, ...). */
+  receivePart(raw: string): PartOutcome {
+    const part = parseUrPart(raw);
+    this.partsReceived += 1;
+    if (this.type !== undefined && part.type !== this.type) {
+      throw makeError('QR_MIXED_TRANSFER', `Frames of two different transfers are mixed (${this.type} and ${part.type}).`);
+    }
+    this.type = part.type;
+    return part.fountain ? this.receiveFountainPart(part, part.fountain) : this.receiveSinglePart(part);
+  }
+
+  private receiveSinglePart(part: ParsedPart): PartOutcome {
+    const cbor = part.cbor as Uint8Array;
+    if (this.key !== undefined) throw makeError('QR_MIXED_TRANSFER', 'A single-part UR is mixed with the frames of an animated UR.');
+    if (this.single !== undefined) {
+      if (equalBytes(this.single, cbor)) return 'duplicate';
+      throw makeError('QR_MIXED_TRANSFER', 'Two different single-part URs were scanned.');
+    }
+    this.single = cbor;
+    this.message = { type: part.type, cbor };
+    return 'complete';
+  }
+
+  private receiveFountainPart(part: ParsedPart, header: NonNullable<ParsedPart['fountain']>): PartOutcome {
+    if (this.single !== undefined) throw makeError('QR_MIXED_TRANSFER', 'An animated UR frame is mixed with a single-part UR.');
+    if (this.key === undefined) {
+      this.key = { ...header, type: part.type };
+      this.decoder = new URDecoder();
+    } else if (!sameTransfer(this.key, header)) {
+      // BCR-2020-005: every part of one message carries the same seqLen, messageLen and CRC-32 checksum.
+      throw makeError('QR_MIXED_TRANSFER', 'Frames of two different animated URs are mixed (their checksums or lengths differ).');
+    }
+    if (this.message !== undefined) return 'duplicate';
+    const decoder = this.decoder as URDecoder;
+    const before = decoder.receivedPartIndexes().length;
+    let accepted: boolean;
+    try {
+      accepted = decoder.receivePart(part.text);
+    } catch {
+      throw makeError('UR_INVALID', 'The UR part could not be decoded.');
+    }
+    if (decoder.isError()) throw makeError('QR_CHECKSUM', 'The reassembled message fails its CRC-32 checksum (corrupted transfer).');
+    if (decoder.isComplete()) return this.finish(decoder);
+    return accepted && decoder.receivedPartIndexes().length > before ? 'accepted' : 'duplicate';
+  }
+
+  /** A decoder that says complete must also say success; the checksum is verified again here (the known bc-ur pitfall). */
+  private finish(decoder: URDecoder): PartOutcome {
+    const key = this.key as TransferKey;
+    if (!decoder.isSuccess()) throw makeError('QR_CHECKSUM', 'The animated UR completed but did not decode successfully.');
+    const cbor = new Uint8Array(decoder.resultUR().cbor);
+    if (cbor.length !== key.messageLength || getCRC(toBuffer(cbor)) !== key.checksum) {
+      throw makeError('QR_CHECKSUM', 'The reassembled message fails its CRC-32 checksum (corrupted transfer).');
+    }
+    this.message = { type: key.type, cbor };
+    return 'complete';
+  }
+
+  /** Fraction of the message's fragments recovered, 0..1. */
+  progress(): number {
+    if (this.message !== undefined) return 1;
+    if (this.decoder === undefined) return 0;
+    return Math.min(0.99, this.decoder.getProgress());
+  }
+
+  isComplete(): boolean {
+    return this.message !== undefined;
+  }
+
+  /** Fragments the message was split into (1 for a single-part UR, 0 before the first part). */
+  expectedFragments(): number {
+    if (this.single !== undefined) return 1;
+    return this.key?.seqLength ?? 0;
+  }
+
+  /** Parts fed so far, counting duplicates. */
+  partsSeen(): number {
+    return this.partsReceived;
+  }
+
+  result(): UrMessage {
+    if (this.message === undefined) {
+      const percent = Math.floor(this.progress() * 100);
+      throw makeError('QR_INCOMPLETE', `The animated UR is incomplete: ${percent}% of ${this.expectedFragments()} fragments received.`, {
+        progress: this.progress(),
+      });
+    }
+    return { type: this.message.type, cbor: new Uint8Array(this.message.cbor) };
+  }
+}
+
+function sameTransfer(a: TransferKey, b: NonNullable<ParsedPart['fountain']>): boolean {
+  return a.seqLength === b.seqLength && a.messageLength === b.messageLength && a.checksum === b.checksum && a.fragmentLength === b.fragmentLength;
+}
+
+/** Assembles a whole transfer from its parts (a UR part file, decoded QR images). Throws QR_INCOMPLETE when parts are missing. */
+export function assembleUr(parts: Iterable<string>): UrMessage {
+  const assembler = new UrAssembler();
+  let any = false;
+  for (const part of parts) {
+    any = true;
+    assembler.receivePart(part);
+  }
+  if (!any) throw makeError('INPUT_EMPTY', 'No UR part was given.');
+  return assembler.result();
+}

@@ -1,0 +1,119 @@
+/**
+ * QR decoders behind one interface: zxing-wasm (ZXing-C++ as WebAssembly) first, jsqr (pure JS) as fallback.
+ * The .wasm is never fetched: the caller hands in its bytes (read from node_modules by the CLI, from the app's own
+ * protocol by a renderer Worker) or a compiled WebAssembly.Module; the bytes are checked against the package's SHA-256.
+ */
+import { prepareZXingModule, readBarcodes, ZXING_WASM_SHA256, type ReaderOptions } from 'zxing-wasm/reader';
+import jsQRModule from 'jsqr';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { makeError } from '../core/errors.js';
+import { toHex } from '../core/bytes.js';
+import { checkFrameSize, decodeImageFile } from './image.js';
+
+type JsQr = typeof import('jsqr').default;
+const jsQR: JsQr = ((jsQRModule as unknown as { default?: JsQr }).default ?? jsQRModule) as JsQr;
+
+export interface QrDecoder {
+  readonly name: string;
+  /** All QR texts found in one RGBA frame (empty when none is readable). */
+  decode(rgba: Uint8ClampedArray, width: number, height: number): Promise<string[]>;
+}
+
+/** zxing-wasm's reader module: its bytes, or the module compiled by the host (e.g. WebAssembly.compileStreaming in a Worker). */
+export type ZxingWasmSource = Uint8Array | ArrayBuffer | WebAssembly.Module;
+
+function checkFrame(rgba: Uint8ClampedArray, width: number, height: number): void {
+  checkFrameSize(width, height);
+  if (!(rgba instanceof Uint8ClampedArray) || rgba.length !== width * height * 4) {
+    throw makeError('QR_IMAGE_INVALID', 'The frame is not width × height RGBA pixels.');
+  }
+}
+
+const ZXING_OPTIONS: ReaderOptions = {
+  formats: ['QRCode'],
+  tryHarder: true,
+  tryRotate: true,
+  tryInvert: true,
+  tryDownscale: true,
+  maxNumberOfSymbols: 4,
+};
+
+/** A decoder over zxing-wasm, instantiated from the given local .wasm (no network: locateFile never yields a URL). */
+export async function createZxingDecoder(wasm: ZxingWasmSource, options: { tryHarder?: boolean } = {}): Promise<QrDecoder> {
+  let instantiate: (imports: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
+  if (wasm instanceof WebAssembly.Module) {
+    instantiate = (imports) => WebAssembly.instantiate(wasm, imports);
+  } else {
+    const bytes = wasm instanceof Uint8Array ? wasm : new Uint8Array(wasm);
+    const digest = toHex(sha256(bytes));
+    if (digest !== ZXING_WASM_SHA256) {
+      throw makeError('QR_DECODER_INVALID', 'The zxing-wasm reader .wasm does not match the installed package (SHA-256 differs).', { sha256: digest });
+    }
+    const copy = bytes.slice();
+    instantiate = async (imports) => (await WebAssembly.instantiate(copy, imports)).instance;
+  }
+  try {
+    await prepareZXingModule({
+      overrides: {
+        locateFile: (path: string) => `local-only:${path}`,
+        instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) {
+          void instantiate(imports).then(done);
+          return {};
+        },
+      },
+      equalityFn: () => false,
+      fireImmediately: true,
+    });
+  } catch (error) {
+    throw makeError('QR_DECODER_INVALID', 'The zxing-wasm reader could not be instantiated.', {}, error);
+  }
+  const readerOptions: ReaderOptions = { ...ZXING_OPTIONS, tryHarder: options.tryHarder ?? true };
+  return {
+    name: 'zxing-wasm',
+    async decode(rgba, width, height) {
+      checkFrame(rgba, width, height);
+      const results = await readBarcodes({ data: rgba, width, height, colorSpace: 'srgb' } as ImageData, readerOptions);
+      return results.filter((r) => r.isValid && r.text.length > 0).map((r) => r.text);
+    },
+  };
+}
+
+/** A decoder over jsqr (pure JavaScript): slower, used as the fallback and for cross-checking. */
+export function createJsqrDecoder(): QrDecoder {
+  return {
+    name: 'jsqr',
+    async decode(rgba, width, height) {
+      checkFrame(rgba, width, height);
+      const found = jsQR(rgba, width, height, { inversionAttempts: 'attemptBoth' });
+      return found && found.data.length > 0 ? [found.data] : [];
+    },
+  };
+}
+
+/** Tries each decoder in turn and returns the first non-empty answer (zxing first, jsqr as fallback). */
+export function createCompositeDecoder(decoders: QrDecoder[]): QrDecoder {
+  if (decoders.length === 0) throw makeError('INTERNAL', 'Internal error: a composite QR decoder needs at least one decoder.');
+  return {
+    name: decoders.map((d) => d.name).join('+'),
+    async decode(rgba, width, height) {
+      for (const decoder of decoders) {
+        const texts = await decoder.decode(rgba, width, height);
+        if (texts.length > 0) return texts;
+      }
+      return [];
+    },
+  };
+}
+
+/** The standard decoder: zxing-wasm from the given .wasm, then jsqr. */
+export async function createDefaultDecoder(wasm: ZxingWasmSource): Promise<QrDecoder> {
+  return createCompositeDecoder([await createZxingDecoder(wasm), createJsqrDecoder()]);
+}
+
+/** The QR texts in a PNG or JPEG file; QR_UNREADABLE when the image holds no readable QR code. */
+export async function decodeQrImage(bytes: Uint8Array, decoder: QrDecoder): Promise<string[]> {
+  const image = decodeImageFile(bytes);
+  const texts = await decoder.decode(image.data, image.width, image.height);
+  if (texts.length === 0) throw makeError('QR_UNREADABLE', 'No readable QR code was found in the image.');
+  return texts;
+}

@@ -1,0 +1,34 @@
+/** QR transport: UR encode/decode (allowlisted types), animated reassembly, QR frame rendering and decoding. */
+export {
+  UR_TYPES,
+  DEFAULT_FRAGMENT_BYTES,
+  MAX_FRAGMENT_BYTES,
+  MIN_FRAGMENT_BYTES,
+  isUrType,
+  parseUrPart,
+  decodeSinglePartUr,
+  createUrFountain,
+  encodeUrParts,
+  psbtToUr,
+  ethSignatureToUr,
+  decodeCryptoPsbt,
+  decodeEthSignRequest,
+  decodeEthSignature,
+  type UrType,
+  type UrMessage,
+  type UrFountain,
+  type EthSignRequestFields,
+} from './ur.js';
+export { UrAssembler, assembleUr, type PartOutcome } from './assembler.js';
+export { renderQrPng, renderQrSvg, renderQrRgba, createQrSymbol, encodePng, type QrRenderOptions, type RgbaImage, type ErrorCorrection } from './render.js';
+export { decodeImageFile, detectImageKind, MAX_IMAGE_PIXELS, type ImageKind } from './image.js';
+export {
+  createZxingDecoder,
+  createJsqrDecoder,
+  createCompositeDecoder,
+  createDefaultDecoder,
+  decodeQrImage,
+  type QrDecoder,
+  type ZxingWasmSource,
+} from './decoders.js';
+export { collectPartsFromText, looksLikeUrText } from './text.js';

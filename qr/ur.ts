@@ -1,0 +1,270 @@
+/**
+ * Uniform Resources (BCR-2020-005) for the allowlisted types, over the ecosystem libraries:
+ * @ngraveio/bc-ur (bytewords, fountain codes) and @keystonehq/bc-ur-registry(-eth) (CBOR registry types).
+ * Pure: no Node built-ins. The libraries use the global Buffer (present in Node; a Worker needs a polyfill).
+ */
+import { UR, UREncoder } from '@ngraveio/bc-ur';
+import bytewordsModule from '@ngraveio/bc-ur/dist/bytewords.js';
+import { FountainEncoderPart } from '@ngraveio/bc-ur/dist/fountainEncoder.js';
+import { CryptoPSBT } from '@keystonehq/bc-ur-registry';
+import { EthSignRequest, ETHSignature } from '@keystonehq/bc-ur-registry-eth';
+import { makeError, isColdsignError } from '../core/errors.js';
+import { equalBytes, toHex } from '../core/bytes.js';
+
+/** The UR types coldsign accepts and produces (BCR-2020-006 crypto-psbt, BCR-2023 psbt, ERC-4527, BCR-2020-005 bytes). */
+export const UR_TYPES = ['crypto-psbt', 'psbt', 'eth-sign-request', 'eth-signature', 'bytes'] as const;
+export type UrType = (typeof UR_TYPES)[number];
+
+export interface UrMessage {
+  type: UrType;
+  cbor: Uint8Array;
+}
+
+/** Default fragment size of animated URs (as Sparrow and Keystone). */
+export const DEFAULT_FRAGMENT_BYTES = 400;
+export const MIN_FRAGMENT_BYTES = 10;
+/** Larger fragments would not fit a QR version 40 symbol in alphanumeric mode. */
+export const MAX_FRAGMENT_BYTES = 1000;
+/** Longest single UR part accepted (a version-40 alphanumeric QR holds 4,296 characters). */
+export const MAX_PART_CHARS = 8192;
+/** Largest reassembled message accepted. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+type Bytewords = { decode(text: string, style?: string): string; STYLES: { MINIMAL: string } };
+const bytewords = ((bytewordsModule as unknown as { default?: Bytewords }).default ?? bytewordsModule) as Bytewords;
+
+const BufferCtor = (globalThis as unknown as { Buffer: typeof Buffer }).Buffer;
+export function toBuffer(bytes: Uint8Array): Buffer {
+  return BufferCtor.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+function toU8(buffer: Uint8Array): Uint8Array {
+  return new Uint8Array(buffer);
+}
+
+export function isUrType(type: string): type is UrType {
+  return (UR_TYPES as readonly string[]).includes(type);
+}
+
+/** A UR part as the spec writes it: ur:<type>/<body> or ur:<type>/<seqNum>-<seqLen>/<body> (BCR-2020-005 §UR Encoding). */
+const PART_RE = /^ur:([a-z0-9-]+)\/(?:([0-9]{1,10})-([0-9]{1,10})\/)?([a-z]+)$/;
+
+export interface ParsedPart {
+  type: UrType;
+  /** Multi-part metadata, absent for a single-part UR. */
+  fountain?: { seqNum: number; seqLength: number; messageLength: number; checksum: number; fragmentLength: number };
+  /** The single-part message CBOR. */
+  cbor?: Uint8Array;
+  /** The part, lower-cased and trimmed (URs are case-insensitive: BCR-2020-005). */
+  text: string;
+}
+
+/** Parses one UR part: syntax, allowlisted type, bytewords checksum, fountain header consistency. */
+export function parseUrPart(raw: string): ParsedPart {
+  if (typeof raw !== 'string') throw makeError('UR_INVALID', 'The QR content is not text.');
+  const text = raw.trim().toLowerCase();
+  if (text.length > MAX_PART_CHARS) {
+    throw makeError('QR_PAYLOAD_TOO_LARGE', `The UR part is ${text.length} characters long, more than the ${MAX_PART_CHARS} accepted.`);
+  }
+  if (!text.startsWith('ur:')) throw makeError('UR_INVALID', 'The QR content is not a UR (it does not start with "ur:").');
+  const match = PART_RE.exec(text);
+  if (!match) throw makeError('UR_INVALID', 'The UR part is malformed (expected ur:<type>/[<seq>-<count>/]<bytewords>).');
+  const [, type = '', seqText, lenText, body = ''] = match;
+  // Route by the declared type from the allowlist; anything else is refused (parse, don't guess).
+  if (!isUrType(type)) throw makeError('QR_UNSUPPORTED_TYPE', `The UR type "${type.slice(0, 40)}" is not supported.`, { type: type.slice(0, 40) });
+  const payload = decodeBytewords(body);
+  if (seqText === undefined || lenText === undefined) return { type, cbor: payload, text };
+
+  const seqNum = Number(seqText);
+  const seqLength = Number(lenText);
+  let part: FountainEncoderPart;
+  try {
+    part = FountainEncoderPart.fromCBOR(toBuffer(payload));
+  } catch {
+    throw makeError('UR_INVALID', 'The UR part does not carry a valid fountain-code header.');
+  }
+  const fragmentLength = part.fragment.length;
+  // BCR-2020-005: seq in the path must match the CBOR header; seqNum counts from 1 and seqLen ≥ 1.
+  if (part.seqNum !== seqNum || part.seqLength !== seqLength || seqNum < 1 || seqLength < 1 || seqNum > 0xffffffff) {
+    throw makeError('UR_INVALID', 'The UR part sequence numbers are inconsistent.');
+  }
+  if (!Number.isSafeInteger(part.messageLength) || part.messageLength < 1 || !Number.isSafeInteger(part.checksum) || part.checksum < 0 || part.checksum > 0xffffffff) {
+    throw makeError('UR_INVALID', 'The UR part header is invalid.');
+  }
+  if (part.messageLength > MAX_MESSAGE_BYTES) {
+    throw makeError('QR_PAYLOAD_TOO_LARGE', `The animated UR announces ${part.messageLength} bytes, more than the ${MAX_MESSAGE_BYTES} accepted.`);
+  }
+  // BCR-2020-005: the message is split into seqLen equal fragments; a header that disagrees is hostile or corrupt.
+  if (seqLength !== Math.ceil(part.messageLength / fragmentLength)) {
+    throw makeError('UR_INVALID', 'The UR part fragment count does not match its message length.');
+  }
+  return { type, text, fountain: { seqNum, seqLength, messageLength: part.messageLength, checksum: part.checksum, fragmentLength } };
+}
+
+function decodeBytewords(body: string): Uint8Array {
+  let hex: string;
+  try {
+    hex = bytewords.decode(body, bytewords.STYLES.MINIMAL);
+  } catch (error) {
+    // Bytewords minimal ends in a CRC-32 of the body (BCR-2020-012).
+    const message = error instanceof Error ? error.message : '';
+    if (message.includes('Checksum')) throw makeError('QR_CHECKSUM', 'The UR part fails its checksum (corrupted frame).');
+    throw makeError('UR_INVALID', 'The UR part body is not valid bytewords.');
+  }
+  return toU8(BufferCtor.from(hex, 'hex'));
+}
+
+/** Decodes a complete single-part UR string. Multi-part URs go through UrAssembler. */
+export function decodeSinglePartUr(text: string): UrMessage {
+  const parsed = parseUrPart(text);
+  if (!parsed.cbor) throw makeError('QR_INCOMPLETE', 'This is one part of an animated UR; all parts are needed.');
+  return { type: parsed.type, cbor: parsed.cbor };
+}
+
+function checkFragmentBytes(fragmentBytes: number): void {
+  if (!Number.isInteger(fragmentBytes) || fragmentBytes < MIN_FRAGMENT_BYTES || fragmentBytes > MAX_FRAGMENT_BYTES) {
+    throw makeError('USAGE', `The fragment size must be a whole number of bytes from ${MIN_FRAGMENT_BYTES} to ${MAX_FRAGMENT_BYTES}.`);
+  }
+}
+
+/** A fountain encoder for animated display: the first fragmentCount parts are the pure fragments, then mixed parts forever. */
+export interface UrFountain {
+  readonly fragmentCount: number;
+  nextPart(): string;
+}
+
+export function createUrFountain(type: UrType, cborPayload: Uint8Array, fragmentBytes = DEFAULT_FRAGMENT_BYTES): UrFountain {
+  if (!isUrType(type)) throw makeError('QR_UNSUPPORTED_TYPE', `The UR type "${String(type)}" is not supported.`);
+  checkFragmentBytes(fragmentBytes);
+  if (cborPayload.length === 0) throw makeError('INPUT_EMPTY', 'Nothing to encode: the payload is empty.');
+  const encoder = new UREncoder(new UR(toBuffer(cborPayload), type), fragmentBytes);
+  return { fragmentCount: encoder.fragmentsLength, nextPart: () => encoder.nextPart() };
+}
+
+/** UR parts for a CBOR payload: one single-part UR when it fits one fragment, else the pure fountain fragments. */
+export function encodeUrParts(type: UrType, cborPayload: Uint8Array, fragmentBytes = DEFAULT_FRAGMENT_BYTES): string[] {
+  const fountain = createUrFountain(type, cborPayload, fragmentBytes);
+  return Array.from({ length: fountain.fragmentCount }, () => fountain.nextPart());
+}
+
+/** A PSBT (BIP-174 bytes) as crypto-psbt UR parts (BCR-2020-006: a CBOR byte string). */
+export function psbtToUr(psbt: Uint8Array, maxFragment = DEFAULT_FRAGMENT_BYTES): string[] {
+  if (psbt.length === 0) throw makeError('INPUT_EMPTY', 'Nothing to encode: the PSBT is empty.');
+  const cbor = toU8(new CryptoPSBT(toBuffer(psbt)).toCBOR());
+  return encodeUrParts('crypto-psbt', cbor, maxFragment);
+}
+
+/** An eth-signature UR (ERC-4527): request-id (uuid), 65-byte signature r||s||v, optional origin. */
+export function ethSignatureToUr(requestId: Uint8Array | undefined, signature: Uint8Array, origin?: string, maxFragment = DEFAULT_FRAGMENT_BYTES): string[] {
+  // ERC-4527: eth-signature-bytes = bytes .size 65.
+  if (signature.length !== 65) throw makeError('UR_INVALID', `An eth-signature carries 65 bytes, not ${signature.length}.`);
+  if (requestId !== undefined && requestId.length !== 16) throw makeError('UR_INVALID', 'The eth-signature request id must be a 16-byte UUID.');
+  const item = new ETHSignature(toBuffer(signature), requestId ? toBuffer(requestId) : undefined, origin);
+  return encodeUrParts('eth-signature', toU8(item.toCBOR()), maxFragment);
+}
+
+function messageOf(ur: string | UrMessage): UrMessage {
+  return typeof ur === 'string' ? decodeSinglePartUr(ur) : ur;
+}
+
+function expectType(message: UrMessage, allowed: UrType[]): void {
+  if (!allowed.includes(message.type)) {
+    throw makeError('QR_UNSUPPORTED_TYPE', `Expected a ${allowed.join(' or ')} UR, got ${message.type}.`, { type: message.type });
+  }
+}
+
+/** The PSBT carried by a crypto-psbt (BCR-2020-006) or psbt UR. The CBOR must be exactly one byte string. */
+export function decodeCryptoPsbt(ur: string | UrMessage): Uint8Array {
+  const message = messageOf(ur);
+  expectType(message, ['crypto-psbt', 'psbt']);
+  let psbt: Uint8Array;
+  try {
+    psbt = toU8(CryptoPSBT.fromCBOR(toBuffer(message.cbor)).getPSBT());
+  } catch {
+    throw makeError('UR_INVALID', 'The PSBT UR does not hold a CBOR byte string.');
+  }
+  // Reject trailing bytes and non-canonical encodings: re-encoding must give back the same CBOR (BCR-2020-005 deterministic CBOR).
+  if (!equalBytes(toU8(new CryptoPSBT(toBuffer(psbt)).toCBOR()), message.cbor)) {
+    throw makeError('UR_INVALID', 'The PSBT UR CBOR is not canonical or has trailing bytes.');
+  }
+  return psbt;
+}
+
+export interface EthSignRequestFields {
+  requestId?: Uint8Array;
+  signData: Uint8Array;
+  dataType: 1 | 2 | 3 | 4;
+  chainId?: number;
+  derivationPath?: string;
+  sourceFingerprint?: string;
+  address?: string;
+  origin?: string;
+}
+
+/** The fields of an ERC-4527 eth-sign-request. */
+export function decodeEthSignRequest(ur: string | UrMessage): EthSignRequestFields {
+  const message = messageOf(ur);
+  expectType(message, ['eth-sign-request']);
+  let request: EthSignRequest;
+  try {
+    request = EthSignRequest.fromCBOR(toBuffer(message.cbor));
+  } catch {
+    throw makeError('UR_INVALID', 'The eth-sign-request UR is not valid CBOR of the ERC-4527 shape.');
+  }
+  try {
+    return readSignRequest(request, message.cbor);
+  } catch (error) {
+    if (isColdsignError(error)) throw error;
+    throw makeError('UR_INVALID', 'The eth-sign-request UR has an invalid field.');
+  }
+}
+
+function readSignRequest(request: EthSignRequest, cbor: Uint8Array): EthSignRequestFields {
+  const dataType = request.getDataType() as number;
+  // ERC-4527 sign-data-type: 1 legacy tx, 2 EIP-712 typed data, 3 raw bytes (EIP-191), 4 EIP-2718 typed tx.
+  if (dataType !== 1 && dataType !== 2 && dataType !== 3 && dataType !== 4) {
+    throw makeError('UR_INVALID', `The eth-sign-request data type ${String(dataType)} is not one of 1-4.`);
+  }
+  const signData = request.getSignData();
+  if (!signData || signData.length === 0) throw makeError('UR_INVALID', 'The eth-sign-request carries no data to sign.');
+  // Reject trailing bytes and extra or unknown keys: re-encoding must reproduce the CBOR byte for byte.
+  if (!equalBytes(toU8(request.toCBOR()), cbor)) {
+    throw makeError('UR_INVALID', 'The eth-sign-request CBOR is not canonical, has unknown keys or trailing bytes.');
+  }
+  const requestId = request.getRequestId();
+  // ERC-4527: request-id is a 16-byte UUID tagged #6.37.
+  if (requestId !== undefined && requestId.length !== 16) throw makeError('UR_INVALID', 'The eth-sign-request request id is not a 16-byte UUID.');
+  const chainId = request.getChainId();
+  if (chainId !== undefined && (!Number.isSafeInteger(chainId) || chainId < 1)) throw makeError('UR_INVALID', 'The eth-sign-request chain id is invalid.');
+  const address = request.getSignRequestAddress();
+  // ERC-4527: eth-address-bytes = bytes .size 20.
+  if (address !== undefined && address.length !== 20) throw makeError('UR_INVALID', 'The eth-sign-request address is not 20 bytes.');
+  const fields: EthSignRequestFields = { signData: toU8(signData), dataType };
+  if (requestId !== undefined) fields.requestId = toU8(requestId);
+  if (chainId !== undefined) fields.chainId = chainId;
+  const path = request.getDerivationPath();
+  if (path) fields.derivationPath = path.startsWith('m/') || path.startsWith('M/') ? path : `m/${path}`;
+  const xfp = request.getSourceFingerprint();
+  if (xfp && xfp.length > 0) fields.sourceFingerprint = toHex(toU8(xfp));
+  if (address !== undefined) fields.address = `0x${toHex(toU8(address))}`;
+  const origin = request.getOrigin();
+  if (origin !== undefined) fields.origin = origin;
+  return fields;
+}
+
+/** The fields of an ERC-4527 eth-signature (the appliance's own output, decoded for verification and tests). */
+export function decodeEthSignature(ur: string | UrMessage): { requestId?: Uint8Array; signature: Uint8Array; origin?: string } {
+  const message = messageOf(ur);
+  expectType(message, ['eth-signature']);
+  try {
+    const item = ETHSignature.fromCBOR(toBuffer(message.cbor));
+    const result: { requestId?: Uint8Array; signature: Uint8Array; origin?: string } = { signature: toU8(item.getSignature()) };
+    const requestId = item.getRequestId();
+    if (requestId !== undefined) result.requestId = toU8(requestId);
+    const origin = item.getOrigin();
+    if (origin !== undefined) result.origin = origin;
+    return result;
+  } catch {
+    throw makeError('UR_INVALID', 'The eth-signature UR is not valid CBOR of the ERC-4527 shape.');
+  }
+}
+

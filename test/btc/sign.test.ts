@@ -1,0 +1,254 @@
+// Signing against a real SoftHSM2 token; every result is checked by @scure/btc-signer (digests, signatures,
+// finalization), not by bitcoinjs-lib checking itself.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePsbt, summarizePsbt, signPsbt, btcAddress, btcDescriptor, btcOutputScript } from '../../chains/btc/index.js';
+import { encodePsbtTransport } from '../../chains/btc/encoding.js';
+import { fromHex, toHex } from '../../core/bytes.js';
+import { isColdsignError } from '../../core/errors.js';
+import { compressPublicKey } from '../../core/signature.js';
+import type { DigestSigner, KeyRecord } from '../../core/signer.js';
+import type { Hsm } from '../../hsm/index.js';
+import { createTestToken, type TestToken } from '../support/softhsm.js';
+import { btc, buildPsbt, finalizeWithScure, foreignKey, foreignScript, verifyWithScure, type InputSpec } from './support/fixtures.js';
+
+let token: TestToken;
+let hsm: Hsm;
+const keys: KeyRecord[] = [];
+const pk = (i: number) => fromHex(keys[i]!.publicKey);
+
+beforeAll(async () => {
+  token = createTestToken();
+  hsm = token.open();
+  for (const label of ['vault-1', 'vault-2', 'vault-3']) {
+    const key = await hsm.keys.generate(label);
+    const publicKey = compressPublicKey(key.publicKey);
+    keys.push({
+      label,
+      chain: 'btc',
+      publicKey: toHex(publicKey),
+      keyId: key.keyId,
+      address: btcAddress(publicKey, 'p2wpkh', 'testnet'),
+      network: 'testnet',
+      script: 'p2wpkh',
+      descriptor: btcDescriptor(toHex(publicKey), 'p2wpkh'),
+      createdAt: '2026-01-01T00:00:00Z',
+    });
+  }
+});
+
+afterAll(() => {
+  hsm?.close();
+  token?.cleanup();
+});
+
+/** A signer that counts calls, around the real HSM signer. */
+function countingSigner(): DigestSigner & { calls: number } {
+  const s = {
+    calls: 0,
+    signDigest(keyId: string, publicKey: Uint8Array, digest: Uint8Array) {
+      s.calls++;
+      return hsm.signer.signDigest(keyId, publicKey, digest);
+    },
+  };
+  return s;
+}
+
+async function signFixture(inputs: InputSpec[], outputs = [{ script: foreignScript(1), amount: 40_000n }, { script: btcOutputScript(pk(0), 'p2wpkh'), amount: 55_000n }]) {
+  const unsigned = buildPsbt(inputs, outputs);
+  const parsed = parsePsbt(unsigned);
+  const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+  const signed = await signPsbt(parsed, plan, hsm.signer, { concurrency: 4 });
+  verifyWithScure(unsigned, signed, inputs);
+  return { unsigned, summary, plan, signed };
+}
+
+describe('single-key script types, signed in SoftHSM2 and finalized', () => {
+  for (const kind of ['p2wpkh', 'p2sh-p2wpkh', 'p2pkh'] as const) {
+    it(`${kind}: signature verifies under scure's digest, and scure extracts the same transaction`, async () => {
+      const { signed, summary, plan } = await signFixture([{ kind, pubkeys: [pk(0)], amount: 100_000n }]);
+      expect(plan.requests).toHaveLength(1);
+      expect(plan.finalize).toBe(true);
+      expect(signed.finalTxHex).toBeDefined();
+      const scure = finalizeWithScure(signed.psbt);
+      expect(scure.hex).toBe(signed.finalTxHex);
+      expect(scure.id).toBe(signed.txid);
+      expect(summary.fee).toEqual({ raw: '5000', amount: '0.00005', rate: expect.any(Number) });
+      expect(summary.movements.map((m) => m.change)).toEqual([false, true]);
+      // DER (BIP-66) + SIGHASH_ALL, low-S enforced by verifyWithScure
+      expect(signed.signatures[0]!.signature.endsWith('01')).toBe(true);
+    });
+  }
+
+  it('several inputs of every single-key type in one transaction, the output in the request encoding', async () => {
+    const inputs: InputSpec[] = [
+      { kind: 'p2wpkh', pubkeys: [pk(0)], amount: 30_000n },
+      { kind: 'p2sh-p2wpkh', pubkeys: [pk(1)], amount: 40_000n },
+      { kind: 'p2pkh', pubkeys: [pk(2)], amount: 30_000n },
+    ];
+    const unsigned = buildPsbt(inputs, [{ script: foreignScript(2), amount: 95_000n }]);
+    const parsed = parsePsbt(encodePsbtTransport(unsigned, 'hex'));
+    const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    expect(summary.signingKeys.sort()).toEqual(['vault-1', 'vault-2', 'vault-3']);
+    expect(summary.warnings).toContain('No output returns change to our keys.');
+    const signed = await signPsbt(parsed, plan, hsm.signer);
+    expect(signed.encoding).toBe('hex');
+    expect(new TextDecoder().decode(signed.psbt)).toMatch(/^70736274ff[0-9a-f]+$/);
+    verifyWithScure(unsigned, signed, inputs);
+    expect(finalizeWithScure(fromHex(new TextDecoder().decode(signed.psbt))).hex).toBe(signed.finalTxHex);
+  });
+});
+
+describe('multisig inputs containing our keys', () => {
+  for (const kind of ['p2wsh-multisig', 'p2sh-p2wsh-multisig', 'p2sh-multisig'] as const) {
+    it(`${kind} 2-of-3 (two of ours): both partial signatures verify, scure finalizes the result`, async () => {
+      const inputs: InputSpec[] = [{ kind, m: 2, pubkeys: [pk(0), foreignKey(1), pk(1)], amount: 100_000n }];
+      const { signed, plan, summary } = await signFixture(inputs);
+      expect(plan.requests.map((r) => r.label).sort()).toEqual(['vault-1', 'vault-2']);
+      expect(plan.finalize).toBe(false);
+      expect(signed.finalTxHex).toBeUndefined();
+      expect(signed.signatures).toHaveLength(2);
+      expect((summary.details.inputs as { multisig?: string }[])[0]!.multisig).toBe('2-of-3');
+      expect(finalizeWithScure(signed.psbt).hex).toMatch(/^0[12]000000/);
+    });
+  }
+
+  it('a 2-of-2 with a foreign cosigner gets our partial signature only', async () => {
+    const inputs: InputSpec[] = [{ kind: 'p2wsh-multisig', m: 2, pubkeys: [foreignKey(3), pk(2)], amount: 70_000n }];
+    const { signed } = await signFixture(inputs, [{ script: foreignScript(4), amount: 60_000n }]);
+    expect(signed.signatures.map((s) => s.publicKey)).toEqual([keys[2]!.publicKey]);
+  });
+});
+
+describe('explicit sighash types are signed as asked and reported', () => {
+  it('SIGHASH_NONE|ANYONECANPAY is reported as a warning and verifies under scure', async () => {
+    const inputs: InputSpec[] = [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, sighashType: 0x82 }];
+    const { signed, summary } = await signFixture(inputs);
+    expect(summary.warnings.some((w) => w.includes('SIGHASH_NONE|ANYONECANPAY'))).toBe(true);
+    expect(signed.signatures[0]!.signature.endsWith('82')).toBe(true);
+  });
+
+  it('an undefined sighash type is refused before signing', () => {
+    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, sighashType: 0x04 }], [{ script: foreignScript(1), amount: 1000n }]);
+    expect(() => summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' })).toThrow(expect.objectContaining({ code: 'PSBT_SIGHASH_UNSUPPORTED' }));
+  });
+});
+
+describe('refusals end in a ColdsignError before any signature', () => {
+  async function refusal(unsigned: Uint8Array, options: { strictUtxo?: boolean; network?: 'testnet' | 'mainnet' } = {}) {
+    const signer = countingSigner();
+    try {
+      const parsed = parsePsbt(unsigned);
+      const { plan } = summarizePsbt(parsed, keys, { network: options.network ?? 'testnet', strictUtxo: options.strictUtxo });
+      await signPsbt(parsed, plan, signer);
+    } catch (error) {
+      expect(signer.calls).toBe(0);
+      return isColdsignError(error) ? error.code : String(error);
+    }
+    return 'signed';
+  }
+  const out = [{ script: foreignScript(9), amount: 50_000n }];
+
+  it('CVE-2020-14199: a segwit input without its previous transaction is refused (strict by default)', async () => {
+    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, nonWitnessUtxo: false }], out);
+    expect(await refusal(unsigned)).toBe('PSBT_UTXO_MISSING');
+  });
+
+  it('CVE-2020-14199: witness_utxo lying about the amount (two requests, each understating one input) is refused', async () => {
+    // The attack: the coordinator shows each signing round a different, smaller amount for one input,
+    // so the fee (the difference) is much larger than the operator believes.
+    const honest = buildPsbt(
+      [
+        { kind: 'p2wpkh', pubkeys: [pk(0)], amount: 1_000_000n },
+        { kind: 'p2wpkh', pubkeys: [pk(1)], amount: 1_000_000n },
+      ],
+      [{ script: foreignScript(9), amount: 1_990_000n }],
+    );
+    for (const lie of [0, 1]) {
+      const parsed = parsePsbt(honest);
+      parsed.psbt.data.inputs[lie]!.witnessUtxo!.value = 10_000n; // what the hostile request claims
+      const lying = parsed.psbt.toBuffer();
+      expect(await refusal(lying)).toBe('PSBT_UTXO_MISMATCH');
+      // ... and even with the check relaxed by policy the mismatch is refused
+      expect(await refusal(lying, { strictUtxo: false })).toBe('PSBT_UTXO_MISMATCH');
+    }
+  });
+
+  it('with the check relaxed by policy, witness_utxo alone is signed and the relaxation is reported', async () => {
+    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, nonWitnessUtxo: false }], out);
+    const parsed = parsePsbt(unsigned);
+    const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet', strictUtxo: false });
+    expect(summary.warnings.some((w) => w.includes('CVE-2020-14199'))).toBe(true);
+    const signed = await signPsbt(parsed, plan, hsm.signer);
+    verifyWithScure(unsigned, signed, [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }]);
+  });
+
+  it('a legacy input without its previous transaction is refused even when relaxed', async () => {
+    const unsigned = buildPsbt([{ kind: 'p2pkh', pubkeys: [pk(0)], amount: 100_000n, nonWitnessUtxo: false, witnessUtxo: true }], out);
+    expect(await refusal(unsigned, { strictUtxo: false })).toBe('PSBT_UTXO_MISSING');
+  });
+
+  it('a Taproot input is refused', async () => {
+    const unsigned = buildPsbt(
+      [
+        { kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n },
+        { kind: 'p2tr', pubkeys: [pk(1)], amount: 100_000n },
+      ],
+      out,
+    );
+    expect(await refusal(unsigned)).toBe('PSBT_TAPROOT_UNSUPPORTED');
+  });
+
+  it('a PSBT where none of the inputs is ours is refused', async () => {
+    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [foreignKey(5)], amount: 100_000n }], out);
+    expect(await refusal(unsigned)).toBe('PSBT_NOTHING_TO_SIGN');
+  });
+
+  it('keys registered for another network do not sign', async () => {
+    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }], out);
+    expect(await refusal(unsigned, { network: 'mainnet' })).toBe('PSBT_NOTHING_TO_SIGN');
+  });
+
+  it('outputs worth more than the inputs are refused', async () => {
+    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 10_000n }], out);
+    expect(await refusal(unsigned)).toBe('PSBT_INCONSISTENT');
+  });
+
+  it('a signer that signs another digest is caught by validateSignaturesOfInput (mock: a faulty HSM cannot be provoked)', async () => {
+    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }], out);
+    const parsed = parsePsbt(unsigned);
+    const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    const faulty: DigestSigner = {
+      signDigest: (keyId, publicKey, digest) => hsm.signer.signDigest(keyId, publicKey, digest.map((b, i) => (i === 0 ? b ^ 1 : b))),
+    };
+    await expect(signPsbt(parsed, plan, faulty)).rejects.toMatchObject({ code: 'HSM_SIGNATURE_INVALID' });
+  });
+});
+
+describe('summary', () => {
+  it('names inputs, outputs with addresses and change, fee, fee rate from the signed vsize, and warnings', async () => {
+    const inputs: InputSpec[] = [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }];
+    const opReturn = Uint8Array.of(0x6a, 0x04, 1, 2, 3, 4);
+    const unsigned = buildPsbt(inputs, [
+      { script: foreignScript(7), amount: 10_000n },
+      { script: btcOutputScript(pk(1), 'p2sh-p2wpkh'), amount: 80_000n },
+      { script: opReturn, amount: 0n },
+    ]);
+    const parsed = parsePsbt(unsigned);
+    const { summary } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    const d = summary.details as Record<string, unknown> & { outputs: { address: string | null; change: boolean; label?: string }[] };
+    expect(d.outputs[1]).toMatchObject({ address: btcAddress(pk(1), 'p2sh-p2wpkh', 'testnet'), change: true, label: 'vault-2' });
+    expect(d.outputs[2]).toMatchObject({ address: null, change: false, script: 'op_return' });
+    expect(d.fee).toBe('0.0001');
+    expect(d.totalSpent).toBe('0.0002');
+    expect(d.amountSent).toBe('0.0001');
+    // The estimate (DER signatures counted at their 72-byte maximum) is within a vbyte of the real signed size.
+    const signed = await signPsbt(parsed, summarizePsbt(parsed, keys, { network: 'testnet' }).plan, hsm.signer);
+    const real = btc.Transaction.fromRaw(fromHex(signed.finalTxHex!), { allowUnknownOutputs: true });
+    expect(d.vsize).toBeGreaterThanOrEqual(Math.ceil(real.weight / 4));
+    expect((d.vsize as number) - Math.ceil(real.weight / 4)).toBeLessThanOrEqual(1);
+    expect(d.feeRate).toBe(Math.round((10_000 / (d.vsize as number)) * 100) / 100);
+    expect(summary.warnings.some((w) => w.includes('OP_RETURN'))).toBe(true);
+    expect(summary.warnings.some((w) => w.includes('more than 5%'))).toBe(true);
+  });
+});
+

@@ -1,0 +1,25 @@
+// Helpers for animated-transfer tests and benchmarks: seeded payloads, lossy frame streams, hand-built hostile parts.
+import bytewordsModule from '@ngraveio/bc-ur/dist/bytewords.js';
+import { FountainEncoderPart } from '@ngraveio/bc-ur/dist/fountainEncoder.js';
+import { seededRandom } from '../../../scripts/qr-corpus.js';
+
+export function randomBytes(length: number, seed: number): Uint8Array {
+  const random = seededRandom(seed);
+  return new Uint8Array(length).map(() => Math.floor(random() * 256));
+}
+
+type Bytewords = { encode(hex: string, style?: string): string; decode(text: string, style?: string): string; STYLES: { MINIMAL: string } };
+const bytewords = ((bytewordsModule as { default?: Bytewords }).default ?? bytewordsModule) as Bytewords;
+
+/** A multi-part UR built by hand from header fields (for hostile or corrupted parts). */
+export function buildPart(type: string, seqNum: number, seqLength: number, messageLength: number, checksum: number, fragment: Uint8Array, pathSeq?: string): string {
+  const cbor = new FountainEncoderPart(seqNum, seqLength, messageLength, checksum, Buffer.from(fragment)).cbor();
+  return `ur:${type}/${pathSeq ?? `${seqNum}-${seqLength}`}/${bytewords.encode(cbor.toString('hex'), bytewords.STYLES.MINIMAL)}`;
+}
+
+/** The header and fragment of a multi-part UR (to tamper with it). */
+export function splitPart(part: string): { type: string; seqNum: number; seqLength: number; messageLength: number; checksum: number; fragment: Uint8Array } {
+  const [, type = '', , body = ''] = part.toLowerCase().split(/[:/]/);
+  const p = FountainEncoderPart.fromCBOR(Buffer.from(bytewords.decode(body, bytewords.STYLES.MINIMAL), 'hex'));
+  return { type, seqNum: p.seqNum, seqLength: p.seqLength, messageLength: p.messageLength, checksum: p.checksum, fragment: new Uint8Array(p.fragment) };
+}
