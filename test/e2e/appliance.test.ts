@@ -16,6 +16,15 @@ const EXCHANGE = bitcoin.payments.p2wpkh({
 }).address!;
 const OPS = '0x1111111111111111111111111111111111111111';
 const PAYROLL = '0x2222222222222222222222222222222222222222';
+interface Report {
+  requestId: string;
+  status: string;
+  outputs: string[];
+  policy: { approvals: string[] };
+  summary: { inputs: unknown[]; outputs: Array<{ change: boolean }>; fee: string; feeRate: number };
+  audit: { seq: number };
+}
+
 const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase', carol: 'carol-passphrase' };
 
 let cli: CliHome;
@@ -97,12 +106,12 @@ describe('inspect', () => {
     writeFileSync(file('small.psbt'), buildPsbt(btcAddress, EXCHANGE, 10_000_000n, 2_000n, [8_000_000n, 5_000_000n]));
     const result = cli.run(['inspect', file('small.psbt'), '--json']);
     expect(result.code, result.stderr).toBe(0);
-    const report = result.json<Record<string, any>>();
+    const report = result.json<Report>();
     expect(report.requestId).toMatch(/^[0-9a-f]{64}$/);
     expect(report).toMatchObject({ chain: 'btc', kind: 'psbt', status: 'inspected', outputs: [] });
     expect(report.policy).toMatchObject({ allowed: true, rule: 'btc-small', requiredApprovals: 0, approvals: [] });
     expect(report.summary.inputs).toHaveLength(2);
-    expect(report.summary.outputs.map((o: { change: boolean }) => o.change)).toEqual([false, true]);
+    expect(report.summary.outputs.map((o) => o.change)).toEqual([false, true]);
     expect(report.summary.fee).toBe('0.00002');
     expect(report.summary.feeRate).toBeGreaterThan(0);
     expect(report.audit.seq).toBeGreaterThan(0);
@@ -122,7 +131,7 @@ describe('sign', () => {
     const out = file('small.signed.psbt');
     const result = cli.run(['sign', file('small.psbt'), '--out', out, '--qr', file('qr-small'), '--json']);
     expect(result.code, result.stderr).toBe(0);
-    const report = result.json<Record<string, any>>();
+    const report = result.json<Report>();
     expect(report.status).toBe('signed');
     expect(report.outputs[0]).toBe(out);
     const frames = readdirSync(file('qr-small'));
@@ -184,7 +193,7 @@ describe('sign', () => {
     expect(alice.code, alice.stderr).toBe(0);
     const signed = cli.run(['sign', file('payroll.json'), '--out', out, '--approval', file('alice.json'), '--json']);
     expect(signed.code, signed.stderr).toBe(0);
-    expect(signed.json<Record<string, any>>().policy.approvals).toEqual(['alice']);
+    expect(signed.json<Report>().policy.approvals).toEqual(['alice']);
     expect(Transaction.from(readFileSync(out, 'utf8').trim()).from).toBe(ethAddress);
   });
 
