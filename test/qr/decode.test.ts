@@ -18,7 +18,7 @@ import {
   renderQrSvg,
   type QrDecoder,
 } from '../../qr/index.js';
-import { createNodeQrDecoder, readZxingReaderWasm } from '../../cli/qr-wasm.js';
+import { createNodeQrDecoder, readZxingReaderWasm } from '../../appliance/qr-reader.js';
 import { codeOfAsync as codeOf } from './support/errors.js';
 import { toHex } from '../../core/bytes.js';
 import { DISTORTIONS, renderCameraFrame, samplePart } from '../../scripts/qr-corpus.js';
@@ -101,6 +101,23 @@ describe('image intake (by content, with size caps)', () => {
     expect(await codeOf(() => decodeQrImage(blank, standard))).toBe('QR_UNREADABLE');
     expect(await codeOf(() => zxing.decode(new Uint8ClampedArray(10), 64, 64))).toBe('QR_IMAGE_INVALID');
     expect(await codeOf(() => jsqr.decode(new Uint8ClampedArray(0), 0, 0))).toBe('QR_IMAGE_INVALID');
+  });
+
+  it('zxing-wasm loads from the given bytes and never fetches anything (fetch replaced by a recorder)', async () => {
+    const original = globalThis.fetch;
+    const fetched: string[] = [];
+    globalThis.fetch = (async (input: unknown) => {
+      fetched.push(String(input));
+      throw new Error('network access attempted');
+    }) as typeof fetch;
+    try {
+      const decoder = await createZxingDecoder(readZxingReaderWasm());
+      const frame = renderQrRgba(part);
+      expect(await decoder.decode(frame.data, frame.width, frame.height)).toEqual([part]);
+    } finally {
+      globalThis.fetch = original;
+    }
+    expect(fetched).toEqual([]);
   });
 
   it('zxing-wasm refuses a .wasm that is not the installed reader', async () => {
