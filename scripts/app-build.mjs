@@ -1,6 +1,7 @@
 // Builds the desktop app with esbuild: renderer bundle (app/renderer/dist: app.js, decoder.worker.js, zxing .wasm,
 // index.html, styles.css), Electron preload (app/dist/preload.cjs) and main (app/dist/main.mjs), and the browser test
 // host's bridge shim (app/test-host/dist/shim.js). No network: everything comes from node_modules.
+//   node scripts/app-build.mjs [--production] [--out DIR]
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,9 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const rendererDist = join(root, 'app', 'renderer', 'dist');
-const appDist = join(root, 'app', 'dist');
 const production = process.argv.includes('--production');
+const outIndex = process.argv.indexOf('--out');
 
 /** Node-only image codecs and the UR payload registries are replaced by a stub in browser bundles (see app/renderer/src/node-only-stub.ts). */
 const nodeOnlyStub = {
@@ -35,7 +35,14 @@ const browser = {
   logLevel: 'warning',
 };
 
-export async function buildApp() {
+/**
+ * Builds into the app's own folders, or with `out` into out/renderer, out/app and out/test-host (the tests build into a
+ * directory of their own, so parallel test files never rebuild a bundle another one is serving).
+ */
+export async function buildApp(out) {
+  const rendererDist = out ? join(out, 'renderer') : join(root, 'app', 'renderer', 'dist');
+  const appDist = out ? join(out, 'app') : join(root, 'app', 'dist');
+  const hostDist = out ? join(out, 'test-host') : join(root, 'app', 'test-host', 'dist');
   rmSync(rendererDist, { recursive: true, force: true });
   rmSync(appDist, { recursive: true, force: true });
   mkdirSync(rendererDist, { recursive: true });
@@ -43,7 +50,7 @@ export async function buildApp() {
     build({ ...browser, entryPoints: { app: join(root, 'app/renderer/src/main.ts') }, outdir: rendererDist }),
     build({ ...browser, entryPoints: { 'decoder.worker': join(root, 'app/renderer/src/scan/decoder.worker.ts') }, outdir: rendererDist }),
     // The shim needs no Node globals (and must not define a Buffer of its own in the page).
-    build({ ...browser, inject: [], plugins: [], format: 'iife', entryPoints: { shim: join(root, 'app/test-host/preload-shim.ts') }, outdir: join(root, 'app/test-host/dist') }),
+    build({ ...browser, inject: [], plugins: [], format: 'iife', entryPoints: { shim: join(root, 'app/test-host/preload-shim.ts') }, outdir: hostDist }),
     build({
       bundle: true,
       platform: 'node',
@@ -71,10 +78,10 @@ export async function buildApp() {
   copyFileSync(join(root, 'app/renderer/index.html'), join(rendererDist, 'index.html'));
   copyFileSync(join(root, 'app/renderer/styles.css'), join(rendererDist, 'styles.css'));
   copyFileSync(join(dirname(require.resolve('zxing-wasm/reader')), '..', '..', 'reader', 'zxing_reader.wasm'), join(rendererDist, 'zxing_reader.wasm'));
-  return { rendererDist, appDist };
+  return { rendererDist, appDist, shimFile: join(hostDist, 'shim.js') };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { rendererDist: out } = await buildApp();
-  console.log(`Built the app into ${out.slice(root.length + 1)} and app/dist.`);
+  const built = await buildApp(outIndex > 0 ? process.argv[outIndex + 1] : undefined);
+  console.log(`Built the app: ${built.rendererDist}, ${built.appDist}, ${built.shimFile}.`);
 }

@@ -26,7 +26,7 @@ const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a key label
 const bytes = z.instanceof(Uint8Array).refine((b) => b.length <= IPC_LIMITS.maxInputBytes, 'an input is at most 8 MiB');
 const inputFile = z.object({ name: z.string().max(255), bytes }).strict();
 const approval = z
-  .object({ requestId: hex64, officer: z.string().min(1).max(64), signature: z.string().min(1).max(512), createdAt: z.string().max(64) })
+  .object({ type: z.literal('coldsign-approval'), requestId: hex64, officer: z.string().min(1).max(64), signature: z.string().min(1).max(512), createdAt: z.string().max(64) })
   .strict();
 const policyDocument = z
   .record(z.string(), z.unknown())

@@ -20,11 +20,11 @@ let session: ApplianceSession;
 let host: TestHost;
 
 beforeAll(async () => {
-  buildAppOnce();
+  const build = buildAppOnce();
   cli = createCliHome(APP_PIN);
   expect(cli.run(['init', '--json']).code).toBe(0);
   session = new ApplianceSession(cli.env.COLDSIGN_HOME!);
-  host = await startTestHost({ api: session });
+  host = await startTestHost({ api: session, rendererDir: build.rendererDir, shimFile: build.shimFile });
 });
 afterAll(async () => {
   await host?.close();

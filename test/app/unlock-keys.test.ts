@@ -4,12 +4,10 @@
  * address QR code back off the screen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createZxingDecoder, decodeQrImage } from '../../qr/decoders.js';
+import { createNodeZxingDecoder } from '../../appliance/qr-reader.js';
+import { decodeQrImage } from '../../qr/index.js';
 import { APP_PIN, launchApp, unlockWith, type AppUnderTest } from './support/app-host.js';
 
-const require = createRequire(import.meta.url);
 let app: AppUnderTest;
 
 beforeAll(async () => {
@@ -78,8 +76,7 @@ describe('keys', () => {
     const canvas = page.locator('#key-detail canvas').first();
     await canvas.waitFor();
     await app.screenshot('04-keys');
-    const wasm = readFileSync(require.resolve('zxing-wasm/reader/zxing_reader.wasm'));
-    const texts = await decodeQrImage(await canvas.screenshot(), await createZxingDecoder(wasm));
+    const texts = await decodeQrImage(await canvas.screenshot(), await createNodeZxingDecoder());
     expect(texts).toEqual([key.address]);
   });
 });

@@ -17,12 +17,23 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots of every screen, for the docs (gitignored; the best are copied to docs/screenshots/ by hand). */
 export const SCREENSHOT_DIR = join(ROOT, 'test-results', 'app-screens');
 
-let built = false;
-/** Builds the renderer bundle, the preload and main once per test file (esbuild, a second or two). */
-export function buildAppOnce(): void {
-  if (built) return;
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'app-build.mjs')], { cwd: ROOT, stdio: 'pipe' });
-  built = true;
+export interface AppBuild {
+  rendererDir: string;
+  shimFile: string;
+}
+
+let built: AppBuild | undefined;
+/**
+ * Builds the renderer bundle, preload, main and the host's shim once per test file (esbuild, a second or two), into a
+ * directory of this process: parallel test files never rebuild a bundle another one is serving.
+ */
+export function buildAppOnce(): AppBuild {
+  if (built) return built;
+  const out = mkdtempSync(join(tmpdir(), 'coldsign-app-build-'));
+  process.on('exit', () => rmSync(out, { recursive: true, force: true }));
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'app-build.mjs'), '--out', out], { cwd: ROOT, stdio: 'pipe' });
+  built = { rendererDir: join(out, 'renderer'), shimFile: join(out, 'test-host', 'shim.js') };
+  return built;
 }
 
 export interface AppUnderTest {
@@ -39,27 +50,27 @@ export interface AppUnderTest {
 export interface LaunchOptions {
   /** A .y4m file played by Chromium's fake camera (the real getUserMedia path, fed a known video). */
   fakeCamera?: string;
-  /** Extra `coldsign init` arguments (e.g. officers). */
-  initArgs?: string[];
-  /** Runs with the home before the session opens (e.g. to apply a policy with the CLI). */
+  /** Runs before `coldsign init` (e.g. officer keygen) and returns extra init arguments (e.g. --officer, --quorum). */
+  beforeInit?: (cli: CliHome) => string[];
+  /** Runs with the initialized home before the session opens (e.g. keys and a policy, with the CLI). */
   prepare?: (cli: CliHome) => void;
 }
 
 export async function launchApp(options: LaunchOptions = {}): Promise<AppUnderTest> {
-  buildAppOnce();
+  const build = buildAppOnce();
   const cli = createCliHome(APP_PIN);
   const cleanups: Array<() => Promise<void> | void> = [() => cli.cleanup()];
   const close = async () => {
     for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);
   };
   try {
-    const init = cli.run(['init', '--json', ...(options.initArgs ?? [])]);
+    const init = cli.run(['init', '--json', ...(options.beforeInit?.(cli) ?? [])]);
     if (init.code !== 0) throw new Error(`coldsign init failed: ${init.stderr}`);
     options.prepare?.(cli);
     const home = cli.env.COLDSIGN_HOME!;
     const session = new ApplianceSession(home);
     cleanups.push(() => session.close());
-    const host = await startTestHost({ api: session });
+    const host = await startTestHost({ api: session, rendererDir: build.rendererDir, shimFile: build.shimFile });
     cleanups.push(() => host.close());
 
     const profile = mkdtempSync(join(tmpdir(), 'coldsign-chromium-'));
@@ -96,7 +107,14 @@ export async function unlockWith(page: Page, pin: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-export function writeTempFile(dir: string, name: string, bytes: Uint8Array | string): string {
+/** Runs the CLI and fails with its stderr when it does not exit 0. */
+export function runOk(cli: CliHome, args: string[], env: Record<string, string> = {}): string {
+  const result = cli.run(args, env);
+  if (result.code !== 0) throw new Error(`coldsign ${args[0]} failed (${result.code}): ${result.stderr}`);
+  return result.stdout;
+}
+
+export function writeFileIn(dir: string, name: string, bytes: Uint8Array | string): string {
   const path = join(dir, name);
   writeFileSync(path, bytes);
   return path;

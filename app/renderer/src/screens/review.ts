@@ -22,6 +22,13 @@ async function allowlistLabels(): Promise<Map<string, string>> {
   return labels;
 }
 
+const KIND_NAMES: Record<SigningSummary['kind'], string> = {
+  psbt: 'transaction (PSBT)',
+  transaction: 'transaction',
+  message: 'message signature',
+  typed_data: 'typed data signature (EIP-712)',
+};
+
 function assetName(m: Movement): string {
   return m.asset.type === 'native' ? m.asset.symbol : (m.asset.symbol ?? `token ${m.asset.contract}`);
 }
@@ -41,7 +48,7 @@ function movementsTable(summary: SigningSummary, labels: Map<string, string>): H
           'tr',
           { className: m.change ? 'change' : 'spend' },
           h('td', { className: 'mono wrap' }, m.to ?? 'no address (data output)'),
-          h('td', {}, label ? h('span', { className: 'tag ok' }, label) : h('span', { className: 'tag warn' }, 'not on any allowlist')),
+          h('td', {}, m.change ? h('span', { className: 'tag' }, 'our own key') : label ? h('span', { className: 'tag ok' }, label) : h('span', { className: 'tag warn' }, 'not on any allowlist')),
           h('td', { className: 'num' }, `${m.amount ?? `${m.raw} base units`} ${assetName(m)}`),
           h('td', {}, m.change ? h('span', { className: 'tag' }, 'CHANGE (back to us)') : h('span', { className: 'tag spend' }, 'LEAVES')),
         );
@@ -80,7 +87,9 @@ function verdict(view: ReviewView): HTMLElement {
     { className: `card verdict ${decision.allowed ? 'allowed' : 'refused'}`, id: 'verdict' },
     h('h2', {}, decision.allowed ? `Policy: ALLOWED by rule "${decision.rule}"` : 'Policy: REFUSED'),
     h('ul', { className: 'reasons' }, ...decision.reasons.map((r) => h('li', { className: r.ok ? 'ok' : 'bad' }, h('span', { className: 'mark', 'aria-hidden': 'true' }, r.ok ? '✓' : '✗'), ` ${r.rule}: ${r.message}`))),
-    decision.allowed ? h('p', {}, decision.requiredApprovals === 0 ? 'No officer approval needed.' : `Needs ${decision.requiredApprovals} officer approval(s).`) : null,
+    decision.allowed
+      ? h('p', {}, decision.requiredApprovals === 0 ? 'No officer approval needed.' : `Needs ${decision.requiredApprovals} officer approval${decision.requiredApprovals === 1 ? '' : 's'}.`)
+      : h('p', { className: 'big' }, 'This request cannot be signed. Reject it, or have the policy changed by the officers.'),
   );
 }
 
@@ -122,7 +131,7 @@ export function reviewScreen(): HTMLElement {
   return h(
     'section',
     { className: 'screen', 'aria-labelledby': 'screen-title' },
-    h('h1', { id: 'screen-title', tabindex: -1 }, `Review: ${summary.kind.replace('_', ' ')} on ${where}`),
+    h('h1', { id: 'screen-title', tabindex: -1 }, `Review: ${KIND_NAMES[summary.kind]} on ${where}`),
     summary.warnings.length > 0 ? h('div', { className: 'card warnings', id: 'warnings' }, h('h2', {}, 'Warnings'), h('ul', {}, ...summary.warnings.map((w) => h('li', {}, w)))) : null,
     h('div', { className: 'card' }, h('h2', {}, 'Where the value goes'), movements),
     h(

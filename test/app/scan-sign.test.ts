@@ -1,0 +1,213 @@
+/**
+ * The operator's whole path in real headless Chromium, against the test host running the real appliance (embedded
+ * SoftHSM2 token, SQLite, officers and a signed policy made with the real CLI):
+ * an animated UR of a PSBT scanned through the REAL camera path (Chromium's fake capture device playing a .y4m made
+ * from the QR frame PNGs) → review → an officer's approval → sign → the signed animated QR read back off the screen
+ * and checked by an independent library; a policy refusal; a malformed QR image; policy and audit screens.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as bitcoin from 'bitcoinjs-lib';
+import { createNodeZxingDecoder } from '../../appliance/qr-reader.js';
+import { isColdsignError } from '../../core/errors.js';
+import { UrAssembler, createUrFountain, decodeCryptoPsbt, decodeQrImage, psbtToUr, renderQrPng, assembleUr } from '../../qr/index.js';
+import { buildPsbt, checkSignedPsbt } from '../../scripts/demo/coordinator.js';
+import { APP_PIN, launchApp, runOk, unlockWith, writeFileIn, type AppUnderTest } from './support/app-host.js';
+import { writeY4m } from './support/y4m.js';
+
+const EXCHANGE = bitcoin.payments.p2wpkh({ pubkey: Buffer.from('0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798', 'hex') }).address!;
+const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase' };
+
+let app: AppUnderTest;
+let dir: string;
+let vaultAddress: string;
+let requestParts: string[];
+
+function policy(version: number, maxAmount: string) {
+  return {
+    version,
+    rules: [
+      {
+        id: 'btc-exchange',
+        chain: 'btc',
+        network: 'mainnet',
+        keys: ['vault-btc'],
+        destinations: [{ address: EXCHANGE, label: 'Exchange hot wallet' }],
+        maxAmount,
+        maxFeeRate: 50,
+        approvals: 1,
+      },
+    ],
+  };
+}
+
+function signedPolicyFile(name: string, document: object, cli: AppUnderTest['cli']): string {
+  const path = writeFileIn(cli.dir, name, JSON.stringify(document));
+  for (const officer of ['alice', 'bob'] as const) {
+    runOk(cli, ['policy', 'sign', path, '--key', join(cli.dir, `${officer}.pem`)], { COLDSIGN_PASSPHRASE: PASS[officer] });
+  }
+  return path;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'coldsign-app-flow-'));
+  // The request is built once the vault key exists, but Chromium's camera file is fixed at launch: the home is made
+  // first (beforeInit/prepare), the .y4m written in prepare, before the browser starts.
+  const video = join(dir, 'request.y4m');
+  app = await launchApp({
+    fakeCamera: video,
+    beforeInit: (cli) => {
+      const args: string[] = [];
+      for (const officer of ['alice', 'bob'] as const) {
+        const out = runOk(cli, ['officer', 'keygen', officer, '--out', join(cli.dir, `${officer}.pem`)], { COLDSIGN_PASSPHRASE: PASS[officer] });
+        args.push('--officer', `${officer}=${out.trim().split('\n').at(-1)}`);
+      }
+      return [...args, '--quorum', '2'];
+    },
+    prepare: (cli) => {
+      runOk(cli, ['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc']);
+      const keys = JSON.parse(runOk(cli, ['keys', 'list', '--json'])) as { keys: Array<{ label: string; address: string }> };
+      vaultAddress = keys.keys.find((k) => k.label === 'vault-btc')!.address;
+      runOk(cli, ['policy', 'apply', signedPolicyFile('policy-1.json', policy(1, '0.5'), cli)]);
+      // 0.1 BTC to the exchange, change back to the vault: an animated crypto-psbt UR (pure fragments, then fountain parts).
+      const psbt = Buffer.from(buildPsbt(vaultAddress, EXCHANGE, 10_000_000n, 2_000n, [8_000_000n, 5_000_000n]), 'base64');
+      const message = assembleUr(psbtToUr(psbt, 400));
+      const fountain = createUrFountain(message.type, message.cbor, 120);
+      requestParts = Array.from({ length: fountain.fragmentCount * 2 }, () => fountain.nextPart());
+      writeY4m(video, requestParts.map((p) => renderQrPng(p, { scale: 4 })), { width: 640, height: 480, framesPerSecond: 10, repeat: 3 });
+    },
+  });
+});
+afterAll(async () => {
+  await app?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Reads the animated QR of the result screen off the screen (screenshots of the canvas) until the UR is complete. */
+async function readAnimatedQrOffScreen(): Promise<Uint8Array> {
+  const decoder = await createNodeZxingDecoder();
+  const assembler = new UrAssembler();
+  const canvas = app.page.locator('.animated-qr canvas').first();
+  for (let attempt = 0; attempt < 400 && !assembler.isComplete(); attempt++) {
+    try {
+      for (const text of await decodeQrImage(await canvas.screenshot(), decoder)) assembler.receivePart(text);
+    } catch (error) {
+      // A screenshot taken while the canvas redraws can be unreadable; any other failure is real.
+      if (!isColdsignError(error, 'QR_UNREADABLE')) throw error;
+    }
+  }
+  return decodeCryptoPsbt(assembler.result());
+}
+
+describe('an allowed PSBT through the camera', () => {
+  it('scans the animated UR through the camera and reviews it: allowlist label, change, fee, verdict', async () => {
+    const { page } = app;
+    await page.locator('#pin').waitFor();
+    await unlockWith(page, APP_PIN);
+    await page.locator('#camera-button').click();
+    await page.locator('h1', { hasText: 'Review' }).waitFor({ timeout: 60_000 });
+    const spend = page.locator('#movements tr.spend');
+    expect(await spend.textContent()).toContain(EXCHANGE);
+    expect(await spend.textContent()).toContain('Exchange hot wallet');
+    expect(await spend.textContent()).toContain('0.1 BTC');
+    const change = page.locator('#movements tr.change');
+    expect(await change.textContent()).toContain(vaultAddress);
+    expect(await change.textContent()).toContain('CHANGE');
+    expect(await page.locator('#fee').textContent()).toContain('0.00002 BTC');
+    expect(await page.locator('#fee').textContent()).toMatch(/Fee rate[\d.]+ sat\/vB/);
+    expect(await page.locator('#verdict h2').textContent()).toBe('Policy: ALLOWED by rule "btc-exchange"');
+    expect(await page.locator('#approval-count').textContent()).toBe('0 of 1 approvals');
+    expect(await page.locator('#sign-button').isDisabled()).toBe(true);
+    await app.screenshot('06-review');
+  });
+
+  it('refuses a wrong officer passphrase, then counts an approval toward the quorum', async () => {
+    const { page } = app;
+    await page.locator('#officer-key').setInputFiles(join(app.cli.dir, 'alice.pem'));
+    await page.locator('#officer-passphrase').fill('not-her-passphrase');
+    await page.locator('#approve-form button[type=submit]').click();
+    const alert = page.locator('#approve-form .notice.error');
+    await alert.waitFor();
+    expect(await alert.getAttribute('data-code')).toBe('OFFICER_PASSPHRASE_INCORRECT');
+
+    await page.locator('#officer-key').setInputFiles(join(app.cli.dir, 'alice.pem'));
+    await page.locator('#officer-passphrase').fill(PASS.alice);
+    await page.locator('#approve-form button[type=submit]').click();
+    await page.locator('#approval-count', { hasText: '1 of 1 approvals' }).waitFor();
+    expect(await page.locator('#sign-button').isDisabled()).toBe(false);
+    await app.screenshot('07-approvals');
+  });
+
+  it('signs, and the animated QR read back off the screen is a signed PSBT an independent library finalizes', async () => {
+    const { page } = app;
+    await page.locator('#sign-button').click();
+    await page.locator('h1', { hasText: 'Signed' }).waitFor();
+    await app.screenshot('08-result');
+    const signed = await readAnimatedQrOffScreen();
+    expect(checkSignedPsbt(signed)).toMatch(/^[0-9a-f]{64}$/);
+    const download = page.waitForEvent('download');
+    await page.locator('#save-0').click();
+    const saved = readFileSync(await (await download).path());
+    expect(saved.length).toBeGreaterThan(0);
+  });
+
+  it('re-splits the signed QR at another density; it still reads back to the same PSBT', async () => {
+    const before = await readAnimatedQrOffScreen();
+    await app.page.locator('#density-0').selectOption('100');
+    expect(await app.page.locator('.frame-counter').textContent()).toMatch(/of \d+/);
+    const after = await readAnimatedQrOffScreen();
+    expect(Buffer.from(after).equals(Buffer.from(before))).toBe(true);
+  });
+});
+
+describe('refusals and bad input', () => {
+  it('shows a policy refusal with its reason and no way to sign', async () => {
+    const { page } = app;
+    await page.locator('#done').click();
+    const psbt = Buffer.from(buildPsbt(vaultAddress, EXCHANGE, 80_000_000n, 2_000n, [90_000_000n]), 'base64');
+    await page.locator('#open-files').setInputFiles(writeFileIn(dir, 'too-much.psbt', psbt));
+    await page.locator('#verdict h2', { hasText: 'REFUSED' }).waitFor();
+    expect(await page.locator('#verdict').textContent()).toMatch(/0\.8 BTC/);
+    expect(await page.locator('#sign-button').isDisabled()).toBe(true);
+    expect(await page.locator('#approve-form').count()).toBe(0);
+    await app.screenshot('09-review-refused');
+  });
+
+  it('rejects a QR image that holds no request, with its code, and stays on the scan screen', async () => {
+    const { page } = app;
+    await page.locator('#start-over').click();
+    await page.locator('#open-files').setInputFiles(writeFileIn(dir, 'not-a-request.png', renderQrPng('hello from a stranger', { scale: 6 })));
+    const alert = page.locator('.notice.error');
+    await alert.waitFor();
+    expect(await alert.getAttribute('data-code')).toBe('INPUT_UNRECOGNIZED');
+    expect(await page.locator('h1').textContent()).toBe('Scan a request');
+  });
+});
+
+describe('policy and audit', () => {
+  it('imports a signed policy, shows the change, applies it', async () => {
+    const { page } = app;
+    await page.keyboard.press('Alt+4');
+    await page.locator('#policy-active', { hasText: 'btc-exchange' }).waitFor();
+    await page.locator('#policy-file').setInputFiles(signedPolicyFile('policy-2.json', policy(2, '0.9'), app.cli));
+    await page.locator('#policy-preview .diff').waitFor();
+    expect(await page.locator('#policy-preview .diff').textContent()).toMatch(/0\.9/);
+    await app.screenshot('10-policy-diff');
+    await page.locator('#policy-apply').click();
+    await page.locator('#policy-preview', { hasText: 'Policy version 2 is now active.' }).waitFor();
+  });
+
+  it('verifies the audit log and exports it', async () => {
+    const { page } = app;
+    await page.keyboard.press('Alt+5');
+    await page.locator('#audit-table').waitFor();
+    await page.locator('#audit-verify').click();
+    await page.locator('#audit-verify-result', { hasText: 'The audit log verifies' }).waitFor();
+    await app.screenshot('11-audit');
+    const download = page.waitForEvent('download');
+    await page.locator('#audit-export').click();
+    expect(readFileSync(await (await download).path(), 'utf8').length).toBeGreaterThan(0);
+  });
+});
