@@ -13,7 +13,7 @@ import { assembleUr } from '../qr/assembler.js';
 import { createUrFountain, psbtToUr } from '../qr/ur.js';
 import { renderQrPng } from '../qr/render.js';
 import { DISTORTIONS, renderCameraFrame } from '../scripts/qr-corpus.js';
-import { APP_PIN, buildAppOnce, launchApp, unlockWith } from '../test/app/support/app-host.js';
+import { APP_PIN, buildAppOnce, launchApp, removeAppBuild, unlockWith } from '../test/app/support/app-host.js';
 import { buildPsbt } from '../scripts/demo/coordinator.js';
 import { writeY4m } from '../test/app/support/y4m.js';
 import { fmt, percentile, ROOT, writeSection } from './support.js';
@@ -179,5 +179,6 @@ receiving stays within 1.5× of the ideal at the default rate.
   );
 } finally {
   rmSync(scratch, { recursive: true, force: true });
+  removeAppBuild();
 }
 

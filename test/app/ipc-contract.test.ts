@@ -13,7 +13,7 @@ import { CONTENT_SECURITY_POLICY } from '../../app/shared/security.js';
 import { startTestHost, type TestHost } from '../../app/test-host/server.js';
 import { decodeWire, encodeWire } from '../../app/test-host/wire.js';
 import { createCliHome, type CliHome } from '../support/cli.js';
-import { APP_PIN, buildAppOnce } from './support/app-host.js';
+import { APP_PIN, buildAppOnce, removeAppBuild } from './support/app-host.js';
 
 let cli: CliHome;
 let session: ApplianceSession;
@@ -30,6 +30,7 @@ afterAll(async () => {
   await host?.close();
   await session?.close();
   cli?.cleanup();
+  removeAppBuild();
 });
 
 describe('dispatch', () => {

@@ -11,7 +11,7 @@ import { UrAssembler } from '../../qr/assembler.js';
 import { isColdsignError } from '../../core/errors.js';
 import { encodeUrParts } from '../../qr/ur.js';
 import { renderQrPng } from '../../qr/render.js';
-import { APP_PIN, launchApp, unlockWith, type AppUnderTest } from './support/app-host.js';
+import { APP_PIN, launchApp, unlockWith, removeAppBuild, type AppUnderTest } from './support/app-host.js';
 import { writeY4m } from './support/y4m.js';
 
 let app: AppUnderTest;
@@ -33,6 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  removeAppBuild();
 });
 
 it('refuses a corrupted UR frame read by the camera, stops scanning and stays on the scan screen', async () => {

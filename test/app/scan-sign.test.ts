@@ -14,7 +14,7 @@ import { createNodeZxingDecoder } from '../../appliance/qr-reader.js';
 import { isColdsignError } from '../../core/errors.js';
 import { UrAssembler, createUrFountain, decodeCryptoPsbt, decodeQrImage, psbtToUr, renderQrPng, assembleUr } from '../../qr/index.js';
 import { buildPsbt, checkSignedPsbt } from '../../scripts/demo/coordinator.js';
-import { APP_PIN, launchApp, runOk, unlockWith, writeFileIn, type AppUnderTest } from './support/app-host.js';
+import { APP_PIN, launchApp, runOk, unlockWith, writeFileIn, removeAppBuild, type AppUnderTest } from './support/app-host.js';
 import { writeY4m } from './support/y4m.js';
 
 const EXCHANGE = bitcoin.payments.p2wpkh({ pubkey: Buffer.from('0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798', 'hex') }).address!;
@@ -83,6 +83,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  removeAppBuild();
 });
 
 /** Reads the animated QR of the result screen off the screen (screenshots of the canvas) until the UR is complete. */

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeZxingDecoder } from '../../appliance/qr-reader.js';
 import { decodeQrImage } from '../../qr/index.js';
-import { APP_PIN, launchApp, unlockWith, type AppUnderTest } from './support/app-host.js';
+import { APP_PIN, launchApp, unlockWith, removeAppBuild, type AppUnderTest } from './support/app-host.js';
 
 let app: AppUnderTest;
 
@@ -15,6 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.close();
+  removeAppBuild();
 });
 
 describe('unlock', () => {

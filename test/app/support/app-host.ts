@@ -18,6 +18,7 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOT_DIR = join(ROOT, 'test-results', 'app-screens');
 
 export interface AppBuild {
+  dir: string;
   rendererDir: string;
   shimFile: string;
 }
@@ -30,10 +31,15 @@ let built: AppBuild | undefined;
 export function buildAppOnce(): AppBuild {
   if (built) return built;
   const out = mkdtempSync(join(tmpdir(), 'coldsign-app-build-'));
-  process.on('exit', () => rmSync(out, { recursive: true, force: true }));
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'app-build.mjs'), '--out', out], { cwd: ROOT, stdio: 'pipe' });
-  built = { rendererDir: join(out, 'renderer'), shimFile: join(out, 'test-host', 'shim.js') };
+  built = { dir: out, rendererDir: join(out, 'renderer'), shimFile: join(out, 'test-host', 'shim.js') };
   return built;
+}
+
+/** Removes this process's build (call from afterAll). */
+export function removeAppBuild(): void {
+  if (built) rmSync(built.dir, { recursive: true, force: true });
+  built = undefined;
 }
 
 export interface AppUnderTest {
