@@ -55,5 +55,5 @@ it('refuses a corrupted UR frame read by the camera, stops scanning and stays on
   expect(await page.locator('#scan-progress-text').textContent()).toMatch(/rejected/);
   expect(await page.locator('video').count()).toBe(0);
   expect(await page.locator('h1').textContent()).toBe('Scan a request');
-  await app.screenshot('05-scan-malformed-qr');
+  await app.screenshot('05-scan-malformed-qr-camera');
 });

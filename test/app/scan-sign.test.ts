@@ -74,7 +74,7 @@ beforeAll(async () => {
       // 0.1 BTC to the exchange, change back to the vault: an animated crypto-psbt UR (pure fragments, then fountain parts).
       const psbt = Buffer.from(buildPsbt(vaultAddress, EXCHANGE, 10_000_000n, 2_000n, [8_000_000n, 5_000_000n]), 'base64');
       const message = assembleUr(psbtToUr(psbt, 400));
-      const fountain = createUrFountain(message.type, message.cbor, 120);
+      const fountain = createUrFountain(message.type, message.cbor, 40);
       requestParts = Array.from({ length: fountain.fragmentCount * 2 }, () => fountain.nextPart());
       writeY4m(video, requestParts.map((p) => renderQrPng(p, { scale: 4 })), { width: 640, height: 480, framesPerSecond: 10, repeat: 3 });
     },
@@ -108,7 +108,12 @@ describe('an allowed PSBT through the camera', () => {
     await page.locator('#pin').waitFor();
     await unlockWith(page, APP_PIN);
     await page.locator('#camera-button').click();
-    await page.locator('h1', { hasText: 'Review' }).waitFor({ timeout: 60_000 });
+    // A screenshot of the live progress when the scan is caught in the middle (not asserted: it depends on timing).
+    const partial = page.locator('#scan-progress-text', { hasText: /^Animated QR: [1-9]\d?% received/ });
+    const review = page.locator('h1', { hasText: 'Review' });
+    await Promise.race([partial.waitFor({ timeout: 60_000 }), review.waitFor({ timeout: 60_000 })]);
+    if (await partial.count()) await app.screenshot('05-scan-camera-progress');
+    await review.waitFor({ timeout: 60_000 });
     const spend = page.locator('#movements tr.spend');
     expect(await spend.textContent()).toContain(EXCHANGE);
     expect(await spend.textContent()).toContain('Exchange hot wallet');

@@ -25,20 +25,22 @@ function entriesTable(entries: AuditEntryView[]): HTMLElement {
 export function auditScreen(): HTMLElement {
   const status = h('div', { className: 'status-slot' });
   const table = h('div', {});
-  let from = 0;
+  // Audit sequence numbers start at 1.
+  let from = 1;
   const pageLabel = h('span', {});
   const load = () =>
     withStatus(status, 'Reading the audit log…', () => call('auditList', from, PAGE)).then(
       (entries) => {
         table.replaceChildren(entriesTable(entries));
-        pageLabel.textContent = `Entries from #${from}`;
+        pageLabel.textContent = entries.length > 0 ? `Entries #${from} to #${entries[entries.length - 1]!.seq}` : `No entries from #${from}`;
+        previous.disabled = from <= 1;
+        next.disabled = entries.length < PAGE;
       },
       (error: unknown) => status.replaceChildren(errorBox(error)),
     );
-  void load();
   const previous = h('button', { type: 'button' }, 'Previous page');
   previous.addEventListener('click', () => {
-    from = Math.max(0, from - PAGE);
+    from = Math.max(1, from - PAGE);
     void load();
   });
   const next = h('button', { type: 'button' }, 'Next page');
@@ -46,6 +48,7 @@ export function auditScreen(): HTMLElement {
     from += PAGE;
     void load();
   });
+  void load();
   const verifyResult = h('div', { id: 'audit-verify-result', 'aria-live': 'polite' });
   const verify = h('button', { type: 'button', className: 'primary', id: 'audit-verify' }, 'Verify the log');
   verify.addEventListener('click', () => {
