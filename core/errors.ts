@@ -107,6 +107,10 @@ export const ERROR_CODES = {
   STORE_SCHEMA_UNSUPPORTED: 'integrity',
   AUDIT_EXPORT_INVALID: 'integrity',
   AUDIT_SECRET_REFUSED: 'internal',
+  // desktop app IPC (app/shared/ipc.ts): refused before the appliance is called
+  IPC_ARGUMENTS_INVALID: 'usage',
+  IPC_CHANNEL_UNKNOWN: 'usage',
+  IPC_SENDER_REFUSED: 'usage',
 } as const satisfies Record<string, ErrorFamily>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

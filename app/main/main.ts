@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { app, BrowserWindow, ipcMain, Menu, session } from 'electron';
 import { ApplianceSession } from '../../appliance/session.js';
 import { resolveHome } from '../../store/home.js';
-import { APP_ORIGIN, CHANNEL_NAMES, ipcChannel } from '../shared/channels.js';
-import { dispatch } from '../shared/ipc.js';
+import { makeError, toColdsignError } from '../../core/errors.js';
+import { APP_ORIGIN, CHANNEL_NAMES, ipcChannel, type IpcResult } from '../shared/channels.js';
+import { dispatch, failure } from '../shared/ipc.js';
 import { isAppUrl } from '../shared/security.js';
 import { hardenSession, hardenWebContents } from './hardening.js';
 import { handleAppProtocol, registerAppScheme } from './protocol.js';
@@ -21,14 +22,26 @@ registerAppScheme();
 app.enableSandbox();
 app.on('web-contents-created', (_event, contents) => hardenWebContents(contents));
 
-function registerIpc(appliance: ApplianceSession): void {
+/**
+ * One handler per channel. When the home cannot be opened (not initialized, invalid config, corrupt database), every
+ * channel answers that error, so the unlock screen can say what is wrong instead of the app failing to start.
+ */
+function registerIpc(appliance: ApplianceSession | { failure: IpcResult<never> }): void {
   for (const name of CHANNEL_NAMES) {
     ipcMain.handle(ipcChannel(name), async (event, args: unknown) => {
       // Checklist #17: the sender must be a frame of the app's own origin (not a navigated or injected frame).
       const senderUrl = event.senderFrame?.url ?? '';
-      if (!isAppUrl(senderUrl)) return { ok: false, error: { code: 'IPC_SENDER_REFUSED', message: 'The request did not come from the coldsign app.' } };
-      return dispatch(appliance, name, args);
+      if (!isAppUrl(senderUrl)) return failure(makeError('IPC_SENDER_REFUSED', 'The request did not come from the coldsign app.'));
+      return 'failure' in appliance ? appliance.failure : dispatch(appliance, name, args);
     });
+  }
+}
+
+function openAppliance(): ApplianceSession | { failure: IpcResult<never> } {
+  try {
+    return new ApplianceSession(resolveHome().dir);
+  } catch (error) {
+    return { failure: failure(toColdsignError(error)) };
   }
 }
 
@@ -69,11 +82,12 @@ async function start(): Promise<void> {
   if (!allowDevtools) Menu.setApplicationMenu(null);
   hardenSession(session.defaultSession, { allowDevtools });
   handleAppProtocol(bundleDir);
-  const appliance = new ApplianceSession(resolveHome().dir);
+  const appliance = openAppliance();
   registerIpc(appliance);
   createWindow();
   app.on('window-all-closed', () => {
-    void appliance.lock().finally(() => app.quit());
+    // Logs out of the HSM and closes the database before quitting.
+    void ('failure' in appliance ? Promise.resolve() : appliance.close()).finally(() => app.quit());
   });
 }
 

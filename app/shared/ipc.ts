@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ApplianceApi } from '../../appliance/api.js';
-import { toColdsignError } from '../../core/errors.js';
+import { makeError, toColdsignError, type ColdsignError } from '../../core/errors.js';
 import { CHANNEL_NAMES, isChannelName, type ChannelArgs, type ChannelName, type ChannelValue, type IpcResult } from './channels.js';
 
 export * from './channels.js';
@@ -65,10 +65,19 @@ export const CHANNEL_ARGUMENTS: { [K in ChannelName]: z.ZodType<ChannelArgs<K>> 
   auditExport: z.tuple([]),
 };
 
+/**
+ * A ColdsignError as an IPC failure: its stable code and its one-sentence message. INTERNAL errors get a generic
+ * message (their text may carry paths or state; it stays in main).
+ */
+export function failure(error: ColdsignError): IpcResult<never> {
+  if (error.code === 'INTERNAL') return { ok: false, error: { code: 'INTERNAL', message: 'Internal error: the appliance could not complete the request.' } };
+  return { ok: false, error: { code: error.code, message: error.message } };
+}
+
 /** The argument error, in the shape of every other failure (nothing reaches the appliance). */
 function invalidArguments(channel: string, issue: z.core.$ZodIssue | undefined): IpcResult<never> {
   const where = issue && issue.path.length > 0 ? ` (argument ${issue.path.join('.')})` : '';
-  return { ok: false, error: { code: 'IPC_ARGUMENTS_INVALID', message: `The ${channel} request was refused: ${issue?.message ?? 'invalid arguments'}${where}.` } };
+  return failure(makeError('IPC_ARGUMENTS_INVALID', `The ${channel} request was refused: ${issue?.message ?? 'invalid arguments'}${where}.`));
 }
 
 /**
@@ -77,7 +86,7 @@ function invalidArguments(channel: string, issue: z.core.$ZodIssue | undefined):
  */
 export async function dispatch(api: ApplianceApi, channel: string, rawArgs: unknown): Promise<IpcResult<unknown>> {
   if (!isChannelName(channel)) {
-    return { ok: false, error: { code: 'IPC_CHANNEL_UNKNOWN', message: `There is no "${channel.slice(0, 40)}" request.` } };
+    return failure(makeError('IPC_CHANNEL_UNKNOWN', `There is no "${channel.slice(0, 40)}" request.`));
   }
   const parsed = CHANNEL_ARGUMENTS[channel].safeParse(rawArgs);
   if (!parsed.success) return invalidArguments(channel, parsed.error.issues[0]);
@@ -86,9 +95,7 @@ export async function dispatch(api: ApplianceApi, channel: string, rawArgs: unkn
     const value = await method.apply(api, parsed.data as unknown[]);
     return { ok: true, value: value as ChannelValue<typeof channel> };
   } catch (error) {
-    const coldsign = toColdsignError(error);
-    if (coldsign.code === 'INTERNAL') return { ok: false, error: { code: 'INTERNAL', message: 'Internal error: the appliance could not complete the request.' } };
-    return { ok: false, error: { code: coldsign.code, message: coldsign.message } };
+    return failure(toColdsignError(error));
   }
 }
 

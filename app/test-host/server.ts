@@ -9,7 +9,8 @@ import { extname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { ApplianceApi } from '../../appliance/api.js';
 import { resolveBundlePath } from '../main/app-files.js';
-import { dispatch } from '../shared/ipc.js';
+import { makeError } from '../../core/errors.js';
+import { dispatch, failure } from '../shared/ipc.js';
 import { MIME_TYPES, SECURITY_HEADERS } from '../shared/security.js';
 import { decodeWire, encodeWire } from './wire.js';
 
@@ -65,15 +66,15 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
   const handleIpc = async (request: IncomingMessage, response: ServerResponse, channel: string) => {
     // The sender check of main, here: same-origin requests from the served app only (no other page, no DNS rebinding).
     if (request.headers.origin !== origin || request.headers.host !== new URL(origin).host || !request.headers['content-type']?.startsWith('application/json')) {
-      return send(response, 403, 'application/json', encodeWire({ ok: false, error: { code: 'IPC_SENDER_REFUSED', message: 'The request did not come from the coldsign app.' } }));
+      return send(response, 403, 'application/json', encodeWire(failure(makeError('IPC_SENDER_REFUSED', 'The request did not come from the coldsign app.'))));
     }
     const body = await readBody(request);
-    if (body === null) return send(response, 413, 'application/json', encodeWire({ ok: false, error: { code: 'INPUT_TOO_LARGE', message: 'The request is too large.' } }));
+    if (body === null) return send(response, 413, 'application/json', encodeWire(failure(makeError('INPUT_TOO_LARGE', 'The request is too large.'))));
     let args: unknown;
     try {
       args = decodeWire(body);
     } catch {
-      return send(response, 400, 'application/json', encodeWire({ ok: false, error: { code: 'IPC_ARGUMENTS_INVALID', message: 'The request body is not valid JSON.' } }));
+      return send(response, 400, 'application/json', encodeWire(failure(makeError('IPC_ARGUMENTS_INVALID', 'The request body is not valid JSON.'))));
     }
     send(response, 200, 'application/json', encodeWire(await dispatch(options.api, channel, args)));
   };

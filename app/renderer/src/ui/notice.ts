@@ -6,6 +6,7 @@ import { h } from './dom.js';
 const EXPLANATIONS: Record<string, string> = {
   HSM_PIN_INCORRECT: 'The HSM counts wrong attempts: after too many it locks the PIN, and only the security officer can unlock it. Check the PIN before trying again.',
   HSM_PIN_LOCKED: 'The HSM has locked the user PIN after too many wrong attempts. The security officer must reset it with the SO PIN; coldsign cannot unlock it.',
+  HOME_NOT_INITIALIZED: 'This machine has no coldsign home yet: initialize it with `coldsign init` (see the README), then restart the app.',
   HSM_TOKEN_NOT_FOUND: 'Check that the HSM is connected and that the configured token label is right.',
   HSM_MODULE_NOT_FOUND: 'The PKCS#11 library named in the configuration is missing on this machine.',
   POLICY_DENIED: 'No rule of the active policy allows this request, so it cannot be signed. The reasons are listed on the review.',
