@@ -297,7 +297,13 @@ export function fromEthSignRequest(req: { dataType: 1 | 2 | 3 | 4; signData: Uin
       } catch (error) {
         throw makeError('EVM_TYPED_DATA_INVALID', 'The typed data of the eth-sign-request is not UTF-8 JSON.', {}, error);
       }
-      return typedDataRequest(text, from, source);
+      const parsed = typedDataRequest(text, from, source);
+      const domainChainId = parsed.typedData.domain.chainId;
+      // ERC-4527: the request's chainId must agree with the EIP-712 domain's, when both are given.
+      if (req.chainId !== undefined && domainChainId !== undefined && BigInt(domainChainId as string | number) !== BigInt(req.chainId)) {
+        throw makeError('EVM_TYPED_DATA_INVALID', `The eth-sign-request chainId ${req.chainId} differs from the typed data domain's chainId.`);
+      }
+      return parsed;
     }
     case 3:
       return messageRequest(req.signData, from, source);
