@@ -114,15 +114,19 @@ key's address, the signed serialization and a re-read of its fields.
 Goal: under 1.2x raw signing — **${pipeMs / rawMs < 1.2 ? 'met' : 'not met'}** in this run (load average ${fmt(load, 1)} on the
 machine at the end of the run).
 
-Notes. The JavaScript work of one request can only hide behind another request's C_Sign when a core is
-free. SoftHSM2 signs behind one lock (compare the two raw rows), and on this shared 2-core machine the other
-core is taken by other work (load average above), so requests in flight do not overlap and the ratio is
-essentially total CPU per request over C_Sign's CPU (in flight is no better than one at a time; in some
-runs under heavier load it was worse). A CPU profile of the pipeline puts its JavaScript time
-in ethers' pure-JS keccak (transaction digest, EIP-55 checksums, transaction hash), ethers' hex↔bytes
-conversions and RLP, and two to three libsecp256k1 recoveries per request (the HSM signer's recovery id and
-signEvm's ecrecover check). Already done: selector table instead of ethers' per-call selector hashing, digest
-and addresses memoized, no transaction clone, noble hex decoding instead of ethers'. The verification steps
-themselves are required by the SPEC and are not skipped.
+Notes. The JavaScript work of one request can only hide behind another request's C_Sign when the main
+thread is free. It is not: a CPU profile of this benchmark shows the main thread spending about as long
+inside pkcs11js calls as a whole raw signature takes (C_SignInit is synchronous, and SoftHSM2 serializes
+its sessions behind one lock, so it waits while another session signs in the thread pool; compare the two
+raw rows: 8 in flight is no faster than one at a time). Whatever the EVM code adds therefore adds to the
+baseline instead of overlapping it, and the ratio is close to (raw + EVM work) / raw; the shared 2-core
+machine (load average above) makes it noisier. The EVM work itself, in the profile: ethers' pure-JS keccak
+(digest, EIP-55 checksums, transaction hash), ethers' hex↔bytes conversions and RLP, and two to three
+libsecp256k1 recoveries per request (the HSM signer's recovery id and signEvm's ecrecover check). Already
+done: a selector table instead of ethers' per-call selector hashing, digest and addresses memoized, no
+transaction clone, noble hex decoding instead of ethers'. The verification steps themselves are required by
+the SPEC and are not skipped. Reaching 1.2x needs the HSM layer to keep PKCS#11 calls off the main thread
+(or a hardware HSM at 1–5 ms per signature, where the EVM work, about 1 ms here on a loaded machine and
+less on an idle one, can overlap).
 `,
 );
