@@ -127,7 +127,9 @@ thread is free. It is not: a CPU profile of this benchmark shows the main thread
 inside pkcs11js calls as a whole raw signature takes (C_SignInit is synchronous, and SoftHSM2 serializes
 its sessions behind one lock, so it waits while another session signs in the thread pool). Whatever the EVM code adds therefore adds to the
 baseline instead of overlapping it, and the ratio is close to (raw + EVM work) / raw; the shared 2-core
-machine (load average above) makes it noisier. The EVM work itself, in the profile: ethers' pure-JS keccak
+machine (load average above) makes it noisy: across runs the in-flight ratio moved between about 2.5 and 6.5,
+and in some runs 8 in flight was slower than one at a time for the pipeline (likely the JavaScript of 8
+requests, garbage collection and the PKCS#11 thread pool competing for one free core). The EVM work itself, in the profile: ethers' pure-JS keccak
 (digest, EIP-55 checksums, transaction hash), ethers' hex↔bytes conversions and RLP, and two to three
 libsecp256k1 recoveries per request (the HSM signer's recovery id and signEvm's ecrecover check). Already
 done: a selector table instead of ethers' per-call selector hashing, digest and addresses memoized, no
