@@ -1,7 +1,7 @@
 /**
  * parsePsbt: a request's bytes → a strictly checked PSBT v0 (BIP-174), decoded by bitcoinjs-lib (pure).
  */
-import { Psbt, Transaction } from 'bitcoinjs-lib';
+import { crypto as bcrypto, Psbt, Transaction } from 'bitcoinjs-lib';
 import { makeError, isColdsignError } from '../../core/errors.js';
 import { toHex } from '../../core/bytes.js';
 import { decodePsbtTransport, type PsbtEncoding } from './encoding.js';
@@ -83,7 +83,9 @@ function checkPrevouts(psbt: Psbt, tx: Transaction): (Transaction | undefined)[]
       throw makeError('PSBT_INVALID', `The previous transaction of input ${index} is malformed.`, { input: index }, cause);
     }
     const txIn = tx.ins[index]!;
-    if (toHex(prev.getHash()) !== toHex(txIn.hash)) {
+    // txid = double SHA-256 of the non-witness serialization: the bytes as given when they carry no witness.
+    const txid = prev.hasWitnesses() ? prev.getHash() : bcrypto.hash256(input.nonWitnessUtxo);
+    if (toHex(txid) !== toHex(txIn.hash)) {
       throw makeError('PSBT_UTXO_MISMATCH', `The previous transaction given for input ${index} is not the one it spends (txid differs).`, {
         input: index,
       });

@@ -72,8 +72,25 @@ export function decodeMultisig(script: Uint8Array): Multisig | undefined {
   }
 }
 
+const hash160Cache = new WeakMap<Uint8Array, Uint8Array>();
+
+/** HASH160 of a candidate key, memoized per key object (the same keys are tried against every input). */
+function hash160Of(pubkey: Uint8Array): Uint8Array {
+  let hash = hash160Cache.get(pubkey);
+  if (!hash) {
+    hash = bcrypto.hash160(pubkey);
+    hash160Cache.set(pubkey, hash);
+  }
+  return hash;
+}
+
+/** BIP-143: the scriptCode of P2WPKH is the P2PKH script of the key hash. */
 function p2pkhScriptCode(pubkey: Uint8Array): Uint8Array {
-  return payments.p2pkh({ hash: bcrypto.hash160(pubkey) }).output!;
+  const script = new Uint8Array(25);
+  script.set([OPS.OP_DUP, OPS.OP_HASH160, 0x14]);
+  script.set(hash160Of(pubkey), 3);
+  script.set([OPS.OP_EQUALVERIFY, OPS.OP_CHECKSIG], 23);
+  return script;
 }
 
 /**
@@ -87,7 +104,7 @@ export function spendTemplate(
   witnessScript: Uint8Array | undefined,
   candidates: Uint8Array[],
 ): SpendTemplate {
-  const byHash = (hash: Uint8Array) => candidates.filter((pk) => equalBytes(bcrypto.hash160(pk), hash));
+  const byHash = (hash: Uint8Array) => candidates.filter((pk) => equalBytes(hash160Of(pk), hash));
   if (isP2tr(prevout)) return { kind: 'p2tr', segwit: false, pubkeys: [] };
   if (isP2wpkh(prevout)) {
     const pubkeys = byHash(prevout.subarray(2));

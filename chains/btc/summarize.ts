@@ -5,6 +5,7 @@
 import { address as baddress, type Psbt } from 'bitcoinjs-lib';
 import { makeError } from '../../core/errors.js';
 import { equalBytes, fromHex, toHex } from '../../core/bytes.js';
+import { uncompressPublicKey } from '../../core/signature.js';
 import type { BtcNetwork, KeyRecord } from '../../core/signer.js';
 import type { Movement, SigningSummary } from '../../core/summary.js';
 import { btcOutputScript, BTC_SCRIPT_TYPES } from './address.js';
@@ -26,8 +27,18 @@ export interface BtcSignRequest {
   label: string;
   keyId: string;
   publicKey: Uint8Array;
+  /** The same key uncompressed (SEC1, 65 bytes): given to the signer and verifier, which then skip decompression. */
+  signerKey: Uint8Array;
   sighashType: number;
   kind: SpendKind;
+  /** Segregated witness v0: BIP-143 digest; otherwise the legacy digest. */
+  segwit: boolean;
+  /** BIP-143 scriptCode, or the legacy script the signature commits to. */
+  scriptCode: Uint8Array;
+  /** Amount of the spent output (BIP-143 commits to it). */
+  value: bigint;
+  /** P2SH redeem script, for finalization. */
+  redeemScript?: Uint8Array;
 }
 
 export interface BtcSigningPlan {
@@ -57,6 +68,7 @@ const HIGH_FEE_RATE = 1000;
 interface OurKey {
   record: KeyRecord;
   publicKey: Uint8Array;
+  uncompressed: Uint8Array;
 }
 
 interface InputFacts {
@@ -176,7 +188,10 @@ export function summarizePsbt(
   }
   const ourKeys: OurKey[] = keys
     .filter((k) => k.chain === 'btc' && (k.network === undefined || k.network === network))
-    .map((record) => ({ record, publicKey: fromHex(record.publicKey) }));
+    .map((record) => {
+      const publicKey = fromHex(record.publicKey);
+      return { record, publicKey, uncompressed: uncompressPublicKey(publicKey) };
+    });
   const byHex = new Map(ourKeys.map((k) => [toHex(k.publicKey), k]));
   const candidates = ourKeys.map((k) => k.publicKey);
   const { psbt, tx } = parsed;
@@ -241,8 +256,13 @@ export function summarizePsbt(
         label: key.record.label,
         keyId: key.record.keyId,
         publicKey: key.publicKey,
+        signerKey: key.uncompressed,
         sighashType: fact.sighashType,
         kind: template.kind,
+        segwit: template.segwit,
+        scriptCode: template.signScript!,
+        value: prev.value,
+        ...(input.redeemScript ? { redeemScript: input.redeemScript } : {}),
       });
     }
     if (template.multisig) everyInputSingleAndComplete = false;

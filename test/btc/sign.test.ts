@@ -5,7 +5,9 @@ import { parsePsbt, summarizePsbt, signPsbt, btcAddress, btcDescriptor, btcOutpu
 import { encodePsbtTransport } from '../../chains/btc/encoding.js';
 import { fromHex, toHex } from '../../core/bytes.js';
 import { isColdsignError } from '../../core/errors.js';
-import { compressPublicKey } from '../../core/signature.js';
+import { compressPublicKey, nobleVerifier } from '../../core/signature.js';
+import { Psbt } from 'bitcoinjs-lib';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { DigestSigner, KeyRecord } from '../../core/signer.js';
 import type { Hsm } from '../../hsm/index.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
@@ -59,6 +61,13 @@ async function signFixture(inputs: InputSpec[], outputs = [{ script: foreignScri
   const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
   const signed = await signPsbt(parsed, plan, hsm.signer, { concurrency: 4 });
   verifyWithScure(unsigned, signed, inputs);
+  if (!plan.finalize) {
+    // bitcoinjs-lib's own validator agrees on every partial signature of the output (second opinion)
+    const out = Psbt.fromBuffer(signed.psbt);
+    for (const s of signed.signatures) {
+      expect(out.validateSignaturesOfInput(s.input, (p, d, sig) => nobleVerifier.verify(sig, d, p), fromHex(s.publicKey))).toBe(true);
+    }
+  }
   return { unsigned, summary, plan, signed };
 }
 
@@ -213,7 +222,7 @@ describe('refusals end in a ColdsignError before any signature', () => {
     expect(await refusal(unsigned)).toBe('PSBT_INCONSISTENT');
   });
 
-  it('a signer that signs another digest is caught by validateSignaturesOfInput (mock: a faulty HSM cannot be provoked)', async () => {
+  it('a signer that signs another digest is caught before anything is returned (mock: a faulty HSM cannot be provoked)', async () => {
     const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }], out);
     const parsed = parsePsbt(unsigned);
     const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
@@ -252,3 +261,28 @@ describe('summary', () => {
   });
 });
 
+
+describe('a PSBT another signer already finalized in part', () => {
+  it('signs our input, finalizes, and extracts a transaction carrying both parties’ final scripts', async () => {
+    const foreignSecret = new Uint8Array(32).fill(7);
+    const foreignPub = secp256k1.getPublicKey(foreignSecret, true);
+    const specs: InputSpec[] = [
+      { kind: 'p2wpkh', pubkeys: [foreignPub], amount: 60_000n },
+      { kind: 'p2wpkh', pubkeys: [pk(0)], amount: 40_000n },
+    ];
+    const tx = btc.Transaction.fromPSBT(buildPsbt(specs, [{ script: foreignScript(8), amount: 99_000n }]), { allowUnknownOutputs: true });
+    tx.signIdx(foreignSecret, 0);
+    tx.finalizeIdx(0);
+    const unsigned = tx.toPSBT(0);
+    const parsed = parsePsbt(unsigned);
+    const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    expect((summary.details.inputs as { ours: boolean; finalized?: boolean }[]).map((i) => [i.ours, i.finalized ?? false])).toEqual([
+      [false, true],
+      [true, false],
+    ]);
+    expect(plan.finalize).toBe(true);
+    const signed = await signPsbt(parsed, plan, hsm.signer);
+    verifyWithScure(unsigned, signed, specs);
+    expect(finalizeWithScure(signed.psbt).hex).toBe(signed.finalTxHex);
+  });
+});
