@@ -21,6 +21,8 @@ export interface ParsedPsbt {
   psbt: Psbt;
   /** The unsigned transaction. */
   tx: Transaction;
+  /** Its txid (hex, display order). */
+  txid: string;
   inputCount: number;
   outputCount: number;
   /** Decoded non_witness_utxo of each input (undefined when the input has none). */
@@ -124,6 +126,7 @@ export function parsePsbt(input: Uint8Array): ParsedPsbt {
     maps,
     psbt,
     tx,
+    txid: tx.getId(),
     prevTxs,
     inputCount: shape.inputCount,
     outputCount: shape.outputCount,

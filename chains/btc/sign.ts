@@ -110,7 +110,14 @@ export async function signPsbt(
   signer: DigestSigner,
   options: SignOptions = {},
 ): Promise<SignedPsbt> {
-  if (plan.txid !== parsed.tx.getId()) throw makeError('INTERNAL', 'The signing plan belongs to another PSBT.');
+  if (plan.txid !== parsed.txid) throw makeError('INTERNAL', 'The signing plan belongs to another PSBT.');
+  for (const request of plan.requests) {
+    const input = parsed.psbt.data.inputs[request.input]!;
+    const signed = input.partialSig?.some((p) => toHex(p.pubkey) === toHex(request.publicKey));
+    if (signed || input.finalScriptSig || input.finalScriptWitness) {
+      throw makeError('INTERNAL', 'This parsed PSBT was already signed; parse the request again to sign it again.');
+    }
+  }
   const verifier = options.verifier ?? nobleVerifier;
   const concurrency = Math.max(1, options.concurrency ?? 8);
   let made: Made[];

@@ -321,7 +321,7 @@ export function summarizePsbt(
   const signingKeys = [...new Set(requests.map((r) => r.label))];
   const details = {
     network,
-    txid: tx.getId(),
+    txid: parsed.txid,
     version: tx.version,
     locktime: tx.locktime,
     inputs: facts.map((f) => ({
@@ -368,7 +368,7 @@ export function summarizePsbt(
     warnings,
     details,
   };
-  const plan: BtcSigningPlan = { network, txid: tx.getId(), requests, finalize: everyInputSingleAndComplete };
+  const plan: BtcSigningPlan = { network, txid: parsed.txid, requests, finalize: everyInputSingleAndComplete };
   return { summary, plan };
 }
 

@@ -286,3 +286,13 @@ describe('a PSBT another signer already finalized in part', () => {
     expect(finalizeWithScure(signed.psbt).hex).toBe(signed.finalTxHex);
   });
 });
+
+describe('signPsbt misuse', () => {
+  it('refuses to sign the same parsed PSBT twice', async () => {
+    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }], [{ script: foreignScript(1), amount: 90_000n }]);
+    const parsed = parsePsbt(unsigned);
+    const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    await signPsbt(parsed, plan, hsm.signer);
+    await expect(signPsbt(parsed, plan, hsm.signer)).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+});
