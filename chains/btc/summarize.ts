@@ -249,6 +249,8 @@ export function summarizePsbt(
     }
     if (template.multisig) template.multisig.pubkeys.forEach((pk) => cosigners.add(toHex(pk)));
     const signed = new Set((input.partialSig ?? []).map((p) => toHex(p.pubkey)));
+    // An input we signed before is left for the coordinator to finalize (nothing new to add to it).
+    if (inTemplate.every((key) => signed.has(toHex(key.publicKey)))) everyInputSingleAndComplete = false;
     for (const key of inTemplate) {
       if (signed.has(toHex(key.publicKey))) continue;
       requests.push({

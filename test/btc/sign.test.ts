@@ -296,3 +296,25 @@ describe('signPsbt misuse', () => {
     await expect(signPsbt(parsed, plan, hsm.signer)).rejects.toMatchObject({ code: 'INTERNAL' });
   });
 });
+
+describe('a PSBT we signed in part before', () => {
+  it('signs only the inputs still missing our signature and leaves finalization to the coordinator', async () => {
+    const specs: InputSpec[] = [
+      { kind: 'p2wpkh', pubkeys: [pk(0)], amount: 50_000n },
+      { kind: 'p2wpkh', pubkeys: [pk(1)], amount: 50_000n },
+    ];
+    const unsigned = buildPsbt(specs, [{ script: foreignScript(1), amount: 90_000n }]);
+    // first round: only vault-1 is registered
+    const first = parsePsbt(unsigned);
+    const round1 = await signPsbt(first, summarizePsbt(first, [keys[0]!], { network: 'testnet' }).plan, hsm.signer);
+    expect(round1.finalTxHex).toBeUndefined();
+    // second round, with both keys: input 0 already carries vault-1's signature
+    const second = parsePsbt(round1.psbt);
+    const { plan } = summarizePsbt(second, keys, { network: 'testnet' });
+    expect(plan.requests.map((r) => r.input)).toEqual([1]);
+    expect(plan.finalize).toBe(false);
+    const round2 = await signPsbt(second, plan, hsm.signer);
+    verifyWithScure(unsigned, { ...round2, signatures: [...round1.signatures, ...round2.signatures] }, specs);
+    expect(finalizeWithScure(round2.psbt).hex).toMatch(/^02000000/);
+  });
+});
