@@ -43,6 +43,12 @@ function tokensOf(policy: PolicyDocument | null) {
   );
 }
 
+/** The reasons worth showing: those of the rules for this request's chain, and the default verdict. */
+export function relevantReasons(decision: Decision, policy: PolicyDocument | null, chain: 'btc' | 'evm'): Decision['reasons'] {
+  const otherChain = new Set((policy?.rules ?? []).filter((r) => r.chain !== chain).map((r) => r.id));
+  return decision.reasons.filter((r) => !otherChain.has(r.rule));
+}
+
 function decide(db: ColdsignDb, prepared: PreparedRequest, now: Date): { decision: Decision; policy: PolicyDocument | null } {
   const policy = loadPolicy(db);
   return { decision: evaluate(prepared.summary, policy, velocityHistoryFor(db, policy, now), now), policy };
@@ -148,10 +154,12 @@ export async function signReviewed(
 ): Promise<SignOutcome> {
   const now = deps.now();
   const { prepared } = reviewed;
-  const { decision } = decide(deps.db, prepared, now);
+  const { decision, policy } = decide(deps.db, prepared, now);
   if (!decision.allowed) {
-    const why = decision.reasons.filter((r) => !r.ok).map((r) => r.message);
-    await refuse(deps, reviewed, 'POLICY_DENIED', `The policy refuses this request: ${why[0] ?? 'no rule allows it'}`.replace(/\.?$/, '.'), decision, []);
+    const why = relevantReasons(decision, policy, prepared.summary.chain).filter((r) => !r.ok);
+    const first = why.find((r) => r.rule !== 'default') ?? why[0];
+    const message = first ? `The policy refuses this request: ${first.message.replace(/^./, (c) => c.toLowerCase())}` : 'The policy refuses this request.';
+    await refuse(deps, reviewed, 'POLICY_DENIED', message.replace(/\.?$/, '.'), decision, []);
   }
   const officers = listOfficers(deps.db);
   const approvals = verifyApprovals(approvalDocs, prepared.requestId, officers);

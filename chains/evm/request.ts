@@ -69,7 +69,8 @@ const personalSign = z.strictObject({
 const typedData = z.strictObject({
   type: z.literal('typed_data'),
   from: address.optional(),
-  typedData: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  /** The eth_signTypedData_v4 object, or its JSON text; validated by parseTypedData. */
+  typedData: z.unknown(),
 });
 
 function zodMessage(error: z.ZodError): string {
@@ -104,7 +105,7 @@ function transactionRequest(
     tx: parsed.tx,
     chainId: parsed.chainId,
     from,
-    canonical: getBytes(parsed.tx.unsignedSerialized),
+    canonical: getBytes(parsed.unsigned),
     source,
   };
 }
