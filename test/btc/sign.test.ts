@@ -318,3 +318,34 @@ describe('a PSBT we signed in part before', () => {
     expect(finalizeWithScure(round2.psbt).hex).toMatch(/^02000000/);
   });
 });
+
+describe('multisig change', () => {
+  const multisigInput = (): InputSpec => ({ kind: 'p2wsh-multisig', m: 2, pubkeys: [pk(0), foreignKey(1), pk(1)], amount: 100_000n });
+
+  it('an output to the same 2-of-3 set, with its witness script, is change', () => {
+    const change = btc.p2wsh(btc.p2ms(2, [pk(0), foreignKey(1), pk(1)]));
+    const unsigned = buildPsbt([multisigInput()], [
+      { script: foreignScript(2), amount: 30_000n },
+      { script: change.script, amount: 60_000n, witnessScript: change.witnessScript },
+    ]);
+    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' });
+    expect(summary.movements.map((m) => m.change)).toEqual([false, true]);
+    expect((summary.details.outputs as { label?: string }[])[1]!.label).toBe('2-of-3 multisig (vault-1, vault-2)');
+  });
+
+  it('a 1-of-2 of our key and a stranger’s is not change (the stranger could spend it)', () => {
+    const hostile = btc.p2wsh(btc.p2ms(1, [pk(0), foreignKey(66)]));
+    const unsigned = buildPsbt([multisigInput()], [{ script: hostile.script, amount: 90_000n, witnessScript: hostile.witnessScript }]);
+    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' });
+    expect(summary.movements[0]!.change).toBe(false);
+    expect(summary.warnings).toContain('No output returns change to our keys.');
+  });
+
+  it('a witness script that does not hash to the output is not believed', () => {
+    const real = btc.p2wsh(btc.p2ms(2, [pk(0), foreignKey(1), pk(1)]));
+    const decoy = btc.p2wsh(btc.p2ms(1, [foreignKey(67)]));
+    const unsigned = buildPsbt([multisigInput()], [{ script: decoy.script, amount: 90_000n, witnessScript: real.witnessScript }]);
+    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' });
+    expect(summary.movements[0]!.change).toBe(false);
+  });
+});

@@ -26,6 +26,9 @@ export interface InputSpec {
 export interface OutputSpec {
   script: Uint8Array;
   amount: bigint;
+  /** PSBT_OUT_WITNESS_SCRIPT / PSBT_OUT_REDEEM_SCRIPT, as a coordinator adds them for its own outputs. */
+  witnessScript?: Uint8Array;
+  redeemScript?: Uint8Array;
 }
 
 const OPTS = { allowUnknownOutputs: true, allowLegacyWitnessUtxo: true, disableScriptCheck: true } as const;
@@ -86,7 +89,7 @@ export function buildPsbt(inputs: InputSpec[], outputs: OutputSpec[]): Uint8Arra
       ...(spec.kind === 'p2tr' ? { tapInternalKey: spec.pubkeys[0]!.subarray(1) } : {}),
     });
   }
-  for (const out of outputs) tx.addOutput({ script: out.script, amount: out.amount });
+  for (const out of outputs) tx.addOutput(out);
   return tx.toPSBT(0);
 }
 
