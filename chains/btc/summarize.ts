@@ -69,6 +69,31 @@ interface OurKey {
   record: KeyRecord;
   publicKey: Uint8Array;
   uncompressed: Uint8Array;
+  /** Hex output scripts (P2WPKH, P2SH-P2WPKH, P2PKH) that pay this key. */
+  scripts: string[];
+}
+
+/** Per-key material derived from the public key (curve decompression, scripts), kept across requests. */
+const keyMaterial = new Map<string, { publicKey: Uint8Array; uncompressed: Uint8Array; scripts: string[] }>();
+const KEY_MATERIAL_LIMIT = 4096;
+
+function materialOf(publicKeyHex: string): { publicKey: Uint8Array; uncompressed: Uint8Array; scripts: string[] } {
+  let material = keyMaterial.get(publicKeyHex);
+  if (!material) {
+    try {
+      const publicKey = fromHex(publicKeyHex);
+      material = {
+        publicKey,
+        uncompressed: uncompressPublicKey(publicKey),
+        scripts: BTC_SCRIPT_TYPES.map((type) => toHex(btcOutputScript(publicKey, type))),
+      };
+    } catch (cause) {
+      throw makeError('KEY_CHAIN_MISMATCH', 'A registered Bitcoin key is not a valid secp256k1 public key.', {}, cause);
+    }
+    if (keyMaterial.size >= KEY_MATERIAL_LIMIT) keyMaterial.clear();
+    keyMaterial.set(publicKeyHex, material);
+  }
+  return material;
 }
 
 interface InputFacts {
@@ -188,10 +213,7 @@ export function summarizePsbt(
   }
   const ourKeys: OurKey[] = keys
     .filter((k) => k.chain === 'btc' && (k.network === undefined || k.network === network))
-    .map((record) => {
-      const publicKey = fromHex(record.publicKey);
-      return { record, publicKey, uncompressed: uncompressPublicKey(publicKey) };
-    });
+    .map((record) => ({ record, ...materialOf(record.publicKey.toLowerCase()) }));
   const byHex = new Map(ourKeys.map((k) => [toHex(k.publicKey), k]));
   const candidates = ourKeys.map((k) => k.publicKey);
   const { psbt, tx } = parsed;
@@ -276,9 +298,7 @@ export function summarizePsbt(
 
   const params = networkParams(network);
   const singleKeyScripts = new Map<string, string>();
-  for (const key of ourKeys) {
-    for (const type of BTC_SCRIPT_TYPES) singleKeyScripts.set(toHex(btcOutputScript(key.publicKey, type)), key.record.label);
-  }
+  for (const key of ourKeys) for (const script of key.scripts) singleKeyScripts.set(script, key.record.label);
   const outputs = tx.outs.map((out, index) => {
     let address: string | null = null;
     try {
