@@ -63,6 +63,8 @@ const SIGHASH_NAMES: Record<number, string> = {
 };
 
 const FEE_WARNING_RATIO = 0.05;
+/** Bitcoin Core policy MAX_STANDARD_TX_WEIGHT: larger transactions are not relayed (and legacy sighash is quadratic). */
+const MAX_STANDARD_TX_WEIGHT = 400_000;
 const HIGH_FEE_RATE = 1000;
 
 interface OurKey {
@@ -322,6 +324,13 @@ export function summarizePsbt(
   const sentSats = totalOut - changeSats;
   const totalSpent = ourIn > changeSats ? ourIn - changeSats : 0n;
   const { vsize, weight } = estimateVsize(tx, sizes);
+  if (weight > MAX_STANDARD_TX_WEIGHT) {
+    throw makeError(
+      'PSBT_TX_TOO_LARGE',
+      `The signed transaction would weigh ${weight} weight units, above the 400000 that the network relays.`,
+      { weight, max: MAX_STANDARD_TX_WEIGHT },
+    );
+  }
   const feeRate = Math.round((Number(fee) / vsize) * 100) / 100;
 
   const foreign = facts.filter((f) => f.ours.length === 0).map((f) => f.index);

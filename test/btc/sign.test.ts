@@ -217,6 +217,12 @@ describe('refusals end in a ColdsignError before any signature', () => {
     expect(await refusal(unsigned, { network: 'mainnet' })).toBe('PSBT_NOTHING_TO_SIGN');
   });
 
+  it('a transaction above the 400,000 weight units the network relays is refused before any (quadratic) signing', async () => {
+    const many = Array.from({ length: 1500 }, () => ({ kind: 'p2wpkh' as const, pubkeys: [pk(0)], amount: 1_000n }));
+    const unsigned = buildPsbt(many, [{ script: foreignScript(9), amount: 1_000_000n }]);
+    expect(await refusal(unsigned)).toBe('PSBT_TX_TOO_LARGE');
+  }, 60_000);
+
   it('outputs worth more than the inputs are refused', async () => {
     const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 10_000n }], out);
     expect(await refusal(unsigned)).toBe('PSBT_INCONSISTENT');
