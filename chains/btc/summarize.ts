@@ -110,7 +110,7 @@ interface InputFacts {
 }
 
 function hasTaprootFields(input: PsbtInput): boolean {
-  return Boolean(input.tapInternalKey || input.tapKeySig || input.tapScriptSig?.length || input.tapLeafScript?.length || input.tapBip32Derivation?.length);
+  return Boolean(input.tapInternalKey || input.tapKeySig || input.tapScriptSig?.length || input.tapLeafScript?.length || input.tapBip32Derivation?.length || input.tapMerkleRoot);
 }
 
 /** The prevout (script and amount) of input `index`, from non_witness_utxo when present (BIP-174). */
