@@ -70,8 +70,12 @@ for (const n of SIZES) {
   const endToEnd = async () => {
     const parsed = parsePsbt(request);
     const { plan } = summarizePsbt(parsed, [key], { network: 'testnet' });
-    const signed = await signPsbt(parsed, plan, hsm.signer, { concurrency: IN_FLIGHT, verifier: fastVerifier });
-    if (signed.signatures.length !== n || !signed.finalTxHex) throw new Error('benchmark: incomplete signing');
+    const signed = await signPsbt(parsed, plan, hsm.signer, {
+      concurrency: IN_FLIGHT,
+      verifier: fastVerifier,
+    });
+    if (signed.signatures.length !== n || !signed.finalTxHex)
+      throw new Error('benchmark: incomplete signing');
   };
   await endToEnd();
   // interleave the two measurements so that load from other processes hits both alike
@@ -80,13 +84,19 @@ for (const n of SIZES) {
   const e2es: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     raws.push(await medianOf(1, () => inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signRaw(key.keyId, d))));
-    normalizeds.push(await medianOf(1, () => inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signDigest(key.keyId, generated.publicKey, d))));
+    normalizeds.push(
+      await medianOf(1, () =>
+        inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signDigest(key.keyId, generated.publicKey, d)),
+      ),
+    );
     e2es.push(await medianOf(1, endToEnd));
   }
   // best of the rounds: the machine is shared, and the minimum is the run least disturbed by other processes
   const best = (v: number[]) => Math.min(...v);
   rows.push({ n, bytes: request.length, raw: best(raws), normalized: best(normalizeds), e2e: best(e2es) });
-  process.stdout.write(`n=${n}: raw ${fmt(best(raws))} ms, signDigest ${fmt(best(normalizeds))} ms, end to end ${fmt(best(e2es))} ms\n`);
+  process.stdout.write(
+    `n=${n}: raw ${fmt(best(raws))} ms, signDigest ${fmt(best(normalizeds))} ms, end to end ${fmt(best(e2es))} ms\n`,
+  );
 }
 hsm.close();
 token.cleanup();
