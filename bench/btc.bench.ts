@@ -6,6 +6,7 @@
  * N = 10, 100, 1000. Goals: end to end under 1.2x raw; 1000 inputs under 11x the time of 100.
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { createTestToken } from '../test/support/softhsm.js';
 import { buildPsbt, foreignScript } from '../test/btc/support/fixtures.js';
 import { fastVerifier, verifierName } from '../hsm/native-verifier.js';
@@ -117,9 +118,13 @@ writeSection(
   `
 PSBTs (base64) with N P2WPKH inputs, each carrying its full previous transaction (CVE-2020-14199 check on),
 two outputs (payment and change). End to end = parse → summarize → sign ${IN_FLIGHT} in flight (HSM, low-S,
-verify, validateSignaturesOfInput with ${verifierName}) → finalize → extract → serialize. Baseline = raw
+verify in the signer, verify again against the input's digest with ${verifierName}, bitcoinjs-lib
+validateSignaturesOfInput on one input per script/sighash type) → finalize → extract → serialize. Baseline = raw
 \`signRaw\` of N random digests, ${IN_FLIGHT} in flight, same token and pool of ${POOL} sessions, measured
-interleaved in the same run; best of ${ROUNDS} rounds each (the machine is shared).
+interleaved in the same run; best of ${ROUNDS} rounds each (the machine is shared: load average
+${loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' / ')} over 1 / 5 / 15 minutes at the end of the run, so single figures move between runs).
 
 | inputs | request | raw \`signRaw\` (baseline) | \`signDigest\` (normalize, verify, recovery id) | end to end | per input | ratio to raw | ratio to \`signDigest\` |
 |---|---|---|---|---|---|---|---|
