@@ -11,6 +11,7 @@ import { exportSigned, type ExportedOutput, type OutputFormat } from '../core/pi
 import { prepareRequest, type PreparedRequest } from '../core/pipeline/prepare.js';
 import { signPrepared } from '../core/pipeline/sign.js';
 import type { DigestSigner } from '../core/signer.js';
+import { fastVerifier } from '../hsm/native-verifier.js';
 import type { Decision } from '../core/summary.js';
 import { parseApproval, verifyApprovals } from '../policy/approvals.js';
 import { evaluate } from '../policy/evaluate.js';
@@ -177,7 +178,7 @@ export async function signReviewed(
   await deps.auditor.assertHeadMatchesToken();
   await deps.auditor.begin();
   recordApprovals(deps.db, deps.auditor, prepared.requestId, approvalDocs.map(parseApproval), now);
-  const signed = await signPrepared(prepared, deps.signer);
+  const signed = await signPrepared(prepared, deps.signer, fastVerifier);
   const output = exportSigned(prepared, signed, options.format, options.fragmentBytes);
   const outputDigest = sha256Hex(output.bytes);
   const outputPath = options.outputPath ? options.outputPath(output.suffix) : null;

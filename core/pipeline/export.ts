@@ -19,8 +19,8 @@ export interface ExportedOutput {
   /** File name suffix, e.g. ".signed.psbt". */
   suffix: string;
   description: string;
-  /** UR parts to show as QR frames (one part when it fits one frame). */
-  urParts: string[];
+  /** UR parts to show as QR frames (one part when it fits one frame); computed on first use. */
+  readonly urParts: string[];
 }
 
 /** Longest text shown as one plain QR frame (a version-25 symbol at error correction L holds about 1,850 bytes). */
@@ -35,7 +35,7 @@ export function exportSigned(
   if (signed.chain === 'btc' && prepared.chain === 'btc') {
     const { btc } = signed;
     const binary = decodePsbtTransport(btc.psbt).bytes;
-    const urParts = psbtToUr(binary, fragmentBytes);
+    const urParts = () => psbtToUr(binary, fragmentBytes);
     const chosen = format === 'auto' ? (prepared.payload.transport.kind === 'qr' ? 'ur' : encodingFormat(btc.encoding)) : format;
     const txNote = btc.finalTxHex ? `; fully signed, transaction ${btc.txid}` : '';
     switch (chosen) {
@@ -46,7 +46,10 @@ export function exportSigned(
       case 'hex':
         return out(encodePsbtTransport(binary, 'hex'), 'hex', 'text/plain', '.signed.psbt.hex', `signed PSBT (hex)${txNote}`, urParts);
       case 'ur':
-        return out(lines(urParts), 'ur', 'text/plain', '.signed.ur.txt', `signed PSBT as ${urParts.length} crypto-psbt UR part(s)${txNote}`, urParts);
+        {
+        const parts = urParts();
+        return out(lines(parts), 'ur', 'text/plain', '.signed.ur.txt', `signed PSBT as ${parts.length} crypto-psbt UR part(s)${txNote}`, () => parts);
+      }
       case 'json':
         return out(
           json({ psbt: new TextDecoder().decode(encodePsbtTransport(binary, 'base64')), txHex: btc.finalTxHex ?? null, txid: btc.txid ?? null }),
@@ -69,7 +72,7 @@ export function exportSigned(
     const rsv = fromHex(`${strip(evm.r)}${strip(evm.s)}${vHex.length % 2 ? `0${vHex}` : vHex}`);
     const primary = evm.rawTransaction ?? evm.signature ?? `0x${toHex(rsv)}`;
     const plainParts = primary.length <= MAX_PLAIN_QR_CHARS ? [primary] : [];
-    const urParts = fromUr || plainParts.length === 0 ? ethSignatureToUr(requestId, rsv, origin, fragmentBytes) : plainParts;
+    const urParts = () => (fromUr || plainParts.length === 0 ? ethSignatureToUr(requestId, rsv, origin, fragmentBytes) : plainParts);
     const chosen = format === 'auto' ? (fromUr ? 'ur' : 'hex') : format;
     const what = evm.rawTransaction ? `signed transaction (hash ${evm.hash})` : `65-byte signature by ${evm.address}`;
     switch (chosen) {
@@ -77,7 +80,7 @@ export function exportSigned(
         return out(utf8(`${primary}\n`), 'hex', 'text/plain', evm.rawTransaction ? '.signed-tx.hex' : '.signature.hex', what, urParts);
       case 'ur': {
         const parts = ethSignatureToUr(requestId, rsv, origin, fragmentBytes);
-        return out(lines(parts), 'ur', 'text/plain', '.eth-signature.ur.txt', `${what} as an eth-signature UR`, parts);
+        return out(lines(parts), 'ur', 'text/plain', '.eth-signature.ur.txt', `${what} as an eth-signature UR`, () => parts);
       }
       case 'json':
         return out(
@@ -117,7 +120,19 @@ function out(
   mime: string,
   suffix: string,
   description: string,
-  urParts: string[],
+  urParts: () => string[],
 ): ExportedOutput {
-  return { bytes, format, mime, suffix, description, urParts };
+  let parts: string[] | undefined;
+  // UR parts (fountain-encoded) are computed only when QR frames are wanted.
+  return {
+    bytes,
+    format,
+    mime,
+    suffix,
+    description,
+    get urParts() {
+      parts ??= urParts();
+      return parts;
+    },
+  };
 }

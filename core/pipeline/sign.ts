@@ -2,6 +2,7 @@
 import { signPsbt, type SignedPsbt } from '../../chains/btc/index.js';
 import { signEvm, type SignedEvm } from '../../chains/evm/index.js';
 import type { DigestSigner } from '../signer.js';
+import type { Secp256k1Verifier } from '../signature.js';
 import type { PreparedRequest } from './prepare.js';
 
 export interface SignatureRecord {
@@ -17,9 +18,10 @@ export type SignedRequest =
   | { chain: 'btc'; signatures: SignatureRecord[]; btc: SignedPsbt }
   | { chain: 'evm'; signatures: SignatureRecord[]; evm: SignedEvm };
 
-export async function signPrepared(prepared: PreparedRequest, signer: DigestSigner): Promise<SignedRequest> {
+/** `verifier` re-checks each signature against its digest (the Node side injects libsecp256k1). */
+export async function signPrepared(prepared: PreparedRequest, signer: DigestSigner, verifier?: Secp256k1Verifier): Promise<SignedRequest> {
   if (prepared.chain === 'btc') {
-    const btc = await signPsbt(prepared.parsed, prepared.plan, signer);
+    const btc = await signPsbt(prepared.parsed, prepared.plan, signer, verifier ? { verifier } : {});
     const labels = new Map(prepared.plan.requests.map((r) => [r.input, r.label]));
     return {
       chain: 'btc',
