@@ -137,6 +137,21 @@ export interface SignOptions {
   fragmentBytes?: number;
   /** Also compute the UR parts of the output for QR frames. */
   withQr?: boolean;
+  /** Progress of the HSM signatures (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The signer, counting signatures for a progress display. */
+function withProgress(signer: DigestSigner, total: number, onProgress?: (done: number, total: number) => void): DigestSigner {
+  if (!onProgress) return signer;
+  let done = 0;
+  return {
+    signDigest: async (keyId, publicKey, digest) => {
+      const signature = await signer.signDigest(keyId, publicKey, digest);
+      onProgress(++done, total);
+      return signature;
+    },
+  };
 }
 
 export interface SignOutcome {
@@ -182,7 +197,8 @@ export async function signReviewed(
   await deps.auditor.assertHeadMatchesToken();
   await deps.auditor.begin();
   recordApprovals(deps.db, deps.auditor, prepared.requestId, approvalDocs.map(parseApproval), now);
-  const signed = await signPrepared(prepared, deps.signer, fastVerifier);
+  const total = prepared.chain === 'btc' ? prepared.plan.requests.length : 1;
+  const signed = await signPrepared(prepared, withProgress(deps.signer, total, options.onProgress), fastVerifier);
   const output = await exportSigned(prepared, signed, options.format, { fragmentBytes: options.fragmentBytes, withQr: options.withQr });
   const outputDigest = sha256Hex(output.bytes);
   const outputPath = options.outputPath ? options.outputPath(output.suffix) : null;

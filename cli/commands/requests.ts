@@ -62,10 +62,11 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
         outputPath: (suffix) => (many ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`) : options.out),
         fragmentBytes: options.fragment,
         withQr: Boolean(options.qr),
+        onProgress: progress('Signing in the HSM'),
       });
       const path = outcome.report.outputs[0] ?? options.out;
       results.push({ report: outcome.report, path, bytes: outcome.output.bytes, urParts: outcome.output.urParts, description: outcome.output.description });
-      progress('Signing')(index + 1, reviewed.length);
+      if (reviewed.length > 1) progress('Requests signed')(index + 1, reviewed.length);
     }
   });
   // The audit log holds every signature and output digest: only now are files written.
