@@ -60,12 +60,15 @@ export interface AuditVerification {
   firstBad?: { seq: number; reason: string };
 }
 
+/** JSON.stringify of a string, short-cut for printable ASCII without quote or backslash (same bytes). */
+function jsonString(text: string): string {
+  return /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/** Hash of an entry: SHA-256 of JSON ["coldsign-audit/1",seq,time,type,prev], "\n", canonical payload. */
 export function entryHash(seq: number, time: string, type: string, payload: string, prev: string): string {
-  return createHash('sha256')
-    .update(JSON.stringify([ENTRY_DOMAIN, seq, time, type, prev]))
-    .update('\n')
-    .update(payload)
-    .digest('hex');
+  const prefix = `[${jsonString(ENTRY_DOMAIN)},${JSON.stringify(seq)},${jsonString(time)},${jsonString(type)},${jsonString(prev)}]`;
+  return createHash('sha256').update(`${prefix}\n${payload}`).digest('hex');
 }
 
 export function checkpointDigest(seq: number, head: string, time: string): Uint8Array {
