@@ -24,5 +24,8 @@ describe('audit entry hash', () => {
     }
     for (const field of ['pinnedSeq', 'spinner', 'publicKey', 'keyId', 'signature']) expect(() => canonicalPayload({ [field]: 'x' })).not.toThrow();
     expect(() => canonicalPayload([1])).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
+    // request content from the coordinator (e.g. EIP-712 fields) is logged verbatim, whatever its field names
+    expect(() => canonicalPayload({ requestId: 'x', summary: { typedData: { message: { password: 'hunter2' } } } })).not.toThrow();
+    expect(() => canonicalPayload({ requestId: 'x', nested: { pin: '1234' } })).toThrow(expect.objectContaining({ code: 'AUDIT_SECRET_REFUSED' }));
   });
 });

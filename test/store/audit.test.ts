@@ -170,6 +170,12 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     const c = await fresh(8);
     tamper(c, (raw) => raw.prepare("UPDATE audit_checkpoints SET signature = ? WHERE seq = 6").run('11'.repeat(64)));
     expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 6 } });
+    // checking only the newest signature still matches every head against the chain
+    expect(verifyAudit(c.db, publicKeyOf(c), 'newest').ok).toBe(true);
+    tamper(c, (raw) => raw.prepare('UPDATE audit_checkpoints SET signature = ? WHERE seq = 8').run('11'.repeat(64)));
+    expect(verifyAudit(c.db, publicKeyOf(c), 'newest')).toMatchObject({ ok: false, firstBad: { seq: 8 } });
+    tamper(c, (raw) => raw.prepare('UPDATE audit_checkpoints SET head_hash = ? WHERE seq = 3').run('22'.repeat(32)));
+    expect(verifyAudit(c.db, publicKeyOf(c), 'newest')).toMatchObject({ ok: false, firstBad: { seq: 3 } });
   });
 
   it('restoring an older copy of the database is refused as a rollback', async () => {
