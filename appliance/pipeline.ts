@@ -11,6 +11,7 @@ import { exportSigned, type ExportedOutput, type OutputFormat } from '../core/pi
 import { prepareRequest, type PreparedRequest } from '../core/pipeline/prepare.js';
 import { signPrepared } from '../core/pipeline/sign.js';
 import type { DigestSigner } from '../core/signer.js';
+import { fastVerifier } from '../hsm/native-verifier.js';
 import type { Decision } from '../core/summary.js';
 import { parseApproval, verifyApprovals } from '../policy/approvals.js';
 import { evaluate } from '../policy/evaluate.js';
@@ -41,6 +42,12 @@ function tokensOf(policy: PolicyDocument | null) {
   return (policy?.rules ?? []).flatMap((rule) =>
     (rule.tokens ?? []).map((t) => ({ contract: t.contract, symbol: t.symbol, decimals: t.decimals })),
   );
+}
+
+/** The reasons worth showing: those of the rules for this request's chain, and the default verdict. */
+export function relevantReasons(decision: Decision, policy: PolicyDocument | null, chain: 'btc' | 'evm'): Decision['reasons'] {
+  const otherChain = new Set((policy?.rules ?? []).filter((r) => r.chain !== chain).map((r) => r.id));
+  return decision.reasons.filter((r) => !otherChain.has(r.rule));
 }
 
 function decide(db: ColdsignDb, prepared: PreparedRequest, now: Date): { decision: Decision; policy: PolicyDocument | null } {
@@ -81,7 +88,7 @@ export async function previewInputs(
 ): Promise<{ prepared: PreparedRequest; decision: Decision }> {
   const payload = await readRequest(inputs, deps.qr);
   const policy = loadPolicy(deps.db);
-  const prepared = prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
+  const prepared = await prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
   return { prepared, decision: decide(deps.db, prepared, deps.now()).decision };
 }
 
@@ -90,18 +97,20 @@ export async function reviewInputs(
   deps: PipelineDeps,
   inputs: InputFile[],
   onProgress?: (done: number, total: number) => void,
+  options: { checkpoint?: boolean } = {},
 ): Promise<Reviewed> {
   const payload = await readRequest(inputs, deps.qr, onProgress);
   const now = deps.now();
   const policy = loadPolicy(deps.db);
-  const prepared = prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
+  const prepared = await prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
   const { decision } = decide(deps.db, prepared, now);
   await deps.auditor.begin();
   const canonical = prepared.parsed.canonical;
   recordRequest(deps.db, deps.auditor, { requestId: prepared.requestId, chain: prepared.chain, kind: prepared.kind, summary: prepared.summary.details, canonical }, now);
   recordDecision(deps.db, deps.auditor, prepared.requestId, decision, policy?.version ?? null, now);
   const entry = { seq: auditHead(deps.db).seq };
-  await deps.auditor.checkpoint(now);
+  // `sign` signs right after the review and checkpoints once at the end; a crash in between is recovered at start-up.
+  if (options.checkpoint !== false) await deps.auditor.checkpoint(now);
   return {
     prepared,
     decision,
@@ -126,6 +135,8 @@ export interface SignOptions {
   /** Where the caller will write the output, given the output's file suffix (recorded in the log), or null. */
   outputPath: ((suffix: string) => string) | null;
   fragmentBytes?: number;
+  /** Also compute the UR parts of the output for QR frames. */
+  withQr?: boolean;
 }
 
 export interface SignOutcome {
@@ -148,10 +159,12 @@ export async function signReviewed(
 ): Promise<SignOutcome> {
   const now = deps.now();
   const { prepared } = reviewed;
-  const { decision } = decide(deps.db, prepared, now);
+  const { decision, policy } = decide(deps.db, prepared, now);
   if (!decision.allowed) {
-    const why = decision.reasons.filter((r) => !r.ok).map((r) => r.message);
-    await refuse(deps, reviewed, 'POLICY_DENIED', `The policy refuses this request: ${why[0] ?? 'no rule allows it'}`.replace(/\.?$/, '.'), decision, []);
+    const why = relevantReasons(decision, policy, prepared.summary.chain).filter((r) => !r.ok);
+    const first = why.find((r) => r.rule !== 'default') ?? why[0];
+    const message = first ? `The policy refuses this request: ${first.message.replace(/^./, (c) => c.toLowerCase())}` : 'The policy refuses this request.';
+    await refuse(deps, reviewed, 'POLICY_DENIED', message.replace(/\.?$/, '.'), decision, []);
   }
   const officers = listOfficers(deps.db);
   const approvals = verifyApprovals(approvalDocs, prepared.requestId, officers);
@@ -169,8 +182,8 @@ export async function signReviewed(
   await deps.auditor.assertHeadMatchesToken();
   await deps.auditor.begin();
   recordApprovals(deps.db, deps.auditor, prepared.requestId, approvalDocs.map(parseApproval), now);
-  const signed = await signPrepared(prepared, deps.signer);
-  const output = exportSigned(prepared, signed, options.format, options.fragmentBytes);
+  const signed = await signPrepared(prepared, deps.signer, fastVerifier);
+  const output = await exportSigned(prepared, signed, options.format, { fragmentBytes: options.fragmentBytes, withQr: options.withQr });
   const outputDigest = sha256Hex(output.bytes);
   const outputPath = options.outputPath ? options.outputPath(output.suffix) : null;
   recordSignatures(

@@ -1,5 +1,7 @@
 /** The human-readable review an operator checks line by line before signing (CLI without --json). */
 import type { Decision, Movement, SigningSummary } from '../core/summary.js';
+import { formatUnits } from 'ethers';
+import { relevantReasons } from '../appliance/pipeline.js';
 import type { PolicyDocument } from '../policy/schema.js';
 
 /** Address → allowlist label, from every rule of the active policy. */
@@ -25,9 +27,10 @@ export function formatReview(
   requestId: string,
   summary: SigningSummary,
   decision: Decision,
-  approvals: string[],
-  labels: Map<string, string>,
+  approvals: string[] | null,
+  policy: PolicyDocument | null,
 ): string {
+  const labels = allowlistLabels(policy);
   const lines: string[] = [];
   const where = summary.chain === 'btc' ? `Bitcoin ${summary.network}` : `EVM chain ${summary.chainId ?? '(any)'}`;
   const what = { psbt: 'PSBT', transaction: 'transaction', message: 'message (EIP-191)', typed_data: 'typed data (EIP-712)' }[summary.kind];
@@ -41,7 +44,8 @@ export function formatReview(
   }
   if (summary.chain === 'evm' && d.kind === 'transaction') {
     lines.push(`  From ${String(d.from)}  nonce ${String(d.nonce)}  gas limit ${String(d.gasLimit)}`);
-    const caps = d.maxFeePerGas !== undefined ? `max fee ${String(d.maxFeePerGas)} wei/gas, tip ${String(d.maxPriorityFeePerGas)} wei/gas` : `gas price ${String(d.gasPrice)} wei`;
+    const gwei = (v: unknown) => `${formatUnits(String(v), 'gwei')} gwei`;
+    const caps = d.maxFeePerGas !== undefined ? `max fee ${gwei(d.maxFeePerGas)}/gas, priority tip ${gwei(d.maxPriorityFeePerGas)}/gas` : `gas price ${gwei(d.gasPrice)}/gas`;
     lines.push(`  Fee caps: ${caps}`);
   }
   if (summary.movements.length) {
@@ -70,9 +74,9 @@ export function formatReview(
   if (summary.message) lines.push(`  Message: ${summary.message.text !== null ? JSON.stringify(summary.message.text) : summary.message.hex}`);
   for (const warning of summary.warnings) lines.push(`  WARNING: ${warning}`);
   const verdict = decision.allowed
-    ? `ALLOWED by rule ${decision.rule}; ${decision.requiredApprovals} approval(s) required, ${approvals.length} given${approvals.length ? ` (${approvals.join(', ')})` : ''}`
+    ? `ALLOWED by rule ${decision.rule}; ${decision.requiredApprovals} officer approval(s) required${approvals ? `, ${approvals.length} given${approvals.length ? ` (${approvals.join(', ')})` : ''}` : ''}`
     : 'REFUSED';
   lines.push(`Policy: ${verdict}`);
-  for (const reason of decision.reasons) lines.push(`  ${reason.ok ? 'ok ' : 'no '} ${reason.message}`);
+  for (const reason of relevantReasons(decision, policy, summary.chain)) lines.push(`  ${reason.ok ? 'ok ' : 'no '} ${reason.message}`);
   return lines.join('\n');
 }

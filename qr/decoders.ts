@@ -8,7 +8,7 @@ import jsQRModule from 'jsqr';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { makeError } from '../core/errors.js';
 import { toHex } from '../core/bytes.js';
-import { checkFrameSize, decodeImageFile } from './image.js';
+import { checkFrameSize } from './limits.js';
 
 type JsQr = typeof import('jsqr').default;
 const jsQR: JsQr = ((jsQRModule as unknown as { default?: JsQr }).default ?? jsQRModule) as JsQr;
@@ -108,12 +108,4 @@ export function createCompositeDecoder(decoders: QrDecoder[]): QrDecoder {
 /** The standard decoder: zxing-wasm from the given .wasm, then jsqr. */
 export async function createDefaultDecoder(wasm: ZxingWasmSource): Promise<QrDecoder> {
   return createCompositeDecoder([await createZxingDecoder(wasm), createJsqrDecoder()]);
-}
-
-/** The QR texts in a PNG or JPEG file; QR_UNREADABLE when the image holds no readable QR code. */
-export async function decodeQrImage(bytes: Uint8Array, decoder: QrDecoder): Promise<string[]> {
-  const image = decodeImageFile(bytes);
-  const texts = await decoder.decode(image.data, image.width, image.height);
-  if (texts.length === 0) throw makeError('QR_UNREADABLE', 'No readable QR code was found in the image.');
-  return texts;
 }

@@ -7,37 +7,15 @@ import jpeg from 'jpeg-js';
 import { makeError } from '../core/errors.js';
 import { toBuffer } from './ur.js';
 import type { RgbaImage } from './render.js';
+import { checkFrameSize, MAX_IMAGE_PIXELS } from './limits.js';
+import { detectImageKind } from './sniff.js';
 
-/** Largest frame accepted, in pixels (40 megapixels). */
-export const MAX_IMAGE_PIXELS = 40_000_000;
-/** Longest side accepted, in pixels. */
-export const MAX_IMAGE_SIDE = 20_000;
+export { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, checkFrameSize } from './limits.js';
+
 /** Largest image file accepted, in bytes. */
 export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
 
-export type ImageKind = 'png' | 'jpeg';
-
-// PNG signature (ISO/IEC 15948 §5.2) and JPEG SOI marker + next marker prefix (ITU T.81 B.1.1.3).
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-export function detectImageKind(bytes: Uint8Array): ImageKind | undefined {
-  if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return 'png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  return undefined;
-}
-
-/** Throws QR_IMAGE_INVALID unless width × height is a sane frame size. */
-export function checkFrameSize(width: number, height: number): void {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw makeError('QR_IMAGE_INVALID', 'The image has no valid dimensions.');
-  }
-  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || width * height > MAX_IMAGE_PIXELS) {
-    throw makeError('QR_IMAGE_INVALID', `The image is ${width}×${height} pixels, larger than the ${MAX_IMAGE_PIXELS / 1e6} megapixels accepted.`, {
-      width,
-      height,
-    });
-  }
-}
+export { detectImageKind, type ImageKind } from './sniff.js';
 
 function readU32(bytes: Uint8Array, offset: number): number {
   return ((bytes[offset] ?? 0) * 0x1000000 + (((bytes[offset + 1] ?? 0) << 16) | ((bytes[offset + 2] ?? 0) << 8) | (bytes[offset + 3] ?? 0))) >>> 0;

@@ -27,8 +27,8 @@ export {
   createJsqrDecoder,
   createCompositeDecoder,
   createDefaultDecoder,
-  decodeQrImage,
   type QrDecoder,
   type ZxingWasmSource,
 } from './decoders.js';
 export { collectPartsFromText, looksLikeUrText } from './text.js';
+export { renderUrFrames, frameFileName, readUrFromImages, decodeQrImage, interpretUr, type QrFrameFile, type ImageInput, type UrPayload } from './frames.js';

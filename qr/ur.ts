@@ -29,6 +29,8 @@ export const MAX_FRAGMENT_BYTES = 1000;
 export const MAX_PART_CHARS = 8192;
 /** Largest reassembled message accepted. */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Most fragments accepted in one animated UR (the fountain decoder's work grows with the square of this). */
+export const MAX_FRAGMENTS = 2048;
 
 type Bytewords = { decode(text: string, style?: string): string; STYLES: { MINIMAL: string } };
 const bytewords = ((bytewordsModule as unknown as { default?: Bytewords }).default ?? bytewordsModule) as Bytewords;
@@ -82,6 +84,8 @@ export function parseUrPart(raw: string): ParsedPart {
   } catch {
     throw makeError('UR_INVALID', 'The UR part does not carry a valid fountain-code header.');
   }
+  // The header CBOR must be exactly the five-element array, canonically encoded, with nothing after it (BCR-2020-005).
+  if (!equalBytes(toU8(part.cbor()), payload)) throw makeError('UR_INVALID', 'The UR part header is not canonical CBOR or has trailing bytes.');
   const fragmentLength = part.fragment.length;
   // BCR-2020-005: seq in the path must match the CBOR header; seqNum counts from 1 and seqLen ≥ 1.
   if (part.seqNum !== seqNum || part.seqLength !== seqLength || seqNum < 1 || seqLength < 1 || seqNum > 0xffffffff) {
@@ -92,6 +96,9 @@ export function parseUrPart(raw: string): ParsedPart {
   }
   if (part.messageLength > MAX_MESSAGE_BYTES) {
     throw makeError('QR_PAYLOAD_TOO_LARGE', `The animated UR announces ${part.messageLength} bytes, more than the ${MAX_MESSAGE_BYTES} accepted.`);
+  }
+  if (seqLength > MAX_FRAGMENTS) {
+    throw makeError('QR_PAYLOAD_TOO_LARGE', `The animated UR has ${seqLength} fragments, more than the ${MAX_FRAGMENTS} accepted.`);
   }
   // BCR-2020-005: the message is split into seqLen equal fragments; a header that disagrees is hostile or corrupt.
   if (seqLength !== Math.ceil(part.messageLength / fragmentLength)) {

@@ -8,7 +8,7 @@ import { generateOfficerKey, loadOfficerKey, signApproval, signPolicy } from '..
 import { loadPolicy } from '../../store/policies.js';
 import { readInputs, writeFileAtomic } from '../files.js';
 import { printJson, println } from '../output.js';
-import { allowlistLabels, formatReview } from '../review-text.js';
+import { formatReview } from '../review-text.js';
 import { PASSPHRASE, readSecret } from '../secrets.js';
 import { withSession } from '../session.js';
 
@@ -74,12 +74,12 @@ export async function approveCommand(inputs: string[], options: { key: string; o
   const groups = groupInputs(readInputs(inputs));
   if (groups.length !== 1) throw makeError('USAGE', 'approve takes the input(s) of exactly one request.');
   const keyText = readOfficerKeyFile(options.key);
-  const { preview, labels } = await withSession(
-    async (session) => ({ preview: await session.preview(groups[0]!), labels: allowlistLabels(loadPolicy(session.db)) }),
+  const { preview, policy } = await withSession(
+    async (session) => ({ preview: await session.preview(groups[0]!), policy: loadPolicy(session.db) }),
     { unlock: false },
   );
   // The officer sees what they approve before their passphrase is asked for.
-  if (!options.json) println(formatReview(preview.requestId, preview.summary, preview.decision, [], labels));
+  if (!options.json) println(formatReview(preview.requestId, preview.summary, preview.decision, null, policy));
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
   const approval = signApproval(preview.requestId, officer, new Date());
   writeFileAtomic(options.out, new TextEncoder().encode(`${JSON.stringify(approval, null, 2)}\n`));

@@ -9,18 +9,18 @@ import { OUTPUT_FORMATS, type OutputFormat } from '../../core/pipeline/export.js
 import { renderQrPng } from '../../qr/index.js';
 import { isDirectory, readInputs, writeFileAtomic } from '../files.js';
 import { printJson, println, progress } from '../output.js';
-import { allowlistLabels, formatReview } from '../review-text.js';
+import { formatReview } from '../review-text.js';
 import { withSession } from '../session.js';
 
 export async function inspectCommand(inputs: string[], options: { json?: boolean }): Promise<void> {
   const groups = groupInputs(readInputs(inputs));
   const reports: RequestReport[] = [];
   await withSession(async (session) => {
-    const labels = allowlistLabels(loadPolicy(session.db));
+    const policy = loadPolicy(session.db);
     for (const group of groups) {
       const reviewed = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`));
       reports.push(reviewed.report);
-      if (!options.json) println(`${formatReview(reviewed.prepared.requestId, reviewed.prepared.summary, reviewed.decision, [], labels)}\n`);
+      if (!options.json) println(`${formatReview(reviewed.prepared.requestId, reviewed.prepared.summary, reviewed.decision, null, policy)}\n`);
     }
   });
   if (options.json) printJson(reports.length === 1 ? reports[0] : reports);
@@ -45,22 +45,26 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     throw makeError('USAGE', `${groups.length} requests were given: --out must then be an existing directory.`);
   }
   const approvals = options.approval.map(readApproval);
-  const results: Array<{ report: RequestReport; path: string; bytes: Uint8Array; urParts: string[]; description: string; text: string }> = [];
+  const results: Array<{ report: RequestReport; path: string; bytes: Uint8Array; urParts: string[]; description: string }> = [];
   await withSession(async (session) => {
-    const labels = allowlistLabels(loadPolicy(session.db));
-    // Review every request first, so that a refusal of any one leaves nothing signed.
+    const policy = loadPolicy(session.db);
+    // Review every request first (the operator sees each), so that a refusal of any one leaves nothing signed.
     const reviewed = [];
-    for (const group of groups) reviewed.push(await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`)));
+    for (const group of groups) {
+      const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`), { checkpoint: false });
+      if (!options.json) println(`${formatReview(r.prepared.requestId, r.prepared.summary, r.decision, null, policy)}\n`);
+      reviewed.push(r);
+    }
     for (const [index, r] of reviewed.entries()) {
       const many = groups.length > 1;
       const outcome = await session.signRequest(r.prepared.requestId, approvals, {
         format,
         outputPath: (suffix) => (many ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`) : options.out),
         fragmentBytes: options.fragment,
+        withQr: Boolean(options.qr),
       });
       const path = outcome.report.outputs[0] ?? options.out;
-      const text = formatReview(r.prepared.requestId, r.prepared.summary, r.decision, outcome.report.policy.approvals, labels);
-      results.push({ report: outcome.report, path, bytes: outcome.output.bytes, urParts: outcome.output.urParts, description: outcome.output.description, text });
+      results.push({ report: outcome.report, path, bytes: outcome.output.bytes, urParts: outcome.output.urParts, description: outcome.output.description });
       progress('Signing')(index + 1, reviewed.length);
     }
   });
@@ -74,8 +78,8 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   }
   if (options.json) return printJson(results.length === 1 ? results[0]!.report : results.map((r) => r.report));
   for (const result of results) {
-    println(result.text);
-    println(`Signed: ${result.description}`);
+    const approvals = result.report.policy.approvals;
+    println(`Signed${approvals.length ? ` with the approvals of ${approvals.join(', ')}` : ''}: ${result.description}`);
     for (const output of result.report.outputs) println(`  wrote ${output}`);
     println(`  audit entry ${result.report.audit.seq}`);
   }

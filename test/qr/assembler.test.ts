@@ -16,7 +16,7 @@ import { isColdsignError } from '../../core/errors.js';
 import { codeOf } from './support/errors.js';
 import { concatBytes, toHex } from '../../core/bytes.js';
 import { seededRandom } from '../../scripts/qr-corpus.js';
-import { buildPart, randomBytes, splitPart } from './support/transfer.js';
+import { buildPart, headerCbor, partFromCbor, randomBytes, splitPart } from './support/transfer.js';
 
 /** Streams fountain frames, dropping each with probability `loss`, until the assembler completes. */
 function transfer(payload: Uint8Array, loss: number, seed: number): { frames: number; fragments: number; result: Uint8Array; progress: number[] } {
@@ -154,7 +154,9 @@ describe('bad frames end in clean errors', () => {
   it('hostile headers are refused before any allocation', () => {
     const fragment = randomBytes(400, 1);
     // seqLen that does not match messageLen / fragment length (a decoder would allocate seqLen entries).
-    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 4_000_000, 1200, 1, fragment)))).toBe('UR_INVALID');
+    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 1000, 1200, 1, fragment)))).toBe('UR_INVALID');
+    // Too many fragments (tiny fragments of a large message).
+    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 100_000, 1_000_000, 1, randomBytes(10, 1))))).toBe('QR_PAYLOAD_TOO_LARGE');
     // A message larger than the cap.
     expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 100_000, 40_000_000, 1, fragment)))).toBe('QR_PAYLOAD_TOO_LARGE');
     // The path's seq disagrees with the CBOR header.
@@ -218,5 +220,13 @@ describe('UR part text files', () => {
       expect((error as Error).message).toContain('Line 2');
     }
     expect(codeOf(() => collectPartsFromText('\n \n'))).toBe('INPUT_EMPTY');
+  });
+});
+
+describe('fountain header strictness', () => {
+  it('a part whose header CBOR has a trailing byte is UR_INVALID', () => {
+    const cbor = headerCbor(1, 3, 1200, 7, randomBytes(400, 1));
+    expect(codeOf(() => new UrAssembler().receivePart(partFromCbor('bytes', '1-3', concatBytes(cbor, new Uint8Array([0])))))).toBe('UR_INVALID');
+    expect(new UrAssembler().receivePart(partFromCbor('bytes', '1-3', cbor))).toBe('accepted');
   });
 });

@@ -103,6 +103,23 @@ describe('image intake (by content, with size caps)', () => {
     expect(await codeOf(() => jsqr.decode(new Uint8ClampedArray(0), 0, 0))).toBe('QR_IMAGE_INVALID');
   });
 
+  it('zxing-wasm loads from the given bytes and never fetches anything (fetch replaced by a recorder)', async () => {
+    const original = globalThis.fetch;
+    const fetched: string[] = [];
+    globalThis.fetch = (async (input: unknown) => {
+      fetched.push(String(input));
+      throw new Error('network access attempted');
+    }) as typeof fetch;
+    try {
+      const decoder = await createZxingDecoder(readZxingReaderWasm());
+      const frame = renderQrRgba(part);
+      expect(await decoder.decode(frame.data, frame.width, frame.height)).toEqual([part]);
+    } finally {
+      globalThis.fetch = original;
+    }
+    expect(fetched).toEqual([]);
+  });
+
   it('zxing-wasm refuses a .wasm that is not the installed reader', async () => {
     const wasm = readZxingReaderWasm().slice();
     wasm[wasm.length - 1] = wasm[wasm.length - 1]! ^ 1;

@@ -14,7 +14,17 @@ const bytewords = ((bytewordsModule as { default?: Bytewords }).default ?? bytew
 /** A multi-part UR built by hand from header fields (for hostile or corrupted parts). */
 export function buildPart(type: string, seqNum: number, seqLength: number, messageLength: number, checksum: number, fragment: Uint8Array, pathSeq?: string): string {
   const cbor = new FountainEncoderPart(seqNum, seqLength, messageLength, checksum, Buffer.from(fragment)).cbor();
-  return `ur:${type}/${pathSeq ?? `${seqNum}-${seqLength}`}/${bytewords.encode(cbor.toString('hex'), bytewords.STYLES.MINIMAL)}`;
+  return partFromCbor(type, pathSeq ?? `${seqNum}-${seqLength}`, new Uint8Array(cbor));
+}
+
+/** ur:<type>/<pathSeq>/<bytewords of cbor>, whatever the CBOR holds. */
+export function partFromCbor(type: string, pathSeq: string, cbor: Uint8Array): string {
+  return `ur:${type}/${pathSeq}/${bytewords.encode(Buffer.from(cbor).toString('hex'), bytewords.STYLES.MINIMAL)}`;
+}
+
+/** The fountain header CBOR of a part built from fields. */
+export function headerCbor(seqNum: number, seqLength: number, messageLength: number, checksum: number, fragment: Uint8Array): Uint8Array {
+  return new Uint8Array(new FountainEncoderPart(seqNum, seqLength, messageLength, checksum, Buffer.from(fragment)).cbor());
 }
 
 /** The header and fragment of a multi-part UR (to tamper with it). */

@@ -1,0 +1,20 @@
+/** Size caps for frames and images (kept apart so a camera Worker can use them without the image codecs). */
+import { makeError } from '../core/errors.js';
+
+/** Largest frame accepted, in pixels (40 megapixels). */
+export const MAX_IMAGE_PIXELS = 40_000_000;
+/** Longest side accepted, in pixels. */
+export const MAX_IMAGE_SIDE = 20_000;
+
+/** Throws QR_IMAGE_INVALID unless width × height is a sane frame size. */
+export function checkFrameSize(width: number, height: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw makeError('QR_IMAGE_INVALID', 'The image has no valid dimensions.');
+  }
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || width * height > MAX_IMAGE_PIXELS) {
+    throw makeError('QR_IMAGE_INVALID', `The image is ${width}×${height} pixels, larger than the ${MAX_IMAGE_PIXELS / 1e6} megapixels accepted.`, {
+      width,
+      height,
+    });
+  }
+}
