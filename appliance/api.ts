@@ -39,6 +39,7 @@ export interface ReviewView {
 
 /** An officer's approval of one request (Ed25519 over the request id). */
 export interface ApprovalDocument {
+  type: 'coldsign-approval';
   requestId: string;
   officer: string;
   signature: string;

@@ -6,12 +6,14 @@ import { makeError } from '../core/errors.js';
 import { compressPublicKey } from '../core/signature.js';
 import type { KeyRecord } from '../core/signer.js';
 import type { Hsm } from '../hsm/index.js';
+import type { Auditor } from '../store/audit.js';
 import type { ColdsignDb } from '../store/database.js';
+import { registerKey } from '../store/records.js';
 import type { GenerateKeyOptions } from './api.js';
 
 const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-export async function generateKey(db: ColdsignDb, hsm: Hsm, options: GenerateKeyOptions, now: Date): Promise<KeyRecord> {
+export async function generateKey(db: ColdsignDb, auditor: Auditor, hsm: Hsm, options: GenerateKeyOptions, now: Date): Promise<KeyRecord> {
   if (!LABEL_RE.test(options.label)) {
     throw makeError('USAGE', 'A key label is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.');
   }
@@ -23,7 +25,7 @@ export async function generateKey(db: ColdsignDb, hsm: Hsm, options: GenerateKey
   }
   const key = await hsm.keys.generate(options.label);
   const record = describeKey(options, key.publicKey, key.keyId, now);
-  db.addKey(record);
+  await registerKey(db, auditor, record, now);
   return record;
 }
 

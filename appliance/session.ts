@@ -19,12 +19,27 @@ import type {
   SignResult,
 } from './api.js';
 import { generateKey } from './keys.js';
+import type { Decision, SigningSummary } from '../core/summary.js';
+import { loadOfficerKey, signApproval } from '../store/officer-keys.js';
+import { getQuorum, listOfficers } from '../store/officers.js';
+import { applyPolicy, loadPolicy } from '../store/policies.js';
+import { exportAudit } from '../store/audit-export.js';
+import { formatPolicy } from '../policy/format.js';
+import { parsePolicy } from '../policy/schema.js';
+import { checkPolicyUpgrade, verifyPolicySignatures } from '../policy/signing.js';
+import { previewInputs, reviewInputs, signReviewed, type Reviewed, type SignOptions, type SignOutcome } from './pipeline.js';
+import { nodeQrReader } from './qr-reader.js';
+import { Auditor } from '../store/audit.js';
+import { hsmAuditPorts } from '../store/audit-hsm.js';
 
 export class ApplianceSession implements ApplianceApi {
   readonly home: Home;
   readonly config: ColdsignConfig;
   readonly db: ColdsignDb;
   private hsm: Hsm | undefined;
+  private auditor: Auditor | undefined;
+  /** Requests reviewed in this session, by request id, waiting for approvals and signature. */
+  private readonly reviewed = new Map<string, Reviewed>();
   /** Clock, replaceable for tests of time windows. */
   now: () => Date = () => new Date();
 
@@ -39,14 +54,53 @@ export class ApplianceSession implements ApplianceApi {
     if (!pin) throw makeError('HSM_PIN_REQUIRED', 'Enter the HSM user PIN to unlock.');
     await this.lock();
     if (this.config.hsm.embedded) useSoftHsmHome(this.home.dir);
-    this.hsm = Hsm.open({ module: this.config.hsm.module, token: this.config.hsm.token }, pin);
+    const hsm = Hsm.open({ module: this.config.hsm.module, token: this.config.hsm.token }, pin);
+    try {
+      // Start-up: the database must match the audit checkpoint pinned in the HSM (anti-rollback).
+      this.auditor = await Auditor.open(this.db, await hsmAuditPorts(hsm), this.now());
+    } catch (error) {
+      hsm.close();
+      throw error;
+    }
+    this.hsm = hsm;
     return { keys: await this.listKeys() };
   }
 
   async lock(): Promise<void> {
     const hsm = this.hsm;
     this.hsm = undefined;
+    this.auditor = undefined;
+    this.reviewed.clear();
     hsm?.close();
+  }
+
+  private deps() {
+    const hsm = this.requireHsm();
+    return { db: this.db, auditor: this.auditor as Auditor, signer: hsm.signer, qr: nodeQrReader, now: this.now };
+  }
+
+  /** Reviews one request (CLI `inspect`, the app's review screen): recorded in the audit log. */
+  async reviewRequest(inputs: InputFile[], onProgress?: (done: number, total: number) => void): Promise<Reviewed> {
+    const reviewed = await reviewInputs(this.deps(), inputs, onProgress);
+    this.reviewed.set(reviewed.prepared.requestId, reviewed);
+    return reviewed;
+  }
+
+  /** Summary and verdict of a request without recording it (no PIN needed): what an officer approves. */
+  async preview(inputs: InputFile[]): Promise<{ requestId: string; summary: SigningSummary; decision: Decision }> {
+    const { prepared, decision } = await previewInputs({ db: this.db, qr: nodeQrReader, now: this.now }, inputs);
+    return { requestId: prepared.requestId, summary: prepared.summary, decision };
+  }
+
+  /** Signs a reviewed request (CLI `sign`); the caller writes the output only after this returns. */
+  async signRequest(
+    requestId: string,
+    approvals: unknown[],
+    options: SignOptions,
+  ): Promise<SignOutcome> {
+    const reviewed = this.reviewed.get(requestId);
+    if (!reviewed) throw makeError('REQUEST_INVALID', `Request ${requestId.slice(0, 12)}… has not been reviewed in this session.`);
+    return signReviewed(this.deps(), reviewed, approvals, options);
   }
 
   isUnlocked(): boolean {
@@ -64,43 +118,78 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   async generateKey(options: GenerateKeyOptions): Promise<KeyRecord> {
-    return generateKey(this.db, this.requireHsm(), options, this.now());
+    const hsm = this.requireHsm();
+    return generateKey(this.db, this.auditor as Auditor, hsm, options, this.now());
   }
 
-  async review(_inputs: InputFile[]): Promise<ReviewView> {
-    throw makeError('INTERNAL', 'Request review is not wired yet.');
+  async review(inputs: InputFile[]): Promise<ReviewView> {
+    const reviewed = await this.reviewRequest(inputs);
+    return { report: reviewed.report, summary: reviewed.prepared.summary, decision: reviewed.decision };
   }
 
-  async approve(_requestId: string, _officerKeyPem: string, _passphrase: string): Promise<ApprovalDocument> {
-    throw makeError('INTERNAL', 'Approvals are not wired yet.');
+  async approve(requestId: string, officerKeyPem: string, passphrase: string): Promise<ApprovalDocument> {
+    if (!this.reviewed.has(requestId)) {
+      throw makeError('REQUEST_INVALID', `Request ${requestId.slice(0, 12)}… has not been reviewed in this session.`);
+    }
+    const officer = loadOfficerKey(officerKeyPem, passphrase);
+    if (!listOfficers(this.db).some((o) => o.name === officer.name && o.publicKey === officer.publicKey)) {
+      throw makeError('APPROVAL_INVALID', `"${officer.name}" is not an enrolled officer of this appliance.`);
+    }
+    const approval = signApproval(requestId, officer, this.now());
+    return { requestId: approval.requestId, officer: approval.officer, signature: approval.signature, createdAt: approval.createdAt, type: approval.type };
   }
 
-  async sign(_requestId: string, _approvals: ApprovalDocument[]): Promise<SignResult> {
-    throw makeError('INTERNAL', 'Signing is not wired yet.');
+  async sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult> {
+    const outcome = await this.signRequest(requestId, approvals, {
+      format: 'auto',
+      outputPath: (suffix) => `request-${requestId.slice(0, 12)}${suffix}`,
+    });
+    const { output } = outcome;
+    const name = outcome.report.outputs[0] ?? `request-${requestId.slice(0, 12)}${output.suffix}`;
+    return {
+      report: outcome.report,
+      outputs: [{ name, bytes: output.bytes, mime: output.mime, urParts: output.urParts, description: output.description }],
+    };
   }
 
   async policyShow(): Promise<{ document: unknown | null; text: string }> {
-    throw makeError('INTERNAL', 'Policy display is not wired yet.');
+    const policy = loadPolicy(this.db);
+    return { document: policy, text: policy ? formatPolicy(policy) : 'No policy is in force: every request is refused (default deny).' };
   }
 
-  async policyPreview(_document: unknown): Promise<{ text: string; diff: string[] }> {
-    throw makeError('INTERNAL', 'Policy preview is not wired yet.');
+  async policyPreview(document: unknown): Promise<{ text: string; diff: string[] }> {
+    const next = parsePolicy(document);
+    verifyPolicySignatures(next, listOfficers(this.db), getQuorum(this.db) ?? 1);
+    const current = loadPolicy(this.db);
+    checkPolicyUpgrade(current, next);
+    const before = current ? formatPolicy(current).split('\n') : [];
+    const after = formatPolicy(next).split('\n');
+    const diff = [...before.filter((l) => !after.includes(l)).map((l) => `- ${l}`), ...after.filter((l) => !before.includes(l)).map((l) => `+ ${l}`)];
+    return { text: formatPolicy(next), diff };
   }
 
-  async policyApply(_document: unknown): Promise<{ version: number }> {
-    throw makeError('INTERNAL', 'Policy apply is not wired yet.');
+  async policyApply(document: unknown): Promise<{ version: number }> {
+    this.requireHsm();
+    const applied = await applyPolicy(this.db, this.auditor as Auditor, document, this.now());
+    return { version: applied.version };
   }
 
-  async auditList(_fromSeq: number, _limit: number): Promise<AuditEntryView[]> {
-    throw makeError('INTERNAL', 'Audit browsing is not wired yet.');
+  async auditList(fromSeq: number, limit: number): Promise<AuditEntryView[]> {
+    const rows = this.db.sqlite
+      .prepare('SELECT seq, time, type, payload, hash FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?')
+      .all(Math.max(1, fromSeq), Math.min(Math.max(1, limit), 1000)) as Array<{ seq: number; time: string; type: string; payload: string; hash: string }>;
+    return rows.map((r) => ({ seq: r.seq, time: r.time, type: r.type, payload: JSON.parse(r.payload) as unknown, hash: r.hash }));
   }
 
   async auditVerify(): Promise<{ ok: boolean; entries: number; firstBad?: { seq: number; reason: string } }> {
-    throw makeError('INTERNAL', 'Audit verification is not wired yet.');
+    this.requireHsm();
+    const result = await (this.auditor as Auditor).verify();
+    return { ok: result.ok, entries: result.entries, ...(result.firstBad ? { firstBad: result.firstBad } : {}) };
   }
 
   async auditExport(): Promise<{ name: string; text: string }> {
-    throw makeError('INTERNAL', 'Audit export is not wired yet.');
+    const now = this.now();
+    return { name: `coldsign-audit-${now.toISOString().slice(0, 10)}.jsonl`, text: exportAudit(this.db, now) };
   }
 
   async close(): Promise<void> {

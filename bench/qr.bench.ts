@@ -11,7 +11,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { URDecoder } from '@ngraveio/bc-ur';
 import { UrAssembler, createJsqrDecoder, createQrSymbol, createUrFountain, encodePng, type QrDecoder } from '../qr/index.js';
-import { createNodeZxingDecoder } from '../cli/qr-wasm.js';
+import { createNodeZxingDecoder } from '../appliance/qr-reader.js';
 import { DISTORTIONS, RESOLUTIONS, generateCorpus, seededRandom, type CorpusFrame } from '../scripts/qr-corpus.js';
 
 const QUICK = process.argv.includes('--quick');

@@ -24,6 +24,12 @@ function lazy<M>(load: () => Promise<M>, pick: (module: M) => Action) {
 
 const keys = () => import('./commands/keys.js');
 const init = () => import('./commands/init.js');
+const requests = () => import('./commands/requests.js');
+const governance = () => import('./commands/governance.js');
+const audit = () => import('./commands/audit.js');
+const qr = () => import('./commands/qr.js');
+
+const INPUTS_HELP = 'request file(s): PSBT (binary, base64, hex), EVM request (hex or JSON), QR images (PNG/JPEG), or a file of UR parts';
 
 export function buildProgram(): Command {
   const program = new Command('coldsign')
@@ -65,6 +71,95 @@ export function buildProgram(): Command {
     .option('--json', 'print a JSON report')
     .option('--qr <file.png>', 'also write the address as a QR code image')
     .action(lazy(keys, (m) => m.showCommand));
+
+  program
+    .command('inspect')
+    .description('decode requests and show what they would do, with the policy verdict; never signs')
+    .argument('<input...>', INPUTS_HELP)
+    .option('--json', 'print the SPEC report')
+    .action(lazy(requests, (m) => m.inspectCommand));
+
+  program
+    .command('approve')
+    .description('as an officer, approve a request: signs its request id with your officer key')
+    .argument('<input...>', INPUTS_HELP)
+    .requiredOption('--key <officer.pem>', 'your encrypted officer key file (passphrase from COLDSIGN_PASSPHRASE or a prompt)')
+    .requiredOption('--out <approval.json>', 'where to write the approval')
+    .option('--json', 'print a JSON report')
+    .action(lazy(governance, (m) => m.approveCommand));
+
+  program
+    .command('sign')
+    .description('review, check the policy and approvals, sign inside the HSM, audit, and write the signed output')
+    .argument('<input...>', INPUTS_HELP)
+    .requiredOption('--out <path>', 'output file (a directory when several requests are given)')
+    .addOption(new Option('--format <format>', 'output encoding').choices(['auto', 'psbt', 'base64', 'hex', 'ur', 'json']).default('auto'))
+    .option('--qr <dir>', 'also write the output as QR frames DIR/frame-0001.png, … (animated UR when large)')
+    .option('--approval <file>', 'an officer approval (from coldsign approve); repeatable', collect, [])
+    .option('--fragment <bytes>', 'UR fragment size of the QR frames (default 400)', parsePositiveInt)
+    .option('--json', 'print the SPEC report')
+    .action(lazy(requests, (m) => m.signCommand));
+
+  const officer = program.command('officer').description('officer keys');
+  officer
+    .command('keygen')
+    .description('make an officer key (Ed25519, encrypted PKCS#8 PEM); prints the public key last')
+    .argument('<name>', 'officer name')
+    .requiredOption('--out <officer.pem>', 'where to write the encrypted key (never overwritten)')
+    .option('--json', 'print a JSON report')
+    .action(lazy(governance, (m) => m.officerKeygenCommand));
+
+  const policy = program.command('policy').description('the signing policy');
+  policy
+    .command('show')
+    .description('print the policy in force')
+    .option('--json', 'print the policy document')
+    .action(lazy(governance, (m) => m.policyShowCommand));
+  policy
+    .command('sign')
+    .description("add your officer signature to a policy document, in place")
+    .argument('<policy.json>', 'policy document')
+    .requiredOption('--key <officer.pem>', 'your encrypted officer key file')
+    .option('--json', 'print a JSON report')
+    .action(lazy(governance, (m) => m.policySignCommand));
+  policy
+    .command('apply')
+    .description('put a policy in force: needs a quorum of officer signatures and a higher version')
+    .argument('<policy.json>', 'signed policy document')
+    .option('--json', 'print a JSON report')
+    .action(lazy(governance, (m) => m.policyApplyCommand));
+
+  const auditCommand = program.command('audit').description('the tamper-evident audit log');
+  auditCommand
+    .command('verify')
+    .description('verify the hash chain, every checkpoint signature and the checkpoint pinned in the HSM')
+    .option('--file <export.jsonl>', 'verify an exported log offline instead (no HSM, no home needed)')
+    .option('--json', 'print a JSON report')
+    .action(lazy(audit, (m) => m.auditVerifyCommand));
+  auditCommand
+    .command('export')
+    .description('write the log as JSON Lines with its checkpoints and audit public key')
+    .requiredOption('--out <file>', 'export file')
+    .option('--json', 'print a JSON report')
+    .action(lazy(audit, (m) => m.auditExportCommand));
+
+  const qrCommand = program.command('qr').description('QR codes and animated URs');
+  qrCommand
+    .command('encode')
+    .description('write a file as QR frames (animated UR when it does not fit one frame)')
+    .argument('<file>', 'file to encode (a PSBT becomes crypto-psbt, anything else bytes)')
+    .requiredOption('--out <dir>', 'directory for frame-0001.png, …')
+    .option('--ur-type <type>', 'crypto-psbt, psbt or bytes')
+    .option('--fragment <bytes>', 'UR fragment size (default 400)', parsePositiveInt)
+    .option('--json', 'print a JSON report')
+    .action(lazy(qr, (m) => m.qrEncodeCommand));
+  qrCommand
+    .command('decode')
+    .description('read QR images (the frames of an animated UR in any order) back into the payload')
+    .argument('<image...>', 'PNG or JPEG images')
+    .option('--out <file>', 'write the payload here')
+    .option('--json', 'print a JSON report')
+    .action(lazy(qr, (m) => m.qrDecodeCommand));
 
   return program;
 }

@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   PSBT_SIGHASH_UNSUPPORTED: 'input',
   PSBT_SCRIPT_UNSUPPORTED: 'input',
   PSBT_NETWORK_MISMATCH: 'input',
+  PSBT_TX_TOO_LARGE: 'input',
   // evm (chains/evm)
   EVM_TX_INVALID: 'input',
   EVM_TX_UNSUPPORTED: 'input',
@@ -83,6 +84,7 @@ export const ERROR_CODES = {
   OFFICER_NAME_TAKEN: 'input',
   OFFICER_NOT_FOUND: 'input',
   QUORUM_INVALID: 'usage',
+  OFFICER_PASSPHRASE_WEAK: 'usage',
   // hsm (hsm/)
   HSM_MODULE_NOT_FOUND: 'hsm',
   HSM_TOKEN_NOT_FOUND: 'hsm',

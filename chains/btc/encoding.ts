@@ -37,13 +37,25 @@ function decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
+const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** RFC 4648 §4 base64 with padding. */
 export function encodeBase64(bytes: Uint8Array): string {
-  let binary = '';
-  const CHUNK = 0x8000;
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  const out: string[] = new Array(Math.ceil(bytes.length / 3));
+  const a = BASE64_ALPHABET;
+  let j = 0;
+  for (let i = 0; i < bytes.length; i += 3) {
+    const b0 = bytes[i]!;
+    const b1 = i + 1 < bytes.length ? bytes[i + 1]! : 0;
+    const b2 = i + 2 < bytes.length ? bytes[i + 2]! : 0;
+    const n = (b0 << 16) | (b1 << 8) | b2;
+    out[j++] =
+      a[n >> 18]! +
+      a[(n >> 12) & 63]! +
+      (i + 1 < bytes.length ? a[(n >> 6) & 63]! : '=') +
+      (i + 2 < bytes.length ? a[n & 63]! : '=');
   }
-  return btoa(binary);
+  return out.join('');
 }
 
 /**
@@ -53,18 +65,26 @@ export function encodeBase64(bytes: Uint8Array): string {
 export function decodePsbtTransport(input: Uint8Array): { bytes: Uint8Array; encoding: PsbtEncoding } {
   if (input.length === 0) throw makeError('INPUT_EMPTY', 'The request is empty.');
   if (input.length > MAX_PSBT_INPUT_BYTES) {
-    throw makeError('INPUT_TOO_LARGE', `The request has ${input.length} bytes; at most ${MAX_PSBT_INPUT_BYTES} are accepted.`, {
-      size: input.length,
-      max: MAX_PSBT_INPUT_BYTES,
-    });
+    throw makeError(
+      'INPUT_TOO_LARGE',
+      `The request has ${input.length} bytes; at most ${MAX_PSBT_INPUT_BYTES} are accepted.`,
+      {
+        size: input.length,
+        max: MAX_PSBT_INPUT_BYTES,
+      },
+    );
   }
   if (startsWithMagic(input)) return { bytes: input, encoding: 'binary' };
   const text = asciiText(input);
   if (text === null || text.length === 0) {
-    throw makeError('PSBT_BAD_MAGIC', 'The request does not start with the PSBT magic bytes and is not base64 or hex text.');
+    throw makeError(
+      'PSBT_BAD_MAGIC',
+      'The request does not start with the PSBT magic bytes and is not base64 or hex text.',
+    );
   }
   if (HEX_RE.test(text)) {
-    if (text.length % 2 !== 0) throw makeError('PSBT_INVALID', 'The PSBT hex text has an odd number of digits.');
+    if (text.length % 2 !== 0)
+      throw makeError('PSBT_INVALID', 'The PSBT hex text has an odd number of digits.');
     return { bytes: fromHex(text), encoding: 'hex' };
   }
   return { bytes: decodeBase64(text), encoding: 'base64' };
@@ -82,4 +102,14 @@ export function encodePsbtTransport(bytes: Uint8Array, encoding: PsbtEncoding): 
   }
 }
 
-export { startsWithMagic };
+/**
+ * Whether `input` looks like a PSBT (binary magic, or base64/hex text of it), for the intake's format
+ * detection; parsePsbt does the real checks.
+ */
+export function looksLikePsbt(input: Uint8Array): PsbtEncoding | null {
+  if (startsWithMagic(input)) return 'binary';
+  const head = new TextDecoder('latin1').decode(input.subarray(0, 64)).trimStart();
+  if (head.startsWith('cHNidP8')) return 'base64';
+  if (/^70736274ff/i.test(head)) return 'hex';
+  return null;
+}

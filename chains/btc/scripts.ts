@@ -72,8 +72,25 @@ export function decodeMultisig(script: Uint8Array): Multisig | undefined {
   }
 }
 
+const hash160Cache = new WeakMap<Uint8Array, Uint8Array>();
+
+/** HASH160 of a candidate key, memoized per key object (the same keys are tried against every input). */
+function hash160Of(pubkey: Uint8Array): Uint8Array {
+  let hash = hash160Cache.get(pubkey);
+  if (!hash) {
+    hash = bcrypto.hash160(pubkey);
+    hash160Cache.set(pubkey, hash);
+  }
+  return hash;
+}
+
+/** BIP-143: the scriptCode of P2WPKH is the P2PKH script of the key hash. */
 function p2pkhScriptCode(pubkey: Uint8Array): Uint8Array {
-  return payments.p2pkh({ hash: bcrypto.hash160(pubkey) }).output!;
+  const script = new Uint8Array(25);
+  script.set([OPS.OP_DUP, OPS.OP_HASH160, 0x14]);
+  script.set(hash160Of(pubkey), 3);
+  script.set([OPS.OP_EQUALVERIFY, OPS.OP_CHECKSIG], 23);
+  return script;
 }
 
 /**
@@ -87,11 +104,16 @@ export function spendTemplate(
   witnessScript: Uint8Array | undefined,
   candidates: Uint8Array[],
 ): SpendTemplate {
-  const byHash = (hash: Uint8Array) => candidates.filter((pk) => equalBytes(bcrypto.hash160(pk), hash));
+  const byHash = (hash: Uint8Array) => candidates.filter((pk) => equalBytes(hash160Of(pk), hash));
   if (isP2tr(prevout)) return { kind: 'p2tr', segwit: false, pubkeys: [] };
   if (isP2wpkh(prevout)) {
     const pubkeys = byHash(prevout.subarray(2));
-    return { kind: 'p2wpkh', segwit: true, pubkeys, ...(pubkeys[0] ? { signScript: p2pkhScriptCode(pubkeys[0]) } : {}) };
+    return {
+      kind: 'p2wpkh',
+      segwit: true,
+      pubkeys,
+      ...(pubkeys[0] ? { signScript: p2pkhScriptCode(pubkeys[0]) } : {}),
+    };
   }
   if (isP2pkh(prevout)) {
     return { kind: 'p2pkh', segwit: false, pubkeys: byHash(prevout.subarray(3, 23)), signScript: prevout };
@@ -101,24 +123,49 @@ export function spendTemplate(
     if (!witnessScript || !equalBytes(bcrypto.sha256(witnessScript), prevout.subarray(2))) return unknown();
     const multisig = decodeMultisig(witnessScript);
     if (!multisig) return unknown();
-    return { kind: 'p2wsh-multisig', segwit: true, pubkeys: multisig.pubkeys, multisig, signScript: witnessScript };
+    return {
+      kind: 'p2wsh-multisig',
+      segwit: true,
+      pubkeys: multisig.pubkeys,
+      multisig,
+      signScript: witnessScript,
+    };
   }
   if (isP2sh(prevout)) {
     // BIP-16: the script hash is HASH160 of the redeem script.
-    if (!redeemScript || !equalBytes(bcrypto.hash160(redeemScript), prevout.subarray(2, 22))) return unknown();
+    if (!redeemScript || !equalBytes(bcrypto.hash160(redeemScript), prevout.subarray(2, 22)))
+      return unknown();
     if (isP2wpkh(redeemScript)) {
       const pubkeys = byHash(redeemScript.subarray(2));
-      return { kind: 'p2sh-p2wpkh', segwit: true, pubkeys, ...(pubkeys[0] ? { signScript: p2pkhScriptCode(pubkeys[0]) } : {}) };
+      return {
+        kind: 'p2sh-p2wpkh',
+        segwit: true,
+        pubkeys,
+        ...(pubkeys[0] ? { signScript: p2pkhScriptCode(pubkeys[0]) } : {}),
+      };
     }
     if (isP2wsh(redeemScript)) {
-      if (!witnessScript || !equalBytes(bcrypto.sha256(witnessScript), redeemScript.subarray(2))) return unknown();
+      if (!witnessScript || !equalBytes(bcrypto.sha256(witnessScript), redeemScript.subarray(2)))
+        return unknown();
       const multisig = decodeMultisig(witnessScript);
       if (!multisig) return unknown();
-      return { kind: 'p2sh-p2wsh-multisig', segwit: true, pubkeys: multisig.pubkeys, multisig, signScript: witnessScript };
+      return {
+        kind: 'p2sh-p2wsh-multisig',
+        segwit: true,
+        pubkeys: multisig.pubkeys,
+        multisig,
+        signScript: witnessScript,
+      };
     }
     const multisig = decodeMultisig(redeemScript);
     if (!multisig) return unknown();
-    return { kind: 'p2sh-multisig', segwit: false, pubkeys: multisig.pubkeys, multisig, signScript: redeemScript };
+    return {
+      kind: 'p2sh-multisig',
+      segwit: false,
+      pubkeys: multisig.pubkeys,
+      multisig,
+      signScript: redeemScript,
+    };
   }
   return unknown();
 }

@@ -65,7 +65,9 @@ function midstate(tx: Transaction): Midstate {
     prevouts.u32(input.index);
     sequences.u32(input.sequence);
   }
-  const outputs = new Writer(tx.outs.reduce((n, o) => n + 8 + varintSize(o.script.length) + o.script.length, 0));
+  const outputs = new Writer(
+    tx.outs.reduce((n, o) => n + 8 + varintSize(o.script.length) + o.script.length, 0),
+  );
   for (const output of tx.outs) {
     outputs.u64(output.value);
     outputs.varint(output.script.length);
@@ -79,9 +81,17 @@ function midstate(tx: Transaction): Midstate {
 }
 
 /** The BIP-143 digest of input `index` under SIGHASH_ALL, from a precomputed midstate. */
-function bip143All(tx: Transaction, m: Midstate, index: number, scriptCode: Uint8Array, value: bigint): Uint8Array {
+function bip143All(
+  tx: Transaction,
+  m: Midstate,
+  index: number,
+  scriptCode: Uint8Array,
+  value: bigint,
+): Uint8Array {
   const input = tx.ins[index]!;
-  const w = new Writer(4 + 32 + 32 + 36 + varintSize(scriptCode.length) + scriptCode.length + 8 + 4 + 32 + 4 + 4);
+  const w = new Writer(
+    4 + 32 + 32 + 36 + varintSize(scriptCode.length) + scriptCode.length + 8 + 4 + 32 + 4 + 4,
+  );
   w.i32(tx.version);
   w.slice(m.hashPrevouts);
   w.slice(m.hashSequence);
@@ -97,23 +107,49 @@ function bip143All(tx: Transaction, m: Midstate, index: number, scriptCode: Uint
   return bcrypto.hash256(w.done());
 }
 
+const midstates = new WeakMap<Transaction, Midstate>();
+
+function midstateOf(tx: Transaction): Midstate {
+  let m = midstates.get(tx);
+  if (!m) {
+    m = midstate(tx);
+    midstates.set(tx, m);
+  }
+  return m;
+}
+
+/**
+ * The digest an input signs: BIP-143 for segregated witness v0 (shared hashes cached under SIGHASH_ALL),
+ * the legacy algorithm (bitcoinjs-lib hashForSignature) otherwise. `tx` must not change afterwards.
+ */
+export function sighashFor(
+  tx: Transaction,
+  index: number,
+  scriptCode: Uint8Array,
+  value: bigint,
+  hashType: number,
+  segwit: boolean,
+): Uint8Array {
+  if (!segwit) return tx.hashForSignature(index, scriptCode, hashType);
+  if (hashType !== Transaction.SIGHASH_ALL) return tx.hashForWitnessV0(index, scriptCode, value, hashType);
+  return bip143All(tx, midstateOf(tx), index, scriptCode, value);
+}
+
 const INSTALLED = Symbol('coldsign.linearSighash');
 
 /**
- * Makes `tx.hashForWitnessV0` linear for SIGHASH_ALL (other sighash types keep bitcoinjs-lib's own code).
- * `tx` must not change afterwards: the PSBT's unsigned transaction is fixed once parsed.
+ * Makes `tx.hashForWitnessV0` linear for SIGHASH_ALL (other sighash types keep bitcoinjs-lib's own code), so
+ * that bitcoinjs-lib's PSBT methods (validateSignaturesOfInput) share the cached hashes.
  */
 export function installLinearSighash(tx: Transaction): void {
   const target = tx as Transaction & { [INSTALLED]?: true };
   if (target[INSTALLED]) return;
   const original = tx.hashForWitnessV0.bind(tx);
-  let cached: Midstate | undefined;
   target.hashForWitnessV0 = (inIndex, prevOutScript, value, hashType) => {
     if (hashType !== Transaction.SIGHASH_ALL || inIndex < 0 || inIndex >= tx.ins.length) {
       return original(inIndex, prevOutScript, value, hashType);
     }
-    cached ??= midstate(tx);
-    return bip143All(tx, cached, inIndex, prevOutScript, value);
+    return bip143All(tx, midstateOf(tx), inIndex, prevOutScript, value);
   };
   target[INSTALLED] = true;
 }

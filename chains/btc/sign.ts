@@ -1,16 +1,19 @@
 /**
  * signPsbt: our signatures over the planned inputs, through the HSM DigestSigner (pure: the signer is a seam).
- * Digests come from bitcoinjs-lib (BIP-143 for segwit v0, legacy otherwise) through its SignerAsync path;
- * every signature is checked with validateSignaturesOfInput before anything is returned.
+ * Digests: BIP-143 for segwit v0 (shared hashes cached, chains/btc/sighash.ts), bitcoinjs-lib's legacy
+ * algorithm otherwise. Every signature is verified against its input's digest and key before anything is
+ * returned, and bitcoinjs-lib's validateSignaturesOfInput re-derives the digest independently for one input
+ * of every (script type, sighash type) pair, so a systematic digest error cannot pass.
  */
 import type { Psbt } from 'bitcoinjs-lib';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { makeError, isColdsignError } from '../../core/errors.js';
 import { concatBytes, toHex } from '../../core/bytes.js';
+import { nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
 import { encodePsbtTransport, type PsbtEncoding } from './encoding.js';
+import { extractTransaction, finalizeSingleKey } from './finalize.js';
 import type { ParsedPsbt } from './parse.js';
-import { installLinearSighash } from './sighash.js';
+import { installLinearSighash, sighashFor } from './sighash.js';
 import type { BtcSignRequest, BtcSigningPlan } from './summarize.js';
 
 export interface SignedPsbt {
@@ -27,45 +30,54 @@ export interface SignedPsbt {
 export interface SignOptions {
   /** Signatures in flight at once (default 8; the HSM session pool bounds real parallelism). */
   concurrency?: number;
+  /** ECDSA verifier (low-S, BIP-62/146); the HSM layer injects libsecp256k1. Default @noble/curves. */
+  verifier?: Secp256k1Verifier;
 }
 
-/** ECDSA check used by validateSignaturesOfInput: low-S (BIP-62/146), against the key and the digest. */
-function verifyEcdsa(publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean {
-  return secp256k1.verify(signature, digest, publicKey, { prehash: false, lowS: true, format: 'compact' });
+interface Made {
+  request: BtcSignRequest;
+  /** DER + sighash byte (BIP-66, BIP-143/legacy). */
+  signature: Uint8Array;
 }
 
-async function signOne(psbt: Psbt, request: BtcSignRequest, signer: DigestSigner): Promise<void> {
-  const signerAsync = {
-    publicKey: request.publicKey,
-    sign: async (digest: Uint8Array): Promise<Uint8Array> => {
-      const normalized = await signer.signDigest(request.keyId, request.publicKey, digest);
-      return concatBytes(normalized.r, normalized.s);
-    },
-  };
-  try {
-    await psbt.signInputAsync(request.input, signerAsync, [request.sighashType]);
-  } catch (cause) {
-    if (isColdsignError(cause)) throw cause;
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    throw makeError('PSBT_INVALID', `Input ${request.input} could not be signed (${detail.slice(0, 120)}).`, { input: request.input }, cause);
+async function signOne(
+  parsed: ParsedPsbt,
+  request: BtcSignRequest,
+  signer: DigestSigner,
+  verifier: Secp256k1Verifier,
+): Promise<Made> {
+  const digest = sighashFor(
+    parsed.tx,
+    request.input,
+    request.scriptCode,
+    request.value,
+    request.sighashType,
+    request.segwit,
+  );
+  const normalized = await signer.signDigest(request.keyId, request.signerKey, digest);
+  // Checked here as well as in the signer: the signature must verify for this input's digest and key.
+  if (!verifier.verify(concatBytes(normalized.r, normalized.s), digest, request.signerKey)) {
+    throw makeError(
+      'HSM_SIGNATURE_INVALID',
+      `The signature of input ${request.input} does not verify; nothing was signed.`,
+      {
+        input: request.input,
+      },
+    );
   }
-  // Verify what is now in the PSBT against the digest bitcoinjs-lib computes for it.
-  if (!psbt.validateSignaturesOfInput(request.input, verifyEcdsa, request.publicKey)) {
-    throw makeError('HSM_SIGNATURE_INVALID', `The signature of input ${request.input} does not verify; nothing was signed.`, {
-      input: request.input,
-    });
-  }
+  return { request, signature: concatBytes(normalized.der, Uint8Array.of(request.sighashType)) };
 }
 
-/** Runs `tasks` with at most `limit` in flight; the first failure rejects once the started ones settle. */
-async function runPool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+/** Runs `task` over `items` with at most `limit` in flight; the first failure rejects once the started ones settle. */
+async function runPool<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
   let next = 0;
   let failure: unknown;
   const worker = async (): Promise<void> => {
     while (failure === undefined && next < items.length) {
-      const item = items[next++]!;
+      const index = next++;
       try {
-        await task(item);
+        results[index] = await task(items[index]!);
       } catch (error) {
         failure ??= error;
       }
@@ -73,39 +85,95 @@ async function runPool<T>(items: T[], limit: number, task: (item: T) => Promise<
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failure !== undefined) throw failure;
+  return results;
 }
 
-/** Signs the plan's inputs in `parsed.psbt` (which receives the signatures) and returns the output. */
+/** bitcoinjs-lib re-derives the digest from the PSBT for one input of each (script type, sighash) pair. */
+function crossCheck(parsed: ParsedPsbt, made: Made[], verifier: Secp256k1Verifier): void {
+  const seen = new Set<string>();
+  const validator = (publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array) =>
+    verifier.verify(signature, digest, publicKey);
+  installLinearSighash(parsed.tx);
+  for (const { request } of made) {
+    const kind = `${request.kind}/${request.sighashType}`;
+    if (seen.has(kind)) continue;
+    seen.add(kind);
+    let valid: boolean;
+    try {
+      valid = parsed.psbt.validateSignaturesOfInput(request.input, validator, request.publicKey);
+    } catch (cause) {
+      throw makeError(
+        'HSM_SIGNATURE_INVALID',
+        `The signature of input ${request.input} could not be validated; nothing was signed.`,
+        {},
+        cause,
+      );
+    }
+    if (!valid) {
+      throw makeError(
+        'HSM_SIGNATURE_INVALID',
+        `The signature of input ${request.input} does not validate; nothing was signed.`,
+        {
+          input: request.input,
+        },
+      );
+    }
+  }
+}
+
+function addPartialSignatures(psbt: Psbt, made: Made[]): void {
+  for (const { request, signature } of made) {
+    const input = psbt.data.inputs[request.input]!;
+    // BIP-174 PSBT_IN_PARTIAL_SIG: <pubkey> → <signature as pushed to the stack>
+    input.partialSig = [...(input.partialSig ?? []), { pubkey: request.publicKey, signature }];
+  }
+}
+
+/** Signs the plan's inputs into `parsed.psbt` (which keeps the signatures) and returns the output. */
 export async function signPsbt(
   parsed: ParsedPsbt,
   plan: BtcSigningPlan,
   signer: DigestSigner,
   options: SignOptions = {},
 ): Promise<SignedPsbt> {
-  if (plan.txid !== parsed.tx.getId()) throw makeError('INTERNAL', 'The signing plan belongs to another PSBT.');
-  const { psbt } = parsed;
-  installLinearSighash(parsed.tx);
-  const concurrency = Math.max(1, options.concurrency ?? 8);
-  await runPool(plan.requests, concurrency, (request) => signOne(psbt, request, signer));
-
-  const signatures = plan.requests.map((request) => {
-    const sig = psbt.data.inputs[request.input]!.partialSig!.find((p) => toHex(p.pubkey) === toHex(request.publicKey))!;
-    return { input: request.input, publicKey: toHex(request.publicKey), signature: toHex(sig.signature) };
-  });
-
-  const result: SignedPsbt = { psbt: new Uint8Array(), encoding: parsed.encoding, signatures };
-  if (plan.finalize) {
-    try {
-      psbt.data.inputs.forEach((input, index) => {
-        if (!input.finalScriptSig && !input.finalScriptWitness) psbt.finalizeInput(index);
-      });
-      // The fee was reviewed in the summary; bitcoinjs-lib's own fee-rate cap is not a policy here.
-      const tx = psbt.extractTransaction(true);
-      result.finalTxHex = tx.toHex();
-      result.txid = tx.getId();
-    } catch (cause) {
-      throw makeError('PSBT_INVALID', 'The signed PSBT could not be finalized.', {}, cause);
+  if (plan.txid !== parsed.txid) throw makeError('INTERNAL', 'The signing plan belongs to another PSBT.');
+  for (const request of plan.requests) {
+    const input = parsed.psbt.data.inputs[request.input]!;
+    const signed = input.partialSig?.some((p) => toHex(p.pubkey) === toHex(request.publicKey));
+    if (signed || input.finalScriptSig || input.finalScriptWitness) {
+      throw makeError(
+        'INTERNAL',
+        'This parsed PSBT was already signed; parse the request again to sign it again.',
+      );
     }
+  }
+  const verifier = options.verifier ?? nobleVerifier;
+  const concurrency = Math.max(1, options.concurrency ?? 8);
+  let made: Made[];
+  try {
+    made = await runPool(plan.requests, concurrency, (request) => signOne(parsed, request, signer, verifier));
+  } catch (error) {
+    if (isColdsignError(error)) throw error;
+    throw makeError('INTERNAL', 'Signing failed unexpectedly; nothing was signed.', {}, error);
+  }
+  const { psbt } = parsed;
+  addPartialSignatures(psbt, made);
+  crossCheck(parsed, made, verifier);
+
+  const result: SignedPsbt = {
+    psbt: new Uint8Array(),
+    encoding: parsed.encoding,
+    signatures: made.map(({ request, signature }) => ({
+      input: request.input,
+      publicKey: toHex(request.publicKey),
+      signature: toHex(signature),
+    })),
+  };
+  if (plan.finalize) {
+    for (const { request, signature } of made) finalizeSingleKey(psbt, request, signature);
+    const tx = extractTransaction(psbt, parsed.tx);
+    result.finalTxHex = tx.toHex();
+    result.txid = tx.getId();
   }
   result.psbt = encodePsbtTransport(psbt.toBuffer(), parsed.encoding);
   return result;

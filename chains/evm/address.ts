@@ -2,16 +2,26 @@
 import { SigningKey, computeAddress, getAddress, hexlify } from 'ethers';
 import { makeError } from '../../core/errors.js';
 
+/** Addresses already derived, by public key hex (derivation validates the point, which is the slow part). */
+const derived = new Map<string, string>();
+const DERIVED_MAX = 1024;
+
 /** Yellow Paper: address = last 20 bytes of keccak256(X‖Y); EIP-55 mixed-case checksum. */
 export function evmAddress(publicKey: Uint8Array): string {
+  const hex = hexlify(publicKey);
+  const known = derived.get(hex);
+  if (known) return known;
   let uncompressed: string;
   try {
     // SEC1: the key must be a point on secp256k1 (checked by the curve library, compressed or not).
-    uncompressed = SigningKey.computePublicKey(hexlify(publicKey), false);
+    uncompressed = SigningKey.computePublicKey(hex, false);
   } catch (error) {
     throw makeError('EVM_PUBLIC_KEY_INVALID', 'The public key is not a valid secp256k1 point.', {}, error);
   }
-  return computeAddress(uncompressed);
+  const address = computeAddress(uncompressed);
+  if (derived.size >= DERIVED_MAX) derived.clear();
+  derived.set(hex, address);
+  return address;
 }
 
 /** EIP-55 checksummed form of an address; throws `code` when it is not a valid address or a bad checksum. */

@@ -2,11 +2,11 @@
  * What a call will do (pure): native transfers, ERC-20 transfer/approve/transferFrom/increaseAllowance and
  * Safe execTransaction, decoded with ethers' Interface. Anything else is blind, with its selector shown.
  */
-import { Interface, MaxUint256, dataLength, dataSlice, formatEther, getAddress, type Result } from 'ethers';
+import { AbiCoder, Interface, MaxUint256, dataLength, dataSlice, formatEther, type FunctionFragment, type Result } from 'ethers';
 import type { DecodedCall, Movement } from '../../core/summary.js';
 import type { TokenBook } from './tokens.js';
 
-const ERC20 = new Interface([
+export const ERC20_INTERFACE = new Interface([
   'function transfer(address to, uint256 amount)',
   'function approve(address spender, uint256 amount)',
   'function transferFrom(address from, address to, uint256 amount)',
@@ -14,7 +14,7 @@ const ERC20 = new Interface([
 ]);
 
 /** Safe (Gnosis Safe) v1.x GnosisSafe.execTransaction. */
-const SAFE = new Interface([
+export const SAFE_INTERFACE = new Interface([
   'function execTransaction(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, bytes signatures)',
 ]);
 
@@ -49,21 +49,53 @@ function tokenMovement(contract: string, to: string, raw: bigint, ctx: CallConte
   return { to, raw: raw.toString(), amount: ctx.tokens.amount(contract, raw), asset: ctx.tokens.asset(contract), change: ctx.ours.has(to.toLowerCase()) };
 }
 
-/** Decodes `data` with `iface` only when the calldata is exactly the canonical ABI encoding (no trailing or dirty bytes). */
-function decodeStrict(iface: Interface, data: string): { name: string; signature: string; selector: string; args: Result } | null {
-  let parsed;
+interface KnownFunction {
+  /** Number of 32-byte words when every argument is a static scalar, else null. */
+  staticWords: number | null;
+  selector: string;
+  name: string;
+  signature: string;
+  fragment: FunctionFragment;
+}
+
+/** ABI decoding (ethers AbiCoder) returns addresses EIP-55 checksummed. */
+/** Selector → function, computed once (ethers recomputes a fragment's selector hash on every lookup). */
+function selectorTable(iface: Interface): Map<string, KnownFunction> {
+  const table = new Map<string, KnownFunction>();
+  iface.forEachFunction((fragment) => {
+    const scalar = fragment.inputs.every((input) => /^(address|bool|u?int\d*|bytes([1-9]|[12]\d|3[0-2]))$/.test(input.type));
+    table.set(fragment.selector, {
+      staticWords: scalar ? fragment.inputs.length : null,
+      selector: fragment.selector,
+      name: fragment.name,
+      signature: fragment.format('sighash'),
+      fragment,
+    });
+  });
+  return table;
+}
+
+const ERC20_FUNCTIONS = selectorTable(ERC20_INTERFACE);
+const SAFE_FUNCTIONS = selectorTable(SAFE_INTERFACE);
+const abi = AbiCoder.defaultAbiCoder();
+
+/** Decodes `data` only when it is exactly the canonical ABI encoding of a known function (no trailing or dirty bytes). */
+function decodeStrict(table: Map<string, KnownFunction>, data: string): { name: string; signature: string; selector: string; args: Result } | null {
+  const known = table.get(data.slice(0, 10).toLowerCase());
+  if (!known) return null;
+  const body = `0x${data.slice(10)}`;
   try {
-    parsed = iface.parseTransaction({ data });
+    const args = abi.decode(known.fragment.inputs, body);
+    // ethers defers decoding errors (e.g. dirty address words) until a value is read: read them all here.
+    for (let i = 0; i < args.length; i++) void args[i];
+    // Static arguments (ERC-20): canonical iff exactly one 32-byte word each (ethers refuses dirty address words).
+    // Dynamic arguments (Safe): canonical iff re-encoding gives the same bytes.
+    const canonical = known.staticWords !== null ? body.length === 2 + known.staticWords * 64 : abi.encode(known.fragment.inputs, args).toLowerCase() === body.toLowerCase();
+    if (!canonical) return null;
+    return { name: known.name, signature: known.signature, selector: known.selector, args };
   } catch {
     return null;
   }
-  if (!parsed) return null;
-  try {
-    if (iface.encodeFunctionData(parsed.fragment, parsed.args).toLowerCase() !== data.toLowerCase()) return null;
-  } catch {
-    return null;
-  }
-  return { name: parsed.name, signature: parsed.signature, selector: parsed.selector, args: parsed.args };
 }
 
 function blindCall(contract: string, data: string): CallAnalysis {
@@ -77,14 +109,14 @@ function blindCall(contract: string, data: string): CallAnalysis {
 }
 
 function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis | null {
-  const decoded = decodeStrict(ERC20, data);
+  const decoded = decodeStrict(ERC20_FUNCTIONS, data);
   if (!decoded) return null;
   const base = { contract, selector: decoded.selector, name: decoded.signature };
   const warnings: string[] = [];
   const a = decoded.args;
   switch (decoded.name) {
     case 'transfer': {
-      const to = getAddress(a[0] as string);
+      const to = a[0] as string;
       const amount = a[1] as bigint;
       return {
         call: { ...base, args: { to, amount: amount.toString() }, category: 'erc20-transfer' },
@@ -94,8 +126,8 @@ function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis |
       };
     }
     case 'transferFrom': {
-      const from = getAddress(a[0] as string);
-      const to = getAddress(a[1] as string);
+      const from = a[0] as string;
+      const to = a[1] as string;
       const amount = a[2] as bigint;
       if (!ctx.ours.has(from.toLowerCase())) warnings.push(`transferFrom moves tokens of ${from}, which is not one of our keys, using an allowance.`);
       return {
@@ -107,7 +139,7 @@ function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis |
     }
     case 'approve':
     case 'increaseAllowance': {
-      const spender = getAddress(a[0] as string);
+      const spender = a[0] as string;
       const amount = a[1] as bigint;
       const unlimited = amount === MaxUint256;
       if (unlimited) warnings.push(`UNLIMITED approval: ${spender} may spend all of token ${contract} held by this account.`);
@@ -173,20 +205,20 @@ export function analyzeSafeTx(
 }
 
 function safeExec(contract: string, data: string, ctx: CallContext): CallAnalysis | null {
-  const decoded = decodeStrict(SAFE, data);
+  const decoded = decodeStrict(SAFE_FUNCTIONS, data);
   if (!decoded) return null;
   const a = decoded.args;
   return analyzeSafeTx(
     contract,
-    { to: getAddress(a[0] as string), value: a[1] as bigint, data: a[2] as string, operation: a[3] as bigint },
+    { to: a[0] as string, value: a[1] as bigint, data: a[2] as string, operation: a[3] as bigint },
     ctx,
     { selector: decoded.selector, name: decoded.signature },
     {
       safeTxGas: (a[4] as bigint).toString(),
       baseGas: (a[5] as bigint).toString(),
       gasPrice: (a[6] as bigint).toString(),
-      gasToken: getAddress(a[7] as string),
-      refundReceiver: getAddress(a[8] as string),
+      gasToken: a[7] as string,
+      refundReceiver: a[8] as string,
       signatures: a[9] as string,
     },
   );

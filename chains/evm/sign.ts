@@ -1,14 +1,15 @@
 /**
  * Signing EVM requests through the DigestSigner (pure): the chain computes the digest, the HSM signs it,
- * and nothing leaves until the recovered address equals the key's address.
+ * and nothing leaves until the address recovered from the signature equals the key's address.
  */
-import { Signature, Transaction, recoverAddress, toBeHex, type SignatureLike } from 'ethers';
-import { bytesToHex, fromHex } from '../../core/bytes.js';
+import { Signature, Transaction, dataSlice, decodeRlp, encodeRlp, getAddress, getBytes, hexlify, keccak256, toBeArray } from 'ethers';
+import { bytesToHex, concatBytes, fromHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
+import { nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
 import { sameAddress } from './address.js';
 import { evmDigest } from './summarize.js';
-import type { EvmSigningPlan, ParsedEvmRequest, SignedEvm } from './types.js';
+import type { EvmSigningPlan, ParsedEvmRequest, ParsedEvmTransaction, SignedEvm } from './types.js';
 
 const HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
@@ -16,54 +17,45 @@ function refuse(message: string): never {
   throw makeError('HSM_SIGNATURE_INVALID', message);
 }
 
-/** Signs the request planned by summarizeEvm; verifies the signature (EIP-2 low-S, ecrecover) before returning. */
-export async function signEvm(parsed: ParsedEvmRequest, plan: EvmSigningPlan, signer: DigestSigner): Promise<SignedEvm> {
-  const digest = evmDigest(parsed);
-  if (digest !== plan.digest || parsed.kind !== plan.kind) {
-    throw makeError('STATE_INCONSISTENT', 'The signing plan does not match the request (digest differs); nothing was signed.');
-  }
-  if (parsed.from !== undefined && !sameAddress(parsed.from, plan.address)) {
-    throw makeError('EVM_FROM_MISMATCH', 'The signing plan names a different key than the request’s "from".');
-  }
-  const normalized = await signer.signDigest(plan.keyId, fromHex(plan.publicKey), fromHex(digest));
-  const r = `0x${bytesToHex(normalized.r)}`;
-  const s = `0x${bytesToHex(normalized.s)}`;
-  // EIP-2: s must be in the lower half of the curve order.
-  if (BigInt(s) > HALF_ORDER || BigInt(s) === 0n || BigInt(r) === 0n) refuse('The HSM signature is not a low-S signature; nothing was signed.');
-  const yParity = normalized.recovery;
-  const sig: SignatureLike = Signature.from({ r, s, yParity });
-  // Yellow Paper ecrecover: the signature must yield the key's own address.
-  const recovered = recoverAddress(digest, sig);
-  if (!sameAddress(recovered, plan.address)) refuse('The signature recovers to another address than the key’s; nothing was signed.');
-  const signature = Signature.from(sig).serialized;
-  if (parsed.kind !== 'transaction') return { signature, r, s, yParity, digest, address: recovered };
-
-  const tx = parsed.tx.clone();
-  tx.signature = Signature.from(sig);
-  const rawTransaction = tx.serialized;
-  // Re-parse the signed bytes: same unsigned content, same chain, low-S, same sender.
-  let checked: { hash: string };
-  try {
-    checked = verifySignedTransaction(rawTransaction, { chainId: parsed.tx.chainId, address: plan.address, unsigned: parsed.tx.unsignedSerialized });
-  } catch (error) {
-    refuse(`The signed transaction does not verify (${(error as Error).message}); nothing was signed.`);
-  }
-  // EIP-155 v for legacy transactions, yParity for typed ones.
-  const v = parsed.txType === 0 ? toBeHex(parsed.tx.chainId * 2n + 35n + BigInt(yParity)) : toBeHex(yParity);
-  return { rawTransaction, hash: checked.hash, signature, v: BigInt(v).toString(), r, s, yParity, digest, address: recovered };
-}
-
 function invalidSignature(message: string, cause?: unknown): never {
   throw makeError('EVM_SIGNATURE_INVALID', message, {}, cause);
 }
 
 /**
+ * EIP-155 / EIP-2718 layout of the signed transaction: the reviewed unsigned fields (legacy: the first six),
+ * then v/yParity, r, s, with r and s equal to the verified signature.
+ */
+function checkSignedLayout(rawBytes: Uint8Array, parsed: ParsedEvmTransaction, v: bigint, r: string, s: string): void {
+  const typed = parsed.txType !== 0;
+  const signed = decodeRlp(typed ? rawBytes.subarray(1) : rawBytes) as string[];
+  // Typed: the unsigned payload is rlp(fields); legacy: rlp(first six fields, chainId, 0, 0) (EIP-155).
+  const kept = typed ? signed.length - 3 : 6;
+  const expectedUnsigned = typed ? parsed.canonical.subarray(1) : parsed.canonical;
+  const unsignedAgain = typed
+    ? encodeRlp(signed.slice(0, kept))
+    : encodeRlp([...signed.slice(0, kept), toBeArray(parsed.tx.chainId), new Uint8Array(), new Uint8Array()]);
+  const sameType = !typed || rawBytes[0] === parsed.canonical[0];
+  const sameFields = (typed || signed.length === 9) && unsignedAgain === hexlify(expectedUnsigned);
+  const number = (field: string | undefined) => (field === undefined || field === '0x' ? 0n : BigInt(field));
+  const sameSignature = number(signed[kept]) === v && number(signed[kept + 1]) === BigInt(r) && number(signed[kept + 2]) === BigInt(s);
+  if (!sameType || !sameFields || !sameSignature) refuse('The signed transaction does not carry the reviewed fields and the verified signature; nothing was signed.');
+}
+
+/** Yellow Paper ecrecover: the lower-case address whose key produced the compact r‖s with yParity over `digest`, or null. */
+function recoverSigner(digest: Uint8Array, compact: Uint8Array, yParity: 0 | 1, verifier: Secp256k1Verifier): string | null {
+  const publicKey = verifier.recover(compact, yParity, digest);
+  if (!publicKey || publicKey.length !== 65) return null;
+  return dataSlice(keccak256(publicKey.subarray(1)), 12);
+}
+
+/**
  * Verifies a signed transaction against what was reviewed: EIP-155 chain id (legacy v = chainId·2+35/36; v 27/28
- * and chainId 0 refused), EIP-2 low-S, and the recovered sender. Returns the sender and the transaction hash.
+ * and chainId 0 refused), EIP-2 low-S, the unsigned content, and the recovered sender. Returns sender and hash.
  */
 export function verifySignedTransaction(
   raw: string,
   expected: { chainId: bigint; address?: string; unsigned?: string },
+  verifier: Secp256k1Verifier = nobleVerifier,
 ): { from: string; hash: string } {
   let tx: Transaction;
   try {
@@ -76,17 +68,74 @@ export function verifySignedTransaction(
   // EIP-155: chainId 0 (or a pre-EIP-155 v of 27/28) can be replayed on every chain.
   if (tx.chainId === 0n) invalidSignature('The signature commits to no chain id (EIP-155 replay protection missing).');
   if (tx.chainId !== expected.chainId) invalidSignature(`The signature is for chain ${tx.chainId}, not chain ${expected.chainId}.`);
-  // EIP-2: s ≤ secp256k1n / 2.
+  // EIP-2: 0 < s ≤ secp256k1n / 2; r ≠ 0.
   const s = BigInt(sig._s);
   if (s === 0n || s > HALF_ORDER) invalidSignature('The signature has a high or zero s value (EIP-2).');
   if (BigInt(sig.r) === 0n) invalidSignature('The signature has a zero r value.');
-  if (expected.unsigned !== undefined && tx.unsignedSerialized !== expected.unsigned) invalidSignature('The signed transaction differs from the reviewed one.');
-  let from: string;
-  try {
-    from = recoverAddress(tx.unsignedHash, sig);
-  } catch (error) {
-    invalidSignature('The signature does not recover to any address.', error);
-  }
+  const unsigned = tx.unsignedSerialized;
+  if (expected.unsigned !== undefined && unsigned !== expected.unsigned) invalidSignature('The signed transaction differs from the reviewed one.');
+  const recovered = recoverSigner(getBytes(keccak256(unsigned)), getBytes(`${sig.r}${sig._s.slice(2)}`), sig.yParity, verifier);
+  if (recovered === null) invalidSignature('The signature does not recover to any address.');
+  const from = getAddress(recovered);
   if (expected.address !== undefined && !sameAddress(from, expected.address)) invalidSignature(`The signature recovers to ${from}, not ${expected.address}.`);
-  return { from, hash: tx.hash! };
+  // EIP-2718: the transaction hash is keccak256 of the signed serialization.
+  return { from, hash: keccak256(raw) };
+}
+
+/**
+ * Signs the request planned by summarizeEvm and verifies the result (EIP-2 low-S, ecrecover to the key's
+ * address) before returning it. `verifier` does the recovery (the HSM layer passes libsecp256k1).
+ */
+export async function signEvm(
+  parsed: ParsedEvmRequest,
+  plan: EvmSigningPlan,
+  signer: DigestSigner,
+  verifier: Secp256k1Verifier = nobleVerifier,
+): Promise<SignedEvm> {
+  const digest = evmDigest(parsed);
+  if (digest !== plan.digest || parsed.kind !== plan.kind) {
+    throw makeError('STATE_INCONSISTENT', 'The signing plan does not match the request (digest differs); nothing was signed.');
+  }
+  if (parsed.from !== undefined && !sameAddress(parsed.from, plan.address)) {
+    throw makeError('EVM_FROM_MISMATCH', 'The signing plan names a different key than the request’s "from".');
+  }
+  const digestBytes = fromHex(digest);
+  const normalized = await signer.signDigest(plan.keyId, fromHex(plan.publicKey), digestBytes);
+  const r = `0x${bytesToHex(normalized.r)}`;
+  const s = `0x${bytesToHex(normalized.s)}`;
+  const yParity = normalized.recovery;
+  // EIP-2: s must be in the lower half of the curve order.
+  if (BigInt(s) > HALF_ORDER || BigInt(s) === 0n || BigInt(r) === 0n) refuse('The HSM signature is not a low-S signature; nothing was signed.');
+  const signature = Signature.from({ r, s, yParity });
+  // Yellow Paper ecrecover: the signature must yield the key's own address.
+  const recovered = recoverSigner(digestBytes, concatBytes(normalized.r, normalized.s), yParity, verifier);
+  if (recovered === null || !sameAddress(recovered, plan.address)) refuse('The signature recovers to another address than the key’s; nothing was signed.');
+  const address = plan.address;
+  if (parsed.kind !== 'transaction') return { signature: signature.serialized, r, s, yParity, digest, address };
+
+  // Serialize with the signature set on the reviewed transaction object itself, then clear it again.
+  let rawTransaction: string;
+  try {
+    parsed.tx.signature = signature;
+    rawTransaction = parsed.tx.serialized;
+  } finally {
+    parsed.tx.signature = null;
+  }
+  // EIP-155 v for legacy transactions, yParity for typed ones.
+  const v = parsed.txType === 0 ? parsed.tx.chainId * 2n + 35n + BigInt(yParity) : BigInt(yParity);
+  // Re-read the signed bytes: the unsigned fields must be exactly the reviewed ones, followed by our v, r, s.
+  const rawBytes = fromHex(rawTransaction);
+  checkSignedLayout(rawBytes, parsed, v, r, s);
+  return {
+    rawTransaction,
+    // EIP-2718: the transaction hash is keccak256 of the signed serialization.
+    hash: keccak256(rawBytes),
+    signature: signature.serialized,
+    v: v.toString(),
+    r,
+    s,
+    yParity,
+    digest,
+    address,
+  };
 }

@@ -2,7 +2,7 @@
  * EVM requests → SigningSummary and EvmSigningPlan (pure). The details object is the --json "summary"
  * of SPEC.md for EVM (documented in docs/evm-requests.md).
  */
-import { formatEther, hexlify } from 'ethers';
+import { formatEther, hexlify, keccak256 } from 'ethers';
 import { makeError } from '../../core/errors.js';
 import { fromHex } from '../../core/bytes.js';
 import type { KeyRecord } from '../../core/signer.js';
@@ -50,12 +50,23 @@ function resolveKey(parsed: ParsedEvmRequest, keys: OurKey[]): OurKey {
   return keys[0]!;
 }
 
+/** Digests already computed, per parsed request (summarize and sign both need it). */
+const digests = new WeakMap<ParsedEvmRequest, string>();
+
 /** The 32-byte digest signed for a request (keccak of the unsigned tx, EIP-191 or EIP-712). */
 export function evmDigest(parsed: ParsedEvmRequest): string {
+  const known = digests.get(parsed);
+  if (known !== undefined) return known;
+  const digest = computeDigest(parsed);
+  digests.set(parsed, digest);
+  return digest;
+}
+
+function computeDigest(parsed: ParsedEvmRequest): string {
   switch (parsed.kind) {
     // EIP-155 / EIP-2718: keccak256 of the unsigned serialization.
     case 'transaction':
-      return parsed.tx.unsignedHash;
+      return keccak256(parsed.canonical);
     case 'message':
       return personalMessageDigest(parsed.message);
     case 'typed_data':
@@ -63,7 +74,13 @@ export function evmDigest(parsed: ParsedEvmRequest): string {
   }
 }
 
-function summarizeTransaction(parsed: ParsedEvmTransaction, from: string, ctx: CallContext, warnings: string[]): Omit<SigningSummary, 'signingKeys'> {
+function summarizeTransaction(
+  parsed: ParsedEvmTransaction,
+  from: string,
+  ctx: CallContext,
+  warnings: string[],
+  digest: string,
+): Omit<SigningSummary, 'signingKeys'> {
   const tx = parsed.tx;
   const feeCap = parsed.txType === 2 || parsed.txType === 4 ? tx.maxFeePerGas! : tx.gasPrice!;
   const maxFee = tx.gasLimit * feeCap;
@@ -96,7 +113,7 @@ function summarizeTransaction(parsed: ParsedEvmTransaction, from: string, ctx: C
     blind: analysis.blind,
     ...(parsed.txType === 1 || parsed.txType === 2 || parsed.txType === 4 ? { accessList: tx.accessList ?? [] } : {}),
     ...(authorizations ? { authorizations } : {}),
-    signingHash: tx.unsignedHash,
+    signingHash: digest,
   };
   return {
     chain: 'evm',
@@ -180,9 +197,10 @@ export function summarizeEvm(
   const chainId = parsed.kind === 'transaction' ? parsed.chainId : parsed.kind === 'typed_data' ? chainIdOf(parsed.typedData.domain) : undefined;
   const ctx: CallContext = { chainId, tokens: new TokenBook(chainId, tokens), ours: new Set(ours.map((k) => k.address.toLowerCase())) };
   const warnings: string[] = [];
+  const digest = evmDigest(parsed);
   const body =
     parsed.kind === 'transaction'
-      ? summarizeTransaction(parsed, key.address, ctx, warnings)
+      ? summarizeTransaction(parsed, key.address, ctx, warnings, digest)
       : parsed.kind === 'message'
         ? summarizeMessage(parsed, key.address)
         : summarizeTypedData(parsed, key.address, ctx);
@@ -193,7 +211,7 @@ export function summarizeEvm(
     keyId: key.record.keyId,
     publicKey: key.record.publicKey,
     address: key.address,
-    digest: evmDigest(parsed),
+    digest,
   };
   return { summary, plan };
 }

@@ -86,7 +86,7 @@ function checkFields(tx: Transaction, txType: SupportedTxType): number {
 }
 
 /** Parses the unsigned serialization of a transaction; the bytes must re-serialize identically. */
-export function parseUnsignedTransaction(bytes: Uint8Array): { tx: Transaction; txType: SupportedTxType; chainId: number } {
+export function parseUnsignedTransaction(bytes: Uint8Array): { tx: Transaction; txType: SupportedTxType; chainId: number; unsigned: string } {
   if (bytes.length === 0) throw makeError('EVM_TX_INVALID', 'The transaction is empty.');
   if (bytes.length > MAX_TX_BYTES) throw makeError('INPUT_TOO_LARGE', `The transaction is larger than ${MAX_TX_BYTES} bytes.`);
   const txType = txTypeOf(bytes);
@@ -110,11 +110,11 @@ export function parseUnsignedTransaction(bytes: Uint8Array): { tx: Transaction; 
   if (reserialized !== hex) {
     throw makeError('EVM_TX_INVALID', 'The transaction is not in canonical RLP form (leading zeros or non-minimal lengths).');
   }
-  return { tx, txType, chainId };
+  return { tx, txType, chainId, unsigned: hex };
 }
 
 /** Builds an unsigned transaction from fields (JSON requests) and validates it like a serialized one. */
-export function transactionFromFields(fields: TransactionLike): { tx: Transaction; txType: SupportedTxType; chainId: number } {
+export function transactionFromFields(fields: TransactionLike): ReturnType<typeof parseUnsignedTransaction> {
   let serialized: string;
   try {
     const tx = Transaction.from({ ...fields, signature: null });

@@ -5,10 +5,13 @@ import { makeError } from '../../core/errors.js';
 import { Hsm } from '../../hsm/index.js';
 import { findSoftHsmModule, initSoftHsmToken, useSoftHsmHome } from '../../hsm/softhsm.js';
 import { openDatabase } from '../../store/database.js';
+import { Auditor } from '../../store/audit.js';
+import { hsmAuditPorts } from '../../store/audit-hsm.js';
 import { DEFAULT_TOKEN_LABEL, isInitialized, resolveHome, writeConfig, type ColdsignConfig, type Home } from '../../store/home.js';
 import { printJson, println } from '../output.js';
 import { PIN, readSecret } from '../secrets.js';
-import { enrolGovernance, parseOfficerArguments, type OfficerArgument } from './officers-enrol.js';
+import { enrollOfficers, parseOfficerArgument } from '../../store/officers.js';
+import type { Officer } from '../../policy/signing.js';
 
 export interface InitOptions {
   softhsm?: boolean;
@@ -26,7 +29,7 @@ export async function initCommand(options: InitOptions): Promise<void> {
   }
   if (options.softhsm && options.module) throw makeError('USAGE', 'Give either --softhsm or --module, not both.');
   if (options.module && !options.token) throw makeError('USAGE', '--module needs --token LABEL (the token label on that HSM).');
-  const officers = parseOfficerArguments(options.officer);
+  const officers = options.officer.map(parseOfficerArgument);
   const quorum = options.quorum ?? (officers.length > 0 ? Math.min(2, officers.length) : 0);
   if (quorum > officers.length) {
     throw makeError('USAGE', `A quorum of ${quorum} needs at least ${quorum} officers; ${officers.length} given.`);
@@ -62,7 +65,7 @@ export async function initCommand(options: InitOptions): Promise<void> {
   println(`  Officers: ${officers.length ? officers.map((o) => o.name).join(', ') : 'none'}; policy quorum ${quorum}`);
 }
 
-async function createHome(home: Home, config: ColdsignConfig, pin: string, officers: OfficerArgument[], quorum: number) {
+async function createHome(home: Home, config: ColdsignConfig, pin: string, officers: Officer[], quorum: number) {
   const embedded = config.hsm.embedded;
   if (embedded) {
     useSoftHsmHome(home.dir);
@@ -71,13 +74,21 @@ async function createHome(home: Home, config: ColdsignConfig, pin: string, offic
     initSoftHsmToken(config.hsm.module, config.hsm.token, soPin, pin);
   }
   // Checks the connection, the PIN and the mechanisms before anything is written.
-  Hsm.open({ module: config.hsm.module, token: config.hsm.token }, pin).close();
-
-  const db = openDatabase(home.databasePath);
+  const hsm = Hsm.open({ module: config.hsm.module, token: config.hsm.token }, pin);
   try {
-    enrolGovernance(db, officers, quorum, new Date());
+    const db = openDatabase(home.databasePath);
+    try {
+      const now = new Date();
+      // The audit key is generated inside the HSM; the first entry and checkpoint anchor the log in the token.
+      const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { create: true }), now);
+      await auditor.log('appliance.initialized', { hsm: { module: config.hsm.module, token: config.hsm.token, embedded } }, now);
+      await auditor.checkpoint(now);
+      if (officers.length > 0) await enrollOfficers(db, auditor, officers, quorum, now);
+    } finally {
+      db.close();
+    }
   } finally {
-    db.close();
+    hsm.close();
   }
   writeConfig(home, config);
 }

@@ -1,21 +1,20 @@
 /** `coldsign keys generate|list|show`. */
 import { writeFileSync } from 'node:fs';
 import type { GenerateKeyOptions } from '../../appliance/api.js';
-import { generateKey } from '../../appliance/keys.js';
 import { makeError } from '../../core/errors.js';
 import type { KeyRecord } from '../../core/signer.js';
-import { withContext, withContextAndHsm } from '../context.js';
+import { withSession } from '../session.js';
 import { printJson, println } from '../output.js';
 
 export async function generateCommand(options: GenerateKeyOptions & { json?: boolean }): Promise<void> {
-  const record = await withContextAndHsm((context, hsm) => generateKey(context.db, hsm, options, new Date()));
+  const record = await withSession((session) => session.generateKey(options));
   if (options.json) return printJson(record);
   println(`Generated ${record.chain} key "${record.label}" inside the HSM (non-extractable).`);
   printKey(record);
 }
 
 export async function listCommand(options: { json?: boolean }): Promise<void> {
-  const keys = await withContext(async (context) => context.db.listKeys());
+  const keys = await withSession(async (session) => session.listKeys(), { unlock: false });
   if (options.json) return printJson({ keys });
   if (keys.length === 0) return println('No keys yet: create one with `coldsign keys generate --chain btc|evm --label NAME`.');
   for (const key of keys) {
@@ -25,7 +24,7 @@ export async function listCommand(options: { json?: boolean }): Promise<void> {
 }
 
 export async function showCommand(label: string, options: { json?: boolean; qr?: string }): Promise<void> {
-  const key = await withContext(async (context) => context.db.findKey(label));
+  const key = await withSession(async (session) => session.db.findKey(label), { unlock: false });
   if (!key) throw makeError('KEY_NOT_FOUND', `No key labelled "${label}" is registered.`, { label });
   if (options.qr) {
     // BIP-21 / EIP-681 URIs, as wallets expect when they scan an address

@@ -1,20 +1,15 @@
 /** summarizeEvm: key resolution, native and ERC-20 movements, approvals, Safe, permits, blind calls, details. */
 import { describe, expect, it } from 'vitest';
-import { Interface, MaxUint256, ZeroAddress, getAddress } from 'ethers';
+import { MaxUint256, ZeroAddress, getAddress } from 'ethers';
 import { parseEvmRequest, summarizeEvm } from '../../chains/evm/index.js';
 import { PERMIT2_ADDRESS } from '../../chains/evm/typed-decode.js';
+import { ERC20_INTERFACE, SAFE_INTERFACE } from '../../chains/evm/decode.js';
 import { doc, expectCode, utf8 } from './helpers.js';
 import { BOB, KEY_A, KEY_B, SPENDER, USDC, unsignedHex } from './fixtures.js';
 
-const ERC20 = new Interface([
-  'function transfer(address to, uint256 amount)',
-  'function approve(address spender, uint256 amount)',
-  'function transferFrom(address from, address to, uint256 amount)',
-  'function increaseAllowance(address spender, uint256 addedValue)',
-]);
-const SAFE = new Interface([
-  'function execTransaction(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, bytes signatures)',
-]);
+// The ABIs the decoder uses; the selectors are checked against their published values below.
+const ERC20 = ERC20_INTERFACE;
+const SAFE = SAFE_INTERFACE;
 const SAFE_ADDRESS = getAddress('0x5afe3855358e112b5647b952709e6165e1c1eeee');
 
 const tx = (fields: Parameters<typeof unsignedHex>[0]) => parseEvmRequest(utf8(unsignedHex(fields)));
@@ -122,6 +117,9 @@ describe('transactions', () => {
     expect(s.details.blind).toBe(true);
     const trailing = `${ERC20.encodeFunctionData('transfer', [BOB, 1n])}00`;
     expect(summarize({ to: USDC, gasLimit: 60000n, data: trailing }).blind).toBe(true);
+    // an address word with dirty high bytes is not a canonical address argument
+    const dirty = ERC20.encodeFunctionData('transfer', [BOB, 1n]).replace(/^(0x.{8})000000/, '$1ff0000');
+    expect(summarize({ to: USDC, gasLimit: 60000n, data: dirty }).blind).toBe(true);
   });
 
   it('contract creation is blind', () => {
@@ -132,6 +130,16 @@ describe('transactions', () => {
 
   const exec = (operation: number, inner: string, innerTo = USDC) =>
     SAFE.encodeFunctionData('execTransaction', [innerTo, 0n, inner, operation, 0n, 0n, 0n, ZeroAddress, ZeroAddress, '0x']);
+
+  it('the ABIs have the published selectors (transfer, approve, transferFrom, increaseAllowance, execTransaction)', () => {
+    expect(['transfer', 'approve', 'transferFrom', 'increaseAllowance'].map((f) => ERC20.getFunction(f)!.selector)).toEqual([
+      '0xa9059cbb',
+      '0x095ea7b3',
+      '0x23b872dd',
+      '0x39509351',
+    ]);
+    expect(SAFE.getFunction('execTransaction')!.selector).toBe('0x6a761202');
+  });
 
   it('Safe execTransaction (call) is decoded with the inner ERC-20 transfer', () => {
     const s = summarize({ to: SAFE_ADDRESS, gasLimit: 200000n, data: exec(0, ERC20.encodeFunctionData('transfer', [BOB, 2_000_000n])) });
@@ -179,6 +187,9 @@ describe('messages and typed data', () => {
     const limited = typed('Permit', PERMIT_TYPES, usdcDomain, { owner: KEY_A.address, spender: SPENDER, value: '5000000', nonce: 0, deadline: 1 });
     expect(limited.call?.unlimited).toBe(false);
     expect(limited.warnings.join(' ')).toContain('5.0 USDC');
+    expect(limited.warnings.join(' ')).not.toContain('owner');
+    const foreign = typed('Permit', PERMIT_TYPES, usdcDomain, { owner: BOB, spender: SPENDER, value: '1', nonce: 0, deadline: 1 });
+    expect(foreign.warnings.join(' ')).toContain(`The permit's owner ${BOB} is not one of our keys.`);
   });
 
   it('Permit2 PermitSingle and PermitTransferFrom are spending approvals', () => {

@@ -18,7 +18,7 @@ import {
   renderQrSvg,
   type QrDecoder,
 } from '../../qr/index.js';
-import { createNodeQrDecoder, readZxingReaderWasm } from '../../cli/qr-wasm.js';
+import { createNodeQrDecoder, readZxingReaderWasm } from '../../appliance/qr-reader.js';
 import { codeOfAsync as codeOf } from './support/errors.js';
 import { toHex } from '../../core/bytes.js';
 import { DISTORTIONS, renderCameraFrame, samplePart } from '../../scripts/qr-corpus.js';

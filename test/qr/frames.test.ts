@@ -12,7 +12,7 @@ import {
   assembleUr,
   type QrDecoder,
 } from '../../qr/index.js';
-import { createNodeQrDecoder } from '../../cli/qr-wasm.js';
+import { createNodeQrDecoder } from '../../appliance/qr-reader.js';
 import { concatBytes, toHex } from '../../core/bytes.js';
 import { codeOf, codeOfAsync } from './support/errors.js';
 import { randomBytes } from './support/transfer.js';

@@ -1,11 +1,12 @@
-/** Node side of the QR decoder: reads zxing-wasm's reader .wasm from the installed package (never from a CDN). */
+/** QR images read on the Node side: zxing-wasm from its local .wasm (never a CDN), jsqr as fallback. */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createDefaultDecoder, createZxingDecoder, type QrDecoder } from '../qr/index.js';
+import type { QrImageReader } from '../core/pipeline/intake.js';
+import { createDefaultDecoder, createZxingDecoder, decodeQrImage, type QrDecoder } from '../qr/index.js';
 
 const require = createRequire(import.meta.url);
 
-/** Path of node_modules/zxing-wasm/dist/reader/zxing_reader.wasm, resolved through the package's exports map. */
+/** Path of zxing-wasm's reader .wasm, resolved through the package's exports map. */
 export function zxingReaderWasmPath(): string {
   return require.resolve('zxing-wasm/reader/zxing_reader.wasm');
 }
@@ -23,3 +24,12 @@ export function createNodeQrDecoder(): Promise<QrDecoder> {
 export function createNodeZxingDecoder(options?: { tryHarder?: boolean }): Promise<QrDecoder> {
   return createZxingDecoder(readZxingReaderWasm(), options);
 }
+
+let decoder: Promise<QrDecoder> | undefined;
+
+export const nodeQrReader: QrImageReader = {
+  async readImage(bytes) {
+    decoder ??= createNodeQrDecoder();
+    return decodeQrImage(bytes, await decoder);
+  },
+};

@@ -1,0 +1,148 @@
+/**
+ * Bitcoin PSBT benchmark (issue #3). In one run, against one SoftHSM2 token and one session pool:
+ *  - baseline: raw HSM signing (signer.signRaw, 8 in flight) of N random digests;
+ *  - end to end: parse → summarize → sign (low-S, verify, validateSignaturesOfInput) → finalize → serialize
+ *    of a PSBT with N P2WPKH inputs (each with its full previous transaction), 8 signatures in flight.
+ * N = 10, 100, 1000. Goals: end to end under 1.2x raw; 1000 inputs under 11x the time of 100.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { createTestToken } from '../test/support/softhsm.js';
+import { buildPsbt, foreignScript } from '../test/btc/support/fixtures.js';
+import { fastVerifier, verifierName } from '../hsm/native-verifier.js';
+import { parsePsbt, signPsbt, summarizePsbt, btcAddress, btcOutputScript } from '../chains/btc/index.js';
+import { encodePsbtTransport } from '../chains/btc/encoding.js';
+import { toHex } from '../core/bytes.js';
+import { compressPublicKey } from '../core/signature.js';
+import type { KeyRecord } from '../core/signer.js';
+import { fmt, medianOf, writeSection } from './support.js';
+
+const SIZES = [10, 100, 1000];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const IN_FLIGHT = 8;
+const POOL = 4;
+
+async function inFlight<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+const token = createTestToken('coldsign-btc-bench');
+const hsm = token.open({ size: POOL });
+const generated = await hsm.keys.generate('bench-vault');
+const publicKey = compressPublicKey(generated.publicKey);
+const key: KeyRecord = {
+  label: 'bench-vault',
+  chain: 'btc',
+  publicKey: toHex(publicKey),
+  keyId: generated.keyId,
+  address: btcAddress(publicKey, 'p2wpkh', 'testnet'),
+  network: 'testnet',
+  script: 'p2wpkh',
+  createdAt: '2026-01-01T00:00:00Z',
+};
+
+interface Row {
+  n: number;
+  bytes: number;
+  raw: number;
+  normalized: number;
+  e2e: number;
+}
+const rows: Row[] = [];
+for (const n of SIZES) {
+  const request = encodePsbtTransport(
+    buildPsbt(
+      Array.from({ length: n }, () => ({ kind: 'p2wpkh' as const, pubkeys: [publicKey], amount: 100_000n })),
+      [
+        { script: foreignScript(1), amount: BigInt(n) * 50_000n },
+        { script: btcOutputScript(publicKey, 'p2wpkh'), amount: BigInt(n) * 49_000n },
+      ],
+    ),
+    'base64',
+  );
+  const digests = Array.from({ length: n }, () => new Uint8Array(randomBytes(32)));
+  // warm-up of both paths (JIT, session handles)
+  await inFlight(digests.slice(0, 10), IN_FLIGHT, (d) => hsm.signer.signRaw(key.keyId, d));
+  const endToEnd = async () => {
+    const parsed = parsePsbt(request);
+    const { plan } = summarizePsbt(parsed, [key], { network: 'testnet' });
+    const signed = await signPsbt(parsed, plan, hsm.signer, {
+      concurrency: IN_FLIGHT,
+      verifier: fastVerifier,
+    });
+    if (signed.signatures.length !== n || !signed.finalTxHex)
+      throw new Error('benchmark: incomplete signing');
+  };
+  await endToEnd();
+  // interleave the two measurements so that load from other processes hits both alike
+  const raws: number[] = [];
+  const normalizeds: number[] = [];
+  const e2es: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    raws.push(await medianOf(1, () => inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signRaw(key.keyId, d))));
+    normalizeds.push(
+      await medianOf(1, () =>
+        inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signDigest(key.keyId, generated.publicKey, d)),
+      ),
+    );
+    e2es.push(await medianOf(1, endToEnd));
+  }
+  // best of the rounds: the machine is shared, and the minimum is the run least disturbed by other processes
+  const best = (v: number[]) => Math.min(...v);
+  rows.push({ n, bytes: request.length, raw: best(raws), normalized: best(normalizeds), e2e: best(e2es) });
+  process.stdout.write(
+    `n=${n}: raw ${fmt(best(raws))} ms, signDigest ${fmt(best(normalizeds))} ms, end to end ${fmt(best(e2es))} ms\n`,
+  );
+}
+hsm.close();
+token.cleanup();
+
+const at = (n: number) => rows.find((r) => r.n === n)!;
+const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
+const table = rows
+  .map(
+    (r) =>
+      `| ${r.n} | ${Math.round(r.bytes / 1024)} KiB | ${fmt(r.raw, 1)} ms | ${fmt(r.normalized, 1)} ms | ${fmt(r.e2e, 1)} ms | ${fmt((r.e2e * 1000) / r.n, 0)} µs | **${fmt(r.e2e / r.raw)}** | ${fmt(r.e2e / r.normalized)} |`,
+  )
+  .join('\n');
+const scaleE2e = at(1000).e2e / at(100).e2e;
+const scaleRaw = at(1000).raw / at(100).raw;
+writeSection(
+  'btc',
+  'Bitcoin PSBT signing (SoftHSM2)',
+  `
+PSBTs (base64) with N P2WPKH inputs, each carrying its full previous transaction (CVE-2020-14199 check on),
+two outputs (payment and change). End to end = parse → summarize → sign ${IN_FLIGHT} in flight (HSM, low-S,
+verify in the signer, verify again against the input's digest with ${verifierName}, bitcoinjs-lib
+validateSignaturesOfInput on one input per script/sighash type) → finalize → extract → serialize. Baseline = raw
+\`signRaw\` of N random digests, ${IN_FLIGHT} in flight, same token and pool of ${POOL} sessions, measured
+interleaved in the same run; best of ${ROUNDS} rounds each (the machine is shared: load average
+${loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' / ')} over 1 / 5 / 15 minutes at the end of the run, so single figures move between runs).
+
+| inputs | request | raw \`signRaw\` (baseline) | \`signDigest\` (normalize, verify, recovery id) | end to end | per input | ratio to raw | ratio to \`signDigest\` |
+|---|---|---|---|---|---|---|---|
+${table}
+
+Scaling 100 → 1000 inputs: end to end ${fmt(scaleE2e)}x (raw signing ${fmt(scaleRaw)}x).
+
+Goals: end to end under 1.2x raw signing (${verdict(at(1000).e2e / at(1000).raw < 1.2)} at 1000 inputs:
+${fmt(at(1000).e2e / at(1000).raw)}x); 1000 inputs under 11x the time of 100 (${verdict(scaleE2e < 11)}: ${fmt(scaleE2e)}x).
+
+Where the time goes at 1000 inputs: the HSM signer's own \`signDigest\` is ${fmt(at(1000).normalized / at(1000).raw)}x raw
+signing by itself (low-S, a libsecp256k1 verification and the recovery-id search by public-key recovery, which
+Bitcoin does not need); the chain's work on top of it (parse, summarize, BIP-143 digests, a second verification
+of each signature against its input's digest, finalize, extract, serialize) is ${fmt(at(1000).e2e / at(1000).normalized)}x
+\`signDigest\`. BIP-143's shared hashes (hashPrevouts, hashSequence, hashOutputs) are computed once per
+transaction (chains/btc/sighash.ts): bitcoinjs-lib recomputes them for every input, and its PSBT signing,
+validation and finalizing methods cost about 1 ms per input (exceptions inside script-type probing), so the
+chain signs and finalizes with its own linear loop and keeps bitcoinjs-lib's validateSignaturesOfInput as a
+cross-check on one input per script and sighash type.
+`,
+);

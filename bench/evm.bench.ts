@@ -1,0 +1,141 @@
+/**
+ * EVM pipeline benchmark (issue #4). In one run, on one SoftHSM2 token and one pool of 8 sessions:
+ *  - baseline: raw HSM signing (hsm.signer.signRaw) of 1,000 random digests;
+ *  - 1,000 EIP-1559 ERC-20 transfers parsed (parseEvmRequest), summarized (summarizeEvm) and signed (signEvm:
+ *    normalize, verify, recover, serialize, re-parse) through the same pool.
+ * Both run with 8 requests in flight; median of 3 interleaved rounds.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { Interface, Transaction } from 'ethers';
+import { createTestToken } from '../test/support/softhsm.js';
+import { fastVerifier, verifierName } from '../hsm/native-verifier.js';
+import { bytesToHex } from '../core/bytes.js';
+import type { KeyRecord } from '../core/signer.js';
+import { evmAddress, parseEvmRequest, signEvm, summarizeEvm } from '../chains/evm/index.js';
+import { fmt, percentile, timeIt, writeSection } from './support.js';
+
+const N = Number(process.env.BENCH_N ?? 1000);
+const ROUNDS = 3;
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
+const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
+const erc20 = new Interface(['function transfer(address to, uint256 amount)']);
+
+/** Runs `work` over `items` with `width` workers pulling from a shared cursor. */
+async function pooled<T>(items: readonly T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  const cursor = { next: 0 };
+  const worker = async () => {
+    for (let i = cursor.next++; i < items.length; i = cursor.next++) await work(items[i]!);
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+}
+
+const token = createTestToken('coldsign-bench-evm');
+const hsm = token.open({ size: IN_FLIGHT });
+const generated = await hsm.keys.generate('bench-evm');
+const key: KeyRecord = {
+  label: 'bench-evm',
+  chain: 'evm',
+  publicKey: bytesToHex(generated.publicKey),
+  keyId: generated.keyId,
+  address: evmAddress(generated.publicKey),
+  createdAt: new Date(0).toISOString(),
+};
+
+const requests = Array.from({ length: N }, (_, i) =>
+  new TextEncoder().encode(
+    Transaction.from({
+      type: 2,
+      chainId: 1n,
+      nonce: i,
+      to: USDC,
+      gasLimit: 65_000n,
+      maxFeePerGas: 30_000_000_000n + BigInt(i),
+      maxPriorityFeePerGas: 1_000_000_000n,
+      data: erc20.encodeFunctionData('transfer', [`0x${bytesToHex(randomBytes(20))}`, BigInt(1 + i) * 1_000_000n]),
+    }).unsignedSerialized,
+  ),
+);
+const digests = Array.from({ length: N }, () => new Uint8Array(randomBytes(32)));
+
+let signedCount = 0;
+const rawRound = (width = IN_FLIGHT) => pooled(digests, width, (d) => hsm.signer.signRaw(key.keyId, d));
+const pipelineRound = (width = IN_FLIGHT) =>
+  pooled(requests, width, async (bytes) => {
+    const parsed = parseEvmRequest(bytes);
+    const { plan, summary } = summarizeEvm(parsed, [key], []);
+    if (summary.call?.category !== 'erc20-transfer') throw new Error('decode failed');
+    const signed = await signEvm(parsed, plan, hsm.signer, fastVerifier);
+    if (signed.rawTransaction) signedCount++;
+  });
+
+// warm-up (JIT, handle cache), then interleaved rounds so that drift on a shared machine hits both sides
+await rawRound();
+await pipelineRound();
+const raw: number[] = [];
+const pipeline: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  raw.push(await timeIt(() => rawRound()));
+  pipeline.push(await timeIt(() => pipelineRound()));
+}
+// one request at a time: the JavaScript work cannot hide behind the HSM
+const rawOne: number[] = [];
+const pipelineOne: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  rawOne.push(await timeIt(() => rawRound(1)));
+  pipelineOne.push(await timeIt(() => pipelineRound(1)));
+}
+const rawSequential = percentile(rawOne, 50);
+const pipelineSequential = percentile(pipelineOne, 50);
+const cpuRuns: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  cpuRuns.push(await timeIt(() => requests.forEach((bytes) => summarizeEvm(parseEvmRequest(bytes), [key], []))));
+}
+const cpuOnly = percentile(cpuRuns, 50);
+hsm.close();
+token.cleanup();
+if (signedCount !== N * (2 * ROUNDS + 1)) throw new Error(`expected ${N * (2 * ROUNDS + 1)} signed transactions, got ${signedCount}`);
+
+const load = loadavg()[0] ?? 0;
+const rawMs = percentile(raw, 50);
+const pipeMs = percentile(pipeline, 50);
+const perTx = (ms: number) => `${fmt((ms / N) * 1000, 0)} µs`;
+writeSection(
+  'evm',
+  'EVM transactions: parse, summarize and sign',
+  `
+${N} EIP-1559 ERC-20 transfers (distinct recipients, amounts and nonces) against raw HSM signing of ${N} random digests,
+same SoftHSM2 token and pool of ${IN_FLIGHT} sessions, ${IN_FLIGHT} requests in flight, median of ${ROUNDS} interleaved rounds;
+signatures recovered with ${verifierName}.
+
+| what | total | per transaction | ratio to raw signing |
+|---|---|---|---|
+| raw HSM signing, \`hsm.signer.signRaw\`, ${IN_FLIGHT} in flight (baseline) | ${fmt(rawMs, 0)} ms | ${perTx(rawMs)} | 1.00 |
+| parseEvmRequest + summarizeEvm + signEvm, ${IN_FLIGHT} in flight | ${fmt(pipeMs, 0)} ms | ${perTx(pipeMs)} | **${fmt(pipeMs / rawMs)}** |
+| raw HSM signing, one at a time | ${fmt(rawSequential, 0)} ms | ${perTx(rawSequential)} | ${fmt(rawSequential / rawMs)} |
+| parse + summarize + sign, one at a time | ${fmt(pipelineSequential, 0)} ms | ${perTx(pipelineSequential)} | ${fmt(pipelineSequential / rawMs)} |
+| parse + summarize only, no HSM, one at a time | ${fmt(cpuOnly, 0)} ms | ${perTx(cpuOnly)} | — |
+
+signEvm includes the HSM signer's own work (low-S, verify, recovery id), an ecrecover of the result to the
+key's address, the signed serialization and a re-read of its fields.
+
+Goal: under 1.2x raw signing — **${pipeMs / rawMs < 1.2 ? 'met' : 'not met'}** in this run (load average ${fmt(load, 1)} on the
+machine at the end of the run).
+
+Notes. The JavaScript work of one request can only hide behind another request's C_Sign when the main
+thread is free. It is not: a CPU profile of this benchmark shows the main thread spending about as long
+inside pkcs11js calls as a whole raw signature takes (C_SignInit is synchronous, and SoftHSM2 serializes
+its sessions behind one lock, so it waits while another session signs in the thread pool). Whatever the EVM code adds therefore adds to the
+baseline instead of overlapping it, and the ratio is close to (raw + EVM work) / raw; the shared 2-core
+machine (load average above) makes it noisy: across runs the in-flight ratio moved between about 2.5 and 6.5,
+and in some runs 8 in flight was slower than one at a time for the pipeline (likely the JavaScript of 8
+requests, garbage collection and the PKCS#11 thread pool competing for one free core). The EVM work itself, in the profile: ethers' pure-JS keccak
+(digest, EIP-55 checksums, transaction hash), ethers' hex↔bytes conversions and RLP, and two to three
+libsecp256k1 recoveries per request (the HSM signer's recovery id and signEvm's ecrecover check). Already
+done: a selector table instead of ethers' per-call selector hashing, digest and addresses memoized, no
+transaction clone, noble hex decoding instead of ethers'. The verification steps themselves are required by
+the SPEC and are not skipped. Reaching 1.2x needs the HSM layer to keep PKCS#11 calls off the main thread
+(or a hardware HSM at 1–5 ms per signature, where the EVM work, about 1 ms here on a loaded machine and
+less on an idle one, can overlap).
+`,
+);

@@ -1,0 +1,88 @@
+/** Officers, policies and approvals: `officer keygen`, `policy show|sign|apply`, `approve`. */
+import { existsSync, readFileSync } from 'node:fs';
+import { makeError } from '../../core/errors.js';
+import { groupInputs } from '../../core/pipeline/intake.js';
+import { formatPolicy } from '../../policy/format.js';
+import { parsePolicy } from '../../policy/schema.js';
+import { generateOfficerKey, loadOfficerKey, signApproval, signPolicy } from '../../store/officer-keys.js';
+import { loadPolicy } from '../../store/policies.js';
+import { readInputs, writeFileAtomic } from '../files.js';
+import { printJson, println } from '../output.js';
+import { formatReview } from '../review-text.js';
+import { PASSPHRASE, readSecret } from '../secrets.js';
+import { withSession } from '../session.js';
+
+export async function officerKeygenCommand(name: string, options: { out: string; json?: boolean }): Promise<void> {
+  if (existsSync(options.out)) throw makeError('OUTPUT_EXISTS', `${options.out} already exists; an officer key is never overwritten.`);
+  const passphrase = await readSecret(PASSPHRASE, { confirm: true });
+  const { pem, publicKey } = generateOfficerKey(name, passphrase);
+  writeFileAtomic(options.out, new TextEncoder().encode(pem));
+  if (options.json) return printJson({ officer: name, keyFile: options.out, publicKey });
+  println(`Officer key of ${name} written to ${options.out} (encrypted with the passphrase).`);
+  println(`Enrol it with: coldsign init --officer ${name}=${publicKey}`);
+  println(publicKey);
+}
+
+function readJsonFile(path: string, code: 'POLICY_INVALID' | 'REQUEST_INVALID'): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw makeError('INPUT_NOT_FOUND', `${path} cannot be read.`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw makeError(code, `${path} is not valid JSON.`);
+  }
+}
+
+function readOfficerKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw makeError('INPUT_NOT_FOUND', `The officer key file ${path} cannot be read.`);
+  }
+}
+
+export async function policyShowCommand(options: { json?: boolean }): Promise<void> {
+  const policy = await withSession(async (session) => loadPolicy(session.db), { unlock: false });
+  if (options.json) return printJson({ policy });
+  if (!policy) return println('No policy is in force: every request is refused (default deny). Apply one with `coldsign policy apply`.');
+  process.stdout.write(formatPolicy(policy));
+}
+
+export async function policySignCommand(file: string, options: { key: string; json?: boolean }): Promise<void> {
+  const doc = parsePolicy(readJsonFile(file, 'POLICY_INVALID'));
+  const keyText = readOfficerKeyFile(options.key);
+  const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
+  const signed = signPolicy(doc, officer);
+  writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(signed, null, 2)}\n`));
+  const signers = (signed.signatures ?? []).map((s) => s.officer);
+  if (options.json) return printJson({ file, version: signed.version, signers });
+  println(`Signed policy version ${signed.version} in ${file} as ${officer.name}; signatures now: ${signers.join(', ')}.`);
+}
+
+export async function policyApplyCommand(file: string, options: { json?: boolean }): Promise<void> {
+  const doc = readJsonFile(file, 'POLICY_INVALID');
+  const applied = await withSession((session) => session.policyApply(doc));
+  if (options.json) return printJson(applied);
+  println(`Policy version ${applied.version} is now in force.`);
+}
+
+export async function approveCommand(inputs: string[], options: { key: string; out: string; json?: boolean }): Promise<void> {
+  const groups = groupInputs(readInputs(inputs));
+  if (groups.length !== 1) throw makeError('USAGE', 'approve takes the input(s) of exactly one request.');
+  const keyText = readOfficerKeyFile(options.key);
+  const { preview, policy } = await withSession(
+    async (session) => ({ preview: await session.preview(groups[0]!), policy: loadPolicy(session.db) }),
+    { unlock: false },
+  );
+  // The officer sees what they approve before their passphrase is asked for.
+  if (!options.json) println(formatReview(preview.requestId, preview.summary, preview.decision, null, policy));
+  const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
+  const approval = signApproval(preview.requestId, officer, new Date());
+  writeFileAtomic(options.out, new TextEncoder().encode(`${JSON.stringify(approval, null, 2)}\n`));
+  if (options.json) return printJson({ approval, file: options.out });
+  println(`Approval of request ${preview.requestId} by ${officer.name} written to ${options.out}.`);
+}

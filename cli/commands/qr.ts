@@ -1,0 +1,102 @@
+/** `coldsign qr encode|decode`: files to QR frames (animated UR when needed) and back. */
+import { Bytes } from '@keystonehq/bc-ur-registry';
+import { mkdirSync } from 'node:fs';
+import { decodePsbtTransport } from '../../chains/btc/index.js';
+import { makeError } from '../../core/errors.js';
+import { detectPayload, inputKind } from '../../core/pipeline/intake.js';
+import { createNodeQrDecoder } from '../../appliance/qr-reader.js';
+import {
+  collectPartsFromText,
+  decodeCryptoPsbt,
+  decodeQrImage,
+  DEFAULT_FRAGMENT_BYTES,
+  encodeUrParts,
+  psbtToUr,
+  UrAssembler,
+} from '../../qr/index.js';
+import { readInputs, writeFileAtomic } from '../files.js';
+import { printJson, println, progress } from '../output.js';
+import { writeQrFrames } from './requests.js';
+
+const ENCODE_TYPES = ['crypto-psbt', 'psbt', 'bytes'] as const;
+
+export async function qrEncodeCommand(file: string, options: { out: string; urType?: string; fragment?: number; json?: boolean }): Promise<void> {
+  const [input] = readInputs([file]);
+  const bytes = input!.bytes;
+  const fragment = options.fragment ?? DEFAULT_FRAGMENT_BYTES;
+  let parts: string[];
+  let type: string;
+  if (inputKind(bytes) === 'ur-text') {
+    if (options.urType) throw makeError('USAGE', 'The file already holds UR parts; --ur-type does not apply.');
+    parts = collectPartsFromText(new TextDecoder().decode(bytes));
+    type = parts[0]!.slice(3, parts[0]!.indexOf('/'));
+  } else {
+    type = options.urType ?? (isPsbt(bytes) ? 'crypto-psbt' : 'bytes');
+    if (!(ENCODE_TYPES as readonly string[]).includes(type)) {
+      throw makeError('USAGE', `--ur-type must be one of ${ENCODE_TYPES.join(', ')} (eth-sign-request files come from the online wallet as UR parts).`);
+    }
+    if (type === 'bytes') {
+      parts = encodeUrParts('bytes', new Uint8Array(new Bytes(Buffer.from(bytes)).toCBOR()), fragment);
+    } else {
+      if (!isPsbt(bytes)) throw makeError('PSBT_INVALID', `${file} is not a PSBT, so it cannot be a ${type} UR.`);
+      const psbt = decodePsbtTransport(bytes).bytes;
+      parts = type === 'psbt' ? encodeUrParts('psbt', cborOfPsbt(psbt), fragment) : psbtToUr(psbt, fragment);
+    }
+  }
+  mkdirSync(options.out, { recursive: true });
+  const frames = writeQrFrames(options.out, parts);
+  if (options.json) return printJson({ type, frames, parts: parts.length });
+  println(`${frames.length === 1 ? 'One QR frame' : `${frames.length} animated QR frames`} (${type}) written to ${options.out}.`);
+}
+
+function isPsbt(bytes: Uint8Array): boolean {
+  try {
+    return detectPayload(bytes, { kind: 'file' }).chain === 'btc';
+  } catch {
+    return false;
+  }
+}
+
+/** BCR-2020-006: the psbt UR payload is the CBOR byte string of the PSBT, as for crypto-psbt. */
+function cborOfPsbt(psbt: Uint8Array): Uint8Array {
+  const crypto = psbtToUr(psbt, 100_000)[0]!;
+  const assembler = new UrAssembler();
+  assembler.receivePart(crypto);
+  return assembler.result().cbor;
+}
+
+export async function qrDecodeCommand(images: string[], options: { out?: string; json?: boolean }): Promise<void> {
+  const inputs = readInputs(images);
+  const decoder = await createNodeQrDecoder();
+  const assembler = new UrAssembler();
+  const texts: string[] = [];
+  const report = progress('Decoding QR frames');
+  for (const [index, input] of inputs.entries()) {
+    if (inputKind(input.bytes) === 'ur-text') texts.push(...collectPartsFromText(new TextDecoder().decode(input.bytes)));
+    else texts.push(...(await decodeQrImage(input.bytes, decoder)));
+    report(index + 1, inputs.length);
+  }
+  if (texts.length === 1 && !/^ur:/i.test(texts[0]!)) {
+    if (options.out) writeFileAtomic(options.out, new TextEncoder().encode(`${texts[0]}\n`));
+    if (options.json) return printJson({ type: 'text', frames: 1, text: texts[0], out: options.out ?? null });
+    return println(options.out ? `A plain QR code (not a UR) was decoded to ${options.out}.` : texts[0]!);
+  }
+  for (const text of texts) {
+    assembler.receivePart(text);
+    if (assembler.isComplete()) break;
+  }
+  const message = assembler.result();
+  const payload = message.type === 'crypto-psbt' || message.type === 'psbt' ? decodeCryptoPsbt(message) : message.type === 'bytes' ? bytesOf(message.cbor) : message.cbor;
+  if (options.out) writeFileAtomic(options.out, payload);
+  if (options.json) return printJson({ type: message.type, frames: texts.length, bytes: payload.length, out: options.out ?? null });
+  println(`Decoded a ${message.type} UR from ${texts.length} frame(s): ${payload.length} bytes${options.out ? `, written to ${options.out}` : ''}.`);
+}
+
+function bytesOf(cbor: Uint8Array): Uint8Array {
+  try {
+    return new Uint8Array(Bytes.fromCBOR(Buffer.from(cbor)).getData());
+  } catch {
+    throw makeError('UR_INVALID', 'The bytes UR does not hold a CBOR byte string.');
+  }
+}
+

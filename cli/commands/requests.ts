@@ -1,0 +1,109 @@
+/** `coldsign inspect` and `coldsign sign`: one pipeline, from files or QR images to signed outputs. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPolicy } from '../../store/policies.js';
+import type { RequestReport } from '../../appliance/api.js';
+import { makeError } from '../../core/errors.js';
+import { groupInputs } from '../../core/pipeline/intake.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../../core/pipeline/export.js';
+import { renderQrPng } from '../../qr/index.js';
+import { isDirectory, readInputs, writeFileAtomic } from '../files.js';
+import { printJson, println, progress } from '../output.js';
+import { formatReview } from '../review-text.js';
+import { withSession } from '../session.js';
+
+export async function inspectCommand(inputs: string[], options: { json?: boolean }): Promise<void> {
+  const groups = groupInputs(readInputs(inputs));
+  const reports: RequestReport[] = [];
+  await withSession(async (session) => {
+    const policy = loadPolicy(session.db);
+    for (const group of groups) {
+      const reviewed = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`));
+      reports.push(reviewed.report);
+      if (!options.json) println(`${formatReview(reviewed.prepared.requestId, reviewed.prepared.summary, reviewed.decision, null, policy)}\n`);
+    }
+  });
+  if (options.json) printJson(reports.length === 1 ? reports[0] : reports);
+}
+
+export interface SignOptions {
+  out: string;
+  format: string;
+  qr?: string;
+  approval: string[];
+  fragment?: number;
+  json?: boolean;
+}
+
+export async function signCommand(inputs: string[], options: SignOptions): Promise<void> {
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(options.format)) {
+    throw makeError('USAGE', `--format must be one of ${OUTPUT_FORMATS.join(', ')}.`);
+  }
+  const format = options.format as OutputFormat;
+  const groups = groupInputs(readInputs(inputs));
+  if (groups.length > 1 && !isDirectory(options.out)) {
+    throw makeError('USAGE', `${groups.length} requests were given: --out must then be an existing directory.`);
+  }
+  const approvals = options.approval.map(readApproval);
+  const results: Array<{ report: RequestReport; path: string; bytes: Uint8Array; urParts: string[]; description: string }> = [];
+  await withSession(async (session) => {
+    const policy = loadPolicy(session.db);
+    // Review every request first (the operator sees each), so that a refusal of any one leaves nothing signed.
+    const reviewed = [];
+    for (const group of groups) {
+      const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`));
+      if (!options.json) println(`${formatReview(r.prepared.requestId, r.prepared.summary, r.decision, null, policy)}\n`);
+      reviewed.push(r);
+    }
+    for (const [index, r] of reviewed.entries()) {
+      const many = groups.length > 1;
+      const outcome = await session.signRequest(r.prepared.requestId, approvals, {
+        format,
+        outputPath: (suffix) => (many ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`) : options.out),
+        fragmentBytes: options.fragment,
+      });
+      const path = outcome.report.outputs[0] ?? options.out;
+      results.push({ report: outcome.report, path, bytes: outcome.output.bytes, urParts: outcome.output.urParts, description: outcome.output.description });
+      progress('Signing')(index + 1, reviewed.length);
+    }
+  });
+  // The audit log holds every signature and output digest: only now are files written.
+  for (const result of results) {
+    writeFileAtomic(result.path, result.bytes);
+    if (options.qr) {
+      const frames = writeQrFrames(options.qr, result.urParts, results.length > 1 ? result.report.requestId.slice(0, 16) : undefined);
+      result.report.outputs.push(...frames);
+    }
+  }
+  if (options.json) return printJson(results.length === 1 ? results[0]!.report : results.map((r) => r.report));
+  for (const result of results) {
+    const approvals = result.report.policy.approvals;
+    println(`Signed${approvals.length ? ` with the approvals of ${approvals.join(', ')}` : ''}: ${result.description}`);
+    for (const output of result.report.outputs) println(`  wrote ${output}`);
+    println(`  audit entry ${result.report.audit.seq}`);
+  }
+}
+
+function readApproval(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw makeError('INPUT_NOT_FOUND', `The approval file ${path} cannot be read.`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw makeError('APPROVAL_INVALID', `The approval file ${path} is not JSON.`);
+  }
+}
+
+/** Writes DIR/frame-0001.png … (SPEC `--qr DIR`), one frame per UR part. */
+export function writeQrFrames(dir: string, parts: string[], prefix?: string): string[] {
+  return parts.map((part, i) => {
+    const name = `${prefix ? `${prefix}-` : ''}frame-${String(i + 1).padStart(4, '0')}.png`;
+    const path = join(dir, name);
+    writeFileAtomic(path, renderQrPng(/^ur:/i.test(part) ? part.toUpperCase() : part));
+    return path;
+  });
+}

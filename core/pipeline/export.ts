@@ -1,0 +1,138 @@
+/**
+ * Export of a signed request: the output file's bytes in the requested format, and what to show as QR
+ * (UR parts, animated when they do not fit one frame, or one plain QR text).
+ */
+import { decodePsbtTransport, encodePsbtTransport, type PsbtEncoding } from '../../chains/btc/index.js';
+import { ethSignatureToUr, psbtToUr } from '../../qr/index.js';
+import { fromHex, toHex, utf8 } from '../bytes.js';
+import { makeError } from '../errors.js';
+import type { PreparedRequest } from './prepare.js';
+import type { SignedRequest } from './sign.js';
+
+export const OUTPUT_FORMATS = ['auto', 'psbt', 'base64', 'hex', 'ur', 'json'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface ExportedOutput {
+  bytes: Uint8Array;
+  format: Exclude<OutputFormat, 'auto'>;
+  mime: string;
+  /** File name suffix, e.g. ".signed.psbt". */
+  suffix: string;
+  description: string;
+  /** UR parts to show as QR frames (one part when it fits one frame); computed on first use. */
+  readonly urParts: string[];
+}
+
+/** Longest text shown as one plain QR frame (a version-25 symbol at error correction L holds about 1,850 bytes). */
+const MAX_PLAIN_QR_CHARS = 1800;
+
+export function exportSigned(
+  prepared: PreparedRequest,
+  signed: SignedRequest,
+  format: OutputFormat,
+  fragmentBytes?: number,
+): ExportedOutput {
+  if (signed.chain === 'btc' && prepared.chain === 'btc') {
+    const { btc } = signed;
+    const binary = decodePsbtTransport(btc.psbt).bytes;
+    const urParts = () => psbtToUr(binary, fragmentBytes);
+    const chosen = format === 'auto' ? (prepared.payload.transport.kind === 'qr' ? 'ur' : encodingFormat(btc.encoding)) : format;
+    const txNote = btc.finalTxHex ? `; fully signed, transaction ${btc.txid}` : '';
+    switch (chosen) {
+      case 'psbt':
+        return out(binary, 'psbt', 'application/octet-stream', '.signed.psbt', `signed PSBT (binary)${txNote}`, urParts);
+      case 'base64':
+        return out(encodePsbtTransport(binary, 'base64'), 'base64', 'text/plain', '.signed.psbt.txt', `signed PSBT (base64)${txNote}`, urParts);
+      case 'hex':
+        return out(encodePsbtTransport(binary, 'hex'), 'hex', 'text/plain', '.signed.psbt.hex', `signed PSBT (hex)${txNote}`, urParts);
+      case 'ur':
+        {
+        const parts = urParts();
+        return out(lines(parts), 'ur', 'text/plain', '.signed.ur.txt', `signed PSBT as ${parts.length} crypto-psbt UR part(s)${txNote}`, () => parts);
+      }
+      case 'json':
+        return out(
+          json({ psbt: new TextDecoder().decode(encodePsbtTransport(binary, 'base64')), txHex: btc.finalTxHex ?? null, txid: btc.txid ?? null }),
+          'json',
+          'application/json',
+          '.signed.json',
+          `signed PSBT (JSON)${txNote}`,
+          urParts,
+        );
+    }
+  }
+  if (signed.chain === 'evm' && prepared.chain === 'evm') {
+    const { evm } = signed;
+    const fromUr = 'ethSignRequest' in prepared.payload;
+    const requestId = 'ethSignRequest' in prepared.payload ? prepared.payload.ethSignRequest.requestId : undefined;
+    const origin = 'ethSignRequest' in prepared.payload ? prepared.payload.ethSignRequest.origin : undefined;
+    // ERC-4527 eth-signature: r‖s‖v, with v as the transaction carries it (EIP-155 for legacy, yParity for typed).
+    const v = evm.v !== undefined ? BigInt(evm.v) : BigInt(27 + evm.yParity);
+    const vHex = v.toString(16);
+    const rsv = fromHex(`${strip(evm.r)}${strip(evm.s)}${vHex.length % 2 ? `0${vHex}` : vHex}`);
+    const primary = evm.rawTransaction ?? evm.signature ?? `0x${toHex(rsv)}`;
+    const plainParts = primary.length <= MAX_PLAIN_QR_CHARS ? [primary] : [];
+    const urParts = () => (fromUr || plainParts.length === 0 ? ethSignatureToUr(requestId, rsv, origin, fragmentBytes) : plainParts);
+    const chosen = format === 'auto' ? (fromUr ? 'ur' : 'hex') : format;
+    const what = evm.rawTransaction ? `signed transaction (hash ${evm.hash})` : `65-byte signature by ${evm.address}`;
+    switch (chosen) {
+      case 'hex':
+        return out(utf8(`${primary}\n`), 'hex', 'text/plain', evm.rawTransaction ? '.signed-tx.hex' : '.signature.hex', what, urParts);
+      case 'ur': {
+        const parts = ethSignatureToUr(requestId, rsv, origin, fragmentBytes);
+        return out(lines(parts), 'ur', 'text/plain', '.eth-signature.ur.txt', `${what} as an eth-signature UR`, () => parts);
+      }
+      case 'json':
+        return out(
+          json({ rawTransaction: evm.rawTransaction ?? null, hash: evm.hash ?? null, signature: evm.signature ?? `0x${toHex(rsv)}`, address: evm.address }),
+          'json',
+          'application/json',
+          '.signed.json',
+          what,
+          urParts,
+        );
+      default:
+        throw makeError('USAGE', `--format ${chosen} is for PSBTs; EVM results are hex, ur or json.`);
+    }
+  }
+  throw makeError('INTERNAL', 'The signed result does not match its request.');
+}
+
+function encodingFormat(encoding: PsbtEncoding): 'psbt' | 'base64' | 'hex' {
+  return encoding === 'binary' ? 'psbt' : encoding;
+}
+
+function strip(hex: string): string {
+  return hex.replace(/^0x/, '').padStart(64, '0');
+}
+
+function lines(parts: string[]): Uint8Array {
+  return utf8(`${parts.join('\n')}\n`);
+}
+
+function json(value: unknown): Uint8Array {
+  return utf8(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function out(
+  bytes: Uint8Array,
+  format: ExportedOutput['format'],
+  mime: string,
+  suffix: string,
+  description: string,
+  urParts: () => string[],
+): ExportedOutput {
+  let parts: string[] | undefined;
+  // UR parts (fountain-encoded) are computed only when QR frames are wanted.
+  return {
+    bytes,
+    format,
+    mime,
+    suffix,
+    description,
+    get urParts() {
+      parts ??= urParts();
+      return parts;
+    },
+  };
+}

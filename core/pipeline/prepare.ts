@@ -1,0 +1,69 @@
+/**
+ * Parse and summarize one request with its chain's codec, and compute its request id
+ * (hex SHA-256 of the canonical request bytes, SPEC.md `requestId`).
+ */
+import { parsePsbt, summarizePsbt, type BtcSigningPlan, type ParsedPsbt } from '../../chains/btc/index.js';
+import {
+  fromEthSignRequest,
+  parseEvmRequest,
+  summarizeEvm,
+  type EvmSigningPlan,
+  type KnownToken,
+  type ParsedEvmRequest,
+} from '../../chains/evm/index.js';
+import { sha256Hex } from '../bytes.js';
+import { isColdsignError, makeError } from '../errors.js';
+import type { BtcNetwork, KeyRecord } from '../signer.js';
+import type { RequestKind, SigningSummary } from '../summary.js';
+import type { RequestPayload } from './intake.js';
+
+export type PreparedRequest =
+  | { chain: 'btc'; requestId: string; kind: RequestKind; summary: SigningSummary; payload: RequestPayload; parsed: ParsedPsbt; plan: BtcSigningPlan }
+  | {
+      chain: 'evm';
+      requestId: string;
+      kind: RequestKind;
+      summary: SigningSummary;
+      payload: RequestPayload;
+      parsed: ParsedEvmRequest;
+      plan: EvmSigningPlan;
+    };
+
+export interface PrepareOptions {
+  /** Tokens whose units are known (the policy's token lists). */
+  tokens: KnownToken[];
+  /** CVE-2020-14199: require non_witness_utxo for segwit v0 inputs (default true). */
+  strictUtxo?: boolean;
+}
+
+export function prepareRequest(payload: RequestPayload, keys: KeyRecord[], options: PrepareOptions): PreparedRequest {
+  if (payload.chain === 'btc') return prepareBtc(payload, keys, options);
+  const parsed = 'ethSignRequest' in payload ? fromEthSignRequest(payload.ethSignRequest) : parseEvmRequest(payload.bytes);
+  const evmKeys = keys.filter((k) => k.chain === 'evm');
+  if (evmKeys.length === 0) throw makeError('KEY_NOT_FOUND', 'There is no EVM key on this appliance to sign this request with.');
+  const { summary, plan } = summarizeEvm(parsed, evmKeys, options.tokens);
+  return { chain: 'evm', requestId: sha256Hex(parsed.canonical), kind: parsed.kind, summary, payload, parsed, plan };
+}
+
+/** The PSBT does not say its network: try each network our Bitcoin keys live on, in turn. */
+function prepareBtc(payload: Extract<RequestPayload, { chain: 'btc' }>, keys: KeyRecord[], options: PrepareOptions): PreparedRequest {
+  const parsed = parsePsbt(payload.psbt);
+  const btcKeys = keys.filter((k) => k.chain === 'btc');
+  const networks = [...new Set(btcKeys.map((k) => k.network ?? 'mainnet'))] as BtcNetwork[];
+  if (networks.length === 0) throw makeError('PSBT_NOTHING_TO_SIGN', 'There is no Bitcoin key on this appliance, so no input of this PSBT is ours.');
+  let lastError: unknown;
+  for (const network of networks) {
+    try {
+      const { summary, plan } = summarizePsbt(
+        parsed,
+        btcKeys.filter((k) => (k.network ?? 'mainnet') === network),
+        { network, strictUtxo: options.strictUtxo ?? true },
+      );
+      return { chain: 'btc', requestId: sha256Hex(parsed.canonical), kind: 'psbt', summary, payload, parsed, plan };
+    } catch (error) {
+      if (!isColdsignError(error, 'PSBT_NOTHING_TO_SIGN')) throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
+}

@@ -1,0 +1,35 @@
+/** Signing a prepared request through the DigestSigner; each chain verifies every signature it makes. */
+import { signPsbt, type SignedPsbt } from '../../chains/btc/index.js';
+import { signEvm, type SignedEvm } from '../../chains/evm/index.js';
+import type { DigestSigner } from '../signer.js';
+import type { Secp256k1Verifier } from '../signature.js';
+import type { PreparedRequest } from './prepare.js';
+
+export interface SignatureRecord {
+  /** Label of our key. */
+  key: string;
+  /** Bitcoin input index. */
+  input?: number;
+  /** Hex signature: DER + sighash byte (btc) or r‖s‖v (evm). */
+  signature: string;
+}
+
+export type SignedRequest =
+  | { chain: 'btc'; signatures: SignatureRecord[]; btc: SignedPsbt }
+  | { chain: 'evm'; signatures: SignatureRecord[]; evm: SignedEvm };
+
+/** `verifier` re-checks each signature against its digest (the Node side injects libsecp256k1). */
+export async function signPrepared(prepared: PreparedRequest, signer: DigestSigner, verifier?: Secp256k1Verifier): Promise<SignedRequest> {
+  if (prepared.chain === 'btc') {
+    const btc = await signPsbt(prepared.parsed, prepared.plan, signer, verifier ? { verifier } : {});
+    const labels = new Map(prepared.plan.requests.map((r) => [r.input, r.label]));
+    return {
+      chain: 'btc',
+      btc,
+      signatures: btc.signatures.map((s) => ({ key: labels.get(s.input) ?? '?', input: s.input, signature: s.signature })),
+    };
+  }
+  const evm = await signEvm(prepared.parsed, prepared.plan, signer);
+  const signature = evm.signature ?? `${evm.r}${evm.s.replace(/^0x/, '')}${(27 + evm.yParity).toString(16)}`;
+  return { chain: 'evm', evm, signatures: [{ key: prepared.plan.keyLabel, signature }] };
+}
