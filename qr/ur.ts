@@ -153,11 +153,15 @@ export function encodeUrParts(type: UrType, cborPayload: Uint8Array, fragmentByt
   return Array.from({ length: fountain.fragmentCount }, () => fountain.nextPart());
 }
 
-/** A PSBT (BIP-174 bytes) as crypto-psbt UR parts (BCR-2020-006: a CBOR byte string). */
-export function psbtToUr(psbt: Uint8Array, maxFragment = DEFAULT_FRAGMENT_BYTES): string[] {
+/** The UR payload of a PSBT: a CBOR byte string (BCR-2020-006 crypto-psbt; the newer psbt type has the same payload). */
+export function psbtCbor(psbt: Uint8Array): Uint8Array {
   if (psbt.length === 0) throw makeError('INPUT_EMPTY', 'Nothing to encode: the PSBT is empty.');
-  const cbor = toU8(new CryptoPSBT(toBuffer(psbt)).toCBOR());
-  return encodeUrParts('crypto-psbt', cbor, maxFragment);
+  return toU8(new CryptoPSBT(toBuffer(psbt)).toCBOR());
+}
+
+/** A PSBT (BIP-174 bytes) as crypto-psbt (default) or psbt UR parts. */
+export function psbtToUr(psbt: Uint8Array, maxFragment = DEFAULT_FRAGMENT_BYTES, type: 'crypto-psbt' | 'psbt' = 'crypto-psbt'): string[] {
+  return encodeUrParts(type, psbtCbor(psbt), maxFragment);
 }
 
 /** An eth-signature UR (ERC-4527): request-id (uuid), 65-byte signature r||s||v, optional origin. */
