@@ -15,21 +15,13 @@ import { encodePsbtTransport } from '../chains/btc/encoding.js';
 import { toHex } from '../core/bytes.js';
 import { compressPublicKey } from '../core/signature.js';
 import type { KeyRecord } from '../core/signer.js';
-import { fmt, medianOf, writeSection } from './support.js';
+import { fmt, inFlight, medianOf, writeSection } from './support.js';
 
 const SIZES = [10, 100, 1000];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const IN_FLIGHT = 8;
 const POOL = 4;
 
-async function inFlight<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 const token = createTestToken('coldsign-btc-bench');
 const hsm = token.open({ size: POOL });

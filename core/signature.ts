@@ -81,12 +81,15 @@ export function normalizeSignature(
     throw makeError('HSM_SIGNATURE_INVALID', 'No recovery id reproduces the key’s public key from the HSM signature.');
   };
   let recovery: 0 | 1 | undefined;
-  const der = Signature.fromBytes(compact, 'compact').toBytes('der');
-  // The recovery id (EIP-155 yParity) is found on first use: Bitcoin signatures never need it.
+  let der: Uint8Array | undefined;
+  // Computed on first use: Bitcoin needs DER and never the recovery id (EIP-155 yParity); EVM the reverse.
   return {
     r: compact.slice(0, 32),
     s: compact.slice(32),
-    der,
+    get der() {
+      der ??= Signature.fromBytes(compact, 'compact').toBytes('der');
+      return der;
+    },
     get recovery() {
       recovery ??= findRecovery();
       return recovery;

@@ -2,12 +2,16 @@
  * Export of a signed request: the output file's bytes in the requested format, and what to show as QR
  * (UR parts, animated when they do not fit one frame, or one plain QR text).
  */
-import { decodePsbtTransport, encodePsbtTransport, type PsbtEncoding } from '../../chains/btc/index.js';
-import { ethSignatureToUr, psbtToUr } from '../../qr/index.js';
+import { decodePsbtTransport, encodePsbtTransport, type PsbtEncoding } from '../../chains/btc/encoding.js';
 import { fromHex, toHex, utf8 } from '../bytes.js';
 import { makeError } from '../errors.js';
 import type { PreparedRequest } from './prepare.js';
 import type { SignedRequest } from './sign.js';
+
+const noQr = {
+  psbtToUr: (): string[] => [],
+  ethSignatureToUr: (): string[] => [],
+};
 
 export const OUTPUT_FORMATS = ['auto', 'psbt', 'base64', 'hex', 'ur', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -19,23 +23,28 @@ export interface ExportedOutput {
   /** File name suffix, e.g. ".signed.psbt". */
   suffix: string;
   description: string;
-  /** UR parts to show as QR frames (one part when it fits one frame); computed on first use. */
-  readonly urParts: string[];
+  /** UR parts to show as QR frames (one part when it fits one frame); empty unless asked for. */
+  urParts: string[];
 }
 
 /** Longest text shown as one plain QR frame (a version-25 symbol at error correction L holds about 1,850 bytes). */
 const MAX_PLAIN_QR_CHARS = 1800;
 
-export function exportSigned(
+/** `withQr`: also compute the UR parts for QR frames (the UR libraries load only then). */
+export async function exportSigned(
   prepared: PreparedRequest,
   signed: SignedRequest,
   format: OutputFormat,
-  fragmentBytes?: number,
-): ExportedOutput {
+  options: { fragmentBytes?: number; withQr?: boolean } = {},
+): Promise<ExportedOutput> {
+  const { fragmentBytes } = options;
+  const viaQr = prepared.payload.transport.kind === 'qr';
+  const needUr = options.withQr || format === 'ur' || (format === 'auto' && (viaQr || 'ethSignRequest' in prepared.payload));
+  const { ethSignatureToUr, psbtToUr } = needUr ? await import('../../qr/index.js') : noQr;
   if (signed.chain === 'btc' && prepared.chain === 'btc') {
     const { btc } = signed;
     const binary = decodePsbtTransport(btc.psbt).bytes;
-    const urParts = () => psbtToUr(binary, fragmentBytes);
+    const urParts = psbtToUr(binary, fragmentBytes);
     const chosen = format === 'auto' ? (prepared.payload.transport.kind === 'qr' ? 'ur' : encodingFormat(btc.encoding)) : format;
     const txNote = btc.finalTxHex ? `; fully signed, transaction ${btc.txid}` : '';
     switch (chosen) {
@@ -46,10 +55,7 @@ export function exportSigned(
       case 'hex':
         return out(encodePsbtTransport(binary, 'hex'), 'hex', 'text/plain', '.signed.psbt.hex', `signed PSBT (hex)${txNote}`, urParts);
       case 'ur':
-        {
-        const parts = urParts();
-        return out(lines(parts), 'ur', 'text/plain', '.signed.ur.txt', `signed PSBT as ${parts.length} crypto-psbt UR part(s)${txNote}`, () => parts);
-      }
+        return out(lines(urParts), 'ur', 'text/plain', '.signed.ur.txt', `signed PSBT as ${urParts.length} crypto-psbt UR part(s)${txNote}`, urParts);
       case 'json':
         return out(
           json({ psbt: new TextDecoder().decode(encodePsbtTransport(binary, 'base64')), txHex: btc.finalTxHex ?? null, txid: btc.txid ?? null }),
@@ -72,7 +78,7 @@ export function exportSigned(
     const rsv = fromHex(`${strip(evm.r)}${strip(evm.s)}${vHex.length % 2 ? `0${vHex}` : vHex}`);
     const primary = evm.rawTransaction ?? evm.signature ?? `0x${toHex(rsv)}`;
     const plainParts = primary.length <= MAX_PLAIN_QR_CHARS ? [primary] : [];
-    const urParts = () => (fromUr || plainParts.length === 0 ? ethSignatureToUr(requestId, rsv, origin, fragmentBytes) : plainParts);
+    const urParts = fromUr || (plainParts.length === 0 && needUr) ? ethSignatureToUr(requestId, rsv, origin, fragmentBytes) : plainParts;
     const chosen = format === 'auto' ? (fromUr ? 'ur' : 'hex') : format;
     const what = evm.rawTransaction ? `signed transaction (hash ${evm.hash})` : `65-byte signature by ${evm.address}`;
     switch (chosen) {
@@ -80,7 +86,7 @@ export function exportSigned(
         return out(utf8(`${primary}\n`), 'hex', 'text/plain', evm.rawTransaction ? '.signed-tx.hex' : '.signature.hex', what, urParts);
       case 'ur': {
         const parts = ethSignatureToUr(requestId, rsv, origin, fragmentBytes);
-        return out(lines(parts), 'ur', 'text/plain', '.eth-signature.ur.txt', `${what} as an eth-signature UR`, () => parts);
+        return out(lines(parts), 'ur', 'text/plain', '.eth-signature.ur.txt', `${what} as an eth-signature UR`, parts);
       }
       case 'json':
         return out(
@@ -120,19 +126,7 @@ function out(
   mime: string,
   suffix: string,
   description: string,
-  urParts: () => string[],
+  urParts: string[],
 ): ExportedOutput {
-  let parts: string[] | undefined;
-  // UR parts (fountain-encoded) are computed only when QR frames are wanted.
-  return {
-    bytes,
-    format,
-    mime,
-    suffix,
-    description,
-    get urParts() {
-      parts ??= urParts();
-      return parts;
-    },
-  };
+  return { bytes, format, mime, suffix, description, urParts };
 }
