@@ -5,7 +5,7 @@
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
 import { makeError } from '../core/errors.js';
-import { toBuffer } from './ur.js';
+import { toBuffer } from './ur-parts.js';
 import type { RgbaImage } from './render.js';
 import { checkFrameSize, MAX_IMAGE_PIXELS } from './limits.js';
 import { detectImageKind } from './sniff.js';
