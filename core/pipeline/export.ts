@@ -9,7 +9,7 @@ import type { PreparedRequest } from './prepare.js';
 import type { SignedRequest } from './sign.js';
 
 const noQr = {
-  psbtToUr: (): string[] => [],
+  psbtToUr: (_psbt: Uint8Array, _fragment?: number, _type?: string): string[] => [],
   ethSignatureToUr: (): string[] => [],
 };
 
@@ -44,7 +44,8 @@ export async function exportSigned(
   if (signed.chain === 'btc' && prepared.chain === 'btc') {
     const { btc } = signed;
     const binary = decodePsbtTransport(btc.psbt).bytes;
-    const urParts = psbtToUr(binary, fragmentBytes);
+    // BCR-2020-006 crypto-psbt, or the newer psbt type when the request came as one
+    const urParts = psbtToUr(binary, fragmentBytes, prepared.payload.transport.kind === 'qr' && prepared.payload.transport.urType === 'psbt' ? 'psbt' : 'crypto-psbt');
     const chosen = format === 'auto' ? (prepared.payload.transport.kind === 'qr' ? 'ur' : encodingFormat(btc.encoding)) : format;
     const txNote = btc.finalTxHex ? `; fully signed, transaction ${btc.txid}` : '';
     switch (chosen) {

@@ -100,13 +100,9 @@ async function readTransfer(
     return detectPayload(new TextEncoder().encode(texts[0]!), { kind: 'qr', frames: 1 });
   }
   // The UR libraries load only when a QR transfer arrives.
-  const { UrAssembler, decodeCryptoPsbt, decodeEthSignRequest } = await import('../../qr/index.js');
-  const assembler = new UrAssembler();
-  for (const text of texts) {
-    assembler.receivePart(text);
-    if (assembler.isComplete()) break;
-  }
-  const message = assembler.result();
+  const { assembleUr, decodeCryptoPsbt, decodeEthSignRequest } = await import('../../qr/index.js');
+  // Every frame is fed, also after completion: a stray frame of another transfer is refused.
+  const message = assembleUr(texts);
   const transport: Transport = { kind: 'qr', urType: message.type, frames: texts.length };
   switch (message.type) {
     case 'crypto-psbt':
