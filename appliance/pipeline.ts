@@ -11,6 +11,7 @@ import { exportSigned, type ExportedOutput, type OutputFormat } from '../core/pi
 import { prepareRequest, type PreparedRequest } from '../core/pipeline/prepare.js';
 import { signPrepared } from '../core/pipeline/sign.js';
 import type { DigestSigner } from '../core/signer.js';
+import { fastVerifier } from '../hsm/native-verifier.js';
 import type { Decision } from '../core/summary.js';
 import { parseApproval, verifyApprovals } from '../policy/approvals.js';
 import { evaluate } from '../policy/evaluate.js';
@@ -87,7 +88,7 @@ export async function previewInputs(
 ): Promise<{ prepared: PreparedRequest; decision: Decision }> {
   const payload = await readRequest(inputs, deps.qr);
   const policy = loadPolicy(deps.db);
-  const prepared = prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
+  const prepared = await prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
   return { prepared, decision: decide(deps.db, prepared, deps.now()).decision };
 }
 
@@ -96,18 +97,20 @@ export async function reviewInputs(
   deps: PipelineDeps,
   inputs: InputFile[],
   onProgress?: (done: number, total: number) => void,
+  options: { checkpoint?: boolean } = {},
 ): Promise<Reviewed> {
   const payload = await readRequest(inputs, deps.qr, onProgress);
   const now = deps.now();
   const policy = loadPolicy(deps.db);
-  const prepared = prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
+  const prepared = await prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
   const { decision } = decide(deps.db, prepared, now);
   await deps.auditor.begin();
   const canonical = prepared.parsed.canonical;
   recordRequest(deps.db, deps.auditor, { requestId: prepared.requestId, chain: prepared.chain, kind: prepared.kind, summary: prepared.summary.details, canonical }, now);
   recordDecision(deps.db, deps.auditor, prepared.requestId, decision, policy?.version ?? null, now);
   const entry = { seq: auditHead(deps.db).seq };
-  await deps.auditor.checkpoint(now);
+  // `sign` signs right after the review and checkpoints once at the end; a crash in between is recovered at start-up.
+  if (options.checkpoint !== false) await deps.auditor.checkpoint(now);
   return {
     prepared,
     decision,
@@ -132,6 +135,23 @@ export interface SignOptions {
   /** Where the caller will write the output, given the output's file suffix (recorded in the log), or null. */
   outputPath: ((suffix: string) => string) | null;
   fragmentBytes?: number;
+  /** Also compute the UR parts of the output for QR frames. */
+  withQr?: boolean;
+  /** Progress of the HSM signatures (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The signer, counting signatures for a progress display. */
+function withProgress(signer: DigestSigner, total: number, onProgress?: (done: number, total: number) => void): DigestSigner {
+  if (!onProgress) return signer;
+  let done = 0;
+  return {
+    signDigest: async (keyId, publicKey, digest) => {
+      const signature = await signer.signDigest(keyId, publicKey, digest);
+      onProgress(++done, total);
+      return signature;
+    },
+  };
 }
 
 export interface SignOutcome {
@@ -177,8 +197,9 @@ export async function signReviewed(
   await deps.auditor.assertHeadMatchesToken();
   await deps.auditor.begin();
   recordApprovals(deps.db, deps.auditor, prepared.requestId, approvalDocs.map(parseApproval), now);
-  const signed = await signPrepared(prepared, deps.signer);
-  const output = exportSigned(prepared, signed, options.format, options.fragmentBytes);
+  const total = prepared.chain === 'btc' ? prepared.plan.requests.length : 1;
+  const signed = await signPrepared(prepared, withProgress(deps.signer, total, options.onProgress), fastVerifier);
+  const output = await exportSigned(prepared, signed, options.format, { fragmentBytes: options.fragmentBytes, withQr: options.withQr });
   const outputDigest = sha256Hex(output.bytes);
   const outputPath = options.outputPath ? options.outputPath(output.suffix) : null;
   recordSignatures(

@@ -80,8 +80,12 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   /** Reviews one request (CLI `inspect`, the app's review screen): recorded in the audit log. */
-  async reviewRequest(inputs: InputFile[], onProgress?: (done: number, total: number) => void): Promise<Reviewed> {
-    const reviewed = await reviewInputs(this.deps(), inputs, onProgress);
+  async reviewRequest(
+    inputs: InputFile[],
+    onProgress?: (done: number, total: number) => void,
+    options?: { checkpoint?: boolean },
+  ): Promise<Reviewed> {
+    const reviewed = await reviewInputs(this.deps(), inputs, onProgress, options);
     this.reviewed.set(reviewed.prepared.requestId, reviewed);
     return reviewed;
   }
@@ -143,6 +147,7 @@ export class ApplianceSession implements ApplianceApi {
     const outcome = await this.signRequest(requestId, approvals, {
       format: 'auto',
       outputPath: (suffix) => `request-${requestId.slice(0, 12)}${suffix}`,
+      withQr: true,
     });
     const { output } = outcome;
     const name = outcome.report.outputs[0] ?? `request-${requestId.slice(0, 12)}${output.suffix}`;

@@ -6,6 +6,7 @@
  * N = 10, 100, 1000. Goals: end to end under 1.2x raw; 1000 inputs under 11x the time of 100.
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { createTestToken } from '../test/support/softhsm.js';
 import { buildPsbt, foreignScript } from '../test/btc/support/fixtures.js';
 import { fastVerifier, verifierName } from '../hsm/native-verifier.js';
@@ -14,21 +15,13 @@ import { encodePsbtTransport } from '../chains/btc/encoding.js';
 import { toHex } from '../core/bytes.js';
 import { compressPublicKey } from '../core/signature.js';
 import type { KeyRecord } from '../core/signer.js';
-import { fmt, medianOf, writeSection } from './support.js';
+import { fmt, inFlight, medianOf, writeSection } from './support.js';
 
 const SIZES = [10, 100, 1000];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const IN_FLIGHT = 8;
 const POOL = 4;
 
-async function inFlight<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 const token = createTestToken('coldsign-btc-bench');
 const hsm = token.open({ size: POOL });
@@ -70,8 +63,12 @@ for (const n of SIZES) {
   const endToEnd = async () => {
     const parsed = parsePsbt(request);
     const { plan } = summarizePsbt(parsed, [key], { network: 'testnet' });
-    const signed = await signPsbt(parsed, plan, hsm.signer, { concurrency: IN_FLIGHT, verifier: fastVerifier });
-    if (signed.signatures.length !== n || !signed.finalTxHex) throw new Error('benchmark: incomplete signing');
+    const signed = await signPsbt(parsed, plan, hsm.signer, {
+      concurrency: IN_FLIGHT,
+      verifier: fastVerifier,
+    });
+    if (signed.signatures.length !== n || !signed.finalTxHex)
+      throw new Error('benchmark: incomplete signing');
   };
   await endToEnd();
   // interleave the two measurements so that load from other processes hits both alike
@@ -80,13 +77,19 @@ for (const n of SIZES) {
   const e2es: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     raws.push(await medianOf(1, () => inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signRaw(key.keyId, d))));
-    normalizeds.push(await medianOf(1, () => inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signDigest(key.keyId, generated.publicKey, d))));
+    normalizeds.push(
+      await medianOf(1, () =>
+        inFlight(digests, IN_FLIGHT, (d) => hsm.signer.signDigest(key.keyId, generated.publicKey, d)),
+      ),
+    );
     e2es.push(await medianOf(1, endToEnd));
   }
   // best of the rounds: the machine is shared, and the minimum is the run least disturbed by other processes
   const best = (v: number[]) => Math.min(...v);
   rows.push({ n, bytes: request.length, raw: best(raws), normalized: best(normalizeds), e2e: best(e2es) });
-  process.stdout.write(`n=${n}: raw ${fmt(best(raws))} ms, signDigest ${fmt(best(normalizeds))} ms, end to end ${fmt(best(e2es))} ms\n`);
+  process.stdout.write(
+    `n=${n}: raw ${fmt(best(raws))} ms, signDigest ${fmt(best(normalizeds))} ms, end to end ${fmt(best(e2es))} ms\n`,
+  );
 }
 hsm.close();
 token.cleanup();
@@ -107,9 +110,13 @@ writeSection(
   `
 PSBTs (base64) with N P2WPKH inputs, each carrying its full previous transaction (CVE-2020-14199 check on),
 two outputs (payment and change). End to end = parse → summarize → sign ${IN_FLIGHT} in flight (HSM, low-S,
-verify, validateSignaturesOfInput with ${verifierName}) → finalize → extract → serialize. Baseline = raw
+verify in the signer, verify again against the input's digest with ${verifierName}, bitcoinjs-lib
+validateSignaturesOfInput on one input per script/sighash type) → finalize → extract → serialize. Baseline = raw
 \`signRaw\` of N random digests, ${IN_FLIGHT} in flight, same token and pool of ${POOL} sessions, measured
-interleaved in the same run; best of ${ROUNDS} rounds each (the machine is shared).
+interleaved in the same run; best of ${ROUNDS} rounds each (the machine is shared: load average
+${loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' / ')} over 1 / 5 / 15 minutes at the end of the run, so single figures move between runs).
 
 | inputs | request | raw \`signRaw\` (baseline) | \`signDigest\` (normalize, verify, recovery id) | end to end | per input | ratio to raw | ratio to \`signDigest\` |
 |---|---|---|---|---|---|---|---|

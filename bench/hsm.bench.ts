@@ -8,21 +8,13 @@ import pkcs11js from 'pkcs11js';
 import { randomBytes } from 'node:crypto';
 import { createTestToken } from '../test/support/softhsm.js';
 import { verifierName } from '../hsm/native-verifier.js';
-import { fmt, medianOf, writeSection } from './support.js';
+import { fmt, inFlight, medianOf, writeSection } from './support.js';
 
 const N = Number(process.env.BENCH_N ?? 2000);
 const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? 400);
 const LATENCY_MS = 5;
 const ROUNDS = 3;
 
-async function inFlight<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 const token = createTestToken('coldsign-bench');
 const one = token.open({ size: 1 });

@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   PSBT_SIGHASH_UNSUPPORTED: 'input',
   PSBT_SCRIPT_UNSUPPORTED: 'input',
   PSBT_NETWORK_MISMATCH: 'input',
+  PSBT_TX_TOO_LARGE: 'input',
   // evm (chains/evm)
   EVM_TX_INVALID: 'input',
   EVM_TX_UNSUPPORTED: 'input',

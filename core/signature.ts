@@ -73,14 +73,28 @@ export function normalizeSignature(
   }
   // the key already verified the signature, so it is a valid point: only its encoding may need expanding
   const expected = publicKey.length === 65 ? publicKey : uncompressPublicKey(publicKey);
-  for (const recovery of [0, 1] as const) {
-    const recovered = verifier.recover(compact, recovery, digest);
-    if (recovered && equalBytes(recovered, expected)) {
-      const der = Signature.fromBytes(compact, 'compact').toBytes('der');
-      return { r: compact.slice(0, 32), s: compact.slice(32), recovery, der };
+  const findRecovery = (): 0 | 1 => {
+    for (const recovery of [0, 1] as const) {
+      const recovered = verifier.recover(compact, recovery, digest);
+      if (recovered && equalBytes(recovered, expected)) return recovery;
     }
-  }
-  throw makeError('HSM_SIGNATURE_INVALID', 'No recovery id reproduces the key’s public key from the HSM signature.');
+    throw makeError('HSM_SIGNATURE_INVALID', 'No recovery id reproduces the key’s public key from the HSM signature.');
+  };
+  let recovery: 0 | 1 | undefined;
+  let der: Uint8Array | undefined;
+  // Computed on first use: Bitcoin needs DER and never the recovery id (EIP-155 yParity); EVM the reverse.
+  return {
+    r: compact.slice(0, 32),
+    s: compact.slice(32),
+    get der() {
+      der ??= Signature.fromBytes(compact, 'compact').toBytes('der');
+      return der;
+    },
+    get recovery() {
+      recovery ??= findRecovery();
+      return recovery;
+    },
+  };
 }
 
 /** Compressed (33-byte) SEC1 form of a secp256k1 public key given compressed or uncompressed. */

@@ -6,7 +6,7 @@ import { URDecoder } from '@ngraveio/bc-ur';
 import { getCRC } from '@ngraveio/bc-ur/dist/utils.js';
 import { makeError } from '../core/errors.js';
 import { equalBytes } from '../core/bytes.js';
-import { parseUrPart, toBuffer, type ParsedPart, type UrMessage, type UrType } from './ur.js';
+import { parseUrPart, toBuffer, type ParsedPart, type UrMessage, type UrType } from './ur-parts.js';
 
 type TransferKey = NonNullable<ParsedPart['fountain']> & { type: UrType };
 

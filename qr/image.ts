@@ -5,25 +5,17 @@
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
 import { makeError } from '../core/errors.js';
-import { toBuffer } from './ur.js';
+import { toBuffer } from './ur-parts.js';
 import type { RgbaImage } from './render.js';
 import { checkFrameSize, MAX_IMAGE_PIXELS } from './limits.js';
+import { detectImageKind } from './sniff.js';
 
 export { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, checkFrameSize } from './limits.js';
 
 /** Largest image file accepted, in bytes. */
 export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
 
-export type ImageKind = 'png' | 'jpeg';
-
-// PNG signature (ISO/IEC 15948 §5.2) and JPEG SOI marker + next marker prefix (ITU T.81 B.1.1.3).
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-export function detectImageKind(bytes: Uint8Array): ImageKind | undefined {
-  if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return 'png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  return undefined;
-}
+export { detectImageKind, type ImageKind } from './sniff.js';
 
 function readU32(bytes: Uint8Array, offset: number): number {
   return ((bytes[offset] ?? 0) * 0x1000000 + (((bytes[offset + 1] ?? 0) << 16) | ((bytes[offset + 2] ?? 0) << 8) | (bytes[offset + 3] ?? 0))) >>> 0;

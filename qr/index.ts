@@ -10,6 +10,7 @@ export {
   createUrFountain,
   encodeUrParts,
   psbtToUr,
+  psbtCbor,
   ethSignatureToUr,
   decodeCryptoPsbt,
   decodeEthSignRequest,

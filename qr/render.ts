@@ -8,7 +8,7 @@ import { render as renderSvgTag } from 'qrcode/lib/renderer/svg-tag.js';
 import type { QRCode, QRCodeSegment } from 'qrcode';
 import pngjs from 'pngjs';
 import { makeError } from '../core/errors.js';
-import { toBuffer } from './ur.js';
+import { toBuffer } from './ur-parts.js';
 
 export type ErrorCorrection = 'L' | 'M';
 

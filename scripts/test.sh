@@ -10,4 +10,11 @@ npx tsc -p tsconfig.json --noEmit
 echo "==> Linting (typescript-eslint and layer boundaries)"
 npx eslint .
 echo "==> Tests"
-npx vitest run
+mkdir -p .tmp
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-report.json || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".tmp/vitest-report.json", "utf8"));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || true
+exit $status

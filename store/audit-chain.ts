@@ -3,14 +3,15 @@
  *   SHA-256( JSON ["coldsign-audit/1", seq, time, type, prevHash] ‖ "\n" ‖ canonicalPayload )
  * where canonicalPayload is the RFC 8785 (JCS) form of the payload and prevHash the hash of entry
  * n−1 (64 zeros for entry 1). Checkpoints sign SHA-256 of the JCS form of
- * {"domain":"coldsign-audit-checkpoint/1","head":…,"seq":…,"time":…} with secp256k1 ECDSA (SEC 1).
+ * {"domain":"coldsign-audit-checkpoint/1","head":…,"seq":…,"time":…} with secp256k1 ECDSA (SEC 1),
+ * low-S (BIP-62) r‖s.
  * This module has no HSM: it is all an offline verifier needs.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../policy/canonical.js';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { makeError } from '../core/errors.js';
 import { fromHex, isHex } from '../core/bytes.js';
+import { fastVerifier } from '../hsm/native-verifier.js';
 
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 const ENTRY_DOMAIN = 'coldsign-audit/1';
@@ -51,6 +52,13 @@ export interface AuditHead {
   hash: string;
 }
 
+/**
+ * 'all' checks every checkpoint's signature; 'newest' checks every checkpoint's head against the
+ * chain but only the newest one's signature, which through the hash chain already vouches for
+ * every entry before it (much faster on long logs).
+ */
+export type SignatureCheck = 'all' | 'newest';
+
 export interface AuditVerification {
   ok: boolean;
   entries: number;
@@ -60,12 +68,15 @@ export interface AuditVerification {
   firstBad?: { seq: number; reason: string };
 }
 
+/** JSON.stringify of a string, short-cut for printable ASCII without quote or backslash (same bytes). */
+function jsonString(text: string): string {
+  return /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/** Hash of an entry: SHA-256 of JSON ["coldsign-audit/1",seq,time,type,prev], "\n", canonical payload. */
 export function entryHash(seq: number, time: string, type: string, payload: string, prev: string): string {
-  return createHash('sha256')
-    .update(JSON.stringify([ENTRY_DOMAIN, seq, time, type, prev]))
-    .update('\n')
-    .update(payload)
-    .digest('hex');
+  const prefix = `[${jsonString(ENTRY_DOMAIN)},${JSON.stringify(seq)},${jsonString(time)},${jsonString(type)},${jsonString(prev)}]`;
+  return createHash('sha256').update(`${prefix}\n${payload}`).digest('hex');
 }
 
 export function checkpointDigest(seq: number, head: string, time: string): Uint8Array {
@@ -77,7 +88,8 @@ export function verifyCheckpointSignature(checkpoint: AuditCheckpoint, publicKey
   if (!isHex(checkpoint.signature) || checkpoint.signature.length !== 128) return false;
   try {
     const digest = checkpointDigest(checkpoint.seq, checkpoint.head, checkpoint.time);
-    return secp256k1.verify(fromHex(checkpoint.signature), digest, publicKey, { prehash: false, lowS: true, format: 'compact' });
+    // libsecp256k1 (falling back to @noble/curves): requires low-S, as the audit key's signatures are.
+    return fastVerifier.verify(fromHex(checkpoint.signature), digest, publicKey);
   } catch {
     return false;
   }
@@ -96,13 +108,19 @@ export function canonicalPayload(payload: unknown): string {
   }
 }
 
+/**
+ * Fields whose values are request content from the online coordinator (summaries, typed data,
+ * messages, policy documents): logged verbatim, their own field names are not ours to judge.
+ */
+const REQUEST_CONTENT_FIELDS = new Set(['summary', 'details', 'document', 'message', 'typedData']);
+
 function rejectSecrets(value: unknown, path: string): void {
   if (typeof value !== 'object' || value === null) return;
   for (const [key, inner] of Object.entries(value)) {
     if (!Array.isArray(value) && wordsOf(key).some((word) => SECRET_WORDS.has(word))) {
       throw makeError('AUDIT_SECRET_REFUSED', `The audit log refuses the field "${path}${key}": it may hold a secret.`);
     }
-    rejectSecrets(inner, `${path}${key}.`);
+    if (!REQUEST_CONTENT_FIELDS.has(key)) rejectSecrets(inner, `${path}${key}.`);
   }
 }
 
@@ -157,7 +175,7 @@ export class ChainVerifier {
   }
 
   /** Checks every checkpoint's signature and head, and that the last entry is covered by one. */
-  finish(checkpoints: readonly AuditCheckpoint[], publicKey: Uint8Array): AuditVerification {
+  finish(checkpoints: readonly AuditCheckpoint[], publicKey: Uint8Array, signatures: SignatureCheck = 'all'): AuditVerification {
     const head = { seq: this.count, hash: this.count === 0 ? AUDIT_GENESIS_HASH : this.prev };
     const result = (firstBad?: { seq: number; reason: string }): AuditVerification => ({
       ok: firstBad === undefined,
@@ -168,6 +186,7 @@ export class ChainVerifier {
     });
     if (this.bad) return result(this.bad);
     let covered = 0;
+    const newest = checkpoints.reduce((max, c) => Math.max(max, c.seq), -1);
     for (const checkpoint of checkpoints) {
       if (checkpoint.seq > this.count) {
         return result({
@@ -175,7 +194,8 @@ export class ChainVerifier {
           reason: `a signed checkpoint covers entry ${checkpoint.seq} but the log ends at entry ${this.count}: entries were removed from the end`,
         });
       }
-      if (!verifyCheckpointSignature(checkpoint, publicKey)) {
+      const checkSignature = signatures === 'all' || checkpoint.seq === newest;
+      if (checkSignature && !verifyCheckpointSignature(checkpoint, publicKey)) {
         return result({ seq: checkpoint.seq, reason: `the checkpoint at entry ${checkpoint.seq} has no valid audit-key signature` });
       }
       const coveredHash = checkpoint.seq === 0 ? AUDIT_GENESIS_HASH : this.hashes.get(checkpoint.seq);

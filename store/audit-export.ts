@@ -1,8 +1,8 @@
 /**
  * Audit export as JSON Lines, verifiable offline with no HSM and no database:
  *   line 1: {"format":"coldsign-audit-export/1","auditPublicKey":HEX,"entries":N,"checkpoints":M,"exportedAt":ISO}
- *   then one line per entry: {"seq","time","type","payload":{…},"prev","hash"}
  *   then one line per checkpoint: {"checkpoint":{"seq","head","time","signature"}}
+ *   then one line per entry: {"seq","time","type","payload":{…},"prev","hash"}
  * The payload is re-canonicalized (RFC 8785) by the verifier, so the hashes are checked from the
  * JSON values themselves. See docs/audit.md.
  */
@@ -20,24 +20,29 @@ export interface AuditExportVerification extends AuditVerification {
   auditPublicKey: string;
 }
 
-/** The whole log, its checkpoints and the audit public key, as JSON Lines text. */
-export function exportAudit(db: ColdsignDb, now: Date = new Date(0)): string {
+/** The export line by line (header, entries, checkpoints), for writing large logs as a stream. */
+export function* exportAuditLines(db: ColdsignDb, now: Date = new Date(0)): Generator<string> {
   const auditPublicKey = auditPublicKeyOf(db);
   if (!auditPublicKey) throw makeError('HOME_NOT_INITIALIZED', 'The audit log has no audit key yet; run coldsign init.');
-  const checkpoints = readCheckpoints(db);
-  const lines: string[] = [];
-  for (const entry of iterateAudit(db)) {
-    lines.push(`{"seq":${entry.seq},"time":${JSON.stringify(entry.time)},"type":${JSON.stringify(entry.type)},"payload":${entry.payload},"prev":"${entry.prev}","hash":"${entry.hash}"}`);
+  db.sqlite.exec('BEGIN'); // one read snapshot for the header counts and the rows
+  try {
+    const checkpoints = readCheckpoints(db);
+    const { n } = db.sqlite.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number };
+    yield canonicalJson({ format: AUDIT_EXPORT_FORMAT, auditPublicKey, entries: n, checkpoints: checkpoints.length, exportedAt: now.toISOString() });
+    for (const checkpoint of checkpoints) yield canonicalJson({ checkpoint });
+    for (const entry of iterateAudit(db)) {
+      yield `{"seq":${entry.seq},"time":${JSON.stringify(entry.time)},"type":${JSON.stringify(entry.type)},"payload":${entry.payload},"prev":${JSON.stringify(entry.prev)},"hash":${JSON.stringify(entry.hash)}}`;
+    }
+  } finally {
+    db.sqlite.exec('COMMIT');
   }
-  const header = {
-    format: AUDIT_EXPORT_FORMAT,
-    auditPublicKey,
-    entries: lines.length,
-    checkpoints: checkpoints.length,
-    exportedAt: now.toISOString(),
-  };
-  for (const checkpoint of checkpoints) lines.push(canonicalJson({ checkpoint }));
-  return `${canonicalJson(header)}\n${lines.join('\n')}\n`;
+}
+
+/** The whole log, its checkpoints and the audit public key, as JSON Lines text. */
+export function exportAudit(db: ColdsignDb, now: Date = new Date(0)): string {
+  let text = '';
+  for (const line of exportAuditLines(db, now)) text += `${line}\n`;
+  return text;
 }
 
 function bad(line: number, what: string): never {
@@ -75,25 +80,44 @@ function toCheckpoint(value: unknown, line: number): AuditCheckpoint {
 export function verifyAuditExport(text: string, expectedPublicKey?: string): AuditExportVerification {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
-  const header = parseLine(lines[0] ?? '', 1);
+  return verifyAuditExportLines(lines, expectedPublicKey);
+}
+
+/** verifyAuditExport over lines (e.g. read from a stream), one entry in memory at a time. */
+export function verifyAuditExportLines(lines: Iterable<string>, expectedPublicKey?: string): AuditExportVerification {
+  const iterator = lines[Symbol.iterator]();
+  const header = parseLine(iterator.next().value ?? '', 1);
   if (header.format !== AUDIT_EXPORT_FORMAT) bad(1, `the format is not ${AUDIT_EXPORT_FORMAT}`);
   const auditPublicKey = header.auditPublicKey;
   if (typeof auditPublicKey !== 'string' || !isHex(auditPublicKey) || auditPublicKey.length < 66) bad(1, 'no audit public key');
   if (expectedPublicKey !== undefined && expectedPublicKey.toLowerCase() !== auditPublicKey.toLowerCase()) {
     throw makeError('AUDIT_CHECKPOINT_INVALID', 'The export names another audit public key than the one expected.');
   }
-  const entries: AuditEntry[] = [];
+  // Checkpoint lines come first, so each entry is checked and forgotten as it is read.
   const checkpoints: AuditCheckpoint[] = [];
-  lines.slice(1).forEach((raw, index) => {
-    const value = parseLine(raw, index + 2);
-    if ('checkpoint' in value) checkpoints.push(toCheckpoint(value.checkpoint, index + 2));
-    else entries.push(toEntry(value, index + 2));
-  });
-  const verifier = new ChainVerifier(new Set(checkpoints.map((c) => c.seq)));
-  for (const entry of entries) if (!verifier.add(entry)) break;
+  const wanted = new Set<number>();
+  let verifier: ChainVerifier | undefined;
+  let entries = 0;
+  let number = 1;
+  for (let next = iterator.next(); !next.done; next = iterator.next()) {
+    number += 1;
+    const value = parseLine(next.value, number);
+    if ('checkpoint' in value) {
+      if (verifier) bad(number, 'a checkpoint follows the entries');
+      const checkpoint = toCheckpoint(value.checkpoint, number);
+      checkpoints.push(checkpoint);
+      wanted.add(checkpoint.seq);
+      continue;
+    }
+    verifier ??= new ChainVerifier(wanted);
+    const entry = toEntry(value, number);
+    entries += 1;
+    if (!verifier.firstBad) verifier.add(entry);
+  }
+  verifier ??= new ChainVerifier(wanted);
   let result = verifier.finish(checkpoints, fromHex(auditPublicKey));
-  if (result.ok && (header.entries !== entries.length || header.checkpoints !== checkpoints.length)) {
-    result = { ...result, ok: false, firstBad: { seq: entries.length, reason: 'the header counts differ from the lines exported' } };
+  if (result.ok && (header.entries !== entries || header.checkpoints !== checkpoints.length)) {
+    result = { ...result, ok: false, firstBad: { seq: entries, reason: 'the header counts differ from the lines exported' } };
   }
   return { ...result, auditPublicKey };
 }

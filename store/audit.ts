@@ -18,11 +18,12 @@ import {
   type AuditEntry,
   type AuditHead,
   type AuditVerification,
+  type SignatureCheck,
 } from './audit-chain.js';
 import type { ColdsignDb } from './database.js';
 import { getSetting, setSetting } from './settings.js';
 
-export type { AuditCheckpoint, AuditEntry, AuditHead, AuditVerification };
+export type { AuditCheckpoint, AuditEntry, AuditHead, AuditVerification, SignatureCheck };
 
 /** Signs checkpoints with the audit key (an HSM key: non-extractable secp256k1). */
 export interface CheckpointSigner {
@@ -92,13 +93,16 @@ export function* iterateAudit(db: ColdsignDb): Generator<AuditEntry> {
   }
 }
 
-/** Verifies the whole chain and every checkpoint signature; names the first bad entry. */
-export function verifyAudit(db: ColdsignDb, auditPublicKey: Uint8Array | string): AuditVerification {
+/**
+ * Verifies the whole chain and every checkpoint (all signatures by default, see SignatureCheck);
+ * names the first bad entry.
+ */
+export function verifyAudit(db: ColdsignDb, auditPublicKey: Uint8Array | string, signatures: SignatureCheck = 'all'): AuditVerification {
   const publicKey = typeof auditPublicKey === 'string' ? fromHex(auditPublicKey) : auditPublicKey;
   const checkpoints = readCheckpoints(db);
   const verifier = new ChainVerifier(new Set(checkpoints.map((c) => c.seq)));
   for (const entry of iterateAudit(db)) if (!verifier.add(entry)) break;
-  return verifier.finish(checkpoints, publicKey);
+  return verifier.finish(checkpoints, publicKey, signatures);
 }
 
 /** The audit public key this database is bound to (compressed hex), if any. */

@@ -40,7 +40,10 @@ export function btcAddress(publicKey: Uint8Array, script: BtcScriptType, network
       address = payments.p2wpkh({ pubkey, network: params }).address;
       break;
     case 'p2sh-p2wpkh':
-      address = payments.p2sh({ redeem: payments.p2wpkh({ pubkey, network: params }), network: params }).address;
+      address = payments.p2sh({
+        redeem: payments.p2wpkh({ pubkey, network: params }),
+        network: params,
+      }).address;
       break;
     case 'p2pkh':
       address = payments.p2pkh({ pubkey, network: params }).address;

@@ -65,18 +65,26 @@ export function encodeBase64(bytes: Uint8Array): string {
 export function decodePsbtTransport(input: Uint8Array): { bytes: Uint8Array; encoding: PsbtEncoding } {
   if (input.length === 0) throw makeError('INPUT_EMPTY', 'The request is empty.');
   if (input.length > MAX_PSBT_INPUT_BYTES) {
-    throw makeError('INPUT_TOO_LARGE', `The request has ${input.length} bytes; at most ${MAX_PSBT_INPUT_BYTES} are accepted.`, {
-      size: input.length,
-      max: MAX_PSBT_INPUT_BYTES,
-    });
+    throw makeError(
+      'INPUT_TOO_LARGE',
+      `The request has ${input.length} bytes; at most ${MAX_PSBT_INPUT_BYTES} are accepted.`,
+      {
+        size: input.length,
+        max: MAX_PSBT_INPUT_BYTES,
+      },
+    );
   }
   if (startsWithMagic(input)) return { bytes: input, encoding: 'binary' };
   const text = asciiText(input);
   if (text === null || text.length === 0) {
-    throw makeError('PSBT_BAD_MAGIC', 'The request does not start with the PSBT magic bytes and is not base64 or hex text.');
+    throw makeError(
+      'PSBT_BAD_MAGIC',
+      'The request does not start with the PSBT magic bytes and is not base64 or hex text.',
+    );
   }
   if (HEX_RE.test(text)) {
-    if (text.length % 2 !== 0) throw makeError('PSBT_INVALID', 'The PSBT hex text has an odd number of digits.');
+    if (text.length % 2 !== 0)
+      throw makeError('PSBT_INVALID', 'The PSBT hex text has an odd number of digits.');
     return { bytes: fromHex(text), encoding: 'hex' };
   }
   return { bytes: decodeBase64(text), encoding: 'base64' };

@@ -30,7 +30,12 @@ export function parseWitness(bytes: Uint8Array): Uint8Array[] {
       offset += 2;
       return n;
     }
-    const n = (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
+    const n =
+      (bytes[offset]! |
+        (bytes[offset + 1]! << 8) |
+        (bytes[offset + 2]! << 16) |
+        (bytes[offset + 3]! << 24)) >>>
+      0;
     offset += 4;
     return n;
   };
@@ -38,7 +43,8 @@ export function parseWitness(bytes: Uint8Array): Uint8Array[] {
   const stack: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const length = read();
-    if (offset + length > bytes.length) throw makeError('PSBT_INVALID', 'A final scriptWitness in the PSBT is malformed.');
+    if (offset + length > bytes.length)
+      throw makeError('PSBT_INVALID', 'A final scriptWitness in the PSBT is malformed.');
     stack.push(bytes.subarray(offset, offset + length));
     offset += length;
   }

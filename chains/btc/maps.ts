@@ -65,7 +65,8 @@ class Reader {
     } else {
       const lo = this.uint32();
       const hi = this.uint32();
-      if (hi !== 0) throw makeError('PSBT_INVALID', 'The PSBT declares a length larger than any input can hold.');
+      if (hi !== 0)
+        throw makeError('PSBT_INVALID', 'The PSBT declares a length larger than any input can hold.');
       value = lo;
       min = 0x100000000;
     }
@@ -95,7 +96,10 @@ function readMap(reader: Reader, scope: Scope, index: number): KeyValue[] {
     const id = hexOf(key);
     if (seen.has(id)) {
       const where = scope === 'global' ? 'global map' : `${scope} ${index}`;
-      throw makeError('PSBT_DUPLICATE_KEY', `The PSBT repeats the key ${id.slice(0, 16)} in its ${where}.`, { scope, index });
+      throw makeError('PSBT_DUPLICATE_KEY', `The PSBT repeats the key ${id.slice(0, 16)} in its ${where}.`, {
+        scope,
+        index,
+      });
     }
     seen.add(id);
     records.push({ key, value });
@@ -115,7 +119,10 @@ function readUnsignedTx(value: Uint8Array): UnsignedTxShape {
     for (let i = 0; i < inputCount; i++) {
       reader.take(36); // prevout
       if (reader.compactSize() !== 0) {
-        throw makeError('PSBT_INVALID', `The unsigned transaction has a scriptSig in input ${i}; BIP-174 requires it empty.`);
+        throw makeError(
+          'PSBT_INVALID',
+          `The unsigned transaction has a scriptSig in input ${i}; BIP-174 requires it empty.`,
+        );
       }
       reader.take(4); // sequence
     }
@@ -126,11 +133,15 @@ function readUnsignedTx(value: Uint8Array): UnsignedTxShape {
     }
     reader.take(4); // locktime
     if (reader.remaining !== 0) {
-      throw makeError('PSBT_INVALID', 'The unsigned transaction is not in the non-witness serialization BIP-174 requires.');
+      throw makeError(
+        'PSBT_INVALID',
+        'The unsigned transaction is not in the non-witness serialization BIP-174 requires.',
+      );
     }
     return { inputCount, outputCount };
   } catch (error) {
-    if (error instanceof Truncated) throw makeError('PSBT_INVALID', 'The unsigned transaction in the PSBT is malformed.');
+    if (error instanceof Truncated)
+      throw makeError('PSBT_INVALID', 'The unsigned transaction in the PSBT is malformed.');
     throw error;
   }
 }
@@ -151,7 +162,10 @@ const OUTPUT_NO_KEYDATA = new Set([0x00, 0x01, 0x05, 0x06]);
 function checkPubkeyKey(record: KeyValue, scope: Scope, index: number, what: string): void {
   const size = record.key.length - 1;
   if (size !== 33 && size !== 65) {
-    throw makeError('PSBT_INVALID', `The ${what} key of ${scope} ${index} does not hold a public key.`, { scope, index });
+    throw makeError('PSBT_INVALID', `The ${what} key of ${scope} ${index} does not hold a public key.`, {
+      scope,
+      index,
+    });
   }
 }
 
@@ -161,11 +175,18 @@ function checkFields(records: KeyValue[], scope: 'input' | 'output', index: numb
     const type = keyType(record);
     const excluded = scope === 'input' ? V2_ONLY_INPUT : V2_ONLY_OUTPUT;
     if (excluded.has(type)) {
-      throw makeError('PSBT_INVALID', `The ${scope} ${index} carries a BIP-370 field (type ${type}) that a version 0 PSBT must not have.`);
+      throw makeError(
+        'PSBT_INVALID',
+        `The ${scope} ${index} carries a BIP-370 field (type ${type}) that a version 0 PSBT must not have.`,
+      );
     }
     const noKeyData = scope === 'input' ? INPUT_NO_KEYDATA : OUTPUT_NO_KEYDATA;
     if (noKeyData.has(type) && record.key.length !== 1) {
-      throw makeError('PSBT_INVALID', `The ${scope} ${index} has a field of type ${type} with unexpected key data.`, { scope, index, type });
+      throw makeError(
+        'PSBT_INVALID',
+        `The ${scope} ${index} has a field of type ${type} with unexpected key data.`,
+        { scope, index, type },
+      );
     }
     if (scope === 'input' && type === 0x02) checkPubkeyKey(record, scope, index, 'partial signature');
     if (type === (scope === 'input' ? 0x06 : 0x02)) {
@@ -194,7 +215,11 @@ function versionOf(global: KeyValue[]): number {
  * Reads the framing of a binary PSBT strictly (BIP-174): magic, global map, one map per input and output
  * of the unsigned transaction, nothing after. Throws a ColdsignError with the code of the first fault.
  */
-export function readPsbtMaps(bytes: Uint8Array): { maps: PsbtMaps; tx: UnsignedTxShape; unsignedTx: Uint8Array } {
+export function readPsbtMaps(bytes: Uint8Array): {
+  maps: PsbtMaps;
+  tx: UnsignedTxShape;
+  unsignedTx: Uint8Array;
+} {
   if (bytes.length < PSBT_MAGIC.length || !PSBT_MAGIC.every((b, i) => bytes[i] === b)) {
     throw makeError('PSBT_BAD_MAGIC', 'The data does not start with the PSBT magic bytes "psbt\\xff".');
   }
@@ -204,16 +229,28 @@ export function readPsbtMaps(bytes: Uint8Array): { maps: PsbtMaps; tx: UnsignedT
     const global = readMap(reader, 'global', 0);
     const version = versionOf(global);
     // BIP-370 defines version 2; only version 0 (BIP-174) is signed here.
-    if (version === 2) throw makeError('PSBT_VERSION_UNSUPPORTED', 'PSBT version 2 (BIP-370) is not supported yet; send a version 0 PSBT.');
-    if (version !== 0) throw makeError('PSBT_VERSION_UNSUPPORTED', `PSBT version ${version} is not supported; send a version 0 PSBT.`);
+    if (version === 2)
+      throw makeError(
+        'PSBT_VERSION_UNSUPPORTED',
+        'PSBT version 2 (BIP-370) is not supported yet; send a version 0 PSBT.',
+      );
+    if (version !== 0)
+      throw makeError(
+        'PSBT_VERSION_UNSUPPORTED',
+        `PSBT version ${version} is not supported; send a version 0 PSBT.`,
+      );
     const txRecords = global.filter((r) => keyType(r) === PSBT_GLOBAL_UNSIGNED_TX);
     if (txRecords.length === 0) throw makeError('PSBT_INVALID', 'The PSBT has no unsigned transaction.');
     const txRecord = txRecords[0]!;
-    if (txRecord.key.length !== 1) throw makeError('PSBT_INVALID', 'The unsigned transaction key of the PSBT carries key data.');
+    if (txRecord.key.length !== 1)
+      throw makeError('PSBT_INVALID', 'The unsigned transaction key of the PSBT carries key data.');
     for (const record of global) {
       const type = keyType(record);
       if (V2_ONLY_GLOBAL.has(type)) {
-        throw makeError('PSBT_INVALID', `The global map carries a BIP-370 field (type ${type}) that a version 0 PSBT must not have.`);
+        throw makeError(
+          'PSBT_INVALID',
+          `The global map carries a BIP-370 field (type ${type}) that a version 0 PSBT must not have.`,
+        );
       }
     }
     const tx = readUnsignedTx(txRecord.value);
@@ -227,7 +264,10 @@ export function readPsbtMaps(bytes: Uint8Array): { maps: PsbtMaps; tx: UnsignedT
     return { maps: { global, inputs, outputs }, tx, unsignedTx: txRecord.value };
   } catch (error) {
     if (error instanceof Truncated) {
-      throw makeError('PSBT_TRUNCATED', 'The PSBT ends in the middle of a record or before all input and output maps.');
+      throw makeError(
+        'PSBT_TRUNCATED',
+        'The PSBT ends in the middle of a record or before all input and output maps.',
+      );
     }
     throw error;
   }
@@ -245,7 +285,9 @@ function trailingError(reader: Reader): Error {
       { extraBytes: extra },
     );
   } catch {
-    return makeError('PSBT_TRAILING_BYTES', `The PSBT has ${extra} bytes after its last output map.`, { extraBytes: extra });
+    return makeError('PSBT_TRAILING_BYTES', `The PSBT has ${extra} bytes after its last output map.`, {
+      extraBytes: extra,
+    });
   }
 }
 

@@ -21,6 +21,8 @@ export interface ParsedPsbt {
   psbt: Psbt;
   /** The unsigned transaction. */
   tx: Transaction;
+  /** Its txid (hex, display order). */
+  txid: string;
   inputCount: number;
   outputCount: number;
   /** Decoded non_witness_utxo of each input (undefined when the input has none). */
@@ -54,7 +56,8 @@ function inferNetwork(maps: PsbtMaps): NetworkHint | undefined {
   const hints = new Set<NetworkHint>();
   for (const record of maps.global) {
     if (keyType(record) !== 0x01 || record.key.length !== 79) continue;
-    const version = ((record.key[1]! << 24) | (record.key[2]! << 16) | (record.key[3]! << 8) | record.key[4]!) >>> 0;
+    const version =
+      ((record.key[1]! << 24) | (record.key[2]! << 16) | (record.key[3]! << 8) | record.key[4]!) >>> 0;
     if (version === XPUB_MAINNET) hints.add('mainnet');
     if (version === XPUB_TESTNET) hints.add('test');
   }
@@ -67,7 +70,10 @@ function inferNetwork(maps: PsbtMaps): NetworkHint | undefined {
     if (hint) hints.add(hint);
   }
   if (hints.size > 1) {
-    throw makeError('PSBT_NETWORK_MISMATCH', 'The PSBT mixes mainnet and test-network keys or derivation paths.');
+    throw makeError(
+      'PSBT_NETWORK_MISMATCH',
+      'The PSBT mixes mainnet and test-network keys or derivation paths.',
+    );
   }
   return hints.values().next().value;
 }
@@ -80,20 +86,33 @@ function checkPrevouts(psbt: Psbt, tx: Transaction): (Transaction | undefined)[]
     try {
       prev = Transaction.fromBuffer(input.nonWitnessUtxo);
     } catch (cause) {
-      throw makeError('PSBT_INVALID', `The previous transaction of input ${index} is malformed.`, { input: index }, cause);
+      throw makeError(
+        'PSBT_INVALID',
+        `The previous transaction of input ${index} is malformed.`,
+        { input: index },
+        cause,
+      );
     }
     const txIn = tx.ins[index]!;
     // txid = double SHA-256 of the non-witness serialization: the bytes as given when they carry no witness.
     const txid = prev.hasWitnesses() ? prev.getHash() : bcrypto.hash256(input.nonWitnessUtxo);
     if (toHex(txid) !== toHex(txIn.hash)) {
-      throw makeError('PSBT_UTXO_MISMATCH', `The previous transaction given for input ${index} is not the one it spends (txid differs).`, {
-        input: index,
-      });
+      throw makeError(
+        'PSBT_UTXO_MISMATCH',
+        `The previous transaction given for input ${index} is not the one it spends (txid differs).`,
+        {
+          input: index,
+        },
+      );
     }
     if (txIn.index >= prev.outs.length) {
-      throw makeError('PSBT_UTXO_MISMATCH', `Input ${index} spends output ${txIn.index}, which its previous transaction does not have.`, {
-        input: index,
-      });
+      throw makeError(
+        'PSBT_UTXO_MISMATCH',
+        `Input ${index} spends output ${txIn.index}, which its previous transaction does not have.`,
+        {
+          input: index,
+        },
+      );
     }
     return prev;
   });
@@ -124,6 +143,7 @@ export function parsePsbt(input: Uint8Array): ParsedPsbt {
     maps,
     psbt,
     tx,
+    txid: tx.getId(),
     prevTxs,
     inputCount: shape.inputCount,
     outputCount: shape.outputCount,

@@ -108,7 +108,12 @@ export function spendTemplate(
   if (isP2tr(prevout)) return { kind: 'p2tr', segwit: false, pubkeys: [] };
   if (isP2wpkh(prevout)) {
     const pubkeys = byHash(prevout.subarray(2));
-    return { kind: 'p2wpkh', segwit: true, pubkeys, ...(pubkeys[0] ? { signScript: p2pkhScriptCode(pubkeys[0]) } : {}) };
+    return {
+      kind: 'p2wpkh',
+      segwit: true,
+      pubkeys,
+      ...(pubkeys[0] ? { signScript: p2pkhScriptCode(pubkeys[0]) } : {}),
+    };
   }
   if (isP2pkh(prevout)) {
     return { kind: 'p2pkh', segwit: false, pubkeys: byHash(prevout.subarray(3, 23)), signScript: prevout };
@@ -118,24 +123,49 @@ export function spendTemplate(
     if (!witnessScript || !equalBytes(bcrypto.sha256(witnessScript), prevout.subarray(2))) return unknown();
     const multisig = decodeMultisig(witnessScript);
     if (!multisig) return unknown();
-    return { kind: 'p2wsh-multisig', segwit: true, pubkeys: multisig.pubkeys, multisig, signScript: witnessScript };
+    return {
+      kind: 'p2wsh-multisig',
+      segwit: true,
+      pubkeys: multisig.pubkeys,
+      multisig,
+      signScript: witnessScript,
+    };
   }
   if (isP2sh(prevout)) {
     // BIP-16: the script hash is HASH160 of the redeem script.
-    if (!redeemScript || !equalBytes(bcrypto.hash160(redeemScript), prevout.subarray(2, 22))) return unknown();
+    if (!redeemScript || !equalBytes(bcrypto.hash160(redeemScript), prevout.subarray(2, 22)))
+      return unknown();
     if (isP2wpkh(redeemScript)) {
       const pubkeys = byHash(redeemScript.subarray(2));
-      return { kind: 'p2sh-p2wpkh', segwit: true, pubkeys, ...(pubkeys[0] ? { signScript: p2pkhScriptCode(pubkeys[0]) } : {}) };
+      return {
+        kind: 'p2sh-p2wpkh',
+        segwit: true,
+        pubkeys,
+        ...(pubkeys[0] ? { signScript: p2pkhScriptCode(pubkeys[0]) } : {}),
+      };
     }
     if (isP2wsh(redeemScript)) {
-      if (!witnessScript || !equalBytes(bcrypto.sha256(witnessScript), redeemScript.subarray(2))) return unknown();
+      if (!witnessScript || !equalBytes(bcrypto.sha256(witnessScript), redeemScript.subarray(2)))
+        return unknown();
       const multisig = decodeMultisig(witnessScript);
       if (!multisig) return unknown();
-      return { kind: 'p2sh-p2wsh-multisig', segwit: true, pubkeys: multisig.pubkeys, multisig, signScript: witnessScript };
+      return {
+        kind: 'p2sh-p2wsh-multisig',
+        segwit: true,
+        pubkeys: multisig.pubkeys,
+        multisig,
+        signScript: witnessScript,
+      };
     }
     const multisig = decodeMultisig(redeemScript);
     if (!multisig) return unknown();
-    return { kind: 'p2sh-multisig', segwit: false, pubkeys: multisig.pubkeys, multisig, signScript: redeemScript };
+    return {
+      kind: 'p2sh-multisig',
+      segwit: false,
+      pubkeys: multisig.pubkeys,
+      multisig,
+      signScript: redeemScript,
+    };
   }
   return unknown();
 }

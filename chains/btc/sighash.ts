@@ -65,7 +65,9 @@ function midstate(tx: Transaction): Midstate {
     prevouts.u32(input.index);
     sequences.u32(input.sequence);
   }
-  const outputs = new Writer(tx.outs.reduce((n, o) => n + 8 + varintSize(o.script.length) + o.script.length, 0));
+  const outputs = new Writer(
+    tx.outs.reduce((n, o) => n + 8 + varintSize(o.script.length) + o.script.length, 0),
+  );
   for (const output of tx.outs) {
     outputs.u64(output.value);
     outputs.varint(output.script.length);
@@ -79,9 +81,17 @@ function midstate(tx: Transaction): Midstate {
 }
 
 /** The BIP-143 digest of input `index` under SIGHASH_ALL, from a precomputed midstate. */
-function bip143All(tx: Transaction, m: Midstate, index: number, scriptCode: Uint8Array, value: bigint): Uint8Array {
+function bip143All(
+  tx: Transaction,
+  m: Midstate,
+  index: number,
+  scriptCode: Uint8Array,
+  value: bigint,
+): Uint8Array {
   const input = tx.ins[index]!;
-  const w = new Writer(4 + 32 + 32 + 36 + varintSize(scriptCode.length) + scriptCode.length + 8 + 4 + 32 + 4 + 4);
+  const w = new Writer(
+    4 + 32 + 32 + 36 + varintSize(scriptCode.length) + scriptCode.length + 8 + 4 + 32 + 4 + 4,
+  );
   w.i32(tx.version);
   w.slice(m.hashPrevouts);
   w.slice(m.hashSequence);

@@ -40,14 +40,30 @@ interface Made {
   signature: Uint8Array;
 }
 
-async function signOne(parsed: ParsedPsbt, request: BtcSignRequest, signer: DigestSigner, verifier: Secp256k1Verifier): Promise<Made> {
-  const digest = sighashFor(parsed.tx, request.input, request.scriptCode, request.value, request.sighashType, request.segwit);
+async function signOne(
+  parsed: ParsedPsbt,
+  request: BtcSignRequest,
+  signer: DigestSigner,
+  verifier: Secp256k1Verifier,
+): Promise<Made> {
+  const digest = sighashFor(
+    parsed.tx,
+    request.input,
+    request.scriptCode,
+    request.value,
+    request.sighashType,
+    request.segwit,
+  );
   const normalized = await signer.signDigest(request.keyId, request.signerKey, digest);
   // Checked here as well as in the signer: the signature must verify for this input's digest and key.
   if (!verifier.verify(concatBytes(normalized.r, normalized.s), digest, request.signerKey)) {
-    throw makeError('HSM_SIGNATURE_INVALID', `The signature of input ${request.input} does not verify; nothing was signed.`, {
-      input: request.input,
-    });
+    throw makeError(
+      'HSM_SIGNATURE_INVALID',
+      `The signature of input ${request.input} does not verify; nothing was signed.`,
+      {
+        input: request.input,
+      },
+    );
   }
   return { request, signature: concatBytes(normalized.der, Uint8Array.of(request.sighashType)) };
 }
@@ -75,7 +91,8 @@ async function runPool<T, R>(items: T[], limit: number, task: (item: T) => Promi
 /** bitcoinjs-lib re-derives the digest from the PSBT for one input of each (script type, sighash) pair. */
 function crossCheck(parsed: ParsedPsbt, made: Made[], verifier: Secp256k1Verifier): void {
   const seen = new Set<string>();
-  const validator = (publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array) => verifier.verify(signature, digest, publicKey);
+  const validator = (publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array) =>
+    verifier.verify(signature, digest, publicKey);
   installLinearSighash(parsed.tx);
   for (const { request } of made) {
     const kind = `${request.kind}/${request.sighashType}`;
@@ -85,12 +102,21 @@ function crossCheck(parsed: ParsedPsbt, made: Made[], verifier: Secp256k1Verifie
     try {
       valid = parsed.psbt.validateSignaturesOfInput(request.input, validator, request.publicKey);
     } catch (cause) {
-      throw makeError('HSM_SIGNATURE_INVALID', `The signature of input ${request.input} could not be validated; nothing was signed.`, {}, cause);
+      throw makeError(
+        'HSM_SIGNATURE_INVALID',
+        `The signature of input ${request.input} could not be validated; nothing was signed.`,
+        {},
+        cause,
+      );
     }
     if (!valid) {
-      throw makeError('HSM_SIGNATURE_INVALID', `The signature of input ${request.input} does not validate; nothing was signed.`, {
-        input: request.input,
-      });
+      throw makeError(
+        'HSM_SIGNATURE_INVALID',
+        `The signature of input ${request.input} does not validate; nothing was signed.`,
+        {
+          input: request.input,
+        },
+      );
     }
   }
 }
@@ -110,7 +136,17 @@ export async function signPsbt(
   signer: DigestSigner,
   options: SignOptions = {},
 ): Promise<SignedPsbt> {
-  if (plan.txid !== parsed.tx.getId()) throw makeError('INTERNAL', 'The signing plan belongs to another PSBT.');
+  if (plan.txid !== parsed.txid) throw makeError('INTERNAL', 'The signing plan belongs to another PSBT.');
+  for (const request of plan.requests) {
+    const input = parsed.psbt.data.inputs[request.input]!;
+    const signed = input.partialSig?.some((p) => toHex(p.pubkey) === toHex(request.publicKey));
+    if (signed || input.finalScriptSig || input.finalScriptWitness) {
+      throw makeError(
+        'INTERNAL',
+        'This parsed PSBT was already signed; parse the request again to sign it again.',
+      );
+    }
+  }
   const verifier = options.verifier ?? nobleVerifier;
   const concurrency = Math.max(1, options.concurrency ?? 8);
   let made: Made[];
@@ -127,7 +163,11 @@ export async function signPsbt(
   const result: SignedPsbt = {
     psbt: new Uint8Array(),
     encoding: parsed.encoding,
-    signatures: made.map(({ request, signature }) => ({ input: request.input, publicKey: toHex(request.publicKey), signature: toHex(signature) })),
+    signatures: made.map(({ request, signature }) => ({
+      input: request.input,
+      publicKey: toHex(request.publicKey),
+      signature: toHex(signature),
+    })),
   };
   if (plan.finalize) {
     for (const { request, signature } of made) finalizeSingleKey(psbt, request, signature);

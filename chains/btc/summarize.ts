@@ -11,7 +11,14 @@ import type { Movement, SigningSummary } from '../../core/summary.js';
 import { btcOutputScript, BTC_SCRIPT_TYPES } from './address.js';
 import { networkParams } from './network.js';
 import type { ParsedPsbt } from './parse.js';
-import { isOpReturn, isP2tr, signedInputSize, spendTemplate, type SpendKind, type SpendTemplate } from './scripts.js';
+import {
+  isOpReturn,
+  isP2tr,
+  signedInputSize,
+  spendTemplate,
+  type SpendKind,
+  type SpendTemplate,
+} from './scripts.js';
 import { formatBtc, MAX_MONEY } from './units.js';
 import { estimateVsize, type InputSize } from './vsize.js';
 
@@ -63,12 +70,48 @@ const SIGHASH_NAMES: Record<number, string> = {
 };
 
 const FEE_WARNING_RATIO = 0.05;
+/** Bitcoin Core policy MAX_STANDARD_TX_WEIGHT: larger transactions are not relayed (and legacy sighash is quadratic). */
+const MAX_STANDARD_TX_WEIGHT = 400_000;
 const HIGH_FEE_RATE = 1000;
 
 interface OurKey {
   record: KeyRecord;
   publicKey: Uint8Array;
   uncompressed: Uint8Array;
+  /** Hex output scripts (P2WPKH, P2SH-P2WPKH, P2PKH) that pay this key. */
+  scripts: string[];
+}
+
+/** Per-key material derived from the public key (curve decompression, scripts), kept across requests. */
+const keyMaterial = new Map<string, { publicKey: Uint8Array; uncompressed: Uint8Array; scripts: string[] }>();
+const KEY_MATERIAL_LIMIT = 4096;
+
+function materialOf(publicKeyHex: string): {
+  publicKey: Uint8Array;
+  uncompressed: Uint8Array;
+  scripts: string[];
+} {
+  let material = keyMaterial.get(publicKeyHex);
+  if (!material) {
+    try {
+      const publicKey = fromHex(publicKeyHex);
+      material = {
+        publicKey,
+        uncompressed: uncompressPublicKey(publicKey),
+        scripts: BTC_SCRIPT_TYPES.map((type) => toHex(btcOutputScript(publicKey, type))),
+      };
+    } catch (cause) {
+      throw makeError(
+        'KEY_CHAIN_MISMATCH',
+        'A registered Bitcoin key is not a valid secp256k1 public key.',
+        {},
+        cause,
+      );
+    }
+    if (keyMaterial.size >= KEY_MATERIAL_LIMIT) keyMaterial.clear();
+    keyMaterial.set(publicKeyHex, material);
+  }
+  return material;
 }
 
 interface InputFacts {
@@ -83,7 +126,14 @@ interface InputFacts {
 }
 
 function hasTaprootFields(input: PsbtInput): boolean {
-  return Boolean(input.tapInternalKey || input.tapKeySig || input.tapScriptSig?.length || input.tapLeafScript?.length || input.tapBip32Derivation?.length);
+  return Boolean(
+    input.tapInternalKey ||
+    input.tapKeySig ||
+    input.tapScriptSig?.length ||
+    input.tapLeafScript?.length ||
+    input.tapBip32Derivation?.length ||
+    input.tapMerkleRoot,
+  );
 }
 
 /** The prevout (script and amount) of input `index`, from non_witness_utxo when present (BIP-174). */
@@ -94,16 +144,26 @@ function prevout(parsed: ParsedPsbt, index: number): { script: Uint8Array; value
   const witness = input.witnessUtxo;
   // Both given: they must describe the same output (BIP-174; otherwise the fee shown would be a lie).
   if (full && witness && (full.value !== witness.value || !equalBytes(full.script, witness.script))) {
-    throw makeError('PSBT_UTXO_MISMATCH', `Input ${index}'s witness_utxo does not match the output its previous transaction holds.`, {
-      input: index,
-    });
+    throw makeError(
+      'PSBT_UTXO_MISMATCH',
+      `Input ${index}'s witness_utxo does not match the output its previous transaction holds.`,
+      {
+        input: index,
+      },
+    );
   }
   const out = full ?? witness;
   if (!out) {
-    throw makeError('PSBT_UTXO_MISSING', `Input ${index} has no UTXO information, so its amount and the fee are unknown.`, { input: index });
+    throw makeError(
+      'PSBT_UTXO_MISSING',
+      `Input ${index} has no UTXO information, so its amount and the fee are unknown.`,
+      { input: index },
+    );
   }
   if (out.value < 0n || out.value > MAX_MONEY) {
-    throw makeError('PSBT_INVALID', `Input ${index} claims an amount outside the range of bitcoin.`, { input: index });
+    throw makeError('PSBT_INVALID', `Input ${index} claims an amount outside the range of bitcoin.`, {
+      input: index,
+    });
   }
   return { script: out.script, value: out.value };
 }
@@ -111,11 +171,19 @@ function prevout(parsed: ParsedPsbt, index: number): { script: Uint8Array; value
 function sighashOf(input: PsbtInput, index: number, outputCount: number): number {
   const type = input.sighashType ?? 0x01;
   if (!(type in SIGHASH_NAMES)) {
-    throw makeError('PSBT_SIGHASH_UNSUPPORTED', `Input ${index} asks for sighash type ${type}, which is not signed here.`, { input: index });
+    throw makeError(
+      'PSBT_SIGHASH_UNSUPPORTED',
+      `Input ${index} asks for sighash type ${type}, which is not signed here.`,
+      { input: index },
+    );
   }
   // The SIGHASH_SINGLE "bug": without a matching output the digest is the constant 1 (signs nothing).
   if ((type & 0x1f) === 0x03 && index >= outputCount) {
-    throw makeError('PSBT_SIGHASH_UNSUPPORTED', `Input ${index} asks for SIGHASH_SINGLE without a matching output.`, { input: index });
+    throw makeError(
+      'PSBT_SIGHASH_UNSUPPORTED',
+      `Input ${index} asks for SIGHASH_SINGLE without a matching output.`,
+      { input: index },
+    );
   }
   return type;
 }
@@ -125,9 +193,13 @@ function checkUtxoProof(parsed: ParsedPsbt, facts: InputFacts, strict: boolean):
   const hasFull = parsed.prevTxs[facts.index] !== undefined;
   if (hasFull) return;
   if (!facts.template.segwit) {
-    throw makeError('PSBT_UTXO_MISSING', `Input ${facts.index} spends a legacy output but the PSBT lacks its previous transaction.`, {
-      input: facts.index,
-    });
+    throw makeError(
+      'PSBT_UTXO_MISSING',
+      `Input ${facts.index} spends a legacy output but the PSBT lacks its previous transaction.`,
+      {
+        input: facts.index,
+      },
+    );
   }
   if (strict) {
     throw makeError(
@@ -163,7 +235,9 @@ function changeLabel(
   const hexes = template.multisig.pubkeys.map(toHex);
   if (!hexes.every((h) => cosigners.has(h))) return undefined;
   const mine = ourKeys.filter((k) => hexes.includes(toHex(k.publicKey)));
-  return mine.length > 0 ? `${template.multisig.m}-of-${hexes.length} multisig (${mine.map((k) => k.record.label).join(', ')})` : undefined;
+  return mine.length > 0
+    ? `${template.multisig.m}-of-${hexes.length} multisig (${mine.map((k) => k.record.label).join(', ')})`
+    : undefined;
 }
 
 function outputKind(script: Uint8Array): string {
@@ -184,14 +258,14 @@ export function summarizePsbt(
   const { network } = options;
   const strict = options.strictUtxo ?? true;
   if (parsed.networkHint && (parsed.networkHint === 'mainnet') !== (network === 'mainnet')) {
-    throw makeError('PSBT_NETWORK_MISMATCH', `The PSBT's keys belong to ${parsed.networkHint === 'mainnet' ? 'mainnet' : 'a test network'}, not ${network}.`);
+    throw makeError(
+      'PSBT_NETWORK_MISMATCH',
+      `The PSBT's keys belong to ${parsed.networkHint === 'mainnet' ? 'mainnet' : 'a test network'}, not ${network}.`,
+    );
   }
   const ourKeys: OurKey[] = keys
     .filter((k) => k.chain === 'btc' && (k.network === undefined || k.network === network))
-    .map((record) => {
-      const publicKey = fromHex(record.publicKey);
-      return { record, publicKey, uncompressed: uncompressPublicKey(publicKey) };
-    });
+    .map((record) => ({ record, ...materialOf(record.publicKey.toLowerCase()) }));
   const byHex = new Map(ourKeys.map((k) => [toHex(k.publicKey), k]));
   const candidates = ourKeys.map((k) => k.publicKey);
   const { psbt, tx } = parsed;
@@ -208,13 +282,21 @@ export function summarizePsbt(
     const prev = prevout(parsed, index);
     // BIP-341/371: a PKCS#11 HSM has no BIP-340 Schnorr signatures, so Taproot spends cannot be signed.
     if (isP2tr(prev.script) || hasTaprootFields(input)) {
-      throw makeError('PSBT_TAPROOT_UNSUPPORTED', `Input ${index} is a Taproot spend, which the HSM cannot sign (no BIP-340 Schnorr).`, {
-        input: index,
-      });
+      throw makeError(
+        'PSBT_TAPROOT_UNSUPPORTED',
+        `Input ${index} is a Taproot spend, which the HSM cannot sign (no BIP-340 Schnorr).`,
+        {
+          input: index,
+        },
+      );
     }
     const template = spendTemplate(prev.script, input.redeemScript, input.witnessScript, candidates);
-    const inTemplate = template.pubkeys.map((pk) => byHex.get(toHex(pk))).filter((k): k is OurKey => k !== undefined);
-    const inDerivation = (input.bip32Derivation ?? []).map((d) => byHex.get(toHex(d.pubkey))).filter((k): k is OurKey => !!k);
+    const inTemplate = template.pubkeys
+      .map((pk) => byHex.get(toHex(pk)))
+      .filter((k): k is OurKey => k !== undefined);
+    const inDerivation = (input.bip32Derivation ?? [])
+      .map((d) => byHex.get(toHex(d.pubkey)))
+      .filter((k): k is OurKey => !!k);
     const finalized = finalizedSize(input);
     const fact: InputFacts = {
       index,
@@ -235,20 +317,30 @@ export function summarizePsbt(
     }
     // BIP-174 derivation entries name our key, but the script does not contain it: refuse rather than guess.
     if (inTemplate.length === 0 || template.kind === 'unknown') {
-      throw makeError('PSBT_SCRIPT_UNSUPPORTED', `Input ${index} names one of our keys but its script is not one this appliance signs.`, {
-        input: index,
-      });
+      throw makeError(
+        'PSBT_SCRIPT_UNSUPPORTED',
+        `Input ${index} names one of our keys but its script is not one this appliance signs.`,
+        {
+          input: index,
+        },
+      );
     }
     fact.sighashType = sighashOf(input, index, tx.outs.length);
     checkUtxoProof(parsed, fact, strict);
     if (!parsed.prevTxs[index] && template.segwit) {
-      warnings.push(`Input ${index}'s amount comes from witness_utxo only: the CVE-2020-14199 check was relaxed.`);
+      warnings.push(
+        `Input ${index}'s amount comes from witness_utxo only: the CVE-2020-14199 check was relaxed.`,
+      );
     }
     if (fact.sighashType !== 0x01) {
-      warnings.push(`Input ${index} asks for SIGHASH_${SIGHASH_NAMES[fact.sighashType]}: parts of the transaction can change after signing.`);
+      warnings.push(
+        `Input ${index} asks for SIGHASH_${SIGHASH_NAMES[fact.sighashType]}: parts of the transaction can change after signing.`,
+      );
     }
     if (template.multisig) template.multisig.pubkeys.forEach((pk) => cosigners.add(toHex(pk)));
     const signed = new Set((input.partialSig ?? []).map((p) => toHex(p.pubkey)));
+    // An input we signed before is left for the coordinator to finalize (nothing new to add to it).
+    if (inTemplate.every((key) => signed.has(toHex(key.publicKey)))) everyInputSingleAndComplete = false;
     for (const key of inTemplate) {
       if (signed.has(toHex(key.publicKey))) continue;
       requests.push({
@@ -269,14 +361,15 @@ export function summarizePsbt(
   });
 
   if (requests.length === 0) {
-    throw makeError('PSBT_NOTHING_TO_SIGN', 'No input of the PSBT is ours to sign (no registered key, or already signed).');
+    throw makeError(
+      'PSBT_NOTHING_TO_SIGN',
+      'No input of the PSBT is ours to sign (no registered key, or already signed).',
+    );
   }
 
   const params = networkParams(network);
   const singleKeyScripts = new Map<string, string>();
-  for (const key of ourKeys) {
-    for (const type of BTC_SCRIPT_TYPES) singleKeyScripts.set(toHex(btcOutputScript(key.publicKey, type)), key.record.label);
-  }
+  for (const key of ourKeys) for (const script of key.scripts) singleKeyScripts.set(script, key.record.label);
   const outputs = tx.outs.map((out, index) => {
     let address: string | null = null;
     try {
@@ -285,29 +378,50 @@ export function summarizePsbt(
       address = null;
     }
     const label = changeLabel(parsed, index, out.script, singleKeyScripts, cosigners, ourKeys);
-    if (isOpReturn(out.script)) warnings.push(`Output ${index} carries OP_RETURN data (${out.script.length - 1} bytes).`);
-    return { index, address, sats: out.value, change: label !== undefined, label, kind: outputKind(out.script) };
+    if (isOpReturn(out.script))
+      warnings.push(`Output ${index} carries OP_RETURN data (${out.script.length - 1} bytes).`);
+    return {
+      index,
+      address,
+      sats: out.value,
+      change: label !== undefined,
+      label,
+      kind: outputKind(out.script),
+    };
   });
 
   const totalIn = facts.reduce((n, f) => n + f.sats, 0n);
   const totalOut = outputs.reduce((n, o) => n + o.sats, 0n);
   const fee = totalIn - totalOut;
   if (fee < 0n) {
-    throw makeError('PSBT_INCONSISTENT', 'The PSBT pays out more than its inputs hold.', { inputs: totalIn.toString(), outputs: totalOut.toString() });
+    throw makeError('PSBT_INCONSISTENT', 'The PSBT pays out more than its inputs hold.', {
+      inputs: totalIn.toString(),
+      outputs: totalOut.toString(),
+    });
   }
   const ourIn = facts.filter((f) => f.ours.length > 0).reduce((n, f) => n + f.sats, 0n);
   const changeSats = outputs.filter((o) => o.change).reduce((n, o) => n + o.sats, 0n);
   const sentSats = totalOut - changeSats;
   const totalSpent = ourIn > changeSats ? ourIn - changeSats : 0n;
   const { vsize, weight } = estimateVsize(tx, sizes);
+  if (weight > MAX_STANDARD_TX_WEIGHT) {
+    throw makeError(
+      'PSBT_TX_TOO_LARGE',
+      `The signed transaction would weigh ${weight} weight units, above the 400000 that the network relays.`,
+      { weight, max: MAX_STANDARD_TX_WEIGHT },
+    );
+  }
   const feeRate = Math.round((Number(fee) / vsize) * 100) / 100;
 
   const foreign = facts.filter((f) => f.ours.length === 0).map((f) => f.index);
-  if (foreign.length > 0) warnings.push(`Inputs ${foreign.join(', ')} are not ours; another party signs them.`);
+  if (foreign.length > 0)
+    warnings.push(`Inputs ${foreign.join(', ')} are not ours; another party signs them.`);
   if (!outputs.some((o) => o.change)) warnings.push('No output returns change to our keys.');
   const base = sentSats > 0n ? sentSats : totalOut;
   if (base > 0n && Number(fee) > Number(base) * FEE_WARNING_RATIO) {
-    warnings.push(`The fee (${formatBtc(fee)} BTC) is more than 5% of the amount sent (${formatBtc(base)} BTC).`);
+    warnings.push(
+      `The fee (${formatBtc(fee)} BTC) is more than 5% of the amount sent (${formatBtc(base)} BTC).`,
+    );
   }
   if (feeRate > HIGH_FEE_RATE) warnings.push(`The fee rate of ${feeRate} sat/vB is unusually high.`);
 
@@ -321,7 +435,7 @@ export function summarizePsbt(
   const signingKeys = [...new Set(requests.map((r) => r.label))];
   const details = {
     network,
-    txid: tx.getId(),
+    txid: parsed.txid,
     version: tx.version,
     locktime: tx.locktime,
     inputs: facts.map((f) => ({
@@ -333,7 +447,9 @@ export function summarizePsbt(
       sats: f.sats.toString(),
       script: f.template.kind,
       ...(f.ours.length > 0 ? { keys: f.ours.map((k) => k.record.label) } : {}),
-      ...(f.template.multisig ? { multisig: `${f.template.multisig.m}-of-${f.template.multisig.pubkeys.length}` } : {}),
+      ...(f.template.multisig
+        ? { multisig: `${f.template.multisig.m}-of-${f.template.multisig.pubkeys.length}` }
+        : {}),
       sighash: SIGHASH_NAMES[f.sighashType] ?? String(f.sighashType),
       ...(f.finalized ? { finalized: true } : {}),
     })),
@@ -368,7 +484,12 @@ export function summarizePsbt(
     warnings,
     details,
   };
-  const plan: BtcSigningPlan = { network, txid: tx.getId(), requests, finalize: everyInputSingleAndComplete };
+  const plan: BtcSigningPlan = {
+    network,
+    txid: parsed.txid,
+    requests,
+    finalize: everyInputSingleAndComplete,
+  };
   return { summary, plan };
 }
 

@@ -3,7 +3,8 @@
  * or a JSON request document, and the ERC-4527 eth-sign-request data types. See docs/evm-requests.md.
  */
 import canonicalizeModule from 'canonicalize';
-import { Signature, getBytes, hexlify, isHexString, type TransactionLike } from 'ethers';
+import { Signature, getBytes, hexlify, type TransactionLike } from 'ethers';
+import { fromHex, isHex } from '../../core/bytes.js';
 import { z } from 'zod';
 import { makeError, isColdsignError } from '../../core/errors.js';
 import { checksumAddress } from './address.js';
@@ -105,7 +106,7 @@ function transactionRequest(
     tx: parsed.tx,
     chainId: parsed.chainId,
     from,
-    canonical: getBytes(parsed.unsigned),
+    canonical: fromHex(parsed.unsigned),
     source,
   };
 }
@@ -230,8 +231,8 @@ function firstNonSpace(input: Uint8Array): number {
 
 function parseHexText(text: string): ParsedEvmRequest {
   const hex = text.startsWith('0x') || text.startsWith('0X') ? `0x${text.slice(2)}` : `0x${text}`;
-  if (!isHexString(hex) || hex.length % 2 !== 0) throw makeError('INPUT_UNRECOGNIZED', 'The input is neither a JSON request nor an even-length hex transaction.');
-  const bytes = getBytes(hex);
+  if (!isHex(hex)) throw makeError('INPUT_UNRECOGNIZED', 'The input is neither a JSON request nor an even-length hex transaction.');
+  const bytes = fromHex(hex);
   try {
     return transactionRequest(parseUnsignedTransaction(bytes), undefined, { format: 'hex' });
   } catch (error) {
@@ -296,7 +297,13 @@ export function fromEthSignRequest(req: { dataType: 1 | 2 | 3 | 4; signData: Uin
       } catch (error) {
         throw makeError('EVM_TYPED_DATA_INVALID', 'The typed data of the eth-sign-request is not UTF-8 JSON.', {}, error);
       }
-      return typedDataRequest(text, from, source);
+      const parsed = typedDataRequest(text, from, source);
+      const domainChainId = parsed.typedData.domain.chainId;
+      // ERC-4527: the request's chainId must agree with the EIP-712 domain's, when both are given.
+      if (req.chainId !== undefined && domainChainId !== undefined && BigInt(domainChainId as string | number) !== BigInt(req.chainId)) {
+        throw makeError('EVM_TYPED_DATA_INVALID', `The eth-sign-request chainId ${req.chainId} differs from the typed data domain's chainId.`);
+      }
+      return parsed;
     }
     case 3:
       return messageRequest(req.signData, from, source);

@@ -2,7 +2,7 @@
  * Signing EVM requests through the DigestSigner (pure): the chain computes the digest, the HSM signs it,
  * and nothing leaves until the address recovered from the signature equals the key's address.
  */
-import { Signature, Transaction, dataSlice, decodeRlp, encodeRlp, getAddress, getBytes, keccak256 } from 'ethers';
+import { Signature, Transaction, dataSlice, decodeRlp, encodeRlp, getAddress, getBytes, hexlify, keccak256, toBeArray } from 'ethers';
 import { bytesToHex, concatBytes, fromHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
 import { nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
@@ -25,14 +25,17 @@ function invalidSignature(message: string, cause?: unknown): never {
  * EIP-155 / EIP-2718 layout of the signed transaction: the reviewed unsigned fields (legacy: the first six),
  * then v/yParity, r, s, with r and s equal to the verified signature.
  */
-function checkSignedLayout(raw: string, parsed: ParsedEvmTransaction, v: bigint, r: string, s: string): void {
+function checkSignedLayout(rawBytes: Uint8Array, parsed: ParsedEvmTransaction, v: bigint, r: string, s: string): void {
   const typed = parsed.txType !== 0;
-  const rawBytes = getBytes(raw);
-  const unsigned = decodeRlp(typed ? parsed.canonical.subarray(1) : parsed.canonical) as string[];
   const signed = decodeRlp(typed ? rawBytes.subarray(1) : rawBytes) as string[];
-  const kept = typed ? unsigned.length : 6;
+  // Typed: the unsigned payload is rlp(fields); legacy: rlp(first six fields, chainId, 0, 0) (EIP-155).
+  const kept = typed ? signed.length - 3 : 6;
+  const expectedUnsigned = typed ? parsed.canonical.subarray(1) : parsed.canonical;
+  const unsignedAgain = typed
+    ? encodeRlp(signed.slice(0, kept))
+    : encodeRlp([...signed.slice(0, kept), toBeArray(parsed.tx.chainId), new Uint8Array(), new Uint8Array()]);
   const sameType = !typed || rawBytes[0] === parsed.canonical[0];
-  const sameFields = signed.length === kept + 3 && encodeRlp(signed.slice(0, kept)) === encodeRlp(unsigned.slice(0, kept));
+  const sameFields = (typed || signed.length === 9) && unsignedAgain === hexlify(expectedUnsigned);
   const number = (field: string | undefined) => (field === undefined || field === '0x' ? 0n : BigInt(field));
   const sameSignature = number(signed[kept]) === v && number(signed[kept + 1]) === BigInt(r) && number(signed[kept + 2]) === BigInt(s);
   if (!sameType || !sameFields || !sameSignature) refuse('The signed transaction does not carry the reviewed fields and the verified signature; nothing was signed.');
@@ -121,11 +124,12 @@ export async function signEvm(
   // EIP-155 v for legacy transactions, yParity for typed ones.
   const v = parsed.txType === 0 ? parsed.tx.chainId * 2n + 35n + BigInt(yParity) : BigInt(yParity);
   // Re-read the signed bytes: the unsigned fields must be exactly the reviewed ones, followed by our v, r, s.
-  checkSignedLayout(rawTransaction, parsed, v, r, s);
+  const rawBytes = fromHex(rawTransaction);
+  checkSignedLayout(rawBytes, parsed, v, r, s);
   return {
     rawTransaction,
     // EIP-2718: the transaction hash is keccak256 of the signed serialization.
-    hash: keccak256(rawTransaction),
+    hash: keccak256(rawBytes),
     signature: signature.serialized,
     v: v.toString(),
     r,

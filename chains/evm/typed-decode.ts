@@ -46,11 +46,15 @@ function permit(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
     return null;
   }
   const unlimited = raw === MaxUint256;
-  const warnings = [
+  const owner = args.owner ?? args.holder;
+  const warnings: string[] = [];
+  // EIP-2612: the permit is valid only when signed by its owner.
+  if (owner !== undefined && !ctx.ours.has(owner.toLowerCase())) warnings.push(`The permit's owner ${owner} is not one of our keys.`);
+  warnings.push(
     unlimited
       ? `UNLIMITED permit: this signature lets ${spender} spend all of token ${token} held by the owner, without a transaction from us.`
       : `Permit: this signature lets ${spender} spend ${ctx.tokens.describe(token, raw)} without a transaction from us.`,
-  ];
+  );
   return {
     call: { ...base(doc), contract: token, args, category: 'permit', spendingApproval: true, unlimited },
     movements: [],

@@ -12,7 +12,7 @@ import {
   DEFAULT_FRAGMENT_BYTES,
   encodeUrParts,
   psbtToUr,
-  UrAssembler,
+  assembleUr,
 } from '../../qr/index.js';
 import { readInputs, writeFileAtomic } from '../files.js';
 import { printJson, println, progress } from '../output.js';
@@ -40,7 +40,7 @@ export async function qrEncodeCommand(file: string, options: { out: string; urTy
     } else {
       if (!isPsbt(bytes)) throw makeError('PSBT_INVALID', `${file} is not a PSBT, so it cannot be a ${type} UR.`);
       const psbt = decodePsbtTransport(bytes).bytes;
-      parts = type === 'psbt' ? encodeUrParts('psbt', cborOfPsbt(psbt), fragment) : psbtToUr(psbt, fragment);
+      parts = psbtToUr(psbt, fragment, type === 'psbt' ? 'psbt' : 'crypto-psbt');
     }
   }
   mkdirSync(options.out, { recursive: true });
@@ -57,18 +57,9 @@ function isPsbt(bytes: Uint8Array): boolean {
   }
 }
 
-/** BCR-2020-006: the psbt UR payload is the CBOR byte string of the PSBT, as for crypto-psbt. */
-function cborOfPsbt(psbt: Uint8Array): Uint8Array {
-  const crypto = psbtToUr(psbt, 100_000)[0]!;
-  const assembler = new UrAssembler();
-  assembler.receivePart(crypto);
-  return assembler.result().cbor;
-}
-
 export async function qrDecodeCommand(images: string[], options: { out?: string; json?: boolean }): Promise<void> {
   const inputs = readInputs(images);
   const decoder = await createNodeQrDecoder();
-  const assembler = new UrAssembler();
   const texts: string[] = [];
   const report = progress('Decoding QR frames');
   for (const [index, input] of inputs.entries()) {
@@ -81,11 +72,8 @@ export async function qrDecodeCommand(images: string[], options: { out?: string;
     if (options.json) return printJson({ type: 'text', frames: 1, text: texts[0], out: options.out ?? null });
     return println(options.out ? `A plain QR code (not a UR) was decoded to ${options.out}.` : texts[0]!);
   }
-  for (const text of texts) {
-    assembler.receivePart(text);
-    if (assembler.isComplete()) break;
-  }
-  const message = assembler.result();
+  // Every frame is fed, also after completion: a stray frame of another transfer is refused.
+  const message = assembleUr(texts);
   const payload = message.type === 'crypto-psbt' || message.type === 'psbt' ? decodeCryptoPsbt(message) : message.type === 'bytes' ? bytesOf(message.cbor) : message.cbor;
   if (options.out) writeFileAtomic(options.out, payload);
   if (options.json) return printJson({ type: message.type, frames: texts.length, bytes: payload.length, out: options.out ?? null });

@@ -51,7 +51,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     // Review every request first (the operator sees each), so that a refusal of any one leaves nothing signed.
     const reviewed = [];
     for (const group of groups) {
-      const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`));
+      const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`), { checkpoint: false });
       if (!options.json) println(`${formatReview(r.prepared.requestId, r.prepared.summary, r.decision, null, policy)}\n`);
       reviewed.push(r);
     }
@@ -61,10 +61,12 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
         format,
         outputPath: (suffix) => (many ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`) : options.out),
         fragmentBytes: options.fragment,
+        withQr: Boolean(options.qr),
+        onProgress: progress('Signing in the HSM'),
       });
       const path = outcome.report.outputs[0] ?? options.out;
       results.push({ report: outcome.report, path, bytes: outcome.output.bytes, urParts: outcome.output.urParts, description: outcome.output.description });
-      progress('Signing')(index + 1, reviewed.length);
+      if (reviewed.length > 1) progress('Requests signed')(index + 1, reviewed.length);
     }
   });
   // The audit log holds every signature and output digest: only now are files written.

@@ -2,12 +2,16 @@
  * Export of a signed request: the output file's bytes in the requested format, and what to show as QR
  * (UR parts, animated when they do not fit one frame, or one plain QR text).
  */
-import { decodePsbtTransport, encodePsbtTransport, type PsbtEncoding } from '../../chains/btc/index.js';
-import { ethSignatureToUr, psbtToUr } from '../../qr/index.js';
+import { decodePsbtTransport, encodePsbtTransport, type PsbtEncoding } from '../../chains/btc/encoding.js';
 import { fromHex, toHex, utf8 } from '../bytes.js';
 import { makeError } from '../errors.js';
 import type { PreparedRequest } from './prepare.js';
 import type { SignedRequest } from './sign.js';
+
+const noQr = {
+  psbtToUr: (_psbt: Uint8Array, _fragment?: number, _type?: string): string[] => [],
+  ethSignatureToUr: (): string[] => [],
+};
 
 export const OUTPUT_FORMATS = ['auto', 'psbt', 'base64', 'hex', 'ur', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -19,23 +23,29 @@ export interface ExportedOutput {
   /** File name suffix, e.g. ".signed.psbt". */
   suffix: string;
   description: string;
-  /** UR parts to show as QR frames (one part when it fits one frame). */
+  /** UR parts to show as QR frames (one part when it fits one frame); empty unless asked for. */
   urParts: string[];
 }
 
 /** Longest text shown as one plain QR frame (a version-25 symbol at error correction L holds about 1,850 bytes). */
 const MAX_PLAIN_QR_CHARS = 1800;
 
-export function exportSigned(
+/** `withQr`: also compute the UR parts for QR frames (the UR libraries load only then). */
+export async function exportSigned(
   prepared: PreparedRequest,
   signed: SignedRequest,
   format: OutputFormat,
-  fragmentBytes?: number,
-): ExportedOutput {
+  options: { fragmentBytes?: number; withQr?: boolean } = {},
+): Promise<ExportedOutput> {
+  const { fragmentBytes } = options;
+  const viaQr = prepared.payload.transport.kind === 'qr';
+  const needUr = options.withQr || format === 'ur' || (format === 'auto' && (viaQr || 'ethSignRequest' in prepared.payload));
+  const { ethSignatureToUr, psbtToUr } = needUr ? await import('../../qr/index.js') : noQr;
   if (signed.chain === 'btc' && prepared.chain === 'btc') {
     const { btc } = signed;
     const binary = decodePsbtTransport(btc.psbt).bytes;
-    const urParts = psbtToUr(binary, fragmentBytes);
+    // BCR-2020-006 crypto-psbt, or the newer psbt type when the request came as one
+    const urParts = psbtToUr(binary, fragmentBytes, prepared.payload.transport.kind === 'qr' && prepared.payload.transport.urType === 'psbt' ? 'psbt' : 'crypto-psbt');
     const chosen = format === 'auto' ? (prepared.payload.transport.kind === 'qr' ? 'ur' : encodingFormat(btc.encoding)) : format;
     const txNote = btc.finalTxHex ? `; fully signed, transaction ${btc.txid}` : '';
     switch (chosen) {
@@ -69,7 +79,7 @@ export function exportSigned(
     const rsv = fromHex(`${strip(evm.r)}${strip(evm.s)}${vHex.length % 2 ? `0${vHex}` : vHex}`);
     const primary = evm.rawTransaction ?? evm.signature ?? `0x${toHex(rsv)}`;
     const plainParts = primary.length <= MAX_PLAIN_QR_CHARS ? [primary] : [];
-    const urParts = fromUr || plainParts.length === 0 ? ethSignatureToUr(requestId, rsv, origin, fragmentBytes) : plainParts;
+    const urParts = fromUr || (plainParts.length === 0 && needUr) ? ethSignatureToUr(requestId, rsv, origin, fragmentBytes) : plainParts;
     const chosen = format === 'auto' ? (fromUr ? 'ur' : 'hex') : format;
     const what = evm.rawTransaction ? `signed transaction (hash ${evm.hash})` : `65-byte signature by ${evm.address}`;
     switch (chosen) {

@@ -2,18 +2,11 @@
  * Intake and detection: turns the inputs of one request (a file, QR images, a file of UR parts) into a
  * request payload, by content only and from a strict allowlist of formats (parse, don't guess).
  */
-import { bytesToHex } from '../bytes.js';
+import { looksLikePsbt } from '../../chains/btc/encoding.js';
 import { makeError } from '../errors.js';
-import {
-  collectPartsFromText,
-  decodeCryptoPsbt,
-  decodeEthSignRequest,
-  detectImageKind,
-  looksLikeUrText,
-  UrAssembler,
-  type EthSignRequestFields,
-  type UrType,
-} from '../../qr/index.js';
+import { detectImageKind } from '../../qr/sniff.js';
+import { collectPartsFromText, looksLikeUrText } from '../../qr/text.js';
+import type { EthSignRequestFields, UrType } from '../../qr/index.js';
 
 /** A file or capture handed to the appliance. */
 export interface InputFile {
@@ -37,7 +30,6 @@ export type RequestPayload =
 /** Largest single input accepted (a PSBT with thousands of inputs stays far below). */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 
-const PSBT_MAGIC_HEX = '70736274ff';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export type InputKind = 'image' | 'ur-text' | 'request';
@@ -107,12 +99,10 @@ async function readTransfer(
   if (texts.length === 1 && !/^ur:/i.test(texts[0]!.trim())) {
     return detectPayload(new TextEncoder().encode(texts[0]!), { kind: 'qr', frames: 1 });
   }
-  const assembler = new UrAssembler();
-  for (const text of texts) {
-    assembler.receivePart(text);
-    if (assembler.isComplete()) break;
-  }
-  const message = assembler.result();
+  // The UR libraries load only when a QR transfer arrives.
+  const { assembleUr, decodeCryptoPsbt, decodeEthSignRequest } = await import('../../qr/index.js');
+  // Every frame is fed, also after completion: a stray frame of another transfer is refused.
+  const message = assembleUr(texts);
   const transport: Transport = { kind: 'qr', urType: message.type, frames: texts.length };
   switch (message.type) {
     case 'crypto-psbt':
@@ -129,12 +119,10 @@ async function readTransfer(
 
 /** Detects a request from its bytes: PSBT (BIP-174 binary, base64 or hex) or an EVM request. */
 export function detectPayload(bytes: Uint8Array, transport: Transport): RequestPayload {
-  // BIP-174: a PSBT starts with the magic bytes "psbt" 0xff.
-  if (bytesToHex(bytes.subarray(0, 5)) === PSBT_MAGIC_HEX) return { chain: 'btc', psbt: bytes, transport };
+  // BIP-174: a PSBT starts with the magic bytes "psbt" 0xff (also as base64 or hex text).
+  if (looksLikePsbt(bytes)) return { chain: 'btc', psbt: bytes, transport };
   const text = asText(bytes)?.trim();
   if (text !== undefined) {
-    if (text.startsWith('cHNidP')) return { chain: 'btc', psbt: bytes, transport }; // base64 of the magic
-    if (text.slice(0, 10).toLowerCase() === PSBT_MAGIC_HEX) return { chain: 'btc', psbt: bytes, transport };
     if (text.startsWith('{') || /^(0x)?[0-9a-fA-F]+$/.test(text)) return { chain: 'evm', bytes, transport };
     throw makeError('INPUT_UNRECOGNIZED', 'The input is not a PSBT, an EVM request, a QR image or a file of UR parts.');
   }

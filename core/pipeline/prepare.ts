@@ -2,15 +2,8 @@
  * Parse and summarize one request with its chain's codec, and compute its request id
  * (hex SHA-256 of the canonical request bytes, SPEC.md `requestId`).
  */
-import { parsePsbt, summarizePsbt, type BtcSigningPlan, type ParsedPsbt } from '../../chains/btc/index.js';
-import {
-  fromEthSignRequest,
-  parseEvmRequest,
-  summarizeEvm,
-  type EvmSigningPlan,
-  type KnownToken,
-  type ParsedEvmRequest,
-} from '../../chains/evm/index.js';
+import type { BtcSigningPlan, ParsedPsbt } from '../../chains/btc/index.js';
+import type { EvmSigningPlan, KnownToken, ParsedEvmRequest } from '../../chains/evm/index.js';
 import { sha256Hex } from '../bytes.js';
 import { isColdsignError, makeError } from '../errors.js';
 import type { BtcNetwork, KeyRecord } from '../signer.js';
@@ -36,8 +29,10 @@ export interface PrepareOptions {
   strictUtxo?: boolean;
 }
 
-export function prepareRequest(payload: RequestPayload, keys: KeyRecord[], options: PrepareOptions): PreparedRequest {
-  if (payload.chain === 'btc') return prepareBtc(payload, keys, options);
+/** Each chain's codec (and its libraries) loads only for a request of that chain. */
+export async function prepareRequest(payload: RequestPayload, keys: KeyRecord[], options: PrepareOptions): Promise<PreparedRequest> {
+  if (payload.chain === 'btc') return prepareBtc(payload, keys, options, await import('../../chains/btc/index.js'));
+  const { fromEthSignRequest, parseEvmRequest, summarizeEvm } = await import('../../chains/evm/index.js');
   const parsed = 'ethSignRequest' in payload ? fromEthSignRequest(payload.ethSignRequest) : parseEvmRequest(payload.bytes);
   const evmKeys = keys.filter((k) => k.chain === 'evm');
   if (evmKeys.length === 0) throw makeError('KEY_NOT_FOUND', 'There is no EVM key on this appliance to sign this request with.');
@@ -46,7 +41,12 @@ export function prepareRequest(payload: RequestPayload, keys: KeyRecord[], optio
 }
 
 /** The PSBT does not say its network: try each network our Bitcoin keys live on, in turn. */
-function prepareBtc(payload: Extract<RequestPayload, { chain: 'btc' }>, keys: KeyRecord[], options: PrepareOptions): PreparedRequest {
+function prepareBtc(
+  payload: Extract<RequestPayload, { chain: 'btc' }>,
+  keys: KeyRecord[],
+  options: PrepareOptions,
+  { parsePsbt, summarizePsbt }: typeof import('../../chains/btc/index.js'),
+): PreparedRequest {
   const parsed = parsePsbt(payload.psbt);
   const btcKeys = keys.filter((k) => k.chain === 'btc');
   const networks = [...new Set(btcKeys.map((k) => k.network ?? 'mainnet'))] as BtcNetwork[];

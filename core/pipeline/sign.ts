@@ -1,7 +1,8 @@
 /** Signing a prepared request through the DigestSigner; each chain verifies every signature it makes. */
-import { signPsbt, type SignedPsbt } from '../../chains/btc/index.js';
-import { signEvm, type SignedEvm } from '../../chains/evm/index.js';
+import type { SignedPsbt } from '../../chains/btc/index.js';
+import type { SignedEvm } from '../../chains/evm/index.js';
 import type { DigestSigner } from '../signer.js';
+import type { Secp256k1Verifier } from '../signature.js';
 import type { PreparedRequest } from './prepare.js';
 
 export interface SignatureRecord {
@@ -17,9 +18,11 @@ export type SignedRequest =
   | { chain: 'btc'; signatures: SignatureRecord[]; btc: SignedPsbt }
   | { chain: 'evm'; signatures: SignatureRecord[]; evm: SignedEvm };
 
-export async function signPrepared(prepared: PreparedRequest, signer: DigestSigner): Promise<SignedRequest> {
+/** `verifier` re-checks each signature against its digest (the Node side injects libsecp256k1). */
+export async function signPrepared(prepared: PreparedRequest, signer: DigestSigner, verifier?: Secp256k1Verifier): Promise<SignedRequest> {
   if (prepared.chain === 'btc') {
-    const btc = await signPsbt(prepared.parsed, prepared.plan, signer);
+    const { signPsbt } = await import('../../chains/btc/index.js');
+    const btc = await signPsbt(prepared.parsed, prepared.plan, signer, verifier ? { verifier } : {});
     const labels = new Map(prepared.plan.requests.map((r) => [r.input, r.label]));
     return {
       chain: 'btc',
@@ -27,7 +30,8 @@ export async function signPrepared(prepared: PreparedRequest, signer: DigestSign
       signatures: btc.signatures.map((s) => ({ key: labels.get(s.input) ?? '?', input: s.input, signature: s.signature })),
     };
   }
-  const evm = await signEvm(prepared.parsed, prepared.plan, signer);
+  const { signEvm } = await import('../../chains/evm/index.js');
+  const evm = await signEvm(prepared.parsed, prepared.plan, signer, verifier);
   const signature = evm.signature ?? `${evm.r}${evm.s.replace(/^0x/, '')}${(27 + evm.yParity).toString(16)}`;
   return { chain: 'evm', evm, signatures: [{ key: prepared.plan.keyLabel, signature }] };
 }

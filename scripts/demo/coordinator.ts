@@ -17,7 +17,9 @@ export const USDC = getAddress('0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48');
 function fundingTx(script: Uint8Array, sats: bigint, salt: number): bitcoin.Transaction {
   const tx = new bitcoin.Transaction();
   tx.version = 2;
-  tx.addInput(new Uint8Array(32).fill(salt), 0);
+  const previous = new Uint8Array(32).fill(0xc0);
+  new DataView(previous.buffer).setUint32(0, salt);
+  tx.addInput(previous, 0);
   tx.addOutput(script, sats);
   return tx;
 }

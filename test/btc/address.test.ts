@@ -24,7 +24,9 @@ describe('btcAddress', () => {
       expect(btcAddress(pk, 'p2wpkh', network)).toBe(scure.p2wpkh(pk, net).address);
       expect(btcAddress(pk, 'p2sh-p2wpkh', network)).toBe(scure.p2sh(scure.p2wpkh(pk, net), net).address);
       expect(btcAddress(pk, 'p2pkh', network)).toBe(scure.p2pkh(pk, net).address);
-      expect(toHex(btcOutputScript(pk, 'p2sh-p2wpkh'))).toBe(toHex(scure.p2sh(scure.p2wpkh(pk, net), net).script));
+      expect(toHex(btcOutputScript(pk, 'p2sh-p2wpkh'))).toBe(
+        toHex(scure.p2sh(scure.p2wpkh(pk, net), net).script),
+      );
     }
   });
 
@@ -53,6 +55,8 @@ describe('btcDescriptor', () => {
     expect(btcDescriptor(G, 'p2pkh')).toBe(`pkh(${G})`);
   });
   it('rejects non-hex input with a stable code', () => {
-    expect(() => btcDescriptor('zz', 'p2wpkh')).toThrow(expect.objectContaining({ code: 'KEY_CHAIN_MISMATCH' }));
+    expect(() => btcDescriptor('zz', 'p2wpkh')).toThrow(
+      expect.objectContaining({ code: 'KEY_CHAIN_MISMATCH' }),
+    );
   });
 });

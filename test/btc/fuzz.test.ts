@@ -13,8 +13,12 @@ import type { DigestSigner, KeyRecord } from '../../core/signer.js';
 import { buildPsbt, foreignScript } from './support/fixtures.js';
 import { Transaction } from 'bitcoinjs-lib';
 
-const vectors = JSON.parse(readFileSync(new URL('../vectors/bip174/rpc_psbt.excerpt.json', import.meta.url), 'utf8')) as { valid: string[] };
-const seeds = vectors.valid.filter((_, i) => i !== 5).map((v) => Uint8Array.from(atob(v), (c) => c.charCodeAt(0)));
+const vectors = JSON.parse(
+  readFileSync(new URL('../vectors/bip174/rpc_psbt.excerpt.json', import.meta.url), 'utf8'),
+) as { valid: string[] };
+const seeds = vectors.valid
+  .filter((_, i) => i !== 5)
+  .map((v) => Uint8Array.from(atob(v), (c) => c.charCodeAt(0)));
 
 // Public keys only: the fuzzer must never reach a signature, so no HSM is involved.
 const keyPub = (n: number) => secp256k1.getPublicKey(sha256(Uint8Array.of(n, 99)), true);
@@ -38,9 +42,17 @@ type Mutation =
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ op: fc.constant('set' as const), at: fc.nat(), value: fc.constantFrom(0x00, 0x01, 0xfc, 0xfd, 0xfe, 0xff, 0x22, 0x47) }),
+  fc.record({
+    op: fc.constant('set' as const),
+    at: fc.nat(),
+    value: fc.constantFrom(0x00, 0x01, 0xfc, 0xfd, 0xfe, 0xff, 0x22, 0x47),
+  }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 40 }) }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }),
+  }),
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('duplicate' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 80 }) }),
 );
@@ -142,7 +154,9 @@ describe('fuzzed signable PSBTs', () => {
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 2 }), (mutations) => {
         try {
-          const { summary, plan } = summarizePsbt(parsePsbt(mutate(seed, mutations)), keys, { network: 'testnet' });
+          const { summary, plan } = summarizePsbt(parsePsbt(mutate(seed, mutations)), keys, {
+            network: 'testnet',
+          });
           // whatever survives is still self-consistent
           expect(plan.requests.length).toBeGreaterThan(0);
           expect(BigInt(summary.fee!.raw)).toBeGreaterThanOrEqual(0n);
@@ -159,8 +173,21 @@ describe('linear BIP-143 digests', () => {
   it('equal bitcoinjs-lib hashForWitnessV0 for every input of random transactions', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ hash: fc.uint8Array({ minLength: 32, maxLength: 32 }), index: fc.nat(), sequence: fc.nat() }), { minLength: 1, maxLength: 12 }),
-        fc.array(fc.record({ script: fc.uint8Array({ maxLength: 60 }), value: fc.bigInt({ min: 0n, max: 2_100_000_000_000_000n }) }), { maxLength: 6 }),
+        fc.array(
+          fc.record({
+            hash: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+            index: fc.nat(),
+            sequence: fc.nat(),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        fc.array(
+          fc.record({
+            script: fc.uint8Array({ maxLength: 60 }),
+            value: fc.bigInt({ min: 0n, max: 2_100_000_000_000_000n }),
+          }),
+          { maxLength: 6 },
+        ),
         fc.integer({ min: 1, max: 3 }),
         fc.nat(),
         (ins, outs, version, locktime) => {
@@ -169,9 +196,13 @@ describe('linear BIP-143 digests', () => {
           tx.locktime = locktime;
           for (const i of ins) tx.addInput(i.hash, i.index, i.sequence);
           for (const o of outs) tx.addOutput(o.script, o.value);
-          const reference = ins.map((_, i) => toHex(tx.hashForWitnessV0(i, Uint8Array.of(0x76, 0xa9), 1234n, Transaction.SIGHASH_ALL)));
+          const reference = ins.map((_, i) =>
+            toHex(tx.hashForWitnessV0(i, Uint8Array.of(0x76, 0xa9), 1234n, Transaction.SIGHASH_ALL)),
+          );
           installLinearSighash(tx);
-          const linear = ins.map((_, i) => toHex(tx.hashForWitnessV0(i, Uint8Array.of(0x76, 0xa9), 1234n, Transaction.SIGHASH_ALL)));
+          const linear = ins.map((_, i) =>
+            toHex(tx.hashForWitnessV0(i, Uint8Array.of(0x76, 0xa9), 1234n, Transaction.SIGHASH_ALL)),
+          );
           expect(linear).toEqual(reference);
         },
       ),

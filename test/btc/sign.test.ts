@@ -1,7 +1,14 @@
 // Signing against a real SoftHSM2 token; every result is checked by @scure/btc-signer (digests, signatures,
 // finalization), not by bitcoinjs-lib checking itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePsbt, summarizePsbt, signPsbt, btcAddress, btcDescriptor, btcOutputScript } from '../../chains/btc/index.js';
+import {
+  parsePsbt,
+  summarizePsbt,
+  signPsbt,
+  btcAddress,
+  btcDescriptor,
+  btcOutputScript,
+} from '../../chains/btc/index.js';
 import { encodePsbtTransport } from '../../chains/btc/encoding.js';
 import { fromHex, toHex } from '../../core/bytes.js';
 import { isColdsignError } from '../../core/errors.js';
@@ -11,7 +18,15 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { DigestSigner, KeyRecord } from '../../core/signer.js';
 import type { Hsm } from '../../hsm/index.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
-import { btc, buildPsbt, finalizeWithScure, foreignKey, foreignScript, verifyWithScure, type InputSpec } from './support/fixtures.js';
+import {
+  btc,
+  buildPsbt,
+  finalizeWithScure,
+  foreignKey,
+  foreignScript,
+  verifyWithScure,
+  type InputSpec,
+} from './support/fixtures.js';
 
 let token: TestToken;
 let hsm: Hsm;
@@ -55,7 +70,13 @@ function countingSigner(): DigestSigner & { calls: number } {
   return s;
 }
 
-async function signFixture(inputs: InputSpec[], outputs = [{ script: foreignScript(1), amount: 40_000n }, { script: btcOutputScript(pk(0), 'p2wpkh'), amount: 55_000n }]) {
+async function signFixture(
+  inputs: InputSpec[],
+  outputs = [
+    { script: foreignScript(1), amount: 40_000n },
+    { script: btcOutputScript(pk(0), 'p2wpkh'), amount: 55_000n },
+  ],
+) {
   const unsigned = buildPsbt(inputs, outputs);
   const parsed = parsePsbt(unsigned);
   const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
@@ -65,7 +86,13 @@ async function signFixture(inputs: InputSpec[], outputs = [{ script: foreignScri
     // bitcoinjs-lib's own validator agrees on every partial signature of the output (second opinion)
     const out = Psbt.fromBuffer(signed.psbt);
     for (const s of signed.signatures) {
-      expect(out.validateSignaturesOfInput(s.input, (p, d, sig) => nobleVerifier.verify(sig, d, p), fromHex(s.publicKey))).toBe(true);
+      expect(
+        out.validateSignaturesOfInput(
+          s.input,
+          (p, d, sig) => nobleVerifier.verify(sig, d, p),
+          fromHex(s.publicKey),
+        ),
+      ).toBe(true);
     }
   }
   return { unsigned, summary, plan, signed };
@@ -122,7 +149,9 @@ describe('multisig inputs containing our keys', () => {
   }
 
   it('a 2-of-2 with a foreign cosigner gets our partial signature only', async () => {
-    const inputs: InputSpec[] = [{ kind: 'p2wsh-multisig', m: 2, pubkeys: [foreignKey(3), pk(2)], amount: 70_000n }];
+    const inputs: InputSpec[] = [
+      { kind: 'p2wsh-multisig', m: 2, pubkeys: [foreignKey(3), pk(2)], amount: 70_000n },
+    ];
     const { signed } = await signFixture(inputs, [{ script: foreignScript(4), amount: 60_000n }]);
     expect(signed.signatures.map((s) => s.publicKey)).toEqual([keys[2]!.publicKey]);
   });
@@ -137,17 +166,28 @@ describe('explicit sighash types are signed as asked and reported', () => {
   });
 
   it('an undefined sighash type is refused before signing', () => {
-    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, sighashType: 0x04 }], [{ script: foreignScript(1), amount: 1000n }]);
-    expect(() => summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' })).toThrow(expect.objectContaining({ code: 'PSBT_SIGHASH_UNSUPPORTED' }));
+    const unsigned = buildPsbt(
+      [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, sighashType: 0x04 }],
+      [{ script: foreignScript(1), amount: 1000n }],
+    );
+    expect(() => summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' })).toThrow(
+      expect.objectContaining({ code: 'PSBT_SIGHASH_UNSUPPORTED' }),
+    );
   });
 });
 
 describe('refusals end in a ColdsignError before any signature', () => {
-  async function refusal(unsigned: Uint8Array, options: { strictUtxo?: boolean; network?: 'testnet' | 'mainnet' } = {}) {
+  async function refusal(
+    unsigned: Uint8Array,
+    options: { strictUtxo?: boolean; network?: 'testnet' | 'mainnet' } = {},
+  ) {
     const signer = countingSigner();
     try {
       const parsed = parsePsbt(unsigned);
-      const { plan } = summarizePsbt(parsed, keys, { network: options.network ?? 'testnet', strictUtxo: options.strictUtxo });
+      const { plan } = summarizePsbt(parsed, keys, {
+        network: options.network ?? 'testnet',
+        strictUtxo: options.strictUtxo,
+      });
       await signPsbt(parsed, plan, signer);
     } catch (error) {
       expect(signer.calls).toBe(0);
@@ -158,7 +198,10 @@ describe('refusals end in a ColdsignError before any signature', () => {
   const out = [{ script: foreignScript(9), amount: 50_000n }];
 
   it('CVE-2020-14199: a segwit input without its previous transaction is refused (strict by default)', async () => {
-    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, nonWitnessUtxo: false }], out);
+    const unsigned = buildPsbt(
+      [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, nonWitnessUtxo: false }],
+      out,
+    );
     expect(await refusal(unsigned)).toBe('PSBT_UTXO_MISSING');
   });
 
@@ -183,7 +226,10 @@ describe('refusals end in a ColdsignError before any signature', () => {
   });
 
   it('with the check relaxed by policy, witness_utxo alone is signed and the relaxation is reported', async () => {
-    const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, nonWitnessUtxo: false }], out);
+    const unsigned = buildPsbt(
+      [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, nonWitnessUtxo: false }],
+      out,
+    );
     const parsed = parsePsbt(unsigned);
     const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet', strictUtxo: false });
     expect(summary.warnings.some((w) => w.includes('CVE-2020-14199'))).toBe(true);
@@ -192,7 +238,10 @@ describe('refusals end in a ColdsignError before any signature', () => {
   });
 
   it('a legacy input without its previous transaction is refused even when relaxed', async () => {
-    const unsigned = buildPsbt([{ kind: 'p2pkh', pubkeys: [pk(0)], amount: 100_000n, nonWitnessUtxo: false, witnessUtxo: true }], out);
+    const unsigned = buildPsbt(
+      [{ kind: 'p2pkh', pubkeys: [pk(0)], amount: 100_000n, nonWitnessUtxo: false, witnessUtxo: true }],
+      out,
+    );
     expect(await refusal(unsigned, { strictUtxo: false })).toBe('PSBT_UTXO_MISSING');
   });
 
@@ -217,6 +266,16 @@ describe('refusals end in a ColdsignError before any signature', () => {
     expect(await refusal(unsigned, { network: 'mainnet' })).toBe('PSBT_NOTHING_TO_SIGN');
   });
 
+  it('a transaction above the 400,000 weight units the network relays is refused before any (quadratic) signing', async () => {
+    const many = Array.from({ length: 1500 }, () => ({
+      kind: 'p2wpkh' as const,
+      pubkeys: [pk(0)],
+      amount: 1_000n,
+    }));
+    const unsigned = buildPsbt(many, [{ script: foreignScript(9), amount: 1_000_000n }]);
+    expect(await refusal(unsigned)).toBe('PSBT_TX_TOO_LARGE');
+  }, 60_000);
+
   it('outputs worth more than the inputs are refused', async () => {
     const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 10_000n }], out);
     expect(await refusal(unsigned)).toBe('PSBT_INCONSISTENT');
@@ -227,7 +286,12 @@ describe('refusals end in a ColdsignError before any signature', () => {
     const parsed = parsePsbt(unsigned);
     const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
     const faulty: DigestSigner = {
-      signDigest: (keyId, publicKey, digest) => hsm.signer.signDigest(keyId, publicKey, digest.map((b, i) => (i === 0 ? b ^ 1 : b))),
+      signDigest: (keyId, publicKey, digest) =>
+        hsm.signer.signDigest(
+          keyId,
+          publicKey,
+          digest.map((b, i) => (i === 0 ? b ^ 1 : b)),
+        ),
     };
     await expect(signPsbt(parsed, plan, faulty)).rejects.toMatchObject({ code: 'HSM_SIGNATURE_INVALID' });
   });
@@ -244,14 +308,24 @@ describe('summary', () => {
     ]);
     const parsed = parsePsbt(unsigned);
     const { summary } = summarizePsbt(parsed, keys, { network: 'testnet' });
-    const d = summary.details as Record<string, unknown> & { outputs: { address: string | null; change: boolean; label?: string }[] };
-    expect(d.outputs[1]).toMatchObject({ address: btcAddress(pk(1), 'p2sh-p2wpkh', 'testnet'), change: true, label: 'vault-2' });
+    const d = summary.details as Record<string, unknown> & {
+      outputs: { address: string | null; change: boolean; label?: string }[];
+    };
+    expect(d.outputs[1]).toMatchObject({
+      address: btcAddress(pk(1), 'p2sh-p2wpkh', 'testnet'),
+      change: true,
+      label: 'vault-2',
+    });
     expect(d.outputs[2]).toMatchObject({ address: null, change: false, script: 'op_return' });
     expect(d.fee).toBe('0.0001');
     expect(d.totalSpent).toBe('0.0002');
     expect(d.amountSent).toBe('0.0001');
     // The estimate (DER signatures counted at their 72-byte maximum) is within a vbyte of the real signed size.
-    const signed = await signPsbt(parsed, summarizePsbt(parsed, keys, { network: 'testnet' }).plan, hsm.signer);
+    const signed = await signPsbt(
+      parsed,
+      summarizePsbt(parsed, keys, { network: 'testnet' }).plan,
+      hsm.signer,
+    );
     const real = btc.Transaction.fromRaw(fromHex(signed.finalTxHex!), { allowUnknownOutputs: true });
     expect(d.vsize).toBeGreaterThanOrEqual(Math.ceil(real.weight / 4));
     expect((d.vsize as number) - Math.ceil(real.weight / 4)).toBeLessThanOrEqual(1);
@@ -261,7 +335,6 @@ describe('summary', () => {
   });
 });
 
-
 describe('a PSBT another signer already finalized in part', () => {
   it('signs our input, finalizes, and extracts a transaction carrying both parties’ final scripts', async () => {
     const foreignSecret = new Uint8Array(32).fill(7);
@@ -270,13 +343,20 @@ describe('a PSBT another signer already finalized in part', () => {
       { kind: 'p2wpkh', pubkeys: [foreignPub], amount: 60_000n },
       { kind: 'p2wpkh', pubkeys: [pk(0)], amount: 40_000n },
     ];
-    const tx = btc.Transaction.fromPSBT(buildPsbt(specs, [{ script: foreignScript(8), amount: 99_000n }]), { allowUnknownOutputs: true });
+    const tx = btc.Transaction.fromPSBT(buildPsbt(specs, [{ script: foreignScript(8), amount: 99_000n }]), {
+      allowUnknownOutputs: true,
+    });
     tx.signIdx(foreignSecret, 0);
     tx.finalizeIdx(0);
     const unsigned = tx.toPSBT(0);
     const parsed = parsePsbt(unsigned);
     const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
-    expect((summary.details.inputs as { ours: boolean; finalized?: boolean }[]).map((i) => [i.ours, i.finalized ?? false])).toEqual([
+    expect(
+      (summary.details.inputs as { ours: boolean; finalized?: boolean }[]).map((i) => [
+        i.ours,
+        i.finalized ?? false,
+      ]),
+    ).toEqual([
       [false, true],
       [true, false],
     ]);
@@ -284,5 +364,91 @@ describe('a PSBT another signer already finalized in part', () => {
     const signed = await signPsbt(parsed, plan, hsm.signer);
     verifyWithScure(unsigned, signed, specs);
     expect(finalizeWithScure(signed.psbt).hex).toBe(signed.finalTxHex);
+  });
+});
+
+describe('signPsbt misuse', () => {
+  it('refuses to sign the same parsed PSBT twice', async () => {
+    const unsigned = buildPsbt(
+      [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }],
+      [{ script: foreignScript(1), amount: 90_000n }],
+    );
+    const parsed = parsePsbt(unsigned);
+    const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    await signPsbt(parsed, plan, hsm.signer);
+    await expect(signPsbt(parsed, plan, hsm.signer)).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+});
+
+describe('a PSBT we signed in part before', () => {
+  it('signs only the inputs still missing our signature and leaves finalization to the coordinator', async () => {
+    const specs: InputSpec[] = [
+      { kind: 'p2wpkh', pubkeys: [pk(0)], amount: 50_000n },
+      { kind: 'p2wpkh', pubkeys: [pk(1)], amount: 50_000n },
+    ];
+    const unsigned = buildPsbt(specs, [{ script: foreignScript(1), amount: 90_000n }]);
+    // first round: only vault-1 is registered
+    const first = parsePsbt(unsigned);
+    const round1 = await signPsbt(
+      first,
+      summarizePsbt(first, [keys[0]!], { network: 'testnet' }).plan,
+      hsm.signer,
+    );
+    expect(round1.finalTxHex).toBeUndefined();
+    // second round, with both keys: input 0 already carries vault-1's signature
+    const second = parsePsbt(round1.psbt);
+    const { plan } = summarizePsbt(second, keys, { network: 'testnet' });
+    expect(plan.requests.map((r) => r.input)).toEqual([1]);
+    expect(plan.finalize).toBe(false);
+    const round2 = await signPsbt(second, plan, hsm.signer);
+    verifyWithScure(unsigned, { ...round2, signatures: [...round1.signatures, ...round2.signatures] }, specs);
+    expect(finalizeWithScure(round2.psbt).hex).toMatch(/^02000000/);
+  });
+});
+
+describe('multisig change', () => {
+  const multisigInput = (): InputSpec => ({
+    kind: 'p2wsh-multisig',
+    m: 2,
+    pubkeys: [pk(0), foreignKey(1), pk(1)],
+    amount: 100_000n,
+  });
+
+  it('an output to the same 2-of-3 set, with its witness script, is change', () => {
+    const change = btc.p2wsh(btc.p2ms(2, [pk(0), foreignKey(1), pk(1)]));
+    const unsigned = buildPsbt(
+      [multisigInput()],
+      [
+        { script: foreignScript(2), amount: 30_000n },
+        { script: change.script, amount: 60_000n, witnessScript: change.witnessScript },
+      ],
+    );
+    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' });
+    expect(summary.movements.map((m) => m.change)).toEqual([false, true]);
+    expect((summary.details.outputs as { label?: string }[])[1]!.label).toBe(
+      '2-of-3 multisig (vault-1, vault-2)',
+    );
+  });
+
+  it('a 1-of-2 of our key and a stranger’s is not change (the stranger could spend it)', () => {
+    const hostile = btc.p2wsh(btc.p2ms(1, [pk(0), foreignKey(66)]));
+    const unsigned = buildPsbt(
+      [multisigInput()],
+      [{ script: hostile.script, amount: 90_000n, witnessScript: hostile.witnessScript }],
+    );
+    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' });
+    expect(summary.movements[0]!.change).toBe(false);
+    expect(summary.warnings).toContain('No output returns change to our keys.');
+  });
+
+  it('a witness script that does not hash to the output is not believed', () => {
+    const real = btc.p2wsh(btc.p2ms(2, [pk(0), foreignKey(1), pk(1)]));
+    const decoy = btc.p2wsh(btc.p2ms(1, [foreignKey(67)]));
+    const unsigned = buildPsbt(
+      [multisigInput()],
+      [{ script: decoy.script, amount: 90_000n, witnessScript: real.witnessScript }],
+    );
+    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' });
+    expect(summary.movements[0]!.change).toBe(false);
   });
 });

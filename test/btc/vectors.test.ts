@@ -7,7 +7,9 @@ import { encodePsbtTransport, MAX_PSBT_INPUT_BYTES } from '../../chains/btc/enco
 import { toHex } from '../../core/bytes.js';
 import { isColdsignError, type ErrorCode } from '../../core/errors.js';
 
-const vectors = JSON.parse(readFileSync(new URL('../vectors/bip174/rpc_psbt.excerpt.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(
+  readFileSync(new URL('../vectors/bip174/rpc_psbt.excerpt.json', import.meta.url), 'utf8'),
+) as {
   invalid: string[];
   valid: string[];
 };
@@ -144,7 +146,9 @@ describe('base64 transport encoder', () => {
   it('matches Node’s encoder for every length and content', () => {
     for (let length = 0; length < 300; length++) {
       const bytes = Uint8Array.from({ length }, (_, i) => (i * 151 + length * 7) & 0xff);
-      expect(new TextDecoder().decode(encodePsbtTransport(bytes, 'base64'))).toBe(Buffer.from(bytes).toString('base64'));
+      expect(new TextDecoder().decode(encodePsbtTransport(bytes, 'base64'))).toBe(
+        Buffer.from(bytes).toString('base64'),
+      );
     }
   });
 });
@@ -169,9 +173,19 @@ describe('official vectors through the summary', () => {
     const parsed = parsePsbt(text(vectors.valid[4]!));
     const input = parsed.psbt.data.inputs[0]!;
     const signedBy = toHex(input.partialSig![0]!.pubkey);
-    const missing = decodeMultisig(input.witnessScript!)!.pubkeys.map(toHex).find((k) => k !== signedBy)!;
+    const missing = decodeMultisig(input.witnessScript!)!
+      .pubkeys.map(toHex)
+      .find((k) => k !== signedBy)!;
     const keys = [
-      { label: 'cosigner', chain: 'btc' as const, publicKey: missing, keyId: 'id', address: '', network: 'testnet' as const, createdAt: '' },
+      {
+        label: 'cosigner',
+        chain: 'btc' as const,
+        publicKey: missing,
+        keyId: 'id',
+        address: '',
+        network: 'testnet' as const,
+        createdAt: '',
+      },
     ];
     // only witness_utxo is given: refused by default (CVE-2020-14199), planned when the policy relaxes it
     expect(codeOf(() => summarizePsbt(parsed, keys, { network: 'testnet' }))).toBe('PSBT_UTXO_MISSING');
@@ -179,7 +193,10 @@ describe('official vectors through the summary', () => {
     expect(plan.requests.map((r) => toHex(r.publicKey))).toEqual([missing]);
     expect(plan.requests[0]!.kind).toBe('p2sh-p2wsh-multisig');
     expect(plan.finalize).toBe(false);
-    expect((summary.details as { inputs: { multisig?: string; ours: boolean }[] }).inputs[0]).toMatchObject({ ours: true, multisig: '2-of-2' });
+    expect((summary.details as { inputs: { multisig?: string; ours: boolean }[] }).inputs[0]).toMatchObject({
+      ours: true,
+      multisig: '2-of-2',
+    });
     // 1.99909013 BTC in, 1.99908 BTC out (the vector's witness_utxo and output)
     expect(summary.fee).toMatchObject({ raw: '1013', amount: '0.00001013' });
   });

@@ -281,6 +281,15 @@ describe('qr', () => {
     expect(readFileSync(file('from-qr.txt'), 'utf8')).toMatch(/^ur:crypto-psbt\//);
   });
 
+  it('answers a request sent as the newer psbt UR type with the same type', () => {
+    const enc = cli.run(['qr', 'encode', file('small.psbt'), '--out', file('qr-psbt-type'), '--ur-type', 'psbt']);
+    expect(enc.code, enc.stderr).toBe(0);
+    const frames = readdirSync(file('qr-psbt-type')).map((f) => join(file('qr-psbt-type'), f));
+    const result = cli.run(['sign', ...frames, '--out', file('psbt-type.txt')]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readFileSync(file('psbt-type.txt'), 'utf8')).toMatch(/^ur:psbt\//);
+  });
+
   it('refuses an incomplete animated transfer', () => {
     const frames = readdirSync(file('qr-large')).map((f) => join(file('qr-large'), f));
     const result = cli.run(['inspect', frames[0]!, '--json']);

@@ -6,6 +6,7 @@ import type { Hsm } from '../../hsm/index.js';
 import type { DigestSigner, KeyRecord } from '../../core/signer.js';
 import type { NormalizedSignature } from '../../core/signature.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
+import { fastVerifier } from '../../hsm/native-verifier.js';
 import { parseEvmRequest, signEvm, summarizeEvm } from '../../chains/evm/index.js';
 import { doc, expectCodeAsync, keyRecord, PublishedKeySigner, utf8 } from './helpers.js';
 import { BOB, SECRET_A, SECRET_B, authorization, unsignedHex } from './fixtures.js';
@@ -75,6 +76,14 @@ describe('signEvm with the HSM', () => {
       expect(signed.digest).toBe(plan.digest);
     });
   }
+
+  it('recovers with the HSM layer’s libsecp256k1 verifier when given one (same result as @noble/curves)', async () => {
+    const parsed = parseEvmRequest(utf8(unsignedHex({ type: 2, nonce: 99 })));
+    const { plan } = summarizeEvm(parsed, [key], []);
+    const signed = await signEvm(parsed, plan, hsm.signer, fastVerifier);
+    expect(Transaction.from(signed.rawTransaction!).from).toBe(key.address);
+    expect(signed.address).toBe(key.address);
+  });
 
   it('signs an EIP-7702 transaction (the authorizations are the authorities’ own signatures)', async () => {
     const raw = unsignedHex({ type: 4, authorizationList: [authorization(SECRET_B, BOB)] });

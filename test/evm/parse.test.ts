@@ -188,6 +188,8 @@ describe('ERC-4527 eth-sign-request data types', () => {
     const m = fromEthSignRequest({ dataType: 3, signData: toUtf8Bytes('hi') });
     expect(m.kind === 'message' && hexlify(m.message)).toBe('0x6869');
     expectCode(() => fromEthSignRequest({ dataType: 2, signData: new Uint8Array([0xff]) }), 'EVM_TYPED_DATA_INVALID');
+    expect(fromEthSignRequest({ dataType: 2, signData: toUtf8Bytes(JSON.stringify(MAIL)), chainId: 1 }).kind).toBe('typed_data');
+    expectCode(() => fromEthSignRequest({ dataType: 2, signData: toUtf8Bytes(JSON.stringify(MAIL)), chainId: 10 }), 'EVM_TYPED_DATA_INVALID');
     expectCode(() => fromEthSignRequest({ dataType: 7 as 1, signData: new Uint8Array() }), 'UR_INVALID');
     expectCode(() => fromEthSignRequest({ dataType: 3, signData: toUtf8Bytes('hi'), address: '0xnothex' }), 'REQUEST_INVALID');
   });

@@ -187,6 +187,9 @@ describe('messages and typed data', () => {
     const limited = typed('Permit', PERMIT_TYPES, usdcDomain, { owner: KEY_A.address, spender: SPENDER, value: '5000000', nonce: 0, deadline: 1 });
     expect(limited.call?.unlimited).toBe(false);
     expect(limited.warnings.join(' ')).toContain('5.0 USDC');
+    expect(limited.warnings.join(' ')).not.toContain('owner');
+    const foreign = typed('Permit', PERMIT_TYPES, usdcDomain, { owner: BOB, spender: SPENDER, value: '1', nonce: 0, deadline: 1 });
+    expect(foreign.warnings.join(' ')).toContain(`The permit's owner ${BOB} is not one of our keys.`);
   });
 
   it('Permit2 PermitSingle and PermitTransferFrom are spending approvals', () => {

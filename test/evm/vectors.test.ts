@@ -135,6 +135,15 @@ describe('ethereum/tests TransactionTests signature cases', () => {
   it('InvalidChainID0ValidV0: a v that encodes chain id 0 is refused', () => {
     expectCode(() => verifySignedTransaction(load('InvalidChainID0ValidV0.json'), { chainId: 1n }), 'EVM_SIGNATURE_INVALID');
   });
+  it('Vitalik_1: a valid EIP-155 transaction verifies, with the sender and hash of the file', () => {
+    const json = JSON.parse(vectors('ethereum-tests/Vitalik_1.json')) as Record<string, { result: Record<string, { hash?: string; sender?: string }> }>;
+    const expected = Object.values(json)[0]!.result.London!;
+    const { from, hash } = verifySignedTransaction(load('Vitalik_1.json'), { chainId: 1n });
+    expect(from.toLowerCase()).toBe(expected.sender);
+    expect(hash).toBe(expected.hash);
+    expectCode(() => verifySignedTransaction(load('Vitalik_1.json'), { chainId: 5n }), 'EVM_SIGNATURE_INVALID');
+  });
+
   it('the signed vectors are refused as signing requests', () => {
     for (const file of ['TransactionWithSvalueHigh.json', 'V_wrongvalue_121.json', 'InvalidChainID0ValidV0.json']) {
       expectCode(() => parseEvmRequest(utf8(load(file))), 'EVM_TX_INVALID');

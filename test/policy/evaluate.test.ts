@@ -152,6 +152,21 @@ describe('evaluate: kinds, calls, typed data, blind, hours', () => {
     );
   });
 
+  it('caps native ETH transfers in wei, exactly', () => {
+    const doc = evmRule({ kinds: ['transfer'], maxAmount: '1.5', maxFeePercent: 0.1 });
+    const eth = (wei: bigint, feeWei: bigint): SigningSummary => ({
+      ...usdcTransfer(PAYROLL, 0n),
+      call: undefined,
+      movements: [{ to: PAYROLL, raw: wei.toString(), amount: null, asset: { type: 'native', symbol: 'ETH' }, change: false }],
+      fee: { raw: feeWei.toString(), amount: '0' },
+    });
+    const WEI = 10n ** 18n;
+    expect(policyKindOf(eth(WEI, 1n))).toBe('transfer');
+    expect(evaluate(eth((3n * WEI) / 2n, (3n * WEI) / 2000n), doc, [], NOW).allowed).toBe(true);
+    expect(messagesOf(eth((3n * WEI) / 2n + 1n, 1n), [], NOW, doc)).toContain('1.500000000000000001 ETH exceeds the 1.5 ETH limit of rule r.');
+    expect(messagesOf(eth(WEI, WEI / 1000n + 1n), [], NOW, doc)[0]).toMatch(/is more than 0.1% of the 1 ETH sent/);
+  });
+
   it('the first matching rule decides the approvals', () => {
     const doc = parsePolicy({
       version: 1,

@@ -156,6 +156,65 @@ describe('policy properties (fast-check)', () => {
     expect(allowedCount).toBeGreaterThan(20);
   });
 
+  it('contract calls and typed data allowed by random policies stay within the contract, selector and domain allowlists', () => {
+    const SELECTORS = ['0x095ea7b3', '0xa9059cbb', '0x12345678', '0xdeadbeef'];
+    let allowedCount = 0;
+    const rule = fc.record({
+      contracts: fc.uniqueArray(fc.record({ address: fc.constantFrom(...EVM_ADDRESSES), selectors: fc.subarray(SELECTORS, { minLength: 1 }) }), {
+        selector: (c) => c.address,
+        maxLength: 3,
+      }),
+      allowBlind: fc.boolean(),
+      domains: fc.subarray(['Permit2', 'Seaport', 'Safe'], { minLength: 1 }),
+    });
+    const request = fc.record({
+      typed: fc.boolean(),
+      contract: fc.constantFrom(...EVM_ADDRESSES),
+      selector: fc.constantFrom(...SELECTORS),
+      blind: fc.boolean(),
+      domain: fc.constantFrom('Permit2', 'Seaport', 'Safe', 'Evil'),
+    });
+    fc.assert(
+      fc.property(rule, request, (r, q) => {
+        const policy = parsePolicy({
+          version: 1,
+          rules: [
+            {
+              id: 'c',
+              chain: 'evm',
+              chainIds: [1],
+              kinds: ['contract_call', 'typed_data'],
+              anyDestination: true,
+              allowBlind: r.allowBlind,
+              ...(r.contracts.length ? { contracts: r.contracts } : {}),
+              typedDataDomains: r.domains.map((name) => ({ name })),
+            },
+          ],
+        });
+        const summary: SigningSummary = {
+          chain: 'evm',
+          kind: q.typed ? 'typed_data' : 'transaction',
+          chainId: 1,
+          signingKeys: ['k'],
+          movements: [],
+          fee: q.typed ? null : { raw: '1', amount: '0' },
+          ...(q.typed ? { typedData: { domain: { name: q.domain }, primaryType: 'X' } } : { call: { contract: q.contract, selector: q.selector, name: null, args: {} } }),
+          blind: q.blind,
+          warnings: [],
+          details: {},
+        };
+        const decision = evaluate(summary, policy, [], NOW);
+        if (!decision.allowed) return;
+        allowedCount += 1;
+        if (q.blind) expect(r.allowBlind).toBe(true);
+        if (q.typed) expect(r.domains).toContain(q.domain);
+        else expect(r.contracts.find((c) => c.address === q.contract)?.selectors).toContain(q.selector);
+      }),
+      { numRuns: 800 },
+    );
+    expect(allowedCount).toBeGreaterThan(20);
+  });
+
   it('a velocity record counts exactly when it is less than the window old', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 9999 }), fc.constantFrom('s', 'm', 'h', 'd'), fc.integer({ min: -5000, max: 5000 }), (n, unit, offset) => {

@@ -7,6 +7,7 @@ import {
   frameFileName,
   interpretUr,
   psbtToUr,
+  psbtCbor,
   readUrFromImages,
   renderUrFrames,
   assembleUr,
@@ -57,6 +58,8 @@ describe('interpretUr routes by declared type', () => {
   it('psbt (the newer type name) reads like crypto-psbt', () => {
     const psbt = randomBytes(120, 3);
     const cbor = assembleUr(psbtToUr(psbt)).cbor;
+    expect(toHex(psbtCbor(psbt))).toBe(toHex(cbor));
+    expect(psbtToUr(psbt, 400, 'psbt')).toEqual(encodeUrParts('psbt', cbor));
     const payload = interpretUr(assembleUr(encodeUrParts('psbt', cbor)));
     expect(payload).toMatchObject({ kind: 'psbt', type: 'psbt' });
     expect(payload.kind === 'psbt' && toHex(payload.psbt)).toBe(toHex(psbt));

@@ -1,11 +1,11 @@
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isColdsignError, type ErrorCode } from '../../core/errors.js';
 import { toHex } from '../../core/bytes.js';
 import type { Hsm } from '../../hsm/index.js';
 import { entryHash } from '../../store/audit-chain.js';
-import { exportAudit, verifyAuditExport } from '../../store/audit-export.js';
+import { exportAudit, verifyAuditExport, verifyAuditExportLines } from '../../store/audit-export.js';
 import { AUDIT_KEY_LABEL, hsmAuditPorts } from '../../store/audit-hsm.js';
 import { appendAudit, Auditor, auditPublicKeyOf, verifyAudit } from '../../store/audit.js';
 import { openDatabase } from '../../store/database.js';
@@ -170,6 +170,12 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     const c = await fresh(8);
     tamper(c, (raw) => raw.prepare("UPDATE audit_checkpoints SET signature = ? WHERE seq = 6").run('11'.repeat(64)));
     expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 6 } });
+    // checking only the newest signature still matches every head against the chain
+    expect(verifyAudit(c.db, publicKeyOf(c), 'newest').ok).toBe(true);
+    tamper(c, (raw) => raw.prepare('UPDATE audit_checkpoints SET signature = ? WHERE seq = 8').run('11'.repeat(64)));
+    expect(verifyAudit(c.db, publicKeyOf(c), 'newest')).toMatchObject({ ok: false, firstBad: { seq: 8 } });
+    tamper(c, (raw) => raw.prepare('UPDATE audit_checkpoints SET head_hash = ? WHERE seq = 3').run('22'.repeat(32)));
+    expect(verifyAudit(c.db, publicKeyOf(c), 'newest')).toMatchObject({ ok: false, firstBad: { seq: 3 } });
   });
 
   it('restoring an older copy of the database is refused as a rollback', async () => {
@@ -245,14 +251,19 @@ describe('audit export', () => {
     const lines = text.trimEnd().split('\n');
     const edited = text.replace('"note":"entry 3"', '"note":"entry 33"');
     expect(verifyAuditExport(edited)).toMatchObject({ ok: false, firstBad: { seq: 3 } });
-    const dropped = [...lines.slice(0, 3), ...lines.slice(4)].join('\n');
-    expect(verifyAuditExport(dropped).ok).toBe(false);
-    const swapped = [lines[0], lines[2], lines[1], ...lines.slice(3)].join('\n');
+    const first = lines.findIndex((line) => line.startsWith('{"seq":'));
+    const dropped = [...lines.slice(0, first + 2), ...lines.slice(first + 3)].join('\n');
+    expect(verifyAuditExport(dropped)).toMatchObject({ ok: false, firstBad: { seq: 3 } });
+    const swapped = [...lines.slice(0, first), lines[first + 1], lines[first], ...lines.slice(first + 2)].join('\n');
     expect(verifyAuditExport(swapped)).toMatchObject({ ok: false, firstBad: { seq: 1 } });
+    const truncated = lines.slice(0, -1).join('\n');
+    expect(verifyAuditExport(truncated).ok).toBe(false);
+    const lateCheckpoint = [lines[0], ...lines.slice(first), ...lines.slice(1, first)].join('\n');
+    expect(() => verifyAuditExport(lateCheckpoint)).toThrow(expect.objectContaining({ code: 'AUDIT_EXPORT_INVALID' }));
+    expect(verifyAuditExportLines(lines).ok).toBe(true);
     const otherKey = text.replace(publicKeyOf(c), '02' + toHex(new Uint8Array(32).fill(7)));
     expect(verifyAuditExport(otherKey).ok).toBe(false);
     expect(() => verifyAuditExport(text, '03' + 'aa'.repeat(32))).toThrow(expect.objectContaining({ code: 'AUDIT_CHECKPOINT_INVALID' }));
     expect(() => verifyAuditExport('not json\n')).toThrow(expect.objectContaining({ code: 'AUDIT_EXPORT_INVALID' }));
-    expect(readFileSync).toBeDefined();
   });
 });

@@ -8,7 +8,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { fromHex, toHex } from '../../../core/bytes.js';
 import type { SignedPsbt } from '../../../chains/btc/sign.js';
 
-export type FixtureKind = 'p2wpkh' | 'p2sh-p2wpkh' | 'p2pkh' | 'p2wsh-multisig' | 'p2sh-p2wsh-multisig' | 'p2sh-multisig' | 'p2tr';
+export type FixtureKind =
+  'p2wpkh' | 'p2sh-p2wpkh' | 'p2pkh' | 'p2wsh-multisig' | 'p2sh-p2wsh-multisig' | 'p2sh-multisig' | 'p2tr';
 
 export interface InputSpec {
   kind: FixtureKind;
@@ -26,11 +27,18 @@ export interface InputSpec {
 export interface OutputSpec {
   script: Uint8Array;
   amount: bigint;
+  /** PSBT_OUT_WITNESS_SCRIPT / PSBT_OUT_REDEEM_SCRIPT, as a coordinator adds them for its own outputs. */
+  witnessScript?: Uint8Array;
+  redeemScript?: Uint8Array;
 }
 
 const OPTS = { allowUnknownOutputs: true, allowLegacyWitnessUtxo: true, disableScriptCheck: true } as const;
 
-export function payment(spec: InputSpec): { script: Uint8Array; redeemScript?: Uint8Array; witnessScript?: Uint8Array } {
+export function payment(spec: InputSpec): {
+  script: Uint8Array;
+  redeemScript?: Uint8Array;
+  witnessScript?: Uint8Array;
+} {
   const [pk] = spec.pubkeys;
   switch (spec.kind) {
     case 'p2wpkh':
@@ -64,7 +72,11 @@ let counter = 0;
 export function previousTx(script: Uint8Array, amount: bigint): { bytes: Uint8Array; txid: string } {
   const prev = new btc.Transaction(OPTS);
   prev.addOutput({ script, amount });
-  prev.addInput({ txid: sha256(Uint8Array.of(counter >> 16, counter >> 8, counter++ & 0xff, 7)), index: 0, finalScriptSig: Uint8Array.of(0x51) });
+  prev.addInput({
+    txid: sha256(Uint8Array.of(counter >> 16, counter >> 8, counter++ & 0xff, 7)),
+    index: 0,
+    finalScriptSig: Uint8Array.of(0x51),
+  });
   return { bytes: prev.toBytes(true, false), txid: prev.id };
 }
 
@@ -86,7 +98,7 @@ export function buildPsbt(inputs: InputSpec[], outputs: OutputSpec[]): Uint8Arra
       ...(spec.kind === 'p2tr' ? { tapInternalKey: spec.pubkeys[0]!.subarray(1) } : {}),
     });
   }
-  for (const out of outputs) tx.addOutput({ script: out.script, amount: out.amount });
+  for (const out of outputs) tx.addOutput(out);
   return tx.toPSBT(0);
 }
 
@@ -115,7 +127,9 @@ export function verifyWithScure(unsigned: Uint8Array, signed: SignedPsbt, specs:
     let digest: Uint8Array;
     if (spec.kind === 'p2pkh' || spec.kind === 'p2sh-multisig') {
       const prevScript = spec.kind === 'p2pkh' ? pay.script : pay.redeemScript!;
-      digest = (tx as unknown as { preimageLegacy(i: number, s: Uint8Array, h: number): Uint8Array }).preimageLegacy(input, prevScript, hashType);
+      digest = (
+        tx as unknown as { preimageLegacy(i: number, s: Uint8Array, h: number): Uint8Array }
+      ).preimageLegacy(input, prevScript, hashType);
     } else {
       const scriptCode = pay.witnessScript ?? btc.p2pkh(pk).script;
       digest = tx.preimageWitnessV0(input, scriptCode, hashType, spec.amount);
