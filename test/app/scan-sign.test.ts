@@ -13,16 +13,18 @@ import * as bitcoin from 'bitcoinjs-lib';
 import { createNodeZxingDecoder } from '../../appliance/qr-reader.js';
 import { isColdsignError } from '../../core/errors.js';
 import { UrAssembler, createUrFountain, decodeCryptoPsbt, decodeQrImage, psbtToUr, renderQrPng, assembleUr } from '../../qr/index.js';
-import { buildPsbt, checkSignedPsbt } from '../../scripts/demo/coordinator.js';
+import { buildPsbt, checkSignedPsbt, checkSignedTransaction, erc20TransferRequest, USDC } from '../../scripts/demo/coordinator.js';
 import { APP_PIN, launchApp, runOk, unlockWith, writeFileIn, removeAppBuild, type AppUnderTest } from './support/app-host.js';
 import { writeY4m } from './support/y4m.js';
 
 const EXCHANGE = bitcoin.payments.p2wpkh({ pubkey: Buffer.from('0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798', 'hex') }).address!;
+const PAYROLL = '0x2222222222222222222222222222222222222222';
 const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase' };
 
 let app: AppUnderTest;
 let dir: string;
 let vaultAddress: string;
+let ethAddress: string;
 let requestParts: string[];
 
 function policy(version: number, maxAmount: string) {
@@ -38,6 +40,16 @@ function policy(version: number, maxAmount: string) {
         maxAmount,
         maxFeeRate: 50,
         approvals: 1,
+      },
+      {
+        id: 'usdc-payroll',
+        chain: 'evm',
+        chainIds: [1],
+        kinds: ['token_transfer'],
+        tokens: [{ contract: USDC, symbol: 'USDC', decimals: 6, maxAmount: '25000' }],
+        destinations: [{ address: PAYROLL, label: 'Payroll' }],
+        maxFee: '0.01',
+        approvals: 0,
       },
     ],
   };
@@ -68,8 +80,10 @@ beforeAll(async () => {
     },
     prepare: (cli) => {
       runOk(cli, ['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc']);
+      runOk(cli, ['keys', 'generate', '--chain', 'evm', '--label', 'vault-eth']);
       const keys = JSON.parse(runOk(cli, ['keys', 'list', '--json'])) as { keys: Array<{ label: string; address: string }> };
       vaultAddress = keys.keys.find((k) => k.label === 'vault-btc')!.address;
+      ethAddress = keys.keys.find((k) => k.label === 'vault-eth')!.address;
       runOk(cli, ['policy', 'apply', signedPolicyFile('policy-1.json', policy(1, '0.5'), cli)]);
       // 0.1 BTC to the exchange, change back to the vault: an animated crypto-psbt UR (pure fragments, then fountain parts).
       const psbt = Buffer.from(buildPsbt(vaultAddress, EXCHANGE, 10_000_000n, 2_000n, [8_000_000n, 5_000_000n]), 'base64');
@@ -165,6 +179,31 @@ describe('an allowed PSBT through the camera', () => {
     expect(await app.page.locator('.frame-counter').textContent()).toMatch(/of \d+/);
     const after = await readAnimatedQrOffScreen();
     expect(Buffer.from(after).equals(Buffer.from(before))).toBe(true);
+  });
+});
+
+describe('an EVM token transfer from a file', () => {
+  it('shows the decoded ERC-20 call and the allowlist label, signs, and the saved transaction recovers to our key', async () => {
+    const { page } = app;
+    await page.locator('#done').click();
+    await page.locator('#open-files').setInputFiles(writeFileIn(dir, 'payroll.json', erc20TransferRequest(ethAddress, USDC, PAYROLL, '12000', 6, 0)));
+    await page.locator('#decoded-call').waitFor();
+    expect(await page.locator('#decoded-call').textContent()).toMatch(/transfer\(address,uint256\)/);
+    expect(await page.locator('#decoded-call').textContent()).toContain(PAYROLL);
+    expect(await page.locator('#movements tr.spend').textContent()).toContain('Payroll');
+    expect(await page.locator('#movements tr.spend').textContent()).toContain('12000.0 USDC');
+    expect(await page.locator('#verdict h2').textContent()).toBe('Policy: ALLOWED by rule "usdc-payroll"');
+    await app.screenshot('08b-review-evm-token');
+    await page.locator('#sign-button').click();
+    await page.locator('h1', { hasText: 'Signed' }).waitFor();
+    const download = page.waitForEvent('download');
+    await page.locator('#save-0').click();
+    const saved = readFileSync(await (await download).path(), 'utf8');
+    expect(checkSignedTransaction(saved).from).toBe(ethAddress);
+    // The QR on screen carries the same signed transaction (a plain QR: it fits one frame).
+    const shown = await decodeQrImage(await page.locator('.animated-qr canvas').screenshot(), await createNodeZxingDecoder());
+    expect(shown).toEqual([saved.trim()]);
+    await app.screenshot('08c-result-evm');
   });
 });
 

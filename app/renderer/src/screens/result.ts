@@ -14,8 +14,14 @@ export const DENSITIES = { low: 100, medium: 250, high: 400 } as const;
 export const DEFAULT_FRAMES_PER_SECOND = 4;
 
 function outputPanel(output: SignedOutput, index: number): HTMLElement {
-  const message = output.urParts.length > 0 ? assembleUr(output.urParts) : null;
-  const qr = animatedQr(output.urParts.length > 0 ? output.urParts : [''], DEFAULT_FRAMES_PER_SECOND);
+  const save = h('button', { type: 'button', className: 'primary', id: `save-${index}` }, `Save ${output.name}`);
+  save.addEventListener('click', () => saveBytes(output.name, output.bytes, output.mime));
+  if (output.urParts.length === 0) {
+    return h('div', { className: 'card output' }, h('h2', {}, output.description), h('p', {}, 'Too large for a QR code: save it to a file.'), save);
+  }
+  // Only a UR can be re-split at another density; a plain QR (e.g. a raw transaction in hex) is shown as it is.
+  const message = output.urParts.every((part) => /^ur:/i.test(part)) ? assembleUr(output.urParts) : null;
+  const qr = animatedQr(output.urParts, DEFAULT_FRAMES_PER_SECOND);
   onLeave(() => qr.stop());
 
   const speed = h('input', { type: 'range', id: `speed-${index}`, min: 1, max: 10, step: 1, value: DEFAULT_FRAMES_PER_SECOND });
@@ -28,17 +34,10 @@ function outputPanel(output: SignedOutput, index: number): HTMLElement {
   density.addEventListener('change', () => {
     if (message) qr.setParts(encodeUrParts(message.type, message.cbor, Number(density.value)));
   });
-  const save = h('button', { type: 'button', className: 'primary', id: `save-${index}` }, `Save ${output.name}`);
-  save.addEventListener('click', () => saveBytes(output.name, output.bytes, output.mime));
-
-  return h(
-    'div',
-    { className: 'card output' },
-    h('h2', {}, output.description),
-    qr.element,
-    h('div', { className: 'controls' }, h('label', { for: `speed-${index}` }, 'Speed'), speed, speedText, h('label', { for: `density-${index}` }, 'Density'), density),
-    save,
-  );
+  const controls = message
+    ? h('div', { className: 'controls' }, h('label', { for: `speed-${index}` }, 'Speed'), speed, speedText, h('label', { for: `density-${index}` }, 'Density'), density)
+    : null;
+  return h('div', { className: 'card output' }, h('h2', {}, output.description), qr.element, controls, save);
 }
 
 export function resultScreen(): HTMLElement {
