@@ -6,7 +6,7 @@
  * and checked by an independent library; a policy refusal; a malformed QR image; policy and audit screens.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as bitcoin from 'bitcoinjs-lib';
@@ -218,6 +218,18 @@ describe('refusals and bad input', () => {
     expect(await page.locator('#sign-button').isDisabled()).toBe(true);
     expect(await page.locator('#approve-form').count()).toBe(0);
     await app.screenshot('09-review-refused');
+  });
+
+  it('reviews a request opened as a folder of animated-QR frame images (in any order)', async () => {
+    const { page } = app;
+    await page.locator('#start-over').click();
+    const frames = join(dir, 'frames');
+    mkdirSync(frames);
+    const psbt = Buffer.from(buildPsbt(vaultAddress, EXCHANGE, 20_000_000n, 3_000n, [15_000_000n, 9_000_000n]), 'base64');
+    psbtToUr(psbt, 150).reverse().forEach((part, i) => writeFileSync(join(frames, `frame-${String(i + 1).padStart(4, '0')}.png`), renderQrPng(part, { scale: 4 })));
+    await page.locator('#open-folder').setInputFiles(frames);
+    await page.locator('#verdict h2', { hasText: 'ALLOWED' }).waitFor();
+    expect(await page.locator('#movements tr.spend').textContent()).toContain('0.2 BTC');
   });
 
   it('rejects a QR image that holds no request, with its code, and stays on the scan screen', async () => {
