@@ -24,7 +24,7 @@ const pure = (layer, forbiddenLayers, ignores = []) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/vectors/**', 'app/renderer/vendor/**', '.tmp/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test/vectors/**', 'app/renderer/vendor/**', 'app/dist/**', 'app/renderer/dist/**', 'app/test-host/dist/**', '.tmp/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -7,8 +7,12 @@ bash scripts/setup.sh test
 
 echo "==> Type-checking"
 npx tsc -p tsconfig.json --noEmit
+echo "==> Type-checking the Electron main and preload against the electron package's types"
+npx tsc -p app/tsconfig.json --noEmit
 echo "==> Linting (typescript-eslint and layer boundaries)"
 npx eslint .
+echo "==> Electronegativity over app/ (fails on any finding of medium severity or above)"
+node scripts/app-electronegativity.mjs
 echo "==> Tests"
 mkdir -p .tmp
 status=0
