@@ -24,7 +24,19 @@ const pure = (layer, forbiddenLayers, ignores = []) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/vectors/**', 'app/renderer/vendor/**', 'app/dist/**', 'app/renderer/dist/**', 'app/test-host/dist/**', '.tmp/**', 'coverage/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'test/vectors/**',
+      'app/renderer/vendor/**',
+      'app/dist/**',
+      'app/renderer/dist/**',
+      'app/test-host/dist/**',
+      '.tmp/**',
+      'coverage/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -49,7 +61,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../cli/*', '../app/*', '../cli', '../app', 'electron'], message: 'hsm/, store/ and appliance/ must not depend on cli/ or app/.' }] },
+        {
+          patterns: [
+            {
+              group: ['../cli/*', '../app/*', '../cli', '../app', 'electron'],
+              message: 'hsm/, store/ and appliance/ must not depend on cli/ or app/.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -60,8 +79,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: NODE_BUILTINS, message: 'The renderer has no Node: talk to main through app/shared/ipc.' },
-            { group: ['electron', '../../hsm/*', '../../store/*', '../../cli/*'], message: 'The renderer reaches the core only through the IPC contract.' },
+            {
+              group: NODE_BUILTINS,
+              message: 'The renderer has no Node: talk to main through app/shared/ipc.',
+            },
+            {
+              group: ['electron', '../../hsm/*', '../../store/*', '../../cli/*'],
+              message: 'The renderer reaches the core only through the IPC contract.',
+            },
           ],
         },
       ],

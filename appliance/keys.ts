@@ -13,15 +13,26 @@ import type { GenerateKeyOptions } from './api.js';
 
 const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-export async function generateKey(db: ColdsignDb, auditor: Auditor, hsm: Hsm, options: GenerateKeyOptions, now: Date): Promise<KeyRecord> {
+export async function generateKey(
+  db: ColdsignDb,
+  auditor: Auditor,
+  hsm: Hsm,
+  options: GenerateKeyOptions,
+  now: Date,
+): Promise<KeyRecord> {
   if (!LABEL_RE.test(options.label)) {
-    throw makeError('USAGE', 'A key label is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.');
+    throw makeError(
+      'USAGE',
+      'A key label is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.',
+    );
   }
   if (options.chain === 'evm' && (options.script || options.network)) {
     throw makeError('USAGE', 'Script type and network are for Bitcoin keys only.');
   }
   if (db.findKey(options.label)) {
-    throw makeError('KEY_LABEL_TAKEN', `A key labelled "${options.label}" already exists.`, { label: options.label });
+    throw makeError('KEY_LABEL_TAKEN', `A key labelled "${options.label}" already exists.`, {
+      label: options.label,
+    });
   }
   const key = await hsm.keys.generate(options.label);
   const record = describeKey(options, key.publicKey, key.keyId, now);
@@ -30,10 +41,22 @@ export async function generateKey(db: ColdsignDb, auditor: Auditor, hsm: Hsm, op
 }
 
 /** The registry record of a new key: address and descriptor for its chain. */
-export function describeKey(options: GenerateKeyOptions, publicKey: Uint8Array, keyId: string, now: Date): KeyRecord {
+export function describeKey(
+  options: GenerateKeyOptions,
+  publicKey: Uint8Array,
+  keyId: string,
+  now: Date,
+): KeyRecord {
   const createdAt = now.toISOString();
   if (options.chain === 'evm') {
-    return { label: options.label, chain: 'evm', publicKey: bytesToHex(publicKey), keyId, address: evmAddress(publicKey), createdAt };
+    return {
+      label: options.label,
+      chain: 'evm',
+      publicKey: bytesToHex(publicKey),
+      keyId,
+      address: evmAddress(publicKey),
+      createdAt,
+    };
   }
   const script = options.script ?? 'p2wpkh';
   const network = options.network ?? 'mainnet';

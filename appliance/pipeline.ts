@@ -20,7 +20,13 @@ import { auditHead, type Auditor } from '../store/audit.js';
 import type { ColdsignDb } from '../store/database.js';
 import { listOfficers } from '../store/officers.js';
 import { loadPolicy } from '../store/policies.js';
-import { recordApprovals, recordDecision, recordRequest, recordSignatures, velocityHistoryFor } from '../store/records.js';
+import {
+  recordApprovals,
+  recordDecision,
+  recordRequest,
+  recordSignatures,
+  velocityHistoryFor,
+} from '../store/records.js';
 import type { RequestReport } from './api.js';
 
 export interface PipelineDeps {
@@ -45,12 +51,20 @@ function tokensOf(policy: PolicyDocument | null) {
 }
 
 /** The reasons worth showing: those of the rules for this request's chain, and the default verdict. */
-export function relevantReasons(decision: Decision, policy: PolicyDocument | null, chain: 'btc' | 'evm'): Decision['reasons'] {
+export function relevantReasons(
+  decision: Decision,
+  policy: PolicyDocument | null,
+  chain: 'btc' | 'evm',
+): Decision['reasons'] {
   const otherChain = new Set((policy?.rules ?? []).filter((r) => r.chain !== chain).map((r) => r.id));
   return decision.reasons.filter((r) => !otherChain.has(r.rule));
 }
 
-function decide(db: ColdsignDb, prepared: PreparedRequest, now: Date): { decision: Decision; policy: PolicyDocument | null } {
+function decide(
+  db: ColdsignDb,
+  prepared: PreparedRequest,
+  now: Date,
+): { decision: Decision; policy: PolicyDocument | null } {
   const policy = loadPolicy(db);
   return { decision: evaluate(prepared.summary, policy, velocityHistoryFor(db, policy, now), now), policy };
 }
@@ -106,7 +120,18 @@ export async function reviewInputs(
   const { decision } = decide(deps.db, prepared, now);
   await deps.auditor.begin();
   const canonical = prepared.parsed.canonical;
-  recordRequest(deps.db, deps.auditor, { requestId: prepared.requestId, chain: prepared.chain, kind: prepared.kind, summary: prepared.summary.details, canonical }, now);
+  recordRequest(
+    deps.db,
+    deps.auditor,
+    {
+      requestId: prepared.requestId,
+      chain: prepared.chain,
+      kind: prepared.kind,
+      summary: prepared.summary.details,
+      canonical,
+    },
+    now,
+  );
   recordDecision(deps.db, deps.auditor, prepared.requestId, decision, policy?.version ?? null, now);
   const entry = { seq: auditHead(deps.db).seq };
   // `sign` signs right after the review and checkpoints once at the end; a crash in between is recovered at start-up.
@@ -120,11 +145,29 @@ export async function reviewInputs(
 }
 
 /** A refusal recorded in the log, then thrown (exit 4, nothing signed). */
-async function refuse(deps: PipelineDeps, reviewed: Reviewed, code: 'POLICY_DENIED' | 'APPROVALS_MISSING', message: string, decision: Decision, approvals: string[]): Promise<never> {
+async function refuse(
+  deps: PipelineDeps,
+  reviewed: Reviewed,
+  code: 'POLICY_DENIED' | 'APPROVALS_MISSING',
+  message: string,
+  decision: Decision,
+  approvals: string[],
+): Promise<never> {
   const now = deps.now();
   await deps.auditor.begin();
-  recordDecision(deps.db, deps.auditor, reviewed.prepared.requestId, { ...decision, allowed: false }, reviewed.policyVersion, now);
-  const entry = deps.auditor.append('request.refused', { requestId: reviewed.prepared.requestId, code, reason: message, approvals }, now);
+  recordDecision(
+    deps.db,
+    deps.auditor,
+    reviewed.prepared.requestId,
+    { ...decision, allowed: false },
+    reviewed.policyVersion,
+    now,
+  );
+  const entry = deps.auditor.append(
+    'request.refused',
+    { requestId: reviewed.prepared.requestId, code, reason: message, approvals },
+    now,
+  );
   await deps.auditor.checkpoint(now);
   const report = buildReport(reviewed.prepared, decision, 'refused', approvals, [], entry.seq);
   throw Object.assign(makeError(code, message, { requestId: reviewed.prepared.requestId }), { report });
@@ -142,7 +185,11 @@ export interface SignOptions {
 }
 
 /** The signer, counting signatures for a progress display. */
-function withProgress(signer: DigestSigner, total: number, onProgress?: (done: number, total: number) => void): DigestSigner {
+function withProgress(
+  signer: DigestSigner,
+  total: number,
+  onProgress?: (done: number, total: number) => void,
+): DigestSigner {
   if (!onProgress) return signer;
   let done = 0;
   return {
@@ -178,7 +225,9 @@ export async function signReviewed(
   if (!decision.allowed) {
     const why = relevantReasons(decision, policy, prepared.summary.chain).filter((r) => !r.ok);
     const first = why.find((r) => r.rule !== 'default') ?? why[0];
-    const message = first ? `The policy refuses this request: ${first.message.replace(/^./, (c) => c.toLowerCase())}` : 'The policy refuses this request.';
+    const message = first
+      ? `The policy refuses this request: ${first.message.replace(/^./, (c) => c.toLowerCase())}`
+      : 'The policy refuses this request.';
     await refuse(deps, reviewed, 'POLICY_DENIED', message.replace(/\.?$/, '.'), decision, []);
   }
   const officers = listOfficers(deps.db);
@@ -198,8 +247,15 @@ export async function signReviewed(
   await deps.auditor.begin();
   recordApprovals(deps.db, deps.auditor, prepared.requestId, approvalDocs.map(parseApproval), now);
   const total = prepared.chain === 'btc' ? prepared.plan.requests.length : 1;
-  const signed = await signPrepared(prepared, withProgress(deps.signer, total, options.onProgress), fastVerifier);
-  const output = await exportSigned(prepared, signed, options.format, { fragmentBytes: options.fragmentBytes, withQr: options.withQr });
+  const signed = await signPrepared(
+    prepared,
+    withProgress(deps.signer, total, options.onProgress),
+    fastVerifier,
+  );
+  const output = await exportSigned(prepared, signed, options.format, {
+    fragmentBytes: options.fragmentBytes,
+    withQr: options.withQr,
+  });
   const outputDigest = sha256Hex(output.bytes);
   const outputPath = options.outputPath ? options.outputPath(output.suffix) : null;
   recordSignatures(
@@ -217,5 +273,9 @@ export async function signReviewed(
   const entry = { seq: auditHead(deps.db).seq };
   await deps.auditor.checkpoint(now);
   const outputs = outputPath ? [outputPath] : [];
-  return { report: buildReport(prepared, decision, 'signed', approvals, outputs, entry.seq), output, outputDigest };
+  return {
+    report: buildReport(prepared, decision, 'signed', approvals, outputs, entry.seq),
+    output,
+    outputDigest,
+  };
 }

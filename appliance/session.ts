@@ -27,7 +27,14 @@ import { exportAudit } from '../store/audit-export.js';
 import { formatPolicy } from '../policy/format.js';
 import { parsePolicy } from '../policy/schema.js';
 import { checkPolicyUpgrade, verifyPolicySignatures } from '../policy/signing.js';
-import { previewInputs, reviewInputs, signReviewed, type Reviewed, type SignOptions, type SignOutcome } from './pipeline.js';
+import {
+  previewInputs,
+  reviewInputs,
+  signReviewed,
+  type Reviewed,
+  type SignOptions,
+  type SignOutcome,
+} from './pipeline.js';
 import { nodeQrReader } from './qr-reader.js';
 import { Auditor } from '../store/audit.js';
 import { hsmAuditPorts } from '../store/audit-hsm.js';
@@ -76,7 +83,13 @@ export class ApplianceSession implements ApplianceApi {
 
   private deps() {
     const hsm = this.requireHsm();
-    return { db: this.db, auditor: this.auditor as Auditor, signer: hsm.signer, qr: nodeQrReader, now: this.now };
+    return {
+      db: this.db,
+      auditor: this.auditor as Auditor,
+      signer: hsm.signer,
+      qr: nodeQrReader,
+      now: this.now,
+    };
   }
 
   /** Reviews one request (CLI `inspect`, the app's review screen): recorded in the audit log. */
@@ -91,19 +104,24 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   /** Summary and verdict of a request without recording it (no PIN needed): what an officer approves. */
-  async preview(inputs: InputFile[]): Promise<{ requestId: string; summary: SigningSummary; decision: Decision }> {
-    const { prepared, decision } = await previewInputs({ db: this.db, qr: nodeQrReader, now: this.now }, inputs);
+  async preview(
+    inputs: InputFile[],
+  ): Promise<{ requestId: string; summary: SigningSummary; decision: Decision }> {
+    const { prepared, decision } = await previewInputs(
+      { db: this.db, qr: nodeQrReader, now: this.now },
+      inputs,
+    );
     return { requestId: prepared.requestId, summary: prepared.summary, decision };
   }
 
   /** Signs a reviewed request (CLI `sign`); the caller writes the output only after this returns. */
-  async signRequest(
-    requestId: string,
-    approvals: unknown[],
-    options: SignOptions,
-  ): Promise<SignOutcome> {
+  async signRequest(requestId: string, approvals: unknown[], options: SignOptions): Promise<SignOutcome> {
     const reviewed = this.reviewed.get(requestId);
-    if (!reviewed) throw makeError('REQUEST_INVALID', `Request ${requestId.slice(0, 12)}… has not been reviewed in this session.`);
+    if (!reviewed)
+      throw makeError(
+        'REQUEST_INVALID',
+        `Request ${requestId.slice(0, 12)}… has not been reviewed in this session.`,
+      );
     return signReviewed(this.deps(), reviewed, approvals, options);
   }
 
@@ -113,7 +131,8 @@ export class ApplianceSession implements ApplianceApi {
 
   /** The logged-in HSM, or HSM_PIN_REQUIRED. */
   requireHsm(): Hsm {
-    if (!this.hsm) throw makeError('HSM_PIN_REQUIRED', 'The appliance is locked: unlock it with the HSM user PIN first.');
+    if (!this.hsm)
+      throw makeError('HSM_PIN_REQUIRED', 'The appliance is locked: unlock it with the HSM user PIN first.');
     return this.hsm;
   }
 
@@ -133,14 +152,23 @@ export class ApplianceSession implements ApplianceApi {
 
   async approve(requestId: string, officerKeyPem: string, passphrase: string): Promise<ApprovalDocument> {
     if (!this.reviewed.has(requestId)) {
-      throw makeError('REQUEST_INVALID', `Request ${requestId.slice(0, 12)}… has not been reviewed in this session.`);
+      throw makeError(
+        'REQUEST_INVALID',
+        `Request ${requestId.slice(0, 12)}… has not been reviewed in this session.`,
+      );
     }
     const officer = loadOfficerKey(officerKeyPem, passphrase);
     if (!listOfficers(this.db).some((o) => o.name === officer.name && o.publicKey === officer.publicKey)) {
       throw makeError('APPROVAL_INVALID', `"${officer.name}" is not an enrolled officer of this appliance.`);
     }
     const approval = signApproval(requestId, officer, this.now());
-    return { requestId: approval.requestId, officer: approval.officer, signature: approval.signature, createdAt: approval.createdAt, type: approval.type };
+    return {
+      requestId: approval.requestId,
+      officer: approval.officer,
+      signature: approval.signature,
+      createdAt: approval.createdAt,
+      type: approval.type,
+    };
   }
 
   async sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult> {
@@ -153,13 +181,24 @@ export class ApplianceSession implements ApplianceApi {
     const name = outcome.report.outputs[0] ?? `request-${requestId.slice(0, 12)}${output.suffix}`;
     return {
       report: outcome.report,
-      outputs: [{ name, bytes: output.bytes, mime: output.mime, urParts: output.urParts, description: output.description }],
+      outputs: [
+        {
+          name,
+          bytes: output.bytes,
+          mime: output.mime,
+          urParts: output.urParts,
+          description: output.description,
+        },
+      ],
     };
   }
 
   async policyShow(): Promise<{ document: unknown | null; text: string }> {
     const policy = loadPolicy(this.db);
-    return { document: policy, text: policy ? formatPolicy(policy) : 'No policy is in force: every request is refused (default deny).' };
+    return {
+      document: policy,
+      text: policy ? formatPolicy(policy) : 'No policy is in force: every request is refused (default deny).',
+    };
   }
 
   async policyPreview(document: unknown): Promise<{ text: string; diff: string[] }> {
@@ -169,7 +208,10 @@ export class ApplianceSession implements ApplianceApi {
     checkPolicyUpgrade(current, next);
     const before = current ? formatPolicy(current).split('\n') : [];
     const after = formatPolicy(next).split('\n');
-    const diff = [...before.filter((l) => !after.includes(l)).map((l) => `- ${l}`), ...after.filter((l) => !before.includes(l)).map((l) => `+ ${l}`)];
+    const diff = [
+      ...before.filter((l) => !after.includes(l)).map((l) => `- ${l}`),
+      ...after.filter((l) => !before.includes(l)).map((l) => `+ ${l}`),
+    ];
     return { text: formatPolicy(next), diff };
   }
 
@@ -182,19 +224,38 @@ export class ApplianceSession implements ApplianceApi {
   async auditList(fromSeq: number, limit: number): Promise<AuditEntryView[]> {
     const rows = this.db.sqlite
       .prepare('SELECT seq, time, type, payload, hash FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?')
-      .all(Math.max(1, fromSeq), Math.min(Math.max(1, limit), 1000)) as Array<{ seq: number; time: string; type: string; payload: string; hash: string }>;
-    return rows.map((r) => ({ seq: r.seq, time: r.time, type: r.type, payload: JSON.parse(r.payload) as unknown, hash: r.hash }));
+      .all(Math.max(1, fromSeq), Math.min(Math.max(1, limit), 1000)) as Array<{
+      seq: number;
+      time: string;
+      type: string;
+      payload: string;
+      hash: string;
+    }>;
+    return rows.map((r) => ({
+      seq: r.seq,
+      time: r.time,
+      type: r.type,
+      payload: JSON.parse(r.payload) as unknown,
+      hash: r.hash,
+    }));
   }
 
   async auditVerify(): Promise<{ ok: boolean; entries: number; firstBad?: { seq: number; reason: string } }> {
     this.requireHsm();
     const result = await (this.auditor as Auditor).verify();
-    return { ok: result.ok, entries: result.entries, ...(result.firstBad ? { firstBad: result.firstBad } : {}) };
+    return {
+      ok: result.ok,
+      entries: result.entries,
+      ...(result.firstBad ? { firstBad: result.firstBad } : {}),
+    };
   }
 
   async auditExport(): Promise<{ name: string; text: string }> {
     const now = this.now();
-    return { name: `coldsign-audit-${now.toISOString().slice(0, 10)}.jsonl`, text: exportAudit(this.db, now) };
+    return {
+      name: `coldsign-audit-${now.toISOString().slice(0, 10)}.jsonl`,
+      text: exportAudit(this.db, now),
+    };
   }
 
   async close(): Promise<void> {

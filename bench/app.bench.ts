@@ -13,7 +13,13 @@ import { assembleUr } from '../qr/assembler.js';
 import { createUrFountain, psbtToUr } from '../qr/ur.js';
 import { renderQrPng } from '../qr/render.js';
 import { DISTORTIONS, renderCameraFrame } from '../scripts/qr-corpus.js';
-import { APP_PIN, buildAppOnce, launchApp, removeAppBuild, unlockWith } from '../test/app/support/app-host.js';
+import {
+  APP_PIN,
+  buildAppOnce,
+  launchApp,
+  removeAppBuild,
+  unlockWith,
+} from '../test/app/support/app-host.js';
 import { buildPsbt } from '../scripts/demo/coordinator.js';
 import { writeY4m } from '../test/app/support/y4m.js';
 import { fmt, percentile, ROOT, writeSection } from './support.js';
@@ -41,7 +47,15 @@ try {
     outfile: join(rendererDir, 'bench-main-decoder.js'),
     inject: [join(ROOT, 'app', 'renderer', 'src', 'node-globals.ts')],
     define: { global: 'globalThis', 'process.env.NODE_DEBUG': 'false' },
-    plugins: [{ name: 'stub', setup: (b) => b.onResolve({ filter: /^(pngjs|jpeg-js|@keystonehq\/bc-ur-registry(-eth)?)$/ }, () => ({ path: join(ROOT, 'app/renderer/src/node-only-stub.ts') })) }],
+    plugins: [
+      {
+        name: 'stub',
+        setup: (b) =>
+          b.onResolve({ filter: /^(pngjs|jpeg-js|@keystonehq\/bc-ur-registry(-eth)?)$/ }, () => ({
+            path: join(ROOT, 'app/renderer/src/node-only-stub.ts'),
+          })),
+      },
+    ],
     logLevel: 'warning',
   });
 
@@ -52,10 +66,21 @@ try {
   let psbt = new Uint8Array();
   while (psbt.length < 10_000) {
     utxos = [...utxos, 1_000_000n];
-    psbt = new Uint8Array(Buffer.from(buildPsbt(ours, 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', 500_000n, 2_000n, utxos), 'base64'));
+    psbt = new Uint8Array(
+      Buffer.from(
+        buildPsbt(ours, 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', 500_000n, 2_000n, utxos),
+        'base64',
+      ),
+    );
   }
   const parts = psbtToUr(psbt, FRAGMENT_BYTES);
-  const frame = renderCameraFrame(parts[1]!.toUpperCase(), 1280, 720, DISTORTIONS.find((d) => d.name === 'combined')!, 7);
+  const frame = renderCameraFrame(
+    parts[1]!.toUpperCase(),
+    1280,
+    720,
+    DISTORTIONS.find((d) => d.name === 'combined')!,
+    7,
+  );
 
   const latencyApp = await launchApp();
   let worker: number[];
@@ -89,13 +114,21 @@ try {
           const image = grab();
           const texts = await new Promise<string[]>((resolve) => {
             w.onmessage = (e) => resolve(e.data.texts ?? []);
-            w.postMessage({ type: 'frame', id: i, width: 1280, height: 720, rgba: image.data.buffer }, [image.data.buffer]);
+            w.postMessage({ type: 'frame', id: i, width: 1280, height: 720, rgba: image.data.buffer }, [
+              image.data.buffer,
+            ]);
           });
           inWorker.push(performance.now() - t0);
           found = texts[0] ?? found;
         }
         w.terminate();
-        const decoder = await (globalThis as unknown as { benchMainDecoder: Promise<{ decode(d: Uint8ClampedArray, w: number, h: number): Promise<string[]> }> }).benchMainDecoder;
+        const decoder = await (
+          globalThis as unknown as {
+            benchMainDecoder: Promise<{
+              decode(d: Uint8ClampedArray, w: number, h: number): Promise<string[]>;
+            }>;
+          }
+        ).benchMainDecoder;
         const onMain: number[] = [];
         for (let i = 0; i < frames; i++) {
           const t0 = performance.now();
@@ -105,9 +138,15 @@ try {
         }
         return { inWorker, onMain, found };
       },
-      { rgbaBase64: Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString('base64'), frames: FRAMES },
+      {
+        rgbaBase64: Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString(
+          'base64',
+        ),
+        frames: FRAMES,
+      },
     );
-    if (result.found.toLowerCase() !== parts[1]!.toLowerCase()) throw new Error('The Worker did not decode the benchmark frame.');
+    if (result.found.toLowerCase() !== parts[1]!.toLowerCase())
+      throw new Error('The Worker did not decode the benchmark frame.');
     worker = result.inWorker;
     main = result.onMain;
   } finally {
@@ -117,9 +156,15 @@ try {
   // 2. Receiving the animated PSBT through the camera: a 720p y4m at DEFAULT_FPS, pure fragments then fountain parts.
   const message = assembleUr(parts);
   const fountainSource = createUrFountain(message.type, message.cbor, FRAGMENT_BYTES);
-  const shown = Array.from({ length: Math.ceil(fountainSource.fragmentCount * 1.5) }, () => fountainSource.nextPart());
+  const shown = Array.from({ length: Math.ceil(fountainSource.fragmentCount * 1.5) }, () =>
+    fountainSource.nextPart(),
+  );
   const video = join(scratch, 'psbt.y4m');
-  writeY4m(video, shown.map((p) => renderQrPng(p, { scale: 4 })), { width: 1280, height: 720, framesPerSecond: DEFAULT_FPS, repeat: 1, fill: 0.95 });
+  writeY4m(
+    video,
+    shown.map((p) => renderQrPng(p, { scale: 4 })),
+    { width: 1280, height: 720, framesPerSecond: DEFAULT_FPS, repeat: 1, fill: 0.95 },
+  );
   const receive: number[] = [];
   for (let run = 0; run < RECEIVE_RUNS; run++) {
     const app = await launchApp({ fakeCamera: video });
@@ -181,4 +226,3 @@ receiving stays within 1.5× of the ideal at the default rate.
   rmSync(scratch, { recursive: true, force: true });
   removeAppBuild();
 }
-

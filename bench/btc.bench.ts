@@ -22,7 +22,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const IN_FLIGHT = 8;
 const POOL = 4;
 
-
 const token = createTestToken('coldsign-btc-bench');
 const hsm = token.open({ size: POOL });
 const generated = await hsm.keys.generate('bench-vault');

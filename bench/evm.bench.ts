@@ -22,7 +22,11 @@ const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 const erc20 = new Interface(['function transfer(address to, uint256 amount)']);
 
 /** Runs `work` over `items` with `width` workers pulling from a shared cursor. */
-async function pooled<T>(items: readonly T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> {
+async function pooled<T>(
+  items: readonly T[],
+  width: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
   const cursor = { next: 0 };
   const worker = async () => {
     for (let i = cursor.next++; i < items.length; i = cursor.next++) await work(items[i]!);
@@ -52,7 +56,10 @@ const requests = Array.from({ length: N }, (_, i) =>
       gasLimit: 65_000n,
       maxFeePerGas: 30_000_000_000n + BigInt(i),
       maxPriorityFeePerGas: 1_000_000_000n,
-      data: erc20.encodeFunctionData('transfer', [`0x${bytesToHex(randomBytes(20))}`, BigInt(1 + i) * 1_000_000n]),
+      data: erc20.encodeFunctionData('transfer', [
+        `0x${bytesToHex(randomBytes(20))}`,
+        BigInt(1 + i) * 1_000_000n,
+      ]),
     }).unsignedSerialized,
   ),
 );
@@ -89,12 +96,15 @@ const rawSequential = percentile(rawOne, 50);
 const pipelineSequential = percentile(pipelineOne, 50);
 const cpuRuns: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  cpuRuns.push(await timeIt(() => requests.forEach((bytes) => summarizeEvm(parseEvmRequest(bytes), [key], []))));
+  cpuRuns.push(
+    await timeIt(() => requests.forEach((bytes) => summarizeEvm(parseEvmRequest(bytes), [key], []))),
+  );
 }
 const cpuOnly = percentile(cpuRuns, 50);
 hsm.close();
 token.cleanup();
-if (signedCount !== N * (2 * ROUNDS + 1)) throw new Error(`expected ${N * (2 * ROUNDS + 1)} signed transactions, got ${signedCount}`);
+if (signedCount !== N * (2 * ROUNDS + 1))
+  throw new Error(`expected ${N * (2 * ROUNDS + 1)} signed transactions, got ${signedCount}`);
 
 const load = loadavg()[0] ?? 0;
 const rawMs = percentile(raw, 50);

@@ -15,7 +15,6 @@ const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? 400);
 const LATENCY_MS = 5;
 const ROUNDS = 3;
 
-
 const token = createTestToken('coldsign-bench');
 const one = token.open({ size: 1 });
 const key = await one.keys.generate('bench');
@@ -37,16 +36,22 @@ const overlapped = await medianOf(ROUNDS, () =>
   inFlight(digests, 8, (d) => one.signer.signDigest(key.keyId, key.publicKey, d)),
 );
 const pool8 = token.open({ size: 8 });
-const pooled = await medianOf(ROUNDS, () => inFlight(digests, 8, (d) => pool8.signer.signDigest(key.keyId, key.publicKey, d)));
+const pooled = await medianOf(ROUNDS, () =>
+  inFlight(digests, 8, (d) => pool8.signer.signDigest(key.keyId, key.publicKey, d)),
+);
 pool8.close();
 one.close();
 
 const latencyDigests = digests.slice(0, LATENCY_N);
 const slowOne = token.open({ size: 1, injectedLatencyMs: LATENCY_MS });
-const slowSingle = await medianOf(1, () => inFlight(latencyDigests, 8, (d) => slowOne.signer.signDigest(key.keyId, key.publicKey, d)));
+const slowSingle = await medianOf(1, () =>
+  inFlight(latencyDigests, 8, (d) => slowOne.signer.signDigest(key.keyId, key.publicKey, d)),
+);
 slowOne.close();
 const slowPool = token.open({ size: 8, injectedLatencyMs: LATENCY_MS });
-const slowPooled = await medianOf(1, () => inFlight(latencyDigests, 8, (d) => slowPool.signer.signDigest(key.keyId, key.publicKey, d)));
+const slowPooled = await medianOf(1, () =>
+  inFlight(latencyDigests, 8, (d) => slowPool.signer.signDigest(key.keyId, key.publicKey, d)),
+);
 slowPool.close();
 token.cleanup();
 

@@ -10,9 +10,22 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { URDecoder } from '@ngraveio/bc-ur';
-import { UrAssembler, createJsqrDecoder, createQrSymbol, createUrFountain, encodePng, type QrDecoder } from '../qr/index.js';
+import {
+  UrAssembler,
+  createJsqrDecoder,
+  createQrSymbol,
+  createUrFountain,
+  encodePng,
+  type QrDecoder,
+} from '../qr/index.js';
 import { createNodeZxingDecoder } from '../appliance/qr-reader.js';
-import { DISTORTIONS, RESOLUTIONS, generateCorpus, seededRandom, type CorpusFrame } from '../scripts/qr-corpus.js';
+import {
+  DISTORTIONS,
+  RESOLUTIONS,
+  generateCorpus,
+  seededRandom,
+  type CorpusFrame,
+} from '../scripts/qr-corpus.js';
 
 const QUICK = process.argv.includes('--quick');
 const OUT_DIR = new URL('./out/qr-corpus/', import.meta.url).pathname;
@@ -45,7 +58,14 @@ async function timeDecoder(decoder: QrDecoder, frame: CorpusFrame): Promise<Outc
     texts = await decoder.decode(frame.image.data, frame.image.width, frame.image.height);
     ms = Math.min(ms, performance.now() - start);
   }
-  return { resolution: frame.resolution, distortion: frame.distortion, fragmentBytes: frame.fragmentBytes, decoder: decoder.name, ok: texts.includes(frame.text), ms };
+  return {
+    resolution: frame.resolution,
+    distortion: frame.distortion,
+    fragmentBytes: frame.fragmentBytes,
+    decoder: decoder.name,
+    ok: texts.includes(frame.text),
+    ms,
+  };
 }
 
 function zbar(file: string): { text: string; ms: number } {
@@ -53,7 +73,9 @@ function zbar(file: string): { text: string; ms: number } {
   let text = '';
   for (let run = 0; run < 3 && (run === 0 || ms < 100); run++) {
     const start = performance.now();
-    const result = spawnSync('zbarimg', ['--quiet', '--raw', '-Sdisable', '-Sqrcode.enable', file], { encoding: 'utf8' });
+    const result = spawnSync('zbarimg', ['--quiet', '--raw', '-Sdisable', '-Sqrcode.enable', file], {
+      encoding: 'utf8',
+    });
     ms = Math.min(ms, performance.now() - start);
     text = (result.stdout ?? '').trim();
   }
@@ -62,7 +84,10 @@ function zbar(file: string): { text: string; ms: number } {
 
 async function decodeSection(lines: string[]): Promise<void> {
   const zxing = await createNodeZxingDecoder();
-  const zxingFast = { ...(await createNodeZxingDecoder({ tryHarder: false })), name: 'zxing-wasm (tryHarder off)' };
+  const zxingFast = {
+    ...(await createNodeZxingDecoder({ tryHarder: false })),
+    name: 'zxing-wasm (tryHarder off)',
+  };
   const jsqr = createJsqrDecoder();
   rmSync(OUT_DIR, { recursive: true, force: true });
   mkdirSync(OUT_DIR, { recursive: true });
@@ -96,9 +121,14 @@ async function decodeSection(lines: string[]): Promise<void> {
       `${QUICK ? 1 : 2} seed(s) each). Every decoder sees the same frames in the same run; zbarimg reads them as PNG files.`,
     '',
   );
-  lines.push('| resolution | decoder | median ms/frame | p95 ms/frame | success | median vs zbarimg |', '|---|---|---|---|---|---|');
+  lines.push(
+    '| resolution | decoder | median ms/frame | p95 ms/frame | success | median vs zbarimg |',
+    '|---|---|---|---|---|---|',
+  );
   for (const resolution of RESOLUTIONS) {
-    const zbarMedian = median(outcomes.filter((o) => o.resolution === resolution.name && o.decoder === 'zbarimg').map((o) => o.ms));
+    const zbarMedian = median(
+      outcomes.filter((o) => o.resolution === resolution.name && o.decoder === 'zbarimg').map((o) => o.ms),
+    );
     for (const decoder of decoders) {
       const rows = outcomes.filter((o) => o.resolution === resolution.name && o.decoder === decoder);
       const ms = rows.map((o) => o.ms);
@@ -115,19 +145,25 @@ async function decodeSection(lines: string[]): Promise<void> {
     '',
   );
   lines.push('### Success rate per distortion', '');
-  lines.push(`| distortion | ${RESOLUTIONS.flatMap((r) => decoders.map((d) => `${d} ${r.name}`)).join(' | ')} |`);
+  lines.push(
+    `| distortion | ${RESOLUTIONS.flatMap((r) => decoders.map((d) => `${d} ${r.name}`)).join(' | ')} |`,
+  );
   lines.push(`|---|${RESOLUTIONS.flatMap(() => decoders.map(() => '---')).join('|')}|`);
   for (const distortion of DISTORTIONS) {
     const cells = RESOLUTIONS.flatMap((r) =>
       decoders.map((d) => {
-        const rows = outcomes.filter((o) => o.resolution === r.name && o.distortion === distortion.name && o.decoder === d);
+        const rows = outcomes.filter(
+          (o) => o.resolution === r.name && o.distortion === distortion.name && o.decoder === d,
+        );
         return `${rows.filter((o) => o.ok).length}/${rows.length}`;
       }),
     );
     lines.push(`| ${distortion.name} | ${cells.join(' | ')} |`);
   }
   const rate = (d: string) => outcomes.filter((o) => o.decoder === d && o.ok).length / total;
-  const zx720 = median(outcomes.filter((o) => o.resolution === '1280x720' && o.decoder === 'zxing-wasm').map((o) => o.ms));
+  const zx720 = median(
+    outcomes.filter((o) => o.resolution === '1280x720' && o.decoder === 'zxing-wasm').map((o) => o.ms),
+  );
   lines.push(
     '',
     `Goals: 720p frame under 10 ms median — zxing-wasm ${fmt(zx720)} ms (${zx720 < 10 ? 'met' : 'NOT met'}); ` +
@@ -175,7 +211,10 @@ function runTransfer(size: number, loss: number, seed: number, fragmentBytes = 4
   }
   const cbor = ours.result().cbor;
   // The CBOR wraps the payload in a byte-string header (BCR-2020-006 crypto-psbt).
-  const exact = cbor.length >= size && cbor.subarray(cbor.length - size).every((b, i) => b === payload[i]) && reference.isSuccess();
+  const exact =
+    cbor.length >= size &&
+    cbor.subarray(cbor.length - size).every((b, i) => b === payload[i]) &&
+    reference.isSuccess();
   return { fragments: fountain.fragmentCount, shown, received, referenceReceived, exact };
 }
 
@@ -184,7 +223,7 @@ function transferSection(lines: string[]): void {
   lines.push('## Animated transfers (fountain codes)', '');
   lines.push(
     `Each row: ${trials} transfers of random payloads as \`crypto-psbt\` URs with 400-byte fragments; each frame is lost with the ` +
-      'given probability (seeded); the same received frames go to coldsign\'s UrAssembler and to the reference @ngraveio/bc-ur ' +
+      "given probability (seeded); the same received frames go to coldsign's UrAssembler and to the reference @ngraveio/bc-ur " +
       'URDecoder. "Frames needed" counts frames received until complete; ÷ fragments is the overhead over the pure fragments.',
     '',
   );
@@ -194,7 +233,9 @@ function transferSection(lines: string[]): void {
   );
   for (const size of [1024, 10 * 1024, 50 * 1024]) {
     for (const loss of [0, 0.1, 0.3]) {
-      const runs = Array.from({ length: trials }, (_, i) => runTransfer(size, loss, size * 31 + i * 7 + loss * 1000));
+      const runs = Array.from({ length: trials }, (_, i) =>
+        runTransfer(size, loss, size * 31 + i * 7 + loss * 1000),
+      );
       const fragments = runs[0]!.fragments;
       const received = runs.map((r) => r.received);
       const worse = runs.filter((r) => r.received > r.referenceReceived).length;
@@ -207,14 +248,25 @@ function transferSection(lines: string[]): void {
   lines.push('');
   // Goal: a 10 KB animated PSBT in under 4 s at 10 frames per second with 10% loss.
   const fps = 10;
-  lines.push(`10 KB PSBT at ${fps} fps with 10% loss (${QUICK ? 20 : 100} runs per fragment size; time = frames shown ÷ ${fps} fps + one 720p zxing decode):`, '');
-  lines.push('| fragment | QR version | fragments | frames shown (median / p95) | time median | time p95 | worst | under 4 s |', '|---|---|---|---|---|---|---|---|');
+  lines.push(
+    `10 KB PSBT at ${fps} fps with 10% loss (${QUICK ? 20 : 100} runs per fragment size; time = frames shown ÷ ${fps} fps + one 720p zxing decode):`,
+    '',
+  );
+  lines.push(
+    '| fragment | QR version | fragments | frames shown (median / p95) | time median | time p95 | worst | under 4 s |',
+    '|---|---|---|---|---|---|---|---|',
+  );
   for (const fragmentBytes of [400, 600, 800]) {
-    const runs = Array.from({ length: QUICK ? 20 : 100 }, (_, i) => runTransfer(10 * 1024, 0.1, 777 + i, fragmentBytes));
+    const runs = Array.from({ length: QUICK ? 20 : 100 }, (_, i) =>
+      runTransfer(10 * 1024, 0.1, 777 + i, fragmentBytes),
+    );
     const seconds = runs.map((r) => r.shown / fps + decodeMedian720 / 1000);
     const shown = runs.map((r) => r.shown);
-    const version = createQrSymbol(createUrFountain('crypto-psbt', new Uint8Array(10 * 1024), fragmentBytes).nextPart()).version;
-    const verdict = percentile(seconds, 95) < 4 ? 'at p95' : median(seconds) < 4 ? 'at the median only' : 'no';
+    const version = createQrSymbol(
+      createUrFountain('crypto-psbt', new Uint8Array(10 * 1024), fragmentBytes).nextPart(),
+    ).version;
+    const verdict =
+      percentile(seconds, 95) < 4 ? 'at p95' : median(seconds) < 4 ? 'at the median only' : 'no';
     lines.push(
       `| ${fragmentBytes} B${fragmentBytes === 400 ? ' (default)' : ''} | ${version} | ${runs[0]!.fragments} | ${median(shown)} / ${percentile(shown, 95)} | ` +
         `${fmt(median(seconds), 2)} s | ${fmt(percentile(seconds, 95), 2)} s | ${fmt(Math.max(...seconds), 2)} s | ${verdict} |`,
@@ -241,7 +293,7 @@ async function main(): Promise<void> {
       'compressed grey levels); real camera frames add motion blur, glare and moiré that this corpus does not model.',
     '- The standard decoder for image files is zxing-wasm with jsqr as fallback. For a live camera use zxing-wasm alone: ' +
       "the jsqr fallback on a frame zxing cannot read costs jsqr's p95 above (over a second at 720p on noisy frames).",
-    "- `UrAssembler` feeds the reference @ngraveio/bc-ur decoder and adds checks around it (allowlisted type, header " +
+    '- `UrAssembler` feeds the reference @ngraveio/bc-ur decoder and adds checks around it (allowlisted type, header ' +
       'consistency, mixed transfers, CRC-32 re-check on completion, size caps), so it needs exactly the frames the ' +
       'reference needs; the table checks that on every run.',
     '- The 10 KB goal depends on the sender: at 400-byte fragments a 10 KB PSBT is 26 fragments, so 10% loss leaves ' +

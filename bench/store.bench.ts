@@ -12,7 +12,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../core/bytes.js';
-import { checkpointDigest, entryHash, verifyCheckpointSignature, AUDIT_GENESIS_HASH, type AuditCheckpoint } from '../store/audit-chain.js';
+import {
+  checkpointDigest,
+  entryHash,
+  verifyCheckpointSignature,
+  AUDIT_GENESIS_HASH,
+  type AuditCheckpoint,
+} from '../store/audit-chain.js';
 import { appendAudit, verifyAudit } from '../store/audit.js';
 import { exportAuditLines, verifyAuditExportLines } from '../store/audit-export.js';
 import { openDatabase } from '../store/database.js';
@@ -31,13 +37,24 @@ const dir = mkdtempSync(join(tmpdir(), 'coldsign-bench-store-'));
 const loadAtStart = loadavg()[0] ?? 0;
 
 function payloadFor(i: number): Record<string, unknown> {
-  return { requestId: i.toString(16).padStart(64, '0'), chain: 'btc', kind: 'psbt', rule: 'btc-cold-to-exchange', allowed: true, n: i };
+  return {
+    requestId: i.toString(16).padStart(64, '0'),
+    chain: 'btc',
+    kind: 'psbt',
+    rule: 'btc-cold-to-exchange',
+    allowed: true,
+    n: i,
+  };
 }
 
 // 1. Appends per second, each append its own durable transaction.
 const appendDb = openDatabase(join(dir, 'appends.db'));
-appendDb.sqlite.exec('CREATE TABLE plain (seq INTEGER PRIMARY KEY, time TEXT, type TEXT, payload TEXT, prev_hash TEXT, hash TEXT) STRICT');
-const plainInsert = appendDb.sqlite.prepare('INSERT INTO plain (time, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?)');
+appendDb.sqlite.exec(
+  'CREATE TABLE plain (seq INTEGER PRIMARY KEY, time TEXT, type TEXT, payload TEXT, prev_hash TEXT, hash TEXT) STRICT',
+);
+const plainInsert = appendDb.sqlite.prepare(
+  'INSERT INTO plain (time, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?)',
+);
 const now = new Date('2026-03-01T00:00:00.000Z');
 // Alternate the two loops (3 rounds each) so that neither profits from running second; median rates.
 const ROUND = Math.ceil(APPENDS / 3);
@@ -48,7 +65,15 @@ for (let round = 0; round < 3; round++) {
   const plainMs = await timeIt(() => {
     for (let i = 0; i < ROUND; i++) {
       n += 1;
-      appendDb.transaction(() => plainInsert.run(now.toISOString(), 'request', JSON.stringify(payloadFor(n)), AUDIT_GENESIS_HASH, AUDIT_GENESIS_HASH));
+      appendDb.transaction(() =>
+        plainInsert.run(
+          now.toISOString(),
+          'request',
+          JSON.stringify(payloadFor(n)),
+          AUDIT_GENESIS_HASH,
+          AUDIT_GENESIS_HASH,
+        ),
+      );
     }
   });
   const auditMs = await timeIt(() => {
@@ -68,8 +93,12 @@ const secret = new Uint8Array(32).fill(7);
 const publicKey = native.publicKeyCreate(secret, true);
 const checkpoints: AuditCheckpoint[] = [];
 const buildMs = await timeIt(() => {
-  const insert = bigDb.sqlite.prepare('INSERT INTO audit_log (seq, time, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)');
-  const insertCheckpoint = bigDb.sqlite.prepare('INSERT INTO audit_checkpoints (seq, head_hash, time, signature) VALUES (?, ?, ?, ?)');
+  const insert = bigDb.sqlite.prepare(
+    'INSERT INTO audit_log (seq, time, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const insertCheckpoint = bigDb.sqlite.prepare(
+    'INSERT INTO audit_checkpoints (seq, head_hash, time, signature) VALUES (?, ?, ?, ?)',
+  );
   let prev = AUDIT_GENESIS_HASH;
   bigDb.transaction(() => {
     for (let seq = 1; seq <= ENTRIES; seq++) {
@@ -88,14 +117,20 @@ const buildMs = await timeIt(() => {
   });
 });
 setSetting(bigDb, 'audit.publicKey', toHex(publicKey));
-process.stdout.write(`built ${ENTRIES} entries and ${checkpoints.length} checkpoints in ${fmt(buildMs / 1000)} s\n`);
+process.stdout.write(
+  `built ${ENTRIES} entries and ${checkpoints.length} checkpoints in ${fmt(buildMs / 1000)} s\n`,
+);
 const signaturesMs = await timeIt(() => {
-  for (const checkpoint of checkpoints) if (!verifyCheckpointSignature(checkpoint, publicKey)) throw new Error('bad checkpoint');
+  for (const checkpoint of checkpoints)
+    if (!verifyCheckpointSignature(checkpoint, publicKey)) throw new Error('bad checkpoint');
 });
 
 const scanMs = await timeIt(() => {
   let bytes = 0;
-  for (const row of bigDb.sqlite.prepare('SELECT seq, time, type, payload, prev_hash, hash FROM audit_log ORDER BY seq').raw().iterate()) {
+  for (const row of bigDb.sqlite
+    .prepare('SELECT seq, time, type, payload, prev_hash, hash FROM audit_log ORDER BY seq')
+    .raw()
+    .iterate()) {
     bytes += (row as string[])[3]!.length;
   }
   return bytes;
@@ -108,7 +143,9 @@ const verifyNewestMs = await timeIt(() => {
   verified &&= verifyAudit(bigDb, publicKey, 'newest').ok;
 });
 if (!verified) throw new Error('the benchmark log does not verify');
-process.stdout.write(`verifyAudit ${fmt(verifyMs / 1000)} s, newest signature only ${fmt(verifyNewestMs / 1000)} s (scan ${fmt(scanMs / 1000)} s, signatures ${fmt(signaturesMs / 1000)} s)\n`);
+process.stdout.write(
+  `verifyAudit ${fmt(verifyMs / 1000)} s, newest signature only ${fmt(verifyNewestMs / 1000)} s (scan ${fmt(scanMs / 1000)} s, signatures ${fmt(signaturesMs / 1000)} s)\n`,
+);
 
 let lines: string[] = [];
 const exportMs = await timeIt(() => {
@@ -121,7 +158,9 @@ const exportVerifyMs = await timeIt(() => {
 if (!exportOk) throw new Error('the benchmark export does not verify');
 const exportMiB = lines.reduce((sum, line) => sum + line.length + 1, 0) / 2 ** 20;
 lines = [];
-process.stdout.write(`export ${fmt(exportMs / 1000)} s, offline verify ${fmt(exportVerifyMs / 1000)} s (${fmt(exportMiB, 0)} MiB)\n`);
+process.stdout.write(
+  `export ${fmt(exportMs / 1000)} s, offline verify ${fmt(exportVerifyMs / 1000)} s (${fmt(exportMiB, 0)} MiB)\n`,
+);
 bigDb.close();
 rmSync(dir, { recursive: true, force: true });
 

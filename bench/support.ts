@@ -20,7 +20,11 @@ export async function medianOf(runs: number, fn: () => Promise<unknown> | unknow
 }
 
 /** Runs `fn` over `items` with `width` calls in flight. */
-export async function inFlight<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+export async function inFlight<T>(
+  items: T[],
+  width: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(width, items.length) }, async () => {
@@ -45,6 +49,9 @@ export function writeSection(name: string, title: string, body: string): void {
   mkdirSync(dirname(file), { recursive: true });
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const machine = `${cpus().length} cores, Node ${process.version}`;
-  writeFileSync(file, `## ${title}\n\n_Measured ${when} UTC on ${machine}; \`npx tsx bench/${name}.bench.ts\`._\n\n${body.trim()}\n`);
+  writeFileSync(
+    file,
+    `## ${title}\n\n_Measured ${when} UTC on ${machine}; \`npx tsx bench/${name}.bench.ts\`._\n\n${body.trim()}\n`,
+  );
   process.stdout.write(`wrote docs/bench/${name}.md\n`);
 }

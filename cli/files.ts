@@ -1,5 +1,15 @@
 /** Reading inputs and writing outputs: atomic writes (temporary file, fsync, rename) so no partial output exists. */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { makeError } from '../core/errors.js';
 import type { InputFile } from '../core/pipeline/intake.js';
@@ -18,7 +28,8 @@ export function readInputs(paths: string[]): InputFile[] {
       }
       throw error;
     }
-    if (size > MAX_INPUT_BYTES) throw makeError('INPUT_TOO_LARGE', `${path} is larger than ${MAX_INPUT_BYTES / (1024 * 1024)} MB.`);
+    if (size > MAX_INPUT_BYTES)
+      throw makeError('INPUT_TOO_LARGE', `${path} is larger than ${MAX_INPUT_BYTES / (1024 * 1024)} MB.`);
     return { name: basename(path), bytes: new Uint8Array(readFileSync(path)) };
   });
 }

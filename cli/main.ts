@@ -29,22 +29,35 @@ const governance = () => import('./commands/governance.js');
 const audit = () => import('./commands/audit.js');
 const qr = () => import('./commands/qr.js');
 
-const INPUTS_HELP = 'request file(s): PSBT (binary, base64, hex), EVM request (hex or JSON), QR images (PNG/JPEG), or a file of UR parts';
+const INPUTS_HELP =
+  'request file(s): PSBT (binary, base64, hex), EVM request (hex or JSON), QR images (PNG/JPEG), or a file of UR parts';
 
 export function buildProgram(): Command {
   const program = new Command('coldsign')
-    .description('Air-gapped signing appliance: review requests, check the policy, sign inside the HSM, audit everything.')
+    .description(
+      'Air-gapped signing appliance: review requests, check the policy, sign inside the HSM, audit everything.',
+    )
     .version('0.1.0')
     .showSuggestionAfterError()
     .configureHelp({ sortSubcommands: false });
 
   program
     .command('init')
-    .description('create the coldsign home: HSM connection (embedded SoftHSM2 by default), database, officers')
+    .description(
+      'create the coldsign home: HSM connection (embedded SoftHSM2 by default), database, officers',
+    )
     .option('--softhsm', 'use the embedded SoftHSM2 token inside COLDSIGN_HOME (the default)')
-    .option('--module <path>', 'PKCS#11 module of an existing HSM (e.g. /opt/cloudhsm/lib/libcloudhsm_pkcs11.so)')
+    .option(
+      '--module <path>',
+      'PKCS#11 module of an existing HSM (e.g. /opt/cloudhsm/lib/libcloudhsm_pkcs11.so)',
+    )
     .option('--token <label>', 'token label on that HSM')
-    .option('--officer <name=pubkey>', 'enrol an officer with their Ed25519 public key (64 hex); repeatable', collect, [])
+    .option(
+      '--officer <name=pubkey>',
+      'enrol an officer with their Ed25519 public key (64 hex); repeatable',
+      collect,
+      [],
+    )
     .option('--quorum <m>', 'officer signatures needed for policy changes', parsePositiveInt)
     .option('--json', 'print a JSON report')
     .action(lazy(init, (m) => m.initCommand));
@@ -53,10 +66,21 @@ export function buildProgram(): Command {
   keysCommand
     .command('generate')
     .description('generate a secp256k1 key inside the HSM (private, sensitive, non-extractable)')
-    .addOption(new Option('--chain <chain>', 'chain of the key').choices(['btc', 'evm']).makeOptionMandatory())
+    .addOption(
+      new Option('--chain <chain>', 'chain of the key').choices(['btc', 'evm']).makeOptionMandatory(),
+    )
     .requiredOption('--label <label>', 'name of the key')
-    .addOption(new Option('--script <type>', 'Bitcoin script type').choices(['p2wpkh', 'p2sh-p2wpkh', 'p2pkh']))
-    .addOption(new Option('--network <network>', 'Bitcoin network').choices(['mainnet', 'testnet', 'signet', 'regtest']))
+    .addOption(
+      new Option('--script <type>', 'Bitcoin script type').choices(['p2wpkh', 'p2sh-p2wpkh', 'p2pkh']),
+    )
+    .addOption(
+      new Option('--network <network>', 'Bitcoin network').choices([
+        'mainnet',
+        'testnet',
+        'signet',
+        'regtest',
+      ]),
+    )
     .option('--json', 'print a JSON report')
     .action(lazy(keys, (m) => m.generateCommand));
   keysCommand
@@ -83,17 +107,26 @@ export function buildProgram(): Command {
     .command('approve')
     .description('as an officer, approve a request: signs its request id with your officer key')
     .argument('<input...>', INPUTS_HELP)
-    .requiredOption('--key <officer.pem>', 'your encrypted officer key file (passphrase from COLDSIGN_PASSPHRASE or a prompt)')
+    .requiredOption(
+      '--key <officer.pem>',
+      'your encrypted officer key file (passphrase from COLDSIGN_PASSPHRASE or a prompt)',
+    )
     .requiredOption('--out <approval.json>', 'where to write the approval')
     .option('--json', 'print a JSON report')
     .action(lazy(governance, (m) => m.approveCommand));
 
   program
     .command('sign')
-    .description('review, check the policy and approvals, sign inside the HSM, audit, and write the signed output')
+    .description(
+      'review, check the policy and approvals, sign inside the HSM, audit, and write the signed output',
+    )
     .argument('<input...>', INPUTS_HELP)
     .requiredOption('--out <path>', 'output file (a directory when several requests are given)')
-    .addOption(new Option('--format <format>', 'output encoding').choices(['auto', 'psbt', 'base64', 'hex', 'ur', 'json']).default('auto'))
+    .addOption(
+      new Option('--format <format>', 'output encoding')
+        .choices(['auto', 'psbt', 'base64', 'hex', 'ur', 'json'])
+        .default('auto'),
+    )
     .option('--qr <dir>', 'also write the output as QR frames DIR/frame-0001.png, … (animated UR when large)')
     .option('--approval <file>', 'an officer approval (from coldsign approve); repeatable', collect, [])
     .option('--fragment <bytes>', 'UR fragment size of the QR frames (default 400)', parsePositiveInt)
@@ -117,7 +150,7 @@ export function buildProgram(): Command {
     .action(lazy(governance, (m) => m.policyShowCommand));
   policy
     .command('sign')
-    .description("add your officer signature to a policy document, in place")
+    .description('add your officer signature to a policy document, in place')
     .argument('<policy.json>', 'policy document')
     .requiredOption('--key <officer.pem>', 'your encrypted officer key file')
     .option('--json', 'print a JSON report')
@@ -169,7 +202,8 @@ export function collect(value: string, previous: string[]): string[] {
 }
 
 export function parsePositiveInt(value: string): number {
-  if (!/^[1-9][0-9]{0,3}$/.test(value)) throw makeError('USAGE', `"${value}" is not a positive whole number.`);
+  if (!/^[1-9][0-9]{0,3}$/.test(value))
+    throw makeError('USAGE', `"${value}" is not a positive whole number.`);
   return Number(value);
 }
 

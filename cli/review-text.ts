@@ -16,11 +16,15 @@ export function allowlistLabels(policy: PolicyDocument | null): Map<string, stri
 }
 
 function assetName(movement: Movement): string {
-  return movement.asset.type === 'native' ? movement.asset.symbol : (movement.asset.symbol ?? `token ${movement.asset.contract}`);
+  return movement.asset.type === 'native'
+    ? movement.asset.symbol
+    : (movement.asset.symbol ?? `token ${movement.asset.contract}`);
 }
 
 function amountOf(movement: Movement): string {
-  return movement.amount !== null ? `${movement.amount} ${assetName(movement)}` : `${movement.raw} base units of ${assetName(movement)}`;
+  return movement.amount !== null
+    ? `${movement.amount} ${assetName(movement)}`
+    : `${movement.raw} base units of ${assetName(movement)}`;
 }
 
 export function formatReview(
@@ -32,20 +36,31 @@ export function formatReview(
 ): string {
   const labels = allowlistLabels(policy);
   const lines: string[] = [];
-  const where = summary.chain === 'btc' ? `Bitcoin ${summary.network}` : `EVM chain ${summary.chainId ?? '(any)'}`;
-  const what = { psbt: 'PSBT', transaction: 'transaction', message: 'message (EIP-191)', typed_data: 'typed data (EIP-712)' }[summary.kind];
+  const where =
+    summary.chain === 'btc' ? `Bitcoin ${summary.network}` : `EVM chain ${summary.chainId ?? '(any)'}`;
+  const what = {
+    psbt: 'PSBT',
+    transaction: 'transaction',
+    message: 'message (EIP-191)',
+    typed_data: 'typed data (EIP-712)',
+  }[summary.kind];
   lines.push(`Request ${requestId}`);
   lines.push(`  ${where} ${what}, signed by: ${summary.signingKeys.join(', ')}`);
   const d = summary.details;
   if (summary.chain === 'btc' && Array.isArray(d.inputs)) {
     const inputs = d.inputs as Array<{ ours: boolean; amount: string }>;
     const ours = inputs.filter((i) => i.ours).length;
-    lines.push(`  Inputs: ${inputs.length} (${ours} ours, ${inputs.length - ours} not ours), total ${String(d.totalIn)} BTC`);
+    lines.push(
+      `  Inputs: ${inputs.length} (${ours} ours, ${inputs.length - ours} not ours), total ${String(d.totalIn)} BTC`,
+    );
   }
   if (summary.chain === 'evm' && d.kind === 'transaction') {
     lines.push(`  From ${String(d.from)}  nonce ${String(d.nonce)}  gas limit ${String(d.gasLimit)}`);
     const gwei = (v: unknown) => `${formatUnits(String(v), 'gwei')} gwei`;
-    const caps = d.maxFeePerGas !== undefined ? `max fee ${gwei(d.maxFeePerGas)}/gas, priority tip ${gwei(d.maxPriorityFeePerGas)}/gas` : `gas price ${gwei(d.gasPrice)}/gas`;
+    const caps =
+      d.maxFeePerGas !== undefined
+        ? `max fee ${gwei(d.maxFeePerGas)}/gas, priority tip ${gwei(d.maxPriorityFeePerGas)}/gas`
+        : `gas price ${gwei(d.gasPrice)}/gas`;
     lines.push(`  Fee caps: ${caps}`);
   }
   if (summary.movements.length) {
@@ -57,7 +72,12 @@ export function formatReview(
     });
   }
   if (summary.fee) {
-    const rate = summary.fee.rate !== undefined ? ` (${summary.fee.rate} sat/vB)` : summary.chain === 'evm' ? ' at most' : '';
+    const rate =
+      summary.fee.rate !== undefined
+        ? ` (${summary.fee.rate} sat/vB)`
+        : summary.chain === 'evm'
+          ? ' at most'
+          : '';
     lines.push(`  Fee: ${summary.fee.amount} ${summary.chain === 'btc' ? 'BTC' : 'ETH'}${rate}`);
   }
   if (summary.call) {
@@ -69,14 +89,20 @@ export function formatReview(
   }
   if (summary.blind) lines.push('  BLIND: the calldata or typed data is not understood.');
   if (summary.typedData) {
-    lines.push(`  Typed data: ${summary.typedData.primaryType}, domain ${JSON.stringify(summary.typedData.domain)}`);
+    lines.push(
+      `  Typed data: ${summary.typedData.primaryType}, domain ${JSON.stringify(summary.typedData.domain)}`,
+    );
   }
-  if (summary.message) lines.push(`  Message: ${summary.message.text !== null ? JSON.stringify(summary.message.text) : summary.message.hex}`);
+  if (summary.message)
+    lines.push(
+      `  Message: ${summary.message.text !== null ? JSON.stringify(summary.message.text) : summary.message.hex}`,
+    );
   for (const warning of summary.warnings) lines.push(`  WARNING: ${warning}`);
   const verdict = decision.allowed
     ? `ALLOWED by rule ${decision.rule}; ${decision.requiredApprovals} officer approval(s) required${approvals ? `, ${approvals.length} given${approvals.length ? ` (${approvals.join(', ')})` : ''}` : ''}`
     : 'REFUSED';
   lines.push(`Policy: ${verdict}`);
-  for (const reason of relevantReasons(decision, policy, summary.chain)) lines.push(`  ${reason.ok ? 'ok ' : 'no '} ${reason.message}`);
+  for (const reason of relevantReasons(decision, policy, summary.chain))
+    lines.push(`  ${reason.ok ? 'ok ' : 'no '} ${reason.message}`);
   return lines.join('\n');
 }

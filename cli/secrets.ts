@@ -30,7 +30,10 @@ export async function readSecret(source: SecretSource, options: { confirm?: bool
   const fromEnv = process.env[source.env];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw makeError(source.missingCode, `No ${source.what} was given: set ${source.env} or run coldsign in a terminal to be asked.`);
+    throw makeError(
+      source.missingCode,
+      `No ${source.what} was given: set ${source.env} or run coldsign in a terminal to be asked.`,
+    );
   }
   const secret = await promptHidden(source.prompt);
   if (options.confirm) {

@@ -2,7 +2,10 @@
 import { ApplianceSession } from '../appliance/session.js';
 import { PIN, readSecret } from './secrets.js';
 
-export async function withSession<T>(fn: (session: ApplianceSession) => Promise<T>, options: { unlock?: boolean } = {}): Promise<T> {
+export async function withSession<T>(
+  fn: (session: ApplianceSession) => Promise<T>,
+  options: { unlock?: boolean } = {},
+): Promise<T> {
   const session = new ApplianceSession();
   try {
     if (options.unlock !== false) await session.unlock(await readSecret(PIN));

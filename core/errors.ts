@@ -142,12 +142,22 @@ export class ColdsignError extends Error {
   }
 }
 
-export function makeError(code: ErrorCode, message: string, info?: ErrorInfo, cause?: unknown): ColdsignError {
+export function makeError(
+  code: ErrorCode,
+  message: string,
+  info?: ErrorInfo,
+  cause?: unknown,
+): ColdsignError {
   return new ColdsignError(code, message, info, cause === undefined ? undefined : { cause });
 }
 
 /** Throws a ColdsignError with `code` unless `condition` holds. */
-export function assert(condition: unknown, code: ErrorCode, message: string, info?: ErrorInfo): asserts condition {
+export function assert(
+  condition: unknown,
+  code: ErrorCode,
+  message: string,
+  info?: ErrorInfo,
+): asserts condition {
   if (!condition) throw makeError(code, message, info);
 }
 

@@ -31,10 +31,14 @@ export interface Secp256k1Verifier {
 
 /** The pure-JavaScript verifier (@noble/curves); the HSM layer injects libsecp256k1 when it is available. */
 export const nobleVerifier: Secp256k1Verifier = {
-  verify: (compact, digest, publicKey) => secp256k1.verify(compact, digest, publicKey, { prehash: false, lowS: true }),
+  verify: (compact, digest, publicKey) =>
+    secp256k1.verify(compact, digest, publicKey, { prehash: false, lowS: true }),
   recover(compact, recovery, digest) {
     try {
-      return Signature.fromBytes(compact, 'compact').addRecoveryBit(recovery).recoverPublicKey(digest).toBytes(false);
+      return Signature.fromBytes(compact, 'compact')
+        .addRecoveryBit(recovery)
+        .recoverPublicKey(digest)
+        .toBytes(false);
     } catch {
       return undefined;
     }
@@ -44,7 +48,9 @@ export const nobleVerifier: Secp256k1Verifier = {
 /** The low-S (BIP-62 / EIP-2) form of a raw 64-byte r‖s. */
 export function lowS(raw: Uint8Array): Uint8Array {
   const sig = Signature.fromBytes(raw, 'compact');
-  return sig.hasHighS() ? new Signature(sig.r, CURVE_ORDER - sig.s).toBytes('compact') : sig.toBytes('compact');
+  return sig.hasHighS()
+    ? new Signature(sig.r, CURVE_ORDER - sig.s).toBytes('compact')
+    : sig.toBytes('compact');
 }
 
 /**
@@ -59,7 +65,10 @@ export function normalizeSignature(
   verifier: Secp256k1Verifier = nobleVerifier,
 ): NormalizedSignature {
   if (raw.length !== 64) {
-    throw makeError('HSM_SIGNATURE_INVALID', `The HSM returned a ${raw.length}-byte signature; 64 bytes (r‖s) were expected.`);
+    throw makeError(
+      'HSM_SIGNATURE_INVALID',
+      `The HSM returned a ${raw.length}-byte signature; 64 bytes (r‖s) were expected.`,
+    );
   }
   if (digest.length !== 32) throw makeError('INTERNAL', 'Only 32-byte digests are signed.');
   let compact: Uint8Array;
@@ -69,7 +78,10 @@ export function normalizeSignature(
     throw makeError('HSM_SIGNATURE_INVALID', 'The HSM returned a signature whose r or s is out of range.');
   }
   if (!verifier.verify(compact, digest, publicKey)) {
-    throw makeError('HSM_SIGNATURE_INVALID', 'The HSM signature does not verify against the key’s public key; nothing was signed.');
+    throw makeError(
+      'HSM_SIGNATURE_INVALID',
+      'The HSM signature does not verify against the key’s public key; nothing was signed.',
+    );
   }
   // the key already verified the signature, so it is a valid point: only its encoding may need expanding
   const expected = publicKey.length === 65 ? publicKey : uncompressPublicKey(publicKey);
@@ -78,7 +90,10 @@ export function normalizeSignature(
       const recovered = verifier.recover(compact, recovery, digest);
       if (recovered && equalBytes(recovered, expected)) return recovery;
     }
-    throw makeError('HSM_SIGNATURE_INVALID', 'No recovery id reproduces the key’s public key from the HSM signature.');
+    throw makeError(
+      'HSM_SIGNATURE_INVALID',
+      'No recovery id reproduces the key’s public key from the HSM signature.',
+    );
   };
   let recovery: 0 | 1 | undefined;
   let der: Uint8Array | undefined;

@@ -23,7 +23,11 @@ export class HsmDigestSigner implements DigestSigner {
       try {
         this.pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key);
       } catch (error) {
-        if (ckrOf(error) !== pkcs11js.CKR_KEY_HANDLE_INVALID && ckrOf(error) !== pkcs11js.CKR_OBJECT_HANDLE_INVALID) throw error;
+        if (
+          ckrOf(error) !== pkcs11js.CKR_KEY_HANDLE_INVALID &&
+          ckrOf(error) !== pkcs11js.CKR_OBJECT_HANDLE_INVALID
+        )
+          throw error;
         key = this.keys.privateKeyHandle(session, keyId, true);
         this.pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key);
       }

@@ -27,7 +27,10 @@ export function decodeEcPoint(value: Uint8Array): Uint8Array {
       // try the next interpretation
     }
   }
-  throw makeError('HSM_CURVE_UNSUPPORTED', `The HSM returned an EC point that is not on secp256k1 (${bytesToHex(value.slice(0, 8))}…).`);
+  throw makeError(
+    'HSM_CURVE_UNSUPPORTED',
+    `The HSM returned an EC point that is not on secp256k1 (${bytesToHex(value.slice(0, 8))}…).`,
+  );
 }
 
 export { bytesToHex, hexToBytes };

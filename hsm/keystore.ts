@@ -55,7 +55,8 @@ export class HsmKeyStore {
 
   /** Generates a secp256k1 key pair on the token (ecParams overrides the curve, for tests of unsupported curves). */
   async generate(label: string, ecParams: Uint8Array = SECP256K1_EC_PARAMS): Promise<HsmKey> {
-    if (!label || Buffer.byteLength(label) > 64) throw makeError('USAGE', 'A key label must have 1 to 64 bytes.');
+    if (!label || Buffer.byteLength(label) > 64)
+      throw makeError('USAGE', 'A key label must have 1 to 64 bytes.');
     return this.pool.runSync('C_GenerateKeyPair', (session) => {
       const tempId = randomBytes(20);
       const common = [
@@ -84,7 +85,12 @@ export class HsmKeyStore {
       ];
       let keys: pkcs11js.KeyPair;
       try {
-        keys = this.pkcs11.C_GenerateKeyPair(session, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, publicTemplate, privateTemplate);
+        keys = this.pkcs11.C_GenerateKeyPair(
+          session,
+          { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+          publicTemplate,
+          privateTemplate,
+        );
       } catch (error) {
         // Only CKA_EC_PARAMS varies between calls, so these failures mean the curve is not supported
         // (SoftHSM2 answers CKR_GENERAL_ERROR when OpenSSL lacks the curve).
@@ -97,8 +103,9 @@ export class HsmKeyStore {
         }
         throw error;
       }
-      const point = this.pkcs11.C_GetAttributeValue(session, keys.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])[0]
-        ?.value as Buffer;
+      const point = this.pkcs11.C_GetAttributeValue(session, keys.publicKey, [
+        { type: pkcs11js.CKA_EC_POINT },
+      ])[0]?.value as Buffer;
       const publicKey = decodeEcPoint(point);
       const keyId = keyIdFor(publicKey);
       const idAttribute = [{ type: pkcs11js.CKA_ID, value: Buffer.from(hexToBytes(keyId)) }];
@@ -125,7 +132,11 @@ export class HsmKeyStore {
         const keyId = bytesToHex(id?.value as Buffer);
         if (this.findPrivate(session, keyId) === undefined) continue;
         try {
-          keys.push({ label: String(label?.value ?? ''), keyId, publicKey: decodeEcPoint(point?.value as Buffer) });
+          keys.push({
+            label: String(label?.value ?? ''),
+            keyId,
+            publicKey: decodeEcPoint(point?.value as Buffer),
+          });
         } catch {
           // an EC key on another curve is not ours
         }
@@ -146,7 +157,8 @@ export class HsmKeyStore {
     const cached = refresh ? undefined : this.handles.get(keyId);
     if (cached) return cached;
     const handle = this.findPrivate(session, keyId);
-    if (!handle) throw makeError('HSM_KEY_NOT_FOUND', `The HSM has no private key with id ${keyId}.`, { keyId });
+    if (!handle)
+      throw makeError('HSM_KEY_NOT_FOUND', `The HSM has no private key with id ${keyId}.`, { keyId });
     this.handles.set(keyId, handle);
     return handle;
   }
@@ -164,7 +176,11 @@ export class HsmKeyStore {
         pkcs11js.CKA_DECRYPT,
         pkcs11js.CKA_DERIVE,
       ];
-      const values = this.pkcs11.C_GetAttributeValue(session, handle, types.map((type) => ({ type })));
+      const values = this.pkcs11.C_GetAttributeValue(
+        session,
+        handle,
+        types.map((type) => ({ type })),
+      );
       const flag = (i: number): boolean => {
         const value = values[i]?.value;
         return Buffer.isBuffer(value) ? value[0] === 1 : Boolean(value);
@@ -193,7 +209,8 @@ export class HsmKeyStore {
   async readAllData(label: string): Promise<Uint8Array[]> {
     return this.pool.runSync('C_GetAttributeValue', (session) =>
       this.findData(session, label).map((handle) => {
-        const value = this.pkcs11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_VALUE }])[0]?.value;
+        const value = this.pkcs11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_VALUE }])[0]
+          ?.value;
         return value ? new Uint8Array(value as Buffer) : new Uint8Array();
       }),
     );

@@ -29,7 +29,9 @@ export function acquireModule(path: string): pkcs11js.PKCS11 {
     pkcs11.load(path);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    throw makeError('HSM_MODULE_NOT_FOUND', `The PKCS#11 module ${path} could not be loaded (${detail}).`, { module: path });
+    throw makeError('HSM_MODULE_NOT_FOUND', `The PKCS#11 module ${path} could not be loaded (${detail}).`, {
+      module: path,
+    });
   }
   try {
     // PKCS#11 v2.40 §5.4: CKF_OS_LOCKING_OK lets several threads call the library at once.

@@ -7,7 +7,8 @@ const CKR_CURVE_NOT_SUPPORTED = 0x140;
 
 const CKR_NAMES = new Map<number, string>([[CKR_CURVE_NOT_SUPPORTED, 'CKR_CURVE_NOT_SUPPORTED']]);
 for (const [name, value] of Object.entries(pkcs11js)) {
-  if (name.startsWith('CKR_') && typeof value === 'number' && !CKR_NAMES.has(value)) CKR_NAMES.set(value, name);
+  if (name.startsWith('CKR_') && typeof value === 'number' && !CKR_NAMES.has(value))
+    CKR_NAMES.set(value, name);
 }
 
 export function ckrName(code: number): string {
@@ -15,22 +16,50 @@ export function ckrName(code: number): string {
 }
 
 const CODE_BY_CKR: Array<[number, ErrorCode, string]> = [
-  [pkcs11js.CKR_PIN_INCORRECT, 'HSM_PIN_INCORRECT', 'The HSM rejected the PIN; it was not retried (check the PIN before trying again, the token locks after repeated failures).'],
-  [pkcs11js.CKR_PIN_LOCKED, 'HSM_PIN_LOCKED', 'The HSM user PIN is locked after too many failed attempts; the security officer must unlock it.'],
+  [
+    pkcs11js.CKR_PIN_INCORRECT,
+    'HSM_PIN_INCORRECT',
+    'The HSM rejected the PIN; it was not retried (check the PIN before trying again, the token locks after repeated failures).',
+  ],
+  [
+    pkcs11js.CKR_PIN_LOCKED,
+    'HSM_PIN_LOCKED',
+    'The HSM user PIN is locked after too many failed attempts; the security officer must unlock it.',
+  ],
   [pkcs11js.CKR_PIN_LEN_RANGE, 'HSM_PIN_INCORRECT', 'The HSM rejected the PIN because of its length.'],
-  [pkcs11js.CKR_PIN_EXPIRED, 'HSM_PIN_LOCKED', 'The HSM user PIN has expired; the security officer must set a new one.'],
+  [
+    pkcs11js.CKR_PIN_EXPIRED,
+    'HSM_PIN_LOCKED',
+    'The HSM user PIN has expired; the security officer must set a new one.',
+  ],
   [pkcs11js.CKR_TOKEN_NOT_PRESENT, 'HSM_TOKEN_NOT_FOUND', 'The HSM token is not present.'],
   [pkcs11js.CKR_TOKEN_NOT_RECOGNIZED, 'HSM_TOKEN_NOT_FOUND', 'The HSM token is not recognized.'],
-  [pkcs11js.CKR_MECHANISM_INVALID, 'HSM_MECHANISM_UNSUPPORTED', 'The HSM does not support the requested mechanism.'],
+  [
+    pkcs11js.CKR_MECHANISM_INVALID,
+    'HSM_MECHANISM_UNSUPPORTED',
+    'The HSM does not support the requested mechanism.',
+  ],
   [CKR_CURVE_NOT_SUPPORTED, 'HSM_CURVE_UNSUPPORTED', 'The HSM does not support the secp256k1 curve.'],
-  [pkcs11js.CKR_DOMAIN_PARAMS_INVALID, 'HSM_CURVE_UNSUPPORTED', 'The HSM does not support the requested elliptic curve.'],
-  [pkcs11js.CKR_SESSION_HANDLE_INVALID, 'HSM_SESSION_LOST', 'The HSM session was closed underneath the appliance.'],
+  [
+    pkcs11js.CKR_DOMAIN_PARAMS_INVALID,
+    'HSM_CURVE_UNSUPPORTED',
+    'The HSM does not support the requested elliptic curve.',
+  ],
+  [
+    pkcs11js.CKR_SESSION_HANDLE_INVALID,
+    'HSM_SESSION_LOST',
+    'The HSM session was closed underneath the appliance.',
+  ],
   [pkcs11js.CKR_SESSION_CLOSED, 'HSM_SESSION_LOST', 'The HSM session was closed underneath the appliance.'],
   [pkcs11js.CKR_USER_NOT_LOGGED_IN, 'HSM_SESSION_LOST', 'The HSM session is no longer logged in.'],
   [pkcs11js.CKR_DEVICE_ERROR, 'HSM_DEVICE_ERROR', 'The HSM reported a device error.'],
   [pkcs11js.CKR_DEVICE_REMOVED, 'HSM_DEVICE_ERROR', 'The HSM device was removed.'],
   [pkcs11js.CKR_DEVICE_MEMORY, 'HSM_DEVICE_ERROR', 'The HSM is out of memory.'],
-  [pkcs11js.CKR_FUNCTION_FAILED, 'HSM_THROTTLED', 'The HSM kept failing the request (CKR_FUNCTION_FAILED, as a throttled network HSM does).'],
+  [
+    pkcs11js.CKR_FUNCTION_FAILED,
+    'HSM_THROTTLED',
+    'The HSM kept failing the request (CKR_FUNCTION_FAILED, as a throttled network HSM does).',
+  ],
   [pkcs11js.CKR_KEY_HANDLE_INVALID, 'HSM_KEY_NOT_FOUND', 'The HSM no longer has the key.'],
   [pkcs11js.CKR_OBJECT_HANDLE_INVALID, 'HSM_KEY_NOT_FOUND', 'The HSM no longer has the object.'],
 ];
@@ -38,7 +67,8 @@ const CODE_BY_CKR: Array<[number, ErrorCode, string]> = [
 /** The PKCS#11 return value carried by an error thrown by pkcs11js, if any. */
 export function ckrOf(error: unknown): number | undefined {
   if (error instanceof pkcs11js.Pkcs11Error) return error.code;
-  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'number') return error.code;
+  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'number')
+    return error.code;
   // pkcs11js async callbacks deliver plain errors whose message starts with the CKR name
   if (error instanceof Error) {
     const name = /^(CKR_[A-Z_]+)/.exec(error.message)?.[1];
@@ -57,7 +87,13 @@ export function pkcs11Error(error: unknown, method: string): ColdsignError {
   }
   const known = CODE_BY_CKR.find(([value]) => value === ckr);
   const name = ckrName(ckr);
-  if (known) return makeError(known[1], `${known[2].replace(/\.$/, '')} (${method}: ${name}).`, { method, ckr: name }, error);
+  if (known)
+    return makeError(
+      known[1],
+      `${known[2].replace(/\.$/, '')} (${method}: ${name}).`,
+      { method, ckr: name },
+      error,
+    );
   return makeError('HSM_ERROR', `The HSM refused ${method} with ${name}.`, { method, ckr: name }, error);
 }
 

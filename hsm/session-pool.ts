@@ -42,7 +42,12 @@ export class SessionPool {
   }
 
   /** Opens the sessions and logs the user in; a wrong PIN fails at once and is never retried. */
-  static open(pkcs11: pkcs11js.PKCS11, slot: Buffer, pin: string, options: SessionPoolOptions = {}): SessionPool {
+  static open(
+    pkcs11: pkcs11js.PKCS11,
+    slot: Buffer,
+    pin: string,
+    options: SessionPoolOptions = {},
+  ): SessionPool {
     const pool = new SessionPool(pkcs11, slot, pin, options);
     const first = pool.openSession();
     try {
@@ -169,4 +174,3 @@ export class SessionPool {
     else this.idle.push(session);
   }
 }
-

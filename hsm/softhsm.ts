@@ -45,9 +45,13 @@ export function useSoftHsmHome(home: string): string {
   const tokens = join(home, 'softhsm-tokens');
   mkdirSync(tokens, { recursive: true, mode: 0o700 });
   if (!existsSync(conf)) {
-    writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`, {
-      mode: 0o600,
-    });
+    writeFileSync(
+      conf,
+      `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`,
+      {
+        mode: 0o600,
+      },
+    );
   }
   process.env.SOFTHSM2_CONF = conf;
   return conf;
@@ -64,17 +68,23 @@ export function initSoftHsmToken(modulePath: string, label: string, soPin: strin
     for (const slot of slots) {
       const info = call('C_GetTokenInfo', () => pkcs11.C_GetTokenInfo(slot));
       if ((info.flags & pkcs11js.CKF_TOKEN_INITIALIZED) !== 0 && trimLabel(info.label) === label) {
-        throw makeError('HOME_ALREADY_INITIALIZED', `A token labelled "${label}" already exists in this home.`);
+        throw makeError(
+          'HOME_ALREADY_INITIALIZED',
+          `A token labelled "${label}" already exists in this home.`,
+        );
       }
     }
-    const free = slots.find((slot) => (pkcs11.C_GetTokenInfo(slot).flags & pkcs11js.CKF_TOKEN_INITIALIZED) === 0);
+    const free = slots.find(
+      (slot) => (pkcs11.C_GetTokenInfo(slot).flags & pkcs11js.CKF_TOKEN_INITIALIZED) === 0,
+    );
     if (!free) throw makeError('HSM_TOKEN_NOT_FOUND', 'SoftHSM2 offers no free slot for a new token.');
     call('C_InitToken', () => pkcs11.C_InitToken(free, soPin, label.padEnd(32, ' ')));
     // SoftHSM2 renumbers slots after C_InitToken: find the new token again by label.
     const slot = call('C_GetSlotList', () => pkcs11.C_GetSlotList(true)).find(
       (s) => trimLabel(pkcs11.C_GetTokenInfo(s).label) === label,
     );
-    if (!slot) throw makeError('HSM_TOKEN_NOT_FOUND', `The new token "${label}" did not appear after C_InitToken.`);
+    if (!slot)
+      throw makeError('HSM_TOKEN_NOT_FOUND', `The new token "${label}" did not appear after C_InitToken.`);
     const session = call('C_OpenSession', () =>
       pkcs11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION),
     );

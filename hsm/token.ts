@@ -17,8 +17,12 @@ export function findSlotByLabel(pkcs11: pkcs11js.PKCS11, label: string): Buffer 
     if (tokenLabel === label && (info.flags & pkcs11js.CKF_TOKEN_INITIALIZED) !== 0) return slot;
     if (tokenLabel) labels.push(tokenLabel);
   }
-  const known = labels.length ? ` (tokens present: ${labels.join(', ')})` : ' (no initialized token is present)';
-  throw makeError('HSM_TOKEN_NOT_FOUND', `No HSM token labelled "${label}" was found${known}.`, { token: label });
+  const known = labels.length
+    ? ` (tokens present: ${labels.join(', ')})`
+    : ' (no initialized token is present)';
+  throw makeError('HSM_TOKEN_NOT_FOUND', `No HSM token labelled "${label}" was found${known}.`, {
+    token: label,
+  });
 }
 
 /** Checks CKM_EC_KEY_PAIR_GEN and CKM_ECDSA with 256-bit keys; the curve itself is checked at key generation. */
@@ -30,11 +34,17 @@ export function checkMechanisms(pkcs11: pkcs11js.PKCS11, slot: Buffer): void {
   ];
   for (const [mechanism, name, flag] of required) {
     if (!mechanisms.has(mechanism)) {
-      throw makeError('HSM_MECHANISM_UNSUPPORTED', `The HSM token does not offer ${name}, which coldsign needs for secp256k1 keys.`, { mechanism: name });
+      throw makeError(
+        'HSM_MECHANISM_UNSUPPORTED',
+        `The HSM token does not offer ${name}, which coldsign needs for secp256k1 keys.`,
+        { mechanism: name },
+      );
     }
     const info = call('C_GetMechanismInfo', () => pkcs11.C_GetMechanismInfo(slot, mechanism));
     if ((info.flags & flag) === 0 || info.maxKeySize < 256 || info.minKeySize > 256) {
-      throw makeError('HSM_MECHANISM_UNSUPPORTED', `The HSM token offers ${name} but not for 256-bit keys.`, { mechanism: name });
+      throw makeError('HSM_MECHANISM_UNSUPPORTED', `The HSM token offers ${name} but not for 256-bit keys.`, {
+        mechanism: name,
+      });
     }
   }
 }

@@ -39,32 +39,51 @@ export function parseApproval(input: unknown): Approval {
   const result = approvalSchema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  throw makeError('APPROVAL_INVALID', `Approval field ${formatPath(issue?.path ?? []) || 'document'}: ${issue?.message ?? 'invalid'}.`);
+  throw makeError(
+    'APPROVAL_INVALID',
+    `Approval field ${formatPath(issue?.path ?? []) || 'document'}: ${issue?.message ?? 'invalid'}.`,
+  );
 }
 
 /**
  * Verifies approvals of `requestId`: each must be for this request, by an enrolled officer, with a
  * valid signature (APPROVAL_INVALID otherwise). The same officer counts once. Returns the names.
  */
-export function verifyApprovals(approvals: readonly unknown[], requestId: string, officers: readonly Officer[]): string[] {
+export function verifyApprovals(
+  approvals: readonly unknown[],
+  requestId: string,
+  officers: readonly Officer[],
+): string[] {
   const names = new Set<string>();
   for (const input of approvals) {
     const approval = parseApproval(input);
     if (approval.requestId !== requestId) {
-      throw makeError('APPROVAL_INVALID', `The approval by "${approval.officer}" is for another request (${approval.requestId.slice(0, 12)}…).`, {
-        officer: approval.officer,
-      });
+      throw makeError(
+        'APPROVAL_INVALID',
+        `The approval by "${approval.officer}" is for another request (${approval.requestId.slice(0, 12)}…).`,
+        {
+          officer: approval.officer,
+        },
+      );
     }
     const officer = officers.find((o) => o.name === approval.officer);
     if (!officer) {
-      throw makeError('APPROVAL_INVALID', `The approval is signed by "${approval.officer}", who is not an enrolled officer.`, {
-        officer: approval.officer,
-      });
+      throw makeError(
+        'APPROVAL_INVALID',
+        `The approval is signed by "${approval.officer}", who is not an enrolled officer.`,
+        {
+          officer: approval.officer,
+        },
+      );
     }
     const signature = fromBase64(approval.signature);
     const message = approvalMessage(approval.requestId, approval.officer, approval.createdAt);
     if (!signature || !verifyEd25519(signature, message, officer.publicKey)) {
-      throw makeError('APPROVAL_INVALID', `The approval signature of "${approval.officer}" does not verify.`, { officer: approval.officer });
+      throw makeError(
+        'APPROVAL_INVALID',
+        `The approval signature of "${approval.officer}" does not verify.`,
+        { officer: approval.officer },
+      );
     }
     names.add(officer.name);
   }

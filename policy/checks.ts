@@ -44,16 +44,22 @@ function symbolOf(rule: PolicyRule, key: string, chain: 'btc' | 'evm'): { symbol
 const scope: Check = (rule, { summary, kind }) => {
   const reasons: string[] = [];
   if (rule.chain === 'btc' && summary.network !== rule.network) {
-    reasons.push(`the request is for Bitcoin ${summary.network ?? 'of unknown network'}; rule ${rule.id} allows ${rule.network} only`);
+    reasons.push(
+      `the request is for Bitcoin ${summary.network ?? 'of unknown network'}; rule ${rule.id} allows ${rule.network} only`,
+    );
   }
   if (rule.chain === 'evm' && (summary.chainId === undefined || !rule.chainIds?.includes(summary.chainId))) {
-    reasons.push(`chain id ${summary.chainId ?? 'unknown'} is not among the chain ids ${rule.chainIds?.join(', ')} of rule ${rule.id}`);
+    reasons.push(
+      `chain id ${summary.chainId ?? 'unknown'} is not among the chain ids ${rule.chainIds?.join(', ')} of rule ${rule.id}`,
+    );
   }
   const kinds = rule.kinds ?? ['transfer', 'token_transfer'];
-  if (!kinds.includes(kind)) reasons.push(`rule ${rule.id} does not allow requests of kind ${kind.replace('_', ' ')}`);
+  if (!kinds.includes(kind))
+    reasons.push(`rule ${rule.id} does not allow requests of kind ${kind.replace('_', ' ')}`);
   if (summary.signingKeys.length === 0) reasons.push('the request names no signing key');
   for (const key of summary.signingKeys) {
-    if (rule.keys && !rule.keys.includes(key)) reasons.push(`key ${key} is not one of the keys of rule ${rule.id}`);
+    if (rule.keys && !rule.keys.includes(key))
+      reasons.push(`key ${key} is not one of the keys of rule ${rule.id}`);
   }
   return reasons;
 };
@@ -67,9 +73,12 @@ const hours: Check = (rule, { now }) => {
   const inside = from < to ? minutes >= from && minutes < to : minutes >= from || minutes < to;
   const day = DAY_NAMES[now.getUTCDay()] as (typeof DAY_NAMES)[number];
   const reasons: string[] = [];
-  if (!inside) reasons.push(`rule ${rule.id} allows signing only between ${rule.hours.from} and ${rule.hours.to} UTC`);
+  if (!inside)
+    reasons.push(`rule ${rule.id} allows signing only between ${rule.hours.from} and ${rule.hours.to} UTC`);
   if (rule.hours.days && !rule.hours.days.includes(day)) {
-    reasons.push(`rule ${rule.id} allows signing only on ${rule.hours.days.join(', ')} (today is ${day}, UTC)`);
+    reasons.push(
+      `rule ${rule.id} allows signing only on ${rule.hours.days.join(', ')} (today is ${day}, UTC)`,
+    );
   }
   return reasons;
 };
@@ -91,19 +100,27 @@ const destinations: Check = (rule, { summary }) => {
     }
     if (raw === 0n && movement.asset.type === 'native') continue;
     if (movement.to === null) {
-      reasons.push(`an output without an address (OP_RETURN or an unknown script) carries ${movement.raw} base units`);
+      reasons.push(
+        `an output without an address (OP_RETURN or an unknown script) carries ${movement.raw} base units`,
+      );
       continue;
     }
     // Native value sent with a call goes to the called contract, which the contract allowlist covers.
-    if (movement.asset.type === 'native' && calledContract === movement.to.toLowerCase() && rule.contracts) continue;
+    if (movement.asset.type === 'native' && calledContract === movement.to.toLowerCase() && rule.contracts)
+      continue;
     if (!destinationAllowed(rule, movement.to)) {
       reasons.push(`destination ${movement.to} is not in the allowlist of rule ${rule.id}`);
     }
     if (movement.asset.type === 'token') {
       const token = tokenOf(rule, movement.asset.contract);
-      if (!token) reasons.push(`token ${movement.asset.symbol ?? movement.asset.contract} is not allowed by rule ${rule.id}`);
+      if (!token)
+        reasons.push(
+          `token ${movement.asset.symbol ?? movement.asset.contract} is not allowed by rule ${rule.id}`,
+        );
       else if (movement.asset.decimals !== undefined && movement.asset.decimals !== token.decimals) {
-        reasons.push(`token ${token.symbol} has ${movement.asset.decimals} decimals in the request but ${token.decimals} in rule ${rule.id}`);
+        reasons.push(
+          `token ${token.symbol} has ${movement.asset.decimals} decimals in the request but ${token.decimals} in rule ${rule.id}`,
+        );
       }
     }
   }
@@ -118,7 +135,9 @@ const amounts: Check = (rule, { summary, totals }) => {
   if (rule.maxAmount !== undefined) {
     const limit = toBaseUnits(rule.maxAmount, decimals);
     if (native > limit) {
-      reasons.push(`${amountText(native, decimals, symbol)} exceeds the ${rule.maxAmount} ${symbol} limit of rule ${rule.id}`);
+      reasons.push(
+        `${amountText(native, decimals, symbol)} exceeds the ${rule.maxAmount} ${symbol} limit of rule ${rule.id}`,
+      );
     }
   }
   for (const [key, total] of totals) {
@@ -127,37 +146,53 @@ const amounts: Check = (rule, { summary, totals }) => {
     if (token?.maxAmount === undefined) continue;
     const limit = toBaseUnits(token.maxAmount, token.decimals);
     if (total > limit) {
-      reasons.push(`${amountText(total, token.decimals, token.symbol)} exceeds the ${token.maxAmount} ${token.symbol} limit of rule ${rule.id}`);
+      reasons.push(
+        `${amountText(total, token.decimals, token.symbol)} exceeds the ${token.maxAmount} ${token.symbol} limit of rule ${rule.id}`,
+      );
     }
   }
   return reasons;
 };
 
 const fees: Check = (rule, { summary, totals }) => {
-  if (rule.maxFee === undefined && rule.maxFeeRate === undefined && rule.maxFeePercent === undefined) return [];
+  if (rule.maxFee === undefined && rule.maxFeeRate === undefined && rule.maxFeePercent === undefined)
+    return [];
   const { fee } = summary;
   const symbol = nativeSymbol(summary.chain);
   const decimals = nativeDecimals(summary.chain);
-  if (!fee) return summary.kind === 'message' || summary.kind === 'typed_data' ? [] : [`the request states no fee, and rule ${rule.id} caps fees`];
+  if (!fee)
+    return summary.kind === 'message' || summary.kind === 'typed_data'
+      ? []
+      : [`the request states no fee, and rule ${rule.id} caps fees`];
   const raw = /^\d+$/.test(fee.raw) ? BigInt(fee.raw) : undefined;
   if (raw === undefined) return [`the fee "${fee.raw}" is not a whole number of base units`];
   const reasons: string[] = [];
   if (rule.maxFee !== undefined && raw > toBaseUnits(rule.maxFee, decimals)) {
-    reasons.push(`the fee of ${amountText(raw, decimals, symbol)} exceeds the ${rule.maxFee} ${symbol} fee cap of rule ${rule.id}`);
+    reasons.push(
+      `the fee of ${amountText(raw, decimals, symbol)} exceeds the ${rule.maxFee} ${symbol} fee cap of rule ${rule.id}`,
+    );
   }
   if (rule.maxFeeRate !== undefined) {
-    if (fee.rate === undefined || !Number.isFinite(fee.rate)) reasons.push(`the fee rate is unknown, and rule ${rule.id} caps it`);
+    if (fee.rate === undefined || !Number.isFinite(fee.rate))
+      reasons.push(`the fee rate is unknown, and rule ${rule.id} caps it`);
     else if (fee.rate > rule.maxFeeRate) {
-      reasons.push(`the fee rate of ${fee.rate} sat/vB exceeds the ${rule.maxFeeRate} sat/vB cap of rule ${rule.id}`);
+      reasons.push(
+        `the fee rate of ${fee.rate} sat/vB exceeds the ${rule.maxFeeRate} sat/vB cap of rule ${rule.id}`,
+      );
     }
   }
   if (rule.maxFeePercent !== undefined) {
     const sent = totals.get('native') ?? 0n;
     // fee / sent ≤ percent / 100, as integers: fee × 1 000 000 ≤ percent × 10 000 × sent.
     const percentScaled = BigInt(Math.round(rule.maxFeePercent * 10_000));
-    if (sent === 0n) reasons.push(`rule ${rule.id} caps the fee as a share of the amount, but the request sends no ${symbol}`);
+    if (sent === 0n)
+      reasons.push(
+        `rule ${rule.id} caps the fee as a share of the amount, but the request sends no ${symbol}`,
+      );
     else if (raw * 1_000_000n > percentScaled * sent) {
-      reasons.push(`the fee of ${amountText(raw, decimals, symbol)} is more than ${rule.maxFeePercent}% of the ${amountText(sent, decimals, symbol)} sent (rule ${rule.id})`);
+      reasons.push(
+        `the fee of ${amountText(raw, decimals, symbol)} is more than ${rule.maxFeePercent}% of the ${amountText(sent, decimals, symbol)} sent (rule ${rule.id})`,
+      );
     }
   }
   return reasons;
@@ -166,7 +201,9 @@ const fees: Check = (rule, { summary, totals }) => {
 const calls: Check = (rule, { summary, kind }) => {
   const reasons: string[] = [];
   if (summary.blind && !rule.allowBlind) {
-    reasons.push(`the request's data is not understood (blind signing), and rule ${rule.id} does not allow blind signing`);
+    reasons.push(
+      `the request's data is not understood (blind signing), and rule ${rule.id} does not allow blind signing`,
+    );
   }
   const call = summary.call;
   if (kind === 'contract_call') {
@@ -174,20 +211,25 @@ const calls: Check = (rule, { summary, kind }) => {
       if (kind === 'contract_call') reasons.push('the called contract is unknown');
     } else {
       const listed = rule.contracts?.find((c) => c.address.toLowerCase() === call.contract.toLowerCase());
-      if (!listed) reasons.push(`contract ${call.contract} is not in the contract allowlist of rule ${rule.id}`);
+      if (!listed)
+        reasons.push(`contract ${call.contract} is not in the contract allowlist of rule ${rule.id}`);
       else if (!listed.selectors.some((s) => s.toLowerCase() === call.selector.toLowerCase())) {
-        reasons.push(`function ${call.name ?? call.selector} of ${listed.label ?? call.contract} is not allowed by rule ${rule.id}`);
+        reasons.push(
+          `function ${call.name ?? call.selector} of ${listed.label ?? call.contract} is not allowed by rule ${rule.id}`,
+        );
       }
     }
   }
-  if (call?.delegatecall && !rule.allowDelegatecall) reasons.push(`the call uses delegatecall, which rule ${rule.id} does not allow`);
+  if (call?.delegatecall && !rule.allowDelegatecall)
+    reasons.push(`the call uses delegatecall, which rule ${rule.id} does not allow`);
   if (call?.spendingApproval) {
     if (call.unlimited && !rule.allowUnlimitedApprovals) {
       reasons.push(`the request grants an unlimited spending approval, which rule ${rule.id} does not allow`);
     }
     const spender = call.args.spender ?? call.args.operator;
     if (spender === undefined) reasons.push('the spender of the approval is unknown');
-    else if (!destinationAllowed(rule, spender)) reasons.push(`spender ${spender} is not in the destination allowlist of rule ${rule.id}`);
+    else if (!destinationAllowed(rule, spender))
+      reasons.push(`spender ${spender} is not in the destination allowlist of rule ${rule.id}`);
   }
   return reasons;
 };
@@ -216,10 +258,13 @@ const velocity: Check = (rule, { summary, totals, history, now }) => {
   const used = usageInWindow(history, rule.id, window, now);
   const reasons: string[] = [];
   if (rule.velocity.maxCount !== undefined && used.count + 1 > rule.velocity.maxCount) {
-    reasons.push(`rule ${rule.id} allows ${rule.velocity.maxCount} signed requests per ${window}; ${used.count} were already signed`);
+    reasons.push(
+      `rule ${rule.id} allows ${rule.velocity.maxCount} signed requests per ${window}; ${used.count} were already signed`,
+    );
   }
   const limits: Array<[string, string | undefined]> = [['native', rule.velocity.maxAmount]];
-  for (const token of rule.tokens ?? []) limits.push([`token:${token.contract.toLowerCase()}`, token.velocityMaxAmount]);
+  for (const token of rule.tokens ?? [])
+    limits.push([`token:${token.contract.toLowerCase()}`, token.velocityMaxAmount]);
   for (const [key, max] of limits) {
     if (max === undefined) continue;
     const { symbol, decimals } = symbolOf(rule, key, summary.chain);
@@ -235,10 +280,18 @@ const velocity: Check = (rule, { summary, totals, history, now }) => {
 };
 
 /** All checks in the order their reasons are shown. */
-export const RULE_CHECKS: readonly Check[] = [scope, hours, calls, typedData, destinations, amounts, fees, velocity];
+export const RULE_CHECKS: readonly Check[] = [
+  scope,
+  hours,
+  calls,
+  typedData,
+  destinations,
+  amounts,
+  fees,
+  velocity,
+];
 
 export function chainMismatch(rule: PolicyRule, summary: SigningSummary): string | undefined {
   if (rule.chain === summary.chain) return undefined;
   return `rule ${rule.id} is for ${rule.chain === 'btc' ? 'Bitcoin' : 'EVM chains'}; this is ${CHAIN_NAMES[summary.chain]} request`;
 }
-

@@ -29,13 +29,30 @@ export function evaluate(
   history: VelocityHistory,
   now: Date,
 ): Decision {
-  const deny = (reasons: RuleReason[]): Decision => ({ allowed: false, rule: null, requiredApprovals: 0, reasons });
+  const deny = (reasons: RuleReason[]): Decision => ({
+    allowed: false,
+    rule: null,
+    requiredApprovals: 0,
+    reasons,
+  });
   if (!policy) {
-    return deny([{ rule: DEFAULT_RULE, ok: false, message: 'No policy is in force, so nothing may be signed (default deny).' }]);
+    return deny([
+      {
+        rule: DEFAULT_RULE,
+        ok: false,
+        message: 'No policy is in force, so nothing may be signed (default deny).',
+      },
+    ]);
   }
   const totals = requestTotals(summary);
   if (!totals) {
-    return deny([{ rule: DEFAULT_RULE, ok: false, message: 'An amount of the request is not a whole number of base units.' }]);
+    return deny([
+      {
+        rule: DEFAULT_RULE,
+        ok: false,
+        message: 'An amount of the request is not a whole number of base units.',
+      },
+    ]);
   }
   const ctx: RuleContext = { summary, kind: policyKindOf(summary), totals, history, now };
   const reasons: RuleReason[] = [];
@@ -44,14 +61,25 @@ export function evaluate(
     const failures = mismatch ? [mismatch] : RULE_CHECKS.flatMap((check) => check(rule, ctx));
     if (failures.length === 0) {
       const approvals = rule.approvals ?? 0;
-      const needs = approvals === 0 ? 'no officer approval' : `${approvals} officer approval${approvals === 1 ? '' : 's'}`;
-      reasons.push({ rule: rule.id, ok: true, message: `Rule ${rule.id} allows this request; it needs ${needs}.` });
+      const needs =
+        approvals === 0
+          ? 'no officer approval'
+          : `${approvals} officer approval${approvals === 1 ? '' : 's'}`;
+      reasons.push({
+        rule: rule.id,
+        ok: true,
+        message: `Rule ${rule.id} allows this request; it needs ${needs}.`,
+      });
       return { allowed: true, rule: rule.id, requiredApprovals: approvals, reasons };
     }
     for (const failure of failures) reasons.push({ rule: rule.id, ok: false, message: sentence(failure) });
   }
   if (policy.rules.length === 0) {
-    reasons.push({ rule: DEFAULT_RULE, ok: false, message: `Policy version ${policy.version} has no rules, so nothing may be signed.` });
+    reasons.push({
+      rule: DEFAULT_RULE,
+      ok: false,
+      message: `Policy version ${policy.version} has no rules, so nothing may be signed.`,
+    });
   } else {
     reasons.push({ rule: DEFAULT_RULE, ok: false, message: 'No rule allows this request (default deny).' });
   }

@@ -6,32 +6,53 @@ function ruleLines(rule: PolicyRule): string[] {
   const symbol = nativeSymbol(rule.chain);
   const lines = [`Rule ${rule.id}${rule.description ? ` — ${rule.description}` : ''}`];
   const add = (label: string, value: string) => lines.push(`  ${label.padEnd(18)}${value}`);
-  add('chain', rule.chain === 'btc' ? `Bitcoin ${rule.network}` : `EVM chain ids ${rule.chainIds?.join(', ')}`);
+  add(
+    'chain',
+    rule.chain === 'btc' ? `Bitcoin ${rule.network}` : `EVM chain ids ${rule.chainIds?.join(', ')}`,
+  );
   add('kinds', (rule.kinds ?? ['transfer', 'token_transfer']).join(', '));
   add('keys', rule.keys ? rule.keys.join(', ') : 'any registered key of the chain');
   if (rule.anyDestination) add('destinations', 'ANY address');
-  else if (rule.destinations?.length) rule.destinations.forEach((d, i) => add(i === 0 ? 'destinations' : '', `${d.label}: ${d.address}`));
+  else if (rule.destinations?.length)
+    rule.destinations.forEach((d, i) => add(i === 0 ? 'destinations' : '', `${d.label}: ${d.address}`));
   else add('destinations', 'none (no value may leave)');
   if (rule.maxAmount) add('max per request', `${rule.maxAmount} ${symbol}`);
   for (const t of rule.tokens ?? []) {
-    const limits = [t.maxAmount ? `max ${t.maxAmount} per request` : 'no per-request cap', t.velocityMaxAmount ? `max ${t.velocityMaxAmount} per window` : '']
+    const limits = [
+      t.maxAmount ? `max ${t.maxAmount} per request` : 'no per-request cap',
+      t.velocityMaxAmount ? `max ${t.velocityMaxAmount} per window` : '',
+    ]
       .filter(Boolean)
       .join(', ');
     add('token', `${t.symbol} (${t.contract}, ${t.decimals} decimals): ${limits}`);
   }
   if (rule.velocity) {
-    const parts = [rule.velocity.maxAmount ? `${rule.velocity.maxAmount} ${symbol}` : '', rule.velocity.maxCount ? `${rule.velocity.maxCount} requests` : ''];
+    const parts = [
+      rule.velocity.maxAmount ? `${rule.velocity.maxAmount} ${symbol}` : '',
+      rule.velocity.maxCount ? `${rule.velocity.maxCount} requests` : '',
+    ];
     add('velocity', `at most ${parts.filter(Boolean).join(' and ')} per ${rule.velocity.window}`);
   }
   if (rule.maxFee) add('max fee', `${rule.maxFee} ${symbol}`);
   if (rule.maxFeeRate !== undefined) add('max fee rate', `${rule.maxFeeRate} sat/vB`);
   if (rule.maxFeePercent !== undefined) add('max fee share', `${rule.maxFeePercent}% of the amount`);
-  for (const c of rule.contracts ?? []) add('contract', `${c.label ?? c.address} ${c.address}: ${c.selectors.join(', ')}`);
-  for (const d of rule.typedDataDomains ?? []) add('EIP-712 domain', Object.entries(d).map(([k, v]) => `${k}=${String(v)}`).join(', '));
+  for (const c of rule.contracts ?? [])
+    add('contract', `${c.label ?? c.address} ${c.address}: ${c.selectors.join(', ')}`);
+  for (const d of rule.typedDataDomains ?? [])
+    add(
+      'EIP-712 domain',
+      Object.entries(d)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(', '),
+    );
   if (rule.allowBlind) add('blind signing', 'ALLOWED');
   if (rule.allowUnlimitedApprovals) add('unlimited approvals', 'ALLOWED');
   if (rule.allowDelegatecall) add('delegatecall', 'ALLOWED');
-  if (rule.hours) add('hours (UTC)', `${rule.hours.from}–${rule.hours.to}${rule.hours.days ? ` on ${rule.hours.days.join(', ')}` : ''}`);
+  if (rule.hours)
+    add(
+      'hours (UTC)',
+      `${rule.hours.from}–${rule.hours.to}${rule.hours.days ? ` on ${rule.hours.days.join(', ')}` : ''}`,
+    );
   add('approvals', String(rule.approvals ?? 0));
   return lines;
 }
@@ -40,6 +61,12 @@ export function formatPolicy(doc: PolicyDocument): string {
   const header = [`Policy version ${doc.version}${doc.description ? ` — ${doc.description}` : ''}`];
   const signers = doc.signatures?.map((s) => s.officer) ?? [];
   header.push(`Signed by: ${signers.length ? signers.join(', ') : 'nobody'}`);
-  header.push(doc.rules.length ? `${doc.rules.length} rule${doc.rules.length === 1 ? '' : 's'}; anything no rule allows is refused.` : 'No rules: everything is refused.');
-  return [...header, '', ...doc.rules.flatMap((rule) => [...ruleLines(rule), ''])].join('\n').trimEnd() + '\n';
+  header.push(
+    doc.rules.length
+      ? `${doc.rules.length} rule${doc.rules.length === 1 ? '' : 's'}; anything no rule allows is refused.`
+      : 'No rules: everything is refused.',
+  );
+  return (
+    [...header, '', ...doc.rules.flatMap((rule) => [...ruleLines(rule), ''])].join('\n').trimEnd() + '\n'
+  );
 }

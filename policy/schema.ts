@@ -52,17 +52,26 @@ const typedDataDomain = z
     version: z.string().optional(),
     chainId: z.int().positive().optional(),
     verifyingContract: evmAddress.optional(),
-    salt: z.string().regex(/^0x[0-9a-fA-F]{64}$/, { error: 'must be a 32-byte hex salt' }).optional(),
+    salt: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, { error: 'must be a 32-byte hex salt' })
+      .optional(),
   })
-  .refine((domain) => Object.keys(domain).length > 0, { error: 'must name at least one EIP-712 domain field' });
+  .refine((domain) => Object.keys(domain).length > 0, {
+    error: 'must name at least one EIP-712 domain field',
+  });
 
 const velocity = z
   .strictObject({
-    window: z.string().regex(/^[1-9]\d{0,5}(s|m|h|d)$/, { error: 'must be a duration like "30m", "24h" or "7d"' }),
+    window: z
+      .string()
+      .regex(/^[1-9]\d{0,5}(s|m|h|d)$/, { error: 'must be a duration like "30m", "24h" or "7d"' }),
     maxAmount: decimal.optional(),
     maxCount: z.int({ error: 'must be a whole number' }).min(1).optional(),
   })
-  .refine((v) => v.maxAmount !== undefined || v.maxCount !== undefined, { error: 'must set maxAmount or maxCount' });
+  .refine((v) => v.maxAmount !== undefined || v.maxCount !== undefined, {
+    error: 'must set maxAmount or maxCount',
+  });
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a UTC time "HH:MM"' });
 const hours = z
@@ -76,10 +85,17 @@ export const ruleSchema = z
     }),
     description: z.string().max(500).optional(),
     chain: z.enum(['btc', 'evm'], { error: 'must be "btc" or "evm"' }),
-    network: z.enum(['mainnet', 'testnet', 'signet', 'regtest'], { error: 'must be mainnet, testnet, signet or regtest' }).optional(),
+    network: z
+      .enum(['mainnet', 'testnet', 'signet', 'regtest'], {
+        error: 'must be mainnet, testnet, signet or regtest',
+      })
+      .optional(),
     chainIds: z.array(z.int().positive(), { error: 'must be a list of EIP-155 chain ids' }).min(1).optional(),
     keys: z.array(nonEmptyText('a key label')).min(1).optional(),
-    kinds: z.array(z.enum(POLICY_KINDS, { error: `must be one of ${POLICY_KINDS.join(', ')}` })).min(1).optional(),
+    kinds: z
+      .array(z.enum(POLICY_KINDS, { error: `must be one of ${POLICY_KINDS.join(', ')}` }))
+      .min(1)
+      .optional(),
     destinations: z.array(destination).optional(),
     anyDestination: z.boolean().optional(),
     maxAmount: decimal.optional(),
@@ -102,13 +118,15 @@ export const ruleSchema = z
     hours: hours.optional(),
   })
   .superRefine((rule, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message });
     if (rule.chain === 'btc') {
       if (!rule.network) issue(['network'], 'a Bitcoin rule must name its network');
       for (const field of ['chainIds', 'tokens', 'contracts', 'typedDataDomains'] as const) {
         if (rule[field] !== undefined) issue([field], 'applies only to EVM rules');
       }
-      if (rule.kinds?.some((kind) => kind !== 'transfer')) issue(['kinds'], 'a Bitcoin rule can only allow "transfer"');
+      if (rule.kinds?.some((kind) => kind !== 'transfer'))
+        issue(['kinds'], 'a Bitcoin rule can only allow "transfer"');
     } else {
       if (!rule.chainIds) issue(['chainIds'], 'an EVM rule must list its chainIds');
       if (rule.network !== undefined) issue(['network'], 'applies only to Bitcoin rules (use chainIds)');
@@ -119,7 +137,8 @@ export const ruleSchema = z
       ['maxAmount', rule.maxAmount],
       ['maxFee', rule.maxFee],
     ] as const) {
-      if (value !== undefined && decimalPlaces(value) > native) issue([field], `has more than ${native} decimals`);
+      if (value !== undefined && decimalPlaces(value) > native)
+        issue([field], `has more than ${native} decimals`);
     }
     if (rule.velocity?.maxAmount !== undefined && decimalPlaces(rule.velocity.maxAmount) > native) {
       issue(['velocity', 'maxAmount'], `has more than ${native} decimals`);
@@ -127,16 +146,21 @@ export const ruleSchema = z
     rule.tokens?.forEach((t, i) => {
       for (const field of ['maxAmount', 'velocityMaxAmount'] as const) {
         const value = t[field];
-        if (value !== undefined && decimalPlaces(value) > t.decimals) issue(['tokens', i, field], `has more than ${t.decimals} decimals`);
+        if (value !== undefined && decimalPlaces(value) > t.decimals)
+          issue(['tokens', i, field], `has more than ${t.decimals} decimals`);
       }
-      if (t.velocityMaxAmount !== undefined && !rule.velocity) issue(['tokens', i, 'velocityMaxAmount'], 'needs velocity.window');
+      if (t.velocityMaxAmount !== undefined && !rule.velocity)
+        issue(['tokens', i, 'velocityMaxAmount'], 'needs velocity.window');
     });
-    if (rule.anyDestination && rule.destinations) issue(['anyDestination'], 'cannot be combined with destinations');
+    if (rule.anyDestination && rule.destinations)
+      issue(['anyDestination'], 'cannot be combined with destinations');
   });
 
 export const policySignatureSchema = z.strictObject({
   officer: nonEmptyText('the officer name'),
-  signature: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, { error: 'must be a base64 Ed25519 signature (64 bytes)' }),
+  signature: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{86}==$/, { error: 'must be a base64 Ed25519 signature (64 bytes)' }),
 });
 
 export const policySchema = z
@@ -149,7 +173,12 @@ export const policySchema = z
   .superRefine((doc, ctx) => {
     const seen = new Set<string>();
     doc.rules.forEach((rule, i) => {
-      if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `repeats the rule id "${rule.id}"` });
+      if (seen.has(rule.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'id'],
+          message: `repeats the rule id "${rule.id}"`,
+        });
       seen.add(rule.id);
     });
   });
@@ -160,7 +189,11 @@ export type PolicySignature = z.infer<typeof policySignatureSchema>;
 
 /** "rules[0].tokens[1].maxAmount" from a zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)), '');
+  return path.reduce<string>(
+    (text, part) =>
+      typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part),
+    '',
+  );
 }
 
 /** Plain words for zod's generic issues (unknown fields, wrong JSON types). */
@@ -191,6 +224,11 @@ export function parsePolicy(input: unknown): PolicyDocument {
   throw makeError(
     'POLICY_INVALID',
     `Policy field ${where}: ${message}${count > 1 ? ` (and ${count - 1} more problem${count > 2 ? 's' : ''})` : ''}.`,
-    { field: where, problems: result.error.issues.map((issue) => `${formatPath(issue.path) || 'document'}: ${issueMessage(issue)}`) },
+    {
+      field: where,
+      problems: result.error.issues.map(
+        (issue) => `${formatPath(issue.path) || 'document'}: ${issueMessage(issue)}`,
+      ),
+    },
   );
 }

@@ -50,7 +50,11 @@ export function verifyEd25519(signature: Uint8Array, message: Uint8Array, public
  * (POLICY_SIGNATURE_INVALID otherwise), and at least `quorum` distinct officers must have signed
  * (POLICY_QUORUM_MISSING). Returns the names of the signers.
  */
-export function verifyPolicySignatures(doc: PolicyDocument, officers: readonly Officer[], quorum: number): string[] {
+export function verifyPolicySignatures(
+  doc: PolicyDocument,
+  officers: readonly Officer[],
+  quorum: number,
+): string[] {
   const message = policySigningBytes(doc);
   const signers = new Set<string>();
   for (const entry of doc.signatures ?? []) {
@@ -95,7 +99,11 @@ export function checkPolicyUpgrade(current: PolicyDocument | null | undefined, n
 }
 
 /** Adds (or replaces) `officer`'s signature, made by the caller's `sign` over policySigningBytes(doc). */
-export function withPolicySignature(doc: PolicyDocument, officer: string, signature: Uint8Array): PolicyDocument {
+export function withPolicySignature(
+  doc: PolicyDocument,
+  officer: string,
+  signature: Uint8Array,
+): PolicyDocument {
   const others = (doc.signatures ?? []).filter((s) => s.officer !== officer);
   return { ...doc, signatures: [...others, { officer, signature: toBase64(signature) }] };
 }

@@ -35,14 +35,20 @@ export interface WindowUsage {
 }
 
 /** What rule `rule` has already signed inside the window ending at `now`. */
-export function usageInWindow(history: VelocityHistory, rule: string, window: string, now: Date): WindowUsage {
+export function usageInWindow(
+  history: VelocityHistory,
+  rule: string,
+  window: string,
+  now: Date,
+): WindowUsage {
   const since = now.getTime() - windowMs(window);
   const requests = new Set<string>();
   const amounts = new Map<string, bigint>();
   for (const record of history) {
     if (record.rule !== rule || record.timeMs <= since) continue;
     requests.add(record.requestId);
-    if (/^\d+$/.test(record.raw)) amounts.set(record.asset, (amounts.get(record.asset) ?? 0n) + BigInt(record.raw));
+    if (/^\d+$/.test(record.raw))
+      amounts.set(record.asset, (amounts.get(record.asset) ?? 0n) + BigInt(record.raw));
   }
   return { count: requests.size, amounts };
 }

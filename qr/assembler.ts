@@ -26,7 +26,10 @@ export class UrAssembler {
     const part = parseUrPart(raw);
     this.partsReceived += 1;
     if (this.type !== undefined && part.type !== this.type) {
-      throw makeError('QR_MIXED_TRANSFER', `Frames of two different transfers are mixed (${this.type} and ${part.type}).`);
+      throw makeError(
+        'QR_MIXED_TRANSFER',
+        `Frames of two different transfers are mixed (${this.type} and ${part.type}).`,
+      );
     }
     this.type = part.type;
     return part.fountain ? this.receiveFountainPart(part, part.fountain) : this.receiveSinglePart(part);
@@ -34,7 +37,8 @@ export class UrAssembler {
 
   private receiveSinglePart(part: ParsedPart): PartOutcome {
     const cbor = part.cbor as Uint8Array;
-    if (this.key !== undefined) throw makeError('QR_MIXED_TRANSFER', 'A single-part UR is mixed with the frames of an animated UR.');
+    if (this.key !== undefined)
+      throw makeError('QR_MIXED_TRANSFER', 'A single-part UR is mixed with the frames of an animated UR.');
     if (this.single !== undefined) {
       if (equalBytes(this.single, cbor)) return 'duplicate';
       throw makeError('QR_MIXED_TRANSFER', 'Two different single-part URs were scanned.');
@@ -45,13 +49,17 @@ export class UrAssembler {
   }
 
   private receiveFountainPart(part: ParsedPart, header: NonNullable<ParsedPart['fountain']>): PartOutcome {
-    if (this.single !== undefined) throw makeError('QR_MIXED_TRANSFER', 'An animated UR frame is mixed with a single-part UR.');
+    if (this.single !== undefined)
+      throw makeError('QR_MIXED_TRANSFER', 'An animated UR frame is mixed with a single-part UR.');
     if (this.key === undefined) {
       this.key = { ...header, type: part.type };
       this.decoder = new URDecoder();
     } else if (!sameTransfer(this.key, header)) {
       // BCR-2020-005: every part of one message carries the same seqLen, messageLen and CRC-32 checksum.
-      throw makeError('QR_MIXED_TRANSFER', 'Frames of two different animated URs are mixed (their checksums or lengths differ).');
+      throw makeError(
+        'QR_MIXED_TRANSFER',
+        'Frames of two different animated URs are mixed (their checksums or lengths differ).',
+      );
     }
     if (this.message !== undefined) return 'duplicate';
     const decoder = this.decoder as URDecoder;
@@ -62,7 +70,11 @@ export class UrAssembler {
     } catch {
       throw makeError('UR_INVALID', 'The UR part could not be decoded.');
     }
-    if (decoder.isError()) throw makeError('QR_CHECKSUM', 'The reassembled message fails its CRC-32 checksum (corrupted transfer).');
+    if (decoder.isError())
+      throw makeError(
+        'QR_CHECKSUM',
+        'The reassembled message fails its CRC-32 checksum (corrupted transfer).',
+      );
     if (decoder.isComplete()) return this.finish(decoder);
     return accepted && decoder.receivedPartIndexes().length > before ? 'accepted' : 'duplicate';
   }
@@ -70,10 +82,14 @@ export class UrAssembler {
   /** A decoder that says complete must also say success; the checksum is verified again here (the known bc-ur pitfall). */
   private finish(decoder: URDecoder): PartOutcome {
     const key = this.key as TransferKey;
-    if (!decoder.isSuccess()) throw makeError('QR_CHECKSUM', 'The animated UR completed but did not decode successfully.');
+    if (!decoder.isSuccess())
+      throw makeError('QR_CHECKSUM', 'The animated UR completed but did not decode successfully.');
     const cbor = new Uint8Array(decoder.resultUR().cbor);
     if (cbor.length !== key.messageLength || getCRC(toBuffer(cbor)) !== key.checksum) {
-      throw makeError('QR_CHECKSUM', 'The reassembled message fails its CRC-32 checksum (corrupted transfer).');
+      throw makeError(
+        'QR_CHECKSUM',
+        'The reassembled message fails its CRC-32 checksum (corrupted transfer).',
+      );
     }
     this.message = { type: key.type, cbor };
     return 'complete';
@@ -104,16 +120,25 @@ export class UrAssembler {
   result(): UrMessage {
     if (this.message === undefined) {
       const percent = Math.floor(this.progress() * 100);
-      throw makeError('QR_INCOMPLETE', `The animated UR is incomplete: ${percent}% of ${this.expectedFragments()} fragments received.`, {
-        progress: this.progress(),
-      });
+      throw makeError(
+        'QR_INCOMPLETE',
+        `The animated UR is incomplete: ${percent}% of ${this.expectedFragments()} fragments received.`,
+        {
+          progress: this.progress(),
+        },
+      );
     }
     return { type: this.message.type, cbor: new Uint8Array(this.message.cbor) };
   }
 }
 
 function sameTransfer(a: TransferKey, b: NonNullable<ParsedPart['fountain']>): boolean {
-  return a.seqLength === b.seqLength && a.messageLength === b.messageLength && a.checksum === b.checksum && a.fragmentLength === b.fragmentLength;
+  return (
+    a.seqLength === b.seqLength &&
+    a.messageLength === b.messageLength &&
+    a.checksum === b.checksum &&
+    a.fragmentLength === b.fragmentLength
+  );
 }
 
 /** Assembles a whole transfer from its parts (a UR part file, decoded QR images). Throws QR_INCOMPLETE when parts are missing. */

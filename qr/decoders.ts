@@ -40,7 +40,10 @@ const ZXING_OPTIONS: ReaderOptions = {
 };
 
 /** A decoder over zxing-wasm, instantiated from the given local .wasm (no network: locateFile never yields a URL). */
-export async function createZxingDecoder(wasm: ZxingWasmSource, options: { tryHarder?: boolean } = {}): Promise<QrDecoder> {
+export async function createZxingDecoder(
+  wasm: ZxingWasmSource,
+  options: { tryHarder?: boolean } = {},
+): Promise<QrDecoder> {
   let instantiate: (imports: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
   if (wasm instanceof WebAssembly.Module) {
     instantiate = (imports) => WebAssembly.instantiate(wasm, imports);
@@ -48,7 +51,11 @@ export async function createZxingDecoder(wasm: ZxingWasmSource, options: { tryHa
     const bytes = wasm instanceof Uint8Array ? wasm : new Uint8Array(wasm);
     const digest = toHex(sha256(bytes));
     if (digest !== ZXING_WASM_SHA256) {
-      throw makeError('QR_DECODER_INVALID', 'The zxing-wasm reader .wasm does not match the installed package (SHA-256 differs).', { sha256: digest });
+      throw makeError(
+        'QR_DECODER_INVALID',
+        'The zxing-wasm reader .wasm does not match the installed package (SHA-256 differs).',
+        { sha256: digest },
+      );
     }
     const copy = bytes.slice();
     instantiate = async (imports) => (await WebAssembly.instantiate(copy, imports)).instance;
@@ -73,7 +80,10 @@ export async function createZxingDecoder(wasm: ZxingWasmSource, options: { tryHa
     name: 'zxing-wasm',
     async decode(rgba, width, height) {
       checkFrame(rgba, width, height);
-      const results = await readBarcodes({ data: rgba, width, height, colorSpace: 'srgb' } as ImageData, readerOptions);
+      const results = await readBarcodes(
+        { data: rgba, width, height, colorSpace: 'srgb' } as ImageData,
+        readerOptions,
+      );
       return results.filter((r) => r.isValid && r.text.length > 0).map((r) => r.text);
     },
   };
@@ -93,7 +103,8 @@ export function createJsqrDecoder(): QrDecoder {
 
 /** Tries each decoder in turn and returns the first non-empty answer (zxing first, jsqr as fallback). */
 export function createCompositeDecoder(decoders: QrDecoder[]): QrDecoder {
-  if (decoders.length === 0) throw makeError('INTERNAL', 'Internal error: a composite QR decoder needs at least one decoder.');
+  if (decoders.length === 0)
+    throw makeError('INTERNAL', 'Internal error: a composite QR decoder needs at least one decoder.');
   return {
     name: decoders.map((d) => d.name).join('+'),
     async decode(rgba, width, height) {

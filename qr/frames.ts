@@ -6,7 +6,13 @@ import { makeError, isColdsignError } from '../core/errors.js';
 import { UrAssembler } from './assembler.js';
 import { decodeImageFile } from './image.js';
 import { renderQrPng, type QrRenderOptions } from './render.js';
-import { decodeCryptoPsbt, decodeEthSignRequest, decodeEthSignature, type EthSignRequestFields, type UrMessage } from './ur.js';
+import {
+  decodeCryptoPsbt,
+  decodeEthSignRequest,
+  decodeEthSignature,
+  type EthSignRequestFields,
+  type UrMessage,
+} from './ur.js';
 import type { QrDecoder } from './decoders.js';
 
 export interface QrFrameFile {
@@ -35,7 +41,11 @@ export interface ImageInput {
  * Reads the QR codes of image files (the frames of one transfer, any order, repeats allowed) and reassembles the UR.
  * An image without a readable QR code is QR_UNREADABLE naming it; missing frames are QR_INCOMPLETE with the progress.
  */
-export async function readUrFromImages(images: ImageInput[], decoder: QrDecoder, onProgress?: (fraction: number) => void): Promise<UrMessage> {
+export async function readUrFromImages(
+  images: ImageInput[],
+  decoder: QrDecoder,
+  onProgress?: (fraction: number) => void,
+): Promise<UrMessage> {
   if (images.length === 0) throw makeError('INPUT_EMPTY', 'No image was given.');
   const assembler = new UrAssembler();
   for (const image of images) {
@@ -62,14 +72,22 @@ async function decodeImageTexts(image: ImageInput, decoder: QrDecoder): Promise<
 
 /** The same error with the file it concerns named first. */
 function labelled(error: unknown, label: string): unknown {
-  return isColdsignError(error) ? makeError(error.code, `${label}: ${error.message}`, error.info, error) : error;
+  return isColdsignError(error)
+    ? makeError(error.code, `${label}: ${error.message}`, error.info, error)
+    : error;
 }
 
 /** A reassembled UR, interpreted by its declared type (parse, don't guess). */
 export type UrPayload =
   | { kind: 'psbt'; type: 'crypto-psbt' | 'psbt'; psbt: Uint8Array }
   | { kind: 'eth-sign-request'; type: 'eth-sign-request'; request: EthSignRequestFields }
-  | { kind: 'eth-signature'; type: 'eth-signature'; requestId?: Uint8Array; signature: Uint8Array; origin?: string }
+  | {
+      kind: 'eth-signature';
+      type: 'eth-signature';
+      requestId?: Uint8Array;
+      signature: Uint8Array;
+      origin?: string;
+    }
   | { kind: 'bytes'; type: 'bytes'; cbor: Uint8Array };
 
 export function interpretUr(message: UrMessage): UrPayload {
@@ -85,7 +103,10 @@ export function interpretUr(message: UrMessage): UrPayload {
       // BCR-2020-005: `bytes` exists for testing only; callers must not treat it as a signing request.
       return { kind: 'bytes', type: message.type, cbor: message.cbor };
     default:
-      throw makeError('QR_UNSUPPORTED_TYPE', `The UR type "${String((message as UrMessage).type)}" is not supported.`);
+      throw makeError(
+        'QR_UNSUPPORTED_TYPE',
+        `The UR type "${String((message as UrMessage).type)}" is not supported.`,
+      );
   }
 }
 

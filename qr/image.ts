@@ -18,13 +18,18 @@ export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
 export { detectImageKind, type ImageKind } from './sniff.js';
 
 function readU32(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset] ?? 0) * 0x1000000 + (((bytes[offset + 1] ?? 0) << 16) | ((bytes[offset + 2] ?? 0) << 8) | (bytes[offset + 3] ?? 0))) >>> 0;
+  return (
+    ((bytes[offset] ?? 0) * 0x1000000 +
+      (((bytes[offset + 1] ?? 0) << 16) | ((bytes[offset + 2] ?? 0) << 8) | (bytes[offset + 3] ?? 0))) >>>
+    0
+  );
 }
 
 /** PNG: IHDR must be the first chunk (ISO/IEC 15948 §11.2.2); its width and height are checked before any inflate. */
 function pngDimensions(bytes: Uint8Array): { width: number; height: number } {
   const ihdr = String.fromCharCode(...bytes.subarray(12, 16));
-  if (bytes.length < 33 || ihdr !== 'IHDR' || readU32(bytes, 8) !== 13) throw makeError('QR_IMAGE_INVALID', 'The PNG file is truncated or has no IHDR header.');
+  if (bytes.length < 33 || ihdr !== 'IHDR' || readU32(bytes, 8) !== 13)
+    throw makeError('QR_IMAGE_INVALID', 'The PNG file is truncated or has no IHDR header.');
   return { width: readU32(bytes, 16), height: readU32(bytes, 20) };
 }
 
@@ -54,7 +59,10 @@ function jpegDimensions(bytes: Uint8Array): { width: number; height: number } | 
 export function decodeImageFile(bytes: Uint8Array): RgbaImage {
   if (bytes.length === 0) throw makeError('QR_IMAGE_INVALID', 'The image file is empty.');
   if (bytes.length > MAX_IMAGE_FILE_BYTES) {
-    throw makeError('QR_IMAGE_INVALID', `The image file is ${bytes.length} bytes, more than the ${MAX_IMAGE_FILE_BYTES} accepted.`);
+    throw makeError(
+      'QR_IMAGE_INVALID',
+      `The image file is ${bytes.length} bytes, more than the ${MAX_IMAGE_FILE_BYTES} accepted.`,
+    );
   }
   const kind = detectImageKind(bytes);
   if (kind === 'png') return decodePng(bytes);
@@ -80,7 +88,12 @@ function decodeJpeg(bytes: Uint8Array): RgbaImage {
   checkFrameSize(size.width, size.height);
   let image: { width: number; height: number; data: Uint8Array };
   try {
-    image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
+    image = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+      maxMemoryUsageInMB: 1024,
+    });
   } catch {
     throw makeError('QR_IMAGE_INVALID', 'The JPEG file is corrupt, truncated or of an unsupported kind.');
   }
@@ -89,6 +102,7 @@ function decodeJpeg(bytes: Uint8Array): RgbaImage {
 
 function toRgba(width: number, height: number, data: Uint8Array): RgbaImage {
   checkFrameSize(width, height);
-  if (data.length !== width * height * 4) throw makeError('QR_IMAGE_INVALID', 'The image decoded to an unexpected number of pixels.');
+  if (data.length !== width * height * 4)
+    throw makeError('QR_IMAGE_INVALID', 'The image decoded to an unexpected number of pixels.');
   return { width, height, data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength) };
 }

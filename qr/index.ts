@@ -21,7 +21,16 @@ export {
   type EthSignRequestFields,
 } from './ur.js';
 export { UrAssembler, assembleUr, type PartOutcome } from './assembler.js';
-export { renderQrPng, renderQrSvg, renderQrRgba, createQrSymbol, encodePng, type QrRenderOptions, type RgbaImage, type ErrorCorrection } from './render.js';
+export {
+  renderQrPng,
+  renderQrSvg,
+  renderQrRgba,
+  createQrSymbol,
+  encodePng,
+  type QrRenderOptions,
+  type RgbaImage,
+  type ErrorCorrection,
+} from './render.js';
 export { decodeImageFile, detectImageKind, MAX_IMAGE_PIXELS, type ImageKind } from './image.js';
 export {
   createZxingDecoder,
@@ -32,4 +41,13 @@ export {
   type ZxingWasmSource,
 } from './decoders.js';
 export { collectPartsFromText, looksLikeUrText } from './text.js';
-export { renderUrFrames, frameFileName, readUrFromImages, decodeQrImage, interpretUr, type QrFrameFile, type ImageInput, type UrPayload } from './frames.js';
+export {
+  renderUrFrames,
+  frameFileName,
+  readUrFromImages,
+  decodeQrImage,
+  interpretUr,
+  type QrFrameFile,
+  type ImageInput,
+  type UrPayload,
+} from './frames.js';

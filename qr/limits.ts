@@ -12,9 +12,13 @@ export function checkFrameSize(width: number, height: number): void {
     throw makeError('QR_IMAGE_INVALID', 'The image has no valid dimensions.');
   }
   if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || width * height > MAX_IMAGE_PIXELS) {
-    throw makeError('QR_IMAGE_INVALID', `The image is ${width}×${height} pixels, larger than the ${MAX_IMAGE_PIXELS / 1e6} megapixels accepted.`, {
-      width,
-      height,
-    });
+    throw makeError(
+      'QR_IMAGE_INVALID',
+      `The image is ${width}×${height} pixels, larger than the ${MAX_IMAGE_PIXELS / 1e6} megapixels accepted.`,
+      {
+        width,
+        height,
+      },
+    );
   }
 }

@@ -39,12 +39,16 @@ export function qrSegments(text: string): QRCodeSegment[] | string {
 
 /** The QR symbol (module matrix and version) for `text`. */
 export function createQrSymbol(text: string, errorCorrection: ErrorCorrection = 'L'): QRCode {
-  if (errorCorrection !== 'L' && errorCorrection !== 'M') throw makeError('USAGE', 'QR error correction must be L or M.');
+  if (errorCorrection !== 'L' && errorCorrection !== 'M')
+    throw makeError('USAGE', 'QR error correction must be L or M.');
   try {
     return create(qrSegments(text), { errorCorrectionLevel: errorCorrection });
   } catch (error) {
     if (error instanceof Error && /too big|amount of data/i.test(error.message)) {
-      throw makeError('QR_PAYLOAD_TOO_LARGE', 'The text does not fit one QR code; use a smaller UR fragment size.');
+      throw makeError(
+        'QR_PAYLOAD_TOO_LARGE',
+        'The text does not fit one QR code; use a smaller UR fragment size.',
+      );
     }
     throw error;
   }
@@ -53,8 +57,10 @@ export function createQrSymbol(text: string, errorCorrection: ErrorCorrection = 
 function checkScale(options: QrRenderOptions): { scale: number; margin: number } {
   const scale = options.scale ?? 4;
   const margin = options.margin ?? 4;
-  if (!Number.isInteger(scale) || scale < 1 || scale > 32) throw makeError('USAGE', 'The QR scale must be a whole number of pixels from 1 to 32.');
-  if (!Number.isInteger(margin) || margin < 0 || margin > 16) throw makeError('USAGE', 'The QR margin must be a whole number of modules from 0 to 16.');
+  if (!Number.isInteger(scale) || scale < 1 || scale > 32)
+    throw makeError('USAGE', 'The QR scale must be a whole number of pixels from 1 to 32.');
+  if (!Number.isInteger(margin) || margin < 0 || margin > 16)
+    throw makeError('USAGE', 'The QR margin must be a whole number of modules from 0 to 16.');
   return { scale, margin };
 }
 
@@ -81,7 +87,10 @@ export function encodePng(image: RgbaImage): Uint8Array {
 }
 
 /** The QR code as a standalone SVG element (scalable, for the desktop UI). */
-export function renderQrSvg(text: string, options: Pick<QrRenderOptions, 'errorCorrection' | 'margin'> = {}): string {
+export function renderQrSvg(
+  text: string,
+  options: Pick<QrRenderOptions, 'errorCorrection' | 'margin'> = {},
+): string {
   const symbol = createQrSymbol(text, options.errorCorrection ?? 'L');
   return renderSvgTag(symbol, { margin: checkScale(options).margin });
 }

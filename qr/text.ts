@@ -6,14 +6,20 @@ export const MAX_PART_FILE_CHARS = 32 * 1024 * 1024;
 
 export function collectPartsFromText(text: string): string[] {
   if (text.length > MAX_PART_FILE_CHARS) {
-    throw makeError('QR_PAYLOAD_TOO_LARGE', `The UR part file is ${text.length} characters long, more than the ${MAX_PART_FILE_CHARS} accepted.`);
+    throw makeError(
+      'QR_PAYLOAD_TOO_LARGE',
+      `The UR part file is ${text.length} characters long, more than the ${MAX_PART_FILE_CHARS} accepted.`,
+    );
   }
   const parts: string[] = [];
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   lines.forEach((line, index) => {
     const part = line.trim();
     if (part.length === 0) return;
-    if (!/^ur:/i.test(part)) throw makeError('UR_INVALID', `Line ${index + 1} of the UR part file is not a UR.`, { line: index + 1 });
+    if (!/^ur:/i.test(part))
+      throw makeError('UR_INVALID', `Line ${index + 1} of the UR part file is not a UR.`, {
+        line: index + 1,
+      });
     parts.push(part);
   });
   if (parts.length === 0) throw makeError('INPUT_EMPTY', 'The UR part file holds no UR part.');
@@ -22,6 +28,9 @@ export function collectPartsFromText(text: string): string[] {
 
 /** True when the text looks like a UR part file (its first non-blank line starts with "ur:"), for content detection. */
 export function looksLikeUrText(text: string): boolean {
-  const first = text.replace(/^\uFEFF/, '').trimStart().slice(0, 3);
+  const first = text
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .slice(0, 3);
   return first.toLowerCase() === 'ur:';
 }

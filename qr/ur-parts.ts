@@ -31,7 +31,8 @@ export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 export const MAX_FRAGMENTS = 2048;
 
 type Bytewords = { decode(text: string, style?: string): string; STYLES: { MINIMAL: string } };
-const bytewords = ((bytewordsModule as unknown as { default?: Bytewords }).default ?? bytewordsModule) as Bytewords;
+const bytewords = ((bytewordsModule as unknown as { default?: Bytewords }).default ??
+  bytewordsModule) as Bytewords;
 
 const BufferCtor = (globalThis as unknown as { Buffer: typeof Buffer }).Buffer;
 export function toBuffer(bytes: Uint8Array): Buffer {
@@ -51,7 +52,13 @@ const PART_RE = /^ur:([a-z0-9-]+)\/(?:([0-9]{1,10})-([0-9]{1,10})\/)?([a-z]+)$/;
 export interface ParsedPart {
   type: UrType;
   /** Multi-part metadata, absent for a single-part UR. */
-  fountain?: { seqNum: number; seqLength: number; messageLength: number; checksum: number; fragmentLength: number };
+  fountain?: {
+    seqNum: number;
+    seqLength: number;
+    messageLength: number;
+    checksum: number;
+    fragmentLength: number;
+  };
   /** The single-part message CBOR. */
   cbor?: Uint8Array;
   /** The part, lower-cased and trimmed (URs are case-insensitive: BCR-2020-005). */
@@ -63,14 +70,25 @@ export function parseUrPart(raw: string): ParsedPart {
   if (typeof raw !== 'string') throw makeError('UR_INVALID', 'The QR content is not text.');
   const text = raw.trim().toLowerCase();
   if (text.length > MAX_PART_CHARS) {
-    throw makeError('QR_PAYLOAD_TOO_LARGE', `The UR part is ${text.length} characters long, more than the ${MAX_PART_CHARS} accepted.`);
+    throw makeError(
+      'QR_PAYLOAD_TOO_LARGE',
+      `The UR part is ${text.length} characters long, more than the ${MAX_PART_CHARS} accepted.`,
+    );
   }
-  if (!text.startsWith('ur:')) throw makeError('UR_INVALID', 'The QR content is not a UR (it does not start with "ur:").');
+  if (!text.startsWith('ur:'))
+    throw makeError('UR_INVALID', 'The QR content is not a UR (it does not start with "ur:").');
   const match = PART_RE.exec(text);
-  if (!match) throw makeError('UR_INVALID', 'The UR part is malformed (expected ur:<type>/[<seq>-<count>/]<bytewords>).');
+  if (!match)
+    throw makeError(
+      'UR_INVALID',
+      'The UR part is malformed (expected ur:<type>/[<seq>-<count>/]<bytewords>).',
+    );
   const [, type = '', seqText, lenText, body = ''] = match;
   // Route by the declared type from the allowlist; anything else is refused (parse, don't guess).
-  if (!isUrType(type)) throw makeError('QR_UNSUPPORTED_TYPE', `The UR type "${type.slice(0, 40)}" is not supported.`, { type: type.slice(0, 40) });
+  if (!isUrType(type))
+    throw makeError('QR_UNSUPPORTED_TYPE', `The UR type "${type.slice(0, 40)}" is not supported.`, {
+      type: type.slice(0, 40),
+    });
   const payload = decodeBytewords(body);
   if (seqText === undefined || lenText === undefined) return { type, cbor: payload, text };
 
@@ -83,26 +101,55 @@ export function parseUrPart(raw: string): ParsedPart {
     throw makeError('UR_INVALID', 'The UR part does not carry a valid fountain-code header.');
   }
   // The header CBOR must be exactly the five-element array, canonically encoded, with nothing after it (BCR-2020-005).
-  if (!equalBytes(toU8(part.cbor()), payload)) throw makeError('UR_INVALID', 'The UR part header is not canonical CBOR or has trailing bytes.');
+  if (!equalBytes(toU8(part.cbor()), payload))
+    throw makeError('UR_INVALID', 'The UR part header is not canonical CBOR or has trailing bytes.');
   const fragmentLength = part.fragment.length;
   // BCR-2020-005: seq in the path must match the CBOR header; seqNum counts from 1 and seqLen ≥ 1.
-  if (part.seqNum !== seqNum || part.seqLength !== seqLength || seqNum < 1 || seqLength < 1 || seqNum > 0xffffffff) {
+  if (
+    part.seqNum !== seqNum ||
+    part.seqLength !== seqLength ||
+    seqNum < 1 ||
+    seqLength < 1 ||
+    seqNum > 0xffffffff
+  ) {
     throw makeError('UR_INVALID', 'The UR part sequence numbers are inconsistent.');
   }
-  if (!Number.isSafeInteger(part.messageLength) || part.messageLength < 1 || !Number.isSafeInteger(part.checksum) || part.checksum < 0 || part.checksum > 0xffffffff) {
+  if (
+    !Number.isSafeInteger(part.messageLength) ||
+    part.messageLength < 1 ||
+    !Number.isSafeInteger(part.checksum) ||
+    part.checksum < 0 ||
+    part.checksum > 0xffffffff
+  ) {
     throw makeError('UR_INVALID', 'The UR part header is invalid.');
   }
   if (part.messageLength > MAX_MESSAGE_BYTES) {
-    throw makeError('QR_PAYLOAD_TOO_LARGE', `The animated UR announces ${part.messageLength} bytes, more than the ${MAX_MESSAGE_BYTES} accepted.`);
+    throw makeError(
+      'QR_PAYLOAD_TOO_LARGE',
+      `The animated UR announces ${part.messageLength} bytes, more than the ${MAX_MESSAGE_BYTES} accepted.`,
+    );
   }
   if (seqLength > MAX_FRAGMENTS) {
-    throw makeError('QR_PAYLOAD_TOO_LARGE', `The animated UR has ${seqLength} fragments, more than the ${MAX_FRAGMENTS} accepted.`);
+    throw makeError(
+      'QR_PAYLOAD_TOO_LARGE',
+      `The animated UR has ${seqLength} fragments, more than the ${MAX_FRAGMENTS} accepted.`,
+    );
   }
   // BCR-2020-005: the message is split into seqLen equal fragments; a header that disagrees is hostile or corrupt.
   if (seqLength !== Math.ceil(part.messageLength / fragmentLength)) {
     throw makeError('UR_INVALID', 'The UR part fragment count does not match its message length.');
   }
-  return { type, text, fountain: { seqNum, seqLength, messageLength: part.messageLength, checksum: part.checksum, fragmentLength } };
+  return {
+    type,
+    text,
+    fountain: {
+      seqNum,
+      seqLength,
+      messageLength: part.messageLength,
+      checksum: part.checksum,
+      fragmentLength,
+    },
+  };
 }
 
 function decodeBytewords(body: string): Uint8Array {
@@ -112,7 +159,8 @@ function decodeBytewords(body: string): Uint8Array {
   } catch (error) {
     // Bytewords minimal ends in a CRC-32 of the body (BCR-2020-012).
     const message = error instanceof Error ? error.message : '';
-    if (message.includes('Checksum')) throw makeError('QR_CHECKSUM', 'The UR part fails its checksum (corrupted frame).');
+    if (message.includes('Checksum'))
+      throw makeError('QR_CHECKSUM', 'The UR part fails its checksum (corrupted frame).');
     throw makeError('UR_INVALID', 'The UR part body is not valid bytewords.');
   }
   return toU8(BufferCtor.from(hex, 'hex'));
@@ -121,13 +169,21 @@ function decodeBytewords(body: string): Uint8Array {
 /** Decodes a complete single-part UR string. Multi-part URs go through UrAssembler. */
 export function decodeSinglePartUr(text: string): UrMessage {
   const parsed = parseUrPart(text);
-  if (!parsed.cbor) throw makeError('QR_INCOMPLETE', 'This is one part of an animated UR; all parts are needed.');
+  if (!parsed.cbor)
+    throw makeError('QR_INCOMPLETE', 'This is one part of an animated UR; all parts are needed.');
   return { type: parsed.type, cbor: parsed.cbor };
 }
 
 function checkFragmentBytes(fragmentBytes: number): void {
-  if (!Number.isInteger(fragmentBytes) || fragmentBytes < MIN_FRAGMENT_BYTES || fragmentBytes > MAX_FRAGMENT_BYTES) {
-    throw makeError('USAGE', `The fragment size must be a whole number of bytes from ${MIN_FRAGMENT_BYTES} to ${MAX_FRAGMENT_BYTES}.`);
+  if (
+    !Number.isInteger(fragmentBytes) ||
+    fragmentBytes < MIN_FRAGMENT_BYTES ||
+    fragmentBytes > MAX_FRAGMENT_BYTES
+  ) {
+    throw makeError(
+      'USAGE',
+      `The fragment size must be a whole number of bytes from ${MIN_FRAGMENT_BYTES} to ${MAX_FRAGMENT_BYTES}.`,
+    );
   }
 }
 
@@ -137,8 +193,13 @@ export interface UrFountain {
   nextPart(): string;
 }
 
-export function createUrFountain(type: UrType, cborPayload: Uint8Array, fragmentBytes = DEFAULT_FRAGMENT_BYTES): UrFountain {
-  if (!isUrType(type)) throw makeError('QR_UNSUPPORTED_TYPE', `The UR type "${String(type)}" is not supported.`);
+export function createUrFountain(
+  type: UrType,
+  cborPayload: Uint8Array,
+  fragmentBytes = DEFAULT_FRAGMENT_BYTES,
+): UrFountain {
+  if (!isUrType(type))
+    throw makeError('QR_UNSUPPORTED_TYPE', `The UR type "${String(type)}" is not supported.`);
   checkFragmentBytes(fragmentBytes);
   if (cborPayload.length === 0) throw makeError('INPUT_EMPTY', 'Nothing to encode: the payload is empty.');
   const encoder = new UREncoder(new UR(toBuffer(cborPayload), type), fragmentBytes);
@@ -146,7 +207,11 @@ export function createUrFountain(type: UrType, cborPayload: Uint8Array, fragment
 }
 
 /** UR parts for a CBOR payload: one single-part UR when it fits one fragment, else the pure fountain fragments. */
-export function encodeUrParts(type: UrType, cborPayload: Uint8Array, fragmentBytes = DEFAULT_FRAGMENT_BYTES): string[] {
+export function encodeUrParts(
+  type: UrType,
+  cborPayload: Uint8Array,
+  fragmentBytes = DEFAULT_FRAGMENT_BYTES,
+): string[] {
   const fountain = createUrFountain(type, cborPayload, fragmentBytes);
   return Array.from({ length: fountain.fragmentCount }, () => fountain.nextPart());
 }

@@ -6,7 +6,15 @@ import { CryptoPSBT } from '@keystonehq/bc-ur-registry';
 import { EthSignRequest, ETHSignature } from '@keystonehq/bc-ur-registry-eth';
 import { makeError, isColdsignError } from '../core/errors.js';
 import { equalBytes, toHex } from '../core/bytes.js';
-import { DEFAULT_FRAGMENT_BYTES, decodeSinglePartUr, encodeUrParts, toBuffer, toU8, type UrMessage, type UrType } from './ur-parts.js';
+import {
+  DEFAULT_FRAGMENT_BYTES,
+  decodeSinglePartUr,
+  encodeUrParts,
+  toBuffer,
+  toU8,
+  type UrMessage,
+  type UrType,
+} from './ur-parts.js';
 
 export * from './ur-parts.js';
 
@@ -17,15 +25,26 @@ export function psbtCbor(psbt: Uint8Array): Uint8Array {
 }
 
 /** A PSBT (BIP-174 bytes) as crypto-psbt (default) or psbt UR parts. */
-export function psbtToUr(psbt: Uint8Array, maxFragment = DEFAULT_FRAGMENT_BYTES, type: 'crypto-psbt' | 'psbt' = 'crypto-psbt'): string[] {
+export function psbtToUr(
+  psbt: Uint8Array,
+  maxFragment = DEFAULT_FRAGMENT_BYTES,
+  type: 'crypto-psbt' | 'psbt' = 'crypto-psbt',
+): string[] {
   return encodeUrParts(type, psbtCbor(psbt), maxFragment);
 }
 
 /** An eth-signature UR (ERC-4527): request-id (uuid), 65-byte signature r||s||v, optional origin. */
-export function ethSignatureToUr(requestId: Uint8Array | undefined, signature: Uint8Array, origin?: string, maxFragment = DEFAULT_FRAGMENT_BYTES): string[] {
+export function ethSignatureToUr(
+  requestId: Uint8Array | undefined,
+  signature: Uint8Array,
+  origin?: string,
+  maxFragment = DEFAULT_FRAGMENT_BYTES,
+): string[] {
   // ERC-4527: eth-signature-bytes = bytes .size 65.
-  if (signature.length !== 65) throw makeError('UR_INVALID', `An eth-signature carries 65 bytes, not ${signature.length}.`);
-  if (requestId !== undefined && requestId.length !== 16) throw makeError('UR_INVALID', 'The eth-signature request id must be a 16-byte UUID.');
+  if (signature.length !== 65)
+    throw makeError('UR_INVALID', `An eth-signature carries 65 bytes, not ${signature.length}.`);
+  if (requestId !== undefined && requestId.length !== 16)
+    throw makeError('UR_INVALID', 'The eth-signature request id must be a 16-byte UUID.');
   const item = new ETHSignature(toBuffer(signature), requestId ? toBuffer(requestId) : undefined, origin);
   return encodeUrParts('eth-signature', toU8(item.toCBOR()), maxFragment);
 }
@@ -36,7 +55,9 @@ function messageOf(ur: string | UrMessage): UrMessage {
 
 function expectType(message: UrMessage, allowed: UrType[]): void {
   if (!allowed.includes(message.type)) {
-    throw makeError('QR_UNSUPPORTED_TYPE', `Expected a ${allowed.join(' or ')} UR, got ${message.type}.`, { type: message.type });
+    throw makeError('QR_UNSUPPORTED_TYPE', `Expected a ${allowed.join(' or ')} UR, got ${message.type}.`, {
+      type: message.type,
+    });
   }
 }
 
@@ -93,19 +114,26 @@ function readSignRequest(request: EthSignRequest, cbor: Uint8Array): EthSignRequ
     throw makeError('UR_INVALID', `The eth-sign-request data type ${String(dataType)} is not one of 1-4.`);
   }
   const signData = request.getSignData();
-  if (!signData || signData.length === 0) throw makeError('UR_INVALID', 'The eth-sign-request carries no data to sign.');
+  if (!signData || signData.length === 0)
+    throw makeError('UR_INVALID', 'The eth-sign-request carries no data to sign.');
   // Reject trailing bytes and extra or unknown keys: re-encoding must reproduce the CBOR byte for byte.
   if (!equalBytes(toU8(request.toCBOR()), cbor)) {
-    throw makeError('UR_INVALID', 'The eth-sign-request CBOR is not canonical, has unknown keys or trailing bytes.');
+    throw makeError(
+      'UR_INVALID',
+      'The eth-sign-request CBOR is not canonical, has unknown keys or trailing bytes.',
+    );
   }
   const requestId = request.getRequestId();
   // ERC-4527: request-id is a 16-byte UUID tagged #6.37.
-  if (requestId !== undefined && requestId.length !== 16) throw makeError('UR_INVALID', 'The eth-sign-request request id is not a 16-byte UUID.');
+  if (requestId !== undefined && requestId.length !== 16)
+    throw makeError('UR_INVALID', 'The eth-sign-request request id is not a 16-byte UUID.');
   const chainId = request.getChainId();
-  if (chainId !== undefined && (!Number.isSafeInteger(chainId) || chainId < 1)) throw makeError('UR_INVALID', 'The eth-sign-request chain id is invalid.');
+  if (chainId !== undefined && (!Number.isSafeInteger(chainId) || chainId < 1))
+    throw makeError('UR_INVALID', 'The eth-sign-request chain id is invalid.');
   const address = request.getSignRequestAddress();
   // ERC-4527: eth-address-bytes = bytes .size 20.
-  if (address !== undefined && address.length !== 20) throw makeError('UR_INVALID', 'The eth-sign-request address is not 20 bytes.');
+  if (address !== undefined && address.length !== 20)
+    throw makeError('UR_INVALID', 'The eth-sign-request address is not 20 bytes.');
   const fields: EthSignRequestFields = { signData: toU8(signData), dataType };
   if (requestId !== undefined) fields.requestId = toU8(requestId);
   if (chainId !== undefined) fields.chainId = chainId;
@@ -120,12 +148,18 @@ function readSignRequest(request: EthSignRequest, cbor: Uint8Array): EthSignRequ
 }
 
 /** The fields of an ERC-4527 eth-signature (the appliance's own output, decoded for verification and tests). */
-export function decodeEthSignature(ur: string | UrMessage): { requestId?: Uint8Array; signature: Uint8Array; origin?: string } {
+export function decodeEthSignature(ur: string | UrMessage): {
+  requestId?: Uint8Array;
+  signature: Uint8Array;
+  origin?: string;
+} {
   const message = messageOf(ur);
   expectType(message, ['eth-signature']);
   try {
     const item = ETHSignature.fromCBOR(toBuffer(message.cbor));
-    const result: { requestId?: Uint8Array; signature: Uint8Array; origin?: string } = { signature: toU8(item.getSignature()) };
+    const result: { requestId?: Uint8Array; signature: Uint8Array; origin?: string } = {
+      signature: toU8(item.getSignature()),
+    };
     const requestId = item.getRequestId();
     if (requestId !== undefined) result.requestId = toU8(requestId);
     const origin = item.getOrigin();
@@ -135,4 +169,3 @@ export function decodeEthSignature(ur: string | UrMessage): { requestId?: Uint8A
     throw makeError('UR_INVALID', 'The eth-signature UR is not valid CBOR of the ERC-4527 shape.');
   }
 }
-

@@ -9,11 +9,18 @@ declare module 'qrcode/lib/renderer/utils.js' {
     scale: number;
     margin: number;
     width?: number;
-    color: { dark: { r: number; g: number; b: number; a: number; hex: string }; light: { r: number; g: number; b: number; a: number; hex: string } };
+    color: {
+      dark: { r: number; g: number; b: number; a: number; hex: string };
+      light: { r: number; g: number; b: number; a: number; hex: string };
+    };
   }
   export function getOptions(options?: { scale?: number; margin?: number; width?: number }): RendererOptions;
   export function getImageWidth(size: number, options: RendererOptions): number;
-  export function qrToImageData(imgData: Uint8ClampedArray | Uint8Array, qr: QRCode, options: RendererOptions): void;
+  export function qrToImageData(
+    imgData: Uint8ClampedArray | Uint8Array,
+    qr: QRCode,
+    options: RendererOptions,
+  ): void;
 }
 declare module 'qrcode/lib/renderer/svg-tag.js' {
   import type { QRCode } from 'qrcode';

@@ -17,7 +17,10 @@ const outIndex = process.argv.indexOf('--out');
 const nodeOnlyStub = {
   name: 'node-only-stub',
   setup(b) {
-    b.onResolve({ filter: /^(pngjs|jpeg-js|@keystonehq\/bc-ur-registry|@keystonehq\/bc-ur-registry-eth)$/ }, () => ({ path: join(root, 'app', 'renderer', 'src', 'node-only-stub.ts') }));
+    b.onResolve(
+      { filter: /^(pngjs|jpeg-js|@keystonehq\/bc-ur-registry|@keystonehq\/bc-ur-registry-eth)$/ },
+      () => ({ path: join(root, 'app', 'renderer', 'src', 'node-only-stub.ts') }),
+    );
   },
 };
 
@@ -30,7 +33,11 @@ const browser = {
   minify: production,
   legalComments: 'none',
   inject: [join(root, 'app', 'renderer', 'src', 'node-globals.ts')],
-  define: { global: 'globalThis', 'process.env.NODE_DEBUG': 'false', 'process.env.NODE_ENV': JSON.stringify(production ? 'production' : 'development') },
+  define: {
+    global: 'globalThis',
+    'process.env.NODE_DEBUG': 'false',
+    'process.env.NODE_ENV': JSON.stringify(production ? 'production' : 'development'),
+  },
   plugins: [nodeOnlyStub],
   logLevel: 'warning',
 };
@@ -48,9 +55,20 @@ export async function buildApp(out) {
   mkdirSync(rendererDist, { recursive: true });
   await Promise.all([
     build({ ...browser, entryPoints: { app: join(root, 'app/renderer/src/main.ts') }, outdir: rendererDist }),
-    build({ ...browser, entryPoints: { 'decoder.worker': join(root, 'app/renderer/src/scan/decoder.worker.ts') }, outdir: rendererDist }),
+    build({
+      ...browser,
+      entryPoints: { 'decoder.worker': join(root, 'app/renderer/src/scan/decoder.worker.ts') },
+      outdir: rendererDist,
+    }),
     // The shim needs no Node globals (and must not define a Buffer of its own in the page).
-    build({ ...browser, inject: [], plugins: [], format: 'iife', entryPoints: { shim: join(root, 'app/test-host/preload-shim.ts') }, outdir: hostDist }),
+    build({
+      ...browser,
+      inject: [],
+      plugins: [],
+      format: 'iife',
+      entryPoints: { shim: join(root, 'app/test-host/preload-shim.ts') },
+      outdir: hostDist,
+    }),
     build({
       bundle: true,
       platform: 'node',
@@ -77,7 +95,10 @@ export async function buildApp(out) {
   ]);
   copyFileSync(join(root, 'app/renderer/index.html'), join(rendererDist, 'index.html'));
   copyFileSync(join(root, 'app/renderer/styles.css'), join(rendererDist, 'styles.css'));
-  copyFileSync(join(dirname(require.resolve('zxing-wasm/reader')), '..', '..', 'reader', 'zxing_reader.wasm'), join(rendererDist, 'zxing_reader.wasm'));
+  copyFileSync(
+    join(dirname(require.resolve('zxing-wasm/reader')), '..', '..', 'reader', 'zxing_reader.wasm'),
+    join(rendererDist, 'zxing_reader.wasm'),
+  );
   return { rendererDist, appDist, shimFile: join(hostDist, 'shim.js') };
 }
 

@@ -38,8 +38,18 @@ function listSilenced(dir) {
 const staging = mkdtempSync(join(tmpdir(), 'coldsign-electronegativity-'));
 try {
   const input = join(staging, 'app');
-  cpSync(appDir, input, { recursive: true, filter: (src) => !relative(appDir, src).split(sep).includes('dist') });
-  const result = await run({ input, electronVersionOverride: '45.5.0', excludeFromScan: ['AvailableSecurityFixesGlobalCheck'], isRelative: true, severitySet: 'informational', confidenceSet: 'tentative' });
+  cpSync(appDir, input, {
+    recursive: true,
+    filter: (src) => !relative(appDir, src).split(sep).includes('dist'),
+  });
+  const result = await run({
+    input,
+    electronVersionOverride: '45.5.0',
+    excludeFromScan: ['AvailableSecurityFixesGlobalCheck'],
+    isRelative: true,
+    severitySet: 'informational',
+    confidenceSet: 'tentative',
+  });
   const issues = result.issues.map((i) => ({
     id: i.id,
     severity: i.severity.name,
@@ -53,15 +63,28 @@ try {
   const failing = result.issues.filter((i) => i.severity.value >= FAIL_AT);
   const parseErrors = result.errors.filter((e) => !e.tolerable);
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ checks: result.globalChecks + result.atomicChecks, issues, silenced, parseErrors }, null, 2));
+    console.log(
+      JSON.stringify(
+        { checks: result.globalChecks + result.atomicChecks, issues, silenced, parseErrors },
+        null,
+        2,
+      ),
+    );
   } else {
-    console.log(`Electronegativity: ${result.globalChecks + result.atomicChecks} checks over app/, ${issues.length} finding(s).`);
-    for (const i of issues) console.log(`  ${i.severity.padEnd(13)} ${i.confidence.padEnd(9)} ${i.id}  ${i.file}:${i.line ?? '?'}${i.manualReview ? '  (manual review)' : ''}`);
+    console.log(
+      `Electronegativity: ${result.globalChecks + result.atomicChecks} checks over app/, ${issues.length} finding(s).`,
+    );
+    for (const i of issues)
+      console.log(
+        `  ${i.severity.padEnd(13)} ${i.confidence.padEnd(9)} ${i.id}  ${i.file}:${i.line ?? '?'}${i.manualReview ? '  (manual review)' : ''}`,
+      );
     for (const s of silenced) console.log(`  silenced     ${s}`);
     for (const e of parseErrors) console.log(`  PARSE ERROR  ${relative(staging, e.file)}: ${e.message}`);
   }
   if (failing.length > 0 || parseErrors.length > 0) {
-    console.error(`Electronegativity: ${failing.length} finding(s) of MEDIUM severity or above${parseErrors.length ? ` and ${parseErrors.length} unparsed file(s)` : ''}: failing.`);
+    console.error(
+      `Electronegativity: ${failing.length} finding(s) of MEDIUM severity or above${parseErrors.length ? ` and ${parseErrors.length} unparsed file(s)` : ''}: failing.`,
+    );
     process.exitCode = 1;
   } else if (!process.argv.includes('--json')) {
     console.log('Electronegativity: no finding of MEDIUM severity or above.');

@@ -3,7 +3,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const order = ['hsm', 'btc', 'evm', 'qr', 'store', 'cli', 'app'];
 const files = readdirSync('docs/bench').filter((f) => f.endsWith('.md'));
-files.sort((a, b) => (order.indexOf(a.slice(0, -3)) + 100) % 100 - (order.indexOf(b.slice(0, -3)) + 100) % 100);
+files.sort(
+  (a, b) => ((order.indexOf(a.slice(0, -3)) + 100) % 100) - ((order.indexOf(b.slice(0, -3)) + 100) % 100),
+);
 const intro = `# Benchmarks
 
 Every figure is measured against a baseline taken in the same run (this machine is shared and noisy), so the

@@ -14,6 +14,8 @@ await build({
   sourcemap: true,
   external: ['pkcs11js', 'better-sqlite3', 'secp256k1', 'zxing-wasm'],
   // CommonJS dependencies call require() for Node built-ins: give the ES module bundle a require.
-  banner: { js: "import { createRequire as __coldsignRequire } from 'node:module'; const require = __coldsignRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __coldsignRequire } from 'node:module'; const require = __coldsignRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

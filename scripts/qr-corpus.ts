@@ -22,7 +22,16 @@ export interface Distortion {
   light: number;
 }
 
-const BASE: Distortion = { name: 'clean', fill: 0.8, rotationDeg: 0, tilt: 0, blur: 0, noise: 0, dark: 25, light: 230 };
+const BASE: Distortion = {
+  name: 'clean',
+  fill: 0.8,
+  rotationDeg: 0,
+  tilt: 0,
+  blur: 0,
+  noise: 0,
+  dark: 25,
+  light: 230,
+};
 
 export const DISTORTIONS: Distortion[] = [
   BASE,
@@ -32,7 +41,17 @@ export const DISTORTIONS: Distortion[] = [
   { ...BASE, name: 'scale', fill: 0.45 },
   { ...BASE, name: 'perspective', fill: 0.75, tilt: 0.28 },
   { ...BASE, name: 'low-contrast', dark: 105, light: 150 },
-  { ...BASE, name: 'combined', fill: 0.7, rotationDeg: 12, tilt: 0.15, blur: 1, noise: 12, dark: 60, light: 190 },
+  {
+    ...BASE,
+    name: 'combined',
+    fill: 0.7,
+    rotationDeg: 12,
+    tilt: 0.15,
+    blur: 1,
+    noise: 12,
+    dark: 60,
+    light: 190,
+  },
 ];
 
 export const RESOLUTIONS = [
@@ -65,7 +84,8 @@ function homography(from: Point[], to: Point[]): number[] {
   }
   for (let col = 0; col < 8; col++) {
     let pivot = col;
-    for (let row = col + 1; row < 8; row++) if (Math.abs(a[row]![col]!) > Math.abs(a[pivot]![col]!)) pivot = row;
+    for (let row = col + 1; row < 8; row++)
+      if (Math.abs(a[row]![col]!) > Math.abs(a[pivot]![col]!)) pivot = row;
     [a[col], a[pivot]] = [a[pivot]!, a[col]!];
     for (let row = 0; row < 8; row++) {
       if (row === col) continue;
@@ -82,7 +102,8 @@ function boxBlur(gray: Float32Array, width: number, height: number, radius: numb
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let sum = 0;
-      for (let k = -radius; k <= radius; k++) sum += gray[y * width + Math.min(width - 1, Math.max(0, x + k))]!;
+      for (let k = -radius; k <= radius; k++)
+        sum += gray[y * width + Math.min(width - 1, Math.max(0, x + k))]!;
       out[y * width + x] = sum / span;
     }
   }
@@ -90,7 +111,8 @@ function boxBlur(gray: Float32Array, width: number, height: number, radius: numb
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let sum = 0;
-      for (let k = -radius; k <= radius; k++) sum += out[Math.min(height - 1, Math.max(0, y + k)) * width + x]!;
+      for (let k = -radius; k <= radius; k++)
+        sum += out[Math.min(height - 1, Math.max(0, y + k)) * width + x]!;
       result[y * width + x] = sum / span;
     }
   }
@@ -98,7 +120,13 @@ function boxBlur(gray: Float32Array, width: number, height: number, radius: numb
 }
 
 /** One camera-like frame showing the QR code of `text`. */
-export function renderCameraFrame(text: string, width: number, height: number, d: Distortion, seed: number): RgbaImage {
+export function renderCameraFrame(
+  text: string,
+  width: number,
+  height: number,
+  d: Distortion,
+  seed: number,
+): RgbaImage {
   const random = seededRandom(seed);
   const symbol = createQrSymbol(text, 'L');
   const size = symbol.modules.size;
@@ -116,14 +144,27 @@ export function renderCameraFrame(text: string, width: number, height: number, d
     [top, -half * (1 - d.tilt / 2)],
     [half, half],
     [-half, half],
-  ].map(([x, y]) => [cx + x! * Math.cos(angle) - y! * Math.sin(angle), cy + x! * Math.sin(angle) + y! * Math.cos(angle)]);
+  ].map(([x, y]) => [
+    cx + x! * Math.cos(angle) - y! * Math.sin(angle),
+    cy + x! * Math.sin(angle) + y! * Math.cos(angle),
+  ]);
   const toSymbol = homography(corners, [
     [0, 0],
     [total, 0],
     [total, total],
     [0, total],
   ]);
-  const [h0, h1, h2, h3, h4, h5, h6, h7, h8] = toSymbol as [number, number, number, number, number, number, number, number, number];
+  const [h0, h1, h2, h3, h4, h5, h6, h7, h8] = toSymbol as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const modules = symbol.modules.data;
   const gradient = (random() - 0.5) * 30;
   let gray: Float32Array = new Float32Array(width * height);
@@ -152,7 +193,8 @@ export function renderCameraFrame(text: string, width: number, height: number, d
   const data = new Uint8ClampedArray(width * height * 4);
   for (let i = 0; i < gray.length; i++) {
     let value = gray[i]!;
-    if (d.noise > 0) value += d.noise * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    if (d.noise > 0)
+      value += d.noise * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
     data[i * 4] = data[i * 4 + 1] = data[i * 4 + 2] = value;
     data[i * 4 + 3] = 255;
   }
@@ -196,8 +238,21 @@ export function* generateCorpus(options: CorpusOptions = {}): Generator<CorpusFr
         for (let seed = 1; seed <= seeds; seed++) {
           const text = samplePart(fragmentBytes, seed);
           const version = createQrSymbol(text, 'L').version;
-          const image = renderCameraFrame(text, resolution.width, resolution.height, distortion, seed * 104729 + fragmentBytes);
-          yield { resolution: resolution.name, distortion: distortion.name, fragmentBytes, version, text, image };
+          const image = renderCameraFrame(
+            text,
+            resolution.width,
+            resolution.height,
+            distortion,
+            seed * 104729 + fragmentBytes,
+          );
+          yield {
+            resolution: resolution.name,
+            distortion: distortion.name,
+            fragmentBytes,
+            version,
+            text,
+            image,
+          };
         }
       }
     }

@@ -9,8 +9,9 @@ echo "==> Type-checking"
 npx tsc -p tsconfig.json --noEmit
 echo "==> Type-checking the Electron main and preload against the electron package's types"
 npx tsc -p app/tsconfig.json --noEmit
-echo "==> Linting (typescript-eslint and layer boundaries)"
+echo "==> Linting (typescript-eslint and layer boundaries) and formatting (prettier)"
 npx eslint .
+npx prettier --check . --log-level warn
 echo "==> Electronegativity over app/ (fails on any finding of medium severity or above)"
 node scripts/app-electronegativity.mjs
 echo "==> Tests"

@@ -18,7 +18,18 @@ const ENTRY_DOMAIN = 'coldsign-audit/1';
 const CHECKPOINT_DOMAIN = 'coldsign-audit-checkpoint/1';
 const TYPE_RE = /^[a-z][a-z0-9._-]{0,63}$/;
 /** Words of field names that may hold secrets: the log refuses such fields outright (no secret is ever logged). */
-const SECRET_WORDS = new Set(['pin', 'puk', 'passphrase', 'password', 'secret', 'private', 'mnemonic', 'seed', 'xprv', 'prv']);
+const SECRET_WORDS = new Set([
+  'pin',
+  'puk',
+  'passphrase',
+  'password',
+  'secret',
+  'private',
+  'mnemonic',
+  'seed',
+  'xprv',
+  'prv',
+]);
 
 /** "privateKey" → ["private", "key"]; "so_pin" → ["so", "pin"]. */
 function wordsOf(name: string): string[] {
@@ -118,7 +129,10 @@ function rejectSecrets(value: unknown, path: string): void {
   if (typeof value !== 'object' || value === null) return;
   for (const [key, inner] of Object.entries(value)) {
     if (!Array.isArray(value) && wordsOf(key).some((word) => SECRET_WORDS.has(word))) {
-      throw makeError('AUDIT_SECRET_REFUSED', `The audit log refuses the field "${path}${key}": it may hold a secret.`);
+      throw makeError(
+        'AUDIT_SECRET_REFUSED',
+        `The audit log refuses the field "${path}${key}": it may hold a secret.`,
+      );
     }
     if (!REQUEST_CONTENT_FIELDS.has(key)) rejectSecrets(inner, `${path}${key}.`);
   }
@@ -165,7 +179,10 @@ export class ChainVerifier {
       return false;
     }
     if (entryHash(entry.seq, entry.time, entry.type, entry.payload, entry.prev) !== entry.hash) {
-      this.bad = { seq: entry.seq, reason: `entry ${entry.seq} was modified: its content does not match its hash` };
+      this.bad = {
+        seq: entry.seq,
+        reason: `entry ${entry.seq} was modified: its content does not match its hash`,
+      };
       return false;
     }
     this.count = expected;
@@ -175,7 +192,11 @@ export class ChainVerifier {
   }
 
   /** Checks every checkpoint's signature and head, and that the last entry is covered by one. */
-  finish(checkpoints: readonly AuditCheckpoint[], publicKey: Uint8Array, signatures: SignatureCheck = 'all'): AuditVerification {
+  finish(
+    checkpoints: readonly AuditCheckpoint[],
+    publicKey: Uint8Array,
+    signatures: SignatureCheck = 'all',
+  ): AuditVerification {
     const head = { seq: this.count, hash: this.count === 0 ? AUDIT_GENESIS_HASH : this.prev };
     const result = (firstBad?: { seq: number; reason: string }): AuditVerification => ({
       ok: firstBad === undefined,
@@ -196,11 +217,17 @@ export class ChainVerifier {
       }
       const checkSignature = signatures === 'all' || checkpoint.seq === newest;
       if (checkSignature && !verifyCheckpointSignature(checkpoint, publicKey)) {
-        return result({ seq: checkpoint.seq, reason: `the checkpoint at entry ${checkpoint.seq} has no valid audit-key signature` });
+        return result({
+          seq: checkpoint.seq,
+          reason: `the checkpoint at entry ${checkpoint.seq} has no valid audit-key signature`,
+        });
       }
       const coveredHash = checkpoint.seq === 0 ? AUDIT_GENESIS_HASH : this.hashes.get(checkpoint.seq);
       if (coveredHash !== checkpoint.head) {
-        return result({ seq: checkpoint.seq, reason: `entry ${checkpoint.seq} differs from the one its signed checkpoint covers` });
+        return result({
+          seq: checkpoint.seq,
+          reason: `entry ${checkpoint.seq} differs from the one its signed checkpoint covers`,
+        });
       }
       covered = Math.max(covered, checkpoint.seq);
     }

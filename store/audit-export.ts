@@ -9,7 +9,12 @@
 import { makeError } from '../core/errors.js';
 import { fromHex, isHex } from '../core/bytes.js';
 import { canonicalJson } from '../policy/canonical.js';
-import { ChainVerifier, type AuditCheckpoint, type AuditEntry, type AuditVerification } from './audit-chain.js';
+import {
+  ChainVerifier,
+  type AuditCheckpoint,
+  type AuditEntry,
+  type AuditVerification,
+} from './audit-chain.js';
 import { auditPublicKeyOf, iterateAudit, readCheckpoints } from './audit.js';
 import type { ColdsignDb } from './database.js';
 
@@ -23,12 +28,19 @@ export interface AuditExportVerification extends AuditVerification {
 /** The export line by line (header, entries, checkpoints), for writing large logs as a stream. */
 export function* exportAuditLines(db: ColdsignDb, now: Date = new Date(0)): Generator<string> {
   const auditPublicKey = auditPublicKeyOf(db);
-  if (!auditPublicKey) throw makeError('HOME_NOT_INITIALIZED', 'The audit log has no audit key yet; run coldsign init.');
+  if (!auditPublicKey)
+    throw makeError('HOME_NOT_INITIALIZED', 'The audit log has no audit key yet; run coldsign init.');
   db.sqlite.exec('BEGIN'); // one read snapshot for the header counts and the rows
   try {
     const checkpoints = readCheckpoints(db);
     const { n } = db.sqlite.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number };
-    yield canonicalJson({ format: AUDIT_EXPORT_FORMAT, auditPublicKey, entries: n, checkpoints: checkpoints.length, exportedAt: now.toISOString() });
+    yield canonicalJson({
+      format: AUDIT_EXPORT_FORMAT,
+      auditPublicKey,
+      entries: n,
+      checkpoints: checkpoints.length,
+      exportedAt: now.toISOString(),
+    });
     for (const checkpoint of checkpoints) yield canonicalJson({ checkpoint });
     for (const entry of iterateAudit(db)) {
       yield `{"seq":${entry.seq},"time":${JSON.stringify(entry.time)},"type":${JSON.stringify(entry.type)},"payload":${entry.payload},"prev":${JSON.stringify(entry.prev)},"hash":${JSON.stringify(entry.hash)}}`;
@@ -46,31 +58,46 @@ export function exportAudit(db: ColdsignDb, now: Date = new Date(0)): string {
 }
 
 function bad(line: number, what: string): never {
-  throw makeError('AUDIT_EXPORT_INVALID', `Line ${line} of the audit export is not valid: ${what}.`, { line });
+  throw makeError('AUDIT_EXPORT_INVALID', `Line ${line} of the audit export is not valid: ${what}.`, {
+    line,
+  });
 }
 
 function parseLine(text: string, line: number): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(text);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
   } catch {}
   return bad(line, 'not a JSON object');
 }
 
 function toEntry(value: Record<string, unknown>, line: number): AuditEntry {
   const { seq, time, type, payload, prev, hash } = value;
-  if (!Number.isSafeInteger(seq) || typeof time !== 'string' || typeof type !== 'string') bad(line, 'seq, time or type missing');
+  if (!Number.isSafeInteger(seq) || typeof time !== 'string' || typeof type !== 'string')
+    bad(line, 'seq, time or type missing');
   if (typeof prev !== 'string' || typeof hash !== 'string') bad(line, 'prev or hash missing');
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) bad(line, 'payload is not an object');
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+    bad(line, 'payload is not an object');
   return { seq: seq as number, time, type, payload: canonicalJson(payload), prev, hash };
 }
 
 function toCheckpoint(value: unknown, line: number): AuditCheckpoint {
   const c = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  if (!Number.isSafeInteger(c.seq) || typeof c.head !== 'string' || typeof c.time !== 'string' || typeof c.signature !== 'string') {
+  if (
+    !Number.isSafeInteger(c.seq) ||
+    typeof c.head !== 'string' ||
+    typeof c.time !== 'string' ||
+    typeof c.signature !== 'string'
+  ) {
     bad(line, 'checkpoint fields missing');
   }
-  return { seq: c.seq as number, head: c.head as string, time: c.time as string, signature: c.signature as string };
+  return {
+    seq: c.seq as number,
+    head: c.head as string,
+    time: c.time as string,
+    signature: c.signature as string,
+  };
 }
 
 /**
@@ -84,14 +111,21 @@ export function verifyAuditExport(text: string, expectedPublicKey?: string): Aud
 }
 
 /** verifyAuditExport over lines (e.g. read from a stream), one entry in memory at a time. */
-export function verifyAuditExportLines(lines: Iterable<string>, expectedPublicKey?: string): AuditExportVerification {
+export function verifyAuditExportLines(
+  lines: Iterable<string>,
+  expectedPublicKey?: string,
+): AuditExportVerification {
   const iterator = lines[Symbol.iterator]();
   const header = parseLine(iterator.next().value ?? '', 1);
   if (header.format !== AUDIT_EXPORT_FORMAT) bad(1, `the format is not ${AUDIT_EXPORT_FORMAT}`);
   const auditPublicKey = header.auditPublicKey;
-  if (typeof auditPublicKey !== 'string' || !isHex(auditPublicKey) || auditPublicKey.length < 66) bad(1, 'no audit public key');
+  if (typeof auditPublicKey !== 'string' || !isHex(auditPublicKey) || auditPublicKey.length < 66)
+    bad(1, 'no audit public key');
   if (expectedPublicKey !== undefined && expectedPublicKey.toLowerCase() !== auditPublicKey.toLowerCase()) {
-    throw makeError('AUDIT_CHECKPOINT_INVALID', 'The export names another audit public key than the one expected.');
+    throw makeError(
+      'AUDIT_CHECKPOINT_INVALID',
+      'The export names another audit public key than the one expected.',
+    );
   }
   // Checkpoint lines come first, so each entry is checked and forgotten as it is read.
   const checkpoints: AuditCheckpoint[] = [];
@@ -117,7 +151,11 @@ export function verifyAuditExportLines(lines: Iterable<string>, expectedPublicKe
   verifier ??= new ChainVerifier(wanted);
   let result = verifier.finish(checkpoints, fromHex(auditPublicKey));
   if (result.ok && (header.entries !== entries || header.checkpoints !== checkpoints.length)) {
-    result = { ...result, ok: false, firstBad: { seq: entries, reason: 'the header counts differ from the lines exported' } };
+    result = {
+      ...result,
+      ok: false,
+      firstBad: { seq: entries, reason: 'the header counts differ from the lines exported' },
+    };
   }
   return { ...result, auditPublicKey };
 }

@@ -33,12 +33,18 @@ export async function hsmAuditPorts(
   const pinLabel = options.pinLabel ?? AUDIT_PIN_LABEL;
   const found = (await hsm.keys.list()).filter((key) => key.label === AUDIT_KEY_LABEL);
   if (found.length > 1) {
-    throw makeError('HSM_ERROR', `The HSM holds ${found.length} keys labelled "${AUDIT_KEY_LABEL}"; exactly one is expected.`);
+    throw makeError(
+      'HSM_ERROR',
+      `The HSM holds ${found.length} keys labelled "${AUDIT_KEY_LABEL}"; exactly one is expected.`,
+    );
   }
   let key = found[0];
   if (!key) {
     if (!options.create) {
-      throw makeError('HSM_KEY_NOT_FOUND', `The HSM has no audit key "${AUDIT_KEY_LABEL}"; was the appliance initialized?`);
+      throw makeError(
+        'HSM_KEY_NOT_FOUND',
+        `The HSM has no audit key "${AUDIT_KEY_LABEL}"; was the appliance initialized?`,
+      );
     }
     key = await hsm.keys.generate(AUDIT_KEY_LABEL);
   }

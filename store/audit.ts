@@ -50,14 +50,15 @@ const AUDIT_KEY_SETTING = 'audit.publicKey';
 type EntryRow = [number, string, string, string, string, string];
 
 export function auditHead(db: ColdsignDb): AuditHead {
-  const row = db.sqlite.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as AuditHead | undefined;
+  const row = db.sqlite.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as
+    AuditHead | undefined;
   return row ?? { seq: 0, hash: AUDIT_GENESIS_HASH };
 }
 
 function entryAt(db: ColdsignDb, seq: number): AuditEntry | undefined {
-  return db.sqlite.prepare('SELECT seq, time, type, payload, prev_hash AS prev, hash FROM audit_log WHERE seq = ?').get(seq) as
-    | AuditEntry
-    | undefined;
+  return db.sqlite
+    .prepare('SELECT seq, time, type, payload, prev_hash AS prev, hash FROM audit_log WHERE seq = ?')
+    .get(seq) as AuditEntry | undefined;
 }
 
 /**
@@ -87,7 +88,9 @@ export function readCheckpoints(db: ColdsignDb): AuditCheckpoint[] {
 
 /** Every entry in sequence order (for export). */
 export function* iterateAudit(db: ColdsignDb): Generator<AuditEntry> {
-  const rows = db.sqlite.prepare('SELECT seq, time, type, payload, prev_hash, hash FROM audit_log ORDER BY seq').raw();
+  const rows = db.sqlite
+    .prepare('SELECT seq, time, type, payload, prev_hash, hash FROM audit_log ORDER BY seq')
+    .raw();
   for (const [seq, time, type, payload, prev, hash] of rows.iterate() as IterableIterator<EntryRow>) {
     yield { seq, time, type, payload, prev, hash };
   }
@@ -97,7 +100,11 @@ export function* iterateAudit(db: ColdsignDb): Generator<AuditEntry> {
  * Verifies the whole chain and every checkpoint (all signatures by default, see SignatureCheck);
  * names the first bad entry.
  */
-export function verifyAudit(db: ColdsignDb, auditPublicKey: Uint8Array | string, signatures: SignatureCheck = 'all'): AuditVerification {
+export function verifyAudit(
+  db: ColdsignDb,
+  auditPublicKey: Uint8Array | string,
+  signatures: SignatureCheck = 'all',
+): AuditVerification {
   const publicKey = typeof auditPublicKey === 'string' ? fromHex(auditPublicKey) : auditPublicKey;
   const checkpoints = readCheckpoints(db);
   const verifier = new ChainVerifier(new Set(checkpoints.map((c) => c.seq)));
@@ -128,7 +135,14 @@ function parsePin(bytes: Uint8Array): Pin {
       typeof value.signature === 'string'
     ) {
       const gen = Number.isSafeInteger(value.gen) ? value.gen : 0;
-      return { seq: value.seq, head: value.head, time: value.time, signature: value.signature, open: value.open === true, gen };
+      return {
+        seq: value.seq,
+        head: value.head,
+        time: value.time,
+        signature: value.signature,
+        open: value.open === true,
+        gen,
+      };
     }
   } catch {}
   throw makeError('AUDIT_CHECKPOINT_INVALID', 'The audit checkpoint pinned in the HSM token is unreadable.');
@@ -171,12 +185,20 @@ export class Auditor {
    * pinned in the token (AUDIT_ROLLBACK when it is older or different) and, after a crash that
    * left verified entries beyond the pin, records the recovery and checkpoints them.
    */
-  static async open(db: ColdsignDb, ports: AuditPorts, now: Date, options: AuditorOptions = {}): Promise<Auditor> {
+  static async open(
+    db: ColdsignDb,
+    ports: AuditPorts,
+    now: Date,
+    options: AuditorOptions = {},
+  ): Promise<Auditor> {
     const auditor = new Auditor(db, ports.signer, ports.pins);
     auditor.bindKey();
     if (options.verifyAll !== false) {
       const whole = verifyChainOnly(db);
-      if (whole) throw makeError('AUDIT_TAMPERED', `The audit log does not verify: ${whole.reason}.`, { seq: whole.seq });
+      if (whole)
+        throw makeError('AUDIT_TAMPERED', `The audit log does not verify: ${whole.reason}.`, {
+          seq: whole.seq,
+        });
     }
     const pinned = await auditor.readPin();
     const head = auditHead(db);
@@ -192,7 +214,11 @@ export class Auditor {
         );
       }
       auditor.verifyTail(pinned.seq);
-      auditor.append('audit.recovered', { pinnedSeq: pinned.seq, unpinnedFrom: pinned.seq + 1, unpinnedTo: head.seq }, now);
+      auditor.append(
+        'audit.recovered',
+        { pinnedSeq: pinned.seq, unpinnedFrom: pinned.seq + 1, unpinnedTo: head.seq },
+        now,
+      );
       await auditor.checkpoint(now);
     }
     return auditor;
@@ -225,11 +251,14 @@ export class Auditor {
    * begin() must have been awaited since the last checkpoint.
    */
   append(type: string, payload: unknown, now: Date): AuditEntry {
-    if (!this.pinned?.open) throw makeError('INTERNAL', 'Auditor.begin() must be awaited before appending audit entries.');
+    if (!this.pinned?.open)
+      throw makeError('INTERNAL', 'Auditor.begin() must be awaited before appending audit entries.');
     return this.db.transaction(() => {
       const head = auditHead(this.db);
       if (head.seq !== this.knownHead.seq || head.hash !== this.knownHead.hash) {
-        rollback('The audit log changed under this process (another writer?); nothing is signed.', { seq: head.seq });
+        rollback('The audit log changed under this process (another writer?); nothing is signed.', {
+          seq: head.seq,
+        });
       }
       const entry = appendAudit(this.db, type, payload, now);
       this.knownHead = { seq: entry.seq, hash: entry.hash };
@@ -241,16 +270,23 @@ export class Auditor {
   async checkpoint(now: Date): Promise<AuditCheckpoint> {
     const head = auditHead(this.db);
     if (head.seq !== this.knownHead.seq || head.hash !== this.knownHead.hash) {
-      rollback('The audit log head is not the one this process wrote; no checkpoint is signed.', { seq: head.seq });
+      rollback('The audit log head is not the one this process wrote; no checkpoint is signed.', {
+        seq: head.seq,
+      });
     }
     const time = now.toISOString();
     const signature = await this.signer.sign(checkpointDigest(head.seq, head.hash, time));
     const checkpoint: AuditCheckpoint = { seq: head.seq, head: head.hash, time, signature: toHex(signature) };
     if (!verifyCheckpointSignature(checkpoint, this.signer.publicKey)) {
-      throw makeError('AUDIT_CHECKPOINT_INVALID', 'The audit key’s checkpoint signature does not verify; nothing is signed.');
+      throw makeError(
+        'AUDIT_CHECKPOINT_INVALID',
+        'The audit key’s checkpoint signature does not verify; nothing is signed.',
+      );
     }
     this.db.sqlite
-      .prepare('INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, time, signature) VALUES (?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, time, signature) VALUES (?, ?, ?, ?)',
+      )
       .run(checkpoint.seq, checkpoint.head, checkpoint.time, checkpoint.signature);
     const pin: Pin = { ...checkpoint, open: false, gen: (this.pinned?.gen ?? 0) + 1 };
     await this.pins.write(encodePin(pin));
@@ -310,7 +346,10 @@ export class Auditor {
     const pinned = found.reduce((a, b) => (b.gen > a.gen ? b : a));
     const empty = pinned.seq === 0 && pinned.head === AUDIT_GENESIS_HASH && pinned.signature === '';
     if (!empty && !verifyCheckpointSignature(pinned, this.signer.publicKey)) {
-      throw makeError('AUDIT_CHECKPOINT_INVALID', 'The audit checkpoint pinned in the HSM token has no valid signature.');
+      throw makeError(
+        'AUDIT_CHECKPOINT_INVALID',
+        'The audit checkpoint pinned in the HSM token has no valid signature.',
+      );
     }
     return pinned;
   }
@@ -318,7 +357,9 @@ export class Auditor {
   private checkAgainstPin(pinned: Pin | undefined, head: AuditHead): void {
     if (!pinned) {
       if (head.seq > 0) {
-        rollback(`The HSM token holds no audit checkpoint but the database has ${head.seq} entries: token or database was replaced.`);
+        rollback(
+          `The HSM token holds no audit checkpoint but the database has ${head.seq} entries: token or database was replaced.`,
+        );
       }
       return;
     }
@@ -330,9 +371,12 @@ export class Auditor {
     }
     const entry = entryAt(this.db, pinned.seq);
     if (pinned.seq > 0 && entry?.hash !== pinned.head) {
-      rollback(`Audit entry ${pinned.seq} differs from the checkpoint pinned in the HSM: the database was replaced or edited.`, {
-        seq: pinned.seq,
-      });
+      rollback(
+        `Audit entry ${pinned.seq} differs from the checkpoint pinned in the HSM: the database was replaced or edited.`,
+        {
+          seq: pinned.seq,
+        },
+      );
     }
   }
 
@@ -345,7 +389,11 @@ export class Auditor {
     let expected = fromSeq + 1;
     for (const [seq, time, type, payload, prevHash, hash] of rows) {
       if (seq !== expected || prevHash !== prev || entryHash(seq, time, type, payload, prevHash) !== hash) {
-        throw makeError('AUDIT_TAMPERED', `Audit entry ${expected} after the pinned checkpoint does not verify.`, { seq: expected });
+        throw makeError(
+          'AUDIT_TAMPERED',
+          `Audit entry ${expected} after the pinned checkpoint does not verify.`,
+          { seq: expected },
+        );
       }
       prev = hash;
       expected += 1;

@@ -68,20 +68,29 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
   } catch (error) {
     sqlite.close();
     if (error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_')) {
-      throw makeError('STORE_CORRUPT', 'The coldsign database is damaged or is not a coldsign database.', {}, error);
+      throw makeError(
+        'STORE_CORRUPT',
+        'The coldsign database is damaged or is not a coldsign database.',
+        {},
+        error,
+      );
     }
     throw error;
   }
 }
 
 function schemaVersionOf(sqlite: Sqlite): number {
-  const row = sqlite.prepare('SELECT MAX(version) AS version FROM schema_version').get() as { version: number | null };
+  const row = sqlite.prepare('SELECT MAX(version) AS version FROM schema_version').get() as {
+    version: number | null;
+  };
   return row.version ?? 0;
 }
 
 /** Applies every migration above the current version, each in its own transaction. */
 function migrate(sqlite: Sqlite, migrations: readonly Migration[]): void {
-  sqlite.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+  sqlite.exec(
+    'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT',
+  );
   const current = schemaVersionOf(sqlite);
   const latest = migrations.at(-1)?.version ?? 0;
   if (current > latest) {

@@ -44,9 +44,13 @@ export function isInitialized(home: Home): boolean {
 
 export function readConfig(home: Home, env: NodeJS.ProcessEnv = process.env): ColdsignConfig {
   if (!existsSync(home.configPath)) {
-    throw makeError('HOME_NOT_INITIALIZED', `${home.dir} is not a coldsign home yet: run \`coldsign init\` first.`, {
-      home: home.dir,
-    });
+    throw makeError(
+      'HOME_NOT_INITIALIZED',
+      `${home.dir} is not a coldsign home yet: run \`coldsign init\` first.`,
+      {
+        home: home.dir,
+      },
+    );
   }
   let parsed: unknown;
   try {
@@ -57,10 +61,14 @@ export function readConfig(home: Home, env: NodeJS.ProcessEnv = process.env): Co
   const result = configSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw makeError('CONFIG_INVALID', `${home.configPath} is invalid at ${issue?.path.join('.') || 'top level'}: ${issue?.message}.`);
+    throw makeError(
+      'CONFIG_INVALID',
+      `${home.configPath} is invalid at ${issue?.path.join('.') || 'top level'}: ${issue?.message}.`,
+    );
   }
   const config = result.data;
-  if (env.COLDSIGN_PKCS11_MODULE) config.hsm = { ...config.hsm, module: env.COLDSIGN_PKCS11_MODULE, embedded: false };
+  if (env.COLDSIGN_PKCS11_MODULE)
+    config.hsm = { ...config.hsm, module: env.COLDSIGN_PKCS11_MODULE, embedded: false };
   if (env.COLDSIGN_TOKEN) config.hsm = { ...config.hsm, token: env.COLDSIGN_TOKEN };
   return config;
 }

@@ -42,17 +42,20 @@ export function findKey(db: ColdsignDb, label: string): KeyRecord | undefined {
 
 export function findKeyByPublicKey(db: ColdsignDb, publicKeyHex: string): KeyRecord | undefined {
   const row = db.sqlite.prepare('SELECT * FROM keys WHERE public_key = ?').get(publicKeyHex.toLowerCase()) as
-    | KeyRow
-    | undefined;
+    KeyRow | undefined;
   return row && fromRow(row);
 }
 
 export function addKey(db: ColdsignDb, record: KeyRecord): void {
   if (findKey(db, record.label)) {
-    throw makeError('KEY_LABEL_TAKEN', `A key labelled "${record.label}" already exists.`, { label: record.label });
+    throw makeError('KEY_LABEL_TAKEN', `A key labelled "${record.label}" already exists.`, {
+      label: record.label,
+    });
   }
   if (findKeyByPublicKey(db, record.publicKey)) {
-    throw makeError('KEY_LABEL_TAKEN', 'This public key is already registered under another label.', { label: record.label });
+    throw makeError('KEY_LABEL_TAKEN', 'This public key is already registered under another label.', {
+      label: record.label,
+    });
   }
   db.sqlite
     .prepare(

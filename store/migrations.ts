@@ -11,7 +11,8 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'key registry, officers, governance, policies, requests, decisions, approvals, signatures, velocity, audit log',
+    description:
+      'key registry, officers, governance, policies, requests, decisions, approvals, signatures, velocity, audit log',
     sql: `
       CREATE TABLE keys (
         label       TEXT PRIMARY KEY,

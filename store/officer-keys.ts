@@ -5,7 +5,15 @@
  * scrypt parameters kept, with the officer name, as RFC 7468 explanatory text above the PEM block.
  * The passphrase is passed in by the caller (COLDSIGN_PASSPHRASE or a TTY prompt) and never logged.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, scryptSync, sign, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  scryptSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { makeError } from '../core/errors.js';
 import { toHex } from '../core/bytes.js';
 import { approvalMessage, type Approval } from '../policy/approvals.js';
@@ -28,7 +36,10 @@ interface ScryptParams {
 /** The PKCS#8 passphrase: base64 of scrypt(passphrase, salt) (32 bytes). */
 function stretch(passphrase: string, params: ScryptParams): string {
   const maxmem = 128 * params.N * params.r * 2;
-  return scryptSync(passphrase.normalize('NFC'), Buffer.from(params.salt, 'hex'), 32, { ...params, maxmem }).toString('base64');
+  return scryptSync(passphrase.normalize('NFC'), Buffer.from(params.salt, 'hex'), 32, {
+    ...params,
+    maxmem,
+  }).toString('base64');
 }
 
 function parseKdf(text: string): ScryptParams | undefined {
@@ -58,11 +69,19 @@ export function rawPublicKeyHex(key: KeyObject): string {
 export function generateOfficerKey(name: string, passphrase: string): { pem: string; publicKey: string } {
   assertOfficerName(name);
   if (passphrase.length < MIN_PASSPHRASE_LENGTH) {
-    throw makeError('OFFICER_PASSPHRASE_WEAK', `An officer key passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters.`);
+    throw makeError(
+      'OFFICER_PASSPHRASE_WEAK',
+      `An officer key passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters.`,
+    );
   }
   const kdf: ScryptParams = { ...SCRYPT, salt: randomBytes(16).toString('hex') };
   const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: stretch(passphrase, kdf) },
+    privateKeyEncoding: {
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: stretch(passphrase, kdf),
+    },
     publicKeyEncoding: { type: 'spki', format: 'der' },
   });
   return {
@@ -78,24 +97,42 @@ export function generateOfficerKey(name: string, passphrase: string): { pem: str
 export function loadOfficerKey(text: string, passphrase: string): OfficerKey {
   const name = /^Coldsign-Officer: *(\S+) *$/m.exec(text)?.[1];
   if (!text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
-    throw makeError('OFFICER_KEY_INVALID', 'The officer key file is not an encrypted PKCS#8 PEM key (made by coldsign officer keygen).');
+    throw makeError(
+      'OFFICER_KEY_INVALID',
+      'The officer key file is not an encrypted PKCS#8 PEM key (made by coldsign officer keygen).',
+    );
   }
-  if (!name) throw makeError('OFFICER_KEY_INVALID', 'The officer key file does not name its officer (Coldsign-Officer line missing).');
+  if (!name)
+    throw makeError(
+      'OFFICER_KEY_INVALID',
+      'The officer key file does not name its officer (Coldsign-Officer line missing).',
+    );
   assertOfficerName(name);
   const kdf = parseKdf(text);
   let privateKey: KeyObject;
   try {
     const key = text.slice(text.indexOf('-----BEGIN'));
-    privateKey = createPrivateKey({ key, format: 'pem', passphrase: kdf ? stretch(passphrase, kdf) : passphrase });
+    privateKey = createPrivateKey({
+      key,
+      format: 'pem',
+      passphrase: kdf ? stretch(passphrase, kdf) : passphrase,
+    });
   } catch (error) {
-    const detail = error instanceof Error ? `${(error as { code?: string }).code ?? ''} ${error.message}` : '';
+    const detail =
+      error instanceof Error ? `${(error as { code?: string }).code ?? ''} ${error.message}` : '';
     if (/bad decrypt|BAD_DECRYPT|passphrase|wrong tag|ERR_OSSL/i.test(detail)) {
-      throw makeError('OFFICER_PASSPHRASE_INCORRECT', `The passphrase does not decrypt the key of officer "${name}".`, { officer: name });
+      throw makeError(
+        'OFFICER_PASSPHRASE_INCORRECT',
+        `The passphrase does not decrypt the key of officer "${name}".`,
+        { officer: name },
+      );
     }
     throw makeError('OFFICER_KEY_INVALID', 'The officer key file is damaged.', { officer: name });
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') {
-    throw makeError('OFFICER_KEY_INVALID', 'The officer key file does not hold an Ed25519 key.', { officer: name });
+    throw makeError('OFFICER_KEY_INVALID', 'The officer key file does not hold an Ed25519 key.', {
+      officer: name,
+    });
   }
   return { name, publicKey: rawPublicKeyHex(privateKey), privateKey };
 }
@@ -108,8 +145,15 @@ export function signPolicy(doc: PolicyDocument, officer: OfficerKey): PolicyDocu
 
 /** `coldsign approve`: the officer's approval of one request id. */
 export function signApproval(requestId: string, officer: OfficerKey, now: Date): Approval {
-  if (!/^[0-9a-f]{64}$/.test(requestId)) throw makeError('REQUEST_INVALID', 'A request id is 64 lower-case hex characters.');
+  if (!/^[0-9a-f]{64}$/.test(requestId))
+    throw makeError('REQUEST_INVALID', 'A request id is 64 lower-case hex characters.');
   const createdAt = now.toISOString();
   const signature = sign(null, approvalMessage(requestId, officer.name, createdAt), officer.privateKey);
-  return { type: 'coldsign-approval', requestId, officer: officer.name, createdAt, signature: toBase64(new Uint8Array(signature)) };
+  return {
+    type: 'coldsign-approval',
+    requestId,
+    officer: officer.name,
+    createdAt,
+    signature: toBase64(new Uint8Array(signature)),
+  };
 }

@@ -9,7 +9,10 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 
 export function assertOfficerName(name: string): void {
   if (!NAME_RE.test(name)) {
-    throw makeError('USAGE', `"${name}" is not a valid officer name (1–32 letters, digits, ".", "_" or "-").`);
+    throw makeError(
+      'USAGE',
+      `"${name}" is not a valid officer name (1–32 letters, digits, ".", "_" or "-").`,
+    );
   }
 }
 
@@ -24,7 +27,11 @@ export function assertOfficerPublicKey(name: string, publicKey: string): void {
     }
   }
   if (!valid) {
-    throw makeError('OFFICER_KEY_INVALID', `The public key of officer "${name}" must be 64 hex characters of an Ed25519 key.`, { officer: name });
+    throw makeError(
+      'OFFICER_KEY_INVALID',
+      `The public key of officer "${name}" must be 64 hex characters of an Ed25519 key.`,
+      { officer: name },
+    );
   }
 }
 
@@ -39,11 +46,14 @@ export function parseOfficerArgument(text: string): Officer {
 }
 
 export function listOfficers(db: ColdsignDb): Officer[] {
-  return db.sqlite.prepare('SELECT name, public_key AS publicKey FROM officers ORDER BY name').all() as Officer[];
+  return db.sqlite
+    .prepare('SELECT name, public_key AS publicKey FROM officers ORDER BY name')
+    .all() as Officer[];
 }
 
 export function getQuorum(db: ColdsignDb): number | undefined {
-  const row = db.sqlite.prepare('SELECT quorum FROM governance WHERE id = 1').get() as { quorum: number } | undefined;
+  const row = db.sqlite.prepare('SELECT quorum FROM governance WHERE id = 1').get() as
+    { quorum: number } | undefined;
   return row?.quorum;
 }
 
@@ -51,32 +61,57 @@ export function getQuorum(db: ColdsignDb): number | undefined {
  * Enrolls officers and sets the quorum (coldsign init), audited and checkpointed. The quorum must
  * be between 1 and the number of officers (QUORUM_INVALID).
  */
-export async function enrollOfficers(db: ColdsignDb, auditor: Auditor, officers: readonly Officer[], quorum: number, now: Date): Promise<void> {
+export async function enrollOfficers(
+  db: ColdsignDb,
+  auditor: Auditor,
+  officers: readonly Officer[],
+  quorum: number,
+  now: Date,
+): Promise<void> {
   const all = [...listOfficers(db), ...officers];
   const names = new Set<string>();
   const keys = new Set<string>();
   for (const officer of all) {
     assertOfficerName(officer.name);
     assertOfficerPublicKey(officer.name, officer.publicKey);
-    if (names.has(officer.name)) throw makeError('OFFICER_NAME_TAKEN', `Officer "${officer.name}" is named twice.`, { officer: officer.name });
+    if (names.has(officer.name))
+      throw makeError('OFFICER_NAME_TAKEN', `Officer "${officer.name}" is named twice.`, {
+        officer: officer.name,
+      });
     if (keys.has(officer.publicKey.toLowerCase())) {
-      throw makeError('OFFICER_NAME_TAKEN', `Officer "${officer.name}" has the same public key as another officer.`, { officer: officer.name });
+      throw makeError(
+        'OFFICER_NAME_TAKEN',
+        `Officer "${officer.name}" has the same public key as another officer.`,
+        { officer: officer.name },
+      );
     }
     names.add(officer.name);
     keys.add(officer.publicKey.toLowerCase());
   }
   if (!Number.isInteger(quorum) || quorum < 1 || quorum > all.length) {
-    throw makeError('QUORUM_INVALID', `The quorum must be between 1 and the ${all.length} enrolled officer${all.length === 1 ? '' : 's'}.`, { quorum });
+    throw makeError(
+      'QUORUM_INVALID',
+      `The quorum must be between 1 and the ${all.length} enrolled officer${all.length === 1 ? '' : 's'}.`,
+      { quorum },
+    );
   }
   await auditor.begin();
   db.transaction(() => {
     const at = now.toISOString();
     for (const officer of officers) {
-      db.sqlite.prepare('INSERT INTO officers (name, public_key, enrolled_at) VALUES (?, ?, ?)').run(officer.name, officer.publicKey.toLowerCase(), at);
-      auditor.append('officer.enrolled', { name: officer.name, publicKey: officer.publicKey.toLowerCase() }, now);
+      db.sqlite
+        .prepare('INSERT INTO officers (name, public_key, enrolled_at) VALUES (?, ?, ?)')
+        .run(officer.name, officer.publicKey.toLowerCase(), at);
+      auditor.append(
+        'officer.enrolled',
+        { name: officer.name, publicKey: officer.publicKey.toLowerCase() },
+        now,
+      );
     }
     db.sqlite
-      .prepare('INSERT INTO governance (id, quorum, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET quorum = excluded.quorum, updated_at = excluded.updated_at')
+      .prepare(
+        'INSERT INTO governance (id, quorum, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET quorum = excluded.quorum, updated_at = excluded.updated_at',
+      )
       .run(quorum, at);
     auditor.append('governance.quorum', { quorum, officers: all.map((o) => o.name) }, now);
   });

@@ -22,15 +22,17 @@ export interface AppliedPolicy {
 function verifyAgainstOfficers(db: ColdsignDb, doc: PolicyDocument): string[] {
   const quorum = getQuorum(db);
   if (quorum === undefined) {
-    throw makeError('POLICY_QUORUM_MISSING', 'No officers are enrolled, so no policy can be accepted (run coldsign init with --officer).');
+    throw makeError(
+      'POLICY_QUORUM_MISSING',
+      'No officers are enrolled, so no policy can be accepted (run coldsign init with --officer).',
+    );
   }
   return verifyPolicySignatures(doc, listOfficers(db), quorum);
 }
 
 function storedPolicy(db: ColdsignDb): { document: string; digest: string } | undefined {
   return db.sqlite.prepare('SELECT document, digest FROM policies ORDER BY version DESC LIMIT 1').get() as
-    | { document: string; digest: string }
-    | undefined;
+    { document: string; digest: string } | undefined;
 }
 
 /**
@@ -39,11 +41,15 @@ function storedPolicy(db: ColdsignDb): { document: string; digest: string } | un
  */
 export function loadPolicy(db: ColdsignDb): PolicyDocument | null {
   const row = storedPolicy(db);
-  const audited = db.sqlite.prepare("SELECT payload FROM audit_log WHERE type = 'policy.applied' ORDER BY seq DESC LIMIT 1").get() as
-    | { payload: string }
-    | undefined;
+  const audited = db.sqlite
+    .prepare("SELECT payload FROM audit_log WHERE type = 'policy.applied' ORDER BY seq DESC LIMIT 1")
+    .get() as { payload: string } | undefined;
   if (!row) {
-    if (audited) throw makeError('STATE_INCONSISTENT', 'The audit log records an applied policy that the database no longer holds.');
+    if (audited)
+      throw makeError(
+        'STATE_INCONSISTENT',
+        'The audit log records an applied policy that the database no longer holds.',
+      );
     return null;
   }
   const doc = parsePolicy(row.document);
@@ -51,13 +57,21 @@ export function loadPolicy(db: ColdsignDb): PolicyDocument | null {
   const digest = sha256Hex(policySigningBytes(doc));
   const auditedDigest = audited ? (JSON.parse(audited.payload) as { digest?: string }).digest : undefined;
   if (digest !== row.digest || digest !== auditedDigest) {
-    throw makeError('STATE_INCONSISTENT', 'The policy in the database is not the one the audit log records as applied.');
+    throw makeError(
+      'STATE_INCONSISTENT',
+      'The policy in the database is not the one the audit log records as applied.',
+    );
   }
   return doc;
 }
 
 /** `coldsign policy apply`: validates, verifies signatures and version, stores, audits and checkpoints. */
-export async function applyPolicy(db: ColdsignDb, auditor: Auditor, input: unknown, now: Date): Promise<AppliedPolicy> {
+export async function applyPolicy(
+  db: ColdsignDb,
+  auditor: Auditor,
+  input: unknown,
+  now: Date,
+): Promise<AppliedPolicy> {
   const doc = parsePolicy(input);
   const signers = verifyAgainstOfficers(db, doc);
   checkPolicyUpgrade(loadPolicy(db), doc);

@@ -36,12 +36,26 @@ export interface SignedOutput {
 
 /** Records a request (once; a request seen again is audited again) and its audit entry. */
 export function recordRequest(db: ColdsignDb, auditor: Auditor, request: RequestRecord, now: Date): void {
-  if (!/^[0-9a-f]{64}$/.test(request.requestId)) throw makeError('INTERNAL', 'A request id is 64 lower-case hex characters.');
+  if (!/^[0-9a-f]{64}$/.test(request.requestId))
+    throw makeError('INTERNAL', 'A request id is 64 lower-case hex characters.');
   db.transaction(() => {
     db.sqlite
-      .prepare('INSERT OR IGNORE INTO requests (request_id, chain, kind, summary, canonical, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(request.requestId, request.chain, request.kind, JSON.stringify(request.summary), request.canonical ?? null, now.toISOString());
-    auditor.append('request', { requestId: request.requestId, chain: request.chain, kind: request.kind, summary: request.summary }, now);
+      .prepare(
+        'INSERT OR IGNORE INTO requests (request_id, chain, kind, summary, canonical, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        request.requestId,
+        request.chain,
+        request.kind,
+        JSON.stringify(request.summary),
+        request.canonical ?? null,
+        now.toISOString(),
+      );
+    auditor.append(
+      'request',
+      { requestId: request.requestId, chain: request.chain, kind: request.kind, summary: request.summary },
+      now,
+    );
   });
 }
 
@@ -58,18 +72,35 @@ export function recordDecision(
       .prepare(
         'INSERT INTO decisions (request_id, allowed, rule, required_approvals, reasons, policy_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(requestId, decision.allowed ? 1 : 0, decision.rule, decision.requiredApprovals, JSON.stringify(decision.reasons), policyVersion, now.toISOString());
+      .run(
+        requestId,
+        decision.allowed ? 1 : 0,
+        decision.rule,
+        decision.requiredApprovals,
+        JSON.stringify(decision.reasons),
+        policyVersion,
+        now.toISOString(),
+      );
     auditor.append('decision', { requestId, policyVersion, ...decision }, now);
   });
 }
 
 /** Stores verified approvals (policy/approvals verifyApprovals first); the same officer is kept once. */
-export function recordApprovals(db: ColdsignDb, auditor: Auditor, requestId: string, approvals: readonly Approval[], now: Date): void {
+export function recordApprovals(
+  db: ColdsignDb,
+  auditor: Auditor,
+  requestId: string,
+  approvals: readonly Approval[],
+  now: Date,
+): void {
   db.transaction(() => {
     for (const approval of approvals) {
-      if (approval.requestId !== requestId) throw makeError('APPROVAL_INVALID', `The approval by "${approval.officer}" is for another request.`);
+      if (approval.requestId !== requestId)
+        throw makeError('APPROVAL_INVALID', `The approval by "${approval.officer}" is for another request.`);
       const inserted = db.sqlite
-        .prepare('INSERT OR IGNORE INTO approvals (request_id, officer, signature, created_at) VALUES (?, ?, ?, ?)')
+        .prepare(
+          'INSERT OR IGNORE INTO approvals (request_id, officer, signature, created_at) VALUES (?, ?, ?, ?)',
+        )
         .run(requestId, approval.officer, approval.signature, approval.createdAt);
       if (inserted.changes > 0) auditor.append('approval', { ...approval }, now);
     }
@@ -83,17 +114,33 @@ export function recordApprovals(db: ColdsignDb, auditor: Auditor, requestId: str
 export function recordSignatures(
   db: ColdsignDb,
   auditor: Auditor,
-  signed: { requestId: string; rule: string; summary: SigningSummary; signatures: readonly SignatureRecord[]; output?: SignedOutput },
+  signed: {
+    requestId: string;
+    rule: string;
+    summary: SigningSummary;
+    signatures: readonly SignatureRecord[];
+    output?: SignedOutput;
+  },
   now: Date,
 ): void {
   const totals = requestTotals(signed.summary);
-  if (!totals) throw makeError('INTERNAL', 'The request has an amount that is not a whole number of base units.');
+  if (!totals)
+    throw makeError('INTERNAL', 'The request has an amount that is not a whole number of base units.');
   db.transaction(() => {
     const at = now.toISOString();
     for (const { keyLabel, signature } of signed.signatures) {
       db.sqlite
-        .prepare('INSERT INTO signatures (request_id, key_label, signature, output_path, output_digest, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(signed.requestId, keyLabel, signature, signed.output?.path ?? null, signed.output?.digest ?? null, at);
+        .prepare(
+          'INSERT INTO signatures (request_id, key_label, signature, output_path, output_digest, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          signed.requestId,
+          keyLabel,
+          signature,
+          signed.output?.path ?? null,
+          signed.output?.digest ?? null,
+          at,
+        );
     }
     const spent = totals.size > 0 ? [...totals] : [['none', 0n] as const];
     for (const [asset, raw] of spent) {
@@ -118,12 +165,19 @@ export function recordSignatures(
 /** Velocity history of the signatures made since `sinceMs` (give the longest window of the policy). */
 export function velocityHistory(db: ColdsignDb, sinceMs: number): VelocityHistory {
   return db.sqlite
-    .prepare('SELECT request_id AS requestId, rule, asset, raw, time_ms AS timeMs FROM velocity WHERE time_ms > ? ORDER BY time_ms')
+    .prepare(
+      'SELECT request_id AS requestId, rule, asset, raw, time_ms AS timeMs FROM velocity WHERE time_ms > ? ORDER BY time_ms',
+    )
     .all(sinceMs) as VelocityRecord[];
 }
 
 /** `keys generate`: registers a key generated in the HSM, audited and checkpointed. */
-export async function registerKey(db: ColdsignDb, auditor: Auditor, record: KeyRecord, now: Date): Promise<void> {
+export async function registerKey(
+  db: ColdsignDb,
+  auditor: Auditor,
+  record: KeyRecord,
+  now: Date,
+): Promise<void> {
   await auditor.begin();
   db.transaction(() => {
     db.addKey(record);
@@ -133,8 +187,14 @@ export async function registerKey(db: ColdsignDb, auditor: Auditor, record: KeyR
 }
 
 /** The velocity history `evaluate` needs under `policy`: signatures within its longest window. */
-export function velocityHistoryFor(db: ColdsignDb, policy: PolicyDocument | null, now: Date): VelocityHistory {
-  const windows = (policy?.rules ?? []).flatMap((rule) => (rule.velocity ? [windowMs(rule.velocity.window)] : []));
+export function velocityHistoryFor(
+  db: ColdsignDb,
+  policy: PolicyDocument | null,
+  now: Date,
+): VelocityHistory {
+  const windows = (policy?.rules ?? []).flatMap((rule) =>
+    rule.velocity ? [windowMs(rule.velocity.window)] : [],
+  );
   if (windows.length === 0) return [];
   return velocityHistory(db, now.getTime() - Math.max(...windows));
 }

@@ -2,10 +2,15 @@
 import type { ColdsignDb } from './database.js';
 
 export function getSetting(db: ColdsignDb, name: string): string | undefined {
-  const row = db.sqlite.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
+  const row = db.sqlite.prepare('SELECT value FROM settings WHERE name = ?').get(name) as
+    { value: string } | undefined;
   return row?.value;
 }
 
 export function setSetting(db: ColdsignDb, name: string, value: string): void {
-  db.sqlite.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
+  db.sqlite
+    .prepare(
+      'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
+    )
+    .run(name, value);
 }

@@ -20,8 +20,17 @@ export function isAllowedRequest(url: string, allowDevtools: boolean): boolean {
 }
 
 /** Only the camera ('media' with video only), and only for a frame of the app's own origin. */
-export function isAllowedPermission(permission: string, requestingUrl: string, mediaTypes: readonly string[] = ['video']): boolean {
-  return permission === 'media' && isAppUrl(requestingUrl) && mediaTypes.length > 0 && mediaTypes.every((t) => t === 'video');
+export function isAllowedPermission(
+  permission: string,
+  requestingUrl: string,
+  mediaTypes: readonly string[] = ['video'],
+): boolean {
+  return (
+    permission === 'media' &&
+    isAppUrl(requestingUrl) &&
+    mediaTypes.length > 0 &&
+    mediaTypes.every((t) => t === 'video')
+  );
 }
 
 export function hardenSession(session: Session, options: { allowDevtools: boolean }): void {
@@ -30,11 +39,15 @@ export function hardenSession(session: Session, options: { allowDevtools: boolea
     const mediaTypes = 'mediaTypes' in details ? (details.mediaTypes ?? []) : [];
     callback(isAllowedPermission(permission, details.requestingUrl, mediaTypes));
   });
-  session.setPermissionCheckHandler((_contents, permission, requestingOrigin) => isAllowedPermission(permission, `${requestingOrigin}/`));
+  session.setPermissionCheckHandler((_contents, permission, requestingOrigin) =>
+    isAllowedPermission(permission, `${requestingOrigin}/`),
+  );
   session.setDevicePermissionHandler(() => false);
   session.setDisplayMediaRequestHandler((_request, callback) => callback({}));
   // The appliance is air-gapped: anything but the app protocol is cancelled before it leaves.
-  session.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isAllowedRequest(details.url, options.allowDevtools) }));
+  session.webRequest.onBeforeRequest((details, callback) =>
+    callback({ cancel: !isAllowedRequest(details.url, options.allowDevtools) }),
+  );
   // Downloads (the "save to file" of the result screen) always ask where to save.
   session.on('will-download', (_event, item) => {
     item.setSaveDialogOptions({ title: 'Save signed output', defaultPath: item.getFilename() });

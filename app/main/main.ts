@@ -31,7 +31,8 @@ function registerIpc(appliance: ApplianceSession | { failure: IpcResult<never> }
     ipcMain.handle(ipcChannel(name), async (event, args: unknown) => {
       // Checklist #17: the sender must be a frame of the app's own origin (not a navigated or injected frame).
       const senderUrl = event.senderFrame?.url ?? '';
-      if (!isAppUrl(senderUrl)) return failure(makeError('IPC_SENDER_REFUSED', 'The request did not come from the coldsign app.'));
+      if (!isAppUrl(senderUrl))
+        return failure(makeError('IPC_SENDER_REFUSED', 'The request did not come from the coldsign app.'));
       return 'failure' in appliance ? appliance.failure : dispatch(appliance, name, args);
     });
   }

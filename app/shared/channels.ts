@@ -43,7 +43,9 @@ export type ChannelArgs<K extends ChannelName> = Parameters<ApplianceApi[K]>;
 export type ChannelValue<K extends ChannelName> = Awaited<ReturnType<ApplianceApi[K]>>;
 
 /** What the preload exposes as `window.coldsign`: one function per channel (never ipcRenderer itself). */
-export type ColdsignBridge = { [K in ChannelName]: (...args: ChannelArgs<K>) => Promise<IpcResult<ChannelValue<K>>> };
+export type ColdsignBridge = {
+  [K in ChannelName]: (...args: ChannelArgs<K>) => Promise<IpcResult<ChannelValue<K>>>;
+};
 
 /** The origin the app is served from (Electron custom protocol, registered as standard and secure). */
 export const APP_SCHEME = 'coldsign';

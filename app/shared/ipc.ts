@@ -5,7 +5,14 @@
 import { z } from 'zod';
 import type { ApplianceApi } from '../../appliance/api.js';
 import { makeError, toColdsignError, type ColdsignError } from '../../core/errors.js';
-import { CHANNEL_NAMES, isChannelName, type ChannelArgs, type ChannelName, type ChannelValue, type IpcResult } from './channels.js';
+import {
+  CHANNEL_NAMES,
+  isChannelName,
+  type ChannelArgs,
+  type ChannelName,
+  type ChannelValue,
+  type IpcResult,
+} from './channels.js';
 
 export * from './channels.js';
 
@@ -22,11 +29,24 @@ export const IPC_LIMITS = {
 } as const;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a request id is 64 lowercase hex characters');
-const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a key label is 1 to 64 letters, digits, dots, dashes or underscores');
-const bytes = z.instanceof(Uint8Array).refine((b) => b.length <= IPC_LIMITS.maxInputBytes, 'an input is at most 8 MiB');
+const label = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'a key label is 1 to 64 letters, digits, dots, dashes or underscores',
+  );
+const bytes = z
+  .instanceof(Uint8Array)
+  .refine((b) => b.length <= IPC_LIMITS.maxInputBytes, 'an input is at most 8 MiB');
 const inputFile = z.object({ name: z.string().max(255), bytes }).strict();
 const approval = z
-  .object({ type: z.literal('coldsign-approval'), requestId: hex64, officer: z.string().min(1).max(64), signature: z.string().min(1).max(512), createdAt: z.string().max(64) })
+  .object({
+    type: z.literal('coldsign-approval'),
+    requestId: hex64,
+    officer: z.string().min(1).max(64),
+    signature: z.string().min(1).max(512),
+    createdAt: z.string().max(64),
+  })
   .strict();
 const policyDocument = z
   .record(z.string(), z.unknown())
@@ -53,9 +73,16 @@ export const CHANNEL_ARGUMENTS: { [K in ChannelName]: z.ZodType<ChannelArgs<K>> 
       .array(inputFile)
       .min(1)
       .max(IPC_LIMITS.maxInputs)
-      .refine((files) => files.reduce((n, f) => n + f.bytes.length, 0) <= IPC_LIMITS.maxTotalBytes, 'the inputs are at most 64 MiB together'),
+      .refine(
+        (files) => files.reduce((n, f) => n + f.bytes.length, 0) <= IPC_LIMITS.maxTotalBytes,
+        'the inputs are at most 64 MiB together',
+      ),
   ]),
-  approve: z.tuple([hex64, z.string().min(1).max(IPC_LIMITS.maxPemLength), z.string().max(IPC_LIMITS.maxPassphraseLength)]),
+  approve: z.tuple([
+    hex64,
+    z.string().min(1).max(IPC_LIMITS.maxPemLength),
+    z.string().max(IPC_LIMITS.maxPassphraseLength),
+  ]),
   sign: z.tuple([hex64, z.array(approval).max(64)]),
   policyShow: z.tuple([]),
   policyPreview: z.tuple([policyDocument]),
@@ -70,21 +97,34 @@ export const CHANNEL_ARGUMENTS: { [K in ChannelName]: z.ZodType<ChannelArgs<K>> 
  * message (their text may carry paths or state; it stays in main).
  */
 export function failure(error: ColdsignError): IpcResult<never> {
-  if (error.code === 'INTERNAL') return { ok: false, error: { code: 'INTERNAL', message: 'Internal error: the appliance could not complete the request.' } };
+  if (error.code === 'INTERNAL')
+    return {
+      ok: false,
+      error: { code: 'INTERNAL', message: 'Internal error: the appliance could not complete the request.' },
+    };
   return { ok: false, error: { code: error.code, message: error.message } };
 }
 
 /** The argument error, in the shape of every other failure (nothing reaches the appliance). */
 function invalidArguments(channel: string, issue: z.core.$ZodIssue | undefined): IpcResult<never> {
   const where = issue && issue.path.length > 0 ? ` (argument ${issue.path.join('.')})` : '';
-  return failure(makeError('IPC_ARGUMENTS_INVALID', `The ${channel} request was refused: ${issue?.message ?? 'invalid arguments'}${where}.`));
+  return failure(
+    makeError(
+      'IPC_ARGUMENTS_INVALID',
+      `The ${channel} request was refused: ${issue?.message ?? 'invalid arguments'}${where}.`,
+    ),
+  );
 }
 
 /**
  * Validates the arguments of `channel`, calls the appliance and reduces any failure to {code, message}.
  * Unknown errors become INTERNAL with a generic message (their text may carry paths or state; it stays in main).
  */
-export async function dispatch(api: ApplianceApi, channel: string, rawArgs: unknown): Promise<IpcResult<unknown>> {
+export async function dispatch(
+  api: ApplianceApi,
+  channel: string,
+  rawArgs: unknown,
+): Promise<IpcResult<unknown>> {
   if (!isChannelName(channel)) {
     return failure(makeError('IPC_CHANNEL_UNKNOWN', `There is no "${channel.slice(0, 40)}" request.`));
   }

@@ -30,7 +30,8 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'Referrer-Policy': 'no-referrer',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
-  'Permissions-Policy': 'camera=(self), microphone=(), geolocation=(), usb=(), serial=(), hid=(), bluetooth=()',
+  'Permissions-Policy':
+    'camera=(self), microphone=(), geolocation=(), usb=(), serial=(), hid=(), bluetooth=()',
 };
 
 /** True when `url` belongs to the app's own origin (coldsign://app/...). */

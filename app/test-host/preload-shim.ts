@@ -8,13 +8,26 @@ import { decodeWire, encodeWire } from './wire.js';
 function channelFunction(name: ChannelName) {
   return async (...args: unknown[]): Promise<IpcResult<unknown>> => {
     try {
-      const response = await fetch(`/ipc/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: encodeWire(args) });
+      const response = await fetch(`/ipc/${name}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: encodeWire(args),
+      });
       return decodeWire(await response.text()) as IpcResult<unknown>;
     } catch {
-      return { ok: false, error: { code: 'IPC_UNREACHABLE', message: 'The appliance could not be reached.' } };
+      return {
+        ok: false,
+        error: { code: 'IPC_UNREACHABLE', message: 'The appliance could not be reached.' },
+      };
     }
   };
 }
 
-const bridge = Object.fromEntries(CHANNEL_NAMES.map((name) => [name, channelFunction(name)])) as unknown as ColdsignBridge;
-Object.defineProperty(window, 'coldsign', { value: Object.freeze(bridge), writable: false, configurable: false });
+const bridge = Object.fromEntries(
+  CHANNEL_NAMES.map((name) => [name, channelFunction(name)]),
+) as unknown as ColdsignBridge;
+Object.defineProperty(window, 'coldsign', {
+  value: Object.freeze(bridge),
+  writable: false,
+  configurable: false,
+});

@@ -56,25 +56,49 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
   const serveFile = async (path: string, response: ServerResponse) => {
     if (path === BRIDGE_PATH) return send(response, 200, MIME_TYPES['.js']!, await readFile(shimFile));
     const file = resolveBundlePath(rendererDir, path);
-    if (file === null || !(await stat(file).catch(() => null))?.isFile()) return send(response, 404, 'text/plain', 'Not found');
+    if (file === null || !(await stat(file).catch(() => null))?.isFile())
+      return send(response, 404, 'text/plain', 'Not found');
     let body: string | Uint8Array = await readFile(file);
     // The host's bridge takes the place of Electron's preload: a classic script, run before the app module.
-    if (file === join(rendererDir, 'index.html')) body = body.toString().replace('<!--bridge-->', `<script src=".${BRIDGE_PATH}"></script>`);
+    if (file === join(rendererDir, 'index.html'))
+      body = body.toString().replace('<!--bridge-->', `<script src=".${BRIDGE_PATH}"></script>`);
     send(response, 200, MIME_TYPES[extname(file)]!, body);
   };
 
   const handleIpc = async (request: IncomingMessage, response: ServerResponse, channel: string) => {
     // The sender check of main, here: same-origin requests from the served app only (no other page, no DNS rebinding).
-    if (request.headers.origin !== origin || request.headers.host !== new URL(origin).host || !request.headers['content-type']?.startsWith('application/json')) {
-      return send(response, 403, 'application/json', encodeWire(failure(makeError('IPC_SENDER_REFUSED', 'The request did not come from the coldsign app.'))));
+    if (
+      request.headers.origin !== origin ||
+      request.headers.host !== new URL(origin).host ||
+      !request.headers['content-type']?.startsWith('application/json')
+    ) {
+      return send(
+        response,
+        403,
+        'application/json',
+        encodeWire(
+          failure(makeError('IPC_SENDER_REFUSED', 'The request did not come from the coldsign app.')),
+        ),
+      );
     }
     const body = await readBody(request);
-    if (body === null) return send(response, 413, 'application/json', encodeWire(failure(makeError('INPUT_TOO_LARGE', 'The request is too large.'))));
+    if (body === null)
+      return send(
+        response,
+        413,
+        'application/json',
+        encodeWire(failure(makeError('INPUT_TOO_LARGE', 'The request is too large.'))),
+      );
     let args: unknown;
     try {
       args = decodeWire(body);
     } catch {
-      return send(response, 400, 'application/json', encodeWire(failure(makeError('IPC_ARGUMENTS_INVALID', 'The request body is not valid JSON.'))));
+      return send(
+        response,
+        400,
+        'application/json',
+        encodeWire(failure(makeError('IPC_ARGUMENTS_INVALID', 'The request body is not valid JSON.'))),
+      );
     }
     send(response, 200, 'application/json', encodeWire(await dispatch(options.api, channel, args)));
   };

@@ -6,7 +6,8 @@ const BYTES_KEY = '$bytes';
 
 function toBase64(bytes: Uint8Array): string {
   let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
 }
 
@@ -18,7 +19,9 @@ function fromBase64(text: string): Uint8Array {
 }
 
 export function encodeWire(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? { [BYTES_KEY]: toBase64(v) } : v));
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v instanceof Uint8Array ? { [BYTES_KEY]: toBase64(v) } : v,
+  );
 }
 
 export function decodeWire(text: string): unknown {

@@ -25,11 +25,20 @@ export function evmAddress(publicKey: Uint8Array): string {
 }
 
 /** EIP-55 checksummed form of an address; throws `code` when it is not a valid address or a bad checksum. */
-export function checksumAddress(text: string, what = 'address', code: 'REQUEST_INVALID' | 'EVM_TX_INVALID' = 'REQUEST_INVALID'): string {
+export function checksumAddress(
+  text: string,
+  what = 'address',
+  code: 'REQUEST_INVALID' | 'EVM_TX_INVALID' = 'REQUEST_INVALID',
+): string {
   try {
     return getAddress(text);
   } catch (error) {
-    throw makeError(code, `The ${what} is not a valid EVM address (20 bytes hex, EIP-55 checksum when mixed case).`, {}, error);
+    throw makeError(
+      code,
+      `The ${what} is not a valid EVM address (20 bytes hex, EIP-55 checksum when mixed case).`,
+      {},
+      error,
+    );
   }
 }
 

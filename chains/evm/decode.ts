@@ -2,7 +2,16 @@
  * What a call will do (pure): native transfers, ERC-20 transfer/approve/transferFrom/increaseAllowance and
  * Safe execTransaction, decoded with ethers' Interface. Anything else is blind, with its selector shown.
  */
-import { AbiCoder, Interface, MaxUint256, dataLength, dataSlice, formatEther, type FunctionFragment, type Result } from 'ethers';
+import {
+  AbiCoder,
+  Interface,
+  MaxUint256,
+  dataLength,
+  dataSlice,
+  formatEther,
+  type FunctionFragment,
+  type Result,
+} from 'ethers';
 import type { DecodedCall, Movement } from '../../core/summary.js';
 import type { TokenBook } from './tokens.js';
 
@@ -46,7 +55,13 @@ export function nativeMovement(to: string | null, value: bigint, ctx: CallContex
 }
 
 function tokenMovement(contract: string, to: string, raw: bigint, ctx: CallContext): Movement {
-  return { to, raw: raw.toString(), amount: ctx.tokens.amount(contract, raw), asset: ctx.tokens.asset(contract), change: ctx.ours.has(to.toLowerCase()) };
+  return {
+    to,
+    raw: raw.toString(),
+    amount: ctx.tokens.amount(contract, raw),
+    asset: ctx.tokens.asset(contract),
+    change: ctx.ours.has(to.toLowerCase()),
+  };
 }
 
 interface KnownFunction {
@@ -63,7 +78,9 @@ interface KnownFunction {
 function selectorTable(iface: Interface): Map<string, KnownFunction> {
   const table = new Map<string, KnownFunction>();
   iface.forEachFunction((fragment) => {
-    const scalar = fragment.inputs.every((input) => /^(address|bool|u?int\d*|bytes([1-9]|[12]\d|3[0-2]))$/.test(input.type));
+    const scalar = fragment.inputs.every((input) =>
+      /^(address|bool|u?int\d*|bytes([1-9]|[12]\d|3[0-2]))$/.test(input.type),
+    );
     table.set(fragment.selector, {
       staticWords: scalar ? fragment.inputs.length : null,
       selector: fragment.selector,
@@ -80,7 +97,10 @@ const SAFE_FUNCTIONS = selectorTable(SAFE_INTERFACE);
 const abi = AbiCoder.defaultAbiCoder();
 
 /** Decodes `data` only when it is exactly the canonical ABI encoding of a known function (no trailing or dirty bytes). */
-function decodeStrict(table: Map<string, KnownFunction>, data: string): { name: string; signature: string; selector: string; args: Result } | null {
+function decodeStrict(
+  table: Map<string, KnownFunction>,
+  data: string,
+): { name: string; signature: string; selector: string; args: Result } | null {
   const known = table.get(data.slice(0, 10).toLowerCase());
   if (!known) return null;
   const body = `0x${data.slice(10)}`;
@@ -90,7 +110,10 @@ function decodeStrict(table: Map<string, KnownFunction>, data: string): { name: 
     for (let i = 0; i < args.length; i++) void args[i];
     // Static arguments (ERC-20): canonical iff exactly one 32-byte word each (ethers refuses dirty address words).
     // Dynamic arguments (Safe): canonical iff re-encoding gives the same bytes.
-    const canonical = known.staticWords !== null ? body.length === 2 + known.staticWords * 64 : abi.encode(known.fragment.inputs, args).toLowerCase() === body.toLowerCase();
+    const canonical =
+      known.staticWords !== null
+        ? body.length === 2 + known.staticWords * 64
+        : abi.encode(known.fragment.inputs, args).toLowerCase() === body.toLowerCase();
     if (!canonical) return null;
     return { name: known.name, signature: known.signature, selector: known.selector, args };
   } catch {
@@ -103,7 +126,9 @@ function blindCall(contract: string, data: string): CallAnalysis {
   return {
     call: { contract, selector, name: null, args: {} },
     movements: [],
-    warnings: [`The call data for ${contract} (selector ${selector}) is not understood: this is blind signing.`],
+    warnings: [
+      `The call data for ${contract} (selector ${selector}) is not understood: this is blind signing.`,
+    ],
     blind: true,
   };
 }
@@ -129,7 +154,10 @@ function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis |
       const from = a[0] as string;
       const to = a[1] as string;
       const amount = a[2] as bigint;
-      if (!ctx.ours.has(from.toLowerCase())) warnings.push(`transferFrom moves tokens of ${from}, which is not one of our keys, using an allowance.`);
+      if (!ctx.ours.has(from.toLowerCase()))
+        warnings.push(
+          `transferFrom moves tokens of ${from}, which is not one of our keys, using an allowance.`,
+        );
       return {
         call: { ...base, args: { from, to, amount: amount.toString() }, category: 'erc20-transferFrom' },
         movements: [tokenMovement(contract, to, amount, ctx)],
@@ -142,12 +170,22 @@ function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis |
       const spender = a[0] as string;
       const amount = a[1] as bigint;
       const unlimited = amount === MaxUint256;
-      if (unlimited) warnings.push(`UNLIMITED approval: ${spender} may spend all of token ${contract} held by this account.`);
-      else if (amount > 0n) warnings.push(`Approval: ${spender} may spend ${ctx.tokens.describe(contract, amount)}.`);
+      if (unlimited)
+        warnings.push(
+          `UNLIMITED approval: ${spender} may spend all of token ${contract} held by this account.`,
+        );
+      else if (amount > 0n)
+        warnings.push(`Approval: ${spender} may spend ${ctx.tokens.describe(contract, amount)}.`);
       const category = decoded.name === 'approve' ? 'erc20-approve' : 'erc20-increaseAllowance';
       const argName = decoded.name === 'approve' ? 'amount' : 'addedValue';
       return {
-        call: { ...base, args: { spender, [argName]: amount.toString() }, category, spendingApproval: amount > 0n, unlimited },
+        call: {
+          ...base,
+          args: { spender, [argName]: amount.toString() },
+          category,
+          spendingApproval: amount > 0n,
+          unlimited,
+        },
         movements: [],
         warnings,
         blind: false,
@@ -175,7 +213,9 @@ export function analyzeSafeTx(
   } else if (fields.operation !== 0n) {
     warnings.push(`Safe operation ${fields.operation} is neither call (0) nor delegatecall (1).`);
   }
-  const inner = delegatecall ? blindCall(fields.to, fields.data) : analyzeCall(fields.to, fields.data, fields.value, ctx, 1);
+  const inner = delegatecall
+    ? blindCall(fields.to, fields.data)
+    : analyzeCall(fields.to, fields.data, fields.value, ctx, 1);
   const args: Record<string, string> = {
     to: fields.to,
     value: fields.value.toString(),
@@ -225,12 +265,24 @@ function safeExec(contract: string, data: string, ctx: CallContext): CallAnalysi
 }
 
 /** Analyses a call to `to` with `data` and native `value` (depth 0: the transaction; 1: inside a Safe). */
-export function analyzeCall(to: string | null, data: string, value: bigint, ctx: CallContext, depth = 0): CallAnalysis {
+export function analyzeCall(
+  to: string | null,
+  data: string,
+  value: bigint,
+  ctx: CallContext,
+  depth = 0,
+): CallAnalysis {
   const movements: Movement[] = [];
   if (value > 0n || (to !== null && data === '0x')) movements.push(nativeMovement(to, value, ctx));
   if (to === null) {
     return {
-      call: { contract: '', selector: '0x', name: null, args: { initCodeBytes: String(dataLength(data)) }, category: 'contract-creation' },
+      call: {
+        contract: '',
+        selector: '0x',
+        name: null,
+        args: { initCodeBytes: String(dataLength(data)) },
+        category: 'contract-creation',
+      },
       movements,
       warnings: ['This transaction deploys a new contract; its code is not reviewed.'],
       blind: true,
@@ -239,6 +291,7 @@ export function analyzeCall(to: string | null, data: string, value: bigint, ctx:
   if (data === '0x') return { movements, warnings: [], blind: false };
   const decoded = erc20(to, data, ctx) ?? (depth === 0 ? safeExec(to, data, ctx) : null);
   const result = decoded ?? blindCall(to, data);
-  if (value > 0n && decoded) result.warnings.push(`The call also sends ${formatEther(value)} ETH to the contract ${to}.`);
+  if (value > 0n && decoded)
+    result.warnings.push(`The call also sends ${formatEther(value)} ETH to the contract ${to}.`);
   return { ...result, movements: [...movements, ...result.movements] };
 }

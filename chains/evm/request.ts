@@ -10,16 +10,21 @@ import { makeError, isColdsignError } from '../../core/errors.js';
 import { checksumAddress } from './address.js';
 import { parseUnsignedTransaction, transactionFromFields } from './tx.js';
 import { parseTypedData, typedDataPayload } from './typed-data.js';
-import type { EvmRequestSource, ParsedEvmMessage, ParsedEvmRequest, ParsedEvmTransaction, ParsedEvmTypedData } from './types.js';
+import type {
+  EvmRequestSource,
+  ParsedEvmMessage,
+  ParsedEvmRequest,
+  ParsedEvmTransaction,
+  ParsedEvmTypedData,
+} from './types.js';
 
 /** Largest request document accepted (typed data can be large; transactions are capped at 128 KiB separately). */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** RFC 8785 canonical JSON (the CommonJS default export is typed as a namespace under NodeNext). */
-const canonicalize = ((canonicalizeModule as unknown as { default?: unknown }).default ?? canonicalizeModule) as unknown as (
-  value: unknown,
-) => string | undefined;
+const canonicalize = ((canonicalizeModule as unknown as { default?: unknown }).default ??
+  canonicalizeModule) as unknown as (value: unknown) => string | undefined;
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
@@ -34,7 +39,9 @@ const quantity = z.union([
   z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'a 0x hex quantity'),
 ]);
 
-const accessListSchema = z.array(z.strictObject({ address, storageKeys: z.array(bytes32).max(1024) })).max(1024);
+const accessListSchema = z
+  .array(z.strictObject({ address, storageKeys: z.array(bytes32).max(1024) }))
+  .max(1024);
 const authorizationSchema = z.strictObject({
   chainId: quantity,
   address,
@@ -60,7 +67,11 @@ const transactionFields = z.strictObject({
   accessList: accessListSchema.optional(),
   authorizationList: z.array(authorizationSchema).max(256).optional(),
 });
-const transactionRaw = z.strictObject({ type: z.literal('transaction'), from: address.optional(), raw: hexData });
+const transactionRaw = z.strictObject({
+  type: z.literal('transaction'),
+  from: address.optional(),
+  raw: hexData,
+});
 const personalSign = z.strictObject({
   type: z.literal('personal_sign'),
   from: address.optional(),
@@ -82,7 +93,8 @@ function zodMessage(error: z.ZodError): string {
 
 function parseWith<T>(schema: z.ZodType<T>, doc: unknown): T {
   const result = schema.safeParse(doc);
-  if (!result.success) throw makeError('REQUEST_INVALID', `The EVM request document is invalid (${zodMessage(result.error)}).`);
+  if (!result.success)
+    throw makeError('REQUEST_INVALID', `The EVM request document is invalid (${zodMessage(result.error)}).`);
   return result.data;
 }
 
@@ -118,8 +130,13 @@ function canonicalJson(value: unknown): Uint8Array {
 }
 
 /** Builds a personal_sign request; the canonical form is RFC 8785 JSON of {type, from, messageHex}. */
-export function messageRequest(message: Uint8Array, from: string | undefined, source: EvmRequestSource): ParsedEvmMessage {
-  if (message.length > MAX_MESSAGE_BYTES) throw makeError('INPUT_TOO_LARGE', `The message is larger than ${MAX_MESSAGE_BYTES} bytes.`);
+export function messageRequest(
+  message: Uint8Array,
+  from: string | undefined,
+  source: EvmRequestSource,
+): ParsedEvmMessage {
+  if (message.length > MAX_MESSAGE_BYTES)
+    throw makeError('INPUT_TOO_LARGE', `The message is larger than ${MAX_MESSAGE_BYTES} bytes.`);
   return {
     chain: 'evm',
     kind: 'message',
@@ -131,7 +148,11 @@ export function messageRequest(message: Uint8Array, from: string | undefined, so
 }
 
 /** Builds a typed-data request; the canonical form is RFC 8785 JSON of {type, from, typedData (normalized v4 payload)}. */
-export function typedDataRequest(input: unknown, from: string | undefined, source: EvmRequestSource): ParsedEvmTypedData {
+export function typedDataRequest(
+  input: unknown,
+  from: string | undefined,
+  source: EvmRequestSource,
+): ParsedEvmTypedData {
   const doc = parseTypedData(input);
   return {
     chain: 'evm',
@@ -143,21 +164,37 @@ export function typedDataRequest(input: unknown, from: string | undefined, sourc
   };
 }
 
-function transactionFromDocument(doc: z.infer<typeof transactionFields>): ReturnType<typeof parseUnsignedTransaction> {
+function transactionFromDocument(
+  doc: z.infer<typeof transactionFields>,
+): ReturnType<typeof parseUnsignedTransaction> {
   const fee = doc.maxFeePerGas !== undefined || doc.maxPriorityFeePerGas !== undefined;
-  if (fee && doc.gasPrice !== undefined) throw makeError('REQUEST_INVALID', 'A transaction has either gasPrice or maxFeePerGas, not both.');
-  const txType = doc.txType ?? (doc.authorizationList ? 4 : doc.gasPrice !== undefined ? (doc.accessList ? 1 : 0) : 2);
-  if ((txType === 0 || txType === 1) && doc.gasPrice === undefined) throw makeError('REQUEST_INVALID', `A type ${txType} transaction needs gasPrice.`);
-  if ((txType === 2 || txType === 4) && (doc.maxFeePerGas === undefined || doc.maxPriorityFeePerGas === undefined)) {
-    throw makeError('REQUEST_INVALID', `A type ${txType} transaction needs maxFeePerGas and maxPriorityFeePerGas.`);
+  if (fee && doc.gasPrice !== undefined)
+    throw makeError('REQUEST_INVALID', 'A transaction has either gasPrice or maxFeePerGas, not both.');
+  const txType =
+    doc.txType ?? (doc.authorizationList ? 4 : doc.gasPrice !== undefined ? (doc.accessList ? 1 : 0) : 2);
+  if ((txType === 0 || txType === 1) && doc.gasPrice === undefined)
+    throw makeError('REQUEST_INVALID', `A type ${txType} transaction needs gasPrice.`);
+  if (
+    (txType === 2 || txType === 4) &&
+    (doc.maxFeePerGas === undefined || doc.maxPriorityFeePerGas === undefined)
+  ) {
+    throw makeError(
+      'REQUEST_INVALID',
+      `A type ${txType} transaction needs maxFeePerGas and maxPriorityFeePerGas.`,
+    );
   }
-  if (txType !== 4 && doc.authorizationList) throw makeError('REQUEST_INVALID', 'Only a type 4 transaction has an authorizationList.');
-  if (txType === 0 && doc.accessList) throw makeError('REQUEST_INVALID', 'A legacy transaction has no accessList.');
-  if (txType !== 0 && txType !== 1 && doc.gasPrice !== undefined) throw makeError('REQUEST_INVALID', `A type ${txType} transaction has no gasPrice.`);
+  if (txType !== 4 && doc.authorizationList)
+    throw makeError('REQUEST_INVALID', 'Only a type 4 transaction has an authorizationList.');
+  if (txType === 0 && doc.accessList)
+    throw makeError('REQUEST_INVALID', 'A legacy transaction has no accessList.');
+  if (txType !== 0 && txType !== 1 && doc.gasPrice !== undefined)
+    throw makeError('REQUEST_INVALID', `A type ${txType} transaction has no gasPrice.`);
   const chainId = toBigIntQuantity(doc.chainId);
-  if (chainId === 0n) throw makeError('EVM_CHAIN_ID_MISSING', 'The transaction has chainId 0, which is valid on every chain.');
+  if (chainId === 0n)
+    throw makeError('EVM_CHAIN_ID_MISSING', 'The transaction has chainId 0, which is valid on every chain.');
   const nonce = toBigIntQuantity(doc.nonce);
-  if (nonce > BigInt(Number.MAX_SAFE_INTEGER)) throw makeError('EVM_TX_INVALID', 'The nonce is out of range.');
+  if (nonce > BigInt(Number.MAX_SAFE_INTEGER))
+    throw makeError('EVM_TX_INVALID', 'The nonce is out of range.');
   const fields: TransactionLike = {
     type: txType,
     chainId,
@@ -169,7 +206,8 @@ function transactionFromDocument(doc: z.infer<typeof transactionFields>): Return
   };
   if (doc.gasPrice !== undefined) fields.gasPrice = toBigIntQuantity(doc.gasPrice);
   if (doc.maxFeePerGas !== undefined) fields.maxFeePerGas = toBigIntQuantity(doc.maxFeePerGas);
-  if (doc.maxPriorityFeePerGas !== undefined) fields.maxPriorityFeePerGas = toBigIntQuantity(doc.maxPriorityFeePerGas);
+  if (doc.maxPriorityFeePerGas !== undefined)
+    fields.maxPriorityFeePerGas = toBigIntQuantity(doc.maxPriorityFeePerGas);
   if (doc.accessList) fields.accessList = doc.accessList;
   if (doc.authorizationList) {
     try {
@@ -180,7 +218,12 @@ function transactionFromDocument(doc: z.infer<typeof transactionFields>): Return
         signature: Signature.from({ r: a.r, s: a.s, yParity: a.yParity }),
       }));
     } catch (error) {
-      throw makeError('REQUEST_INVALID', 'An EIP-7702 authorization has an invalid signature (r, s, yParity).', {}, error);
+      throw makeError(
+        'REQUEST_INVALID',
+        'An EIP-7702 authorization has an invalid signature (r, s, yParity).',
+        {},
+        error,
+      );
     }
   }
   return transactionFromFields(fields);
@@ -204,7 +247,10 @@ function parseDocument(doc: unknown): ParsedEvmRequest {
     case 'personal_sign': {
       const d = parseWith(personalSign, doc);
       if ((d.message === undefined) === (d.messageHex === undefined)) {
-        throw makeError('EVM_MESSAGE_INVALID', 'A personal_sign request has exactly one of "message" (text) or "messageHex".');
+        throw makeError(
+          'EVM_MESSAGE_INVALID',
+          'A personal_sign request has exactly one of "message" (text) or "messageHex".',
+        );
       }
       const message = d.message !== undefined ? utf8Encoder.encode(d.message) : getBytes(d.messageHex!);
       return messageRequest(message, fromAddress(d.from), source);
@@ -215,9 +261,15 @@ function parseDocument(doc: unknown): ParsedEvmRequest {
     }
     // eth_sign signs an arbitrary 32-byte hash: the appliance cannot show what it authorizes.
     case 'eth_sign':
-      throw makeError('EVM_ETH_SIGN_REFUSED', 'Raw eth_sign of a hash is refused: the appliance cannot show what it would authorize.');
+      throw makeError(
+        'EVM_ETH_SIGN_REFUSED',
+        'Raw eth_sign of a hash is refused: the appliance cannot show what it would authorize.',
+      );
     default:
-      throw makeError('REQUEST_INVALID', 'The EVM request "type" must be transaction, personal_sign or typed_data.');
+      throw makeError(
+        'REQUEST_INVALID',
+        'The EVM request "type" must be transaction, personal_sign or typed_data.',
+      );
   }
 }
 
@@ -225,19 +277,30 @@ function firstNonSpace(input: Uint8Array): number {
   let i = 0;
   // UTF-8 byte order mark
   if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) i = 3;
-  while (i < input.length && (input[i] === 0x20 || input[i] === 0x09 || input[i] === 0x0a || input[i] === 0x0d)) i++;
+  while (
+    i < input.length &&
+    (input[i] === 0x20 || input[i] === 0x09 || input[i] === 0x0a || input[i] === 0x0d)
+  )
+    i++;
   return i;
 }
 
 function parseHexText(text: string): ParsedEvmRequest {
   const hex = text.startsWith('0x') || text.startsWith('0X') ? `0x${text.slice(2)}` : `0x${text}`;
-  if (!isHex(hex)) throw makeError('INPUT_UNRECOGNIZED', 'The input is neither a JSON request nor an even-length hex transaction.');
+  if (!isHex(hex))
+    throw makeError(
+      'INPUT_UNRECOGNIZED',
+      'The input is neither a JSON request nor an even-length hex transaction.',
+    );
   const bytes = fromHex(hex);
   try {
     return transactionRequest(parseUnsignedTransaction(bytes), undefined, { format: 'hex' });
   } catch (error) {
     // A bare 32-byte value that is not a transaction is a hash: that is eth_sign.
-    if (bytes.length === 32 && (isColdsignError(error, 'EVM_TX_INVALID') || isColdsignError(error, 'EVM_TX_UNSUPPORTED'))) {
+    if (
+      bytes.length === 32 &&
+      (isColdsignError(error, 'EVM_TX_INVALID') || isColdsignError(error, 'EVM_TX_UNSUPPORTED'))
+    ) {
       throw makeError('EVM_ETH_SIGN_REFUSED', 'A bare 32-byte hash cannot be signed (eth_sign is refused).');
     }
     throw error;
@@ -246,7 +309,8 @@ function parseHexText(text: string): ParsedEvmRequest {
 
 /** Detects and parses an EVM request from its bytes (never from a file name). */
 export function parseEvmRequest(input: Uint8Array): ParsedEvmRequest {
-  if (input.length > MAX_REQUEST_BYTES) throw makeError('INPUT_TOO_LARGE', `The EVM request is larger than ${MAX_REQUEST_BYTES} bytes.`);
+  if (input.length > MAX_REQUEST_BYTES)
+    throw makeError('INPUT_TOO_LARGE', `The EVM request is larger than ${MAX_REQUEST_BYTES} bytes.`);
   const start = firstNonSpace(input);
   if (start >= input.length) throw makeError('INPUT_EMPTY', 'The EVM request is empty.');
   const first = input[start]!;
@@ -258,7 +322,12 @@ export function parseEvmRequest(input: Uint8Array): ParsedEvmRequest {
   try {
     text = utf8Decoder.decode(input.subarray(start)).trim();
   } catch (error) {
-    throw makeError('INPUT_UNRECOGNIZED', 'The input is neither UTF-8 text nor a binary EVM transaction.', {}, error);
+    throw makeError(
+      'INPUT_UNRECOGNIZED',
+      'The input is neither UTF-8 text nor a binary EVM transaction.',
+      {},
+      error,
+    );
   }
   if (first === 0x7b) {
     let doc: unknown;
@@ -273,20 +342,38 @@ export function parseEvmRequest(input: Uint8Array): ParsedEvmRequest {
 }
 
 /** ERC-4527 eth-sign-request data types: 1 legacy tx RLP, 2 typed data JSON, 3 personal message bytes, 4 typed tx. */
-export function fromEthSignRequest(req: { dataType: 1 | 2 | 3 | 4; signData: Uint8Array; chainId?: number; address?: string }): ParsedEvmRequest {
-  const from = req.address === undefined ? undefined : checksumAddress(req.address, 'eth-sign-request address');
-  const source: EvmRequestSource = { format: 'eth-sign-request', dataType: req.dataType, chainId: req.chainId, address: from };
-  if (req.signData.length > MAX_REQUEST_BYTES) throw makeError('INPUT_TOO_LARGE', `The signData is larger than ${MAX_REQUEST_BYTES} bytes.`);
+export function fromEthSignRequest(req: {
+  dataType: 1 | 2 | 3 | 4;
+  signData: Uint8Array;
+  chainId?: number;
+  address?: string;
+}): ParsedEvmRequest {
+  const from =
+    req.address === undefined ? undefined : checksumAddress(req.address, 'eth-sign-request address');
+  const source: EvmRequestSource = {
+    format: 'eth-sign-request',
+    dataType: req.dataType,
+    chainId: req.chainId,
+    address: from,
+  };
+  if (req.signData.length > MAX_REQUEST_BYTES)
+    throw makeError('INPUT_TOO_LARGE', `The signData is larger than ${MAX_REQUEST_BYTES} bytes.`);
   switch (req.dataType) {
     case 1:
     case 4: {
       const parsed = parseUnsignedTransaction(req.signData);
       // ERC-4527: type 1 carries a legacy RLP transaction, type 4 an EIP-2718 typed transaction.
       if ((req.dataType === 1) !== (parsed.txType === 0)) {
-        throw makeError('EVM_TX_INVALID', `eth-sign-request data type ${req.dataType} does not match a type ${parsed.txType} transaction.`);
+        throw makeError(
+          'EVM_TX_INVALID',
+          `eth-sign-request data type ${req.dataType} does not match a type ${parsed.txType} transaction.`,
+        );
       }
       if (req.chainId !== undefined && req.chainId !== parsed.chainId) {
-        throw makeError('EVM_TX_INVALID', `The eth-sign-request chainId ${req.chainId} differs from the transaction's chainId ${parsed.chainId}.`);
+        throw makeError(
+          'EVM_TX_INVALID',
+          `The eth-sign-request chainId ${req.chainId} differs from the transaction's chainId ${parsed.chainId}.`,
+        );
       }
       return transactionRequest(parsed, from, source);
     }
@@ -295,19 +382,34 @@ export function fromEthSignRequest(req: { dataType: 1 | 2 | 3 | 4; signData: Uin
       try {
         text = utf8Decoder.decode(req.signData);
       } catch (error) {
-        throw makeError('EVM_TYPED_DATA_INVALID', 'The typed data of the eth-sign-request is not UTF-8 JSON.', {}, error);
+        throw makeError(
+          'EVM_TYPED_DATA_INVALID',
+          'The typed data of the eth-sign-request is not UTF-8 JSON.',
+          {},
+          error,
+        );
       }
       const parsed = typedDataRequest(text, from, source);
       const domainChainId = parsed.typedData.domain.chainId;
       // ERC-4527: the request's chainId must agree with the EIP-712 domain's, when both are given.
-      if (req.chainId !== undefined && domainChainId !== undefined && BigInt(domainChainId as string | number) !== BigInt(req.chainId)) {
-        throw makeError('EVM_TYPED_DATA_INVALID', `The eth-sign-request chainId ${req.chainId} differs from the typed data domain's chainId.`);
+      if (
+        req.chainId !== undefined &&
+        domainChainId !== undefined &&
+        BigInt(domainChainId as string | number) !== BigInt(req.chainId)
+      ) {
+        throw makeError(
+          'EVM_TYPED_DATA_INVALID',
+          `The eth-sign-request chainId ${req.chainId} differs from the typed data domain's chainId.`,
+        );
       }
       return parsed;
     }
     case 3:
       return messageRequest(req.signData, from, source);
     default:
-      throw makeError('UR_INVALID', `eth-sign-request data type ${String(req.dataType)} is not 1, 2, 3 or 4.`);
+      throw makeError(
+        'UR_INVALID',
+        `eth-sign-request data type ${String(req.dataType)} is not 1, 2, 3 or 4.`,
+      );
   }
 }

@@ -2,7 +2,18 @@
  * Signing EVM requests through the DigestSigner (pure): the chain computes the digest, the HSM signs it,
  * and nothing leaves until the address recovered from the signature equals the key's address.
  */
-import { Signature, Transaction, dataSlice, decodeRlp, encodeRlp, getAddress, getBytes, hexlify, keccak256, toBeArray } from 'ethers';
+import {
+  Signature,
+  Transaction,
+  dataSlice,
+  decodeRlp,
+  encodeRlp,
+  getAddress,
+  getBytes,
+  hexlify,
+  keccak256,
+  toBeArray,
+} from 'ethers';
 import { bytesToHex, concatBytes, fromHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
 import { nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
@@ -25,7 +36,13 @@ function invalidSignature(message: string, cause?: unknown): never {
  * EIP-155 / EIP-2718 layout of the signed transaction: the reviewed unsigned fields (legacy: the first six),
  * then v/yParity, r, s, with r and s equal to the verified signature.
  */
-function checkSignedLayout(rawBytes: Uint8Array, parsed: ParsedEvmTransaction, v: bigint, r: string, s: string): void {
+function checkSignedLayout(
+  rawBytes: Uint8Array,
+  parsed: ParsedEvmTransaction,
+  v: bigint,
+  r: string,
+  s: string,
+): void {
   const typed = parsed.txType !== 0;
   const signed = decodeRlp(typed ? rawBytes.subarray(1) : rawBytes) as string[];
   // Typed: the unsigned payload is rlp(fields); legacy: rlp(first six fields, chainId, 0, 0) (EIP-155).
@@ -37,12 +54,23 @@ function checkSignedLayout(rawBytes: Uint8Array, parsed: ParsedEvmTransaction, v
   const sameType = !typed || rawBytes[0] === parsed.canonical[0];
   const sameFields = (typed || signed.length === 9) && unsignedAgain === hexlify(expectedUnsigned);
   const number = (field: string | undefined) => (field === undefined || field === '0x' ? 0n : BigInt(field));
-  const sameSignature = number(signed[kept]) === v && number(signed[kept + 1]) === BigInt(r) && number(signed[kept + 2]) === BigInt(s);
-  if (!sameType || !sameFields || !sameSignature) refuse('The signed transaction does not carry the reviewed fields and the verified signature; nothing was signed.');
+  const sameSignature =
+    number(signed[kept]) === v &&
+    number(signed[kept + 1]) === BigInt(r) &&
+    number(signed[kept + 2]) === BigInt(s);
+  if (!sameType || !sameFields || !sameSignature)
+    refuse(
+      'The signed transaction does not carry the reviewed fields and the verified signature; nothing was signed.',
+    );
 }
 
 /** Yellow Paper ecrecover: the lower-case address whose key produced the compact r‖s with yParity over `digest`, or null. */
-function recoverSigner(digest: Uint8Array, compact: Uint8Array, yParity: 0 | 1, verifier: Secp256k1Verifier): string | null {
+function recoverSigner(
+  digest: Uint8Array,
+  compact: Uint8Array,
+  yParity: 0 | 1,
+  verifier: Secp256k1Verifier,
+): string | null {
   const publicKey = verifier.recover(compact, yParity, digest);
   if (!publicKey || publicKey.length !== 65) return null;
   return dataSlice(keccak256(publicKey.subarray(1)), 12);
@@ -66,18 +94,27 @@ export function verifySignedTransaction(
   const sig = tx.signature;
   if (!sig) invalidSignature('The transaction carries no signature.');
   // EIP-155: chainId 0 (or a pre-EIP-155 v of 27/28) can be replayed on every chain.
-  if (tx.chainId === 0n) invalidSignature('The signature commits to no chain id (EIP-155 replay protection missing).');
-  if (tx.chainId !== expected.chainId) invalidSignature(`The signature is for chain ${tx.chainId}, not chain ${expected.chainId}.`);
+  if (tx.chainId === 0n)
+    invalidSignature('The signature commits to no chain id (EIP-155 replay protection missing).');
+  if (tx.chainId !== expected.chainId)
+    invalidSignature(`The signature is for chain ${tx.chainId}, not chain ${expected.chainId}.`);
   // EIP-2: 0 < s ≤ secp256k1n / 2; r ≠ 0.
   const s = BigInt(sig._s);
   if (s === 0n || s > HALF_ORDER) invalidSignature('The signature has a high or zero s value (EIP-2).');
   if (BigInt(sig.r) === 0n) invalidSignature('The signature has a zero r value.');
   const unsigned = tx.unsignedSerialized;
-  if (expected.unsigned !== undefined && unsigned !== expected.unsigned) invalidSignature('The signed transaction differs from the reviewed one.');
-  const recovered = recoverSigner(getBytes(keccak256(unsigned)), getBytes(`${sig.r}${sig._s.slice(2)}`), sig.yParity, verifier);
+  if (expected.unsigned !== undefined && unsigned !== expected.unsigned)
+    invalidSignature('The signed transaction differs from the reviewed one.');
+  const recovered = recoverSigner(
+    getBytes(keccak256(unsigned)),
+    getBytes(`${sig.r}${sig._s.slice(2)}`),
+    sig.yParity,
+    verifier,
+  );
   if (recovered === null) invalidSignature('The signature does not recover to any address.');
   const from = getAddress(recovered);
-  if (expected.address !== undefined && !sameAddress(from, expected.address)) invalidSignature(`The signature recovers to ${from}, not ${expected.address}.`);
+  if (expected.address !== undefined && !sameAddress(from, expected.address))
+    invalidSignature(`The signature recovers to ${from}, not ${expected.address}.`);
   // EIP-2718: the transaction hash is keccak256 of the signed serialization.
   return { from, hash: keccak256(raw) };
 }
@@ -94,7 +131,10 @@ export async function signEvm(
 ): Promise<SignedEvm> {
   const digest = evmDigest(parsed);
   if (digest !== plan.digest || parsed.kind !== plan.kind) {
-    throw makeError('STATE_INCONSISTENT', 'The signing plan does not match the request (digest differs); nothing was signed.');
+    throw makeError(
+      'STATE_INCONSISTENT',
+      'The signing plan does not match the request (digest differs); nothing was signed.',
+    );
   }
   if (parsed.from !== undefined && !sameAddress(parsed.from, plan.address)) {
     throw makeError('EVM_FROM_MISMATCH', 'The signing plan names a different key than the request’s "from".');
@@ -105,13 +145,16 @@ export async function signEvm(
   const s = `0x${bytesToHex(normalized.s)}`;
   const yParity = normalized.recovery;
   // EIP-2: s must be in the lower half of the curve order.
-  if (BigInt(s) > HALF_ORDER || BigInt(s) === 0n || BigInt(r) === 0n) refuse('The HSM signature is not a low-S signature; nothing was signed.');
+  if (BigInt(s) > HALF_ORDER || BigInt(s) === 0n || BigInt(r) === 0n)
+    refuse('The HSM signature is not a low-S signature; nothing was signed.');
   const signature = Signature.from({ r, s, yParity });
   // Yellow Paper ecrecover: the signature must yield the key's own address.
   const recovered = recoverSigner(digestBytes, concatBytes(normalized.r, normalized.s), yParity, verifier);
-  if (recovered === null || !sameAddress(recovered, plan.address)) refuse('The signature recovers to another address than the key’s; nothing was signed.');
+  if (recovered === null || !sameAddress(recovered, plan.address))
+    refuse('The signature recovers to another address than the key’s; nothing was signed.');
   const address = plan.address;
-  if (parsed.kind !== 'transaction') return { signature: signature.serialized, r, s, yParity, digest, address };
+  if (parsed.kind !== 'transaction')
+    return { signature: signature.serialized, r, s, yParity, digest, address };
 
   // Serialize with the signature set on the reviewed transaction object itself, then clear it again.
   let rawTransaction: string;

@@ -14,7 +14,14 @@ import { TokenBook } from './tokens.js';
 import { authorizationsOf } from './tx.js';
 import { displayDomain, domainSeparator, typedDataDigest, typedDataPayload } from './typed-data.js';
 import { analyzeTypedData } from './typed-decode.js';
-import type { EvmSigningPlan, KnownToken, ParsedEvmMessage, ParsedEvmRequest, ParsedEvmTransaction, ParsedEvmTypedData } from './types.js';
+import type {
+  EvmSigningPlan,
+  KnownToken,
+  ParsedEvmMessage,
+  ParsedEvmRequest,
+  ParsedEvmTransaction,
+  ParsedEvmTypedData,
+} from './types.js';
 
 interface OurKey {
   record: KeyRecord;
@@ -30,7 +37,12 @@ function ourKeys(keys: KeyRecord[]): OurKey[] {
       try {
         publicKey = fromHex(record.publicKey);
       } catch (error) {
-        throw makeError('EVM_PUBLIC_KEY_INVALID', `The registered public key of ${record.label} is not hex.`, {}, error);
+        throw makeError(
+          'EVM_PUBLIC_KEY_INVALID',
+          `The registered public key of ${record.label} is not hex.`,
+          {},
+          error,
+        );
       }
       return { record, address: evmAddress(publicKey) };
     });
@@ -41,11 +53,19 @@ function resolveKey(parsed: ParsedEvmRequest, keys: OurKey[]): OurKey {
   if (keys.length === 0) throw makeError('KEY_NOT_FOUND', 'There is no EVM key on this appliance.');
   if (parsed.from !== undefined) {
     const key = keys.find((k) => sameAddress(k.address, parsed.from!));
-    if (!key) throw makeError('EVM_FROM_MISMATCH', `The request is from ${parsed.from}, which is not one of our EVM keys.`, { from: parsed.from });
+    if (!key)
+      throw makeError(
+        'EVM_FROM_MISMATCH',
+        `The request is from ${parsed.from}, which is not one of our EVM keys.`,
+        { from: parsed.from },
+      );
     return key;
   }
   if (keys.length > 1) {
-    throw makeError('EVM_FROM_REQUIRED', 'The request does not name its "from" address and several EVM keys exist; name one.');
+    throw makeError(
+      'EVM_FROM_REQUIRED',
+      'The request does not name its "from" address and several EVM keys exist; name one.',
+    );
   }
   return keys[0]!;
 }
@@ -87,11 +107,22 @@ function summarizeTransaction(
   const analysis: CallAnalysis = analyzeCall(tx.to, tx.data, tx.value, ctx);
   const authorizations = parsed.txType === 4 ? authorizationsOf(tx) : undefined;
   for (const auth of authorizations ?? []) {
-    if (auth.authority === null) warnings.push(`An EIP-7702 authorization to ${auth.address} has a signature that does not recover; the node will skip it.`);
+    if (auth.authority === null)
+      warnings.push(
+        `An EIP-7702 authorization to ${auth.address} has a signature that does not recover; the node will skip it.`,
+      );
     else if (sameAddress(auth.authority, from) || ctx.ours.has(auth.authority.toLowerCase())) {
-      warnings.push(`DANGER: EIP-7702 authorization makes our account ${auth.authority} run the code of ${auth.address}.`);
-    } else warnings.push(`EIP-7702 authorization: account ${auth.authority} delegates its code to ${auth.address}.`);
-    if (auth.chainId === '0') warnings.push(`The EIP-7702 authorization to ${auth.address} has chainId 0: it is valid on every chain.`);
+      warnings.push(
+        `DANGER: EIP-7702 authorization makes our account ${auth.authority} run the code of ${auth.address}.`,
+      );
+    } else
+      warnings.push(
+        `EIP-7702 authorization: account ${auth.authority} delegates its code to ${auth.address}.`,
+      );
+    if (auth.chainId === '0')
+      warnings.push(
+        `The EIP-7702 authorization to ${auth.address} has chainId 0: it is valid on every chain.`,
+      );
   }
   const details: Record<string, unknown> = {
     kind: 'transaction',
@@ -104,14 +135,19 @@ function summarizeTransaction(
     nonce: tx.nonce,
     gasLimit: tx.gasLimit.toString(),
     ...(parsed.txType === 2 || parsed.txType === 4
-      ? { maxFeePerGas: tx.maxFeePerGas!.toString(), maxPriorityFeePerGas: tx.maxPriorityFeePerGas!.toString() }
+      ? {
+          maxFeePerGas: tx.maxFeePerGas!.toString(),
+          maxPriorityFeePerGas: tx.maxPriorityFeePerGas!.toString(),
+        }
       : { gasPrice: tx.gasPrice!.toString() }),
     maxFee: maxFee.toString(),
     maxFeeEth: formatEther(maxFee),
     data: tx.data,
     call: analysis.call ?? null,
     blind: analysis.blind,
-    ...(parsed.txType === 1 || parsed.txType === 2 || parsed.txType === 4 ? { accessList: tx.accessList ?? [] } : {}),
+    ...(parsed.txType === 1 || parsed.txType === 2 || parsed.txType === 4
+      ? { accessList: tx.accessList ?? [] }
+      : {}),
     ...(authorizations ? { authorizations } : {}),
     signingHash: digest,
   };
@@ -133,7 +169,8 @@ function summarizeMessage(parsed: ParsedEvmMessage, from: string): Omit<SigningS
   const hex = hexlify(parsed.message);
   const warnings: string[] = [];
   if (text === null) warnings.push('The message is not printable text: only its hex form can be reviewed.');
-  if (parsed.message.length === 32) warnings.push('The message is exactly 32 bytes: it may be a hash standing for something else.');
+  if (parsed.message.length === 32)
+    warnings.push('The message is exactly 32 bytes: it may be a hash standing for something else.');
   return {
     chain: 'evm',
     kind: 'message',
@@ -142,7 +179,13 @@ function summarizeMessage(parsed: ParsedEvmMessage, from: string): Omit<SigningS
     blind: false,
     message: { text, hex },
     warnings,
-    details: { kind: 'message', from, messageText: text, messageHex: hex, signingHash: personalMessageDigest(parsed.message) },
+    details: {
+      kind: 'message',
+      from,
+      messageText: text,
+      messageHex: hex,
+      signingHash: personalMessageDigest(parsed.message),
+    },
   };
 }
 
@@ -153,13 +196,18 @@ function chainIdOf(domain: Record<string, unknown>): number | undefined {
   return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : undefined;
 }
 
-function summarizeTypedData(parsed: ParsedEvmTypedData, from: string, ctx: CallContext): Omit<SigningSummary, 'signingKeys'> {
+function summarizeTypedData(
+  parsed: ParsedEvmTypedData,
+  from: string,
+  ctx: CallContext,
+): Omit<SigningSummary, 'signingKeys'> {
   const doc = parsed.typedData;
   const analysis = analyzeTypedData(doc, ctx);
   const payload = typedDataPayload(doc);
   const domain = displayDomain(doc);
   const warnings = [...analysis.warnings];
-  if (ctx.chainId === undefined) warnings.push('The typed data domain names no chainId: the signature may be valid on several chains.');
+  if (ctx.chainId === undefined)
+    warnings.push('The typed data domain names no chainId: the signature may be valid on several chains.');
   return {
     chain: 'evm',
     kind: 'typed_data',
@@ -194,8 +242,17 @@ export function summarizeEvm(
 ): { summary: SigningSummary; plan: EvmSigningPlan } {
   const ours = ourKeys(keys);
   const key = resolveKey(parsed, ours);
-  const chainId = parsed.kind === 'transaction' ? parsed.chainId : parsed.kind === 'typed_data' ? chainIdOf(parsed.typedData.domain) : undefined;
-  const ctx: CallContext = { chainId, tokens: new TokenBook(chainId, tokens), ours: new Set(ours.map((k) => k.address.toLowerCase())) };
+  const chainId =
+    parsed.kind === 'transaction'
+      ? parsed.chainId
+      : parsed.kind === 'typed_data'
+        ? chainIdOf(parsed.typedData.domain)
+        : undefined;
+  const ctx: CallContext = {
+    chainId,
+    tokens: new TokenBook(chainId, tokens),
+    ours: new Set(ours.map((k) => k.address.toLowerCase())),
+  };
   const warnings: string[] = [];
   const digest = evmDigest(parsed);
   const body =

@@ -20,7 +20,13 @@ export class TokenBook {
     tokens: ReadonlyArray<KnownToken>,
   ) {
     for (const token of tokens) {
-      if (typeof token?.contract !== 'string' || !Number.isInteger(token.decimals) || token.decimals < 0 || token.decimals > 77) continue;
+      if (
+        typeof token?.contract !== 'string' ||
+        !Number.isInteger(token.decimals) ||
+        token.decimals < 0 ||
+        token.decimals > 77
+      )
+        continue;
       this.byContract.set(token.contract.toLowerCase(), token);
     }
   }
@@ -34,7 +40,9 @@ export class TokenBook {
 
   asset(contract: string): AssetRef {
     const token = this.find(contract);
-    return token ? { type: 'token', contract, symbol: token.symbol, decimals: token.decimals } : { type: 'token', contract };
+    return token
+      ? { type: 'token', contract, symbol: token.symbol, decimals: token.decimals }
+      : { type: 'token', contract };
   }
 
   /** Amount in token units when the decimals are known, else null. */
@@ -46,6 +54,8 @@ export class TokenBook {
   /** "12.5 USDC" or "12500000 (raw units of 0x…)" for warnings. */
   describe(contract: string, raw: bigint): string {
     const token = this.find(contract);
-    return token ? `${formatUnits(raw, token.decimals)} ${token.symbol}` : `${raw} raw units of token ${contract}`;
+    return token
+      ? `${formatUnits(raw, token.decimals)} ${token.symbol}`
+      : `${raw} raw units of token ${contract}`;
   }
 }

@@ -16,7 +16,9 @@ export type SupportedTxType = 0 | 1 | 2 | 4;
 
 function shortReason(error: unknown): string {
   const e = error as { shortMessage?: string; message?: string };
-  return String(e?.shortMessage ?? e?.message ?? error).split('\n')[0]!.slice(0, 160);
+  return String(e?.shortMessage ?? e?.message ?? error)
+    .split('\n')[0]!
+    .slice(0, 160);
 }
 
 /** Reads the EIP-2718 envelope byte and refuses what the appliance does not sign. */
@@ -26,8 +28,16 @@ function txTypeOf(bytes: Uint8Array): SupportedTxType {
   if (first >= 0xc0) return 0;
   if (first === 0x01 || first === 0x02 || first === 0x04) return first;
   // EIP-4844 blob transactions need blob sidecars and KZG proofs the appliance does not review.
-  if (first === 0x03) throw makeError('EVM_TX_UNSUPPORTED', 'EIP-4844 blob transactions (type 3) are not supported.', { txType: 3 });
-  if (first <= 0x7f) throw makeError('EVM_TX_UNSUPPORTED', `Transaction type ${first} is not supported (only legacy, 1, 2 and 4).`, { txType: first });
+  if (first === 0x03)
+    throw makeError('EVM_TX_UNSUPPORTED', 'EIP-4844 blob transactions (type 3) are not supported.', {
+      txType: 3,
+    });
+  if (first <= 0x7f)
+    throw makeError(
+      'EVM_TX_UNSUPPORTED',
+      `Transaction type ${first} is not supported (only legacy, 1, 2 and 4).`,
+      { txType: first },
+    );
   throw makeError('EVM_TX_INVALID', 'The transaction is not an RLP list nor an EIP-2718 typed envelope.');
 }
 
@@ -39,37 +49,56 @@ function checkFieldCount(bytes: Uint8Array, txType: SupportedTxType): void {
   } catch (error) {
     throw makeError('EVM_TX_INVALID', `The transaction is not valid RLP (${shortReason(error)}).`, {}, error);
   }
-  if (!Array.isArray(fields)) throw makeError('EVM_TX_INVALID', 'The transaction payload is an RLP string, not a list of fields.');
+  if (!Array.isArray(fields))
+    throw makeError('EVM_TX_INVALID', 'The transaction payload is an RLP string, not a list of fields.');
   const expected = UNSIGNED_FIELDS[txType]!;
   // EIP-155: a legacy transaction with 6 fields has no chainId and can be replayed on every chain.
   if (txType === 0 && fields.length === 6) {
-    throw makeError('EVM_CHAIN_ID_MISSING', 'The legacy transaction has no EIP-155 chainId and could be replayed on any chain.');
+    throw makeError(
+      'EVM_CHAIN_ID_MISSING',
+      'The legacy transaction has no EIP-155 chainId and could be replayed on any chain.',
+    );
   }
   if (fields.length === expected + 3 && txType !== 0) {
-    throw makeError('EVM_TX_INVALID', 'The transaction is already signed; send the unsigned transaction.', { txType });
+    throw makeError('EVM_TX_INVALID', 'The transaction is already signed; send the unsigned transaction.', {
+      txType,
+    });
   }
   if (fields.length !== expected) {
-    throw makeError('EVM_TX_INVALID', `A type ${txType} unsigned transaction has ${expected} RLP fields, not ${fields.length}.`, {
-      txType,
-      fields: fields.length,
-    });
+    throw makeError(
+      'EVM_TX_INVALID',
+      `A type ${txType} unsigned transaction has ${expected} RLP fields, not ${fields.length}.`,
+      {
+        txType,
+        fields: fields.length,
+      },
+    );
   }
   // EIP-155: an unsigned legacy transaction ends with chainId, 0, 0.
   if (txType === 0 && (fields[7] !== '0x' || fields[8] !== '0x')) {
-    throw makeError('EVM_TX_INVALID', 'The legacy transaction is already signed (r and s are set); send the unsigned transaction.');
+    throw makeError(
+      'EVM_TX_INVALID',
+      'The legacy transaction is already signed (r and s are set); send the unsigned transaction.',
+    );
   }
 }
 
 /** Range checks ethers does not make (EIP-155, EIP-1559, EIP-2681, EIP-7702). */
 function checkFields(tx: Transaction, txType: SupportedTxType): number {
   // EIP-155 / EIP-2930: chainId 0 is valid on every chain; refuse it as missing.
-  if (tx.chainId === 0n) throw makeError('EVM_CHAIN_ID_MISSING', 'The transaction has chainId 0, which is valid on every chain.');
+  if (tx.chainId === 0n)
+    throw makeError('EVM_CHAIN_ID_MISSING', 'The transaction has chainId 0, which is valid on every chain.');
   if (tx.chainId > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw makeError('EVM_TX_INVALID', 'The transaction chainId is larger than any supported chain id (2^53 - 1).');
+    throw makeError(
+      'EVM_TX_INVALID',
+      'The transaction chainId is larger than any supported chain id (2^53 - 1).',
+    );
   }
   // EIP-2681: nonce < 2^64 - 1.
-  if (BigInt(tx.nonce) >= MAX_UINT64) throw makeError('EVM_TX_INVALID', 'The nonce is out of range (EIP-2681: below 2^64 - 1).');
-  if (tx.gasLimit > MAX_UINT64) throw makeError('EVM_TX_INVALID', 'The gas limit is out of range (above 2^64 - 1).');
+  if (BigInt(tx.nonce) >= MAX_UINT64)
+    throw makeError('EVM_TX_INVALID', 'The nonce is out of range (EIP-2681: below 2^64 - 1).');
+  if (tx.gasLimit > MAX_UINT64)
+    throw makeError('EVM_TX_INVALID', 'The gas limit is out of range (above 2^64 - 1).');
   if (tx.gasLimit === 0n) throw makeError('EVM_TX_INVALID', 'The gas limit is zero.');
   if (txType === 2 || txType === 4) {
     // EIP-1559: the priority fee cannot exceed the fee cap.
@@ -79,16 +108,24 @@ function checkFields(tx: Transaction, txType: SupportedTxType): number {
   }
   if (txType === 4) {
     // EIP-7702: a set-code transaction has a destination and at least one authorization.
-    if (tx.to === null) throw makeError('EVM_TX_INVALID', 'An EIP-7702 transaction cannot create a contract (to is empty).');
-    if ((tx.authorizationList ?? []).length === 0) throw makeError('EVM_TX_INVALID', 'An EIP-7702 transaction has an empty authorization list.');
+    if (tx.to === null)
+      throw makeError('EVM_TX_INVALID', 'An EIP-7702 transaction cannot create a contract (to is empty).');
+    if ((tx.authorizationList ?? []).length === 0)
+      throw makeError('EVM_TX_INVALID', 'An EIP-7702 transaction has an empty authorization list.');
   }
   return Number(tx.chainId);
 }
 
 /** Parses the unsigned serialization of a transaction; the bytes must re-serialize identically. */
-export function parseUnsignedTransaction(bytes: Uint8Array): { tx: Transaction; txType: SupportedTxType; chainId: number; unsigned: string } {
+export function parseUnsignedTransaction(bytes: Uint8Array): {
+  tx: Transaction;
+  txType: SupportedTxType;
+  chainId: number;
+  unsigned: string;
+} {
   if (bytes.length === 0) throw makeError('EVM_TX_INVALID', 'The transaction is empty.');
-  if (bytes.length > MAX_TX_BYTES) throw makeError('INPUT_TOO_LARGE', `The transaction is larger than ${MAX_TX_BYTES} bytes.`);
+  if (bytes.length > MAX_TX_BYTES)
+    throw makeError('INPUT_TOO_LARGE', `The transaction is larger than ${MAX_TX_BYTES} bytes.`);
   const txType = txTypeOf(bytes);
   checkFieldCount(bytes, txType);
   const hex = hexlify(bytes);
@@ -96,19 +133,33 @@ export function parseUnsignedTransaction(bytes: Uint8Array): { tx: Transaction; 
   try {
     tx = Transaction.from(hex);
   } catch (error) {
-    throw makeError('EVM_TX_INVALID', `The transaction fields are invalid (${shortReason(error)}).`, {}, error);
+    throw makeError(
+      'EVM_TX_INVALID',
+      `The transaction fields are invalid (${shortReason(error)}).`,
+      {},
+      error,
+    );
   }
-  if (tx.signature !== null) throw makeError('EVM_TX_INVALID', 'The transaction is already signed; send the unsigned transaction.');
+  if (tx.signature !== null)
+    throw makeError('EVM_TX_INVALID', 'The transaction is already signed; send the unsigned transaction.');
   const chainId = checkFields(tx, txType);
   // Parse, don't guess: only the canonical encoding (no leading zeros, minimal lengths) is signed.
   let reserialized: string;
   try {
     reserialized = tx.unsignedSerialized;
   } catch (error) {
-    throw makeError('EVM_TX_INVALID', `The transaction cannot be serialized (${shortReason(error)}).`, {}, error);
+    throw makeError(
+      'EVM_TX_INVALID',
+      `The transaction cannot be serialized (${shortReason(error)}).`,
+      {},
+      error,
+    );
   }
   if (reserialized !== hex) {
-    throw makeError('EVM_TX_INVALID', 'The transaction is not in canonical RLP form (leading zeros or non-minimal lengths).');
+    throw makeError(
+      'EVM_TX_INVALID',
+      'The transaction is not in canonical RLP form (leading zeros or non-minimal lengths).',
+    );
   }
   return { tx, txType, chainId, unsigned: hex };
 }
@@ -121,7 +172,12 @@ export function transactionFromFields(fields: TransactionLike): ReturnType<typeo
     serialized = tx.unsignedSerialized;
   } catch (error) {
     if (isColdsignError(error)) throw error;
-    throw makeError('REQUEST_INVALID', `The transaction fields are invalid (${shortReason(error)}).`, {}, error);
+    throw makeError(
+      'REQUEST_INVALID',
+      `The transaction fields are invalid (${shortReason(error)}).`,
+      {},
+      error,
+    );
   }
   return parseUnsignedTransaction(getBytes(serialized));
 }
@@ -141,10 +197,18 @@ export function authorizationsOf(tx: Transaction): AuthorizationView[] {
   return (tx.authorizationList ?? []).map((auth) => {
     let authority: string | null = null;
     try {
-      authority = verifyAuthorization({ address: auth.address, nonce: auth.nonce, chainId: auth.chainId }, auth.signature);
+      authority = verifyAuthorization(
+        { address: auth.address, nonce: auth.nonce, chainId: auth.chainId },
+        auth.signature,
+      );
     } catch {
       authority = null;
     }
-    return { chainId: auth.chainId.toString(), address: auth.address, nonce: auth.nonce.toString(), authority };
+    return {
+      chainId: auth.chainId.toString(),
+      address: auth.address,
+      nonce: auth.nonce.toString(),
+      authority,
+    };
   });
 }

@@ -32,7 +32,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function reason(error: unknown): string {
   if (error instanceof RangeError) return 'too deeply nested';
   const e = error as { shortMessage?: string; message?: string };
-  return String(e?.shortMessage ?? e?.message ?? error).split('\n')[0]!.slice(0, 160);
+  return String(e?.shortMessage ?? e?.message ?? error)
+    .split('\n')[0]!
+    .slice(0, 160);
 }
 
 function readTypes(raw: unknown): Record<string, Field[]> {
@@ -41,15 +43,23 @@ function readTypes(raw: unknown): Record<string, Field[]> {
   if (names.length > MAX_TYPES) invalid(`Typed data declares more than ${MAX_TYPES} types.`);
   const types: Record<string, Field[]> = {};
   for (const name of names) {
-    if (!IDENTIFIER.test(name)) invalid(`Typed data type name ${JSON.stringify(name.slice(0, 64))} is not an identifier.`);
+    if (!IDENTIFIER.test(name))
+      invalid(`Typed data type name ${JSON.stringify(name.slice(0, 64))} is not an identifier.`);
     const fields = raw[name];
-    if (!Array.isArray(fields) || fields.length > MAX_FIELDS) invalid(`Typed data type ${name} must be a list of at most ${MAX_FIELDS} fields.`);
+    if (!Array.isArray(fields) || fields.length > MAX_FIELDS)
+      invalid(`Typed data type ${name} must be a list of at most ${MAX_FIELDS} fields.`);
     const seen = new Set<string>();
     types[name] = fields.map((field: unknown) => {
-      if (!isRecord(field) || typeof field.name !== 'string' || typeof field.type !== 'string' || Object.keys(field).length !== 2) {
+      if (
+        !isRecord(field) ||
+        typeof field.name !== 'string' ||
+        typeof field.type !== 'string' ||
+        Object.keys(field).length !== 2
+      ) {
         invalid(`Every field of type ${name} must be exactly {"name", "type"} strings.`);
       }
-      if (!IDENTIFIER.test(field.name) || field.type.length > 128) invalid(`Type ${name} has an invalid field name or type.`);
+      if (!IDENTIFIER.test(field.name) || field.type.length > 128)
+        invalid(`Type ${name} has an invalid field name or type.`);
       // EIP-712: member names are unique within a struct.
       if (seen.has(field.name)) invalid(`Type ${name} declares the field ${field.name} twice.`);
       seen.add(field.name);
@@ -63,7 +73,8 @@ function readTypes(raw: unknown): Record<string, Field[]> {
 function checkDomain(domain: Record<string, unknown>, declared: Field[] | undefined): void {
   if (!declared) invalid('Typed data must declare the EIP712Domain type (eth_signTypedData_v4).');
   for (const [key, value] of Object.entries(domain)) {
-    if (!(key in DOMAIN_FIELD_TYPES) || value === null || value === undefined) invalid(`The typed data domain has an unknown or empty field ${JSON.stringify(key.slice(0, 64))}.`);
+    if (!(key in DOMAIN_FIELD_TYPES) || value === null || value === undefined)
+      invalid(`The typed data domain has an unknown or empty field ${JSON.stringify(key.slice(0, 64))}.`);
   }
   try {
     TypedDataEncoder.hashDomain(domain);
@@ -74,19 +85,28 @@ function checkDomain(domain: Record<string, unknown>, declared: Field[] | undefi
     .filter(([name]) => name in domain)
     .map(([name, type]) => ({ name, type }));
   const same =
-    expected.length === declared.length && expected.every((field, i) => field.name === declared[i]?.name && field.type === declared[i]?.type);
+    expected.length === declared.length &&
+    expected.every((field, i) => field.name === declared[i]?.name && field.type === declared[i]?.type);
   if (!same) {
-    invalid('The declared EIP712Domain type does not match the domain values (fields, types or order differ).');
+    invalid(
+      'The declared EIP712Domain type does not match the domain values (fields, types or order differ).',
+    );
   }
 }
 
 /** Refuses message fields the types do not declare: a signer must not display data that is not hashed. */
-function checkMessageShape(types: Record<string, Field[]>, typeName: string, value: unknown, depth: number): void {
+function checkMessageShape(
+  types: Record<string, Field[]>,
+  typeName: string,
+  value: unknown,
+  depth: number,
+): void {
   if (depth > MAX_DEPTH) invalid(`Typed data is nested deeper than ${MAX_DEPTH} levels.`);
   const array = typeName.match(/^(.*)\[(\d*)\]$/);
   if (array) {
     if (!Array.isArray(value)) invalid(`A value of type ${typeName} must be an array.`);
-    if (array[2] !== '' && value.length !== Number(array[2])) invalid(`A value of type ${typeName} must have ${array[2]} elements.`);
+    if (array[2] !== '' && value.length !== Number(array[2]))
+      invalid(`A value of type ${typeName} must have ${array[2]} elements.`);
     for (const item of value) checkMessageShape(types, array[1]!, item, depth + 1);
     return;
   }
@@ -95,7 +115,10 @@ function checkMessageShape(types: Record<string, Field[]>, typeName: string, val
   if (!isRecord(value)) invalid(`A value of type ${typeName} must be an object.`);
   const declared = new Set(fields.map((f) => f.name));
   for (const key of Object.keys(value)) {
-    if (!declared.has(key)) invalid(`The message has a field ${JSON.stringify(key.slice(0, 64))} that type ${typeName} does not declare.`);
+    if (!declared.has(key))
+      invalid(
+        `The message has a field ${JSON.stringify(key.slice(0, 64))} that type ${typeName} does not declare.`,
+      );
   }
   for (const field of fields) {
     if (!(field.name in value)) invalid(`The message lacks the field ${field.name} of type ${typeName}.`);
@@ -113,7 +136,8 @@ export function parseTypedData(input: unknown): TypedDataDocument {
       invalid('The typed data is not valid JSON.', error);
     }
   }
-  if (!isRecord(raw)) invalid('Typed data must be a JSON object with types, primaryType, domain and message.');
+  if (!isRecord(raw))
+    invalid('Typed data must be a JSON object with types, primaryType, domain and message.');
   const extra = Object.keys(raw).filter((k) => !['types', 'primaryType', 'domain', 'message'].includes(k));
   if (extra.length > 0) invalid(`Typed data has unknown members: ${extra.slice(0, 4).join(', ')}.`);
   const allTypes = readTypes(raw.types);
@@ -132,7 +156,9 @@ export function parseTypedData(input: unknown): TypedDataDocument {
     invalid(`The typed data types are invalid (${reason(error)}).`, error);
   }
   if (encoder.primaryType !== raw.primaryType) {
-    invalid(`primaryType ${JSON.stringify(raw.primaryType.slice(0, 64))} is not the root type of the declared types.`);
+    invalid(
+      `primaryType ${JSON.stringify(raw.primaryType.slice(0, 64))} is not the root type of the declared types.`,
+    );
   }
   checkMessageShape(types, raw.primaryType, raw.message, 0);
   const doc: TypedDataDocument = { domain, types, primaryType: raw.primaryType, message: raw.message };
@@ -143,7 +169,13 @@ export function parseTypedData(input: unknown): TypedDataDocument {
 /** EIP-712: keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(message)). */
 export function typedDataDigest(doc: TypedDataDocument): string {
   try {
-    return keccak256(concat(['0x1901', TypedDataEncoder.hashDomain(doc.domain), TypedDataEncoder.from(doc.types).hash(doc.message)]));
+    return keccak256(
+      concat([
+        '0x1901',
+        TypedDataEncoder.hashDomain(doc.domain),
+        TypedDataEncoder.from(doc.types).hash(doc.message),
+      ]),
+    );
   } catch (error) {
     invalid(`The typed data message does not encode (${reason(error)}).`, error);
   }
@@ -155,9 +187,16 @@ export function domainSeparator(doc: TypedDataDocument): string {
 }
 
 /** The eth_signTypedData_v4 payload with values normalized by ethers (for canonical JSON and display). */
-export function typedDataPayload(doc: TypedDataDocument): { types: Record<string, Field[]>; domain: Record<string, unknown>; primaryType: string; message: Record<string, unknown> } {
+export function typedDataPayload(doc: TypedDataDocument): {
+  types: Record<string, Field[]>;
+  domain: Record<string, unknown>;
+  primaryType: string;
+  message: Record<string, unknown>;
+} {
   try {
-    return TypedDataEncoder.getPayload(doc.domain, doc.types, doc.message) as ReturnType<typeof typedDataPayload>;
+    return TypedDataEncoder.getPayload(doc.domain, doc.types, doc.message) as ReturnType<
+      typeof typedDataPayload
+    >;
   } catch (error) {
     invalid(`The typed data message does not encode (${reason(error)}).`, error);
   }

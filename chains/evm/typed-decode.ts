@@ -38,10 +38,20 @@ function permit(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
   let raw: bigint;
   if (hasFields(doc, 'Permit', ['owner', 'spender', 'value', 'nonce', 'deadline'])) {
     raw = getBigInt(m.value as string);
-    Object.assign(args, { owner: getAddress(m.owner as string), value: raw.toString(), nonce: String(getBigInt(m.nonce as string)), deadline: String(getBigInt(m.deadline as string)) });
+    Object.assign(args, {
+      owner: getAddress(m.owner as string),
+      value: raw.toString(),
+      nonce: String(getBigInt(m.nonce as string)),
+      deadline: String(getBigInt(m.deadline as string)),
+    });
   } else if (hasFields(doc, 'Permit', ['holder', 'spender', 'nonce', 'expiry', 'allowed'])) {
     raw = m.allowed === true ? MaxUint256 : 0n;
-    Object.assign(args, { holder: getAddress(m.holder as string), allowed: String(m.allowed), nonce: String(getBigInt(m.nonce as string)), expiry: String(getBigInt(m.expiry as string)) });
+    Object.assign(args, {
+      holder: getAddress(m.holder as string),
+      allowed: String(m.allowed),
+      nonce: String(getBigInt(m.nonce as string)),
+      expiry: String(getBigInt(m.expiry as string)),
+    });
   } else {
     return null;
   }
@@ -49,7 +59,8 @@ function permit(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
   const owner = args.owner ?? args.holder;
   const warnings: string[] = [];
   // EIP-2612: the permit is valid only when signed by its owner.
-  if (owner !== undefined && !ctx.ours.has(owner.toLowerCase())) warnings.push(`The permit's owner ${owner} is not one of our keys.`);
+  if (owner !== undefined && !ctx.ours.has(owner.toLowerCase()))
+    warnings.push(`The permit's owner ${owner} is not one of our keys.`);
   warnings.push(
     unlimited
       ? `UNLIMITED permit: this signature lets ${spender} spend all of token ${token} held by the owner, without a transaction from us.`
@@ -81,19 +92,25 @@ function permit2(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null 
       const prefix = list.length > 1 ? `${tokenKey}[${i}].` : `${tokenKey}.`;
       args[`${prefix}token`] = token;
       args[`${prefix}amount`] = amount.toString();
-      if (it.expiration !== undefined) args[`${prefix}expiration`] = String(getBigInt(it.expiration as string));
+      if (it.expiration !== undefined)
+        args[`${prefix}expiration`] = String(getBigInt(it.expiration as string));
       if (it.nonce !== undefined) args[`${prefix}nonce`] = String(getBigInt(it.nonce as string));
     });
   };
   if (doc.primaryType === 'PermitSingle' || doc.primaryType === 'PermitBatch') collect(m.details, 'details');
-  else if (/^PermitBatch(Witness)?TransferFrom$|^Permit(Witness)?TransferFrom$/.test(doc.primaryType)) collect(m.permitted, 'permitted');
+  else if (/^PermitBatch(Witness)?TransferFrom$|^Permit(Witness)?TransferFrom$/.test(doc.primaryType))
+    collect(m.permitted, 'permitted');
   else return null;
   if (typeof m.spender !== 'string') return null;
   const spender = getAddress(m.spender);
   args.spender = spender;
-  for (const key of ['sigDeadline', 'deadline', 'nonce'] as const) if (m[key] !== undefined) args[key] = String(getBigInt(m[key] as string));
+  for (const key of ['sigDeadline', 'deadline', 'nonce'] as const)
+    if (m[key] !== undefined) args[key] = String(getBigInt(m[key] as string));
   const warnings: string[] = [];
-  if (contract.toLowerCase() !== PERMIT2_ADDRESS.toLowerCase()) warnings.push(`The domain is named Permit2 but its contract ${contract} is not the canonical Permit2 deployment.`);
+  if (contract.toLowerCase() !== PERMIT2_ADDRESS.toLowerCase())
+    warnings.push(
+      `The domain is named Permit2 but its contract ${contract} is not the canonical Permit2 deployment.`,
+    );
   let unlimited = false;
   for (const { token, amount } of grants) {
     if (amount === MAX_UINT160 || amount === MaxUint256) {
@@ -113,16 +130,24 @@ function permit2(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null 
 
 /** Safe SafeTx(to, value, data, operation, safeTxGas, baseGas, gasPrice, gasToken, refundReceiver, nonce). */
 function safeTx(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
-  if (doc.primaryType !== 'SafeTx' || !hasFields(doc, 'SafeTx', ['to', 'value', 'data', 'operation'])) return null;
+  if (doc.primaryType !== 'SafeTx' || !hasFields(doc, 'SafeTx', ['to', 'value', 'data', 'operation']))
+    return null;
   const safe = verifyingContract(doc);
   if (!safe) return null;
   const m = doc.message;
   const extra: Record<string, string> = {};
-  for (const key of ['safeTxGas', 'baseGas', 'gasPrice', 'nonce']) if (m[key] !== undefined) extra[key] = String(getBigInt(m[key] as string));
-  for (const key of ['gasToken', 'refundReceiver']) if (typeof m[key] === 'string') extra[key] = getAddress(m[key]);
+  for (const key of ['safeTxGas', 'baseGas', 'gasPrice', 'nonce'])
+    if (m[key] !== undefined) extra[key] = String(getBigInt(m[key] as string));
+  for (const key of ['gasToken', 'refundReceiver'])
+    if (typeof m[key] === 'string') extra[key] = getAddress(m[key]);
   const result = analyzeSafeTx(
     safe,
-    { to: getAddress(m.to as string), value: getBigInt(m.value as string), data: hexlify(m.data as string), operation: getBigInt(m.operation as string) },
+    {
+      to: getAddress(m.to as string),
+      value: getBigInt(m.value as string),
+      data: hexlify(m.data as string),
+      operation: getBigInt(m.operation as string),
+    },
     ctx,
     base(doc),
     extra,
@@ -141,7 +166,9 @@ export function analyzeTypedData(doc: TypedDataDocument, ctx: CallContext): Call
   }
   return {
     movements: [],
-    warnings: [`Typed data ${doc.primaryType} is not a recognised kind: review every field before signing (blind).`],
+    warnings: [
+      `Typed data ${doc.primaryType} is not a recognised kind: review every field before signing (blind).`,
+    ],
     blind: true,
   };
 }

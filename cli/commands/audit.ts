@@ -12,10 +12,16 @@ export async function auditVerifyCommand(options: { file?: string; json?: boolea
   const result = await withSession((session) => session.auditVerify());
   if (!result.ok) {
     const bad = result.firstBad!;
-    throw makeError('AUDIT_TAMPERED', `The audit log does not verify at entry ${bad.seq}: ${bad.reason}.`.replace(/\.\.$/, '.'), { seq: bad.seq });
+    throw makeError(
+      'AUDIT_TAMPERED',
+      `The audit log does not verify at entry ${bad.seq}: ${bad.reason}.`.replace(/\.\.$/, '.'),
+      { seq: bad.seq },
+    );
   }
   if (options.json) return printJson(result);
-  println(`Audit log verifies: ${result.entries} entries, hash chain intact, every checkpoint signature valid, head pinned in the HSM.`);
+  println(
+    `Audit log verifies: ${result.entries} entries, hash chain intact, every checkpoint signature valid, head pinned in the HSM.`,
+  );
 }
 
 function verifyExportFile(file: string, json?: boolean): void {
@@ -28,10 +34,16 @@ function verifyExportFile(file: string, json?: boolean): void {
   const result = verifyAuditExport(text);
   if (!result.ok) {
     const bad = result.firstBad!;
-    throw makeError('AUDIT_TAMPERED', `The exported audit log does not verify at entry ${bad.seq}: ${bad.reason}.`.replace(/\.\.$/, '.'), { seq: bad.seq });
+    throw makeError(
+      'AUDIT_TAMPERED',
+      `The exported audit log does not verify at entry ${bad.seq}: ${bad.reason}.`.replace(/\.\.$/, '.'),
+      { seq: bad.seq },
+    );
   }
   if (json) return printJson(result);
-  println(`Exported audit log verifies offline: ${result.entries} entries, ${result.checkpoints} signed checkpoint(s).`);
+  println(
+    `Exported audit log verifies offline: ${result.entries} entries, ${result.checkpoints} signed checkpoint(s).`,
+  );
 }
 
 export async function auditExportCommand(options: { out: string; json?: boolean }): Promise<void> {
@@ -39,5 +51,7 @@ export async function auditExportCommand(options: { out: string; json?: boolean 
   writeFileAtomic(options.out, new TextEncoder().encode(text));
   const entries = text.split('\n').filter(Boolean).length;
   if (options.json) return printJson({ file: options.out, lines: entries });
-  println(`Audit log exported to ${options.out}. Verify it anywhere with: coldsign audit verify --file ${options.out}`);
+  println(
+    `Audit log exported to ${options.out}. Verify it anywhere with: coldsign audit verify --file ${options.out}`,
+  );
 }

@@ -12,8 +12,12 @@ import { formatReview } from '../review-text.js';
 import { PASSPHRASE, readSecret } from '../secrets.js';
 import { withSession } from '../session.js';
 
-export async function officerKeygenCommand(name: string, options: { out: string; json?: boolean }): Promise<void> {
-  if (existsSync(options.out)) throw makeError('OUTPUT_EXISTS', `${options.out} already exists; an officer key is never overwritten.`);
+export async function officerKeygenCommand(
+  name: string,
+  options: { out: string; json?: boolean },
+): Promise<void> {
+  if (existsSync(options.out))
+    throw makeError('OUTPUT_EXISTS', `${options.out} already exists; an officer key is never overwritten.`);
   const passphrase = await readSecret(PASSPHRASE, { confirm: true });
   const { pem, publicKey } = generateOfficerKey(name, passphrase);
   writeFileAtomic(options.out, new TextEncoder().encode(pem));
@@ -48,11 +52,17 @@ function readOfficerKeyFile(path: string): string {
 export async function policyShowCommand(options: { json?: boolean }): Promise<void> {
   const policy = await withSession(async (session) => loadPolicy(session.db), { unlock: false });
   if (options.json) return printJson({ policy });
-  if (!policy) return println('No policy is in force: every request is refused (default deny). Apply one with `coldsign policy apply`.');
+  if (!policy)
+    return println(
+      'No policy is in force: every request is refused (default deny). Apply one with `coldsign policy apply`.',
+    );
   process.stdout.write(formatPolicy(policy));
 }
 
-export async function policySignCommand(file: string, options: { key: string; json?: boolean }): Promise<void> {
+export async function policySignCommand(
+  file: string,
+  options: { key: string; json?: boolean },
+): Promise<void> {
   const doc = parsePolicy(readJsonFile(file, 'POLICY_INVALID'));
   const keyText = readOfficerKeyFile(options.key);
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
@@ -60,7 +70,9 @@ export async function policySignCommand(file: string, options: { key: string; js
   writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(signed, null, 2)}\n`));
   const signers = (signed.signatures ?? []).map((s) => s.officer);
   if (options.json) return printJson({ file, version: signed.version, signers });
-  println(`Signed policy version ${signed.version} in ${file} as ${officer.name}; signatures now: ${signers.join(', ')}.`);
+  println(
+    `Signed policy version ${signed.version} in ${file} as ${officer.name}; signatures now: ${signers.join(', ')}.`,
+  );
 }
 
 export async function policyApplyCommand(file: string, options: { json?: boolean }): Promise<void> {
@@ -70,7 +82,10 @@ export async function policyApplyCommand(file: string, options: { json?: boolean
   println(`Policy version ${applied.version} is now in force.`);
 }
 
-export async function approveCommand(inputs: string[], options: { key: string; out: string; json?: boolean }): Promise<void> {
+export async function approveCommand(
+  inputs: string[],
+  options: { key: string; out: string; json?: boolean },
+): Promise<void> {
   const groups = groupInputs(readInputs(inputs));
   if (groups.length !== 1) throw makeError('USAGE', 'approve takes the input(s) of exactly one request.');
   const keyText = readOfficerKeyFile(options.key);
@@ -79,7 +94,8 @@ export async function approveCommand(inputs: string[], options: { key: string; o
     { unlock: false },
   );
   // The officer sees what they approve before their passphrase is asked for.
-  if (!options.json) println(formatReview(preview.requestId, preview.summary, preview.decision, null, policy));
+  if (!options.json)
+    println(formatReview(preview.requestId, preview.summary, preview.decision, null, policy));
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
   const approval = signApproval(preview.requestId, officer, new Date());
   writeFileAtomic(options.out, new TextEncoder().encode(`${JSON.stringify(approval, null, 2)}\n`));

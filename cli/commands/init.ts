@@ -7,7 +7,14 @@ import { findSoftHsmModule, initSoftHsmToken, useSoftHsmHome } from '../../hsm/s
 import { openDatabase } from '../../store/database.js';
 import { Auditor } from '../../store/audit.js';
 import { hsmAuditPorts } from '../../store/audit-hsm.js';
-import { DEFAULT_TOKEN_LABEL, isInitialized, resolveHome, writeConfig, type ColdsignConfig, type Home } from '../../store/home.js';
+import {
+  DEFAULT_TOKEN_LABEL,
+  isInitialized,
+  resolveHome,
+  writeConfig,
+  type ColdsignConfig,
+  type Home,
+} from '../../store/home.js';
 import { printJson, println } from '../output.js';
 import { PIN, readSecret } from '../secrets.js';
 import { enrollOfficers, parseOfficerArgument } from '../../store/officers.js';
@@ -25,14 +32,22 @@ export interface InitOptions {
 export async function initCommand(options: InitOptions): Promise<void> {
   const home = resolveHome();
   if (isInitialized(home)) {
-    throw makeError('HOME_ALREADY_INITIALIZED', `${home.dir} is already a coldsign home; nothing was changed.`);
+    throw makeError(
+      'HOME_ALREADY_INITIALIZED',
+      `${home.dir} is already a coldsign home; nothing was changed.`,
+    );
   }
-  if (options.softhsm && options.module) throw makeError('USAGE', 'Give either --softhsm or --module, not both.');
-  if (options.module && !options.token) throw makeError('USAGE', '--module needs --token LABEL (the token label on that HSM).');
+  if (options.softhsm && options.module)
+    throw makeError('USAGE', 'Give either --softhsm or --module, not both.');
+  if (options.module && !options.token)
+    throw makeError('USAGE', '--module needs --token LABEL (the token label on that HSM).');
   const officers = options.officer.map(parseOfficerArgument);
   const quorum = options.quorum ?? (officers.length > 0 ? Math.min(2, officers.length) : 0);
   if (quorum > officers.length) {
-    throw makeError('USAGE', `A quorum of ${quorum} needs at least ${quorum} officers; ${officers.length} given.`);
+    throw makeError(
+      'USAGE',
+      `A quorum of ${quorum} needs at least ${quorum} officers; ${officers.length} given.`,
+    );
   }
 
   const embedded = !options.module;
@@ -61,11 +76,21 @@ export async function initCommand(options: InitOptions): Promise<void> {
   };
   if (options.json) return printJson(report);
   println(`Initialized coldsign home ${home.dir}`);
-  println(`  HSM: ${embedded ? 'embedded SoftHSM2 token' : 'PKCS#11 module'} ${config.hsm.module}, token "${config.hsm.token}"`);
-  println(`  Officers: ${officers.length ? officers.map((o) => o.name).join(', ') : 'none'}; policy quorum ${quorum}`);
+  println(
+    `  HSM: ${embedded ? 'embedded SoftHSM2 token' : 'PKCS#11 module'} ${config.hsm.module}, token "${config.hsm.token}"`,
+  );
+  println(
+    `  Officers: ${officers.length ? officers.map((o) => o.name).join(', ') : 'none'}; policy quorum ${quorum}`,
+  );
 }
 
-async function createHome(home: Home, config: ColdsignConfig, pin: string, officers: Officer[], quorum: number) {
+async function createHome(
+  home: Home,
+  config: ColdsignConfig,
+  pin: string,
+  officers: Officer[],
+  quorum: number,
+) {
   const embedded = config.hsm.embedded;
   if (embedded) {
     useSoftHsmHome(home.dir);
@@ -81,7 +106,11 @@ async function createHome(home: Home, config: ColdsignConfig, pin: string, offic
       const now = new Date();
       // The audit key is generated inside the HSM; the first entry and checkpoint anchor the log in the token.
       const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { create: true }), now);
-      await auditor.log('appliance.initialized', { hsm: { module: config.hsm.module, token: config.hsm.token, embedded } }, now);
+      await auditor.log(
+        'appliance.initialized',
+        { hsm: { module: config.hsm.module, token: config.hsm.token, embedded } },
+        now,
+      );
       await auditor.checkpoint(now);
       if (officers.length > 0) await enrollOfficers(db, auditor, officers, quorum, now);
     } finally {

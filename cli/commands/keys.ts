@@ -16,7 +16,8 @@ export async function generateCommand(options: GenerateKeyOptions & { json?: boo
 export async function listCommand(options: { json?: boolean }): Promise<void> {
   const keys = await withSession(async (session) => session.listKeys(), { unlock: false });
   if (options.json) return printJson({ keys });
-  if (keys.length === 0) return println('No keys yet: create one with `coldsign keys generate --chain btc|evm --label NAME`.');
+  if (keys.length === 0)
+    return println('No keys yet: create one with `coldsign keys generate --chain btc|evm --label NAME`.');
   for (const key of keys) {
     const where = key.chain === 'btc' ? `${key.network} ${key.script}` : 'evm';
     println(`${key.label.padEnd(20)} ${where.padEnd(22)} ${key.address}`);

@@ -20,25 +20,33 @@ import { writeQrFrames } from './requests.js';
 
 const ENCODE_TYPES = ['crypto-psbt', 'psbt', 'bytes'] as const;
 
-export async function qrEncodeCommand(file: string, options: { out: string; urType?: string; fragment?: number; json?: boolean }): Promise<void> {
+export async function qrEncodeCommand(
+  file: string,
+  options: { out: string; urType?: string; fragment?: number; json?: boolean },
+): Promise<void> {
   const [input] = readInputs([file]);
   const bytes = input!.bytes;
   const fragment = options.fragment ?? DEFAULT_FRAGMENT_BYTES;
   let parts: string[];
   let type: string;
   if (inputKind(bytes) === 'ur-text') {
-    if (options.urType) throw makeError('USAGE', 'The file already holds UR parts; --ur-type does not apply.');
+    if (options.urType)
+      throw makeError('USAGE', 'The file already holds UR parts; --ur-type does not apply.');
     parts = collectPartsFromText(new TextDecoder().decode(bytes));
     type = parts[0]!.slice(3, parts[0]!.indexOf('/'));
   } else {
     type = options.urType ?? (isPsbt(bytes) ? 'crypto-psbt' : 'bytes');
     if (!(ENCODE_TYPES as readonly string[]).includes(type)) {
-      throw makeError('USAGE', `--ur-type must be one of ${ENCODE_TYPES.join(', ')} (eth-sign-request files come from the online wallet as UR parts).`);
+      throw makeError(
+        'USAGE',
+        `--ur-type must be one of ${ENCODE_TYPES.join(', ')} (eth-sign-request files come from the online wallet as UR parts).`,
+      );
     }
     if (type === 'bytes') {
       parts = encodeUrParts('bytes', new Uint8Array(new Bytes(Buffer.from(bytes)).toCBOR()), fragment);
     } else {
-      if (!isPsbt(bytes)) throw makeError('PSBT_INVALID', `${file} is not a PSBT, so it cannot be a ${type} UR.`);
+      if (!isPsbt(bytes))
+        throw makeError('PSBT_INVALID', `${file} is not a PSBT, so it cannot be a ${type} UR.`);
       const psbt = decodePsbtTransport(bytes).bytes;
       parts = psbtToUr(psbt, fragment, type === 'psbt' ? 'psbt' : 'crypto-psbt');
     }
@@ -46,7 +54,9 @@ export async function qrEncodeCommand(file: string, options: { out: string; urTy
   mkdirSync(options.out, { recursive: true });
   const frames = writeQrFrames(options.out, parts);
   if (options.json) return printJson({ type, frames, parts: parts.length });
-  println(`${frames.length === 1 ? 'One QR frame' : `${frames.length} animated QR frames`} (${type}) written to ${options.out}.`);
+  println(
+    `${frames.length === 1 ? 'One QR frame' : `${frames.length} animated QR frames`} (${type}) written to ${options.out}.`,
+  );
 }
 
 function isPsbt(bytes: Uint8Array): boolean {
@@ -57,13 +67,17 @@ function isPsbt(bytes: Uint8Array): boolean {
   }
 }
 
-export async function qrDecodeCommand(images: string[], options: { out?: string; json?: boolean }): Promise<void> {
+export async function qrDecodeCommand(
+  images: string[],
+  options: { out?: string; json?: boolean },
+): Promise<void> {
   const inputs = readInputs(images);
   const decoder = await createNodeQrDecoder();
   const texts: string[] = [];
   const report = progress('Decoding QR frames');
   for (const [index, input] of inputs.entries()) {
-    if (inputKind(input.bytes) === 'ur-text') texts.push(...collectPartsFromText(new TextDecoder().decode(input.bytes)));
+    if (inputKind(input.bytes) === 'ur-text')
+      texts.push(...collectPartsFromText(new TextDecoder().decode(input.bytes)));
     else texts.push(...(await decodeQrImage(input.bytes, decoder)));
     report(index + 1, inputs.length);
   }
@@ -74,10 +88,23 @@ export async function qrDecodeCommand(images: string[], options: { out?: string;
   }
   // Every frame is fed, also after completion: a stray frame of another transfer is refused.
   const message = assembleUr(texts);
-  const payload = message.type === 'crypto-psbt' || message.type === 'psbt' ? decodeCryptoPsbt(message) : message.type === 'bytes' ? bytesOf(message.cbor) : message.cbor;
+  const payload =
+    message.type === 'crypto-psbt' || message.type === 'psbt'
+      ? decodeCryptoPsbt(message)
+      : message.type === 'bytes'
+        ? bytesOf(message.cbor)
+        : message.cbor;
   if (options.out) writeFileAtomic(options.out, payload);
-  if (options.json) return printJson({ type: message.type, frames: texts.length, bytes: payload.length, out: options.out ?? null });
-  println(`Decoded a ${message.type} UR from ${texts.length} frame(s): ${payload.length} bytes${options.out ? `, written to ${options.out}` : ''}.`);
+  if (options.json)
+    return printJson({
+      type: message.type,
+      frames: texts.length,
+      bytes: payload.length,
+      out: options.out ?? null,
+    });
+  println(
+    `Decoded a ${message.type} UR from ${texts.length} frame(s): ${payload.length} bytes${options.out ? `, written to ${options.out}` : ''}.`,
+  );
 }
 
 function bytesOf(cbor: Uint8Array): Uint8Array {
@@ -87,4 +114,3 @@ function bytesOf(cbor: Uint8Array): Uint8Array {
     throw makeError('UR_INVALID', 'The bytes UR does not hold a CBOR byte string.');
   }
 }
-

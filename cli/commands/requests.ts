@@ -20,7 +20,10 @@ export async function inspectCommand(inputs: string[], options: { json?: boolean
     for (const group of groups) {
       const reviewed = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`));
       reports.push(reviewed.report);
-      if (!options.json) println(`${formatReview(reviewed.prepared.requestId, reviewed.prepared.summary, reviewed.decision, null, policy)}\n`);
+      if (!options.json)
+        println(
+          `${formatReview(reviewed.prepared.requestId, reviewed.prepared.summary, reviewed.decision, null, policy)}\n`,
+        );
     }
   });
   if (options.json) printJson(reports.length === 1 ? reports[0] : reports);
@@ -42,30 +45,49 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   const format = options.format as OutputFormat;
   const groups = groupInputs(readInputs(inputs));
   if (groups.length > 1 && !isDirectory(options.out)) {
-    throw makeError('USAGE', `${groups.length} requests were given: --out must then be an existing directory.`);
+    throw makeError(
+      'USAGE',
+      `${groups.length} requests were given: --out must then be an existing directory.`,
+    );
   }
   const approvals = options.approval.map(readApproval);
-  const results: Array<{ report: RequestReport; path: string; bytes: Uint8Array; urParts: string[]; description: string }> = [];
+  const results: Array<{
+    report: RequestReport;
+    path: string;
+    bytes: Uint8Array;
+    urParts: string[];
+    description: string;
+  }> = [];
   await withSession(async (session) => {
     const policy = loadPolicy(session.db);
     // Review every request first (the operator sees each), so that a refusal of any one leaves nothing signed.
     const reviewed = [];
     for (const group of groups) {
-      const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`), { checkpoint: false });
-      if (!options.json) println(`${formatReview(r.prepared.requestId, r.prepared.summary, r.decision, null, policy)}\n`);
+      const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`), {
+        checkpoint: false,
+      });
+      if (!options.json)
+        println(`${formatReview(r.prepared.requestId, r.prepared.summary, r.decision, null, policy)}\n`);
       reviewed.push(r);
     }
     for (const [index, r] of reviewed.entries()) {
       const many = groups.length > 1;
       const outcome = await session.signRequest(r.prepared.requestId, approvals, {
         format,
-        outputPath: (suffix) => (many ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`) : options.out),
+        outputPath: (suffix) =>
+          many ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`) : options.out,
         fragmentBytes: options.fragment,
         withQr: Boolean(options.qr),
         onProgress: progress('Signing in the HSM'),
       });
       const path = outcome.report.outputs[0] ?? options.out;
-      results.push({ report: outcome.report, path, bytes: outcome.output.bytes, urParts: outcome.output.urParts, description: outcome.output.description });
+      results.push({
+        report: outcome.report,
+        path,
+        bytes: outcome.output.bytes,
+        urParts: outcome.output.urParts,
+        description: outcome.output.description,
+      });
       if (reviewed.length > 1) progress('Requests signed')(index + 1, reviewed.length);
     }
   });
@@ -73,14 +95,21 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   for (const result of results) {
     writeFileAtomic(result.path, result.bytes);
     if (options.qr) {
-      const frames = writeQrFrames(options.qr, result.urParts, results.length > 1 ? result.report.requestId.slice(0, 16) : undefined);
+      const frames = writeQrFrames(
+        options.qr,
+        result.urParts,
+        results.length > 1 ? result.report.requestId.slice(0, 16) : undefined,
+      );
       result.report.outputs.push(...frames);
     }
   }
-  if (options.json) return printJson(results.length === 1 ? results[0]!.report : results.map((r) => r.report));
+  if (options.json)
+    return printJson(results.length === 1 ? results[0]!.report : results.map((r) => r.report));
   for (const result of results) {
     const approvals = result.report.policy.approvals;
-    println(`Signed${approvals.length ? ` with the approvals of ${approvals.join(', ')}` : ''}: ${result.description}`);
+    println(
+      `Signed${approvals.length ? ` with the approvals of ${approvals.join(', ')}` : ''}: ${result.description}`,
+    );
     for (const output of result.report.outputs) println(`  wrote ${output}`);
     println(`  audit entry ${result.report.audit.seq}`);
   }

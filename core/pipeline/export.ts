@@ -39,27 +39,73 @@ export async function exportSigned(
 ): Promise<ExportedOutput> {
   const { fragmentBytes } = options;
   const viaQr = prepared.payload.transport.kind === 'qr';
-  const needUr = options.withQr || format === 'ur' || (format === 'auto' && (viaQr || 'ethSignRequest' in prepared.payload));
+  const needUr =
+    options.withQr ||
+    format === 'ur' ||
+    (format === 'auto' && (viaQr || 'ethSignRequest' in prepared.payload));
   const { ethSignatureToUr, psbtToUr } = needUr ? await import('../../qr/index.js') : noQr;
   if (signed.chain === 'btc' && prepared.chain === 'btc') {
     const { btc } = signed;
     const binary = decodePsbtTransport(btc.psbt).bytes;
     // BCR-2020-006 crypto-psbt, or the newer psbt type when the request came as one
-    const urParts = psbtToUr(binary, fragmentBytes, prepared.payload.transport.kind === 'qr' && prepared.payload.transport.urType === 'psbt' ? 'psbt' : 'crypto-psbt');
-    const chosen = format === 'auto' ? (prepared.payload.transport.kind === 'qr' ? 'ur' : encodingFormat(btc.encoding)) : format;
+    const urParts = psbtToUr(
+      binary,
+      fragmentBytes,
+      prepared.payload.transport.kind === 'qr' && prepared.payload.transport.urType === 'psbt'
+        ? 'psbt'
+        : 'crypto-psbt',
+    );
+    const chosen =
+      format === 'auto'
+        ? prepared.payload.transport.kind === 'qr'
+          ? 'ur'
+          : encodingFormat(btc.encoding)
+        : format;
     const txNote = btc.finalTxHex ? `; fully signed, transaction ${btc.txid}` : '';
     switch (chosen) {
       case 'psbt':
-        return out(binary, 'psbt', 'application/octet-stream', '.signed.psbt', `signed PSBT (binary)${txNote}`, urParts);
+        return out(
+          binary,
+          'psbt',
+          'application/octet-stream',
+          '.signed.psbt',
+          `signed PSBT (binary)${txNote}`,
+          urParts,
+        );
       case 'base64':
-        return out(encodePsbtTransport(binary, 'base64'), 'base64', 'text/plain', '.signed.psbt.txt', `signed PSBT (base64)${txNote}`, urParts);
+        return out(
+          encodePsbtTransport(binary, 'base64'),
+          'base64',
+          'text/plain',
+          '.signed.psbt.txt',
+          `signed PSBT (base64)${txNote}`,
+          urParts,
+        );
       case 'hex':
-        return out(encodePsbtTransport(binary, 'hex'), 'hex', 'text/plain', '.signed.psbt.hex', `signed PSBT (hex)${txNote}`, urParts);
+        return out(
+          encodePsbtTransport(binary, 'hex'),
+          'hex',
+          'text/plain',
+          '.signed.psbt.hex',
+          `signed PSBT (hex)${txNote}`,
+          urParts,
+        );
       case 'ur':
-        return out(lines(urParts), 'ur', 'text/plain', '.signed.ur.txt', `signed PSBT as ${urParts.length} crypto-psbt UR part(s)${txNote}`, urParts);
+        return out(
+          lines(urParts),
+          'ur',
+          'text/plain',
+          '.signed.ur.txt',
+          `signed PSBT as ${urParts.length} crypto-psbt UR part(s)${txNote}`,
+          urParts,
+        );
       case 'json':
         return out(
-          json({ psbt: new TextDecoder().decode(encodePsbtTransport(binary, 'base64')), txHex: btc.finalTxHex ?? null, txid: btc.txid ?? null }),
+          json({
+            psbt: new TextDecoder().decode(encodePsbtTransport(binary, 'base64')),
+            txHex: btc.finalTxHex ?? null,
+            txid: btc.txid ?? null,
+          }),
           'json',
           'application/json',
           '.signed.json',
@@ -71,7 +117,8 @@ export async function exportSigned(
   if (signed.chain === 'evm' && prepared.chain === 'evm') {
     const { evm } = signed;
     const fromUr = 'ethSignRequest' in prepared.payload;
-    const requestId = 'ethSignRequest' in prepared.payload ? prepared.payload.ethSignRequest.requestId : undefined;
+    const requestId =
+      'ethSignRequest' in prepared.payload ? prepared.payload.ethSignRequest.requestId : undefined;
     const origin = 'ethSignRequest' in prepared.payload ? prepared.payload.ethSignRequest.origin : undefined;
     // ERC-4527 eth-signature: r‖s‖v, with v as the transaction carries it (EIP-155 for legacy, yParity for typed).
     const v = evm.v !== undefined ? BigInt(evm.v) : BigInt(27 + evm.yParity);
@@ -79,19 +126,43 @@ export async function exportSigned(
     const rsv = fromHex(`${strip(evm.r)}${strip(evm.s)}${vHex.length % 2 ? `0${vHex}` : vHex}`);
     const primary = evm.rawTransaction ?? evm.signature ?? `0x${toHex(rsv)}`;
     const plainParts = primary.length <= MAX_PLAIN_QR_CHARS ? [primary] : [];
-    const urParts = fromUr || (plainParts.length === 0 && needUr) ? ethSignatureToUr(requestId, rsv, origin, fragmentBytes) : plainParts;
+    const urParts =
+      fromUr || (plainParts.length === 0 && needUr)
+        ? ethSignatureToUr(requestId, rsv, origin, fragmentBytes)
+        : plainParts;
     const chosen = format === 'auto' ? (fromUr ? 'ur' : 'hex') : format;
-    const what = evm.rawTransaction ? `signed transaction (hash ${evm.hash})` : `65-byte signature by ${evm.address}`;
+    const what = evm.rawTransaction
+      ? `signed transaction (hash ${evm.hash})`
+      : `65-byte signature by ${evm.address}`;
     switch (chosen) {
       case 'hex':
-        return out(utf8(`${primary}\n`), 'hex', 'text/plain', evm.rawTransaction ? '.signed-tx.hex' : '.signature.hex', what, urParts);
+        return out(
+          utf8(`${primary}\n`),
+          'hex',
+          'text/plain',
+          evm.rawTransaction ? '.signed-tx.hex' : '.signature.hex',
+          what,
+          urParts,
+        );
       case 'ur': {
         const parts = ethSignatureToUr(requestId, rsv, origin, fragmentBytes);
-        return out(lines(parts), 'ur', 'text/plain', '.eth-signature.ur.txt', `${what} as an eth-signature UR`, parts);
+        return out(
+          lines(parts),
+          'ur',
+          'text/plain',
+          '.eth-signature.ur.txt',
+          `${what} as an eth-signature UR`,
+          parts,
+        );
       }
       case 'json':
         return out(
-          json({ rawTransaction: evm.rawTransaction ?? null, hash: evm.hash ?? null, signature: evm.signature ?? `0x${toHex(rsv)}`, address: evm.address }),
+          json({
+            rawTransaction: evm.rawTransaction ?? null,
+            hash: evm.hash ?? null,
+            signature: evm.signature ?? `0x${toHex(rsv)}`,
+            address: evm.address,
+          }),
           'json',
           'application/json',
           '.signed.json',

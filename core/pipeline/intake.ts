@@ -61,16 +61,23 @@ export async function readRequest(
   for (const input of inputs) {
     if (input.bytes.length === 0) throw makeError('INPUT_EMPTY', `${input.name} is empty.`);
     if (input.bytes.length > MAX_INPUT_BYTES) {
-      throw makeError('INPUT_TOO_LARGE', `${input.name} is larger than ${MAX_INPUT_BYTES / (1024 * 1024)} MB.`);
+      throw makeError(
+        'INPUT_TOO_LARGE',
+        `${input.name} is larger than ${MAX_INPUT_BYTES / (1024 * 1024)} MB.`,
+      );
     }
   }
   const kinds = inputs.map((i) => inputKind(i.bytes));
   if (kinds.every((k) => k === 'request')) {
-    if (inputs.length > 1) throw makeError('USAGE', 'Several request files make several requests: give them one at a time.');
+    if (inputs.length > 1)
+      throw makeError('USAGE', 'Several request files make several requests: give them one at a time.');
     return detectPayload(inputs[0]!.bytes, { kind: 'file' });
   }
   if (kinds.includes('request')) {
-    throw makeError('REQUEST_INVALID', 'QR images or UR parts cannot be mixed with other request files in one request.');
+    throw makeError(
+      'REQUEST_INVALID',
+      'QR images or UR parts cannot be mixed with other request files in one request.',
+    );
   }
   return readTransfer(inputs, kinds, qr, onProgress);
 }
@@ -89,7 +96,8 @@ async function readTransfer(
       try {
         texts.push(...(await qr.readImage(input.bytes)));
       } catch (error) {
-        if (error instanceof Error && 'code' in error) (error as Error).message = `${input.name}: ${error.message}`;
+        if (error instanceof Error && 'code' in error)
+          (error as Error).message = `${input.name}: ${error.message}`;
         throw error;
       }
     }
@@ -111,7 +119,10 @@ async function readTransfer(
     case 'eth-sign-request':
       return { chain: 'evm', ethSignRequest: decodeEthSignRequest(message), transport };
     case 'eth-signature':
-      throw makeError('INPUT_UNRECOGNIZED', 'This QR holds a signature (eth-signature), not a request to sign.');
+      throw makeError(
+        'INPUT_UNRECOGNIZED',
+        'This QR holds a signature (eth-signature), not a request to sign.',
+      );
     default:
       throw makeError('QR_UNSUPPORTED_TYPE', `A ${message.type} UR is not a request coldsign can sign.`);
   }
@@ -124,12 +135,18 @@ export function detectPayload(bytes: Uint8Array, transport: Transport): RequestP
   const text = asText(bytes)?.trim();
   if (text !== undefined) {
     if (text.startsWith('{') || /^(0x)?[0-9a-fA-F]+$/.test(text)) return { chain: 'evm', bytes, transport };
-    throw makeError('INPUT_UNRECOGNIZED', 'The input is not a PSBT, an EVM request, a QR image or a file of UR parts.');
+    throw makeError(
+      'INPUT_UNRECOGNIZED',
+      'The input is not a PSBT, an EVM request, a QR image or a file of UR parts.',
+    );
   }
   // EIP-2718 typed envelope (0x01–0x04) or a legacy RLP list (≥ 0xc0) given as binary.
   const first = bytes[0] ?? 0;
   if ((first >= 0x01 && first <= 0x04) || first >= 0xc0) return { chain: 'evm', bytes, transport };
-  throw makeError('INPUT_UNRECOGNIZED', 'The input is not a PSBT, an EVM request, a QR image or a file of UR parts.');
+  throw makeError(
+    'INPUT_UNRECOGNIZED',
+    'The input is not a PSBT, an EVM request, a QR image or a file of UR parts.',
+  );
 }
 
 function asText(bytes: Uint8Array): string | undefined {

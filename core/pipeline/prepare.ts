@@ -11,7 +11,15 @@ import type { RequestKind, SigningSummary } from '../summary.js';
 import type { RequestPayload } from './intake.js';
 
 export type PreparedRequest =
-  | { chain: 'btc'; requestId: string; kind: RequestKind; summary: SigningSummary; payload: RequestPayload; parsed: ParsedPsbt; plan: BtcSigningPlan }
+  | {
+      chain: 'btc';
+      requestId: string;
+      kind: RequestKind;
+      summary: SigningSummary;
+      payload: RequestPayload;
+      parsed: ParsedPsbt;
+      plan: BtcSigningPlan;
+    }
   | {
       chain: 'evm';
       requestId: string;
@@ -30,14 +38,29 @@ export interface PrepareOptions {
 }
 
 /** Each chain's codec (and its libraries) loads only for a request of that chain. */
-export async function prepareRequest(payload: RequestPayload, keys: KeyRecord[], options: PrepareOptions): Promise<PreparedRequest> {
-  if (payload.chain === 'btc') return prepareBtc(payload, keys, options, await import('../../chains/btc/index.js'));
+export async function prepareRequest(
+  payload: RequestPayload,
+  keys: KeyRecord[],
+  options: PrepareOptions,
+): Promise<PreparedRequest> {
+  if (payload.chain === 'btc')
+    return prepareBtc(payload, keys, options, await import('../../chains/btc/index.js'));
   const { fromEthSignRequest, parseEvmRequest, summarizeEvm } = await import('../../chains/evm/index.js');
-  const parsed = 'ethSignRequest' in payload ? fromEthSignRequest(payload.ethSignRequest) : parseEvmRequest(payload.bytes);
+  const parsed =
+    'ethSignRequest' in payload ? fromEthSignRequest(payload.ethSignRequest) : parseEvmRequest(payload.bytes);
   const evmKeys = keys.filter((k) => k.chain === 'evm');
-  if (evmKeys.length === 0) throw makeError('KEY_NOT_FOUND', 'There is no EVM key on this appliance to sign this request with.');
+  if (evmKeys.length === 0)
+    throw makeError('KEY_NOT_FOUND', 'There is no EVM key on this appliance to sign this request with.');
   const { summary, plan } = summarizeEvm(parsed, evmKeys, options.tokens);
-  return { chain: 'evm', requestId: sha256Hex(parsed.canonical), kind: parsed.kind, summary, payload, parsed, plan };
+  return {
+    chain: 'evm',
+    requestId: sha256Hex(parsed.canonical),
+    kind: parsed.kind,
+    summary,
+    payload,
+    parsed,
+    plan,
+  };
 }
 
 /** The PSBT does not say its network: try each network our Bitcoin keys live on, in turn. */
@@ -50,7 +73,11 @@ function prepareBtc(
   const parsed = parsePsbt(payload.psbt);
   const btcKeys = keys.filter((k) => k.chain === 'btc');
   const networks = [...new Set(btcKeys.map((k) => k.network ?? 'mainnet'))] as BtcNetwork[];
-  if (networks.length === 0) throw makeError('PSBT_NOTHING_TO_SIGN', 'There is no Bitcoin key on this appliance, so no input of this PSBT is ours.');
+  if (networks.length === 0)
+    throw makeError(
+      'PSBT_NOTHING_TO_SIGN',
+      'There is no Bitcoin key on this appliance, so no input of this PSBT is ours.',
+    );
   let lastError: unknown;
   for (const network of networks) {
     try {
@@ -59,7 +86,15 @@ function prepareBtc(
         btcKeys.filter((k) => (k.network ?? 'mainnet') === network),
         { network, strictUtxo: options.strictUtxo ?? true },
       );
-      return { chain: 'btc', requestId: sha256Hex(parsed.canonical), kind: 'psbt', summary, payload, parsed, plan };
+      return {
+        chain: 'btc',
+        requestId: sha256Hex(parsed.canonical),
+        kind: 'psbt',
+        summary,
+        payload,
+        parsed,
+        plan,
+      };
     } catch (error) {
       if (!isColdsignError(error, 'PSBT_NOTHING_TO_SIGN')) throw error;
       lastError = error;

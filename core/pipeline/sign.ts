@@ -19,7 +19,11 @@ export type SignedRequest =
   | { chain: 'evm'; signatures: SignatureRecord[]; evm: SignedEvm };
 
 /** `verifier` re-checks each signature against its digest (the Node side injects libsecp256k1). */
-export async function signPrepared(prepared: PreparedRequest, signer: DigestSigner, verifier?: Secp256k1Verifier): Promise<SignedRequest> {
+export async function signPrepared(
+  prepared: PreparedRequest,
+  signer: DigestSigner,
+  verifier?: Secp256k1Verifier,
+): Promise<SignedRequest> {
   if (prepared.chain === 'btc') {
     const { signPsbt } = await import('../../chains/btc/index.js');
     const btc = await signPsbt(prepared.parsed, prepared.plan, signer, verifier ? { verifier } : {});
@@ -27,7 +31,11 @@ export async function signPrepared(prepared: PreparedRequest, signer: DigestSign
     return {
       chain: 'btc',
       btc,
-      signatures: btc.signatures.map((s) => ({ key: labels.get(s.input) ?? '?', input: s.input, signature: s.signature })),
+      signatures: btc.signatures.map((s) => ({
+        key: labels.get(s.input) ?? '?',
+        input: s.input,
+        signature: s.signature,
+      })),
     };
   }
   const { signEvm } = await import('../../chains/evm/index.js');

@@ -25,7 +25,13 @@ function fundingTx(script: Uint8Array, sats: bigint, salt: number): bitcoin.Tran
 }
 
 /** A PSBT spending two UTXOs of our P2WPKH key to `to`, with change back to us (as Sparrow builds it). */
-export function buildPsbt(ourAddress: string, to: string, sendSats: bigint, feeSats: bigint, utxoSats: bigint[]): string {
+export function buildPsbt(
+  ourAddress: string,
+  to: string,
+  sendSats: bigint,
+  feeSats: bigint,
+  utxoSats: bigint[],
+): string {
   const network = bitcoin.networks.bitcoin;
   const ourScript = bitcoin.address.toOutputScript(ourAddress, network);
   const psbt = new bitcoin.Psbt({ network });
@@ -45,7 +51,12 @@ export function buildPsbt(ourAddress: string, to: string, sendSats: bigint, feeS
 }
 
 /** MetaMask's QR hardware wallet flow: an EIP-1559 transaction as an ERC-4527 eth-sign-request UR. */
-export function ethSignRequestUr(from: string, to: string, ether: string, nonce: number): { parts: string[]; unsignedTx: string } {
+export function ethSignRequestUr(
+  from: string,
+  to: string,
+  ether: string,
+  nonce: number,
+): { parts: string[]; unsignedTx: string } {
   const tx = Transaction.from({
     type: 2,
     chainId: 1,
@@ -66,7 +77,10 @@ export function ethSignRequestUr(from: string, to: string, ether: string, nonce:
     from,
     'coldsign demo coordinator',
   );
-  return { parts: encodeUrParts('eth-sign-request', new Uint8Array(request.toCBOR()), 400), unsignedTx: tx.unsignedSerialized };
+  return {
+    parts: encodeUrParts('eth-sign-request', new Uint8Array(request.toCBOR()), 400),
+    unsignedTx: tx.unsignedSerialized,
+  };
 }
 
 /** What MetaMask does with the eth-signature UR: rebuilds the signed transaction and recovers its sender. */
@@ -85,8 +99,18 @@ export function checkEthSignature(cbor: Uint8Array, unsignedTx: string): { from:
 }
 
 /** A withdrawal service's JSON request: an ERC-20 transfer (docs/evm-requests.md). */
-export function erc20TransferRequest(from: string, token: string, to: string, units: string, decimals: number, nonce: number): string {
-  const data = new Interface(['function transfer(address to, uint256 amount)']).encodeFunctionData('transfer', [to, parseUnits(units, decimals)]);
+export function erc20TransferRequest(
+  from: string,
+  token: string,
+  to: string,
+  units: string,
+  decimals: number,
+  nonce: number,
+): string {
+  const data = new Interface(['function transfer(address to, uint256 amount)']).encodeFunctionData(
+    'transfer',
+    [to, parseUnits(units, decimals)],
+  );
   return JSON.stringify(
     {
       type: 'transaction',

@@ -10,7 +10,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as bitcoin from 'bitcoinjs-lib';
-import { buildPsbt, checkEthSignature, checkSignedPsbt, checkSignedTransaction, erc20TransferRequest, ethSignRequestUr, USDC } from './coordinator.js';
+import {
+  buildPsbt,
+  checkEthSignature,
+  checkSignedPsbt,
+  checkSignedTransaction,
+  erc20TransferRequest,
+  ethSignRequestUr,
+  USDC,
+} from './coordinator.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'coldsign');
@@ -36,7 +44,10 @@ function say(text: string): void {
   console.log(`\n${'='.repeat(78)}\n${++step}. ${text}\n${'='.repeat(78)}`);
 }
 
-function coldsign(args: string[], options: { expect?: number; env?: Record<string, string>; quiet?: boolean } = {}): string {
+function coldsign(
+  args: string[],
+  options: { expect?: number; env?: Record<string, string>; quiet?: boolean } = {},
+): string {
   const expect = options.expect ?? 0;
   console.log(`\n$ coldsign ${args.map((a) => (a.startsWith('/') ? rel(a) : a)).join(' ')}`);
   const result = spawnSync(process.execPath, [BIN, ...args], {
@@ -47,7 +58,9 @@ function coldsign(args: string[], options: { expect?: number; env?: Record<strin
   if (out && !options.quiet) console.log(out.replace(/^/gm, '  '));
   if (result.stderr.trim()) console.log(result.stderr.trimEnd().replace(/^/gm, '  '));
   if (result.status !== expect) {
-    console.error(`\ndemo: expected exit ${expect} from \`coldsign ${args.join(' ')}\`, got ${result.status}.`);
+    console.error(
+      `\ndemo: expected exit ${expect} from \`coldsign ${args.join(' ')}\`, got ${result.status}.`,
+    );
     process.exit(1);
   }
   if (expect !== 0) console.log(`  (exit ${result.status}, as expected)`);
@@ -75,24 +88,34 @@ const room = join(work, 'secure-room');
 mkdirSync(online, { recursive: true });
 mkdirSync(room, { recursive: true });
 
-console.log(`coldsign demo: a day in the secure room. Home: ${rel(home)} (SoftHSM2 token + SQLite inside it).`);
+console.log(
+  `coldsign demo: a day in the secure room. Home: ${rel(home)} (SoftHSM2 token + SQLite inside it).`,
+);
 
 say('Two officers make their keys (Ed25519, encrypted PEM); the public keys are enrolled at init');
 const officerKeys: Record<string, string> = {};
 for (const name of ['alice', 'bob']) {
-  const out = coldsign(['officer', 'keygen', name, '--out', join(room, `${name}.pem`)], { env: { COLDSIGN_PASSPHRASE: PASSPHRASES[name]! } });
+  const out = coldsign(['officer', 'keygen', name, '--out', join(room, `${name}.pem`)], {
+    env: { COLDSIGN_PASSPHRASE: PASSPHRASES[name]! },
+  });
   officerKeys[name] = out.trim().split('\n').at(-1)!;
 }
 
 say('The appliance is initialized: embedded HSM token, audit key inside it, officers with a quorum of 2');
-coldsign(['init', '--officer', `alice=${officerKeys.alice}`, '--officer', `bob=${officerKeys.bob}`, '--quorum', '2'], {
-  env: { COLDSIGN_SO_PIN: 'demo-so-pin-1357' },
-});
+coldsign(
+  ['init', '--officer', `alice=${officerKeys.alice}`, '--officer', `bob=${officerKeys.bob}`, '--quorum', '2'],
+  {
+    env: { COLDSIGN_SO_PIN: 'demo-so-pin-1357' },
+  },
+);
 
 say('Keys are generated inside the HSM; only public keys and addresses come out');
 coldsign(['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc'], { quiet: true });
 coldsign(['keys', 'generate', '--chain', 'evm', '--label', 'vault-eth'], { quiet: true });
-const keys = JSON.parse(coldsign(['keys', 'list', '--json'], { quiet: true })).keys as Array<{ label: string; address: string }>;
+const keys = JSON.parse(coldsign(['keys', 'list', '--json'], { quiet: true })).keys as Array<{
+  label: string;
+  address: string;
+}>;
 const btcAddress = keys.find((k) => k.label === 'vault-btc')!.address;
 const ethAddress = keys.find((k) => k.label === 'vault-eth')!.address;
 coldsign(['keys', 'list']);
@@ -156,7 +179,9 @@ writeFileSync(
   ),
 );
 for (const name of ['alice', 'bob']) {
-  coldsign(['policy', 'sign', policyFile, '--key', join(room, `${name}.pem`)], { env: { COLDSIGN_PASSPHRASE: PASSPHRASES[name]! } });
+  coldsign(['policy', 'sign', policyFile, '--key', join(room, `${name}.pem`)], {
+    env: { COLDSIGN_PASSPHRASE: PASSPHRASES[name]! },
+  });
 }
 coldsign(['policy', 'apply', policyFile]);
 coldsign(['policy', 'show']);
@@ -179,24 +204,47 @@ const psbtLarge = join(online, 'withdrawal-2btc.psbt');
 writeFileSync(psbtLarge, buildPsbt(btcAddress, EXCHANGE, 200_000_000n, 3_100n, [150_000_000n, 90_000_000n]));
 coldsign(['qr', 'encode', psbtLarge, '--out', join(online, 'qr-psbt-large')]);
 
-say('The appliance scans the 0.1 BTC withdrawal (animated QR), reviews it and signs it: within limits, no approval needed');
+say(
+  'The appliance scans the 0.1 BTC withdrawal (animated QR), reviews it and signs it: within limits, no approval needed',
+);
 const signedSmall = join(room, 'withdrawal-0.1btc.signed.psbt');
-coldsign(['sign', ...frames(join(online, 'qr-psbt-small')), '--out', signedSmall, '--format', 'base64', '--qr', join(room, 'qr-signed-psbt-small')]);
+coldsign([
+  'sign',
+  ...frames(join(online, 'qr-psbt-small')),
+  '--out',
+  signedSmall,
+  '--format',
+  'base64',
+  '--qr',
+  join(room, 'qr-signed-psbt-small'),
+]);
 
-say('MetaMask sends 0.5 ETH to the operations wallet (eth-sign-request): signed, answered with an eth-signature QR');
+say(
+  'MetaMask sends 0.5 ETH to the operations wallet (eth-sign-request): signed, answered with an eth-signature QR',
+);
 const signedEth = join(room, 'metamask-0.5eth.eth-signature.ur.txt');
-coldsign(['sign', ...frames(join(online, 'qr-eth')), '--out', signedEth, '--qr', join(room, 'qr-signed-eth')]);
+coldsign([
+  'sign',
+  ...frames(join(online, 'qr-eth')),
+  '--out',
+  signedEth,
+  '--qr',
+  join(room, 'qr-signed-eth'),
+]);
 
 say('A request to an address on no allowlist is refused by the policy: nothing is signed, nothing written');
 const refusedOut = join(room, 'unknown-destination.signed.txt');
 coldsign(['sign', ...frames(join(online, 'qr-stranger')), '--out', refusedOut], { expect: 4 });
 if (existsSync(refusedOut)) throw new Error('a refused request produced an output file');
 
-say('The 12,000 USDC payroll needs one officer approval: refused without it, signed with Alice\'s');
+say("The 12,000 USDC payroll needs one officer approval: refused without it, signed with Alice's");
 const signedUsdc = join(room, 'payroll-12000usdc.signed-tx.hex');
 coldsign(['sign', usdcRequest, '--out', signedUsdc], { expect: 4 });
 const aliceUsdc = join(room, 'approval-payroll-alice.json');
-coldsign(['approve', usdcRequest, '--key', join(room, 'alice.pem'), '--out', aliceUsdc], { env: { COLDSIGN_PASSPHRASE: PASSPHRASES.alice! }, quiet: true });
+coldsign(['approve', usdcRequest, '--key', join(room, 'alice.pem'), '--out', aliceUsdc], {
+  env: { COLDSIGN_PASSPHRASE: PASSPHRASES.alice! },
+  quiet: true,
+});
 coldsign(['sign', usdcRequest, '--out', signedUsdc, '--approval', aliceUsdc]);
 
 say('The 2 BTC withdrawal exceeds the 0.5 BTC rule: the large-withdrawal rule needs both officers');
@@ -204,15 +252,22 @@ const largeFrames = frames(join(online, 'qr-psbt-large'));
 const approvals: string[] = [];
 for (const name of ['alice', 'bob']) {
   const file = join(room, `approval-2btc-${name}.json`);
-  coldsign(['approve', ...largeFrames, '--key', join(room, `${name}.pem`), '--out', file], { env: { COLDSIGN_PASSPHRASE: PASSPHRASES[name]! }, quiet: true });
+  coldsign(['approve', ...largeFrames, '--key', join(room, `${name}.pem`), '--out', file], {
+    env: { COLDSIGN_PASSPHRASE: PASSPHRASES[name]! },
+    quiet: true,
+  });
   approvals.push('--approval', file);
 }
 const signedLarge = join(room, 'withdrawal-2btc.signed.psbt');
-coldsign(['sign', ...largeFrames, '--out', signedLarge, '--format', 'psbt', ...approvals, '--json'], { quiet: true });
+coldsign(['sign', ...largeFrames, '--out', signedLarge, '--format', 'psbt', ...approvals, '--json'], {
+  quiet: true,
+});
 console.log(`  signed with the approvals of alice and bob: ${rel(signedLarge)}`);
 
 say('Back online: the signed results are checked with independent libraries');
-const smallTxid = checkSignedPsbt(Uint8Array.from(Buffer.from(readFileSync(signedSmall, 'utf8').trim(), 'base64')));
+const smallTxid = checkSignedPsbt(
+  Uint8Array.from(Buffer.from(readFileSync(signedSmall, 'utf8').trim(), 'base64')),
+);
 console.log(`  0.1 BTC PSBT: finalized by @scure/btc-signer, txid ${smallTxid}`);
 const largeTxid = checkSignedPsbt(new Uint8Array(readFileSync(signedLarge)));
 console.log(`  2 BTC PSBT: finalized by @scure/btc-signer, txid ${largeTxid}`);
@@ -220,10 +275,14 @@ const usdc = checkSignedTransaction(readFileSync(signedUsdc, 'utf8'));
 if (usdc.from !== ethAddress) throw new Error('the payroll transaction is not signed by vault-eth');
 console.log(`  payroll transaction: ethers recovers the sender ${usdc.from} (vault-eth), hash ${usdc.hash}`);
 const ethSignatureParts = join(online, 'scanned-eth-signature.cbor');
-coldsign(['qr', 'decode', ...frames(join(room, 'qr-signed-eth')), '--out', ethSignatureParts], { quiet: true });
+coldsign(['qr', 'decode', ...frames(join(room, 'qr-signed-eth')), '--out', ethSignatureParts], {
+  quiet: true,
+});
 const ethSigned = checkEthSignature(new Uint8Array(readFileSync(ethSignatureParts)), ethRequest.unsignedTx);
 if (ethSigned.from !== ethAddress) throw new Error('the eth-signature does not recover vault-eth');
-console.log(`  0.5 ETH eth-signature QR: scanned back; ethers rebuilds the transaction and recovers ${ethSigned.from} (vault-eth)`);
+console.log(
+  `  0.5 ETH eth-signature QR: scanned back; ethers rebuilds the transaction and recovers ${ethSigned.from} (vault-eth)`,
+);
 
 say('The auditor verifies the tamper-evident log, exports it and verifies the export offline');
 coldsign(['audit', 'verify']);

@@ -11,9 +11,15 @@ const dir = mkdtempSync(join(tmpdir(), 'coldsign-eng-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function scan(input?: string) {
-  const result = spawnSync(process.execPath, [SCRIPT, '--json', ...(input ? ['--input', input] : [])], { cwd: ROOT, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [SCRIPT, '--json', ...(input ? ['--input', input] : [])], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   const json = result.stdout.slice(result.stdout.indexOf('{'));
-  return { code: result.status, report: JSON.parse(json) as { issues: Array<{ id: string; severity: string }> } };
+  return {
+    code: result.status,
+    report: JSON.parse(json) as { issues: Array<{ id: string; severity: string }> },
+  };
 }
 
 it('finds nothing of MEDIUM severity or above in app/', () => {
@@ -30,6 +36,12 @@ it('fails on a window without context isolation or sandbox, and without navigati
     "const { BrowserWindow } = require('electron');\nnew BrowserWindow({ webPreferences: { nodeIntegration: true, contextIsolation: false, sandbox: false } });\n",
   );
   const { code, report } = scan(bad);
-  expect(report.issues.map((i) => i.id)).toEqual(expect.arrayContaining(['CONTEXT_ISOLATION_JS_CHECK', 'SANDBOX_JS_CHECK', 'LIMIT_NAVIGATION_GLOBAL_CHECK']));
+  expect(report.issues.map((i) => i.id)).toEqual(
+    expect.arrayContaining([
+      'CONTEXT_ISOLATION_JS_CHECK',
+      'SANDBOX_JS_CHECK',
+      'LIMIT_NAVIGATION_GLOBAL_CHECK',
+    ]),
+  );
   expect(code).toBe(1);
 });

@@ -35,7 +35,22 @@ afterAll(async () => {
 
 describe('dispatch', () => {
   it('has one channel per ApplianceApi method', () => {
-    const methods = ['unlock', 'lock', 'isUnlocked', 'listKeys', 'generateKey', 'review', 'approve', 'sign', 'policyShow', 'policyPreview', 'policyApply', 'auditList', 'auditVerify', 'auditExport'];
+    const methods = [
+      'unlock',
+      'lock',
+      'isUnlocked',
+      'listKeys',
+      'generateKey',
+      'review',
+      'approve',
+      'sign',
+      'policyShow',
+      'policyPreview',
+      'policyApply',
+      'auditList',
+      'auditVerify',
+      'auditExport',
+    ];
     expect([...CHANNEL_NAMES].sort()).toEqual(methods.sort());
   });
 
@@ -58,8 +73,14 @@ describe('dispatch', () => {
   });
 
   it('refuses an unknown channel and prototype names', async () => {
-    expect(await dispatch(session, 'constructor', [])).toMatchObject({ ok: false, error: { code: 'IPC_CHANNEL_UNKNOWN' } });
-    expect(await dispatch(session, 'close', [])).toMatchObject({ ok: false, error: { code: 'IPC_CHANNEL_UNKNOWN' } });
+    expect(await dispatch(session, 'constructor', [])).toMatchObject({
+      ok: false,
+      error: { code: 'IPC_CHANNEL_UNKNOWN' },
+    });
+    expect(await dispatch(session, 'close', [])).toMatchObject({
+      ok: false,
+      error: { code: 'IPC_CHANNEL_UNKNOWN' },
+    });
   });
 
   it('carries the appliance’s own code and message (wrong PIN), then a value (right PIN)', async () => {
@@ -74,7 +95,11 @@ describe('dispatch', () => {
 
 describe('test host', () => {
   const post = (channel: string, args: unknown[], headers: Record<string, string>) =>
-    fetch(`${host.url}ipc/${channel}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: encodeWire(args) });
+    fetch(`${host.url}ipc/${channel}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: encodeWire(args),
+    });
 
   it('answers its own origin and refuses any other sender', async () => {
     const origin = new URL(host.url).origin;
@@ -82,7 +107,10 @@ describe('test host', () => {
     expect(decodeWire(await own.text())).toEqual({ ok: true, value: false });
     const foreign = await post('isUnlocked', [], { Origin: 'http://evil.example' });
     expect(foreign.status).toBe(403);
-    expect(decodeWire(await foreign.text())).toMatchObject({ ok: false, error: { code: 'IPC_SENDER_REFUSED' } });
+    expect(decodeWire(await foreign.text())).toMatchObject({
+      ok: false,
+      error: { code: 'IPC_SENDER_REFUSED' },
+    });
     const none = await post('isUnlocked', [], {});
     expect(none.status).toBe(403);
   });
@@ -91,7 +119,13 @@ describe('test host', () => {
     const index = await fetch(host.url);
     expect(index.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
     expect(await index.text()).toContain('coldsign-test-bridge.js');
-    for (const path of ['..%2f..%2fpackage.json', '%2e%2e/%2e%2e/package.json', 'app.js.map', 'nothing.js', '%E0%A4%A']) {
+    for (const path of [
+      '..%2f..%2fpackage.json',
+      '%2e%2e/%2e%2e/package.json',
+      'app.js.map',
+      'nothing.js',
+      '%E0%A4%A',
+    ]) {
       expect((await fetch(`${host.url}${path}`)).status).toBe(404);
     }
   });
@@ -110,7 +144,9 @@ describe('main-process rules', () => {
     expect(resolveAppFile(root, 'coldsign://app/app.js')).toBe(join(root, 'app.js'));
     expect(resolveAppFile(root, 'coldsign://app/../../etc/passwd')).toBeNull();
     // Encoded dot segments are resolved by the URL parser first: the path stays inside the bundle.
-    expect(resolveAppFile(root, 'coldsign://app/%2e%2e/%2e%2e/etc/passwd.js')).toBe(join(root, 'etc', 'passwd.js'));
+    expect(resolveAppFile(root, 'coldsign://app/%2e%2e/%2e%2e/etc/passwd.js')).toBe(
+      join(root, 'etc', 'passwd.js'),
+    );
     expect(resolveAppFile(root, 'coldsign://app/..%2f..%2fetc%2fpasswd.js')).toBeNull();
     expect(resolveAppFile(root, 'coldsign://other/app.js')).toBeNull();
     expect(resolveAppFile(root, 'file:///opt/coldsign/renderer/app.js')).toBeNull();
@@ -120,7 +156,14 @@ describe('main-process rules', () => {
   it('lets only the app protocol and local object URLs through', () => {
     expect(isAllowedRequest('coldsign://app/app.js', false)).toBe(true);
     expect(isAllowedRequest('blob:coldsign://app/1234', false)).toBe(true);
-    for (const url of ['https://example.com/', 'http://127.0.0.1:8080/', 'file:///etc/passwd', 'ws://localhost/', 'devtools://devtools/x', 'not a url']) {
+    for (const url of [
+      'https://example.com/',
+      'http://127.0.0.1:8080/',
+      'file:///etc/passwd',
+      'ws://localhost/',
+      'devtools://devtools/x',
+      'not a url',
+    ]) {
       expect(isAllowedRequest(url, false)).toBe(false);
     }
     expect(isAllowedRequest('devtools://devtools/x', true)).toBe(true);
@@ -131,7 +174,15 @@ describe('main-process rules', () => {
     expect(isAllowedPermission('media', 'coldsign://app/index.html', ['audio'])).toBe(false);
     expect(isAllowedPermission('media', 'coldsign://app/index.html', ['video', 'audio'])).toBe(false);
     expect(isAllowedPermission('media', 'https://example.com/', ['video'])).toBe(false);
-    for (const permission of ['geolocation', 'notifications', 'clipboard-read', 'openExternal', 'hid', 'serial', 'usb']) {
+    for (const permission of [
+      'geolocation',
+      'notifications',
+      'clipboard-read',
+      'openExternal',
+      'hid',
+      'serial',
+      'usb',
+    ]) {
       expect(isAllowedPermission(permission, 'coldsign://app/index.html')).toBe(false);
     }
   });

@@ -18,13 +18,23 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Padding, the sentinel, wire version 1, 9 fuses all "enabled" (the permissive state of a fresh binary), padding. */
 function standInBinary(): Buffer {
-  return Buffer.concat([Buffer.alloc(4096, 0x90), Buffer.from(SENTINEL), Buffer.from([1, 9]), Buffer.from('111111111'), Buffer.alloc(4096, 0x90)]);
+  return Buffer.concat([
+    Buffer.alloc(4096, 0x90),
+    Buffer.from(SENTINEL),
+    Buffer.from([1, 9]),
+    Buffer.from('111111111'),
+    Buffer.alloc(4096, 0x90),
+  ]);
 }
 
 it('flips every fuse the hardening asks for (stand-in binary, not a real Electron)', async () => {
   const binary = join(dir, 'coldsign');
   writeFileSync(binary, standInBinary());
-  await (afterPack as (context: unknown) => Promise<void>)({ electronPlatformName: 'linux', appOutDir: dir, packager: { executableName: 'coldsign' } });
+  await (afterPack as (context: unknown) => Promise<void>)({
+    electronPlatformName: 'linux',
+    appOutDir: dir,
+    packager: { executableName: 'coldsign' },
+  });
   const wire = await getCurrentFuseWire(binary);
   expect(wire[FuseV1Options.RunAsNode]).toBe(FuseState.DISABLE);
   expect(wire[FuseV1Options.EnableNodeOptionsEnvironmentVariable]).toBe(FuseState.DISABLE);

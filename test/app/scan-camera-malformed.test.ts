@@ -27,7 +27,12 @@ function corruptedPart(): string {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'coldsign-camera-'));
   const video = join(dir, 'corrupted.y4m');
-  writeY4m(video, [renderQrPng(corruptedPart(), { scale: 6 })], { width: 640, height: 480, framesPerSecond: 10, repeat: 5 });
+  writeY4m(video, [renderQrPng(corruptedPart(), { scale: 6 })], {
+    width: 640,
+    height: 480,
+    framesPerSecond: 10,
+    repeat: 5,
+  });
   app = await launchApp({ fakeCamera: video });
 });
 afterAll(async () => {

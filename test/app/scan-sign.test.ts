@@ -12,12 +12,36 @@ import { join } from 'node:path';
 import * as bitcoin from 'bitcoinjs-lib';
 import { createNodeZxingDecoder } from '../../appliance/qr-reader.js';
 import { isColdsignError } from '../../core/errors.js';
-import { UrAssembler, createUrFountain, decodeCryptoPsbt, decodeQrImage, psbtToUr, renderQrPng, assembleUr } from '../../qr/index.js';
-import { buildPsbt, checkSignedPsbt, checkSignedTransaction, erc20TransferRequest, USDC } from '../../scripts/demo/coordinator.js';
-import { APP_PIN, launchApp, runOk, unlockWith, writeFileIn, removeAppBuild, type AppUnderTest } from './support/app-host.js';
+import {
+  UrAssembler,
+  createUrFountain,
+  decodeCryptoPsbt,
+  decodeQrImage,
+  psbtToUr,
+  renderQrPng,
+  assembleUr,
+} from '../../qr/index.js';
+import {
+  buildPsbt,
+  checkSignedPsbt,
+  checkSignedTransaction,
+  erc20TransferRequest,
+  USDC,
+} from '../../scripts/demo/coordinator.js';
+import {
+  APP_PIN,
+  launchApp,
+  runOk,
+  unlockWith,
+  writeFileIn,
+  removeAppBuild,
+  type AppUnderTest,
+} from './support/app-host.js';
 import { writeY4m } from './support/y4m.js';
 
-const EXCHANGE = bitcoin.payments.p2wpkh({ pubkey: Buffer.from('0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798', 'hex') }).address!;
+const EXCHANGE = bitcoin.payments.p2wpkh({
+  pubkey: Buffer.from('0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798', 'hex'),
+}).address!;
 const PAYROLL = '0x2222222222222222222222222222222222222222';
 const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase' };
 
@@ -58,7 +82,9 @@ function policy(version: number, maxAmount: string) {
 function signedPolicyFile(name: string, document: object, cli: AppUnderTest['cli']): string {
   const path = writeFileIn(cli.dir, name, JSON.stringify(document));
   for (const officer of ['alice', 'bob'] as const) {
-    runOk(cli, ['policy', 'sign', path, '--key', join(cli.dir, `${officer}.pem`)], { COLDSIGN_PASSPHRASE: PASS[officer] });
+    runOk(cli, ['policy', 'sign', path, '--key', join(cli.dir, `${officer}.pem`)], {
+      COLDSIGN_PASSPHRASE: PASS[officer],
+    });
   }
   return path;
 }
@@ -73,7 +99,9 @@ beforeAll(async () => {
     beforeInit: (cli) => {
       const args: string[] = [];
       for (const officer of ['alice', 'bob'] as const) {
-        const out = runOk(cli, ['officer', 'keygen', officer, '--out', join(cli.dir, `${officer}.pem`)], { COLDSIGN_PASSPHRASE: PASS[officer] });
+        const out = runOk(cli, ['officer', 'keygen', officer, '--out', join(cli.dir, `${officer}.pem`)], {
+          COLDSIGN_PASSPHRASE: PASS[officer],
+        });
         args.push('--officer', `${officer}=${out.trim().split('\n').at(-1)}`);
       }
       return [...args, '--quorum', '2'];
@@ -81,16 +109,25 @@ beforeAll(async () => {
     prepare: (cli) => {
       runOk(cli, ['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc']);
       runOk(cli, ['keys', 'generate', '--chain', 'evm', '--label', 'vault-eth']);
-      const keys = JSON.parse(runOk(cli, ['keys', 'list', '--json'])) as { keys: Array<{ label: string; address: string }> };
+      const keys = JSON.parse(runOk(cli, ['keys', 'list', '--json'])) as {
+        keys: Array<{ label: string; address: string }>;
+      };
       vaultAddress = keys.keys.find((k) => k.label === 'vault-btc')!.address;
       ethAddress = keys.keys.find((k) => k.label === 'vault-eth')!.address;
       runOk(cli, ['policy', 'apply', signedPolicyFile('policy-1.json', policy(1, '0.5'), cli)]);
       // 0.1 BTC to the exchange, change back to the vault: an animated crypto-psbt UR (pure fragments, then fountain parts).
-      const psbt = Buffer.from(buildPsbt(vaultAddress, EXCHANGE, 10_000_000n, 2_000n, [8_000_000n, 5_000_000n]), 'base64');
+      const psbt = Buffer.from(
+        buildPsbt(vaultAddress, EXCHANGE, 10_000_000n, 2_000n, [8_000_000n, 5_000_000n]),
+        'base64',
+      );
       const message = assembleUr(psbtToUr(psbt, 400));
       const fountain = createUrFountain(message.type, message.cbor, 40);
       requestParts = Array.from({ length: fountain.fragmentCount * 2 }, () => fountain.nextPart());
-      writeY4m(video, requestParts.map((p) => renderQrPng(p, { scale: 4 })), { width: 640, height: 480, framesPerSecond: 10, repeat: 3 });
+      writeY4m(
+        video,
+        requestParts.map((p) => renderQrPng(p, { scale: 4 })),
+        { width: 640, height: 480, framesPerSecond: 10, repeat: 3 },
+      );
     },
   });
 });
@@ -186,7 +223,11 @@ describe('an EVM token transfer from a file', () => {
   it('shows the decoded ERC-20 call and the allowlist label, signs, and the saved transaction recovers to our key', async () => {
     const { page } = app;
     await page.locator('#done').click();
-    await page.locator('#open-files').setInputFiles(writeFileIn(dir, 'payroll.json', erc20TransferRequest(ethAddress, USDC, PAYROLL, '12000', 6, 0)));
+    await page
+      .locator('#open-files')
+      .setInputFiles(
+        writeFileIn(dir, 'payroll.json', erc20TransferRequest(ethAddress, USDC, PAYROLL, '12000', 6, 0)),
+      );
     await page.locator('#decoded-call').waitFor();
     expect(await page.locator('#decoded-call').textContent()).toMatch(/transfer\(address,uint256\)/);
     expect(await page.locator('#decoded-call').textContent()).toContain(PAYROLL);
@@ -201,7 +242,10 @@ describe('an EVM token transfer from a file', () => {
     const saved = readFileSync(await (await download).path(), 'utf8');
     expect(checkSignedTransaction(saved).from).toBe(ethAddress);
     // The QR on screen carries the same signed transaction (a plain QR: it fits one frame).
-    const shown = await decodeQrImage(await page.locator('.animated-qr canvas').screenshot(), await createNodeZxingDecoder());
+    const shown = await decodeQrImage(
+      await page.locator('.animated-qr canvas').screenshot(),
+      await createNodeZxingDecoder(),
+    );
     expect(shown).toEqual([saved.trim()]);
     await app.screenshot('08c-result-evm');
   });
@@ -225,8 +269,18 @@ describe('refusals and bad input', () => {
     await page.locator('#start-over').click();
     const frames = join(dir, 'frames');
     mkdirSync(frames);
-    const psbt = Buffer.from(buildPsbt(vaultAddress, EXCHANGE, 20_000_000n, 3_000n, [15_000_000n, 9_000_000n]), 'base64');
-    psbtToUr(psbt, 150).reverse().forEach((part, i) => writeFileSync(join(frames, `frame-${String(i + 1).padStart(4, '0')}.png`), renderQrPng(part, { scale: 4 })));
+    const psbt = Buffer.from(
+      buildPsbt(vaultAddress, EXCHANGE, 20_000_000n, 3_000n, [15_000_000n, 9_000_000n]),
+      'base64',
+    );
+    psbtToUr(psbt, 150)
+      .reverse()
+      .forEach((part, i) =>
+        writeFileSync(
+          join(frames, `frame-${String(i + 1).padStart(4, '0')}.png`),
+          renderQrPng(part, { scale: 4 }),
+        ),
+      );
     await page.locator('#open-folder').setInputFiles(frames);
     await page.locator('#verdict h2', { hasText: 'ALLOWED' }).waitFor();
     expect(await page.locator('#movements tr.spend').textContent()).toContain('0.2 BTC');
@@ -235,7 +289,11 @@ describe('refusals and bad input', () => {
   it('rejects a QR image that holds no request, with its code, and stays on the scan screen', async () => {
     const { page } = app;
     await page.locator('#start-over').click();
-    await page.locator('#open-files').setInputFiles(writeFileIn(dir, 'not-a-request.png', renderQrPng('hello from a stranger', { scale: 6 })));
+    await page
+      .locator('#open-files')
+      .setInputFiles(
+        writeFileIn(dir, 'not-a-request.png', renderQrPng('hello from a stranger', { scale: 6 })),
+      );
     const alert = page.locator('.notice.error');
     await alert.waitFor();
     expect(await alert.getAttribute('data-code')).toBe('INPUT_UNRECOGNIZED');
@@ -248,7 +306,9 @@ describe('policy and audit', () => {
     const { page } = app;
     await page.keyboard.press('Alt+4');
     await page.locator('#policy-active', { hasText: 'btc-exchange' }).waitFor();
-    await page.locator('#policy-file').setInputFiles(signedPolicyFile('policy-2.json', policy(2, '0.9'), app.cli));
+    await page
+      .locator('#policy-file')
+      .setInputFiles(signedPolicyFile('policy-2.json', policy(2, '0.9'), app.cli));
     await page.locator('#policy-preview .diff').waitFor();
     expect(await page.locator('#policy-preview .diff').textContent()).toMatch(/0\.9/);
     await app.screenshot('10-policy-diff');

@@ -54,7 +54,9 @@ describe('keys', () => {
     await page.locator('#keys-table tr[data-label="vault-1"]').waitFor();
     const registered = (await app.session.listKeys()).find((k) => k.label === 'vault-1')!;
     expect(registered).toMatchObject({ chain: 'btc', network: 'testnet', script: 'p2wpkh' });
-    expect(await page.locator('#keys-table tr[data-label="vault-1"]').textContent()).toContain(registered.address);
+    expect(await page.locator('#keys-table tr[data-label="vault-1"]').textContent()).toContain(
+      registered.address,
+    );
   });
 
   it('refuses a duplicate label with the appliance’s code', async () => {
@@ -84,16 +86,39 @@ describe('keys', () => {
 
 describe('IPC contract through the page', () => {
   it('refuses bad arguments before they reach the appliance', async () => {
-    const result = await app.page.evaluate(() => (window as unknown as { coldsign: { generateKey(o: unknown): Promise<unknown> } }).coldsign.generateKey({ chain: 'btc', label: '../../etc' }));
+    const result = await app.page.evaluate(() =>
+      (window as unknown as { coldsign: { generateKey(o: unknown): Promise<unknown> } }).coldsign.generateKey(
+        { chain: 'btc', label: '../../etc' },
+      ),
+    );
     expect(result).toMatchObject({ ok: false, error: { code: 'IPC_ARGUMENTS_INVALID' } });
   });
 
   it('exposes exactly one function per channel and no ipcRenderer', async () => {
-    const names = await app.page.evaluate(() => Object.keys((window as unknown as { coldsign: object }).coldsign).sort());
-    expect(names).toEqual(
-      ['approve', 'auditExport', 'auditList', 'auditVerify', 'generateKey', 'isUnlocked', 'listKeys', 'lock', 'policyApply', 'policyPreview', 'policyShow', 'review', 'sign', 'unlock'].sort(),
+    const names = await app.page.evaluate(() =>
+      Object.keys((window as unknown as { coldsign: object }).coldsign).sort(),
     );
-    expect(await app.page.evaluate(() => 'ipcRenderer' in window || 'require' in window || 'process' in window)).toBe(false);
+    expect(names).toEqual(
+      [
+        'approve',
+        'auditExport',
+        'auditList',
+        'auditVerify',
+        'generateKey',
+        'isUnlocked',
+        'listKeys',
+        'lock',
+        'policyApply',
+        'policyPreview',
+        'policyShow',
+        'review',
+        'sign',
+        'unlock',
+      ].sort(),
+    );
+    expect(
+      await app.page.evaluate(() => 'ipcRenderer' in window || 'require' in window || 'process' in window),
+    ).toBe(false);
   });
 
   it('locks with Alt+L', async () => {

@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as bitcoin from 'bitcoinjs-lib';
 import { Transaction } from 'ethers';
-import { buildPsbt, checkSignedPsbt, erc20TransferRequest, ethSignRequestUr, USDC } from '../../scripts/demo/coordinator.js';
+import {
+  buildPsbt,
+  checkSignedPsbt,
+  erc20TransferRequest,
+  ethSignRequestUr,
+  USDC,
+} from '../../scripts/demo/coordinator.js';
 import { createCliHome, type CliHome } from '../support/cli.js';
 
 const EXCHANGE = bitcoin.payments.p2wpkh({
@@ -72,7 +78,9 @@ function policyDoc(version: number) {
 
 function signPolicyFile(path: string, officers: Array<keyof typeof PASS>): void {
   for (const officer of officers) {
-    const signed = cli.run(['policy', 'sign', path, '--key', file(`${officer}.pem`)], { COLDSIGN_PASSPHRASE: PASS[officer] });
+    const signed = cli.run(['policy', 'sign', path, '--key', file(`${officer}.pem`)], {
+      COLDSIGN_PASSPHRASE: PASS[officer],
+    });
     expect(signed.code, signed.stderr).toBe(0);
   }
 }
@@ -81,17 +89,29 @@ beforeAll(() => {
   cli = createCliHome();
   const pubkeys: Record<string, string> = {};
   for (const officer of ['alice', 'bob', 'carol'] as const) {
-    const keygen = cli.run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], { COLDSIGN_PASSPHRASE: PASS[officer] });
+    const keygen = cli.run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], {
+      COLDSIGN_PASSPHRASE: PASS[officer],
+    });
     expect(keygen.code, keygen.stderr).toBe(0);
     pubkeys[officer] = keygen.stdout.trim().split('\n').at(-1)!;
     expect(pubkeys[officer]).toMatch(/^[0-9a-f]{64}$/);
   }
   // carol makes a key but is not enrolled
-  const init = cli.run(['init', '--officer', `alice=${pubkeys.alice}`, '--officer', `bob=${pubkeys.bob}`, '--quorum', '2']);
+  const init = cli.run([
+    'init',
+    '--officer',
+    `alice=${pubkeys.alice}`,
+    '--officer',
+    `bob=${pubkeys.bob}`,
+    '--quorum',
+    '2',
+  ]);
   expect(init.code, init.stderr).toBe(0);
   expect(cli.run(['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc']).code).toBe(0);
   expect(cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'vault-eth']).code).toBe(0);
-  const keys = cli.run(['keys', 'list', '--json']).json<{ keys: Array<{ label: string; address: string }> }>().keys;
+  const keys = cli
+    .run(['keys', 'list', '--json'])
+    .json<{ keys: Array<{ label: string; address: string }> }>().keys;
   btcAddress = keys.find((k) => k.label === 'vault-btc')!.address;
   ethAddress = keys.find((k) => k.label === 'vault-eth')!.address;
   writeFileSync(file('policy.json'), JSON.stringify(policyDoc(1)));
@@ -103,13 +123,21 @@ afterAll(() => cli?.cleanup());
 
 describe('inspect', () => {
   it('reviews a PSBT with the SPEC report fields and never signs', () => {
-    writeFileSync(file('small.psbt'), buildPsbt(btcAddress, EXCHANGE, 10_000_000n, 2_000n, [8_000_000n, 5_000_000n]));
+    writeFileSync(
+      file('small.psbt'),
+      buildPsbt(btcAddress, EXCHANGE, 10_000_000n, 2_000n, [8_000_000n, 5_000_000n]),
+    );
     const result = cli.run(['inspect', file('small.psbt'), '--json']);
     expect(result.code, result.stderr).toBe(0);
     const report = result.json<Report>();
     expect(report.requestId).toMatch(/^[0-9a-f]{64}$/);
     expect(report).toMatchObject({ chain: 'btc', kind: 'psbt', status: 'inspected', outputs: [] });
-    expect(report.policy).toMatchObject({ allowed: true, rule: 'btc-small', requiredApprovals: 0, approvals: [] });
+    expect(report.policy).toMatchObject({
+      allowed: true,
+      rule: 'btc-small',
+      requiredApprovals: 0,
+      approvals: [],
+    });
     expect(report.summary.inputs).toHaveLength(2);
     expect(report.summary.outputs.map((o) => o.change)).toEqual([false, true]);
     expect(report.summary.fee).toBe('0.00002');
@@ -149,7 +177,10 @@ describe('sign', () => {
   });
 
   it('refuses a destination on no allowlist: exit 4, POLICY_DENIED, no output', () => {
-    writeFileSync(file('stranger.ur.txt'), ethSignRequestUr(ethAddress, '0x3333333333333333333333333333333333333333', '0.1', 1).parts.join('\n'));
+    writeFileSync(
+      file('stranger.ur.txt'),
+      ethSignRequestUr(ethAddress, '0x3333333333333333333333333333333333333333', '0.1', 1).parts.join('\n'),
+    );
     const result = cli.run(['sign', file('stranger.ur.txt'), '--out', file('stranger.out'), '--json']);
     expect(result.code).toBe(4);
     expect(errorCode(result.stdout)).toBe('POLICY_DENIED');
@@ -173,25 +204,50 @@ describe('sign', () => {
     expect(errorCode(missing.stdout)).toBe('APPROVALS_MISSING');
     expect(existsSync(out)).toBe(false);
 
-    const carol = cli.run(['approve', file('payroll.json'), '--key', file('carol.pem'), '--out', file('carol.json')], {
-      COLDSIGN_PASSPHRASE: PASS.carol,
-    });
+    const carol = cli.run(
+      ['approve', file('payroll.json'), '--key', file('carol.pem'), '--out', file('carol.json')],
+      {
+        COLDSIGN_PASSPHRASE: PASS.carol,
+      },
+    );
     expect(carol.code, carol.stderr).toBe(0);
-    const stranger = cli.run(['sign', file('payroll.json'), '--out', out, '--approval', file('carol.json'), '--json']);
+    const stranger = cli.run([
+      'sign',
+      file('payroll.json'),
+      '--out',
+      out,
+      '--approval',
+      file('carol.json'),
+      '--json',
+    ]);
     expect(stranger.code).toBe(3);
     expect(errorCode(stranger.stdout)).toBe('APPROVAL_INVALID');
 
-    const wrongPass = cli.run(['approve', file('payroll.json'), '--key', file('alice.pem'), '--out', file('alice.json')], {
-      COLDSIGN_PASSPHRASE: 'not-her-passphrase',
-    });
+    const wrongPass = cli.run(
+      ['approve', file('payroll.json'), '--key', file('alice.pem'), '--out', file('alice.json')],
+      {
+        COLDSIGN_PASSPHRASE: 'not-her-passphrase',
+      },
+    );
     expect(wrongPass.code).toBe(3);
     expect(existsSync(file('alice.json'))).toBe(false);
 
-    const alice = cli.run(['approve', file('payroll.json'), '--key', file('alice.pem'), '--out', file('alice.json')], {
-      COLDSIGN_PASSPHRASE: PASS.alice,
-    });
+    const alice = cli.run(
+      ['approve', file('payroll.json'), '--key', file('alice.pem'), '--out', file('alice.json')],
+      {
+        COLDSIGN_PASSPHRASE: PASS.alice,
+      },
+    );
     expect(alice.code, alice.stderr).toBe(0);
-    const signed = cli.run(['sign', file('payroll.json'), '--out', out, '--approval', file('alice.json'), '--json']);
+    const signed = cli.run([
+      'sign',
+      file('payroll.json'),
+      '--out',
+      out,
+      '--approval',
+      file('alice.json'),
+      '--json',
+    ]);
     expect(signed.code, signed.stderr).toBe(0);
     expect(signed.json<Report>().policy.approvals).toEqual(['alice']);
     expect(Transaction.from(readFileSync(out, 'utf8').trim()).from).toBe(ethAddress);
@@ -218,7 +274,9 @@ describe('sign', () => {
   });
 
   it('a wrong PIN is exit 5 and signs nothing', () => {
-    const result = cli.run(['sign', file('small.psbt'), '--out', file('pin.out'), '--json'], { COLDSIGN_PIN: '999999' });
+    const result = cli.run(['sign', file('small.psbt'), '--out', file('pin.out'), '--json'], {
+      COLDSIGN_PIN: '999999',
+    });
     expect(result.code).toBe(5);
     expect(errorCode(result.stdout)).toBe('HSM_PIN_INCORRECT');
     expect(existsSync(file('pin.out'))).toBe(false);
@@ -230,7 +288,9 @@ describe('policy', () => {
     const shown = cli.run(['policy', 'show']);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('Policy version 1');
-    expect(cli.run(['policy', 'show', '--json']).json<{ policy: { version: number } }>().policy.version).toBe(1);
+    expect(cli.run(['policy', 'show', '--json']).json<{ policy: { version: number } }>().policy.version).toBe(
+      1,
+    );
   });
 
   it('refuses a document below quorum, a stale version, a tampered one and a schema error', () => {
@@ -254,7 +314,10 @@ describe('policy', () => {
     const tampered = cli.run(['policy', 'apply', file('p3.json'), '--json']);
     expect(tampered.code).toBe(6);
 
-    writeFileSync(file('p4.json'), JSON.stringify({ version: 4, rules: [{ id: 'x', chain: 'btc', maxAmount: 1 }] }));
+    writeFileSync(
+      file('p4.json'),
+      JSON.stringify({ version: 4, rules: [{ id: 'x', chain: 'btc', maxAmount: 1 }] }),
+    );
     const schema = cli.run(['policy', 'apply', file('p4.json'), '--json']);
     expect(schema.code).toBe(3);
     expect(errorCode(schema.stdout)).toBe('POLICY_INVALID');
@@ -263,11 +326,27 @@ describe('policy', () => {
 
 describe('qr', () => {
   it('encodes a PSBT as animated frames and decodes them back byte for byte, in any order', () => {
-    const large = buildPsbt(btcAddress, EXCHANGE, 1_000_000n, 2_000n, [2_000_000n, 3_000_000n, 4_000_000n, 5_000_000n]);
+    const large = buildPsbt(btcAddress, EXCHANGE, 1_000_000n, 2_000n, [
+      2_000_000n,
+      3_000_000n,
+      4_000_000n,
+      5_000_000n,
+    ]);
     writeFileSync(file('large.psbt'), large);
-    const enc = cli.run(['qr', 'encode', file('large.psbt'), '--out', file('qr-large'), '--fragment', '200', '--json']);
+    const enc = cli.run([
+      'qr',
+      'encode',
+      file('large.psbt'),
+      '--out',
+      file('qr-large'),
+      '--fragment',
+      '200',
+      '--json',
+    ]);
     expect(enc.code, enc.stderr).toBe(0);
-    const frames = readdirSync(file('qr-large')).map((f) => join(file('qr-large'), f)).reverse();
+    const frames = readdirSync(file('qr-large'))
+      .map((f) => join(file('qr-large'), f))
+      .reverse();
     expect(frames.length).toBeGreaterThan(2);
     const dec = cli.run(['qr', 'decode', ...frames, '--out', file('large.decoded.psbt')]);
     expect(dec.code, dec.stderr).toBe(0);
@@ -282,7 +361,15 @@ describe('qr', () => {
   });
 
   it('answers a request sent as the newer psbt UR type with the same type', () => {
-    const enc = cli.run(['qr', 'encode', file('small.psbt'), '--out', file('qr-psbt-type'), '--ur-type', 'psbt']);
+    const enc = cli.run([
+      'qr',
+      'encode',
+      file('small.psbt'),
+      '--out',
+      file('qr-psbt-type'),
+      '--ur-type',
+      'psbt',
+    ]);
     expect(enc.code, enc.stderr).toBe(0);
     const frames = readdirSync(file('qr-psbt-type')).map((f) => join(file('qr-psbt-type'), f));
     const result = cli.run(['sign', ...frames, '--out', file('psbt-type.txt')]);
@@ -304,7 +391,10 @@ describe('audit', () => {
     expect(verify.code, verify.stderr).toBe(0);
     expect(verify.json<{ ok: boolean }>().ok).toBe(true);
     expect(cli.run(['audit', 'export', '--out', file('audit.jsonl')]).code).toBe(0);
-    const offline = cli.run(['audit', 'verify', '--file', file('audit.jsonl')], { COLDSIGN_HOME: file('nowhere'), COLDSIGN_PIN: undefined });
+    const offline = cli.run(['audit', 'verify', '--file', file('audit.jsonl')], {
+      COLDSIGN_HOME: file('nowhere'),
+      COLDSIGN_PIN: undefined,
+    });
     expect(offline.code, offline.stderr).toBe(0);
     const lines = readFileSync(file('audit.jsonl'), 'utf8').split('\n');
     lines[3] = lines[3]!.replace(/"time":"[^"]+"/, '"time":"2020-01-01T00:00:00.000Z"');
@@ -353,9 +443,23 @@ describe('audit', () => {
 describe('help', () => {
   it('--help works on every command', () => {
     const commands = [
-      [], ['init'], ['keys'], ['keys', 'generate'], ['keys', 'list'], ['keys', 'show'], ['inspect'], ['approve'], ['sign'],
-      ['officer', 'keygen'], ['policy', 'show'], ['policy', 'sign'], ['policy', 'apply'], ['audit', 'verify'], ['audit', 'export'],
-      ['qr', 'encode'], ['qr', 'decode'],
+      [],
+      ['init'],
+      ['keys'],
+      ['keys', 'generate'],
+      ['keys', 'list'],
+      ['keys', 'show'],
+      ['inspect'],
+      ['approve'],
+      ['sign'],
+      ['officer', 'keygen'],
+      ['policy', 'show'],
+      ['policy', 'sign'],
+      ['policy', 'apply'],
+      ['audit', 'verify'],
+      ['audit', 'export'],
+      ['qr', 'encode'],
+      ['qr', 'decode'],
     ];
     for (const command of commands) {
       const result = cli.run([...command, '--help']);

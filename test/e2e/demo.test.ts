@@ -11,12 +11,16 @@ describe('demo', () => {
     const dir = mkdtempSync(join(tmpdir(), 'coldsign-demo-'));
     const home = join(dir, 'home');
     try {
-      const result = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'scripts', 'demo', 'main.ts')], {
-        cwd: dir,
-        env: { ...process.env, COLDSIGN_HOME: home, COLDSIGN_PIN: '' },
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-      });
+      const result = spawnSync(
+        process.execPath,
+        [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'scripts', 'demo', 'main.ts')],
+        {
+          cwd: dir,
+          env: { ...process.env, COLDSIGN_HOME: home, COLDSIGN_PIN: '' },
+          encoding: 'utf8',
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
       expect(result.status, result.stderr + result.stdout.slice(-3000)).toBe(0);
       const out = result.stdout;
       expect(out).toMatch(/Policy: ALLOWED by rule btc-cold-to-exchange/);
@@ -24,7 +28,9 @@ describe('demo', () => {
       expect(out).toMatch(/Rule usdc-payroll needs 1 officer approval/);
       expect(out).toMatch(/Signed with the approvals of alice: signed transaction/);
       expect(out).toMatch(/2 BTC PSBT: finalized by @scure\/btc-signer, txid [0-9a-f]{64}/);
-      expect(out).toMatch(/eth-signature QR: scanned back; ethers rebuilds the transaction and recovers 0x[0-9a-fA-F]{40} \(vault-eth\)/);
+      expect(out).toMatch(
+        /eth-signature QR: scanned back; ethers rebuilds the transaction and recovers 0x[0-9a-fA-F]{40} \(vault-eth\)/,
+      );
       expect(out).toMatch(/Audit log verifies: \d+ entries/);
       expect(out).toMatch(/Exported audit log verifies offline/);
       expect(out).toMatch(/Demo finished/);

@@ -62,12 +62,26 @@ describe('keys', () => {
       ['t-sh', 'p2sh-p2wpkh'],
       ['t-pkh', 'p2pkh'],
     ] as const) {
-      const gen = cli.run(['keys', 'generate', '--chain', 'btc', '--label', label, '--script', script, '--network', 'testnet', '--json']);
+      const gen = cli.run([
+        'keys',
+        'generate',
+        '--chain',
+        'btc',
+        '--label',
+        label,
+        '--script',
+        script,
+        '--network',
+        'testnet',
+        '--json',
+      ]);
       expect(gen.code).toBe(0);
       const key = gen.json<Record<string, string>>();
       const pk = hexToBytes(key.publicKey!);
       const expected =
-        script === 'p2pkh' ? btc.p2pkh(pk, btc.TEST_NETWORK).address : btc.p2sh(btc.p2wpkh(pk, btc.TEST_NETWORK), btc.TEST_NETWORK).address;
+        script === 'p2pkh'
+          ? btc.p2pkh(pk, btc.TEST_NETWORK).address
+          : btc.p2sh(btc.p2wpkh(pk, btc.TEST_NETWORK), btc.TEST_NETWORK).address;
       expect(key.address).toBe(expected);
     }
   });
@@ -107,7 +121,12 @@ describe('keys', () => {
   it('usage errors exit 2; --help exits 0 on every command', () => {
     expect(cli.run(['keys', 'generate', '--chain', 'xrp', '--label', 'a']).code).toBe(2);
     expect(cli.run(['frobnicate']).code).toBe(2);
-    for (const args of [['--help'], ['init', '--help'], ['keys', 'generate', '--help'], ['keys', 'list', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['init', '--help'],
+      ['keys', 'generate', '--help'],
+      ['keys', 'list', '--help'],
+    ]) {
       const help = cli.run(args);
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(/Usage: coldsign/);

@@ -17,8 +17,19 @@ export const SPENDER = '0x1111111254EEB25477B68fb85Ed929f73A960582';
 export function unsignedHex(fields: TransactionLike): string {
   const type = fields.type ?? 2;
   const fees: TransactionLike =
-    type === 2 || type === 4 ? { maxFeePerGas: 30_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n } : { gasPrice: 20_000_000_000n };
-  const base: TransactionLike = { type, chainId: 1n, nonce: 7, gasLimit: 21000n, to: BOB, value: 0n, data: '0x', ...fees };
+    type === 2 || type === 4
+      ? { maxFeePerGas: 30_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n }
+      : { gasPrice: 20_000_000_000n };
+  const base: TransactionLike = {
+    type,
+    chainId: 1n,
+    nonce: 7,
+    gasLimit: 21000n,
+    to: BOB,
+    value: 0n,
+    data: '0x',
+    ...fees,
+  };
   return Transaction.from({ ...base, ...fields }).unsignedSerialized;
 }
 

@@ -1,6 +1,14 @@
 /** signEvm with keys held in SoftHSM2: transactions, messages and typed data, each verified independently. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Signature, Transaction, getBytes, hashMessage, recoverAddress, verifyMessage, verifyTypedData } from 'ethers';
+import {
+  Signature,
+  Transaction,
+  getBytes,
+  hashMessage,
+  recoverAddress,
+  verifyMessage,
+  verifyTypedData,
+} from 'ethers';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { Hsm } from '../../hsm/index.js';
 import type { DigestSigner, KeyRecord } from '../../core/signer.js';
@@ -57,7 +65,12 @@ const TYPED = {
     ],
   },
   primaryType: 'Order',
-  domain: { name: 'Exchange', version: '1', chainId: 1, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
+  domain: {
+    name: 'Exchange',
+    version: '1',
+    chainId: 1,
+    verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC',
+  },
   message: { maker: BOB, amount: '42', tags: ['a', 'b'] },
 };
 
@@ -96,14 +109,21 @@ describe('signEvm with the HSM', () => {
   });
 
   it('signs a personal message: 65-byte r‖s‖v with v = 27/28, verified by ethers and by @noble/curves', async () => {
-    const parsed = parseEvmRequest(doc({ type: 'personal_sign', from: key.address, message: 'I approve payroll batch 7' }));
+    const parsed = parseEvmRequest(
+      doc({ type: 'personal_sign', from: key.address, message: 'I approve payroll batch 7' }),
+    );
     const { plan } = summarizeEvm(parsed, [key, other], []);
     const signed = await signEvm(parsed, plan, hsm.signer);
     const bytes = getBytes(signed.signature!);
     expect(bytes.length).toBe(65);
     expect([27, 28]).toContain(bytes[64]);
     expect(verifyMessage('I approve payroll batch 7', signed.signature!)).toBe(key.address);
-    const ok = secp256k1.verify(bytes.slice(0, 64), getBytes(hashMessage('I approve payroll batch 7')), getBytes(`0x${key.publicKey}`), { prehash: false });
+    const ok = secp256k1.verify(
+      bytes.slice(0, 64),
+      getBytes(hashMessage('I approve payroll batch 7')),
+      getBytes(`0x${key.publicKey}`),
+      { prehash: false },
+    );
     expect(ok).toBe(true);
   });
 
@@ -122,7 +142,10 @@ describe('signEvm with the HSM', () => {
     const { plan } = summarizeEvm(parsed, [key], []);
     const otherRequest = parseEvmRequest(doc({ type: 'personal_sign', message: 'b' }));
     await expectCodeAsync(() => signEvm(otherRequest, plan, counting), 'STATE_INCONSISTENT');
-    await expectCodeAsync(() => signEvm(parsed, { ...plan, kind: 'typed_data' }, counting), 'STATE_INCONSISTENT');
+    await expectCodeAsync(
+      () => signEvm(parsed, { ...plan, kind: 'typed_data' }, counting),
+      'STATE_INCONSISTENT',
+    );
     expect(counting.calls).toBe(0);
   });
 
@@ -130,7 +153,15 @@ describe('signEvm with the HSM', () => {
     const parsed = parseEvmRequest(doc({ type: 'personal_sign', from: key.address, message: 'a' }));
     const { plan } = summarizeEvm(parsed, [key], []);
     const counting = new CountingSigner(hsm.signer);
-    await expectCodeAsync(() => signEvm(parsed, { ...plan, address: other.address, keyId: other.keyId, publicKey: other.publicKey }, counting), 'EVM_FROM_MISMATCH');
+    await expectCodeAsync(
+      () =>
+        signEvm(
+          parsed,
+          { ...plan, address: other.address, keyId: other.keyId, publicKey: other.publicKey },
+          counting,
+        ),
+      'EVM_FROM_MISMATCH',
+    );
     expect(counting.calls).toBe(0);
   });
 
@@ -138,7 +169,9 @@ describe('signEvm with the HSM', () => {
     const parsed = parseEvmRequest(utf8(unsignedHex({ type: 2 })));
     const { plan } = summarizeEvm(parsed, [key], []);
     const wrongKey = new PublishedKeySigner(SECRET_A);
-    const faulty: DigestSigner = { signDigest: (_id, _pk, digest) => wrongKey.signDigest('x', wrongKey.publicKey, digest) };
+    const faulty: DigestSigner = {
+      signDigest: (_id, _pk, digest) => wrongKey.signDigest('x', wrongKey.publicKey, digest),
+    };
     await expectCodeAsync(() => signEvm(parsed, plan, faulty), 'HSM_SIGNATURE_INVALID');
   });
 });

@@ -9,8 +9,14 @@ import { doc, expectCode, PublishedKeySigner, utf8 } from './helpers.js';
 import { BOB, KEY_A, SECRET_A, SECRET_B, authorization, unsignedHex } from './fixtures.js';
 
 type Rlp = string | Rlp[];
-const fields = (hex: string): Rlp[] => decodeRlp(hex.startsWith('0xc') || hex.startsWith('0xd') || hex.startsWith('0xe') || hex.startsWith('0xf') ? hex : `0x${hex.slice(4)}`) as Rlp[];
-const typed = (type: number, list: Rlp[]) => (type === 0 ? encodeRlp(list) : `0x0${type}${encodeRlp(list).slice(2)}`);
+const fields = (hex: string): Rlp[] =>
+  decodeRlp(
+    hex.startsWith('0xc') || hex.startsWith('0xd') || hex.startsWith('0xe') || hex.startsWith('0xf')
+      ? hex
+      : `0x${hex.slice(4)}`,
+  ) as Rlp[];
+const typed = (type: number, list: Rlp[]) =>
+  type === 0 ? encodeRlp(list) : `0x0${type}${encodeRlp(list).slice(2)}`;
 
 describe('malformed transactions', () => {
   const legacy = unsignedHex({ type: 0 });
@@ -43,10 +49,14 @@ describe('malformed transactions', () => {
     const l = fields(legacy);
     for (const n of [5, 7, 8, 10]) {
       const list = n <= l.length ? l.slice(0, n) : [...l, '0x'];
-      expectCode(() => parseEvmRequest(utf8(typed(0, list))), n === 6 ? 'EVM_CHAIN_ID_MISSING' : 'EVM_TX_INVALID');
+      expectCode(
+        () => parseEvmRequest(utf8(typed(0, list))),
+        n === 6 ? 'EVM_CHAIN_ID_MISSING' : 'EVM_TX_INVALID',
+      );
     }
     const t = fields(eip1559);
-    for (const list of [t.slice(0, 8), [...t, '0x']]) expectCode(() => parseEvmRequest(utf8(typed(2, list))), 'EVM_TX_INVALID');
+    for (const list of [t.slice(0, 8), [...t, '0x']])
+      expectCode(() => parseEvmRequest(utf8(typed(2, list))), 'EVM_TX_INVALID');
     const a = fields(unsignedHex({ type: 1 }));
     expectCode(() => parseEvmRequest(utf8(typed(1, a.slice(0, 7)))), 'EVM_TX_INVALID');
     expectCode(() => parseEvmRequest(utf8(typed(4, t))), 'EVM_TX_INVALID');
@@ -244,21 +254,41 @@ describe('fuzzing (fast-check, 12,000 cases): every input ends in a ColdsignErro
       },
       { requiredKeys: ['type'] },
     );
-    await fc.assert(fc.asyncProperty(document, (d) => pipeline(doc(d))), { numRuns: 3000 });
+    await fc.assert(
+      fc.asyncProperty(document, (d) => pipeline(doc(d))),
+      { numRuns: 3000 },
+    );
   });
 
   it('typed data with fuzzed types, domain and message (3,000 cases)', async () => {
-    const field = fc.record({ name: fc.constantFrom('a', 'b', 'from', 'to'), type: fc.constantFrom('uint256', 'address', 'string', 'bytes32', 'T', 'U', 'T[]', 'uint8[2]', 'bool') });
+    const field = fc.record({
+      name: fc.constantFrom('a', 'b', 'from', 'to'),
+      type: fc.constantFrom('uint256', 'address', 'string', 'bytes32', 'T', 'U', 'T[]', 'uint8[2]', 'bool'),
+    });
     const typedData = fc.record({
       types: fc.record({
-        EIP712Domain: fc.constantFrom([{ name: 'name', type: 'string' }], [{ name: 'chainId', type: 'uint256' }], []),
+        EIP712Domain: fc.constantFrom(
+          [{ name: 'name', type: 'string' }],
+          [{ name: 'chainId', type: 'uint256' }],
+          [],
+        ),
         T: fc.array(field, { maxLength: 3 }),
         U: fc.array(field, { maxLength: 3 }),
       }),
       primaryType: fc.constantFrom('T', 'U', 'V'),
-      domain: fc.oneof(fc.constant({ name: 'x' }), fc.constant({ chainId: 1 }), fc.dictionary(fc.string(), fc.jsonValue())),
-      message: fc.dictionary(fc.constantFrom('a', 'b', 'from', 'to'), fc.oneof(fc.jsonValue(), fc.constant(BOB))),
+      domain: fc.oneof(
+        fc.constant({ name: 'x' }),
+        fc.constant({ chainId: 1 }),
+        fc.dictionary(fc.string(), fc.jsonValue()),
+      ),
+      message: fc.dictionary(
+        fc.constantFrom('a', 'b', 'from', 'to'),
+        fc.oneof(fc.jsonValue(), fc.constant(BOB)),
+      ),
     });
-    await fc.assert(fc.asyncProperty(typedData, (t) => pipeline(doc({ type: 'typed_data', typedData: t }))), { numRuns: 3000 });
+    await fc.assert(
+      fc.asyncProperty(typedData, (t) => pipeline(doc({ type: 'typed_data', typedData: t }))),
+      { numRuns: 3000 },
+    );
   });
 });

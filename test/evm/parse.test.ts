@@ -50,13 +50,26 @@ describe('unsigned transaction hex', () => {
     const { summary } = summarizeEvm(parsed, [KEY_A], []);
     const expectedAuthority = new Wallet(hexlify(SECRET_B)).address;
     expect(summary.details.authorizations).toEqual([
-      { chainId: '1', address: getAddress('0x000000000000000000000000000000000000c0de'), nonce: '0', authority: expectedAuthority },
+      {
+        chainId: '1',
+        address: getAddress('0x000000000000000000000000000000000000c0de'),
+        nonce: '0',
+        authority: expectedAuthority,
+      },
     ]);
     expect(summary.warnings.join(' ')).toContain(`account ${expectedAuthority} delegates its code`);
   });
 
   it('refuses a legacy transaction without EIP-155 chainId (6 fields) with EVM_CHAIN_ID_MISSING', () => {
-    const hex = Transaction.from({ type: 0, chainId: 0n, nonce: 1, gasLimit: 21000n, gasPrice: 1n, to: BOB, value: 1n }).unsignedSerialized;
+    const hex = Transaction.from({
+      type: 0,
+      chainId: 0n,
+      nonce: 1,
+      gasLimit: 21000n,
+      gasPrice: 1n,
+      to: BOB,
+      value: 1n,
+    }).unsignedSerialized;
     expectCode(() => parseEvmRequest(utf8(hex)), 'EVM_CHAIN_ID_MISSING');
   });
 
@@ -131,35 +144,55 @@ describe('JSON request documents', () => {
 
   it('refuses inconsistent or unknown transaction fields', () => {
     const base = { type: 'transaction', chainId: 1, nonce: 0, to: BOB, gasLimit: 21000 };
-    expectCode(() => parseEvmRequest(doc({ ...base, gasPrice: 1, maxFeePerGas: 2, maxPriorityFeePerGas: 1 })), 'REQUEST_INVALID');
+    expectCode(
+      () => parseEvmRequest(doc({ ...base, gasPrice: 1, maxFeePerGas: 2, maxPriorityFeePerGas: 1 })),
+      'REQUEST_INVALID',
+    );
     expectCode(() => parseEvmRequest(doc({ ...base, gasPrice: 1, colour: 'red' })), 'REQUEST_INVALID');
     expectCode(() => parseEvmRequest(doc({ ...base, txType: 2, gasPrice: 1 })), 'REQUEST_INVALID');
     expectCode(() => parseEvmRequest(doc({ ...base, gasPrice: 1, value: '-1' })), 'REQUEST_INVALID');
     expectCode(() => parseEvmRequest(doc({ ...base, gasPrice: 1, to: '0x1234' })), 'REQUEST_INVALID');
     expectCode(() => parseEvmRequest(doc({ ...base, gasPrice: 1, chainId: 0 })), 'EVM_CHAIN_ID_MISSING');
-    expectCode(() => parseEvmRequest(doc({ ...base, gasPrice: 1, from: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbb' })), 'REQUEST_INVALID');
+    expectCode(
+      () =>
+        parseEvmRequest(doc({ ...base, gasPrice: 1, from: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbb' })),
+      'REQUEST_INVALID',
+    );
   });
 
   it('personal_sign: text and hex forms of the same bytes have the same canonical JSON', () => {
     const a = parseEvmRequest(doc({ type: 'personal_sign', message: 'hi' }));
     const b = parseEvmRequest(doc({ type: 'personal_sign', messageHex: '0x6869' }));
-    expect(new TextDecoder().decode(a.canonical)).toBe('{"from":null,"messageHex":"0x6869","type":"personal_sign"}');
+    expect(new TextDecoder().decode(a.canonical)).toBe(
+      '{"from":null,"messageHex":"0x6869","type":"personal_sign"}',
+    );
     expect(b.canonical).toEqual(a.canonical);
-    expectCode(() => parseEvmRequest(doc({ type: 'personal_sign', message: 'x', messageHex: '0x78' })), 'EVM_MESSAGE_INVALID');
+    expectCode(
+      () => parseEvmRequest(doc({ type: 'personal_sign', message: 'x', messageHex: '0x78' })),
+      'EVM_MESSAGE_INVALID',
+    );
     expectCode(() => parseEvmRequest(doc({ type: 'personal_sign' })), 'EVM_MESSAGE_INVALID');
   });
 
   it('typed_data: an object and its JSON text give the same canonical JSON, independent of key order', () => {
     const a = parseEvmRequest(doc({ type: 'typed_data', typedData: MAIL }));
     const b = parseEvmRequest(doc({ type: 'typed_data', typedData: JSON.stringify(MAIL) }));
-    const reordered = { message: MAIL.message, domain: { chainId: 1, name: 'Notes' }, primaryType: 'Note', types: MAIL.types };
+    const reordered = {
+      message: MAIL.message,
+      domain: { chainId: 1, name: 'Notes' },
+      primaryType: 'Note',
+      types: MAIL.types,
+    };
     const c = parseEvmRequest(doc({ typedData: reordered, type: 'typed_data' }));
     expect(b.canonical).toEqual(a.canonical);
     expect(c.canonical).toEqual(a.canonical);
   });
 
   it('refuses eth_sign and unknown request types', () => {
-    expectCode(() => parseEvmRequest(doc({ type: 'eth_sign', hash: `0x${'00'.repeat(32)}` })), 'EVM_ETH_SIGN_REFUSED');
+    expectCode(
+      () => parseEvmRequest(doc({ type: 'eth_sign', hash: `0x${'00'.repeat(32)}` })),
+      'EVM_ETH_SIGN_REFUSED',
+    );
     expectCode(() => parseEvmRequest(doc({ type: 'sign_everything' })), 'REQUEST_INVALID');
     expectCode(() => parseEvmRequest(utf8('[1,2]')), 'INPUT_UNRECOGNIZED');
     expectCode(() => parseEvmRequest(utf8('{"type": "personal_sign",')), 'REQUEST_INVALID');
@@ -187,10 +220,21 @@ describe('ERC-4527 eth-sign-request data types', () => {
     expect(t.canonical).toEqual(parseEvmRequest(doc({ type: 'typed_data', typedData: MAIL })).canonical);
     const m = fromEthSignRequest({ dataType: 3, signData: toUtf8Bytes('hi') });
     expect(m.kind === 'message' && hexlify(m.message)).toBe('0x6869');
-    expectCode(() => fromEthSignRequest({ dataType: 2, signData: new Uint8Array([0xff]) }), 'EVM_TYPED_DATA_INVALID');
-    expect(fromEthSignRequest({ dataType: 2, signData: toUtf8Bytes(JSON.stringify(MAIL)), chainId: 1 }).kind).toBe('typed_data');
-    expectCode(() => fromEthSignRequest({ dataType: 2, signData: toUtf8Bytes(JSON.stringify(MAIL)), chainId: 10 }), 'EVM_TYPED_DATA_INVALID');
+    expectCode(
+      () => fromEthSignRequest({ dataType: 2, signData: new Uint8Array([0xff]) }),
+      'EVM_TYPED_DATA_INVALID',
+    );
+    expect(
+      fromEthSignRequest({ dataType: 2, signData: toUtf8Bytes(JSON.stringify(MAIL)), chainId: 1 }).kind,
+    ).toBe('typed_data');
+    expectCode(
+      () => fromEthSignRequest({ dataType: 2, signData: toUtf8Bytes(JSON.stringify(MAIL)), chainId: 10 }),
+      'EVM_TYPED_DATA_INVALID',
+    );
     expectCode(() => fromEthSignRequest({ dataType: 7 as 1, signData: new Uint8Array() }), 'UR_INVALID');
-    expectCode(() => fromEthSignRequest({ dataType: 3, signData: toUtf8Bytes('hi'), address: '0xnothex' }), 'REQUEST_INVALID');
+    expectCode(
+      () => fromEthSignRequest({ dataType: 3, signData: toUtf8Bytes('hi'), address: '0xnothex' }),
+      'REQUEST_INVALID',
+    );
   });
 });

@@ -13,10 +13,17 @@ const SAFE = SAFE_INTERFACE;
 const SAFE_ADDRESS = getAddress('0x5afe3855358e112b5647b952709e6165e1c1eeee');
 
 const tx = (fields: Parameters<typeof unsignedHex>[0]) => parseEvmRequest(utf8(unsignedHex(fields)));
-const summarize = (fields: Parameters<typeof unsignedHex>[0], tokens: Parameters<typeof summarizeEvm>[2] = []) =>
-  summarizeEvm(tx(fields), [KEY_A], tokens).summary;
+const summarize = (
+  fields: Parameters<typeof unsignedHex>[0],
+  tokens: Parameters<typeof summarizeEvm>[2] = [],
+) => summarizeEvm(tx(fields), [KEY_A], tokens).summary;
 
-function typed(primaryType: string, types: Record<string, Array<{ name: string; type: string }>>, domain: Record<string, unknown>, message: Record<string, unknown>) {
+function typed(
+  primaryType: string,
+  types: Record<string, Array<{ name: string; type: string }>>,
+  domain: Record<string, unknown>,
+  message: Record<string, unknown>,
+) {
   const domainType = [
     ['name', 'string'],
     ['version', 'string'],
@@ -25,7 +32,16 @@ function typed(primaryType: string, types: Record<string, Array<{ name: string; 
   ]
     .filter(([name]) => name! in domain)
     .map(([name, type]) => ({ name: name!, type: type! }));
-  return summarizeEvm(parseEvmRequest(doc({ type: 'typed_data', typedData: { types: { EIP712Domain: domainType, ...types }, primaryType, domain, message } })), [KEY_A], []).summary;
+  return summarizeEvm(
+    parseEvmRequest(
+      doc({
+        type: 'typed_data',
+        typedData: { types: { EIP712Domain: domainType, ...types }, primaryType, domain, message },
+      }),
+    ),
+    [KEY_A],
+    [],
+  ).summary;
 }
 
 describe('keys', () => {
@@ -47,9 +63,22 @@ describe('keys', () => {
 
 describe('transactions', () => {
   it('native transfer: movement in ETH, maximum fee = gasLimit × maxFeePerGas, SPEC details', () => {
-    const s = summarize({ value: 1_500_000_000_000_000_000n, gasLimit: 21000n, maxFeePerGas: 40_000_000_000n, maxPriorityFeePerGas: 2n });
+    const s = summarize({
+      value: 1_500_000_000_000_000_000n,
+      gasLimit: 21000n,
+      maxFeePerGas: 40_000_000_000n,
+      maxPriorityFeePerGas: 2n,
+    });
     expect(s.chainId).toBe(1);
-    expect(s.movements).toEqual([{ to: BOB, raw: '1500000000000000000', amount: '1.5', asset: { type: 'native', symbol: 'ETH' }, change: false }]);
+    expect(s.movements).toEqual([
+      {
+        to: BOB,
+        raw: '1500000000000000000',
+        amount: '1.5',
+        asset: { type: 'native', symbol: 'ETH' },
+        change: false,
+      },
+    ]);
     expect(s.fee).toEqual({ raw: '840000000000000', amount: '0.00084' });
     expect(s.blind).toBe(false);
     expect(s.details).toMatchObject({
@@ -72,39 +101,89 @@ describe('transactions', () => {
 
   it('legacy fee = gasLimit × gasPrice; a transfer to another of our keys is change', () => {
     const raw = unsignedHex({ type: 0, to: KEY_B.address, value: 5n, gasPrice: 10n, gasLimit: 21000n });
-    const s = summarizeEvm(parseEvmRequest(doc({ type: 'transaction', from: KEY_A.address, raw })), [KEY_A, KEY_B], []);
+    const s = summarizeEvm(
+      parseEvmRequest(doc({ type: 'transaction', from: KEY_A.address, raw })),
+      [KEY_A, KEY_B],
+      [],
+    );
     expect(s.summary.fee?.raw).toBe('210000');
     expect(s.summary.details.gasPrice).toBe('10');
     expect(s.summary.movements[0]?.change).toBe(true);
   });
 
   it('ERC-20 transfer of a shipped mainnet token is shown in token units', () => {
-    const s = summarize({ to: USDC, gasLimit: 60000n, data: ERC20.encodeFunctionData('transfer', [BOB, 12_500_000n]) });
-    expect(s.call).toMatchObject({ contract: USDC, selector: '0xa9059cbb', name: 'transfer(address,uint256)', category: 'erc20-transfer', args: { to: BOB, amount: '12500000' } });
-    expect(s.movements).toEqual([{ to: BOB, raw: '12500000', amount: '12.5', asset: { type: 'token', contract: USDC, symbol: 'USDC', decimals: 6 }, change: false }]);
+    const s = summarize({
+      to: USDC,
+      gasLimit: 60000n,
+      data: ERC20.encodeFunctionData('transfer', [BOB, 12_500_000n]),
+    });
+    expect(s.call).toMatchObject({
+      contract: USDC,
+      selector: '0xa9059cbb',
+      name: 'transfer(address,uint256)',
+      category: 'erc20-transfer',
+      args: { to: BOB, amount: '12500000' },
+    });
+    expect(s.movements).toEqual([
+      {
+        to: BOB,
+        raw: '12500000',
+        amount: '12.5',
+        asset: { type: 'token', contract: USDC, symbol: 'USDC', decimals: 6 },
+        change: false,
+      },
+    ]);
     expect(s.blind).toBe(false);
   });
 
   it('the same contract on another chain is not the shipped token: raw amount only; a policy token gives units', () => {
     const data = ERC20.encodeFunctionData('transfer', [BOB, 12_500_000n]);
     const s = summarize({ chainId: 5n, to: USDC, gasLimit: 60000n, data });
-    expect(s.movements[0]).toMatchObject({ raw: '12500000', amount: null, asset: { type: 'token', contract: USDC } });
-    const p = summarize({ chainId: 5n, to: USDC, gasLimit: 60000n, data }, [{ contract: USDC.toLowerCase(), symbol: 'tUSDC', decimals: 6 }]);
+    expect(s.movements[0]).toMatchObject({
+      raw: '12500000',
+      amount: null,
+      asset: { type: 'token', contract: USDC },
+    });
+    const p = summarize({ chainId: 5n, to: USDC, gasLimit: 60000n, data }, [
+      { contract: USDC.toLowerCase(), symbol: 'tUSDC', decimals: 6 },
+    ]);
     expect(p.movements[0]).toMatchObject({ amount: '12.5', asset: { symbol: 'tUSDC', decimals: 6 } });
   });
 
   it('unlimited approve is flagged; a limited one is a spending approval', () => {
-    const u = summarize({ to: USDC, gasLimit: 60000n, data: ERC20.encodeFunctionData('approve', [SPENDER, MaxUint256]) });
-    expect(u.call).toMatchObject({ category: 'erc20-approve', spendingApproval: true, unlimited: true, args: { spender: SPENDER } });
+    const u = summarize({
+      to: USDC,
+      gasLimit: 60000n,
+      data: ERC20.encodeFunctionData('approve', [SPENDER, MaxUint256]),
+    });
+    expect(u.call).toMatchObject({
+      category: 'erc20-approve',
+      spendingApproval: true,
+      unlimited: true,
+      args: { spender: SPENDER },
+    });
     expect(u.warnings.join(' ')).toMatch(/UNLIMITED approval/);
     expect(u.movements).toEqual([]);
-    const l = summarize({ to: USDC, gasLimit: 60000n, data: ERC20.encodeFunctionData('increaseAllowance', [SPENDER, 1_000_000n]) });
-    expect(l.call).toMatchObject({ category: 'erc20-increaseAllowance', spendingApproval: true, unlimited: false, args: { addedValue: '1000000' } });
+    const l = summarize({
+      to: USDC,
+      gasLimit: 60000n,
+      data: ERC20.encodeFunctionData('increaseAllowance', [SPENDER, 1_000_000n]),
+    });
+    expect(l.call).toMatchObject({
+      category: 'erc20-increaseAllowance',
+      spendingApproval: true,
+      unlimited: false,
+      args: { addedValue: '1000000' },
+    });
     expect(l.warnings.join(' ')).toContain('1.0 USDC');
   });
 
   it('transferFrom moves tokens to the recipient and warns when the owner is not ours', () => {
-    const s = summarize({ to: USDC, gasLimit: 60000n, data: ERC20.encodeFunctionData('transferFrom', [SPENDER, BOB, 1n]) });
+    const s = summarize({
+      to: USDC,
+      gasLimit: 60000n,
+      data: ERC20.encodeFunctionData('transferFrom', [SPENDER, BOB, 1n]),
+    });
     expect(s.call?.category).toBe('erc20-transferFrom');
     expect(s.movements[0]).toMatchObject({ to: BOB, raw: '1' });
     expect(s.warnings.join(' ')).toContain('not one of our keys');
@@ -129,22 +208,47 @@ describe('transactions', () => {
   });
 
   const exec = (operation: number, inner: string, innerTo = USDC) =>
-    SAFE.encodeFunctionData('execTransaction', [innerTo, 0n, inner, operation, 0n, 0n, 0n, ZeroAddress, ZeroAddress, '0x']);
+    SAFE.encodeFunctionData('execTransaction', [
+      innerTo,
+      0n,
+      inner,
+      operation,
+      0n,
+      0n,
+      0n,
+      ZeroAddress,
+      ZeroAddress,
+      '0x',
+    ]);
 
   it('the ABIs have the published selectors (transfer, approve, transferFrom, increaseAllowance, execTransaction)', () => {
-    expect(['transfer', 'approve', 'transferFrom', 'increaseAllowance'].map((f) => ERC20.getFunction(f)!.selector)).toEqual([
-      '0xa9059cbb',
-      '0x095ea7b3',
-      '0x23b872dd',
-      '0x39509351',
-    ]);
+    expect(
+      ['transfer', 'approve', 'transferFrom', 'increaseAllowance'].map((f) => ERC20.getFunction(f)!.selector),
+    ).toEqual(['0xa9059cbb', '0x095ea7b3', '0x23b872dd', '0x39509351']);
     expect(SAFE.getFunction('execTransaction')!.selector).toBe('0x6a761202');
   });
 
   it('Safe execTransaction (call) is decoded with the inner ERC-20 transfer', () => {
-    const s = summarize({ to: SAFE_ADDRESS, gasLimit: 200000n, data: exec(0, ERC20.encodeFunctionData('transfer', [BOB, 2_000_000n])) });
-    expect(s.call).toMatchObject({ contract: SAFE_ADDRESS, category: 'safe-exec', delegatecall: false, args: { operation: '0', 'inner.function': 'transfer(address,uint256)', 'inner.to': BOB } });
-    expect(s.movements).toEqual([{ to: BOB, raw: '2000000', amount: '2.0', asset: { type: 'token', contract: USDC, symbol: 'USDC', decimals: 6 }, change: false }]);
+    const s = summarize({
+      to: SAFE_ADDRESS,
+      gasLimit: 200000n,
+      data: exec(0, ERC20.encodeFunctionData('transfer', [BOB, 2_000_000n])),
+    });
+    expect(s.call).toMatchObject({
+      contract: SAFE_ADDRESS,
+      category: 'safe-exec',
+      delegatecall: false,
+      args: { operation: '0', 'inner.function': 'transfer(address,uint256)', 'inner.to': BOB },
+    });
+    expect(s.movements).toEqual([
+      {
+        to: BOB,
+        raw: '2000000',
+        amount: '2.0',
+        asset: { type: 'token', contract: USDC, symbol: 'USDC', decimals: 6 },
+        change: false,
+      },
+    ]);
     expect(s.blind).toBe(false);
   });
 
@@ -158,11 +262,19 @@ describe('transactions', () => {
 
 describe('messages and typed data', () => {
   it('personal_sign shows printable text; binary messages only as hex, with a warning', () => {
-    const t = summarizeEvm(parseEvmRequest(doc({ type: 'personal_sign', message: 'Sign in to example.org\nNonce: 42' })), [KEY_A], []).summary;
+    const t = summarizeEvm(
+      parseEvmRequest(doc({ type: 'personal_sign', message: 'Sign in to example.org\nNonce: 42' })),
+      [KEY_A],
+      [],
+    ).summary;
     expect(t.kind).toBe('message');
     expect(t.message?.text).toBe('Sign in to example.org\nNonce: 42');
     expect(t.fee).toBeNull();
-    const b = summarizeEvm(parseEvmRequest(doc({ type: 'personal_sign', messageHex: `0x${'00ff'.repeat(16)}` })), [KEY_A], []).summary;
+    const b = summarizeEvm(
+      parseEvmRequest(doc({ type: 'personal_sign', messageHex: `0x${'00ff'.repeat(16)}` })),
+      [KEY_A],
+      [],
+    ).summary;
     expect(b.message).toEqual({ text: null, hex: `0x${'00ff'.repeat(16)}` });
     expect(b.warnings.join(' ')).toMatch(/not printable.*32 bytes/s);
   });
@@ -179,16 +291,43 @@ describe('messages and typed data', () => {
   const usdcDomain = { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: USDC };
 
   it('EIP-2612 Permit is a spending approval, unlimited when value = 2^256 - 1', () => {
-    const s = typed('Permit', PERMIT_TYPES, usdcDomain, { owner: KEY_A.address, spender: SPENDER, value: MaxUint256.toString(), nonce: 0, deadline: 1900000000 });
-    expect(s.call).toMatchObject({ contract: USDC, category: 'permit', spendingApproval: true, unlimited: true, args: { spender: SPENDER } });
-    expect(s.typedData).toEqual({ domain: { name: 'USD Coin', version: '2', chainId: '1', verifyingContract: USDC }, primaryType: 'Permit' });
+    const s = typed('Permit', PERMIT_TYPES, usdcDomain, {
+      owner: KEY_A.address,
+      spender: SPENDER,
+      value: MaxUint256.toString(),
+      nonce: 0,
+      deadline: 1900000000,
+    });
+    expect(s.call).toMatchObject({
+      contract: USDC,
+      category: 'permit',
+      spendingApproval: true,
+      unlimited: true,
+      args: { spender: SPENDER },
+    });
+    expect(s.typedData).toEqual({
+      domain: { name: 'USD Coin', version: '2', chainId: '1', verifyingContract: USDC },
+      primaryType: 'Permit',
+    });
     expect(s.warnings.join(' ')).toMatch(/UNLIMITED permit/);
     expect(s.blind).toBe(false);
-    const limited = typed('Permit', PERMIT_TYPES, usdcDomain, { owner: KEY_A.address, spender: SPENDER, value: '5000000', nonce: 0, deadline: 1 });
+    const limited = typed('Permit', PERMIT_TYPES, usdcDomain, {
+      owner: KEY_A.address,
+      spender: SPENDER,
+      value: '5000000',
+      nonce: 0,
+      deadline: 1,
+    });
     expect(limited.call?.unlimited).toBe(false);
     expect(limited.warnings.join(' ')).toContain('5.0 USDC');
     expect(limited.warnings.join(' ')).not.toContain('owner');
-    const foreign = typed('Permit', PERMIT_TYPES, usdcDomain, { owner: BOB, spender: SPENDER, value: '1', nonce: 0, deadline: 1 });
+    const foreign = typed('Permit', PERMIT_TYPES, usdcDomain, {
+      owner: BOB,
+      spender: SPENDER,
+      value: '1',
+      nonce: 0,
+      deadline: 1,
+    });
     expect(foreign.warnings.join(' ')).toContain(`The permit's owner ${BOB} is not one of our keys.`);
   });
 
@@ -212,7 +351,12 @@ describe('messages and typed data', () => {
       spender: SPENDER,
       sigDeadline: 1900000000,
     });
-    expect(s.call).toMatchObject({ category: 'permit2', spendingApproval: true, unlimited: true, args: { 'details.token': USDC, spender: SPENDER } });
+    expect(s.call).toMatchObject({
+      category: 'permit2',
+      spendingApproval: true,
+      unlimited: true,
+      args: { 'details.token': USDC, spender: SPENDER },
+    });
     const transferTypes = {
       PermitTransferFrom: [
         { name: 'permitted', type: 'TokenPermissions' },
@@ -225,8 +369,17 @@ describe('messages and typed data', () => {
         { name: 'amount', type: 'uint256' },
       ],
     };
-    const t = typed('PermitTransferFrom', transferTypes, domain, { permitted: { token: USDC, amount: 3_000_000 }, spender: SPENDER, nonce: 1, deadline: 2 });
-    expect(t.call).toMatchObject({ category: 'permit2', unlimited: false, args: { 'permitted.amount': '3000000' } });
+    const t = typed('PermitTransferFrom', transferTypes, domain, {
+      permitted: { token: USDC, amount: 3_000_000 },
+      spender: SPENDER,
+      nonce: 1,
+      deadline: 2,
+    });
+    expect(t.call).toMatchObject({
+      category: 'permit2',
+      unlimited: false,
+      args: { 'permitted.amount': '3000000' },
+    });
     expect(t.warnings.join(' ')).toContain('3.0 USDC');
   });
 
@@ -245,24 +398,58 @@ describe('messages and typed data', () => {
     ],
   };
   const safeMessage = (operation: number, data: string) => ({
-    to: USDC, value: 0, data, operation, safeTxGas: 0, baseGas: 0, gasPrice: 0, gasToken: ZeroAddress, refundReceiver: ZeroAddress, nonce: 3,
+    to: USDC,
+    value: 0,
+    data,
+    operation,
+    safeTxGas: 0,
+    baseGas: 0,
+    gasPrice: 0,
+    gasToken: ZeroAddress,
+    refundReceiver: ZeroAddress,
+    nonce: 3,
   });
 
   it('Safe SafeTx typed data is decoded; operation = 1 is flagged loudly', () => {
-    const ok = typed('SafeTx', SAFE_TX, { chainId: 1, verifyingContract: SAFE_ADDRESS }, safeMessage(0, ERC20.encodeFunctionData('transfer', [BOB, 1_000_000n])));
-    expect(ok.call).toMatchObject({ contract: getAddress(SAFE_ADDRESS), category: 'safe-exec', delegatecall: false, args: { nonce: '3', 'inner.to': BOB } });
+    const ok = typed(
+      'SafeTx',
+      SAFE_TX,
+      { chainId: 1, verifyingContract: SAFE_ADDRESS },
+      safeMessage(0, ERC20.encodeFunctionData('transfer', [BOB, 1_000_000n])),
+    );
+    expect(ok.call).toMatchObject({
+      contract: getAddress(SAFE_ADDRESS),
+      category: 'safe-exec',
+      delegatecall: false,
+      args: { nonce: '3', 'inner.to': BOB },
+    });
     expect(ok.movements[0]).toMatchObject({ to: BOB, amount: '1.0' });
-    const bad = typed('SafeTx', SAFE_TX, { chainId: 1, verifyingContract: SAFE_ADDRESS }, safeMessage(1, '0x'));
+    const bad = typed(
+      'SafeTx',
+      SAFE_TX,
+      { chainId: 1, verifyingContract: SAFE_ADDRESS },
+      safeMessage(1, '0x'),
+    );
     expect(bad.call?.delegatecall).toBe(true);
     expect(bad.blind).toBe(true);
     expect(bad.warnings.join(' ')).toMatch(/DANGER: Safe operation = 1 \(DELEGATECALL\)/);
   });
 
   it('unrecognised typed data is blind, and a domain without chainId is warned about', () => {
-    const s = typed('Vote', { Vote: [{ name: 'proposal', type: 'uint256' }] }, { name: 'DAO' }, { proposal: 4 });
+    const s = typed(
+      'Vote',
+      { Vote: [{ name: 'proposal', type: 'uint256' }] },
+      { name: 'DAO' },
+      { proposal: 4 },
+    );
     expect(s.blind).toBe(true);
     expect(s.chainId).toBeUndefined();
     expect(s.warnings.join(' ')).toMatch(/not a recognised kind.*no chainId/s);
-    expect(s.details).toMatchObject({ kind: 'typed_data', primaryType: 'Vote', message: { proposal: '4' }, blind: true });
+    expect(s.details).toMatchObject({
+      kind: 'typed_data',
+      primaryType: 'Vote',
+      message: { proposal: '4' },
+      blind: true,
+    });
   });
 });

@@ -8,13 +8,16 @@ import { fromHex, toHex } from '../../core/bytes.js';
 import { parseEvmRequest, signEvm, summarizeEvm, verifySignedTransaction } from '../../chains/evm/index.js';
 import { expectCode, keyRecord, PublishedKeySigner, utf8 } from './helpers.js';
 
-const vectors = (path: string): string => readFileSync(fileURLToPath(new URL(`../vectors/${path}`, import.meta.url)), 'utf8');
+const vectors = (path: string): string =>
+  readFileSync(fileURLToPath(new URL(`../vectors/${path}`, import.meta.url)), 'utf8');
 
 /** Every 0x hex string of the given length found after `label` in the text. */
 function hexAfter(text: string, label: string, hexChars: number | '+'): string {
   const at = text.indexOf(label);
   expect(at, label).toBeGreaterThanOrEqual(0);
-  const match = text.slice(at).match(new RegExp(`0x[0-9a-f]${hexChars === '+' ? '+' : `{${hexChars}}`}(?![0-9a-f])`));
+  const match = text
+    .slice(at)
+    .match(new RegExp(`0x[0-9a-f]${hexChars === '+' ? '+' : `{${hexChars}}`}(?![0-9a-f])`));
   expect(match, label).not.toBeNull();
   return match![0];
 }
@@ -46,7 +49,13 @@ describe('EIP-155 example (EIPS/eip-155.md)', () => {
     expect(`0x${toHex(keccak_256(fromHex(signingData)))}`).toBe(signingHash);
     expect(summary.details.maxFee).toBe((21000n * 20n * 10n ** 9n).toString());
     expect(summary.movements).toEqual([
-      { to: '0x3535353535353535353535353535353535353535', raw: '1000000000000000000', amount: '1.0', asset: { type: 'native', symbol: 'ETH' }, change: false },
+      {
+        to: '0x3535353535353535353535353535353535353535',
+        raw: '1000000000000000000',
+        amount: '1.0',
+        asset: { type: 'native', symbol: 'ETH' },
+        change: false,
+      },
     ]);
   });
 
@@ -79,7 +88,10 @@ describe('EIP-712 Mail example (assets/eip-712/Example.js)', () => {
   const example = vectors('eip712/Example.js');
   const expected = (label: string, chars = 64) => hexAfter(example, label, chars);
   // The typedData object literal of Example.js, read from the file and turned into the JSON eth_signTypedData_v4 carries.
-  const literal = example.slice(example.indexOf('const typedData = ') + 'const typedData = '.length, example.indexOf('\n};\n') + 2);
+  const literal = example.slice(
+    example.indexOf('const typedData = ') + 'const typedData = '.length,
+    example.indexOf('\n};\n') + 2,
+  );
   const typedData = JSON.parse(
     literal
       .replace(/'/g, '"')
@@ -118,34 +130,62 @@ describe('EIP-712 Mail example (assets/eip-712/Example.js)', () => {
 
 describe('ethereum/tests TransactionTests signature cases', () => {
   const load = (file: string): string => {
-    const json = JSON.parse(vectors(`ethereum-tests/${file}`)) as Record<string, { rlp?: string; txbytes?: string }>;
+    const json = JSON.parse(vectors(`ethereum-tests/${file}`)) as Record<
+      string,
+      { rlp?: string; txbytes?: string }
+    >;
     const test = Object.values(json)[0]!;
     return (test.txbytes ?? test.rlp)!;
   };
 
   it('TransactionWithSvalueHigh: a signature with s above n/2 is refused (EIP-2)', () => {
-    expectCode(() => verifySignedTransaction(load('TransactionWithSvalueHigh.json'), { chainId: 1n }), 'EVM_SIGNATURE_INVALID');
+    expectCode(
+      () => verifySignedTransaction(load('TransactionWithSvalueHigh.json'), { chainId: 1n }),
+      'EVM_SIGNATURE_INVALID',
+    );
   });
   it('TransactionWithSvalueLargerThan_c_secp256k1n_x05: s = n/2 + 1 is refused (EIP-2)', () => {
-    expectCode(() => verifySignedTransaction(load('TransactionWithSvalueLargerThan_c_secp256k1n_x05.json'), { chainId: 1n }), 'EVM_SIGNATURE_INVALID');
+    expectCode(
+      () =>
+        verifySignedTransaction(load('TransactionWithSvalueLargerThan_c_secp256k1n_x05.json'), {
+          chainId: 1n,
+        }),
+      'EVM_SIGNATURE_INVALID',
+    );
   });
   it('V_wrongvalue_121: a v that encodes another chain id is refused', () => {
-    expectCode(() => verifySignedTransaction(load('V_wrongvalue_121.json'), { chainId: 1n }), 'EVM_SIGNATURE_INVALID');
+    expectCode(
+      () => verifySignedTransaction(load('V_wrongvalue_121.json'), { chainId: 1n }),
+      'EVM_SIGNATURE_INVALID',
+    );
   });
   it('InvalidChainID0ValidV0: a v that encodes chain id 0 is refused', () => {
-    expectCode(() => verifySignedTransaction(load('InvalidChainID0ValidV0.json'), { chainId: 1n }), 'EVM_SIGNATURE_INVALID');
+    expectCode(
+      () => verifySignedTransaction(load('InvalidChainID0ValidV0.json'), { chainId: 1n }),
+      'EVM_SIGNATURE_INVALID',
+    );
   });
   it('Vitalik_1: a valid EIP-155 transaction verifies, with the sender and hash of the file', () => {
-    const json = JSON.parse(vectors('ethereum-tests/Vitalik_1.json')) as Record<string, { result: Record<string, { hash?: string; sender?: string }> }>;
+    const json = JSON.parse(vectors('ethereum-tests/Vitalik_1.json')) as Record<
+      string,
+      { result: Record<string, { hash?: string; sender?: string }> }
+    >;
     const expected = Object.values(json)[0]!.result.London!;
     const { from, hash } = verifySignedTransaction(load('Vitalik_1.json'), { chainId: 1n });
     expect(from.toLowerCase()).toBe(expected.sender);
     expect(hash).toBe(expected.hash);
-    expectCode(() => verifySignedTransaction(load('Vitalik_1.json'), { chainId: 5n }), 'EVM_SIGNATURE_INVALID');
+    expectCode(
+      () => verifySignedTransaction(load('Vitalik_1.json'), { chainId: 5n }),
+      'EVM_SIGNATURE_INVALID',
+    );
   });
 
   it('the signed vectors are refused as signing requests', () => {
-    for (const file of ['TransactionWithSvalueHigh.json', 'V_wrongvalue_121.json', 'InvalidChainID0ValidV0.json']) {
+    for (const file of [
+      'TransactionWithSvalueHigh.json',
+      'V_wrongvalue_121.json',
+      'InvalidChainID0ValidV0.json',
+    ]) {
       expectCode(() => parseEvmRequest(utf8(load(file))), 'EVM_TX_INVALID');
     }
   });

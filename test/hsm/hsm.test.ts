@@ -78,7 +78,9 @@ describe('key generation', () => {
 describe('signing', () => {
   it('signs 1,000 random digests: all low-S, valid under @noble/curves, recovery id right every time', async () => {
     const digests = Array.from({ length: 1000 }, () => new Uint8Array(randomBytes(32)));
-    const signatures = await Promise.all(digests.map((d) => hsm.signer.signDigest(key.keyId, key.publicKey, d)));
+    const signatures = await Promise.all(
+      digests.map((d) => hsm.signer.signDigest(key.keyId, key.publicKey, d)),
+    );
     const expectedUncompressed = bytesToHex(key.publicKey);
     signatures.forEach((sig, i) => {
       const digest = digests[i]!;
@@ -104,16 +106,22 @@ describe('signing', () => {
     const jobs = Array.from({ length: 64 }, (_, i) => {
       const which = i % 2 === 0 ? key : other;
       const digest = new Uint8Array(randomBytes(32));
-      return hsm.signer.signDigest(which.keyId, which.publicKey, digest).then((sig) => ({ sig, digest, which }));
+      return hsm.signer
+        .signDigest(which.keyId, which.publicKey, digest)
+        .then((sig) => ({ sig, digest, which }));
     });
     for (const { sig, digest, which } of await Promise.all(jobs)) {
-      expect(secp256k1.verify(new Uint8Array([...sig.r, ...sig.s]), digest, which.publicKey, { prehash: false })).toBe(true);
+      expect(
+        secp256k1.verify(new Uint8Array([...sig.r, ...sig.s]), digest, which.publicKey, { prehash: false }),
+      ).toBe(true);
     }
   });
 
   it('refuses a signature that does not verify against the claimed key (fails closed)', async () => {
     const other = await hsm.keys.generate('vault-3');
-    const code = await codeOf(() => hsm.signer.signDigest(key.keyId, other.publicKey, new Uint8Array(32).fill(1)));
+    const code = await codeOf(() =>
+      hsm.signer.signDigest(key.keyId, other.publicKey, new Uint8Array(32).fill(1)),
+    );
     expect(code).toBe('HSM_SIGNATURE_INVALID');
   });
 
@@ -121,13 +129,15 @@ describe('signing', () => {
     hsm.pkcs11.C_CloseAllSessions(hsm.slot);
     const digest = new Uint8Array(randomBytes(32));
     const sig = await hsm.signer.signDigest(key.keyId, key.publicKey, digest);
-    expect(secp256k1.verify(new Uint8Array([...sig.r, ...sig.s]), digest, key.publicKey, { prehash: false })).toBe(true);
+    expect(
+      secp256k1.verify(new Uint8Array([...sig.r, ...sig.s]), digest, key.publicKey, { prehash: false }),
+    ).toBe(true);
   });
 
   it('reports a missing key with its own code', async () => {
-    expect(await codeOf(() => hsm.signer.signDigest('00'.repeat(20), key.publicKey, new Uint8Array(32)))).toBe(
-      'HSM_KEY_NOT_FOUND',
-    );
+    expect(
+      await codeOf(() => hsm.signer.signDigest('00'.repeat(20), key.publicKey, new Uint8Array(32))),
+    ).toBe('HSM_KEY_NOT_FOUND');
   });
 });
 
@@ -142,17 +152,21 @@ describe('token data objects', () => {
 
 describe('connection failures', () => {
   it('wrong PIN, missing module and missing token each have their own code', async () => {
-    expect(await codeOf(() => Hsm.open({ module: token.module, token: token.token }, '000000'))).toBe('HSM_PIN_INCORRECT');
-    expect(await codeOf(() => Hsm.open({ module: '/nonexistent/libpkcs11.so', token: token.token }, token.pin))).toBe(
-      'HSM_MODULE_NOT_FOUND',
+    expect(await codeOf(() => Hsm.open({ module: token.module, token: token.token }, '000000'))).toBe(
+      'HSM_PIN_INCORRECT',
     );
+    expect(
+      await codeOf(() => Hsm.open({ module: '/nonexistent/libpkcs11.so', token: token.token }, token.pin)),
+    ).toBe('HSM_MODULE_NOT_FOUND');
     expect(await codeOf(() => Hsm.open({ module: token.module, token: 'no-such-token' }, token.pin))).toBe(
       'HSM_TOKEN_NOT_FOUND',
     );
   });
 
   it('a wrong PIN is tried exactly once: the next correct login still works', async () => {
-    expect(await codeOf(() => Hsm.open({ module: token.module, token: token.token }, '999999'))).toBe('HSM_PIN_INCORRECT');
+    expect(await codeOf(() => Hsm.open({ module: token.module, token: token.token }, '999999'))).toBe(
+      'HSM_PIN_INCORRECT',
+    );
     const again = Hsm.open({ module: token.module, token: token.token }, token.pin);
     again.close();
   });
@@ -164,7 +178,8 @@ describe('throttling (CKR_FUNCTION_FAILED simulated: SoftHSM2 never throttles)',
     return {
       fn: () => {
         calls += 1;
-        if (calls <= times) throw new pkcs11js.Pkcs11Error('CKR_FUNCTION_FAILED', pkcs11js.CKR_FUNCTION_FAILED, 'C_Sign');
+        if (calls <= times)
+          throw new pkcs11js.Pkcs11Error('CKR_FUNCTION_FAILED', pkcs11js.CKR_FUNCTION_FAILED, 'C_Sign');
         return 'signed';
       },
       calls: () => calls,

@@ -8,15 +8,23 @@ export const PAYROLL = '0x1111111111111111111111111111111111111111';
 export const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 export const ROUTER = '0x2222222222222222222222222222222222222222';
 
-export function btcTransfer(outputs: Array<{ to: string | null; sat: bigint; change?: boolean }>, feeSat = 1000n, rate = 10): SigningSummary {
+export function btcTransfer(
+  outputs: Array<{ to: string | null; sat: bigint; change?: boolean }>,
+  feeSat = 1000n,
+  rate = 10,
+): SigningSummary {
   return {
     chain: 'btc',
     kind: 'psbt',
     network: 'mainnet',
     signingKeys: ['vault-1'],
-    movements: outputs.map(
-      (o): Movement => ({ to: o.to, raw: o.sat.toString(), amount: null, asset: { type: 'native', symbol: 'BTC' }, change: o.change ?? false }),
-    ),
+    movements: outputs.map((o): Movement => ({
+      to: o.to,
+      raw: o.sat.toString(),
+      amount: null,
+      asset: { type: 'native', symbol: 'BTC' },
+      change: o.change ?? false,
+    })),
     fee: { raw: feeSat.toString(), amount: '0', rate },
     blind: false,
     warnings: [],
@@ -30,9 +38,23 @@ export function usdcTransfer(to: string, units: bigint, feeWei = 10n ** 15n): Si
     kind: 'transaction',
     chainId: 1,
     signingKeys: ['treasury'],
-    movements: [{ to, raw: units.toString(), amount: null, asset: { type: 'token', contract: USDC, symbol: 'USDC', decimals: 6 }, change: false }],
+    movements: [
+      {
+        to,
+        raw: units.toString(),
+        amount: null,
+        asset: { type: 'token', contract: USDC, symbol: 'USDC', decimals: 6 },
+        change: false,
+      },
+    ],
     fee: { raw: feeWei.toString(), amount: '0' },
-    call: { contract: USDC, selector: '0xa9059cbb', name: 'transfer(address,uint256)', args: { to, amount: units.toString() }, category: 'erc20-transfer' },
+    call: {
+      contract: USDC,
+      selector: '0xa9059cbb',
+      name: 'transfer(address,uint256)',
+      args: { to, amount: units.toString() },
+      category: 'erc20-transfer',
+    },
     blind: false,
     warnings: [],
     details: {},

@@ -10,7 +10,12 @@ import { NOW } from './fixtures.js';
 
 const ADDRESSES = ['bc1qaaaa', 'bc1qbbbb', 'bc1qcccc', 'bc1qdddd', '3Jeeee', '1Pffff'];
 const TOKENS = ['0x' + '1'.repeat(40), '0x' + '2'.repeat(40), '0x' + '3'.repeat(40)];
-const EVM_ADDRESSES = ['0x' + 'a'.repeat(40), '0x' + 'b'.repeat(40), '0x' + 'c'.repeat(40), '0x' + 'd'.repeat(40)];
+const EVM_ADDRESSES = [
+  '0x' + 'a'.repeat(40),
+  '0x' + 'b'.repeat(40),
+  '0x' + 'c'.repeat(40),
+  '0x' + 'd'.repeat(40),
+];
 const H = 3_600_000;
 
 const sat = (max: bigint) => fc.bigInt({ min: 0n, max });
@@ -22,12 +27,18 @@ const btcRule = (id: string) =>
       id: fc.constant(id),
       chain: fc.constant('btc' as const),
       network: fc.constantFrom('mainnet', 'testnet'),
-      destinations: fc.subarray(ADDRESSES, { minLength: 1 }).map((list) => list.map((address) => ({ address, label: `L-${address}` }))),
+      destinations: fc
+        .subarray(ADDRESSES, { minLength: 1 })
+        .map((list) => list.map((address) => ({ address, label: `L-${address}` }))),
       maxAmount: limit(3n * 10n ** 8n, 8),
       maxFee: limit(100_000n, 8),
       maxFeeRate: fc.integer({ min: 1, max: 200 }),
       velocity: fc.record(
-        { window: fc.integer({ min: 1, max: 48 }).map((h) => `${h}h`), maxAmount: limit(6n * 10n ** 8n, 8), maxCount: fc.integer({ min: 1, max: 6 }) },
+        {
+          window: fc.integer({ min: 1, max: 48 }).map((h) => `${h}h`),
+          maxAmount: limit(6n * 10n ** 8n, 8),
+          maxCount: fc.integer({ min: 1, max: 6 }),
+        },
         { requiredKeys: ['window', 'maxCount'] },
       ),
       approvals: fc.integer({ min: 0, max: 3 }),
@@ -37,20 +48,40 @@ const btcRule = (id: string) =>
 
 const btcRequest = fc.record({
   network: fc.constantFrom('mainnet', 'testnet'),
-  outputs: fc.array(fc.record({ to: fc.constantFrom(...ADDRESSES), sat: sat(2n * 10n ** 8n), change: fc.boolean() }), { minLength: 1, maxLength: 4 }),
+  outputs: fc.array(
+    fc.record({ to: fc.constantFrom(...ADDRESSES), sat: sat(2n * 10n ** 8n), change: fc.boolean() }),
+    { minLength: 1, maxLength: 4 },
+  ),
   fee: sat(120_000n),
   rate: fc.integer({ min: 1, max: 250 }),
 });
 
 const historyOf = (ids: string[]) =>
-  fc.array(
-    fc.record({ rule: fc.constantFrom(...ids), sat: sat(10n ** 8n), msAgo: fc.integer({ min: -H, max: 50 * H }) }),
-    { maxLength: 8 },
-  ).map((records) =>
-    records.map((r, i): VelocityRecord => ({ requestId: `q${i}`, rule: r.rule, asset: 'native', raw: r.sat.toString(), timeMs: NOW.getTime() - r.msAgo })),
-  );
+  fc
+    .array(
+      fc.record({
+        rule: fc.constantFrom(...ids),
+        sat: sat(10n ** 8n),
+        msAgo: fc.integer({ min: -H, max: 50 * H }),
+      }),
+      { maxLength: 8 },
+    )
+    .map((records) =>
+      records.map((r, i): VelocityRecord => ({
+        requestId: `q${i}`,
+        rule: r.rule,
+        asset: 'native',
+        raw: r.sat.toString(),
+        timeMs: NOW.getTime() - r.msAgo,
+      })),
+    );
 
-type BtcRequest = { network: string; outputs: { to: string; sat: bigint; change: boolean }[]; fee: bigint; rate: number };
+type BtcRequest = {
+  network: string;
+  outputs: { to: string; sat: bigint; change: boolean }[];
+  fee: bigint;
+  rate: number;
+};
 
 function btcSummary(req: BtcRequest): SigningSummary {
   return {
@@ -58,7 +89,13 @@ function btcSummary(req: BtcRequest): SigningSummary {
     kind: 'psbt',
     network: req.network as 'mainnet',
     signingKeys: ['vault-1'],
-    movements: req.outputs.map((o) => ({ to: o.to, raw: o.sat.toString(), amount: null, asset: { type: 'native', symbol: 'BTC' }, change: o.change })),
+    movements: req.outputs.map((o) => ({
+      to: o.to,
+      raw: o.sat.toString(),
+      amount: null,
+      asset: { type: 'native', symbol: 'BTC' },
+      change: o.change,
+    })),
     fee: { raw: req.fee.toString(), amount: formatUnits(req.fee, 8), rate: req.rate },
     blind: false,
     warnings: [],
@@ -79,7 +116,8 @@ function assertWithinRule(rule: PolicyRule, summary: SigningSummary, history: Ve
   if (rule.velocity) {
     const since = NOW.getTime() - windowMs(rule.velocity.window);
     const inWindow = history.filter((r) => r.rule === rule.id && r.timeMs > since);
-    if (rule.velocity.maxCount) expect(new Set(inWindow.map((r) => r.requestId)).size + 1 <= rule.velocity.maxCount).toBe(true);
+    if (rule.velocity.maxCount)
+      expect(new Set(inWindow.map((r) => r.requestId)).size + 1 <= rule.velocity.maxCount).toBe(true);
     if (rule.velocity.maxAmount) {
       const spent = inWindow.reduce((sum, r) => sum + BigInt(r.raw), 0n);
       expect(spent + total <= toBaseUnits(rule.velocity.maxAmount, 8)).toBe(true);
@@ -91,20 +129,25 @@ describe('policy properties (fast-check)', () => {
   it('a Bitcoin request allowed by random policies respects every limit and the allowlist of its rule', () => {
     let allowedCount = 0;
     fc.assert(
-      fc.property(fc.tuple(btcRule('a'), btcRule('b')), btcRequest, historyOf(['a', 'b']), (rules, req, history) => {
-        const policy = parsePolicy({ version: 1, rules });
-        const summary = btcSummary(req);
-        const decision = evaluate(summary, policy, history, NOW);
-        if (!decision.allowed) {
-          expect(decision.rule).toBeNull();
-          expect(decision.reasons.some((r) => !r.ok)).toBe(true);
-          return;
-        }
-        allowedCount += 1;
-        const rule = policy.rules.find((r) => r.id === decision.rule)!;
-        expect(decision.requiredApprovals).toBe(rule.approvals ?? 0);
-        assertWithinRule(rule, summary, history);
-      }),
+      fc.property(
+        fc.tuple(btcRule('a'), btcRule('b')),
+        btcRequest,
+        historyOf(['a', 'b']),
+        (rules, req, history) => {
+          const policy = parsePolicy({ version: 1, rules });
+          const summary = btcSummary(req);
+          const decision = evaluate(summary, policy, history, NOW);
+          if (!decision.allowed) {
+            expect(decision.rule).toBeNull();
+            expect(decision.reasons.some((r) => !r.ok)).toBe(true);
+            return;
+          }
+          allowedCount += 1;
+          const rule = policy.rules.find((r) => r.id === decision.rule)!;
+          expect(decision.requiredApprovals).toBe(rule.approvals ?? 0);
+          assertWithinRule(rule, summary, history);
+        },
+      ),
       { numRuns: 1500 },
     );
     // the property is not vacuous: a fair share of random requests is allowed
@@ -117,27 +160,64 @@ describe('policy properties (fast-check)', () => {
       id: fc.constant('t'),
       chain: fc.constant('evm' as const),
       chainIds: fc.constant([1]),
-      destinations: fc.subarray(EVM_ADDRESSES, { minLength: 1 }).map((l) => l.map((address) => ({ address, label: 'x' }))),
-      tokens: fc.uniqueArray(fc.record({ contract: fc.constantFrom(...TOKENS), decimals: fc.integer({ min: 0, max: 18 }), max: sat(10n ** 12n) }), {
-        selector: (t) => t.contract,
-        minLength: 1,
-      }),
+      destinations: fc
+        .subarray(EVM_ADDRESSES, { minLength: 1 })
+        .map((l) => l.map((address) => ({ address, label: 'x' }))),
+      tokens: fc.uniqueArray(
+        fc.record({
+          contract: fc.constantFrom(...TOKENS),
+          decimals: fc.integer({ min: 0, max: 18 }),
+          max: sat(10n ** 12n),
+        }),
+        {
+          selector: (t) => t.contract,
+          minLength: 1,
+        },
+      ),
     });
-    const request = fc.record({ token: fc.constantFrom(...TOKENS), to: fc.constantFrom(...EVM_ADDRESSES), units: sat(2n * 10n ** 12n), decimals: fc.option(fc.integer({ min: 0, max: 18 }), { freq: 2, nil: undefined }) });
+    const request = fc.record({
+      token: fc.constantFrom(...TOKENS),
+      to: fc.constantFrom(...EVM_ADDRESSES),
+      units: sat(2n * 10n ** 12n),
+      decimals: fc.option(fc.integer({ min: 0, max: 18 }), { freq: 2, nil: undefined }),
+    });
     fc.assert(
       fc.property(tokenRule, request, (r, q) => {
         const rule = {
           ...r,
-          tokens: r.tokens.map((t) => ({ contract: t.contract, symbol: 'TOK', decimals: t.decimals, maxAmount: formatUnits(t.max, t.decimals) })),
+          tokens: r.tokens.map((t) => ({
+            contract: t.contract,
+            symbol: 'TOK',
+            decimals: t.decimals,
+            maxAmount: formatUnits(t.max, t.decimals),
+          })),
         };
         const summary: SigningSummary = {
           chain: 'evm',
           kind: 'transaction',
           chainId: 1,
           signingKeys: ['k'],
-          movements: [{ to: q.to, raw: q.units.toString(), amount: null, asset: { type: 'token', contract: q.token, ...(q.decimals === undefined ? {} : { decimals: q.decimals }) }, change: false }],
+          movements: [
+            {
+              to: q.to,
+              raw: q.units.toString(),
+              amount: null,
+              asset: {
+                type: 'token',
+                contract: q.token,
+                ...(q.decimals === undefined ? {} : { decimals: q.decimals }),
+              },
+              change: false,
+            },
+          ],
           fee: { raw: '1', amount: '0' },
-          call: { contract: q.token, selector: '0xa9059cbb', name: 'transfer(address,uint256)', args: {}, category: 'erc20-transfer' },
+          call: {
+            contract: q.token,
+            selector: '0xa9059cbb',
+            name: 'transfer(address,uint256)',
+            args: {},
+            category: 'erc20-transfer',
+          },
           blind: false,
           warnings: [],
           details: {},
@@ -160,10 +240,16 @@ describe('policy properties (fast-check)', () => {
     const SELECTORS = ['0x095ea7b3', '0xa9059cbb', '0x12345678', '0xdeadbeef'];
     let allowedCount = 0;
     const rule = fc.record({
-      contracts: fc.uniqueArray(fc.record({ address: fc.constantFrom(...EVM_ADDRESSES), selectors: fc.subarray(SELECTORS, { minLength: 1 }) }), {
-        selector: (c) => c.address,
-        maxLength: 3,
-      }),
+      contracts: fc.uniqueArray(
+        fc.record({
+          address: fc.constantFrom(...EVM_ADDRESSES),
+          selectors: fc.subarray(SELECTORS, { minLength: 1 }),
+        }),
+        {
+          selector: (c) => c.address,
+          maxLength: 3,
+        },
+      ),
       allowBlind: fc.boolean(),
       domains: fc.subarray(['Permit2', 'Seaport', 'Safe'], { minLength: 1 }),
     });
@@ -198,7 +284,9 @@ describe('policy properties (fast-check)', () => {
           signingKeys: ['k'],
           movements: [],
           fee: q.typed ? null : { raw: '1', amount: '0' },
-          ...(q.typed ? { typedData: { domain: { name: q.domain }, primaryType: 'X' } } : { call: { contract: q.contract, selector: q.selector, name: null, args: {} } }),
+          ...(q.typed
+            ? { typedData: { domain: { name: q.domain }, primaryType: 'X' } }
+            : { call: { contract: q.contract, selector: q.selector, name: null, args: {} } }),
           blind: q.blind,
           warnings: [],
           details: {},
@@ -217,22 +305,36 @@ describe('policy properties (fast-check)', () => {
 
   it('a velocity record counts exactly when it is less than the window old', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 9999 }), fc.constantFrom('s', 'm', 'h', 'd'), fc.integer({ min: -5000, max: 5000 }), (n, unit, offset) => {
-        const window = `${n}${unit}`;
-        const timeMs = NOW.getTime() - windowMs(window) + offset;
-        const usage = usageInWindow([{ requestId: 'x', rule: 'r', asset: 'native', raw: '7', timeMs }], 'r', window, NOW);
-        expect(usage.count).toBe(offset > 0 ? 1 : 0);
-        expect(usage.amounts.get('native') ?? 0n).toBe(offset > 0 ? 7n : 0n);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 9999 }),
+        fc.constantFrom('s', 'm', 'h', 'd'),
+        fc.integer({ min: -5000, max: 5000 }),
+        (n, unit, offset) => {
+          const window = `${n}${unit}`;
+          const timeMs = NOW.getTime() - windowMs(window) + offset;
+          const usage = usageInWindow(
+            [{ requestId: 'x', rule: 'r', asset: 'native', raw: '7', timeMs }],
+            'r',
+            window,
+            NOW,
+          );
+          expect(usage.count).toBe(offset > 0 ? 1 : 0);
+          expect(usage.amounts.get('native') ?? 0n).toBe(offset > 0 ? 7n : 0n);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it('amounts round-trip exactly between decimal text and base units', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 0, max: 18 }), (raw, decimals) => {
-        expect(toBaseUnits(formatUnits(raw, decimals), decimals)).toBe(raw);
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 30n }),
+        fc.integer({ min: 0, max: 18 }),
+        (raw, decimals) => {
+          expect(toBaseUnits(formatUnits(raw, decimals), decimals)).toBe(raw);
+        },
+      ),
     );
   });
 });

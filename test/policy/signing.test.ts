@@ -4,10 +4,21 @@ import { toHex } from '../../core/bytes.js';
 import type { ErrorCode } from '../../core/errors.js';
 import { approvalMessage, verifyApprovals } from '../../policy/approvals.js';
 import { parsePolicy, type PolicyDocument } from '../../policy/schema.js';
-import { checkPolicyUpgrade, policySigningBytes, toBase64, verifyPolicySignatures, withPolicySignature, type Officer } from '../../policy/signing.js';
+import {
+  checkPolicyUpgrade,
+  policySigningBytes,
+  toBase64,
+  verifyPolicySignatures,
+  withPolicySignature,
+  type Officer,
+} from '../../policy/signing.js';
 import { SPEC_POLICY } from './fixtures.js';
 
-const secrets = { alice: ed25519.utils.randomSecretKey(), bob: ed25519.utils.randomSecretKey(), mallory: ed25519.utils.randomSecretKey() };
+const secrets = {
+  alice: ed25519.utils.randomSecretKey(),
+  bob: ed25519.utils.randomSecretKey(),
+  mallory: ed25519.utils.randomSecretKey(),
+};
 const officers: Officer[] = [
   { name: 'alice', publicKey: toHex(ed25519.getPublicKey(secrets.alice)) },
   { name: 'bob', publicKey: toHex(ed25519.getPublicKey(secrets.bob)) },
@@ -33,37 +44,59 @@ describe('policy signatures (Ed25519 over RFC 8785 without "signatures")', () =>
     const reordered = parsePolicy(JSON.parse(JSON.stringify({ rules: SPEC_POLICY.rules, version: 7 })));
     expect(policySigningBytes(reordered)).toEqual(policySigningBytes(unsigned));
     expect(new TextDecoder().decode(policySigningBytes(sign(unsigned, 'alice')))).not.toContain('signatures');
-    expect(new TextDecoder().decode(policySigningBytes(unsigned)).startsWith('{"rules":[{"approvals":2,')).toBe(true);
+    expect(
+      new TextDecoder().decode(policySigningBytes(unsigned)).startsWith('{"rules":[{"approvals":2,'),
+    ).toBe(true);
   });
 
   it('accepts a quorum of enrolled officers and names them; the same officer counts once', () => {
     const doc = parsePolicy(sign(sign(unsigned, 'alice'), 'bob'));
     expect(verifyPolicySignatures(doc, officers, 2).sort()).toEqual(['alice', 'bob']);
-    const twice = parsePolicy({ ...sign(unsigned, 'alice'), signatures: [...sign(unsigned, 'alice').signatures!, ...sign(unsigned, 'alice').signatures!] });
+    const twice = parsePolicy({
+      ...sign(unsigned, 'alice'),
+      signatures: [...sign(unsigned, 'alice').signatures!, ...sign(unsigned, 'alice').signatures!],
+    });
     expect(codeOf(() => verifyPolicySignatures(twice, officers, 2)).code).toBe('POLICY_QUORUM_MISSING');
   });
 
   it('a missing signature is POLICY_QUORUM_MISSING', () => {
     const result = codeOf(() => verifyPolicySignatures(parsePolicy(sign(unsigned, 'alice')), officers, 2));
-    expect(result).toMatchObject({ code: 'POLICY_QUORUM_MISSING', message: 'The policy needs the signatures of 2 enrolled officers; it has 1 (alice).' });
+    expect(result).toMatchObject({
+      code: 'POLICY_QUORUM_MISSING',
+      message: 'The policy needs the signatures of 2 enrolled officers; it has 1 (alice).',
+    });
     expect(codeOf(() => verifyPolicySignatures(unsigned, officers, 1)).message).toMatch(/it has none/);
   });
 
   it('a signature by a non-officer is POLICY_SIGNATURE_INVALID naming them', () => {
-    const result = codeOf(() => verifyPolicySignatures(parsePolicy(sign(sign(unsigned, 'alice'), 'mallory')), officers, 1));
-    expect(result).toMatchObject({ code: 'POLICY_SIGNATURE_INVALID', message: 'The policy is signed by "mallory", who is not an enrolled officer.' });
+    const result = codeOf(() =>
+      verifyPolicySignatures(parsePolicy(sign(sign(unsigned, 'alice'), 'mallory')), officers, 1),
+    );
+    expect(result).toMatchObject({
+      code: 'POLICY_SIGNATURE_INVALID',
+      message: 'The policy is signed by "mallory", who is not an enrolled officer.',
+    });
   });
 
   it('a field changed after signing is POLICY_SIGNATURE_INVALID', () => {
     const signed = sign(sign(unsigned, 'alice'), 'bob');
-    const tampered = parsePolicy({ ...signed, rules: [{ ...signed.rules[0]!, maxAmount: '50' }, signed.rules[1]!] });
+    const tampered = parsePolicy({
+      ...signed,
+      rules: [{ ...signed.rules[0]!, maxAmount: '50' }, signed.rules[1]!],
+    });
     const result = codeOf(() => verifyPolicySignatures(tampered, officers, 2));
     expect(result.code).toBe('POLICY_SIGNATURE_INVALID');
-    expect(result.message).toMatch(/officer "alice" does not verify: the policy was changed after it was signed/);
+    expect(result.message).toMatch(
+      /officer "alice" does not verify: the policy was changed after it was signed/,
+    );
   });
 
   it('a signature made with another key under an officer name is POLICY_SIGNATURE_INVALID', () => {
-    const forged = withPolicySignature(unsigned, 'bob', ed25519.sign(policySigningBytes(unsigned), secrets.mallory));
+    const forged = withPolicySignature(
+      unsigned,
+      'bob',
+      ed25519.sign(policySigningBytes(unsigned), secrets.mallory),
+    );
     expect(codeOf(() => verifyPolicySignatures(forged, officers, 1)).code).toBe('POLICY_SIGNATURE_INVALID');
   });
 
@@ -90,17 +123,28 @@ describe('approvals', () => {
   });
 
   it('counts each enrolled officer once', () => {
-    expect(verifyApprovals([approve('alice'), approve('bob'), approve('alice', requestId, '2026-03-02T11:00:00.000Z')], requestId, officers).sort()).toEqual([
-      'alice',
-      'bob',
-    ]);
+    expect(
+      verifyApprovals(
+        [approve('alice'), approve('bob'), approve('alice', requestId, '2026-03-02T11:00:00.000Z')],
+        requestId,
+        officers,
+      ).sort(),
+    ).toEqual(['alice', 'bob']);
   });
 
   it.each([
     ['another request', () => approve('alice', 'cd'.repeat(32)), /is for another request/],
     ['an unknown officer', () => approve('mallory'), /"mallory", who is not an enrolled officer/],
-    ['a bad signature', () => ({ ...approve('alice'), officer: 'bob' }), /signature of "bob" does not verify/],
-    ['a changed time', () => ({ ...approve('alice'), createdAt: '2026-03-02T10:00:01.000Z' }), /does not verify/],
+    [
+      'a bad signature',
+      () => ({ ...approve('alice'), officer: 'bob' }),
+      /signature of "bob" does not verify/,
+    ],
+    [
+      'a changed time',
+      () => ({ ...approve('alice'), createdAt: '2026-03-02T10:00:01.000Z' }),
+      /does not verify/,
+    ],
     ['a malformed document', () => ({ ...approve('alice'), requestId: 'xyz' }), /Approval field requestId/],
     ['text that is not JSON', () => '{', /not valid JSON/],
   ])('refuses %s with APPROVAL_INVALID', (_name, make, message) => {

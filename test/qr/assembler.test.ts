@@ -19,7 +19,11 @@ import { seededRandom } from '../../scripts/qr-corpus.js';
 import { buildPart, headerCbor, partFromCbor, randomBytes, splitPart } from './support/transfer.js';
 
 /** Streams fountain frames, dropping each with probability `loss`, until the assembler completes. */
-function transfer(payload: Uint8Array, loss: number, seed: number): { frames: number; fragments: number; result: Uint8Array; progress: number[] } {
+function transfer(
+  payload: Uint8Array,
+  loss: number,
+  seed: number,
+): { frames: number; fragments: number; result: Uint8Array; progress: number[] } {
   const fountain = createUrFountain('crypto-psbt', payload, 400);
   const assembler = new UrAssembler();
   const random = seededRandom(seed);
@@ -46,7 +50,8 @@ describe('animated transfers with frame loss', () => {
         if (loss === 0) expect(frames).toBe(fragments);
         expect(frames).toBeGreaterThanOrEqual(fragments);
         expect(progress.at(-1)).toBe(1);
-        for (let i = 1; i < progress.length; i++) expect(progress[i]!).toBeGreaterThanOrEqual(progress[i - 1]!);
+        for (let i = 1; i < progress.length; i++)
+          expect(progress[i]!).toBeGreaterThanOrEqual(progress[i - 1]!);
       });
     }
   }
@@ -82,7 +87,9 @@ describe('animated transfers with frame loss', () => {
       expect.unreachable();
     } catch (error) {
       expect(isColdsignError(error, 'QR_INCOMPLETE')).toBe(true);
-      expect((error as Error).message).toMatch(/^The animated UR is incomplete: 5\d% of \d+ fragments received\.$/);
+      expect((error as Error).message).toMatch(
+        /^The animated UR is incomplete: 5\d% of \d+ fragments received\.$/,
+      );
     }
   });
 });
@@ -108,7 +115,8 @@ describe('bad frames end in clean errors', () => {
   it('a corrupted frame (two bytewords swapped) is QR_CHECKSUM', () => {
     const part = parts[1]!;
     const at = part.lastIndexOf('/') + 1 + 20;
-    const swapped = part.slice(0, at) + part.slice(at + 2, at + 4) + part.slice(at, at + 2) + part.slice(at + 4);
+    const swapped =
+      part.slice(0, at) + part.slice(at + 2, at + 4) + part.slice(at, at + 2) + part.slice(at + 4);
     expect(swapped).not.toBe(part);
     expect(codeOf(() => new UrAssembler().receivePart(swapped))).toBe('QR_CHECKSUM');
   });
@@ -117,7 +125,14 @@ describe('bad frames end in clean errors', () => {
     const original = splitPart(parts[2]!);
     const fragment = original.fragment.slice();
     fragment[0] = fragment[0]! ^ 0xff;
-    const forged = buildPart('crypto-psbt', original.seqNum, original.seqLength, original.messageLength, original.checksum, fragment);
+    const forged = buildPart(
+      'crypto-psbt',
+      original.seqNum,
+      original.seqLength,
+      original.messageLength,
+      original.checksum,
+      fragment,
+    );
     expect(parts).toHaveLength(4);
     const assembler = new UrAssembler();
     for (const part of [parts[0]!, parts[1]!, parts[3]!]) assembler.receivePart(part);
@@ -126,7 +141,16 @@ describe('bad frames end in clean errors', () => {
   });
 
   it('duplicated frames are harmless', () => {
-    const result = assembleUr([parts[3]!, parts[0]!, parts[0]!, parts[1]!, parts[1]!.toUpperCase(), parts[2]!, parts[2]!, parts[3]!]);
+    const result = assembleUr([
+      parts[3]!,
+      parts[0]!,
+      parts[0]!,
+      parts[1]!,
+      parts[1]!.toUpperCase(),
+      parts[2]!,
+      parts[2]!,
+      parts[3]!,
+    ]);
     expect(result.type).toBe('crypto-psbt');
   });
 
@@ -139,30 +163,61 @@ describe('bad frames end in clean errors', () => {
     const ethPart = ethSignatureToUr(undefined, randomBytes(65, 1))[0]!;
     expect(codeOf(() => assembleUr([parts[0]!, ethPart]))).toBe('QR_MIXED_TRANSFER');
     expect(codeOf(() => assembleUr([ethPart, parts[0]!]))).toBe('QR_MIXED_TRANSFER');
-    expect(codeOf(() => assembleUr([ethPart, ethSignatureToUr(undefined, randomBytes(65, 2))[0]!]))).toBe('QR_MIXED_TRANSFER');
+    expect(codeOf(() => assembleUr([ethPart, ethSignatureToUr(undefined, randomBytes(65, 2))[0]!]))).toBe(
+      'QR_MIXED_TRANSFER',
+    );
     expect(assembleUr([ethPart, ethPart.toUpperCase()]).type).toBe('eth-signature');
   });
 
   it('text that is not a UR is UR_INVALID; an unknown UR type is QR_UNSUPPORTED_TYPE', () => {
-    for (const text of ['hello', 'https://example.com/ur:bytes/aeae', 'ur:bytes', 'ur:bytes/1-2/', 'ur:bytes/12/aeae', 'ur:bytes/aeae aeae', 'ur:BY TES/aeae', '']) {
+    for (const text of [
+      'hello',
+      'https://example.com/ur:bytes/aeae',
+      'ur:bytes',
+      'ur:bytes/1-2/',
+      'ur:bytes/12/aeae',
+      'ur:bytes/aeae aeae',
+      'ur:BY TES/aeae',
+      '',
+    ]) {
       expect(codeOf(() => new UrAssembler().receivePart(text))).toBe('UR_INVALID');
     }
-    expect(codeOf(() => new UrAssembler().receivePart('ur:crypto-seed/oeadgdstaslplabghydrpfmkbggufgludprfgmaotpiecffltnlpqdenos'))).toBe('QR_UNSUPPORTED_TYPE');
+    expect(
+      codeOf(() =>
+        new UrAssembler().receivePart(
+          'ur:crypto-seed/oeadgdstaslplabghydrpfmkbggufgludprfgmaotpiecffltnlpqdenos',
+        ),
+      ),
+    ).toBe('QR_UNSUPPORTED_TYPE');
     expect(codeOf(() => new UrAssembler().receivePart('ur:x-evil/1-2/aeae'))).toBe('QR_UNSUPPORTED_TYPE');
   });
 
   it('hostile headers are refused before any allocation', () => {
     const fragment = randomBytes(400, 1);
     // seqLen that does not match messageLen / fragment length (a decoder would allocate seqLen entries).
-    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 1000, 1200, 1, fragment)))).toBe('UR_INVALID');
+    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 1000, 1200, 1, fragment)))).toBe(
+      'UR_INVALID',
+    );
     // Too many fragments (tiny fragments of a large message).
-    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 100_000, 1_000_000, 1, randomBytes(10, 1))))).toBe('QR_PAYLOAD_TOO_LARGE');
+    expect(
+      codeOf(() =>
+        new UrAssembler().receivePart(buildPart('bytes', 1, 100_000, 1_000_000, 1, randomBytes(10, 1))),
+      ),
+    ).toBe('QR_PAYLOAD_TOO_LARGE');
     // A message larger than the cap.
-    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 100_000, 40_000_000, 1, fragment)))).toBe('QR_PAYLOAD_TOO_LARGE');
+    expect(
+      codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 100_000, 40_000_000, 1, fragment))),
+    ).toBe('QR_PAYLOAD_TOO_LARGE');
     // The path's seq disagrees with the CBOR header.
-    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 3, 1200, 1, fragment, '2-3')))).toBe('UR_INVALID');
-    expect(codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 0, 3, 1200, 1, fragment, '0-3')))).toBe('UR_INVALID');
-    expect(codeOf(() => new UrAssembler().receivePart(`ur:bytes/${'ae'.repeat(5000)}`))).toBe('QR_PAYLOAD_TOO_LARGE');
+    expect(
+      codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 1, 3, 1200, 1, fragment, '2-3'))),
+    ).toBe('UR_INVALID');
+    expect(
+      codeOf(() => new UrAssembler().receivePart(buildPart('bytes', 0, 3, 1200, 1, fragment, '0-3'))),
+    ).toBe('UR_INVALID');
+    expect(codeOf(() => new UrAssembler().receivePart(`ur:bytes/${'ae'.repeat(5000)}`))).toBe(
+      'QR_PAYLOAD_TOO_LARGE',
+    );
   });
 });
 
@@ -181,11 +236,16 @@ describe('UR payload checks', () => {
       signData: Buffer.from('deadbeef', 'hex'),
       dataType: 5 as never,
       chainId: 1,
-      derivationPath: new CryptoKeypath([new PathComponent({ index: 44, hardened: true })], Buffer.from('12345678', 'hex')),
+      derivationPath: new CryptoKeypath(
+        [new PathComponent({ index: 44, hardened: true })],
+        Buffer.from('12345678', 'hex'),
+      ),
     });
     const [ur] = encodeUrParts('eth-sign-request', new Uint8Array(request.toCBOR()));
     expect(codeOf(() => decodeEthSignRequest(ur!))).toBe('UR_INVALID');
-    expect(codeOf(() => decodeEthSignRequest('ur:eth-sign-request/aeadaolazmjendeoti'))).toMatch(/UR_INVALID|QR_CHECKSUM/);
+    expect(codeOf(() => decodeEthSignRequest('ur:eth-sign-request/aeadaolazmjendeoti'))).toMatch(
+      /UR_INVALID|QR_CHECKSUM/,
+    );
     const parts = encodeUrParts('eth-sign-request', randomBytes(900, 3), 400);
     expect(codeOf(() => decodeEthSignRequest(parts[0]!))).toBe('QR_INCOMPLETE');
   });
@@ -199,7 +259,9 @@ describe('UR payload checks', () => {
     expect(codeOf(() => encodeUrParts('bytes', randomBytes(100, 1), 5))).toBe('USAGE');
     expect(codeOf(() => encodeUrParts('bytes', randomBytes(100, 1), 5000))).toBe('USAGE');
     expect(codeOf(() => encodeUrParts('bytes', new Uint8Array(0)))).toBe('INPUT_EMPTY');
-    expect(codeOf(() => encodeUrParts('crypto-seed' as never, randomBytes(10, 1)))).toBe('QR_UNSUPPORTED_TYPE');
+    expect(codeOf(() => encodeUrParts('crypto-seed' as never, randomBytes(10, 1)))).toBe(
+      'QR_UNSUPPORTED_TYPE',
+    );
   });
 });
 
@@ -226,7 +288,11 @@ describe('UR part text files', () => {
 describe('fountain header strictness', () => {
   it('a part whose header CBOR has a trailing byte is UR_INVALID', () => {
     const cbor = headerCbor(1, 3, 1200, 7, randomBytes(400, 1));
-    expect(codeOf(() => new UrAssembler().receivePart(partFromCbor('bytes', '1-3', concatBytes(cbor, new Uint8Array([0])))))).toBe('UR_INVALID');
+    expect(
+      codeOf(() =>
+        new UrAssembler().receivePart(partFromCbor('bytes', '1-3', concatBytes(cbor, new Uint8Array([0])))),
+      ),
+    ).toBe('UR_INVALID');
     expect(new UrAssembler().receivePart(partFromCbor('bytes', '1-3', cbor))).toBe('accepted');
   });
 });

@@ -66,7 +66,10 @@ describe('image intake (by content, with size caps)', () => {
 
   it('a JPEG frame is detected and decoded', async () => {
     const rgba = renderQrRgba(part, { scale: 4 });
-    const jpg = jpeg.encode({ data: Buffer.from(rgba.data.buffer), width: rgba.width, height: rgba.height }, 85).data;
+    const jpg = jpeg.encode(
+      { data: Buffer.from(rgba.data.buffer), width: rgba.width, height: rgba.height },
+      85,
+    ).data;
     const image = decodeImageFile(new Uint8Array(jpg));
     expect([image.width, image.height]).toEqual([rgba.width, rgba.height]);
     expect(await decodeQrImage(new Uint8Array(jpg), standard)).toEqual([part]);
@@ -75,14 +78,20 @@ describe('image intake (by content, with size caps)', () => {
   it('non-images, truncated images and corrupt images are QR_IMAGE_INVALID', async () => {
     const png = renderQrPng(part);
     expect(await codeOf(() => decodeImageFile(new Uint8Array(0)))).toBe('QR_IMAGE_INVALID');
-    expect(await codeOf(() => decodeImageFile(new TextEncoder().encode('GIF89a......')))).toBe('QR_IMAGE_INVALID');
-    expect(await codeOf(() => decodeImageFile(new TextEncoder().encode('ur:bytes/aeae')))).toBe('QR_IMAGE_INVALID');
+    expect(await codeOf(() => decodeImageFile(new TextEncoder().encode('GIF89a......')))).toBe(
+      'QR_IMAGE_INVALID',
+    );
+    expect(await codeOf(() => decodeImageFile(new TextEncoder().encode('ur:bytes/aeae')))).toBe(
+      'QR_IMAGE_INVALID',
+    );
     expect(await codeOf(() => decodeImageFile(png.subarray(0, 20)))).toBe('QR_IMAGE_INVALID');
     expect(await codeOf(() => decodeImageFile(png.subarray(0, png.length - 40)))).toBe('QR_IMAGE_INVALID');
     const corrupt = png.slice();
     corrupt.fill(0x42, 60, 200);
     expect(await codeOf(() => decodeImageFile(corrupt))).toBe('QR_IMAGE_INVALID');
-    expect(await codeOf(() => decodeImageFile(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0]))) ).toBe('QR_IMAGE_INVALID');
+    expect(await codeOf(() => decodeImageFile(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0])))).toBe(
+      'QR_IMAGE_INVALID',
+    );
   });
 
   it('an image announcing more than 40 megapixels is refused before it is decoded', async () => {
@@ -92,7 +101,10 @@ describe('image intake (by content, with size caps)', () => {
     const error = await codeOf(() => decodeImageFile(png));
     expect(error).toBe('QR_IMAGE_INVALID');
     // JPEG: SOF0 announcing 65000 × 65000.
-    const sof = new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xfd, 0xe8, 0xfd, 0xe8, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9]);
+    const sof = new Uint8Array([
+      0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xfd, 0xe8, 0xfd, 0xe8, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11,
+      1, 0xff, 0xd9,
+    ]);
     expect(await codeOf(() => decodeImageFile(sof))).toBe('QR_IMAGE_INVALID');
   });
 
@@ -139,12 +151,16 @@ describe('camera-like frames (small generated corpus, 640×480, QR version 16)',
       expect(texts.every((t) => t === part)).toBe(true);
       if (texts.length > 0) read.push(name);
     }
-    expect(read).toEqual(expect.arrayContaining(['clean', 'noise', 'rotation', 'scale', 'perspective', 'low-contrast']));
+    expect(read).toEqual(
+      expect.arrayContaining(['clean', 'noise', 'rotation', 'scale', 'perspective', 'low-contrast']),
+    );
   });
 
   it('jsqr reads the clean frame and never returns a wrong text', async () => {
     const read: string[] = [];
-    for (const { name, image } of frames.filter((f) => ['clean', 'rotation', 'low-contrast', 'blur'].includes(f.name))) {
+    for (const { name, image } of frames.filter((f) =>
+      ['clean', 'rotation', 'low-contrast', 'blur'].includes(f.name),
+    )) {
       const texts = await jsqr.decode(image.data, image.width, image.height);
       expect(texts.every((t) => t === part)).toBe(true);
       if (texts.length > 0) read.push(name);
@@ -169,7 +185,9 @@ describe('animated PSBT end to end through image frames', () => {
     const files = parts.map((p, i) => {
       if (i % 2 === 0) return renderQrPng(p);
       const rgba = renderQrRgba(p, { scale: 3 });
-      return new Uint8Array(jpeg.encode({ data: Buffer.from(rgba.data.buffer), width: rgba.width, height: rgba.height }, 90).data);
+      return new Uint8Array(
+        jpeg.encode({ data: Buffer.from(rgba.data.buffer), width: rgba.width, height: rgba.height }, 90).data,
+      );
     });
     const order = [5, 2, 7, 0, 2, 4, 1, 6, 3];
     const assembler = new UrAssembler();

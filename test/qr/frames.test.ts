@@ -28,7 +28,12 @@ describe('frames out and back in', () => {
   const frames = renderUrFrames(psbtToUr(psbt));
 
   it('names frames frame-0001.png, frame-0002.png, …', () => {
-    expect(frames.map((f) => f.name)).toEqual(['frame-0001.png', 'frame-0002.png', 'frame-0003.png', 'frame-0004.png']);
+    expect(frames.map((f) => f.name)).toEqual([
+      'frame-0001.png',
+      'frame-0002.png',
+      'frame-0003.png',
+      'frame-0004.png',
+    ]);
     expect(frameFileName(9999)).toBe('frame-10000.png');
     expect(codeOf(() => renderUrFrames([]))).toBe('INPUT_EMPTY');
   });
@@ -47,8 +52,13 @@ describe('frames out and back in', () => {
     const some = frames.slice(1).map((f) => ({ label: f.name, bytes: f.png }));
     expect(await codeOfAsync(() => readUrFromImages(some, decoder))).toBe('QR_INCOMPLETE');
     const text = { label: 'notes.png', bytes: new TextEncoder().encode('ur:bytes/aeae') };
-    await expect(readUrFromImages([text], decoder)).rejects.toThrow(/^notes\.png: The file is neither a PNG nor a JPEG image\.$/);
-    const blank = { label: 'white.png', bytes: encodePng({ width: 32, height: 32, data: new Uint8ClampedArray(32 * 32 * 4).fill(255) }) };
+    await expect(readUrFromImages([text], decoder)).rejects.toThrow(
+      /^notes\.png: The file is neither a PNG nor a JPEG image\.$/,
+    );
+    const blank = {
+      label: 'white.png',
+      bytes: encodePng({ width: 32, height: 32, data: new Uint8ClampedArray(32 * 32 * 4).fill(255) }),
+    };
     expect(await codeOfAsync(() => readUrFromImages([blank], decoder))).toBe('QR_UNREADABLE');
     expect(await codeOfAsync(() => readUrFromImages([], decoder))).toBe('INPUT_EMPTY');
   });
@@ -70,7 +80,16 @@ describe('interpretUr routes by declared type', () => {
     const sig = interpretUr(assembleUr(ethSignatureToUr(randomBytes(16, 5), signature, 'coldsign')));
     expect(sig).toMatchObject({ kind: 'eth-signature', origin: 'coldsign' });
     expect(interpretUr(assembleUr(encodeUrParts('bytes', new Uint8Array([0x41, 0x00])))).kind).toBe('bytes');
-    expect(codeOf(() => interpretUr({ type: 'crypto-psbt', cbor: concatBytes(new Uint8Array([0x41, 0x00]), new Uint8Array([1])) }))).toBe('UR_INVALID');
-    expect(codeOf(() => interpretUr({ type: 'crypto-seed' as never, cbor: new Uint8Array([0x41, 0]) }))).toBe('QR_UNSUPPORTED_TYPE');
+    expect(
+      codeOf(() =>
+        interpretUr({
+          type: 'crypto-psbt',
+          cbor: concatBytes(new Uint8Array([0x41, 0x00]), new Uint8Array([1])),
+        }),
+      ),
+    ).toBe('UR_INVALID');
+    expect(codeOf(() => interpretUr({ type: 'crypto-seed' as never, cbor: new Uint8Array([0x41, 0]) }))).toBe(
+      'QR_UNSUPPORTED_TYPE',
+    );
   });
 });

@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import jpeg from 'jpeg-js';
-import { UrAssembler, decodeImageFile, encodeUrParts, renderQrPng, renderQrRgba, collectPartsFromText } from '../../qr/index.js';
+import {
+  UrAssembler,
+  decodeImageFile,
+  encodeUrParts,
+  renderQrPng,
+  renderQrRgba,
+  collectPartsFromText,
+} from '../../qr/index.js';
 import { isColdsignError } from '../../core/errors.js';
 import { toHex } from '../../core/bytes.js';
 import { randomBytes } from './support/transfer.js';
@@ -23,10 +30,17 @@ describe('fuzzing (fast-check)', () => {
 
   it('arbitrary text fed as a UR part', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((s) => `ur:${s}`), fc.string().map((s) => `ur:bytes/${s}`)), (text) => {
-        onlyColdsignErrors(() => new UrAssembler().receivePart(text));
-        onlyColdsignErrors(() => collectPartsFromText(text));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => `ur:${s}`),
+          fc.string().map((s) => `ur:bytes/${s}`),
+        ),
+        (text) => {
+          onlyColdsignErrors(() => new UrAssembler().receivePart(text));
+          onlyColdsignErrors(() => collectPartsFromText(text));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -34,7 +48,14 @@ describe('fuzzing (fast-check)', () => {
   it('valid parts with random letter changes never crash, and a completed transfer is always the original message', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ part: fc.nat(parts.length - 1), at: fc.nat(400), letter: fc.constantFrom(...BYTEWORD_LETTERS) }), { maxLength: 4 }),
+        fc.array(
+          fc.record({
+            part: fc.nat(parts.length - 1),
+            at: fc.nat(400),
+            letter: fc.constantFrom(...BYTEWORD_LETTERS),
+          }),
+          { maxLength: 4 },
+        ),
         fc.array(fc.nat(parts.length - 1), { minLength: parts.length, maxLength: parts.length * 2 }),
         (mutations, order) => {
           const mutated = [...parts];
@@ -44,8 +65,10 @@ describe('fuzzing (fast-check)', () => {
             mutated[part] = text.slice(0, index) + letter + text.slice(index + 1);
           }
           const assembler = new UrAssembler();
-          for (const index of [...order, ...mutated.keys()]) onlyColdsignErrors(() => assembler.receivePart(mutated[index]!));
-          if (assembler.isComplete()) expect(toHex(assembler.result().cbor)).toBe(toHex(encodeUrPartsMessage()));
+          for (const index of [...order, ...mutated.keys()])
+            onlyColdsignErrors(() => assembler.receivePart(mutated[index]!));
+          if (assembler.isComplete())
+            expect(toHex(assembler.result().cbor)).toBe(toHex(encodeUrPartsMessage()));
         },
       ),
       { numRuns: 300 },
@@ -61,7 +84,9 @@ describe('fuzzing (fast-check)', () => {
   it('truncated and byte-flipped PNG and JPEG files end in QR_IMAGE_INVALID or decode', () => {
     const png = renderQrPng(parts[0]!, { scale: 2 });
     const rgba = renderQrRgba(parts[0]!, { scale: 2 });
-    const jpg = new Uint8Array(jpeg.encode({ data: Buffer.from(rgba.data.buffer), width: rgba.width, height: rgba.height }, 80).data);
+    const jpg = new Uint8Array(
+      jpeg.encode({ data: Buffer.from(rgba.data.buffer), width: rgba.width, height: rgba.height }, 80).data,
+    );
     fc.assert(
       fc.property(
         fc.constantFrom(png, jpg),

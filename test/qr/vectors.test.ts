@@ -41,7 +41,8 @@ describe('URKit URTests.swift (BCR-2020-005 reference vectors)', () => {
     expect(encodeUrParts('bytes', cbor, 30)).toEqual(expectedParts.slice(0, 9));
     // In reverse order, every part twice: duplicates are harmless.
     const assembler = new UrAssembler();
-    for (const part of [...expectedParts].reverse().flatMap((p) => [p, p.toUpperCase()])) assembler.receivePart(part);
+    for (const part of [...expectedParts].reverse().flatMap((p) => [p, p.toUpperCase()]))
+      assembler.receivePart(part);
     expect(assembler.isComplete()).toBe(true);
     expect(toHex(assembler.result().cbor)).toBe(toHex(cbor));
   });
@@ -167,5 +168,7 @@ describe('ERC-4527 (Keystone ur-registry-eth tests)', () => {
 });
 
 function parsePath(path: string): PathComponent[] {
-  return path.split('/').map((c) => new PathComponent({ index: Number.parseInt(c, 10), hardened: c.endsWith("'") }));
+  return path
+    .split('/')
+    .map((c) => new PathComponent({ index: Number.parseInt(c, 10), hardened: c.endsWith("'") }));
 }

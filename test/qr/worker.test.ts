@@ -86,7 +86,11 @@ describe('camera Worker in Chromium (zxing-wasm compiled from the app origin)', 
       const frame = renderQrRgba(parts[index]!, { scale: 2 });
       last = await page.evaluate(
         (f) => (window as unknown as { decodeFrame(f: unknown): Promise<typeof last> }).decodeFrame(f),
-        { width: frame.width, height: frame.height, base64: Buffer.from(frame.data.buffer).toString('base64') },
+        {
+          width: frame.width,
+          height: frame.height,
+          base64: Buffer.from(frame.data.buffer).toString('base64'),
+        },
       );
       expect(last.error).toBeUndefined();
     }

@@ -85,19 +85,24 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     expect(entry.payload).toBe('{"a":{"c":[2,1],"d":"x"},"b":1}');
     expect(entry.hash).toBe(entryHash(1, T0.toISOString(), 'test.order', entry.payload, '0'.repeat(64)));
     await expectCode(c.auditor.log('test.secret', { user: 'op', pin: '1234' }, T0), 'AUDIT_SECRET_REFUSED');
-    await expectCode(c.auditor.log('test.secret', { nested: { passphrase: 'x' } }, T0), 'AUDIT_SECRET_REFUSED');
+    await expectCode(
+      c.auditor.log('test.secret', { nested: { passphrase: 'x' } }, T0),
+      'AUDIT_SECRET_REFUSED',
+    );
     await c.auditor.checkpoint(T0);
     expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: true, entries: 1 });
   });
 
   it('refuses appends before begin()', async () => {
     const c = await fresh(1);
-    expect(() => c.auditor.append('test.entry', {}, T0)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
+    expect(() => c.auditor.append('test.entry', {}, T0)).toThrow(
+      expect.objectContaining({ code: 'INTERNAL' }),
+    );
   });
 
   it('an edited payload is named by its sequence number, and start-up refuses', async () => {
     const c = await fresh(8);
-    tamper(c, (raw) => raw.prepare("UPDATE audit_log SET payload = '{\"n\":40}' WHERE seq = 4").run());
+    tamper(c, (raw) => raw.prepare('UPDATE audit_log SET payload = \'{"n":40}\' WHERE seq = 4').run());
     expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 4 } });
     expect(verifyAudit(c.db, publicKeyOf(c)).firstBad?.reason).toMatch(/entry 4 was modified/);
     await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_TAMPERED');
@@ -106,9 +111,15 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
   it('an edit with a recomputed hash breaks the link of the next entry', async () => {
     const c = await fresh(8);
     tamper(c, (raw) => {
-      const row = raw.prepare('SELECT * FROM audit_log WHERE seq = 5').get() as { time: string; type: string; prev_hash: string };
+      const row = raw.prepare('SELECT * FROM audit_log WHERE seq = 5').get() as {
+        time: string;
+        type: string;
+        prev_hash: string;
+      };
       const payload = '{"n":500}';
-      raw.prepare('UPDATE audit_log SET payload = ?, hash = ? WHERE seq = 5').run(payload, entryHash(5, row.time, row.type, payload, row.prev_hash));
+      raw
+        .prepare('UPDATE audit_log SET payload = ?, hash = ? WHERE seq = 5')
+        .run(payload, entryHash(5, row.time, row.type, payload, row.prev_hash));
     });
     expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 6 } });
     await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_TAMPERED');
@@ -137,7 +148,9 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
       raw.prepare('UPDATE audit_log SET seq = seq - 99 WHERE seq >= 104').run();
       const prev = (raw.prepare('SELECT hash FROM audit_log WHERE seq = 3').get() as { hash: string }).hash;
       const time = at(3).toISOString();
-      raw.prepare('INSERT INTO audit_log VALUES (4, ?, ?, ?, ?, ?)').run(time, 'test.forged', '{}', prev, entryHash(4, time, 'test.forged', '{}', prev));
+      raw
+        .prepare('INSERT INTO audit_log VALUES (4, ?, ?, ?, ?, ?)')
+        .run(time, 'test.forged', '{}', prev, entryHash(4, time, 'test.forged', '{}', prev));
     });
     expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 5 } });
     await expectCode(Auditor.open(c.db, c.ports, T0), 'AUDIT_TAMPERED');
@@ -148,7 +161,9 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     tamper(c, (raw) => {
       const prev = (raw.prepare('SELECT hash FROM audit_log WHERE seq = 8').get() as { hash: string }).hash;
       const time = at(9).toISOString();
-      raw.prepare('INSERT INTO audit_log VALUES (9, ?, ?, ?, ?, ?)').run(time, 'test.forged', '{}', prev, entryHash(9, time, 'test.forged', '{}', prev));
+      raw
+        .prepare('INSERT INTO audit_log VALUES (9, ?, ?, ?, ?, ?)')
+        .run(time, 'test.forged', '{}', prev, entryHash(9, time, 'test.forged', '{}', prev));
     });
     expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 9 } });
     expect(verifyAudit(c.db, publicKeyOf(c)).firstBad?.reason).toMatch(/not covered by a signed checkpoint/);
@@ -168,13 +183,19 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
 
   it('a forged checkpoint signature is named', async () => {
     const c = await fresh(8);
-    tamper(c, (raw) => raw.prepare("UPDATE audit_checkpoints SET signature = ? WHERE seq = 6").run('11'.repeat(64)));
+    tamper(c, (raw) =>
+      raw.prepare('UPDATE audit_checkpoints SET signature = ? WHERE seq = 6').run('11'.repeat(64)),
+    );
     expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: false, firstBad: { seq: 6 } });
     // checking only the newest signature still matches every head against the chain
     expect(verifyAudit(c.db, publicKeyOf(c), 'newest').ok).toBe(true);
-    tamper(c, (raw) => raw.prepare('UPDATE audit_checkpoints SET signature = ? WHERE seq = 8').run('11'.repeat(64)));
+    tamper(c, (raw) =>
+      raw.prepare('UPDATE audit_checkpoints SET signature = ? WHERE seq = 8').run('11'.repeat(64)),
+    );
     expect(verifyAudit(c.db, publicKeyOf(c), 'newest')).toMatchObject({ ok: false, firstBad: { seq: 8 } });
-    tamper(c, (raw) => raw.prepare('UPDATE audit_checkpoints SET head_hash = ? WHERE seq = 3').run('22'.repeat(32)));
+    tamper(c, (raw) =>
+      raw.prepare('UPDATE audit_checkpoints SET head_hash = ? WHERE seq = 3').run('22'.repeat(32)),
+    );
     expect(verifyAudit(c.db, publicKeyOf(c), 'newest')).toMatchObject({ ok: false, firstBad: { seq: 3 } });
   });
 
@@ -212,7 +233,10 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     const result = verifyAudit(c.db, publicKeyOf(c));
     expect(result).toMatchObject({ ok: true, entries: 6 });
     const last = c.db.sqlite.prepare('SELECT type, payload FROM audit_log WHERE seq = 6').get();
-    expect(last).toEqual({ type: 'audit.recovered', payload: '{"pinnedSeq":3,"unpinnedFrom":4,"unpinnedTo":5}' });
+    expect(last).toEqual({
+      type: 'audit.recovered',
+      payload: '{"pinnedSeq":3,"unpinnedFrom":4,"unpinnedTo":5}',
+    });
     await expect(reopened.assertHeadMatchesToken()).resolves.toMatchObject({ seq: 6 });
   });
 
@@ -226,7 +250,9 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     c.auditor.append('test.entry', { by: 'first' }, at(5));
     // the other process's view is now stale: it refuses to append after an entry it did not write
     await other.begin();
-    expect(() => other.append('test.entry', { by: 'other' }, at(6))).toThrow(expect.objectContaining({ code: 'AUDIT_ROLLBACK' }));
+    expect(() => other.append('test.entry', { by: 'other' }, at(6))).toThrow(
+      expect.objectContaining({ code: 'AUDIT_ROLLBACK' }),
+    );
     expect(c.db.sqlite.prepare('SELECT MAX(seq) AS seq FROM audit_log').get()).toEqual({ seq: 5 });
     // a writer that bypasses the auditor makes the head unknown: no checkpoint is signed over it
     appendAudit(c.db, 'test.forged', { by: 'bypass' }, at(7));
@@ -254,16 +280,27 @@ describe('audit export', () => {
     const first = lines.findIndex((line) => line.startsWith('{"seq":'));
     const dropped = [...lines.slice(0, first + 2), ...lines.slice(first + 3)].join('\n');
     expect(verifyAuditExport(dropped)).toMatchObject({ ok: false, firstBad: { seq: 3 } });
-    const swapped = [...lines.slice(0, first), lines[first + 1], lines[first], ...lines.slice(first + 2)].join('\n');
+    const swapped = [
+      ...lines.slice(0, first),
+      lines[first + 1],
+      lines[first],
+      ...lines.slice(first + 2),
+    ].join('\n');
     expect(verifyAuditExport(swapped)).toMatchObject({ ok: false, firstBad: { seq: 1 } });
     const truncated = lines.slice(0, -1).join('\n');
     expect(verifyAuditExport(truncated).ok).toBe(false);
     const lateCheckpoint = [lines[0], ...lines.slice(first), ...lines.slice(1, first)].join('\n');
-    expect(() => verifyAuditExport(lateCheckpoint)).toThrow(expect.objectContaining({ code: 'AUDIT_EXPORT_INVALID' }));
+    expect(() => verifyAuditExport(lateCheckpoint)).toThrow(
+      expect.objectContaining({ code: 'AUDIT_EXPORT_INVALID' }),
+    );
     expect(verifyAuditExportLines(lines).ok).toBe(true);
     const otherKey = text.replace(publicKeyOf(c), '02' + toHex(new Uint8Array(32).fill(7)));
     expect(verifyAuditExport(otherKey).ok).toBe(false);
-    expect(() => verifyAuditExport(text, '03' + 'aa'.repeat(32))).toThrow(expect.objectContaining({ code: 'AUDIT_CHECKPOINT_INVALID' }));
-    expect(() => verifyAuditExport('not json\n')).toThrow(expect.objectContaining({ code: 'AUDIT_EXPORT_INVALID' }));
+    expect(() => verifyAuditExport(text, '03' + 'aa'.repeat(32))).toThrow(
+      expect.objectContaining({ code: 'AUDIT_CHECKPOINT_INVALID' }),
+    );
+    expect(() => verifyAuditExport('not json\n')).toThrow(
+      expect.objectContaining({ code: 'AUDIT_EXPORT_INVALID' }),
+    );
   });
 });

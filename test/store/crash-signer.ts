@@ -39,14 +39,25 @@ const summary: SigningSummary = {
   kind: 'psbt',
   network: 'regtest',
   signingKeys: ['crash-key'],
-  movements: [{ to: 'bcrt1qcrash', raw: '1000', amount: '0.00001', asset: { type: 'native', symbol: 'BTC' }, change: false }],
+  movements: [
+    {
+      to: 'bcrt1qcrash',
+      raw: '1000',
+      amount: '0.00001',
+      asset: { type: 'native', symbol: 'BTC' },
+      change: false,
+    },
+  ],
   fee: { raw: '100', amount: '0.000001', rate: 1 },
   blind: false,
   warnings: [],
   details: {},
 };
 
-const hsm = Hsm.open({ module: findSoftHsmModule(), token: process.env.COLDSIGN_TOKEN ?? '' }, process.env.COLDSIGN_PIN ?? '');
+const hsm = Hsm.open(
+  { module: findSoftHsmModule(), token: process.env.COLDSIGN_TOKEN ?? '' },
+  process.env.COLDSIGN_PIN ?? '',
+);
 // SoftHSM2's file backend rewrites token.object in place during C_Login (ftruncate, then write):
 // a kill inside that window damages the token itself, which is SoftHSM's limit, not the log's.
 process.stdout.write('logged-in\n');
@@ -61,13 +72,35 @@ for (;;) {
   await auditor.assertHeadMatchesToken();
   await auditor.begin();
   recordRequest(db, auditor, { requestId, chain: 'btc', kind: 'psbt', summary }, now);
-  recordDecision(db, auditor, requestId, { allowed: true, rule: 'crash', requiredApprovals: 0, reasons: [] }, 1, now);
-  const signature = await hsm.signer.signDigest(keyId, publicKey, createHash('sha256').update(requestId).digest());
+  recordDecision(
+    db,
+    auditor,
+    requestId,
+    { allowed: true, rule: 'crash', requiredApprovals: 0, reasons: [] },
+    1,
+    now,
+  );
+  const signature = await hsm.signer.signDigest(
+    keyId,
+    publicKey,
+    createHash('sha256').update(requestId).digest(),
+  );
   const signatureHex = toHex(signature.der);
   const output = JSON.stringify({ requestId, signature: signatureHex });
   const name = `${requestId}.json`;
   const digest = createHash('sha256').update(output).digest('hex');
-  recordSignatures(db, auditor, { requestId, rule: 'crash', summary, signatures: [{ keyLabel: 'crash-key', signature: signatureHex }], output: { path: name, digest } }, now);
+  recordSignatures(
+    db,
+    auditor,
+    {
+      requestId,
+      rule: 'crash',
+      summary,
+      signatures: [{ keyLabel: 'crash-key', signature: signatureHex }],
+      output: { path: name, digest },
+    },
+    now,
+  );
   await auditor.checkpoint(now);
   writeAtomically(join(outDir, name), output);
 }

@@ -55,8 +55,19 @@ function runAndKill(): Promise<void> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(
       process.execPath,
-      ['--import', 'tsx', join(here, 'crash-signer.ts'), join(dir, 'coldsign.db'), join(dir, 'out'), key.keyId, key.publicKey],
-      { env: { ...process.env, COLDSIGN_PIN: token.pin, COLDSIGN_TOKEN: token.token }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        '--import',
+        'tsx',
+        join(here, 'crash-signer.ts'),
+        join(dir, 'coldsign.db'),
+        join(dir, 'out'),
+        key.keyId,
+        key.publicKey,
+      ],
+      {
+        env: { ...process.env, COLDSIGN_PIN: token.pin, COLDSIGN_TOKEN: token.token },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
@@ -94,9 +105,17 @@ describe('crash safety under SIGKILL', () => {
       expect(result).toMatchObject({ ok: true });
 
       const logged = new Map<string, { digest: string; signature: string }>();
-      for (const row of db.sqlite.prepare("SELECT payload FROM audit_log WHERE type = 'signature'").all() as { payload: string }[]) {
-        const entry = JSON.parse(row.payload) as { output: { path: string; digest: string }; signatures: { signature: string }[] };
-        logged.set(entry.output.path, { digest: entry.output.digest, signature: entry.signatures[0]!.signature });
+      for (const row of db.sqlite.prepare("SELECT payload FROM audit_log WHERE type = 'signature'").all() as {
+        payload: string;
+      }[]) {
+        const entry = JSON.parse(row.payload) as {
+          output: { path: string; digest: string };
+          signatures: { signature: string }[];
+        };
+        logged.set(entry.output.path, {
+          digest: entry.output.digest,
+          signature: entry.signatures[0]!.signature,
+        });
       }
       const outputs = readdirSync(join(dir, 'out')).filter((name) => name.endsWith('.json'));
       for (const name of outputs) {
@@ -107,11 +126,18 @@ describe('crash safety under SIGKILL', () => {
         const { requestId, signature } = JSON.parse(text) as { requestId: string; signature: string };
         expect(signature).toBe(inLog!.signature);
         const digest = createHash('sha256').update(requestId).digest();
-        expect(secp256k1.verify(fromHex(signature), digest, fromHex(key.publicKey), { prehash: false, format: 'der' })).toBe(true);
+        expect(
+          secp256k1.verify(fromHex(signature), digest, fromHex(key.publicKey), {
+            prehash: false,
+            format: 'der',
+          }),
+        ).toBe(true);
       }
       // the loop did sign, and crashes did leave entries beyond the pin that were recovered
       expect(outputs.length).toBeGreaterThan(KILLS);
-      const recovered = db.sqlite.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'audit.recovered'").get() as { n: number };
+      const recovered = db.sqlite
+        .prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'audit.recovered'")
+        .get() as { n: number };
       expect(recovered.n).toBeGreaterThan(0);
       db.close();
     } finally {

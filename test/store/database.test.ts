@@ -47,10 +47,15 @@ describe('openDatabase', () => {
   it('applies only the new migrations when reopened with a longer list', () => {
     const path = join(dir, 'coldsign.db');
     openDatabase(path).close();
-    const extra = [...MIGRATIONS, { version: 99, description: 'test', sql: 'CREATE TABLE extra (x INTEGER) STRICT;' }];
+    const extra = [
+      ...MIGRATIONS,
+      { version: 99, description: 'test', sql: 'CREATE TABLE extra (x INTEGER) STRICT;' },
+    ];
     const db = openDatabase(path, extra);
     expect(db.schemaVersion()).toBe(99);
-    expect(db.sqlite.prepare('SELECT COUNT(*) AS n FROM schema_version').get()).toEqual({ n: MIGRATIONS.length + 1 });
+    expect(db.sqlite.prepare('SELECT COUNT(*) AS n FROM schema_version').get()).toEqual({
+      n: MIGRATIONS.length + 1,
+    });
     db.close();
   });
 
@@ -62,7 +67,10 @@ describe('openDatabase', () => {
 
   it('refuses a file that is not a SQLite database with STORE_CORRUPT', () => {
     const path = join(dir, 'coldsign.db');
-    writeFileSync(path, 'this is not a database, just some text that is long enough to look like a header '.repeat(20));
+    writeFileSync(
+      path,
+      'this is not a database, just some text that is long enough to look like a header '.repeat(20),
+    );
     try {
       openDatabase(path);
       expect.unreachable();
@@ -97,8 +105,12 @@ describe('key registry', () => {
   it('refuses a taken label or an already registered public key with KEY_LABEL_TAKEN', () => {
     const db = openDatabase(join(dir, 'coldsign.db'));
     db.addKey(vault);
-    expect(() => db.addKey({ ...treasury, label: 'vault-1' })).toThrow(expect.objectContaining({ code: 'KEY_LABEL_TAKEN' }));
-    expect(() => db.addKey({ ...vault, label: 'other' })).toThrow(expect.objectContaining({ code: 'KEY_LABEL_TAKEN' }));
+    expect(() => db.addKey({ ...treasury, label: 'vault-1' })).toThrow(
+      expect.objectContaining({ code: 'KEY_LABEL_TAKEN' }),
+    );
+    expect(() => db.addKey({ ...vault, label: 'other' })).toThrow(
+      expect.objectContaining({ code: 'KEY_LABEL_TAKEN' }),
+    );
     db.close();
   });
 });

@@ -8,7 +8,14 @@ import { parsePolicy } from '../../policy/schema.js';
 import { Auditor, auditPublicKeyOf, verifyAudit } from '../../store/audit.js';
 import { hsmAuditPorts } from '../../store/audit-hsm.js';
 import { openDatabase, type ColdsignDb } from '../../store/database.js';
-import { recordApprovals, recordDecision, recordRequest, recordSignatures, registerKey, velocityHistoryFor } from '../../store/records.js';
+import {
+  recordApprovals,
+  recordDecision,
+  recordRequest,
+  recordSignatures,
+  registerKey,
+  velocityHistoryFor,
+} from '../../store/records.js';
 import { BTC, btcTransfer, EXCHANGE, SPEC_POLICY } from '../policy/fixtures.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
 
@@ -45,7 +52,17 @@ async function signOnce(n: number, sat: bigint, at: Date): Promise<boolean> {
   recordRequest(db, auditor, { requestId, chain: 'btc', kind: 'psbt', summary }, at);
   recordDecision(db, auditor, requestId, decision, policy.version, at);
   if (decision.allowed) {
-    recordSignatures(db, auditor, { requestId, rule: decision.rule!, summary, signatures: [{ keyLabel: 'vault-1', signature: '30440220' }] }, at);
+    recordSignatures(
+      db,
+      auditor,
+      {
+        requestId,
+        rule: decision.rule!,
+        summary,
+        signatures: [{ keyLabel: 'vault-1', signature: '30440220' }],
+      },
+      at,
+    );
   }
   await auditor.checkpoint(at);
   return decision.allowed;
@@ -53,18 +70,35 @@ async function signOnce(n: number, sat: bigint, at: Date): Promise<boolean> {
 
 describe('records of signing operations', () => {
   it('registers keys with an audit entry', async () => {
-    await registerKey(db, auditor, { label: 'vault-1', chain: 'btc', publicKey: '02' + '11'.repeat(32), keyId: '22'.repeat(20), address: 'bc1qvault', createdAt: T.toISOString() }, T);
+    await registerKey(
+      db,
+      auditor,
+      {
+        label: 'vault-1',
+        chain: 'btc',
+        publicKey: '02' + '11'.repeat(32),
+        keyId: '22'.repeat(20),
+        address: 'bc1qvault',
+        createdAt: T.toISOString(),
+      },
+      T,
+    );
     expect(db.findKey('vault-1')?.address).toBe('bc1qvault');
-    expect(db.sqlite.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'key.registered'").get()).toEqual({ n: 1 });
+    expect(
+      db.sqlite.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'key.registered'").get(),
+    ).toEqual({ n: 1 });
   });
 
   it('counts velocity from the signatures in the store, over the rolling window', async () => {
     // 4 × 0.5 BTC fills the 2 BTC / 24h velocity limit; the fifth is refused until the first leaves the window.
-    for (let i = 0; i < 4; i += 1) expect(await signOnce(i + 1, BTC / 2n, new Date(T.getTime() + i * H))).toBe(true);
+    for (let i = 0; i < 4; i += 1)
+      expect(await signOnce(i + 1, BTC / 2n, new Date(T.getTime() + i * H))).toBe(true);
     expect(await signOnce(5, 1n, new Date(T.getTime() + 5 * H))).toBe(false);
     expect(await signOnce(6, BTC / 2n, new Date(T.getTime() + 24 * H - 1))).toBe(false);
     expect(await signOnce(7, BTC / 2n, new Date(T.getTime() + 24 * H))).toBe(true);
-    const kinds = db.sqlite.prepare('SELECT type, COUNT(*) AS n FROM audit_log GROUP BY type ORDER BY type').all();
+    const kinds = db.sqlite
+      .prepare('SELECT type, COUNT(*) AS n FROM audit_log GROUP BY type ORDER BY type')
+      .all();
     expect(kinds).toEqual(
       expect.arrayContaining([
         { type: 'decision', n: 7 },
@@ -77,12 +111,20 @@ describe('records of signing operations', () => {
 
   it('stores each officer approval once, audited', async () => {
     const requestId = (1).toString(16).padStart(64, '0');
-    const approval = { type: 'coldsign-approval' as const, requestId, officer: 'alice', createdAt: T.toISOString(), signature: 'A'.repeat(86) + '==' };
+    const approval = {
+      type: 'coldsign-approval' as const,
+      requestId,
+      officer: 'alice',
+      createdAt: T.toISOString(),
+      signature: 'A'.repeat(86) + '==',
+    };
     db.sqlite.prepare("INSERT INTO officers VALUES ('alice', ?, ?)").run('ab'.repeat(32), T.toISOString());
     await auditor.begin();
     recordApprovals(db, auditor, requestId, [approval, approval], T);
     await auditor.checkpoint(T);
     expect(db.sqlite.prepare('SELECT COUNT(*) AS n FROM approvals').get()).toEqual({ n: 1 });
-    expect(db.sqlite.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'approval'").get()).toEqual({ n: 1 });
+    expect(db.sqlite.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'approval'").get()).toEqual({
+      n: 1,
+    });
   });
 });

@@ -19,12 +19,19 @@ export class AppError extends Error {
 
 export function bridge(): ColdsignBridge {
   const api = window.coldsign;
-  if (!api) throw new AppError('APP_BRIDGE_MISSING', 'The app was opened without its preload: the appliance cannot be reached.');
+  if (!api)
+    throw new AppError(
+      'APP_BRIDGE_MISSING',
+      'The app was opened without its preload: the appliance cannot be reached.',
+    );
   return api;
 }
 
 /** Calls one channel; resolves with its value or throws an AppError with the appliance's code and message. */
-export async function call<K extends ChannelName>(name: K, ...args: ChannelArgs<K>): Promise<ChannelValue<K>> {
+export async function call<K extends ChannelName>(
+  name: K,
+  ...args: ChannelArgs<K>
+): Promise<ChannelValue<K>> {
   const fn = bridge()[name] as unknown as (...a: ChannelArgs<K>) => ReturnType<ColdsignBridge[K]>;
   const result = await fn(...args);
   if (!result.ok) throw new AppError(result.error.code, result.error.message);

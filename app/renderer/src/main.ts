@@ -51,13 +51,23 @@ function renderChrome(): void {
     nav.replaceChildren();
     return;
   }
-  const lock = h('button', { type: 'button', id: 'lock-button', 'aria-keyshortcuts': 'Alt+L' }, 'Lock (Alt+L)');
+  const lock = h(
+    'button',
+    { type: 'button', id: 'lock-button', 'aria-keyshortcuts': 'Alt+L' },
+    'Lock (Alt+L)',
+  );
   lock.addEventListener('click', () => void lockNow());
   nav.replaceChildren(
     ...NAV.map((item) =>
       h(
         'button',
-        { type: 'button', id: `nav-${item.screen}`, 'aria-current': item.screen === current ? 'page' : null, 'aria-keyshortcuts': `Alt+${item.key}`, onclick: () => show(item.screen) },
+        {
+          type: 'button',
+          id: `nav-${item.screen}`,
+          'aria-current': item.screen === current ? 'page' : null,
+          'aria-keyshortcuts': `Alt+${item.key}`,
+          onclick: () => show(item.screen),
+        },
         `${item.label} `,
         h('kbd', {}, `Alt+${item.key}`),
       ),

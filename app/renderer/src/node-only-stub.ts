@@ -5,7 +5,11 @@
 const unavailable = (): never => {
   throw new Error('Image file codecs are not part of the renderer bundle.');
 };
-export default { PNG: { sync: { read: unavailable, write: unavailable } }, decode: unavailable, encode: unavailable };
+export default {
+  PNG: { sync: { read: unavailable, write: unavailable } },
+  decode: unavailable,
+  encode: unavailable,
+};
 
 /**
  * The UR registries (CBOR payload types) are also left out: the renderer only moves UR parts (reassembly and

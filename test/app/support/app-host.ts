@@ -31,7 +31,10 @@ let built: AppBuild | undefined;
 export function buildAppOnce(): AppBuild {
   if (built) return built;
   const out = mkdtempSync(join(tmpdir(), 'coldsign-app-build-'));
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'app-build.mjs'), '--out', out], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'app-build.mjs'), '--out', out], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
   built = { dir: out, rendererDir: join(out, 'renderer'), shimFile: join(out, 'test-host', 'shim.js') };
   return built;
 }
@@ -76,14 +79,32 @@ export async function launchApp(options: LaunchOptions = {}): Promise<AppUnderTe
     const home = cli.env.COLDSIGN_HOME!;
     const session = new ApplianceSession(home);
     cleanups.push(() => session.close());
-    const host = await startTestHost({ api: session, rendererDir: build.rendererDir, shimFile: build.shimFile });
+    const host = await startTestHost({
+      api: session,
+      rendererDir: build.rendererDir,
+      shimFile: build.shimFile,
+    });
     cleanups.push(() => host.close());
 
     const profile = mkdtempSync(join(tmpdir(), 'coldsign-chromium-'));
     cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
-    const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
-    if (options.fakeCamera) args.push('--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${options.fakeCamera}`);
-    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args, viewport: { width: 1280, height: 900 } });
+    const args = [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+    ];
+    if (options.fakeCamera)
+      args.push(
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-video-capture=${options.fakeCamera}`,
+      );
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args,
+      viewport: { width: 1280, height: 900 },
+    });
     cleanups.push(() => context.close());
     if (options.fakeCamera) await context.grantPermissions(['camera'], { origin: new URL(host.url).origin });
     const page = context.pages()[0] ?? (await context.newPage());

@@ -44,13 +44,22 @@ export function rgbToYuv420(rgb: Uint8Array, width: number, height: number): Uin
   const uOffset = width * height;
   const vOffset = uOffset + chromaWidth * chromaHeight;
   for (let i = 0; i < width * height; i++) {
-    const r = rgb[i * 3]!, g = rgb[i * 3 + 1]!, b = rgb[i * 3 + 2]!;
+    const r = rgb[i * 3]!,
+      g = rgb[i * 3 + 1]!,
+      b = rgb[i * 3 + 2]!;
     out[i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
   }
   for (let cy = 0; cy < chromaHeight; cy++) {
     for (let cx = 0; cx < chromaWidth; cx++) {
-      let r = 0, g = 0, b = 0;
-      for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
+      let r = 0,
+        g = 0,
+        b = 0;
+      for (const [dx, dy] of [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ] as const) {
         const p = ((cy * 2 + dy) * width + cx * 2 + dx) * 3;
         r += rgb[p]!;
         g += rgb[p + 1]!;
@@ -69,10 +78,14 @@ export function rgbToYuv420(rgb: Uint8Array, width: number, height: number): Uin
 
 /** Writes the .y4m file: every PNG shown for `repeat` video frames, in order (Chromium loops the file). */
 export function writeY4m(path: string, pngs: Uint8Array[], options: Y4mOptions): void {
-  if (options.width % 2 !== 0 || options.height % 2 !== 0) throw new Error('4:2:0 video needs an even width and height.');
+  if (options.width % 2 !== 0 || options.height % 2 !== 0)
+    throw new Error('4:2:0 video needs an even width and height.');
   const fd = openSync(path, 'w');
   try {
-    writeSync(fd, `YUV4MPEG2 W${options.width} H${options.height} F${options.framesPerSecond}:1 Ip A1:1 C420jpeg\n`);
+    writeSync(
+      fd,
+      `YUV4MPEG2 W${options.width} H${options.height} F${options.framesPerSecond}:1 Ip A1:1 C420jpeg\n`,
+    );
     for (const png of pngs) {
       const frame = pngToYuv420(png, options.width, options.height, options.fill);
       for (let i = 0; i < options.repeat; i++) {

@@ -8,12 +8,30 @@ export function randomBytes(length: number, seed: number): Uint8Array {
   return new Uint8Array(length).map(() => Math.floor(random() * 256));
 }
 
-type Bytewords = { encode(hex: string, style?: string): string; decode(text: string, style?: string): string; STYLES: { MINIMAL: string } };
+type Bytewords = {
+  encode(hex: string, style?: string): string;
+  decode(text: string, style?: string): string;
+  STYLES: { MINIMAL: string };
+};
 const bytewords = ((bytewordsModule as { default?: Bytewords }).default ?? bytewordsModule) as Bytewords;
 
 /** A multi-part UR built by hand from header fields (for hostile or corrupted parts). */
-export function buildPart(type: string, seqNum: number, seqLength: number, messageLength: number, checksum: number, fragment: Uint8Array, pathSeq?: string): string {
-  const cbor = new FountainEncoderPart(seqNum, seqLength, messageLength, checksum, Buffer.from(fragment)).cbor();
+export function buildPart(
+  type: string,
+  seqNum: number,
+  seqLength: number,
+  messageLength: number,
+  checksum: number,
+  fragment: Uint8Array,
+  pathSeq?: string,
+): string {
+  const cbor = new FountainEncoderPart(
+    seqNum,
+    seqLength,
+    messageLength,
+    checksum,
+    Buffer.from(fragment),
+  ).cbor();
   return partFromCbor(type, pathSeq ?? `${seqNum}-${seqLength}`, new Uint8Array(cbor));
 }
 
@@ -23,13 +41,37 @@ export function partFromCbor(type: string, pathSeq: string, cbor: Uint8Array): s
 }
 
 /** The fountain header CBOR of a part built from fields. */
-export function headerCbor(seqNum: number, seqLength: number, messageLength: number, checksum: number, fragment: Uint8Array): Uint8Array {
-  return new Uint8Array(new FountainEncoderPart(seqNum, seqLength, messageLength, checksum, Buffer.from(fragment)).cbor());
+export function headerCbor(
+  seqNum: number,
+  seqLength: number,
+  messageLength: number,
+  checksum: number,
+  fragment: Uint8Array,
+): Uint8Array {
+  return new Uint8Array(
+    new FountainEncoderPart(seqNum, seqLength, messageLength, checksum, Buffer.from(fragment)).cbor(),
+  );
 }
 
 /** The header and fragment of a multi-part UR (to tamper with it). */
-export function splitPart(part: string): { type: string; seqNum: number; seqLength: number; messageLength: number; checksum: number; fragment: Uint8Array } {
+export function splitPart(part: string): {
+  type: string;
+  seqNum: number;
+  seqLength: number;
+  messageLength: number;
+  checksum: number;
+  fragment: Uint8Array;
+} {
   const [, type = '', , body = ''] = part.toLowerCase().split(/[:/]/);
-  const p = FountainEncoderPart.fromCBOR(Buffer.from(bytewords.decode(body, bytewords.STYLES.MINIMAL), 'hex'));
-  return { type, seqNum: p.seqNum, seqLength: p.seqLength, messageLength: p.messageLength, checksum: p.checksum, fragment: new Uint8Array(p.fragment) };
+  const p = FountainEncoderPart.fromCBOR(
+    Buffer.from(bytewords.decode(body, bytewords.STYLES.MINIMAL), 'hex'),
+  );
+  return {
+    type,
+    seqNum: p.seqNum,
+    seqLength: p.seqLength,
+    messageLength: p.messageLength,
+    checksum: p.checksum,
+    fragment: new Uint8Array(p.fragment),
+  };
 }

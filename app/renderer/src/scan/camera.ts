@@ -20,7 +20,10 @@ export function createDecoderWorker(): Worker {
 }
 
 export async function startCamera(callbacks: CameraCallbacks): Promise<CameraScanner> {
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: false, video: { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: 'environment' } });
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: false,
+    video: { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: 'environment' },
+  });
   const video = document.createElement('video');
   video.muted = true;
   video.playsInline = true;
@@ -43,7 +46,13 @@ export async function startCamera(callbacks: CameraCallbacks): Promise<CameraSca
     context.drawImage(video, 0, 0);
     const frame = context.getImageData(0, 0, canvas.width, canvas.height);
     busy = true;
-    const message: ToWorker = { type: 'frame', id: nextId++, width: frame.width, height: frame.height, rgba: frame.data.buffer };
+    const message: ToWorker = {
+      type: 'frame',
+      id: nextId++,
+      width: frame.width,
+      height: frame.height,
+      rgba: frame.data.buffer,
+    };
     worker.postMessage(message, [frame.data.buffer]);
   };
   worker.onmessage = (event: MessageEvent<FromWorker>) => {

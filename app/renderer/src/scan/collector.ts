@@ -26,12 +26,18 @@ export class ScanCollector {
     this.seen.add(key);
     const outcome = this.assembler.receivePart(trimmed);
     this.parts.push(key);
-    if (outcome === 'complete') return { state: 'complete', text: this.parts.join('\n'), parts: this.parts.length };
+    if (outcome === 'complete')
+      return { state: 'complete', text: this.parts.join('\n'), parts: this.parts.length };
     return this.status();
   }
 
   status(): CollectOutcome {
-    return { state: 'progress', progress: this.assembler.progress(), fragments: this.assembler.expectedFragments(), partsSeen: this.parts.length };
+    return {
+      state: 'progress',
+      progress: this.assembler.progress(),
+      fragments: this.assembler.expectedFragments(),
+      partsSeen: this.parts.length,
+    };
   }
 
   reset(): void {

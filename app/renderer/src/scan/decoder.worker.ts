@@ -5,17 +5,28 @@
 import { createZxingDecoder, type QrDecoder } from '../../../../qr/decoders.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
-const scope = self as unknown as { postMessage(message: FromWorker): void; onmessage: ((event: MessageEvent<ToWorker>) => void) | null };
+const scope = self as unknown as {
+  postMessage(message: FromWorker): void;
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+};
 
 async function loadDecoder(): Promise<QrDecoder> {
-  const module = await WebAssembly.compileStreaming(fetch(new URL('./zxing_reader.wasm', self.location.href)));
+  const module = await WebAssembly.compileStreaming(
+    fetch(new URL('./zxing_reader.wasm', self.location.href)),
+  );
   return createZxingDecoder(module, { tryHarder: false });
 }
 
 const decoder = loadDecoder();
 void decoder.then(
   (d) => scope.postMessage({ type: 'ready', decoder: d.name }),
-  () => scope.postMessage({ type: 'error', id: -1, code: 'QR_DECODER_INVALID', message: 'The QR decoder could not be loaded.' }),
+  () =>
+    scope.postMessage({
+      type: 'error',
+      id: -1,
+      code: 'QR_DECODER_INVALID',
+      message: 'The QR decoder could not be loaded.',
+    }),
 );
 
 scope.onmessage = (event) => {
@@ -25,10 +36,16 @@ scope.onmessage = (event) => {
   void decoder
     .then((d) => d.decode(new Uint8ClampedArray(message.rgba), message.width, message.height))
     .then(
-      (texts) => scope.postMessage({ type: 'decoded', id: message.id, texts, millis: performance.now() - started }),
+      (texts) =>
+        scope.postMessage({ type: 'decoded', id: message.id, texts, millis: performance.now() - started }),
       (error: unknown) => {
         const code = (error as { code?: string }).code ?? 'QR_UNREADABLE';
-        scope.postMessage({ type: 'error', id: message.id, code, message: 'The camera frame could not be decoded.' });
+        scope.postMessage({
+          type: 'error',
+          id: message.id,
+          code,
+          message: 'The camera frame could not be decoded.',
+        });
       },
     );
 };

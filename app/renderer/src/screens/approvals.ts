@@ -16,7 +16,11 @@ export function approvalsPanel(view: ReviewView, changed: () => void): HTMLEleme
   };
   render();
 
-  const keyFile = h('input', { type: 'file', id: 'officer-key', accept: '.pem,application/x-pem-file,text/plain' });
+  const keyFile = h('input', {
+    type: 'file',
+    id: 'officer-key',
+    accept: '.pem,application/x-pem-file,text/plain',
+  });
   const passphrase = h('input', { type: 'password', id: 'officer-passphrase', autocomplete: 'off' });
   const status = h('div', { className: 'status-slot' });
   const submit = h('button', { type: 'submit' }, 'Approve');
@@ -40,7 +44,9 @@ export function approvalsPanel(view: ReviewView, changed: () => void): HTMLEleme
     passphrase.value = '';
     if (!file) return;
     submit.disabled = true;
-    void withStatus(status, 'Checking the officer key and signing the approval…', async () => call('approve', view.report.requestId, await file.text(), secret))
+    void withStatus(status, 'Checking the officer key and signing the approval…', async () =>
+      call('approve', view.report.requestId, await file.text(), secret),
+    )
       .then((approval) => {
         state.approvals = [...state.approvals.filter((a) => a.officer !== approval.officer), approval];
         keyFile.value = '';

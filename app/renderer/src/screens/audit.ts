@@ -11,12 +11,36 @@ function entriesTable(entries: AuditEntryView[]): HTMLElement {
   return h(
     'table',
     { className: 'table', id: 'audit-table' },
-    h('thead', {}, h('tr', {}, h('th', { className: 'num' }, '#'), h('th', {}, 'Time'), h('th', {}, 'Event'), h('th', {}, 'Hash'), h('th', {}, 'Details'))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { className: 'num' }, '#'),
+        h('th', {}, 'Time'),
+        h('th', {}, 'Event'),
+        h('th', {}, 'Hash'),
+        h('th', {}, 'Details'),
+      ),
+    ),
     h(
       'tbody',
       {},
       ...entries.map((e) =>
-        h('tr', {}, h('td', { className: 'num' }, e.seq), h('td', {}, e.time), h('td', {}, e.type), h('td', { className: 'mono' }, `${e.hash.slice(0, 16)}…`), h('td', {}, h('details', {}, h('summary', {}, 'show'), h('pre', {}, JSON.stringify(e.payload, null, 2))))),
+        h(
+          'tr',
+          {},
+          h('td', { className: 'num' }, e.seq),
+          h('td', {}, e.time),
+          h('td', {}, e.type),
+          h('td', { className: 'mono' }, `${e.hash.slice(0, 16)}…`),
+          h(
+            'td',
+            {},
+            h('details', {}, h('summary', {}, 'show'), h('pre', {}, JSON.stringify(e.payload, null, 2))),
+          ),
+        ),
       ),
     ),
   );
@@ -32,7 +56,10 @@ export function auditScreen(): HTMLElement {
     withStatus(status, 'Reading the audit log…', () => call('auditList', from, PAGE)).then(
       (entries) => {
         table.replaceChildren(entriesTable(entries));
-        pageLabel.textContent = entries.length > 0 ? `Entries #${from} to #${entries[entries.length - 1]!.seq}` : `No entries from #${from}`;
+        pageLabel.textContent =
+          entries.length > 0
+            ? `Entries #${from} to #${entries[entries.length - 1]!.seq}`
+            : `No entries from #${from}`;
         previous.disabled = from <= 1;
         next.disabled = entries.length < PAGE;
       },
@@ -52,12 +79,22 @@ export function auditScreen(): HTMLElement {
   const verifyResult = h('div', { id: 'audit-verify-result', 'aria-live': 'polite' });
   const verify = h('button', { type: 'button', className: 'primary', id: 'audit-verify' }, 'Verify the log');
   verify.addEventListener('click', () => {
-    void withStatus(status, 'Recomputing every hash and checking the signed head…', () => call('auditVerify')).then(
+    void withStatus(status, 'Recomputing every hash and checking the signed head…', () =>
+      call('auditVerify'),
+    ).then(
       (r) =>
         verifyResult.replaceChildren(
           r.ok
-            ? h('p', { className: 'notice ok', role: 'status' }, `The audit log verifies: ${r.entries} entries, chain and signed head intact.`)
-            : h('p', { className: 'notice error', role: 'alert' }, `The audit log does NOT verify at entry ${r.firstBad?.seq}: ${r.firstBad?.reason}`),
+            ? h(
+                'p',
+                { className: 'notice ok', role: 'status' },
+                `The audit log verifies: ${r.entries} entries, chain and signed head intact.`,
+              )
+            : h(
+                'p',
+                { className: 'notice error', role: 'alert' },
+                `The audit log does NOT verify at entry ${r.firstBad?.seq}: ${r.firstBad?.reason}`,
+              ),
         ),
       (error: unknown) => status.replaceChildren(errorBox(error)),
     );

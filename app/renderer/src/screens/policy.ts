@@ -9,7 +9,9 @@ export function policyScreen(): HTMLElement {
   const preview = h('div', { id: 'policy-preview' });
   const load = () =>
     withStatus(status, 'Reading the active policy…', () => call('policyShow')).then(
-      (shown) => (active.textContent = shown.document === null ? 'No policy yet: every request is refused (default deny).' : shown.text),
+      (shown) =>
+        (active.textContent =
+          shown.document === null ? 'No policy yet: every request is refused (default deny).' : shown.text),
       (error: unknown) => status.replaceChildren(errorBox(error)),
     );
   void load();
@@ -25,24 +27,56 @@ export function policyScreen(): HTMLElement {
       try {
         document = JSON.parse(await chosen.text());
       } catch {
-        status.replaceChildren(errorBox(new AppError('POLICY_INVALID', 'The policy file is not valid JSON.')));
+        status.replaceChildren(
+          errorBox(new AppError('POLICY_INVALID', 'The policy file is not valid JSON.')),
+        );
         return;
       }
       try {
-        const shown = await withStatus(status, 'Checking the officers’ signatures…', () => call('policyPreview', document as Record<string, unknown>));
-        const apply = h('button', { type: 'button', className: 'primary', id: 'policy-apply' }, 'Apply this policy');
+        const shown = await withStatus(status, 'Checking the officers’ signatures…', () =>
+          call('policyPreview', document as Record<string, unknown>),
+        );
+        const apply = h(
+          'button',
+          { type: 'button', className: 'primary', id: 'policy-apply' },
+          'Apply this policy',
+        );
         apply.addEventListener('click', () => {
           apply.disabled = true;
-          void withStatus(status, 'Applying the policy and recording it in the audit log…', () => call('policyApply', document as Record<string, unknown>)).then(
+          void withStatus(status, 'Applying the policy and recording it in the audit log…', () =>
+            call('policyApply', document as Record<string, unknown>),
+          ).then(
             (applied) => {
-              preview.replaceChildren(h('p', { className: 'notice ok', role: 'status' }, `Policy version ${applied.version} is now active.`));
+              preview.replaceChildren(
+                h(
+                  'p',
+                  { className: 'notice ok', role: 'status' },
+                  `Policy version ${applied.version} is now active.`,
+                ),
+              );
               void load();
             },
             (error: unknown) => status.replaceChildren(errorBox(error)),
           );
         });
         preview.replaceChildren(
-          h('div', { className: 'card' }, h('h2', {}, 'Changes against the active policy'), h('pre', { className: 'diff', tabindex: 0 }, ...shown.diff.map((line) => h('span', { className: line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : '' }, `${line}\n`))), apply),
+          h(
+            'div',
+            { className: 'card' },
+            h('h2', {}, 'Changes against the active policy'),
+            h(
+              'pre',
+              { className: 'diff', tabindex: 0 },
+              ...shown.diff.map((line) =>
+                h(
+                  'span',
+                  { className: line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : '' },
+                  `${line}\n`,
+                ),
+              ),
+            ),
+            apply,
+          ),
         );
       } catch (error) {
         status.replaceChildren(errorBox(error));
@@ -55,7 +89,13 @@ export function policyScreen(): HTMLElement {
     { className: 'screen', 'aria-labelledby': 'screen-title' },
     h('h1', { id: 'screen-title', tabindex: -1 }, 'Policy'),
     h('div', { className: 'card' }, h('h2', {}, 'Active policy'), active),
-    h('div', { className: 'card' }, h('h2', {}, 'Import a signed policy'), h('label', { for: 'policy-file' }, 'Policy file signed by a quorum of officers'), file),
+    h(
+      'div',
+      { className: 'card' },
+      h('h2', {}, 'Import a signed policy'),
+      h('label', { for: 'policy-file' }, 'Policy file signed by a quorum of officers'),
+      file,
+    ),
     status,
     preview,
   );

@@ -14,35 +14,72 @@ export const DENSITIES = { low: 100, medium: 250, high: 400 } as const;
 export const DEFAULT_FRAMES_PER_SECOND = 4;
 
 function outputPanel(output: SignedOutput, index: number): HTMLElement {
-  const save = h('button', { type: 'button', className: 'primary', id: `save-${index}` }, `Save ${output.name}`);
+  const save = h(
+    'button',
+    { type: 'button', className: 'primary', id: `save-${index}` },
+    `Save ${output.name}`,
+  );
   save.addEventListener('click', () => saveBytes(output.name, output.bytes, output.mime));
   if (output.urParts.length === 0) {
-    return h('div', { className: 'card output' }, h('h2', {}, output.description), h('p', {}, 'Too large for a QR code: save it to a file.'), save);
+    return h(
+      'div',
+      { className: 'card output' },
+      h('h2', {}, output.description),
+      h('p', {}, 'Too large for a QR code: save it to a file.'),
+      save,
+    );
   }
   // Only a UR can be re-split at another density; a plain QR (e.g. a raw transaction in hex) is shown as it is.
   const message = output.urParts.every((part) => /^ur:/i.test(part)) ? assembleUr(output.urParts) : null;
   const qr = animatedQr(output.urParts, DEFAULT_FRAMES_PER_SECOND);
   onLeave(() => qr.stop());
 
-  const speed = h('input', { type: 'range', id: `speed-${index}`, min: 1, max: 10, step: 1, value: DEFAULT_FRAMES_PER_SECOND });
+  const speed = h('input', {
+    type: 'range',
+    id: `speed-${index}`,
+    min: 1,
+    max: 10,
+    step: 1,
+    value: DEFAULT_FRAMES_PER_SECOND,
+  });
   const speedText = h('span', {}, `${DEFAULT_FRAMES_PER_SECOND} frames/s`);
   speed.addEventListener('input', () => {
     qr.setFramesPerSecond(Number(speed.value));
     speedText.textContent = `${speed.value} frames/s`;
   });
-  const density = h('select', { id: `density-${index}` }, ...Object.entries(DENSITIES).map(([name, bytes]) => h('option', { value: String(bytes), selected: name === 'high' }, `${name} (${bytes} bytes per frame)`)));
+  const density = h(
+    'select',
+    { id: `density-${index}` },
+    ...Object.entries(DENSITIES).map(([name, bytes]) =>
+      h('option', { value: String(bytes), selected: name === 'high' }, `${name} (${bytes} bytes per frame)`),
+    ),
+  );
   density.addEventListener('change', () => {
     if (message) qr.setParts(encodeUrParts(message.type, message.cbor, Number(density.value)));
   });
   const controls = message
-    ? h('div', { className: 'controls' }, h('label', { for: `speed-${index}` }, 'Speed'), speed, speedText, h('label', { for: `density-${index}` }, 'Density'), density)
+    ? h(
+        'div',
+        { className: 'controls' },
+        h('label', { for: `speed-${index}` }, 'Speed'),
+        speed,
+        speedText,
+        h('label', { for: `density-${index}` }, 'Density'),
+        density,
+      )
     : null;
   return h('div', { className: 'card output' }, h('h2', {}, output.description), qr.element, controls, save);
 }
 
 export function resultScreen(): HTMLElement {
   const result = state.result;
-  if (!result) return h('section', { className: 'screen' }, h('h1', { id: 'screen-title', tabindex: -1 }, 'Result'), h('p', {}, 'Nothing signed yet.'));
+  if (!result)
+    return h(
+      'section',
+      { className: 'screen' },
+      h('h1', { id: 'screen-title', tabindex: -1 }, 'Result'),
+      h('p', {}, 'Nothing signed yet.'),
+    );
   const done = h('button', { type: 'button', id: 'done' }, 'Done: next request');
   done.addEventListener('click', () => {
     resetRequest();
@@ -52,7 +89,11 @@ export function resultScreen(): HTMLElement {
     'section',
     { className: 'screen', 'aria-labelledby': 'screen-title' },
     h('h1', { id: 'screen-title', tabindex: -1 }, 'Signed'),
-    h('p', { className: 'notice ok', role: 'status' }, `Signed and recorded in the audit log (entry ${result.report.audit.seq}). Show this to the online coordinator’s camera.`),
+    h(
+      'p',
+      { className: 'notice ok', role: 'status' },
+      `Signed and recorded in the audit log (entry ${result.report.audit.seq}). Show this to the online coordinator’s camera.`,
+    ),
     ...result.outputs.map(outputPanel),
     done,
   );

@@ -16,8 +16,12 @@ async function allowlistLabels(): Promise<Map<string, string>> {
   const labels = new Map<string, string>();
   try {
     const { document } = await call('policyShow');
-    const rules = (document as { rules?: Array<{ destinations?: Array<{ address?: string; label?: string }> }> } | null)?.rules ?? [];
-    for (const rule of rules) for (const d of rule.destinations ?? []) if (d.address && d.label) labels.set(d.address.toLowerCase(), d.label);
+    const rules =
+      (document as { rules?: Array<{ destinations?: Array<{ address?: string; label?: string }> }> } | null)
+        ?.rules ?? [];
+    for (const rule of rules)
+      for (const d of rule.destinations ?? [])
+        if (d.address && d.label) labels.set(d.address.toLowerCase(), d.label);
   } catch {}
   return labels;
 }
@@ -38,7 +42,18 @@ function movementsTable(summary: SigningSummary, labels: Map<string, string>): H
   return h(
     'table',
     { className: 'table', id: 'movements' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'To'), h('th', {}, 'Allowlist'), h('th', { className: 'num' }, 'Amount'), h('th', {}, ''))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', {}, 'To'),
+        h('th', {}, 'Allowlist'),
+        h('th', { className: 'num' }, 'Amount'),
+        h('th', {}, ''),
+      ),
+    ),
     h(
       'tbody',
       {},
@@ -48,9 +63,23 @@ function movementsTable(summary: SigningSummary, labels: Map<string, string>): H
           'tr',
           { className: m.change ? 'change' : 'spend' },
           h('td', { className: 'mono wrap' }, m.to ?? 'no address (data output)'),
-          h('td', {}, m.change ? h('span', { className: 'tag' }, 'our own key') : label ? h('span', { className: 'tag ok' }, label) : h('span', { className: 'tag warn' }, 'not on any allowlist')),
+          h(
+            'td',
+            {},
+            m.change
+              ? h('span', { className: 'tag' }, 'our own key')
+              : label
+                ? h('span', { className: 'tag ok' }, label)
+                : h('span', { className: 'tag warn' }, 'not on any allowlist'),
+          ),
           h('td', { className: 'num' }, `${m.amount ?? `${m.raw} base units`} ${assetName(m)}`),
-          h('td', {}, m.change ? h('span', { className: 'tag' }, 'CHANGE (back to us)') : h('span', { className: 'tag spend' }, 'LEAVES')),
+          h(
+            'td',
+            {},
+            m.change
+              ? h('span', { className: 'tag' }, 'CHANGE (back to us)')
+              : h('span', { className: 'tag spend' }, 'LEAVES'),
+          ),
         );
       }),
     ),
@@ -71,12 +100,51 @@ function callDetails(summary: SigningSummary): HTMLElement | null {
         ...Object.entries(c.args).flatMap(([k, v]) => row(k, h('span', { className: 'mono wrap' }, v))),
       ),
     );
-    if (c.spendingApproval) parts.push(h('p', { className: 'warning' }, c.unlimited ? 'This lets someone else spend an UNLIMITED amount of our tokens.' : 'This lets someone else spend our tokens.'));
-    if (c.delegatecall) parts.push(h('p', { className: 'warning' }, 'This Safe transaction runs code with our Safe’s full authority (delegatecall).'));
+    if (c.spendingApproval)
+      parts.push(
+        h(
+          'p',
+          { className: 'warning' },
+          c.unlimited
+            ? 'This lets someone else spend an UNLIMITED amount of our tokens.'
+            : 'This lets someone else spend our tokens.',
+        ),
+      );
+    if (c.delegatecall)
+      parts.push(
+        h(
+          'p',
+          { className: 'warning' },
+          'This Safe transaction runs code with our Safe’s full authority (delegatecall).',
+        ),
+      );
   }
-  if (summary.typedData) parts.push(h('dl', {}, ...row('Typed data', summary.typedData.primaryType), ...Object.entries(summary.typedData.domain).flatMap(([k, v]) => row(`domain.${k}`, v))));
-  if (summary.message) parts.push(h('dl', {}, ...row('Message', summary.message.text ?? '(not readable text)'), ...row('Message hex', h('span', { className: 'mono wrap' }, summary.message.hex))));
-  if (summary.blind) parts.push(h('p', { className: 'warning' }, 'BLIND: coldsign does not understand what this request does. Do not sign unless you know exactly why it is needed.'));
+  if (summary.typedData)
+    parts.push(
+      h(
+        'dl',
+        {},
+        ...row('Typed data', summary.typedData.primaryType),
+        ...Object.entries(summary.typedData.domain).flatMap(([k, v]) => row(`domain.${k}`, v)),
+      ),
+    );
+  if (summary.message)
+    parts.push(
+      h(
+        'dl',
+        {},
+        ...row('Message', summary.message.text ?? '(not readable text)'),
+        ...row('Message hex', h('span', { className: 'mono wrap' }, summary.message.hex)),
+      ),
+    );
+  if (summary.blind)
+    parts.push(
+      h(
+        'p',
+        { className: 'warning' },
+        'BLIND: coldsign does not understand what this request does. Do not sign unless you know exactly why it is needed.',
+      ),
+    );
   return h('div', { className: 'card' }, h('h2', {}, 'What it does'), ...parts);
 }
 
@@ -86,31 +154,68 @@ function verdict(view: ReviewView): HTMLElement {
     'div',
     { className: `card verdict ${decision.allowed ? 'allowed' : 'refused'}`, id: 'verdict' },
     h('h2', {}, decision.allowed ? `Policy: ALLOWED by rule "${decision.rule}"` : 'Policy: REFUSED'),
-    h('ul', { className: 'reasons' }, ...decision.reasons.map((r) => h('li', { className: r.ok ? 'ok' : 'bad' }, h('span', { className: 'mark', 'aria-hidden': 'true' }, r.ok ? '✓' : '✗'), ` ${r.rule}: ${r.message}`))),
+    h(
+      'ul',
+      { className: 'reasons' },
+      ...decision.reasons.map((r) =>
+        h(
+          'li',
+          { className: r.ok ? 'ok' : 'bad' },
+          h('span', { className: 'mark', 'aria-hidden': 'true' }, r.ok ? '✓' : '✗'),
+          ` ${r.rule}: ${r.message}`,
+        ),
+      ),
+    ),
     decision.allowed
-      ? h('p', {}, decision.requiredApprovals === 0 ? 'No officer approval needed.' : `Needs ${decision.requiredApprovals} officer approval${decision.requiredApprovals === 1 ? '' : 's'}.`)
-      : h('p', { className: 'big' }, 'This request cannot be signed. Reject it, or have the policy changed by the officers.'),
+      ? h(
+          'p',
+          {},
+          decision.requiredApprovals === 0
+            ? 'No officer approval needed.'
+            : `Needs ${decision.requiredApprovals} officer approval${decision.requiredApprovals === 1 ? '' : 's'}.`,
+        )
+      : h(
+          'p',
+          { className: 'big' },
+          'This request cannot be signed. Reject it, or have the policy changed by the officers.',
+        ),
   );
 }
 
 export function reviewScreen(): HTMLElement {
   const view = state.review;
-  if (!view) return h('section', { className: 'screen' }, h('h1', { id: 'screen-title', tabindex: -1 }, 'Review'), h('p', {}, 'No request yet: scan one first.'));
+  if (!view)
+    return h(
+      'section',
+      { className: 'screen' },
+      h('h1', { id: 'screen-title', tabindex: -1 }, 'Review'),
+      h('p', {}, 'No request yet: scan one first.'),
+    );
   const { summary, report } = view;
   const status = h('div', { className: 'status-slot' });
   const movements = h('div', {}, movementsTable(summary, new Map()));
   void allowlistLabels().then((labels) => movements.replaceChildren(movementsTable(summary, labels)));
 
-  const signButton = h('button', { type: 'button', className: 'primary', id: 'sign-button' }, 'Sign with the HSM');
+  const signButton = h(
+    'button',
+    { type: 'button', className: 'primary', id: 'sign-button' },
+    'Sign with the HSM',
+  );
   const updateSign = () => {
     const enough = state.approvals.length >= view.decision.requiredApprovals;
     signButton.disabled = !view.decision.allowed || !enough;
-    signButton.title = !view.decision.allowed ? 'Refused by the policy' : enough ? '' : 'More approvals are needed';
+    signButton.title = !view.decision.allowed
+      ? 'Refused by the policy'
+      : enough
+        ? ''
+        : 'More approvals are needed';
   };
   updateSign();
   signButton.addEventListener('click', () => {
     signButton.disabled = true;
-    void withStatus(status, 'Signing inside the HSM and verifying every signature…', () => call('sign', report.requestId, state.approvals))
+    void withStatus(status, 'Signing inside the HSM and verifying every signature…', () =>
+      call('sign', report.requestId, state.approvals),
+    )
       .then((result) => {
         state.result = result;
         go('result');
@@ -127,12 +232,20 @@ export function reviewScreen(): HTMLElement {
   });
 
   const fee = summary.fee;
-  const where = summary.chain === 'btc' ? `Bitcoin ${summary.network ?? ''}` : `EVM chain ${summary.chainId ?? '?'}`;
+  const where =
+    summary.chain === 'btc' ? `Bitcoin ${summary.network ?? ''}` : `EVM chain ${summary.chainId ?? '?'}`;
   return h(
     'section',
     { className: 'screen', 'aria-labelledby': 'screen-title' },
     h('h1', { id: 'screen-title', tabindex: -1 }, `Review: ${KIND_NAMES[summary.kind]} on ${where}`),
-    summary.warnings.length > 0 ? h('div', { className: 'card warnings', id: 'warnings' }, h('h2', {}, 'Warnings'), h('ul', {}, ...summary.warnings.map((w) => h('li', {}, w)))) : null,
+    summary.warnings.length > 0
+      ? h(
+          'div',
+          { className: 'card warnings', id: 'warnings' },
+          h('h2', {}, 'Warnings'),
+          h('ul', {}, ...summary.warnings.map((w) => h('li', {}, w))),
+        )
+      : null,
     h('div', { className: 'card' }, h('h2', {}, 'Where the value goes'), movements),
     h(
       'div',
@@ -140,8 +253,15 @@ export function reviewScreen(): HTMLElement {
       h(
         'dl',
         { id: 'fee' },
-        ...row('Fee', fee ? `${fee.amount} ${summary.chain === 'btc' ? 'BTC' : 'ETH'}${summary.chain === 'evm' ? ' (maximum)' : ''}` : 'none'),
-        ...(fee?.rate !== undefined ? row('Fee rate', `${fee.rate} ${summary.chain === 'btc' ? 'sat/vB' : 'gwei'}`) : []),
+        ...row(
+          'Fee',
+          fee
+            ? `${fee.amount} ${summary.chain === 'btc' ? 'BTC' : 'ETH'}${summary.chain === 'evm' ? ' (maximum)' : ''}`
+            : 'none',
+        ),
+        ...(fee?.rate !== undefined
+          ? row('Fee rate', `${fee.rate} ${summary.chain === 'btc' ? 'sat/vB' : 'gwei'}`)
+          : []),
         ...row('Signing keys', summary.signingKeys.join(', ') || 'none of ours'),
         ...row('Request id', h('span', { className: 'mono wrap' }, report.requestId)),
       ),

@@ -12,8 +12,17 @@ import { errorBox, infoBox, withStatus } from '../ui/notice.js';
 
 export function scanScreen(): HTMLElement {
   const status = h('div', { className: 'status-slot' });
-  const progressBar = h('progress', { id: 'scan-progress', max: 100, value: 0, 'aria-label': 'Frames received' });
-  const progressText = h('p', { id: 'scan-progress-text', className: 'big', 'aria-live': 'polite' }, 'Camera off.');
+  const progressBar = h('progress', {
+    id: 'scan-progress',
+    max: 100,
+    value: 0,
+    'aria-label': 'Frames received',
+  });
+  const progressText = h(
+    'p',
+    { id: 'scan-progress-text', className: 'big', 'aria-live': 'polite' },
+    'Camera off.',
+  );
   const cameraSlot = h('div', { className: 'camera-slot' });
   const collector = new ScanCollector();
   let camera: CameraScanner | undefined;
@@ -33,7 +42,9 @@ export function scanScreen(): HTMLElement {
     stopCamera();
     try {
       resetRequest();
-      state.review = await withStatus(status, `Decoding and checking ${what} against the policy…`, () => call('review', inputs));
+      state.review = await withStatus(status, `Decoding and checking ${what} against the policy…`, () =>
+        call('review', inputs),
+      );
       go('review');
     } catch (error) {
       status.replaceChildren(errorBox(error));
@@ -53,10 +64,20 @@ export function scanScreen(): HTMLElement {
         // qr/'s ColdsignError carries a stable code; anything else is a bug, shown without its internals.
         const e = error as { code?: unknown; message?: unknown };
         const known = typeof e.code === 'string' && typeof e.message === 'string';
-        status.replaceChildren(errorBox(known ? new AppError(e.code as string, e.message as string) : new AppError('APP_INTERNAL', 'The scanned frame could not be processed; nothing was reviewed.')));
+        status.replaceChildren(
+          errorBox(
+            known
+              ? new AppError(e.code as string, e.message as string)
+              : new AppError(
+                  'APP_INTERNAL',
+                  'The scanned frame could not be processed; nothing was reviewed.',
+                ),
+          ),
+        );
         collector.reset();
         progressBar.value = 0;
-        progressText.textContent = 'Scan stopped: that QR code was rejected. Show the request again to start over.';
+        progressText.textContent =
+          'Scan stopped: that QR code was rejected. Show the request again to start over.';
         stopCamera();
         return;
       }
@@ -67,13 +88,20 @@ export function scanScreen(): HTMLElement {
       } else if (outcome.state === 'complete') {
         progressBar.value = 100;
         progressText.textContent = `Complete: ${outcome.parts} frame${outcome.parts === 1 ? '' : 's'} read.`;
-        void submit([{ name: 'camera-scan.txt', bytes: new TextEncoder().encode(outcome.text) }], 'the scanned request');
+        void submit(
+          [{ name: 'camera-scan.txt', bytes: new TextEncoder().encode(outcome.text) }],
+          'the scanned request',
+        );
         return;
       }
     }
   };
 
-  const cameraButton = h('button', { type: 'button', className: 'primary', id: 'camera-button' }, 'Start camera');
+  const cameraButton = h(
+    'button',
+    { type: 'button', className: 'primary', id: 'camera-button' },
+    'Start camera',
+  );
   cameraButton.addEventListener('click', () => {
     if (camera) return stopCamera();
     status.replaceChildren();
@@ -81,7 +109,8 @@ export function scanScreen(): HTMLElement {
     progressText.textContent = 'Starting the camera…';
     void startCamera({
       onTexts,
-      onReady: (description) => (progressText.textContent = `Scanning with the ${description}. Hold the QR code in view.`),
+      onReady: (description) =>
+        (progressText.textContent = `Scanning with the ${description}. Hold the QR code in view.`),
       onError: (code, message) => {
         if (code === 'QR_DECODER_INVALID') status.replaceChildren(errorBox(new AppError(code, message)));
       },
@@ -93,7 +122,14 @@ export function scanScreen(): HTMLElement {
       },
       () => {
         progressText.textContent = 'Camera off.';
-        status.replaceChildren(errorBox(new AppError('CAMERA_UNAVAILABLE', 'The camera could not be opened (none connected, or access was refused).')));
+        status.replaceChildren(
+          errorBox(
+            new AppError(
+              'CAMERA_UNAVAILABLE',
+              'The camera could not be opened (none connected, or access was refused).',
+            ),
+          ),
+        );
       },
     );
   });
@@ -102,18 +138,36 @@ export function scanScreen(): HTMLElement {
   const folder = h('input', { type: 'file', id: 'open-folder', multiple: true, webkitdirectory: true });
   const readFiles = async (list: FileList | null, what: string) => {
     if (!list || list.length === 0) return;
-    const inputs = await Promise.all([...list].map(async (file) => ({ name: file.name, bytes: await fileBytes(file) })));
+    const inputs = await Promise.all(
+      [...list].map(async (file) => ({ name: file.name, bytes: await fileBytes(file) })),
+    );
     await submit(inputs, what);
   };
-  files.addEventListener('change', () => void readFiles(files.files, `${files.files?.length ?? 0} file(s)`).finally(() => (files.value = '')));
-  folder.addEventListener('change', () => void readFiles(folder.files, 'the folder of QR frames').finally(() => (folder.value = '')));
+  files.addEventListener(
+    'change',
+    () =>
+      void readFiles(files.files, `${files.files?.length ?? 0} file(s)`).finally(() => (files.value = '')),
+  );
+  folder.addEventListener(
+    'change',
+    () => void readFiles(folder.files, 'the folder of QR frames').finally(() => (folder.value = '')),
+  );
 
   return h(
     'section',
     { className: 'screen', 'aria-labelledby': 'screen-title' },
     h('h1', { id: 'screen-title', tabindex: -1 }, 'Scan a request'),
-    h('p', { className: 'lead' }, 'Show the unsigned request from the online coordinator to the camera, or open it from removable media.'),
-    h('div', { className: 'scan-layout' }, h('div', {}, cameraButton, cameraSlot), h('div', { className: 'scan-side' }, progressBar, progressText)),
+    h(
+      'p',
+      { className: 'lead' },
+      'Show the unsigned request from the online coordinator to the camera, or open it from removable media.',
+    ),
+    h(
+      'div',
+      { className: 'scan-layout' },
+      h('div', {}, cameraButton, cameraSlot),
+      h('div', { className: 'scan-side' }, progressBar, progressText),
+    ),
     status,
     h(
       'div',

@@ -5,7 +5,14 @@ import { h } from '../ui/dom.js';
 import { errorBox, withStatus } from '../ui/notice.js';
 
 export function unlockScreen(): HTMLElement {
-  const pin = h('input', { id: 'pin', type: 'password', inputmode: 'numeric', autocomplete: 'off', required: true, 'aria-describedby': 'pin-help' });
+  const pin = h('input', {
+    id: 'pin',
+    type: 'password',
+    inputmode: 'numeric',
+    autocomplete: 'off',
+    required: true,
+    'aria-describedby': 'pin-help',
+  });
   const status = h('div', { className: 'status-slot' });
   const submit = h('button', { type: 'submit', className: 'primary' }, 'Unlock');
   const form = h(
@@ -13,7 +20,11 @@ export function unlockScreen(): HTMLElement {
     { className: 'unlock-form', id: 'unlock-form' },
     h('label', { for: 'pin' }, 'HSM user PIN'),
     pin,
-    h('p', { id: 'pin-help', className: 'help' }, 'Type the PIN and press Enter. The HSM locks the PIN after too many wrong attempts.'),
+    h(
+      'p',
+      { id: 'pin-help', className: 'help' },
+      'Type the PIN and press Enter. The HSM locks the PIN after too many wrong attempts.',
+    ),
     submit,
     status,
   );
@@ -35,5 +46,10 @@ export function unlockScreen(): HTMLElement {
       });
   });
   queueMicrotask(() => pin.focus());
-  return h('section', { className: 'screen', 'aria-labelledby': 'screen-title' }, h('h1', { id: 'screen-title', tabindex: -1 }, 'Unlock the appliance'), form);
+  return h(
+    'section',
+    { className: 'screen', 'aria-labelledby': 'screen-title' },
+    h('h1', { id: 'screen-title', tabindex: -1 }, 'Unlock the appliance'),
+    form,
+  );
 }

@@ -9,14 +9,29 @@ export function qrText(text: string): string {
 
 /** Draws one QR code onto a canvas (black on white, quiet zone of 4 modules as ISO/IEC 18004 asks). */
 export async function drawQr(canvas: HTMLCanvasElement, text: string, size: number): Promise<void> {
-  await QRCode.toCanvas(canvas, qrText(text), { errorCorrectionLevel: 'L', margin: 4, width: size, color: { dark: '#000000', light: '#ffffff' } });
+  await QRCode.toCanvas(canvas, qrText(text), {
+    errorCorrectionLevel: 'L',
+    margin: 4,
+    width: size,
+    color: { dark: '#000000', light: '#ffffff' },
+  });
 }
 
 /** A still QR code of `text`, with its text underneath for checking by eye. */
 export function stillQr(text: string, caption: string, size = 360): HTMLElement {
-  const canvas = h('canvas', { className: 'qr', role: 'img', 'aria-label': `QR code: ${caption}`, 'data-qr-text': text });
+  const canvas = h('canvas', {
+    className: 'qr',
+    role: 'img',
+    'aria-label': `QR code: ${caption}`,
+    'data-qr-text': text,
+  });
   void drawQr(canvas, text, size);
-  return h('figure', { className: 'qr-figure' }, canvas, h('figcaption', {}, h('span', { className: 'caption' }, caption), h('code', { className: 'wrap' }, text)));
+  return h(
+    'figure',
+    { className: 'qr-figure' },
+    canvas,
+    h('figcaption', {}, h('span', { className: 'caption' }, caption), h('code', { className: 'wrap' }, text)),
+  );
 }
 
 export interface AnimatedQr {
@@ -28,7 +43,11 @@ export interface AnimatedQr {
 
 /** Cycles through UR parts on one canvas at `fps` frames per second (a single part is shown still). */
 export function animatedQr(initialParts: string[], fps: number, size = 560): AnimatedQr {
-  const canvas = h('canvas', { className: 'qr', role: 'img', 'aria-label': 'Animated QR code of the signed output' });
+  const canvas = h('canvas', {
+    className: 'qr',
+    role: 'img',
+    'aria-label': 'Animated QR code of the signed output',
+  });
   const counter = h('p', { className: 'frame-counter', 'aria-live': 'off' });
   let parts = initialParts;
   let index = 0;
@@ -38,7 +57,8 @@ export function animatedQr(initialParts: string[], fps: number, size = 560): Ani
   const show = () => {
     const part = parts[index % parts.length]!;
     canvas.dataset.part = part;
-    counter.textContent = parts.length > 1 ? `Frame ${(index % parts.length) + 1} of ${parts.length} (repeats)` : 'Single frame';
+    counter.textContent =
+      parts.length > 1 ? `Frame ${(index % parts.length) + 1} of ${parts.length} (repeats)` : 'Single frame';
     void drawQr(canvas, part, size);
     index += 1;
   };
