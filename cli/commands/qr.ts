@@ -52,7 +52,7 @@ export async function qrEncodeCommand(
     }
   }
   mkdirSync(options.out, { recursive: true });
-  const frames = writeQrFrames(options.out, parts);
+  const frames = await writeQrFrames(options.out, parts);
   if (options.json) return printJson({ type, frames, parts: parts.length });
   println(
     `${frames.length === 1 ? 'One QR frame' : `${frames.length} animated QR frames`} (${type}) written to ${options.out}.`,

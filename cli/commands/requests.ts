@@ -1,12 +1,11 @@
 /** `coldsign inspect` and `coldsign sign`: one pipeline, from files or QR images to signed outputs. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadPolicy } from '../../store/policies.js';
 import type { RequestReport } from '../../appliance/api.js';
 import { makeError } from '../../core/errors.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../core/pipeline/export.js';
-import { renderQrPng } from '../../qr/index.js';
 import { isDirectory, readInputs, writeFileAtomic } from '../files.js';
 import { printJson, println, progress } from '../output.js';
 import { formatReview } from '../review-text.js';
@@ -44,7 +43,10 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   }
   const format = options.format as OutputFormat;
   const groups = groupInputs(readInputs(inputs));
-  if (groups.length > 1 && !isDirectory(options.out)) {
+  // An existing directory as --out receives request-<id><suffix> files; otherwise --out is the file itself.
+  const intoDirectory = isDirectory(options.out);
+  if (!intoDirectory) mkdirSync(dirname(resolve(options.out)), { recursive: true });
+  if (groups.length > 1 && !intoDirectory) {
     throw makeError(
       'USAGE',
       `${groups.length} requests were given: --out must then be an existing directory.`,
@@ -71,11 +73,12 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
       reviewed.push(r);
     }
     for (const [index, r] of reviewed.entries()) {
-      const many = groups.length > 1;
       const outcome = await session.signRequest(r.prepared.requestId, approvals, {
         format,
         outputPath: (suffix) =>
-          many ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`) : options.out,
+          intoDirectory
+            ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`)
+            : options.out,
         fragmentBytes: options.fragment,
         withQr: Boolean(options.qr),
         onProgress: progress('Signing in the HSM'),
@@ -95,7 +98,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   for (const result of results) {
     writeFileAtomic(result.path, result.bytes);
     if (options.qr) {
-      const frames = writeQrFrames(
+      const frames = await writeQrFrames(
         options.qr,
         result.urParts,
         results.length > 1 ? result.report.requestId.slice(0, 16) : undefined,
@@ -130,7 +133,8 @@ function readApproval(path: string): unknown {
 }
 
 /** Writes DIR/frame-0001.png … (SPEC `--qr DIR`), one frame per UR part. */
-export function writeQrFrames(dir: string, parts: string[], prefix?: string): string[] {
+export async function writeQrFrames(dir: string, parts: string[], prefix?: string): Promise<string[]> {
+  const { renderQrPng } = await import('../../qr/index.js');
   return parts.map((part, i) => {
     const name = `${prefix ? `${prefix}-` : ''}frame-${String(i + 1).padStart(4, '0')}.png`;
     const path = join(dir, name);

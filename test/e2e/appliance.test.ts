@@ -3,7 +3,15 @@
  * in a temporary home, officers, a signed policy, requests built as coordinators build them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as bitcoin from 'bitcoinjs-lib';
@@ -166,6 +174,16 @@ describe('sign', () => {
     expect(frames[0]).toBe('frame-0001.png');
     const signed = Uint8Array.from(Buffer.from(readFileSync(out, 'utf8').trim(), 'base64'));
     expect(checkSignedPsbt(signed)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('writes into an existing directory given as --out, creating nothing else', () => {
+    mkdirSync(file('out-dir'));
+    const result = cli.run(['sign', file('small.psbt'), '--out', file('out-dir'), '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const written = readdirSync(file('out-dir'));
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/^request-[0-9a-f]{16}\.signed\.psbt\.txt$/);
+    expect(result.json<Report>().outputs).toEqual([join(file('out-dir'), written[0]!)]);
   });
 
   it('answers an eth-sign-request with an eth-signature UR', () => {
