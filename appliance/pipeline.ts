@@ -44,6 +44,24 @@ export interface Reviewed {
   report: RequestReport;
 }
 
+const verifiedPolicies = new WeakMap<ColdsignDb, { key: string; policy: PolicyDocument | null }>();
+
+/**
+ * The policy in force, verified by loadPolicy (officer signatures, audited digest) once per version and
+ * digest in this process: a changed row is verified again.
+ */
+export function currentPolicy(db: ColdsignDb): PolicyDocument | null {
+  const row = db.sqlite
+    .prepare('SELECT version, digest FROM policies ORDER BY version DESC LIMIT 1')
+    .get() as { version: number; digest: string } | undefined;
+  const key = row ? `${row.version}:${row.digest}` : 'none';
+  const cached = verifiedPolicies.get(db);
+  if (cached?.key === key) return cached.policy;
+  const policy = loadPolicy(db);
+  verifiedPolicies.set(db, { key, policy });
+  return policy;
+}
+
 function tokensOf(policy: PolicyDocument | null) {
   return (policy?.rules ?? []).flatMap((rule) =>
     (rule.tokens ?? []).map((t) => ({ contract: t.contract, symbol: t.symbol, decimals: t.decimals })),
@@ -65,7 +83,7 @@ function decide(
   prepared: PreparedRequest,
   now: Date,
 ): { decision: Decision; policy: PolicyDocument | null } {
-  const policy = loadPolicy(db);
+  const policy = currentPolicy(db);
   return { decision: evaluate(prepared.summary, policy, velocityHistoryFor(db, policy, now), now), policy };
 }
 
@@ -101,7 +119,7 @@ export async function previewInputs(
   inputs: InputFile[],
 ): Promise<{ prepared: PreparedRequest; decision: Decision }> {
   const payload = await readRequest(inputs, deps.qr);
-  const policy = loadPolicy(deps.db);
+  const policy = currentPolicy(deps.db);
   const prepared = await prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
   return { prepared, decision: decide(deps.db, prepared, deps.now()).decision };
 }
@@ -115,7 +133,7 @@ export async function reviewInputs(
 ): Promise<Reviewed> {
   const payload = await readRequest(inputs, deps.qr, onProgress);
   const now = deps.now();
-  const policy = loadPolicy(deps.db);
+  const policy = currentPolicy(deps.db);
   const prepared = await prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
   const { decision } = decide(deps.db, prepared, now);
   await deps.auditor.begin();

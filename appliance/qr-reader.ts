@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { QrImageReader } from '../core/pipeline/intake.js';
-import { createDefaultDecoder, createZxingDecoder, decodeQrImage, type QrDecoder } from '../qr/index.js';
+import type { QrDecoder } from '../qr/index.js';
 
 const require = createRequire(import.meta.url);
 
@@ -15,13 +15,15 @@ export function readZxingReaderWasm(): Uint8Array {
   return new Uint8Array(readFileSync(zxingReaderWasmPath()));
 }
 
-/** zxing-wasm (from the local .wasm) with jsqr as fallback. */
-export function createNodeQrDecoder(): Promise<QrDecoder> {
+/** zxing-wasm (from the local .wasm) with jsqr as fallback. The QR libraries load on first use. */
+export async function createNodeQrDecoder(): Promise<QrDecoder> {
+  const { createDefaultDecoder } = await import('../qr/index.js');
   return createDefaultDecoder(readZxingReaderWasm());
 }
 
 /** zxing-wasm alone (benchmarks and cross-checks). */
-export function createNodeZxingDecoder(options?: { tryHarder?: boolean }): Promise<QrDecoder> {
+export async function createNodeZxingDecoder(options?: { tryHarder?: boolean }): Promise<QrDecoder> {
+  const { createZxingDecoder } = await import('../qr/index.js');
   return createZxingDecoder(readZxingReaderWasm(), options);
 }
 
@@ -30,6 +32,7 @@ let decoder: Promise<QrDecoder> | undefined;
 export const nodeQrReader: QrImageReader = {
   async readImage(bytes) {
     decoder ??= createNodeQrDecoder();
+    const { decodeQrImage } = await import('../qr/index.js');
     return decodeQrImage(bytes, await decoder);
   },
 };

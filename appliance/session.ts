@@ -22,12 +22,13 @@ import { generateKey } from './keys.js';
 import type { Decision, SigningSummary } from '../core/summary.js';
 import { loadOfficerKey, signApproval } from '../store/officer-keys.js';
 import { getQuorum, listOfficers } from '../store/officers.js';
-import { applyPolicy, loadPolicy } from '../store/policies.js';
+import { applyPolicy } from '../store/policies.js';
 import { exportAudit } from '../store/audit-export.js';
 import { formatPolicy } from '../policy/format.js';
 import { parsePolicy } from '../policy/schema.js';
 import { checkPolicyUpgrade, verifyPolicySignatures } from '../policy/signing.js';
 import {
+  currentPolicy,
   previewInputs,
   reviewInputs,
   signReviewed,
@@ -194,7 +195,7 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   async policyShow(): Promise<{ document: unknown | null; text: string }> {
-    const policy = loadPolicy(this.db);
+    const policy = currentPolicy(this.db);
     return {
       document: policy,
       text: policy ? formatPolicy(policy) : 'No policy is in force: every request is refused (default deny).',
@@ -204,7 +205,7 @@ export class ApplianceSession implements ApplianceApi {
   async policyPreview(document: unknown): Promise<{ text: string; diff: string[] }> {
     const next = parsePolicy(document);
     verifyPolicySignatures(next, listOfficers(this.db), getQuorum(this.db) ?? 1);
-    const current = loadPolicy(this.db);
+    const current = currentPolicy(this.db);
     checkPolicyUpgrade(current, next);
     const before = current ? formatPolicy(current).split('\n') : [];
     const after = formatPolicy(next).split('\n');

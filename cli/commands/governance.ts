@@ -5,7 +5,7 @@ import { groupInputs } from '../../core/pipeline/intake.js';
 import { formatPolicy } from '../../policy/format.js';
 import { parsePolicy } from '../../policy/schema.js';
 import { generateOfficerKey, loadOfficerKey, signApproval, signPolicy } from '../../store/officer-keys.js';
-import { loadPolicy } from '../../store/policies.js';
+import { currentPolicy } from '../../appliance/pipeline.js';
 import { readInputs, writeFileAtomic } from '../files.js';
 import { printJson, println } from '../output.js';
 import { formatReview } from '../review-text.js';
@@ -50,7 +50,7 @@ function readOfficerKeyFile(path: string): string {
 }
 
 export async function policyShowCommand(options: { json?: boolean }): Promise<void> {
-  const policy = await withSession(async (session) => loadPolicy(session.db), { unlock: false });
+  const policy = await withSession(async (session) => currentPolicy(session.db), { unlock: false });
   if (options.json) return printJson({ policy });
   if (!policy)
     return println(
@@ -90,7 +90,7 @@ export async function approveCommand(
   if (groups.length !== 1) throw makeError('USAGE', 'approve takes the input(s) of exactly one request.');
   const keyText = readOfficerKeyFile(options.key);
   const { preview, policy } = await withSession(
-    async (session) => ({ preview: await session.preview(groups[0]!), policy: loadPolicy(session.db) }),
+    async (session) => ({ preview: await session.preview(groups[0]!), policy: currentPolicy(session.db) }),
     { unlock: false },
   );
   // The officer sees what they approve before their passphrase is asked for.

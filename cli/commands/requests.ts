@@ -1,7 +1,7 @@
 /** `coldsign inspect` and `coldsign sign`: one pipeline, from files or QR images to signed outputs. */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { loadPolicy } from '../../store/policies.js';
+import { currentPolicy } from '../../appliance/pipeline.js';
 import type { RequestReport } from '../../appliance/api.js';
 import { makeError } from '../../core/errors.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
@@ -15,7 +15,7 @@ export async function inspectCommand(inputs: string[], options: { json?: boolean
   const groups = groupInputs(readInputs(inputs));
   const reports: RequestReport[] = [];
   await withSession(async (session) => {
-    const policy = loadPolicy(session.db);
+    const policy = currentPolicy(session.db);
     for (const group of groups) {
       const reviewed = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`));
       reports.push(reviewed.report);
@@ -61,7 +61,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     description: string;
   }> = [];
   await withSession(async (session) => {
-    const policy = loadPolicy(session.db);
+    const policy = currentPolicy(session.db);
     // Review every request first (the operator sees each), so that a refusal of any one leaves nothing signed.
     const reviewed = [];
     for (const group of groups) {
