@@ -117,7 +117,7 @@ ${loadavg()
   .map((l) => l.toFixed(1))
   .join(' / ')} over 1 / 5 / 15 minutes at the end of the run, so single figures move between runs).
 
-| inputs | request | raw \`signRaw\` (baseline) | \`signDigest\` (normalize, verify, recovery id) | end to end | per input | ratio to raw | ratio to \`signDigest\` |
+| inputs | request | raw \`signRaw\` (baseline) | \`signDigest\` (low-S, verify; recovery id only on use) | end to end | per input | ratio to raw | ratio to \`signDigest\` |
 |---|---|---|---|---|---|---|---|
 ${table}
 
@@ -127,8 +127,8 @@ Goals: end to end under 1.2x raw signing (${verdict(at(1000).e2e / at(1000).raw 
 ${fmt(at(1000).e2e / at(1000).raw)}x); 1000 inputs under 11x the time of 100 (${verdict(scaleE2e < 11)}: ${fmt(scaleE2e)}x).
 
 Where the time goes at 1000 inputs: the HSM signer's own \`signDigest\` is ${fmt(at(1000).normalized / at(1000).raw)}x raw
-signing by itself (low-S, a libsecp256k1 verification and the recovery-id search by public-key recovery, which
-Bitcoin does not need); the chain's work on top of it (parse, summarize, BIP-143 digests, a second verification
+signing by itself (low-S and a libsecp256k1 verification; the recovery id, which Bitcoin does not need, is
+not computed); the chain's work on top of it (parse, summarize, BIP-143 digests, a second verification
 of each signature against its input's digest, finalize, extract, serialize) is ${fmt(at(1000).e2e / at(1000).normalized)}x
 \`signDigest\`. BIP-143's shared hashes (hashPrevouts, hashSequence, hashOutputs) are computed once per
 transaction (chains/btc/sighash.ts): bitcoinjs-lib recomputes them for every input, and its PSBT signing,
