@@ -10,7 +10,10 @@ function ruleLines(rule: PolicyRule): string[] {
     'chain',
     rule.chain === 'btc' ? `Bitcoin ${rule.network}` : `EVM chain ids ${rule.chainIds?.join(', ')}`,
   );
-  add('kinds', (rule.kinds ?? ['transfer', 'token_transfer']).join(', '));
+  add(
+    'kinds',
+    (rule.kinds ?? (rule.chain === 'btc' ? ['transfer'] : ['transfer', 'token_transfer'])).join(', '),
+  );
   add('keys', rule.keys ? rule.keys.join(', ') : 'any registered key of the chain');
   if (rule.anyDestination) add('destinations', 'ANY address');
   else if (rule.destinations?.length)
