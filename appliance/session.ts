@@ -40,6 +40,9 @@ import { nodeQrReader } from './qr-reader.js';
 import { Auditor } from '../store/audit.js';
 import { hsmAuditPorts } from '../store/audit-hsm.js';
 
+/** Reviewed requests kept in memory for approval and signature. */
+const MAX_PENDING_REVIEWS = 32;
+
 export class ApplianceSession implements ApplianceApi {
   readonly home: Home;
   readonly config: ColdsignConfig;
@@ -100,7 +103,13 @@ export class ApplianceSession implements ApplianceApi {
     options?: { checkpoint?: boolean },
   ): Promise<Reviewed> {
     const reviewed = await reviewInputs(this.deps(), inputs, onProgress, options);
+    this.reviewed.delete(reviewed.prepared.requestId);
     this.reviewed.set(reviewed.prepared.requestId, reviewed);
+    // Only the latest reviews wait for a signature; older ones must be scanned again.
+    for (const requestId of this.reviewed.keys()) {
+      if (this.reviewed.size <= MAX_PENDING_REVIEWS) break;
+      this.reviewed.delete(requestId);
+    }
     return reviewed;
   }
 
