@@ -182,13 +182,13 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   async sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult> {
+    let name = '';
     const outcome = await this.signRequest(requestId, approvals, {
       format: 'auto',
-      outputPath: (suffix) => `request-${requestId.slice(0, 12)}${suffix}`,
+      outputPath: (suffix) => (name = `request-${requestId.slice(0, 12)}${suffix}`),
       withQr: true,
     });
     const { output } = outcome;
-    const name = outcome.report.outputs[0] ?? `request-${requestId.slice(0, 12)}${output.suffix}`;
     return {
       report: outcome.report,
       outputs: [

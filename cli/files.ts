@@ -1,19 +1,11 @@
 /** Reading inputs and writing outputs: atomic writes (temporary file, fsync, rename) so no partial output exists. */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { makeError } from '../core/errors.js';
 import type { InputFile } from '../core/pipeline/intake.js';
 import { MAX_INPUT_BYTES } from '../core/pipeline/intake.js';
+
+export { writeFileAtomic } from '../store/atomic-file.js';
 
 export function readInputs(paths: string[]): InputFile[] {
   return paths.map((path) => {
@@ -32,19 +24,6 @@ export function readInputs(paths: string[]): InputFile[] {
       throw makeError('INPUT_TOO_LARGE', `${path} is larger than ${MAX_INPUT_BYTES / (1024 * 1024)} MB.`);
     return { name: basename(path), bytes: new Uint8Array(readFileSync(path)) };
   });
-}
-
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(temporary, 'w', 0o600);
-  try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
 }
 
 export function isDirectory(path: string): boolean {

@@ -171,7 +171,3 @@ export function toColdsignError(error: unknown): ColdsignError {
   const detail = error instanceof Error ? error.message : String(error);
   return makeError('INTERNAL', `Internal error: ${detail}.`, {}, error);
 }
-
-export function exitCodeOf(error: unknown): number {
-  return toColdsignError(error).exitCode;
-}

@@ -57,7 +57,7 @@ export class HsmKeyStore {
   async generate(label: string, ecParams: Uint8Array = SECP256K1_EC_PARAMS): Promise<HsmKey> {
     if (!label || Buffer.byteLength(label) > 64)
       throw makeError('USAGE', 'A key label must have 1 to 64 bytes.');
-    return this.pool.runSync('C_GenerateKeyPair', (session) => {
+    return this.pool.run('C_GenerateKeyPair', (session) => {
       const tempId = randomBytes(20);
       const common = [
         { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
@@ -118,7 +118,7 @@ export class HsmKeyStore {
 
   /** Every EC key pair on the token, found by its private key and matched to its public key by CKA_ID. */
   async list(): Promise<HsmKey[]> {
-    return this.pool.runSync('C_FindObjects', (session) => {
+    return this.pool.run('C_FindObjects', (session) => {
       const keys: HsmKey[] = [];
       for (const handle of this.find(session, [
         { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
@@ -165,7 +165,7 @@ export class HsmKeyStore {
 
   /** Protection attributes of the private key (for audits and tests). */
   async protection(keyId: string): Promise<PrivateKeyProtection> {
-    return this.pool.runSync('C_GetAttributeValue', (session) => {
+    return this.pool.run('C_GetAttributeValue', (session) => {
       const handle = this.privateKeyHandle(session, keyId, true);
       const types = [
         pkcs11js.CKA_SENSITIVE,
@@ -207,7 +207,7 @@ export class HsmKeyStore {
    * between the create and the destroy of writeData (the caller's value must tell which is newer).
    */
   async readAllData(label: string): Promise<Uint8Array[]> {
-    return this.pool.runSync('C_GetAttributeValue', (session) =>
+    return this.pool.run('C_GetAttributeValue', (session) =>
       this.findData(session, label).map((handle) => {
         const value = this.pkcs11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_VALUE }])[0]
           ?.value;
@@ -222,7 +222,7 @@ export class HsmKeyStore {
    * destroyed after it (a crash in between leaves both, never none).
    */
   async writeData(label: string, value: Uint8Array): Promise<void> {
-    await this.pool.runSync('C_CreateObject', (session) => {
+    await this.pool.run('C_CreateObject', (session) => {
       const existing = this.findData(session, label);
       this.pkcs11.C_CreateObject(session, [
         { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_DATA },

@@ -91,11 +91,6 @@ export class SessionPool {
     }
   }
 
-  /** Runs a synchronous administrative call (key generation, object search) on one session. */
-  async runSync<T>(method: string, fn: (session: Buffer) => T): Promise<T> {
-    return this.run(method, fn);
-  }
-
   close(): void {
     if (this.closed) return;
     this.closed = true;

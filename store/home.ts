@@ -2,11 +2,12 @@
  * COLDSIGN_HOME (default ~/.coldsign) and its config.json. Nothing outside the home is touched.
  * PKCS#11 module and token come from config.json, overridable by COLDSIGN_PKCS11_MODULE and COLDSIGN_TOKEN.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { makeError } from '../core/errors.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 export const DEFAULT_TOKEN_LABEL = 'coldsign';
 
@@ -75,7 +76,5 @@ export function readConfig(home: Home, env: NodeJS.ProcessEnv = process.env): Co
 
 export function writeConfig(home: Home, config: ColdsignConfig): void {
   mkdirSync(home.dir, { recursive: true, mode: 0o700 });
-  const temporary = `${home.configPath}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temporary, home.configPath);
+  writeFileAtomic(home.configPath, `${JSON.stringify(config, null, 2)}\n`);
 }

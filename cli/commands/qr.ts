@@ -3,14 +3,13 @@ import { Bytes } from '@keystonehq/bc-ur-registry';
 import { mkdirSync } from 'node:fs';
 import { decodePsbtTransport } from '../../chains/btc/index.js';
 import { makeError } from '../../core/errors.js';
-import { detectPayload, inputKind } from '../../core/pipeline/intake.js';
-import { createNodeQrDecoder } from '../../appliance/qr-reader.js';
+import { detectPayload, inputKind, readTransferTexts } from '../../core/pipeline/intake.js';
+import { nodeQrReader } from '../../appliance/qr-reader.js';
 import {
   collectPartsFromText,
-  decodeCryptoPsbt,
-  decodeQrImage,
   DEFAULT_FRAGMENT_BYTES,
   encodeUrParts,
+  interpretUr,
   psbtToUr,
   assembleUr,
 } from '../../qr/index.js';
@@ -71,16 +70,7 @@ export async function qrDecodeCommand(
   images: string[],
   options: { out?: string; json?: boolean },
 ): Promise<void> {
-  const inputs = readInputs(images);
-  const decoder = await createNodeQrDecoder();
-  const texts: string[] = [];
-  const report = progress('Decoding QR frames');
-  for (const [index, input] of inputs.entries()) {
-    if (inputKind(input.bytes) === 'ur-text')
-      texts.push(...collectPartsFromText(new TextDecoder().decode(input.bytes)));
-    else texts.push(...(await decodeQrImage(input.bytes, decoder)));
-    report(index + 1, inputs.length);
-  }
+  const texts = await readTransferTexts(readInputs(images), nodeQrReader, progress('Decoding QR frames'));
   if (texts.length === 1 && !/^ur:/i.test(texts[0]!)) {
     if (options.out) writeFileAtomic(options.out, new TextEncoder().encode(`${texts[0]}\n`));
     if (options.json) return printJson({ type: 'text', frames: 1, text: texts[0], out: options.out ?? null });
@@ -88,12 +78,9 @@ export async function qrDecodeCommand(
   }
   // Every frame is fed, also after completion: a stray frame of another transfer is refused.
   const message = assembleUr(texts);
-  const payload =
-    message.type === 'crypto-psbt' || message.type === 'psbt'
-      ? decodeCryptoPsbt(message)
-      : message.type === 'bytes'
-        ? bytesOf(message.cbor)
-        : message.cbor;
+  const ur = interpretUr(message);
+  // PSBTs come out as BIP-174 bytes, bytes URs as their content, other types as their CBOR.
+  const payload = ur.kind === 'psbt' ? ur.psbt : ur.kind === 'bytes' ? bytesOf(ur.cbor) : message.cbor;
   if (options.out) writeFileAtomic(options.out, payload);
   if (options.json)
     return printJson({

@@ -46,9 +46,13 @@ export function inputKind(bytes: Uint8Array): InputKind {
  * transfer); every other file is a request of its own.
  */
 export function groupInputs(inputs: InputFile[]): InputFile[][] {
-  const transport = inputs.filter((i) => inputKind(i.bytes) !== 'request');
-  const files = inputs.filter((i) => inputKind(i.bytes) === 'request');
-  return [...(transport.length ? [transport] : []), ...files.map((f) => [f])];
+  const transport: InputFile[] = [];
+  const files: InputFile[][] = [];
+  for (const input of inputs) {
+    if (inputKind(input.bytes) === 'request') files.push([input]);
+    else transport.push(input);
+  }
+  return transport.length ? [transport, ...files] : files;
 }
 
 /** The payload of one request made of `inputs` (see groupInputs). */
@@ -82,50 +86,61 @@ export async function readRequest(
   return readTransfer(inputs, kinds, qr, onProgress);
 }
 
+const NOT_A_REQUEST = 'The input is not a PSBT, an EVM request, a QR image or a file of UR parts.';
+
 async function readTransfer(
   inputs: InputFile[],
   kinds: InputKind[],
   qr: QrImageReader | undefined,
   onProgress: (done: number, total: number) => void,
 ): Promise<RequestPayload> {
-  const texts: string[] = [];
-  for (const [index, input] of inputs.entries()) {
-    if (kinds[index] === 'ur-text') texts.push(...collectPartsFromText(asText(input.bytes) ?? ''));
-    else {
-      if (!qr) throw makeError('INTERNAL', 'No QR decoder is available.');
-      try {
-        texts.push(...(await qr.readImage(input.bytes)));
-      } catch (error) {
-        if (error instanceof Error && 'code' in error)
-          (error as Error).message = `${input.name}: ${error.message}`;
-        throw error;
-      }
-    }
-    onProgress(index + 1, inputs.length);
-  }
+  const texts = await readTransferTexts(inputs, qr, onProgress, kinds);
   // A lone QR that is not a UR may hold the request itself (e.g. a base64 PSBT or an unsigned tx in hex).
   if (texts.length === 1 && !/^ur:/i.test(texts[0]!.trim())) {
     return detectPayload(new TextEncoder().encode(texts[0]!), { kind: 'qr', frames: 1 });
   }
   // The UR libraries load only when a QR transfer arrives.
-  const { assembleUr, decodeCryptoPsbt, decodeEthSignRequest } = await import('../../qr/index.js');
+  const { assembleUr, interpretUr } = await import('../../qr/index.js');
   // Every frame is fed, also after completion: a stray frame of another transfer is refused.
-  const message = assembleUr(texts);
-  const transport: Transport = { kind: 'qr', urType: message.type, frames: texts.length };
-  switch (message.type) {
-    case 'crypto-psbt':
+  const payload = interpretUr(assembleUr(texts));
+  const transport: Transport = { kind: 'qr', urType: payload.type, frames: texts.length };
+  switch (payload.kind) {
     case 'psbt':
-      return { chain: 'btc', psbt: decodeCryptoPsbt(message), transport };
+      return { chain: 'btc', psbt: payload.psbt, transport };
     case 'eth-sign-request':
-      return { chain: 'evm', ethSignRequest: decodeEthSignRequest(message), transport };
+      return { chain: 'evm', ethSignRequest: payload.request, transport };
     case 'eth-signature':
       throw makeError(
         'INPUT_UNRECOGNIZED',
         'This QR holds a signature (eth-signature), not a request to sign.',
       );
-    default:
-      throw makeError('QR_UNSUPPORTED_TYPE', `A ${message.type} UR is not a request coldsign can sign.`);
+    case 'bytes':
+      throw makeError('QR_UNSUPPORTED_TYPE', 'A bytes UR is not a request coldsign can sign.');
   }
+}
+
+/** The QR texts of a transfer: decoded from QR images, or read from files of UR parts, in the order given. */
+export async function readTransferTexts(
+  inputs: InputFile[],
+  qr: QrImageReader | undefined,
+  onProgress: (done: number, total: number) => void = () => {},
+  kinds: InputKind[] = inputs.map((i) => inputKind(i.bytes)),
+): Promise<string[]> {
+  const texts: string[] = [];
+  for (const [index, input] of inputs.entries()) {
+    if (kinds[index] === 'ur-text') texts.push(...collectPartsFromText(asText(input.bytes) ?? ''));
+    else if (kinds[index] === 'image') {
+      if (!qr) throw makeError('INTERNAL', 'No QR decoder is available.');
+      try {
+        texts.push(...(await qr.readImage(input.bytes)));
+      } catch (error) {
+        if (error instanceof Error && 'code' in error) error.message = `${input.name}: ${error.message}`;
+        throw error;
+      }
+    } else throw makeError('REQUEST_INVALID', `${input.name} is neither a QR image nor a file of UR parts.`);
+    onProgress(index + 1, inputs.length);
+  }
+  return texts;
 }
 
 /** Detects a request from its bytes: PSBT (BIP-174 binary, base64 or hex) or an EVM request. */
@@ -135,18 +150,12 @@ export function detectPayload(bytes: Uint8Array, transport: Transport): RequestP
   const text = asText(bytes)?.trim();
   if (text !== undefined) {
     if (text.startsWith('{') || /^(0x)?[0-9a-fA-F]+$/.test(text)) return { chain: 'evm', bytes, transport };
-    throw makeError(
-      'INPUT_UNRECOGNIZED',
-      'The input is not a PSBT, an EVM request, a QR image or a file of UR parts.',
-    );
+    throw makeError('INPUT_UNRECOGNIZED', NOT_A_REQUEST);
   }
   // EIP-2718 typed envelope (0x01–0x04) or a legacy RLP list (≥ 0xc0) given as binary.
   const first = bytes[0] ?? 0;
   if ((first >= 0x01 && first <= 0x04) || first >= 0xc0) return { chain: 'evm', bytes, transport };
-  throw makeError(
-    'INPUT_UNRECOGNIZED',
-    'The input is not a PSBT, an EVM request, a QR image or a file of UR parts.',
-  );
+  throw makeError('INPUT_UNRECOGNIZED', NOT_A_REQUEST);
 }
 
 function asText(bytes: Uint8Array): string | undefined {

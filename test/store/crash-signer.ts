@@ -6,7 +6,7 @@
  * Usage: tsx crash-signer.ts DB OUT_DIR KEY_ID PUBLIC_KEY_HEX   (PIN in COLDSIGN_PIN, token in COLDSIGN_TOKEN)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { writeFileAtomic } from '../../store/atomic-file.js';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../../core/bytes.js';
 import type { SigningSummary } from '../../core/summary.js';
@@ -18,21 +18,6 @@ import { openDatabase } from '../../store/database.js';
 import { recordDecision, recordRequest, recordSignatures } from '../../store/records.js';
 
 const [dbPath, outDir, keyId, publicKeyHex] = process.argv.slice(2) as [string, string, string, string];
-
-function writeAtomically(path: string, text: string): void {
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-  const dir = openSync(outDir, 'r');
-  fsyncSync(dir);
-  closeSync(dir);
-}
 
 const summary: SigningSummary = {
   chain: 'btc',
@@ -102,5 +87,5 @@ for (;;) {
     now,
   );
   await auditor.checkpoint(now);
-  writeAtomically(join(outDir, name), output);
+  writeFileAtomic(join(outDir, name), output);
 }
