@@ -11,8 +11,38 @@ export type AssetRef =
   | { type: 'native'; symbol: 'BTC' | 'ETH' }
   | { type: 'token'; contract: string; symbol?: string; decimals?: number };
 
+/**
+ * The channel through which value leaves (ARCHITECTURE.md "Every way value leaves is a movement").
+ * btc: `output` (an output not ours), `change` (to our key or a registered wallet), `fee`.
+ * evm: `native` (tx value), `token-transfer` (ERC-20 transfer/transferFrom), `approval` (approve,
+ * increaseAllowance, Permit, Permit2: the spender may pull up to the amount), `safe-call` (a Safe inner
+ * call's value), `safe-refund` (Safe gas refund to refundReceiver), `delegation` (EIP-7702: the account is
+ * handed to `to`), `call` (code at `to` is called; the amount is what the call carries), `fee` (max gas fee).
+ */
+export type MovementChannel =
+  | 'output'
+  | 'change'
+  | 'fee'
+  | 'native'
+  | 'token-transfer'
+  | 'approval'
+  | 'safe-call'
+  | 'safe-refund'
+  | 'delegation'
+  | 'call';
+
 /** Value that a request moves to a destination. Change outputs are listed with change: true. */
 export interface Movement {
+  /** How the value leaves; absent only in code written before the movement model. */
+  channel?: MovementChannel;
+  /** Whose value moves (our key's address or label, a Safe's address), when known. */
+  from?: string | null;
+  /** True when the amount has no bound the request states (unlimited approvals, unknown refunds). */
+  unbounded?: boolean;
+  /** ISO-8601 time after which the movement can no longer happen (permit deadlines, approval expiry). */
+  deadline?: string | null;
+  /** Name of the registered wallet an output pays (btc change to a multisig wallet). */
+  wallet?: string;
   /** Address (btc: for the network; evm: EIP-55 checksummed). `null` for OP_RETURN / unknown scripts. */
   to: string | null;
   /** Integer amount in base units (sat, wei, token base units), decimal string. */
