@@ -60,6 +60,8 @@ export const ERROR_CODES = {
   EVM_PUBLIC_KEY_INVALID: 'input',
   EVM_FROM_REQUIRED: 'input',
   EVM_SIGNATURE_INVALID: 'input',
+  EVM_SAFE_INVALID: 'input',
+  EVM_TYPED_DATA_TOO_LARGE: 'input',
   // qr / ur (qr/)
   QR_UNREADABLE: 'input',
   QR_IMAGE_INVALID: 'input',

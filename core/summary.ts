@@ -41,6 +41,10 @@ export interface Movement {
   unbounded?: boolean;
   /** ISO-8601 time after which the movement can no longer happen (permit deadlines, approval expiry). */
   deadline?: string | null;
+  /** evm `call` / `safe-call`: the 4-byte selector called (absent when no calldata is sent). */
+  selector?: string;
+  /** evm `delegation`: the chain id the EIP-7702 authorization is valid on ("0": every chain). */
+  chainId?: string;
   /** Name of the registered wallet an output pays (btc change to a multisig wallet). */
   wallet?: string;
   /** Address (btc: for the network; evm: EIP-55 checksummed). `null` for OP_RETURN / unknown scripts. */
@@ -112,6 +116,8 @@ export interface Decision {
   allowed: boolean;
   /** Id of the matching rule, or null. */
   rule: string | null;
+  /** When refused: the rule that failed on the fewest checks (its reasons come first), or null. */
+  closestRule?: string | null;
   requiredApprovals: number;
   reasons: RuleReason[];
 }

@@ -53,17 +53,43 @@ export function outgoing(summary: SigningSummary): Movement[] {
   return summary.movements.filter((movement) => !movement.change);
 }
 
-/**
- * Total leaving per asset key (change excluded). Returns undefined when an amount is malformed,
- * so that a request with an unreadable amount is never allowed.
- */
-export function requestTotals(summary: SigningSummary): Map<string, bigint> | undefined {
+/** Channels whose value is spent by the request itself (capped by maxAmount / tokens[].maxAmount). */
+const TRANSFER_CHANNELS = new Set(['output', 'native', 'token-transfer', 'call', 'safe-call']);
+/** Channels whose value is not counted in totals: the fee has its own caps; a delegation moves no amount. */
+const UNCOUNTED_CHANNELS = new Set(['fee', 'change', 'delegation']);
+
+/** True for a movement the per-request amount caps count (legacy movements without a channel included). */
+export function isTransfer(movement: Movement): boolean {
+  return movement.channel === undefined || TRANSFER_CHANNELS.has(movement.channel);
+}
+
+function sum(movements: Movement[]): Map<string, bigint> | undefined {
   const totals = new Map<string, bigint>();
-  for (const movement of outgoing(summary)) {
+  for (const movement of movements) {
     const raw = movementRaw(movement);
     if (raw === undefined) return undefined;
     const key = assetKey(movement.asset);
     totals.set(key, (totals.get(key) ?? 0n) + raw);
   }
   return totals;
+}
+
+/**
+ * Total leaving per asset key, for velocity: every movement that is not our own change, the fee or a
+ * delegation — transfers, values carried by calls, approvals (what a spender may pull) and Safe refunds.
+ * Returns undefined when an amount is malformed, so that a request with an unreadable amount is never allowed.
+ */
+export function requestTotals(summary: SigningSummary): Map<string, bigint> | undefined {
+  return sum(outgoing(summary).filter((m) => m.channel === undefined || !UNCOUNTED_CHANNELS.has(m.channel)));
+}
+
+/** Per-request amounts: the transfers only (approvals, refunds and delegations have caps of their own). */
+export function transferTotals(summary: SigningSummary): {
+  totals: Map<string, bigint>;
+  /** Asset keys with a movement whose amount has no bound (e.g. a Safe delegatecall's inner value). */
+  unbounded: Set<string>;
+} {
+  const transfers = outgoing(summary).filter(isTransfer);
+  const unbounded = new Set(transfers.filter((m) => m.unbounded).map((m) => assetKey(m.asset)));
+  return { totals: sum(transfers) ?? new Map(), unbounded };
 }

@@ -3,37 +3,30 @@
  * operator words; an empty list means the rule allows that aspect of the request.
  */
 import type { SigningSummary } from '../core/summary.js';
-import { formatUnits, movementRaw, nativeDecimals, nativeSymbol, outgoing, toBaseUnits } from './amounts.js';
+import { nativeDecimals, nativeSymbol, toBaseUnits } from './amounts.js';
+import { movementChecks } from './movement-checks.js';
+import { amountText, tokenOf } from './rule-terms.js';
 import type { PolicyKind, PolicyRule } from './schema.js';
 import { usageInWindow, type VelocityHistory } from './velocity.js';
 
 export interface RuleContext {
   summary: SigningSummary;
   kind: PolicyKind;
-  /** Base units leaving per asset key (change excluded). */
+  /** Base units leaving per asset key for velocity (change, fee and delegations excluded). */
   totals: Map<string, bigint>;
+  /** Base units the request transfers per asset key (approvals and refunds excluded), for maxAmount. */
+  transfers: Map<string, bigint>;
+  /** Asset keys of transfers without a bound (always over any cap). */
+  unboundedTransfers: Set<string>;
   history: VelocityHistory;
   now: Date;
 }
 
-type Check = (rule: PolicyRule, ctx: RuleContext) => string[];
+export type Check = (rule: PolicyRule, ctx: RuleContext) => string[];
+export { normalizeAddress } from './rule-terms.js';
 
 const CHAIN_NAMES: Record<string, string> = { btc: 'a Bitcoin', evm: 'an EVM' };
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-
-/** Addresses compared as the chain defines equality: EVM hex and bech32 (BIP-173) case-insensitively. */
-export function normalizeAddress(address: string): string {
-  if (/^0x[0-9a-fA-F]{40}$/.test(address) || /^(bc|tb|bcrt)1/i.test(address)) return address.toLowerCase();
-  return address;
-}
-
-function amountText(raw: bigint, decimals: number, symbol: string): string {
-  return `${formatUnits(raw, decimals)} ${symbol}`;
-}
-
-function tokenOf(rule: PolicyRule, contract: string) {
-  return rule.tokens?.find((t) => t.contract.toLowerCase() === contract.toLowerCase());
-}
 
 function symbolOf(rule: PolicyRule, key: string, chain: 'btc' | 'evm'): { symbol: string; decimals: number } {
   if (key === 'native') return { symbol: nativeSymbol(chain), decimals: nativeDecimals(chain) };
@@ -48,10 +41,13 @@ const scope: Check = (rule, { summary, kind }) => {
       `the request is for Bitcoin ${summary.network ?? 'of unknown network'}; rule ${rule.id} allows ${rule.network} only`,
     );
   }
-  if (rule.chain === 'evm' && (summary.chainId === undefined || !rule.chainIds?.includes(summary.chainId))) {
-    reasons.push(
-      `chain id ${summary.chainId ?? 'unknown'} is not among the chain ids ${rule.chainIds?.join(', ')} of rule ${rule.id}`,
-    );
+  // EIP-191 messages carry no chain id: a rule's chainIds restrict only requests that have one.
+  if (rule.chain === 'evm' && kind !== 'message' && rule.chainIds !== 'any') {
+    if (!rule.chainIds) reasons.push(`rule ${rule.id} names no chain ids, so it allows messages only`);
+    else if (summary.chainId === undefined || !rule.chainIds.includes(summary.chainId))
+      reasons.push(
+        `chain id ${summary.chainId ?? 'unknown'} is not among the chain ids ${rule.chainIds.join(', ')} of rule ${rule.id}`,
+      );
   }
   const kinds = rule.kinds ?? ['transfer', 'token_transfer'];
   if (!kinds.includes(kind))
@@ -83,53 +79,17 @@ const hours: Check = (rule, { now }) => {
   return reasons;
 };
 
-function destinationAllowed(rule: PolicyRule, address: string): boolean {
-  if (rule.anyDestination) return true;
-  const wanted = normalizeAddress(address);
-  return (rule.destinations ?? []).some((d) => normalizeAddress(d.address) === wanted);
-}
-
-const destinations: Check = (rule, { summary }) => {
-  const reasons: string[] = [];
-  const calledContract = summary.call?.contract.toLowerCase();
-  for (const movement of outgoing(summary)) {
-    const raw = movementRaw(movement);
-    if (raw === undefined) {
-      reasons.push(`an amount of the request is not a whole number of base units ("${movement.raw}")`);
-      continue;
-    }
-    if (raw === 0n && movement.asset.type === 'native') continue;
-    if (movement.to === null) {
-      reasons.push(
-        `an output without an address (OP_RETURN or an unknown script) carries ${movement.raw} base units`,
-      );
-      continue;
-    }
-    // Native value sent with a call goes to the called contract, which the contract allowlist covers.
-    if (movement.asset.type === 'native' && calledContract === movement.to.toLowerCase() && rule.contracts)
-      continue;
-    if (!destinationAllowed(rule, movement.to)) {
-      reasons.push(`destination ${movement.to} is not in the allowlist of rule ${rule.id}`);
-    }
-    if (movement.asset.type === 'token') {
-      const token = tokenOf(rule, movement.asset.contract);
-      if (!token)
-        reasons.push(
-          `token ${movement.asset.symbol ?? movement.asset.contract} is not allowed by rule ${rule.id}`,
-        );
-      else if (movement.asset.decimals !== undefined && movement.asset.decimals !== token.decimals) {
-        reasons.push(
-          `token ${token.symbol} has ${movement.asset.decimals} decimals in the request but ${token.decimals} in rule ${rule.id}`,
-        );
-      }
-    }
-  }
-  return reasons;
-};
-
-const amounts: Check = (rule, { summary, totals }) => {
+/** maxAmount and tokens[].maxAmount cap what one request transfers, all movements of an asset together. */
+const amounts: Check = (rule, { summary, transfers: totals, unboundedTransfers }) => {
   const reasons: string[] = [];
   const native = totals.get('native') ?? 0n;
+  for (const key of unboundedTransfers) {
+    const capped = key === 'native' ? rule.maxAmount : tokenOf(rule, key.slice('token:'.length))?.maxAmount;
+    if (capped !== undefined)
+      reasons.push(
+        `an amount of ${key === 'native' ? nativeSymbol(summary.chain) : key.slice('token:'.length)} has no bound, and rule ${rule.id} caps it`,
+      );
+  }
   const decimals = nativeDecimals(summary.chain);
   const symbol = nativeSymbol(summary.chain);
   if (rule.maxAmount !== undefined) {
@@ -154,7 +114,7 @@ const amounts: Check = (rule, { summary, totals }) => {
   return reasons;
 };
 
-const fees: Check = (rule, { summary, totals }) => {
+const fees: Check = (rule, { summary, transfers: totals }) => {
   if (rule.maxFee === undefined && rule.maxFeeRate === undefined && rule.maxFeePercent === undefined)
     return [];
   const { fee } = summary;
@@ -198,40 +158,36 @@ const fees: Check = (rule, { summary, totals }) => {
   return reasons;
 };
 
-const calls: Check = (rule, { summary, kind }) => {
+const calls: Check = (rule, { summary }) => {
   const reasons: string[] = [];
   if (summary.blind && !rule.allowBlind) {
     reasons.push(
       `the request's data is not understood (blind signing), and rule ${rule.id} does not allow blind signing`,
     );
   }
-  const call = summary.call;
-  if (kind === 'contract_call') {
-    if (!call) {
-      if (kind === 'contract_call') reasons.push('the called contract is unknown');
-    } else {
-      const listed = rule.contracts?.find((c) => c.address.toLowerCase() === call.contract.toLowerCase());
-      if (!listed)
-        reasons.push(`contract ${call.contract} is not in the contract allowlist of rule ${rule.id}`);
-      else if (!listed.selectors.some((s) => s.toLowerCase() === call.selector.toLowerCase())) {
-        reasons.push(
-          `function ${call.name ?? call.selector} of ${listed.label ?? call.contract} is not allowed by rule ${rule.id}`,
-        );
-      }
-    }
-  }
-  if (call?.delegatecall && !rule.allowDelegatecall)
+  if (summary.call?.delegatecall && !rule.allowDelegatecall)
     reasons.push(`the call uses delegatecall, which rule ${rule.id} does not allow`);
-  if (call?.spendingApproval) {
-    if (call.unlimited && !rule.allowUnlimitedApprovals) {
-      reasons.push(`the request grants an unlimited spending approval, which rule ${rule.id} does not allow`);
-    }
-    const spender = call.args.spender ?? call.args.operator;
-    if (spender === undefined) reasons.push('the spender of the approval is unknown');
-    else if (!destinationAllowed(rule, spender))
-      reasons.push(`spender ${spender} is not in the destination allowlist of rule ${rule.id}`);
-  }
+  // Fail closed on a summary whose transaction calls code that no `call` movement lists.
+  const called = summary.call?.contract;
+  if (
+    summary.chain === 'evm' &&
+    summary.kind === 'transaction' &&
+    called &&
+    !summary.movements.some((m) => m.channel === 'call' && m.to?.toLowerCase() === called.toLowerCase())
+  )
+    reasons.push(`the call to ${called} is not among the request's movements`);
   return reasons;
+};
+
+/** EIP-191 messages: at most maxMessageBytes (default 1024) bytes. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024;
+const messages: Check = (rule, { summary, kind }) => {
+  if (kind !== 'message' || rule.chain !== 'evm') return [];
+  const hex = summary.message?.hex;
+  if (hex === undefined) return ['the message of the request is unknown'];
+  const size = hex.replace(/^0x/, '').length / 2;
+  const cap = rule.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  return size > cap ? [`the message has ${size} bytes; rule ${rule.id} allows at most ${cap}`] : [];
 };
 
 const typedData: Check = (rule, { summary, kind }) => {
@@ -285,7 +241,8 @@ export const RULE_CHECKS: readonly Check[] = [
   hours,
   calls,
   typedData,
-  destinations,
+  messages,
+  movementChecks,
   amounts,
   fees,
   velocity,

@@ -1,10 +1,12 @@
 /**
  * evaluate(summary, policy, history, now) → Decision (pure). Default deny (SPEC "Policy document"):
  * a request is allowed only when at least one rule matches all of it; the first such rule in
- * document order decides the approvals required. Every rule that does not match says why.
+ * document order decides the approvals required. Every rule that does not match says why; when
+ * none matches, the closest rule (the one of the request's chain that failed on the fewest checks)
+ * is named and its reasons come first.
  */
 import type { Decision, RuleReason, SigningSummary } from '../core/summary.js';
-import { requestTotals } from './amounts.js';
+import { requestTotals, transferTotals } from './amounts.js';
 import { chainMismatch, RULE_CHECKS, type RuleContext } from './checks.js';
 import type { PolicyDocument, PolicyKind } from './schema.js';
 import type { VelocityHistory } from './velocity.js';
@@ -54,8 +56,17 @@ export function evaluate(
       },
     ]);
   }
-  const ctx: RuleContext = { summary, kind: policyKindOf(summary), totals, history, now };
-  const reasons: RuleReason[] = [];
+  const { totals: transfers, unbounded: unboundedTransfers } = transferTotals(summary);
+  const ctx: RuleContext = {
+    summary,
+    kind: policyKindOf(summary),
+    totals,
+    transfers,
+    unboundedTransfers,
+    history,
+    now,
+  };
+  const failed: Array<{ rule: string; sameChain: boolean; failures: string[] }> = [];
   for (const rule of policy.rules) {
     const mismatch = chainMismatch(rule, summary);
     const failures = mismatch ? [mismatch] : RULE_CHECKS.flatMap((check) => check(rule, ctx));
@@ -65,6 +76,7 @@ export function evaluate(
         approvals === 0
           ? 'no officer approval'
           : `${approvals} officer approval${approvals === 1 ? '' : 's'}`;
+      const reasons = failed.flatMap(({ rule: id, failures: f }) => reasonsOf(id, f));
       reasons.push({
         rule: rule.id,
         ok: true,
@@ -72,8 +84,17 @@ export function evaluate(
       });
       return { allowed: true, rule: rule.id, requiredApprovals: approvals, reasons };
     }
-    for (const failure of failures) reasons.push({ rule: rule.id, ok: false, message: sentence(failure) });
+    failed.push({ rule: rule.id, sameChain: !mismatch, failures });
   }
+  // The refusal names the rule the request was most likely meant for (fewest failed checks).
+  const closest = failed
+    .filter((f) => f.sameChain)
+    .reduce<(typeof failed)[number] | null>(
+      (best, f) => (best === null || f.failures.length < best.failures.length ? f : best),
+      null,
+    );
+  const ordered = closest ? [closest, ...failed.filter((f) => f !== closest)] : failed;
+  const reasons = ordered.flatMap(({ rule: id, failures }) => reasonsOf(id, failures));
   if (policy.rules.length === 0) {
     reasons.push({
       rule: DEFAULT_RULE,
@@ -83,7 +104,11 @@ export function evaluate(
   } else {
     reasons.push({ rule: DEFAULT_RULE, ok: false, message: 'No rule allows this request (default deny).' });
   }
-  return deny(reasons);
+  return { ...deny(reasons), closestRule: closest?.rule ?? null };
+}
+
+function reasonsOf(rule: string, failures: string[]): RuleReason[] {
+  return failures.map((failure) => ({ rule, ok: false, message: sentence(failure) }));
 }
 
 function sentence(text: string): string {

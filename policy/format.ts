@@ -8,7 +8,13 @@ function ruleLines(rule: PolicyRule): string[] {
   const add = (label: string, value: string) => lines.push(`  ${label.padEnd(18)}${value}`);
   add(
     'chain',
-    rule.chain === 'btc' ? `Bitcoin ${rule.network}` : `EVM chain ids ${rule.chainIds?.join(', ')}`,
+    rule.chain === 'btc'
+      ? `Bitcoin ${rule.network}`
+      : rule.chainIds === 'any'
+        ? 'EVM, any chain id'
+        : rule.chainIds
+          ? `EVM chain ids ${rule.chainIds.join(', ')}`
+          : 'EVM, messages only (no chain id)',
   );
   add(
     'kinds',
@@ -24,6 +30,8 @@ function ruleLines(rule: PolicyRule): string[] {
     const limits = [
       t.maxAmount ? `max ${t.maxAmount} per request` : 'no per-request cap',
       t.velocityMaxAmount ? `max ${t.velocityMaxAmount} per window` : '',
+      t.approvalMaxAmount ? `approvals up to ${t.approvalMaxAmount}` : '',
+      t.approvalMaxDeadline ? `approvals expiring within ${t.approvalMaxDeadline}` : '',
     ]
       .filter(Boolean)
       .join(', ');
@@ -48,6 +56,15 @@ function ruleLines(rule: PolicyRule): string[] {
         .map(([k, v]) => `${k}=${String(v)}`)
         .join(', '),
     );
+  if (rule.chain === 'evm') add('approval deadline', `at most ${rule.approvalMaxDeadline ?? '30d'} ahead`);
+  for (const r of rule.safeRefunds ?? [])
+    add(
+      'Safe gas refund',
+      `${r.label}: ${r.receiver}, at most ${r.maxAmount} ${r.asset === 'ETH' ? 'ETH' : r.asset}`,
+    );
+  for (const d of rule.delegations ?? [])
+    add('EIP-7702 delegate', `${d.label ?? d.contract} ${d.contract} on chain ids ${d.chainIds.join(', ')}`);
+  if (rule.maxMessageBytes !== undefined) add('max message size', `${rule.maxMessageBytes} bytes`);
   if (rule.allowBlind) add('blind signing', 'ALLOWED');
   if (rule.allowUnlimitedApprovals) add('unlimited approvals', 'ALLOWED');
   if (rule.allowDelegatecall) add('delegatecall', 'ALLOWED');

@@ -30,12 +30,36 @@ const destination = z.strictObject({
   label: nonEmptyText('a label naming the destination'),
 });
 
+/** A duration like "30m", "24h" or "30d" (velocity windows, approval deadlines). */
+const duration = z
+  .string()
+  .regex(/^[1-9]\d{0,5}(s|m|h|d)$/, { error: 'must be a duration like "30m", "24h" or "7d"' });
+
 const token = z.strictObject({
   contract: evmAddress,
   symbol: nonEmptyText('the token symbol, like "USDC"'),
   decimals: z.int({ error: 'must be the token decimals, a whole number' }).min(0).max(36),
   maxAmount: decimal.optional(),
   velocityMaxAmount: decimal.optional(),
+  approvalMaxAmount: decimal.optional(),
+  approvalMaxDeadline: duration.optional(),
+});
+
+/** Safe gas refunds a rule allows: to this receiver, in this asset ("ETH" or a listed token), at most maxAmount. */
+const safeRefund = z.strictObject({
+  receiver: evmAddress,
+  label: nonEmptyText('a label naming the refund receiver'),
+  asset: z.union([z.literal('ETH'), evmAddress], { error: 'must be "ETH" or a token contract address' }),
+  maxAmount: decimal,
+});
+
+/** EIP-7702 delegations a rule allows: to this contract, on these chains (0 = every chain, only when listed). */
+const delegation = z.strictObject({
+  contract: evmAddress,
+  label: nonEmptyText('a label').optional(),
+  chainIds: z
+    .array(z.int().min(0), { error: 'must be a list of chain ids (0 = every chain)' })
+    .min(1, { error: 'must list at least one chain id' }),
 });
 
 const contract = z.strictObject({
@@ -63,9 +87,7 @@ const typedDataDomain = z
 
 const velocity = z
   .strictObject({
-    window: z
-      .string()
-      .regex(/^[1-9]\d{0,5}(s|m|h|d)$/, { error: 'must be a duration like "30m", "24h" or "7d"' }),
+    window: duration,
     maxAmount: decimal.optional(),
     maxCount: z.int({ error: 'must be a whole number' }).min(1).optional(),
   })
@@ -90,7 +112,11 @@ export const ruleSchema = z
         error: 'must be mainnet, testnet, signet or regtest',
       })
       .optional(),
-    chainIds: z.array(z.int().positive(), { error: 'must be a list of EIP-155 chain ids' }).min(1).optional(),
+    chainIds: z
+      .union([z.array(z.int().positive()).min(1), z.literal('any')], {
+        error: 'must be a list of EIP-155 chain ids or "any"',
+      })
+      .optional(),
     keys: z.array(nonEmptyText('a key label')).min(1).optional(),
     kinds: z
       .array(z.enum(POLICY_KINDS, { error: `must be one of ${POLICY_KINDS.join(', ')}` }))
@@ -114,6 +140,10 @@ export const ruleSchema = z
     allowBlind: z.boolean().optional(),
     allowUnlimitedApprovals: z.boolean().optional(),
     allowDelegatecall: z.boolean().optional(),
+    approvalMaxDeadline: duration.optional(),
+    safeRefunds: z.array(safeRefund).optional(),
+    delegations: z.array(delegation).optional(),
+    maxMessageBytes: z.int({ error: 'must be a whole number of bytes' }).min(1).max(65536).optional(),
     approvals: z.int({ error: 'must be a whole number of officers' }).min(0).max(32).optional(),
     hours: hours.optional(),
   })
@@ -122,13 +152,24 @@ export const ruleSchema = z
       ctx.addIssue({ code: 'custom', path, message });
     if (rule.chain === 'btc') {
       if (!rule.network) issue(['network'], 'a Bitcoin rule must name its network');
-      for (const field of ['chainIds', 'tokens', 'contracts', 'typedDataDomains'] as const) {
+      for (const field of [
+        'chainIds',
+        'tokens',
+        'contracts',
+        'typedDataDomains',
+        'approvalMaxDeadline',
+        'safeRefunds',
+        'delegations',
+        'maxMessageBytes',
+      ] as const) {
         if (rule[field] !== undefined) issue([field], 'applies only to EVM rules');
       }
       if (rule.kinds?.some((kind) => kind !== 'transfer'))
         issue(['kinds'], 'a Bitcoin rule can only allow "transfer"');
     } else {
-      if (!rule.chainIds) issue(['chainIds'], 'an EVM rule must list its chainIds');
+      // A message (EIP-191) has no chain: a rule for messages only may leave chainIds out.
+      if (!rule.chainIds && !rule.kinds?.every((k) => k === 'message'))
+        issue(['chainIds'], 'an EVM rule must list its chainIds (or "any")');
       if (rule.network !== undefined) issue(['network'], 'applies only to Bitcoin rules (use chainIds)');
       if (rule.maxFeeRate !== undefined) issue(['maxFeeRate'], 'applies only to Bitcoin rules (sat/vB)');
     }
@@ -143,8 +184,17 @@ export const ruleSchema = z
     if (rule.velocity?.maxAmount !== undefined && decimalPlaces(rule.velocity.maxAmount) > native) {
       issue(['velocity', 'maxAmount'], `has more than ${native} decimals`);
     }
+    rule.safeRefunds?.forEach((r, i) => {
+      const decimals =
+        r.asset === 'ETH'
+          ? native
+          : rule.tokens?.find((t) => t.contract.toLowerCase() === r.asset.toLowerCase())?.decimals;
+      if (decimals === undefined) issue(['safeRefunds', i, 'asset'], 'must be "ETH" or a token of tokens');
+      else if (decimalPlaces(r.maxAmount) > decimals)
+        issue(['safeRefunds', i, 'maxAmount'], `has more than ${decimals} decimals`);
+    });
     rule.tokens?.forEach((t, i) => {
-      for (const field of ['maxAmount', 'velocityMaxAmount'] as const) {
+      for (const field of ['maxAmount', 'velocityMaxAmount', 'approvalMaxAmount'] as const) {
         const value = t[field];
         if (value !== undefined && decimalPlaces(value) > t.decimals)
           issue(['tokens', i, field], `has more than ${t.decimals} decimals`);

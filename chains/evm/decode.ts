@@ -5,15 +5,16 @@
 import {
   AbiCoder,
   Interface,
-  MaxUint256,
+  ZeroAddress,
   dataLength,
   dataSlice,
   formatEther,
   type FunctionFragment,
   type Result,
 } from 'ethers';
+import { makeError } from '../../core/errors.js';
 import type { DecodedCall, Movement } from '../../core/summary.js';
-import type { TokenBook } from './tokens.js';
+import { isNearUnlimited, movement, type MovementContext } from './movements.js';
 
 export const ERC20_INTERFACE = new Interface([
   'function transfer(address to, uint256 amount)',
@@ -30,11 +31,12 @@ export const SAFE_INTERFACE = new Interface([
 /** Safe Enum.Operation: 0 call, 1 delegatecall. */
 export const SAFE_DELEGATECALL = 1n;
 
-export interface CallContext {
+export interface CallContext extends MovementContext {
   chainId: number | undefined;
-  tokens: TokenBook;
-  /** Lower-case addresses of our keys (change detection). */
-  ours: Set<string>;
+  /** Whose value a top-level call moves: our signing key's address. */
+  from: string;
+  /** tx.origin, which Safe pays when refundReceiver is 0: our key for a transaction; null (the unknown relayer) for typed data. */
+  origin: string | null;
 }
 
 export interface CallAnalysis {
@@ -44,24 +46,8 @@ export interface CallAnalysis {
   blind: boolean;
 }
 
-export function nativeMovement(to: string | null, value: bigint, ctx: CallContext): Movement {
-  return {
-    to,
-    raw: value.toString(),
-    amount: formatEther(value),
-    asset: { type: 'native', symbol: 'ETH' },
-    change: to !== null && ctx.ours.has(to.toLowerCase()),
-  };
-}
-
-function tokenMovement(contract: string, to: string, raw: bigint, ctx: CallContext): Movement {
-  return {
-    to,
-    raw: raw.toString(),
-    amount: ctx.tokens.amount(contract, raw),
-    asset: ctx.tokens.asset(contract),
-    change: ctx.ours.has(to.toLowerCase()),
-  };
+function selectorOf(data: string): string {
+  return dataLength(data) >= 4 ? dataSlice(data, 0, 4) : data;
 }
 
 interface KnownFunction {
@@ -122,7 +108,7 @@ function decodeStrict(
 }
 
 function blindCall(contract: string, data: string): CallAnalysis {
-  const selector = dataLength(data) >= 4 ? dataSlice(data, 0, 4) : data;
+  const selector = selectorOf(data);
   return {
     call: { contract, selector, name: null, args: {} },
     movements: [],
@@ -133,7 +119,8 @@ function blindCall(contract: string, data: string): CallAnalysis {
   };
 }
 
-function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis | null {
+/** ERC-20 transfer/transferFrom are token movements; approve/increaseAllowance are approvals to the spender. */
+function erc20(contract: string, data: string, from: string, ctx: CallContext): CallAnalysis | null {
   const decoded = decodeStrict(ERC20_FUNCTIONS, data);
   if (!decoded) return null;
   const base = { contract, selector: decoded.selector, name: decoded.signature };
@@ -145,22 +132,28 @@ function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis |
       const amount = a[1] as bigint;
       return {
         call: { ...base, args: { to, amount: amount.toString() }, category: 'erc20-transfer' },
-        movements: [tokenMovement(contract, to, amount, ctx)],
+        movements: [movement({ channel: 'token-transfer', from, to, raw: amount, token: contract }, ctx)],
         warnings,
         blind: false,
       };
     }
     case 'transferFrom': {
-      const from = a[0] as string;
+      const owner = a[0] as string;
       const to = a[1] as string;
       const amount = a[2] as bigint;
-      if (!ctx.ours.has(from.toLowerCase()))
+      if (!ctx.ours.has(owner.toLowerCase()))
         warnings.push(
-          `transferFrom moves tokens of ${from}, which is not one of our keys, using an allowance.`,
+          `transferFrom moves tokens of ${owner}, which is not one of our keys, using an allowance.`,
         );
       return {
-        call: { ...base, args: { from, to, amount: amount.toString() }, category: 'erc20-transferFrom' },
-        movements: [tokenMovement(contract, to, amount, ctx)],
+        call: {
+          ...base,
+          args: { from: owner, to, amount: amount.toString() },
+          category: 'erc20-transferFrom',
+        },
+        movements: [
+          movement({ channel: 'token-transfer', from: owner, to, raw: amount, token: contract }, ctx),
+        ],
         warnings,
         blind: false,
       };
@@ -169,13 +162,15 @@ function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis |
     case 'increaseAllowance': {
       const spender = a[0] as string;
       const amount = a[1] as bigint;
-      const unlimited = amount === MaxUint256;
+      const unlimited = isNearUnlimited(amount);
       if (unlimited)
         warnings.push(
           `UNLIMITED approval: ${spender} may spend all of token ${contract} held by this account.`,
         );
       else if (amount > 0n)
         warnings.push(`Approval: ${spender} may spend ${ctx.tokens.describe(contract, amount)}.`);
+      if (decoded.name === 'increaseAllowance')
+        warnings.push('increaseAllowance adds to the current allowance, which this request does not show.');
       const category = decoded.name === 'approve' ? 'erc20-approve' : 'erc20-increaseAllowance';
       const argName = decoded.name === 'approve' ? 'amount' : 'addedValue';
       return {
@@ -186,7 +181,19 @@ function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis |
           spendingApproval: amount > 0n,
           unlimited,
         },
-        movements: [],
+        movements: [
+          movement(
+            {
+              channel: 'approval',
+              from,
+              to: spender,
+              raw: amount,
+              token: contract,
+              ...(unlimited ? { unbounded: true } : {}),
+            },
+            ctx,
+          ),
+        ],
         warnings,
         blind: false,
       };
@@ -196,31 +203,89 @@ function erc20(contract: string, data: string, ctx: CallContext): CallAnalysis |
   }
 }
 
-/** A Safe transaction (execTransaction arguments or SafeTx typed data), its inner call analysed one level deep. */
+/** The fields of a Safe transaction (execTransaction arguments or SafeTx typed data). */
+export interface SafeTxFields {
+  to: string;
+  value: bigint;
+  data: string;
+  operation: bigint;
+  safeTxGas: bigint;
+  baseGas: bigint;
+  gasPrice: bigint;
+  gasToken: string;
+  refundReceiver: string;
+}
+
+/**
+ * Safe (GnosisSafe 1.x) handleRefund: when gasPrice > 0 the Safe pays (gasUsed + baseGas) × gasPrice in
+ * gasToken (0 = ETH) to refundReceiver (0 = tx.origin); with gasPrice > 0 the inner call gets exactly
+ * safeTxGas, so the payment is bounded by (safeTxGas + baseGas) × gasPrice.
+ */
+function safeRefund(safe: string, fields: SafeTxFields, ctx: CallContext): Movement | null {
+  if (fields.gasPrice === 0n) return null;
+  const receiver = fields.refundReceiver === ZeroAddress ? ctx.origin : fields.refundReceiver;
+  return movement(
+    {
+      channel: 'safe-refund',
+      from: safe,
+      to: receiver,
+      raw: (fields.safeTxGas + fields.baseGas) * fields.gasPrice,
+      ...(fields.gasToken === ZeroAddress ? {} : { token: fields.gasToken }),
+    },
+    ctx,
+  );
+}
+
+/** A Safe transaction, its inner call analysed one level deep, its gas refund a movement of its own. */
 export function analyzeSafeTx(
   safe: string,
-  fields: { to: string; value: bigint; data: string; operation: bigint; [k: string]: unknown },
+  fields: SafeTxFields,
   ctx: CallContext,
   base: Omit<DecodedCall, 'args' | 'contract'>,
   extraArgs: Record<string, string>,
 ): CallAnalysis {
+  // Safe Enum.Operation has two members, Call (0) and DelegateCall (1); anything else is not a Safe transaction.
+  if (fields.operation !== 0n && fields.operation !== SAFE_DELEGATECALL)
+    throw makeError(
+      'EVM_SAFE_INVALID',
+      `Safe operation ${fields.operation} is neither call (0) nor delegatecall (1).`,
+    );
   const warnings: string[] = [];
   const delegatecall = fields.operation === SAFE_DELEGATECALL;
+  let inner: CallAnalysis;
   if (delegatecall) {
     warnings.push(
       `DANGER: Safe operation = 1 (DELEGATECALL): ${fields.to} runs with the Safe's own storage and can take every asset and change its owners.`,
     );
-  } else if (fields.operation !== 0n) {
-    warnings.push(`Safe operation ${fields.operation} is neither call (0) nor delegatecall (1).`);
+    const blind = blindCall(fields.to, fields.data);
+    const selector = fields.data === '0x' ? {} : { selector: selectorOf(fields.data) };
+    blind.movements.push(
+      movement(
+        { channel: 'safe-call', from: safe, to: fields.to, raw: fields.value, unbounded: true, ...selector },
+        ctx,
+      ),
+    );
+    inner = blind;
+  } else {
+    inner = analyzeCall(fields.to, fields.data, fields.value, ctx, 1, safe);
   }
-  const inner = delegatecall
-    ? blindCall(fields.to, fields.data)
-    : analyzeCall(fields.to, fields.data, fields.value, ctx, 1);
+  const refund = safeRefund(safe, fields, ctx);
+  if (refund) {
+    const receiver = refund.to ?? 'whoever relays the transaction (tx.origin)';
+    warnings.push(
+      `Safe gas refund: the Safe pays up to ${refund.amount ?? `${refund.raw} raw units`} ${refund.asset.type === 'native' ? 'ETH' : (refund.asset.symbol ?? `of token ${refund.asset.contract}`)} to ${receiver}.`,
+    );
+  }
   const args: Record<string, string> = {
     to: fields.to,
     value: fields.value.toString(),
     data: fields.data,
     operation: fields.operation.toString(),
+    safeTxGas: fields.safeTxGas.toString(),
+    baseGas: fields.baseGas.toString(),
+    gasPrice: fields.gasPrice.toString(),
+    gasToken: fields.gasToken,
+    refundReceiver: fields.refundReceiver,
     ...extraArgs,
   };
   if (inner.call) {
@@ -238,7 +303,7 @@ export function analyzeSafeTx(
       spendingApproval: inner.call?.spendingApproval,
       unlimited: inner.call?.unlimited,
     },
-    movements: inner.movements,
+    movements: refund ? [...inner.movements, refund] : inner.movements,
     warnings: [...warnings, ...inner.warnings.map((w) => `Inside the Safe transaction: ${w}`)],
     blind: inner.blind || delegatecall,
   };
@@ -250,30 +315,40 @@ function safeExec(contract: string, data: string, ctx: CallContext): CallAnalysi
   const a = decoded.args;
   return analyzeSafeTx(
     contract,
-    { to: a[0] as string, value: a[1] as bigint, data: a[2] as string, operation: a[3] as bigint },
-    ctx,
-    { selector: decoded.selector, name: decoded.signature },
     {
-      safeTxGas: (a[4] as bigint).toString(),
-      baseGas: (a[5] as bigint).toString(),
-      gasPrice: (a[6] as bigint).toString(),
+      to: a[0] as string,
+      value: a[1] as bigint,
+      data: a[2] as string,
+      operation: a[3] as bigint,
+      safeTxGas: a[4] as bigint,
+      baseGas: a[5] as bigint,
+      gasPrice: a[6] as bigint,
       gasToken: a[7] as string,
       refundReceiver: a[8] as string,
-      signatures: a[9] as string,
     },
+    ctx,
+    { selector: decoded.selector, name: decoded.signature },
+    { signatures: a[9] as string },
   );
 }
 
-/** Analyses a call to `to` with `data` and native `value` (depth 0: the transaction; 1: inside a Safe). */
+/**
+ * Analyses a call to `to` with `data` and native `value`, sent by `from` (depth 0: the transaction, from our
+ * key; 1: a Safe's inner call, from the Safe). The value always goes to `to`: a `native` movement for a plain
+ * transfer, a `call` (`safe-call` inside a Safe) movement carrying the value when code is called.
+ */
 export function analyzeCall(
   to: string | null,
   data: string,
   value: bigint,
   ctx: CallContext,
   depth = 0,
+  from: string = ctx.from,
 ): CallAnalysis {
-  const movements: Movement[] = [];
-  if (value > 0n || (to !== null && data === '0x')) movements.push(nativeMovement(to, value, ctx));
+  const hasData = data !== '0x';
+  const channel = depth > 0 ? 'safe-call' : hasData || to === null ? 'call' : 'native';
+  const selector = hasData && to !== null ? { selector: selectorOf(data) } : {};
+  const movements: Movement[] = [movement({ channel, from, to, raw: value, ...selector }, ctx)];
   if (to === null) {
     return {
       call: {
@@ -288,8 +363,8 @@ export function analyzeCall(
       blind: true,
     };
   }
-  if (data === '0x') return { movements, warnings: [], blind: false };
-  const decoded = erc20(to, data, ctx) ?? (depth === 0 ? safeExec(to, data, ctx) : null);
+  if (!hasData) return { movements, warnings: [], blind: false };
+  const decoded = erc20(to, data, from, ctx) ?? (depth === 0 ? safeExec(to, data, ctx) : null);
   const result = decoded ?? blindCall(to, data);
   if (value > 0n && decoded)
     result.warnings.push(`The call also sends ${formatEther(value)} ETH to the contract ${to}.`);

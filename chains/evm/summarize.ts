@@ -6,10 +6,11 @@ import { formatEther, hexlify, keccak256 } from 'ethers';
 import { makeError } from '../../core/errors.js';
 import { fromHex } from '../../core/bytes.js';
 import type { KeyRecord } from '../../core/signer.js';
-import type { SigningSummary } from '../../core/summary.js';
+import type { Movement, SigningSummary } from '../../core/summary.js';
 import { evmAddress, sameAddress } from './address.js';
 import { analyzeCall, type CallAnalysis, type CallContext } from './decode.js';
 import { personalMessageDigest, printableText } from './message.js';
+import { movement } from './movements.js';
 import { TokenBook } from './tokens.js';
 import { authorizationsOf } from './tx.js';
 import { displayDomain, domainSeparator, typedDataDigest, typedDataPayload } from './typed-data.js';
@@ -106,6 +107,7 @@ function summarizeTransaction(
   const maxFee = tx.gasLimit * feeCap;
   const analysis: CallAnalysis = analyzeCall(tx.to, tx.data, tx.value, ctx);
   const authorizations = parsed.txType === 4 ? authorizationsOf(tx) : undefined;
+  const delegations: Movement[] = [];
   for (const auth of authorizations ?? []) {
     if (auth.authority === null)
       warnings.push(
@@ -123,6 +125,20 @@ function summarizeTransaction(
       warnings.push(
         `The EIP-7702 authorization to ${auth.address} has chainId 0: it is valid on every chain.`,
       );
+    // EIP-7702: the authority's account runs the delegate's code from now on — everything it holds moves with it.
+    delegations.push(
+      movement(
+        {
+          channel: 'delegation',
+          from: auth.authority,
+          to: auth.address,
+          raw: 0n,
+          unbounded: true,
+          chainId: auth.chainId,
+        },
+        ctx,
+      ),
+    );
   }
   const details: Record<string, unknown> = {
     kind: 'transaction',
@@ -155,7 +171,7 @@ function summarizeTransaction(
     chain: 'evm',
     kind: 'transaction',
     chainId: parsed.chainId,
-    movements: analysis.movements,
+    movements: [...analysis.movements, ...delegations],
     fee: { raw: maxFee.toString(), amount: formatEther(maxFee) },
     ...(analysis.call ? { call: analysis.call } : {}),
     blind: analysis.blind,
@@ -252,6 +268,9 @@ export function summarizeEvm(
     chainId,
     tokens: new TokenBook(chainId, tokens),
     ours: new Set(ours.map((k) => k.address.toLowerCase())),
+    from: key.address,
+    // tx.origin is our key when we sign the transaction; for typed data it is whoever relays it (unknown).
+    origin: parsed.kind === 'transaction' ? key.address : null,
   };
   const warnings: string[] = [];
   const digest = evmDigest(parsed);

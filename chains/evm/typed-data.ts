@@ -12,6 +12,9 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
 const MAX_TYPES = 64;
 const MAX_FIELDS = 128;
 const MAX_DEPTH = 16;
+/** Bounded work, not just bytes: at most this many elements in one array and values in one message. */
+export const MAX_TYPED_ARRAY_LENGTH = 1024;
+export const MAX_TYPED_VALUES = 8192;
 /** EIP-712 EIP712Domain fields, in the order the standard lists them (the order ethers hashes). */
 const DOMAIN_FIELD_TYPES: Record<string, string> = {
   name: 'string',
@@ -95,19 +98,27 @@ function checkDomain(domain: Record<string, unknown>, declared: Field[] | undefi
 }
 
 /** Refuses message fields the types do not declare: a signer must not display data that is not hashed. */
+function tooLarge(message: string): never {
+  throw makeError('EVM_TYPED_DATA_TOO_LARGE', message);
+}
+
 function checkMessageShape(
   types: Record<string, Field[]>,
   typeName: string,
   value: unknown,
   depth: number,
+  budget: { values: number },
 ): void {
-  if (depth > MAX_DEPTH) invalid(`Typed data is nested deeper than ${MAX_DEPTH} levels.`);
+  if (depth > MAX_DEPTH) tooLarge(`Typed data is nested deeper than ${MAX_DEPTH} levels.`);
+  if (++budget.values > MAX_TYPED_VALUES) tooLarge(`Typed data has more than ${MAX_TYPED_VALUES} values.`);
   const array = typeName.match(/^(.*)\[(\d*)\]$/);
   if (array) {
     if (!Array.isArray(value)) invalid(`A value of type ${typeName} must be an array.`);
+    if (value.length > MAX_TYPED_ARRAY_LENGTH)
+      tooLarge(`A typed data array has more than ${MAX_TYPED_ARRAY_LENGTH} elements.`);
     if (array[2] !== '' && value.length !== Number(array[2]))
       invalid(`A value of type ${typeName} must have ${array[2]} elements.`);
-    for (const item of value) checkMessageShape(types, array[1]!, item, depth + 1);
+    for (const item of value) checkMessageShape(types, array[1]!, item, depth + 1, budget);
     return;
   }
   const fields = types[typeName];
@@ -122,7 +133,7 @@ function checkMessageShape(
   }
   for (const field of fields) {
     if (!(field.name in value)) invalid(`The message lacks the field ${field.name} of type ${typeName}.`);
-    checkMessageShape(types, field.type, value[field.name], depth + 1);
+    checkMessageShape(types, field.type, value[field.name], depth + 1, budget);
   }
 }
 
@@ -160,7 +171,7 @@ export function parseTypedData(input: unknown): TypedDataDocument {
       `primaryType ${JSON.stringify(raw.primaryType.slice(0, 64))} is not the root type of the declared types.`,
     );
   }
-  checkMessageShape(types, raw.primaryType, raw.message, 0);
+  checkMessageShape(types, raw.primaryType, raw.message, 0, { values: 0 });
   const doc: TypedDataDocument = { domain, types, primaryType: raw.primaryType, message: raw.message };
   typedDataDigest(doc);
   return doc;

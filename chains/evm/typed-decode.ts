@@ -3,13 +3,14 @@
  * Safe SafeTx. Other typed data is reported as not understood (blind).
  */
 import { MaxUint256, TypedDataEncoder, getAddress, getBigInt, hexlify } from 'ethers';
+import { isColdsignError } from '../../core/errors.js';
 import type { DecodedCall } from '../../core/summary.js';
 import { analyzeSafeTx, type CallAnalysis, type CallContext } from './decode.js';
+import { isNearUnlimited, movement } from './movements.js';
 import type { TypedDataDocument } from './types.js';
 
 /** Permit2's canonical deployment (same address on every chain, by CREATE2). */
 export const PERMIT2_ADDRESS = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
-const MAX_UINT160 = (1n << 160n) - 1n;
 
 type Msg = Record<string, unknown>;
 
@@ -36,73 +37,101 @@ function permit(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
   const spender = getAddress(m.spender as string);
   const args: Record<string, string> = { spender };
   let raw: bigint;
+  let deadline: bigint | null;
   if (hasFields(doc, 'Permit', ['owner', 'spender', 'value', 'nonce', 'deadline'])) {
     raw = getBigInt(m.value as string);
+    deadline = getBigInt(m.deadline as string);
     Object.assign(args, {
       owner: getAddress(m.owner as string),
       value: raw.toString(),
       nonce: String(getBigInt(m.nonce as string)),
-      deadline: String(getBigInt(m.deadline as string)),
+      deadline: String(deadline),
     });
   } else if (hasFields(doc, 'Permit', ['holder', 'spender', 'nonce', 'expiry', 'allowed'])) {
+    // DAI: allowed = true grants the maximum allowance; expiry 0 never expires.
     raw = m.allowed === true ? MaxUint256 : 0n;
+    const expiry = getBigInt(m.expiry as string);
+    deadline = expiry === 0n ? null : expiry;
     Object.assign(args, {
       holder: getAddress(m.holder as string),
       allowed: String(m.allowed),
       nonce: String(getBigInt(m.nonce as string)),
-      expiry: String(getBigInt(m.expiry as string)),
+      expiry: String(expiry),
     });
   } else {
     return null;
   }
-  const unlimited = raw === MaxUint256;
-  const owner = args.owner ?? args.holder;
+  const unlimited = isNearUnlimited(raw);
+  const owner = (args.owner ?? args.holder)!;
   const warnings: string[] = [];
   // EIP-2612: the permit is valid only when signed by its owner.
-  if (owner !== undefined && !ctx.ours.has(owner.toLowerCase()))
+  if (!ctx.ours.has(owner.toLowerCase()))
     warnings.push(`The permit's owner ${owner} is not one of our keys.`);
   warnings.push(
     unlimited
       ? `UNLIMITED permit: this signature lets ${spender} spend all of token ${token} held by the owner, without a transaction from us.`
       : `Permit: this signature lets ${spender} spend ${ctx.tokens.describe(token, raw)} without a transaction from us.`,
   );
+  const grant = movement(
+    {
+      channel: 'approval',
+      from: owner,
+      to: spender,
+      raw,
+      token,
+      deadline,
+      ...(unlimited ? { unbounded: true } : {}),
+    },
+    ctx,
+  );
   return {
     call: { ...base(doc), contract: token, args, category: 'permit', spendingApproval: true, unlimited },
-    movements: [],
+    movements: [grant],
     warnings,
     blind: false,
   };
 }
 
-/** Uniswap Permit2: PermitSingle/PermitBatch (allowances) and the PermitTransferFrom family (one-time transfers). */
+/**
+ * Uniswap Permit2: PermitSingle/PermitBatch (allowances until `expiration`; 0 = the block that uses it, so
+ * at most sigDeadline) and the Permit…TransferFrom family (one transfer, chosen by the spender, until
+ * `deadline`). Each token granted is an approval movement to the spender.
+ */
 function permit2(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
   if (doc.domain.name !== 'Permit2') return null;
   const contract = verifyingContract(doc);
   if (!contract) return null;
   const m = doc.message;
+  if (typeof m.spender !== 'string') return null;
+  const spender = getAddress(m.spender);
   const args: Record<string, string> = {};
-  const grants: Array<{ token: string; amount: bigint }> = [];
+  const grants: Array<{ token: string; amount: bigint; deadline: bigint }> = [];
+  const sigDeadline = m.sigDeadline !== undefined ? getBigInt(m.sigDeadline as string) : undefined;
+  const deadline = m.deadline !== undefined ? getBigInt(m.deadline as string) : undefined;
   const collect = (items: unknown, tokenKey: 'details' | 'permitted') => {
     const list = Array.isArray(items) ? items : [items];
     list.forEach((item, i) => {
       const it = item as Msg;
       const token = getAddress(it.token as string);
       const amount = getBigInt(it.amount as string);
-      grants.push({ token, amount });
+      const expiration = it.expiration !== undefined ? getBigInt(it.expiration as string) : undefined;
+      const until = expiration !== undefined && expiration !== 0n ? expiration : (sigDeadline ?? deadline);
+      if (until === undefined) throw new Error('Permit2 without a deadline');
+      grants.push({ token, amount, deadline: until });
       const prefix = list.length > 1 ? `${tokenKey}[${i}].` : `${tokenKey}.`;
       args[`${prefix}token`] = token;
       args[`${prefix}amount`] = amount.toString();
-      if (it.expiration !== undefined)
-        args[`${prefix}expiration`] = String(getBigInt(it.expiration as string));
+      if (expiration !== undefined) args[`${prefix}expiration`] = String(expiration);
       if (it.nonce !== undefined) args[`${prefix}nonce`] = String(getBigInt(it.nonce as string));
     });
   };
-  if (doc.primaryType === 'PermitSingle' || doc.primaryType === 'PermitBatch') collect(m.details, 'details');
-  else if (/^PermitBatch(Witness)?TransferFrom$|^Permit(Witness)?TransferFrom$/.test(doc.primaryType))
+  if (doc.primaryType === 'PermitSingle' || doc.primaryType === 'PermitBatch') {
+    if (sigDeadline === undefined) return null;
+    collect(m.details, 'details');
+  } else if (/^PermitBatch(Witness)?TransferFrom$|^Permit(Witness)?TransferFrom$/.test(doc.primaryType)) {
+    if (deadline === undefined) return null;
     collect(m.permitted, 'permitted');
-  else return null;
-  if (typeof m.spender !== 'string') return null;
-  const spender = getAddress(m.spender);
+  } else return null;
   args.spender = spender;
   for (const key of ['sigDeadline', 'deadline', 'nonce'] as const)
     if (m[key] !== undefined) args[key] = String(getBigInt(m[key] as string));
@@ -112,34 +141,54 @@ function permit2(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null 
       `The domain is named Permit2 but its contract ${contract} is not the canonical Permit2 deployment.`,
     );
   let unlimited = false;
-  for (const { token, amount } of grants) {
-    if (amount === MAX_UINT160 || amount === MaxUint256) {
-      unlimited = true;
-      warnings.push(`UNLIMITED Permit2 allowance: ${spender} may spend all of token ${token}.`);
-    } else {
-      warnings.push(`Permit2: ${spender} may spend ${ctx.tokens.describe(token, amount)}.`);
-    }
-  }
+  const movements = grants.map(({ token, amount, deadline: until }) => {
+    const near = isNearUnlimited(amount);
+    unlimited ||= near;
+    warnings.push(
+      near
+        ? `UNLIMITED Permit2 allowance: ${spender} may spend all of token ${token}.`
+        : `Permit2: ${spender} may spend ${ctx.tokens.describe(token, amount)}.`,
+    );
+    return movement(
+      {
+        channel: 'approval',
+        from: ctx.from,
+        to: spender,
+        raw: amount,
+        token,
+        deadline: until,
+        ...(near ? { unbounded: true } : {}),
+      },
+      ctx,
+    );
+  });
   return {
     call: { ...base(doc), contract, args, category: 'permit2', spendingApproval: true, unlimited },
-    movements: [],
+    movements,
     warnings,
     blind: false,
   };
 }
 
-/** Safe SafeTx(to, value, data, operation, safeTxGas, baseGas, gasPrice, gasToken, refundReceiver, nonce). */
+const SAFE_TX_FIELDS = [
+  'to',
+  'value',
+  'data',
+  'operation',
+  'safeTxGas',
+  'baseGas',
+  'gasPrice',
+  'gasToken',
+  'refundReceiver',
+  'nonce',
+];
+
+/** Safe (1.x) SafeTx(to, value, data, operation, safeTxGas, baseGas, gasPrice, gasToken, refundReceiver, nonce). */
 function safeTx(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
-  if (doc.primaryType !== 'SafeTx' || !hasFields(doc, 'SafeTx', ['to', 'value', 'data', 'operation']))
-    return null;
+  if (doc.primaryType !== 'SafeTx' || !hasFields(doc, 'SafeTx', SAFE_TX_FIELDS)) return null;
   const safe = verifyingContract(doc);
   if (!safe) return null;
   const m = doc.message;
-  const extra: Record<string, string> = {};
-  for (const key of ['safeTxGas', 'baseGas', 'gasPrice', 'nonce'])
-    if (m[key] !== undefined) extra[key] = String(getBigInt(m[key] as string));
-  for (const key of ['gasToken', 'refundReceiver'])
-    if (typeof m[key] === 'string') extra[key] = getAddress(m[key]);
   const result = analyzeSafeTx(
     safe,
     {
@@ -147,10 +196,15 @@ function safeTx(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
       value: getBigInt(m.value as string),
       data: hexlify(m.data as string),
       operation: getBigInt(m.operation as string),
+      safeTxGas: getBigInt(m.safeTxGas as string),
+      baseGas: getBigInt(m.baseGas as string),
+      gasPrice: getBigInt(m.gasPrice as string),
+      gasToken: getAddress(m.gasToken as string),
+      refundReceiver: getAddress(m.refundReceiver as string),
     },
     ctx,
     base(doc),
-    extra,
+    { nonce: String(getBigInt(m.nonce as string)) },
   );
   result.warnings.unshift(`This signature approves a transaction of the Safe ${safe}.`);
   return result;
@@ -161,7 +215,9 @@ export function analyzeTypedData(doc: TypedDataDocument, ctx: CallContext): Call
   try {
     const known = permit2(doc, ctx) ?? permit(doc, ctx) ?? safeTx(doc, ctx);
     if (known) return known;
-  } catch {
+  } catch (error) {
+    // A request that names itself invalidly (a Safe operation other than 0 or 1) is refused, not blind.
+    if (isColdsignError(error)) throw error;
     // fields of an unexpected shape: fall through to blind
   }
   return {

@@ -165,14 +165,30 @@ describe('bad typed data', () => {
     bad(() => '{not json');
     bad(() => [good]);
   });
-  it('deeply nested arrays are refused, not a stack overflow', () => {
+  it('deeply nested arrays are refused, not a stack overflow: EVM_TYPED_DATA_TOO_LARGE', () => {
     const depth = 40;
-    bad((t) => {
-      t.types.Mail.push({ name: 'deep', type: `uint8${'[]'.repeat(depth)}` });
-      let v: unknown = [1];
-      for (let i = 1; i < depth; i++) v = [v];
-      Object.assign(t.message, { deep: v });
-    });
+    const t = clone();
+    t.types.Mail.push({ name: 'deep', type: `uint8${'[]'.repeat(depth)}` });
+    let v: unknown = [1];
+    for (let i = 1; i < depth; i++) v = [v];
+    Object.assign(t.message, { deep: v });
+    expectCode(() => parseEvmRequest(req(t)), 'EVM_TYPED_DATA_TOO_LARGE');
+  });
+
+  it('bounded work: a 60,000-element array and 9,000 values over small arrays end in EVM_TYPED_DATA_TOO_LARGE', () => {
+    const long = clone();
+    long.types.Mail.push({ name: 'list', type: 'uint8[]' });
+    Object.assign(long.message, { list: new Array(60_000).fill(1) });
+    expectCode(() => parseEvmRequest(req(long)), 'EVM_TYPED_DATA_TOO_LARGE');
+    const wide = clone();
+    wide.types.Mail.push({ name: 'grid', type: 'uint8[][]' });
+    Object.assign(wide.message, { grid: new Array(9).fill(new Array(1000).fill(1)) });
+    expectCode(() => parseEvmRequest(req(wide)), 'EVM_TYPED_DATA_TOO_LARGE');
+    // Just inside both caps is still accepted.
+    const fits = clone();
+    fits.types.Mail.push({ name: 'list', type: 'uint8[]' });
+    Object.assign(fits.message, { list: new Array(1024).fill(1) });
+    expect(parseEvmRequest(req(fits)).kind).toBe('typed_data');
   });
 });
 

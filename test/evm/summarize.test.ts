@@ -72,6 +72,8 @@ describe('transactions', () => {
     expect(s.chainId).toBe(1);
     expect(s.movements).toEqual([
       {
+        channel: 'native',
+        from: KEY_A.address,
         to: BOB,
         raw: '1500000000000000000',
         amount: '1.5',
@@ -126,6 +128,18 @@ describe('transactions', () => {
     });
     expect(s.movements).toEqual([
       {
+        channel: 'call',
+        from: KEY_A.address,
+        to: USDC,
+        raw: '0',
+        amount: '0.0',
+        asset: { type: 'native', symbol: 'ETH' },
+        change: false,
+        selector: '0xa9059cbb',
+      },
+      {
+        channel: 'token-transfer',
+        from: KEY_A.address,
         to: BOB,
         raw: '12500000',
         amount: '12.5',
@@ -139,7 +153,7 @@ describe('transactions', () => {
   it('the same contract on another chain is not the shipped token: raw amount only; a policy token gives units', () => {
     const data = ERC20.encodeFunctionData('transfer', [BOB, 12_500_000n]);
     const s = summarize({ chainId: 5n, to: USDC, gasLimit: 60000n, data });
-    expect(s.movements[0]).toMatchObject({
+    expect(s.movements[1]).toMatchObject({
       raw: '12500000',
       amount: null,
       asset: { type: 'token', contract: USDC },
@@ -147,7 +161,7 @@ describe('transactions', () => {
     const p = summarize({ chainId: 5n, to: USDC, gasLimit: 60000n, data }, [
       { contract: USDC.toLowerCase(), symbol: 'tUSDC', decimals: 6 },
     ]);
-    expect(p.movements[0]).toMatchObject({ amount: '12.5', asset: { symbol: 'tUSDC', decimals: 6 } });
+    expect(p.movements[1]).toMatchObject({ amount: '12.5', asset: { symbol: 'tUSDC', decimals: 6 } });
   });
 
   it('unlimited approve is flagged; a limited one is a spending approval', () => {
@@ -163,7 +177,26 @@ describe('transactions', () => {
       args: { spender: SPENDER },
     });
     expect(u.warnings.join(' ')).toMatch(/UNLIMITED approval/);
-    expect(u.movements).toEqual([]);
+    expect(u.movements[1]).toEqual({
+      channel: 'approval',
+      from: KEY_A.address,
+      to: SPENDER,
+      raw: MaxUint256.toString(),
+      amount: '115792089237316195423570985008687907853269984665640564039457584007913129.639935',
+      asset: { type: 'token', contract: USDC, symbol: 'USDC', decimals: 6 },
+      change: false,
+      unbounded: true,
+    });
+    // 2^255 and 2^256 − 2 are no plausible cap either.
+    for (const near of [1n << 255n, MaxUint256 - 1n, 1n << 128n]) {
+      const n = summarize({
+        to: USDC,
+        gasLimit: 60000n,
+        data: ERC20.encodeFunctionData('approve', [SPENDER, near]),
+      });
+      expect(n.movements[1]?.unbounded).toBe(true);
+      expect(n.call?.unlimited).toBe(true);
+    }
     const l = summarize({
       to: USDC,
       gasLimit: 60000n,
@@ -176,6 +209,8 @@ describe('transactions', () => {
       args: { addedValue: '1000000' },
     });
     expect(l.warnings.join(' ')).toContain('1.0 USDC');
+    expect(l.movements[1]).toMatchObject({ channel: 'approval', to: SPENDER, raw: '1000000' });
+    expect(l.movements[1]?.unbounded).toBeUndefined();
   });
 
   it('transferFrom moves tokens to the recipient and warns when the owner is not ours', () => {
@@ -185,7 +220,7 @@ describe('transactions', () => {
       data: ERC20.encodeFunctionData('transferFrom', [SPENDER, BOB, 1n]),
     });
     expect(s.call?.category).toBe('erc20-transferFrom');
-    expect(s.movements[0]).toMatchObject({ to: BOB, raw: '1' });
+    expect(s.movements[1]).toMatchObject({ channel: 'token-transfer', from: SPENDER, to: BOB, raw: '1' });
     expect(s.warnings.join(' ')).toContain('not one of our keys');
   });
 
@@ -242,6 +277,28 @@ describe('transactions', () => {
     });
     expect(s.movements).toEqual([
       {
+        channel: 'call',
+        from: KEY_A.address,
+        to: SAFE_ADDRESS,
+        raw: '0',
+        amount: '0.0',
+        asset: { type: 'native', symbol: 'ETH' },
+        change: false,
+        selector: '0x6a761202',
+      },
+      {
+        channel: 'safe-call',
+        from: SAFE_ADDRESS,
+        to: USDC,
+        raw: '0',
+        amount: '0.0',
+        asset: { type: 'native', symbol: 'ETH' },
+        change: false,
+        selector: '0xa9059cbb',
+      },
+      {
+        channel: 'token-transfer',
+        from: SAFE_ADDRESS,
         to: BOB,
         raw: '2000000',
         amount: '2.0',
@@ -423,7 +480,8 @@ describe('messages and typed data', () => {
       delegatecall: false,
       args: { nonce: '3', 'inner.to': BOB },
     });
-    expect(ok.movements[0]).toMatchObject({ to: BOB, amount: '1.0' });
+    expect(ok.movements.map((m) => m.channel)).toEqual(['safe-call', 'token-transfer']);
+    expect(ok.movements[1]).toMatchObject({ from: getAddress(SAFE_ADDRESS), to: BOB, amount: '1.0' });
     const bad = typed(
       'SafeTx',
       SAFE_TX,

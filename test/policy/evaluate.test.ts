@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SigningSummary } from '../../core/summary.js';
+import type { Movement, SigningSummary } from '../../core/summary.js';
 import { evaluate, policyKindOf } from '../../policy/evaluate.js';
 import { parsePolicy } from '../../policy/schema.js';
 import type { VelocityRecord } from '../../policy/velocity.js';
@@ -110,8 +110,8 @@ describe('evaluate: SPEC example policy', () => {
       '25000.000001 USDC exceeds the 25000 USDC limit of rule usdc-payroll.',
     );
     const dai = usdcTransfer(PAYROLL, 1n);
-    dai.movements[0]!.asset = { type: 'token', contract: ROUTER, symbol: 'DAI', decimals: 18 };
-    expect(messagesOf(dai)).toContain('Token DAI is not allowed by rule usdc-payroll.');
+    dai.movements[1]!.asset = { type: 'token', contract: ROUTER, symbol: 'DAI', decimals: 18 };
+    expect(messagesOf(dai)).toContain('A transfer of token DAI, which rule usdc-payroll does not list.');
   });
 
   it('caps the EVM fee absolutely', () => {
@@ -134,9 +134,18 @@ describe('evaluate: kinds, calls, typed data, blind, hours', () => {
       version: 1,
       rules: [{ id: 'r', chain: 'evm', chainIds: [1], anyDestination: true, ...extra }],
     });
+  const callMovement = (contract: string, selector: string): Movement => ({
+    channel: 'call',
+    to: contract,
+    raw: '0',
+    amount: '0',
+    asset: { type: 'native', symbol: 'ETH' },
+    change: false,
+    selector,
+  });
   const call = (selector: string, extra: Partial<SigningSummary> = {}): SigningSummary => ({
     ...usdcTransfer(PAYROLL, 0n),
-    movements: [],
+    movements: [callMovement(ROUTER, selector)],
     call: { contract: ROUTER, selector, name: null, args: {} },
     ...extra,
   });
@@ -159,7 +168,11 @@ describe('evaluate: kinds, calls, typed data, blind, hours', () => {
     );
     expect(
       messagesOf(
-        { ...call('0x12345678'), call: { contract: USDC, selector: '0x12345678', name: null, args: {} } },
+        {
+          ...call('0x12345678'),
+          movements: [callMovement(USDC, '0x12345678')],
+          call: { contract: USDC, selector: '0x12345678', name: null, args: {} },
+        },
         [],
         NOW,
         doc,
@@ -200,12 +213,25 @@ describe('evaluate: kinds, calls, typed data, blind, hours', () => {
           chainIds: [1],
           kinds: ['contract_call'],
           destinations: [{ address: PAYROLL, label: 'P' }],
+          tokens: [{ contract: USDC, symbol: 'USDC', decimals: 6 }],
           contracts: [{ address: USDC, selectors: ['0x095ea7b3'] }],
         },
       ],
     });
     const approve = (spender: string, unlimited: boolean) =>
       call('0x095ea7b3', {
+        movements: [
+          callMovement(USDC, '0x095ea7b3'),
+          {
+            channel: 'approval',
+            to: spender,
+            raw: unlimited ? (2n ** 256n - 1n).toString() : '5',
+            amount: null,
+            asset: { type: 'token', contract: USDC, symbol: 'USDC', decimals: 6 },
+            change: false,
+            ...(unlimited ? { unbounded: true } : {}),
+          },
+        ],
         call: {
           contract: USDC,
           selector: '0x095ea7b3',
@@ -229,6 +255,7 @@ describe('evaluate: kinds, calls, typed data, blind, hours', () => {
     });
     const typed = (domain: Record<string, string>): SigningSummary => ({
       ...call('0x00000000'),
+      movements: [],
       kind: 'typed_data',
       call: undefined,
       fee: null,
@@ -250,6 +277,7 @@ describe('evaluate: kinds, calls, typed data, blind, hours', () => {
   it('signs messages only when the rule lists the message kind', () => {
     const message: SigningSummary = {
       ...call('0x00000000'),
+      movements: [],
       kind: 'message',
       call: undefined,
       fee: null,

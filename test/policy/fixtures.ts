@@ -40,6 +40,16 @@ export function usdcTransfer(to: string, units: bigint, feeWei = 10n ** 15n): Si
     signingKeys: ['treasury'],
     movements: [
       {
+        channel: 'call',
+        to: USDC,
+        raw: '0',
+        amount: '0',
+        asset: { type: 'native', symbol: 'ETH' },
+        change: false,
+        selector: '0xa9059cbb',
+      },
+      {
+        channel: 'token-transfer',
         to,
         raw: units.toString(),
         amount: null,

@@ -199,6 +199,16 @@ describe('policy properties (fast-check)', () => {
           signingKeys: ['k'],
           movements: [
             {
+              channel: 'call',
+              to: q.token,
+              raw: '0',
+              amount: '0',
+              asset: { type: 'native', symbol: 'ETH' },
+              change: false,
+              selector: '0xa9059cbb',
+            },
+            {
+              channel: 'token-transfer',
               to: q.to,
               raw: q.units.toString(),
               amount: null,
@@ -282,7 +292,19 @@ describe('policy properties (fast-check)', () => {
           kind: q.typed ? 'typed_data' : 'transaction',
           chainId: 1,
           signingKeys: ['k'],
-          movements: [],
+          movements: q.typed
+            ? []
+            : [
+                {
+                  channel: 'call',
+                  to: q.contract,
+                  raw: '0',
+                  amount: '0',
+                  asset: { type: 'native', symbol: 'ETH' },
+                  change: false,
+                  selector: q.selector,
+                },
+              ],
           fee: q.typed ? null : { raw: '1', amount: '0' },
           ...(q.typed
             ? { typedData: { domain: { name: q.domain }, primaryType: 'X' } }
