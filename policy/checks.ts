@@ -4,6 +4,7 @@
  */
 import type { SigningSummary } from '../core/summary.js';
 import { formatUnits, movementRaw, nativeDecimals, nativeSymbol, outgoing, toBaseUnits } from './amounts.js';
+import { btcChecks } from './btc-checks.js';
 import type { PolicyKind, PolicyRule } from './schema.js';
 import { usageInWindow, type VelocityHistory } from './velocity.js';
 
@@ -93,6 +94,8 @@ const destinations: Check = (rule, { summary }) => {
   const reasons: string[] = [];
   const calledContract = summary.call?.contract.toLowerCase();
   for (const movement of outgoing(summary)) {
+    // The fee goes to miners, not to a destination: the amount and fee checks cap it.
+    if (movement.channel === 'fee') continue;
     const raw = movementRaw(movement);
     if (raw === undefined) {
       reasons.push(`an amount of the request is not a whole number of base units ("${movement.raw}")`);
@@ -289,6 +292,7 @@ export const RULE_CHECKS: readonly Check[] = [
   amounts,
   fees,
   velocity,
+  btcChecks,
 ];
 
 export function chainMismatch(rule: PolicyRule, summary: SigningSummary): string | undefined {
