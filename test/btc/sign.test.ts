@@ -356,6 +356,74 @@ describe('refusals end in a ColdsignError before any signature', () => {
   });
 });
 
+describe('unknown and proprietary PSBT fields are kept and reported', () => {
+  it('a proprietary (0xFC) and an unknown field survive signing byte for byte, and the review says so', async () => {
+    const base = Psbt.fromBuffer(
+      buildPsbt(
+        [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }],
+        [{ script: foreignScript(1), amount: 90_000n }],
+      ),
+    );
+    const proprietary = {
+      key: Uint8Array.of(0xfc, 0x03, 0x61, 0x62, 0x63, 0x00),
+      value: Uint8Array.of(1, 2, 3),
+    };
+    const unknown = { key: Uint8Array.of(0x4f, 0x01), value: Uint8Array.of(9) };
+    base.addUnknownKeyValToInput(0, proprietary);
+    base.addUnknownKeyValToGlobal(unknown);
+    const parsed = parsePsbt(base.toBuffer());
+    const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    expect(summary.warnings).toContain(
+      'Input 0 carries 1 proprietary (0xFC) field(s), kept unchanged and not reviewed.',
+    );
+    expect(summary.warnings).toContain(
+      'The PSBT carries 1 unknown field(s), kept unchanged and not reviewed.',
+    );
+    const signed = await signPsbt(parsed, plan, hsm.signer);
+    const out = Psbt.fromBuffer(signed.psbt);
+    expect(out.data.globalMap.unknownKeyVals?.map((kv) => toHex(kv.key))).toEqual([toHex(unknown.key)]);
+    // a finalized input keeps its unknown fields too (BIP-174: the Finalizer clears only the signing data)
+    expect(out.data.inputs[0]!.unknownKeyVals?.map((kv) => toHex(kv.value))).toEqual([
+      toHex(proprietary.value),
+    ]);
+  });
+});
+
+describe('the cross-check re-derives every digest with bitcoinjs-lib alone', () => {
+  it('a digest bug (locktime ^ 1 in our BIP-143 code, injected through the test seam) is refused: HSM_SIGNATURE_INVALID', async () => {
+    const { sighashFor } = await import('../../chains/btc/sighash.js');
+    for (const kind of ['p2wpkh', 'p2pkh'] as const) {
+      const unsigned = buildPsbt(
+        [{ kind, pubkeys: [pk(0)], amount: 100_000n }],
+        [{ script: foreignScript(1), amount: 90_000n }],
+      );
+      const parsed = parsePsbt(unsigned);
+      const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+      // The same algorithm with the transaction's locktime flipped: self-consistent, but not Bitcoin's digest.
+      const buggy: typeof sighashFor = (tx, ...rest) => {
+        const copy = tx.clone();
+        copy.locktime = tx.locktime ^ 1;
+        return sighashFor(copy, ...rest);
+      };
+      await expect(signPsbt(parsed, plan, hsm.signer, { digest: buggy })).rejects.toMatchObject({
+        code: 'HSM_SIGNATURE_INVALID',
+      });
+    }
+  });
+
+  it('the unaltered digest passes the same cross-check (the seam changes nothing by default)', async () => {
+    const { sighashFor } = await import('../../chains/btc/sighash.js');
+    const unsigned = buildPsbt(
+      [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }],
+      [{ script: foreignScript(1), amount: 90_000n }],
+    );
+    const parsed = parsePsbt(unsigned);
+    const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    const signed = await signPsbt(parsed, plan, hsm.signer, { digest: sighashFor });
+    expect(signed.signatures).toHaveLength(1);
+  });
+});
+
 describe('summary', () => {
   it('names inputs, outputs with addresses and change, fee, fee rate from the signed vsize, and warnings', async () => {
     const inputs: InputSpec[] = [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }];
