@@ -14,6 +14,7 @@ import type { DigestSigner } from '../core/signer.js';
 import { fastVerifier } from '../hsm/native-verifier.js';
 import type { Decision } from '../core/summary.js';
 import { parseApproval, verifyApprovals } from '../policy/approvals.js';
+import { btcPrepareOptions } from '../policy/btc-checks.js';
 import { evaluate } from '../policy/evaluate.js';
 import type { PolicyDocument } from '../policy/schema.js';
 import { auditHead, type Auditor } from '../store/audit.js';
@@ -120,7 +121,10 @@ export async function previewInputs(
 ): Promise<{ prepared: PreparedRequest; decision: Decision }> {
   const payload = await readRequest(inputs, deps.qr);
   const policy = currentPolicy(deps.db);
-  const prepared = await prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
+  const prepared = await prepareRequest(payload, deps.db.listKeys(), {
+    tokens: tokensOf(policy),
+    btc: btcPrepareOptions(policy),
+  });
   return { prepared, decision: decide(deps.db, prepared, deps.now()).decision };
 }
 
@@ -134,7 +138,10 @@ export async function reviewInputs(
   const payload = await readRequest(inputs, deps.qr, onProgress);
   const now = deps.now();
   const policy = currentPolicy(deps.db);
-  const prepared = await prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
+  const prepared = await prepareRequest(payload, deps.db.listKeys(), {
+    tokens: tokensOf(policy),
+    btc: btcPrepareOptions(policy),
+  });
   const { decision } = decide(deps.db, prepared, now);
   await deps.auditor.begin();
   const canonical = prepared.parsed.canonical;

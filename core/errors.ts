@@ -49,6 +49,8 @@ export const ERROR_CODES = {
   PSBT_SCRIPT_UNSUPPORTED: 'input',
   PSBT_NETWORK_MISMATCH: 'input',
   PSBT_TX_TOO_LARGE: 'input',
+  PSBT_SIGHASH_REFUSED: 'policy',
+  PSBT_WALLET_UNREGISTERED: 'policy',
   // evm (chains/evm)
   EVM_TX_INVALID: 'input',
   EVM_TX_UNSUPPORTED: 'input',

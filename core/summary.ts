@@ -58,6 +58,33 @@ export interface Movement {
   change: boolean;
 }
 
+/** Default Bitcoin fee sanity limits, applied when a rule sets no fee cap of its own (maxFee, maxFeeRate, maxFeePercent). */
+export const BTC_DEFAULT_FEE_LIMITS = { percentOfSent: 5, satPerVbyte: 1000 } as const;
+
+/**
+ * What a Bitcoin request exposes beyond its movements, for policy/btc-checks.ts (decimal sat strings).
+ * feeStatus: `verified` (every input's amount proven by its previous transaction), `unverified` (one of our
+ * segwit inputs carries witness_utxo only: the number is the PSBT's claim), `unknown` (a foreign input's
+ * amount is unproven: no fee is shown, and the fee movement is the most our inputs can contribute).
+ */
+export interface BtcPolicyFacts {
+  /** Sighash names our inputs are signed with ("ALL", "NONE|ANYONECANPAY", ...). */
+  sighashTypes: string[];
+  /** Our inputs signed with NONE or SINGLE (their outputs can be rewritten): their whole value is at risk. */
+  atRiskSats: string;
+  /** Sum of our inputs. */
+  ourInputSats: string;
+  /** Outputs that do not pay our keys or registered wallets. */
+  sentSats: string;
+  /** Fee, or (feeStatus unknown) the most our inputs can contribute to it. */
+  feeSats: string;
+  feeStatus: 'verified' | 'unverified' | 'unknown';
+  /** Fee rate in sat/vB, or null when the fee is unknown. */
+  feeRate: number | null;
+  /** Registered wallets our inputs spend from or outputs pay. */
+  wallets: string[];
+}
+
 /** A decoded contract call (ERC-20, Safe, ...). */
 export interface DecodedCall {
   contract: string;
@@ -100,6 +127,8 @@ export interface SigningSummary {
   message?: { text: string | null; hex: string };
   /** Plain-words warnings for the operator. */
   warnings: string[];
+  /** Bitcoin facts the policy checks beyond movements (chains/btc fills it). */
+  btc?: BtcPolicyFacts;
   /** The chain-specific summary printed in the --json report (documented in the README). */
   details: Record<string, unknown>;
 }

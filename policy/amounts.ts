@@ -63,6 +63,14 @@ export function isTransfer(movement: Movement): boolean {
   return movement.channel === undefined || TRANSFER_CHANNELS.has(movement.channel);
 }
 
+/**
+ * Bitcoin: the fee leaves our keys like any output not ours, so maxAmount and velocity count it; an
+ * EVM request's fee is a gas maximum, capped by the fee rules of its own.
+ */
+function countedLeaving(summary: SigningSummary, movement: Movement): boolean {
+  return summary.chain === 'btc' && movement.channel === 'fee';
+}
+
 function sum(movements: Movement[]): Map<string, bigint> | undefined {
   const totals = new Map<string, bigint>();
   for (const movement of movements) {
@@ -80,7 +88,11 @@ function sum(movements: Movement[]): Map<string, bigint> | undefined {
  * Returns undefined when an amount is malformed, so that a request with an unreadable amount is never allowed.
  */
 export function requestTotals(summary: SigningSummary): Map<string, bigint> | undefined {
-  return sum(outgoing(summary).filter((m) => m.channel === undefined || !UNCOUNTED_CHANNELS.has(m.channel)));
+  return sum(
+    outgoing(summary).filter(
+      (m) => m.channel === undefined || !UNCOUNTED_CHANNELS.has(m.channel) || countedLeaving(summary, m),
+    ),
+  );
 }
 
 /** Per-request amounts: the transfers only (approvals, refunds and delegations have caps of their own). */
@@ -89,7 +101,7 @@ export function transferTotals(summary: SigningSummary): {
   /** Asset keys with a movement whose amount has no bound (e.g. a Safe delegatecall's inner value). */
   unbounded: Set<string>;
 } {
-  const transfers = outgoing(summary).filter(isTransfer);
+  const transfers = outgoing(summary).filter((m) => isTransfer(m) || countedLeaving(summary, m));
   const unbounded = new Set(transfers.filter((m) => m.unbounded).map((m) => assetKey(m.asset)));
   return { totals: sum(transfers) ?? new Map(), unbounded };
 }

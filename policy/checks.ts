@@ -4,6 +4,7 @@
  */
 import type { SigningSummary } from '../core/summary.js';
 import { nativeDecimals, nativeSymbol, toBaseUnits } from './amounts.js';
+import { btcChecks } from './btc-checks.js';
 import { movementChecks } from './movement-checks.js';
 import { amountText, tokenOf } from './rule-terms.js';
 import type { PolicyKind, PolicyRule } from './schema.js';
@@ -246,6 +247,7 @@ export const RULE_CHECKS: readonly Check[] = [
   amounts,
   fees,
   velocity,
+  btcChecks,
 ];
 
 export function chainMismatch(rule: PolicyRule, summary: SigningSummary): string | undefined {

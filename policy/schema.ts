@@ -5,10 +5,23 @@
  */
 import { z } from 'zod';
 import { makeError } from '../core/errors.js';
+import { parseWalletDescriptor, WalletDescriptorError } from '../core/btc-wallet.js';
 import { DECIMAL_RE, decimalPlaces, nativeDecimals } from './amounts.js';
 
 export const POLICY_KINDS = ['transfer', 'token_transfer', 'contract_call', 'message', 'typed_data'] as const;
 export type PolicyKind = (typeof POLICY_KINDS)[number];
+
+/** Sighash types a Bitcoin rule may name (BIP-143/legacy); a rule without `sighashTypes` allows ALL only. */
+export const BTC_SIGHASH_TYPES = {
+  ALL: 0x01,
+  NONE: 0x02,
+  SINGLE: 0x03,
+  'ALL|ANYONECANPAY': 0x81,
+  'NONE|ANYONECANPAY': 0x82,
+  'SINGLE|ANYONECANPAY': 0x83,
+} as const;
+export type BtcSighashName = keyof typeof BTC_SIGHASH_TYPES;
+const SIGHASH_NAMES = Object.keys(BTC_SIGHASH_TYPES) as [BtcSighashName, ...BtcSighashName[]];
 
 const EVM_ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -146,6 +159,11 @@ export const ruleSchema = z
     maxMessageBytes: z.int({ error: 'must be a whole number of bytes' }).min(1).max(65536).optional(),
     approvals: z.int({ error: 'must be a whole number of officers' }).min(0).max(32).optional(),
     hours: hours.optional(),
+    sighashTypes: z
+      .array(z.enum(SIGHASH_NAMES, { error: `must be one of ${SIGHASH_NAMES.join(', ')}` }))
+      .min(1)
+      .optional(),
+    allowWitnessUtxoOnly: z.boolean().optional(),
   })
   .superRefine((rule, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -166,7 +184,16 @@ export const ruleSchema = z
       }
       if (rule.kinds?.some((kind) => kind !== 'transfer'))
         issue(['kinds'], 'a Bitcoin rule can only allow "transfer"');
+      // NONE and SINGLE leave outputs open to rewriting: the whole input is at risk and must be capped.
+      if (rule.sighashTypes?.some((t) => !t.startsWith('ALL')) && rule.maxAmount === undefined)
+        issue(['maxAmount'], 'must be set when sighashTypes allows NONE or SINGLE (the inputs are at risk)');
+      // CVE-2020-14199: a witness_utxo amount is unproven, so the fee it implies must be capped.
+      if (rule.allowWitnessUtxoOnly && rule.maxFee === undefined)
+        issue(['maxFee'], 'must be set when allowWitnessUtxoOnly is true (the fee is then unverified)');
     } else {
+      for (const field of ['sighashTypes', 'allowWitnessUtxoOnly'] as const) {
+        if (rule[field] !== undefined) issue([field], 'applies only to Bitcoin rules');
+      }
       // A message (EIP-191) has no chain: a rule for messages only may leave chainIds out.
       if (!rule.chainIds && !rule.kinds?.every((k) => k === 'message'))
         issue(['chainIds'], 'an EVM rule must list its chainIds (or "any")');
@@ -213,11 +240,32 @@ export const policySignatureSchema = z.strictObject({
     .regex(/^[A-Za-z0-9+/]{86}==$/, { error: 'must be a base64 Ed25519 signature (64 bytes)' }),
 });
 
+/** A registered multisig wallet (BIP-380 descriptor): outputs paying it count as change, its inputs may be signed. */
+export const walletSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, {
+      error: 'must be 1–64 letters, digits, spaces, ".", "_" or "-"',
+    }),
+    descriptor: z.string({ error: 'must be an output descriptor' }).min(1),
+    network: z.enum(['mainnet', 'testnet', 'signet', 'regtest'], {
+      error: 'must be mainnet, testnet, signet or regtest',
+    }),
+  })
+  .superRefine((wallet, ctx) => {
+    try {
+      parseWalletDescriptor(wallet.name, wallet.descriptor, wallet.network);
+    } catch (error) {
+      if (!(error instanceof WalletDescriptorError)) throw error;
+      ctx.addIssue({ code: 'custom', path: ['descriptor'], message: error.message });
+    }
+  });
+
 export const policySchema = z
   .strictObject({
     version: z.int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' }),
     description: z.string().max(2000).optional(),
     rules: z.array(ruleSchema, { error: 'must be a list of rules' }),
+    wallets: z.array(walletSchema, { error: 'must be a list of wallets' }).max(256).optional(),
     signatures: z.array(policySignatureSchema).optional(),
   })
   .superRefine((doc, ctx) => {
@@ -231,11 +279,22 @@ export const policySchema = z
         });
       seen.add(rule.id);
     });
+    const names = new Set<string>();
+    doc.wallets?.forEach((wallet, i) => {
+      if (names.has(wallet.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['wallets', i, 'name'],
+          message: `repeats the wallet name "${wallet.name}"`,
+        });
+      names.add(wallet.name);
+    });
   });
 
 export type PolicyRule = z.infer<typeof ruleSchema>;
 export type PolicyDocument = z.infer<typeof policySchema>;
 export type PolicySignature = z.infer<typeof policySignatureSchema>;
+export type PolicyWallet = z.infer<typeof walletSchema>;
 
 /** "rules[0].tokens[1].maxAmount" from a zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -2,7 +2,7 @@
  * Linear-time BIP-143 digests (pure). bitcoinjs-lib's Transaction.hashForWitnessV0 rehashes every prevout,
  * sequence and output for each input, which makes signing n inputs O(n²). BIP-143 says these three hashes
  * are shared by all inputs under SIGHASH_ALL ("hashPrevouts ... can be cached"); this computes them once
- * per transaction and serves them to bitcoinjs-lib's own PSBT signing and verification paths.
+ * per transaction. bitcoinjs-lib's own digest code stays untouched: the signer's cross-check relies on it.
  */
 import { crypto as bcrypto, Transaction } from 'bitcoinjs-lib';
 
@@ -133,23 +133,4 @@ export function sighashFor(
   if (!segwit) return tx.hashForSignature(index, scriptCode, hashType);
   if (hashType !== Transaction.SIGHASH_ALL) return tx.hashForWitnessV0(index, scriptCode, value, hashType);
   return bip143All(tx, midstateOf(tx), index, scriptCode, value);
-}
-
-const INSTALLED = Symbol('coldsign.linearSighash');
-
-/**
- * Makes `tx.hashForWitnessV0` linear for SIGHASH_ALL (other sighash types keep bitcoinjs-lib's own code), so
- * that bitcoinjs-lib's PSBT methods (validateSignaturesOfInput) share the cached hashes.
- */
-export function installLinearSighash(tx: Transaction): void {
-  const target = tx as Transaction & { [INSTALLED]?: true };
-  if (target[INSTALLED]) return;
-  const original = tx.hashForWitnessV0.bind(tx);
-  target.hashForWitnessV0 = (inIndex, prevOutScript, value, hashType) => {
-    if (hashType !== Transaction.SIGHASH_ALL || inIndex < 0 || inIndex >= tx.ins.length) {
-      return original(inIndex, prevOutScript, value, hashType);
-    }
-    return bip143All(tx, midstateOf(tx), inIndex, prevOutScript, value);
-  };
-  target[INSTALLED] = true;
 }

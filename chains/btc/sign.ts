@@ -2,8 +2,9 @@
  * signPsbt: our signatures over the planned inputs, through the HSM DigestSigner (pure: the signer is a seam).
  * Digests: BIP-143 for segwit v0 (shared hashes cached, chains/btc/sighash.ts), bitcoinjs-lib's legacy
  * algorithm otherwise. Every signature is verified against its input's digest and key before anything is
- * returned, and bitcoinjs-lib's validateSignaturesOfInput re-derives the digest independently for one input
- * of every (script type, sighash type) pair, so a systematic digest error cannot pass.
+ * returned, and bitcoinjs-lib's validateSignaturesOfInput re-derives the digest with bitcoinjs-lib's own
+ * hashForWitnessV0/hashForSignature (never our linear BIP-143 code) for one input of every (script type,
+ * sighash type) pair, so a systematic error in our digest cannot pass.
  */
 import type { Psbt } from 'bitcoinjs-lib';
 import { makeError, isColdsignError } from '../../core/errors.js';
@@ -13,7 +14,7 @@ import type { DigestSigner } from '../../core/signer.js';
 import { encodePsbtTransport, type PsbtEncoding } from './encoding.js';
 import { extractTransaction, finalizeSingleKey } from './finalize.js';
 import type { ParsedPsbt } from './parse.js';
-import { installLinearSighash, sighashFor } from './sighash.js';
+import { sighashFor } from './sighash.js';
 import type { BtcSignRequest, BtcSigningPlan } from './summarize.js';
 
 export interface SignedPsbt {
@@ -32,6 +33,8 @@ export interface SignOptions {
   concurrency?: number;
   /** ECDSA verifier (low-S, BIP-62/146); the HSM layer injects libsecp256k1. Default @noble/curves. */
   verifier?: Secp256k1Verifier;
+  /** Test seam: the digest function signed over (tests inject a faulty one and expect the cross-check to refuse). */
+  digest?: typeof sighashFor;
 }
 
 interface Made {
@@ -45,8 +48,9 @@ async function signOne(
   request: BtcSignRequest,
   signer: DigestSigner,
   verifier: Secp256k1Verifier,
+  digestOf: typeof sighashFor,
 ): Promise<Made> {
-  const digest = sighashFor(
+  const digest = digestOf(
     parsed.tx,
     request.input,
     request.scriptCode,
@@ -88,12 +92,14 @@ async function runPool<T, R>(items: T[], limit: number, task: (item: T) => Promi
   return results;
 }
 
-/** bitcoinjs-lib re-derives the digest from the PSBT for one input of each (script type, sighash) pair. */
+/**
+ * bitcoinjs-lib re-derives the digest from the PSBT for one input of each (script type, sighash) pair,
+ * with its own transaction code: our cached BIP-143 digest is not involved.
+ */
 function crossCheck(parsed: ParsedPsbt, made: Made[], verifier: Secp256k1Verifier): void {
   const seen = new Set<string>();
   const validator = (publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array) =>
     verifier.verify(signature, digest, publicKey);
-  installLinearSighash(parsed.tx);
   for (const { request } of made) {
     const kind = `${request.kind}/${request.sighashType}`;
     if (seen.has(kind)) continue;
@@ -124,6 +130,11 @@ function crossCheck(parsed: ParsedPsbt, made: Made[], verifier: Secp256k1Verifie
 function addPartialSignatures(psbt: Psbt, made: Made[]): void {
   for (const { request, signature } of made) {
     const input = psbt.data.inputs[request.input]!;
+    // BIP-174 Updater: scripts the request lacked, supplied from our key or the registered wallet.
+    if (request.supplied?.redeemScript && !input.redeemScript)
+      input.redeemScript = request.supplied.redeemScript;
+    if (request.supplied?.witnessScript && !input.witnessScript)
+      input.witnessScript = request.supplied.witnessScript;
     // BIP-174 PSBT_IN_PARTIAL_SIG: <pubkey> → <signature as pushed to the stack>
     input.partialSig = [...(input.partialSig ?? []), { pubkey: request.publicKey, signature }];
   }
@@ -138,6 +149,14 @@ export async function signPsbt(
 ): Promise<SignedPsbt> {
   if (plan.txid !== parsed.txid) throw makeError('INTERNAL', 'The signing plan belongs to another PSBT.');
   for (const request of plan.requests) {
+    // Only the sighash types the review allowed (SIGHASH_ALL unless a rule named another).
+    if (!plan.sighashTypes.includes(request.sighashType)) {
+      throw makeError(
+        'PSBT_SIGHASH_REFUSED',
+        `Input ${request.input} would be signed with a sighash type the review did not allow; nothing was signed.`,
+        { input: request.input },
+      );
+    }
     const input = parsed.psbt.data.inputs[request.input]!;
     const signed = input.partialSig?.some((p) => toHex(p.pubkey) === toHex(request.publicKey));
     if (signed || input.finalScriptSig || input.finalScriptWitness) {
@@ -151,7 +170,10 @@ export async function signPsbt(
   const concurrency = Math.max(1, options.concurrency ?? 8);
   let made: Made[];
   try {
-    made = await runPool(plan.requests, concurrency, (request) => signOne(parsed, request, signer, verifier));
+    const digestOf = options.digest ?? sighashFor;
+    made = await runPool(plan.requests, concurrency, (request) =>
+      signOne(parsed, request, signer, verifier, digestOf),
+    );
   } catch (error) {
     if (isColdsignError(error)) throw error;
     throw makeError('INTERNAL', 'Signing failed unexpectedly; nothing was signed.', {}, error);

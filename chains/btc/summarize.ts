@@ -2,17 +2,24 @@
  * summarizePsbt (pure): which inputs are ours, the safety checks that must pass before anything is signed,
  * and the SigningSummary the operator and the policy read. The signing plan lists every (input, key) to sign.
  */
-import { address as baddress, type Psbt } from 'bitcoinjs-lib';
+import { address as baddress, payments, type Psbt } from 'bitcoinjs-lib';
+import type { RegisteredWallet } from '../../core/btc-wallet.js';
 import { makeError } from '../../core/errors.js';
 import { equalBytes, fromHex, toHex } from '../../core/bytes.js';
 import { uncompressPublicKey } from '../../core/signature.js';
 import type { BtcNetwork, KeyRecord } from '../../core/signer.js';
-import type { Movement, SigningSummary } from '../../core/summary.js';
+import {
+  BTC_DEFAULT_FEE_LIMITS,
+  type BtcPolicyFacts,
+  type Movement,
+  type SigningSummary,
+} from '../../core/summary.js';
 import { btcOutputScript, BTC_SCRIPT_TYPES } from './address.js';
 import { networkParams } from './network.js';
 import type { ParsedPsbt } from './parse.js';
 import {
   isOpReturn,
+  isP2sh,
   isP2tr,
   signedInputSize,
   spendTemplate,
@@ -24,8 +31,15 @@ import { estimateVsize, type InputSize } from './vsize.js';
 
 export interface SummarizeOptions {
   network: BtcNetwork;
-  /** CVE-2020-14199: require non_witness_utxo for every segwit v0 input we sign (default true). */
-  strictUtxo?: boolean;
+  /**
+   * CVE-2020-14199: our segwit v0 inputs may prove their amount with witness_utxo alone (some rule sets
+   * `allowWitnessUtxoOnly`); the fee is then shown as unverified. Default false: non_witness_utxo required.
+   */
+  allowWitnessUtxoOnly?: boolean;
+  /** Sighash type bytes some rule names in `sighashTypes`; SIGHASH_ALL is always allowed, others only when listed. */
+  sighashTypes?: readonly number[];
+  /** Registered multisig wallets of the policy in force (those of `network` are used). */
+  wallets?: readonly RegisteredWallet[];
 }
 
 /** One signature to produce: input `input` with our key `keyId`. */
@@ -46,6 +60,10 @@ export interface BtcSignRequest {
   value: bigint;
   /** P2SH redeem script, for finalization. */
   redeemScript?: Uint8Array;
+  /** Scripts the PSBT lacked and the appliance supplied from our key or a registered wallet (BIP-174 Updater). */
+  supplied?: { redeemScript?: Uint8Array; witnessScript?: Uint8Array };
+  /** Registered wallet of a multisig input. */
+  wallet?: string;
 }
 
 export interface BtcSigningPlan {
@@ -53,7 +71,9 @@ export interface BtcSigningPlan {
   /** txid of the unsigned transaction: ties the plan to the parsed PSBT. */
   txid: string;
   requests: BtcSignRequest[];
-  /** True when every input will be complete and single-key after signing: then finalize and extract. */
+  /** Sighash types the review allowed: the signer refuses any other (SIGHASH_ALL unless a rule named it). */
+  sighashTypes: number[];
+  /** True when every input will be complete and single-key after signing: it may then be finalized. */
   finalize: boolean;
 }
 
@@ -69,10 +89,12 @@ const SIGHASH_NAMES: Record<number, string> = {
   0x83: 'SINGLE|ANYONECANPAY',
 };
 
-const FEE_WARNING_RATIO = 0.05;
+/** Default fee sanity limits (policy/btc-checks.ts applies them when a rule sets no fee cap of its own). */
+const DEFAULT_MAX_FEE_PERCENT = BTC_DEFAULT_FEE_LIMITS.percentOfSent;
+const DEFAULT_MAX_FEE_RATE = BTC_DEFAULT_FEE_LIMITS.satPerVbyte;
 /** Bitcoin Core policy MAX_STANDARD_TX_WEIGHT: larger transactions are not relayed (and legacy sighash is quadratic). */
 const MAX_STANDARD_TX_WEIGHT = 400_000;
-const HIGH_FEE_RATE = 1000;
+const SIGHASH_ALL = 0x01;
 
 interface OurKey {
   record: KeyRecord;
@@ -119,10 +141,13 @@ interface InputFacts {
   txid: string;
   vout: number;
   sats: bigint;
+  /** The amount is proven by the previous transaction (non_witness_utxo). */
+  verified: boolean;
   template: SpendTemplate;
   ours: OurKey[];
   finalized: boolean;
   sighashType: number;
+  wallet?: RegisteredWallet;
 }
 
 function hasTaprootFields(input: PsbtInput): boolean {
@@ -137,7 +162,10 @@ function hasTaprootFields(input: PsbtInput): boolean {
 }
 
 /** The prevout (script and amount) of input `index`, from non_witness_utxo when present (BIP-174). */
-function prevout(parsed: ParsedPsbt, index: number): { script: Uint8Array; value: bigint } {
+function prevout(
+  parsed: ParsedPsbt,
+  index: number,
+): { script: Uint8Array; value: bigint; verified: boolean } {
   const input = parsed.psbt.data.inputs[index]!;
   const txIn = parsed.tx.ins[index]!;
   const full = parsed.prevTxs[index]?.outs[txIn.index];
@@ -165,11 +193,11 @@ function prevout(parsed: ParsedPsbt, index: number): { script: Uint8Array; value
       input: index,
     });
   }
-  return { script: out.script, value: out.value };
+  return { script: out.script, value: out.value, verified: full !== undefined };
 }
 
-function sighashOf(input: PsbtInput, index: number, outputCount: number): number {
-  const type = input.sighashType ?? 0x01;
+function sighashOf(input: PsbtInput, index: number, outputCount: number, allowed: readonly number[]): number {
+  const type = input.sighashType ?? SIGHASH_ALL;
   if (!(type in SIGHASH_NAMES)) {
     throw makeError(
       'PSBT_SIGHASH_UNSUPPORTED',
@@ -185,13 +213,20 @@ function sighashOf(input: PsbtInput, index: number, outputCount: number): number
       { input: index },
     );
   }
+  // NONE and SINGLE let anyone rewrite the outputs afterwards: signed only when a rule names the type.
+  if (type !== SIGHASH_ALL && !allowed.includes(type)) {
+    throw makeError(
+      'PSBT_SIGHASH_REFUSED',
+      `Input ${index} asks for SIGHASH_${SIGHASH_NAMES[type]}, which no rule of the policy allows; only SIGHASH_ALL is signed.`,
+      { input: index, sighash: SIGHASH_NAMES[type] },
+    );
+  }
   return type;
 }
 
 /** CVE-2020-14199: segwit v0 amounts are only trusted when the full previous transaction proves them. */
-function checkUtxoProof(parsed: ParsedPsbt, facts: InputFacts, strict: boolean): void {
-  const hasFull = parsed.prevTxs[facts.index] !== undefined;
-  if (hasFull) return;
+function checkUtxoProof(facts: InputFacts, strict: boolean): void {
+  if (facts.verified) return;
   if (!facts.template.segwit) {
     throw makeError(
       'PSBT_UTXO_MISSING',
@@ -204,7 +239,7 @@ function checkUtxoProof(parsed: ParsedPsbt, facts: InputFacts, strict: boolean):
   if (strict) {
     throw makeError(
       'PSBT_UTXO_MISSING',
-      `Input ${facts.index} lacks its full previous transaction (non_witness_utxo), required against the CVE-2020-14199 fee attack.`,
+      `Input ${facts.index} lacks its full previous transaction (non_witness_utxo), required against the CVE-2020-14199 fee attack unless a rule sets allowWitnessUtxoOnly.`,
       { input: facts.index },
     );
   }
@@ -215,29 +250,47 @@ function finalizedSize(input: PsbtInput): InputSize | undefined {
   return { scriptSig: input.finalScriptSig?.length ?? 0, witness: input.finalScriptWitness?.length ?? 0 };
 }
 
-/** An output pays us when it is a single-key script of one of our keys, or multisig of our cosigner set. */
-function changeLabel(
-  parsed: ParsedPsbt,
-  index: number,
+/** An output pays us when it is a single-key script of one of our keys, or a registered wallet's script. */
+function changeOf(
   script: Uint8Array,
   singleKeyScripts: Map<string, string>,
-  cosigners: Set<string>,
-  ourKeys: OurKey[],
-): string | undefined {
-  const single = singleKeyScripts.get(toHex(script));
-  if (single) return single;
-  const output = parsed.psbt.data.outputs[index];
-  const inner = output?.witnessScript ?? output?.redeemScript;
-  if (!inner || cosigners.size === 0) return undefined;
-  // The script must really be the output's (BIP-16/141 hashes), else the PSBT could point anywhere.
-  const template = spendTemplate(script, output?.redeemScript, output?.witnessScript, []);
-  if (!template.multisig) return undefined;
-  const hexes = template.multisig.pubkeys.map(toHex);
-  if (!hexes.every((h) => cosigners.has(h))) return undefined;
-  const mine = ourKeys.filter((k) => hexes.includes(toHex(k.publicKey)));
-  return mine.length > 0
-    ? `${template.multisig.m}-of-${hexes.length} multisig (${mine.map((k) => k.record.label).join(', ')})`
-    : undefined;
+  wallets: Map<string, RegisteredWallet>,
+): { label: string; wallet?: string } | undefined {
+  const hex = toHex(script);
+  const single = singleKeyScripts.get(hex);
+  if (single) return { label: single };
+  const wallet = wallets.get(hex);
+  if (!wallet) return undefined;
+  return {
+    label: `wallet ${wallet.name} (${wallet.threshold}-of-${wallet.keys.length})`,
+    wallet: wallet.name,
+  };
+}
+
+/** BIP-174 Updater for an address-only watch-only wallet: P2SH of our key's P2WPKH needs no redeem script. */
+function ourNestedRedeemScript(prevoutScript: Uint8Array, ourKeys: OurKey[]): Uint8Array | undefined {
+  if (!isP2sh(prevoutScript)) return undefined;
+  const hex = toHex(prevoutScript);
+  const key = ourKeys.find((k) => k.scripts[1] === hex);
+  return key ? payments.p2wpkh({ pubkey: key.publicKey }).output : undefined;
+}
+
+function unknownFieldWarnings(psbt: Psbt): string[] {
+  const describe = (where: string, records: { key: Uint8Array }[] | undefined): string[] => {
+    if (!records?.length) return [];
+    const proprietary = records.filter((r) => r.key[0] === 0xfc).length;
+    const unknown = records.length - proprietary;
+    const parts = [
+      unknown ? `${unknown} unknown` : '',
+      proprietary ? `${proprietary} proprietary (0xFC)` : '',
+    ].filter(Boolean);
+    return [`${where} carries ${parts.join(' and ')} field(s), kept unchanged and not reviewed.`];
+  };
+  return [
+    ...describe('The PSBT', psbt.data.globalMap.unknownKeyVals),
+    ...psbt.data.inputs.flatMap((input, i) => describe(`Input ${i}`, input.unknownKeyVals)),
+    ...psbt.data.outputs.flatMap((output, i) => describe(`Output ${i}`, output.unknownKeyVals)),
+  ];
 }
 
 function outputKind(script: Uint8Array): string {
@@ -256,7 +309,8 @@ export function summarizePsbt(
   options: SummarizeOptions,
 ): { summary: SigningSummary; plan: BtcSigningPlan } {
   const { network } = options;
-  const strict = options.strictUtxo ?? true;
+  const strict = !options.allowWitnessUtxoOnly;
+  const allowedSighash = [SIGHASH_ALL, ...(options.sighashTypes ?? []).filter((t) => t in SIGHASH_NAMES)];
   if (parsed.networkHint && (parsed.networkHint === 'mainnet') !== (network === 'mainnet')) {
     throw makeError(
       'PSBT_NETWORK_MISMATCH',
@@ -268,13 +322,15 @@ export function summarizePsbt(
     .map((record) => ({ record, ...materialOf(record.publicKey.toLowerCase()) }));
   const byHex = new Map(ourKeys.map((k) => [toHex(k.publicKey), k]));
   const candidates = ourKeys.map((k) => k.publicKey);
+  const wallets = new Map(
+    (options.wallets ?? []).filter((w) => w.network === network).map((w) => [w.script, w]),
+  );
   const { psbt, tx } = parsed;
   const warnings: string[] = [];
 
   const facts: InputFacts[] = [];
   const sizes: InputSize[] = [];
   const requests: BtcSignRequest[] = [];
-  const cosigners = new Set<string>();
   let everyInputSingleAndComplete = true;
 
   psbt.data.inputs.forEach((input, index) => {
@@ -290,7 +346,15 @@ export function summarizePsbt(
         },
       );
     }
-    const template = spendTemplate(prev.script, input.redeemScript, input.witnessScript, candidates);
+    // Scripts the PSBT left out are taken from the registered wallet or our own key (BIP-174 Updater role).
+    const wallet = wallets.get(toHex(prev.script));
+    const supplied: { redeemScript?: Uint8Array; witnessScript?: Uint8Array } = {};
+    const redeemScript =
+      input.redeemScript ?? wallet?.redeemScript ?? ourNestedRedeemScript(prev.script, ourKeys);
+    const witnessScript = input.witnessScript ?? wallet?.witnessScript;
+    if (!input.redeemScript && redeemScript) supplied.redeemScript = redeemScript;
+    if (!input.witnessScript && witnessScript) supplied.witnessScript = witnessScript;
+    const template = spendTemplate(prev.script, redeemScript, witnessScript, candidates);
     const inTemplate = template.pubkeys
       .map((pk) => byHex.get(toHex(pk)))
       .filter((k): k is OurKey => k !== undefined);
@@ -303,13 +367,15 @@ export function summarizePsbt(
       txid: toHex(Uint8Array.from(txIn.hash).reverse()),
       vout: txIn.index,
       sats: prev.value,
+      verified: prev.verified,
       template,
       ours: inTemplate.length > 0 ? inTemplate : inDerivation,
       finalized: finalized !== undefined,
-      sighashType: input.sighashType ?? 0x01,
+      sighashType: input.sighashType ?? SIGHASH_ALL,
+      ...(wallet ? { wallet } : {}),
     };
     facts.push(fact);
-    sizes.push(finalized ?? signedSize(template, input));
+    sizes.push(finalized ?? signedInputSize(template.kind, template.multisig, redeemScript, witnessScript));
     if (fact.finalized) return;
     if (fact.ours.length === 0) {
       everyInputSingleAndComplete = false;
@@ -325,19 +391,26 @@ export function summarizePsbt(
         },
       );
     }
-    fact.sighashType = sighashOf(input, index, tx.outs.length);
-    checkUtxoProof(parsed, fact, strict);
-    if (!parsed.prevTxs[index] && template.segwit) {
-      warnings.push(
-        `Input ${index}'s amount comes from witness_utxo only: the CVE-2020-14199 check was relaxed.`,
+    // Anyone can write a multisig of our public key and theirs: only officer-registered wallets are signed.
+    if (template.multisig && !wallet) {
+      throw makeError(
+        'PSBT_WALLET_UNREGISTERED',
+        `Input ${index} is a ${template.multisig.m}-of-${template.multisig.pubkeys.length} multisig with our key that is not a registered wallet; it is not signed.`,
+        { input: index },
       );
     }
-    if (fact.sighashType !== 0x01) {
+    fact.sighashType = sighashOf(input, index, tx.outs.length, allowedSighash);
+    checkUtxoProof(fact, strict);
+    if (!fact.verified) {
+      warnings.push(
+        `Input ${index}'s amount comes from witness_utxo only (CVE-2020-14199 check relaxed by the policy): the fee is unverified.`,
+      );
+    }
+    if (fact.sighashType !== SIGHASH_ALL) {
       warnings.push(
         `Input ${index} asks for SIGHASH_${SIGHASH_NAMES[fact.sighashType]}: parts of the transaction can change after signing.`,
       );
     }
-    if (template.multisig) template.multisig.pubkeys.forEach((pk) => cosigners.add(toHex(pk)));
     const signed = new Set((input.partialSig ?? []).map((p) => toHex(p.pubkey)));
     // An input we signed before is left for the coordinator to finalize (nothing new to add to it).
     if (inTemplate.every((key) => signed.has(toHex(key.publicKey)))) everyInputSingleAndComplete = false;
@@ -354,7 +427,9 @@ export function summarizePsbt(
         segwit: template.segwit,
         scriptCode: template.signScript!,
         value: prev.value,
-        ...(input.redeemScript ? { redeemScript: input.redeemScript } : {}),
+        ...(redeemScript ? { redeemScript } : {}),
+        ...(Object.keys(supplied).length > 0 ? { supplied } : {}),
+        ...(wallet ? { wallet: wallet.name } : {}),
       });
     }
     if (template.multisig) everyInputSingleAndComplete = false;
@@ -377,31 +452,38 @@ export function summarizePsbt(
     } catch {
       address = null;
     }
-    const label = changeLabel(parsed, index, out.script, singleKeyScripts, cosigners, ourKeys);
+    const change = changeOf(out.script, singleKeyScripts, wallets);
     if (isOpReturn(out.script))
       warnings.push(`Output ${index} carries OP_RETURN data (${out.script.length - 1} bytes).`);
     return {
       index,
       address,
       sats: out.value,
-      change: label !== undefined,
-      label,
+      change: change !== undefined,
+      label: change?.label,
+      wallet: change?.wallet,
       kind: outputKind(out.script),
     };
   });
 
   const totalIn = facts.reduce((n, f) => n + f.sats, 0n);
   const totalOut = outputs.reduce((n, o) => n + o.sats, 0n);
-  const fee = totalIn - totalOut;
-  if (fee < 0n) {
+  if (totalIn < totalOut) {
     throw makeError('PSBT_INCONSISTENT', 'The PSBT pays out more than its inputs hold.', {
       inputs: totalIn.toString(),
       outputs: totalOut.toString(),
     });
   }
-  const ourIn = facts.filter((f) => f.ours.length > 0).reduce((n, f) => n + f.sats, 0n);
+  const ours = facts.filter((f) => f.ours.length > 0);
+  const ourIn = ours.reduce((n, f) => n + f.sats, 0n);
   const changeSats = outputs.filter((o) => o.change).reduce((n, o) => n + o.sats, 0n);
   const sentSats = totalOut - changeSats;
+  // A foreign input's amount is only vouched for by its previous transaction; without it the fee is unknown.
+  const unprovenForeign = facts.filter((f) => f.ours.length === 0 && !f.verified).map((f) => f.index);
+  const feeStatus: BtcPolicyFacts['feeStatus'] =
+    unprovenForeign.length > 0 ? 'unknown' : ours.some((f) => !f.verified) ? 'unverified' : 'verified';
+  // Unknown fee: what our inputs can contribute at most (our inputs minus every output), which we can vouch for.
+  const fee = feeStatus === 'unknown' ? (ourIn > totalOut ? ourIn - totalOut : 0n) : totalIn - totalOut;
   const totalSpent = ourIn > changeSats ? ourIn - changeSats : 0n;
   const { vsize, weight } = estimateVsize(tx, sizes);
   if (weight > MAX_STANDARD_TX_WEIGHT) {
@@ -411,28 +493,66 @@ export function summarizePsbt(
       { weight, max: MAX_STANDARD_TX_WEIGHT },
     );
   }
-  const feeRate = Math.round((Number(fee) / vsize) * 100) / 100;
+  const feeRate = feeStatus === 'unknown' ? null : Math.round((Number(fee) / vsize) * 100) / 100;
+  const atRisk = ours.filter((f) => (f.sighashType & 0x1f) !== SIGHASH_ALL).reduce((n, f) => n + f.sats, 0n);
 
   const foreign = facts.filter((f) => f.ours.length === 0).map((f) => f.index);
   if (foreign.length > 0)
     warnings.push(`Inputs ${foreign.join(', ')} are not ours; another party signs them.`);
-  if (!outputs.some((o) => o.change)) warnings.push('No output returns change to our keys.');
-  const base = sentSats > 0n ? sentSats : totalOut;
-  if (base > 0n && Number(fee) > Number(base) * FEE_WARNING_RATIO) {
+  if (unprovenForeign.length > 0) {
     warnings.push(
-      `The fee (${formatBtc(fee)} BTC) is more than 5% of the amount sent (${formatBtc(base)} BTC).`,
+      `The fee is unknown: the amounts of inputs ${unprovenForeign.join(', ')} are not proven by their previous transactions. Our inputs can pay at most ${formatBtc(fee)} BTC of it, which is counted as sent.`,
     );
   }
-  if (feeRate > HIGH_FEE_RATE) warnings.push(`The fee rate of ${feeRate} sat/vB is unusually high.`);
+  if (!outputs.some((o) => o.change)) warnings.push('No output returns change to our keys.');
+  const base = sentSats > 0n ? sentSats : totalOut;
+  const feeText = feeStatus === 'verified' ? 'The fee' : 'The fee (unverified)';
+  if (base > 0n && fee * 100n > base * BigInt(DEFAULT_MAX_FEE_PERCENT)) {
+    warnings.push(
+      `${feeText} of ${formatBtc(fee)} BTC is more than ${DEFAULT_MAX_FEE_PERCENT}% of the amount sent (${formatBtc(base)} BTC): refused unless the rule sets its own fee cap.`,
+    );
+  }
+  if (feeRate !== null && feeRate > DEFAULT_MAX_FEE_RATE)
+    warnings.push(
+      `The fee rate of ${feeRate} sat/vB is above ${DEFAULT_MAX_FEE_RATE} sat/vB: refused unless the rule sets its own fee cap.`,
+    );
+  warnings.push(...unknownFieldWarnings(psbt));
 
+  // Every way value leaves: outputs not ours, change (to our keys or registered wallets), and the fee (BIP-174 roles).
   const movements: Movement[] = outputs.map((o) => ({
+    channel: o.change ? 'change' : 'output',
     to: o.address,
     raw: o.sats.toString(),
     amount: formatBtc(o.sats),
     asset: { type: 'native', symbol: 'BTC' },
     change: o.change,
+    ...(o.wallet ? { wallet: o.wallet } : {}),
   }));
+  movements.push({
+    channel: 'fee',
+    to: null,
+    raw: fee.toString(),
+    amount: formatBtc(fee),
+    asset: { type: 'native', symbol: 'BTC' },
+    change: false,
+  });
   const signingKeys = [...new Set(requests.map((r) => r.label))];
+  const walletNames = [
+    ...new Set([
+      ...facts.flatMap((f) => (f.wallet && f.ours.length > 0 ? [f.wallet.name] : [])),
+      ...outputs.flatMap((o) => (o.wallet ? [o.wallet] : [])),
+    ]),
+  ];
+  const btc: BtcPolicyFacts = {
+    sighashTypes: [...new Set(ours.filter((f) => !f.finalized).map((f) => SIGHASH_NAMES[f.sighashType]!))],
+    atRiskSats: atRisk.toString(),
+    ourInputSats: ourIn.toString(),
+    sentSats: sentSats.toString(),
+    feeSats: fee.toString(),
+    feeStatus,
+    feeRate,
+    wallets: walletNames,
+  };
   const details = {
     network,
     txid: parsed.txid,
@@ -445,11 +565,13 @@ export function summarizePsbt(
       ours: f.ours.length > 0,
       amount: formatBtc(f.sats),
       sats: f.sats.toString(),
+      ...(f.verified ? {} : { amountUnverified: true }),
       script: f.template.kind,
       ...(f.ours.length > 0 ? { keys: f.ours.map((k) => k.record.label) } : {}),
       ...(f.template.multisig
         ? { multisig: `${f.template.multisig.m}-of-${f.template.multisig.pubkeys.length}` }
         : {}),
+      ...(f.wallet ? { wallet: f.wallet.name } : {}),
       sighash: SIGHASH_NAMES[f.sighashType] ?? String(f.sighashType),
       ...(f.finalized ? { finalized: true } : {}),
     })),
@@ -461,17 +583,22 @@ export function summarizePsbt(
       change: o.change,
       script: o.kind,
       ...(o.label ? { label: o.label } : {}),
+      ...(o.wallet ? { wallet: o.wallet } : {}),
     })),
-    fee: formatBtc(fee),
-    feeSats: fee.toString(),
+    fee: feeStatus === 'unknown' ? 'unknown' : formatBtc(fee),
+    feeSats: feeStatus === 'unknown' ? null : fee.toString(),
+    feeStatus,
+    ...(feeStatus === 'unknown' ? { ourFeeShareAtMost: formatBtc(fee) } : {}),
     feeRate,
     vsize,
     weight,
-    totalIn: formatBtc(totalIn),
+    totalIn: feeStatus === 'unknown' ? 'unknown' : formatBtc(totalIn),
     totalOut: formatBtc(totalOut),
     change: formatBtc(changeSats),
     amountSent: formatBtc(sentSats),
     totalSpent: formatBtc(totalSpent),
+    valueLeaving: formatBtc(sentSats + fee),
+    ...(atRisk > 0n ? { valueAtRisk: formatBtc(atRisk) } : {}),
   };
   const summary: SigningSummary = {
     chain: 'btc',
@@ -479,20 +606,21 @@ export function summarizePsbt(
     network,
     signingKeys,
     movements,
-    fee: { raw: fee.toString(), amount: formatBtc(fee), rate: feeRate },
+    fee:
+      feeStatus === 'unknown'
+        ? null
+        : { raw: fee.toString(), amount: formatBtc(fee), ...(feeRate !== null ? { rate: feeRate } : {}) },
     blind: false,
     warnings,
     details,
+    btc,
   };
   const plan: BtcSigningPlan = {
     network,
     txid: parsed.txid,
     requests,
+    sighashTypes: [...new Set(requests.map((r) => r.sighashType))],
     finalize: everyInputSingleAndComplete,
   };
   return { summary, plan };
-}
-
-function signedSize(template: SpendTemplate, input: PsbtInput): InputSize {
-  return signedInputSize(template.kind, template.multisig, input.redeemScript, input.witnessScript);
 }

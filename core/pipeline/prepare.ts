@@ -2,7 +2,7 @@
  * Parse and summarize one request with its chain's codec, and compute its request id
  * (hex SHA-256 of the canonical request bytes, SPEC.md `requestId`).
  */
-import type { BtcSigningPlan, ParsedPsbt } from '../../chains/btc/index.js';
+import type { BtcSigningPlan, ParsedPsbt, SummarizeOptions } from '../../chains/btc/index.js';
 import type { EvmSigningPlan, KnownToken, ParsedEvmRequest } from '../../chains/evm/index.js';
 import { sha256Hex } from '../bytes.js';
 import { isColdsignError, makeError } from '../errors.js';
@@ -33,8 +33,8 @@ export type PreparedRequest =
 export interface PrepareOptions {
   /** Tokens whose units are known (the policy's token lists). */
   tokens: KnownToken[];
-  /** CVE-2020-14199: require non_witness_utxo for segwit v0 inputs (default true). */
-  strictUtxo?: boolean;
+  /** What the policy in force allows a Bitcoin request (sighash types, witness_utxo-only inputs, registered wallets). */
+  btc?: Omit<SummarizeOptions, 'network'>;
 }
 
 /** Each chain's codec (and its libraries) loads only for a request of that chain. */
@@ -84,7 +84,7 @@ function prepareBtc(
       const { summary, plan } = summarizePsbt(
         parsed,
         btcKeys.filter((k) => (k.network ?? 'mainnet') === network),
-        { network, strictUtxo: options.strictUtxo ?? true },
+        { ...options.btc, network },
       );
       return {
         chain: 'btc',

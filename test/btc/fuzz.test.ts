@@ -6,7 +6,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { parsePsbt, signPsbt, summarizePsbt } from '../../chains/btc/index.js';
 import { encodePsbtTransport } from '../../chains/btc/encoding.js';
-import { installLinearSighash } from '../../chains/btc/sighash.js';
+import { sighashFor } from '../../chains/btc/sighash.js';
 import { toHex } from '../../core/bytes.js';
 import { isColdsignError } from '../../core/errors.js';
 import type { DigestSigner, KeyRecord } from '../../core/signer.js';
@@ -199,9 +199,8 @@ describe('linear BIP-143 digests', () => {
           const reference = ins.map((_, i) =>
             toHex(tx.hashForWitnessV0(i, Uint8Array.of(0x76, 0xa9), 1234n, Transaction.SIGHASH_ALL)),
           );
-          installLinearSighash(tx);
           const linear = ins.map((_, i) =>
-            toHex(tx.hashForWitnessV0(i, Uint8Array.of(0x76, 0xa9), 1234n, Transaction.SIGHASH_ALL)),
+            toHex(sighashFor(tx, i, Uint8Array.of(0x76, 0xa9), 1234n, Transaction.SIGHASH_ALL, true)),
           );
           expect(linear).toEqual(reference);
         },

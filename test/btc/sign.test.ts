@@ -25,8 +25,10 @@ import {
   foreignKey,
   foreignScript,
   verifyWithScure,
+  walletOf,
   type InputSpec,
 } from './support/fixtures.js';
+import type { SummarizeOptions } from '../../chains/btc/index.js';
 
 let token: TestToken;
 let hsm: Hsm;
@@ -70,16 +72,28 @@ function countingSigner(): DigestSigner & { calls: number } {
   return s;
 }
 
+/** The registered wallets of the multisig inputs among `inputs`. */
+function walletsOf(inputs: InputSpec[]) {
+  return inputs
+    .filter((i) => i.m !== undefined)
+    .map((i, n) => walletOf(i.kind, i.m!, i.pubkeys, `wallet-${n}`));
+}
+
 async function signFixture(
   inputs: InputSpec[],
   outputs = [
     { script: foreignScript(1), amount: 40_000n },
     { script: btcOutputScript(pk(0), 'p2wpkh'), amount: 55_000n },
   ],
+  options: Omit<SummarizeOptions, 'network'> = {},
 ) {
   const unsigned = buildPsbt(inputs, outputs);
   const parsed = parsePsbt(unsigned);
-  const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+  const { summary, plan } = summarizePsbt(parsed, keys, {
+    network: 'testnet',
+    wallets: walletsOf(inputs),
+    ...options,
+  });
   const signed = await signPsbt(parsed, plan, hsm.signer, { concurrency: 4 });
   verifyWithScure(unsigned, signed, inputs);
   if (!plan.finalize) {
@@ -109,7 +123,12 @@ describe('single-key script types, signed in SoftHSM2 and finalized', () => {
       expect(scure.hex).toBe(signed.finalTxHex);
       expect(scure.id).toBe(signed.txid);
       expect(summary.fee).toEqual({ raw: '5000', amount: '0.00005', rate: expect.any(Number) });
-      expect(summary.movements.map((m) => m.change)).toEqual([false, true]);
+      expect(summary.movements.map((m) => [m.channel, m.change])).toEqual([
+        ['output', false],
+        ['change', true],
+        ['fee', false],
+      ]);
+      expect(summary.movements[2]!.raw).toBe('5000');
       // DER (BIP-66) + SIGHASH_ALL, low-S enforced by verifyWithScure
       expect(signed.signatures[0]!.signature.endsWith('01')).toBe(true);
     });
@@ -144,6 +163,8 @@ describe('multisig inputs containing our keys', () => {
       expect(signed.finalTxHex).toBeUndefined();
       expect(signed.signatures).toHaveLength(2);
       expect((summary.details.inputs as { multisig?: string }[])[0]!.multisig).toBe('2-of-3');
+      expect((summary.details.inputs as { wallet?: string }[])[0]!.wallet).toBe('wallet-0');
+      expect(summary.btc?.wallets).toEqual(['wallet-0']);
       expect(finalizeWithScure(signed.psbt).hex).toMatch(/^0[12]000000/);
     });
   }
@@ -157,10 +178,48 @@ describe('multisig inputs containing our keys', () => {
   });
 });
 
-describe('explicit sighash types are signed as asked and reported', () => {
-  it('SIGHASH_NONE|ANYONECANPAY is reported as a warning and verifies under scure', async () => {
+describe('sighash types other than ALL are signed only when a rule names them', () => {
+  for (const [type, name] of [
+    [0x02, 'NONE'],
+    [0x03, 'SINGLE'],
+    [0x81, 'ALL|ANYONECANPAY'],
+    [0x82, 'NONE|ANYONECANPAY'],
+    [0x83, 'SINGLE|ANYONECANPAY'],
+  ] as const) {
+    it(`SIGHASH_${name} is refused with PSBT_SIGHASH_REFUSED when no rule allows it`, () => {
+      const unsigned = buildPsbt(
+        [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, sighashType: type }],
+        [{ script: foreignScript(1), amount: 90_000n }],
+      );
+      expect(() => summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' })).toThrow(
+        expect.objectContaining({ code: 'PSBT_SIGHASH_REFUSED' }),
+      );
+      // allowing another type does not allow this one
+      const other = type === 0x81 ? 0x82 : 0x81;
+      expect(() =>
+        summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet', sighashTypes: [other] }),
+      ).toThrow(expect.objectContaining({ code: 'PSBT_SIGHASH_REFUSED' }));
+    });
+  }
+
+  it('a plan altered to carry a sighash type the review did not allow is refused by the signer', async () => {
+    const unsigned = buildPsbt(
+      [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }],
+      [{ script: foreignScript(1), amount: 90_000n }],
+    );
+    const parsed = parsePsbt(unsigned);
+    const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    plan.requests[0]!.sighashType = 0x02;
+    const signer = countingSigner();
+    await expect(signPsbt(parsed, plan, signer)).rejects.toMatchObject({ code: 'PSBT_SIGHASH_REFUSED' });
+    expect(signer.calls).toBe(0);
+  });
+
+  it('SIGHASH_NONE|ANYONECANPAY named by a rule is signed, reported as a warning, and verifies under scure', async () => {
     const inputs: InputSpec[] = [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n, sighashType: 0x82 }];
-    const { signed, summary } = await signFixture(inputs);
+    const { signed, summary } = await signFixture(inputs, undefined, { sighashTypes: [0x82] });
+    expect(summary.btc?.sighashTypes).toEqual(['NONE|ANYONECANPAY']);
+    expect(summary.btc?.atRiskSats).toBe('100000');
     expect(summary.warnings.some((w) => w.includes('SIGHASH_NONE|ANYONECANPAY'))).toBe(true);
     expect(signed.signatures[0]!.signature.endsWith('82')).toBe(true);
   });
@@ -179,14 +238,14 @@ describe('explicit sighash types are signed as asked and reported', () => {
 describe('refusals end in a ColdsignError before any signature', () => {
   async function refusal(
     unsigned: Uint8Array,
-    options: { strictUtxo?: boolean; network?: 'testnet' | 'mainnet' } = {},
+    options: { allowWitnessUtxoOnly?: boolean; network?: 'testnet' | 'mainnet' } = {},
   ) {
     const signer = countingSigner();
     try {
       const parsed = parsePsbt(unsigned);
       const { plan } = summarizePsbt(parsed, keys, {
         network: options.network ?? 'testnet',
-        strictUtxo: options.strictUtxo,
+        allowWitnessUtxoOnly: options.allowWitnessUtxoOnly,
       });
       await signPsbt(parsed, plan, signer);
     } catch (error) {
@@ -221,7 +280,7 @@ describe('refusals end in a ColdsignError before any signature', () => {
       const lying = parsed.psbt.toBuffer();
       expect(await refusal(lying)).toBe('PSBT_UTXO_MISMATCH');
       // ... and even with the check relaxed by policy the mismatch is refused
-      expect(await refusal(lying, { strictUtxo: false })).toBe('PSBT_UTXO_MISMATCH');
+      expect(await refusal(lying, { allowWitnessUtxoOnly: true })).toBe('PSBT_UTXO_MISMATCH');
     }
   });
 
@@ -231,7 +290,7 @@ describe('refusals end in a ColdsignError before any signature', () => {
       out,
     );
     const parsed = parsePsbt(unsigned);
-    const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet', strictUtxo: false });
+    const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet', allowWitnessUtxoOnly: true });
     expect(summary.warnings.some((w) => w.includes('CVE-2020-14199'))).toBe(true);
     const signed = await signPsbt(parsed, plan, hsm.signer);
     verifyWithScure(unsigned, signed, [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }]);
@@ -242,7 +301,7 @@ describe('refusals end in a ColdsignError before any signature', () => {
       [{ kind: 'p2pkh', pubkeys: [pk(0)], amount: 100_000n, nonWitnessUtxo: false, witnessUtxo: true }],
       out,
     );
-    expect(await refusal(unsigned, { strictUtxo: false })).toBe('PSBT_UTXO_MISSING');
+    expect(await refusal(unsigned, { allowWitnessUtxoOnly: true })).toBe('PSBT_UTXO_MISSING');
   });
 
   it('a Taproot input is refused', async () => {
@@ -294,6 +353,74 @@ describe('refusals end in a ColdsignError before any signature', () => {
         ),
     };
     await expect(signPsbt(parsed, plan, faulty)).rejects.toMatchObject({ code: 'HSM_SIGNATURE_INVALID' });
+  });
+});
+
+describe('unknown and proprietary PSBT fields are kept and reported', () => {
+  it('a proprietary (0xFC) and an unknown field survive signing byte for byte, and the review says so', async () => {
+    const base = Psbt.fromBuffer(
+      buildPsbt(
+        [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }],
+        [{ script: foreignScript(1), amount: 90_000n }],
+      ),
+    );
+    const proprietary = {
+      key: Uint8Array.of(0xfc, 0x03, 0x61, 0x62, 0x63, 0x00),
+      value: Uint8Array.of(1, 2, 3),
+    };
+    const unknown = { key: Uint8Array.of(0x4f, 0x01), value: Uint8Array.of(9) };
+    base.addUnknownKeyValToInput(0, proprietary);
+    base.addUnknownKeyValToGlobal(unknown);
+    const parsed = parsePsbt(base.toBuffer());
+    const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    expect(summary.warnings).toContain(
+      'Input 0 carries 1 proprietary (0xFC) field(s), kept unchanged and not reviewed.',
+    );
+    expect(summary.warnings).toContain(
+      'The PSBT carries 1 unknown field(s), kept unchanged and not reviewed.',
+    );
+    const signed = await signPsbt(parsed, plan, hsm.signer);
+    const out = Psbt.fromBuffer(signed.psbt);
+    expect(out.data.globalMap.unknownKeyVals?.map((kv) => toHex(kv.key))).toEqual([toHex(unknown.key)]);
+    // a finalized input keeps its unknown fields too (BIP-174: the Finalizer clears only the signing data)
+    expect(out.data.inputs[0]!.unknownKeyVals?.map((kv) => toHex(kv.value))).toEqual([
+      toHex(proprietary.value),
+    ]);
+  });
+});
+
+describe('the cross-check re-derives every digest with bitcoinjs-lib alone', () => {
+  it('a digest bug (locktime ^ 1 in our BIP-143 code, injected through the test seam) is refused: HSM_SIGNATURE_INVALID', async () => {
+    const { sighashFor } = await import('../../chains/btc/sighash.js');
+    for (const kind of ['p2wpkh', 'p2pkh'] as const) {
+      const unsigned = buildPsbt(
+        [{ kind, pubkeys: [pk(0)], amount: 100_000n }],
+        [{ script: foreignScript(1), amount: 90_000n }],
+      );
+      const parsed = parsePsbt(unsigned);
+      const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+      // The same algorithm with the transaction's locktime flipped: self-consistent, but not Bitcoin's digest.
+      const buggy: typeof sighashFor = (tx, ...rest) => {
+        const copy = tx.clone();
+        copy.locktime = tx.locktime ^ 1;
+        return sighashFor(copy, ...rest);
+      };
+      await expect(signPsbt(parsed, plan, hsm.signer, { digest: buggy })).rejects.toMatchObject({
+        code: 'HSM_SIGNATURE_INVALID',
+      });
+    }
+  });
+
+  it('the unaltered digest passes the same cross-check (the seam changes nothing by default)', async () => {
+    const { sighashFor } = await import('../../chains/btc/sighash.js');
+    const unsigned = buildPsbt(
+      [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }],
+      [{ script: foreignScript(1), amount: 90_000n }],
+    );
+    const parsed = parsePsbt(unsigned);
+    const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    const signed = await signPsbt(parsed, plan, hsm.signer, { digest: sighashFor });
+    expect(signed.signatures).toHaveLength(1);
   });
 });
 
@@ -406,49 +533,90 @@ describe('a PSBT we signed in part before', () => {
   });
 });
 
-describe('multisig change', () => {
+describe('multisig change is a registered wallet, recognised from its descriptor', () => {
   const multisigInput = (): InputSpec => ({
     kind: 'p2wsh-multisig',
     m: 2,
     pubkeys: [pk(0), foreignKey(1), pk(1)],
     amount: 100_000n,
   });
+  const registered = () => [walletOf('p2wsh-multisig', 2, [pk(0), foreignKey(1), pk(1)], 'treasury')];
 
-  it('an output to the same 2-of-3 set, with its witness script, is change', () => {
+  it('an output to the registered 2-of-3 is change and names the wallet, even without a witness script (descriptor tools add none)', () => {
     const change = btc.p2wsh(btc.p2ms(2, [pk(0), foreignKey(1), pk(1)]));
     const unsigned = buildPsbt(
       [multisigInput()],
       [
         { script: foreignScript(2), amount: 30_000n },
-        { script: change.script, amount: 60_000n, witnessScript: change.witnessScript },
+        { script: change.script, amount: 60_000n },
       ],
     );
-    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' });
-    expect(summary.movements.map((m) => m.change)).toEqual([false, true]);
-    expect((summary.details.outputs as { label?: string }[])[1]!.label).toBe(
-      '2-of-3 multisig (vault-1, vault-2)',
-    );
+    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, {
+      network: 'testnet',
+      wallets: registered(),
+    });
+    expect(summary.movements.map((m) => [m.channel, m.change, m.wallet])).toEqual([
+      ['output', false, undefined],
+      ['change', true, 'treasury'],
+      ['fee', false, undefined],
+    ]);
+    expect((summary.details.outputs as { label?: string }[])[1]!.label).toBe('wallet treasury (2-of-3)');
   });
 
-  it('a 1-of-2 of our key and a stranger’s is not change (the stranger could spend it)', () => {
+  it('a wallet registered for another network is not change', () => {
+    const change = btc.p2wsh(btc.p2ms(2, [pk(0), foreignKey(1), pk(1)]));
+    const unsigned = buildPsbt(
+      [{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n }],
+      [{ script: change.script, amount: 99_000n }],
+    );
+    const wallets = [walletOf('p2wsh-multisig', 2, [pk(0), foreignKey(1), pk(1)], 'treasury', 'mainnet')];
+    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet', wallets });
+    expect(summary.movements[0]!.change).toBe(false);
+  });
+
+  it('a 1-of-2 of our key and a stranger’s is not change, even with its witness script (the stranger could spend it)', () => {
     const hostile = btc.p2wsh(btc.p2ms(1, [pk(0), foreignKey(66)]));
     const unsigned = buildPsbt(
       [multisigInput()],
       [{ script: hostile.script, amount: 90_000n, witnessScript: hostile.witnessScript }],
     );
-    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' });
+    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, {
+      network: 'testnet',
+      wallets: registered(),
+    });
     expect(summary.movements[0]!.change).toBe(false);
     expect(summary.warnings).toContain('No output returns change to our keys.');
   });
 
-  it('a witness script that does not hash to the output is not believed', () => {
-    const real = btc.p2wsh(btc.p2ms(2, [pk(0), foreignKey(1), pk(1)]));
-    const decoy = btc.p2wsh(btc.p2ms(1, [foreignKey(67)]));
-    const unsigned = buildPsbt(
-      [multisigInput()],
-      [{ script: decoy.script, amount: 90_000n, witnessScript: real.witnessScript }],
+  it('a multisig input with our key that is not a registered wallet is refused: PSBT_WALLET_UNREGISTERED', () => {
+    const unsigned = buildPsbt([multisigInput()], [{ script: foreignScript(2), amount: 90_000n }]);
+    expect(() => summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' })).toThrow(
+      expect.objectContaining({ code: 'PSBT_WALLET_UNREGISTERED' }),
     );
-    const { summary } = summarizePsbt(parsePsbt(unsigned), keys, { network: 'testnet' });
-    expect(summary.movements[0]!.change).toBe(false);
+  });
+
+  it('a registered wallet input without witness script is signed with the script from the descriptor', async () => {
+    const spec: InputSpec = { ...multisigInput(), omitScripts: true };
+    const unsigned = buildPsbt([spec], [{ script: foreignScript(2), amount: 90_000n }]);
+    const parsed = parsePsbt(unsigned);
+    const { plan } = summarizePsbt(parsed, keys, { network: 'testnet', wallets: registered() });
+    expect(plan.requests.map((r) => r.wallet)).toEqual(['treasury', 'treasury']);
+    const signed = await signPsbt(parsed, plan, hsm.signer);
+    verifyWithScure(unsigned, signed, [multisigInput()]);
+    expect(finalizeWithScure(signed.psbt).hex).toMatch(/^0[12]000000/);
+  });
+});
+
+describe('P2SH-P2WPKH without a redeem script (address-only watch-only wallets)', () => {
+  it('the redeem script is supplied from our key, signed, and added to the PSBT', async () => {
+    const spec: InputSpec = { kind: 'p2sh-p2wpkh', pubkeys: [pk(1)], amount: 100_000n, omitScripts: true };
+    const unsigned = buildPsbt([spec], [{ script: foreignScript(2), amount: 95_000n }]);
+    const parsed = parsePsbt(unsigned);
+    expect(parsed.psbt.data.inputs[0]!.redeemScript).toBeUndefined();
+    const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    expect(plan.requests.map((r) => r.label)).toEqual(['vault-2']);
+    const signed = await signPsbt(parsed, plan, hsm.signer);
+    verifyWithScure(unsigned, signed, [spec]);
+    expect(finalizeWithScure(signed.psbt).hex).toMatch(/^0[12]000000/);
   });
 });

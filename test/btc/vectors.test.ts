@@ -187,9 +187,28 @@ describe('official vectors through the summary', () => {
         createdAt: '',
       },
     ];
+    // the 2-of-2 is signed only as a registered wallet (BIP-383 descriptor of the vector's witness script)
+    const { parseWalletDescriptor } = await import('../../core/btc-wallet.js');
+    const ms = decodeMultisig(input.witnessScript!)!;
+    const wallets = [
+      parseWalletDescriptor(
+        'vector',
+        `sh(wsh(multi(${ms.m},${ms.pubkeys.map(toHex).join(',')})))`,
+        'testnet',
+      ),
+    ];
+    expect(
+      codeOf(() => summarizePsbt(parsed, keys, { network: 'testnet', allowWitnessUtxoOnly: true })),
+    ).toBe('PSBT_WALLET_UNREGISTERED');
     // only witness_utxo is given: refused by default (CVE-2020-14199), planned when the policy relaxes it
-    expect(codeOf(() => summarizePsbt(parsed, keys, { network: 'testnet' }))).toBe('PSBT_UTXO_MISSING');
-    const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet', strictUtxo: false });
+    expect(codeOf(() => summarizePsbt(parsed, keys, { network: 'testnet', wallets }))).toBe(
+      'PSBT_UTXO_MISSING',
+    );
+    const { summary, plan } = summarizePsbt(parsed, keys, {
+      network: 'testnet',
+      allowWitnessUtxoOnly: true,
+      wallets,
+    });
     expect(plan.requests.map((r) => toHex(r.publicKey))).toEqual([missing]);
     expect(plan.requests[0]!.kind).toBe('p2sh-p2wsh-multisig');
     expect(plan.finalize).toBe(false);

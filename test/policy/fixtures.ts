@@ -29,6 +29,17 @@ export function btcTransfer(
     blind: false,
     warnings: [],
     details: {},
+    // What chains/btc reports beside the movements (policy/btc-checks.ts reads it).
+    btc: {
+      sighashTypes: ['ALL'],
+      atRiskSats: '0',
+      ourInputSats: (outputs.reduce((n, o) => n + o.sat, 0n) + feeSat).toString(),
+      sentSats: outputs.reduce((n, o) => n + (o.change ? 0n : o.sat), 0n).toString(),
+      feeSats: feeSat.toString(),
+      feeStatus: 'verified',
+      feeRate: rate,
+      wallets: [],
+    },
   };
 }
 

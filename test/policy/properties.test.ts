@@ -100,6 +100,16 @@ function btcSummary(req: BtcRequest): SigningSummary {
     blind: false,
     warnings: [],
     details: {},
+    btc: {
+      sighashTypes: ['ALL'],
+      atRiskSats: '0',
+      ourInputSats: (req.outputs.reduce((n, o) => n + o.sat, 0n) + req.fee).toString(),
+      sentSats: req.outputs.reduce((n, o) => n + (o.change ? 0n : o.sat), 0n).toString(),
+      feeSats: req.fee.toString(),
+      feeStatus: 'verified',
+      feeRate: req.rate,
+      wallets: [],
+    },
   };
 }
 

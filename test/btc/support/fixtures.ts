@@ -7,6 +7,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { fromHex, toHex } from '../../../core/bytes.js';
 import type { SignedPsbt } from '../../../chains/btc/sign.js';
+import { parseWalletDescriptor, type RegisteredWallet } from '../../../core/btc-wallet.js';
+import type { BtcNetwork } from '../../../core/signer.js';
 
 export type FixtureKind =
   'p2wpkh' | 'p2sh-p2wpkh' | 'p2pkh' | 'p2wsh-multisig' | 'p2sh-p2wsh-multisig' | 'p2sh-multisig' | 'p2tr';
@@ -22,6 +24,8 @@ export interface InputSpec {
   /** Include witness_utxo (default: for segwit kinds). */
   witnessUtxo?: boolean;
   sighashType?: number;
+  /** Leave out the redeem and witness scripts (an address-only watch-only wallet's PSBT). */
+  omitScripts?: boolean;
 }
 
 export interface OutputSpec {
@@ -92,8 +96,8 @@ export function buildPsbt(inputs: InputSpec[], outputs: OutputSpec[]): Uint8Arra
       index: 0,
       ...(spec.nonWitnessUtxo === false ? {} : { nonWitnessUtxo: prev.bytes }),
       ...((spec.witnessUtxo ?? segwit) ? { witnessUtxo: { script: pay.script, amount: spec.amount } } : {}),
-      ...(pay.redeemScript ? { redeemScript: pay.redeemScript } : {}),
-      ...(pay.witnessScript ? { witnessScript: pay.witnessScript } : {}),
+      ...(pay.redeemScript && !spec.omitScripts ? { redeemScript: pay.redeemScript } : {}),
+      ...(pay.witnessScript && !spec.omitScripts ? { witnessScript: pay.witnessScript } : {}),
       ...(spec.sighashType ? { sighashType: spec.sighashType } : {}),
       ...(spec.kind === 'p2tr' ? { tapInternalKey: spec.pubkeys[0]!.subarray(1) } : {}),
     });
@@ -148,3 +152,23 @@ export function finalizeWithScure(signedPsbt: Uint8Array): { hex: string; id: st
 }
 
 export { btc };
+
+/** The BIP-380 descriptor of a multisig fixture (multi() keeps the script's key order). */
+export function multisigDescriptor(kind: FixtureKind, m: number, pubkeys: Uint8Array[]): string {
+  const inner = `multi(${m},${pubkeys.map(toHex).join(',')})`;
+  if (kind === 'p2wsh-multisig') return `wsh(${inner})`;
+  if (kind === 'p2sh-p2wsh-multisig') return `sh(wsh(${inner}))`;
+  if (kind === 'p2sh-multisig') return `sh(${inner})`;
+  throw new Error(`${kind} is not a multisig kind`);
+}
+
+/** A registered wallet (as the policy's `wallets` section yields it) for a multisig fixture. */
+export function walletOf(
+  kind: FixtureKind,
+  m: number,
+  pubkeys: Uint8Array[],
+  name = 'treasury',
+  network: BtcNetwork = 'testnet',
+): RegisteredWallet {
+  return parseWalletDescriptor(name, multisigDescriptor(kind, m, pubkeys), network);
+}
