@@ -95,7 +95,11 @@ export function txidOf(prepared: PreparedRequest): string {
 
 /** What an approval of this request binds: request id, signing keys, policy version. */
 export function approvalBinding(prepared: PreparedRequest, policyVersion: number | null): ApprovalBinding {
-  return { requestId: prepared.requestId, keys: prepared.summary.signingKeys, policyVersion: policyVersion ?? 0 };
+  return {
+    requestId: prepared.requestId,
+    keys: prepared.summary.signingKeys,
+    policyVersion: policyVersion ?? 0,
+  };
 }
 
 /**
@@ -110,9 +114,7 @@ function decide(
   pending: readonly VelocityRecord[] = [],
 ): { decision: Decision; policy: PolicyDocument | null } {
   const policy = currentPolicy(db);
-  const full = auditor
-    ? velocityHistoryFor(auditor, policy, now)
-    : previewHistory(db, policy, now);
+  const full = auditor ? velocityHistoryFor(auditor, policy, now) : previewHistory(db, policy, now);
   const txid = txidOf(prepared);
   const history = [...full, ...pending].filter((r) => (r.txid ?? r.requestId) !== txid);
   return { decision: evaluate(prepared.summary, policy, history, now), policy };
@@ -228,7 +230,11 @@ function announce(prepared: PreparedRequest): SigningAnnouncement {
     return {
       requestId: prepared.requestId,
       txid: prepared.plan.txid,
-      signatures: prepared.plan.requests.map((r) => ({ key: r.label, input: r.input, sighashType: r.sighashType })),
+      signatures: prepared.plan.requests.map((r) => ({
+        key: r.label,
+        input: r.input,
+        sighashType: r.sighashType,
+      })),
     };
   }
   return {
@@ -274,13 +280,23 @@ interface Refusal {
 }
 
 /** Refusals recorded in the log (the whole batch is refused), then the first is thrown (nothing signed). */
-async function refuseBatch(deps: PipelineDeps, batch: readonly Reviewed[], refusals: Refusal[]): Promise<never> {
+async function refuseBatch(
+  deps: PipelineDeps,
+  batch: readonly Reviewed[],
+  refusals: Refusal[],
+): Promise<never> {
   const now = deps.now();
   const refusedIds = new Set(refusals.map((r) => r.reviewed.prepared.requestId));
   const seq = await deps.auditor.commit(now, (tx) => {
     let last = 0;
     for (const r of refusals) {
-      recordDecision(tx, r.reviewed.prepared.requestId, { ...r.decision, allowed: false }, r.reviewed.policyVersion, now);
+      recordDecision(
+        tx,
+        r.reviewed.prepared.requestId,
+        { ...r.decision, allowed: false },
+        r.reviewed.policyVersion,
+        now,
+      );
       last ||= tx.append('request.refused', {
         requestId: r.reviewed.prepared.requestId,
         code: r.code,
@@ -300,7 +316,15 @@ async function refuseBatch(deps: PipelineDeps, batch: readonly Reviewed[], refus
     return last;
   });
   const first = refusals[0]!;
-  const report = buildReport(first.reviewed.prepared, first.decision, 'refused', first.approvals, [], seq, deps.auditor.head);
+  const report = buildReport(
+    first.reviewed.prepared,
+    first.decision,
+    'refused',
+    first.approvals,
+    [],
+    seq,
+    deps.auditor.head,
+  );
   const family = first.code;
   throw Object.assign(
     makeError(family, first.message, {
@@ -355,13 +379,25 @@ export async function signBatch(
     const { prepared } = reviewed;
     const { decision, policy } = decide(deps.auditor, deps.db, prepared, now, pending);
     if (!decision.allowed) {
-      refusals.push({ reviewed, code: 'POLICY_DENIED', message: denialMessage(decision, policy, prepared), decision, approvals: [] });
+      refusals.push({
+        reviewed,
+        code: 'POLICY_DENIED',
+        message: denialMessage(decision, policy, prepared),
+        decision,
+        approvals: [],
+      });
       continue;
     }
     let approvals: string[];
     try {
       const binding = approvalBinding(prepared, policy?.version ?? null);
-      approvals = verifyApprovals(approvalsFor(approvalDocs, prepared.requestId), binding, officers, now, policy);
+      approvals = verifyApprovals(
+        approvalsFor(approvalDocs, prepared.requestId),
+        binding,
+        officers,
+        now,
+        policy,
+      );
     } catch (error) {
       if (!isColdsignError(error)) throw error;
       refusals.push({ reviewed, code: error.code, message: error.message, decision, approvals: [] });
@@ -379,7 +415,14 @@ export async function signBatch(
     }
     const totals = requestTotals(prepared.summary) ?? new Map<string, bigint>();
     for (const [asset, raw] of totals) {
-      pending.push({ requestId: prepared.requestId, rule: decision.rule ?? '', asset, raw: raw.toString(), timeMs: now.getTime(), txid: txidOf(prepared) });
+      pending.push({
+        requestId: prepared.requestId,
+        rule: decision.rule ?? '',
+        asset,
+        raw: raw.toString(),
+        timeMs: now.getTime(),
+        txid: txidOf(prepared),
+      });
     }
     allowed.push({ reviewed, decision, approvals });
   }
@@ -397,12 +440,22 @@ export async function signBatch(
     recordSigningStarted(tx, announcements);
   });
 
-  const made: Array<{ a: (typeof allowed)[number]; output: ExportedOutput; digest: string; path: string | null; signatures: Array<{ keyLabel: string; signature: string }> }> = [];
+  const made: Array<{
+    a: (typeof allowed)[number];
+    output: ExportedOutput;
+    digest: string;
+    path: string | null;
+    signatures: Array<{ keyLabel: string; signature: string }>;
+  }> = [];
   try {
     for (const [i, a] of allowed.entries()) {
       const { prepared } = a.reviewed;
       const opts = optionsFor(a.reviewed);
-      const signed = await signPrepared(prepared, announcedSigner(deps.signer, announcements[i]!, opts.onProgress), fastVerifier);
+      const signed = await signPrepared(
+        prepared,
+        announcedSigner(deps.signer, announcements[i]!, opts.onProgress),
+        fastVerifier,
+      );
       const output = await exportSigned(prepared, signed, opts.format, {
         fragmentBytes: opts.fragmentBytes,
         withQr: opts.withQr,
@@ -417,29 +470,44 @@ export async function signBatch(
     }
   } catch (error) {
     const code = isColdsignError(error) ? error.code : 'INTERNAL';
-    await deps.auditor.commit(deps.now(), (tx) => recordSigningFailed(tx, allowed.map((a) => a.reviewed.prepared.requestId), code));
+    await deps.auditor.commit(deps.now(), (tx) =>
+      recordSigningFailed(
+        tx,
+        allowed.map((a) => a.reviewed.prepared.requestId),
+        code,
+      ),
+    );
     throw error;
   }
 
   const seqs = await deps.auditor.commit(now, (tx: AuditTx) =>
-    made.map((m) =>
-      recordSignatures(
-        tx,
-        {
-          requestId: m.a.reviewed.prepared.requestId,
-          txid: txidOf(m.a.reviewed.prepared),
-          rule: m.a.decision.rule ?? '',
-          summary: m.a.reviewed.prepared.summary,
-          signatures: m.signatures,
-          ...(m.path ? { output: { path: m.path, digest: m.digest } } : {}),
-        },
-        now,
-      ).seq,
+    made.map(
+      (m) =>
+        recordSignatures(
+          tx,
+          {
+            requestId: m.a.reviewed.prepared.requestId,
+            txid: txidOf(m.a.reviewed.prepared),
+            rule: m.a.decision.rule ?? '',
+            summary: m.a.reviewed.prepared.summary,
+            signatures: m.signatures,
+            ...(m.path ? { output: { path: m.path, digest: m.digest } } : {}),
+          },
+          now,
+        ).seq,
     ),
   );
   const head = deps.auditor.head;
   return made.map((m, i) => ({
-    report: buildReport(m.a.reviewed.prepared, m.a.decision, 'signed', m.a.approvals, m.path ? [m.path] : [], seqs[i]!, head),
+    report: buildReport(
+      m.a.reviewed.prepared,
+      m.a.decision,
+      'signed',
+      m.a.approvals,
+      m.path ? [m.path] : [],
+      seqs[i]!,
+      head,
+    ),
     output: m.output,
     outputDigest: m.digest,
   }));

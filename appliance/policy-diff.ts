@@ -11,8 +11,15 @@ function show(value: unknown): string {
   return typeof value === 'string' ? value : canonicalJson(value);
 }
 
-function fieldChanges(prefix: string, before: Record<string, unknown>, after: Record<string, unknown>, skip: string[]): string[] {
-  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((f) => !skip.includes(f)).sort();
+function fieldChanges(
+  prefix: string,
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  skip: string[],
+): string[] {
+  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .filter((f) => !skip.includes(f))
+    .sort();
   return fields.flatMap((field) => {
     const a = before[field];
     const b = after[field];
@@ -31,7 +38,8 @@ export function policyDiff(before: PolicyDocument | null, after: PolicyDocument)
   ).map((line) => line.replace(/^~ (\S+) /, '~ $1: '));
   const old = new Map((before?.rules ?? []).map((rule) => [rule.id, rule]));
   const next = new Map(after.rules.map((rule) => [rule.id, rule]));
-  for (const [id, rule] of old) if (!next.has(id)) lines.push(`- rule ${id} removed (was ${canonicalJson(rule)})`);
+  for (const [id, rule] of old)
+    if (!next.has(id)) lines.push(`- rule ${id} removed (was ${canonicalJson(rule)})`);
   for (const [id, rule] of next) {
     const was = old.get(id);
     if (!was) {
@@ -39,11 +47,14 @@ export function policyDiff(before: PolicyDocument | null, after: PolicyDocument)
       continue;
     }
     lines.push(
-      ...fieldChanges(`rule ${id}: `, was as Record<string, unknown>, rule as Record<string, unknown>, ['id']),
+      ...fieldChanges(`rule ${id}: `, was as Record<string, unknown>, rule as Record<string, unknown>, [
+        'id',
+      ]),
     );
   }
   const order = [...old.keys()].filter((id) => next.has(id));
   const nextOrder = [...next.keys()].filter((id) => old.has(id));
-  if (order.join('\n') !== nextOrder.join('\n')) lines.push(`~ rule order: ${order.join(', ')} → ${nextOrder.join(', ')}`);
+  if (order.join('\n') !== nextOrder.join('\n'))
+    lines.push(`~ rule order: ${order.join(', ')} → ${nextOrder.join(', ')}`);
   return lines;
 }

@@ -119,9 +119,7 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   /** Summary and verdict of a request without recording it (no PIN needed): what an officer approves. */
-  async preview(
-    inputs: InputFile[],
-  ): Promise<{
+  async preview(inputs: InputFile[]): Promise<{
     requestId: string;
     summary: SigningSummary;
     decision: Decision;
@@ -323,7 +321,8 @@ export class ApplianceSession implements ApplianceApi {
 /** `approve` of a request the policy refuses: the officer is warned and nothing is signed (exit 4). */
 export function refuseApprovalOfDenied(requestId: string, decision: Decision): void {
   if (decision.allowed) return;
-  const why = decision.reasons.find((r) => !r.ok && r.rule !== 'default') ?? decision.reasons.find((r) => !r.ok);
+  const why =
+    decision.reasons.find((r) => !r.ok && r.rule !== 'default') ?? decision.reasons.find((r) => !r.ok);
   throw makeError(
     'POLICY_DENIED',
     `The policy refuses request ${requestId.slice(0, 12)}…${why ? ` (${why.message.replace(/\.$/, '')})` : ''}; an approval would not make it signable, so none was made.`,

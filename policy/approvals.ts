@@ -116,7 +116,11 @@ export function verifyApprovals(
     }
     const signature = fromBase64(approval.signature);
     if (!signature || !verifyEd25519(signature, approvalMessage(approval), officer.publicKey)) {
-      throw makeError('APPROVAL_INVALID', `The approval signature of "${approval.officer}" does not verify.`, who);
+      throw makeError(
+        'APPROVAL_INVALID',
+        `The approval signature of "${approval.officer}" does not verify.`,
+        who,
+      );
     }
     if (!sameKeys(approval.keys, binding.keys)) {
       throw makeError(

@@ -292,7 +292,8 @@ export class SigningTracker {
   private readonly open = new Map<string, number>();
 
   add(entry: AuditEntry): void {
-    if (entry.type !== 'signing.started' && entry.type !== 'signature' && entry.type !== 'signing.failed') return;
+    if (entry.type !== 'signing.started' && entry.type !== 'signature' && entry.type !== 'signing.failed')
+      return;
     const payload = JSON.parse(entry.payload) as { requestIds?: unknown; requestId?: unknown };
     const ids = Array.isArray(payload.requestIds)
       ? payload.requestIds.filter((id): id is string => typeof id === 'string')

@@ -115,7 +115,12 @@ interface CheckpointRow {
 
 function toCheckpoint(row: CheckpointRow): AuditCheckpoint {
   const heads = parseHeads(row.state);
-  const checkpoint: AuditCheckpoint = { seq: row.seq, head: row.head, time: row.time, signature: row.signature };
+  const checkpoint: AuditCheckpoint = {
+    seq: row.seq,
+    head: row.head,
+    time: row.time,
+    signature: row.signature,
+  };
   if (heads) checkpoint.state = stateDigest(heads);
   else if (row.state) checkpoint.state = 'unreadable';
   return checkpoint;
@@ -129,7 +134,9 @@ export function readCheckpoints(db: ColdsignDb): AuditCheckpoint[] {
 
 /** Checkpoints in sequence order, one at a time (flat memory on long logs). */
 export function* iterateCheckpoints(db: ColdsignDb): Generator<AuditCheckpoint> {
-  for (const row of db.sqlite.prepare(`${CHECKPOINT_SELECT} ORDER BY seq`).iterate() as IterableIterator<CheckpointRow>)
+  for (const row of db.sqlite
+    .prepare(`${CHECKPOINT_SELECT} ORDER BY seq`)
+    .iterate() as IterableIterator<CheckpointRow>)
     yield toCheckpoint(row);
 }
 
@@ -167,9 +174,15 @@ export function verifyAudit(
     const headHash = head.seq === 0 ? AUDIT_GENESIS_HASH : head.hash;
     const checkSignature = signatures === 'all' || checkpoint.seq === newest;
     if (checkSignature && !verifyCheckpointSignature(checkpoint, publicKey)) {
-      bad = { seq: checkpoint.seq, reason: `the checkpoint at entry ${checkpoint.seq} has no valid audit-key signature` };
+      bad = {
+        seq: checkpoint.seq,
+        reason: `the checkpoint at entry ${checkpoint.seq} has no valid audit-key signature`,
+      };
     } else if (checkpoint.head !== headHash) {
-      bad = { seq: checkpoint.seq, reason: `entry ${checkpoint.seq} differs from the one its signed checkpoint covers` };
+      bad = {
+        seq: checkpoint.seq,
+        reason: `entry ${checkpoint.seq} differs from the one its signed checkpoint covers`,
+      };
     } else if (checkpoint.state !== undefined && checkpoint.state !== verifier.stateDigest) {
       bad = {
         seq: checkpoint.seq,
@@ -289,7 +302,14 @@ export interface CommitOptions {
 }
 
 /** State entry types, whose projections fill the state tables (store/state.ts projectEntry). */
-const STATE_TYPES = ['officer.enrolled', 'governance.quorum', 'key.registered', 'policy.applied', 'signature', 'approval'];
+const STATE_TYPES = [
+  'officer.enrolled',
+  'governance.quorum',
+  'key.registered',
+  'policy.applied',
+  'signature',
+  'approval',
+];
 
 export class Auditor {
   /** The head this process knows to be genuine: the pinned checkpoint or an entry it appended since. */
@@ -407,7 +427,13 @@ export class Auditor {
     const heads = { ...this.heads };
     const state = stateDigest(heads);
     const signature = await this.signer.sign(checkpointDigest(head.seq, head.hash, time, state));
-    const checkpoint: AuditCheckpoint = { seq: head.seq, head: head.hash, time, signature: toHex(signature), state };
+    const checkpoint: AuditCheckpoint = {
+      seq: head.seq,
+      head: head.hash,
+      time,
+      signature: toHex(signature),
+      state,
+    };
     if (!verifyCheckpointSignature(checkpoint, this.signer.publicKey)) {
       throw makeError(
         'AUDIT_CHECKPOINT_INVALID',
@@ -445,7 +471,8 @@ export class Auditor {
     }
     if (matchesPin && !matchesOwn) {
       // Another coldsign process checkpointed since: its pin (signature checked) vouches for head and state.
-      if (!pinned?.heads && head.seq > 0) rollback('The pinned checkpoint commits to no state; signing is refused.');
+      if (!pinned?.heads && head.seq > 0)
+        rollback('The pinned checkpoint commits to no state; signing is refused.');
       this.knownHead = head;
       this.heads = pinned?.heads ? { ...pinned.heads } : emptyHeads();
       this.pinned = pinned;
@@ -457,7 +484,8 @@ export class Auditor {
   /** Checks the state tables against the verified heads: small tables whole, the others at their head. */
   verifyState(): void {
     for (const table of STATE_TABLES) {
-      if (SMALL_TABLES.includes(table)) verifyWholeTable(this.db.sqlite, table, this.heads[table], this.knownHead.seq);
+      if (SMALL_TABLES.includes(table))
+        verifyWholeTable(this.db.sqlite, table, this.heads[table], this.knownHead.seq);
       else verifyTableHead(this.db.sqlite, table, this.heads[table], this.knownHead.seq);
     }
   }
@@ -488,7 +516,12 @@ export class Auditor {
     const placeholders = STATE_TYPES.map(() => '?').join(', ');
     yield* this.db.sqlite
       .prepare(`SELECT seq, time, type, payload FROM audit_log WHERE type IN (${placeholders}) ORDER BY seq`)
-      .iterate(...STATE_TYPES) as IterableIterator<{ seq: number; time: string; type: string; payload: string }>;
+      .iterate(...STATE_TYPES) as IterableIterator<{
+      seq: number;
+      time: string;
+      type: string;
+      payload: string;
+    }>;
   }
 
   private assertTimeForward(now: Date): void {
@@ -509,7 +542,14 @@ export class Auditor {
    */
   private async begin(): Promise<void> {
     if (this.pinned?.open) return;
-    const base: Pin = this.pinned ?? { seq: 0, head: AUDIT_GENESIS_HASH, time: '', signature: '', gen: 0, open: false };
+    const base: Pin = this.pinned ?? {
+      seq: 0,
+      head: AUDIT_GENESIS_HASH,
+      time: '',
+      signature: '',
+      gen: 0,
+      open: false,
+    };
     const next = { ...base, open: true, gen: base.gen + 1 };
     await this.pins.write(encodePin(next));
     this.pinned = next;
@@ -556,7 +596,10 @@ export class Auditor {
       );
     }
     if (empty && pinned.heads && stateDigest(pinned.heads) !== stateDigest(emptyHeads())) {
-      throw makeError('AUDIT_CHECKPOINT_INVALID', 'The audit checkpoint pinned in the HSM token is unsigned.');
+      throw makeError(
+        'AUDIT_CHECKPOINT_INVALID',
+        'The audit checkpoint pinned in the HSM token is unsigned.',
+      );
     }
     return pinned;
   }
@@ -613,24 +656,36 @@ export class Auditor {
    * (small tables walked whole, the others checked at their newest row), and the rows after it
    * must be exactly the projections of the verified tail. Returns the heads at `headSeq`.
    */
-  private checkState(pinnedHeads: StateHeads, pinnedSeq: number, tail: AuditEntry[], headSeq: number): StateHeads {
+  private checkState(
+    pinnedHeads: StateHeads,
+    pinnedSeq: number,
+    tail: AuditEntry[],
+    headSeq: number,
+  ): StateHeads {
     const sqlite = this.db.sqlite;
     const expected = new Map<StateTable, StateRow[]>(STATE_TABLES.map((t) => [t, []]));
     for (const entry of tail) for (const row of projectEntry(entry)) expected.get(row.table)!.push(row);
     const heads = emptyHeads();
     for (const table of STATE_TABLES) {
       if (headAt(sqlite, table, pinnedSeq) !== pinnedHeads[table]) {
-        tampered(`The ${table} table does not match the state the pinned checkpoint commits to; nothing is signed.`, pinnedSeq);
+        tampered(
+          `The ${table} table does not match the state the pinned checkpoint commits to; nothing is signed.`,
+          pinnedSeq,
+        );
       }
       const want = expected.get(table)!;
       const found = rowsAfter(sqlite, table, pinnedSeq);
       let link = pinnedHeads[table];
       if (found.length !== want.length) {
-        tampered(`The ${table} table has rows that no audit entry after the checkpoint accounts for.`, pinnedSeq + 1);
+        tampered(
+          `The ${table} table has rows that no audit entry after the checkpoint accounts for.`,
+          pinnedSeq + 1,
+        );
       }
       want.forEach((row, i) => {
         link = nextLink(link, row);
-        if (found[i]!.link !== link) tampered(`A row of the ${table} table does not match audit entry ${row.seq}.`, row.seq);
+        if (found[i]!.link !== link)
+          tampered(`A row of the ${table} table does not match audit entry ${row.seq}.`, row.seq);
       });
       heads[table] = link;
       if (SMALL_TABLES.includes(table)) verifyWholeTable(sqlite, table, link, headSeq);

@@ -45,8 +45,9 @@ export function listKeys(sqlite: Sqlite): KeyRecord[] {
 }
 
 export function findKey(sqlite: Sqlite, label: string): KeyRecord | undefined {
-  const row = sqlite.prepare(`SELECT ${COLUMNS} FROM keys WHERE label = ? ORDER BY seq LIMIT 1`).get(label) as
-    KeyRow | undefined;
+  const row = sqlite
+    .prepare(`SELECT ${COLUMNS} FROM keys WHERE label = ? ORDER BY seq LIMIT 1`)
+    .get(label) as KeyRow | undefined;
   return row && fromRow(row);
 }
 

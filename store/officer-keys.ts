@@ -16,7 +16,12 @@ import {
 } from 'node:crypto';
 import { makeError } from '../core/errors.js';
 import { toHex } from '../core/bytes.js';
-import { approvalExpiryMs, approvalMessage, type Approval, type ApprovalBinding } from '../policy/approvals.js';
+import {
+  approvalExpiryMs,
+  approvalMessage,
+  type Approval,
+  type ApprovalBinding,
+} from '../policy/approvals.js';
 import type { PolicyDocument } from '../policy/schema.js';
 import { policySigningBytes, toBase64, withPolicySignature } from '../policy/signing.js';
 import { assertOfficerName } from './officers.js';

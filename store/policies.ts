@@ -36,8 +36,9 @@ interface PolicyRow {
 }
 
 function storedPolicy(db: ColdsignDb): PolicyRow | undefined {
-  return db.sqlite.prepare('SELECT seq, document, digest FROM policies ORDER BY version DESC, seq DESC LIMIT 1').get() as
-    PolicyRow | undefined;
+  return db.sqlite
+    .prepare('SELECT seq, document, digest FROM policies ORDER BY version DESC, seq DESC LIMIT 1')
+    .get() as PolicyRow | undefined;
 }
 
 /**
@@ -52,7 +53,8 @@ export function loadPolicy(db: ColdsignDb): PolicyDocument | null {
   if (!row) return null;
   const entry = db.sqlite.prepare('SELECT type, payload FROM audit_log WHERE seq = ?').get(row.seq) as
     { type: string; payload: string } | undefined;
-  const audited = entry?.type === 'policy.applied' ? (JSON.parse(entry.payload) as { digest?: string }) : undefined;
+  const audited =
+    entry?.type === 'policy.applied' ? (JSON.parse(entry.payload) as { digest?: string }) : undefined;
   const doc = parsePolicy(row.document);
   verifyAgainstOfficers(db, doc);
   const digest = sha256Hex(policySigningBytes(doc));

@@ -189,7 +189,11 @@ export async function registerKey(auditor: Auditor, record: KeyRecord, now: Date
 }
 
 /** The velocity history `evaluate` needs under `policy`: signatures within its longest window. */
-export function velocityHistoryFor(auditor: Auditor, policy: PolicyDocument | null, now: Date): VelocityHistory {
+export function velocityHistoryFor(
+  auditor: Auditor,
+  policy: PolicyDocument | null,
+  now: Date,
+): VelocityHistory {
   const windows = (policy?.rules ?? []).flatMap((rule) =>
     rule.velocity ? [windowMs(rule.velocity.window)] : [],
   );

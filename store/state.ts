@@ -79,7 +79,9 @@ function rowText(row: StateRow): string {
 }
 
 export function nextLink(previous: string, row: StateRow): string {
-  return createHash('sha256').update(`${previous}\n${rowText(row)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${previous}\n${rowText(row)}`)
+    .digest('hex');
 }
 
 type Payload = Record<string, unknown>;
@@ -96,7 +98,12 @@ function num(value: unknown): number | null {
  * The rows an audit entry adds to the state tables (none for most entry types). Pure: the same
  * entry always gives the same rows, so the tables can be rebuilt or checked from the log.
  */
-export function projectEntry(entry: { seq: number; time: string; type: string; payload: string }): StateRow[] {
+export function projectEntry(entry: {
+  seq: number;
+  time: string;
+  type: string;
+  payload: string;
+}): StateRow[] {
   const kinds: Record<string, StateTable> = {
     'officer.enrolled': 'officers',
     'governance.quorum': 'governance',
@@ -108,7 +115,12 @@ export function projectEntry(entry: { seq: number; time: string; type: string; p
   const table = kinds[entry.type];
   if (!table) return [];
   const p = JSON.parse(entry.payload) as Payload;
-  const row = (values: Record<string, RowValue>, pos = 0): StateRow => ({ table, seq: entry.seq, pos, values });
+  const row = (values: Record<string, RowValue>, pos = 0): StateRow => ({
+    table,
+    seq: entry.seq,
+    pos,
+    values,
+  });
   switch (table) {
     case 'officers':
       return [row({ name: str(p.name), public_key: str(p.publicKey), enrolled_at: entry.time })];
@@ -213,7 +225,12 @@ function selectSql(table: StateTable, where: string, order: 'ASC' | 'DESC'): str
  * Walks a whole table from its first row, checking every link; the table must end at `head`
  * for rows up to `uptoSeq` and hold no row beyond it. Returns the rows.
  */
-export function verifyWholeTable(sqlite: Sqlite, table: StateTable, head: string, uptoSeq: number): StateRow[] {
+export function verifyWholeTable(
+  sqlite: Sqlite,
+  table: StateTable,
+  head: string,
+  uptoSeq: number,
+): StateRow[] {
   let link = GENESIS_LINK;
   const rows: StateRow[] = [];
   const statement = sqlite.prepare(selectSql(table, '', 'ASC')).raw();
@@ -233,13 +250,17 @@ export function verifyWholeTable(sqlite: Sqlite, table: StateTable, head: string
  * grow with use, whose older rows are verified as far back as they are read (readSuffix).
  */
 export function verifyTableHead(sqlite: Sqlite, table: StateTable, head: string, uptoSeq: number): void {
-  const rows = sqlite.prepare(`${selectSql(table, '', 'DESC')} LIMIT 2`).raw().all() as RawRow[];
+  const rows = sqlite
+    .prepare(`${selectSql(table, '', 'DESC')} LIMIT 2`)
+    .raw()
+    .all() as RawRow[];
   const newest = rows[0] ? toStateRow(table, rows[0]) : undefined;
   if (!newest) {
     if (head !== GENESIS_LINK) tampered(table, uptoSeq, 'rows were deleted');
     return;
   }
-  if (newest.row.seq > uptoSeq) tampered(table, newest.row.seq, 'a row names an entry beyond the checkpointed head');
+  if (newest.row.seq > uptoSeq)
+    tampered(table, newest.row.seq, 'a row names an entry beyond the checkpointed head');
   const previous = rows[1] ? toStateRow(table, rows[1]).link : GENESIS_LINK;
   if (newest.link !== head || nextLink(previous, newest.row) !== head)
     tampered(table, newest.row.seq, 'the newest row was edited, inserted or deleted');
@@ -292,15 +313,23 @@ export function storedHeads(sqlite: Sqlite): StateHeads {
 }
 
 /** Rows with seq > `afterSeq`, oldest first (the tail after a checkpoint). */
-export function rowsAfter(sqlite: Sqlite, table: StateTable, afterSeq: number): Array<{ row: StateRow; link: string }> {
-  const raws = sqlite.prepare(selectSql(table, 'WHERE seq > ?', 'ASC')).raw().all(afterSeq) as RawRow[];
+export function rowsAfter(
+  sqlite: Sqlite,
+  table: StateTable,
+  afterSeq: number,
+): Array<{ row: StateRow; link: string }> {
+  const raws = sqlite
+    .prepare(selectSql(table, 'WHERE seq > ?', 'ASC'))
+    .raw()
+    .all(afterSeq) as RawRow[];
   return raws.map((raw) => toStateRow(table, raw));
 }
 
 /** The link of the newest row with seq ≤ `seq` (the table's head as of that entry). */
 export function headAt(sqlite: Sqlite, table: StateTable, seq: number): string {
-  const row = sqlite.prepare(`SELECT link FROM ${table} WHERE seq <= ? ORDER BY seq DESC, pos DESC LIMIT 1`).get(seq) as
-    { link: string } | undefined;
+  const row = sqlite
+    .prepare(`SELECT link FROM ${table} WHERE seq <= ? ORDER BY seq DESC, pos DESC LIMIT 1`)
+    .get(seq) as { link: string } | undefined;
   return row?.link ?? GENESIS_LINK;
 }
 

@@ -19,9 +19,16 @@ import { findSoftHsmModule } from '../../hsm/softhsm.js';
 import { Auditor } from '../../store/audit.js';
 import { hsmAuditPorts } from '../../store/audit-hsm.js';
 import { openDatabase } from '../../store/database.js';
-import { recordDecision, recordRequest, recordSignatures, recordSigningStarted } from '../../store/records.js';
+import {
+  recordDecision,
+  recordRequest,
+  recordSignatures,
+  recordSigningStarted,
+} from '../../store/records.js';
 
-const [dbPath, outDir, keyId, publicKeyHex, holdStage = 'none', holdCount = '0'] = process.argv.slice(2) as string[];
+const [dbPath, outDir, keyId, publicKeyHex, holdStage = 'none', holdCount = '0'] = process.argv.slice(
+  2,
+) as string[];
 
 const summary: SigningSummary = {
   chain: 'btc',
@@ -72,11 +79,21 @@ for (;;) {
   await auditor.assertHeadMatchesToken();
   await auditor.commit(now, (tx) => {
     recordRequest(tx, { requestId, chain: 'btc', kind: 'psbt', summary }, now);
-    recordDecision(tx, requestId, { allowed: true, rule: 'crash', requiredApprovals: 0, reasons: [] }, 1, now);
+    recordDecision(
+      tx,
+      requestId,
+      { allowed: true, rule: 'crash', requiredApprovals: 0, reasons: [] },
+      1,
+      now,
+    );
     recordSigningStarted(tx, [{ requestId, txid: requestId, signatures: [{ key: 'crash-key' }] }]);
   });
   await mark('started', requestId);
-  const signature = await hsm.signer.signDigest(keyId!, publicKey, createHash('sha256').update(requestId).digest());
+  const signature = await hsm.signer.signDigest(
+    keyId!,
+    publicKey,
+    createHash('sha256').update(requestId).digest(),
+  );
   const signatureHex = toHex(signature.der);
   await mark('signed', `${requestId} ${signatureHex}`);
   const output = JSON.stringify({ requestId, signature: signatureHex });

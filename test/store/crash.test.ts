@@ -25,7 +25,9 @@ const STAGES = ['ready', 'started', 'signed', 'recorded', 'checkpointed', 'writt
 type Stage = (typeof STAGES)[number];
 /** Held runs: each stage at the 1st and 3rd operation; then free runs killed when a stage is observed. */
 const HELD: Array<[Stage, number]> = STAGES.flatMap((stage) =>
-  stage === 'ready' ? [[stage, 1] as [Stage, number]] : [[stage, 1] as [Stage, number], [stage, 3] as [Stage, number]],
+  stage === 'ready'
+    ? [[stage, 1] as [Stage, number]]
+    : [[stage, 1] as [Stage, number], [stage, 3] as [Stage, number]],
 );
 const FREE_RUNS = 20;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -179,7 +181,8 @@ describe('crash safety under SIGKILL', () => {
       }
       // what the child reported doing is all in the log
       for (const id of observed.written) expect(outputs).toContain(`${id}.json`);
-      for (const id of observed.recorded) expect([...logged.values()].some((l) => l.requestId === id)).toBe(true);
+      for (const id of observed.recorded)
+        expect([...logged.values()].some((l) => l.requestId === id)).toBe(true);
       // no signature the HSM made is unknown to the log: each is recorded, or its signing is reported unfinished
       const recordedIds = new Set([...logged.values()].map((l) => l.requestId));
       const unfinished = new Set((result.unfinishedSignings ?? []).flatMap((u) => u.requestIds));
