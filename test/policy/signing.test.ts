@@ -118,7 +118,13 @@ describe('approvals', () => {
   const binding = { requestId, keys: ['eth-1'], policyVersion: 3 };
   const approve = (
     name: keyof typeof secrets,
-    over: Partial<{ requestId: string; keys: string[]; policyVersion: number; createdAt: string; expiresAt: string }> = {},
+    over: Partial<{
+      requestId: string;
+      keys: string[];
+      policyVersion: number;
+      createdAt: string;
+      expiresAt: string;
+    }> = {},
   ) => {
     const body = {
       requestId,
@@ -140,7 +146,11 @@ describe('approvals', () => {
 
   it('counts each enrolled officer once', () => {
     expect(
-      verify([approve('alice'), approve('bob'), approve('alice', { createdAt: '2026-03-02T11:00:00.000Z' })]).sort(),
+      verify([
+        approve('alice'),
+        approve('bob'),
+        approve('alice', { createdAt: '2026-03-02T11:00:00.000Z' }),
+      ]).sort(),
     ).toEqual(['alice', 'bob']);
   });
 
@@ -157,16 +167,16 @@ describe('approvals', () => {
       () => ({ ...approve('alice'), createdAt: '2026-03-02T10:00:01.000Z' }),
       /does not verify/,
     ],
-    [
-      'a changed key list',
-      () => ({ ...approve('alice'), keys: ['eth-2'] }),
-      /does not verify/,
-    ],
+    ['a changed key list', () => ({ ...approve('alice'), keys: ['eth-2'] }), /does not verify/],
     ['a malformed document', () => ({ ...approve('alice'), requestId: 'xyz' }), /Approval field requestId/],
-    ['an approval without key binding (old format)', () => {
-      const { keys: _k, ...rest } = approve('alice');
-      return rest;
-    }, /Approval field keys/],
+    [
+      'an approval without key binding (old format)',
+      () => {
+        const { keys: _k, ...rest } = approve('alice');
+        return rest;
+      },
+      /Approval field keys/,
+    ],
     ['text that is not JSON', () => '{', /not valid JSON/],
   ])('refuses %s with APPROVAL_INVALID', (_name, make, message) => {
     const result = codeOf(() => verify([make()]));
@@ -190,7 +200,9 @@ describe('approvals', () => {
     expect(codeOf(() => verify([approve('alice', { expiresAt: '2026-03-03T10:00:01.000Z' })])).code).toBe(
       'APPROVAL_EXPIRED',
     );
-    const short = { version: 3, rules: [], approvalExpiry: '1h' } as unknown as Parameters<typeof verifyApprovals>[4];
+    const short = { version: 3, rules: [], approvalExpiry: '1h' } as unknown as Parameters<
+      typeof verifyApprovals
+    >[4];
     expect(codeOf(() => verify([approve('alice')], short)).code).toBe('APPROVAL_EXPIRED');
     expect(verify([approve('alice')])).toEqual(['alice']);
   });
