@@ -13,7 +13,7 @@ import { canonicalJson } from '../policy/canonical.js';
 import { makeError } from '../core/errors.js';
 import { fromHex, isHex } from '../core/bytes.js';
 import { fastVerifier } from '../hsm/native-verifier.js';
-import { StateReplay } from './state.js';
+import { StateReplay, type StateHeads } from './state.js';
 
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 const ENTRY_DOMAIN = 'coldsign-audit/1';
@@ -174,6 +174,11 @@ export class ChainVerifier {
   /** Digest of the state replayed from the entries verified so far. */
   get stateDigest(): string {
     return this.replay.digest();
+  }
+
+  /** Heads of the state tables replayed from the entries verified so far. */
+  get stateHeads(): Readonly<StateHeads> {
+    return this.replay.heads;
   }
 
   get unfinishedSignings(): Array<{ seq: number; requestIds: string[] }> {

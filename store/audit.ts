@@ -28,7 +28,6 @@ import { getSetting, setSetting } from './settings.js';
 import {
   SMALL_TABLES,
   STATE_TABLES,
-  StateReplay,
   applyRows,
   clearState,
   emptyHeads,
@@ -160,6 +159,15 @@ export function verifyAudit(
   auditPublicKey: Uint8Array | string,
   signatures: SignatureCheck = 'all',
 ): AuditVerification {
+  return verifyChainAndState(db, auditPublicKey, signatures).result;
+}
+
+/** verifyAudit, also giving the state heads the entries project (to check the tables against). */
+function verifyChainAndState(
+  db: ColdsignDb,
+  auditPublicKey: Uint8Array | string,
+  signatures: SignatureCheck,
+): { result: AuditVerification; heads: Readonly<StateHeads> } {
   const publicKey = typeof auditPublicKey === 'string' ? fromHex(auditPublicKey) : auditPublicKey;
   const { n: checkpointCount, newest } = db.sqlite
     .prepare('SELECT COUNT(*) AS n, MAX(seq) AS newest FROM audit_checkpoints')
@@ -222,7 +230,7 @@ export function verifyAudit(
   }
   checkpoints.return(undefined);
   const unfinished = verifier.unfinishedSignings;
-  return {
+  const result: AuditVerification = {
     ok: bad === undefined,
     entries: head.seq,
     checkpoints: checkpointCount,
@@ -230,6 +238,7 @@ export function verifyAudit(
     ...(bad ? { firstBad: bad } : {}),
     ...(unfinished.length > 0 ? { unfinishedSignings: unfinished } : {}),
   };
+  return { result, heads: verifier.stateHeads };
 }
 
 /** The audit public key this database is bound to (compressed hex), if any. */
@@ -496,14 +505,12 @@ export class Auditor {
    * against the token. Records when it last succeeded.
    */
   async verify(signatures: SignatureCheck = 'newest', now: Date = new Date()): Promise<AuditVerification> {
-    const result = verifyAudit(this.db, this.signer.publicKey, signatures);
+    const { result, heads } = verifyChainAndState(this.db, this.signer.publicKey, signatures);
     if (!result.ok) return result;
     try {
       this.checkAgainstPin(await this.readPin(), result.head);
-      const replayed = new StateReplay();
-      for (const entry of this.stateEntries()) replayed.add(entry);
       for (const table of STATE_TABLES)
-        verifyWholeTable(this.db.sqlite, table, replayed.heads[table], this.knownHead.seq);
+        verifyWholeTable(this.db.sqlite, table, heads[table], result.head.seq);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return { ...result, ok: false, firstBad: { seq: result.head.seq, reason: message.replace(/\.$/, '') } };
