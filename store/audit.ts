@@ -104,6 +104,19 @@ export function appendAudit(db: ColdsignDb, type: string, payload: unknown, now:
   });
 }
 
+const INSERT_ENTRY = 'INSERT INTO audit_log (seq, time, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)';
+
+/** Appends an entry after `head` inside the caller's transaction (the unit of work knows its head). */
+function insertEntry(db: ColdsignDb, head: AuditHead, type: string, payload: unknown, now: Date): AuditEntry {
+  assertAuditType(type);
+  const text = canonicalPayload(payload);
+  const time = now.toISOString();
+  const seq = head.seq + 1;
+  const hash = entryHash(seq, time, type, text, head.hash);
+  db.statement(INSERT_ENTRY).run(seq, time, type, text, head.hash, hash);
+  return { seq, time, type, payload: text, prev: head.hash, hash };
+}
+
 interface CheckpointRow {
   seq: number;
   head: string;
@@ -406,7 +419,7 @@ export class Auditor {
       return work({
         db: this.db,
         append: (type, payload) => {
-          const entry = appendAudit(this.db, type, payload, now);
+          const entry = insertEntry(this.db, known, type, payload, now);
           applyRows(this.db.sqlite, projectEntry(entry), heads);
           known = { seq: entry.seq, hash: entry.hash };
           return entry;

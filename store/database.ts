@@ -14,10 +14,22 @@ import { MIGRATIONS, type Migration } from './migrations.js';
 export type Sqlite = Database.Database;
 
 export class ColdsignDb implements KeyDirectory {
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(
     readonly sqlite: Sqlite,
     readonly path: string,
   ) {}
+
+  /** A prepared statement, prepared once per connection. */
+  statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.sqlite.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   /** Runs `fn` in one IMMEDIATE transaction (all or nothing, committed with a full fsync). */
   transaction<T>(fn: () => T): T {

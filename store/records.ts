@@ -41,8 +41,8 @@ export interface SignedOutput {
 export function recordRequest(tx: AuditTx, request: RequestRecord, now: Date): void {
   if (!/^[0-9a-f]{64}$/.test(request.requestId))
     throw makeError('INTERNAL', 'A request id is 64 lower-case hex characters.');
-  tx.db.sqlite
-    .prepare(
+  tx.db
+    .statement(
       'INSERT OR IGNORE INTO requests (request_id, chain, kind, summary, canonical, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     )
     .run(
@@ -68,8 +68,8 @@ export function recordDecision(
   policyVersion: number | null,
   now: Date,
 ): AuditEntry {
-  tx.db.sqlite
-    .prepare(
+  tx.db
+    .statement(
       'INSERT INTO decisions (request_id, allowed, rule, required_approvals, reasons, policy_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     )
     .run(
@@ -90,8 +90,8 @@ export function recordApprovals(tx: AuditTx, requestId: string, approvals: reado
   for (const approval of approvals) {
     if (approval.requestId !== requestId)
       throw makeError('APPROVAL_INVALID', `The approval by "${approval.officer}" is for another request.`);
-    const known = tx.db.sqlite
-      .prepare('SELECT 1 FROM approvals WHERE request_id = ? AND officer = ? AND signature = ?')
+    const known = tx.db
+      .statement('SELECT 1 FROM approvals WHERE request_id = ? AND officer = ? AND signature = ?')
       .get(requestId, approval.officer, approval.signature);
     if (known || seen.has(approval.signature)) continue;
     seen.add(approval.signature);
@@ -142,8 +142,8 @@ export function recordSignatures(
     throw makeError('INTERNAL', 'The request has an amount that is not a whole number of base units.');
   const at = now.toISOString();
   for (const { keyLabel, signature } of signed.signatures) {
-    tx.db.sqlite
-      .prepare(
+    tx.db
+      .statement(
         'INSERT INTO signatures (request_id, key_label, signature, output_path, output_digest, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       )
       .run(

@@ -188,12 +188,19 @@ const insertSql = new Map<StateTable, string>(
   }),
 );
 
+type Insert = { run(...values: unknown[]): unknown };
+const insertStatements = new WeakMap<Sqlite, Map<StateTable, Insert>>();
+
 /** Inserts projected rows, extending `heads` (mutated) with their links. Runs inside the caller's transaction. */
 export function applyRows(sqlite: Sqlite, rows: readonly StateRow[], heads: StateHeads): void {
+  let statements = insertStatements.get(sqlite);
+  if (!statements) insertStatements.set(sqlite, (statements = new Map()));
   for (const row of rows) {
+    let insert = statements.get(row.table);
+    if (!insert) statements.set(row.table, (insert = sqlite.prepare(insertSql.get(row.table)!) as Insert));
     const link = nextLink(heads[row.table], row);
     const values = STATE_COLUMNS[row.table].map((c) => row.values[c] ?? null);
-    sqlite.prepare(insertSql.get(row.table)!).run(row.seq, row.pos, ...values, link);
+    insert.run(row.seq, row.pos, ...values, link);
     heads[row.table] = link;
   }
 }
