@@ -57,9 +57,14 @@ function timed(home: string, args: string[]): number {
 
 // An empty home: one officer, one Bitcoin key, a policy that allows the probe.
 const empty = join(dir, 'empty');
-const officer = run(empty, ['officer', 'keygen', 'bench', '--out', join(dir, 'bench.pem')]).trim().split('\n').at(-1)!;
+const officer = run(empty, ['officer', 'keygen', 'bench', '--out', join(dir, 'bench.pem')])
+  .trim()
+  .split('\n')
+  .at(-1)!;
 run(empty, ['init', '--officer', `bench=${officer}`, '--quorum', '1']);
-const key = JSON.parse(run(empty, ['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc', '--json'])) as {
+const key = JSON.parse(
+  run(empty, ['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc', '--json']),
+) as {
   address: string;
 };
 const policy = join(dir, 'policy.json');
@@ -93,7 +98,13 @@ const summary: SigningSummary = {
   network: 'mainnet',
   signingKeys: ['vault-btc'],
   movements: [
-    { to: 'bc1qbench', raw: '100000', amount: '0.001', asset: { type: 'native', symbol: 'BTC' }, change: false },
+    {
+      to: 'bc1qbench',
+      raw: '100000',
+      amount: '0.001',
+      asset: { type: 'native', symbol: 'BTC' },
+      change: false,
+    },
   ],
   fee: { raw: '1000', amount: '0.00001', rate: 5 },
   blind: false,
@@ -110,7 +121,9 @@ async function grow(): Promise<number> {
     const auditor = await Auditor.open(db, await hsmAuditPorts(hsm), new Date());
     const batches = Math.ceil((ENTRIES - auditor.head.seq) / ENTRIES_PER_CHECKPOINT);
     // Entry times never go backwards: the history is written between the home's last entry and now.
-    const last = db.sqlite.prepare('SELECT time FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { time: string };
+    const last = db.sqlite.prepare('SELECT time FROM audit_log ORDER BY seq DESC LIMIT 1').get() as {
+      time: string;
+    };
     const first = Date.parse(last.time);
     const step = Math.max(0, Date.now() - first) / batches;
     for (let b = 0; b < batches; b += 1) {
@@ -121,11 +134,25 @@ async function grow(): Promise<number> {
         for (let i = 0; i < operations; i += 1) {
           const requestId = randomBytes(32).toString('hex');
           recordRequest(tx, { requestId, chain: 'btc', kind: 'psbt', summary: summary.details }, now);
-          recordDecision(tx, requestId, { allowed: true, rule: 'btc-any', requiredApprovals: 0, reasons: [] }, 1, now);
-          recordSigningStarted(tx, [{ requestId, txid: requestId, signatures: [{ key: 'vault-btc', input: 0, sighashType: 1 }] }]);
+          recordDecision(
+            tx,
+            requestId,
+            { allowed: true, rule: 'btc-any', requiredApprovals: 0, reasons: [] },
+            1,
+            now,
+          );
+          recordSigningStarted(tx, [
+            { requestId, txid: requestId, signatures: [{ key: 'vault-btc', input: 0, sighashType: 1 }] },
+          ]);
           recordSignatures(
             tx,
-            { requestId, txid: requestId, rule: 'btc-any', summary, signatures: [{ keyLabel: 'vault-btc', signature: '3044' }] },
+            {
+              requestId,
+              txid: requestId,
+              rule: 'btc-any',
+              summary,
+              signatures: [{ keyLabel: 'vault-btc', signature: '3044' }],
+            },
             now,
           );
         }
@@ -147,7 +174,10 @@ const psbt = join(dir, 'one.psbt');
 writeFileSync(psbt, buildPsbt(key.address, payTo, 100_000n, 1_000n, [500_000n]));
 
 // Alternating rounds, so both homes see the same load.
-const times = { inspect: { empty: [] as number[], big: [] as number[] }, sign: { empty: [] as number[], big: [] as number[] } };
+const times = {
+  inspect: { empty: [] as number[], big: [] as number[] },
+  sign: { empty: [] as number[], big: [] as number[] },
+};
 for (let i = 0; i < RUNS; i += 1) {
   for (const [name, home] of [
     ['empty', empty],
@@ -163,11 +193,15 @@ const signRatio = median(times.sign.big) / median(times.sign.empty);
 const startupRatio = Math.max(inspectRatio, signRatio);
 
 // audit verify on the big home, under GNU time for the peak RSS.
-const verify = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, BIN, 'audit', 'verify', '--json'], {
-  env: envFor(big),
-  encoding: 'utf8',
-  maxBuffer: 64 * 1024 * 1024,
-});
+const verify = spawnSync(
+  '/usr/bin/time',
+  ['-f', '%e %M', process.execPath, BIN, 'audit', 'verify', '--json'],
+  {
+    env: envFor(big),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  },
+);
 if (verify.status !== 0) throw new Error(`audit verify exited ${verify.status}: ${verify.stderr}`);
 const [seconds = NaN, kb = NaN] = (verify.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
 const verified = JSON.parse(verify.stdout) as { entries: number; ok: boolean };

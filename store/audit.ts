@@ -104,7 +104,8 @@ export function appendAudit(db: ColdsignDb, type: string, payload: unknown, now:
   });
 }
 
-const INSERT_ENTRY = 'INSERT INTO audit_log (seq, time, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)';
+const INSERT_ENTRY =
+  'INSERT INTO audit_log (seq, time, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)';
 
 /** Appends an entry after `head` inside the caller's transaction (the unit of work knows its head). */
 function insertEntry(db: ColdsignDb, head: AuditHead, type: string, payload: unknown, now: Date): AuditEntry {

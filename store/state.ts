@@ -232,12 +232,7 @@ function selectSql(table: StateTable, where: string, order: 'ASC' | 'DESC'): str
  * Walks a whole table from its first row, checking every link; the table must end at `head`
  * for rows up to `uptoSeq` and hold no row beyond it. Returns the number of rows (memory stays flat).
  */
-export function verifyWholeTable(
-  sqlite: Sqlite,
-  table: StateTable,
-  head: string,
-  uptoSeq: number,
-): number {
+export function verifyWholeTable(sqlite: Sqlite, table: StateTable, head: string, uptoSeq: number): number {
   let link = GENESIS_LINK;
   let rows = 0;
   const statement = sqlite.prepare(selectSql(table, '', 'ASC')).raw();
