@@ -27,7 +27,8 @@ export interface RequestReport {
   };
   status: 'inspected' | 'signed' | 'refused';
   outputs: string[];
-  audit: { seq: number };
+  /** The entry that records the outcome, and the checkpoint head (seq, hash) after it: compare heads across exports. */
+  audit: { seq: number; head: { seq: number; hash: string } };
 }
 
 /** What the operator reviews: the report plus the full summary and decision for display. */
@@ -41,9 +42,14 @@ export interface ReviewView {
 export interface ApprovalDocument {
   type: 'coldsign-approval';
   requestId: string;
+  /** Labels of the keys that sign the request: the approval is for those keys only. */
+  keys: string[];
+  /** The policy version in force when the officer approved. */
+  policyVersion: number;
   officer: string;
   signature: string;
   createdAt: string;
+  expiresAt: string;
 }
 
 export interface SignedOutput {

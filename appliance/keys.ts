@@ -36,7 +36,7 @@ export async function generateKey(
   }
   const key = await hsm.keys.generate(options.label);
   const record = describeKey(options, key.publicKey, key.keyId, now);
-  await registerKey(db, auditor, record, now);
+  await registerKey(auditor, record, now);
   return record;
 }
 

@@ -1,11 +1,13 @@
 /**
  * The appliance pipeline over the real store and HSM (ARCHITECTURE.md "The flow"):
  * intake → detect → parse → summarize → policy → approvals → audit request and decision →
- * anti-rollback check → sign in the HSM → verify → audit signatures and checkpoint → export.
+ * anti-rollback and state check → "signing.started" checkpointed and pinned → sign in the HSM →
+ * verify → audit signatures and checkpoint → export. Every change of state is one unit of work
+ * (Auditor.commit). A batch is reviewed and decided whole, then signed whole — or nothing is signed.
  * Output files are written by the caller only after this returns, i.e. after the log holds them.
  */
 import { sha256Hex } from '../core/bytes.js';
-import { makeError } from '../core/errors.js';
+import { isColdsignError, makeError, type ErrorCode } from '../core/errors.js';
 import { readRequest, type InputFile, type QrImageReader } from '../core/pipeline/intake.js';
 import { exportSigned, type ExportedOutput, type OutputFormat } from '../core/pipeline/export.js';
 import { prepareRequest, type PreparedRequest } from '../core/pipeline/prepare.js';
@@ -13,11 +15,13 @@ import { signPrepared } from '../core/pipeline/sign.js';
 import type { DigestSigner } from '../core/signer.js';
 import { fastVerifier } from '../hsm/native-verifier.js';
 import type { Decision } from '../core/summary.js';
-import { parseApproval, verifyApprovals } from '../policy/approvals.js';
+import { parseApproval, verifyApprovals, type ApprovalBinding } from '../policy/approvals.js';
+import { requestTotals } from '../policy/amounts.js';
 import { btcPrepareOptions } from '../policy/btc-checks.js';
 import { evaluate } from '../policy/evaluate.js';
 import type { PolicyDocument } from '../policy/schema.js';
-import { auditHead, type Auditor } from '../store/audit.js';
+import { windowMs, type VelocityRecord } from '../policy/velocity.js';
+import type { AuditHead, Auditor, AuditTx } from '../store/audit.js';
 import type { ColdsignDb } from '../store/database.js';
 import { listOfficers } from '../store/officers.js';
 import { loadPolicy } from '../store/policies.js';
@@ -26,8 +30,13 @@ import {
   recordDecision,
   recordRequest,
   recordSignatures,
+  recordSigningFailed,
+  recordSigningStarted,
+  velocityHistory,
   velocityHistoryFor,
+  type SigningAnnouncement,
 } from '../store/records.js';
+import { storedHeads } from '../store/state.js';
 import type { RequestReport } from './api.js';
 
 export interface PipelineDeps {
@@ -48,14 +57,14 @@ export interface Reviewed {
 const verifiedPolicies = new WeakMap<ColdsignDb, { key: string; policy: PolicyDocument | null }>();
 
 /**
- * The policy in force, verified by loadPolicy (officer signatures, audited digest) once per version and
- * digest in this process: a changed row is verified again.
+ * The policy in force, verified by loadPolicy (officer signatures, the entry it came from) once per
+ * version and digest in this process: a changed row is verified again.
  */
 export function currentPolicy(db: ColdsignDb): PolicyDocument | null {
   const row = db.sqlite
-    .prepare('SELECT version, digest FROM policies ORDER BY version DESC LIMIT 1')
-    .get() as { version: number; digest: string } | undefined;
-  const key = row ? `${row.version}:${row.digest}` : 'none';
+    .prepare('SELECT version, digest, link FROM policies ORDER BY version DESC, seq DESC LIMIT 1')
+    .get() as { version: number; digest: string; link: string } | undefined;
+  const key = row ? `${row.version}:${row.digest}:${row.link}` : 'none';
   const cached = verifiedPolicies.get(db);
   if (cached?.key === key) return cached.policy;
   const policy = loadPolicy(db);
@@ -79,13 +88,44 @@ export function relevantReasons(
   return decision.reasons.filter((r) => !otherChain.has(r.rule));
 }
 
+/** What identifies the transaction across re-signs: Bitcoin txid, EVM transaction digest, else the request id. */
+export function txidOf(prepared: PreparedRequest): string {
+  if (prepared.chain === 'btc') return prepared.plan.txid;
+  return prepared.parsed.kind === 'transaction' ? prepared.plan.digest : prepared.requestId;
+}
+
+/** What an approval of this request binds: request id, signing keys, policy version. */
+export function approvalBinding(prepared: PreparedRequest, policyVersion: number | null): ApprovalBinding {
+  return {
+    requestId: prepared.requestId,
+    keys: prepared.summary.signingKeys,
+    policyVersion: policyVersion ?? 0,
+  };
+}
+
+/**
+ * Evaluates the policy over the verified velocity history; a re-sign of a transaction already in the
+ * history is counted once (its earlier records are left out, the request itself is counted).
+ */
 function decide(
+  auditor: Auditor | undefined,
   db: ColdsignDb,
   prepared: PreparedRequest,
   now: Date,
+  pending: readonly VelocityRecord[] = [],
 ): { decision: Decision; policy: PolicyDocument | null } {
   const policy = currentPolicy(db);
-  return { decision: evaluate(prepared.summary, policy, velocityHistoryFor(db, policy, now), now), policy };
+  const full = auditor ? velocityHistoryFor(auditor, policy, now) : previewHistory(db, policy, now);
+  const txid = txidOf(prepared);
+  const history = [...full, ...pending].filter((r) => (r.txid ?? r.requestId) !== txid);
+  return { decision: evaluate(prepared.summary, policy, history, now), policy };
+}
+
+/** Without the HSM (an officer's preview), the velocity rows are read against their stored head. */
+function previewHistory(db: ColdsignDb, policy: PolicyDocument | null, now: Date): VelocityRecord[] {
+  const windows = (policy?.rules ?? []).flatMap((r) => (r.velocity ? [windowMs(r.velocity.window)] : []));
+  if (windows.length === 0) return [];
+  return [...velocityHistory(db, storedHeads(db.sqlite).velocity, now.getTime() - Math.max(...windows))];
 }
 
 export function buildReport(
@@ -95,6 +135,7 @@ export function buildReport(
   approvals: string[],
   outputs: string[],
   seq: number,
+  head: AuditHead,
 ): RequestReport {
   return {
     requestId: prepared.requestId,
@@ -110,7 +151,7 @@ export function buildReport(
     },
     status,
     outputs,
-    audit: { seq },
+    audit: { seq, head },
   };
 }
 
@@ -118,14 +159,14 @@ export function buildReport(
 export async function previewInputs(
   deps: Pick<PipelineDeps, 'db' | 'qr' | 'now'>,
   inputs: InputFile[],
-): Promise<{ prepared: PreparedRequest; decision: Decision }> {
+): Promise<{ prepared: PreparedRequest; decision: Decision; policy: PolicyDocument | null }> {
   const payload = await readRequest(inputs, deps.qr);
   const policy = currentPolicy(deps.db);
   const prepared = await prepareRequest(payload, deps.db.listKeys(), {
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
   });
-  return { prepared, decision: decide(deps.db, prepared, deps.now()).decision };
+  return { prepared, ...decide(undefined, deps.db, prepared, deps.now()) };
 }
 
 /** Reads, parses, summarizes and evaluates one request; records the request and decision in the log. */
@@ -137,65 +178,39 @@ export async function reviewInputs(
 ): Promise<Reviewed> {
   const payload = await readRequest(inputs, deps.qr, onProgress);
   const now = deps.now();
+  // Officers, keys and the policy must still be the projection the auditor verified.
+  deps.auditor.verifyState();
   const policy = currentPolicy(deps.db);
   const prepared = await prepareRequest(payload, deps.db.listKeys(), {
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
   });
-  const { decision } = decide(deps.db, prepared, now);
-  await deps.auditor.begin();
-  const canonical = prepared.parsed.canonical;
-  recordRequest(
-    deps.db,
-    deps.auditor,
-    {
-      requestId: prepared.requestId,
-      chain: prepared.chain,
-      kind: prepared.kind,
-      summary: prepared.summary.details,
-      canonical,
-    },
+  const { decision } = decide(deps.auditor, deps.db, prepared, now);
+  // `sign` signs right after the review; its "signing.started" checkpoint covers these entries.
+  const seq = await deps.auditor.commit(
     now,
+    (tx) => {
+      recordRequest(
+        tx,
+        {
+          requestId: prepared.requestId,
+          chain: prepared.chain,
+          kind: prepared.kind,
+          summary: prepared.summary.details,
+          canonical: prepared.parsed.canonical,
+        },
+        now,
+      );
+      return recordDecision(tx, prepared.requestId, decision, policy?.version ?? null, now).seq;
+    },
+    { checkpoint: options.checkpoint !== false },
   );
-  recordDecision(deps.db, deps.auditor, prepared.requestId, decision, policy?.version ?? null, now);
-  const entry = { seq: auditHead(deps.db).seq };
-  // `sign` signs right after the review and checkpoints once at the end; a crash in between is recovered at start-up.
-  if (options.checkpoint !== false) await deps.auditor.checkpoint(now);
   return {
     prepared,
     decision,
     policyVersion: policy?.version ?? null,
-    report: buildReport(prepared, decision, 'inspected', [], [], entry.seq),
+    report: buildReport(prepared, decision, 'inspected', [], [], seq, deps.auditor.head),
   };
-}
-
-/** A refusal recorded in the log, then thrown (exit 4, nothing signed). */
-async function refuse(
-  deps: PipelineDeps,
-  reviewed: Reviewed,
-  code: 'POLICY_DENIED' | 'APPROVALS_MISSING',
-  message: string,
-  decision: Decision,
-  approvals: string[],
-): Promise<never> {
-  const now = deps.now();
-  await deps.auditor.begin();
-  recordDecision(
-    deps.db,
-    deps.auditor,
-    reviewed.prepared.requestId,
-    { ...decision, allowed: false },
-    reviewed.policyVersion,
-    now,
-  );
-  const entry = deps.auditor.append(
-    'request.refused',
-    { requestId: reviewed.prepared.requestId, code, reason: message, approvals },
-    now,
-  );
-  await deps.auditor.checkpoint(now);
-  const report = buildReport(reviewed.prepared, decision, 'refused', approvals, [], entry.seq);
-  throw Object.assign(makeError(code, message, { requestId: reviewed.prepared.requestId }), { report });
 }
 
 export interface SignOptions {
@@ -209,23 +224,6 @@ export interface SignOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** The signer, counting signatures for a progress display. */
-function withProgress(
-  signer: DigestSigner,
-  total: number,
-  onProgress?: (done: number, total: number) => void,
-): DigestSigner {
-  if (!onProgress) return signer;
-  let done = 0;
-  return {
-    signDigest: async (keyId, publicKey, digest) => {
-      const signature = await signer.signDigest(keyId, publicKey, digest);
-      onProgress(++done, total);
-      return signature;
-    },
-  };
-}
-
 export interface SignOutcome {
   report: RequestReport;
   output: ExportedOutput;
@@ -233,74 +231,302 @@ export interface SignOutcome {
   outputDigest: string;
 }
 
+/** What must be announced before a request is signed. */
+function announce(prepared: PreparedRequest): SigningAnnouncement {
+  if (prepared.chain === 'btc') {
+    return {
+      requestId: prepared.requestId,
+      txid: prepared.plan.txid,
+      signatures: prepared.plan.requests.map((r) => ({
+        key: r.label,
+        input: r.input,
+        sighashType: r.sighashType,
+      })),
+    };
+  }
+  return {
+    requestId: prepared.requestId,
+    txid: txidOf(prepared),
+    signatures: [{ key: prepared.plan.keyLabel, digest: prepared.plan.digest }],
+  };
+}
+
 /**
- * Signs a reviewed request: re-evaluates the policy now, checks approvals, refuses on rollback, signs in
- * the HSM (every signature verified by the chain code), and records signatures, output digest and
- * velocity in the log before returning the output to be written.
+ * The HSM signer, limited to what was announced in "signing.started" (the number of signatures, and
+ * for EVM the digest), and counting signatures for a progress display.
  */
+function announcedSigner(
+  signer: DigestSigner,
+  announcement: SigningAnnouncement,
+  onProgress?: (done: number, total: number) => void,
+): DigestSigner {
+  const total = announcement.signatures.length;
+  const digests = announcement.signatures.flatMap((s) => (s.digest ? [s.digest.replace(/^0x/, '')] : []));
+  let started = 0;
+  let done = 0;
+  return {
+    signDigest: async (keyId, publicKey, digest) => {
+      started += 1;
+      const hex = Buffer.from(digest).toString('hex');
+      if (started > total || (digests.length > 0 && !digests.includes(hex))) {
+        throw makeError('INTERNAL', 'A signature that was not announced in the audit log was refused.');
+      }
+      const signature = await signer.signDigest(keyId, publicKey, digest);
+      onProgress?.(++done, total);
+      return signature;
+    },
+  };
+}
+
+interface Refusal {
+  reviewed: Reviewed;
+  code: ErrorCode;
+  message: string;
+  decision: Decision;
+  approvals: string[];
+}
+
+/** Refusals recorded in the log (the whole batch is refused), then the first is thrown (nothing signed). */
+async function refuseBatch(
+  deps: PipelineDeps,
+  batch: readonly Reviewed[],
+  refusals: Refusal[],
+): Promise<never> {
+  const now = deps.now();
+  const refusedIds = new Set(refusals.map((r) => r.reviewed.prepared.requestId));
+  const seq = await deps.auditor.commit(now, (tx) => {
+    let last = 0;
+    for (const r of refusals) {
+      recordDecision(
+        tx,
+        r.reviewed.prepared.requestId,
+        { ...r.decision, allowed: false },
+        r.reviewed.policyVersion,
+        now,
+      );
+      last ||= tx.append('request.refused', {
+        requestId: r.reviewed.prepared.requestId,
+        code: r.code,
+        reason: r.message,
+        approvals: r.approvals,
+      }).seq;
+    }
+    for (const reviewed of batch) {
+      if (refusedIds.has(reviewed.prepared.requestId)) continue;
+      tx.append('request.refused', {
+        requestId: reviewed.prepared.requestId,
+        code: 'BATCH_REFUSED',
+        reason: 'Another request of the same batch was refused; nothing in the batch is signed.',
+        approvals: [],
+      });
+    }
+    return last;
+  });
+  const first = refusals[0]!;
+  const report = buildReport(
+    first.reviewed.prepared,
+    first.decision,
+    'refused',
+    first.approvals,
+    [],
+    seq,
+    deps.auditor.head,
+  );
+  const family = first.code;
+  throw Object.assign(
+    makeError(family, first.message, {
+      requestId: first.reviewed.prepared.requestId,
+      refused: refusals.map((r) => r.reviewed.prepared.requestId),
+    }),
+    { report },
+  );
+}
+
+function denialMessage(decision: Decision, policy: PolicyDocument | null, prepared: PreparedRequest): string {
+  const why = relevantReasons(decision, policy, prepared.summary.chain).filter((r) => !r.ok);
+  const first = why.find((r) => r.rule !== 'default') ?? why[0];
+  const message = first
+    ? `The policy refuses this request: ${first.message.replace(/^./, (c) => c.toLowerCase())}`
+    : 'The policy refuses this request.';
+  return message.replace(/\.?$/, '.');
+}
+
+/** Approval documents naming this request (a batch carries the approvals of all its requests). */
+function approvalsFor(docs: readonly unknown[], requestId: string): unknown[] {
+  return docs.filter((doc) => {
+    try {
+      return parseApproval(doc).requestId === requestId;
+    } catch {
+      return true; // malformed: verifyApprovals names it
+    }
+  });
+}
+
+/**
+ * Signs a batch of reviewed requests, all or none: each is decided again now (the batch's earlier
+ * requests counted in velocity) with its own approvals (by request id); any refusal refuses the
+ * batch with nothing signed. Then "signing.started" (request ids and what will be signed) is
+ * checkpointed and pinned before the HSM signs, and the signatures, output digests and velocity
+ * are recorded before the outputs are returned to be written.
+ */
+export async function signBatch(
+  deps: PipelineDeps,
+  batch: readonly Reviewed[],
+  approvalDocs: readonly unknown[],
+  options: SignOptions | ((reviewed: Reviewed) => SignOptions),
+): Promise<SignOutcome[]> {
+  const optionsFor = typeof options === 'function' ? options : () => options;
+  const now = deps.now();
+  deps.auditor.verifyState();
+  const officers = listOfficers(deps.db);
+  const refusals: Refusal[] = [];
+  const pending: VelocityRecord[] = [];
+  const allowed: Array<{ reviewed: Reviewed; decision: Decision; approvals: string[] }> = [];
+  for (const reviewed of batch) {
+    const { prepared } = reviewed;
+    const { decision, policy } = decide(deps.auditor, deps.db, prepared, now, pending);
+    if (!decision.allowed) {
+      refusals.push({
+        reviewed,
+        code: 'POLICY_DENIED',
+        message: denialMessage(decision, policy, prepared),
+        decision,
+        approvals: [],
+      });
+      continue;
+    }
+    let approvals: string[];
+    try {
+      const binding = approvalBinding(prepared, policy?.version ?? null);
+      approvals = verifyApprovals(
+        approvalsFor(approvalDocs, prepared.requestId),
+        binding,
+        officers,
+        now,
+        policy,
+      );
+    } catch (error) {
+      if (!isColdsignError(error)) throw error;
+      refusals.push({ reviewed, code: error.code, message: error.message, decision, approvals: [] });
+      continue;
+    }
+    if (approvals.length < decision.requiredApprovals) {
+      refusals.push({
+        reviewed,
+        code: 'APPROVALS_MISSING',
+        message: `Rule ${decision.rule} needs ${decision.requiredApprovals} officer approval(s); ${approvals.length} valid approval(s) were given.`,
+        decision,
+        approvals,
+      });
+      continue;
+    }
+    const totals = requestTotals(prepared.summary) ?? new Map<string, bigint>();
+    for (const [asset, raw] of totals) {
+      pending.push({
+        requestId: prepared.requestId,
+        rule: decision.rule ?? '',
+        asset,
+        raw: raw.toString(),
+        timeMs: now.getTime(),
+        txid: txidOf(prepared),
+      });
+    }
+    allowed.push({ reviewed, decision, approvals });
+  }
+  if (refusals.length > 0) await refuseBatch(deps, batch, refusals);
+
+  // Anti-rollback and state: the database must match the checkpoint pinned in the HSM before any signature.
+  await deps.auditor.assertHeadMatchesToken();
+  const announcements = allowed.map((a) => announce(a.reviewed.prepared));
+  // The pin names what is about to be signed: no signature can exist that a verified log does not mention.
+  await deps.auditor.commit(now, (tx) => {
+    for (const a of allowed) {
+      const docs = approvalsFor(approvalDocs, a.reviewed.prepared.requestId);
+      recordApprovals(tx, a.reviewed.prepared.requestId, docs.map(parseApproval));
+    }
+    recordSigningStarted(tx, announcements);
+  });
+
+  const made: Array<{
+    a: (typeof allowed)[number];
+    output: ExportedOutput;
+    digest: string;
+    path: string | null;
+    signatures: Array<{ keyLabel: string; signature: string }>;
+  }> = [];
+  try {
+    for (const [i, a] of allowed.entries()) {
+      const { prepared } = a.reviewed;
+      const opts = optionsFor(a.reviewed);
+      const signed = await signPrepared(
+        prepared,
+        announcedSigner(deps.signer, announcements[i]!, opts.onProgress),
+        fastVerifier,
+      );
+      const output = await exportSigned(prepared, signed, opts.format, {
+        fragmentBytes: opts.fragmentBytes,
+        withQr: opts.withQr,
+      });
+      made.push({
+        a,
+        output,
+        digest: sha256Hex(output.bytes),
+        path: opts.outputPath ? opts.outputPath(output.suffix) : null,
+        signatures: signed.signatures.map((s) => ({ keyLabel: s.key, signature: s.signature })),
+      });
+    }
+  } catch (error) {
+    const code = isColdsignError(error) ? error.code : 'INTERNAL';
+    await deps.auditor.commit(deps.now(), (tx) =>
+      recordSigningFailed(
+        tx,
+        allowed.map((a) => a.reviewed.prepared.requestId),
+        code,
+      ),
+    );
+    throw error;
+  }
+
+  const seqs = await deps.auditor.commit(now, (tx: AuditTx) =>
+    made.map(
+      (m) =>
+        recordSignatures(
+          tx,
+          {
+            requestId: m.a.reviewed.prepared.requestId,
+            txid: txidOf(m.a.reviewed.prepared),
+            rule: m.a.decision.rule ?? '',
+            summary: m.a.reviewed.prepared.summary,
+            signatures: m.signatures,
+            ...(m.path ? { output: { path: m.path, digest: m.digest } } : {}),
+          },
+          now,
+        ).seq,
+    ),
+  );
+  const head = deps.auditor.head;
+  return made.map((m, i) => ({
+    report: buildReport(
+      m.a.reviewed.prepared,
+      m.a.decision,
+      'signed',
+      m.a.approvals,
+      m.path ? [m.path] : [],
+      seqs[i]!,
+      head,
+    ),
+    output: m.output,
+    outputDigest: m.digest,
+  }));
+}
+
+/** Signs one reviewed request (a batch of one). */
 export async function signReviewed(
   deps: PipelineDeps,
   reviewed: Reviewed,
   approvalDocs: unknown[],
   options: SignOptions,
 ): Promise<SignOutcome> {
-  const now = deps.now();
-  const { prepared } = reviewed;
-  const { decision, policy } = decide(deps.db, prepared, now);
-  if (!decision.allowed) {
-    const why = relevantReasons(decision, policy, prepared.summary.chain).filter((r) => !r.ok);
-    const first = why.find((r) => r.rule !== 'default') ?? why[0];
-    const message = first
-      ? `The policy refuses this request: ${first.message.replace(/^./, (c) => c.toLowerCase())}`
-      : 'The policy refuses this request.';
-    await refuse(deps, reviewed, 'POLICY_DENIED', message.replace(/\.?$/, '.'), decision, []);
-  }
-  const officers = listOfficers(deps.db);
-  const approvals = verifyApprovals(approvalDocs, prepared.requestId, officers);
-  if (approvals.length < decision.requiredApprovals) {
-    await refuse(
-      deps,
-      reviewed,
-      'APPROVALS_MISSING',
-      `Rule ${decision.rule} needs ${decision.requiredApprovals} officer approval(s); ${approvals.length} valid approval(s) were given.`,
-      decision,
-      approvals,
-    );
-  }
-  // Anti-rollback: the database head must match the checkpoint pinned in the HSM before every signature.
-  await deps.auditor.assertHeadMatchesToken();
-  await deps.auditor.begin();
-  recordApprovals(deps.db, deps.auditor, prepared.requestId, approvalDocs.map(parseApproval), now);
-  const total = prepared.chain === 'btc' ? prepared.plan.requests.length : 1;
-  const signed = await signPrepared(
-    prepared,
-    withProgress(deps.signer, total, options.onProgress),
-    fastVerifier,
-  );
-  const output = await exportSigned(prepared, signed, options.format, {
-    fragmentBytes: options.fragmentBytes,
-    withQr: options.withQr,
-  });
-  const outputDigest = sha256Hex(output.bytes);
-  const outputPath = options.outputPath ? options.outputPath(output.suffix) : null;
-  recordSignatures(
-    deps.db,
-    deps.auditor,
-    {
-      requestId: prepared.requestId,
-      rule: decision.rule ?? '',
-      summary: prepared.summary,
-      signatures: signed.signatures.map((s) => ({ keyLabel: s.key, signature: s.signature })),
-      ...(outputPath ? { output: { path: outputPath, digest: outputDigest } } : {}),
-    },
-    now,
-  );
-  const entry = { seq: auditHead(deps.db).seq };
-  await deps.auditor.checkpoint(now);
-  const outputs = outputPath ? [outputPath] : [];
-  return {
-    report: buildReport(prepared, decision, 'signed', approvals, outputs, entry.seq),
-    output,
-    outputDigest,
-  };
+  const [outcome] = await signBatch(deps, [reviewed], approvalDocs, options);
+  return outcome!;
 }

@@ -28,8 +28,10 @@ import { formatPolicy } from '../policy/format.js';
 import { parsePolicy } from '../policy/schema.js';
 import { checkPolicyUpgrade, verifyPolicySignatures } from '../policy/signing.js';
 import {
+  approvalBinding,
   currentPolicy,
   previewInputs,
+  signBatch,
   reviewInputs,
   signReviewed,
   type Reviewed,
@@ -37,7 +39,9 @@ import {
   type SignOutcome,
 } from './pipeline.js';
 import { nodeQrReader } from './qr-reader.js';
-import { Auditor } from '../store/audit.js';
+import { policyDiff } from './policy-diff.js';
+import { Auditor, type AuditHead, type SignatureCheck } from '../store/audit.js';
+import { approvalExpiryMs, type ApprovalBinding } from '../policy/approvals.js';
 import { hsmAuditPorts } from '../store/audit-hsm.js';
 
 /** Reviewed requests kept in memory for approval and signature. */
@@ -61,7 +65,8 @@ export class ApplianceSession implements ApplianceApi {
     this.db = openDatabase(this.home.databasePath);
   }
 
-  async unlock(pin: string): Promise<{ keys: KeyRecord[] }> {
+  /** Unlocks the HSM and verifies the database against it; returns the keys and the checkpoint head (seq, hash). */
+  async unlock(pin: string): Promise<{ keys: KeyRecord[]; head: AuditHead }> {
     if (!pin) throw makeError('HSM_PIN_REQUIRED', 'Enter the HSM user PIN to unlock.');
     await this.lock();
     if (this.config.hsm.embedded) useSoftHsmHome(this.home.dir);
@@ -74,7 +79,7 @@ export class ApplianceSession implements ApplianceApi {
       throw error;
     }
     this.hsm = hsm;
-    return { keys: await this.listKeys() };
+    return { keys: await this.listKeys(), head: this.auditor.head };
   }
 
   async lock(): Promise<void> {
@@ -114,14 +119,25 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   /** Summary and verdict of a request without recording it (no PIN needed): what an officer approves. */
-  async preview(
-    inputs: InputFile[],
-  ): Promise<{ requestId: string; summary: SigningSummary; decision: Decision }> {
-    const { prepared, decision } = await previewInputs(
+  async preview(inputs: InputFile[]): Promise<{
+    requestId: string;
+    summary: SigningSummary;
+    decision: Decision;
+    /** What an approval binds (request id, signing keys, policy version) and how long it lasts. */
+    binding: ApprovalBinding;
+    expiryMs: number;
+  }> {
+    const { prepared, decision, policy } = await previewInputs(
       { db: this.db, qr: nodeQrReader, now: this.now },
       inputs,
     );
-    return { requestId: prepared.requestId, summary: prepared.summary, decision };
+    return {
+      requestId: prepared.requestId,
+      summary: prepared.summary,
+      decision,
+      binding: approvalBinding(prepared, policy?.version ?? null),
+      expiryMs: approvalExpiryMs(policy),
+    };
   }
 
   /** Signs a reviewed request (CLI `sign`); the caller writes the output only after this returns. */
@@ -133,6 +149,27 @@ export class ApplianceSession implements ApplianceApi {
         `Request ${requestId.slice(0, 12)}… has not been reviewed in this session.`,
       );
     return signReviewed(this.deps(), reviewed, approvals, options);
+  }
+
+  /**
+   * Signs reviewed requests as one batch (CLI `sign A B`): every request is decided with its own
+   * approvals first, and either all are signed or none (the first refusal is thrown).
+   */
+  async signRequests(
+    requestIds: readonly string[],
+    approvals: unknown[],
+    options: (reviewed: Reviewed) => SignOptions,
+  ): Promise<SignOutcome[]> {
+    const batch = requestIds.map((requestId) => {
+      const reviewed = this.reviewed.get(requestId);
+      if (!reviewed)
+        throw makeError(
+          'REQUEST_INVALID',
+          `Request ${requestId.slice(0, 12)}… has not been reviewed in this session.`,
+        );
+      return reviewed;
+    });
+    return signBatch(this.deps(), batch, approvals, options);
   }
 
   isUnlocked(): boolean {
@@ -171,14 +208,15 @@ export class ApplianceSession implements ApplianceApi {
     if (!listOfficers(this.db).some((o) => o.name === officer.name && o.publicKey === officer.publicKey)) {
       throw makeError('APPROVAL_INVALID', `"${officer.name}" is not an enrolled officer of this appliance.`);
     }
-    const approval = signApproval(requestId, officer, this.now());
-    return {
-      requestId: approval.requestId,
-      officer: approval.officer,
-      signature: approval.signature,
-      createdAt: approval.createdAt,
-      type: approval.type,
-    };
+    const reviewed = this.reviewed.get(requestId)!;
+    refuseApprovalOfDenied(reviewed.prepared.requestId, reviewed.decision);
+    const policy = currentPolicy(this.db);
+    return signApproval(
+      approvalBinding(reviewed.prepared, reviewed.policyVersion),
+      officer,
+      this.now(),
+      approvalExpiryMs(policy),
+    );
   }
 
   async sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult> {
@@ -216,18 +254,12 @@ export class ApplianceSession implements ApplianceApi {
     verifyPolicySignatures(next, listOfficers(this.db), getQuorum(this.db) ?? 1);
     const current = currentPolicy(this.db);
     checkPolicyUpgrade(current, next);
-    const before = current ? formatPolicy(current).split('\n') : [];
-    const after = formatPolicy(next).split('\n');
-    const diff = [
-      ...before.filter((l) => !after.includes(l)).map((l) => `- ${l}`),
-      ...after.filter((l) => !before.includes(l)).map((l) => `+ ${l}`),
-    ];
-    return { text: formatPolicy(next), diff };
+    return { text: formatPolicy(next), diff: policyDiff(current, next) };
   }
 
   async policyApply(document: unknown): Promise<{ version: number }> {
     this.requireHsm();
-    const applied = await applyPolicy(this.db, this.auditor as Auditor, document, this.now());
+    const applied = await applyPolicy(this.auditor as Auditor, document, this.now());
     return { version: applied.version };
   }
 
@@ -250,13 +282,25 @@ export class ApplianceSession implements ApplianceApi {
     }));
   }
 
-  async auditVerify(): Promise<{ ok: boolean; entries: number; firstBad?: { seq: number; reason: string } }> {
+  /**
+   * Verifies the whole log (the chain hashed once, the state each checkpoint commits to, the state
+   * tables row by row, the newest checkpoint signature or all of them) against the HSM pin.
+   */
+  async auditVerify(signatures: SignatureCheck = 'newest'): Promise<{
+    ok: boolean;
+    entries: number;
+    head: AuditHead;
+    firstBad?: { seq: number; reason: string };
+    unfinishedSignings?: Array<{ seq: number; requestIds: string[] }>;
+  }> {
     this.requireHsm();
-    const result = await (this.auditor as Auditor).verify();
+    const result = await (this.auditor as Auditor).verify(signatures, this.now());
     return {
       ok: result.ok,
       entries: result.entries,
+      head: result.head,
       ...(result.firstBad ? { firstBad: result.firstBad } : {}),
+      ...(result.unfinishedSignings ? { unfinishedSignings: result.unfinishedSignings } : {}),
     };
   }
 
@@ -272,4 +316,16 @@ export class ApplianceSession implements ApplianceApi {
     await this.lock();
     this.db.close();
   }
+}
+
+/** `approve` of a request the policy refuses: the officer is warned and nothing is signed (exit 4). */
+export function refuseApprovalOfDenied(requestId: string, decision: Decision): void {
+  if (decision.allowed) return;
+  const why =
+    decision.reasons.find((r) => !r.ok && r.rule !== 'default') ?? decision.reasons.find((r) => !r.ok);
+  throw makeError(
+    'POLICY_DENIED',
+    `The policy refuses request ${requestId.slice(0, 12)}…${why ? ` (${why.message.replace(/\.$/, '')})` : ''}; an approval would not make it signable, so none was made.`,
+    { requestId },
+  );
 }

@@ -185,7 +185,7 @@ appends run close to the rate of plain inserts. A signing operation appends abou
 one checkpoint with the HSM, hence one checkpoint per 4 entries here. Verification re-hashes every
 entry and checks every checkpoint signature (libsecp256k1 when its prebuilt binding loads,
 @noble/curves otherwise, about 25 times slower); the offline verifier also re-canonicalizes each
-payload from its JSON. \`Auditor.open\` re-hashes the chain (without the signatures) at every
-start-up, so a 1,000,000-entry log adds the hashing part of this time to each command.
+payload from its JSON. \`Auditor.open\` no longer re-hashes the chain: start-up checks the pinned
+checkpoint and the state tables only (docs/bench/scale.md).
 `,
 );

@@ -165,8 +165,11 @@ export function buildProgram(): Command {
   const auditCommand = program.command('audit').description('the tamper-evident audit log');
   auditCommand
     .command('verify')
-    .description('verify the hash chain, every checkpoint signature and the checkpoint pinned in the HSM')
+    .description(
+      'verify the hash chain, the state tables, the newest checkpoint signature and the checkpoint pinned in the HSM',
+    )
     .option('--file <export.jsonl>', 'verify an exported log offline instead (no HSM, no home needed)')
+    .option('--all-signatures', 'check every checkpoint signature, not only the newest')
     .option('--json', 'print a JSON report')
     .action(lazy(audit, (m) => m.auditVerifyCommand));
   auditCommand

@@ -264,6 +264,11 @@ export const policySchema = z
   .strictObject({
     version: z.int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' }),
     description: z.string().max(2000).optional(),
+    /** How long an officer approval stays valid after it is made (default "24h", policy/approvals.ts). */
+    approvalExpiry: z
+      .string()
+      .regex(/^[1-9]\d{0,5}(s|m|h|d)$/, { error: 'must be a duration like "30m", "24h" or "7d"' })
+      .optional(),
     rules: z.array(ruleSchema, { error: 'must be a list of rules' }),
     wallets: z.array(walletSchema, { error: 'must be a list of wallets' }).max(256).optional(),
     signatures: z.array(policySignatureSchema).optional(),

@@ -2,7 +2,8 @@
  * Velocity limits over a rolling window (pure). The history comes from the signatures in the store:
  * one record per asset of each signed request, tagged with the rule that allowed it. A record
  * counts when it lies strictly inside the window: time > now − window (one made exactly `window`
- * ago no longer counts).
+ * ago no longer counts). A transaction signed again (same Bitcoin txid, EVM transaction digest,
+ * or request id for messages) is counted once.
  */
 
 export interface VelocityRecord {
@@ -14,6 +15,8 @@ export interface VelocityRecord {
   raw: string;
   /** Milliseconds since the epoch of the signature. */
   timeMs: number;
+  /** What identifies the transaction across re-signs: Bitcoin txid, EVM digest, or the request id. */
+  txid?: string;
 }
 
 export type VelocityHistory = readonly VelocityRecord[];
@@ -43,10 +46,15 @@ export function usageInWindow(
 ): WindowUsage {
   const since = now.getTime() - windowMs(window);
   const requests = new Set<string>();
+  const counted = new Set<string>();
   const amounts = new Map<string, bigint>();
   for (const record of history) {
     if (record.rule !== rule || record.timeMs <= since) continue;
-    requests.add(record.requestId);
+    const txid = record.txid ?? record.requestId;
+    // A re-sign of the same transaction moves no more value: count each (transaction, asset) once.
+    if (counted.has(`${txid}\n${record.asset}`)) continue;
+    counted.add(`${txid}\n${record.asset}`);
+    requests.add(txid);
     if (/^\d+$/.test(record.raw))
       amounts.set(record.asset, (amounts.get(record.asset) ?? 0n) + BigInt(record.raw));
   }

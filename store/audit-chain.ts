@@ -3,8 +3,9 @@
  *   SHA-256( JSON ["coldsign-audit/1", seq, time, type, prevHash] ‖ "\n" ‖ canonicalPayload )
  * where canonicalPayload is the RFC 8785 (JCS) form of the payload and prevHash the hash of entry
  * n−1 (64 zeros for entry 1). Checkpoints sign SHA-256 of the JCS form of
- * {"domain":"coldsign-audit-checkpoint/1","head":…,"seq":…,"time":…} with secp256k1 ECDSA (SEC 1),
- * low-S (BIP-62) r‖s.
+ * {"domain":"coldsign-audit-checkpoint/2","head":…,"seq":…,"state":…,"time":…} with secp256k1 ECDSA
+ * (SEC 1), low-S (BIP-62) r‖s, where state is the digest of the state tables' heads
+ * (store/state.ts); checkpoints made before state digests existed use domain /1 without "state".
  * This module has no HSM: it is all an offline verifier needs.
  */
 import { createHash } from 'node:crypto';
@@ -12,10 +13,12 @@ import { canonicalJson } from '../policy/canonical.js';
 import { makeError } from '../core/errors.js';
 import { fromHex, isHex } from '../core/bytes.js';
 import { fastVerifier } from '../hsm/native-verifier.js';
+import { StateReplay, type StateHeads } from './state.js';
 
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 const ENTRY_DOMAIN = 'coldsign-audit/1';
 const CHECKPOINT_DOMAIN = 'coldsign-audit-checkpoint/1';
+const CHECKPOINT_DOMAIN_STATE = 'coldsign-audit-checkpoint/2';
 const TYPE_RE = /^[a-z][a-z0-9._-]{0,63}$/;
 /** Words of field names that may hold secrets: the log refuses such fields outright (no secret is ever logged). */
 const SECRET_WORDS = new Set([
@@ -56,6 +59,8 @@ export interface AuditCheckpoint {
   time: string;
   /** Hex r‖s (64 bytes, low-S) by the audit key over checkpointDigest(). */
   signature: string;
+  /** Digest of the state tables' heads at this entry (store/state.ts stateDigest); absent on old checkpoints. */
+  state?: string;
 }
 
 export interface AuditHead {
@@ -77,6 +82,8 @@ export interface AuditVerification {
   head: AuditHead;
   /** The first entry that does not verify, and why (in words). */
   firstBad?: { seq: number; reason: string };
+  /** "signing.started" entries with no "signature" or "signing.failed" after them: a signature may exist. */
+  unfinishedSignings?: Array<{ seq: number; requestIds: string[] }>;
 }
 
 /** JSON.stringify of a string, short-cut for printable ASCII without quote or backslash (same bytes). */
@@ -90,15 +97,18 @@ export function entryHash(seq: number, time: string, type: string, payload: stri
   return createHash('sha256').update(`${prefix}\n${payload}`).digest('hex');
 }
 
-export function checkpointDigest(seq: number, head: string, time: string): Uint8Array {
-  const text = canonicalJson({ domain: CHECKPOINT_DOMAIN, head, seq, time });
+export function checkpointDigest(seq: number, head: string, time: string, state?: string): Uint8Array {
+  const text =
+    state === undefined
+      ? canonicalJson({ domain: CHECKPOINT_DOMAIN, head, seq, time })
+      : canonicalJson({ domain: CHECKPOINT_DOMAIN_STATE, head, seq, state, time });
   return new Uint8Array(createHash('sha256').update(text).digest());
 }
 
 export function verifyCheckpointSignature(checkpoint: AuditCheckpoint, publicKey: Uint8Array): boolean {
   if (!isHex(checkpoint.signature) || checkpoint.signature.length !== 128) return false;
   try {
-    const digest = checkpointDigest(checkpoint.seq, checkpoint.head, checkpoint.time);
+    const digest = checkpointDigest(checkpoint.seq, checkpoint.head, checkpoint.time, checkpoint.state);
     // libsecp256k1 (falling back to @noble/curves): requires low-S, as the audit key's signatures are.
     return fastVerifier.verify(fromHex(checkpoint.signature), digest, publicKey);
   } catch {
@@ -149,10 +159,31 @@ export function assertAuditType(type: string): void {
 export class ChainVerifier {
   private count = 0;
   private prev = AUDIT_GENESIS_HASH;
-  private readonly hashes = new Map<number, string>();
+  private readonly hashes = new Map<number, { hash: string; state: string }>();
   private bad: { seq: number; reason: string } | undefined;
+  private readonly replay = new StateReplay();
+  private readonly signing = new SigningTracker();
 
   constructor(private readonly wantedCheckpointSeqs: ReadonlySet<number>) {}
+
+  /** The last verified entry. */
+  get head(): AuditHead {
+    return { seq: this.count, hash: this.prev };
+  }
+
+  /** Digest of the state replayed from the entries verified so far. */
+  get stateDigest(): string {
+    return this.replay.digest();
+  }
+
+  /** Heads of the state tables replayed from the entries verified so far. */
+  get stateHeads(): Readonly<StateHeads> {
+    return this.replay.heads;
+  }
+
+  get unfinishedSignings(): Array<{ seq: number; requestIds: string[] }> {
+    return this.signing.unfinished();
+  }
 
   /** The first bad entry found so far (chain links and contents only). */
   get firstBad(): { seq: number; reason: string } | undefined {
@@ -187,7 +218,15 @@ export class ChainVerifier {
     }
     this.count = expected;
     this.prev = entry.hash;
-    if (this.wantedCheckpointSeqs.has(entry.seq)) this.hashes.set(entry.seq, entry.hash);
+    try {
+      this.replay.add(entry);
+      this.signing.add(entry);
+    } catch {
+      this.bad = { seq: entry.seq, reason: `entry ${entry.seq} has a payload that is not valid JSON` };
+      return false;
+    }
+    if (this.wantedCheckpointSeqs.has(entry.seq))
+      this.hashes.set(entry.seq, { hash: entry.hash, state: this.replay.digest() });
     return true;
   }
 
@@ -198,12 +237,14 @@ export class ChainVerifier {
     signatures: SignatureCheck = 'all',
   ): AuditVerification {
     const head = { seq: this.count, hash: this.count === 0 ? AUDIT_GENESIS_HASH : this.prev };
+    const unfinished = this.signing.unfinished();
     const result = (firstBad?: { seq: number; reason: string }): AuditVerification => ({
       ok: firstBad === undefined,
       entries: this.count,
       checkpoints: checkpoints.length,
       head,
       ...(firstBad ? { firstBad } : {}),
+      ...(unfinished.length > 0 ? { unfinishedSignings: unfinished } : {}),
     });
     if (this.bad) return result(this.bad);
     let covered = 0;
@@ -222,11 +263,18 @@ export class ChainVerifier {
           reason: `the checkpoint at entry ${checkpoint.seq} has no valid audit-key signature`,
         });
       }
-      const coveredHash = checkpoint.seq === 0 ? AUDIT_GENESIS_HASH : this.hashes.get(checkpoint.seq);
-      if (coveredHash !== checkpoint.head) {
+      const covered0 = { hash: AUDIT_GENESIS_HASH, state: new StateReplay().digest() };
+      const coveredAt = checkpoint.seq === 0 ? covered0 : this.hashes.get(checkpoint.seq);
+      if (coveredAt?.hash !== checkpoint.head) {
         return result({
           seq: checkpoint.seq,
           reason: `entry ${checkpoint.seq} differs from the one its signed checkpoint covers`,
+        });
+      }
+      if (checkpoint.state !== undefined && coveredAt.state !== checkpoint.state) {
+        return result({
+          seq: checkpoint.seq,
+          reason: `the state digest of the checkpoint at entry ${checkpoint.seq} is not the state the log's entries project`,
         });
       }
       covered = Math.max(covered, checkpoint.seq);
@@ -238,5 +286,34 @@ export class ChainVerifier {
       });
     }
     return result();
+  }
+}
+
+/**
+ * Follows "signing.started" entries (the request ids about to be signed, checkpointed before the
+ * HSM is asked) and the "signature" / "signing.failed" entries that close them.
+ */
+export class SigningTracker {
+  private readonly open = new Map<string, number>();
+
+  add(entry: AuditEntry): void {
+    if (entry.type !== 'signing.started' && entry.type !== 'signature' && entry.type !== 'signing.failed')
+      return;
+    const payload = JSON.parse(entry.payload) as { requestIds?: unknown; requestId?: unknown };
+    const ids = Array.isArray(payload.requestIds)
+      ? payload.requestIds.filter((id): id is string => typeof id === 'string')
+      : typeof payload.requestId === 'string'
+        ? [payload.requestId]
+        : [];
+    for (const id of ids) {
+      if (entry.type === 'signing.started') this.open.set(id, entry.seq);
+      else this.open.delete(id);
+    }
+  }
+
+  unfinished(): Array<{ seq: number; requestIds: string[] }> {
+    const bySeq = new Map<number, string[]>();
+    for (const [id, seq] of this.open) bySeq.set(seq, [...(bySeq.get(seq) ?? []), id]);
+    return [...bySeq].sort((a, b) => a[0] - b[0]).map(([seq, requestIds]) => ({ seq, requestIds }));
   }
 }

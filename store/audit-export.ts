@@ -1,7 +1,9 @@
 /**
  * Audit export as JSON Lines, verifiable offline with no HSM and no database:
  *   line 1: {"format":"coldsign-audit-export/1","auditPublicKey":HEX,"entries":N,"checkpoints":M,"exportedAt":ISO}
- *   then one line per checkpoint: {"checkpoint":{"seq","head","time","signature"}}
+ *   then one line per checkpoint: {"checkpoint":{"seq","head","time","signature","state"}}
+ *   ("state": digest of the state tables' heads the checkpoint commits to; the verifier replays
+ *   the entries' projections and compares)
  *   then one line per entry: {"seq","time","type","payload":{…},"prev","hash"}
  * The payload is re-canonicalized (RFC 8785) by the verifier, so the hashes are checked from the
  * JSON values themselves. See docs/audit.md.
@@ -15,7 +17,7 @@ import {
   type AuditEntry,
   type AuditVerification,
 } from './audit-chain.js';
-import { auditPublicKeyOf, iterateAudit, readCheckpoints } from './audit.js';
+import { auditPublicKeyOf, iterateAudit, iterateCheckpoints } from './audit.js';
 import type { ColdsignDb } from './database.js';
 
 export const AUDIT_EXPORT_FORMAT = 'coldsign-audit-export/1';
@@ -32,16 +34,16 @@ export function* exportAuditLines(db: ColdsignDb, now: Date = new Date(0)): Gene
     throw makeError('HOME_NOT_INITIALIZED', 'The audit log has no audit key yet; run coldsign init.');
   db.sqlite.exec('BEGIN'); // one read snapshot for the header counts and the rows
   try {
-    const checkpoints = readCheckpoints(db);
     const { n } = db.sqlite.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number };
+    const { c } = db.sqlite.prepare('SELECT COUNT(*) AS c FROM audit_checkpoints').get() as { c: number };
     yield canonicalJson({
       format: AUDIT_EXPORT_FORMAT,
       auditPublicKey,
       entries: n,
-      checkpoints: checkpoints.length,
+      checkpoints: c,
       exportedAt: now.toISOString(),
     });
-    for (const checkpoint of checkpoints) yield canonicalJson({ checkpoint });
+    for (const checkpoint of iterateCheckpoints(db)) yield canonicalJson({ checkpoint });
     for (const entry of iterateAudit(db)) {
       yield `{"seq":${entry.seq},"time":${JSON.stringify(entry.time)},"type":${JSON.stringify(entry.type)},"payload":${entry.payload},"prev":${JSON.stringify(entry.prev)},"hash":${JSON.stringify(entry.hash)}}`;
     }
@@ -92,11 +94,13 @@ function toCheckpoint(value: unknown, line: number): AuditCheckpoint {
   ) {
     bad(line, 'checkpoint fields missing');
   }
+  if (c.state !== undefined && typeof c.state !== 'string') bad(line, 'checkpoint state is not a digest');
   return {
     seq: c.seq as number,
     head: c.head as string,
     time: c.time as string,
     signature: c.signature as string,
+    ...(typeof c.state === 'string' ? { state: c.state } : {}),
   };
 }
 

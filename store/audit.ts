@@ -2,6 +2,9 @@
  * The append-only audit log in the database, its HSM-signed checkpoints and the anti-rollback pin.
  * The latest checkpoint is written both to the database and, as a private data object, into the
  * HSM token; the database head must descend from the pinned checkpoint, or nothing is signed.
+ * Every change of state is one unit of work, Auditor.commit(now, tx => …): begin (pin open) →
+ * append entries, each applying its state projection (store/state.ts) in the same transaction →
+ * checkpoint committing to the head and the state digest. See docs/audit.md.
  */
 import { makeError } from '../core/errors.js';
 import { fromHex, toHex, utf8 } from '../core/bytes.js';
@@ -22,6 +25,24 @@ import {
 } from './audit-chain.js';
 import type { ColdsignDb } from './database.js';
 import { getSetting, setSetting } from './settings.js';
+import {
+  SMALL_TABLES,
+  STATE_TABLES,
+  applyRows,
+  clearState,
+  emptyHeads,
+  headAt,
+  nextLink,
+  parseHeads,
+  projectEntry,
+  rowsAfter,
+  stateDigest,
+  verifyTableHead,
+  verifyWholeTable,
+  type StateHeads,
+  type StateRow,
+  type StateTable,
+} from './state.js';
 
 export type { AuditCheckpoint, AuditEntry, AuditHead, AuditVerification, SignatureCheck };
 
@@ -46,6 +67,8 @@ export interface AuditPorts {
 }
 
 const AUDIT_KEY_SETTING = 'audit.publicKey';
+/** Time of the last full verification of the chain (audit verify), ISO 8601. */
+const FULL_VERIFY_SETTING = 'audit.lastFullVerify';
 
 type EntryRow = [number, string, string, string, string, string];
 
@@ -62,8 +85,9 @@ function entryAt(db: ColdsignDb, seq: number): AuditEntry | undefined {
 }
 
 /**
- * Appends one entry (in its own transaction, or in the caller's). The payload is stored in its
- * RFC 8785 canonical form; fields that could hold a secret are refused.
+ * Appends one raw entry, without its state projection. Only Auditor.commit (which also applies the
+ * projection) and tests that forge entries call it. The payload is stored in its RFC 8785 form;
+ * fields that could hold a secret are refused.
  */
 export function appendAudit(db: ColdsignDb, type: string, payload: unknown, now: Date): AuditEntry {
   assertAuditType(type);
@@ -80,36 +104,155 @@ export function appendAudit(db: ColdsignDb, type: string, payload: unknown, now:
   });
 }
 
-export function readCheckpoints(db: ColdsignDb): AuditCheckpoint[] {
-  return db.sqlite
-    .prepare('SELECT seq, head_hash AS head, time, signature FROM audit_checkpoints ORDER BY seq')
-    .all() as AuditCheckpoint[];
+const INSERT_ENTRY =
+  'INSERT INTO audit_log (seq, time, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)';
+
+/** Appends an entry after `head` inside the caller's transaction (the unit of work knows its head). */
+function insertEntry(db: ColdsignDb, head: AuditHead, type: string, payload: unknown, now: Date): AuditEntry {
+  assertAuditType(type);
+  const text = canonicalPayload(payload);
+  const time = now.toISOString();
+  const seq = head.seq + 1;
+  const hash = entryHash(seq, time, type, text, head.hash);
+  db.statement(INSERT_ENTRY).run(seq, time, type, text, head.hash, hash);
+  return { seq, time, type, payload: text, prev: head.hash, hash };
 }
 
-/** Every entry in sequence order (for export). */
-export function* iterateAudit(db: ColdsignDb): Generator<AuditEntry> {
+interface CheckpointRow {
+  seq: number;
+  head: string;
+  time: string;
+  signature: string;
+  state: string | null;
+}
+
+function toCheckpoint(row: CheckpointRow): AuditCheckpoint {
+  const heads = parseHeads(row.state);
+  const checkpoint: AuditCheckpoint = {
+    seq: row.seq,
+    head: row.head,
+    time: row.time,
+    signature: row.signature,
+  };
+  if (heads) checkpoint.state = stateDigest(heads);
+  else if (row.state) checkpoint.state = 'unreadable';
+  return checkpoint;
+}
+
+const CHECKPOINT_SELECT = 'SELECT seq, head_hash AS head, time, signature, state FROM audit_checkpoints';
+
+export function readCheckpoints(db: ColdsignDb): AuditCheckpoint[] {
+  return (db.sqlite.prepare(`${CHECKPOINT_SELECT} ORDER BY seq`).all() as CheckpointRow[]).map(toCheckpoint);
+}
+
+/** Checkpoints in sequence order, one at a time (flat memory on long logs). */
+export function* iterateCheckpoints(db: ColdsignDb): Generator<AuditCheckpoint> {
+  for (const row of db.sqlite
+    .prepare(`${CHECKPOINT_SELECT} ORDER BY seq`)
+    .iterate() as IterableIterator<CheckpointRow>)
+    yield toCheckpoint(row);
+}
+
+/** Every entry in sequence order (for export and verification). */
+export function* iterateAudit(db: ColdsignDb, afterSeq = 0): Generator<AuditEntry> {
   const rows = db.sqlite
-    .prepare('SELECT seq, time, type, payload, prev_hash, hash FROM audit_log ORDER BY seq')
+    .prepare('SELECT seq, time, type, payload, prev_hash, hash FROM audit_log WHERE seq > ? ORDER BY seq')
     .raw();
-  for (const [seq, time, type, payload, prev, hash] of rows.iterate() as IterableIterator<EntryRow>) {
+  for (const [seq, time, type, payload, prev, hash] of rows.iterate(afterSeq) as IterableIterator<EntryRow>) {
     yield { seq, time, type, payload, prev, hash };
   }
 }
 
 /**
- * Verifies the whole chain and every checkpoint (all signatures by default, see SignatureCheck);
- * names the first bad entry.
+ * Verifies the whole chain (hashing each entry once), the state each checkpoint commits to (by
+ * replaying the projections), and the checkpoints streamed alongside: every signature with 'all',
+ * only the newest with 'newest' (the chain vouches for the rest). Names the first bad entry.
  */
 export function verifyAudit(
   db: ColdsignDb,
   auditPublicKey: Uint8Array | string,
   signatures: SignatureCheck = 'all',
 ): AuditVerification {
+  return verifyChainAndState(db, auditPublicKey, signatures).result;
+}
+
+/** verifyAudit, also giving the state heads the entries project (to check the tables against). */
+function verifyChainAndState(
+  db: ColdsignDb,
+  auditPublicKey: Uint8Array | string,
+  signatures: SignatureCheck,
+): { result: AuditVerification; heads: Readonly<StateHeads> } {
   const publicKey = typeof auditPublicKey === 'string' ? fromHex(auditPublicKey) : auditPublicKey;
-  const checkpoints = readCheckpoints(db);
-  const verifier = new ChainVerifier(new Set(checkpoints.map((c) => c.seq)));
-  for (const entry of iterateAudit(db)) if (!verifier.add(entry)) break;
-  return verifier.finish(checkpoints, publicKey, signatures);
+  const { n: checkpointCount, newest } = db.sqlite
+    .prepare('SELECT COUNT(*) AS n, MAX(seq) AS newest FROM audit_checkpoints')
+    .get() as { n: number; newest: number | null };
+  const verifier = new ChainVerifier(new Set());
+  const checkpoints = iterateCheckpoints(db);
+  let next = checkpoints.next();
+  let covered = -1;
+  let bad: { seq: number; reason: string } | undefined;
+  const checkCheckpoint = (checkpoint: AuditCheckpoint): boolean => {
+    const head = verifier.head;
+    const headHash = head.seq === 0 ? AUDIT_GENESIS_HASH : head.hash;
+    const checkSignature = signatures === 'all' || checkpoint.seq === newest;
+    if (checkSignature && !verifyCheckpointSignature(checkpoint, publicKey)) {
+      bad = {
+        seq: checkpoint.seq,
+        reason: `the checkpoint at entry ${checkpoint.seq} has no valid audit-key signature`,
+      };
+    } else if (checkpoint.head !== headHash) {
+      bad = {
+        seq: checkpoint.seq,
+        reason: `entry ${checkpoint.seq} differs from the one its signed checkpoint covers`,
+      };
+    } else if (checkpoint.state !== undefined && checkpoint.state !== verifier.stateDigest) {
+      bad = {
+        seq: checkpoint.seq,
+        reason: `the state digest of the checkpoint at entry ${checkpoint.seq} is not the state the log's entries project`,
+      };
+    }
+    covered = checkpoint.seq;
+    return bad === undefined;
+  };
+  while (!next.done && next.value.seq === 0) {
+    if (!checkCheckpoint(next.value)) break;
+    next = checkpoints.next();
+  }
+  if (!bad) {
+    for (const entry of iterateAudit(db)) {
+      if (!verifier.add(entry)) break;
+      while (!next.done && next.value.seq === entry.seq) {
+        if (!checkCheckpoint(next.value)) break;
+        next = checkpoints.next();
+      }
+      if (bad) break;
+    }
+  }
+  if (!bad && verifier.firstBad) bad = verifier.firstBad;
+  const head = verifier.head;
+  if (!bad && !next.done) {
+    bad = {
+      seq: head.seq + 1,
+      reason: `a signed checkpoint covers entry ${next.value.seq} but the log ends at entry ${head.seq}: entries were removed from the end`,
+    };
+  }
+  if (!bad && covered < head.seq) {
+    bad = {
+      seq: covered + 1,
+      reason: `entries ${covered + 1} to ${head.seq} are not covered by a signed checkpoint`,
+    };
+  }
+  checkpoints.return(undefined);
+  const unfinished = verifier.unfinishedSignings;
+  const result: AuditVerification = {
+    ok: bad === undefined,
+    entries: head.seq,
+    checkpoints: checkpointCount,
+    head: { seq: head.seq, hash: head.seq === 0 ? AUDIT_GENESIS_HASH : head.hash },
+    ...(bad ? { firstBad: bad } : {}),
+    ...(unfinished.length > 0 ? { unfinishedSignings: unfinished } : {}),
+  };
+  return { result, heads: verifier.stateHeads };
 }
 
 /** The audit public key this database is bound to (compressed hex), if any. */
@@ -117,12 +260,19 @@ export function auditPublicKeyOf(db: ColdsignDb): string | undefined {
   return getSetting(db, AUDIT_KEY_SETTING);
 }
 
-/** The token's pin: the latest checkpoint, and whether entries may have been appended after it. */
+/** When `audit verify` last verified the whole chain (ISO 8601), if ever. */
+export function lastFullVerification(db: ColdsignDb): string | undefined {
+  return getSetting(db, FULL_VERIFY_SETTING);
+}
+
+/** The token's pin: the latest checkpoint (with the state heads it commits to), and whether entries may follow it. */
 interface Pin extends AuditCheckpoint {
   /** True from begin() to checkpoint(): entries beyond the checkpoint are expected (crash recovery). */
   open: boolean;
   /** Write counter: the highest generation wins when a crashed write left two pins. */
   gen: number;
+  /** Heads of the state tables at `seq`; their digest is `state`, which the signature covers. */
+  heads?: StateHeads;
 }
 
 function parsePin(bytes: Uint8Array): Pin {
@@ -135,6 +285,7 @@ function parsePin(bytes: Uint8Array): Pin {
       typeof value.signature === 'string'
     ) {
       const gen = Number.isSafeInteger(value.gen) ? value.gen : 0;
+      const heads = value.heads ? parseHeads(JSON.stringify(value.heads)) : undefined;
       return {
         seq: value.seq,
         head: value.head,
@@ -142,6 +293,7 @@ function parsePin(bytes: Uint8Array): Pin {
         signature: value.signature,
         open: value.open === true,
         gen,
+        ...(heads ? { heads, state: stateDigest(heads) } : {}),
       };
     }
   } catch {}
@@ -149,30 +301,46 @@ function parsePin(bytes: Uint8Array): Pin {
 }
 
 function encodePin(pin: Pin): Uint8Array {
-  return utf8(JSON.stringify(pin));
+  const { state: _state, ...rest } = pin;
+  return utf8(JSON.stringify(rest));
 }
 
 function rollback(message: string, info: Record<string, number> = {}): never {
   throw makeError('AUDIT_ROLLBACK', message, info);
 }
 
-export interface AuditorOptions {
-  /** Re-hash the whole chain at start-up (default true): catches edits anywhere, not only at the head. */
-  verifyAll?: boolean;
+function tampered(message: string, seq: number): never {
+  throw makeError('AUDIT_TAMPERED', message, { seq });
 }
 
-/** Hash links and contents of every entry (no checkpoints): the first bad entry, or undefined. */
-function verifyChainOnly(db: ColdsignDb): { seq: number; reason: string } | undefined {
-  const verifier = new ChainVerifier(new Set());
-  for (const entry of iterateAudit(db)) if (!verifier.add(entry)) break;
-  return verifier.firstBad;
+/** The unit of work's view of the log: append an entry; its state projection is applied with it. */
+export interface AuditTx {
+  readonly db: ColdsignDb;
+  append(type: string, payload: unknown): AuditEntry;
 }
+
+export interface CommitOptions {
+  /** Sign and pin a checkpoint after the transaction (default true). */
+  checkpoint?: boolean;
+}
+
+/** State entry types, whose projections fill the state tables (store/state.ts projectEntry). */
+const STATE_TYPES = [
+  'officer.enrolled',
+  'governance.quorum',
+  'key.registered',
+  'policy.applied',
+  'signature',
+  'approval',
+];
 
 export class Auditor {
   /** The head this process knows to be genuine: the pinned checkpoint or an entry it appended since. */
   private knownHead: AuditHead = { seq: 0, hash: AUDIT_GENESIS_HASH };
   /** The pin as this process last read or wrote it. */
   private pinned: Pin | undefined;
+  /** Verified heads of the state tables at knownHead. */
+  private heads: StateHeads = emptyHeads();
 
   private constructor(
     readonly db: ColdsignDb,
@@ -181,45 +349,38 @@ export class Auditor {
   ) {}
 
   /**
-   * Start-up: binds the database to the audit key, checks the database against the checkpoint
-   * pinned in the token (AUDIT_ROLLBACK when it is older or different) and, after a crash that
-   * left verified entries beyond the pin, records the recovery and checkpoints them.
+   * Start-up, independent of the log's length: binds the database to the audit key, verifies the
+   * pinned checkpoint's signature and the pinned entry's hash (AUDIT_ROLLBACK when the database is
+   * older or different), checks the state tables against the heads the checkpoint commits to, and
+   * replays only the entries after it (a crash between begin and checkpoint), recording the recovery.
    */
-  static async open(
-    db: ColdsignDb,
-    ports: AuditPorts,
-    now: Date,
-    options: AuditorOptions = {},
-  ): Promise<Auditor> {
+  static async open(db: ColdsignDb, ports: AuditPorts, now: Date): Promise<Auditor> {
     const auditor = new Auditor(db, ports.signer, ports.pins);
     auditor.bindKey();
-    if (options.verifyAll !== false) {
-      const whole = verifyChainOnly(db);
-      if (whole)
-        throw makeError('AUDIT_TAMPERED', `The audit log does not verify: ${whole.reason}.`, {
-          seq: whole.seq,
-        });
-    }
     const pinned = await auditor.readPin();
     const head = auditHead(db);
     auditor.checkAgainstPin(pinned, head);
-    auditor.knownHead = head;
     auditor.pinned = pinned;
-    if (pinned && head.seq > pinned.seq) {
-      if (!pinned.open) {
-        throw makeError(
-          'AUDIT_TAMPERED',
-          `Audit entries ${pinned.seq + 1} to ${head.seq} were added to the database outside coldsign (the HSM checkpoint was closed).`,
-          { seq: pinned.seq + 1 },
-        );
-      }
-      auditor.verifyTail(pinned.seq);
-      auditor.append(
-        'audit.recovered',
-        { pinnedSeq: pinned.seq, unpinnedFrom: pinned.seq + 1, unpinnedTo: head.seq },
-        now,
+    const pinnedSeq = pinned?.seq ?? 0;
+    if (head.seq > pinnedSeq && !pinned?.open) {
+      tampered(
+        `Audit entries ${pinnedSeq + 1} to ${head.seq} were added to the database outside coldsign (the HSM checkpoint was closed).`,
+        pinnedSeq + 1,
       );
+    }
+    if (pinned && pinned.seq > 0 && !pinned.heads) {
+      // A log from before state digests: verify it whole once and rebuild the state from it.
+      auditor.rebuildFromLog(now);
       await auditor.checkpoint(now);
+      return auditor;
+    }
+    const tail = auditor.verifyTail(pinnedSeq);
+    auditor.knownHead = head;
+    auditor.heads = auditor.checkState(pinned?.heads ?? emptyHeads(), pinnedSeq, tail, head.seq);
+    if (head.seq > pinnedSeq) {
+      await auditor.commit(now, (tx) =>
+        tx.append('audit.recovered', { pinnedSeq, unpinnedFrom: pinnedSeq + 1, unpinnedTo: head.seq }),
+      );
     }
     return auditor;
   }
@@ -228,45 +389,56 @@ export class Auditor {
     return toHex(compressPublicKey(this.signer.publicKey));
   }
 
-  /**
-   * Opens a batch of appends: marks the token's pin as open, so that entries found beyond the
-   * checkpoint after a crash are recovered rather than refused. Idempotent until checkpoint().
-   */
-  async begin(): Promise<void> {
-    if (this.pinned?.open) return;
-    const base = this.pinned ?? { seq: 0, head: AUDIT_GENESIS_HASH, time: '', signature: '', gen: 0 };
-    const next = { ...base, open: true, gen: base.gen + 1 };
-    await this.pins.write(encodePin(next));
-    this.pinned = next;
+  /** The head this process has verified (for reports: shown on every unlock and in every output). */
+  get head(): AuditHead {
+    return { ...this.knownHead };
   }
 
-  /** begin() then append(): the simple way to log one entry. */
-  async log(type: string, payload: unknown, now: Date): Promise<AuditEntry> {
+  /** Verified heads of the state tables (store/state.ts). */
+  get stateHeads(): Readonly<StateHeads> {
+    return this.heads;
+  }
+
+  /**
+   * The one way state changes: marks the pin open, runs `work` in one database transaction where
+   * each appended entry's state projection is applied with it, then signs and pins a checkpoint
+   * that commits to the new state. An entry time before the log's last entry is refused
+   * (CLOCK_BEHIND_LOG) and nothing is written.
+   */
+  async commit<T>(now: Date, work: (tx: AuditTx) => T, options: CommitOptions = {}): Promise<T> {
+    this.assertTimeForward(now);
     await this.begin();
-    return this.append(type, payload, now);
-  }
-
-  /**
-   * Appends an entry (synchronously, so it can share a transaction with the records it audits).
-   * begin() must have been awaited since the last checkpoint.
-   */
-  append(type: string, payload: unknown, now: Date): AuditEntry {
-    if (!this.pinned?.open)
-      throw makeError('INTERNAL', 'Auditor.begin() must be awaited before appending audit entries.');
-    return this.db.transaction(() => {
-      const head = auditHead(this.db);
-      if (head.seq !== this.knownHead.seq || head.hash !== this.knownHead.hash) {
+    const heads = { ...this.heads };
+    let known = this.knownHead;
+    const value = this.db.transaction(() => {
+      const current = auditHead(this.db);
+      if (current.seq !== known.seq || current.hash !== known.hash) {
         rollback('The audit log changed under this process (another writer?); nothing is signed.', {
-          seq: head.seq,
+          seq: current.seq,
         });
       }
-      const entry = appendAudit(this.db, type, payload, now);
-      this.knownHead = { seq: entry.seq, hash: entry.hash };
-      return entry;
+      return work({
+        db: this.db,
+        append: (type, payload) => {
+          const entry = insertEntry(this.db, known, type, payload, now);
+          applyRows(this.db.sqlite, projectEntry(entry), heads);
+          known = { seq: entry.seq, hash: entry.hash };
+          return entry;
+        },
+      });
     });
+    this.knownHead = known;
+    this.heads = heads;
+    if (options.checkpoint !== false) await this.checkpoint(now);
+    return value;
   }
 
-  /** Signs the current head with the audit key, stores the checkpoint and pins it in the token. */
+  /** One entry in its own unit of work, checkpointed. */
+  async log(type: string, payload: unknown, now: Date): Promise<AuditEntry> {
+    return this.commit(now, (tx) => tx.append(type, payload));
+  }
+
+  /** Signs the current head and state with the audit key, stores the checkpoint and pins it in the token. */
   async checkpoint(now: Date): Promise<AuditCheckpoint> {
     const head = auditHead(this.db);
     if (head.seq !== this.knownHead.seq || head.hash !== this.knownHead.hash) {
@@ -275,8 +447,16 @@ export class Auditor {
       });
     }
     const time = now.toISOString();
-    const signature = await this.signer.sign(checkpointDigest(head.seq, head.hash, time));
-    const checkpoint: AuditCheckpoint = { seq: head.seq, head: head.hash, time, signature: toHex(signature) };
+    const heads = { ...this.heads };
+    const state = stateDigest(heads);
+    const signature = await this.signer.sign(checkpointDigest(head.seq, head.hash, time, state));
+    const checkpoint: AuditCheckpoint = {
+      seq: head.seq,
+      head: head.hash,
+      time,
+      signature: toHex(signature),
+      state,
+    };
     if (!verifyCheckpointSignature(checkpoint, this.signer.publicKey)) {
       throw makeError(
         'AUDIT_CHECKPOINT_INVALID',
@@ -285,18 +465,19 @@ export class Auditor {
     }
     this.db.sqlite
       .prepare(
-        'INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, time, signature) VALUES (?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, time, signature, state) VALUES (?, ?, ?, ?, ?)',
       )
-      .run(checkpoint.seq, checkpoint.head, checkpoint.time, checkpoint.signature);
-    const pin: Pin = { ...checkpoint, open: false, gen: (this.pinned?.gen ?? 0) + 1 };
+      .run(checkpoint.seq, checkpoint.head, checkpoint.time, checkpoint.signature, JSON.stringify(heads));
+    const pin: Pin = { ...checkpoint, heads, open: false, gen: (this.pinned?.gen ?? 0) + 1 };
     await this.pins.write(encodePin(pin));
     this.pinned = pin;
     return checkpoint;
   }
 
   /**
-   * Before every signature: the database must hold the pinned checkpoint unchanged and its head
-   * must be that checkpoint or an entry this process appended since (AUDIT_ROLLBACK otherwise).
+   * Before every signature: the database must hold the pinned checkpoint unchanged, its head must be
+   * that checkpoint or an entry this process appended since (AUDIT_ROLLBACK otherwise), and the
+   * state tables must still be the verified projection (AUDIT_TAMPERED otherwise).
    */
   async assertHeadMatchesToken(): Promise<AuditHead> {
     const pinned = await this.readPin();
@@ -305,27 +486,111 @@ export class Auditor {
     const pinnedHead = pinned ? { seq: pinned.seq, hash: pinned.head } : { seq: 0, hash: AUDIT_GENESIS_HASH };
     const matchesPin = head.seq === pinnedHead.seq && head.hash === pinnedHead.hash;
     const matchesOwn = head.seq === this.knownHead.seq && head.hash === this.knownHead.hash;
-    if (matchesPin) this.knownHead = head;
     if (!matchesPin && !matchesOwn) {
       rollback(
         `The audit log head (entry ${head.seq}) does not match the checkpoint pinned in the HSM (entry ${pinnedHead.seq}); signing is refused.`,
         { seq: head.seq, pinnedSeq: pinnedHead.seq },
       );
     }
+    if (matchesPin && !matchesOwn) {
+      // Another coldsign process checkpointed since: its pin (signature checked) vouches for head and state.
+      if (!pinned?.heads && head.seq > 0)
+        rollback('The pinned checkpoint commits to no state; signing is refused.');
+      this.knownHead = head;
+      this.heads = pinned?.heads ? { ...pinned.heads } : emptyHeads();
+      this.pinned = pinned;
+    }
+    this.verifyState();
     return head;
   }
 
-  /** Full verification with this auditor's key plus the rollback check against the token. */
-  async verify(): Promise<AuditVerification> {
-    const result = verifyAudit(this.db, this.signer.publicKey);
+  /** Checks the state tables against the verified heads: small tables whole, the others at their head. */
+  verifyState(): void {
+    for (const table of STATE_TABLES) {
+      if (SMALL_TABLES.includes(table))
+        verifyWholeTable(this.db.sqlite, table, this.heads[table], this.knownHead.seq);
+      else verifyTableHead(this.db.sqlite, table, this.heads[table], this.knownHead.seq);
+    }
+  }
+
+  /**
+   * Full verification (audit verify): the chain hashed once, the state each checkpoint commits to,
+   * the newest checkpoint signature (or all), the state tables row by row, and the rollback check
+   * against the token. Records when it last succeeded.
+   */
+  async verify(signatures: SignatureCheck = 'newest', now: Date = new Date()): Promise<AuditVerification> {
+    const { result, heads } = verifyChainAndState(this.db, this.signer.publicKey, signatures);
     if (!result.ok) return result;
     try {
       this.checkAgainstPin(await this.readPin(), result.head);
+      for (const table of STATE_TABLES)
+        verifyWholeTable(this.db.sqlite, table, heads[table], result.head.seq);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return { ...result, ok: false, firstBad: { seq: result.head.seq, reason: message } };
+      return { ...result, ok: false, firstBad: { seq: result.head.seq, reason: message.replace(/\.$/, '') } };
     }
+    setSetting(this.db, FULL_VERIFY_SETTING, now.toISOString());
     return result;
+  }
+
+  private *stateEntries(): Generator<{ seq: number; time: string; type: string; payload: string }> {
+    const placeholders = STATE_TYPES.map(() => '?').join(', ');
+    yield* this.db.sqlite
+      .prepare(`SELECT seq, time, type, payload FROM audit_log WHERE type IN (${placeholders}) ORDER BY seq`)
+      .iterate(...STATE_TYPES) as IterableIterator<{
+      seq: number;
+      time: string;
+      type: string;
+      payload: string;
+    }>;
+  }
+
+  private assertTimeForward(now: Date): void {
+    const last = this.db.sqlite.prepare('SELECT time FROM audit_log ORDER BY seq DESC LIMIT 1').get() as
+      { time: string } | undefined;
+    if (last && now.toISOString() < last.time) {
+      throw makeError(
+        'CLOCK_BEHIND_LOG',
+        `The clock (${now.toISOString()}) is before the last audit entry (${last.time}): set the clock right; nothing was recorded or signed.`,
+        { last: last.time },
+      );
+    }
+  }
+
+  /**
+   * Opens a batch of appends: marks the token's pin as open, so that entries found beyond the
+   * checkpoint after a crash are recovered rather than refused. Idempotent until checkpoint().
+   */
+  private async begin(): Promise<void> {
+    if (this.pinned?.open) return;
+    const base: Pin = this.pinned ?? {
+      seq: 0,
+      head: AUDIT_GENESIS_HASH,
+      time: '',
+      signature: '',
+      gen: 0,
+      open: false,
+    };
+    const next = { ...base, open: true, gen: base.gen + 1 };
+    await this.pins.write(encodePin(next));
+    this.pinned = next;
+  }
+
+  /** A log from before state digests: verified whole, then the state tables rebuilt from its entries. */
+  private rebuildFromLog(now: Date): void {
+    const whole = verifyAudit(this.db, this.signer.publicKey, 'newest');
+    if (!whole.ok) {
+      const bad = whole.firstBad!;
+      tampered(`The audit log does not verify: ${bad.reason}.`, bad.seq);
+    }
+    const heads = emptyHeads();
+    this.db.transaction(() => {
+      clearState(this.db.sqlite);
+      for (const entry of this.stateEntries()) applyRows(this.db.sqlite, projectEntry(entry), heads);
+    });
+    this.heads = heads;
+    this.knownHead = whole.head;
+    void now;
   }
 
   private bindKey(): void {
@@ -351,9 +616,16 @@ export class Auditor {
         'The audit checkpoint pinned in the HSM token has no valid signature.',
       );
     }
+    if (empty && pinned.heads && stateDigest(pinned.heads) !== stateDigest(emptyHeads())) {
+      throw makeError(
+        'AUDIT_CHECKPOINT_INVALID',
+        'The audit checkpoint pinned in the HSM token is unsigned.',
+      );
+    }
     return pinned;
   }
 
+  /** The pinned entry must exist unchanged: its stored hash is the pinned head and matches its content. */
   private checkAgainstPin(pinned: Pin | undefined, head: AuditHead): void {
     if (!pinned) {
       if (head.seq > 0) {
@@ -369,35 +641,77 @@ export class Auditor {
         { seq: head.seq, pinnedSeq: pinned.seq },
       );
     }
+    if (pinned.seq === 0) return;
     const entry = entryAt(this.db, pinned.seq);
-    if (pinned.seq > 0 && entry?.hash !== pinned.head) {
+    const intact =
+      entry !== undefined &&
+      entry.hash === pinned.head &&
+      entryHash(entry.seq, entry.time, entry.type, entry.payload, entry.prev) === entry.hash;
+    if (!intact) {
       rollback(
         `Audit entry ${pinned.seq} differs from the checkpoint pinned in the HSM: the database was replaced or edited.`,
-        {
-          seq: pinned.seq,
-        },
+        { seq: pinned.seq },
       );
     }
   }
 
-  private verifyTail(fromSeq: number): void {
-    const rows = this.db.sqlite
-      .prepare('SELECT seq, time, type, payload, prev_hash, hash FROM audit_log WHERE seq > ? ORDER BY seq')
-      .raw()
-      .iterate(fromSeq) as IterableIterator<EntryRow>;
-    let prev = entryAt(this.db, fromSeq)?.hash ?? AUDIT_GENESIS_HASH;
+  /** Verifies the entries after `fromSeq` (hash links and contents); returns them. */
+  private verifyTail(fromSeq: number): AuditEntry[] {
+    let prev = fromSeq === 0 ? AUDIT_GENESIS_HASH : (entryAt(this.db, fromSeq)?.hash ?? AUDIT_GENESIS_HASH);
     let expected = fromSeq + 1;
-    for (const [seq, time, type, payload, prevHash, hash] of rows) {
+    const tail: AuditEntry[] = [];
+    for (const entry of iterateAudit(this.db, fromSeq)) {
+      const { seq, time, type, payload, prev: prevHash, hash } = entry;
       if (seq !== expected || prevHash !== prev || entryHash(seq, time, type, payload, prevHash) !== hash) {
-        throw makeError(
-          'AUDIT_TAMPERED',
-          `Audit entry ${expected} after the pinned checkpoint does not verify.`,
-          { seq: expected },
-        );
+        tampered(`Audit entry ${expected} after the pinned checkpoint does not verify.`, expected);
       }
+      tail.push(entry);
       prev = hash;
       expected += 1;
     }
-    this.knownHead = { seq: expected - 1, hash: prev };
+    return tail;
+  }
+
+  /**
+   * The state tables against the pinned heads: rows up to the pin must end at the pinned heads
+   * (small tables walked whole, the others checked at their newest row), and the rows after it
+   * must be exactly the projections of the verified tail. Returns the heads at `headSeq`.
+   */
+  private checkState(
+    pinnedHeads: StateHeads,
+    pinnedSeq: number,
+    tail: AuditEntry[],
+    headSeq: number,
+  ): StateHeads {
+    const sqlite = this.db.sqlite;
+    const expected = new Map<StateTable, StateRow[]>(STATE_TABLES.map((t) => [t, []]));
+    for (const entry of tail) for (const row of projectEntry(entry)) expected.get(row.table)!.push(row);
+    const heads = emptyHeads();
+    for (const table of STATE_TABLES) {
+      if (headAt(sqlite, table, pinnedSeq) !== pinnedHeads[table]) {
+        tampered(
+          `The ${table} table does not match the state the pinned checkpoint commits to; nothing is signed.`,
+          pinnedSeq,
+        );
+      }
+      const want = expected.get(table)!;
+      const found = rowsAfter(sqlite, table, pinnedSeq);
+      let link = pinnedHeads[table];
+      if (found.length !== want.length) {
+        tampered(
+          `The ${table} table has rows that no audit entry after the checkpoint accounts for.`,
+          pinnedSeq + 1,
+        );
+      }
+      want.forEach((row, i) => {
+        link = nextLink(link, row);
+        if (found[i]!.link !== link)
+          tampered(`A row of the ${table} table does not match audit entry ${row.seq}.`, row.seq);
+      });
+      heads[table] = link;
+      if (SMALL_TABLES.includes(table)) verifyWholeTable(sqlite, table, link, headSeq);
+      else verifyTableHead(sqlite, table, link, headSeq);
+    }
+    return heads;
   }
 }

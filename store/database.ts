@@ -2,21 +2,34 @@
  * The coldsign database (better-sqlite3): WAL journal with synchronous=FULL so that a committed
  * transaction survives power loss (SQLite "PRAGMA synchronous" docs), foreign keys on, and the
  * versioned migrations of store/migrations.ts. It owns the key registry and every record of the
- * audit trail; the other store/ modules are functions over a ColdsignDb.
+ * audit trail; the other store/ modules are functions over a ColdsignDb. The state tables are
+ * projections of the audit log, written only through Auditor.commit (store/audit.ts).
  */
 import Database from 'better-sqlite3';
 import { makeError } from '../core/errors.js';
 import type { KeyDirectory, KeyRecord } from '../core/signer.js';
-import { addKey, findKey, findKeyByPublicKey, listKeys } from './keys.js';
+import { findKey, findKeyByPublicKey, listKeys } from './keys.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type Sqlite = Database.Database;
 
 export class ColdsignDb implements KeyDirectory {
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(
     readonly sqlite: Sqlite,
     readonly path: string,
   ) {}
+
+  /** A prepared statement, prepared once per connection. */
+  statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.sqlite.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   /** Runs `fn` in one IMMEDIATE transaction (all or nothing, committed with a full fsync). */
   transaction<T>(fn: () => T): T {
@@ -24,20 +37,15 @@ export class ColdsignDb implements KeyDirectory {
   }
 
   listKeys(): KeyRecord[] {
-    return listKeys(this);
+    return listKeys(this.sqlite);
   }
 
   findKey(label: string): KeyRecord | undefined {
-    return findKey(this, label);
+    return findKey(this.sqlite, label);
   }
 
   findKeyByPublicKey(publicKeyHex: string): KeyRecord | undefined {
-    return findKeyByPublicKey(this, publicKeyHex);
-  }
-
-  /** Registers a key generated in the HSM (KEY_LABEL_TAKEN when the label or public key is known). */
-  addKey(record: KeyRecord): void {
-    addKey(this, record);
+    return findKeyByPublicKey(this.sqlite, publicKeyHex);
   }
 
   /** Highest applied migration. */

@@ -1,7 +1,14 @@
-/** The key registry: keys generated in the HSM, as the appliance knows them (never private material). */
+/**
+ * The key registry: keys generated in the HSM, as the appliance knows them (never private material).
+ * The keys table is a projection of "key.registered" audit entries (store/state.ts); this module
+ * only reads it and checks a new key before its entry is appended. It takes the SQLite handle, not
+ * the ColdsignDb, so that database.ts can use it without an import loop.
+ */
+import type Database from 'better-sqlite3';
 import { makeError } from '../core/errors.js';
 import type { BtcNetwork, BtcScriptType, Chain, KeyRecord } from '../core/signer.js';
-import type { ColdsignDb } from './database.js';
+
+type Sqlite = Database.Database;
 
 interface KeyRow {
   label: string;
@@ -14,6 +21,8 @@ interface KeyRow {
   descriptor: string | null;
   created_at: string;
 }
+
+const COLUMNS = 'label, chain, public_key, key_id, address, network, script, descriptor, created_at';
 
 function fromRow(row: KeyRow): KeyRecord {
   const record: KeyRecord = {
@@ -30,47 +39,35 @@ function fromRow(row: KeyRow): KeyRecord {
   return record;
 }
 
-export function listKeys(db: ColdsignDb): KeyRecord[] {
-  const rows = db.sqlite.prepare('SELECT * FROM keys ORDER BY created_at, label').all() as KeyRow[];
+export function listKeys(sqlite: Sqlite): KeyRecord[] {
+  const rows = sqlite.prepare(`SELECT ${COLUMNS} FROM keys ORDER BY seq, pos`).all() as KeyRow[];
   return rows.map(fromRow);
 }
 
-export function findKey(db: ColdsignDb, label: string): KeyRecord | undefined {
-  const row = db.sqlite.prepare('SELECT * FROM keys WHERE label = ?').get(label) as KeyRow | undefined;
+export function findKey(sqlite: Sqlite, label: string): KeyRecord | undefined {
+  const row = sqlite
+    .prepare(`SELECT ${COLUMNS} FROM keys WHERE label = ? ORDER BY seq LIMIT 1`)
+    .get(label) as KeyRow | undefined;
   return row && fromRow(row);
 }
 
-export function findKeyByPublicKey(db: ColdsignDb, publicKeyHex: string): KeyRecord | undefined {
-  const row = db.sqlite.prepare('SELECT * FROM keys WHERE public_key = ?').get(publicKeyHex.toLowerCase()) as
-    KeyRow | undefined;
+export function findKeyByPublicKey(sqlite: Sqlite, publicKeyHex: string): KeyRecord | undefined {
+  const row = sqlite
+    .prepare(`SELECT ${COLUMNS} FROM keys WHERE public_key = ? ORDER BY seq LIMIT 1`)
+    .get(publicKeyHex.toLowerCase()) as KeyRow | undefined;
   return row && fromRow(row);
 }
 
-export function addKey(db: ColdsignDb, record: KeyRecord): void {
-  if (findKey(db, record.label)) {
+/** KEY_LABEL_TAKEN when the label or the public key is already registered. */
+export function assertKeyIsNew(sqlite: Sqlite, record: KeyRecord): void {
+  if (findKey(sqlite, record.label)) {
     throw makeError('KEY_LABEL_TAKEN', `A key labelled "${record.label}" already exists.`, {
       label: record.label,
     });
   }
-  if (findKeyByPublicKey(db, record.publicKey)) {
+  if (findKeyByPublicKey(sqlite, record.publicKey)) {
     throw makeError('KEY_LABEL_TAKEN', 'This public key is already registered under another label.', {
       label: record.label,
     });
   }
-  db.sqlite
-    .prepare(
-      `INSERT INTO keys (label, chain, public_key, key_id, address, network, script, descriptor, created_at)
-       VALUES (@label, @chain, @publicKey, @keyId, @address, @network, @script, @descriptor, @createdAt)`,
-    )
-    .run({
-      label: record.label,
-      chain: record.chain,
-      publicKey: record.publicKey.toLowerCase(),
-      keyId: record.keyId,
-      address: record.address,
-      network: record.network ?? null,
-      script: record.script ?? null,
-      descriptor: record.descriptor ?? null,
-      createdAt: record.createdAt,
-    });
 }

@@ -116,4 +116,56 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description:
+      'state tables become projections of the audit log (seq, pos, link); checkpoints commit to the state; index audit_log(type, seq)',
+    sql: `
+      DROP TABLE approvals;
+      DROP TABLE velocity;
+      DROP TABLE officers;
+      DROP TABLE governance;
+      DROP TABLE keys;
+      DROP TABLE policies;
+
+      CREATE TABLE officers (
+        seq INTEGER NOT NULL, pos INTEGER NOT NULL,
+        name TEXT, public_key TEXT, enrolled_at TEXT,
+        link TEXT NOT NULL, PRIMARY KEY (seq, pos)
+      ) STRICT;
+      CREATE TABLE governance (
+        seq INTEGER NOT NULL, pos INTEGER NOT NULL,
+        quorum INTEGER, officers TEXT,
+        link TEXT NOT NULL, PRIMARY KEY (seq, pos)
+      ) STRICT;
+      CREATE TABLE keys (
+        seq INTEGER NOT NULL, pos INTEGER NOT NULL,
+        label TEXT, chain TEXT, public_key TEXT, key_id TEXT, address TEXT,
+        network TEXT, script TEXT, descriptor TEXT, created_at TEXT,
+        link TEXT NOT NULL, PRIMARY KEY (seq, pos)
+      ) STRICT;
+      CREATE INDEX keys_by_label ON keys(label);
+      CREATE INDEX keys_by_public_key ON keys(public_key);
+      CREATE TABLE policies (
+        seq INTEGER NOT NULL, pos INTEGER NOT NULL,
+        version INTEGER, document TEXT, digest TEXT, applied_at TEXT,
+        link TEXT NOT NULL, PRIMARY KEY (seq, pos)
+      ) STRICT;
+      CREATE TABLE velocity (
+        seq INTEGER NOT NULL, pos INTEGER NOT NULL,
+        request_id TEXT, rule TEXT, asset TEXT, raw TEXT, time_ms INTEGER, txid TEXT,
+        link TEXT NOT NULL, PRIMARY KEY (seq, pos)
+      ) STRICT;
+      CREATE TABLE approvals (
+        seq INTEGER NOT NULL, pos INTEGER NOT NULL,
+        request_id TEXT, officer TEXT, signature TEXT, created_at TEXT,
+        policy_version INTEGER, expires_at TEXT, keys TEXT,
+        link TEXT NOT NULL, PRIMARY KEY (seq, pos)
+      ) STRICT;
+      CREATE INDEX approvals_by_request ON approvals(request_id);
+
+      ALTER TABLE audit_checkpoints ADD COLUMN state TEXT;
+      CREATE INDEX audit_log_by_type ON audit_log(type, seq);
+    `,
+  },
 ];

@@ -16,7 +16,12 @@ import {
 } from 'node:crypto';
 import { makeError } from '../core/errors.js';
 import { toHex } from '../core/bytes.js';
-import { approvalMessage, type Approval } from '../policy/approvals.js';
+import {
+  approvalExpiryMs,
+  approvalMessage,
+  type Approval,
+  type ApprovalBinding,
+} from '../policy/approvals.js';
 import type { PolicyDocument } from '../policy/schema.js';
 import { policySigningBytes, toBase64, withPolicySignature } from '../policy/signing.js';
 import { assertOfficerName } from './officers.js';
@@ -143,17 +148,26 @@ export function signPolicy(doc: PolicyDocument, officer: OfficerKey): PolicyDocu
   return withPolicySignature(doc, officer.name, new Uint8Array(signature));
 }
 
-/** `coldsign approve`: the officer's approval of one request id. */
-export function signApproval(requestId: string, officer: OfficerKey, now: Date): Approval {
-  if (!/^[0-9a-f]{64}$/.test(requestId))
+/**
+ * `coldsign approve`: the officer's approval of one request id, for its signing keys, under the
+ * policy version in force, expiring after the policy's approval expiry (default 24 h).
+ */
+export function signApproval(
+  binding: ApprovalBinding,
+  officer: OfficerKey,
+  now: Date,
+  expiryMs: number = approvalExpiryMs(null),
+): Approval {
+  if (!/^[0-9a-f]{64}$/.test(binding.requestId))
     throw makeError('REQUEST_INVALID', 'A request id is 64 lower-case hex characters.');
-  const createdAt = now.toISOString();
-  const signature = sign(null, approvalMessage(requestId, officer.name, createdAt), officer.privateKey);
-  return {
-    type: 'coldsign-approval',
-    requestId,
+  const body = {
+    requestId: binding.requestId,
+    keys: [...new Set(binding.keys)].sort(),
+    policyVersion: binding.policyVersion,
     officer: officer.name,
-    createdAt,
-    signature: toBase64(new Uint8Array(signature)),
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + expiryMs).toISOString(),
   };
+  const signature = sign(null, approvalMessage(body), officer.privateKey);
+  return { type: 'coldsign-approval', ...body, signature: toBase64(new Uint8Array(signature)) };
 }

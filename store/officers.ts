@@ -1,4 +1,4 @@
-/** Officers (name + raw Ed25519 public key) and the governance quorum, enrolled at init and audited. */
+/** Officers (name + raw Ed25519 public key) and the governance quorum, enrolled at init: projections of their audit entries. */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { makeError } from '../core/errors.js';
 import type { Officer } from '../policy/signing.js';
@@ -45,20 +45,22 @@ export function parseOfficerArgument(text: string): Officer {
   return { name, publicKey: publicKey.toLowerCase() };
 }
 
+/** Enrolled officers: the projection of "officer.enrolled" entries (store/state.ts). */
 export function listOfficers(db: ColdsignDb): Officer[] {
   return db.sqlite
     .prepare('SELECT name, public_key AS publicKey FROM officers ORDER BY name')
     .all() as Officer[];
 }
 
+/** The quorum of the newest "governance.quorum" entry. */
 export function getQuorum(db: ColdsignDb): number | undefined {
-  const row = db.sqlite.prepare('SELECT quorum FROM governance WHERE id = 1').get() as
+  const row = db.sqlite.prepare('SELECT quorum FROM governance ORDER BY seq DESC LIMIT 1').get() as
     { quorum: number } | undefined;
   return row?.quorum;
 }
 
 /**
- * Enrolls officers and sets the quorum (coldsign init), audited and checkpointed. The quorum must
+ * Enrolls officers and sets the quorum (coldsign init) in one unit of work. The quorum must
  * be between 1 and the number of officers (QUORUM_INVALID).
  */
 export async function enrollOfficers(
@@ -95,25 +97,10 @@ export async function enrollOfficers(
       { quorum },
     );
   }
-  await auditor.begin();
-  db.transaction(() => {
-    const at = now.toISOString();
+  await auditor.commit(now, (tx) => {
     for (const officer of officers) {
-      db.sqlite
-        .prepare('INSERT INTO officers (name, public_key, enrolled_at) VALUES (?, ?, ?)')
-        .run(officer.name, officer.publicKey.toLowerCase(), at);
-      auditor.append(
-        'officer.enrolled',
-        { name: officer.name, publicKey: officer.publicKey.toLowerCase() },
-        now,
-      );
+      tx.append('officer.enrolled', { name: officer.name, publicKey: officer.publicKey.toLowerCase() });
     }
-    db.sqlite
-      .prepare(
-        'INSERT INTO governance (id, quorum, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET quorum = excluded.quorum, updated_at = excluded.updated_at',
-      )
-      .run(quorum, at);
-    auditor.append('governance.quorum', { quorum, officers: all.map((o) => o.name) }, now);
+    tx.append('governance.quorum', { quorum, officers: all.map((o) => o.name) });
   });
-  await auditor.checkpoint(now);
 }

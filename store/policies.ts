@@ -5,7 +5,6 @@
  */
 import { makeError } from '../core/errors.js';
 import { sha256Hex } from '../core/bytes.js';
-import { canonicalJson } from '../policy/canonical.js';
 import { parsePolicy, type PolicyDocument } from '../policy/schema.js';
 import { checkPolicyUpgrade, policySigningBytes, verifyPolicySignatures } from '../policy/signing.js';
 import type { Auditor } from './audit.js';
@@ -30,33 +29,36 @@ function verifyAgainstOfficers(db: ColdsignDb, doc: PolicyDocument): string[] {
   return verifyPolicySignatures(doc, listOfficers(db), quorum);
 }
 
-function storedPolicy(db: ColdsignDb): { document: string; digest: string } | undefined {
-  return db.sqlite.prepare('SELECT document, digest FROM policies ORDER BY version DESC LIMIT 1').get() as
-    { document: string; digest: string } | undefined;
+interface PolicyRow {
+  seq: number;
+  document: string;
+  digest: string;
+}
+
+function storedPolicy(db: ColdsignDb): PolicyRow | undefined {
+  return db.sqlite
+    .prepare('SELECT seq, document, digest FROM policies ORDER BY version DESC, seq DESC LIMIT 1')
+    .get() as PolicyRow | undefined;
 }
 
 /**
- * The policy in force, or null when none was applied. Its signatures are checked again, and it must
- * match the digest of the last "policy.applied" audit entry (POLICY_SIGNATURE_INVALID / STATE_INCONSISTENT).
+ * The policy in force (wallets included), or null when none was applied: the projection of the
+ * newest "policy.applied" entry. Its officer signatures are checked again, and its row must match
+ * the entry it came from (looked up by sequence number; POLICY_SIGNATURE_INVALID /
+ * STATE_INCONSISTENT). When unlocked, the auditor has also verified the table against the
+ * checkpoint pinned in the HSM (Auditor.verifyState).
  */
 export function loadPolicy(db: ColdsignDb): PolicyDocument | null {
   const row = storedPolicy(db);
-  const audited = db.sqlite
-    .prepare("SELECT payload FROM audit_log WHERE type = 'policy.applied' ORDER BY seq DESC LIMIT 1")
-    .get() as { payload: string } | undefined;
-  if (!row) {
-    if (audited)
-      throw makeError(
-        'STATE_INCONSISTENT',
-        'The audit log records an applied policy that the database no longer holds.',
-      );
-    return null;
-  }
+  if (!row) return null;
+  const entry = db.sqlite.prepare('SELECT type, payload FROM audit_log WHERE seq = ?').get(row.seq) as
+    { type: string; payload: string } | undefined;
+  const audited =
+    entry?.type === 'policy.applied' ? (JSON.parse(entry.payload) as { digest?: string }) : undefined;
   const doc = parsePolicy(row.document);
   verifyAgainstOfficers(db, doc);
   const digest = sha256Hex(policySigningBytes(doc));
-  const auditedDigest = audited ? (JSON.parse(audited.payload) as { digest?: string }).digest : undefined;
-  if (digest !== row.digest || digest !== auditedDigest) {
+  if (digest !== row.digest || digest !== audited?.digest) {
     throw makeError(
       'STATE_INCONSISTENT',
       'The policy in the database is not the one the audit log records as applied.',
@@ -65,24 +67,15 @@ export function loadPolicy(db: ColdsignDb): PolicyDocument | null {
   return doc;
 }
 
-/** `coldsign policy apply`: validates, verifies signatures and version, stores, audits and checkpoints. */
-export async function applyPolicy(
-  db: ColdsignDb,
-  auditor: Auditor,
-  input: unknown,
-  now: Date,
-): Promise<AppliedPolicy> {
+/** `coldsign policy apply`: validates, verifies signatures and version, then applies it in one unit of work. */
+export async function applyPolicy(auditor: Auditor, input: unknown, now: Date): Promise<AppliedPolicy> {
+  const db = auditor.db;
   const doc = parsePolicy(input);
   const signers = verifyAgainstOfficers(db, doc);
   checkPolicyUpgrade(loadPolicy(db), doc);
   const digest = sha256Hex(policySigningBytes(doc));
-  await auditor.begin();
-  db.transaction(() => {
-    db.sqlite
-      .prepare('INSERT INTO policies (version, document, digest, applied_at) VALUES (?, ?, ?, ?)')
-      .run(doc.version, canonicalJson(doc), digest, now.toISOString());
-    auditor.append('policy.applied', { version: doc.version, digest, signers, document: doc }, now);
-  });
-  await auditor.checkpoint(now);
+  await auditor.commit(now, (tx) =>
+    tx.append('policy.applied', { version: doc.version, digest, signers, document: doc }),
+  );
   return { version: doc.version, digest, signers };
 }

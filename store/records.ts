@@ -1,7 +1,8 @@
 /**
- * The records of a signing operation, each written together with its audit entry in one
- * transaction: request, decision, approvals, signatures (with velocity history). Every call needs
- * `await auditor.begin()` first and an `await auditor.checkpoint(now)` before any output is written.
+ * The records of a signing operation, each appended inside a unit of work (Auditor.commit) together
+ * with its audit entry: request, decision, approvals, the announcement of a signing, signatures.
+ * Approvals and velocity history are projections of the "approval" and "signature" entries
+ * (store/state.ts); requests, decisions and signatures are plain records for display and export.
  */
 import { makeError } from '../core/errors.js';
 import type { Chain, KeyRecord } from '../core/signer.js';
@@ -10,8 +11,10 @@ import type { Approval } from '../policy/approvals.js';
 import { requestTotals } from '../policy/amounts.js';
 import type { PolicyDocument } from '../policy/schema.js';
 import { windowMs, type VelocityHistory, type VelocityRecord } from '../policy/velocity.js';
-import type { Auditor } from './audit.js';
+import type { AuditEntry, Auditor, AuditTx } from './audit.js';
 import type { ColdsignDb } from './database.js';
+import { assertKeyIsNew } from './keys.js';
+import { readSuffix } from './state.js';
 
 export interface RequestRecord {
   requestId: string;
@@ -35,160 +38,159 @@ export interface SignedOutput {
 }
 
 /** Records a request (once; a request seen again is audited again) and its audit entry. */
-export function recordRequest(db: ColdsignDb, auditor: Auditor, request: RequestRecord, now: Date): void {
+export function recordRequest(tx: AuditTx, request: RequestRecord, now: Date): void {
   if (!/^[0-9a-f]{64}$/.test(request.requestId))
     throw makeError('INTERNAL', 'A request id is 64 lower-case hex characters.');
-  db.transaction(() => {
-    db.sqlite
-      .prepare(
-        'INSERT OR IGNORE INTO requests (request_id, chain, kind, summary, canonical, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        request.requestId,
-        request.chain,
-        request.kind,
-        JSON.stringify(request.summary),
-        request.canonical ?? null,
-        now.toISOString(),
-      );
-    auditor.append(
-      'request',
-      { requestId: request.requestId, chain: request.chain, kind: request.kind, summary: request.summary },
-      now,
+  tx.db
+    .statement(
+      'INSERT OR IGNORE INTO requests (request_id, chain, kind, summary, canonical, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    )
+    .run(
+      request.requestId,
+      request.chain,
+      request.kind,
+      JSON.stringify(request.summary),
+      request.canonical ?? null,
+      now.toISOString(),
     );
+  tx.append('request', {
+    requestId: request.requestId,
+    chain: request.chain,
+    kind: request.kind,
+    summary: request.summary,
   });
 }
 
 export function recordDecision(
-  db: ColdsignDb,
-  auditor: Auditor,
+  tx: AuditTx,
   requestId: string,
   decision: Decision,
   policyVersion: number | null,
   now: Date,
-): void {
-  db.transaction(() => {
-    db.sqlite
-      .prepare(
-        'INSERT INTO decisions (request_id, allowed, rule, required_approvals, reasons, policy_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        requestId,
-        decision.allowed ? 1 : 0,
-        decision.rule,
-        decision.requiredApprovals,
-        JSON.stringify(decision.reasons),
-        policyVersion,
-        now.toISOString(),
-      );
-    auditor.append('decision', { requestId, policyVersion, ...decision }, now);
+): AuditEntry {
+  tx.db
+    .statement(
+      'INSERT INTO decisions (request_id, allowed, rule, required_approvals, reasons, policy_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    )
+    .run(
+      requestId,
+      decision.allowed ? 1 : 0,
+      decision.rule,
+      decision.requiredApprovals,
+      JSON.stringify(decision.reasons),
+      policyVersion,
+      now.toISOString(),
+    );
+  return tx.append('decision', { requestId, policyVersion, ...decision });
+}
+
+/** Appends verified approvals (policy/approvals verifyApprovals first); an approval already recorded is kept once. */
+export function recordApprovals(tx: AuditTx, requestId: string, approvals: readonly Approval[]): void {
+  const seen = new Set<string>();
+  for (const approval of approvals) {
+    if (approval.requestId !== requestId)
+      throw makeError('APPROVAL_INVALID', `The approval by "${approval.officer}" is for another request.`);
+    const known = tx.db
+      .statement('SELECT 1 FROM approvals WHERE request_id = ? AND officer = ? AND signature = ?')
+      .get(requestId, approval.officer, approval.signature);
+    if (known || seen.has(approval.signature)) continue;
+    seen.add(approval.signature);
+    tx.append('approval', { ...approval });
+  }
+}
+
+/** What is about to be signed for one request: announced (and checkpointed) before the HSM is asked. */
+export interface SigningAnnouncement {
+  requestId: string;
+  /** Bitcoin: the unsigned txid and each input's key and sighash type; EVM: the digest. */
+  txid: string;
+  signatures: Array<{ key: string; input?: number; sighashType?: number; digest?: string }>;
+}
+
+/** "signing.started": the request ids and digests about to be signed (audit verify reports it unfinished until closed). */
+export function recordSigningStarted(tx: AuditTx, announcements: readonly SigningAnnouncement[]): void {
+  tx.append('signing.started', {
+    requestIds: announcements.map((a) => a.requestId),
+    requests: announcements,
   });
 }
 
-/** Stores verified approvals (policy/approvals verifyApprovals first); the same officer is kept once. */
-export function recordApprovals(
-  db: ColdsignDb,
-  auditor: Auditor,
-  requestId: string,
-  approvals: readonly Approval[],
-  now: Date,
-): void {
-  db.transaction(() => {
-    for (const approval of approvals) {
-      if (approval.requestId !== requestId)
-        throw makeError('APPROVAL_INVALID', `The approval by "${approval.officer}" is for another request.`);
-      const inserted = db.sqlite
-        .prepare(
-          'INSERT OR IGNORE INTO approvals (request_id, officer, signature, created_at) VALUES (?, ?, ?, ?)',
-        )
-        .run(requestId, approval.officer, approval.signature, approval.createdAt);
-      if (inserted.changes > 0) auditor.append('approval', { ...approval }, now);
-    }
-  });
+/** "signing.failed": the HSM signed nothing usable for these requests (closes a signing.started). */
+export function recordSigningFailed(tx: AuditTx, requestIds: readonly string[], code: string): void {
+  tx.append('signing.failed', { requestIds, code });
 }
 
 /**
  * Records the signatures of an allowed request and what it spends (velocity history, counted per
- * rule and asset), with the output path and digest, before the output is written.
+ * rule and asset, once per transaction id), with the output path and digest, before the output is written.
  */
 export function recordSignatures(
-  db: ColdsignDb,
-  auditor: Auditor,
+  tx: AuditTx,
   signed: {
     requestId: string;
+    /** Bitcoin txid, EVM transaction digest, or the request id for messages: counted once by velocity. */
+    txid?: string;
     rule: string;
     summary: SigningSummary;
     signatures: readonly SignatureRecord[];
     output?: SignedOutput;
   },
   now: Date,
-): void {
+): AuditEntry {
   const totals = requestTotals(signed.summary);
   if (!totals)
     throw makeError('INTERNAL', 'The request has an amount that is not a whole number of base units.');
-  db.transaction(() => {
-    const at = now.toISOString();
-    for (const { keyLabel, signature } of signed.signatures) {
-      db.sqlite
-        .prepare(
-          'INSERT INTO signatures (request_id, key_label, signature, output_path, output_digest, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(
-          signed.requestId,
-          keyLabel,
-          signature,
-          signed.output?.path ?? null,
-          signed.output?.digest ?? null,
-          at,
-        );
-    }
-    const spent = totals.size > 0 ? [...totals] : [['none', 0n] as const];
-    for (const [asset, raw] of spent) {
-      db.sqlite
-        .prepare('INSERT INTO velocity (request_id, rule, asset, raw, time_ms) VALUES (?, ?, ?, ?, ?)')
-        .run(signed.requestId, signed.rule, asset, raw.toString(), now.getTime());
-    }
-    auditor.append(
-      'signature',
-      {
-        requestId: signed.requestId,
-        rule: signed.rule,
-        signatures: signed.signatures.map((s) => ({ keyLabel: s.keyLabel, signature: s.signature })),
-        spent: Object.fromEntries([...totals].map(([asset, raw]) => [asset, raw.toString()])),
-        output: signed.output ?? null,
-      },
-      now,
-    );
+  const at = now.toISOString();
+  for (const { keyLabel, signature } of signed.signatures) {
+    tx.db
+      .statement(
+        'INSERT INTO signatures (request_id, key_label, signature, output_path, output_digest, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        signed.requestId,
+        keyLabel,
+        signature,
+        signed.output?.path ?? null,
+        signed.output?.digest ?? null,
+        at,
+      );
+  }
+  return tx.append('signature', {
+    requestId: signed.requestId,
+    txid: signed.txid ?? signed.requestId,
+    rule: signed.rule,
+    signatures: signed.signatures.map((s) => ({ keyLabel: s.keyLabel, signature: s.signature })),
+    spent: Object.fromEntries([...totals].map(([asset, raw]) => [asset, raw.toString()])),
+    output: signed.output ?? null,
   });
 }
 
-/** Velocity history of the signatures made since `sinceMs` (give the longest window of the policy). */
-export function velocityHistory(db: ColdsignDb, sinceMs: number): VelocityHistory {
-  return db.sqlite
-    .prepare(
-      'SELECT request_id AS requestId, rule, asset, raw, time_ms AS timeMs FROM velocity WHERE time_ms > ? ORDER BY time_ms',
-    )
-    .all(sinceMs) as VelocityRecord[];
+/**
+ * Velocity history of the signatures made since `sinceMs`, read from the newest row back and each
+ * row verified against the velocity head the auditor verified (AUDIT_TAMPERED on any edit).
+ */
+export function velocityHistory(db: ColdsignDb, head: string, sinceMs: number): VelocityHistory {
+  return readSuffix(db.sqlite, 'velocity', head, (row) => Number(row.values.time_ms) <= sinceMs).map(
+    (row): VelocityRecord => ({
+      requestId: String(row.values.request_id),
+      rule: String(row.values.rule),
+      asset: String(row.values.asset),
+      raw: String(row.values.raw),
+      timeMs: Number(row.values.time_ms),
+      txid: String(row.values.txid ?? row.values.request_id),
+    }),
+  );
 }
 
-/** `keys generate`: registers a key generated in the HSM, audited and checkpointed. */
-export async function registerKey(
-  db: ColdsignDb,
-  auditor: Auditor,
-  record: KeyRecord,
-  now: Date,
-): Promise<void> {
-  await auditor.begin();
-  db.transaction(() => {
-    db.addKey(record);
-    auditor.append('key.registered', { ...record }, now);
-  });
-  await auditor.checkpoint(now);
+/** `keys generate`: registers a key generated in the HSM, in its own unit of work. */
+export async function registerKey(auditor: Auditor, record: KeyRecord, now: Date): Promise<void> {
+  assertKeyIsNew(auditor.db.sqlite, record);
+  await auditor.commit(now, (tx) => tx.append('key.registered', { ...record }));
 }
 
 /** The velocity history `evaluate` needs under `policy`: signatures within its longest window. */
 export function velocityHistoryFor(
-  db: ColdsignDb,
+  auditor: Auditor,
   policy: PolicyDocument | null,
   now: Date,
 ): VelocityHistory {
@@ -196,5 +198,5 @@ export function velocityHistoryFor(
     rule.velocity ? [windowMs(rule.velocity.window)] : [],
   );
   if (windows.length === 0) return [];
-  return velocityHistory(db, now.getTime() - Math.max(...windows));
+  return velocityHistory(auditor.db, auditor.stateHeads.velocity, now.getTime() - Math.max(...windows));
 }

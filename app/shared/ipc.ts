@@ -43,9 +43,12 @@ const approval = z
   .object({
     type: z.literal('coldsign-approval'),
     requestId: hex64,
+    keys: z.array(z.string().min(1).max(64)).min(1).max(64),
+    policyVersion: z.number().int().min(1),
     officer: z.string().min(1).max(64),
     signature: z.string().min(1).max(512),
     createdAt: z.string().max(64),
+    expiresAt: z.string().max(64),
   })
   .strict();
 const policyDocument = z

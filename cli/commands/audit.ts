@@ -6,10 +6,16 @@ import { writeFileAtomic } from '../files.js';
 import { printJson, println } from '../output.js';
 import { withSession } from '../session.js';
 
-export async function auditVerifyCommand(options: { file?: string; json?: boolean }): Promise<void> {
+export async function auditVerifyCommand(options: {
+  file?: string;
+  json?: boolean;
+  allSignatures?: boolean;
+}): Promise<void> {
   if (options.file) return verifyExportFile(options.file, options.json);
-  // Unlocking already checks the whole chain and the checkpoint pinned in the HSM (exit 6 on failure).
-  const result = await withSession((session) => session.auditVerify());
+  // Unlocking checks the pinned checkpoint and the state; verify hashes the whole chain (exit 6 on failure).
+  const result = await withSession((session) =>
+    session.auditVerify(options.allSignatures ? 'all' : 'newest'),
+  );
   if (!result.ok) {
     const bad = result.firstBad!;
     throw makeError(
@@ -20,8 +26,13 @@ export async function auditVerifyCommand(options: { file?: string; json?: boolea
   }
   if (options.json) return printJson(result);
   println(
-    `Audit log verifies: ${result.entries} entries, hash chain intact, every checkpoint signature valid, head pinned in the HSM.`,
+    `Audit log verifies: ${result.entries} entries, hash chain intact, state tables match the log, ${options.allSignatures ? 'every checkpoint signature' : 'the newest checkpoint signature'} valid, head pinned in the HSM.`,
   );
+  println(`  head: entry ${result.head.seq} ${result.head.hash}`);
+  for (const unfinished of result.unfinishedSignings ?? [])
+    println(
+      `  unfinished signing at entry ${unfinished.seq}: ${unfinished.requestIds.join(', ')} (the HSM may have signed; no signature was recorded)`,
+    );
 }
 
 function verifyExportFile(file: string, json?: boolean): void {

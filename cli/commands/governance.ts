@@ -6,6 +6,7 @@ import { formatPolicy } from '../../policy/format.js';
 import { parsePolicy } from '../../policy/schema.js';
 import { generateOfficerKey, loadOfficerKey, signApproval, signPolicy } from '../../store/officer-keys.js';
 import { currentPolicy } from '../../appliance/pipeline.js';
+import { refuseApprovalOfDenied } from '../../appliance/session.js';
 import { readInputs, writeFileAtomic } from '../files.js';
 import { printJson, println } from '../output.js';
 import { formatReview } from '../review-text.js';
@@ -96,8 +97,10 @@ export async function approveCommand(
   // The officer sees what they approve before their passphrase is asked for.
   if (!options.json)
     println(formatReview(preview.requestId, preview.summary, preview.decision, null, policy));
+  // A request the policy refuses is not approved (POLICY_DENIED, exit 4).
+  refuseApprovalOfDenied(preview.requestId, preview.decision);
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
-  const approval = signApproval(preview.requestId, officer, new Date());
+  const approval = signApproval(preview.binding, officer, new Date(), preview.expiryMs);
   writeFileAtomic(options.out, new TextEncoder().encode(`${JSON.stringify(approval, null, 2)}\n`));
   if (options.json) return printJson({ approval, file: options.out });
   println(`Approval of request ${preview.requestId} by ${officer.name} written to ${options.out}.`);

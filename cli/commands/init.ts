@@ -111,7 +111,6 @@ async function createHome(
         { hsm: { module: config.hsm.module, token: config.hsm.token, embedded } },
         now,
       );
-      await auditor.checkpoint(now);
       if (officers.length > 0) await enrollOfficers(db, auditor, officers, quorum, now);
     } finally {
       db.close();

@@ -72,8 +72,11 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
         println(`${formatReview(r.prepared.requestId, r.prepared.summary, r.decision, null, policy)}\n`);
       reviewed.push(r);
     }
-    for (const [index, r] of reviewed.entries()) {
-      const outcome = await session.signRequest(r.prepared.requestId, approvals, {
+    // All or none: every request is decided with its own approvals before the HSM signs any.
+    const outcomes = await session.signRequests(
+      reviewed.map((r) => r.prepared.requestId),
+      approvals,
+      (r) => ({
         format,
         outputPath: (suffix) =>
           intoDirectory
@@ -82,16 +85,16 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
         fragmentBytes: options.fragment,
         withQr: Boolean(options.qr),
         onProgress: progress('Signing in the HSM'),
-      });
-      const path = outcome.report.outputs[0] ?? options.out;
+      }),
+    );
+    for (const outcome of outcomes) {
       results.push({
         report: outcome.report,
-        path,
+        path: outcome.report.outputs[0] ?? options.out,
         bytes: outcome.output.bytes,
         urParts: outcome.output.urParts,
         description: outcome.output.description,
       });
-      if (reviewed.length > 1) progress('Requests signed')(index + 1, reviewed.length);
     }
   });
   // The audit log holds every signature and output digest: only now are files written.
@@ -114,7 +117,9 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
       `Signed${approvals.length ? ` with the approvals of ${approvals.join(', ')}` : ''}: ${result.description}`,
     );
     for (const output of result.report.outputs) println(`  wrote ${output}`);
-    println(`  audit entry ${result.report.audit.seq}`);
+    println(
+      `  audit entry ${result.report.audit.seq}; checkpoint head ${result.report.audit.head.seq} ${result.report.audit.head.hash}`,
+    );
   }
 }
 

@@ -431,6 +431,11 @@ describe('audit', () => {
     const verify = cli.run(['audit', 'verify', '--json'], env);
     expect(verify.code).toBe(6);
     expect(errorCode(verify.stdout)).toBe('AUDIT_TAMPERED');
+    // Start-up does not re-hash the history (its cost must not grow with the log): an edit of a state
+    // table, or of the entry pinned in the HSM, is what stops signing (test/adversarial/state/).
+    const keys = new Database(join(copy, 'coldsign.db'));
+    keys.prepare("UPDATE keys SET address = address || 'x'").run();
+    keys.close();
     const sign = cli.run(['sign', file('small.psbt'), '--out', file('tampered.out')], env);
     expect(sign.code).toBe(6);
     expect(existsSync(file('tampered.out'))).toBe(false);

@@ -114,26 +114,48 @@ describe('policy signatures (Ed25519 over RFC 8785 without "signatures")', () =>
 
 describe('approvals', () => {
   const requestId = 'ab'.repeat(32);
-  const approve = (name: keyof typeof secrets, id = requestId, createdAt = '2026-03-02T10:00:00.000Z') => ({
-    type: 'coldsign-approval',
-    requestId: id,
-    officer: name,
-    createdAt,
-    signature: toBase64(ed25519.sign(approvalMessage(id, name, createdAt), secrets[name])),
-  });
+  const NOW = new Date('2026-03-02T12:00:00.000Z');
+  const binding = { requestId, keys: ['eth-1'], policyVersion: 3 };
+  const approve = (
+    name: keyof typeof secrets,
+    over: Partial<{
+      requestId: string;
+      keys: string[];
+      policyVersion: number;
+      createdAt: string;
+      expiresAt: string;
+    }> = {},
+  ) => {
+    const body = {
+      requestId,
+      keys: ['eth-1'],
+      policyVersion: 3,
+      officer: name as string,
+      createdAt: '2026-03-02T10:00:00.000Z',
+      expiresAt: '2026-03-03T10:00:00.000Z',
+      ...over,
+    };
+    return {
+      type: 'coldsign-approval',
+      ...body,
+      signature: toBase64(ed25519.sign(approvalMessage(body), secrets[name])),
+    };
+  };
+  const verify = (docs: unknown[], policy: Parameters<typeof verifyApprovals>[4] = null) =>
+    verifyApprovals(docs, binding, officers, NOW, policy);
 
   it('counts each enrolled officer once', () => {
     expect(
-      verifyApprovals(
-        [approve('alice'), approve('bob'), approve('alice', requestId, '2026-03-02T11:00:00.000Z')],
-        requestId,
-        officers,
-      ).sort(),
+      verify([
+        approve('alice'),
+        approve('bob'),
+        approve('alice', { createdAt: '2026-03-02T11:00:00.000Z' }),
+      ]).sort(),
     ).toEqual(['alice', 'bob']);
   });
 
   it.each([
-    ['another request', () => approve('alice', 'cd'.repeat(32)), /is for another request/],
+    ['another request', () => approve('alice', { requestId: 'cd'.repeat(32) }), /is for another request/],
     ['an unknown officer', () => approve('mallory'), /"mallory", who is not an enrolled officer/],
     [
       'a bad signature',
@@ -145,11 +167,43 @@ describe('approvals', () => {
       () => ({ ...approve('alice'), createdAt: '2026-03-02T10:00:01.000Z' }),
       /does not verify/,
     ],
+    ['a changed key list', () => ({ ...approve('alice'), keys: ['eth-2'] }), /does not verify/],
     ['a malformed document', () => ({ ...approve('alice'), requestId: 'xyz' }), /Approval field requestId/],
+    [
+      'an approval without key binding (old format)',
+      () => {
+        const { keys: _k, ...rest } = approve('alice');
+        return rest;
+      },
+      /Approval field keys/,
+    ],
     ['text that is not JSON', () => '{', /not valid JSON/],
   ])('refuses %s with APPROVAL_INVALID', (_name, make, message) => {
-    const result = codeOf(() => verifyApprovals([make()], requestId, officers));
+    const result = codeOf(() => verify([make()]));
     expect(result.code).toBe('APPROVAL_INVALID');
     expect(result.message).toMatch(message);
+  });
+
+  it('refuses approvals made for other signing keys with APPROVAL_WRONG_KEY', () => {
+    expect(codeOf(() => verify([approve('alice', { keys: ['eth-2'] })])).code).toBe('APPROVAL_WRONG_KEY');
+  });
+
+  it('refuses an approval made under another policy version with APPROVAL_STALE', () => {
+    expect(codeOf(() => verify([approve('alice', { policyVersion: 2 })])).code).toBe('APPROVAL_STALE');
+  });
+
+  it('refuses an expired approval, or one living longer than the policy allows, with APPROVAL_EXPIRED', () => {
+    expect(codeOf(() => verify([approve('alice', { expiresAt: '2026-03-02T11:59:59.000Z' })])).code).toBe(
+      'APPROVAL_EXPIRED',
+    );
+    // 24 h is the default life; a policy can shorten it
+    expect(codeOf(() => verify([approve('alice', { expiresAt: '2026-03-03T10:00:01.000Z' })])).code).toBe(
+      'APPROVAL_EXPIRED',
+    );
+    const short = { version: 3, rules: [], approvalExpiry: '1h' } as unknown as Parameters<
+      typeof verifyApprovals
+    >[4];
+    expect(codeOf(() => verify([approve('alice')], short)).code).toBe('APPROVAL_EXPIRED');
+    expect(verify([approve('alice')])).toEqual(['alice']);
   });
 });

@@ -32,8 +32,9 @@ export async function newAuditCase(hsm: Hsm, entries: number): Promise<AuditCase
   const ports = await hsmAuditPorts(hsm, { create: true, pinLabel: `test-pin-${caseCounter}` });
   const auditor = await Auditor.open(db, ports, T0);
   for (let i = 1; i <= entries; i += 1) {
-    await auditor.log('test.entry', { n: i, note: `entry ${i}` }, at(i));
-    if (i % 3 === 0) await auditor.checkpoint(at(i));
+    await auditor.commit(at(i), (tx) => tx.append('test.entry', { n: i, note: `entry ${i}` }), {
+      checkpoint: i % 3 === 0,
+    });
   }
   await auditor.checkpoint(at(entries + 1));
   return { dir, path, db, ports, auditor };

@@ -1,9 +1,13 @@
 /**
  * Child process of crash.test.ts: signs in a loop with the real SoftHSM token and database, the
- * way the pipeline does, until it is killed. Each operation: request + decision in the log, an HSM
- * signature, the signature (with the output's digest) in the log, a checkpoint, and only then the
- * output file, written atomically (temporary file, fsync, rename).
- * Usage: tsx crash-signer.ts DB OUT_DIR KEY_ID PUBLIC_KEY_HEX   (PIN in COLDSIGN_PIN, token in COLDSIGN_TOKEN)
+ * way the pipeline does, until it is killed. Each operation: request, decision and
+ * "signing.started" in one checkpointed unit of work; the HSM signature; the signature (with the
+ * output's digest and velocity) in the log; a checkpoint; then the output file, written atomically.
+ * After each step it prints "<stage> <requestId>". Given a stage and a count, it stops at the
+ * count-th time it reaches that stage, prints "holding" and waits to be killed: the parent kills it
+ * there, with no race against the clock.
+ * Usage: tsx crash-signer.ts DB OUT_DIR KEY_ID PUBLIC_KEY_HEX HOLD_STAGE HOLD_COUNT
+ *   (PIN in COLDSIGN_PIN, token in COLDSIGN_TOKEN; HOLD_STAGE "none" never holds)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../../store/atomic-file.js';
@@ -15,9 +19,16 @@ import { findSoftHsmModule } from '../../hsm/softhsm.js';
 import { Auditor } from '../../store/audit.js';
 import { hsmAuditPorts } from '../../store/audit-hsm.js';
 import { openDatabase } from '../../store/database.js';
-import { recordDecision, recordRequest, recordSignatures } from '../../store/records.js';
+import {
+  recordDecision,
+  recordRequest,
+  recordSignatures,
+  recordSigningStarted,
+} from '../../store/records.js';
 
-const [dbPath, outDir, keyId, publicKeyHex] = process.argv.slice(2) as [string, string, string, string];
+const [dbPath, outDir, keyId, publicKeyHex, holdStage = 'none', holdCount = '0'] = process.argv.slice(
+  2,
+) as string[];
 
 const summary: SigningSummary = {
   chain: 'btc',
@@ -39,53 +50,74 @@ const summary: SigningSummary = {
   details: {},
 };
 
+const reached = new Map<string, number>();
+async function mark(stage: string, requestId = ''): Promise<void> {
+  process.stdout.write(`${stage} ${requestId}\n`);
+  const count = (reached.get(stage) ?? 0) + 1;
+  reached.set(stage, count);
+  if (stage === holdStage && count === Number(holdCount)) {
+    process.stdout.write('holding\n');
+    await new Promise(() => {}); // until SIGKILL
+  }
+}
+
 const hsm = Hsm.open(
   { module: findSoftHsmModule(), token: process.env.COLDSIGN_TOKEN ?? '' },
   process.env.COLDSIGN_PIN ?? '',
 );
 // SoftHSM2's file backend rewrites token.object in place during C_Login (ftruncate, then write):
 // a kill inside that window damages the token itself, which is SoftHSM's limit, not the log's.
-process.stdout.write('logged-in\n');
-const db = openDatabase(dbPath);
+await mark('logged-in');
+const db = openDatabase(dbPath!);
 const auditor = await Auditor.open(db, await hsmAuditPorts(hsm), new Date());
-const publicKey = fromHex(publicKeyHex);
-process.stdout.write('ready\n');
+const publicKey = fromHex(publicKeyHex!);
+await mark('ready');
 
 for (;;) {
   const now = new Date();
   const requestId = randomBytes(32).toString('hex');
   await auditor.assertHeadMatchesToken();
-  await auditor.begin();
-  recordRequest(db, auditor, { requestId, chain: 'btc', kind: 'psbt', summary }, now);
-  recordDecision(
-    db,
-    auditor,
-    requestId,
-    { allowed: true, rule: 'crash', requiredApprovals: 0, reasons: [] },
-    1,
-    now,
-  );
+  await auditor.commit(now, (tx) => {
+    recordRequest(tx, { requestId, chain: 'btc', kind: 'psbt', summary }, now);
+    recordDecision(
+      tx,
+      requestId,
+      { allowed: true, rule: 'crash', requiredApprovals: 0, reasons: [] },
+      1,
+      now,
+    );
+    recordSigningStarted(tx, [{ requestId, txid: requestId, signatures: [{ key: 'crash-key' }] }]);
+  });
+  await mark('started', requestId);
   const signature = await hsm.signer.signDigest(
-    keyId,
+    keyId!,
     publicKey,
     createHash('sha256').update(requestId).digest(),
   );
   const signatureHex = toHex(signature.der);
+  await mark('signed', `${requestId} ${signatureHex}`);
   const output = JSON.stringify({ requestId, signature: signatureHex });
   const name = `${requestId}.json`;
   const digest = createHash('sha256').update(output).digest('hex');
-  recordSignatures(
-    db,
-    auditor,
-    {
-      requestId,
-      rule: 'crash',
-      summary,
-      signatures: [{ keyLabel: 'crash-key', signature: signatureHex }],
-      output: { path: name, digest },
-    },
+  await auditor.commit(
     now,
+    (tx) =>
+      recordSignatures(
+        tx,
+        {
+          requestId,
+          rule: 'crash',
+          summary,
+          signatures: [{ keyLabel: 'crash-key', signature: signatureHex }],
+          output: { path: name, digest },
+        },
+        now,
+      ),
+    { checkpoint: false },
   );
+  await mark('recorded', requestId);
   await auditor.checkpoint(now);
-  writeFileAtomic(join(outDir, name), output);
+  await mark('checkpointed', requestId);
+  writeFileAtomic(join(outDir!, name), output);
+  await mark('written', requestId);
 }

@@ -1,7 +1,11 @@
 /**
  * Crash safety: a child process signing in a loop (crash-signer.ts, real SoftHSM token and SQLite
- * file) is killed with SIGKILL at random moments, over 100 times. Afterwards the log verifies and
- * every output file on disk has its signature and digest in the log.
+ * file) is killed with SIGKILL, over and over. Half the runs are held at a chosen step (the child
+ * stops there and waits; the kill cannot come early or late), the other half are killed as soon as
+ * a randomly chosen step is observed. Nothing depends on how fast the machine is: what the child
+ * reported doing is counted, and afterwards the log verifies, every output file on disk has its
+ * signature and digest in the log, and every signing the child started is in the log — finished,
+ * or reported by verification as unfinished.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,7 +21,15 @@ import { hsmAuditPorts } from '../../store/audit-hsm.js';
 import { openDatabase } from '../../store/database.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
 
-const KILLS = 110;
+const STAGES = ['ready', 'started', 'signed', 'recorded', 'checkpointed', 'written'] as const;
+type Stage = (typeof STAGES)[number];
+/** Held runs: each stage at the 1st and 3rd operation; then free runs killed when a stage is observed. */
+const HELD: Array<[Stage, number]> = STAGES.flatMap((stage) =>
+  stage === 'ready'
+    ? [[stage, 1] as [Stage, number]]
+    : [[stage, 1] as [Stage, number], [stage, 3] as [Stage, number]],
+);
+const FREE_RUNS = 20;
 const here = dirname(fileURLToPath(import.meta.url));
 
 let token: TestToken;
@@ -35,7 +47,6 @@ beforeAll(async () => {
     const db = openDatabase(join(dir, 'coldsign.db'));
     const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { create: true }), new Date());
     await auditor.log('init', { purpose: 'crash test' }, new Date());
-    await auditor.checkpoint(new Date());
     db.close();
   } finally {
     hsm.close();
@@ -50,9 +61,22 @@ afterAll(() => {
   token.cleanup();
 });
 
-/** Runs the signer until a random moment (before or after it is ready), then SIGKILLs it. */
-function runAndKill(): Promise<void> {
+/** What the parent saw the child do. */
+interface Observed {
+  started: Set<string>;
+  signed: Map<string, string>;
+  recorded: Set<string>;
+  written: Set<string>;
+}
+const observed: Observed = { started: new Set(), signed: new Map(), recorded: new Set(), written: new Set() };
+
+/**
+ * Runs the signer and SIGKILLs it: when it says "holding" (held at `hold`), or as soon as it
+ * reports the `killAt` stage for the `count`-th time (free run).
+ */
+function runAndKill(options: { hold?: [Stage, number]; killAt?: [Stage, number] }): Promise<void> {
   return new Promise((resolve, reject) => {
+    const [holdStage, holdCount] = options.hold ?? ['none', 0];
     const child: ChildProcess = spawn(
       process.execPath,
       [
@@ -63,6 +87,8 @@ function runAndKill(): Promise<void> {
         join(dir, 'out'),
         key.keyId,
         key.publicKey,
+        holdStage,
+        String(holdCount),
       ],
       {
         env: { ...process.env, COLDSIGN_PIN: token.pin, COLDSIGN_TOKEN: token.token },
@@ -70,23 +96,29 @@ function runAndKill(): Promise<void> {
       },
     );
     let stderr = '';
-    let timer: NodeJS.Timeout | undefined;
-    const kill = (ms: number) => {
-      timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    let buffered = '';
+    let seen = 0;
+    let killed = false;
+    const kill = () => {
+      if (!killed) child.kill('SIGKILL');
+      killed = true;
     };
-    // one run in eight dies during start-up (audit recovery), the others while signing; never
-    // before the HSM login is done (see crash-signer.ts)
-    const early = Math.random() < 0.125;
-    let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (timer !== undefined) return;
-      if (early && output.includes('logged-in')) kill(Math.random() * 60);
-      else if (output.includes('ready')) kill(Math.random() * 250);
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        const [stage, requestId = '', signature = ''] = line.split(' ');
+        if (stage === 'started') observed.started.add(requestId);
+        if (stage === 'signed') observed.signed.set(requestId, signature);
+        if (stage === 'recorded') observed.recorded.add(requestId);
+        if (stage === 'written') observed.written.add(requestId);
+        if (stage === 'holding') kill();
+        if (options.killAt && stage === options.killAt[0] && ++seen === options.killAt[1]) kill();
+      }
     });
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('exit', (code, signal) => {
-      clearTimeout(timer);
       if (signal === 'SIGKILL') resolve();
       else reject(new Error(`the signer exited by itself (code ${code}): ${stderr.slice(0, 2000)}`));
     });
@@ -94,29 +126,43 @@ function runAndKill(): Promise<void> {
 }
 
 describe('crash safety under SIGKILL', () => {
-  it(`after ${KILLS} kills at random moments the log verifies and every output is in the log`, async () => {
-    for (let i = 0; i < KILLS; i += 1) await runAndKill();
+  it(`after ${HELD.length} kills held at each step and ${FREE_RUNS} free kills, the log accounts for every signature`, async () => {
+    for (const hold of HELD) await runAndKill({ hold });
+    for (let i = 0; i < FREE_RUNS; i += 1) {
+      const stage = STAGES[Math.floor(Math.random() * STAGES.length)]!;
+      await runAndKill({ killAt: [stage, stage === 'ready' ? 1 : 1 + Math.floor(Math.random() * 3)] });
+    }
 
     const hsm = token.open();
     try {
       const db = openDatabase(join(dir, 'coldsign.db'));
-      await Auditor.open(db, await hsmAuditPorts(hsm), new Date());
+      const auditor = await Auditor.open(db, await hsmAuditPorts(hsm), new Date());
       const result = verifyAudit(db, auditPublicKeyOf(db)!);
       expect(result).toMatchObject({ ok: true });
+      expect((await auditor.verify('all')).ok).toBe(true);
 
-      const logged = new Map<string, { digest: string; signature: string }>();
+      const logged = new Map<string, { requestId: string; digest: string; signature: string }>();
       for (const row of db.sqlite.prepare("SELECT payload FROM audit_log WHERE type = 'signature'").all() as {
         payload: string;
       }[]) {
         const entry = JSON.parse(row.payload) as {
+          requestId: string;
           output: { path: string; digest: string };
           signatures: { signature: string }[];
         };
         logged.set(entry.output.path, {
+          requestId: entry.requestId,
           digest: entry.output.digest,
           signature: entry.signatures[0]!.signature,
         });
       }
+      const announced = new Set<string>();
+      for (const row of db.sqlite
+        .prepare("SELECT payload FROM audit_log WHERE type = 'signing.started'")
+        .all() as { payload: string }[])
+        for (const id of (JSON.parse(row.payload) as { requestIds: string[] }).requestIds) announced.add(id);
+
+      // every output on disk is in the log with its digest and a valid signature
       const outputs = readdirSync(join(dir, 'out')).filter((name) => name.endsWith('.json'));
       for (const name of outputs) {
         const text = readFileSync(join(dir, 'out', name), 'utf8');
@@ -133,15 +179,26 @@ describe('crash safety under SIGKILL', () => {
           }),
         ).toBe(true);
       }
-      // the loop did sign, and crashes did leave entries beyond the pin that were recovered
-      expect(outputs.length).toBeGreaterThan(KILLS);
+      // what the child reported doing is all in the log
+      for (const id of observed.written) expect(outputs).toContain(`${id}.json`);
+      for (const id of observed.recorded)
+        expect([...logged.values()].some((l) => l.requestId === id)).toBe(true);
+      // no signature the HSM made is unknown to the log: each is recorded, or its signing is reported unfinished
+      const recordedIds = new Set([...logged.values()].map((l) => l.requestId));
+      const unfinished = new Set((result.unfinishedSignings ?? []).flatMap((u) => u.requestIds));
+      for (const id of observed.started) expect(announced.has(id)).toBe(true);
+      for (const id of observed.signed.keys()) expect(recordedIds.has(id) || unfinished.has(id)).toBe(true);
+      for (const id of unfinished) expect(announced.has(id) && !recordedIds.has(id)).toBe(true);
+      // the held runs make these certain: kills between signature and record, and between record and checkpoint
+      expect(unfinished.size).toBeGreaterThanOrEqual(2);
       const recovered = db.sqlite
         .prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'audit.recovered'")
         .get() as { n: number };
-      expect(recovered.n).toBeGreaterThan(0);
+      expect(recovered.n).toBeGreaterThanOrEqual(2);
+      expect(outputs.length).toBeGreaterThanOrEqual(observed.written.size);
       db.close();
     } finally {
       hsm.close();
     }
-  }, 240_000);
+  }, 900_000);
 });

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isColdsignError } from '../../core/errors.js';
 import type { KeyRecord } from '../../core/signer.js';
-import { openDatabase } from '../../store/database.js';
+import { openDatabase, type ColdsignDb } from '../../store/database.js';
+import { assertKeyIsNew } from '../../store/keys.js';
+import { applyRows, emptyHeads, projectEntry } from '../../store/state.js';
 import { MIGRATIONS } from '../../store/migrations.js';
 
 const vault: KeyRecord = {
@@ -80,11 +82,20 @@ describe('openDatabase', () => {
   });
 });
 
-describe('key registry', () => {
+/** Registers a key the way the auditor's unit of work does: the projection of a "key.registered" entry. */
+let seq = 0;
+function register(db: ColdsignDb, record: KeyRecord): void {
+  assertKeyIsNew(db.sqlite, record);
+  seq += 1;
+  const entry = { seq, time: record.createdAt, type: 'key.registered', payload: JSON.stringify(record) };
+  applyRows(db.sqlite, projectEntry(entry), emptyHeads());
+}
+
+describe('key registry (the projection of key.registered entries)', () => {
   it('adds, lists and finds keys by label and public key', () => {
     const db = openDatabase(join(dir, 'coldsign.db'));
-    db.addKey(vault);
-    db.addKey(treasury);
+    register(db, vault);
+    register(db, treasury);
     expect(db.listKeys()).toEqual([vault, treasury]);
     expect(db.findKey('treasury')).toEqual(treasury);
     expect(db.findKey('nope')).toBeUndefined();
@@ -95,7 +106,7 @@ describe('key registry', () => {
   it('keeps keys across reopen', () => {
     const path = join(dir, 'coldsign.db');
     const db = openDatabase(path);
-    db.addKey(vault);
+    register(db, vault);
     db.close();
     const again = openDatabase(path);
     expect(again.findKey('vault-1')).toEqual(vault);
@@ -104,11 +115,11 @@ describe('key registry', () => {
 
   it('refuses a taken label or an already registered public key with KEY_LABEL_TAKEN', () => {
     const db = openDatabase(join(dir, 'coldsign.db'));
-    db.addKey(vault);
-    expect(() => db.addKey({ ...treasury, label: 'vault-1' })).toThrow(
+    register(db, vault);
+    expect(() => register(db, { ...treasury, label: 'vault-1' })).toThrow(
       expect.objectContaining({ code: 'KEY_LABEL_TAKEN' }),
     );
-    expect(() => db.addKey({ ...vault, label: 'other' })).toThrow(
+    expect(() => register(db, { ...vault, label: 'other' })).toThrow(
       expect.objectContaining({ code: 'KEY_LABEL_TAKEN' }),
     );
     db.close();

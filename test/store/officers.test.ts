@@ -128,7 +128,7 @@ describe('enrolment, policy apply and approvals', () => {
   const v7 = parsePolicy(SPEC_POLICY);
 
   it('refuses a missing signature with POLICY_QUORUM_MISSING', async () => {
-    expect(await refused(applyPolicy(db, auditor, signPolicy(v7, keys.alice!), T))).toMatchObject({
+    expect(await refused(applyPolicy(auditor, signPolicy(v7, keys.alice!), T))).toMatchObject({
       code: 'POLICY_QUORUM_MISSING',
       message: 'The policy needs the signatures of 2 enrolled officers; it has 1 (alice).',
     });
@@ -136,7 +136,7 @@ describe('enrolment, policy apply and approvals', () => {
 
   it('refuses a signature by a non-officer with POLICY_SIGNATURE_INVALID', async () => {
     const doc = signPolicy(signPolicy(signPolicy(v7, keys.alice!), keys.bob!), keys.mallory!);
-    expect(await refused(applyPolicy(db, auditor, doc, T))).toMatchObject({
+    expect(await refused(applyPolicy(auditor, doc, T))).toMatchObject({
       code: 'POLICY_SIGNATURE_INVALID',
       message: expect.stringMatching(/"mallory", who is not an enrolled officer/),
     });
@@ -145,7 +145,7 @@ describe('enrolment, policy apply and approvals', () => {
   it('refuses a field tampered after signing with POLICY_SIGNATURE_INVALID', async () => {
     const doc = signPolicy(signPolicy(v7, keys.alice!), keys.bob!);
     const json = JSON.parse(JSON.stringify(doc).replace('"maxAmount":"0.5"', '"maxAmount":"500"'));
-    expect(await refused(applyPolicy(db, auditor, json, T))).toMatchObject({
+    expect(await refused(applyPolicy(auditor, json, T))).toMatchObject({
       code: 'POLICY_SIGNATURE_INVALID',
       message: expect.stringMatching(/changed after it was signed/),
     });
@@ -153,14 +153,14 @@ describe('enrolment, policy apply and approvals', () => {
 
   it('refuses a schema error with POLICY_INVALID naming the field', async () => {
     const doc = { ...signPolicy(signPolicy(v7, keys.alice!), keys.bob!), rules: [{ id: 'x', chain: 'btc' }] };
-    expect(await refused(applyPolicy(db, auditor, doc, T))).toMatchObject({
+    expect(await refused(applyPolicy(auditor, doc, T))).toMatchObject({
       code: 'POLICY_INVALID',
       message: expect.stringMatching(/rules\[0\]\.network/),
     });
   });
 
   it('applies a quorum-signed policy, audits it, and loads it back verified', async () => {
-    const applied = await applyPolicy(db, auditor, signPolicy(signPolicy(v7, keys.alice!), keys.carol!), T);
+    const applied = await applyPolicy(auditor, signPolicy(signPolicy(v7, keys.alice!), keys.carol!), T);
     expect(applied).toMatchObject({ version: 7, signers: ['alice', 'carol'] });
     expect(loadPolicy(db)?.version).toBe(7);
     const entry = db.sqlite.prepare("SELECT payload FROM audit_log WHERE type = 'policy.applied'").get() as {
@@ -177,13 +177,13 @@ describe('enrolment, policy apply and approvals', () => {
   it('refuses a lower or equal version, even quorum-signed, with POLICY_VERSION_STALE', async () => {
     const v6 = parsePolicy({ ...SPEC_POLICY, version: 6 });
     expect(
-      await refused(applyPolicy(db, auditor, signPolicy(signPolicy(v6, keys.alice!), keys.bob!), T)),
+      await refused(applyPolicy(auditor, signPolicy(signPolicy(v6, keys.alice!), keys.bob!), T)),
     ).toMatchObject({
       code: 'POLICY_VERSION_STALE',
       message: 'Policy version 6 is not higher than version 7 in force.',
     });
     const v7again = signPolicy(signPolicy(v7, keys.alice!), keys.bob!);
-    expect((await refused(applyPolicy(db, auditor, v7again, T))).code).toBe('POLICY_VERSION_STALE');
+    expect((await refused(applyPolicy(auditor, v7again, T))).code).toBe('POLICY_VERSION_STALE');
   });
 
   it('a policy row edited in the database is refused when loaded', async () => {
@@ -199,15 +199,15 @@ describe('enrolment, policy apply and approvals', () => {
   });
 
   it('approvals signed with officer key files verify against the enrolled officers', () => {
-    const requestId = '0f'.repeat(32);
+    const binding = { requestId: '0f'.repeat(32), keys: ['vault-1'], policyVersion: 7 };
     const approvals = [
-      signApproval(requestId, keys.alice!, T),
-      signApproval(requestId, keys.bob!, T),
-      signApproval(requestId, keys.alice!, T),
+      signApproval(binding, keys.alice!, T),
+      signApproval(binding, keys.bob!, T),
+      signApproval(binding, keys.alice!, T),
     ];
-    expect(verifyApprovals(approvals, requestId, listOfficers(db)).sort()).toEqual(['alice', 'bob']);
+    expect(verifyApprovals(approvals, binding, listOfficers(db), T, null).sort()).toEqual(['alice', 'bob']);
     expect(() =>
-      verifyApprovals([signApproval(requestId, keys.mallory!, T)], requestId, listOfficers(db)),
+      verifyApprovals([signApproval(binding, keys.mallory!, T)], binding, listOfficers(db), T, null),
     ).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
   });
 });

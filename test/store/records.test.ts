@@ -42,36 +42,37 @@ afterAll(() => {
   token.cleanup();
 });
 
-/** One signing operation as the pipeline does it: request, decision, signatures, checkpoint. */
-async function signOnce(n: number, sat: bigint, at: Date): Promise<boolean> {
+/** One signing operation as the pipeline does it: request and decision, then signatures, each one unit of work. */
+async function signOnce(n: number, sat: bigint, at: Date, txid?: string): Promise<boolean> {
   const requestId = n.toString(16).padStart(64, '0');
   const summary = btcTransfer([{ to: EXCHANGE, sat }]);
-  const decision = evaluate(summary, policy, velocityHistoryFor(db, policy, at), at);
+  const id = txid ?? requestId;
+  const history = velocityHistoryFor(auditor, policy, at).filter((r) => r.txid !== id);
+  const decision = evaluate(summary, policy, history, at);
   await auditor.assertHeadMatchesToken();
-  await auditor.begin();
-  recordRequest(db, auditor, { requestId, chain: 'btc', kind: 'psbt', summary }, at);
-  recordDecision(db, auditor, requestId, decision, policy.version, at);
-  if (decision.allowed) {
-    recordSignatures(
-      db,
-      auditor,
-      {
-        requestId,
-        rule: decision.rule!,
-        summary,
-        signatures: [{ keyLabel: 'vault-1', signature: '30440220' }],
-      },
-      at,
-    );
-  }
-  await auditor.checkpoint(at);
+  await auditor.commit(at, (tx) => {
+    recordRequest(tx, { requestId, chain: 'btc', kind: 'psbt', summary }, at);
+    recordDecision(tx, requestId, decision, policy.version, at);
+    if (decision.allowed) {
+      recordSignatures(
+        tx,
+        {
+          requestId,
+          txid: id,
+          rule: decision.rule!,
+          summary,
+          signatures: [{ keyLabel: 'vault-1', signature: '30440220' }],
+        },
+        at,
+      );
+    }
+  });
   return decision.allowed;
 }
 
 describe('records of signing operations', () => {
   it('registers keys with an audit entry', async () => {
     await registerKey(
-      db,
       auditor,
       {
         label: 'vault-1',
@@ -109,22 +110,37 @@ describe('records of signing operations', () => {
     expect(verifyAudit(db, auditPublicKeyOf(db)!).ok).toBe(true);
   });
 
+  it('counts a transaction signed again (same txid) once', async () => {
+    // the window is full (2 BTC in 24 h after the test above); a re-sign of the last txid adds nothing
+    const later = new Date(T.getTime() + 25 * H);
+    expect(await signOnce(8, BTC / 2n, later, 'a'.repeat(64))).toBe(true);
+    for (let i = 0; i < 3; i += 1) expect(await signOnce(9 + i, BTC / 2n, later, 'a'.repeat(64))).toBe(true);
+    // (had they counted, 1.5 + 0.5 + 0.5 BTC would have exceeded the 2 BTC window at the second re-sign)
+    const usage = velocityHistoryFor(auditor, policy, later).filter((r) => r.txid === 'a'.repeat(64));
+    expect(usage).toHaveLength(4);
+    // the window is full with that txid counted once: a new transaction of 1 sat is refused
+    expect(await signOnce(12, 1n, later)).toBe(false);
+  });
+
   it('stores each officer approval once, audited', async () => {
     const requestId = (1).toString(16).padStart(64, '0');
     const approval = {
       type: 'coldsign-approval' as const,
       requestId,
+      keys: ['vault-1'],
+      policyVersion: 7,
       officer: 'alice',
       createdAt: T.toISOString(),
+      expiresAt: new Date(T.getTime() + 24 * H).toISOString(),
       signature: 'A'.repeat(86) + '==',
     };
-    db.sqlite.prepare("INSERT INTO officers VALUES ('alice', ?, ?)").run('ab'.repeat(32), T.toISOString());
-    await auditor.begin();
-    recordApprovals(db, auditor, requestId, [approval, approval], T);
-    await auditor.checkpoint(T);
+    const at = new Date(T.getTime() + 26 * H);
+    await auditor.commit(at, (tx) => recordApprovals(tx, requestId, [approval, approval]));
+    await auditor.commit(at, (tx) => recordApprovals(tx, requestId, [approval]));
     expect(db.sqlite.prepare('SELECT COUNT(*) AS n FROM approvals').get()).toEqual({ n: 1 });
     expect(db.sqlite.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'approval'").get()).toEqual({
       n: 1,
     });
+    expect((await auditor.verify()).ok).toBe(true);
   });
 });

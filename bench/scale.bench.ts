@@ -1,0 +1,239 @@
+/**
+ * Scale (issue: performance at scale). Builds a home whose audit log holds 1,000,000 entries through
+ * the store's own API (Auditor.commit with the records of real signing operations: request,
+ * decision, signing.started, signature — so velocity rows grow too — one checkpoint per 10,000
+ * entries), then measures whole `coldsign` processes in one run:
+ *  - `inspect` and `sign` of a 1-input PSBT on that home against the same on an empty home
+ *    (alternating, medians), i.e. the start-up cost of a long log;
+ *  - `coldsign audit verify` on the big home: wall time and peak RSS (GNU time).
+ * Ends with one line: scale: startup-ratio=<x> verify-seconds=<y> verify-rss-mb=<z>
+ * Environment: BENCH_ENTRIES (default 1,000,000), BENCH_RUNS (default 5).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import * as bitcoin from 'bitcoinjs-lib';
+import type { SigningSummary } from '../core/summary.js';
+import { Hsm } from '../hsm/index.js';
+import { findSoftHsmModule, useSoftHsmHome } from '../hsm/softhsm.js';
+import { buildPsbt } from '../scripts/demo/coordinator.js';
+import { Auditor } from '../store/audit.js';
+import { hsmAuditPorts } from '../store/audit-hsm.js';
+import { openDatabase } from '../store/database.js';
+import { recordDecision, recordRequest, recordSignatures, recordSigningStarted } from '../store/records.js';
+import { fmt, percentile, ROOT, writeSection } from './support.js';
+
+const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const PER_OPERATION = 4;
+const ENTRIES_PER_CHECKPOINT = 10_000;
+const dir = mkdtempSync(join(tmpdir(), 'coldsign-bench-scale-'));
+const PIN = 'bench-pin-1234';
+const BIN = join(ROOT, 'bin', 'coldsign');
+const loadAtStart = loadavg()[0] ?? 0;
+
+function envFor(home: string): NodeJS.ProcessEnv {
+  return { ...process.env, COLDSIGN_HOME: home, COLDSIGN_PIN: PIN, COLDSIGN_PASSPHRASE: 'bench-passphrase' };
+}
+
+function run(home: string, args: string[], expect = 0): string {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    env: envFor(home),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.status !== expect)
+    throw new Error(`coldsign ${args.join(' ')} exited ${result.status}: ${result.stderr}${result.stdout}`);
+  return result.stdout;
+}
+
+function timed(home: string, args: string[]): number {
+  const start = performance.now();
+  run(home, args);
+  return performance.now() - start;
+}
+
+// An empty home: one officer, one Bitcoin key, a policy that allows the probe.
+const empty = join(dir, 'empty');
+const officer = run(empty, ['officer', 'keygen', 'bench', '--out', join(dir, 'bench.pem')])
+  .trim()
+  .split('\n')
+  .at(-1)!;
+run(empty, ['init', '--officer', `bench=${officer}`, '--quorum', '1']);
+const key = JSON.parse(
+  run(empty, ['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc', '--json']),
+) as {
+  address: string;
+};
+const policy = join(dir, 'policy.json');
+writeFileSync(
+  policy,
+  JSON.stringify({
+    version: 1,
+    rules: [
+      {
+        id: 'btc-any',
+        chain: 'btc',
+        network: 'mainnet',
+        anyDestination: true,
+        maxAmount: '100000',
+        approvals: 0,
+      },
+    ],
+  }),
+);
+run(empty, ['policy', 'sign', policy, '--key', join(dir, 'bench.pem')]);
+run(empty, ['policy', 'apply', policy]);
+
+// The big home: a copy (its own token), grown through the store's API.
+const big = join(dir, 'big');
+cpSync(empty, big, { recursive: true });
+rmSync(join(big, 'softhsm2.conf'), { force: true });
+
+const summary: SigningSummary = {
+  chain: 'btc',
+  kind: 'psbt',
+  network: 'mainnet',
+  signingKeys: ['vault-btc'],
+  movements: [
+    {
+      to: 'bc1qbench',
+      raw: '100000',
+      amount: '0.001',
+      asset: { type: 'native', symbol: 'BTC' },
+      change: false,
+    },
+  ],
+  fee: { raw: '1000', amount: '0.00001', rate: 5 },
+  blind: false,
+  warnings: [],
+  details: { inputs: 1, outputs: 2 },
+};
+
+async function grow(): Promise<number> {
+  useSoftHsmHome(big);
+  const hsm = Hsm.open({ module: findSoftHsmModule(), token: 'coldsign' }, PIN);
+  const db = openDatabase(join(big, 'coldsign.db'));
+  const start = performance.now();
+  try {
+    const auditor = await Auditor.open(db, await hsmAuditPorts(hsm), new Date());
+    const batches = Math.ceil((ENTRIES - auditor.head.seq) / ENTRIES_PER_CHECKPOINT);
+    // Entry times never go backwards: the history is written between the home's last entry and now.
+    const last = db.sqlite.prepare('SELECT time FROM audit_log ORDER BY seq DESC LIMIT 1').get() as {
+      time: string;
+    };
+    const first = Date.parse(last.time);
+    const step = Math.max(0, Date.now() - first) / batches;
+    for (let b = 0; b < batches; b += 1) {
+      const now = new Date(first + b * step);
+      const remaining = ENTRIES - auditor.head.seq;
+      const operations = Math.min(ENTRIES_PER_CHECKPOINT, remaining) / PER_OPERATION;
+      await auditor.commit(now, (tx) => {
+        for (let i = 0; i < operations; i += 1) {
+          const requestId = randomBytes(32).toString('hex');
+          recordRequest(tx, { requestId, chain: 'btc', kind: 'psbt', summary: summary.details }, now);
+          recordDecision(
+            tx,
+            requestId,
+            { allowed: true, rule: 'btc-any', requiredApprovals: 0, reasons: [] },
+            1,
+            now,
+          );
+          recordSigningStarted(tx, [
+            { requestId, txid: requestId, signatures: [{ key: 'vault-btc', input: 0, sighashType: 1 }] },
+          ]);
+          recordSignatures(
+            tx,
+            {
+              requestId,
+              txid: requestId,
+              rule: 'btc-any',
+              summary,
+              signatures: [{ keyLabel: 'vault-btc', signature: '3044' }],
+            },
+            now,
+          );
+        }
+      });
+    }
+    return auditor.head.seq;
+  } finally {
+    db.close();
+    hsm.close();
+    process.stdout.write(`grew the log in ${fmt((performance.now() - start) / 1000, 1)} s\n`);
+  }
+}
+
+const entries = await grow();
+const payTo = bitcoin.payments.p2wpkh({
+  pubkey: Buffer.from('0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798', 'hex'),
+}).address!;
+const psbt = join(dir, 'one.psbt');
+writeFileSync(psbt, buildPsbt(key.address, payTo, 100_000n, 1_000n, [500_000n]));
+
+// Alternating rounds, so both homes see the same load.
+const times = {
+  inspect: { empty: [] as number[], big: [] as number[] },
+  sign: { empty: [] as number[], big: [] as number[] },
+};
+for (let i = 0; i < RUNS; i += 1) {
+  for (const [name, home] of [
+    ['empty', empty],
+    ['big', big],
+  ] as const) {
+    times.inspect[name].push(timed(home, ['inspect', psbt, '--json']));
+    times.sign[name].push(timed(home, ['sign', psbt, '--out', join(dir, `out-${name}-${i}.psbt`), '--json']));
+  }
+}
+const median = (xs: number[]) => percentile(xs, 50);
+const inspectRatio = median(times.inspect.big) / median(times.inspect.empty);
+const signRatio = median(times.sign.big) / median(times.sign.empty);
+const startupRatio = Math.max(inspectRatio, signRatio);
+
+// audit verify on the big home, under GNU time for the peak RSS.
+const verify = spawnSync(
+  '/usr/bin/time',
+  ['-f', '%e %M', process.execPath, BIN, 'audit', 'verify', '--json'],
+  {
+    env: envFor(big),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  },
+);
+if (verify.status !== 0) throw new Error(`audit verify exited ${verify.status}: ${verify.stderr}`);
+const [seconds = NaN, kb = NaN] = (verify.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+const verified = JSON.parse(verify.stdout) as { entries: number; ok: boolean };
+const rssMb = kb / 1024;
+
+writeSection(
+  'scale',
+  'Scale: start-up and audit verification on a 1,000,000-entry log',
+  `
+A home grown to ${entries.toLocaleString('en')} audit entries through the store's own API (request, decision,
+signing.started and signature records of ${(entries / PER_OPERATION).toLocaleString('en')} signing operations, a
+checkpoint every ${ENTRIES_PER_CHECKPOINT.toLocaleString('en')} entries), against an empty home with the same key and policy. Whole
+\`coldsign\` processes, ${RUNS} alternating rounds, medians; load average ${fmt(loadAtStart, 1)} at start.
+
+| command | empty home (ms) | ${entries.toLocaleString('en')} entries (ms) | ratio | goal |
+|---|---|---|---|---|
+| \`inspect\` 1-input PSBT | ${fmt(median(times.inspect.empty), 0)} | ${fmt(median(times.inspect.big), 0)} | ${fmt(inspectRatio)} | ≤ 1.2 |
+| \`sign\` 1-input PSBT | ${fmt(median(times.sign.empty), 0)} | ${fmt(median(times.sign.big), 0)} | ${fmt(signRatio)} | ≤ 1.2 |
+
+\`coldsign audit verify\` (the chain hashed once, the state replayed and the state tables walked, the
+newest checkpoint signature, the HSM pin) of ${verified.entries.toLocaleString('en')} entries: **${fmt(seconds, 1)} s**, peak RSS
+**${fmt(rssMb, 0)} MB** (goals: ≤ 5 s, ≤ 150 MB).
+
+Start-up no longer reads the log: it verifies the pinned checkpoint's signature and entry, checks the
+small state tables whole and the growing ones (velocity, approvals) at their newest row, and replays
+only the entries after the pin; a decision reads the velocity rows of its window, each verified back
+from the head (docs/audit.md). The probe's rule has no velocity limit, so the velocity rows (one per
+signing operation here) are not read by its decision; a rule with a velocity window reads the rows
+inside that window.
+`,
+);
+rmSync(dir, { recursive: true, force: true });
+process.stdout.write(
+  `scale: startup-ratio=${fmt(startupRatio)} verify-seconds=${fmt(seconds, 1)} verify-rss-mb=${fmt(rssMb, 0)}\n`,
+);

@@ -1,0 +1,359 @@
+/**
+ * The state the policy depends on, as projections of the audit log (docs/audit.md "State is a
+ * projection of the log"). Each state table holds rows derived only from audit entries by
+ * projectEntry(); every row names the entry it came from (seq, pos) and carries a link:
+ *   link = SHA-256( previous row's link ‖ "\n" ‖ JSON [seq, pos, …columns in order] )
+ * so each table is a hash chain of its own, whose newest link (its head) is committed by every
+ * checkpoint through the state digest. A row edited, inserted or deleted breaks its table's chain.
+ * Wallets are part of the policy document, so the policies table covers them.
+ */
+import { createHash } from 'node:crypto';
+import { makeError } from '../core/errors.js';
+import { canonicalJson } from '../policy/canonical.js';
+import type { Sqlite } from './database.js';
+
+export const STATE_TABLES = ['officers', 'governance', 'keys', 'policies', 'velocity', 'approvals'] as const;
+export type StateTable = (typeof STATE_TABLES)[number];
+/** Small tables are read whole and verified whole; the others are verified from the head back as far as read. */
+export const SMALL_TABLES: readonly StateTable[] = ['officers', 'governance', 'keys', 'policies'];
+
+/** Newest link of each state table. */
+export type StateHeads = Record<StateTable, string>;
+
+export const GENESIS_LINK = '0'.repeat(64);
+const STATE_DOMAIN = 'coldsign-state/1';
+
+/** Columns of each table besides seq, pos and link, in insertion order. */
+export const STATE_COLUMNS: Record<StateTable, readonly string[]> = {
+  officers: ['name', 'public_key', 'enrolled_at'],
+  governance: ['quorum', 'officers'],
+  keys: [
+    'label',
+    'chain',
+    'public_key',
+    'key_id',
+    'address',
+    'network',
+    'script',
+    'descriptor',
+    'created_at',
+  ],
+  policies: ['version', 'document', 'digest', 'applied_at'],
+  velocity: ['request_id', 'rule', 'asset', 'raw', 'time_ms', 'txid'],
+  approvals: ['request_id', 'officer', 'signature', 'created_at', 'policy_version', 'expires_at', 'keys'],
+};
+
+export type RowValue = string | number | null;
+
+export interface StateRow {
+  table: StateTable;
+  seq: number;
+  pos: number;
+  values: Record<string, RowValue>;
+}
+
+export function emptyHeads(): StateHeads {
+  return Object.fromEntries(STATE_TABLES.map((t) => [t, GENESIS_LINK])) as StateHeads;
+}
+
+/** The digest a checkpoint signs over the state: SHA-256 of the RFC 8785 JSON of the heads. */
+export function stateDigest(heads: StateHeads): string {
+  return createHash('sha256')
+    .update(canonicalJson({ domain: STATE_DOMAIN, ...heads }))
+    .digest('hex');
+}
+
+export function parseHeads(text: string | null | undefined): StateHeads | undefined {
+  if (!text) return undefined;
+  try {
+    const value = JSON.parse(text) as Record<string, unknown>;
+    if (STATE_TABLES.every((t) => typeof value[t] === 'string' && /^[0-9a-f]{64}$/.test(value[t] as string)))
+      return Object.fromEntries(STATE_TABLES.map((t) => [t, value[t]])) as StateHeads;
+  } catch {}
+  return undefined;
+}
+
+/** JSON array [seq, pos, …values in column order]: the row's bytes under its link. */
+function rowText(row: StateRow): string {
+  return JSON.stringify([row.seq, row.pos, ...STATE_COLUMNS[row.table].map((c) => row.values[c] ?? null)]);
+}
+
+export function nextLink(previous: string, row: StateRow): string {
+  return createHash('sha256')
+    .update(`${previous}\n${rowText(row)}`)
+    .digest('hex');
+}
+
+type Payload = Record<string, unknown>;
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * The rows an audit entry adds to the state tables (none for most entry types). Pure: the same
+ * entry always gives the same rows, so the tables can be rebuilt or checked from the log.
+ */
+export function projectEntry(entry: {
+  seq: number;
+  time: string;
+  type: string;
+  payload: string;
+}): StateRow[] {
+  const kinds: Record<string, StateTable> = {
+    'officer.enrolled': 'officers',
+    'governance.quorum': 'governance',
+    'key.registered': 'keys',
+    'policy.applied': 'policies',
+    signature: 'velocity',
+    approval: 'approvals',
+  };
+  const table = kinds[entry.type];
+  if (!table) return [];
+  const p = JSON.parse(entry.payload) as Payload;
+  const row = (values: Record<string, RowValue>, pos = 0): StateRow => ({
+    table,
+    seq: entry.seq,
+    pos,
+    values,
+  });
+  switch (table) {
+    case 'officers':
+      return [row({ name: str(p.name), public_key: str(p.publicKey), enrolled_at: entry.time })];
+    case 'governance':
+      return [row({ quorum: num(p.quorum), officers: canonicalJson(p.officers ?? []) })];
+    case 'keys':
+      return [
+        row({
+          label: str(p.label),
+          chain: str(p.chain),
+          public_key: str(p.publicKey)?.toLowerCase() ?? null,
+          key_id: str(p.keyId),
+          address: str(p.address),
+          network: str(p.network),
+          script: str(p.script),
+          descriptor: str(p.descriptor),
+          created_at: str(p.createdAt),
+        }),
+      ];
+    case 'policies':
+      return [
+        row({
+          version: num(p.version),
+          document: canonicalJson(p.document ?? null),
+          digest: str(p.digest),
+          applied_at: entry.time,
+        }),
+      ];
+    case 'velocity': {
+      const spent = Object.entries((p.spent ?? {}) as Record<string, string>);
+      const assets = spent.length > 0 ? spent : [['none', '0'] as [string, string]];
+      return assets.map(([asset, raw], pos) =>
+        row(
+          {
+            request_id: str(p.requestId),
+            rule: str(p.rule),
+            asset,
+            raw: String(raw),
+            time_ms: Date.parse(entry.time),
+            txid: str(p.txid) ?? str(p.requestId),
+          },
+          pos,
+        ),
+      );
+    }
+    case 'approvals':
+      return [
+        row({
+          request_id: str(p.requestId),
+          officer: str(p.officer),
+          signature: str(p.signature),
+          created_at: str(p.createdAt),
+          policy_version: num(p.policyVersion),
+          expires_at: str(p.expiresAt),
+          keys: canonicalJson(p.keys ?? []),
+        }),
+      ];
+  }
+}
+
+const insertSql = new Map<StateTable, string>(
+  STATE_TABLES.map((t) => {
+    const columns = ['seq', 'pos', ...STATE_COLUMNS[t], 'link'];
+    return [t, `INSERT INTO ${t} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`];
+  }),
+);
+
+type Insert = { run(...values: unknown[]): unknown };
+const insertStatements = new WeakMap<Sqlite, Map<StateTable, Insert>>();
+
+/** Inserts projected rows, extending `heads` (mutated) with their links. Runs inside the caller's transaction. */
+export function applyRows(sqlite: Sqlite, rows: readonly StateRow[], heads: StateHeads): void {
+  let statements = insertStatements.get(sqlite);
+  if (!statements) insertStatements.set(sqlite, (statements = new Map()));
+  for (const row of rows) {
+    let insert = statements.get(row.table);
+    if (!insert) statements.set(row.table, (insert = sqlite.prepare(insertSql.get(row.table)!) as Insert));
+    const link = nextLink(heads[row.table], row);
+    const values = STATE_COLUMNS[row.table].map((c) => row.values[c] ?? null);
+    insert.run(row.seq, row.pos, ...values, link);
+    heads[row.table] = link;
+  }
+}
+
+function tampered(table: StateTable, seq: number, what: string): never {
+  throw makeError(
+    'AUDIT_TAMPERED',
+    `The ${table} table does not match the audit log at entry ${seq}: ${what}. Nothing is signed.`,
+    { seq, table },
+  );
+}
+
+type RawRow = RowValue[];
+
+function toStateRow(table: StateTable, raw: RawRow): { row: StateRow; link: string } {
+  const [seq, pos, ...rest] = raw;
+  const columns = STATE_COLUMNS[table];
+  const values: Record<string, RowValue> = {};
+  columns.forEach((c, i) => (values[c] = rest[i] ?? null));
+  return { row: { table, seq: Number(seq), pos: Number(pos), values }, link: String(rest[columns.length]) };
+}
+
+function selectSql(table: StateTable, where: string, order: 'ASC' | 'DESC'): string {
+  const columns = ['seq', 'pos', ...STATE_COLUMNS[table], 'link'];
+  return `SELECT ${columns.join(', ')} FROM ${table} ${where} ORDER BY seq ${order}, pos ${order}`;
+}
+
+/**
+ * Walks a whole table from its first row, checking every link; the table must end at `head`
+ * for rows up to `uptoSeq` and hold no row beyond it. Returns the number of rows (memory stays flat).
+ */
+export function verifyWholeTable(sqlite: Sqlite, table: StateTable, head: string, uptoSeq: number): number {
+  let link = GENESIS_LINK;
+  let rows = 0;
+  const statement = sqlite.prepare(selectSql(table, '', 'ASC')).raw();
+  for (const raw of statement.iterate() as IterableIterator<RawRow>) {
+    const { row, link: stored } = toStateRow(table, raw);
+    if (row.seq > uptoSeq) tampered(table, row.seq, 'a row names an entry beyond the checkpointed head');
+    link = nextLink(link, row);
+    if (link !== stored) tampered(table, row.seq, 'a row was edited, inserted or deleted');
+    rows += 1;
+  }
+  if (link !== head) tampered(table, uptoSeq, 'rows were deleted or added');
+  return rows;
+}
+
+/**
+ * Checks the newest row of a table against `head` (O(1)): enough at start-up for the tables that
+ * grow with use, whose older rows are verified as far back as they are read (readSuffix).
+ */
+export function verifyTableHead(sqlite: Sqlite, table: StateTable, head: string, uptoSeq: number): void {
+  const rows = sqlite
+    .prepare(`${selectSql(table, '', 'DESC')} LIMIT 2`)
+    .raw()
+    .all() as RawRow[];
+  const newest = rows[0] ? toStateRow(table, rows[0]) : undefined;
+  if (!newest) {
+    if (head !== GENESIS_LINK) tampered(table, uptoSeq, 'rows were deleted');
+    return;
+  }
+  if (newest.row.seq > uptoSeq)
+    tampered(table, newest.row.seq, 'a row names an entry beyond the checkpointed head');
+  const previous = rows[1] ? toStateRow(table, rows[1]).link : GENESIS_LINK;
+  if (newest.link !== head || nextLink(previous, newest.row) !== head)
+    tampered(table, newest.row.seq, 'the newest row was edited, inserted or deleted');
+}
+
+/**
+ * Reads a table from its newest row backwards, verifying each row's link against `head` and its
+ * predecessor, until `stop(row)` holds for a verified row (that row is not returned).
+ */
+export function readSuffix(
+  sqlite: Sqlite,
+  table: StateTable,
+  head: string,
+  stop: (row: StateRow) => boolean,
+): StateRow[] {
+  const out: StateRow[] = [];
+  let expected = head;
+  let newer: { row: StateRow; link: string } | undefined;
+  const verify = (row: { row: StateRow; link: string }, previousLink: string) => {
+    if (row.link !== expected || nextLink(previousLink, row.row) !== row.link)
+      tampered(table, row.row.seq, 'a row was edited, inserted or deleted');
+    expected = previousLink;
+  };
+  const statement = sqlite.prepare(selectSql(table, '', 'DESC')).raw();
+  for (const raw of statement.iterate() as IterableIterator<RawRow>) {
+    const current = toStateRow(table, raw);
+    if (newer) {
+      verify(newer, current.link);
+      if (stop(newer.row)) return out;
+      out.push(newer.row);
+    }
+    newer = current;
+  }
+  if (newer) {
+    verify(newer, GENESIS_LINK);
+    if (!stop(newer.row)) out.push(newer.row);
+  } else if (head !== GENESIS_LINK) tampered(table, 0, 'rows were deleted');
+  return out;
+}
+
+/** Current heads of every table as stored (not verified): the link of each newest row. */
+export function storedHeads(sqlite: Sqlite): StateHeads {
+  const heads = emptyHeads();
+  for (const t of STATE_TABLES) {
+    const row = sqlite.prepare(`SELECT link FROM ${t} ORDER BY seq DESC, pos DESC LIMIT 1`).get() as
+      { link: string } | undefined;
+    if (row) heads[t] = row.link;
+  }
+  return heads;
+}
+
+/** Rows with seq > `afterSeq`, oldest first (the tail after a checkpoint). */
+export function rowsAfter(
+  sqlite: Sqlite,
+  table: StateTable,
+  afterSeq: number,
+): Array<{ row: StateRow; link: string }> {
+  const raws = sqlite
+    .prepare(selectSql(table, 'WHERE seq > ?', 'ASC'))
+    .raw()
+    .all(afterSeq) as RawRow[];
+  return raws.map((raw) => toStateRow(table, raw));
+}
+
+/** The link of the newest row with seq ≤ `seq` (the table's head as of that entry). */
+export function headAt(sqlite: Sqlite, table: StateTable, seq: number): string {
+  const row = sqlite
+    .prepare(`SELECT link FROM ${table} WHERE seq <= ? ORDER BY seq DESC, pos DESC LIMIT 1`)
+    .get(seq) as { link: string } | undefined;
+  return row?.link ?? GENESIS_LINK;
+}
+
+/** Empties every state table (before a rebuild from the log). */
+export function clearState(sqlite: Sqlite): void {
+  for (const t of STATE_TABLES) sqlite.prepare(`DELETE FROM ${t}`).run();
+}
+
+/**
+ * Replays the projections of verified entries (audit verify, offline export verification, crash
+ * recovery): the heads the state tables must have after each entry.
+ */
+export class StateReplay {
+  readonly heads: StateHeads = emptyHeads();
+
+  add(entry: { seq: number; time: string; type: string; payload: string }): StateRow[] {
+    const rows = projectEntry(entry);
+    for (const row of rows) this.heads[row.table] = nextLink(this.heads[row.table], row);
+    return rows;
+  }
+
+  digest(): string {
+    return stateDigest(this.heads);
+  }
+}
