@@ -14,6 +14,17 @@ interface LoadedModule {
 
 const loaded = new Map<string, LoadedModule>();
 
+/**
+ * Test seam: a function that wraps the loaded pkcs11js object (the CloudHSM stand-in and the latency
+ * injector of test/ and bench/ use it). Never set by the product; set it before the module is acquired.
+ */
+export type ModuleWrapper = (pkcs11: pkcs11js.PKCS11, path: string) => pkcs11js.PKCS11;
+let wrapper: ModuleWrapper | undefined;
+
+export function setModuleWrapper(wrap: ModuleWrapper | undefined): void {
+  wrapper = wrap;
+}
+
 /** Acquires the initialized module at `path`; pair every call with releaseModule(path). */
 export function acquireModule(path: string): pkcs11js.PKCS11 {
   const existing = loaded.get(path);
@@ -24,7 +35,8 @@ export function acquireModule(path: string): pkcs11js.PKCS11 {
   if (!existsSync(path)) {
     throw makeError('HSM_MODULE_NOT_FOUND', `The PKCS#11 module ${path} does not exist.`, { module: path });
   }
-  const pkcs11 = new pkcs11js.PKCS11();
+  const native = new pkcs11js.PKCS11();
+  const pkcs11 = wrapper ? wrapper(native, path) : native;
   try {
     pkcs11.load(path);
   } catch (error) {

@@ -6,7 +6,7 @@ import { Hsm } from '../../hsm/index.js';
 import { findSoftHsmModule, initSoftHsmToken, useSoftHsmHome } from '../../hsm/softhsm.js';
 import { openDatabase } from '../../store/database.js';
 import { Auditor } from '../../store/audit.js';
-import { hsmAuditPorts } from '../../store/audit-hsm.js';
+import { openHsmAuditor } from '../../store/audit-hsm.js';
 import {
   DEFAULT_TOKEN_LABEL,
   isInitialized,
@@ -99,13 +99,13 @@ async function createHome(
     initSoftHsmToken(config.hsm.module, config.hsm.token, soPin, pin);
   }
   // Checks the connection, the PIN and the mechanisms before anything is written.
-  const hsm = Hsm.open({ module: config.hsm.module, token: config.hsm.token }, pin);
+  const hsm = Hsm.open(config.hsm, pin);
   try {
     const db = openDatabase(home.databasePath);
     try {
       const now = new Date();
       // The audit key is generated inside the HSM; the first entry and checkpoint anchor the log in the token.
-      const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { create: true }), now);
+      const auditor = await openHsmAuditor(db, hsm, now, { create: true });
       await auditor.log(
         'appliance.initialized',
         { hsm: { module: config.hsm.module, token: config.hsm.token, embedded } },

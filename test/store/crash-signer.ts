@@ -47,7 +47,7 @@ const hsm = Hsm.open(
 // a kill inside that window damages the token itself, which is SoftHSM's limit, not the log's.
 process.stdout.write('logged-in\n');
 const db = openDatabase(dbPath);
-const auditor = await Auditor.open(db, await hsmAuditPorts(hsm), new Date());
+const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { db }), new Date());
 const publicKey = fromHex(publicKeyHex);
 process.stdout.write('ready\n');
 

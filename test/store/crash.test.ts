@@ -33,7 +33,7 @@ beforeAll(async () => {
     const generated = await hsm.keys.generate('crash-key');
     key = { keyId: generated.keyId, publicKey: toHex(generated.publicKey) };
     const db = openDatabase(join(dir, 'coldsign.db'));
-    const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { create: true }), new Date());
+    const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { db, create: true }), new Date());
     await auditor.log('init', { purpose: 'crash test' }, new Date());
     await auditor.checkpoint(new Date());
     db.close();
@@ -100,7 +100,7 @@ describe('crash safety under SIGKILL', () => {
     const hsm = token.open();
     try {
       const db = openDatabase(join(dir, 'coldsign.db'));
-      await Auditor.open(db, await hsmAuditPorts(hsm), new Date());
+      await Auditor.open(db, await hsmAuditPorts(hsm, { db }), new Date());
       const result = verifyAudit(db, auditPublicKeyOf(db)!);
       expect(result).toMatchObject({ ok: true });
 
