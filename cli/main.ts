@@ -52,6 +52,9 @@ export function buildProgram(): Command {
       'PKCS#11 module of an existing HSM (e.g. /opt/cloudhsm/lib/libcloudhsm_pkcs11.so)',
     )
     .option('--token <label>', 'token label on that HSM')
+    .option('--slot <id>', 'slot id of the token (CloudHSM: the cluster slot)', parseSlotId)
+    .option('--serial <serial>', 'serial number of the token')
+    .option('--profile <name>', 'HSM profile: softhsm2, cloudhsm or generic (detected when absent)')
     .option(
       '--officer <name=pubkey>',
       'enrol an officer with their Ed25519 public key (64 hex); repeatable',
@@ -199,6 +202,11 @@ export function buildProgram(): Command {
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+export function parseSlotId(value: string): number {
+  if (!/^[0-9]{1,10}$/.test(value)) throw makeError('USAGE', `"${value}" is not a slot id (a whole number).`);
+  return Number(value);
 }
 
 export function parsePositiveInt(value: string): number {

@@ -8,6 +8,7 @@ import { HsmAnchorKeys } from './anchor-keys.js';
 import { HsmDigestSigner } from './digest-signer.js';
 import { HsmKeyStore } from './keystore.js';
 import { acquireModule, releaseModule } from './module.js';
+import { makeError } from '../core/errors.js';
 import { call } from './pkcs11-errors.js';
 import { detectProfileName, profileFor, type HsmProfile, type HsmProfileName } from './profile.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
@@ -42,6 +43,31 @@ export function resolveProfile(pkcs11: pkcs11js.PKCS11, slot: Buffer, config: Hs
   );
 }
 
+/** Refuses, with a sentence naming it, what the chosen profile cannot honour on this token. */
+function checkProfileFits(
+  pkcs11: pkcs11js.PKCS11,
+  slot: Buffer,
+  profile: HsmProfile,
+  options: SessionPoolOptions,
+): void {
+  const size = options.size ?? 4;
+  if (size > profile.facts.maxSessions) {
+    throw makeError(
+      'HSM_PROFILE_UNSUPPORTED',
+      `The ${profile.name} profile allows ${profile.facts.maxSessions} sessions per application; ${size} were asked for.`,
+    );
+  }
+  if (profile.source === 'config' && profile.name === 'softhsm2') {
+    const token = call('C_GetTokenInfo', () => pkcs11.C_GetTokenInfo(slot));
+    if (!/softhsm/i.test(`${token.manufacturerID} ${token.model}`)) {
+      throw makeError(
+        'HSM_PROFILE_UNSUPPORTED',
+        `config.json sets the softhsm2 profile but the token is "${trimLabel(token.model)}" by "${trimLabel(token.manufacturerID)}"; set "cloudhsm" or "generic".`,
+      );
+    }
+  }
+}
+
 export class Hsm {
   private closed = false;
 
@@ -65,6 +91,7 @@ export class Hsm {
     try {
       const slot = findSlot(pkcs11, config);
       const profile = resolveProfile(pkcs11, slot, config);
+      checkProfileFits(pkcs11, slot, profile, options);
       profile.checkPin(pin);
       checkMechanisms(pkcs11, slot);
       checkAnchorMechanisms(pkcs11, slot);
