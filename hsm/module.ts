@@ -21,6 +21,13 @@ const loaded = new Map<string, LoadedModule>();
 export type ModuleWrapper = (pkcs11: pkcs11js.PKCS11, path: string) => pkcs11js.PKCS11;
 let wrapper: ModuleWrapper | undefined;
 
+/** The same seam for a test preload in a CLI child process (the bundle has its own copy of this module). */
+const GLOBAL_WRAPPER = Symbol.for('coldsign.test.pkcs11-wrapper');
+
+function currentWrapper(): ModuleWrapper | undefined {
+  return wrapper ?? ((globalThis as Record<symbol, unknown>)[GLOBAL_WRAPPER] as ModuleWrapper | undefined);
+}
+
 export function setModuleWrapper(wrap: ModuleWrapper | undefined): void {
   wrapper = wrap;
 }
@@ -36,7 +43,8 @@ export function acquireModule(path: string): pkcs11js.PKCS11 {
     throw makeError('HSM_MODULE_NOT_FOUND', `The PKCS#11 module ${path} does not exist.`, { module: path });
   }
   const native = new pkcs11js.PKCS11();
-  const pkcs11 = wrapper ? wrapper(native, path) : native;
+  const wrap = currentWrapper();
+  const pkcs11 = wrap ? wrap(native, path) : native;
   try {
     pkcs11.load(path);
   } catch (error) {
