@@ -28,6 +28,7 @@ const requests = () => import('./commands/requests.js');
 const governance = () => import('./commands/governance.js');
 const audit = () => import('./commands/audit.js');
 const qr = () => import('./commands/qr.js');
+const hsm = () => import('./commands/hsm.js');
 
 const INPUTS_HELP =
   'request file(s): PSBT (binary, base64, hex), EVM request (hex or JSON), QR images (PNG/JPEG), or a file of UR parts';
@@ -196,6 +197,14 @@ export function buildProgram(): Command {
     .option('--out <file>', 'write the payload here')
     .option('--json', 'print a JSON report')
     .action(lazy(qr, (m) => m.qrDecodeCommand));
+
+  program
+    .command('hsm')
+    .description('the HSM')
+    .command('info')
+    .description('module, token, slots, sessions, mechanisms, profile and the audit anchor (a doctor)')
+    .option('--json', 'print a JSON report')
+    .action(lazy(hsm, (m) => m.hsmInfoCommand));
 
   return program;
 }
