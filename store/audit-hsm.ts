@@ -191,6 +191,13 @@ export class AnchorPinStore implements PinStore {
       );
     }
     const [anchor] = live as [FoundAnchor];
+    const recorded = this.maxRecordedSeq();
+    if (anchor.status === 'unrecorded' && anchor.seq < recorded) {
+      rollback(
+        `The HSM's audit anchor #${anchor.seq} is older than the one this database recorded (#${recorded}): the HSM was restored from an older backup; officers must re-anchor (docs/deploy-cloudhsm.md).`,
+        { anchorSeq: anchor.seq, recordedSeq: recorded },
+      );
+    }
     if (anchor.status === 'unrecorded') {
       rollback(
         `The HSM's audit anchor #${anchor.seq} is not recorded in this database: an older copy of the database was restored, or it belongs to another appliance.`,
