@@ -12,6 +12,7 @@ import { makeError } from '../core/errors.js';
 import { call } from './pkcs11-errors.js';
 import { detectProfileName, profileFor, type HsmProfile, type HsmProfileName } from './profile.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
+import { SignWorkers } from './sign-workers.js';
 import { checkAnchorMechanisms, checkMechanisms, findSlot, trimLabel } from './token.js';
 
 export interface HsmConfig {
@@ -118,9 +119,31 @@ export class Hsm {
     }
   }
 
+  /**
+   * Moves signing off the main thread: `count` worker threads, each with its own session (issue: network
+   * HSMs). Stop them with stopSignWorkers() before close(); close() terminates any still running.
+   */
+  async startSignWorkers(count: number, options: { latencyMs?: number } = {}): Promise<void> {
+    await this.stopSignWorkers();
+    this.signer.workers = await SignWorkers.start({
+      module: this.config.module,
+      slot: this.slot,
+      count,
+      latencyMs: options.latencyMs,
+    });
+  }
+
+  async stopSignWorkers(): Promise<void> {
+    const workers = this.signer.workers;
+    this.signer.workers = undefined;
+    await workers?.close();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.signer.workers?.terminate();
+    this.signer.workers = undefined;
     try {
       this.pool.close();
     } finally {

@@ -136,7 +136,10 @@ afterAll(() => {
 
 describe('end to end on the CloudHSM stand-in', () => {
   it('signs a PSBT that an independent library finalizes', () => {
-    writeFileSync(file('small.psbt'), buildPsbt(btcAddress, EXCHANGE, 10_000_000n, 2_000n, [8_000_000n]));
+    writeFileSync(
+      file('small.psbt'),
+      buildPsbt(btcAddress, EXCHANGE, 10_000_000n, 2_000n, [8_000_000n, 5_000_000n]),
+    );
     const result = run(['sign', file('small.psbt'), '--out', file('small.signed'), '--json']);
     expect(result.code, result.stderr).toBe(0);
     const signed = Uint8Array.from(Buffer.from(readFileSync(file('small.signed'), 'utf8').trim(), 'base64'));

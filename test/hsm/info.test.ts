@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCliHome, type CliHome } from '../support/cli.js';
 
 interface InfoReport {
-  library: { description: string };
+  library: { description: string; manufacturer: string };
   token: { label: string; sessions: { open: number } };
   slots: Array<{ id: number; token?: { label: string } }>;
   profile: { name: string; source: string; cannot: string[] };
@@ -28,7 +28,7 @@ describe('hsm info', () => {
     const result = cli.run(['hsm', 'info', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const report = result.json<InfoReport>();
-    expect(report.library.description).toMatch(/SoftHSM/i);
+    expect(`${report.library.manufacturer} ${report.library.description}`).toMatch(/SoftHSM/i);
     expect(report.token.label).toBe('coldsign');
     expect(report.slots.some((s) => s.token?.label === 'coldsign')).toBe(true);
     expect(report.profile).toMatchObject({ name: 'softhsm2', source: 'detected' });
