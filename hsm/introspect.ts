@@ -19,18 +19,12 @@ const CKF_EC_UNCOMPRESS = 0x01000000;
 const CKF_EC_COMPRESS = 0x02000000;
 
 /** The mechanisms coldsign uses, by role. */
-const USED: Array<[number, string]> = [
-  [pkcs11js.CKM_EC_KEY_PAIR_GEN, 'secp256k1 key generation'],
-  [pkcs11js.CKM_ECDSA, 'signing (digest computed by coldsign)'],
-  [pkcs11js.CKM_GENERIC_SECRET_KEY_GEN, 'audit anchor keys'],
-  [pkcs11js.CKM_SHA256_HMAC, 'audit anchor proofs'],
+const USED: Array<[number, string, string]> = [
+  [pkcs11js.CKM_EC_KEY_PAIR_GEN, 'CKM_EC_KEY_PAIR_GEN', 'secp256k1 key generation'],
+  [pkcs11js.CKM_ECDSA, 'CKM_ECDSA', 'signing (digest computed by coldsign)'],
+  [pkcs11js.CKM_GENERIC_SECRET_KEY_GEN, 'CKM_GENERIC_SECRET_KEY_GEN', 'audit anchor keys'],
+  [pkcs11js.CKM_SHA256_HMAC, 'CKM_SHA256_HMAC', 'audit anchor proofs'],
 ];
-
-const MECHANISM_NAMES = new Map<number, string>();
-for (const [name, value] of Object.entries(pkcs11js)) {
-  if (name.startsWith('CKM_') && typeof value === 'number' && !MECHANISM_NAMES.has(value))
-    MECHANISM_NAMES.set(value, name);
-}
 
 export interface MechanismReport {
   name: string;
@@ -52,7 +46,13 @@ export interface HsmReport {
     manufacturer: string;
     model: string;
     firmware: string;
-    sessions: { open: number; max: number | null; readWrite: number; maxReadWrite: number | null };
+    /** null where the token does not say (CK_UNAVAILABLE_INFORMATION) or has no limit. */
+    sessions: {
+      open: number | null;
+      max: number | null;
+      readWrite: number | null;
+      maxReadWrite: number | null;
+    };
   };
   profile: { name: string; source: string; cannot: string[] };
   mechanisms: MechanismReport[];
@@ -63,6 +63,9 @@ export interface HsmReport {
 const version = (v: pkcs11js.Version) => `${v.major}.${v.minor}`;
 /** CK_UNAVAILABLE_INFORMATION and CK_EFFECTIVELY_INFINITE are reported as null. */
 const count = (n: number) => (n > 0xffffffff - 1 || n === 0 ? null : n);
+
+/** CK_UNAVAILABLE_INFORMATION as null. */
+const known = (n: number) => (n >= 0xffffffff ? null : n);
 
 function ecFlags(flags: number): string[] {
   const out: string[] = [];
@@ -98,8 +101,7 @@ export function describeHsm(config: HsmConfig): HsmReport {
     const token = call('C_GetTokenInfo', () => pkcs11.C_GetTokenInfo(slot));
     const profile = resolveProfile(pkcs11, slot, config);
     const offered = new Set(call('C_GetMechanismList', () => pkcs11.C_GetMechanismList(slot)));
-    const mechanisms = USED.map(([mechanism, use]): MechanismReport => {
-      const name = MECHANISM_NAMES.get(mechanism) ?? `0x${mechanism.toString(16)}`;
+    const mechanisms = USED.map(([mechanism, name, use]): MechanismReport => {
       if (!offered.has(mechanism)) return { name, use, offered: false };
       const info = call('C_GetMechanismInfo', () => pkcs11.C_GetMechanismInfo(slot, mechanism));
       const report: MechanismReport = {
@@ -130,9 +132,9 @@ export function describeHsm(config: HsmConfig): HsmReport {
         model: trimLabel(token.model),
         firmware: version(token.firmwareVersion),
         sessions: {
-          open: token.sessionCount,
+          open: known(token.sessionCount),
           max: count(token.maxSessionCount),
-          readWrite: token.rwSessionCount,
+          readWrite: known(token.rwSessionCount),
           maxReadWrite: count(token.maxRwSessionCount),
         },
       },

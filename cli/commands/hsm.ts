@@ -60,15 +60,15 @@ function printReport(report: HsmReport, anchor: AnchorReport): void {
   println(
     `Token:    "${token.label}" serial ${token.serial}, ${token.model} by ${token.manufacturer}, slot ${token.slot}`,
   );
-  const max = (n: number | null) => (n === null ? 'unknown' : String(n));
+  const say = (n: number | null) => (n === null ? 'unknown' : String(n));
   println(
-    `Sessions: ${token.sessions.open} open (max ${max(token.sessions.max)}), ${token.sessions.readWrite} read-write (max ${max(token.sessions.maxReadWrite)})`,
+    `Sessions: ${say(token.sessions.open)} open (max ${say(token.sessions.max)}), ${say(token.sessions.readWrite)} read-write (max ${say(token.sessions.maxReadWrite)})`,
   );
   println(`Profile:  ${profile.name} (${profile.source})`);
   for (const limit of profile.cannot) println(`          - ${limit}`);
   println(`Mechanisms (${report.mechanismCount} offered in all):`);
   for (const m of report.mechanisms) {
-    const sizes = m.offered ? ` keys ${m.minKeySize}–${m.maxKeySize}` : '';
+    const sizes = m.offered ? `; key sizes ${m.minKeySize}–${m.maxKeySize}` : '';
     const ec = m.ecFlags ? `, ${m.ecFlags.join(', ')}` : '';
     println(`  ${m.offered ? 'yes' : 'NO '} ${m.name.padEnd(28)} ${m.use}${sizes}${ec}`);
   }
