@@ -102,7 +102,6 @@ export const ERROR_CODES = {
   HSM_PIN_FORMAT: 'usage',
   HSM_KEY_NOT_AVAILABLE: 'hsm',
   HSM_PROFILE_UNSUPPORTED: 'usage',
-  HSM_SLOT_NOT_FOUND: 'hsm',
   // integrity (store/)
   AUDIT_TAMPERED: 'integrity',
   AUDIT_ROLLBACK: 'integrity',
