@@ -42,7 +42,7 @@ import { nodeQrReader } from './qr-reader.js';
 import { policyDiff } from './policy-diff.js';
 import { Auditor, type AuditHead, type SignatureCheck } from '../store/audit.js';
 import { approvalExpiryMs, type ApprovalBinding } from '../policy/approvals.js';
-import { hsmAuditPorts } from '../store/audit-hsm.js';
+import { openHsmAuditor } from '../store/audit-hsm.js';
 
 /** Reviewed requests kept in memory for approval and signature. */
 const MAX_PENDING_REVIEWS = 32;
@@ -70,10 +70,10 @@ export class ApplianceSession implements ApplianceApi {
     if (!pin) throw makeError('HSM_PIN_REQUIRED', 'Enter the HSM user PIN to unlock.');
     await this.lock();
     if (this.config.hsm.embedded) useSoftHsmHome(this.home.dir);
-    const hsm = Hsm.open({ module: this.config.hsm.module, token: this.config.hsm.token }, pin);
+    const hsm = Hsm.open(this.config.hsm, pin);
     try {
       // Start-up: the database must match the audit checkpoint pinned in the HSM (anti-rollback).
-      this.auditor = await Auditor.open(this.db, await hsmAuditPorts(hsm), this.now());
+      this.auditor = await openHsmAuditor(this.db, hsm, this.now());
     } catch (error) {
       hsm.close();
       throw error;

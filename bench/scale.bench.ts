@@ -118,7 +118,7 @@ async function grow(): Promise<number> {
   const db = openDatabase(join(big, 'coldsign.db'));
   const start = performance.now();
   try {
-    const auditor = await Auditor.open(db, await hsmAuditPorts(hsm), new Date());
+    const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { db }), new Date());
     const batches = Math.ceil((ENTRIES - auditor.head.seq) / ENTRIES_PER_CHECKPOINT);
     // Entry times never go backwards: the history is written between the home's last entry and now.
     const last = db.sqlite.prepare('SELECT time FROM audit_log ORDER BY seq DESC LIMIT 1').get() as {

@@ -28,6 +28,7 @@ const requests = () => import('./commands/requests.js');
 const governance = () => import('./commands/governance.js');
 const audit = () => import('./commands/audit.js');
 const qr = () => import('./commands/qr.js');
+const hsm = () => import('./commands/hsm.js');
 
 const INPUTS_HELP =
   'request file(s): PSBT (binary, base64, hex), EVM request (hex or JSON), QR images (PNG/JPEG), or a file of UR parts';
@@ -52,6 +53,9 @@ export function buildProgram(): Command {
       'PKCS#11 module of an existing HSM (e.g. /opt/cloudhsm/lib/libcloudhsm_pkcs11.so)',
     )
     .option('--token <label>', 'token label on that HSM')
+    .option('--slot <id>', 'slot id of the token (CloudHSM: the cluster slot)', parseSlotId)
+    .option('--serial <serial>', 'serial number of the token')
+    .option('--profile <name>', 'HSM profile: softhsm2, cloudhsm or generic (detected when absent)')
     .option(
       '--officer <name=pubkey>',
       'enrol an officer with their Ed25519 public key (64 hex); repeatable',
@@ -197,11 +201,24 @@ export function buildProgram(): Command {
     .option('--json', 'print a JSON report')
     .action(lazy(qr, (m) => m.qrDecodeCommand));
 
+  program
+    .command('hsm')
+    .description('the HSM')
+    .command('info')
+    .description('module, token, slots, sessions, mechanisms, profile and the audit anchor (a doctor)')
+    .option('--json', 'print a JSON report')
+    .action(lazy(hsm, (m) => m.hsmInfoCommand));
+
   return program;
 }
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+export function parseSlotId(value: string): number {
+  if (!/^[0-9]{1,10}$/.test(value)) throw makeError('USAGE', `"${value}" is not a slot id (a whole number).`);
+  return Number(value);
 }
 
 export function parsePositiveInt(value: string): number {

@@ -106,6 +106,9 @@ export const ERROR_CODES = {
   HSM_KEY_NOT_FOUND: 'hsm',
   HSM_SIGNATURE_INVALID: 'hsm',
   HSM_ERROR: 'hsm',
+  HSM_PIN_FORMAT: 'usage',
+  HSM_KEY_NOT_AVAILABLE: 'hsm',
+  HSM_PROFILE_UNSUPPORTED: 'usage',
   // integrity (store/)
   AUDIT_TAMPERED: 'integrity',
   AUDIT_ROLLBACK: 'integrity',

@@ -7,8 +7,12 @@ import { fastVerifier } from './native-verifier.js';
 import { ckrOf } from './pkcs11-errors.js';
 import type { HsmKeyStore } from './keystore.js';
 import type { SessionPool } from './session-pool.js';
+import type { SignWorkers } from './sign-workers.js';
 
 export class HsmDigestSigner implements DigestSigner {
+  /** When set, C_SignInit + C_Sign run in worker threads (hsm/sign-workers.ts) instead of on the event loop. */
+  workers: SignWorkers | undefined;
+
   constructor(
     private readonly pkcs11: pkcs11js.PKCS11,
     private readonly pool: SessionPool,
@@ -18,6 +22,7 @@ export class HsmDigestSigner implements DigestSigner {
   /** Raw CKM_ECDSA signature (r‖s, 64 bytes) of a 32-byte digest; no normalization. */
   async signRaw(keyId: string, digest: Uint8Array): Promise<Uint8Array> {
     if (digest.length !== 32) throw makeError('INTERNAL', 'Only 32-byte digests are signed.');
+    if (this.workers) return this.signInWorker(this.workers, keyId, digest);
     return this.pool.run('C_Sign', async (session) => {
       let key = this.keys.privateKeyHandle(session, keyId);
       try {
@@ -34,6 +39,21 @@ export class HsmDigestSigner implements DigestSigner {
       const signature = await this.pkcs11.C_SignAsync(session, Buffer.from(digest), Buffer.alloc(72));
       return new Uint8Array(signature);
     });
+  }
+
+  private async signInWorker(workers: SignWorkers, keyId: string, digest: Uint8Array): Promise<Uint8Array> {
+    const handle = await this.pool.run('C_FindObjects', (session) =>
+      this.keys.privateKeyHandle(session, keyId),
+    );
+    try {
+      return await workers.sign(handle, digest);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'HSM_KEY_NOT_FOUND') throw error;
+      const fresh = await this.pool.run('C_FindObjects', (session) =>
+        this.keys.privateKeyHandle(session, keyId, true),
+      );
+      return workers.sign(fresh, digest);
+    }
   }
 
   async signDigest(keyId: string, publicKey: Uint8Array, digest: Uint8Array): Promise<NormalizedSignature> {

@@ -1,6 +1,7 @@
 /**
  * Key objects inside the HSM: secp256k1 key pairs generated on the token as private, sensitive,
- * non-extractable, sign-only objects; their public keys; and small data objects (checkpoints).
+ * non-extractable, sign-only objects with a random CKA_ID fixed at creation (no C_SetAttributeValue,
+ * which CloudHSM refuses); their public keys; and the legacy checkpoint data objects (read for migration).
  */
 import pkcs11js from 'pkcs11js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -10,6 +11,7 @@ import { compressPublicKey } from '../core/signature.js';
 import { bytesToHex, decodeEcPoint, hexToBytes, SECP256K1_EC_PARAMS } from './ec-point.js';
 import type { SessionPool } from './session-pool.js';
 import { ckrName, ckrOf } from './pkcs11-errors.js';
+import type { HsmProfile } from './profile.js';
 
 export interface HsmKey {
   label: string;
@@ -40,10 +42,13 @@ const CURVE_FAILURES = [
   0x140, // CKR_CURVE_NOT_SUPPORTED
 ];
 
-/** CKA_ID derived from the public key: the first 20 bytes of SHA-256 of its compressed form. */
+/** CKA_ID of keys made before CKA_ID became random: the first 20 bytes of SHA-256 of the compressed public key. */
 export function keyIdFor(publicKey: Uint8Array): string {
   return bytesToHex(sha256(compressPublicKey(publicKey)).slice(0, 20));
 }
+
+/** Bytes of a key pair's CKA_ID: random, so unique in a cluster with overwhelming probability. */
+const KEY_ID_BYTES = 20;
 
 export class HsmKeyStore {
   private readonly handles = new Map<string, Buffer>();
@@ -51,6 +56,7 @@ export class HsmKeyStore {
   constructor(
     private readonly pkcs11: pkcs11js.PKCS11,
     private readonly pool: SessionPool,
+    private readonly profile: HsmProfile,
   ) {}
 
   /** Generates a secp256k1 key pair on the token (ecParams overrides the curve, for tests of unsupported curves). */
@@ -58,12 +64,12 @@ export class HsmKeyStore {
     if (!label || Buffer.byteLength(label) > 64)
       throw makeError('USAGE', 'A key label must have 1 to 64 bytes.');
     return this.pool.run('C_GenerateKeyPair', (session) => {
-      const tempId = randomBytes(20);
+      const keyIdBytes = randomBytes(KEY_ID_BYTES);
       const common = [
         { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
         { type: pkcs11js.CKA_TOKEN, value: true },
         { type: pkcs11js.CKA_LABEL, value: label },
-        { type: pkcs11js.CKA_ID, value: tempId },
+        { type: pkcs11js.CKA_ID, value: keyIdBytes },
       ];
       const publicTemplate = [
         { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
@@ -107,10 +113,7 @@ export class HsmKeyStore {
         { type: pkcs11js.CKA_EC_POINT },
       ])[0]?.value as Buffer;
       const publicKey = decodeEcPoint(point);
-      const keyId = keyIdFor(publicKey);
-      const idAttribute = [{ type: pkcs11js.CKA_ID, value: Buffer.from(hexToBytes(keyId)) }];
-      this.pkcs11.C_SetAttributeValue(session, keys.publicKey, idAttribute);
-      this.pkcs11.C_SetAttributeValue(session, keys.privateKey, idAttribute);
+      const keyId = bytesToHex(keyIdBytes);
       this.handles.set(keyId, keys.privateKey);
       return { label, keyId, publicKey };
     });
@@ -207,6 +210,8 @@ export class HsmKeyStore {
    * between the create and the destroy of writeData (the caller's value must tell which is newer).
    */
   async readAllData(label: string): Promise<Uint8Array[]> {
+    // Profiles without data objects (CloudHSM) never had a data-object pin to migrate.
+    if (!this.profile.facts.dataObjects) return [];
     return this.pool.run('C_GetAttributeValue', (session) =>
       this.findData(session, label).map((handle) => {
         const value = this.pkcs11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_VALUE }])[0]
@@ -222,6 +227,11 @@ export class HsmKeyStore {
    * destroyed after it (a crash in between leaves both, never none).
    */
   async writeData(label: string, value: Uint8Array): Promise<void> {
+    if (!this.profile.facts.dataObjects)
+      throw makeError(
+        'HSM_PROFILE_UNSUPPORTED',
+        `The ${this.profile.name} profile offers no PKCS#11 data objects; coldsign does not create one there.`,
+      );
     await this.pool.run('C_CreateObject', (session) => {
       const existing = this.findData(session, label);
       this.pkcs11.C_CreateObject(session, [
@@ -242,6 +252,16 @@ export class HsmKeyStore {
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
       { type: pkcs11js.CKA_ID, value: Buffer.from(hexToBytes(keyId)) },
     ])[0];
+  }
+
+  /** Destroys every legacy data object of coldsign with this label (after migrating to the key anchor). */
+  async destroyData(label: string): Promise<number> {
+    if (!this.profile.facts.dataObjects) return 0;
+    return this.pool.run('C_DestroyObject', (session) => {
+      const found = this.findData(session, label);
+      for (const handle of found) this.pkcs11.C_DestroyObject(session, handle);
+      return found.length;
+    });
   }
 
   private findData(session: Buffer, label: string): Buffer[] {

@@ -14,6 +14,24 @@ interface LoadedModule {
 
 const loaded = new Map<string, LoadedModule>();
 
+/**
+ * Test seam: a function that wraps the loaded pkcs11js object (the CloudHSM stand-in and the latency
+ * injector of test/ and bench/ use it). Never set by the product; set it before the module is acquired.
+ */
+export type ModuleWrapper = (pkcs11: pkcs11js.PKCS11, path: string) => pkcs11js.PKCS11;
+let wrapper: ModuleWrapper | undefined;
+
+/** The same seam for a test preload in a CLI child process (the bundle has its own copy of this module). */
+const GLOBAL_WRAPPER = Symbol.for('coldsign.test.pkcs11-wrapper');
+
+function currentWrapper(): ModuleWrapper | undefined {
+  return wrapper ?? ((globalThis as Record<symbol, unknown>)[GLOBAL_WRAPPER] as ModuleWrapper | undefined);
+}
+
+export function setModuleWrapper(wrap: ModuleWrapper | undefined): void {
+  wrapper = wrap;
+}
+
 /** Acquires the initialized module at `path`; pair every call with releaseModule(path). */
 export function acquireModule(path: string): pkcs11js.PKCS11 {
   const existing = loaded.get(path);
@@ -24,7 +42,9 @@ export function acquireModule(path: string): pkcs11js.PKCS11 {
   if (!existsSync(path)) {
     throw makeError('HSM_MODULE_NOT_FOUND', `The PKCS#11 module ${path} does not exist.`, { module: path });
   }
-  const pkcs11 = new pkcs11js.PKCS11();
+  const native = new pkcs11js.PKCS11();
+  const wrap = currentWrapper();
+  const pkcs11 = wrap ? wrap(native, path) : native;
   try {
     pkcs11.load(path);
   } catch (error) {

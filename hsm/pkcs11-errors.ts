@@ -60,6 +60,11 @@ const CODE_BY_CKR: Array<[number, ErrorCode, string]> = [
     'HSM_THROTTLED',
     'The HSM kept failing the request (CKR_FUNCTION_FAILED, as a throttled network HSM does).',
   ],
+  [
+    pkcs11js.CKR_OPERATION_ACTIVE,
+    'HSM_THROTTLED',
+    'The HSM reported an operation still active (CKR_OPERATION_ACTIVE, as a throttled network HSM does).',
+  ],
   [pkcs11js.CKR_KEY_HANDLE_INVALID, 'HSM_KEY_NOT_FOUND', 'The HSM no longer has the key.'],
   [pkcs11js.CKR_OBJECT_HANDLE_INVALID, 'HSM_KEY_NOT_FOUND', 'The HSM no longer has the object.'],
 ];

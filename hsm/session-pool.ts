@@ -19,6 +19,10 @@ export interface SessionPoolOptions {
   throttleBackoffMs?: number[];
   /** Benchmarks only: a delay held inside each operation, modelling a network HSM's round trip. */
   injectedLatencyMs?: number;
+  /** The login is shared by the host's applications (CloudHSM): "already logged in" counts as logged in. */
+  sharedLogin?: boolean;
+  /** Open read-only sessions (only where the profile offers them and nothing is written). */
+  readOnly?: boolean;
 }
 
 export class SessionPool {
@@ -28,6 +32,8 @@ export class SessionPool {
   private readonly size: number;
   private readonly backoff: number[];
   private readonly latency: number;
+  private readonly sharedLogin: boolean;
+  private readonly flags: number;
   private closed = false;
 
   private constructor(
@@ -39,6 +45,18 @@ export class SessionPool {
     this.size = Math.max(1, options.size ?? 4);
     this.backoff = options.throttleBackoffMs ?? [50, 100, 200];
     this.latency = options.injectedLatencyMs ?? 0;
+    this.sharedLogin = options.sharedLogin ?? false;
+    this.flags = pkcs11js.CKF_SERIAL_SESSION | (options.readOnly ? 0 : pkcs11js.CKF_RW_SESSION);
+  }
+
+  /** Number of sessions in the pool. */
+  get sessionCount(): number {
+    return this.all.size;
+  }
+
+  /** Whether the pool's sessions are read-write. */
+  get readWrite(): boolean {
+    return (this.flags & pkcs11js.CKF_RW_SESSION) !== 0;
   }
 
   /** Opens the sessions and logs the user in; a wrong PIN fails at once and is never retried. */
@@ -116,9 +134,7 @@ export class SessionPool {
   }
 
   private openSession(): Buffer {
-    const session = call('C_OpenSession', () =>
-      this.pkcs11.C_OpenSession(this.slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION),
-    );
+    const session = call('C_OpenSession', () => this.pkcs11.C_OpenSession(this.slot, this.flags));
     this.all.add(session);
     return session;
   }
@@ -133,7 +149,8 @@ export class SessionPool {
       this.pkcs11.C_Login(session, pkcs11js.CKU_USER, this.pin);
     } catch (error) {
       if (ckrOf(error) !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN) throw pkcs11Error(error, 'C_Login');
-      if (!verify) return;
+      // A shared login (CloudHSM) belongs to the host: logging out would end other users' sessions.
+      if (!verify || this.sharedLogin) return;
       call('C_Logout', () => this.pkcs11.C_Logout(session));
       call('C_Login', () => this.pkcs11.C_Login(session, pkcs11js.CKU_USER, this.pin));
     }

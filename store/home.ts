@@ -20,6 +20,11 @@ const configSchema = z
         token: z.string().min(1).max(32),
         /** True for the embedded SoftHSM2 token inside the home. */
         embedded: z.boolean(),
+        /** HSM profile override (docs/hsm.md "Profiles"); detected from the token info when absent. */
+        profile: z.enum(['softhsm2', 'cloudhsm', 'generic']).optional(),
+        /** Slot id (CloudHSM: one slot per configured cluster) or token serial, to pick the token. */
+        slot: z.number().int().nonnegative().optional(),
+        serial: z.string().min(1).max(16).optional(),
       })
       .strict(),
     createdAt: z.string(),

@@ -47,7 +47,6 @@ async function signOne(
   parsed: ParsedPsbt,
   request: BtcSignRequest,
   signer: DigestSigner,
-  verifier: Secp256k1Verifier,
   digestOf: typeof sighashFor,
 ): Promise<Made> {
   const digest = digestOf(
@@ -58,17 +57,9 @@ async function signOne(
     request.sighashType,
     request.segwit,
   );
+  // The DigestSigner contract (core/signer.ts) verifies every signature against this digest and key
+  // before returning it (core/signature.ts normalizeSignature): checked once, not again here.
   const normalized = await signer.signDigest(request.keyId, request.signerKey, digest);
-  // Checked here as well as in the signer: the signature must verify for this input's digest and key.
-  if (!verifier.verify(concatBytes(normalized.r, normalized.s), digest, request.signerKey)) {
-    throw makeError(
-      'HSM_SIGNATURE_INVALID',
-      `The signature of input ${request.input} does not verify; nothing was signed.`,
-      {
-        input: request.input,
-      },
-    );
-  }
   return { request, signature: concatBytes(normalized.der, Uint8Array.of(request.sighashType)) };
 }
 
@@ -171,9 +162,7 @@ export async function signPsbt(
   let made: Made[];
   try {
     const digestOf = options.digest ?? sighashFor;
-    made = await runPool(plan.requests, concurrency, (request) =>
-      signOne(parsed, request, signer, verifier, digestOf),
-    );
+    made = await runPool(plan.requests, concurrency, (request) => signOne(parsed, request, signer, digestOf));
   } catch (error) {
     if (isColdsignError(error)) throw error;
     throw makeError('INTERNAL', 'Signing failed unexpectedly; nothing was signed.', {}, error);

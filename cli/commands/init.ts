@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
 import { Hsm } from '../../hsm/index.js';
+import { PROFILE_NAMES, type HsmProfileName } from '../../hsm/profile.js';
 import { findSoftHsmModule, initSoftHsmToken, useSoftHsmHome } from '../../hsm/softhsm.js';
 import { openDatabase } from '../../store/database.js';
-import { Auditor } from '../../store/audit.js';
-import { hsmAuditPorts } from '../../store/audit-hsm.js';
+import { openHsmAuditor } from '../../store/audit-hsm.js';
 import {
   DEFAULT_TOKEN_LABEL,
   isInitialized,
@@ -24,9 +24,19 @@ export interface InitOptions {
   softhsm?: boolean;
   module?: string;
   token?: string;
+  slot?: number;
+  serial?: string;
+  profile?: string;
   officer: string[];
   quorum?: number;
   json?: boolean;
+}
+
+function parseProfile(name: string | undefined): HsmProfileName | undefined {
+  if (name === undefined) return undefined;
+  if (!(PROFILE_NAMES as readonly string[]).includes(name))
+    throw makeError('USAGE', `--profile must be one of ${PROFILE_NAMES.join(', ')}; "${name}" is not.`);
+  return name as HsmProfileName;
 }
 
 export async function initCommand(options: InitOptions): Promise<void> {
@@ -39,8 +49,12 @@ export async function initCommand(options: InitOptions): Promise<void> {
   }
   if (options.softhsm && options.module)
     throw makeError('USAGE', 'Give either --softhsm or --module, not both.');
-  if (options.module && !options.token)
-    throw makeError('USAGE', '--module needs --token LABEL (the token label on that HSM).');
+  if (options.module && !options.token && options.slot === undefined && !options.serial)
+    throw makeError(
+      'USAGE',
+      '--module needs --slot ID, --serial or --token LABEL to choose the token on that HSM.',
+    );
+  const profile = parseProfile(options.profile);
   const officers = options.officer.map(parseOfficerArgument);
   const quorum = options.quorum ?? (officers.length > 0 ? Math.min(2, officers.length) : 0);
   if (quorum > officers.length) {
@@ -55,7 +69,16 @@ export async function initCommand(options: InitOptions): Promise<void> {
     version: 1,
     hsm: embedded
       ? { module: findSoftHsmModule(), token: options.token ?? DEFAULT_TOKEN_LABEL, embedded: true }
-      : { module: options.module!, token: options.token!, embedded: false },
+      : {
+          module: options.module!,
+          token:
+            options.token ??
+            (options.slot !== undefined ? `slot ${options.slot}` : `serial ${options.serial}`),
+          embedded: false,
+          ...(options.slot !== undefined ? { slot: options.slot } : {}),
+          ...(options.serial ? { serial: options.serial } : {}),
+          ...(profile ? { profile } : {}),
+        },
     createdAt: new Date().toISOString(),
   };
   const pin = await readSecret(PIN, { confirm: embedded });
@@ -99,13 +122,13 @@ async function createHome(
     initSoftHsmToken(config.hsm.module, config.hsm.token, soPin, pin);
   }
   // Checks the connection, the PIN and the mechanisms before anything is written.
-  const hsm = Hsm.open({ module: config.hsm.module, token: config.hsm.token }, pin);
+  const hsm = Hsm.open(config.hsm, pin);
   try {
     const db = openDatabase(home.databasePath);
     try {
       const now = new Date();
       // The audit key is generated inside the HSM; the first entry and checkpoint anchor the log in the token.
-      const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { create: true }), now);
+      const auditor = await openHsmAuditor(db, hsm, now, { create: true });
       await auditor.log(
         'appliance.initialized',
         { hsm: { module: config.hsm.module, token: config.hsm.token, embedded } },

@@ -29,7 +29,7 @@ export async function newAuditCase(hsm: Hsm, entries: number): Promise<AuditCase
   const dir = mkdtempSync(join(tmpdir(), 'coldsign-audit-'));
   const path = join(dir, 'coldsign.db');
   const db = openDatabase(path);
-  const ports = await hsmAuditPorts(hsm, { create: true, pinLabel: `test-pin-${caseCounter}` });
+  const ports = await hsmAuditPorts(hsm, { db, create: true, pinLabel: `test-pin-${caseCounter}` });
   const auditor = await Auditor.open(db, ports, T0);
   for (let i = 1; i <= entries; i += 1) {
     await auditor.commit(at(i), (tx) => tx.append('test.entry', { n: i, note: `entry ${i}` }), {

@@ -237,7 +237,7 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
 
   it('a database from another token (or a token with no pin) is refused', async () => {
     const c = await fresh(3);
-    const ports = await hsmAuditPorts(hsm, { pinLabel: 'test-pin-empty' });
+    const ports = await hsmAuditPorts(hsm, { db: c.db, pinLabel: 'test-pin-empty' });
     await expectCode(Auditor.open(c.db, ports, T0), 'AUDIT_ROLLBACK');
   });
 

@@ -69,7 +69,7 @@ const hsm = Hsm.open(
 // a kill inside that window damages the token itself, which is SoftHSM's limit, not the log's.
 await mark('logged-in');
 const db = openDatabase(dbPath!);
-const auditor = await Auditor.open(db, await hsmAuditPorts(hsm), new Date());
+const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { db }), new Date());
 const publicKey = fromHex(publicKeyHex!);
 await mark('ready');
 

@@ -45,7 +45,7 @@ beforeAll(async () => {
     const generated = await hsm.keys.generate('crash-key');
     key = { keyId: generated.keyId, publicKey: toHex(generated.publicKey) };
     const db = openDatabase(join(dir, 'coldsign.db'));
-    const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { create: true }), new Date());
+    const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { db, create: true }), new Date());
     await auditor.log('init', { purpose: 'crash test' }, new Date());
     db.close();
   } finally {
@@ -136,7 +136,7 @@ describe('crash safety under SIGKILL', () => {
     const hsm = token.open();
     try {
       const db = openDatabase(join(dir, 'coldsign.db'));
-      const auditor = await Auditor.open(db, await hsmAuditPorts(hsm), new Date());
+      const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { db }), new Date());
       const result = verifyAudit(db, auditPublicKeyOf(db)!);
       expect(result).toMatchObject({ ok: true });
       expect((await auditor.verify('all')).ok).toBe(true);

@@ -47,7 +47,7 @@ beforeAll(async () => {
   hsm = token.open();
   dir = mkdtempSync(join(tmpdir(), 'coldsign-officers-'));
   db = openDatabase(join(dir, 'coldsign.db'));
-  auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { create: true }), T);
+  auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { db, create: true }), T);
   for (const name of ['alice', 'bob', 'carol', 'mallory']) {
     const { pem } = generateOfficerKey(name, PASS);
     keys[name] = loadOfficerKey(pem, PASS);

@@ -33,7 +33,7 @@ beforeAll(async () => {
   hsm = token.open();
   dir = mkdtempSync(join(tmpdir(), 'coldsign-records-'));
   db = openDatabase(join(dir, 'coldsign.db'));
-  auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { create: true }), T);
+  auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { db, create: true }), T);
 });
 afterAll(() => {
   db.close();

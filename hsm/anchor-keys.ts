@@ -1,0 +1,112 @@
+/**
+ * Anchor keys: HSM generic-secret keys used only to compute HMAC-SHA-256 (PKCS#11 v2.40 §2.15 generic
+ * secret keys, §2.19 CKM_SHA256_HMAC). Each is a token key, private, sensitive and non-extractable,
+ * with CKA_SIGN/CKA_VERIFY only, a fixed non-empty label and a CKA_ID fixed at creation (never changed:
+ * no C_SetAttributeValue, no data objects), so the same objects work on every HSM profile.
+ * docs/hsm.md ("The audit anchor") describes how store/audit-hsm.ts builds its ratchet on them.
+ */
+import pkcs11js from 'pkcs11js';
+import { makeError } from '../core/errors.js';
+import { ckrName, ckrOf } from './pkcs11-errors.js';
+import type { HsmProfile } from './profile.js';
+import type { SessionPool } from './session-pool.js';
+
+/** One anchor key found on the token. */
+export interface AnchorKey {
+  handle: Buffer;
+  /** CKA_ID as stored. */
+  id: Uint8Array;
+}
+
+/** HMAC-SHA-256 output length (RFC 4231). */
+export const ANCHOR_MAC_BYTES = 32;
+
+/** Secret length of an anchor key: 32 bytes, the HMAC-SHA-256 block-size-safe key length. */
+const ANCHOR_KEY_BYTES = 32;
+
+export class HsmAnchorKeys {
+  constructor(
+    private readonly pkcs11: pkcs11js.PKCS11,
+    private readonly pool: SessionPool,
+    private readonly profile: HsmProfile,
+  ) {}
+
+  /** Every generic-secret key with this label (anchors of every appliance sharing the token). */
+  async list(label: string): Promise<AnchorKey[]> {
+    return this.pool.run('C_FindObjects', (session) => {
+      this.pkcs11.C_FindObjectsInit(session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
+        { type: pkcs11js.CKA_LABEL, value: label },
+      ]);
+      let handles: Buffer[];
+      try {
+        handles = this.pkcs11.C_FindObjects(session, 1000);
+      } finally {
+        this.pkcs11.C_FindObjectsFinal(session);
+      }
+      return handles.map((handle) => {
+        const id = this.pkcs11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_ID }])[0]?.value;
+        return { handle, id: new Uint8Array((id as Buffer | undefined) ?? Buffer.alloc(0)) };
+      });
+    });
+  }
+
+  /** Generates a new anchor key with `label` and `id` (both fixed for its life). */
+  async generate(label: string, id: Uint8Array): Promise<AnchorKey> {
+    if (!label) throw makeError('INTERNAL', 'An anchor key needs a non-empty label.');
+    this.profile.checkKeyId(id);
+    const handle = await this.pool.run('C_GenerateKey', (session) =>
+      this.pkcs11.C_GenerateKey(session, { mechanism: pkcs11js.CKM_GENERIC_SECRET_KEY_GEN }, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
+        { type: pkcs11js.CKA_VALUE_LEN, value: ANCHOR_KEY_BYTES },
+        { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+        { type: pkcs11js.CKA_SIGN, value: true },
+        { type: pkcs11js.CKA_VERIFY, value: true },
+        { type: pkcs11js.CKA_ENCRYPT, value: false },
+        { type: pkcs11js.CKA_DECRYPT, value: false },
+        { type: pkcs11js.CKA_WRAP, value: false },
+        { type: pkcs11js.CKA_UNWRAP, value: false },
+        { type: pkcs11js.CKA_DERIVE, value: false },
+        { type: pkcs11js.CKA_LABEL, value: label },
+        { type: pkcs11js.CKA_ID, value: Buffer.from(id) },
+      ]),
+    );
+    return { handle, id };
+  }
+
+  /**
+   * HMAC-SHA-256 of `data` under the anchor key. Right after generation a network HSM may not have
+   * the key on every replica yet: the profile's key-availability retry applies (HSM_KEY_NOT_AVAILABLE
+   * once its bound is spent).
+   */
+  async hmac(key: AnchorKey, data: Uint8Array): Promise<Uint8Array> {
+    return this.profile.whenKeyAvailable('C_Sign', () =>
+      this.pool.run('C_Sign', async (session) => {
+        this.pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_SHA256_HMAC }, key.handle);
+        const mac = this.pkcs11.C_Sign(session, Buffer.from(data), Buffer.alloc(ANCHOR_MAC_BYTES));
+        return new Uint8Array(mac);
+      }),
+    );
+  }
+
+  /** Destroys an anchor key; one already gone counts as destroyed. */
+  async destroy(key: AnchorKey): Promise<void> {
+    await this.pool.run('C_DestroyObject', (session) => {
+      try {
+        this.pkcs11.C_DestroyObject(session, key.handle);
+      } catch (error) {
+        const ckr = ckrOf(error);
+        if (ckr === pkcs11js.CKR_OBJECT_HANDLE_INVALID || ckr === pkcs11js.CKR_KEY_HANDLE_INVALID) return;
+        throw makeError(
+          'HSM_ERROR',
+          `The HSM refused to destroy a superseded audit anchor (C_DestroyObject: ${ckr === undefined ? String(error) : ckrName(ckr)}).`,
+        );
+      }
+    });
+  }
+}

@@ -1,0 +1,58 @@
+/** Signing off the main thread: sign workers, each owning a session on a real SoftHSM2 token. */
+import { randomBytes } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { concatBytes } from '../../core/bytes.js';
+import { isColdsignError } from '../../core/errors.js';
+import type { Hsm } from '../../hsm/index.js';
+import type { HsmKey } from '../../hsm/keystore.js';
+import { createTestToken, type TestToken } from '../support/softhsm.js';
+
+let token: TestToken;
+let hsm: Hsm;
+let key: HsmKey;
+
+beforeAll(async () => {
+  token = createTestToken('coldsign-workers');
+  hsm = token.open({ size: 2 });
+  key = await hsm.keys.generate('worker-key');
+  await hsm.startSignWorkers(4);
+});
+
+afterAll(async () => {
+  await hsm?.stopSignWorkers();
+  hsm?.close();
+  token?.cleanup();
+});
+
+describe('sign workers', () => {
+  it('sign 64 digests in flight: every signature low-S and valid under @noble/curves', async () => {
+    const digests = Array.from({ length: 64 }, () => new Uint8Array(randomBytes(32)));
+    const signatures = await Promise.all(
+      digests.map((d) => hsm.signer.signDigest(key.keyId, key.publicKey, d)),
+    );
+    signatures.forEach((signature, i) => {
+      const compact = concatBytes(signature.r, signature.s);
+      expect(secp256k1.verify(compact, digests[i]!, key.publicKey, { prehash: false, lowS: true })).toBe(
+        true,
+      );
+    });
+  });
+
+  it('map a PKCS#11 failure in a worker to its code (an unknown key handle)', async () => {
+    const error = await hsm.signer
+      .workers!.sign(Buffer.from([0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]), new Uint8Array(32))
+      .catch((e: unknown) => e);
+    expect(isColdsignError(error)).toBe(true);
+    expect((error as { code: string }).code).toMatch(/^HSM_/);
+  });
+
+  it('after the workers stop, the signer signs on the session pool again', async () => {
+    await hsm.stopSignWorkers();
+    const digest = new Uint8Array(randomBytes(32));
+    const signature = await hsm.signer.signDigest(key.keyId, key.publicKey, digest);
+    expect(
+      secp256k1.verify(concatBytes(signature.r, signature.s), digest, key.publicKey, { prehash: false }),
+    ).toBe(true);
+  });
+});
