@@ -23,6 +23,7 @@ function lazy<M>(load: () => Promise<M>, pick: (module: M) => Action) {
 }
 
 const keys = () => import('./commands/keys.js');
+const keysExport = () => import('./commands/keys-export.js');
 const init = () => import('./commands/init.js');
 const requests = () => import('./commands/requests.js');
 const governance = () => import('./commands/governance.js');
@@ -85,6 +86,7 @@ export function buildProgram(): Command {
         'regtest',
       ]),
     )
+    .option('--count <n>', 'make a pool of N keys labelled LABEL-1 … LABEL-N', parsePositiveInt)
     .option('--json', 'print a JSON report')
     .action(lazy(keys, (m) => m.generateCommand));
   keysCommand
@@ -99,6 +101,19 @@ export function buildProgram(): Command {
     .option('--json', 'print a JSON report')
     .option('--qr <file.png>', 'also write the address as a QR code image')
     .action(lazy(keys, (m) => m.showCommand));
+  keysCommand
+    .command('export')
+    .description('export keys for an online (watch-only) wallet: descriptors, Core, Electrum, Caravan, …')
+    .argument('[label...]', "keys to export (default: every key of the format's chain)")
+    .requiredOption('--format <format>', 'descriptor, core, electrum or caravan (see docs/interop.md)')
+    .option('--out <file>', 'write the export to this file (never overwritten); default: standard output')
+    .option(
+      '--qr <dir>',
+      'also write it as QR frames DIR/frame-0001.png, … (descriptor: crypto-output/crypto-account UR)',
+    )
+    .option('--fragment <bytes>', 'UR fragment size of the QR frames (default 400)', parsePositiveInt)
+    .option('--json', 'print a JSON report')
+    .action(lazy(keysExport, (m) => m.keysExportCommand));
 
   program
     .command('inspect')

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs what coldsign needs and is missing: Debian packages (softhsm2; chromium and zbar-tools for the
-# test suite) and the npm dependencies (npm ci, which also builds dist/ through `prepare`).
+# Installs what coldsign needs and is missing: Debian packages (softhsm2; chromium, zbar-tools and, for the
+# Electrum interop test, python3-electrum for the test suite) and the npm dependencies (npm ci, which also
+# builds dist/ through `prepare`).
 # Usage: scripts/setup.sh [runtime|test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 profile="${1:-runtime}"
 packages=(softhsm2)
-if [ "$profile" = test ]; then packages+=(chromium zbar-tools); fi
+if [ "$profile" = test ]; then packages+=(chromium zbar-tools python3-electrum); fi
 
 missing=()
 for pkg in "${packages[@]}"; do

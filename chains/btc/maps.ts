@@ -23,9 +23,9 @@ export interface UnsignedTxShape {
   outputCount: number;
 }
 
-class Truncated extends Error {}
+export class Truncated extends Error {}
 
-class Reader {
+export class Reader {
   offset = 0;
   constructor(readonly bytes: Uint8Array) {}
 
@@ -79,10 +79,10 @@ function hexOf(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-type Scope = 'global' | 'input' | 'output';
+export type Scope = 'global' | 'input' | 'output';
 
 /** One map: records until the 0x00 separator (BIP-174 <map> := <keypair>* 0x00). Keys must be unique. */
-function readMap(reader: Reader, scope: Scope, index: number): KeyValue[] {
+export function readMap(reader: Reader, scope: Scope, index: number): KeyValue[] {
   const records: KeyValue[] = [];
   const seen = new Set<string>();
   for (;;) {
@@ -274,7 +274,7 @@ export function readPsbtMaps(bytes: Uint8Array): {
 }
 
 /** Bytes after the last map: whole extra maps mean the counts disagree with the transaction. */
-function trailingError(reader: Reader): Error {
+export function trailingError(reader: Reader): Error {
   const extra = reader.remaining;
   try {
     const probe = new Reader(reader.bytes.subarray(reader.offset));

@@ -6,6 +6,7 @@ import { makeError, isColdsignError } from '../../core/errors.js';
 import { toHex } from '../../core/bytes.js';
 import { decodePsbtTransport, type PsbtEncoding } from './encoding.js';
 import { keyType, readPsbtMaps, writePsbtMaps, type PsbtMaps } from './maps.js';
+import { isPsbtV2, psbtV2ToV0, type PsbtV2Source } from './psbt-v2.js';
 
 /** What a PSBT says about its network: 'mainnet', or 'test' for testnet, signet and regtest alike. */
 export type NetworkHint = 'mainnet' | 'test';
@@ -29,6 +30,8 @@ export interface ParsedPsbt {
   prevTxs: (Transaction | undefined)[];
   /** Network suggested by xpub versions or BIP-44/49/84 coin types, when any is present. */
   networkHint?: NetworkHint;
+  /** BIP-370: the request was a version 2 PSBT (read as its v0 equivalent); the answer is written as v2. */
+  v2?: PsbtV2Source;
 }
 
 const XPUB_MAINNET = 0x0488b21e;
@@ -118,9 +121,11 @@ function checkPrevouts(psbt: Psbt, tx: Transaction): (Transaction | undefined)[]
   });
 }
 
-/** Decodes and checks a PSBT request: binary, base64 or hex (detected from content), version 0 only. */
+/** Decodes and checks a PSBT request: binary, base64 or hex (detected from content), version 0 or 2. */
 export function parsePsbt(input: Uint8Array): ParsedPsbt {
-  const { bytes, encoding } = decodePsbtTransport(input);
+  const { bytes: received, encoding } = decodePsbtTransport(input);
+  const v2 = isPsbtV2(received) ? psbtV2ToV0(received) : undefined;
+  const bytes = v2 ? v2.v0 : received;
   const { maps, tx: shape } = readPsbtMaps(bytes);
   if (shape.inputCount === 0) {
     // A transaction without inputs is ambiguous with the segwit marker and spends nothing (BIP-144).
@@ -139,7 +144,7 @@ export function parsePsbt(input: Uint8Array): ParsedPsbt {
   const prevTxs = checkPrevouts(psbt, tx);
   const parsed: ParsedPsbt = {
     encoding,
-    canonical: bytes,
+    canonical: received,
     maps,
     psbt,
     tx,
@@ -150,10 +155,11 @@ export function parsePsbt(input: Uint8Array): ParsedPsbt {
   };
   const hint = inferNetwork(maps);
   if (hint) parsed.networkHint = hint;
+  if (v2) parsed.v2 = v2.source;
   return parsed;
 }
 
 /** The binary PSBT of the parsed records, unchanged (used to prove byte-for-byte round trips). */
 export function serializeParsed(parsed: ParsedPsbt): Uint8Array {
-  return writePsbtMaps(parsed.maps);
+  return writePsbtMaps(parsed.v2 ? parsed.v2.maps : parsed.maps);
 }

@@ -14,6 +14,7 @@ import type { DigestSigner } from '../../core/signer.js';
 import { encodePsbtTransport, type PsbtEncoding } from './encoding.js';
 import { extractTransaction, finalizeSingleKey } from './finalize.js';
 import type { ParsedPsbt } from './parse.js';
+import { answerInVersion } from './psbt-v2.js';
 import { sighashFor } from './sighash.js';
 import type { BtcSignRequest, BtcSigningPlan } from './summarize.js';
 
@@ -186,6 +187,10 @@ export async function signPsbt(
     result.finalTxHex = tx.toHex();
     result.txid = tx.getId();
   }
-  result.psbt = encodePsbtTransport(psbt.toBuffer(), parsed.encoding);
+  const sighashTypes = made.map(({ request }) => request.sighashType);
+  result.psbt = encodePsbtTransport(
+    answerInVersion(parsed.v2, psbt.toBuffer(), sighashTypes),
+    parsed.encoding,
+  );
   return result;
 }

@@ -1,4 +1,4 @@
-/** `coldsign keys generate|list|show`. */
+/** `coldsign keys generate|list|show` (export: keys-export.ts). */
 import { writeFileSync } from 'node:fs';
 import type { GenerateKeyOptions } from '../../appliance/api.js';
 import { makeError } from '../../core/errors.js';
@@ -6,11 +6,35 @@ import type { KeyRecord } from '../../core/signer.js';
 import { withSession } from '../session.js';
 import { printJson, println } from '../output.js';
 
-export async function generateCommand(options: GenerateKeyOptions & { json?: boolean }): Promise<void> {
-  const record = await withSession((session) => session.generateKey(options));
-  if (options.json) return printJson(record);
-  println(`Generated ${record.chain} key "${record.label}" inside the HSM (non-extractable).`);
-  printKey(record);
+/** Largest key pool made by one `keys generate --count`. */
+export const MAX_POOL_SIZE = 1000;
+
+export async function generateCommand(
+  options: GenerateKeyOptions & { count?: number; json?: boolean },
+): Promise<void> {
+  const { count, json, ...key } = options;
+  if (count === undefined) {
+    const record = await withSession((session) => session.generateKey(key));
+    if (json) return printJson(record);
+    println(`Generated ${record.chain} key "${record.label}" inside the HSM (non-extractable).`);
+    return printKey(record);
+  }
+  if (count > MAX_POOL_SIZE) throw makeError('USAGE', `--count is at most ${MAX_POOL_SIZE}.`);
+  // A key pool: LABEL-1 … LABEL-N, so that each deposit can go to a fresh address (no xpub to derive from).
+  const labels = Array.from({ length: count }, (_, i) => `${key.label}-${i + 1}`);
+  const records = await withSession(async (session) => {
+    const taken = labels.find((label) => session.db.findKey(label));
+    if (taken)
+      throw makeError('KEY_LABEL_TAKEN', `A key labelled "${taken}" already exists.`, { label: taken });
+    const made: KeyRecord[] = [];
+    for (const label of labels) made.push(await session.generateKey({ ...key, label }));
+    return made;
+  });
+  if (json) return printJson({ keys: records });
+  println(
+    `Generated ${records.length} ${key.chain} keys "${labels[0]}" … "${labels.at(-1)}" inside the HSM.`,
+  );
+  for (const record of records) println(`${record.label.padEnd(24)} ${record.address}`);
 }
 
 export async function listCommand(options: { json?: boolean }): Promise<void> {

@@ -59,9 +59,9 @@ const INVALID: ErrorCode[] = [
   'PSBT_INVALID', // 29 Taproot key signature of 63 bytes
   'PSBT_UTXO_MISMATCH', // 30 non_witness_utxo txid differs from the prevout
   'PSBT_UTXO_MISMATCH', // 31 prevout index beyond the previous tx's outputs
-  'PSBT_VERSION_UNSUPPORTED', // 32 version 2 with an unsigned tx
+  'PSBT_INVALID', // 32 version 2 with an unsigned tx (BIP-370 excludes PSBT_GLOBAL_UNSIGNED_TX)
   'PSBT_INVALID', // 33 BIP-370 field in a v0 PSBT
-  'PSBT_VERSION_UNSUPPORTED', // 34 a BIP-370 v2 PSBT
+  'PSBT_INVALID', // 34 a BIP-370 v2 PSBT without PSBT_GLOBAL_INPUT_COUNT
 ];
 
 describe('BIP-174 invalid vectors', () => {
