@@ -21,6 +21,8 @@ export interface RequestReport {
   policy: {
     allowed: boolean;
     rule: string | null;
+    /** When refused: the rule that failed on the fewest checks (its reasons come first). */
+    closestRule?: string | null;
     requiredApprovals: number;
     approvals: string[];
     reasons: Array<{ rule: string; ok: boolean; message: string }>;

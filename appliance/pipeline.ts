@@ -145,6 +145,7 @@ export function buildReport(
     policy: {
       allowed: decision.allowed,
       rule: decision.rule,
+      ...(decision.closestRule !== undefined ? { closestRule: decision.closestRule } : {}),
       requiredApprovals: decision.requiredApprovals,
       approvals,
       reasons: decision.reasons,

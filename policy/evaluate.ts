@@ -66,10 +66,11 @@ export function evaluate(
     history,
     now,
   };
-  const failed: Array<{ rule: string; sameChain: boolean; failures: string[] }> = [];
+  const failed: Array<{ rule: string; sameChain: boolean; inScope: boolean; failures: string[] }> = [];
   for (const rule of policy.rules) {
     const mismatch = chainMismatch(rule, summary);
-    const failures = mismatch ? [mismatch] : RULE_CHECKS.flatMap((check) => check(rule, ctx));
+    const perCheck = mismatch ? [[mismatch]] : RULE_CHECKS.map((check) => check(rule, ctx));
+    const failures = perCheck.flat();
     if (failures.length === 0) {
       const approvals = rule.approvals ?? 0;
       const needs =
@@ -84,13 +85,24 @@ export function evaluate(
       });
       return { allowed: true, rule: rule.id, requiredApprovals: approvals, reasons };
     }
-    failed.push({ rule: rule.id, sameChain: !mismatch, failures });
+    // RULE_CHECKS[0] is the scope (chain id, kind, keys): a rule whose scope fits is closer than one whose does not.
+    failed.push({
+      rule: rule.id,
+      sameChain: !mismatch,
+      inScope: !mismatch && perCheck[0]!.length === 0,
+      failures,
+    });
   }
-  // The refusal names the rule the request was most likely meant for (fewest failed checks).
+  // The refusal names the rule the request was most likely meant for: its scope fits, then fewest failures.
   const closest = failed
     .filter((f) => f.sameChain)
     .reduce<(typeof failed)[number] | null>(
-      (best, f) => (best === null || f.failures.length < best.failures.length ? f : best),
+      (best, f) =>
+        best === null ||
+        (f.inScope && !best.inScope) ||
+        (f.inScope === best.inScope && f.failures.length < best.failures.length)
+          ? f
+          : best,
       null,
     );
   const ordered = closest ? [closest, ...failed.filter((f) => f !== closest)] : failed;

@@ -50,6 +50,8 @@ describe('EIP-155 example (EIPS/eip-155.md)', () => {
     expect(summary.details.maxFee).toBe((21000n * 20n * 10n ** 9n).toString());
     expect(summary.movements).toEqual([
       {
+        channel: 'native',
+        from: summary.details.from,
         to: '0x3535353535353535353535353535353535353535',
         raw: '1000000000000000000',
         amount: '1.0',
