@@ -207,6 +207,8 @@ export interface SignOptions {
   withQr?: boolean;
   /** Progress of the HSM signatures (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /** Bitcoin: finalize complete single-key PSBTs (`sign --finalize`); `--format json` implies it (it carries txHex). */
+  finalize?: boolean;
 }
 
 /** The signer, counting signatures for a progress display. */
@@ -276,6 +278,7 @@ export async function signReviewed(
     prepared,
     withProgress(deps.signer, total, options.onProgress),
     fastVerifier,
+    { finalize: options.finalize === true || options.format === 'json' },
   );
   const output = await exportSigned(prepared, signed, options.format, {
     fragmentBytes: options.fragmentBytes,
