@@ -223,6 +223,8 @@ export interface SignOptions {
   withQr?: boolean;
   /** Progress of the HSM signatures (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /** Bitcoin: finalize complete single-key PSBTs (`sign --finalize`); `--format json` implies it (it carries txHex). */
+  finalize?: boolean;
 }
 
 export interface SignOutcome {
@@ -463,6 +465,7 @@ export async function signBatch(
         prepared,
         announcedSigner(deps.signer, announcements[i]!, opts.onProgress),
         fastVerifier,
+        { finalize: opts.finalize === true || opts.format === 'json' },
       );
       const output = await exportSigned(prepared, signed, opts.format, {
         fragmentBytes: opts.fragmentBytes,

@@ -65,6 +65,7 @@ for (const n of SIZES) {
     const signed = await signPsbt(parsed, plan, hsm.signer, {
       concurrency: IN_FLIGHT,
       verifier: fastVerifier,
+      finalize: true,
     });
     if (signed.signatures.length !== n || !signed.finalTxHex)
       throw new Error('benchmark: incomplete signing');

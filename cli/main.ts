@@ -149,6 +149,10 @@ export function buildProgram(): Command {
     .option('--qr <dir>', 'also write the output as QR frames DIR/frame-0001.png, … (animated UR when large)')
     .option('--approval <file>', 'an officer approval (from coldsign approve); repeatable', collect, [])
     .option('--fragment <bytes>', 'UR fragment size of the QR frames (default 400)', parsePositiveInt)
+    .option(
+      '--finalize',
+      'Bitcoin: also finalize and extract the transaction when every input is complete (default: partial signatures)',
+    )
     .option('--json', 'print the SPEC report')
     .action(lazy(requests, (m) => m.signCommand));
 

@@ -22,7 +22,7 @@ export interface SignedPsbt {
   /** The signed PSBT as the bytes of the output file, in the request's encoding. */
   psbt: Uint8Array;
   encoding: PsbtEncoding;
-  /** Raw signed transaction, when every input was complete and single-key (finalized and extracted). */
+  /** Raw signed transaction, when finalizing was asked and every input was complete and single-key. */
   finalTxHex?: string;
   txid?: string;
   /** Each signature made: DER with the sighash byte, as placed in the PSBT. */
@@ -34,6 +34,11 @@ export interface SignOptions {
   concurrency?: number;
   /** ECDSA verifier (low-S, BIP-62/146); the HSM layer injects libsecp256k1. Default @noble/curves. */
   verifier?: Secp256k1Verifier;
+  /**
+   * BIP-174 roles: add partial signatures only (default), or also act as Finalizer and Extractor when every
+   * input is complete and single-key (`sign --finalize`, or a request whose answer must be a transaction).
+   */
+  finalize?: boolean;
   /** Test seam: the digest function signed over (tests inject a faulty one and expect the cross-check to refuse). */
   digest?: typeof sighashFor;
 }
@@ -181,7 +186,7 @@ export async function signPsbt(
       signature: toHex(signature),
     })),
   };
-  if (plan.finalize) {
+  if (plan.finalize && options.finalize) {
     for (const { request, signature } of made) finalizeSingleKey(psbt, request, signature);
     const tx = extractTransaction(psbt, parsed.tx);
     result.finalTxHex = tx.toHex();

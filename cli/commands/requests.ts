@@ -35,6 +35,7 @@ export interface SignOptions {
   approval: string[];
   fragment?: number;
   json?: boolean;
+  finalize?: boolean;
 }
 
 export async function signCommand(inputs: string[], options: SignOptions): Promise<void> {
@@ -85,6 +86,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
         fragmentBytes: options.fragment,
         withQr: Boolean(options.qr),
         onProgress: progress('Signing in the HSM'),
+        finalize: options.finalize === true,
       }),
     );
     for (const outcome of outcomes) {

@@ -23,10 +23,14 @@ export async function signPrepared(
   prepared: PreparedRequest,
   signer: DigestSigner,
   verifier?: Secp256k1Verifier,
+  options: { finalize?: boolean } = {},
 ): Promise<SignedRequest> {
   if (prepared.chain === 'btc') {
     const { signPsbt } = await import('../../chains/btc/index.js');
-    const btc = await signPsbt(prepared.parsed, prepared.plan, signer, verifier ? { verifier } : {});
+    const btc = await signPsbt(prepared.parsed, prepared.plan, signer, {
+      ...(verifier ? { verifier } : {}),
+      finalize: options.finalize === true,
+    });
     const labels = new Map(prepared.plan.requests.map((r) => [r.input, r.label]));
     return {
       chain: 'btc',

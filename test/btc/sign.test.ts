@@ -94,7 +94,7 @@ async function signFixture(
     wallets: walletsOf(inputs),
     ...options,
   });
-  const signed = await signPsbt(parsed, plan, hsm.signer, { concurrency: 4 });
+  const signed = await signPsbt(parsed, plan, hsm.signer, { concurrency: 4, finalize: true });
   verifyWithScure(unsigned, signed, inputs);
   if (!plan.finalize) {
     // bitcoinjs-lib's own validator agrees on every partial signature of the output (second opinion)
@@ -145,7 +145,7 @@ describe('single-key script types, signed in SoftHSM2 and finalized', () => {
     const { summary, plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
     expect(summary.signingKeys.sort()).toEqual(['vault-1', 'vault-2', 'vault-3']);
     expect(summary.warnings).toContain('No output returns change to our keys.');
-    const signed = await signPsbt(parsed, plan, hsm.signer);
+    const signed = await signPsbt(parsed, plan, hsm.signer, { finalize: true });
     expect(signed.encoding).toBe('hex');
     expect(new TextDecoder().decode(signed.psbt)).toMatch(/^70736274ff[0-9a-f]+$/);
     verifyWithScure(unsigned, signed, inputs);
@@ -356,6 +356,31 @@ describe('refusals end in a ColdsignError before any signature', () => {
   });
 });
 
+describe('BIP-174 roles: partial signatures by default, finalized only when asked', () => {
+  it('by default the complete single-key input gets a partial signature, not final scripts; the coordinator finalizes', async () => {
+    const spec: InputSpec = { kind: 'p2wpkh', pubkeys: [pk(0)], amount: 100_000n };
+    const unsigned = buildPsbt([spec], [{ script: foreignScript(1), amount: 90_000n }]);
+    const parsed = parsePsbt(unsigned);
+    const { plan } = summarizePsbt(parsed, keys, { network: 'testnet' });
+    expect(plan.finalize).toBe(true);
+    const signed = await signPsbt(parsed, plan, hsm.signer);
+    expect(signed.finalTxHex).toBeUndefined();
+    const out = Psbt.fromBuffer(signed.psbt);
+    expect(out.data.inputs[0]!.finalScriptWitness).toBeUndefined();
+    expect(out.data.inputs[0]!.partialSig?.map((p) => toHex(p.pubkey))).toEqual([keys[0]!.publicKey]);
+    verifyWithScure(unsigned, signed, [spec]);
+    // the coordinator (scure here) finalizes and extracts the same transaction coldsign would have
+    const parsedAgain = parsePsbt(unsigned);
+    const finalized = await signPsbt(
+      parsedAgain,
+      summarizePsbt(parsedAgain, keys, { network: 'testnet' }).plan,
+      hsm.signer,
+      { finalize: true },
+    );
+    expect(finalizeWithScure(signed.psbt).id).toBe(finalized.txid);
+  });
+});
+
 describe('unknown and proprietary PSBT fields are kept and reported', () => {
   it('a proprietary (0xFC) and an unknown field survive signing byte for byte, and the review says so', async () => {
     const base = Psbt.fromBuffer(
@@ -379,7 +404,7 @@ describe('unknown and proprietary PSBT fields are kept and reported', () => {
     expect(summary.warnings).toContain(
       'The PSBT carries 1 unknown field(s), kept unchanged and not reviewed.',
     );
-    const signed = await signPsbt(parsed, plan, hsm.signer);
+    const signed = await signPsbt(parsed, plan, hsm.signer, { finalize: true });
     const out = Psbt.fromBuffer(signed.psbt);
     expect(out.data.globalMap.unknownKeyVals?.map((kv) => toHex(kv.key))).toEqual([toHex(unknown.key)]);
     // a finalized input keeps its unknown fields too (BIP-174: the Finalizer clears only the signing data)
@@ -452,6 +477,7 @@ describe('summary', () => {
       parsed,
       summarizePsbt(parsed, keys, { network: 'testnet' }).plan,
       hsm.signer,
+      { finalize: true },
     );
     const real = btc.Transaction.fromRaw(fromHex(signed.finalTxHex!), { allowUnknownOutputs: true });
     expect(d.vsize).toBeGreaterThanOrEqual(Math.ceil(real.weight / 4));
@@ -488,7 +514,7 @@ describe('a PSBT another signer already finalized in part', () => {
       [true, false],
     ]);
     expect(plan.finalize).toBe(true);
-    const signed = await signPsbt(parsed, plan, hsm.signer);
+    const signed = await signPsbt(parsed, plan, hsm.signer, { finalize: true });
     verifyWithScure(unsigned, signed, specs);
     expect(finalizeWithScure(signed.psbt).hex).toBe(signed.finalTxHex);
   });

@@ -65,7 +65,7 @@ beforeAll(() => {
       },
     ],
   }));
-}, 120_000);
+}, 600_000);
 afterAll(() => app?.cleanup());
 
 /** Refused by the appliance with `code` (exit 4 unless given), and the HSM signed nothing. */

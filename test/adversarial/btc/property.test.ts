@@ -13,7 +13,6 @@ import { isColdsignError } from '../../../core/errors.js';
 import { compressPublicKey } from '../../../core/signature.js';
 import { toHex } from '../../../core/bytes.js';
 import type { KeyRecord } from '../../../core/signer.js';
-import { parseWalletDescriptor } from '../../../core/btc-wallet.js';
 import { btcPrepareOptions } from '../../../policy/btc-checks.js';
 import { evaluate } from '../../../policy/evaluate.js';
 import { parsePolicy, type PolicyDocument } from '../../../policy/schema.js';
@@ -55,34 +54,28 @@ beforeAll(async () => {
   }
   our = keys.map((k) => Uint8Array.from(Buffer.from(k.publicKey, 'hex')));
   const wallet = `wsh(multi(2,${[our[0]!, ...COSIGNERS].map(toHex).join(',')}))`;
-  const base = (id: string, extra: object) => ({
-    version: 1,
-    wallets: [{ name: 'vault', descriptor: wallet, network: 'testnet' }],
-    rules: [
-      {
-        id,
-        chain: 'btc',
-        network: 'testnet',
-        destinations: [
-          { address: D1.address!.replace(/^bc/, 'tb'), label: 'd1' },
-          { address: 'placeholder', label: 'd2' },
-        ],
-        maxAmount: '1',
-        ...extra,
-      },
-    ],
-  });
-  // Destination addresses on testnet, from the scripts (the rule allowlists addresses).
+  // The allowlisted destinations as testnet addresses (the rule lists addresses, the PSBT carries scripts).
   const testnet = { bech32: 'tb', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
-  const addr = (script: Uint8Array) => btc.Address(testnet).encode(btc.OutScript.decode(script));
-  const fill = (doc: ReturnType<typeof base>) => {
-    doc.rules[0]!.destinations = [
-      { address: addr(D1.script), label: 'd1' },
-      { address: addr(D2.script), label: 'd2' },
-    ];
-    return parsePolicy(doc);
-  };
-  policies = { nocap: fill(base('nocap', {})), capped: fill(base('capped', { maxFee: '0.001' })) };
+  const address = (script: Uint8Array) => btc.Address(testnet).encode(btc.OutScript.decode(script));
+  const policyOf = (id: string, extra: object) =>
+    parsePolicy({
+      version: 1,
+      wallets: [{ name: 'vault', descriptor: wallet, network: 'testnet' }],
+      rules: [
+        {
+          id,
+          chain: 'btc',
+          network: 'testnet',
+          destinations: [
+            { address: address(D1.script), label: 'd1' },
+            { address: address(D2.script), label: 'd2' },
+          ],
+          maxAmount: '1',
+          ...extra,
+        },
+      ],
+    });
+  policies = { nocap: policyOf('nocap', {}), capped: policyOf('capped', { maxFee: '0.001' }) };
 }, 120_000);
 
 afterAll(() => {
