@@ -212,7 +212,7 @@ writeSection(
   'Scale: start-up and audit verification on a 1,000,000-entry log',
   `
 A home grown to ${entries.toLocaleString('en')} audit entries through the store's own API (request, decision,
-signing.started and signature records of ${(entries / PER_OPERATION).toLocaleString('en')} signing operations, a
+signing.started and signature records of ${Math.floor(entries / PER_OPERATION).toLocaleString('en')} signing operations, a
 checkpoint every ${ENTRIES_PER_CHECKPOINT.toLocaleString('en')} entries), against an empty home with the same key and policy. Whole
 \`coldsign\` processes, ${RUNS} alternating rounds, medians; load average ${fmt(loadAtStart, 1)} at start.
 

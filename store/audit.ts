@@ -265,14 +265,16 @@ export function lastFullVerification(db: ColdsignDb): string | undefined {
   return getSetting(db, FULL_VERIFY_SETTING);
 }
 
-/** The token's pin: the latest checkpoint (with the state heads it commits to), and whether entries may follow it. */
+/**
+ * The token's pin: the latest checkpoint (its `state` digest included, which the signature covers;
+ * the table heads themselves are kept with the checkpoint row and checked against that digest), and
+ * whether entries may follow it.
+ */
 interface Pin extends AuditCheckpoint {
   /** True from begin() to checkpoint(): entries beyond the checkpoint are expected (crash recovery). */
   open: boolean;
   /** Write counter: the highest generation wins when a crashed write left two pins. */
   gen: number;
-  /** Heads of the state tables at `seq`; their digest is `state`, which the signature covers. */
-  heads?: StateHeads;
 }
 
 function parsePin(bytes: Uint8Array): Pin {
@@ -285,7 +287,8 @@ function parsePin(bytes: Uint8Array): Pin {
       typeof value.signature === 'string'
     ) {
       const gen = Number.isSafeInteger(value.gen) ? value.gen : 0;
-      const heads = value.heads ? parseHeads(JSON.stringify(value.heads)) : undefined;
+      const state =
+        typeof value.state === 'string' && /^[0-9a-f]{64}$/.test(value.state) ? value.state : undefined;
       return {
         seq: value.seq,
         head: value.head,
@@ -293,7 +296,7 @@ function parsePin(bytes: Uint8Array): Pin {
         signature: value.signature,
         open: value.open === true,
         gen,
-        ...(heads ? { heads, state: stateDigest(heads) } : {}),
+        ...(state ? { state } : {}),
       };
     }
   } catch {}
@@ -301,8 +304,7 @@ function parsePin(bytes: Uint8Array): Pin {
 }
 
 function encodePin(pin: Pin): Uint8Array {
-  const { state: _state, ...rest } = pin;
-  return utf8(JSON.stringify(rest));
+  return utf8(JSON.stringify(pin));
 }
 
 function rollback(message: string, info: Record<string, number> = {}): never {
@@ -368,7 +370,7 @@ export class Auditor {
         pinnedSeq + 1,
       );
     }
-    if (pinned && pinned.seq > 0 && !pinned.heads) {
+    if (pinned && pinned.seq > 0 && pinned.state === undefined) {
       // A log from before state digests: verify it whole once and rebuild the state from it.
       auditor.rebuildFromLog(now);
       await auditor.checkpoint(now);
@@ -376,7 +378,7 @@ export class Auditor {
     }
     const tail = auditor.verifyTail(pinnedSeq);
     auditor.knownHead = head;
-    auditor.heads = auditor.checkState(pinned?.heads ?? emptyHeads(), pinnedSeq, tail, head.seq);
+    auditor.heads = auditor.checkState(auditor.pinnedHeads(pinned), pinnedSeq, tail, head.seq);
     if (head.seq > pinnedSeq) {
       await auditor.commit(now, (tx) =>
         tx.append('audit.recovered', { pinnedSeq, unpinnedFrom: pinnedSeq + 1, unpinnedTo: head.seq }),
@@ -468,7 +470,7 @@ export class Auditor {
         'INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, time, signature, state) VALUES (?, ?, ?, ?, ?)',
       )
       .run(checkpoint.seq, checkpoint.head, checkpoint.time, checkpoint.signature, JSON.stringify(heads));
-    const pin: Pin = { ...checkpoint, heads, open: false, gen: (this.pinned?.gen ?? 0) + 1 };
+    const pin: Pin = { ...checkpoint, open: false, gen: (this.pinned?.gen ?? 0) + 1 };
     await this.pins.write(encodePin(pin));
     this.pinned = pin;
     return checkpoint;
@@ -494,10 +496,8 @@ export class Auditor {
     }
     if (matchesPin && !matchesOwn) {
       // Another coldsign process checkpointed since: its pin (signature checked) vouches for head and state.
-      if (!pinned?.heads && head.seq > 0)
-        rollback('The pinned checkpoint commits to no state; signing is refused.');
+      this.heads = this.pinnedHeads(pinned);
       this.knownHead = head;
-      this.heads = pinned?.heads ? { ...pinned.heads } : emptyHeads();
       this.pinned = pinned;
     }
     this.verifyState();
@@ -616,13 +616,29 @@ export class Auditor {
         'The audit checkpoint pinned in the HSM token has no valid signature.',
       );
     }
-    if (empty && pinned.heads && stateDigest(pinned.heads) !== stateDigest(emptyHeads())) {
+    if (empty && pinned.state !== undefined) {
       throw makeError(
         'AUDIT_CHECKPOINT_INVALID',
         'The audit checkpoint pinned in the HSM token is unsigned.',
       );
     }
     return pinned;
+  }
+
+  /** The state heads the pinned checkpoint commits to: kept with its row, checked against the signed digest. */
+  private pinnedHeads(pinned: Pin | undefined): StateHeads {
+    if (!pinned || pinned.seq === 0) return emptyHeads();
+    const row = this.db.sqlite
+      .prepare('SELECT state FROM audit_checkpoints WHERE seq = ?')
+      .get(pinned.seq) as { state: string | null } | undefined;
+    const heads = parseHeads(row?.state);
+    if (!heads || stateDigest(heads) !== pinned.state) {
+      tampered(
+        `The state heads of the checkpoint at entry ${pinned.seq} are not the ones the HSM pin commits to; nothing is signed.`,
+        pinned.seq,
+      );
+    }
+    return heads;
   }
 
   /** The pinned entry must exist unchanged: its stored hash is the pinned head and matches its content. */
