@@ -5,7 +5,7 @@
  */
 
 /** Exit-code families of SPEC.md. */
-export type ErrorFamily = 'internal' | 'usage' | 'input' | 'policy' | 'hsm' | 'integrity';
+export type ErrorFamily = 'internal' | 'usage' | 'input' | 'policy' | 'hsm' | 'integrity' | 'home';
 
 export const EXIT_CODES: Record<ErrorFamily, number> = {
   internal: 1,
@@ -14,6 +14,8 @@ export const EXIT_CODES: Record<ErrorFamily, number> = {
   policy: 4,
   hsm: 5,
   integrity: 6,
+  /** The home cannot be used right now: busy, read-only, disk full, I/O error (SPEC additions). */
+  home: 7,
 };
 
 /** The closed list of codes, each with its family. Add new codes in the section of their module. */
@@ -33,6 +35,15 @@ export const ERROR_CODES = {
   KEY_LABEL_TAKEN: 'input',
   KEY_CHAIN_MISMATCH: 'input',
   OUTPUT_EXISTS: 'usage',
+  OUTPUT_INSIDE_HOME: 'usage',
+  HOME_NOT_FOUND: 'usage',
+  JSON_DUPLICATE_KEY: 'input',
+  // the home cannot be used right now (store/, cli/): exit 7
+  HOME_BUSY: 'home',
+  HOME_READ_ONLY: 'home',
+  HOME_DISK_FULL: 'home',
+  HOME_IO_ERROR: 'home',
+  HOME_MISMATCH: 'integrity',
   // bitcoin (chains/btc)
   PSBT_INVALID: 'input',
   PSBT_BAD_MAGIC: 'input',

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { makeError } from '../core/errors.js';
+import { parseJsonStrict } from '../core/json.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 export const DEFAULT_TOKEN_LABEL = 'coldsign';
@@ -53,12 +54,7 @@ export function readConfig(home: Home, env: NodeJS.ProcessEnv = process.env): Co
       },
     );
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(home.configPath, 'utf8'));
-  } catch {
-    throw makeError('CONFIG_INVALID', `${home.configPath} is not valid JSON.`);
-  }
+  const parsed = parseJsonStrict(readFileSync(home.configPath, 'utf8'), home.configPath, 'CONFIG_INVALID');
   const result = configSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];

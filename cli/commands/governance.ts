@@ -1,6 +1,7 @@
 /** Officers, policies and approvals: `officer keygen`, `policy show|sign|apply`, `approve`. */
 import { existsSync, readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
+import { parseJsonStrict } from '../../core/json.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
 import { formatPolicy } from '../../policy/format.js';
 import { parsePolicy } from '../../policy/schema.js';
@@ -34,11 +35,7 @@ function readJsonFile(path: string, code: 'POLICY_INVALID' | 'REQUEST_INVALID'):
   } catch {
     throw makeError('INPUT_NOT_FOUND', `${path} cannot be read.`);
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw makeError(code, `${path} is not valid JSON.`);
-  }
+  return parseJsonStrict(text, path, code);
 }
 
 function readOfficerKeyFile(path: string): string {

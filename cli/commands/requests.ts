@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { currentPolicy } from '../../appliance/pipeline.js';
 import type { RequestReport } from '../../appliance/api.js';
 import { makeError } from '../../core/errors.js';
+import { parseJsonStrict } from '../../core/json.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../core/pipeline/export.js';
 import { isDirectory, readInputs, writeFileAtomic } from '../files.js';
@@ -125,11 +126,7 @@ function readApproval(path: string): unknown {
   } catch {
     throw makeError('INPUT_NOT_FOUND', `The approval file ${path} cannot be read.`);
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw makeError('APPROVAL_INVALID', `The approval file ${path} is not JSON.`);
-  }
+  return parseJsonStrict(text, `The approval file ${path}`, 'APPROVAL_INVALID');
 }
 
 /** Writes DIR/frame-0001.png … (SPEC `--qr DIR`), one frame per UR part. */
