@@ -112,6 +112,7 @@ export function buildProgram(): Command {
       'your encrypted officer key file (passphrase from COLDSIGN_PASSPHRASE or a prompt)',
     )
     .requiredOption('--out <approval.json>', 'where to write the approval')
+    .option('--force', 'replace an existing output file')
     .option('--json', 'print a JSON report')
     .action(lazy(governance, (m) => m.approveCommand));
 
@@ -130,6 +131,7 @@ export function buildProgram(): Command {
     .option('--qr <dir>', 'also write the output as QR frames DIR/frame-0001.png, … (animated UR when large)')
     .option('--approval <file>', 'an officer approval (from coldsign approve); repeatable', collect, [])
     .option('--fragment <bytes>', 'UR fragment size of the QR frames (default 400)', parsePositiveInt)
+    .option('--force', 'replace an existing output file')
     .option('--json', 'print the SPEC report')
     .action(lazy(requests, (m) => m.signCommand));
 
@@ -173,6 +175,7 @@ export function buildProgram(): Command {
     .command('export')
     .description('write the log as JSON Lines with its checkpoints and audit public key')
     .requiredOption('--out <file>', 'export file')
+    .option('--force', 'replace an existing output file')
     .option('--json', 'print a JSON report')
     .action(lazy(audit, (m) => m.auditExportCommand));
 
@@ -182,6 +185,7 @@ export function buildProgram(): Command {
     .description('write a file as QR frames (animated UR when it does not fit one frame)')
     .argument('<file>', 'file to encode (a PSBT becomes crypto-psbt, anything else bytes)')
     .requiredOption('--out <dir>', 'directory for frame-0001.png, …')
+    .option('--force', 'replace an existing output file')
     .option('--ur-type <type>', 'crypto-psbt, psbt or bytes')
     .option('--fragment <bytes>', 'UR fragment size (default 400)', parsePositiveInt)
     .option('--json', 'print a JSON report')
@@ -191,6 +195,7 @@ export function buildProgram(): Command {
     .description('read QR images (the frames of an animated UR in any order) back into the payload')
     .argument('<image...>', 'PNG or JPEG images')
     .option('--out <file>', 'write the payload here')
+    .option('--force', 'replace an existing output file')
     .option('--json', 'print a JSON report')
     .action(lazy(qr, (m) => m.qrDecodeCommand));
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
 import { exportAudit, verifyAuditExport } from '../../store/audit-export.js';
-import { writeFileAtomic } from '../files.js';
+import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
 import { withSession } from '../session.js';
 
@@ -46,9 +46,14 @@ function verifyExportFile(file: string, json?: boolean): void {
   );
 }
 
-export async function auditExportCommand(options: { out: string; json?: boolean }): Promise<void> {
+export async function auditExportCommand(options: {
+  out: string;
+  force?: boolean;
+  json?: boolean;
+}): Promise<void> {
+  checkOutputPath(options.out, options.force);
   const text = await withSession(async (session) => exportAudit(session.db, new Date()), { unlock: false });
-  writeFileAtomic(options.out, new TextEncoder().encode(text));
+  writeOutputFile(options.out, text, options.force);
   const entries = text.split('\n').filter(Boolean).length;
   if (options.json) return printJson({ file: options.out, lines: entries });
   println(

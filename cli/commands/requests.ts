@@ -1,5 +1,5 @@
 /** `coldsign inspect` and `coldsign sign`: one pipeline, from files or QR images to signed outputs. */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { currentPolicy } from '../../appliance/pipeline.js';
 import type { RequestReport } from '../../appliance/api.js';
@@ -7,7 +7,7 @@ import { makeError } from '../../core/errors.js';
 import { parseJsonStrict } from '../../core/json.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../core/pipeline/export.js';
-import { isDirectory, readInputs, writeFileAtomic } from '../files.js';
+import { checkOutputPath, isDirectory, readInputs, writeOutputFile } from '../files.js';
 import { printJson, println, progress } from '../output.js';
 import { formatReview } from '../review-text.js';
 import { withSession } from '../session.js';
@@ -35,6 +35,7 @@ export interface SignOptions {
   qr?: string;
   approval: string[];
   fragment?: number;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -46,6 +47,9 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   const groups = groupInputs(readInputs(inputs));
   // An existing directory as --out receives request-<id><suffix> files; otherwise --out is the file itself.
   const intoDirectory = isDirectory(options.out);
+  // Checked before anything is signed: a signature must never be made for an output that cannot be written.
+  checkOutputPath(options.out, options.force);
+  if (options.qr) checkOutputPath(options.qr, options.force);
   if (!intoDirectory) mkdirSync(dirname(resolve(options.out)), { recursive: true });
   if (groups.length > 1 && !intoDirectory) {
     throw makeError(
@@ -71,6 +75,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
       });
       if (!options.json)
         println(`${formatReview(r.prepared.requestId, r.prepared.summary, r.decision, null, policy)}\n`);
+      if (intoDirectory) refuseEarlierOutput(options.out, r.prepared.requestId, options.force);
       reviewed.push(r);
     }
     for (const [index, r] of reviewed.entries()) {
@@ -97,12 +102,13 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   });
   // The audit log holds every signature and output digest: only now are files written.
   for (const result of results) {
-    writeFileAtomic(result.path, result.bytes);
+    writeOutputFile(result.path, result.bytes, options.force);
     if (options.qr) {
       const frames = await writeQrFrames(
         options.qr,
         result.urParts,
         results.length > 1 ? result.report.requestId.slice(0, 16) : undefined,
+        options.force,
       );
       result.report.outputs.push(...frames);
     }
@@ -119,6 +125,17 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   }
 }
 
+/** In an output directory, an earlier output of the same request is kept unless --force. */
+function refuseEarlierOutput(dir: string, requestId: string, force?: boolean): void {
+  const prefix = `request-${requestId.slice(0, 16)}`;
+  const earlier = readdirSync(dir).find((name) => name.startsWith(prefix));
+  if (earlier && !force)
+    throw makeError(
+      'OUTPUT_EXISTS',
+      `${join(dir, earlier)} already exists; add --force to replace it (nothing was signed).`,
+    );
+}
+
 function readApproval(path: string): unknown {
   let text: string;
   try {
@@ -130,12 +147,17 @@ function readApproval(path: string): unknown {
 }
 
 /** Writes DIR/frame-0001.png … (SPEC `--qr DIR`), one frame per UR part. */
-export async function writeQrFrames(dir: string, parts: string[], prefix?: string): Promise<string[]> {
+export async function writeQrFrames(
+  dir: string,
+  parts: string[],
+  prefix?: string,
+  force = false,
+): Promise<string[]> {
   const { renderQrPng } = await import('../../qr/index.js');
   return parts.map((part, i) => {
     const name = `${prefix ? `${prefix}-` : ''}frame-${String(i + 1).padStart(4, '0')}.png`;
     const path = join(dir, name);
-    writeFileAtomic(path, renderQrPng(/^ur:/i.test(part) ? part.toUpperCase() : part));
+    writeOutputFile(path, renderQrPng(/^ur:/i.test(part) ? part.toUpperCase() : part), force);
     return path;
   });
 }
