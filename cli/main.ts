@@ -169,6 +169,10 @@ export function buildProgram(): Command {
     .command('verify')
     .description('verify the hash chain, every checkpoint signature and the checkpoint pinned in the HSM')
     .option('--file <export.jsonl>', 'verify an exported log offline instead (no HSM, no home needed)')
+    .option(
+      '--audit-key <hex>',
+      'with --file: the audit public key you got out of band; an export signed by any other key is refused',
+    )
     .option('--json', 'print a JSON report')
     .action(lazy(audit, (m) => m.auditVerifyCommand));
   auditCommand

@@ -15,6 +15,7 @@ import {
   type ColdsignConfig,
   type Home,
 } from '../../store/home.js';
+import { auditKeyFingerprint, describeAuditKey } from '../audit-key.js';
 import { printJson, println } from '../output.js';
 import { PIN, readSecret } from '../secrets.js';
 import { enrollOfficers, parseOfficerArgument } from '../../store/officers.js';
@@ -60,8 +61,9 @@ export async function initCommand(options: InitOptions): Promise<void> {
   };
   const pin = await readSecret(PIN, { confirm: embedded });
   const createdHome = !existsSync(home.dir);
+  let auditPublicKey: string;
   try {
-    await createHome(home, config, pin, officers, quorum);
+    auditPublicKey = await createHome(home, config, pin, officers, quorum);
   } catch (error) {
     // No half-made home is left behind: a failed init can simply be run again.
     if (createdHome) rmSync(home.dir, { recursive: true, force: true });
@@ -73,6 +75,8 @@ export async function initCommand(options: InitOptions): Promise<void> {
     hsm: { module: config.hsm.module, token: config.hsm.token, embedded },
     officers: officers.map((o) => o.name),
     quorum,
+    auditPublicKey,
+    auditKeyFingerprint: auditKeyFingerprint(auditPublicKey),
   };
   if (options.json) return printJson(report);
   println(`Initialized coldsign home ${home.dir}`);
@@ -82,6 +86,10 @@ export async function initCommand(options: InitOptions): Promise<void> {
   println(
     `  Officers: ${officers.length ? officers.map((o) => o.name).join(', ') : 'none'}; policy quorum ${quorum}`,
   );
+  println(describeAuditKey(auditPublicKey));
+  println(
+    '  Give the audit public key to your auditors on paper: `audit verify --file EXPORT --audit-key KEY` pins it.',
+  );
 }
 
 async function createHome(
@@ -90,7 +98,7 @@ async function createHome(
   pin: string,
   officers: Officer[],
   quorum: number,
-) {
+): Promise<string> {
   const embedded = config.hsm.embedded;
   if (embedded) {
     useSoftHsmHome(home.dir);
@@ -98,6 +106,7 @@ async function createHome(
     const soPin = process.env.COLDSIGN_SO_PIN || randomBytes(16).toString('hex');
     initSoftHsmToken(config.hsm.module, config.hsm.token, soPin, pin);
   }
+  let auditPublicKey = '';
   // Checks the connection, the PIN and the mechanisms before anything is written.
   const hsm = Hsm.open({ module: config.hsm.module, token: config.hsm.token }, pin);
   try {
@@ -106,6 +115,7 @@ async function createHome(
       const now = new Date();
       // The audit key is generated inside the HSM; the first entry and checkpoint anchor the log in the token.
       const auditor = await Auditor.open(db, await hsmAuditPorts(hsm, { create: true }), now);
+      auditPublicKey = auditor.publicKeyHex;
       await auditor.log(
         'appliance.initialized',
         { hsm: { module: config.hsm.module, token: config.hsm.token, embedded } },
@@ -120,4 +130,5 @@ async function createHome(
     hsm.close();
   }
   writeConfig(home, config);
+  return auditPublicKey;
 }
