@@ -18,13 +18,24 @@ let auditKey: string;
 let fingerprint: string;
 const file = (name: string) => `${cli.dir}/${name}`;
 
+interface ExportLine {
+  auditPublicKey?: string;
+  seq?: number;
+  time?: string;
+  type?: string;
+  payload?: Record<string, unknown>;
+  prev?: string;
+  hash?: string;
+  checkpoint?: { seq: number; head: string; time: string; signature: string };
+}
+
 /** Rewrites entry 1's payload, re-chains every hash (docs/audit.md) and re-signs every checkpoint with a new key. */
 function forge(exportText: string): string {
   const forger = secp256k1.utils.randomSecretKey();
   const lines = exportText
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, any>);
+    .map((line) => JSON.parse(line) as ExportLine);
   const header = lines[0]!;
   header.auditPublicKey = Buffer.from(secp256k1.getPublicKey(forger, true)).toString('hex');
   const entries = lines.filter((l) => 'seq' in l);
@@ -35,12 +46,12 @@ function forge(exportText: string): string {
     const prefix = JSON.stringify(['coldsign-audit/1', entry.seq, entry.time, entry.type, prev]);
     entry.prev = prev;
     entry.hash = sha256(`${prefix}\n${canonicalize(entry.payload)}`).toString('hex');
-    hashes.set(entry.seq, entry.hash);
+    hashes.set(entry.seq!, entry.hash);
     prev = entry.hash;
   }
   for (const line of lines.filter((l) => 'checkpoint' in l)) {
-    const c = line.checkpoint;
-    c.head = hashes.get(c.seq);
+    const c = line.checkpoint!;
+    c.head = hashes.get(c.seq)!;
     const digest = sha256(
       canonicalize({ domain: 'coldsign-audit-checkpoint/1', head: c.head, seq: c.seq, time: c.time }),
     );
