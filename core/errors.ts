@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   HOME_DISK_FULL: 'home',
   HOME_IO_ERROR: 'home',
   HOME_MISMATCH: 'integrity',
+  HSM_TOKEN_IN_USE: 'usage',
   // bitcoin (chains/btc)
   PSBT_INVALID: 'input',
   PSBT_BAD_MAGIC: 'input',
