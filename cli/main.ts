@@ -28,6 +28,7 @@ const requests = () => import('./commands/requests.js');
 const governance = () => import('./commands/governance.js');
 const audit = () => import('./commands/audit.js');
 const qr = () => import('./commands/qr.js');
+const backup = () => import('./commands/backup.js');
 
 const INPUTS_HELP =
   'request file(s): PSBT (binary, base64, hex), EVM request (hex or JSON), QR images (PNG/JPEG), or a file of UR parts';
@@ -182,6 +183,22 @@ export function buildProgram(): Command {
     .option('--force', 'replace an existing output file')
     .option('--json', 'print a JSON report')
     .action(lazy(audit, (m) => m.auditExportCommand));
+
+  program
+    .command('backup')
+    .description(
+      'write a consistent backup of the home: database, config and, for the embedded token, its files (see docs/operations.md)',
+    )
+    .requiredOption('--out <file>', 'backup file (outside the home)')
+    .option('--force', 'replace an existing output file')
+    .option('--json', 'print a JSON report')
+    .action(lazy(backup, (m) => m.backupCommand));
+  program
+    .command('restore')
+    .description('restore a backup into a new, empty COLDSIGN_HOME')
+    .argument('<backup>', 'a file written by coldsign backup')
+    .option('--json', 'print a JSON report')
+    .action(lazy(backup, (m) => m.restoreCommand));
 
   const qrCommand = program.command('qr').description('QR codes and animated URs');
   qrCommand
