@@ -252,10 +252,45 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
-      const message = error.message.replace(/^error: /, '');
-      const sentence = `${message.charAt(0).toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'} See \`coldsign --help\`.`;
+      const leaf = commandOf(program, argv);
+      const unknown =
+        error.code === 'commander.missingMandatoryOptionValue' ? unknownOption(leaf, argv) : undefined;
+      const message = unknown ? `unknown option '${unknown}'` : error.message.replace(/^error: /, '');
+      const sentence = `${message.charAt(0).toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'} See \`${helpCommandOf(leaf)} --help\`.`;
       return reportError(makeError('USAGE', sentence), json).exitCode;
     }
     return reportError(error, json).exitCode;
   }
+}
+
+/** The deepest (sub)command named by argv, so that a usage error points to its own help. */
+function commandOf(program: Command, argv: string[]): Command {
+  let command = program;
+  for (const word of argv) {
+    if (word.startsWith('-')) continue;
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) break;
+    command = sub;
+  }
+  return command;
+}
+
+function helpCommandOf(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * The first option in argv that `command` does not know: commander reports a missing required option before an
+ * unknown one, so a typo such as `--otu` for `--out` would otherwise be reported as "--out is missing".
+ */
+function unknownOption(command: Command, argv: string[]): string | undefined {
+  const known = new Set(['--help', '-h']);
+  for (const option of command.options) {
+    if (option.long) known.add(option.long);
+    if (option.short) known.add(option.short);
+  }
+  const names = argv.filter((word) => word.startsWith('-') && word !== '-' && word !== '--');
+  return names.map((word) => word.split('=')[0]!).find((name) => !known.has(name));
 }
