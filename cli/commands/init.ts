@@ -91,6 +91,8 @@ export async function initCommand(options: InitOptions): Promise<void> {
     auditPublicKey = await createHome(staging, config, pin, officers, quorum);
     if (existsSync(home.dir)) rmdirSync(home.dir); // an empty directory the operator made
     renameSync(staging.dir, home.dir);
+    // The embedded token's conf names the token directory by absolute path: now the home's own.
+    if (embedded) useSoftHsmHome(home.dir);
     fsyncDirectory(dirname(home.dir));
   } catch (error) {
     rmSync(staging.dir, { recursive: true, force: true });
