@@ -7,7 +7,7 @@ import { makeError } from '../core/errors.js';
 import type { KeyRecord } from '../core/signer.js';
 import { Hsm } from '../hsm/index.js';
 import { useSoftHsmHome } from '../hsm/softhsm.js';
-import { openDatabase, type ColdsignDb } from '../store/database.js';
+import { openDatabase, openDatabaseSnapshot, type ColdsignDb } from '../store/database.js';
 import { readConfig, resolveHome, type ColdsignConfig, type Home } from '../store/home.js';
 import type {
   ApplianceApi,
@@ -58,11 +58,13 @@ export class ApplianceSession implements ApplianceApi {
   /** Clock, replaceable for tests of time windows. */
   now: () => Date = () => new Date();
 
-  /** Opens the home `homeDir` (or COLDSIGN_HOME / ~/.coldsign). */
-  constructor(homeDir?: string) {
+  /** Opens the home `homeDir` (or COLDSIGN_HOME / ~/.coldsign); `readOnly` reads a snapshot (read-only media). */
+  constructor(homeDir?: string, options: { readOnly?: boolean } = {}) {
     this.home = resolveHome(homeDir ? { ...process.env, COLDSIGN_HOME: homeDir } : process.env);
     this.config = readConfig(this.home);
-    this.db = openDatabase(this.home.databasePath);
+    this.db = options.readOnly
+      ? openDatabaseSnapshot(this.home.databasePath)
+      : openDatabase(this.home.databasePath);
   }
 
   /** Unlocks the HSM and verifies the database against it; returns the keys and the checkpoint head (seq, hash). */

@@ -116,9 +116,9 @@ writeFileSync(
 
 const bare = await medianOf(RUNS, () => spawnSync(process.execPath, ['-e', '']));
 const help = await medianOf(RUNS, () => run(['--help']));
-const sign1 = await medianOf(RUNS, () => run(['sign', psbt1, '--out', join(dir, 'one.out')]));
-const sign500 = await medianOf(RUNS, () => run(['sign', psbt500, '--out', join(dir, '500.out')]));
-const signEvm = await medianOf(RUNS, () => run(['sign', evmTx, '--out', join(dir, 'evm.out')]));
+const sign1 = await medianOf(RUNS, () => run(['sign', psbt1, '--out', join(dir, 'one.out'), '--force']));
+const sign500 = await medianOf(RUNS, () => run(['sign', psbt500, '--out', join(dir, '500.out'), '--force']));
+const signEvm = await medianOf(RUNS, () => run(['sign', evmTx, '--out', join(dir, 'evm.out'), '--force']));
 
 // Raw HSM signing of the same numbers of digests, in-process, on the same token and key.
 useSoftHsmHome(home);

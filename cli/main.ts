@@ -30,6 +30,7 @@ const governance = () => import('./commands/governance.js');
 const audit = () => import('./commands/audit.js');
 const qr = () => import('./commands/qr.js');
 const hsm = () => import('./commands/hsm.js');
+const backup = () => import('./commands/backup.js');
 
 const INPUTS_HELP =
   'request file(s): PSBT (binary, base64, hex), EVM request (hex or JSON), QR images (PNG/JPEG), or a file of UR parts';
@@ -131,6 +132,7 @@ export function buildProgram(): Command {
       'your encrypted officer key file (passphrase from COLDSIGN_PASSPHRASE or a prompt)',
     )
     .requiredOption('--out <approval.json>', 'where to write the approval')
+    .option('--force', 'replace an existing output file')
     .option('--json', 'print a JSON report')
     .action(lazy(governance, (m) => m.approveCommand));
 
@@ -153,6 +155,7 @@ export function buildProgram(): Command {
       '--finalize',
       'Bitcoin: also finalize and extract the transaction when every input is complete (default: partial signatures)',
     )
+    .option('--force', 'replace an existing output file')
     .option('--json', 'print the SPEC report')
     .action(lazy(requests, (m) => m.signCommand));
 
@@ -193,14 +196,35 @@ export function buildProgram(): Command {
     )
     .option('--file <export.jsonl>', 'verify an exported log offline instead (no HSM, no home needed)')
     .option('--all-signatures', 'check every checkpoint signature, not only the newest')
+    .option(
+      '--audit-key <hex>',
+      'with --file: the audit public key you got out of band; an export signed by any other key is refused',
+    )
     .option('--json', 'print a JSON report')
     .action(lazy(audit, (m) => m.auditVerifyCommand));
   auditCommand
     .command('export')
     .description('write the log as JSON Lines with its checkpoints and audit public key')
     .requiredOption('--out <file>', 'export file')
+    .option('--force', 'replace an existing output file')
     .option('--json', 'print a JSON report')
     .action(lazy(audit, (m) => m.auditExportCommand));
+
+  program
+    .command('backup')
+    .description(
+      'write a consistent backup of the home: database, config and, for the embedded token, its files (see docs/operations.md)',
+    )
+    .requiredOption('--out <file>', 'backup file (outside the home)')
+    .option('--force', 'replace an existing output file')
+    .option('--json', 'print a JSON report')
+    .action(lazy(backup, (m) => m.backupCommand));
+  program
+    .command('restore')
+    .description('restore a backup into a new, empty COLDSIGN_HOME')
+    .argument('<backup>', 'a file written by coldsign backup')
+    .option('--json', 'print a JSON report')
+    .action(lazy(backup, (m) => m.restoreCommand));
 
   const qrCommand = program.command('qr').description('QR codes and animated URs');
   qrCommand
@@ -208,6 +232,7 @@ export function buildProgram(): Command {
     .description('write a file as QR frames (animated UR when it does not fit one frame)')
     .argument('<file>', 'file to encode (a PSBT becomes crypto-psbt, anything else bytes)')
     .requiredOption('--out <dir>', 'directory for frame-0001.png, …')
+    .option('--force', 'replace an existing output file')
     .option('--ur-type <type>', 'crypto-psbt, psbt or bytes')
     .option('--fragment <bytes>', 'UR fragment size (default 400)', parsePositiveInt)
     .option('--json', 'print a JSON report')
@@ -217,6 +242,7 @@ export function buildProgram(): Command {
     .description('read QR images (the frames of an animated UR in any order) back into the payload')
     .argument('<image...>', 'PNG or JPEG images')
     .option('--out <file>', 'write the payload here')
+    .option('--force', 'replace an existing output file')
     .option('--json', 'print a JSON report')
     .action(lazy(qr, (m) => m.qrDecodeCommand));
 
@@ -265,10 +291,45 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
-      const message = error.message.replace(/^error: /, '');
-      const sentence = `${message.charAt(0).toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'} See \`coldsign --help\`.`;
+      const leaf = commandOf(program, argv);
+      const unknown =
+        error.code === 'commander.missingMandatoryOptionValue' ? unknownOption(leaf, argv) : undefined;
+      const message = unknown ? `unknown option '${unknown}'` : error.message.replace(/^error: /, '');
+      const sentence = `${message.charAt(0).toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'} See \`${helpCommandOf(leaf)} --help\`.`;
       return reportError(makeError('USAGE', sentence), json).exitCode;
     }
     return reportError(error, json).exitCode;
   }
+}
+
+/** The deepest (sub)command named by argv, so that a usage error points to its own help. */
+function commandOf(program: Command, argv: string[]): Command {
+  let command = program;
+  for (const word of argv) {
+    if (word.startsWith('-')) continue;
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) break;
+    command = sub;
+  }
+  return command;
+}
+
+function helpCommandOf(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * The first option in argv that `command` does not know: commander reports a missing required option before an
+ * unknown one, so a typo such as `--otu` for `--out` would otherwise be reported as "--out is missing".
+ */
+function unknownOption(command: Command, argv: string[]): string | undefined {
+  const known = new Set(['--help', '-h']);
+  for (const option of command.options) {
+    if (option.long) known.add(option.long);
+    if (option.short) known.add(option.short);
+  }
+  const names = argv.filter((word) => word.startsWith('-') && word !== '-' && word !== '--');
+  return names.map((word) => word.split('=')[0]!).find((name) => !known.has(name));
 }

@@ -8,6 +8,7 @@ export interface SecretSource {
   env: string;
   prompt: string;
   missingCode: ErrorCode;
+  /** What is asked for, as the subject of a sentence ("The HSM user PIN"). */
   what: string;
 }
 
@@ -15,14 +16,14 @@ export const PIN: SecretSource = {
   env: 'COLDSIGN_PIN',
   prompt: 'HSM user PIN: ',
   missingCode: 'HSM_PIN_REQUIRED',
-  what: 'the HSM user PIN',
+  what: 'The HSM user PIN',
 };
 
 export const PASSPHRASE: SecretSource = {
   env: 'COLDSIGN_PASSPHRASE',
   prompt: 'Officer key passphrase: ',
   missingCode: 'USAGE',
-  what: 'the officer key passphrase',
+  what: 'The officer key passphrase',
 };
 
 /** Reads a secret from its environment variable or, on a terminal, a prompt without echo. */
@@ -32,29 +33,31 @@ export async function readSecret(source: SecretSource, options: { confirm?: bool
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw makeError(
       source.missingCode,
-      `No ${source.what} was given: set ${source.env} or run coldsign in a terminal to be asked.`,
+      `${source.what} was not given: set ${source.env}, or run coldsign in a terminal to be asked for it.`,
     );
   }
   const secret = await promptHidden(source.prompt);
   if (options.confirm) {
     const again = await promptHidden(source.prompt.replace(/: $/, ' (again): '));
-    if (again !== secret) throw makeError('USAGE', `The two entries of ${source.what} differ.`);
+    if (again !== secret)
+      throw makeError('USAGE', `The two entries of ${source.what.replace(/^The /, 'the ')} differ.`);
   }
-  if (!secret) throw makeError(source.missingCode, `No ${source.what} was entered.`);
+  if (!secret) throw makeError(source.missingCode, `${source.what} was empty: nothing was done.`);
   return secret;
 }
 
 function promptHidden(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
+    stdin.setRawMode(true); // before the question, so that an early Ctrl-D arrives as a character
     process.stderr.write(question);
-    stdin.setRawMode(true);
     stdin.resume();
     let value = '';
     const finish = (error?: Error): void => {
       stdin.setRawMode(false);
       stdin.pause();
       stdin.off('data', onData);
+      stdin.off('end', onEnd);
       process.stderr.write('\n');
       if (error) reject(error);
       else resolve(value);
@@ -62,11 +65,14 @@ function promptHidden(question: string): Promise<string> {
     const onData = (chunk: Buffer): void => {
       for (const char of chunk.toString('utf8')) {
         if (char === '\r' || char === '\n') return finish();
-        if (char === '\u0003') return finish(makeError('USAGE', 'Cancelled.'));
+        // Ctrl-C and Ctrl-D (end of input) cancel the prompt.
+        if (char === '\u0003' || char === '\u0004') return finish(makeError('USAGE', 'Cancelled.'));
         if (char === '\u007f' || char === '\b') value = value.slice(0, -1);
         else value += char;
       }
     };
+    const onEnd = (): void => finish(makeError('USAGE', 'Cancelled.'));
     stdin.on('data', onData);
+    stdin.once('end', onEnd);
   });
 }

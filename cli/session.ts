@@ -1,20 +1,61 @@
-/** Runs a command with the appliance session of COLDSIGN_HOME, unlocked with the PIN (env or prompt). */
+/**
+ * Runs a command with the appliance session of COLDSIGN_HOME. Commands that unlock the HSM write (the
+ * audit log at least): they hold the home's writer lock for their whole run. Reading commands take no lock
+ * and, on a read-only home, read a snapshot of the database.
+ */
+import { isColdsignError, makeError } from '../core/errors.js';
 import { ApplianceSession } from '../appliance/session.js';
+import { acquireHomeLock, isHomeWritable, readConfig, resolveHome } from '../store/home.js';
 import { PIN, readSecret } from './secrets.js';
 
 export async function withSession<T>(
   fn: (session: ApplianceSession) => Promise<T>,
   options: { unlock?: boolean } = {},
 ): Promise<T> {
-  const session = new ApplianceSession();
+  const writer = options.unlock !== false;
+  const home = resolveHome();
+  readConfig(home); // a missing or mistyped home is named before anything else is said
+  const writable = isHomeWritable(home);
+  if (writer && !writable) {
+    throw makeError(
+      'HOME_READ_ONLY',
+      `The coldsign home ${home.dir} is read-only: this command records to the audit log and needs to write; make it writable (keys list, policy show and audit export work as it is).`,
+      { home: home.dir },
+    );
+  }
+  // The PIN is asked for before the lock is taken, so a prompt never holds the home.
+  const pin = writer ? await readSecret(PIN) : undefined;
+  const lock = writer
+    ? acquireHomeLock(home, () =>
+        process.stderr.write('Another coldsign process is using this home; waiting for it to finish...\n'),
+      )
+    : undefined;
   try {
-    if (options.unlock !== false) {
-      const { head } = await session.unlock(await readSecret(PIN));
-      // The checkpoint head on every unlock: an auditor comparing it over time notices a head that went back.
-      if (process.stderr.isTTY) process.stderr.write(`audit head: entry ${head.seq} ${head.hash}\n`);
+    const session = writer ? new ApplianceSession() : openForReading(writable);
+    try {
+      if (pin !== undefined) {
+        const { head } = await session.unlock(pin);
+        // The checkpoint head on every unlock: an auditor comparing it over time notices a head that went back.
+        if (process.stderr.isTTY) process.stderr.write(`audit head: entry ${head.seq} ${head.hash}\n`);
+      }
+      return await fn(session);
+    } finally {
+      await session.close();
     }
-    return await fn(session);
   } finally {
-    await session.close();
+    lock?.release();
+  }
+}
+
+/** A reading command opens the database normally, or a read-only snapshot when the home cannot be written to. */
+function openForReading(writable: boolean): ApplianceSession {
+  if (!writable) return new ApplianceSession(undefined, { readOnly: true });
+  try {
+    return new ApplianceSession();
+  } catch (error) {
+    // A full disk or a failing write still lets the keys, the policy and the log be read.
+    if (isColdsignError(error) && error.exitCode === 7 && error.code !== 'HOME_BUSY')
+      return new ApplianceSession(undefined, { readOnly: true });
+    throw error;
   }
 }

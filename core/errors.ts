@@ -5,7 +5,7 @@
  */
 
 /** Exit-code families of SPEC.md. */
-export type ErrorFamily = 'internal' | 'usage' | 'input' | 'policy' | 'hsm' | 'integrity';
+export type ErrorFamily = 'internal' | 'usage' | 'input' | 'policy' | 'hsm' | 'integrity' | 'home';
 
 export const EXIT_CODES: Record<ErrorFamily, number> = {
   internal: 1,
@@ -14,6 +14,8 @@ export const EXIT_CODES: Record<ErrorFamily, number> = {
   policy: 4,
   hsm: 5,
   integrity: 6,
+  /** The home cannot be used right now: busy, read-only, disk full, I/O error (SPEC additions). */
+  home: 7,
 };
 
 /** The closed list of codes, each with its family. Add new codes in the section of their module. */
@@ -33,6 +35,16 @@ export const ERROR_CODES = {
   KEY_LABEL_TAKEN: 'input',
   KEY_CHAIN_MISMATCH: 'input',
   OUTPUT_EXISTS: 'usage',
+  OUTPUT_INSIDE_HOME: 'usage',
+  HOME_NOT_FOUND: 'usage',
+  JSON_DUPLICATE_KEY: 'input',
+  // the home cannot be used right now (store/, cli/): exit 7
+  HOME_BUSY: 'home',
+  HOME_READ_ONLY: 'home',
+  HOME_DISK_FULL: 'home',
+  HOME_IO_ERROR: 'home',
+  HOME_MISMATCH: 'integrity',
+  HSM_TOKEN_IN_USE: 'usage',
   // bitcoin (chains/btc)
   PSBT_INVALID: 'input',
   PSBT_BAD_MAGIC: 'input',
@@ -176,9 +188,50 @@ export function isColdsignError(error: unknown, code?: ErrorCode): error is Cold
   return error instanceof ColdsignError && (code === undefined || error.code === code);
 }
 
+/**
+ * A storage failure (SQLite result codes of the SQLite "Result and Error Codes" list, or a file system errno)
+ * as the exit-7 error that says what to do, or undefined for anything else. SQLITE_CORRUPT and
+ * SQLITE_NOTADB are not here: they are integrity failures of the store (STORE_CORRUPT).
+ */
+export function storageFailure(error: unknown): ColdsignError | undefined {
+  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return undefined;
+  const code = error.code;
+  if (code.startsWith('SQLITE_FULL') || code === 'ENOSPC' || code === 'EDQUOT')
+    return makeError(
+      'HOME_DISK_FULL',
+      'The disk is full: free some space and run the command again (the last completed step is kept).',
+      {},
+      error,
+    );
+  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS')
+    return makeError(
+      'HOME_READ_ONLY',
+      'The coldsign home is read-only: this command needs to write to it; make it writable (reading commands such as keys list, policy show and audit export work as it is).',
+      {},
+      error,
+    );
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+    return makeError(
+      'HOME_BUSY',
+      'busy: another coldsign process is using this home; run the command again when it has finished.',
+      {},
+      error,
+    );
+  if (code.startsWith('SQLITE_IOERR') || code === 'EIO')
+    return makeError(
+      'HOME_IO_ERROR',
+      'The disk reported an I/O error while coldsign used its home: check the disk, then run `coldsign audit verify`.',
+      {},
+      error,
+    );
+  return undefined;
+}
+
 /** Any thrown value as a ColdsignError: unknown errors become INTERNAL (exit 1) with a generic message. */
 export function toColdsignError(error: unknown): ColdsignError {
   if (error instanceof ColdsignError) return error;
+  const storage = storageFailure(error);
+  if (storage) return storage;
   const detail = error instanceof Error ? error.message : String(error);
   return makeError('INTERNAL', `Internal error: ${detail}.`, {}, error);
 }

@@ -3,7 +3,7 @@
  * (never the machine's global configuration). The token is initialized through PKCS#11 itself
  * (C_InitToken / C_InitPIN), so no PIN ever appears in a command line.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pkcs11js from 'pkcs11js';
 import { makeError } from '../core/errors.js';
@@ -37,21 +37,18 @@ export function softHsmConfPath(home: string): string {
 }
 
 /**
- * Points SoftHSM2 at the configuration inside `home`, writing it (and the token directory) if absent.
+ * Points SoftHSM2 at the configuration inside `home`, (re)writing it (and the token directory) when it
+ * does not name this home's token directory: SoftHSM2 needs an absolute path, so a copied or moved home
+ * gets its conf rewritten at its next start instead of using the original's token.
  * Must run before the module is first loaded in this process.
  */
 export function useSoftHsmHome(home: string): string {
   const conf = softHsmConfPath(home);
   const tokens = join(home, 'softhsm-tokens');
   mkdirSync(tokens, { recursive: true, mode: 0o700 });
-  if (!existsSync(conf)) {
-    writeFileSync(
-      conf,
-      `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`,
-      {
-        mode: 0o600,
-      },
-    );
+  const wanted = `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`;
+  if (!existsSync(conf) || readFileSync(conf, 'utf8') !== wanted) {
+    writeFileSync(conf, wanted, { mode: 0o600 });
   }
   process.env.SOFTHSM2_CONF = conf;
   return conf;

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { makeError } from '../core/errors.js';
+import { parseJsonStrict } from '../core/json.js';
 import { utf8 } from '../core/bytes.js';
 import { canonicalJson } from './canonical.js';
 import { fromBase64, verifyEd25519, type Officer } from './signing.js';
@@ -61,11 +62,7 @@ export function approvalMessage(approval: Omit<Approval, 'signature' | 'type'>):
 export function parseApproval(input: unknown): Approval {
   let value = input;
   if (typeof input === 'string') {
-    try {
-      value = JSON.parse(input);
-    } catch {
-      throw makeError('APPROVAL_INVALID', 'The approval file is not valid JSON.');
-    }
+    value = parseJsonStrict(input, 'The approval file', 'APPROVAL_INVALID');
   }
   const result = approvalSchema.safeParse(value);
   if (result.success) return result.data;

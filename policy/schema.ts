@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { makeError } from '../core/errors.js';
 import { parseWalletDescriptor, WalletDescriptorError } from '../core/btc-wallet.js';
+import { parseJsonStrict } from '../core/json.js';
 import { DECIMAL_RE, decimalPlaces, nativeDecimals } from './amounts.js';
 
 export const POLICY_KINDS = ['transfer', 'token_transfer', 'contract_call', 'message', 'typed_data'] as const;
@@ -323,11 +324,7 @@ export function issueMessage(issue: z.core.$ZodIssue): string {
 export function parsePolicy(input: unknown): PolicyDocument {
   let value = input;
   if (typeof input === 'string') {
-    try {
-      value = JSON.parse(input);
-    } catch {
-      throw makeError('POLICY_INVALID', 'The policy document is not valid JSON.');
-    }
+    value = parseJsonStrict(input, 'The policy document', 'POLICY_INVALID');
   }
   const result = policySchema.safeParse(value);
   if (result.success) return result.data;

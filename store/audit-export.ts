@@ -9,6 +9,7 @@
  * JSON values themselves. See docs/audit.md.
  */
 import { makeError } from '../core/errors.js';
+import { parseJsonStrict } from '../core/json.js';
 import { fromHex, isHex } from '../core/bytes.js';
 import { canonicalJson } from '../policy/canonical.js';
 import {
@@ -66,12 +67,14 @@ function bad(line: number, what: string): never {
 }
 
 function parseLine(text: string, line: number): Record<string, unknown> {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value))
-      return value as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch {}
-  return bad(line, 'not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad(line, 'not a JSON object');
+  // A repeated key would let the verifier and a reader of the export see different values.
+  parseJsonStrict(text, `Line ${line} of the audit export`, 'AUDIT_EXPORT_INVALID');
+  return value as Record<string, unknown>;
 }
 
 function toEntry(value: Record<string, unknown>, line: number): AuditEntry {

@@ -599,8 +599,8 @@ export class Auditor {
       setSetting(this.db, AUDIT_KEY_SETTING, this.publicKeyHex);
     } else if (bound !== this.publicKeyHex) {
       throw makeError(
-        'AUDIT_CHECKPOINT_INVALID',
-        'The HSM’s audit key is not the key this database’s checkpoints were signed with.',
+        'HOME_MISMATCH',
+        'This database and this HSM token belong to different coldsign homes (the token’s audit key is not the one this database was created with): use the home whose token this is, or restore database and token from the same backup.',
       );
     }
   }

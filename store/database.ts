@@ -6,7 +6,8 @@
  * projections of the audit log, written only through Auditor.commit (store/audit.ts).
  */
 import Database from 'better-sqlite3';
-import { makeError } from '../core/errors.js';
+import { readFileSync } from 'node:fs';
+import { makeError, storageFailure } from '../core/errors.js';
 import type { KeyDirectory, KeyRecord } from '../core/signer.js';
 import { findKey, findKeyByPublicKey, listKeys } from './keys.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
@@ -64,7 +65,10 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
   try {
     sqlite = new Database(path);
   } catch (error) {
-    throw makeError('STORE_CORRUPT', 'The coldsign database cannot be opened.', {}, error);
+    throw (
+      storageFailure(error) ??
+      makeError('STORE_CORRUPT', 'The coldsign database cannot be opened.', {}, error)
+    );
   }
   try {
     sqlite.pragma('journal_mode = WAL');
@@ -75,6 +79,8 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
     return new ColdsignDb(sqlite, path);
   } catch (error) {
     sqlite.close();
+    const storage = storageFailure(error);
+    if (storage) throw storage;
     if (error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_')) {
       throw makeError(
         'STORE_CORRUPT',
@@ -85,6 +91,39 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
     }
     throw error;
   }
+}
+
+/**
+ * Opens the database of a home on read-only media, for commands that only read. SQLite cannot open a
+ * WAL database read-only without its -shm file, so the file is read into memory with the header's
+ * read/write version bytes (offsets 18 and 19, SQLite "Database File Format" §1.3) set back to 1
+ * (rollback journal): a read-only snapshot of the last committed state. Writes fail (HOME_READ_ONLY).
+ */
+export function openDatabaseSnapshot(
+  path: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): ColdsignDb {
+  let sqlite: Sqlite;
+  try {
+    const bytes = readFileSync(path);
+    if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
+    sqlite = new Database(bytes, { readonly: true });
+    const current = schemaVersionOf(sqlite);
+    if (current !== (migrations.at(-1)?.version ?? 0)) {
+      sqlite.close();
+      throw makeError(
+        'HOME_READ_ONLY',
+        'The coldsign home is read-only and its database needs an upgrade first: make it writable once.',
+      );
+    }
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ColdsignError') throw error;
+    throw (
+      storageFailure(error) ??
+      makeError('STORE_CORRUPT', 'The coldsign database cannot be opened.', {}, error)
+    );
+  }
+  return new ColdsignDb(sqlite, path);
 }
 
 function schemaVersionOf(sqlite: Sqlite): number {

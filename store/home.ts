@@ -2,11 +2,13 @@
  * COLDSIGN_HOME (default ~/.coldsign) and its config.json. Nothing outside the home is touched.
  * PKCS#11 module and token come from config.json, overridable by COLDSIGN_PKCS11_MODULE and COLDSIGN_TOKEN.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { makeError } from '../core/errors.js';
+import { isColdsignError, makeError, storageFailure } from '../core/errors.js';
+import { parseJsonStrict } from '../core/json.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 export const DEFAULT_TOKEN_LABEL = 'coldsign';
@@ -35,13 +37,20 @@ export type ColdsignConfig = z.infer<typeof configSchema>;
 
 export interface Home {
   dir: string;
+  /** True when COLDSIGN_HOME named it (a missing named home is a mistyped path, not a first start). */
+  named?: boolean;
   configPath: string;
   databasePath: string;
 }
 
 export function resolveHome(env: NodeJS.ProcessEnv = process.env): Home {
   const dir = resolve(env.COLDSIGN_HOME || join(homedir(), '.coldsign'));
-  return { dir, configPath: join(dir, 'config.json'), databasePath: join(dir, 'coldsign.db') };
+  return {
+    dir,
+    named: Boolean(env.COLDSIGN_HOME),
+    configPath: join(dir, 'config.json'),
+    databasePath: join(dir, 'coldsign.db'),
+  };
 }
 
 export function isInitialized(home: Home): boolean {
@@ -49,6 +58,13 @@ export function isInitialized(home: Home): boolean {
 }
 
 export function readConfig(home: Home, env: NodeJS.ProcessEnv = process.env): ColdsignConfig {
+  if (home.named && !existsSync(home.dir)) {
+    throw makeError(
+      'HOME_NOT_FOUND',
+      `The coldsign home ${home.dir} (COLDSIGN_HOME) does not exist: check the path. (\`coldsign init\` would create a new, separate appliance there.)`,
+      { home: home.dir },
+    );
+  }
   if (!existsSync(home.configPath)) {
     throw makeError(
       'HOME_NOT_INITIALIZED',
@@ -58,12 +74,7 @@ export function readConfig(home: Home, env: NodeJS.ProcessEnv = process.env): Co
       },
     );
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(home.configPath, 'utf8'));
-  } catch {
-    throw makeError('CONFIG_INVALID', `${home.configPath} is not valid JSON.`);
-  }
+  const parsed = parseJsonStrict(readFileSync(home.configPath, 'utf8'), home.configPath, 'CONFIG_INVALID');
   const result = configSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -82,4 +93,67 @@ export function readConfig(home: Home, env: NodeJS.ProcessEnv = process.env): Co
 export function writeConfig(home: Home, config: ColdsignConfig): void {
   mkdirSync(home.dir, { recursive: true, mode: 0o700 });
   writeFileAtomic(home.configPath, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** False when the home cannot be written (read-only mount, permissions): only reading commands can run. */
+export function isHomeWritable(home: Home): boolean {
+  try {
+    accessSync(home.dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Seconds a second writer waits for the home before giving up (COLDSIGN_LOCK_WAIT overrides). */
+const DEFAULT_LOCK_WAIT_SECONDS = 5;
+
+export interface HomeLock {
+  release(): void;
+}
+
+/**
+ * The writer lock of a home: an EXCLUSIVE transaction held open on the file coldsign.lock (SQLite's own
+ * POSIX advisory locks), so the operating system releases it when the process ends, even by kill -9.
+ * Only one writer at a time; readers take no lock (WAL gives them a consistent snapshot). A second
+ * writer says it is waiting, waits up to COLDSIGN_LOCK_WAIT seconds, then fails with HOME_BUSY (exit 7).
+ */
+export function acquireHomeLock(
+  home: Home,
+  onWait: () => void = () => {},
+  env: NodeJS.ProcessEnv = process.env,
+): HomeLock {
+  const waitSeconds = Number(env.COLDSIGN_LOCK_WAIT ?? DEFAULT_LOCK_WAIT_SECONDS);
+  const wait =
+    Number.isFinite(waitSeconds) && waitSeconds >= 0 ? Math.min(waitSeconds, 600) : DEFAULT_LOCK_WAIT_SECONDS;
+  let lock: Database.Database;
+  try {
+    lock = new Database(join(home.dir, 'coldsign.lock'));
+    lock.pragma('busy_timeout = 0');
+  } catch (error) {
+    throw storageFailure(error) ?? error;
+  }
+  const tryLock = (): boolean => {
+    try {
+      lock.exec('BEGIN EXCLUSIVE');
+      return true;
+    } catch (error) {
+      if (isColdsignError(storageFailure(error), 'HOME_BUSY')) return false;
+      lock.close();
+      throw storageFailure(error) ?? error;
+    }
+  };
+  if (!tryLock()) {
+    onWait();
+    lock.pragma(`busy_timeout = ${Math.round(wait * 1000)}`);
+    if (!tryLock()) {
+      lock.close();
+      throw makeError(
+        'HOME_BUSY',
+        `busy: another coldsign process is using this home (${home.dir}); run the command again when it has finished.`,
+        { home: home.dir },
+      );
+    }
+  }
+  return { release: () => lock.close() };
 }

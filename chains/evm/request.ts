@@ -7,6 +7,7 @@ import { Signature, getBytes, hexlify, type TransactionLike } from 'ethers';
 import { fromHex, isHex } from '../../core/bytes.js';
 import { z } from 'zod';
 import { makeError, isColdsignError } from '../../core/errors.js';
+import { parseJsonStrict } from '../../core/json.js';
 import { checksumAddress } from './address.js';
 import { parseUnsignedTransaction, transactionFromFields } from './tx.js';
 import { parseTypedData, typedDataPayload } from './typed-data.js';
@@ -330,13 +331,7 @@ export function parseEvmRequest(input: Uint8Array): ParsedEvmRequest {
     );
   }
   if (first === 0x7b) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (error) {
-      throw makeError('REQUEST_INVALID', 'The EVM request document is not valid JSON.', {}, error);
-    }
-    return parseDocument(doc);
+    return parseDocument(parseJsonStrict(text, 'The EVM request document', 'REQUEST_INVALID'));
   }
   return parseHexText(text);
 }

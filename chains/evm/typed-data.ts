@@ -4,6 +4,7 @@
  */
 import { TypedDataEncoder, concat, getAddress, hexlify, keccak256 } from 'ethers';
 import { makeError } from '../../core/errors.js';
+import { parseJsonStrict } from '../../core/json.js';
 import type { TypedDataDocument } from './types.js';
 
 type Field = { name: string; type: string };
@@ -141,11 +142,7 @@ function checkMessageShape(
 export function parseTypedData(input: unknown): TypedDataDocument {
   let raw = input;
   if (typeof raw === 'string') {
-    try {
-      raw = JSON.parse(raw);
-    } catch (error) {
-      invalid('The typed data is not valid JSON.', error);
-    }
+    raw = parseJsonStrict(raw as string, 'The typed data', 'EVM_TYPED_DATA_INVALID');
   }
   if (!isRecord(raw))
     invalid('Typed data must be a JSON object with types, primaryType, domain and message.');

@@ -1,21 +1,27 @@
-/** `coldsign audit verify|export`. */
+/** `coldsign audit verify|export`: each names the audit public key and its fingerprint. */
 import { readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
 import { exportAudit, verifyAuditExport } from '../../store/audit-export.js';
-import { writeFileAtomic } from '../files.js';
+import { auditPublicKeyOf } from '../../store/audit.js';
+import { auditKeyFingerprint, describeAuditKey, parseAuditKeyOption } from '../audit-key.js';
+import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
 import { withSession } from '../session.js';
 
 export async function auditVerifyCommand(options: {
   file?: string;
+  auditKey?: string;
   json?: boolean;
   allSignatures?: boolean;
 }): Promise<void> {
-  if (options.file) return verifyExportFile(options.file, options.json);
+  if (options.file) return verifyExportFile(options.file, options.auditKey, options.json);
+  if (options.auditKey)
+    throw makeError('USAGE', '--audit-key pins the key of an exported log: give it with --file EXPORT.');
   // Unlocking checks the pinned checkpoint and the state; verify hashes the whole chain (exit 6 on failure).
-  const result = await withSession((session) =>
-    session.auditVerify(options.allSignatures ? 'all' : 'newest'),
-  );
+  const { result, auditPublicKey } = await withSession(async (session) => ({
+    result: await session.auditVerify(options.allSignatures ? 'all' : 'newest'),
+    auditPublicKey: auditPublicKeyOf(session.db) ?? '',
+  }));
   if (!result.ok) {
     const bad = result.firstBad!;
     throw makeError(
@@ -24,7 +30,8 @@ export async function auditVerifyCommand(options: {
       { seq: bad.seq },
     );
   }
-  if (options.json) return printJson(result);
+  if (options.json)
+    return printJson({ ...result, auditPublicKey, auditKeyFingerprint: auditKeyFingerprint(auditPublicKey) });
   println(
     `Audit log verifies: ${result.entries} entries, hash chain intact, state tables match the log, ${options.allSignatures ? 'every checkpoint signature' : 'the newest checkpoint signature'} valid, head pinned in the HSM.`,
   );
@@ -33,16 +40,19 @@ export async function auditVerifyCommand(options: {
     println(
       `  unfinished signing at entry ${unfinished.seq}: ${unfinished.requestIds.join(', ')} (the HSM may have signed; no signature was recorded)`,
     );
+  println(describeAuditKey(auditPublicKey));
 }
 
-function verifyExportFile(file: string, json?: boolean): void {
+function verifyExportFile(file: string, auditKey: string | undefined, json?: boolean): void {
+  const pinnedKey = auditKey === undefined ? undefined : parseAuditKeyOption(auditKey);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     throw makeError('INPUT_NOT_FOUND', `${file} cannot be read.`);
   }
-  const result = verifyAuditExport(text);
+  // With --audit-key, an export signed by any other key (a forger re-signing an edited log) is refused.
+  const result = verifyAuditExport(text, pinnedKey);
   if (!result.ok) {
     const bad = result.firstBad!;
     throw makeError(
@@ -51,18 +61,41 @@ function verifyExportFile(file: string, json?: boolean): void {
       { seq: bad.seq },
     );
   }
-  if (json) return printJson(result);
+  const fingerprint = auditKeyFingerprint(result.auditPublicKey);
+  if (json)
+    return printJson({ ...result, auditKeyFingerprint: fingerprint, pinned: pinnedKey !== undefined });
   println(
     `Exported audit log verifies offline: ${result.entries} entries, ${result.checkpoints} signed checkpoint(s).`,
   );
+  println(describeAuditKey(result.auditPublicKey));
+  println(
+    pinnedKey
+      ? '  The key is pinned: it is the audit key you gave with --audit-key.'
+      : '  The key is NOT pinned: the export was checked against the key it names itself, which a forger can replace. Compare the fingerprint with the one the appliance printed, or pass --audit-key.',
+  );
 }
 
-export async function auditExportCommand(options: { out: string; json?: boolean }): Promise<void> {
-  const text = await withSession(async (session) => exportAudit(session.db, new Date()), { unlock: false });
-  writeFileAtomic(options.out, new TextEncoder().encode(text));
+export async function auditExportCommand(options: {
+  out: string;
+  force?: boolean;
+  json?: boolean;
+}): Promise<void> {
+  checkOutputPath(options.out, options.force);
+  const { text, auditPublicKey } = await withSession(
+    async (session) => ({
+      text: exportAudit(session.db, new Date()),
+      auditPublicKey: auditPublicKeyOf(session.db) ?? '',
+    }),
+    { unlock: false },
+  );
+  writeOutputFile(options.out, text, options.force);
   const entries = text.split('\n').filter(Boolean).length;
-  if (options.json) return printJson({ file: options.out, lines: entries });
+  const fingerprint = auditKeyFingerprint(auditPublicKey);
+  if (options.json)
+    return printJson({ file: options.out, lines: entries, auditPublicKey, auditKeyFingerprint: fingerprint });
+  println(`Audit log exported to ${options.out}.`);
+  println(describeAuditKey(auditPublicKey));
   println(
-    `Audit log exported to ${options.out}. Verify it anywhere with: coldsign audit verify --file ${options.out}`,
+    `Verify it anywhere with: coldsign audit verify --file ${options.out} --audit-key ${auditPublicKey}`,
   );
 }

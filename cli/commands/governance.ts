@@ -1,13 +1,14 @@
 /** Officers, policies and approvals: `officer keygen`, `policy show|sign|apply`, `approve`. */
 import { existsSync, readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
+import { parseJsonStrict } from '../../core/json.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
 import { formatPolicy } from '../../policy/format.js';
 import { parsePolicy } from '../../policy/schema.js';
 import { generateOfficerKey, loadOfficerKey, signApproval, signPolicy } from '../../store/officer-keys.js';
 import { currentPolicy } from '../../appliance/pipeline.js';
 import { refuseApprovalOfDenied } from '../../appliance/session.js';
-import { readInputs, writeFileAtomic } from '../files.js';
+import { checkOutputPath, readInputs, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
 import { formatReview } from '../review-text.js';
 import { PASSPHRASE, readSecret } from '../secrets.js';
@@ -21,7 +22,7 @@ export async function officerKeygenCommand(
     throw makeError('OUTPUT_EXISTS', `${options.out} already exists; an officer key is never overwritten.`);
   const passphrase = await readSecret(PASSPHRASE, { confirm: true });
   const { pem, publicKey } = generateOfficerKey(name, passphrase);
-  writeFileAtomic(options.out, new TextEncoder().encode(pem));
+  writeOutputFile(options.out, pem);
   if (options.json) return printJson({ officer: name, keyFile: options.out, publicKey });
   println(`Officer key of ${name} written to ${options.out} (encrypted with the passphrase).`);
   println(`Enrol it with: coldsign init --officer ${name}=${publicKey}`);
@@ -35,11 +36,7 @@ function readJsonFile(path: string, code: 'POLICY_INVALID' | 'REQUEST_INVALID'):
   } catch {
     throw makeError('INPUT_NOT_FOUND', `${path} cannot be read.`);
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw makeError(code, `${path} is not valid JSON.`);
-  }
+  return parseJsonStrict(text, path, code);
 }
 
 function readOfficerKeyFile(path: string): string {
@@ -64,11 +61,12 @@ export async function policySignCommand(
   file: string,
   options: { key: string; json?: boolean },
 ): Promise<void> {
+  checkOutputPath(file, true);
   const doc = parsePolicy(readJsonFile(file, 'POLICY_INVALID'));
   const keyText = readOfficerKeyFile(options.key);
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
   const signed = signPolicy(doc, officer);
-  writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(signed, null, 2)}\n`));
+  writeOutputFile(file, `${JSON.stringify(signed, null, 2)}\n`, true);
   const signers = (signed.signatures ?? []).map((s) => s.officer);
   if (options.json) return printJson({ file, version: signed.version, signers });
   println(
@@ -85,8 +83,9 @@ export async function policyApplyCommand(file: string, options: { json?: boolean
 
 export async function approveCommand(
   inputs: string[],
-  options: { key: string; out: string; json?: boolean },
+  options: { key: string; out: string; force?: boolean; json?: boolean },
 ): Promise<void> {
+  checkOutputPath(options.out, options.force);
   const groups = groupInputs(readInputs(inputs));
   if (groups.length !== 1) throw makeError('USAGE', 'approve takes the input(s) of exactly one request.');
   const keyText = readOfficerKeyFile(options.key);
@@ -101,7 +100,7 @@ export async function approveCommand(
   refuseApprovalOfDenied(preview.requestId, preview.decision);
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
   const approval = signApproval(preview.binding, officer, new Date(), preview.expiryMs);
-  writeFileAtomic(options.out, new TextEncoder().encode(`${JSON.stringify(approval, null, 2)}\n`));
+  writeOutputFile(options.out, `${JSON.stringify(approval, null, 2)}\n`, options.force);
   if (options.json) return printJson({ approval, file: options.out });
   println(`Approval of request ${preview.requestId} by ${officer.name} written to ${options.out}.`);
 }

@@ -1,12 +1,23 @@
 /** `coldsign init`: creates the home, connects the HSM (embedded SoftHSM2 by default) and the database. */
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { makeError } from '../../core/errors.js';
 import { Hsm } from '../../hsm/index.js';
 import { PROFILE_NAMES, type HsmProfileName } from '../../hsm/profile.js';
 import { findSoftHsmModule, initSoftHsmToken, useSoftHsmHome } from '../../hsm/softhsm.js';
 import { openDatabase } from '../../store/database.js';
-import { openHsmAuditor } from '../../store/audit-hsm.js';
+import { AUDIT_KEY_LABEL, openHsmAuditor } from '../../store/audit-hsm.js';
 import {
   DEFAULT_TOKEN_LABEL,
   isInitialized,
@@ -15,6 +26,7 @@ import {
   type ColdsignConfig,
   type Home,
 } from '../../store/home.js';
+import { auditKeyFingerprint, describeAuditKey } from '../audit-key.js';
 import { printJson, println } from '../output.js';
 import { PIN, readSecret } from '../secrets.js';
 import { enrollOfficers, parseOfficerArgument } from '../../store/officers.js';
@@ -81,14 +93,36 @@ export async function initCommand(options: InitOptions): Promise<void> {
         },
     createdAt: new Date().toISOString(),
   };
+  if (existsSync(home.dir) && readdirSync(home.dir).length > 0) {
+    throw makeError(
+      'USAGE',
+      `${home.dir} exists, is not empty and is not a coldsign home: move it away or choose another COLDSIGN_HOME (nothing was changed).`,
+    );
+  }
   const pin = await readSecret(PIN, { confirm: embedded });
-  const createdHome = !existsSync(home.dir);
+  // The home is built in a staging directory next to it and renamed into place at the end, so an
+  // interrupted or failed init leaves no home at all (rename(2) is atomic) and can simply be run again.
+  const staging = stagingDirectory(home);
+  let auditPublicKey: string;
+  const interrupted = () => {
+    rmSync(staging.dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
-    await createHome(home, config, pin, officers, quorum);
+    auditPublicKey = await createHome(staging, config, pin, officers, quorum);
+    if (existsSync(home.dir)) rmdirSync(home.dir); // an empty directory the operator made
+    renameSync(staging.dir, home.dir);
+    // The embedded token's conf names the token directory by absolute path: now the home's own.
+    if (embedded) useSoftHsmHome(home.dir);
+    fsyncDirectory(dirname(home.dir));
   } catch (error) {
-    // No half-made home is left behind: a failed init can simply be run again.
-    if (createdHome) rmSync(home.dir, { recursive: true, force: true });
+    rmSync(staging.dir, { recursive: true, force: true });
     throw error;
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
   }
 
   const report = {
@@ -96,6 +130,8 @@ export async function initCommand(options: InitOptions): Promise<void> {
     hsm: { module: config.hsm.module, token: config.hsm.token, embedded },
     officers: officers.map((o) => o.name),
     quorum,
+    auditPublicKey,
+    auditKeyFingerprint: auditKeyFingerprint(auditPublicKey),
   };
   if (options.json) return printJson(report);
   println(`Initialized coldsign home ${home.dir}`);
@@ -105,6 +141,10 @@ export async function initCommand(options: InitOptions): Promise<void> {
   println(
     `  Officers: ${officers.length ? officers.map((o) => o.name).join(', ') : 'none'}; policy quorum ${quorum}`,
   );
+  println(describeAuditKey(auditPublicKey));
+  println(
+    '  Give the audit public key to your auditors on paper: `audit verify --file EXPORT --audit-key KEY` pins it.',
+  );
 }
 
 async function createHome(
@@ -113,7 +153,7 @@ async function createHome(
   pin: string,
   officers: Officer[],
   quorum: number,
-) {
+): Promise<string> {
   const embedded = config.hsm.embedded;
   if (embedded) {
     useSoftHsmHome(home.dir);
@@ -121,14 +161,22 @@ async function createHome(
     const soPin = process.env.COLDSIGN_SO_PIN || randomBytes(16).toString('hex');
     initSoftHsmToken(config.hsm.module, config.hsm.token, soPin, pin);
   }
+  let auditPublicKey = '';
   // Checks the connection, the PIN and the mechanisms before anything is written.
   const hsm = Hsm.open(config.hsm, pin);
   try {
+    if ((await hsm.keys.list()).some((key) => key.label === AUDIT_KEY_LABEL)) {
+      throw makeError(
+        'HSM_TOKEN_IN_USE',
+        `The token "${config.hsm.token}" already holds a coldsign audit key: it serves another coldsign home. Use that home (set COLDSIGN_HOME to it), or initialize a fresh token; one token never serves two homes (nothing was created).`,
+      );
+    }
     const db = openDatabase(home.databasePath);
     try {
       const now = new Date();
       // The audit key is generated inside the HSM; the first entry and checkpoint anchor the log in the token.
       const auditor = await openHsmAuditor(db, hsm, now, { create: true });
+      auditPublicKey = auditor.publicKeyHex;
       await auditor.log(
         'appliance.initialized',
         { hsm: { module: config.hsm.module, token: config.hsm.token, embedded } },
@@ -142,4 +190,41 @@ async function createHome(
     hsm.close();
   }
   writeConfig(home, config);
+  return auditPublicKey;
+}
+
+/**
+ * A fresh staging directory `.NAME.init-PID` next to the home; staging directories of init processes that
+ * no longer run (killed with no chance to clean up) are removed first.
+ */
+function stagingDirectory(home: Home): Home {
+  const parent = dirname(home.dir);
+  const prefix = `.${basename(home.dir)}.init-`;
+  mkdirSync(parent, { recursive: true });
+  for (const name of readdirSync(parent)) {
+    const pid = Number(name.slice(prefix.length));
+    if (name.startsWith(prefix) && Number.isSafeInteger(pid) && !isRunning(pid))
+      rmSync(join(parent, name), { recursive: true, force: true });
+  }
+  const dir = join(parent, `${prefix}${process.pid}`);
+  mkdirSync(dir, { mode: 0o700 });
+  return resolveHome({ COLDSIGN_HOME: dir });
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -3,11 +3,11 @@
  * watch the appliance's keys. One table of formats; each names its chain, the file it writes and, where
  * the wallet scans one, its QR form.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { KeyRecord, Chain } from '../../core/signer.js';
 import { makeError } from '../../core/errors.js';
 import { DEFAULT_FRAGMENT_BYTES } from '../../qr/ur-parts.js';
-import { writeFileAtomic } from '../files.js';
+import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
 import { withSession } from '../session.js';
 import { writeQrFrames } from './requests.js';
@@ -61,11 +61,7 @@ export async function keysExportCommand(
   if (!format) {
     throw makeError('USAGE', `--format must be one of ${Object.keys(KEY_EXPORT_FORMATS).join(', ')}.`);
   }
-  if (options.out && existsSync(options.out)) {
-    throw makeError('OUTPUT_EXISTS', `${options.out} already exists; choose another --out.`, {
-      path: options.out,
-    });
-  }
+  if (options.out) checkOutputPath(options.out);
   const all = await withSession(async (session) => session.listKeys(), { unlock: false });
   const keys = selectKeys(all, labels, format.chain);
   const text = await format.render(keys);
@@ -85,7 +81,7 @@ export async function keysExportCommand(
     frames = await writeQrFrames(options.qr, parts);
     qrType = type;
   }
-  if (options.out) writeFileAtomic(options.out, new TextEncoder().encode(text));
+  if (options.out) writeOutputFile(options.out, text);
   if (options.json) {
     return printJson({
       format: options.format,

@@ -13,7 +13,7 @@ import {
   psbtToUr,
   assembleUr,
 } from '../../qr/index.js';
-import { readInputs, writeFileAtomic } from '../files.js';
+import { checkOutputPath, readInputs, writeOutputFile } from '../files.js';
 import { printJson, println, progress } from '../output.js';
 import { writeQrFrames } from './requests.js';
 
@@ -21,8 +21,9 @@ const ENCODE_TYPES = ['crypto-psbt', 'psbt', 'bytes'] as const;
 
 export async function qrEncodeCommand(
   file: string,
-  options: { out: string; urType?: string; fragment?: number; json?: boolean },
+  options: { out: string; urType?: string; fragment?: number; force?: boolean; json?: boolean },
 ): Promise<void> {
+  checkOutputPath(options.out, options.force);
   const [input] = readInputs([file]);
   const bytes = input!.bytes;
   const fragment = options.fragment ?? DEFAULT_FRAGMENT_BYTES;
@@ -51,7 +52,7 @@ export async function qrEncodeCommand(
     }
   }
   mkdirSync(options.out, { recursive: true });
-  const frames = await writeQrFrames(options.out, parts);
+  const frames = await writeQrFrames(options.out, parts, undefined, options.force);
   if (options.json) return printJson({ type, frames, parts: parts.length });
   println(
     `${frames.length === 1 ? 'One QR frame' : `${frames.length} animated QR frames`} (${type}) written to ${options.out}.`,
@@ -68,11 +69,12 @@ function isPsbt(bytes: Uint8Array): boolean {
 
 export async function qrDecodeCommand(
   images: string[],
-  options: { out?: string; json?: boolean },
+  options: { out?: string; force?: boolean; json?: boolean },
 ): Promise<void> {
+  if (options.out) checkOutputPath(options.out, options.force);
   const texts = await readTransferTexts(readInputs(images), nodeQrReader, progress('Decoding QR frames'));
   if (texts.length === 1 && !/^ur:/i.test(texts[0]!)) {
-    if (options.out) writeFileAtomic(options.out, new TextEncoder().encode(`${texts[0]}\n`));
+    if (options.out) writeOutputFile(options.out, `${texts[0]}\n`, options.force);
     if (options.json) return printJson({ type: 'text', frames: 1, text: texts[0], out: options.out ?? null });
     return println(options.out ? `A plain QR code (not a UR) was decoded to ${options.out}.` : texts[0]!);
   }
@@ -81,7 +83,7 @@ export async function qrDecodeCommand(
   const ur = interpretUr(message);
   // PSBTs come out as BIP-174 bytes, bytes URs as their content, other types as their CBOR.
   const payload = ur.kind === 'psbt' ? ur.psbt : ur.kind === 'bytes' ? bytesOf(ur.cbor) : message.cbor;
-  if (options.out) writeFileAtomic(options.out, payload);
+  if (options.out) writeOutputFile(options.out, payload, options.force);
   if (options.json)
     return printJson({
       type: message.type,

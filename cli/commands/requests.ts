@@ -1,12 +1,13 @@
 /** `coldsign inspect` and `coldsign sign`: one pipeline, from files or QR images to signed outputs. */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { currentPolicy } from '../../appliance/pipeline.js';
 import type { RequestReport } from '../../appliance/api.js';
 import { makeError } from '../../core/errors.js';
+import { parseJsonStrict } from '../../core/json.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../core/pipeline/export.js';
-import { isDirectory, readInputs, writeFileAtomic } from '../files.js';
+import { checkOutputPath, isDirectory, readInputs, writeOutputFile } from '../files.js';
 import { printJson, println, progress } from '../output.js';
 import { formatReview } from '../review-text.js';
 import { withSession } from '../session.js';
@@ -34,6 +35,7 @@ export interface SignOptions {
   qr?: string;
   approval: string[];
   fragment?: number;
+  force?: boolean;
   json?: boolean;
   finalize?: boolean;
 }
@@ -46,6 +48,9 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   const groups = groupInputs(readInputs(inputs));
   // An existing directory as --out receives request-<id><suffix> files; otherwise --out is the file itself.
   const intoDirectory = isDirectory(options.out);
+  // Checked before anything is signed: a signature must never be made for an output that cannot be written.
+  checkOutputPath(options.out, options.force);
+  if (options.qr) checkOutputPath(options.qr, options.force);
   if (!intoDirectory) mkdirSync(dirname(resolve(options.out)), { recursive: true });
   if (groups.length > 1 && !intoDirectory) {
     throw makeError(
@@ -71,6 +76,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
       });
       if (!options.json)
         println(`${formatReview(r.prepared.requestId, r.prepared.summary, r.decision, null, policy)}\n`);
+      if (intoDirectory) refuseEarlierOutput(options.out, r.prepared.requestId, options.force);
       reviewed.push(r);
     }
     // All or none: every request is decided with its own approvals before the HSM signs any.
@@ -101,12 +107,13 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   });
   // The audit log holds every signature and output digest: only now are files written.
   for (const result of results) {
-    writeFileAtomic(result.path, result.bytes);
+    writeOutputFile(result.path, result.bytes, options.force);
     if (options.qr) {
       const frames = await writeQrFrames(
         options.qr,
         result.urParts,
         results.length > 1 ? result.report.requestId.slice(0, 16) : undefined,
+        options.force,
       );
       result.report.outputs.push(...frames);
     }
@@ -125,6 +132,17 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   }
 }
 
+/** In an output directory, an earlier output of the same request is kept unless --force. */
+function refuseEarlierOutput(dir: string, requestId: string, force?: boolean): void {
+  const prefix = `request-${requestId.slice(0, 16)}`;
+  const earlier = readdirSync(dir).find((name) => name.startsWith(prefix));
+  if (earlier && !force)
+    throw makeError(
+      'OUTPUT_EXISTS',
+      `${join(dir, earlier)} already exists; add --force to replace it (nothing was signed).`,
+    );
+}
+
 function readApproval(path: string): unknown {
   let text: string;
   try {
@@ -132,20 +150,21 @@ function readApproval(path: string): unknown {
   } catch {
     throw makeError('INPUT_NOT_FOUND', `The approval file ${path} cannot be read.`);
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw makeError('APPROVAL_INVALID', `The approval file ${path} is not JSON.`);
-  }
+  return parseJsonStrict(text, `The approval file ${path}`, 'APPROVAL_INVALID');
 }
 
 /** Writes DIR/frame-0001.png … (SPEC `--qr DIR`), one frame per UR part. */
-export async function writeQrFrames(dir: string, parts: string[], prefix?: string): Promise<string[]> {
+export async function writeQrFrames(
+  dir: string,
+  parts: string[],
+  prefix?: string,
+  force = false,
+): Promise<string[]> {
   const { renderQrPng } = await import('../../qr/index.js');
   return parts.map((part, i) => {
     const name = `${prefix ? `${prefix}-` : ''}frame-${String(i + 1).padStart(4, '0')}.png`;
     const path = join(dir, name);
-    writeFileAtomic(path, renderQrPng(/^ur:/i.test(part) ? part.toUpperCase() : part));
+    writeOutputFile(path, renderQrPng(/^ur:/i.test(part) ? part.toUpperCase() : part), force);
     return path;
   });
 }

@@ -1,0 +1,90 @@
+/**
+ * A home that cannot be written: a read-only mount and a full disk each end in their own code and sentence
+ * (exit 7), reading commands keep working, and nothing is lost. The tests run as root, which ignores file
+ * modes, so the read-only home is a read-only bind mount and the full disk a 2 MB tmpfs, both made here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCliHome, type CliHome } from '../support/cli.js';
+import { errorCode } from './home-fixture.js';
+
+const mounts: string[] = [];
+const mount = (...args: string[]) => execFileSync('mount', args);
+afterAll(() => {
+  for (const point of mounts.reverse()) execFileSync('umount', [point]);
+});
+
+describe('a read-only home', () => {
+  let cli: CliHome;
+  beforeAll(() => {
+    cli = createCliHome();
+    expect(cli.run(['init']).code).toBe(0);
+    expect(cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'vault-eth']).code).toBe(0);
+    const dir = cli.env.COLDSIGN_HOME!;
+    mount('--bind', dir, dir);
+    mounts.push(dir);
+    mount('-o', 'remount,ro,bind', dir);
+  }, 300_000);
+  afterAll(() => {
+    execFileSync('umount', [mounts.pop()!]);
+    cli.cleanup();
+  });
+
+  it('reading commands work: keys list, policy show, audit export', () => {
+    const keys = cli.run(['keys', 'list', '--json']);
+    expect(keys.code, keys.stderr).toBe(0);
+    expect(keys.json<{ keys: Array<{ label: string }> }>().keys[0]!.label).toBe('vault-eth');
+    expect(cli.run(['policy', 'show']).code).toBe(0);
+    const exported = cli.run(['audit', 'export', '--out', join(cli.dir, 'audit.jsonl')]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(cli.run(['audit', 'verify', '--file', join(cli.dir, 'audit.jsonl')]).code).toBe(0);
+  });
+
+  it('a writing command exits 7 with HOME_READ_ONLY and says what to do', () => {
+    const result = cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'another', '--json']);
+    expect(result.code).toBe(7);
+    expect(errorCode(result.stdout)).toBe('HOME_READ_ONLY');
+    expect(result.stderr).toContain('make it writable');
+  });
+});
+
+describe('a full disk', () => {
+  let cli: CliHome;
+  let disk: string;
+  beforeAll(() => {
+    disk = mkdtempSync(join(tmpdir(), 'coldsign-full-'));
+    mount('-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk);
+    mounts.push(disk);
+    cli = createCliHome();
+    cli.env.COLDSIGN_HOME = join(disk, 'home');
+    expect(cli.run(['init']).code).toBe(0);
+    expect(cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'vault-eth']).code).toBe(0);
+  }, 300_000);
+  afterAll(() => {
+    execFileSync('umount', [mounts.pop()!]);
+    rmSync(disk, { recursive: true, force: true });
+    cli.cleanup();
+  });
+
+  it('a writer exits 7 with HOME_DISK_FULL; reading works; after space is freed everything verifies', () => {
+    const filler = join(disk, 'filler');
+    try {
+      writeFileSync(filler, Buffer.alloc(4 * 1024 * 1024));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC'); // the disk is now full
+    }
+    const result = cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'more', '--json']);
+    expect(result.code).toBe(7);
+    expect(errorCode(result.stdout)).toBe('HOME_DISK_FULL');
+    expect(result.stderr).toContain('free some space');
+    const keys = cli.run(['keys', 'list', '--json']);
+    expect(keys.code, keys.stderr).toBe(0);
+    rmSync(filler);
+    const verify = cli.run(['audit', 'verify']);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'more']).code).toBe(0);
+  });
+});
