@@ -28,6 +28,7 @@ import {
   velocityHistoryFor,
 } from '../store/records.js';
 import type { RequestReport } from './api.js';
+import { ethSignRouter } from './evm-pairing.js';
 
 export interface PipelineDeps {
   db: ColdsignDb;
@@ -120,7 +121,10 @@ export async function previewInputs(
 ): Promise<{ prepared: PreparedRequest; decision: Decision }> {
   const payload = await readRequest(inputs, deps.qr);
   const policy = currentPolicy(deps.db);
-  const prepared = await prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
+  const prepared = await prepareRequest(payload, deps.db.listKeys(), {
+    tokens: tokensOf(policy),
+    routeEthSignRequest: ethSignRouter(deps.db),
+  });
   return { prepared, decision: decide(deps.db, prepared, deps.now()).decision };
 }
 
@@ -134,7 +138,10 @@ export async function reviewInputs(
   const payload = await readRequest(inputs, deps.qr, onProgress);
   const now = deps.now();
   const policy = currentPolicy(deps.db);
-  const prepared = await prepareRequest(payload, deps.db.listKeys(), { tokens: tokensOf(policy) });
+  const prepared = await prepareRequest(payload, deps.db.listKeys(), {
+    tokens: tokensOf(policy),
+    routeEthSignRequest: ethSignRouter(deps.db),
+  });
   const { decision } = decide(deps.db, prepared, now);
   await deps.auditor.begin();
   const canonical = prepared.parsed.canonical;

@@ -23,6 +23,7 @@ function lazy<M>(load: () => Promise<M>, pick: (module: M) => Action) {
 }
 
 const keys = () => import('./commands/keys.js');
+const keysExportEvm = () => import('./commands/keys-export-evm.js');
 const init = () => import('./commands/init.js');
 const requests = () => import('./commands/requests.js');
 const governance = () => import('./commands/governance.js');
@@ -95,6 +96,15 @@ export function buildProgram(): Command {
     .option('--json', 'print a JSON report')
     .option('--qr <file.png>', 'also write the address as a QR code image')
     .action(lazy(keys, (m) => m.showCommand));
+  keysCommand
+    .command('export')
+    .description('export keys for an online wallet to import (metamask, keystone: crypto-account pairing QR)')
+    .argument('[labels...]', "keys to export (default: every key of the format's chain)")
+    .requiredOption('--format <format>', 'metamask | keystone')
+    .option('--out <file>', 'write the export to FILE')
+    .option('--qr <dir>', 'also write it as QR frames DIR/frame-0001.png, …')
+    .option('--json', 'print a JSON report')
+    .action(lazy(keysExportEvm, (m) => m.exportEvmCommand));
 
   program
     .command('inspect')

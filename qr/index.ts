@@ -51,3 +51,11 @@ export {
   type ImageInput,
   type UrPayload,
 } from './frames.js';
+export {
+  cryptoAccountUr,
+  cryptoAccountCbor,
+  decodeCryptoAccount,
+  normalizePath,
+  parsePath,
+  type PairedAccount,
+} from './crypto-account.js';
