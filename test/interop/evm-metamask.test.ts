@@ -173,6 +173,8 @@ beforeAll(async () => {
       wallet: { totalAccounts: 0 },
       logging: { quiet: true },
     });
+    // the provider starts asynchronously; it must be up before it can be disconnected cleanly
+    expect(Number(await rpc<string>(chainId, 'eth_chainId'))).toBe(chainId);
   }
 });
 
@@ -356,6 +358,17 @@ describe('requests meant for another signer are refused (EVM_PAIRING_MISMATCH, n
       .json<PairingReport>().fingerprint;
     expect(refusal(requestFile('crossed.ur.txt', "m/44'/60'/0'/0/1", fingerprint, first))).toBe(
       'EVM_PAIRING_MISMATCH',
+    );
+  });
+
+  it('the review shows origin, path and fingerprint of a request that is ours', () => {
+    const fingerprint = cli
+      .run(['keys', 'export', '--format', 'keystone', '--json'])
+      .json<PairingReport>().fingerprint;
+    const result = cli.run(['inspect', requestFile('ours.ur.txt', "m/44'/60'/0'/0/0", fingerprint)]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      `Requested by "evil dapp" for path m/44'/60'/0'/0/0, fingerprint ${fingerprint}`,
     );
   });
 
