@@ -7,7 +7,12 @@
 import { sha256Hex } from '../core/bytes.js';
 import { makeError } from '../core/errors.js';
 import { readRequest, type InputFile, type QrImageReader } from '../core/pipeline/intake.js';
-import { exportSigned, type ExportedOutput, type OutputFormat } from '../core/pipeline/export.js';
+import {
+  exportSigned,
+  type ExportedOutput,
+  type OutputFormat,
+  type PsbtUrType,
+} from '../core/pipeline/export.js';
 import { prepareRequest, type PreparedRequest } from '../core/pipeline/prepare.js';
 import { signPrepared } from '../core/pipeline/sign.js';
 import type { DigestSigner } from '../core/signer.js';
@@ -203,6 +208,8 @@ export interface SignOptions {
   /** Where the caller will write the output, given the output's file suffix (recorded in the log), or null. */
   outputPath: ((suffix: string) => string) | null;
   fragmentBytes?: number;
+  /** UR type of a signed PSBT (default: the type the request came in, else crypto-psbt). */
+  urType?: PsbtUrType;
   /** Also compute the UR parts of the output for QR frames. */
   withQr?: boolean;
   /** Progress of the HSM signatures (done, total). */
@@ -280,6 +287,7 @@ export async function signReviewed(
   const output = await exportSigned(prepared, signed, options.format, {
     fragmentBytes: options.fragmentBytes,
     withQr: options.withQr,
+    urType: options.urType,
   });
   const outputDigest = sha256Hex(output.bytes);
   const outputPath = options.outputPath ? options.outputPath(output.suffix) : null;

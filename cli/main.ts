@@ -140,6 +140,12 @@ export function buildProgram(): Command {
     .option('--qr <dir>', 'also write the output as QR frames DIR/frame-0001.png, … (animated UR when large)')
     .option('--approval <file>', 'an officer approval (from coldsign approve); repeatable', collect, [])
     .option('--fragment <bytes>', 'UR fragment size of the QR frames (default 400)', parsePositiveInt)
+    .addOption(
+      new Option(
+        '--ur-type <type>',
+        'UR type of a signed PSBT (default: as the request came, else crypto-psbt)',
+      ).choices(['crypto-psbt', 'psbt']),
+    )
     .option('--json', 'print the SPEC report')
     .action(lazy(requests, (m) => m.signCommand));
 

@@ -34,6 +34,7 @@ export interface SignOptions {
   qr?: string;
   approval: string[];
   fragment?: number;
+  urType?: 'crypto-psbt' | 'psbt';
   json?: boolean;
 }
 
@@ -80,6 +81,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
             ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`)
             : options.out,
         fragmentBytes: options.fragment,
+        urType: options.urType,
         withQr: Boolean(options.qr),
         onProgress: progress('Signing in the HSM'),
       });

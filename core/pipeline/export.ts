@@ -13,6 +13,10 @@ const noQr = {
   ethSignatureToUr: (): string[] => [],
 };
 
+/** UR types of a signed PSBT: BCR-2020-006 crypto-psbt, or the newer psbt type (same CBOR payload). */
+export const PSBT_UR_TYPES = ['crypto-psbt', 'psbt'] as const;
+export type PsbtUrType = (typeof PSBT_UR_TYPES)[number];
+
 export const OUTPUT_FORMATS = ['auto', 'psbt', 'base64', 'hex', 'ur', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
@@ -35,7 +39,7 @@ export async function exportSigned(
   prepared: PreparedRequest,
   signed: SignedRequest,
   format: OutputFormat,
-  options: { fragmentBytes?: number; withQr?: boolean } = {},
+  options: { fragmentBytes?: number; withQr?: boolean; urType?: PsbtUrType } = {},
 ): Promise<ExportedOutput> {
   const { fragmentBytes } = options;
   const viaQr = prepared.payload.transport.kind === 'qr';
@@ -47,14 +51,13 @@ export async function exportSigned(
   if (signed.chain === 'btc' && prepared.chain === 'btc') {
     const { btc } = signed;
     const binary = decodePsbtTransport(btc.psbt).bytes;
-    // BCR-2020-006 crypto-psbt, or the newer psbt type when the request came as one
-    const urParts = psbtToUr(
-      binary,
-      fragmentBytes,
-      prepared.payload.transport.kind === 'qr' && prepared.payload.transport.urType === 'psbt'
+    // The UR type asked for; else the type the request came in (psbt answers psbt), else crypto-psbt
+    const urType: PsbtUrType =
+      options.urType ??
+      (prepared.payload.transport.kind === 'qr' && prepared.payload.transport.urType === 'psbt'
         ? 'psbt'
-        : 'crypto-psbt',
-    );
+        : 'crypto-psbt');
+    const urParts = psbtToUr(binary, fragmentBytes, urType);
     const chosen =
       format === 'auto'
         ? prepared.payload.transport.kind === 'qr'
@@ -96,7 +99,7 @@ export async function exportSigned(
           'ur',
           'text/plain',
           '.signed.ur.txt',
-          `signed PSBT as ${urParts.length} crypto-psbt UR part(s)${txNote}`,
+          `signed PSBT as ${urParts.length} ${urType} UR part(s)${txNote}`,
           urParts,
         );
       case 'json':

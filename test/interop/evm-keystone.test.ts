@@ -13,7 +13,13 @@ import { Signature, Transaction, parseEther, parseUnits } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPsbt } from '../../scripts/demo/coordinator.js';
 import { fromHex } from '../../core/bytes.js';
-import { collectPartsFromText, encodeUrParts, type UrType } from '../../qr/index.js';
+import {
+  assembleUr,
+  collectPartsFromText,
+  decodeCryptoPsbt,
+  encodeUrParts,
+  type UrType,
+} from '../../qr/index.js';
 import { createCliHome, type CliHome } from '../support/cli.js';
 
 type Sdk = InstanceType<typeof import('@keystonehq/keystone-sdk').KeystoneSDK>;
@@ -158,6 +164,16 @@ describe('Keystone SDK: crypto-psbt both ways', () => {
     signed.data.inputs.forEach((input) => {
       expect(Boolean(input.partialSig?.length || input.finalScriptWitness)).toBe(true);
     });
+    expect(signed.txOutputs[0]!.address).toBe(EXCHANGE);
+  });
+
+  it('--ur-type psbt answers the same crypto-psbt request as ur:psbt', () => {
+    const psbtBase64 = buildPsbt(btcAddress, EXCHANGE, 20_000_000n, 2_000n, [25_000_000n]);
+    const request = sdk.btc.generatePSBT(Buffer.from(psbtBase64, 'base64'));
+    const output = signUr('btc-as-psbt', request, ['--ur-type', 'psbt']);
+    const parts = collectPartsFromText(readFileSync(output, 'utf8'));
+    expect(parts.every((part) => part.startsWith('ur:psbt/'))).toBe(true);
+    const signed = bitcoin.Psbt.fromBuffer(Buffer.from(decodeCryptoPsbt(assembleUr(parts))));
     expect(signed.txOutputs[0]!.address).toBe(EXCHANGE);
   });
 });
