@@ -52,6 +52,16 @@ export {
   type UrPayload,
 } from './frames.js';
 export {
+  joinBbqr,
+  splitBbqr,
+  parseBbqrPart,
+  looksLikeBbqr,
+  MAX_BBQR_PARTS,
+  type BbqrEncoding,
+  type BbqrFileType,
+  type RawDeflate,
+} from './bbqr.js';
+export {
   cryptoAccountUr,
   cryptoAccountCbor,
   decodeCryptoAccount,

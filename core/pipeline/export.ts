@@ -10,6 +10,7 @@ import type { SignedRequest } from './sign.js';
 
 const noQr = {
   psbtToUr: (_psbt: Uint8Array, _fragment?: number, _type?: string): string[] => [],
+  splitBbqr: (): string[] => [],
   ethSignatureToUr: (): string[] => [],
 };
 
@@ -47,7 +48,8 @@ export async function exportSigned(
     options.withQr ||
     format === 'ur' ||
     (format === 'auto' && (viaQr || 'ethSignRequest' in prepared.payload));
-  const { ethSignatureToUr, psbtToUr } = needUr ? await import('../../qr/index.js') : noQr;
+  const bbqr = prepared.payload.transport.kind === 'qr' ? prepared.payload.transport.bbqr : undefined;
+  const { ethSignatureToUr, psbtToUr, splitBbqr } = needUr || bbqr ? await import('../../qr/index.js') : noQr;
   if (signed.chain === 'btc' && prepared.chain === 'btc') {
     const { btc } = signed;
     const binary = decodePsbtTransport(btc.psbt).bytes;
@@ -57,7 +59,10 @@ export async function exportSigned(
       (prepared.payload.transport.kind === 'qr' && prepared.payload.transport.urType === 'psbt'
         ? 'psbt'
         : 'crypto-psbt');
-    const urParts = psbtToUr(binary, fragmentBytes, urType);
+    // A PSBT that came as BBQr is answered as BBQr (hex when it came as hex, else base32: no compression here)
+    const urParts = bbqr
+      ? splitBbqr(binary, 'P', bbqr === 'H' ? 'H' : '2')
+      : psbtToUr(binary, fragmentBytes, urType);
     const chosen =
       format === 'auto'
         ? prepared.payload.transport.kind === 'qr'
@@ -98,8 +103,8 @@ export async function exportSigned(
           lines(urParts),
           'ur',
           'text/plain',
-          '.signed.ur.txt',
-          `signed PSBT as ${urParts.length} ${urType} UR part(s)${txNote}`,
+          bbqr ? '.signed.bbqr.txt' : '.signed.ur.txt',
+          `signed PSBT as ${urParts.length} ${bbqr ? 'BBQr frame' : `${urType} UR part`}(s)${txNote}`,
           urParts,
         );
       case 'json':

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import KeystoneSDKModule, { KeystoneEthereumSDK, URDecoder, type UR } from '@keystonehq/keystone-sdk';
+import { joinQRs, splitQRs } from 'bbqr';
 import * as bitcoin from 'bitcoinjs-lib';
 import { Signature, Transaction, parseEther, parseUnits } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,5 +176,26 @@ describe('Keystone SDK: crypto-psbt both ways', () => {
     expect(parts.every((part) => part.startsWith('ur:psbt/'))).toBe(true);
     const signed = bitcoin.Psbt.fromBuffer(Buffer.from(decodeCryptoPsbt(assembleUr(parts))));
     expect(signed.txOutputs[0]!.address).toBe(EXCHANGE);
+  });
+});
+
+describe('BBQr (the bbqr package as the online side, as Sparrow or a Coldcard Q writes it)', () => {
+  it('a PSBT sent as compressed BBQr is signed and answered as BBQr that bbqr reads back', () => {
+    const psbt = Buffer.from(buildPsbt(btcAddress, EXCHANGE, 30_000_000n, 2_000n, [35_000_000n]), 'base64');
+    const { parts } = splitQRs(new Uint8Array(psbt), 'P', { encoding: 'Z', maxVersion: 10 });
+    const input = file('bbqr-request.txt');
+    const output = file('bbqr-signed.txt');
+    writeFileSync(input, parts.join('\n'));
+    const result = cli.run(['sign', input, '--out', output]);
+    expect(result.code, result.stderr).toBe(0);
+    const answer = collectPartsFromText(readFileSync(output, 'utf8'));
+    expect(answer.every((part) => part.startsWith('B$2P'))).toBe(true);
+    const joined = joinQRs(answer);
+    expect(joined.fileType).toBe('P');
+    const signed = bitcoin.Psbt.fromBuffer(Buffer.from(joined.raw));
+    expect(signed.txOutputs[0]!.address).toBe(EXCHANGE);
+    expect(
+      Boolean(signed.data.inputs[0]!.partialSig?.length || signed.data.inputs[0]!.finalScriptWitness),
+    ).toBe(true);
   });
 });
