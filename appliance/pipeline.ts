@@ -9,7 +9,12 @@
 import { sha256Hex } from '../core/bytes.js';
 import { isColdsignError, makeError, type ErrorCode } from '../core/errors.js';
 import { readRequest, type InputFile, type QrImageReader } from '../core/pipeline/intake.js';
-import { exportSigned, type ExportedOutput, type OutputFormat } from '../core/pipeline/export.js';
+import {
+  exportSigned,
+  type ExportedOutput,
+  type OutputFormat,
+  type PsbtUrType,
+} from '../core/pipeline/export.js';
 import { prepareRequest, type PreparedRequest } from '../core/pipeline/prepare.js';
 import { signPrepared } from '../core/pipeline/sign.js';
 import type { DigestSigner } from '../core/signer.js';
@@ -38,6 +43,7 @@ import {
 } from '../store/records.js';
 import { storedHeads } from '../store/state.js';
 import type { RequestReport } from './api.js';
+import { ethSignRouter } from './evm-pairing.js';
 
 export interface PipelineDeps {
   db: ColdsignDb;
@@ -166,6 +172,7 @@ export async function previewInputs(
   const prepared = await prepareRequest(payload, deps.db.listKeys(), {
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
+    routeEthSignRequest: ethSignRouter(deps.db),
   });
   return { prepared, ...decide(undefined, deps.db, prepared, deps.now()) };
 }
@@ -185,6 +192,7 @@ export async function reviewInputs(
   const prepared = await prepareRequest(payload, deps.db.listKeys(), {
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
+    routeEthSignRequest: ethSignRouter(deps.db),
   });
   const { decision } = decide(deps.auditor, deps.db, prepared, now);
   // `sign` signs right after the review; its "signing.started" checkpoint covers these entries.
@@ -219,6 +227,8 @@ export interface SignOptions {
   /** Where the caller will write the output, given the output's file suffix (recorded in the log), or null. */
   outputPath: ((suffix: string) => string) | null;
   fragmentBytes?: number;
+  /** UR type of a signed PSBT (default: the type the request came in, else crypto-psbt). */
+  urType?: PsbtUrType;
   /** Also compute the UR parts of the output for QR frames. */
   withQr?: boolean;
   /** Progress of the HSM signatures (done, total). */
@@ -470,6 +480,7 @@ export async function signBatch(
       const output = await exportSigned(prepared, signed, opts.format, {
         fragmentBytes: opts.fragmentBytes,
         withQr: opts.withQr,
+        urType: opts.urType,
       });
       made.push({
         a,

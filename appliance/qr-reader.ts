@@ -1,8 +1,10 @@
 /** QR images read on the Node side: zxing-wasm from its local .wasm (never a CDN), jsqr as fallback. */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { makeError } from '../core/errors.js';
 import type { QrImageReader } from '../core/pipeline/intake.js';
-import type { QrDecoder } from '../qr/index.js';
+import type { QrDecoder, RawDeflate } from '../qr/index.js';
 
 const require = createRequire(import.meta.url);
 
@@ -27,9 +29,27 @@ export async function createNodeZxingDecoder(options?: { tryHarder?: boolean }):
   return createZxingDecoder(readZxingReaderWasm(), options);
 }
 
+/** BBQr's Z encoding: raw DEFLATE with a 2^10-byte window (so Coldcard-class devices can inflate it). */
+export const nodeRawDeflate: RawDeflate = {
+  inflate(data, maxBytes) {
+    try {
+      return new Uint8Array(inflateRawSync(data, { maxOutputLength: maxBytes }));
+    } catch (error) {
+      if (error instanceof RangeError)
+        throw makeError(
+          'QR_PAYLOAD_TOO_LARGE',
+          `The compressed BBQr inflates to more than ${maxBytes - 1} bytes.`,
+        );
+      throw error;
+    }
+  },
+  deflate: (data) => new Uint8Array(deflateRawSync(data, { windowBits: 10, level: 9 })),
+};
+
 let decoder: Promise<QrDecoder> | undefined;
 
 export const nodeQrReader: QrImageReader = {
+  deflate: nodeRawDeflate,
   async readImage(bytes) {
     decoder ??= createNodeQrDecoder();
     const { decodeQrImage } = await import('../qr/index.js');

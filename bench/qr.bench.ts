@@ -5,6 +5,9 @@
  * 2. Frames needed ÷ fragments for 1/10/50 KB animated URs at 0/10/30% frame loss, against the reference
  *    @ngraveio/bc-ur URDecoder fed the very same frames.
  * 3. A 10 KB animated PSBT at 10 frames per second with 10% loss: time to receive it.
+ * 4. Bounded work on hostile input: a 15.9 MB file of fountain parts that never complete, a PNG announcing
+ *    6300×6300 pixels, and a 12 MP noise camera frame; each must end in under a second.
+ *    `npx tsx bench/qr.bench.ts --bounds` runs this section alone (it does not rewrite docs/bench/qr.md).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +21,10 @@ import {
   encodePng,
   type QrDecoder,
 } from '../qr/index.js';
-import { createNodeZxingDecoder } from '../appliance/qr-reader.js';
+import { createNodeQrDecoder, createNodeZxingDecoder } from '../appliance/qr-reader.js';
+import { chooseFragments } from '@ngraveio/bc-ur/dist/fountainUtils.js';
+import { isColdsignError } from '../core/errors.js';
+import { assembleUr, collectPartsFromText, decodeImageFile, parseUrPart, renderQrPng } from '../qr/index.js';
 import {
   DISTORTIONS,
   RESOLUTIONS,
@@ -275,7 +281,68 @@ function transferSection(lines: string[]): void {
   lines.push('');
 }
 
+/** Time and outcome (error code or "ok") of one hostile input. */
+async function bounded(run: () => unknown): Promise<{ seconds: number; outcome: string; rssMb: number }> {
+  const started = performance.now();
+  let outcome = 'ok';
+  try {
+    await run();
+  } catch (error) {
+    outcome = isColdsignError(error) ? error.code : String(error);
+  }
+  return {
+    seconds: (performance.now() - started) / 1000,
+    outcome,
+    rssMb: process.memoryUsage().rss / 2 ** 20,
+  };
+}
+
+async function boundsSection(lines: string[]): Promise<void> {
+  // 1. up to 15.9 MB (at most 4,000) of real fountain parts of a 1,000-fragment transfer, all leaving fragment 0 uncovered
+  const fountain = createUrFountain('bytes', new Uint8Array(100_000).fill(7), 100);
+  const parts: string[] = [];
+  let chars = 0;
+  // generating parts is slow (bc-ur mixes fragments per part): stop once the bound is certainly passed
+  while (chars < 15.9e6 && parts.length < 4000) {
+    const part = fountain.nextPart();
+    const { seqNum, seqLength, checksum } = parseUrPart(part).fountain!;
+    if (chooseFragments(seqNum, seqLength, checksum).includes(0)) continue;
+    parts.push(part);
+    chars += part.length + 1;
+  }
+  const text = parts.join('\n');
+  const fountainRun = await bounded(() => assembleUr(collectPartsFromText(text)));
+  // 2. a PNG whose header announces 6300 × 6300 pixels (39.7 MP)
+  const png = renderQrPng('ur:bytes/hdcxdwjljkhsdklgfgwpntfm').slice();
+  new DataView(png.buffer).setUint32(16, 6300);
+  new DataView(png.buffer).setUint32(20, 6300);
+  const imageRun = await bounded(() => decodeImageFile(png));
+  // 3. a 4000 × 3000 noise frame, as a phone camera delivers it (downsampled before the QR search)
+  const random = seededRandom(12);
+  const frame = new Uint8ClampedArray(4000 * 3000 * 4);
+  for (let i = 0; i < frame.length; i++) frame[i] = i % 4 === 3 ? 255 : Math.floor(random() * 256);
+  const decoder = await createNodeQrDecoder();
+  const frameRun = await bounded(() => decoder.decode(frame, 4000, 3000));
+  lines.push(
+    '## Bounded work on hostile input',
+    '',
+    '| input | outcome | time | RSS after |',
+    '| --- | --- | --- | --- |',
+    `| ${parts.length} fountain parts (${fmt(chars / 1e6, 1)} MB) of a 1,000-fragment UR that never completes | ${fountainRun.outcome} | ${fmt(fountainRun.seconds, 2)} s | ${fmt(fountainRun.rssMb, 0)} MB |`,
+    `| PNG announcing 6300×6300 | ${imageRun.outcome} | ${fmt(imageRun.seconds * 1000, 2)} ms | ${fmt(imageRun.rssMb, 0)} MB |`,
+    `| 4000×3000 noise camera frame (zxing-wasm then jsqr, after downsampling) | ${frameRun.outcome} | ${fmt(frameRun.seconds, 2)} s | ${fmt(frameRun.rssMb, 0)} MB |`,
+    '',
+  );
+  process.stdout.write(
+    `bounds: fountain-overrun=${fmt(fountainRun.seconds, 2)}s (${fountainRun.outcome}) big-image=${fmt(imageRun.seconds, 3)}s (${imageRun.outcome}) camera-12mp=${fmt(frameRun.seconds, 2)}s (${frameRun.outcome})\n`,
+  );
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--bounds')) {
+    await boundsSection([]);
+    return;
+  }
   const started = performance.now();
   const lines: string[] = ['# QR transport', ''];
   lines.push(
@@ -286,6 +353,7 @@ async function main(): Promise<void> {
   );
   await decodeSection(lines);
   transferSection(lines);
+  await boundsSection(lines);
   lines.push(
     '## Notes',
     '',

@@ -106,7 +106,10 @@ export function buildProgram(): Command {
     .command('export')
     .description('export keys for an online (watch-only) wallet: descriptors, Core, Electrum, Caravan, …')
     .argument('[label...]', "keys to export (default: every key of the format's chain)")
-    .requiredOption('--format <format>', 'descriptor, core, electrum or caravan (see docs/interop.md)')
+    .requiredOption(
+      '--format <format>',
+      'descriptor, core, electrum, caravan (Bitcoin) or metamask, keystone (EVM crypto-account pairing); see docs/interop.md',
+    )
     .option('--out <file>', 'write the export to this file (never overwritten); default: standard output')
     .option(
       '--qr <dir>',
@@ -156,6 +159,12 @@ export function buildProgram(): Command {
       'Bitcoin: also finalize and extract the transaction when every input is complete (default: partial signatures)',
     )
     .option('--force', 'replace an existing output file')
+    .addOption(
+      new Option(
+        '--ur-type <type>',
+        'UR type of a signed PSBT (default: as the request came, else crypto-psbt)',
+      ).choices(['crypto-psbt', 'psbt']),
+    )
     .option('--json', 'print the SPEC report')
     .action(lazy(requests, (m) => m.signCommand));
 

@@ -47,6 +47,13 @@ export function formatReview(
   lines.push(`Request ${requestId}`);
   lines.push(`  ${where} ${what}, signed by: ${summary.signingKeys.join(', ')}`);
   const d = summary.details;
+  // ERC-4527: who asked (origin) and which exported key path and fingerprint the request names
+  const pairing = d.pairing as
+    { origin: string | null; path: string | null; fingerprint: string | null } | undefined;
+  if (pairing)
+    lines.push(
+      `  Requested by ${pairing.origin ? JSON.stringify(pairing.origin.slice(0, 80)) : '(no origin)'} for path ${pairing.path ?? '(none)'}, fingerprint ${pairing.fingerprint ?? '(none)'}`,
+    );
   if (summary.chain === 'btc' && Array.isArray(d.inputs)) {
     const inputs = d.inputs as Array<{ ours: boolean; amount: string }>;
     const ours = inputs.filter((i) => i.ours).length;

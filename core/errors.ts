@@ -76,6 +76,9 @@ export const ERROR_CODES = {
   EVM_SIGNATURE_INVALID: 'input',
   EVM_SAFE_INVALID: 'input',
   EVM_TYPED_DATA_TOO_LARGE: 'input',
+  // an eth-sign-request names a path, fingerprint or address that is not one exported pairing (appliance/evm-pairing.ts)
+  EVM_PAIRING_MISMATCH: 'input',
+  EVM_PAIRING_UNAVAILABLE: 'usage',
   // qr / ur (qr/)
   QR_UNREADABLE: 'input',
   QR_IMAGE_INVALID: 'input',
@@ -85,6 +88,10 @@ export const ERROR_CODES = {
   QR_MIXED_TRANSFER: 'input',
   QR_PAYLOAD_TOO_LARGE: 'input',
   UR_INVALID: 'input',
+  // an animated UR that keeps sending parts past a bounded multiple of its fragment count (BCR-2020-005 fountain)
+  QR_FOUNTAIN_OVERRUN: 'input',
+  // an image whose header announces more pixels than the decoding budget
+  QR_IMAGE_TOO_LARGE: 'input',
   QR_DECODER_INVALID: 'integrity',
   // policy and approvals (policy/)
   POLICY_DENIED: 'policy',

@@ -13,6 +13,14 @@ type TransferKey = NonNullable<ParsedPart['fountain']> & { type: UrType };
 /** What receivePart did with a part. */
 export type PartOutcome = 'accepted' | 'duplicate' | 'complete';
 
+/**
+ * A fountain transfer needs about its fragment count of distinct parts (a little more with loss); one that is
+ * still incomplete after this many distinct parts per fragment (plus a margin) is hostile or hopeless, and the
+ * decoder's work grows with every part, so it stops (BCR-2020-005 parts are numbered by seqNum).
+ */
+export const FOUNTAIN_OVERRUN_FACTOR = 3;
+const FOUNTAIN_OVERRUN_MARGIN = 16;
+
 export class UrAssembler {
   private type: UrType | undefined;
   private key: TransferKey | undefined;
@@ -20,6 +28,8 @@ export class UrAssembler {
   private decoder: URDecoder | undefined;
   private message: UrMessage | undefined;
   private partsReceived = 0;
+  /** seqNums of the fountain parts handed to the decoder (a repeated seqNum carries the same part). */
+  private readonly seqNums = new Set<number>();
 
   /** Feeds one scanned part. Throws a ColdsignError (UR_INVALID, QR_UNSUPPORTED_TYPE, QR_CHECKSUM, QR_MIXED_TRANSFER, ...). */
   receivePart(raw: string): PartOutcome {
@@ -61,7 +71,15 @@ export class UrAssembler {
         'Frames of two different animated URs are mixed (their checksums or lengths differ).',
       );
     }
-    if (this.message !== undefined) return 'duplicate';
+    if (this.message !== undefined || this.seqNums.has(header.seqNum)) return 'duplicate';
+    if (this.seqNums.size >= FOUNTAIN_OVERRUN_FACTOR * header.seqLength + FOUNTAIN_OVERRUN_MARGIN) {
+      throw makeError(
+        'QR_FOUNTAIN_OVERRUN',
+        `The animated UR is still incomplete after ${this.seqNums.size} distinct parts for ${header.seqLength} fragments; it will not complete.`,
+        { parts: this.seqNums.size, fragments: header.seqLength },
+      );
+    }
+    this.seqNums.add(header.seqNum);
     const decoder = this.decoder as URDecoder;
     const before = decoder.receivedPartIndexes().length;
     let accepted: boolean;

@@ -8,7 +8,7 @@ import jsQRModule from 'jsqr';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { makeError } from '../core/errors.js';
 import { toHex } from '../core/bytes.js';
-import { checkFrameSize } from './limits.js';
+import { checkFrameSize, MAX_DECODE_PIXELS } from './limits.js';
 
 type JsQr = typeof import('jsqr').default;
 const jsQR: JsQr = ((jsQRModule as unknown as { default?: JsQr }).default ?? jsQRModule) as JsQr;
@@ -101,13 +101,53 @@ export function createJsqrDecoder(): QrDecoder {
   };
 }
 
+/**
+ * A frame reduced to at most MAX_DECODE_PIXELS by averaging k×k blocks (k the smallest integer that fits), so a
+ * large photo or camera frame costs what a 1080p frame costs; a QR code large enough to be scanned survives it.
+ */
+export function downsampleFrame(
+  rgba: Uint8ClampedArray,
+  width: number,
+  height: number,
+): { rgba: Uint8ClampedArray; width: number; height: number } {
+  if (width * height <= MAX_DECODE_PIXELS) return { rgba, width, height };
+  const k = Math.ceil(Math.sqrt((width * height) / MAX_DECODE_PIXELS));
+  const w = Math.floor(width / k);
+  const h = Math.floor(height / k);
+  const out = new Uint8ClampedArray(w * h * 4);
+  const area = k * k;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let dy = 0; dy < k; dy++) {
+        let i = ((y * k + dy) * width + x * k) * 4;
+        for (let dx = 0; dx < k; dx++, i += 4) {
+          r += rgba[i]!;
+          g += rgba[i + 1]!;
+          b += rgba[i + 2]!;
+        }
+      }
+      const o = (y * w + x) * 4;
+      out[o] = r / area;
+      out[o + 1] = g / area;
+      out[o + 2] = b / area;
+      out[o + 3] = 255;
+    }
+  }
+  return { rgba: out, width: w, height: h };
+}
+
 /** Tries each decoder in turn and returns the first non-empty answer (zxing first, jsqr as fallback). */
 export function createCompositeDecoder(decoders: QrDecoder[]): QrDecoder {
   if (decoders.length === 0)
     throw makeError('INTERNAL', 'Internal error: a composite QR decoder needs at least one decoder.');
   return {
     name: decoders.map((d) => d.name).join('+'),
-    async decode(rgba, width, height) {
+    async decode(original, originalWidth, originalHeight) {
+      checkFrame(original, originalWidth, originalHeight);
+      const { rgba, width, height } = downsampleFrame(original, originalWidth, originalHeight);
       for (const decoder of decoders) {
         const texts = await decoder.decode(rgba, width, height);
         if (texts.length > 0) return texts;

@@ -51,3 +51,21 @@ export {
   type ImageInput,
   type UrPayload,
 } from './frames.js';
+export {
+  joinBbqr,
+  splitBbqr,
+  parseBbqrPart,
+  looksLikeBbqr,
+  MAX_BBQR_PARTS,
+  type BbqrEncoding,
+  type BbqrFileType,
+  type RawDeflate,
+} from './bbqr.js';
+export {
+  cryptoAccountUr,
+  cryptoAccountCbor,
+  decodeCryptoAccount,
+  normalizePath,
+  parsePath,
+  type PairedAccount,
+} from './crypto-account.js';

@@ -16,8 +16,9 @@ export function collectPartsFromText(text: string): string[] {
   lines.forEach((line, index) => {
     const part = line.trim();
     if (part.length === 0) return;
-    if (!/^ur:/i.test(part))
-      throw makeError('UR_INVALID', `Line ${index + 1} of the UR part file is not a UR.`, {
+    // BBQr frames (B$…) are accepted in the same files, one per line.
+    if (!/^ur:/i.test(part) && !part.startsWith('B$'))
+      throw makeError('UR_INVALID', `Line ${index + 1} of the UR part file is not a UR or a BBQr frame.`, {
         line: index + 1,
       });
     parts.push(part);
@@ -32,5 +33,5 @@ export function looksLikeUrText(text: string): boolean {
     .replace(/^\uFEFF/, '')
     .trimStart()
     .slice(0, 3);
-  return first.toLowerCase() === 'ur:';
+  return first.toLowerCase() === 'ur:' || first.startsWith('B$');
 }

@@ -12,6 +12,9 @@ import { equalBytes } from '../core/bytes.js';
 /** The UR types coldsign accepts and produces (BCR-2020-006 crypto-psbt, BCR-2023 psbt, ERC-4527, BCR-2020-005 bytes). */
 export const UR_TYPES = ['crypto-psbt', 'psbt', 'eth-sign-request', 'eth-signature', 'bytes'] as const;
 export type UrType = (typeof UR_TYPES)[number];
+/** UR types coldsign writes but never accepts as a request (BCR-2020-015 crypto-account: the pairing export). */
+export const OUTPUT_ONLY_UR_TYPES = ['crypto-account'] as const;
+export type OutputUrType = UrType | (typeof OUTPUT_ONLY_UR_TYPES)[number];
 
 export interface UrMessage {
   type: UrType;
@@ -194,11 +197,11 @@ export interface UrFountain {
 }
 
 export function createUrFountain(
-  type: UrType,
+  type: OutputUrType,
   cborPayload: Uint8Array,
   fragmentBytes = DEFAULT_FRAGMENT_BYTES,
 ): UrFountain {
-  if (!isUrType(type))
+  if (!isUrType(type) && !(OUTPUT_ONLY_UR_TYPES as readonly string[]).includes(type))
     throw makeError('QR_UNSUPPORTED_TYPE', `The UR type "${String(type)}" is not supported.`);
   checkFragmentBytes(fragmentBytes);
   if (cborPayload.length === 0) throw makeError('INPUT_EMPTY', 'Nothing to encode: the payload is empty.');
@@ -208,7 +211,7 @@ export function createUrFountain(
 
 /** UR parts for a CBOR payload: one single-part UR when it fits one fragment, else the pure fountain fragments. */
 export function encodeUrParts(
-  type: UrType,
+  type: OutputUrType,
   cborPayload: Uint8Array,
   fragmentBytes = DEFAULT_FRAGMENT_BYTES,
 ): string[] {

@@ -33,16 +33,29 @@ export function psbtToUr(
   return encodeUrParts(type, psbtCbor(psbt), maxFragment);
 }
 
-/** An eth-signature UR (ERC-4527): request-id (uuid), 65-byte signature r||s||v, optional origin. */
+/** Longest v accepted in an eth-signature: 8 bytes hold any EIP-155 v of a chain id below 2^63. */
+const MAX_V_BYTES = 8;
+
+/**
+ * An eth-signature UR (ERC-4527): request-id (uuid), signature r‖s‖v, optional origin. v takes the bytes the
+ * transaction needs: one for typed transactions and messages, more for EIP-155 legacy transactions on chain ids
+ * above 110 (v = chainId × 2 + 35 + yParity > 255); readers such as MetaMask's keyring take every byte after 64 as v.
+ */
 export function ethSignatureToUr(
   requestId: Uint8Array | undefined,
   signature: Uint8Array,
   origin?: string,
   maxFragment = DEFAULT_FRAGMENT_BYTES,
 ): string[] {
-  // ERC-4527: eth-signature-bytes = bytes .size 65.
-  if (signature.length !== 65)
-    throw makeError('UR_INVALID', `An eth-signature carries 65 bytes, not ${signature.length}.`);
+  if (
+    signature.length < 65 ||
+    signature.length > 64 + MAX_V_BYTES ||
+    (signature.length > 65 && signature[64] === 0)
+  )
+    throw makeError(
+      'UR_INVALID',
+      `An eth-signature carries r, s and a minimal v of 1 to ${MAX_V_BYTES} bytes, not ${signature.length} bytes.`,
+    );
   if (requestId !== undefined && requestId.length !== 16)
     throw makeError('UR_INVALID', 'The eth-signature request id must be a 16-byte UUID.');
   const item = new ETHSignature(toBuffer(signature), requestId ? toBuffer(requestId) : undefined, origin);

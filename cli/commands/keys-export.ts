@@ -57,9 +57,17 @@ export async function keysExportCommand(
   labels: string[],
   options: { format: string; out?: string; qr?: string; fragment?: number; json?: boolean },
 ): Promise<void> {
+  // EVM pairing (ERC-4527 crypto-account for MetaMask / Keystone) has its own writer.
+  if (options.format === 'metamask' || options.format === 'keystone') {
+    const { exportEvmCommand } = await import('./keys-export-evm.js');
+    return exportEvmCommand(labels, options);
+  }
   const format = KEY_EXPORT_FORMATS[options.format];
   if (!format) {
-    throw makeError('USAGE', `--format must be one of ${Object.keys(KEY_EXPORT_FORMATS).join(', ')}.`);
+    throw makeError(
+      'USAGE',
+      `--format must be one of ${[...Object.keys(KEY_EXPORT_FORMATS), 'metamask', 'keystone'].join(', ')}.`,
+    );
   }
   if (options.out) checkOutputPath(options.out);
   const all = await withSession(async (session) => session.listKeys(), { unlock: false });

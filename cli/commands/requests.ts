@@ -36,6 +36,7 @@ export interface SignOptions {
   approval: string[];
   fragment?: number;
   force?: boolean;
+  urType?: 'crypto-psbt' | 'psbt';
   json?: boolean;
   finalize?: boolean;
 }
@@ -90,6 +91,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
             ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`)
             : options.out,
         fragmentBytes: options.fragment,
+        urType: options.urType,
         withQr: Boolean(options.qr),
         onProgress: progress('Signing in the HSM'),
         finalize: options.finalize === true,

@@ -10,8 +10,13 @@ import type { SignedRequest } from './sign.js';
 
 const noQr = {
   psbtToUr: (_psbt: Uint8Array, _fragment?: number, _type?: string): string[] => [],
+  splitBbqr: (): string[] => [],
   ethSignatureToUr: (): string[] => [],
 };
+
+/** UR types of a signed PSBT: BCR-2020-006 crypto-psbt, or the newer psbt type (same CBOR payload). */
+export const PSBT_UR_TYPES = ['crypto-psbt', 'psbt'] as const;
+export type PsbtUrType = (typeof PSBT_UR_TYPES)[number];
 
 export const OUTPUT_FORMATS = ['auto', 'psbt', 'base64', 'hex', 'ur', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -35,7 +40,7 @@ export async function exportSigned(
   prepared: PreparedRequest,
   signed: SignedRequest,
   format: OutputFormat,
-  options: { fragmentBytes?: number; withQr?: boolean } = {},
+  options: { fragmentBytes?: number; withQr?: boolean; urType?: PsbtUrType } = {},
 ): Promise<ExportedOutput> {
   const { fragmentBytes } = options;
   const viaQr = prepared.payload.transport.kind === 'qr';
@@ -43,18 +48,21 @@ export async function exportSigned(
     options.withQr ||
     format === 'ur' ||
     (format === 'auto' && (viaQr || 'ethSignRequest' in prepared.payload));
-  const { ethSignatureToUr, psbtToUr } = needUr ? await import('../../qr/index.js') : noQr;
+  const bbqr = prepared.payload.transport.kind === 'qr' ? prepared.payload.transport.bbqr : undefined;
+  const { ethSignatureToUr, psbtToUr, splitBbqr } = needUr || bbqr ? await import('../../qr/index.js') : noQr;
   if (signed.chain === 'btc' && prepared.chain === 'btc') {
     const { btc } = signed;
     const binary = decodePsbtTransport(btc.psbt).bytes;
-    // BCR-2020-006 crypto-psbt, or the newer psbt type when the request came as one
-    const urParts = psbtToUr(
-      binary,
-      fragmentBytes,
-      prepared.payload.transport.kind === 'qr' && prepared.payload.transport.urType === 'psbt'
+    // The UR type asked for; else the type the request came in (psbt answers psbt), else crypto-psbt
+    const urType: PsbtUrType =
+      options.urType ??
+      (prepared.payload.transport.kind === 'qr' && prepared.payload.transport.urType === 'psbt'
         ? 'psbt'
-        : 'crypto-psbt',
-    );
+        : 'crypto-psbt');
+    // A PSBT that came as BBQr is answered as BBQr (hex when it came as hex, else base32: no compression here)
+    const urParts = bbqr
+      ? splitBbqr(binary, 'P', bbqr === 'H' ? 'H' : '2')
+      : psbtToUr(binary, fragmentBytes, urType);
     const chosen =
       format === 'auto'
         ? prepared.payload.transport.kind === 'qr'
@@ -95,8 +103,8 @@ export async function exportSigned(
           lines(urParts),
           'ur',
           'text/plain',
-          '.signed.ur.txt',
-          `signed PSBT as ${urParts.length} crypto-psbt UR part(s)${txNote}`,
+          bbqr ? '.signed.bbqr.txt' : '.signed.ur.txt',
+          `signed PSBT as ${urParts.length} ${bbqr ? 'BBQr frame' : `${urType} UR part`}(s)${txNote}`,
           urParts,
         );
       case 'json':

@@ -6,7 +6,7 @@ import { looksLikePsbt } from '../../chains/btc/encoding.js';
 import { makeError } from '../errors.js';
 import { detectImageKind } from '../../qr/sniff.js';
 import { collectPartsFromText, looksLikeUrText } from '../../qr/text.js';
-import type { EthSignRequestFields, UrType } from '../../qr/index.js';
+import type { BbqrEncoding, EthSignRequestFields, RawDeflate, UrType } from '../../qr/index.js';
 
 /** A file or capture handed to the appliance. */
 export interface InputFile {
@@ -17,10 +17,13 @@ export interface InputFile {
 /** Decodes the QR codes in a PNG or JPEG image (zxing-wasm, then jsqr). */
 export interface QrImageReader {
   readImage(bytes: Uint8Array): Promise<string[]>;
+  /** Raw DEFLATE for compressed (Z) BBQr transfers, when the host has it. */
+  deflate?: RawDeflate;
 }
 
 /** How the request crossed the air gap; the answer goes back the same way. */
-export type Transport = { kind: 'file' } | { kind: 'qr'; urType?: UrType; frames: number };
+export type Transport =
+  { kind: 'file' } | { kind: 'qr'; urType?: UrType; frames: number; bbqr?: BbqrEncoding };
 
 export type RequestPayload =
   | { chain: 'btc'; psbt: Uint8Array; transport: Transport }
@@ -95,6 +98,7 @@ async function readTransfer(
   onProgress: (done: number, total: number) => void,
 ): Promise<RequestPayload> {
   const texts = await readTransferTexts(inputs, qr, onProgress, kinds);
+  if (texts.length > 0 && texts[0]!.trimStart().startsWith('B$')) return readBbqr(texts, qr);
   // A lone QR that is not a UR may hold the request itself (e.g. a base64 PSBT or an unsigned tx in hex).
   if (texts.length === 1 && !/^ur:/i.test(texts[0]!.trim())) {
     return detectPayload(new TextEncoder().encode(texts[0]!), { kind: 'qr', frames: 1 });
@@ -117,6 +121,17 @@ async function readTransfer(
     case 'bytes':
       throw makeError('QR_UNSUPPORTED_TYPE', 'A bytes UR is not a request coldsign can sign.');
   }
+}
+
+/** A BBQr transfer (Coldcard Q, Sparrow, SeedSigner, Nunchuk): a PSBT, or a request file (JSON, text). */
+async function readBbqr(texts: string[], qr: QrImageReader | undefined): Promise<RequestPayload> {
+  const { joinBbqr } = await import('../../qr/index.js');
+  const { fileType, encoding, bytes } = joinBbqr(texts, qr?.deflate);
+  const transport: Transport = { kind: 'qr', frames: texts.length, bbqr: encoding };
+  if (fileType === 'P') return { chain: 'btc', psbt: bytes, transport };
+  if (fileType === 'T')
+    throw makeError('INPUT_UNRECOGNIZED', 'This BBQr holds a transaction, not a request to sign.');
+  return detectPayload(bytes, transport);
 }
 
 /** The QR texts of a transfer: decoded from QR images, or read from files of UR parts, in the order given. */

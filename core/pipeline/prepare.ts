@@ -9,6 +9,7 @@ import { isColdsignError, makeError } from '../errors.js';
 import type { BtcNetwork, KeyRecord } from '../signer.js';
 import type { RequestKind, SigningSummary } from '../summary.js';
 import type { RequestPayload } from './intake.js';
+import type { EthSignRequestFields } from '../../qr/index.js';
 
 export type PreparedRequest =
   | {
@@ -35,6 +36,14 @@ export interface PrepareOptions {
   tokens: KnownToken[];
   /** What the policy in force allows a Bitcoin request (sighash types, witness_utxo-only inputs, registered wallets). */
   btc?: Omit<SummarizeOptions, 'network'>;
+  /**
+   * Routes an eth-sign-request by the path and fingerprint it names to one of our keys (or refuses it), and
+   * says what the review shows of it (appliance/evm-pairing.ts).
+   */
+  routeEthSignRequest?: (request: EthSignRequestFields) => {
+    request: EthSignRequestFields;
+    routing: Record<string, unknown>;
+  };
 }
 
 /** Each chain's codec (and its libraries) loads only for a request of that chain. */
@@ -46,12 +55,15 @@ export async function prepareRequest(
   if (payload.chain === 'btc')
     return prepareBtc(payload, keys, options, await import('../../chains/btc/index.js'));
   const { fromEthSignRequest, parseEvmRequest, summarizeEvm } = await import('../../chains/evm/index.js');
+  const routed = 'ethSignRequest' in payload ? routeRequest(payload.ethSignRequest, options) : undefined;
   const parsed =
-    'ethSignRequest' in payload ? fromEthSignRequest(payload.ethSignRequest) : parseEvmRequest(payload.bytes);
+    'ethSignRequest' in payload ? fromEthSignRequest(routed!.request) : parseEvmRequest(payload.bytes);
   const evmKeys = keys.filter((k) => k.chain === 'evm');
   if (evmKeys.length === 0)
     throw makeError('KEY_NOT_FOUND', 'There is no EVM key on this appliance to sign this request with.');
   const { summary, plan } = summarizeEvm(parsed, evmKeys, options.tokens);
+  // ERC-4527: the request's origin, path and source fingerprint are shown on review and in --json.
+  if (routed) summary.details.pairing = routed.routing;
   return {
     chain: 'evm',
     requestId: sha256Hex(parsed.canonical),
@@ -61,6 +73,20 @@ export async function prepareRequest(
     parsed,
     plan,
   };
+}
+
+/** Without a router, a request that names a path or fingerprint cannot be matched to a key: refused. */
+function routeRequest(
+  request: EthSignRequestFields,
+  options: PrepareOptions,
+): { request: EthSignRequestFields; routing: Record<string, unknown> } {
+  if (options.routeEthSignRequest) return options.routeEthSignRequest(request);
+  if (request.derivationPath !== undefined || request.sourceFingerprint !== undefined)
+    throw makeError(
+      'EVM_PAIRING_UNAVAILABLE',
+      'The eth-sign-request names a key path, but no pairing is available to match it to a key.',
+    );
+  return { request, routing: { origin: request.origin ?? null, path: null, fingerprint: null, key: null } };
 }
 
 /** The PSBT does not say its network: try each network our Bitcoin keys live on, in turn. */

@@ -51,11 +51,18 @@ export function buildPsbt(
 }
 
 /** MetaMask's QR hardware wallet flow: an EIP-1559 transaction as an ERC-4527 eth-sign-request UR. */
+/** The key's pairing as the wallet learned it from `coldsign keys export --format metamask` (path, fingerprint). */
+export interface WalletPairing {
+  path: string;
+  fingerprint: string;
+}
+
 export function ethSignRequestUr(
   from: string,
   to: string,
   ether: string,
   nonce: number,
+  pairing: WalletPairing,
 ): { parts: string[]; unsignedTx: string } {
   const tx = Transaction.from({
     type: 2,
@@ -70,8 +77,8 @@ export function ethSignRequestUr(
   const request = EthSignRequest.constructETHRequest(
     Buffer.from(tx.unsignedSerialized.slice(2), 'hex'),
     DataType.typedTransaction,
-    "m/44'/60'/0'/0/0",
-    'f23f9fd2',
+    pairing.path,
+    pairing.fingerprint,
     randomUUID(),
     1,
     from,

@@ -119,6 +119,16 @@ const keys = JSON.parse(coldsign(['keys', 'list', '--json'], { quiet: true })).k
 const btcAddress = keys.find((k) => k.label === 'vault-btc')!.address;
 const ethAddress = keys.find((k) => k.label === 'vault-eth')!.address;
 coldsign(['keys', 'list']);
+say(
+  'MetaMask pairs with the appliance from a crypto-account QR (paths and a source fingerprint, no secrets)',
+);
+const pairing = JSON.parse(
+  coldsign(['keys', 'export', '--format', 'metamask', '--qr', join(online, 'qr-pairing'), '--json'], {
+    quiet: true,
+  }),
+) as { fingerprint: string; keys: Array<{ path: string }> };
+const walletPairing = { path: pairing.keys[0]!.path, fingerprint: pairing.fingerprint };
+coldsign(['keys', 'export', '--format', 'metamask']);
 
 say('The officers sign a policy (allowlists, limits, velocity, approvals) and the appliance applies it');
 const policyFile = join(room, 'policy-v1.json');
@@ -191,14 +201,17 @@ const psbtSmall = join(online, 'withdrawal-0.1btc.psbt');
 writeFileSync(psbtSmall, buildPsbt(btcAddress, EXCHANGE, 10_000_000n, 2_820n, [8_000_000n, 5_000_000n]));
 coldsign(['qr', 'encode', psbtSmall, '--out', join(online, 'qr-psbt-small')]);
 const ethParts = join(online, 'metamask-0.5eth.ur.txt');
-const ethRequest = ethSignRequestUr(ethAddress, OPS, '0.5', 0);
+const ethRequest = ethSignRequestUr(ethAddress, OPS, '0.5', 0, walletPairing);
 writeFileSync(ethParts, `${ethRequest.parts.join('\n')}\n`);
 coldsign(['qr', 'encode', ethParts, '--out', join(online, 'qr-eth')]);
 const usdcRequest = join(online, 'payroll-12000usdc.json');
 writeFileSync(usdcRequest, erc20TransferRequest(ethAddress, USDC, PAYROLL, '12000', 6, 1));
 console.log(`  payroll request written to ${rel(usdcRequest)} (handed over as a file)`);
 const strangerParts = join(online, 'unknown-destination.ur.txt');
-writeFileSync(strangerParts, `${ethSignRequestUr(ethAddress, STRANGER, '0.8', 2).parts.join('\n')}\n`);
+writeFileSync(
+  strangerParts,
+  `${ethSignRequestUr(ethAddress, STRANGER, '0.8', 2, walletPairing).parts.join('\n')}\n`,
+);
 coldsign(['qr', 'encode', strangerParts, '--out', join(online, 'qr-stranger')]);
 const psbtLarge = join(online, 'withdrawal-2btc.psbt');
 writeFileSync(psbtLarge, buildPsbt(btcAddress, EXCHANGE, 200_000_000n, 3_100n, [150_000_000n, 90_000_000n]));

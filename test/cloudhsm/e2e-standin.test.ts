@@ -147,7 +147,13 @@ describe('end to end on the CloudHSM stand-in', () => {
   }, 60_000);
 
   it('answers an eth-sign-request, and signs an ERC-20 transfer with an officer approval', () => {
-    writeFileSync(file('eth.ur.txt'), ethSignRequestUr(ethAddress, OPS, '0.5', 0).parts.join('\n'));
+    // The path and fingerprint the online wallet learned from the pairing export.
+    const pairing = JSON.parse(run(['keys', 'export', '--format', 'metamask', '--json']).stdout) as {
+      fingerprint: string;
+      keys: Array<{ path: string }>;
+    };
+    const wallet = { path: pairing.keys[0]!.path, fingerprint: pairing.fingerprint };
+    writeFileSync(file('eth.ur.txt'), ethSignRequestUr(ethAddress, OPS, '0.5', 0, wallet).parts.join('\n'));
     const eth = run(['sign', file('eth.ur.txt'), '--out', file('eth.sig.txt')]);
     expect(eth.code, eth.stderr).toBe(0);
     expect(readFileSync(file('eth.sig.txt'), 'utf8')).toMatch(/^ur:eth-signature\//);

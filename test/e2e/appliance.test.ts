@@ -45,6 +45,13 @@ let cli: CliHome;
 let btcAddress: string;
 let ethAddress: string;
 const file = (name: string) => join(cli.dir, name);
+/** The path and fingerprint the online wallet learned from the pairing export. */
+function walletPairing(): { path: string; fingerprint: string } {
+  const pairing = cli
+    .run(['keys', 'export', '--format', 'metamask', '--json'])
+    .json<{ fingerprint: string; keys: Array<{ path: string }> }>();
+  return { path: pairing.keys[0]!.path, fingerprint: pairing.fingerprint };
+}
 const errorCode = (stdout: string) => (JSON.parse(stdout) as { error: { code: string } }).error.code;
 
 function policyDoc(version: number) {
@@ -187,7 +194,7 @@ describe('sign', () => {
   });
 
   it('answers an eth-sign-request with an eth-signature UR', () => {
-    const request = ethSignRequestUr(ethAddress, OPS, '0.5', 0);
+    const request = ethSignRequestUr(ethAddress, OPS, '0.5', 0, walletPairing());
     writeFileSync(file('eth.ur.txt'), request.parts.join('\n'));
     const result = cli.run(['sign', file('eth.ur.txt'), '--out', file('eth.sig.txt'), '--json']);
     expect(result.code, result.stderr).toBe(0);
@@ -197,7 +204,13 @@ describe('sign', () => {
   it('refuses a destination on no allowlist: exit 4, POLICY_DENIED, no output', () => {
     writeFileSync(
       file('stranger.ur.txt'),
-      ethSignRequestUr(ethAddress, '0x3333333333333333333333333333333333333333', '0.1', 1).parts.join('\n'),
+      ethSignRequestUr(
+        ethAddress,
+        '0x3333333333333333333333333333333333333333',
+        '0.1',
+        1,
+        walletPairing(),
+      ).parts.join('\n'),
     );
     const result = cli.run(['sign', file('stranger.ur.txt'), '--out', file('stranger.out'), '--json']);
     expect(result.code).toBe(4);

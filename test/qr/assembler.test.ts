@@ -8,6 +8,7 @@ import {
   createUrFountain,
   decodeCryptoPsbt,
   decodeEthSignRequest,
+  decodeEthSignature,
   encodeUrParts,
   ethSignatureToUr,
   psbtToUr,
@@ -250,9 +251,22 @@ describe('UR payload checks', () => {
     expect(codeOf(() => decodeEthSignRequest(parts[0]!))).toBe('QR_INCOMPLETE');
   });
 
-  it('eth-signature needs 65 bytes and a 16-byte request id', () => {
+  it('eth-signature needs r, s and a minimal v of 1 to 8 bytes, and a 16-byte request id', () => {
     expect(codeOf(() => ethSignatureToUr(undefined, randomBytes(64, 1)))).toBe('UR_INVALID');
+    expect(codeOf(() => ethSignatureToUr(undefined, randomBytes(73, 1)))).toBe('UR_INVALID');
+    // a v with a leading zero byte is not minimal
+    const padded = concatBytes(randomBytes(64, 1), new Uint8Array([0, 0x25]));
+    expect(codeOf(() => ethSignatureToUr(undefined, padded))).toBe('UR_INVALID');
     expect(codeOf(() => ethSignatureToUr(randomBytes(15, 1), randomBytes(65, 1)))).toBe('UR_INVALID');
+  });
+
+  it('an EIP-155 legacy signature on chain 1337 carries its 2-byte v (2709 or 2710) in the eth-signature', () => {
+    // EIP-155: v = chainId × 2 + 35 + yParity, which needs two bytes above chain id 110
+    const rsv = concatBytes(randomBytes(64, 7), new Uint8Array([0x0a, 0x95]));
+    const [ur] = ethSignatureToUr(randomBytes(16, 2), rsv);
+    const read = decodeEthSignature(ur!).signature;
+    expect(read.length).toBe(66);
+    expect((read[64]! << 8) | read[65]!).toBe(1337 * 2 + 35);
   });
 
   it('fragment sizes outside 10..1000 are a usage error', () => {

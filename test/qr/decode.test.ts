@@ -94,18 +94,22 @@ describe('image intake (by content, with size caps)', () => {
     );
   });
 
-  it('an image announcing more than 40 megapixels is refused before it is decoded', async () => {
+  it('an image announcing more than 16 megapixels is refused before it is decoded (QR_IMAGE_TOO_LARGE)', async () => {
     const png = renderQrPng(part).slice();
     new DataView(png.buffer).setUint32(16, 10_000); // IHDR width
     new DataView(png.buffer).setUint32(20, 10_000); // IHDR height: 100 MP
     const error = await codeOf(() => decodeImageFile(png));
-    expect(error).toBe('QR_IMAGE_INVALID');
+    expect(error).toBe('QR_IMAGE_TOO_LARGE');
+    // 6300 × 6300 (39.7 MP) is over the budget too
+    new DataView(png.buffer).setUint32(16, 6_300);
+    new DataView(png.buffer).setUint32(20, 6_300);
+    expect(await codeOf(() => decodeImageFile(png))).toBe('QR_IMAGE_TOO_LARGE');
     // JPEG: SOF0 announcing 65000 × 65000.
     const sof = new Uint8Array([
       0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xfd, 0xe8, 0xfd, 0xe8, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11,
       1, 0xff, 0xd9,
     ]);
-    expect(await codeOf(() => decodeImageFile(sof))).toBe('QR_IMAGE_INVALID');
+    expect(await codeOf(() => decodeImageFile(sof))).toBe('QR_IMAGE_TOO_LARGE');
   });
 
   it('an image without a QR code is QR_UNREADABLE; a frame of the wrong size is QR_IMAGE_INVALID', async () => {
