@@ -19,6 +19,7 @@ import type {
   SignResult,
 } from './api.js';
 import { generateKey } from './keys.js';
+import { buildReviewModel, type ReviewModel } from './review-model.js';
 import type { Decision, SigningSummary } from '../core/summary.js';
 import { loadOfficerKey, signApproval } from '../store/officer-keys.js';
 import { getQuorum, listOfficers } from '../store/officers.js';
@@ -116,12 +117,19 @@ export class ApplianceSession implements ApplianceApi {
   /** Summary and verdict of a request without recording it (no PIN needed): what an officer approves. */
   async preview(
     inputs: InputFile[],
-  ): Promise<{ requestId: string; summary: SigningSummary; decision: Decision }> {
+  ): Promise<{ requestId: string; summary: SigningSummary; decision: Decision; model: ReviewModel }> {
     const { prepared, decision } = await previewInputs(
       { db: this.db, qr: nodeQrReader, now: this.now },
       inputs,
     );
-    return { requestId: prepared.requestId, summary: prepared.summary, decision };
+    const model = buildReviewModel({
+      requestId: prepared.requestId,
+      summary: prepared.summary,
+      decision,
+      policy: currentPolicy(this.db),
+      now: this.now(),
+    });
+    return { requestId: prepared.requestId, summary: prepared.summary, decision, model };
   }
 
   /** Signs a reviewed request (CLI `sign`); the caller writes the output only after this returns. */
@@ -157,7 +165,24 @@ export class ApplianceSession implements ApplianceApi {
 
   async review(inputs: InputFile[]): Promise<ReviewView> {
     const reviewed = await this.reviewRequest(inputs);
-    return { report: reviewed.report, summary: reviewed.prepared.summary, decision: reviewed.decision };
+    return {
+      report: reviewed.report,
+      model: this.reviewModel(reviewed),
+      summary: reviewed.prepared.summary,
+      decision: reviewed.decision,
+    };
+  }
+
+  /** The review model of a reviewed request under the policy in force (what every front end renders). */
+  reviewModel(reviewed: Reviewed, approvalsGiven: string[] | null = null): ReviewModel {
+    return buildReviewModel({
+      requestId: reviewed.prepared.requestId,
+      summary: reviewed.prepared.summary,
+      decision: reviewed.decision,
+      policy: currentPolicy(this.db),
+      approvalsGiven,
+      now: this.now(),
+    });
   }
 
   async approve(requestId: string, officerKeyPem: string, passphrase: string): Promise<ApprovalDocument> {

@@ -89,13 +89,9 @@ export async function approveCommand(
   const groups = groupInputs(readInputs(inputs));
   if (groups.length !== 1) throw makeError('USAGE', 'approve takes the input(s) of exactly one request.');
   const keyText = readOfficerKeyFile(options.key);
-  const { preview, policy } = await withSession(
-    async (session) => ({ preview: await session.preview(groups[0]!), policy: currentPolicy(session.db) }),
-    { unlock: false },
-  );
+  const preview = await withSession((session) => session.preview(groups[0]!), { unlock: false });
   // The officer sees what they approve before their passphrase is asked for.
-  if (!options.json)
-    println(formatReview(preview.requestId, preview.summary, preview.decision, null, policy));
+  if (!options.json) println(formatReview(preview.model));
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
   const approval = signApproval(preview.requestId, officer, new Date());
   writeFileAtomic(options.out, new TextEncoder().encode(`${JSON.stringify(approval, null, 2)}\n`));

@@ -1,7 +1,8 @@
 /** `coldsign inspect` and `coldsign sign`: one pipeline, from files or QR images to signed outputs. */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { currentPolicy } from '../../appliance/pipeline.js';
+import type { Reviewed } from '../../appliance/pipeline.js';
+import type { ApplianceSession } from '../../appliance/session.js';
 import type { RequestReport } from '../../appliance/api.js';
 import { makeError } from '../../core/errors.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
@@ -15,14 +16,11 @@ export async function inspectCommand(inputs: string[], options: { json?: boolean
   const groups = groupInputs(readInputs(inputs));
   const reports: RequestReport[] = [];
   await withSession(async (session) => {
-    const policy = currentPolicy(session.db);
     for (const group of groups) {
       const reviewed = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`));
-      reports.push(reviewed.report);
-      if (!options.json)
-        println(
-          `${formatReview(reviewed.prepared.requestId, reviewed.prepared.summary, reviewed.decision, null, policy)}\n`,
-        );
+      const review = session.reviewModel(reviewed);
+      reports.push({ ...reviewed.report, review });
+      if (!options.json) println(`${formatReview(review)}\n`);
     }
   });
   if (options.json) printJson(reports.length === 1 ? reports[0] : reports);
@@ -61,28 +59,29 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     description: string;
   }> = [];
   await withSession(async (session) => {
-    const policy = currentPolicy(session.db);
     // Review every request first (the operator sees each), so that a refusal of any one leaves nothing signed.
     const reviewed = [];
     for (const group of groups) {
       const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`), {
         checkpoint: false,
       });
-      if (!options.json)
-        println(`${formatReview(r.prepared.requestId, r.prepared.summary, r.decision, null, policy)}\n`);
+      if (!options.json) println(`${formatReview(session.reviewModel(r))}\n`);
       reviewed.push(r);
     }
     for (const [index, r] of reviewed.entries()) {
-      const outcome = await session.signRequest(r.prepared.requestId, approvals, {
-        format,
-        outputPath: (suffix) =>
-          intoDirectory
-            ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`)
-            : options.out,
-        fragmentBytes: options.fragment,
-        withQr: Boolean(options.qr),
-        onProgress: progress('Signing in the HSM'),
-      });
+      const outcome = await withReview(session, r, () =>
+        session.signRequest(r.prepared.requestId, approvals, {
+          format,
+          outputPath: (suffix) =>
+            intoDirectory
+              ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`)
+              : options.out,
+          fragmentBytes: options.fragment,
+          withQr: Boolean(options.qr),
+          onProgress: progress('Signing in the HSM'),
+        }),
+      );
+      outcome.report.review = session.reviewModel(r, outcome.report.policy.approvals);
       const path = outcome.report.outputs[0] ?? options.out;
       results.push({
         report: outcome.report,
@@ -115,6 +114,21 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     );
     for (const output of result.report.outputs) println(`  wrote ${output}`);
     println(`  audit entry ${result.report.audit.seq}`);
+  }
+}
+
+/** A refusal's report (every reason of every rule) carries the review model too, for `sign --json`. */
+async function withReview<T>(
+  session: ApplianceSession,
+  reviewed: Reviewed,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const report = (error as { report?: RequestReport }).report;
+    if (report) report.review = session.reviewModel(reviewed, report.policy.approvals);
+    throw error;
   }
 }
 

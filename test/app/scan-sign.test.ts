@@ -259,7 +259,7 @@ describe('refusals and bad input', () => {
     await page.locator('#open-files').setInputFiles(writeFileIn(dir, 'too-much.psbt', psbt));
     await page.locator('#verdict h2', { hasText: 'REFUSED' }).waitFor();
     expect(await page.locator('#verdict').textContent()).toMatch(/0\.8 BTC/);
-    expect(await page.locator('#sign-button').isDisabled()).toBe(true);
+    expect(await page.locator('#sign-button').count()).toBe(0);
     expect(await page.locator('#approve-form').count()).toBe(0);
     await app.screenshot('09-review-refused');
   });
