@@ -24,37 +24,25 @@ export function addressView(address: string | null, fallback = 'no address (data
   );
 }
 
+/** How many of the closest rule's reasons are shown before the rest are folded. */
+const SHOWN_REASONS = 3;
+
+function reasonItem(r: { ok: boolean; message: string }, prefix = ''): HTMLElement {
+  return h(
+    'li',
+    { className: r.ok ? 'ok' : 'bad' },
+    h('span', { className: 'mark', 'aria-hidden': 'true' }, r.ok ? '✓ ' : '✗ '),
+    `${prefix}${r.message}`,
+  );
+}
+
+/** The verdict: a compact banner (a refusal stays pinned to the top of the window while the page scrolls). */
 function verdictBanner(model: ReviewModel): HTMLElement {
   const v = model.verdict;
-  const reasons = h(
-    'ul',
-    { className: 'reasons' },
-    ...v.reasons.map((r) =>
-      h(
-        'li',
-        { className: r.ok ? 'ok' : 'bad' },
-        h('span', { className: 'mark', 'aria-hidden': 'true' }, r.ok ? '✓ ' : '✗ '),
-        r.message,
-      ),
-    ),
-  );
-  const folded =
-    v.folded.length > 0
-      ? h(
-          'details',
-          { className: 'folded' },
-          h(
-            'summary',
-            {},
-            `${v.folded.length} more reason${v.folded.length === 1 ? '' : 's'} from other rules`,
-          ),
-          h(
-            'ul',
-            { className: 'reasons' },
-            ...v.folded.map((r) => h('li', { className: r.ok ? 'ok' : 'bad' }, `${r.rule}: ${r.message}`)),
-          ),
-        )
-      : null;
+  const needs =
+    v.requiredApprovals === 0
+      ? 'No officer approval needed.'
+      : `Needs ${v.requiredApprovals} officer approval${v.requiredApprovals === 1 ? '' : 's'}.`;
   return h(
     'div',
     {
@@ -67,17 +55,36 @@ function verdictBanner(model: ReviewModel): HTMLElement {
       {},
       v.allowed ? `Policy: ALLOWED by rule "${v.rule}"` : 'Policy: REFUSED — this request cannot be signed',
     ),
-    reasons,
-    folded,
-    v.allowed
+    h(
+      'p',
+      {},
+      v.allowed
+        ? needs
+        : v.closestRule
+          ? `Closest rule: "${v.closestRule}". Reject it, or have the officers change the policy.`
+          : 'Reject it, or have the officers change the policy.',
+    ),
+  );
+}
+
+/** The closest rule's reasons first (a few shown, the rest folded with the other rules' reasons). */
+function reasonsCard(model: ReviewModel): HTMLElement {
+  const v = model.verdict;
+  const shown = v.reasons.slice(0, SHOWN_REASONS);
+  const more = [...v.reasons.slice(SHOWN_REASONS), ...v.folded];
+  return h(
+    'div',
+    { className: 'card', id: 'reasons' },
+    h('h2', {}, v.allowed ? 'Why it is allowed' : 'Why it is refused'),
+    h('ul', { className: 'reasons' }, ...shown.map((r) => reasonItem(r))),
+    more.length > 0
       ? h(
-          'p',
-          {},
-          v.requiredApprovals === 0
-            ? 'No officer approval needed.'
-            : `Needs ${v.requiredApprovals} officer approval${v.requiredApprovals === 1 ? '' : 's'}.`,
+          'details',
+          { className: 'folded' },
+          h('summary', {}, `${more.length} more reason${more.length === 1 ? '' : 's'}`),
+          h('ul', { className: 'reasons' }, ...more.map((r) => reasonItem(r, `${r.rule}: `))),
         )
-      : h('p', {}, 'Reject it, or have the officers change the policy.'),
+      : null,
   );
 }
 
@@ -255,6 +262,7 @@ export function reviewScreen(): HTMLElement {
     headline(model),
     warnings(model),
     h('div', { className: 'card' }, h('h2', {}, 'Where the value goes'), movements(model)),
+    reasonsCard(model),
     h('div', { className: 'card' }, details(model)),
     whatItDoes(model),
     model.verdict.allowed && model.verdict.requiredApprovals > 0 ? approvalsPanel(view, updateSign) : null,
