@@ -27,6 +27,7 @@ import { applyPolicy } from '../store/policies.js';
 import { exportAudit } from '../store/audit-export.js';
 import { formatPolicy } from '../policy/format.js';
 import { parsePolicy } from '../policy/schema.js';
+import { assertKeyLabelsExist } from '../policy/allowlist-checks.js';
 import { checkPolicyUpgrade, verifyPolicySignatures } from '../policy/signing.js';
 import {
   currentPolicy,
@@ -238,6 +239,10 @@ export class ApplianceSession implements ApplianceApi {
 
   async policyPreview(document: unknown): Promise<{ text: string; diff: string[] }> {
     const next = parsePolicy(document);
+    assertKeyLabelsExist(
+      next,
+      this.db.listKeys().map((k) => k.label),
+    );
     verifyPolicySignatures(next, listOfficers(this.db), getQuorum(this.db) ?? 1);
     const current = currentPolicy(this.db);
     checkPolicyUpgrade(current, next);
@@ -252,6 +257,10 @@ export class ApplianceSession implements ApplianceApi {
 
   async policyApply(document: unknown): Promise<{ version: number }> {
     this.requireHsm();
+    assertKeyLabelsExist(
+      parsePolicy(document),
+      this.db.listKeys().map((k) => k.label),
+    );
     const applied = await applyPolicy(this.db, this.auditor as Auditor, document, this.now());
     return { version: applied.version };
   }

@@ -130,7 +130,7 @@ beforeAll(async () => {
       );
     },
   });
-});
+}, 180_000);
 afterAll(async () => {
   await app?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -258,7 +258,7 @@ describe('refusals and bad input', () => {
     const psbt = Buffer.from(buildPsbt(vaultAddress, EXCHANGE, 80_000_000n, 2_000n, [90_000_000n]), 'base64');
     await page.locator('#open-files').setInputFiles(writeFileIn(dir, 'too-much.psbt', psbt));
     await page.locator('#verdict h2', { hasText: 'REFUSED' }).waitFor();
-    expect(await page.locator('#verdict').textContent()).toMatch(/0\.8 BTC/);
+    expect(await page.locator('#reasons').textContent()).toMatch(/0\.8 BTC/);
     expect(await page.locator('#sign-button').count()).toBe(0);
     expect(await page.locator('#approve-form').count()).toBe(0);
     await app.screenshot('09-review-refused');
