@@ -71,7 +71,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     for (const [index, r] of reviewed.entries()) {
       const outcome = await withReview(session, r, () =>
         session.signRequest(r.prepared.requestId, approvals, {
-          format,
+          format: formatFor(format, r.prepared.chain, intoDirectory ? null : options.out),
           outputPath: (suffix) =>
             intoDirectory
               ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`)
@@ -94,6 +94,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     }
   });
   // The audit log holds every signature and output digest: only now are files written.
+  const frameCounts = new Map<string, number>();
   for (const result of results) {
     writeFileAtomic(result.path, result.bytes);
     if (options.qr) {
@@ -101,7 +102,9 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
         options.qr,
         result.urParts,
         results.length > 1 ? result.report.requestId.slice(0, 16) : undefined,
+        progress('Writing QR frames'),
       );
+      frameCounts.set(result.report.requestId, frames.length);
       result.report.outputs.push(...frames);
     }
   }
@@ -112,7 +115,18 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     println(
       `Signed${approvals.length ? ` with the approvals of ${approvals.join(', ')}` : ''}: ${result.description}`,
     );
-    for (const output of result.report.outputs) println(`  wrote ${output}`);
+    const frames = frameCounts.get(result.report.requestId) ?? 0;
+    const files = result.report.outputs.slice(0, result.report.outputs.length - frames);
+    for (const output of files) println(`  wrote ${output}`);
+    // One summary line for the QR frames, however many (each file is listed in --json).
+    if (frames > 0) {
+      const framePaths = result.report.outputs.slice(-frames);
+      println(
+        frames === 1
+          ? `  wrote 1 QR frame: ${framePaths[0]}`
+          : `  wrote ${frames} QR frames: ${framePaths[0]} … ${framePaths[frames - 1]}`,
+      );
+    }
     println(`  audit entry ${result.report.audit.seq}`);
   }
 }
@@ -146,13 +160,29 @@ function readApproval(path: string): unknown {
   }
 }
 
-/** Writes DIR/frame-0001.png … (SPEC `--qr DIR`), one frame per UR part. */
-export async function writeQrFrames(dir: string, parts: string[], prefix?: string): Promise<string[]> {
+/** Writes DIR/frame-0001.png … (SPEC `--qr DIR`), one frame per UR part, reporting progress (done, total). */
+export async function writeQrFrames(
+  dir: string,
+  parts: string[],
+  prefix?: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<string[]> {
   const { renderQrPng } = await import('../../qr/index.js');
   return parts.map((part, i) => {
     const name = `${prefix ? `${prefix}-` : ''}frame-${String(i + 1).padStart(4, '0')}.png`;
     const path = join(dir, name);
     writeFileAtomic(path, renderQrPng(/^ur:/i.test(part) ? part.toUpperCase() : part));
+    onProgress?.(i + 1, parts.length);
     return path;
   });
+}
+
+/**
+ * `--format auto` with `--out NAME.psbt` for a Bitcoin request writes a binary PSBT (BIP-174), even when the request
+ * came by QR (whose answer would otherwise be crypto-psbt UR text): a file named .psbt holds a PSBT.
+ */
+export function formatFor(format: OutputFormat, chain: 'btc' | 'evm', outFile: string | null): OutputFormat {
+  return format === 'auto' && chain === 'btc' && outFile !== null && /\.psbt$/i.test(outFile)
+    ? 'psbt'
+    : format;
 }

@@ -11,13 +11,14 @@ import type { RequestReport, ReviewView } from '../../appliance/api.js';
 import type { ReviewModel } from '../../appliance/review-model.js';
 import { ApplianceSession } from '../../appliance/session.js';
 import { dispatch } from '../../app/shared/ipc.js';
-import { createCliHome, type CliHome } from '../support/cli.js';
+import { createCliHome, type CliHome, type CliResult } from '../support/cli.js';
 import { runOk, writeFileIn } from './support/app-host.js';
 import { OFFICER_PASS, reviewPolicy, reviewRequests, type ReviewRequest } from './support/review-requests.js';
 
 const PIN = '135790';
 let cli: CliHome;
 let requests: ReviewRequest[];
+let refusedSign: CliResult;
 const seen = new Map<
   string,
   { text: string; json: RequestReport & { review: ReviewModel }; app: ReviewModel }
@@ -51,6 +52,8 @@ beforeAll(async () => {
     expect(json.code, json.stderr).toBe(0);
     texts.set(r.name, { text: text.stdout, json: json.json() });
   }
+  const six = join(cli.dir, requests.find((r) => r.name === 'btc-refused-6-outputs')!.file);
+  refusedSign = cli.run(['sign', six, '--out', join(cli.dir, 'never.psbt'), '--json']);
   // The app's path: the IPC contract in front of the appliance session, over the same home (after the CLI is done).
   const session = new ApplianceSession(cli.env.COLDSIGN_HOME);
   try {
@@ -160,5 +163,21 @@ describe('the CLI text, --json and the app state the same facts', () => {
     const { app } = seen.get('evm-permit2-unlimited')!;
     expect(app.warnings[0]).toMatchObject({ severity: 'danger' });
     expect(app.warnings[0]!.text).toMatch(/UNLIMITED/);
+  });
+
+  it('inspect of a refused request exits 0 (it reports); sign exits 4 and --json lists every failing reason', () => {
+    const { json, app } = seen.get('btc-refused-6-outputs')!;
+    expect(json.status).toBe('inspected');
+    expect(refusedSign.code).toBe(4);
+    const out = refusedSign.json<{
+      error: { code: string; reasons: string[] };
+      report: RequestReport & { review: ReviewModel };
+    }>();
+    expect(out.error.code).toBe('POLICY_DENIED');
+    const failing = json.policy.reasons.filter((r) => !r.ok).map((r) => r.message);
+    expect(failing.length).toBeGreaterThan(2);
+    expect(out.error.reasons).toEqual(failing);
+    expect(out.report.status).toBe('refused');
+    expect(out.report.review.verdict.closestRule).toBe(app.verdict.closestRule);
   });
 });
