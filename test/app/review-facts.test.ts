@@ -5,12 +5,13 @@
  * those facts must be the ones the requests were built with.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RequestReport, ReviewView } from '../../appliance/api.js';
 import type { ReviewModel } from '../../appliance/review-model.js';
 import { ApplianceSession } from '../../appliance/session.js';
 import { dispatch } from '../../app/shared/ipc.js';
+import { psbtToUr } from '../../qr/index.js';
 import { createCliHome, type CliHome, type CliResult } from '../support/cli.js';
 import { runOk, writeFileIn } from './support/app-host.js';
 import { OFFICER_PASS, reviewPolicy, reviewRequests, type ReviewRequest } from './support/review-requests.js';
@@ -19,6 +20,7 @@ const PIN = '135790';
 let cli: CliHome;
 let requests: ReviewRequest[];
 let refusedSign: CliResult;
+let qrSign: CliResult;
 const seen = new Map<
   string,
   { text: string; json: RequestReport & { review: ReviewModel }; app: ReviewModel }
@@ -54,6 +56,19 @@ beforeAll(async () => {
   }
   const six = join(cli.dir, requests.find((r) => r.name === 'btc-refused-6-outputs')!.file);
   refusedSign = cli.run(['sign', six, '--out', join(cli.dir, 'never.psbt'), '--json']);
+  // The allowed PSBT arriving by QR (a file of crypto-psbt UR parts), signed into NAME.psbt with QR frames.
+  const allowed = requests.find((r) => r.name === 'btc-allowed')!;
+  writeFileIn(cli.dir, 'parts.txt', psbtToUr(allowed.contents as Uint8Array, 120).join('\n'));
+  qrSign = cli.run([
+    'sign',
+    join(cli.dir, 'parts.txt'),
+    '--out',
+    join(cli.dir, 'by-qr.psbt'),
+    '--qr',
+    join(cli.dir, 'frames'),
+    '--fragment',
+    '120',
+  ]);
   // The app's path: the IPC contract in front of the appliance session, over the same home (after the CLI is done).
   const session = new ApplianceSession(cli.env.COLDSIGN_HOME);
   try {
@@ -179,5 +194,18 @@ describe('the CLI text, --json and the app state the same facts', () => {
     expect(out.error.reasons).toEqual(failing);
     expect(out.report.status).toBe('refused');
     expect(out.report.review.verdict.closestRule).toBe(app.verdict.closestRule);
+  });
+
+  it('a QR request signed with --out NAME.psbt writes a binary PSBT, and its QR frames as one summary line', () => {
+    expect(qrSign.code, qrSign.stderr).toBe(0);
+    const written = readFileSync(join(cli.dir, 'by-qr.psbt'));
+    // BIP-174 magic: "psbt" 0xff.
+    expect(written.subarray(0, 5).toString('hex')).toBe('70736274ff');
+    const frameLines = qrSign.stdout.split('\n').filter((l) => /frame-\d{4}\.png/.test(l));
+    expect(frameLines).toHaveLength(1);
+    const count = Number(/wrote (\d+) QR frames/.exec(frameLines[0]!)?.[1]);
+    expect(count).toBeGreaterThan(1);
+    expect(readdirSync(join(cli.dir, 'frames'))).toHaveLength(count);
+    expect(qrSign.stdout).toContain(`wrote ${join(cli.dir, 'by-qr.psbt')}`);
   });
 });

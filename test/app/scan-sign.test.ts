@@ -208,6 +208,14 @@ describe('an allowed PSBT through the camera', () => {
     await page.locator('#save-0').click();
     const saved = readFileSync(await (await download).path());
     expect(saved.length).toBeGreaterThan(0);
+    // The same signed PSBT can be saved as a binary .psbt file (BIP-174 magic "psbt" 0xff).
+    const psbtDownload = page.waitForEvent('download');
+    await page.locator('#save-psbt-0').click();
+    const file = await psbtDownload;
+    expect(file.suggestedFilename()).toMatch(/\.signed\.psbt$/);
+    const psbt = readFileSync(await file.path());
+    expect(psbt.subarray(0, 5).toString('hex')).toBe('70736274ff');
+    expect(checkSignedPsbt(psbt)).toBe(checkSignedPsbt(signed));
   });
 
   it('re-splits the signed QR at another density; it still reads back to the same PSBT', async () => {

@@ -4,7 +4,7 @@
  */
 import type { SignedOutput } from '../../../../appliance/api.js';
 import { assembleUr } from '../../../../qr/assembler.js';
-import { encodeUrParts } from '../../../../qr/ur.js';
+import { decodeCryptoPsbt, encodeUrParts } from '../../../../qr/ur.js';
 import { go, onLeave, resetRequest, state } from '../state.js';
 import { h, saveBytes } from '../ui/dom.js';
 import { animatedQr } from '../ui/qr.js';
@@ -68,7 +68,33 @@ function outputPanel(output: SignedOutput, index: number): HTMLElement {
         density,
       )
     : null;
-  return h('div', { className: 'card output' }, h('h2', {}, output.description), qr.element, controls, save);
+  return h(
+    'div',
+    { className: 'card output' },
+    h('h2', {}, output.description),
+    qr.element,
+    controls,
+    h('div', { className: 'actions' }, save, message ? psbtSaveButton(message, output.name, index) : null),
+  );
+}
+
+/** A signed crypto-psbt UR can also be saved as a binary PSBT file (BIP-174), which is what a .psbt file holds. */
+function psbtSaveButton(
+  message: ReturnType<typeof assembleUr>,
+  name: string,
+  index: number,
+): HTMLElement | null {
+  if (message.type !== 'crypto-psbt') return null;
+  const psbtName = name.replace(/(\.signed)?(\.ur)?\.txt$/i, '') + '.signed.psbt';
+  const button = h('button', { type: 'button', id: `save-psbt-${index}` }, 'Save as PSBT file');
+  button.addEventListener('click', () =>
+    saveBytes(
+      psbtName.replace(/\.signed\.signed\./, '.signed.'),
+      decodeCryptoPsbt(message),
+      'application/octet-stream',
+    ),
+  );
+  return button;
 }
 
 export function resultScreen(): HTMLElement {
