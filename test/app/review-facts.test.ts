@@ -14,7 +14,13 @@ import { dispatch } from '../../app/shared/ipc.js';
 import { psbtToUr } from '../../qr/index.js';
 import { createCliHome, type CliHome, type CliResult } from '../support/cli.js';
 import { runOk, writeFileIn } from './support/app-host.js';
-import { OFFICER_PASS, reviewPolicy, reviewRequests, type ReviewRequest } from './support/review-requests.js';
+import {
+  OFFICER_PASS,
+  REVIEW_VARIANTS,
+  reviewPolicy,
+  reviewRequests,
+  type ReviewRequest,
+} from './support/review-requests.js';
 
 const PIN = '135790';
 let cli: CliHome;
@@ -104,17 +110,7 @@ function facts(model: ReviewModel) {
 }
 
 describe('the CLI text, --json and the app state the same facts', () => {
-  it.each([
-    'btc-allowed',
-    'btc-refused-6-outputs',
-    'btc-high-fee',
-    'evm-transfer',
-    'evm-erc20',
-    'evm-permit2-unlimited',
-    'evm-safe',
-    'evm-message',
-    'evm-typed-data',
-  ])('%s', (name) => {
+  it.each(REVIEW_VARIANTS)('%s', (name) => {
     const r = requests.find((x) => x.name === name)!;
     const { text, json, app } = seen.get(name)!;
     // --json and the app carry the same model.

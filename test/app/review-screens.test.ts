@@ -17,7 +17,13 @@ import {
   writeFileIn,
   type AppUnderTest,
 } from './support/app-host.js';
-import { OFFICER_PASS, reviewPolicy, reviewRequests, type ReviewRequest } from './support/review-requests.js';
+import {
+  OFFICER_PASS,
+  REVIEW_VARIANTS,
+  reviewPolicy,
+  reviewRequests,
+  type ReviewRequest,
+} from './support/review-requests.js';
 
 const VIEWPORT = { width: 1280, height: 800 };
 const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
@@ -77,28 +83,21 @@ async function insideFirstViewport(selector: string): Promise<boolean> {
 }
 
 describe('review screens at 1280×800', () => {
-  it.each([
-    'btc-allowed',
-    'btc-refused-6-outputs',
-    'btc-high-fee',
-    'evm-transfer',
-    'evm-erc20',
-    'evm-permit2-unlimited',
-    'evm-safe',
-    'evm-message',
-    'evm-typed-data',
-  ])('%s: verdict and headline in the first viewport; Sign only when allowed', async (name) => {
-    const r = requests.find((x) => x.name === name)!;
-    const { page } = app;
-    await review(r);
-    await page.screenshot({ path: join(SCREENSHOTS, `review-${name}.png`) });
-    expect(await insideFirstViewport('#verdict h2')).toBe(true);
-    expect(await insideFirstViewport('#headline')).toBe(true);
-    expect(await page.locator('#headline').textContent()).toContain(r.headline);
-    expect(await page.locator('#verdict h2').textContent()).toMatch(r.allowed ? /ALLOWED/ : /REFUSED/);
-    expect(await page.locator('#sign-button').count()).toBe(r.allowed ? 1 : 0);
-    if (!r.allowed) expect(await page.locator('#verdict').getAttribute('role')).toBe('alert');
-  });
+  it.each(REVIEW_VARIANTS)(
+    '%s: verdict and headline in the first viewport; Sign only when allowed',
+    async (name) => {
+      const r = requests.find((x) => x.name === name)!;
+      const { page } = app;
+      await review(r);
+      await page.screenshot({ path: join(SCREENSHOTS, `review-${name}.png`) });
+      expect(await insideFirstViewport('#verdict h2')).toBe(true);
+      expect(await insideFirstViewport('#headline')).toBe(true);
+      expect(await page.locator('#headline').textContent()).toContain(r.headline);
+      expect(await page.locator('#verdict h2').textContent()).toMatch(r.allowed ? /ALLOWED/ : /REFUSED/);
+      expect(await page.locator('#sign-button').count()).toBe(r.allowed ? 1 : 0);
+      if (!r.allowed) expect(await page.locator('#verdict').getAttribute('role')).toBe('alert');
+    },
+  );
 
   it('the refusal banner stays in view when the 6-output review is scrolled to the end', async () => {
     const { page } = app;

@@ -118,6 +118,19 @@ function typedData(
 
 const ERC20 = new Interface(['function transfer(address to, uint256 amount)']);
 
+/** The review variants, in the order of the screenshots. */
+export const REVIEW_VARIANTS = [
+  'btc-allowed',
+  'btc-refused-6-outputs',
+  'btc-high-fee',
+  'evm-transfer',
+  'evm-erc20',
+  'evm-permit2-unlimited',
+  'evm-safe',
+  'evm-message',
+  'evm-typed-data',
+] as const;
+
 export interface ReviewRequest {
   /** Screenshot and test name. */
   name: string;
