@@ -273,6 +273,8 @@ function headline(summary: SigningSummary, movements: ReviewMovement[]): ReviewH
     );
   let text: string;
   if (summary.kind === 'message') text = 'You sign a message; no value moves with it.';
+  else if (sends.length === 0 && approvals.length === 0 && summary.call?.spendingApproval)
+    text = `You sign ${summary.typedData?.primaryType ?? summary.call.name ?? 'an approval'}: it lets ${summary.call.args.spender ?? 'another address'} spend ${summary.call.unlimited ? 'an UNLIMITED amount of ' : ''}our tokens.`;
   else if (sends.length === 0 && approvals.length === 0 && !summary.fee)
     text =
       summary.kind === 'typed_data'

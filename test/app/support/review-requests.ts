@@ -244,7 +244,7 @@ export function reviewRequests(btc: string, eth: string): ReviewRequest[] {
         },
       ),
       allowed: false,
-      headline: '',
+      headline: 'You sign PermitSingle',
       amounts: [],
       destinations: [],
     },
