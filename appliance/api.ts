@@ -5,6 +5,7 @@
  */
 import type { Decision, SigningSummary } from '../core/summary.js';
 import type { BtcNetwork, BtcScriptType, Chain, KeyRecord } from '../core/signer.js';
+import type { ReviewModel } from './review-model.js';
 
 /** A file or a camera/QR capture handed to the appliance. Content decides the format, never the name. */
 export interface InputFile {
@@ -31,11 +32,14 @@ export interface RequestReport {
   outputs: string[];
   /** The entry that records the outcome, and the checkpoint head (seq, hash) after it: compare heads across exports. */
   audit: { seq: number; head: { seq: number; hash: string } };
+  /** The review model the operator saw (added by the front ends' --json; appliance/review-model.ts). */
+  review?: ReviewModel;
 }
 
-/** What the operator reviews: the report plus the full summary and decision for display. */
+/** What the operator reviews: the report, the review model every front end renders, and the raw summary and decision. */
 export interface ReviewView {
   report: RequestReport;
+  model: ReviewModel;
   summary: SigningSummary;
   decision: Decision;
 }

@@ -19,6 +19,7 @@ import type {
   SignResult,
 } from './api.js';
 import { generateKey } from './keys.js';
+import { buildReviewModel, type ReviewModel } from './review-model.js';
 import type { Decision, SigningSummary } from '../core/summary.js';
 import { loadOfficerKey, signApproval } from '../store/officer-keys.js';
 import { getQuorum, listOfficers } from '../store/officers.js';
@@ -26,6 +27,7 @@ import { applyPolicy } from '../store/policies.js';
 import { exportAudit } from '../store/audit-export.js';
 import { formatPolicy } from '../policy/format.js';
 import { parsePolicy } from '../policy/schema.js';
+import { assertKeyLabelsExist } from '../policy/allowlist-checks.js';
 import { checkPolicyUpgrade, verifyPolicySignatures } from '../policy/signing.js';
 import {
   approvalBinding,
@@ -128,17 +130,26 @@ export class ApplianceSession implements ApplianceApi {
     /** What an approval binds (request id, signing keys, policy version) and how long it lasts. */
     binding: ApprovalBinding;
     expiryMs: number;
+    model: ReviewModel;
   }> {
     const { prepared, decision, policy } = await previewInputs(
       { db: this.db, qr: nodeQrReader, now: this.now },
       inputs,
     );
+    const model = buildReviewModel({
+      requestId: prepared.requestId,
+      summary: prepared.summary,
+      decision,
+      policy,
+      now: this.now(),
+    });
     return {
       requestId: prepared.requestId,
       summary: prepared.summary,
       decision,
       binding: approvalBinding(prepared, policy?.version ?? null),
       expiryMs: approvalExpiryMs(policy),
+      model,
     };
   }
 
@@ -196,7 +207,24 @@ export class ApplianceSession implements ApplianceApi {
 
   async review(inputs: InputFile[]): Promise<ReviewView> {
     const reviewed = await this.reviewRequest(inputs);
-    return { report: reviewed.report, summary: reviewed.prepared.summary, decision: reviewed.decision };
+    return {
+      report: reviewed.report,
+      model: this.reviewModel(reviewed),
+      summary: reviewed.prepared.summary,
+      decision: reviewed.decision,
+    };
+  }
+
+  /** The review model of a reviewed request under the policy in force (what every front end renders). */
+  reviewModel(reviewed: Reviewed, approvalsGiven: string[] | null = null): ReviewModel {
+    return buildReviewModel({
+      requestId: reviewed.prepared.requestId,
+      summary: reviewed.prepared.summary,
+      decision: reviewed.decision,
+      policy: currentPolicy(this.db),
+      approvalsGiven,
+      now: this.now(),
+    });
   }
 
   async approve(requestId: string, officerKeyPem: string, passphrase: string): Promise<ApprovalDocument> {
@@ -253,6 +281,10 @@ export class ApplianceSession implements ApplianceApi {
 
   async policyPreview(document: unknown): Promise<{ text: string; diff: string[] }> {
     const next = parsePolicy(document);
+    assertKeyLabelsExist(
+      next,
+      this.db.listKeys().map((k) => k.label),
+    );
     verifyPolicySignatures(next, listOfficers(this.db), getQuorum(this.db) ?? 1);
     const current = currentPolicy(this.db);
     checkPolicyUpgrade(current, next);
@@ -261,6 +293,10 @@ export class ApplianceSession implements ApplianceApi {
 
   async policyApply(document: unknown): Promise<{ version: number }> {
     this.requireHsm();
+    assertKeyLabelsExist(
+      parsePolicy(document),
+      this.db.listKeys().map((k) => k.label),
+    );
     const applied = await applyPolicy(this.auditor as Auditor, document, this.now());
     return { version: applied.version };
   }

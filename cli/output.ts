@@ -13,7 +13,20 @@ export function println(text = ''): void {
 export function reportError(error: unknown, json: boolean): ColdsignError {
   const failure = toColdsignError(error);
   process.stderr.write(`coldsign: ${failure.message}\n`);
-  if (json) printJson({ error: { code: failure.code, message: failure.message } });
+  // A refusal carries its report: with --json every reason of every rule is printed, not only the first.
+  const report = (failure as { report?: { policy?: { reasons?: Array<{ ok: boolean; message: string }> } } })
+    .report;
+  if (json)
+    printJson({
+      error: {
+        code: failure.code,
+        message: failure.message,
+        ...(report?.policy?.reasons
+          ? { reasons: report.policy.reasons.filter((r) => !r.ok).map((r) => r.message) }
+          : {}),
+      },
+      ...(report ? { report } : {}),
+    });
   if (failure.code === 'INTERNAL' && process.env.COLDSIGN_DEBUG && failure.cause instanceof Error) {
     process.stderr.write(`${failure.cause.stack}\n`);
   }

@@ -1,115 +1,71 @@
-/** The human-readable review an operator checks line by line before signing (CLI without --json). */
-import type { Decision, Movement, SigningSummary } from '../core/summary.js';
-import { formatUnits } from 'ethers';
-import { relevantReasons } from '../appliance/pipeline.js';
-import type { PolicyDocument } from '../policy/schema.js';
+/**
+ * The human-readable review an operator checks line by line before signing (CLI without --json): a thin text
+ * formatter of the review model (appliance/review-model.ts), which the app's review screen and the --json report's
+ * `review` also render. Verdict and headline first; every movement; fee lines; warnings by severity; the closest
+ * rule's reasons, the other rules' reasons counted (all of them are in --json).
+ */
+import type { ReviewModel, ReviewMovement } from '../appliance/review-model.js';
 
-/** Address → allowlist label, from every rule of the active policy. */
-export function allowlistLabels(policy: PolicyDocument | null): Map<string, string> {
-  const labels = new Map<string, string>();
-  for (const rule of policy?.rules ?? []) {
-    for (const destination of rule.destinations ?? []) {
-      if (destination.label) labels.set(destination.address.toLowerCase(), destination.label);
-    }
-  }
-  return labels;
+const SEVERITY_TAGS = { danger: 'DANGER', warning: 'WARNING', info: 'NOTE' } as const;
+
+function movementLine(m: ReviewMovement, index: number): string {
+  const tag = !m.leaves
+    ? `  [change, back to ${m.label ?? 'our key'}]`
+    : m.label
+      ? `  "${m.label}" (allowlisted)`
+      : '  (on no allowlist)';
+  const to = m.to ?? '(no address: data output)';
+  const extra = [
+    m.token && m.channel === 'approval' ? `token ${m.token}` : null,
+    m.from ? `from ${m.from}` : null,
+    m.deadlineText ? `expires ${m.deadlineText}` : null,
+  ].filter(Boolean);
+  return `    ${index + 1}. ${m.channelName}: ${m.amount} → ${to}${tag}${extra.length ? `\n       ${extra.join(', ')}` : ''}`;
 }
 
-function assetName(movement: Movement): string {
-  return movement.asset.type === 'native'
-    ? movement.asset.symbol
-    : (movement.asset.symbol ?? `token ${movement.asset.contract}`);
+function verdictLine(model: ReviewModel): string {
+  const v = model.verdict;
+  if (!v.allowed) return 'Policy: REFUSED — this request cannot be signed';
+  const given = v.approvalsGiven
+    ? `, ${v.approvalsGiven.length} given${v.approvalsGiven.length ? ` (${v.approvalsGiven.join(', ')})` : ''}`
+    : '';
+  return `Policy: ALLOWED by rule ${v.rule}; ${v.requiredApprovals} officer approval(s) required${given}`;
 }
 
-function amountOf(movement: Movement): string {
-  return movement.amount !== null
-    ? `${movement.amount} ${assetName(movement)}`
-    : `${movement.raw} base units of ${assetName(movement)}`;
-}
-
-export function formatReview(
-  requestId: string,
-  summary: SigningSummary,
-  decision: Decision,
-  approvals: string[] | null,
-  policy: PolicyDocument | null,
-): string {
-  const labels = allowlistLabels(policy);
+export function formatReview(model: ReviewModel): string {
   const lines: string[] = [];
-  const where =
-    summary.chain === 'btc' ? `Bitcoin ${summary.network}` : `EVM chain ${summary.chainId ?? '(any)'}`;
-  const what = {
-    psbt: 'PSBT',
-    transaction: 'transaction',
-    message: 'message (EIP-191)',
-    typed_data: 'typed data (EIP-712)',
-  }[summary.kind];
-  lines.push(`Request ${requestId}`);
-  lines.push(`  ${where} ${what}, signed by: ${summary.signingKeys.join(', ')}`);
-  const d = summary.details;
-  // ERC-4527: who asked (origin) and which exported key path and fingerprint the request names
-  const pairing = d.pairing as
-    { origin: string | null; path: string | null; fingerprint: string | null } | undefined;
-  if (pairing)
+  const v = model.verdict;
+  lines.push(verdictLine(model));
+  lines.push(`  ${model.headline.text}`);
+  for (const approval of model.headline.approvals) lines.push(`  ${approval}`);
+  for (const reason of v.reasons) lines.push(`  ${reason.ok ? 'ok ' : 'no '} ${reason.message}`);
+  if (v.folded.length)
     lines.push(
-      `  Requested by ${pairing.origin ? JSON.stringify(pairing.origin.slice(0, 80)) : '(no origin)'} for path ${pairing.path ?? '(none)'}, fingerprint ${pairing.fingerprint ?? '(none)'}`,
+      `  (${v.folded.length} more reason(s) from ${new Set(v.folded.map((r) => r.rule)).size} other rule(s); every reason is in --json)`,
     );
-  if (summary.chain === 'btc' && Array.isArray(d.inputs)) {
-    const inputs = d.inputs as Array<{ ours: boolean; amount: string }>;
-    const ours = inputs.filter((i) => i.ours).length;
+  lines.push(`Request ${model.requestId}`);
+  lines.push(
+    `  ${model.network}, ${model.kindName}, signed by: ${model.signingKeys.join(', ') || 'none of our keys'}`,
+  );
+  if (model.from) lines.push(`  From ${model.from}`);
+  for (const fact of model.facts) lines.push(`  ${fact.label}: ${fact.value}`);
+  if (model.movements.length) {
+    lines.push('  Movements:');
+    model.movements.forEach((m, i) => lines.push(movementLine(m, i)));
+  }
+  for (const fee of model.fees) lines.push(`  ${fee.label}: ${fee.value}`);
+  if (model.call) {
+    lines.push(`  Contract call: ${model.call.function} on ${model.call.contract}`);
+    for (const arg of model.call.args) lines.push(`    ${arg.label} = ${arg.value}`);
+  }
+  if (model.typedData)
     lines.push(
-      `  Inputs: ${inputs.length} (${ours} ours, ${inputs.length - ours} not ours), total ${String(d.totalIn)} BTC`,
+      `  Typed data: ${model.typedData.primaryType}, domain ${model.typedData.domain.map((d) => `${d.label}=${d.value}`).join(', ')}`,
     );
-  }
-  if (summary.chain === 'evm' && d.kind === 'transaction') {
-    lines.push(`  From ${String(d.from)}  nonce ${String(d.nonce)}  gas limit ${String(d.gasLimit)}`);
-    const gwei = (v: unknown) => `${formatUnits(String(v), 'gwei')} gwei`;
-    const caps =
-      d.maxFeePerGas !== undefined
-        ? `max fee ${gwei(d.maxFeePerGas)}/gas, priority tip ${gwei(d.maxPriorityFeePerGas)}/gas`
-        : `gas price ${gwei(d.gasPrice)}/gas`;
-    lines.push(`  Fee caps: ${caps}`);
-  }
-  if (summary.movements.length) {
-    lines.push('  Outputs:');
-    summary.movements.forEach((m, i) => {
-      const label = m.to ? labels.get(m.to.toLowerCase()) : undefined;
-      const tag = m.change ? '  [change, back to our key]' : label ? `  "${label}" (allowlisted)` : '';
-      lines.push(`    ${i + 1}. ${m.to ?? '(no address: data output)'}  ${amountOf(m)}${tag}`);
-    });
-  }
-  if (summary.fee) {
-    const rate =
-      summary.fee.rate !== undefined
-        ? ` (${summary.fee.rate} sat/vB)`
-        : summary.chain === 'evm'
-          ? ' at most'
-          : '';
-    lines.push(`  Fee: ${summary.fee.amount} ${summary.chain === 'btc' ? 'BTC' : 'ETH'}${rate}`);
-  }
-  if (summary.call) {
-    const c = summary.call;
-    lines.push(`  Contract call: ${c.name ?? c.selector} on ${c.contract}`);
-    for (const [name, value] of Object.entries(c.args)) lines.push(`    ${name} = ${value}`);
-    if (c.unlimited) lines.push('    UNLIMITED approval');
-    if (c.delegatecall) lines.push('    DELEGATECALL (operation 1): the called code runs as our Safe');
-  }
-  if (summary.blind) lines.push('  BLIND: the calldata or typed data is not understood.');
-  if (summary.typedData) {
+  if (model.message)
     lines.push(
-      `  Typed data: ${summary.typedData.primaryType}, domain ${JSON.stringify(summary.typedData.domain)}`,
+      `  Message: ${model.message.text !== null ? JSON.stringify(model.message.text) : model.message.hex}`,
     );
-  }
-  if (summary.message)
-    lines.push(
-      `  Message: ${summary.message.text !== null ? JSON.stringify(summary.message.text) : summary.message.hex}`,
-    );
-  for (const warning of summary.warnings) lines.push(`  WARNING: ${warning}`);
-  const verdict = decision.allowed
-    ? `ALLOWED by rule ${decision.rule}; ${decision.requiredApprovals} officer approval(s) required${approvals ? `, ${approvals.length} given${approvals.length ? ` (${approvals.join(', ')})` : ''}` : ''}`
-    : 'REFUSED';
-  lines.push(`Policy: ${verdict}`);
-  for (const reason of relevantReasons(decision, policy, summary.chain))
-    lines.push(`  ${reason.ok ? 'ok ' : 'no '} ${reason.message}`);
+  for (const warning of model.warnings) lines.push(`  ${SEVERITY_TAGS[warning.severity]}: ${warning.text}`);
   return lines.join('\n');
 }

@@ -8,6 +8,8 @@ import { makeError } from '../core/errors.js';
 import { parseWalletDescriptor, WalletDescriptorError } from '../core/btc-wallet.js';
 import { parseJsonStrict } from '../core/json.js';
 import { DECIMAL_RE, decimalPlaces, nativeDecimals } from './amounts.js';
+import { evmAddressProblem, ruleAllowlistIssues } from './allowlist-checks.js';
+import { operatorMessage } from './messages.js';
 
 export const POLICY_KINDS = ['transfer', 'token_transfer', 'contract_call', 'message', 'typed_data'] as const;
 export type PolicyKind = (typeof POLICY_KINDS)[number];
@@ -27,12 +29,22 @@ const SIGHASH_NAMES = Object.keys(BTC_SIGHASH_TYPES) as [BtcSighashName, ...BtcS
 const EVM_ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
+/** A schema's own words for a wrong JSON type only; range and size problems keep their plain words (./messages.ts). */
+const typeError = (text: string) => ({
+  error: (issue: { code?: string }) => (issue.code === 'invalid_type' ? text : undefined),
+});
+
 const decimal = z.string({ error: 'must be a decimal amount in quotes, like "0.5"' }).regex(DECIMAL_RE, {
   error: 'must be a decimal amount in quotes, like "0.5" (no sign, no exponent, no spaces)',
 });
 const evmAddress = z
   .string({ error: 'must be an EVM address' })
-  .regex(EVM_ADDRESS_RE, { error: 'must be a 0x-prefixed 20-byte hex address' });
+  .regex(EVM_ADDRESS_RE, { error: 'must be a 0x-prefixed 20-byte hex address' })
+  .superRefine((text, ctx) => {
+    if (!EVM_ADDRESS_RE.test(text)) return;
+    const problem = evmAddressProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const nonEmptyText = (what: string) =>
   z
     .string({ error: `must be ${what}` })
@@ -52,7 +64,7 @@ const duration = z
 const token = z.strictObject({
   contract: evmAddress,
   symbol: nonEmptyText('the token symbol, like "USDC"'),
-  decimals: z.int({ error: 'must be the token decimals, a whole number' }).min(0).max(36),
+  decimals: z.int(typeError('must be the token decimals, a whole number')).min(0).max(36),
   maxAmount: decimal.optional(),
   velocityMaxAmount: decimal.optional(),
   approvalMaxAmount: decimal.optional(),
@@ -103,7 +115,7 @@ const velocity = z
   .strictObject({
     window: duration,
     maxAmount: decimal.optional(),
-    maxCount: z.int({ error: 'must be a whole number' }).min(1).optional(),
+    maxCount: z.int(typeError('must be a whole number')).min(1).optional(),
   })
   .refine((v) => v.maxAmount !== undefined || v.maxCount !== undefined, {
     error: 'must set maxAmount or maxCount',
@@ -158,7 +170,7 @@ export const ruleSchema = z
     safeRefunds: z.array(safeRefund).optional(),
     delegations: z.array(delegation).optional(),
     maxMessageBytes: z.int({ error: 'must be a whole number of bytes' }).min(1).max(65536).optional(),
-    approvals: z.int({ error: 'must be a whole number of officers' }).min(0).max(32).optional(),
+    approvals: z.int(typeError('must be a whole number of officers')).min(0).max(32).optional(),
     hours: hours.optional(),
     sighashTypes: z
       .array(z.enum(SIGHASH_NAMES, { error: `must be one of ${SIGHASH_NAMES.join(', ')}` }))
@@ -232,6 +244,8 @@ export const ruleSchema = z
     });
     if (rule.anyDestination && rule.destinations)
       issue(['anyDestination'], 'cannot be combined with destinations');
+    // Allowlist entries that can never match (broken checksums, another network's addresses).
+    for (const problem of ruleAllowlistIssues(rule)) issue(problem.path, problem.message);
   });
 
 export const policySignatureSchema = z.strictObject({
@@ -263,7 +277,7 @@ export const walletSchema = z
 
 export const policySchema = z
   .strictObject({
-    version: z.int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' }),
+    version: z.int(typeError('must be a whole number')).min(1, { error: 'must be at least 1' }),
     description: z.string().max(2000).optional(),
     /** How long an officer approval stays valid after it is made (default "24h", policy/approvals.ts). */
     approvalExpiry: z
@@ -326,7 +340,7 @@ export function parsePolicy(input: unknown): PolicyDocument {
   if (typeof input === 'string') {
     value = parseJsonStrict(input, 'The policy document', 'POLICY_INVALID');
   }
-  const result = policySchema.safeParse(value);
+  const result = policySchema.safeParse(value, { error: operatorMessage });
   if (result.success) return result.data;
   const first = result.error.issues[0];
   const where = first && first.path.length > 0 ? formatPath(first.path) : 'document';

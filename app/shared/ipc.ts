@@ -95,6 +95,9 @@ export const CHANNEL_ARGUMENTS: { [K in ChannelName]: z.ZodType<ChannelArgs<K>> 
   auditExport: z.tuple([]),
 };
 
+/** The only channels that answer before the HSM is unlocked (keys, policy and the audit log are shown after unlock). */
+export const OPEN_WHILE_LOCKED: ReadonlySet<ChannelName> = new Set<ChannelName>(['unlock', 'isUnlocked']);
+
 /**
  * A ColdsignError as an IPC failure: its stable code and its one-sentence message. INTERNAL errors get a generic
  * message (their text may carry paths or state; it stays in main).
@@ -133,6 +136,11 @@ export async function dispatch(
   }
   const parsed = CHANNEL_ARGUMENTS[channel].safeParse(rawArgs);
   if (!parsed.success) return invalidArguments(channel, parsed.error.issues[0]);
+  if (!OPEN_WHILE_LOCKED.has(channel) && !api.isUnlocked()) {
+    return failure(
+      makeError('HSM_PIN_REQUIRED', 'The appliance is locked: unlock it with the HSM user PIN first.'),
+    );
+  }
   try {
     const method = api[channel] as (...args: unknown[]) => unknown;
     const value = await method.apply(api, parsed.data as unknown[]);

@@ -1,13 +1,21 @@
 /**
- * `scripts/app-dev.sh` entry: serves the renderer to a browser on 127.0.0.1 (random port) against the real appliance
- * of COLDSIGN_HOME, through the same IPC contract as Electron main. Development only: no Electron hardening applies
+ * `scripts/app-dev.sh` entry: serves the renderer to a browser on 127.0.0.1 (random port, per-run token) against the
+ * throwaway home the script made (another home only with COLDSIGN_DEV_REAL_HOME=1), through the same IPC contract as
+ * Electron main. Development only: no Electron hardening applies
  * in a plain browser (the CSP and the sender check do).
  */
 import { ApplianceSession } from '../../appliance/session.js';
 import { resolveHome } from '../../store/home.js';
+import { devHomeRefusal } from './dev-home.js';
 import { startTestHost } from './server.js';
 
-const session = new ApplianceSession(resolveHome().dir);
+const homeDir = resolveHome().dir;
+const refusal = devHomeRefusal(homeDir, process.env);
+if (refusal) {
+  console.error(`coldsign app:dev: ${refusal}`);
+  process.exit(2);
+}
+const session = new ApplianceSession(homeDir);
 const host = await startTestHost({ api: session });
 console.log(`coldsign renderer (dev) at ${host.url} — home ${session.home.dir}. Ctrl+C to stop.`);
 

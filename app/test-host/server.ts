@@ -1,8 +1,11 @@
 /**
  * The browser test host: serves the renderer bundle and the SAME IPC contract as Electron main, over HTTP
  * (POST /ipc/<channel>), on loopback only (127.0.0.1, random port). Used by the Chromium tests and `app-dev`.
- * Like main, it checks the sender (Origin and Host must be its own) and validates arguments (shared dispatch()).
+ * Everything is served under a random per-run token (http://127.0.0.1:PORT/<token>/): a local page or process that
+ * does not know the token gets nothing, whatever Origin header it sends. Like main, it also checks the sender (Host
+ * and, when present, Origin must be its own; no DNS rebinding) and validates arguments (shared dispatch()).
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
@@ -22,6 +25,7 @@ const BRIDGE_PATH = '/coldsign-test-bridge.js';
 const MAX_BODY_BYTES = 96 * 1024 * 1024;
 
 export interface TestHost {
+  /** http://127.0.0.1:PORT/<token>/ — the only way in. */
   url: string;
   close(): Promise<void>;
 }
@@ -52,6 +56,17 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
   const rendererDir = options.rendererDir ?? DEFAULT_RENDERER_DIR;
   const shimFile = options.shimFile ?? DEFAULT_SHIM_FILE;
   let origin = '';
+  // A random per-run token: the first path segment of every URL the host answers.
+  const token = randomBytes(24).toString('base64url');
+  const expected = Buffer.from(token);
+  /** The path after /<token>, or null when the token is missing or wrong (compared in constant time). */
+  const underToken = (path: string): string | null => {
+    const end = path.indexOf('/', 1);
+    if (end < 0) return null;
+    const given = Buffer.from(path.slice(1, end));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    return path.slice(end);
+  };
 
   const serveFile = async (path: string, response: ServerResponse) => {
     if (path === BRIDGE_PATH) return send(response, 200, MIME_TYPES['.js']!, await readFile(shimFile));
@@ -68,7 +83,7 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
   const handleIpc = async (request: IncomingMessage, response: ServerResponse, channel: string) => {
     // The sender check of main, here: same-origin requests from the served app only (no other page, no DNS rebinding).
     if (
-      request.headers.origin !== origin ||
+      (request.headers.origin !== undefined && request.headers.origin !== origin) ||
       request.headers.host !== new URL(origin).host ||
       !request.headers['content-type']?.startsWith('application/json')
     ) {
@@ -104,7 +119,8 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
   };
 
   const server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://host').pathname;
+    const path = underToken(new URL(request.url ?? '/', 'http://host').pathname);
+    if (path === null) return send(response, 404, 'text/plain', 'Not found');
     const work =
       request.method === 'POST' && path.startsWith('/ipc/')
         ? handleIpc(request, response, path.slice('/ipc/'.length))
@@ -119,7 +135,7 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url: `${origin}/`,
+    url: `${origin}/${token}/`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -89,13 +89,9 @@ export async function approveCommand(
   const groups = groupInputs(readInputs(inputs));
   if (groups.length !== 1) throw makeError('USAGE', 'approve takes the input(s) of exactly one request.');
   const keyText = readOfficerKeyFile(options.key);
-  const { preview, policy } = await withSession(
-    async (session) => ({ preview: await session.preview(groups[0]!), policy: currentPolicy(session.db) }),
-    { unlock: false },
-  );
+  const preview = await withSession((session) => session.preview(groups[0]!), { unlock: false });
   // The officer sees what they approve before their passphrase is asked for.
-  if (!options.json)
-    println(formatReview(preview.requestId, preview.summary, preview.decision, null, policy));
+  if (!options.json) println(formatReview(preview.model));
   // A request the policy refuses is not approved (POLICY_DENIED, exit 4).
   refuseApprovalOfDenied(preview.requestId, preview.decision);
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));

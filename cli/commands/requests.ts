@@ -1,7 +1,8 @@
 /** `coldsign inspect` and `coldsign sign`: one pipeline, from files or QR images to signed outputs. */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { currentPolicy } from '../../appliance/pipeline.js';
+import type { Reviewed } from '../../appliance/pipeline.js';
+import type { ApplianceSession } from '../../appliance/session.js';
 import type { RequestReport } from '../../appliance/api.js';
 import { makeError } from '../../core/errors.js';
 import { parseJsonStrict } from '../../core/json.js';
@@ -16,14 +17,11 @@ export async function inspectCommand(inputs: string[], options: { json?: boolean
   const groups = groupInputs(readInputs(inputs));
   const reports: RequestReport[] = [];
   await withSession(async (session) => {
-    const policy = currentPolicy(session.db);
     for (const group of groups) {
       const reviewed = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`));
-      reports.push(reviewed.report);
-      if (!options.json)
-        println(
-          `${formatReview(reviewed.prepared.requestId, reviewed.prepared.summary, reviewed.decision, null, policy)}\n`,
-        );
+      const review = session.reviewModel(reviewed);
+      reports.push({ ...reviewed.report, review });
+      if (!options.json) println(`${formatReview(review)}\n`);
     }
   });
   if (options.json) printJson(reports.length === 1 ? reports[0] : reports);
@@ -68,36 +66,37 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     description: string;
   }> = [];
   await withSession(async (session) => {
-    const policy = currentPolicy(session.db);
     // Review every request first (the operator sees each), so that a refusal of any one leaves nothing signed.
-    const reviewed = [];
+    const reviewed: Reviewed[] = [];
     for (const group of groups) {
       const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`), {
         checkpoint: false,
       });
-      if (!options.json)
-        println(`${formatReview(r.prepared.requestId, r.prepared.summary, r.decision, null, policy)}\n`);
+      if (!options.json) println(`${formatReview(session.reviewModel(r))}\n`);
       if (intoDirectory) refuseEarlierOutput(options.out, r.prepared.requestId, options.force);
       reviewed.push(r);
     }
     // All or none: every request is decided with its own approvals before the HSM signs any.
-    const outcomes = await session.signRequests(
-      reviewed.map((r) => r.prepared.requestId),
-      approvals,
-      (r) => ({
-        format,
-        outputPath: (suffix) =>
-          intoDirectory
-            ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`)
-            : options.out,
-        fragmentBytes: options.fragment,
-        urType: options.urType,
-        withQr: Boolean(options.qr),
-        onProgress: progress('Signing in the HSM'),
-        finalize: options.finalize === true,
-      }),
+    const outcomes = await withReview(session, reviewed, () =>
+      session.signRequests(
+        reviewed.map((r) => r.prepared.requestId),
+        approvals,
+        (r) => ({
+          format: formatFor(format, r.prepared.chain, intoDirectory ? null : options.out),
+          outputPath: (suffix) =>
+            intoDirectory
+              ? join(options.out, `request-${r.prepared.requestId.slice(0, 16)}${suffix}`)
+              : options.out,
+          fragmentBytes: options.fragment,
+          urType: options.urType,
+          withQr: Boolean(options.qr),
+          onProgress: progress('Signing in the HSM'),
+          finalize: options.finalize === true,
+        }),
+      ),
     );
-    for (const outcome of outcomes) {
+    for (const [index, outcome] of outcomes.entries()) {
+      outcome.report.review = session.reviewModel(reviewed[index]!, outcome.report.policy.approvals);
       results.push({
         report: outcome.report,
         path: outcome.report.outputs[0] ?? options.out,
@@ -108,6 +107,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     }
   });
   // The audit log holds every signature and output digest: only now are files written.
+  const frameCounts = new Map<string, number>();
   for (const result of results) {
     writeOutputFile(result.path, result.bytes, options.force);
     if (options.qr) {
@@ -116,7 +116,9 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
         result.urParts,
         results.length > 1 ? result.report.requestId.slice(0, 16) : undefined,
         options.force,
+        progress('Writing QR frames'),
       );
+      frameCounts.set(result.report.requestId, frames.length);
       result.report.outputs.push(...frames);
     }
   }
@@ -127,10 +129,37 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     println(
       `Signed${approvals.length ? ` with the approvals of ${approvals.join(', ')}` : ''}: ${result.description}`,
     );
-    for (const output of result.report.outputs) println(`  wrote ${output}`);
+    const frames = frameCounts.get(result.report.requestId) ?? 0;
+    const files = result.report.outputs.slice(0, result.report.outputs.length - frames);
+    for (const output of files) println(`  wrote ${output}`);
+    // One summary line for the QR frames, however many (each file is listed in --json).
+    if (frames > 0) {
+      const framePaths = result.report.outputs.slice(-frames);
+      println(
+        frames === 1
+          ? `  wrote 1 QR frame: ${framePaths[0]}`
+          : `  wrote ${frames} QR frames: ${framePaths[0]} … ${framePaths[frames - 1]}`,
+      );
+    }
     println(
       `  audit entry ${result.report.audit.seq}; checkpoint head ${result.report.audit.head.seq} ${result.report.audit.head.hash}`,
     );
+  }
+}
+
+/** A refusal's report (every reason of every rule) carries the review model too, for `sign --json`. */
+async function withReview<T>(
+  session: ApplianceSession,
+  reviewed: Reviewed[],
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const report = (error as { report?: RequestReport }).report;
+    const refused = reviewed.find((r) => r.prepared.requestId === report?.requestId);
+    if (report && refused) report.review = session.reviewModel(refused, report.policy.approvals);
+    throw error;
   }
 }
 
@@ -155,18 +184,30 @@ function readApproval(path: string): unknown {
   return parseJsonStrict(text, `The approval file ${path}`, 'APPROVAL_INVALID');
 }
 
-/** Writes DIR/frame-0001.png … (SPEC `--qr DIR`), one frame per UR part. */
+/** Writes DIR/frame-0001.png … (SPEC `--qr DIR`), one frame per UR part, reporting progress (done, total). */
 export async function writeQrFrames(
   dir: string,
   parts: string[],
   prefix?: string,
   force = false,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<string[]> {
   const { renderQrPng } = await import('../../qr/index.js');
   return parts.map((part, i) => {
     const name = `${prefix ? `${prefix}-` : ''}frame-${String(i + 1).padStart(4, '0')}.png`;
     const path = join(dir, name);
     writeOutputFile(path, renderQrPng(/^ur:/i.test(part) ? part.toUpperCase() : part), force);
+    onProgress?.(i + 1, parts.length);
     return path;
   });
+}
+
+/**
+ * `--format auto` with `--out NAME.psbt` for a Bitcoin request writes a binary PSBT (BIP-174), even when the request
+ * came by QR (whose answer would otherwise be crypto-psbt UR text): a file named .psbt holds a PSBT.
+ */
+export function formatFor(format: OutputFormat, chain: 'btc' | 'evm', outFile: string | null): OutputFormat {
+  return format === 'auto' && chain === 'btc' && outFile !== null && /\.psbt$/i.test(outFile)
+    ? 'psbt'
+    : format;
 }

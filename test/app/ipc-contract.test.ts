@@ -4,6 +4,7 @@
  * and which requests and permissions main allows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ApplianceSession } from '../../appliance/session.js';
 import { resolveAppFile } from '../../app/main/app-files.js';
@@ -12,7 +13,8 @@ import { CHANNEL_NAMES, dispatch } from '../../app/shared/ipc.js';
 import { CONTENT_SECURITY_POLICY } from '../../app/shared/security.js';
 import { startTestHost, type TestHost } from '../../app/test-host/server.js';
 import { decodeWire, encodeWire } from '../../app/test-host/wire.js';
-import { createCliHome, type CliHome } from '../support/cli.js';
+import { devHomeRefusal } from '../../app/test-host/dev-home.js';
+import { createCliHome, ROOT, type CliHome } from '../support/cli.js';
 import { APP_PIN, buildAppOnce, removeAppBuild } from './support/app-host.js';
 
 let cli: CliHome;
@@ -83,6 +85,42 @@ describe('dispatch', () => {
     });
   });
 
+  it('refuses every channel but unlock and isUnlocked while the HSM is locked', async () => {
+    expect(session.isUnlocked()).toBe(false);
+    const args: Record<string, unknown[]> = {
+      lock: [],
+      listKeys: [],
+      generateKey: [{ chain: 'btc', label: 'k' }],
+      review: [[{ name: 'a.psbt', bytes: new Uint8Array([1]) }]],
+      approve: ['00'.repeat(32), 'pem', 'pass'],
+      sign: ['00'.repeat(32), []],
+      policyShow: [],
+      policyPreview: [{ version: 1, rules: [] }],
+      policyApply: [{ version: 1, rules: [] }],
+      auditList: [0, 10],
+      auditVerify: [],
+      auditExport: [],
+    };
+    expect(Object.keys(args).sort()).toEqual(
+      CHANNEL_NAMES.filter((c) => c !== 'unlock' && c !== 'isUnlocked').sort(),
+    );
+    for (const [channel, channelArgs] of Object.entries(args)) {
+      expect(await dispatch(session, channel, channelArgs), channel).toEqual({
+        ok: false,
+        error: {
+          code: 'HSM_PIN_REQUIRED',
+          message: 'The appliance is locked: unlock it with the HSM user PIN first.',
+        },
+      });
+    }
+    expect(await dispatch(session, 'isUnlocked', [])).toEqual({ ok: true, value: false });
+    // Unlocked, the same channels answer (the audit log has the init entries).
+    expect(await dispatch(session, 'unlock', [APP_PIN])).toMatchObject({ ok: true });
+    expect(await dispatch(session, 'listKeys', [])).toEqual({ ok: true, value: [] });
+    expect(await dispatch(session, 'auditList', [0, 10])).toMatchObject({ ok: true });
+    expect(await dispatch(session, 'lock', [])).toEqual({ ok: true, value: undefined });
+  });
+
   it('carries the appliance’s own code and message (wrong PIN), then a value (right PIN)', async () => {
     const wrong = await dispatch(session, 'unlock', ['999999']);
     expect(wrong).toMatchObject({ ok: false, error: { code: 'HSM_PIN_INCORRECT' } });
@@ -101,18 +139,31 @@ describe('test host', () => {
       body: encodeWire(args),
     });
 
-  it('answers its own origin and refuses any other sender', async () => {
-    const origin = new URL(host.url).origin;
+  it('answers only under its per-run token: a forged Origin without the token gets nothing', async () => {
+    const { origin, pathname } = new URL(host.url);
+    expect(pathname).toMatch(/^\/[A-Za-z0-9_-]{32}\/$/);
     const own = await post('isUnlocked', [], { Origin: origin });
     expect(decodeWire(await own.text())).toEqual({ ok: true, value: false });
+    for (const url of [`${origin}/ipc/isUnlocked`, `${origin}/${'A'.repeat(32)}/ipc/isUnlocked`]) {
+      const forged = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Origin: origin },
+        body: encodeWire([]),
+      });
+      expect(forged.status).toBe(404);
+      expect(await forged.text()).not.toContain('value');
+    }
+    expect((await fetch(`${origin}/`)).status).toBe(404);
+    expect((await fetch(`${origin}/coldsign-test-bridge.js`)).status).toBe(404);
+  });
+
+  it('with the token, still refuses another origin (a page that learned the URL)', async () => {
     const foreign = await post('isUnlocked', [], { Origin: 'http://evil.example' });
     expect(foreign.status).toBe(403);
     expect(decodeWire(await foreign.text())).toMatchObject({
       ok: false,
       error: { code: 'IPC_SENDER_REFUSED' },
     });
-    const none = await post('isUnlocked', [], {});
-    expect(none.status).toBe(403);
   });
 
   it('serves the bundle with the CSP, and nothing outside it', async () => {
@@ -185,5 +236,30 @@ describe('main-process rules', () => {
     ]) {
       expect(isAllowedPermission(permission, 'coldsign://app/index.html')).toBe(false);
     }
+  });
+});
+
+describe('app:dev home', () => {
+  it('opens the run’s throwaway home, and another home only when asked', () => {
+    const home = join(cli.dir, 'home');
+    expect(devHomeRefusal(home, {})).toMatch(/refuses to open .*not a throwaway home/);
+    expect(devHomeRefusal(home, { COLDSIGN_DEV_THROWAWAY_HOME: join(cli.dir, 'other') })).not.toBeNull();
+    expect(devHomeRefusal(home, { COLDSIGN_DEV_THROWAWAY_HOME: `${home}/` })).toBeNull();
+    expect(devHomeRefusal(home, { COLDSIGN_DEV_REAL_HOME: '1' })).toBeNull();
+    expect(devHomeRefusal(home, { COLDSIGN_DEV_REAL_HOME: 'yes' })).not.toBeNull();
+  });
+
+  it('the dev entry point exits before opening a home that is not a throwaway one', () => {
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'app', 'test-host', 'main.ts')],
+      {
+        env: { ...process.env, COLDSIGN_HOME: join(cli.dir, 'home'), COLDSIGN_DEV_THROWAWAY_HOME: '' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/not a throwaway home made for this run/);
   });
 });

@@ -130,7 +130,7 @@ beforeAll(async () => {
       );
     },
   });
-});
+}, 180_000);
 afterAll(async () => {
   await app?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -208,6 +208,14 @@ describe('an allowed PSBT through the camera', () => {
     await page.locator('#save-0').click();
     const saved = readFileSync(await (await download).path());
     expect(saved.length).toBeGreaterThan(0);
+    // The same signed PSBT can be saved as a binary .psbt file (BIP-174 magic "psbt" 0xff).
+    const psbtDownload = page.waitForEvent('download');
+    await page.locator('#save-psbt-0').click();
+    const file = await psbtDownload;
+    expect(file.suggestedFilename()).toMatch(/\.signed\.psbt$/);
+    const psbt = readFileSync(await file.path());
+    expect(psbt.subarray(0, 5).toString('hex')).toBe('70736274ff');
+    expect(checkSignedPsbt(psbt)).toBe(checkSignedPsbt(signed));
   });
 
   it('re-splits the signed QR at another density; it still reads back to the same PSBT', async () => {
@@ -258,8 +266,8 @@ describe('refusals and bad input', () => {
     const psbt = Buffer.from(buildPsbt(vaultAddress, EXCHANGE, 80_000_000n, 2_000n, [90_000_000n]), 'base64');
     await page.locator('#open-files').setInputFiles(writeFileIn(dir, 'too-much.psbt', psbt));
     await page.locator('#verdict h2', { hasText: 'REFUSED' }).waitFor();
-    expect(await page.locator('#verdict').textContent()).toMatch(/0\.8 BTC/);
-    expect(await page.locator('#sign-button').isDisabled()).toBe(true);
+    expect(await page.locator('#reasons').textContent()).toMatch(/0\.8 BTC/);
+    expect(await page.locator('#sign-button').count()).toBe(0);
     expect(await page.locator('#approve-form').count()).toBe(0);
     await app.screenshot('09-review-refused');
   });

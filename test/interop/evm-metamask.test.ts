@@ -368,7 +368,7 @@ describe('requests meant for another signer are refused (EVM_PAIRING_MISMATCH, n
     const result = cli.run(['inspect', requestFile('ours.ur.txt', "m/44'/60'/0'/0/0", fingerprint)]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(
-      `Requested by "evil dapp" for path m/44'/60'/0'/0/0, fingerprint ${fingerprint}`,
+      `Requested by: "evil dapp" for path m/44'/60'/0'/0/0, fingerprint ${fingerprint}`,
     );
   });
 

@@ -2,8 +2,9 @@
 import type { Movement, SigningSummary } from '../../core/summary.js';
 import { parsePolicy, type PolicyDocument } from '../../policy/schema.js';
 
-export const EXCHANGE = 'bc1qexchange0000000000000000000000000000000';
-export const CHANGE = 'bc1qchange000000000000000000000000000000000';
+/** Valid mainnet P2WPKH addresses (BIP-173): a policy's allowlist refuses addresses that can never match. */
+export const EXCHANGE = 'bc1qamhwamhwamhwamhwamhwamhwamhwamhwmkgx3g';
+export const CHANGE = 'bc1qenxvenxvenxvenxvenxvenxvenxvenxvx46avd';
 export const PAYROLL = '0x1111111111111111111111111111111111111111';
 export const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 export const ROUTER = '0x2222222222222222222222222222222222222222';

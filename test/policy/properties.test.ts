@@ -8,7 +8,15 @@ import { parsePolicy, type PolicyRule } from '../../policy/schema.js';
 import { usageInWindow, windowMs, type VelocityRecord } from '../../policy/velocity.js';
 import { NOW } from './fixtures.js';
 
-const ADDRESSES = ['bc1qaaaa', 'bc1qbbbb', 'bc1qcccc', 'bc1qdddd', '3Jeeee', '1Pffff'];
+/** Valid mainnet addresses (P2WPKH, P2SH, P2PKH): allowlists refuse addresses that can never match. */
+const ADDRESSES = [
+  'bc1qqyqszqgpqyqszqgpqyqszqgpqyqszqgpyfl4f3',
+  'bc1qqgpqyqszqgpqyqszqgpqyqszqgpqyqsz4desz8',
+  'bc1qqvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcr5ac3gx',
+  'bc1qqszqgpqyqszqgpqyqszqgpqyqszqgpqy5dl506',
+  '329ZKGh9pVe72YoH88HEBPrg7xt8Q5QoBr',
+  '1YrGg3TKiBsKripCdjm77zgy8WhDYmUH5',
+];
 const TOKENS = ['0x' + '1'.repeat(40), '0x' + '2'.repeat(40), '0x' + '3'.repeat(40)];
 const EVM_ADDRESSES = [
   '0x' + 'a'.repeat(40),
@@ -26,7 +34,7 @@ const btcRule = (id: string) =>
     {
       id: fc.constant(id),
       chain: fc.constant('btc' as const),
-      network: fc.constantFrom('mainnet', 'testnet'),
+      network: fc.constant('mainnet'),
       destinations: fc
         .subarray(ADDRESSES, { minLength: 1 })
         .map((list) => list.map((address) => ({ address, label: `L-${address}` }))),

@@ -63,6 +63,8 @@ export interface LaunchOptions {
   beforeInit?: (cli: CliHome) => string[];
   /** Runs with the initialized home before the session opens (e.g. keys and a policy, with the CLI). */
   prepare?: (cli: CliHome) => void;
+  /** The window size (default 1280×900). */
+  viewport?: { width: number; height: number };
 }
 
 export async function launchApp(options: LaunchOptions = {}): Promise<AppUnderTest> {
@@ -103,7 +105,7 @@ export async function launchApp(options: LaunchOptions = {}): Promise<AppUnderTe
       executablePath: CHROMIUM,
       headless: true,
       args,
-      viewport: { width: 1280, height: 900 },
+      viewport: options.viewport ?? { width: 1280, height: 900 },
     });
     cleanups.push(() => context.close());
     if (options.fakeCamera) await context.grantPermissions(['camera'], { origin: new URL(host.url).origin });

@@ -68,7 +68,31 @@ function outputPanel(output: SignedOutput, index: number): HTMLElement {
         density,
       )
     : null;
-  return h('div', { className: 'card output' }, h('h2', {}, output.description), qr.element, controls, save);
+  return h(
+    'div',
+    { className: 'card output' },
+    h('h2', {}, output.description),
+    qr.element,
+    controls,
+    h('div', { className: 'actions' }, save, message ? psbtSaveButton(message, output.name, index) : null),
+  );
+}
+
+/** A signed crypto-psbt UR can also be saved as a binary PSBT file (BIP-174), which is what a .psbt file holds. */
+function psbtSaveButton(
+  message: ReturnType<typeof assembleUr>,
+  name: string,
+  index: number,
+): HTMLElement | null {
+  if (message.type !== 'crypto-psbt' && message.type !== 'psbt') return null;
+  const psbtName = name.replace(/(\.signed)?(\.ur)?\.txt$/i, '') + '.signed.psbt';
+  const button = h('button', { type: 'button', id: `save-psbt-${index}` }, 'Save as PSBT file');
+  const psbt = cborByteString(message.cbor);
+  if (!psbt) return null;
+  button.addEventListener('click', () =>
+    saveBytes(psbtName.replace(/\.signed\.signed\./, '.signed.'), psbt, 'application/octet-stream'),
+  );
+  return button;
 }
 
 export function resultScreen(): HTMLElement {
@@ -97,4 +121,16 @@ export function resultScreen(): HTMLElement {
     ...result.outputs.map(outputPanel),
     done,
   );
+}
+
+/** The bytes of a CBOR byte string (RFC 8949 major type 2), the whole payload of a crypto-psbt UR (BCR-2020-006). */
+function cborByteString(cbor: Uint8Array): Uint8Array | null {
+  const head = cbor[0];
+  if (head === undefined || head >> 5 !== 2) return null;
+  const info = head & 0x1f;
+  const width = info < 24 ? 0 : info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : -1;
+  if (width < 0 || cbor.length < 1 + width) return null;
+  let length = info < 24 ? info : 0;
+  for (let i = 1; i <= width; i++) length = length * 256 + cbor[i]!;
+  return cbor.length === 1 + width + length ? cbor.subarray(1 + width) : null;
 }

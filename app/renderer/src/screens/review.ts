@@ -1,44 +1,145 @@
 /**
- * Review: everything the operator must check before signing, laid out for checking — what moves where (with the
- * policy's allowlist labels, change marked), the fee and fee rate, decoded calls, warnings in plain words, and the
- * policy verdict with each reason. Officers approve here; the Sign button appears only when the policy allows it.
+ * Review: a thin view of the review model the appliance sends (appliance/review-model.ts; nothing is re-fetched or
+ * cast here). The verdict and the headline come first, above the fold; a refusal is a red banner that stays at the
+ * top while the page scrolls and there is no Sign button at all. Then every movement (addresses in full, monospace,
+ * in groups of four), warnings by severity, fee lines, the decoded call, and the details.
  */
-import type { ReviewView } from '../../../../appliance/api.js';
-import type { Movement, SigningSummary } from '../../../../core/summary.js';
+import type { ReviewModel, ReviewMovement } from '../../../../appliance/review-model.js';
 import { call } from '../api.js';
 import { go, resetRequest, state } from '../state.js';
 import { h, row } from '../ui/dom.js';
 import { errorBox, withStatus } from '../ui/notice.js';
 import { approvalsPanel } from './approvals.js';
 
-/** Address → label from the active policy's destination allowlists (rules[].destinations[]). */
-async function allowlistLabels(): Promise<Map<string, string>> {
-  const labels = new Map<string, string>();
-  try {
-    const { document } = await call('policyShow');
-    const rules =
-      (document as { rules?: Array<{ destinations?: Array<{ address?: string; label?: string }> }> } | null)
-        ?.rules ?? [];
-    for (const rule of rules)
-      for (const d of rule.destinations ?? [])
-        if (d.address && d.label) labels.set(d.address.toLowerCase(), d.label);
-  } catch {}
-  return labels;
+/** An address in full, in groups of four characters (an "0x" prefix stays on its own), never truncated. */
+export function addressView(address: string | null, fallback = 'no address (data output)'): HTMLElement {
+  if (!address) return h('span', { className: 'muted' }, fallback);
+  const head = address.startsWith('0x') ? ['0x'] : [];
+  const rest = address.slice(head.length);
+  const groups = [...head, ...(rest.match(/.{1,4}/g) ?? [])];
+  return h(
+    'span',
+    { className: 'address mono', title: address, 'aria-label': address },
+    ...groups.map((g) => h('span', {}, g)),
+  );
 }
 
-const KIND_NAMES: Record<SigningSummary['kind'], string> = {
-  psbt: 'transaction (PSBT)',
-  transaction: 'transaction',
-  message: 'message signature',
-  typed_data: 'typed data signature (EIP-712)',
-};
+/** How many of the closest rule's reasons are shown before the rest are folded. */
+const SHOWN_REASONS = 3;
 
-function assetName(m: Movement): string {
-  return m.asset.type === 'native' ? m.asset.symbol : (m.asset.symbol ?? `token ${m.asset.contract}`);
+function reasonItem(r: { ok: boolean; message: string }, prefix = ''): HTMLElement {
+  return h(
+    'li',
+    { className: r.ok ? 'ok' : 'bad' },
+    h('span', { className: 'mark', 'aria-hidden': 'true' }, r.ok ? '✓ ' : '✗ '),
+    `${prefix}${r.message}`,
+  );
 }
 
-function movementsTable(summary: SigningSummary, labels: Map<string, string>): HTMLElement {
-  if (summary.movements.length === 0) return h('p', {}, 'Nothing moves value in this request.');
+/** The verdict: a compact banner (a refusal stays pinned to the top of the window while the page scrolls). */
+function verdictBanner(model: ReviewModel): HTMLElement {
+  const v = model.verdict;
+  const needs =
+    v.requiredApprovals === 0
+      ? 'No officer approval needed.'
+      : `Needs ${v.requiredApprovals} officer approval${v.requiredApprovals === 1 ? '' : 's'}.`;
+  return h(
+    'div',
+    {
+      className: `verdict ${v.allowed ? 'allowed' : 'refused'}`,
+      id: 'verdict',
+      role: v.allowed ? 'status' : 'alert',
+    },
+    h(
+      'h2',
+      {},
+      v.allowed ? `Policy: ALLOWED by rule "${v.rule}"` : 'Policy: REFUSED — this request cannot be signed',
+    ),
+    h(
+      'p',
+      {},
+      v.allowed
+        ? needs
+        : v.closestRule
+          ? `Closest rule: "${v.closestRule}". Reject it, or have the officers change the policy.`
+          : 'Reject it, or have the officers change the policy.',
+    ),
+  );
+}
+
+/** The closest rule's reasons first (a few shown, the rest folded with the other rules' reasons). */
+function reasonsCard(model: ReviewModel): HTMLElement {
+  const v = model.verdict;
+  const shown = v.reasons.slice(0, SHOWN_REASONS);
+  const more = [...v.reasons.slice(SHOWN_REASONS), ...v.folded];
+  return h(
+    'div',
+    { className: 'card', id: 'reasons' },
+    h('h2', {}, v.allowed ? 'Why it is allowed' : 'Why it is refused'),
+    h('ul', { className: 'reasons' }, ...shown.map((r) => reasonItem(r))),
+    more.length > 0
+      ? h(
+          'details',
+          { className: 'folded' },
+          h('summary', {}, `${more.length} more reason${more.length === 1 ? '' : 's'}`),
+          h('ul', { className: 'reasons' }, ...more.map((r) => reasonItem(r, `${r.rule}: `))),
+        )
+      : null,
+  );
+}
+
+function headline(model: ReviewModel): HTMLElement {
+  return h(
+    'div',
+    { className: 'headline', id: 'headline' },
+    h('p', { className: 'headline-text' }, model.headline.text),
+    ...model.headline.approvals.map((a) => h('p', { className: 'headline-approval' }, a)),
+  );
+}
+
+function warnings(model: ReviewModel): HTMLElement | null {
+  if (model.warnings.length === 0) return null;
+  return h(
+    'ul',
+    { className: 'warnings', id: 'warnings', 'aria-label': 'Warnings' },
+    ...model.warnings.map((w) =>
+      h(
+        'li',
+        { className: w.severity },
+        h('span', { className: 'severity' }, w.severity === 'danger' ? 'DANGER' : 'WARNING'),
+        ' ',
+        w.text,
+      ),
+    ),
+  );
+}
+
+function movementRow(m: ReviewMovement): HTMLElement {
+  return h(
+    'tr',
+    { className: m.leaves ? 'spend' : 'change' },
+    h('td', {}, m.channelName),
+    h('td', {}, addressView(m.to)),
+    h(
+      'td',
+      {},
+      !m.leaves
+        ? h('span', { className: 'tag' }, `CHANGE (back to ${m.label ?? 'our key'})`)
+        : m.label
+          ? h('span', { className: 'tag ok' }, m.label)
+          : h('span', { className: 'tag warn' }, 'on no allowlist'),
+      m.token && m.channel === 'approval'
+        ? h('div', { className: 'sub' }, 'token ', addressView(m.token))
+        : null,
+      m.deadlineText ? h('div', { className: 'sub' }, `expires ${m.deadlineText}`) : null,
+    ),
+    h('td', { className: `num${m.unbounded ? ' danger' : ''}` }, m.amount),
+  );
+}
+
+function movements(model: ReviewModel): HTMLElement {
+  if (model.movements.length === 0)
+    return h('p', { id: 'movements' }, 'Nothing in this request moves value that coldsign can see.');
   return h(
     'table',
     { className: 'table', id: 'movements' },
@@ -48,138 +149,61 @@ function movementsTable(summary: SigningSummary, labels: Map<string, string>): H
       h(
         'tr',
         {},
+        h('th', {}, 'What'),
         h('th', {}, 'To'),
         h('th', {}, 'Allowlist'),
         h('th', { className: 'num' }, 'Amount'),
-        h('th', {}, ''),
       ),
     ),
-    h(
-      'tbody',
-      {},
-      ...summary.movements.map((m) => {
-        const label = m.to ? labels.get(m.to.toLowerCase()) : undefined;
-        return h(
-          'tr',
-          { className: m.change ? 'change' : 'spend' },
-          h('td', { className: 'mono wrap' }, m.to ?? 'no address (data output)'),
-          h(
-            'td',
-            {},
-            m.change
-              ? h('span', { className: 'tag' }, 'our own key')
-              : label
-                ? h('span', { className: 'tag ok' }, label)
-                : h('span', { className: 'tag warn' }, 'not on any allowlist'),
-          ),
-          h('td', { className: 'num' }, `${m.amount ?? `${m.raw} base units`} ${assetName(m)}`),
-          h(
-            'td',
-            {},
-            m.change
-              ? h('span', { className: 'tag' }, 'CHANGE (back to us)')
-              : h('span', { className: 'tag spend' }, 'LEAVES'),
-          ),
-        );
-      }),
-    ),
+    h('tbody', {}, ...model.movements.map(movementRow)),
   );
 }
 
-function callDetails(summary: SigningSummary): HTMLElement | null {
-  const c = summary.call;
-  if (!c && !summary.blind && !summary.typedData && !summary.message) return null;
+function details(model: ReviewModel): HTMLElement {
+  return h(
+    'dl',
+    { id: 'fee' },
+    ...row('Network', model.network),
+    ...(model.from ? row('From', addressView(model.from)) : []),
+    ...row('Signing keys', model.signingKeys.join(', ') || 'none of ours'),
+    ...model.fees.flatMap((f) => row(f.label, f.value)),
+    ...model.facts.flatMap((f) => row(f.label, h('span', { className: 'mono wrap' }, f.value))),
+    ...row('Request id', h('span', { className: 'mono wrap' }, model.requestId)),
+  );
+}
+
+function whatItDoes(model: ReviewModel): HTMLElement | null {
   const parts: HTMLElement[] = [];
-  if (c) {
+  if (model.call)
     parts.push(
       h(
         'dl',
         { id: 'decoded-call' },
-        ...row('Contract', h('span', { className: 'mono' }, c.contract)),
-        ...row('Function', c.name ?? `unknown (selector ${c.selector})`),
-        ...Object.entries(c.args).flatMap(([k, v]) => row(k, h('span', { className: 'mono wrap' }, v))),
+        ...row('Contract', addressView(model.call.contract)),
+        ...row('Function', model.call.function),
+        ...model.call.args.flatMap((a) => row(a.label, h('span', { className: 'mono wrap' }, a.value))),
       ),
     );
-    if (c.spendingApproval)
-      parts.push(
-        h(
-          'p',
-          { className: 'warning' },
-          c.unlimited
-            ? 'This lets someone else spend an UNLIMITED amount of our tokens.'
-            : 'This lets someone else spend our tokens.',
-        ),
-      );
-    if (c.delegatecall)
-      parts.push(
-        h(
-          'p',
-          { className: 'warning' },
-          'This Safe transaction runs code with our Safe’s full authority (delegatecall).',
-        ),
-      );
-  }
-  if (summary.typedData)
+  if (model.typedData)
     parts.push(
       h(
         'dl',
-        {},
-        ...row('Typed data', summary.typedData.primaryType),
-        ...Object.entries(summary.typedData.domain).flatMap(([k, v]) => row(`domain.${k}`, v)),
+        { id: 'typed-data' },
+        ...row('Typed data', model.typedData.primaryType),
+        ...model.typedData.domain.flatMap((d) => row(`domain.${d.label}`, d.value)),
       ),
     );
-  if (summary.message)
+  if (model.message)
     parts.push(
       h(
         'dl',
-        {},
-        ...row('Message', summary.message.text ?? '(not readable text)'),
-        ...row('Message hex', h('span', { className: 'mono wrap' }, summary.message.hex)),
+        { id: 'message' },
+        ...row('Message', model.message.text ?? '(not readable text)'),
+        ...row('Message hex', h('span', { className: 'mono wrap' }, model.message.hex)),
       ),
     );
-  if (summary.blind)
-    parts.push(
-      h(
-        'p',
-        { className: 'warning' },
-        'BLIND: coldsign does not understand what this request does. Do not sign unless you know exactly why it is needed.',
-      ),
-    );
+  if (parts.length === 0) return null;
   return h('div', { className: 'card' }, h('h2', {}, 'What it does'), ...parts);
-}
-
-function verdict(view: ReviewView): HTMLElement {
-  const { decision } = view;
-  return h(
-    'div',
-    { className: `card verdict ${decision.allowed ? 'allowed' : 'refused'}`, id: 'verdict' },
-    h('h2', {}, decision.allowed ? `Policy: ALLOWED by rule "${decision.rule}"` : 'Policy: REFUSED'),
-    h(
-      'ul',
-      { className: 'reasons' },
-      ...decision.reasons.map((r) =>
-        h(
-          'li',
-          { className: r.ok ? 'ok' : 'bad' },
-          h('span', { className: 'mark', 'aria-hidden': 'true' }, r.ok ? '✓' : '✗'),
-          ` ${r.rule}: ${r.message}`,
-        ),
-      ),
-    ),
-    decision.allowed
-      ? h(
-          'p',
-          {},
-          decision.requiredApprovals === 0
-            ? 'No officer approval needed.'
-            : `Needs ${decision.requiredApprovals} officer approval${decision.requiredApprovals === 1 ? '' : 's'}.`,
-        )
-      : h(
-          'p',
-          { className: 'big' },
-          'This request cannot be signed. Reject it, or have the policy changed by the officers.',
-        ),
-  );
 }
 
 export function reviewScreen(): HTMLElement {
@@ -191,84 +215,57 @@ export function reviewScreen(): HTMLElement {
       h('h1', { id: 'screen-title', tabindex: -1 }, 'Review'),
       h('p', {}, 'No request yet: scan one first.'),
     );
-  const { summary, report } = view;
+  const { model } = view;
   const status = h('div', { className: 'status-slot' });
-  const movements = h('div', {}, movementsTable(summary, new Map()));
-  void allowlistLabels().then((labels) => movements.replaceChildren(movementsTable(summary, labels)));
-
-  const signButton = h(
-    'button',
-    { type: 'button', className: 'primary', id: 'sign-button' },
-    'Sign with the HSM',
-  );
-  const updateSign = () => {
-    const enough = state.approvals.length >= view.decision.requiredApprovals;
-    signButton.disabled = !view.decision.allowed || !enough;
-    signButton.title = !view.decision.allowed
-      ? 'Refused by the policy'
-      : enough
-        ? ''
-        : 'More approvals are needed';
-  };
-  updateSign();
-  signButton.addEventListener('click', () => {
-    signButton.disabled = true;
-    void withStatus(status, 'Signing inside the HSM and verifying every signature…', () =>
-      call('sign', report.requestId, state.approvals),
-    )
-      .then((result) => {
-        state.result = result;
-        go('result');
-      })
-      .catch((error: unknown) => {
-        status.replaceChildren(errorBox(error));
-        updateSign();
-      });
-  });
   const startOver = h('button', { type: 'button', id: 'start-over' }, 'Reject and start over');
   startOver.addEventListener('click', () => {
     resetRequest();
     go('scan');
   });
+  // A refused request has no Sign button at all (not a disabled one).
+  let signButton: HTMLButtonElement | null = null;
+  let updateSign = () => {};
+  if (model.verdict.allowed) {
+    const button = h(
+      'button',
+      { type: 'button', className: 'primary', id: 'sign-button' },
+      'Sign with the HSM',
+    );
+    signButton = button;
+    updateSign = () => {
+      const enough = state.approvals.length >= model.verdict.requiredApprovals;
+      button.disabled = !enough;
+      button.title = enough ? '' : 'More approvals are needed';
+    };
+    updateSign();
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      void withStatus(status, 'Signing inside the HSM and verifying every signature…', () =>
+        call('sign', model.requestId, state.approvals),
+      )
+        .then((result) => {
+          state.result = result;
+          go('result');
+        })
+        .catch((error: unknown) => {
+          status.replaceChildren(errorBox(error));
+          updateSign();
+        });
+    });
+  }
 
-  const fee = summary.fee;
-  const where =
-    summary.chain === 'btc' ? `Bitcoin ${summary.network ?? ''}` : `EVM chain ${summary.chainId ?? '?'}`;
   return h(
     'section',
-    { className: 'screen', 'aria-labelledby': 'screen-title' },
-    h('h1', { id: 'screen-title', tabindex: -1 }, `Review: ${KIND_NAMES[summary.kind]} on ${where}`),
-    summary.warnings.length > 0
-      ? h(
-          'div',
-          { className: 'card warnings', id: 'warnings' },
-          h('h2', {}, 'Warnings'),
-          h('ul', {}, ...summary.warnings.map((w) => h('li', {}, w))),
-        )
-      : null,
-    h('div', { className: 'card' }, h('h2', {}, 'Where the value goes'), movements),
-    h(
-      'div',
-      { className: 'card' },
-      h(
-        'dl',
-        { id: 'fee' },
-        ...row(
-          'Fee',
-          fee
-            ? `${fee.amount} ${summary.chain === 'btc' ? 'BTC' : 'ETH'}${summary.chain === 'evm' ? ' (maximum)' : ''}`
-            : 'none',
-        ),
-        ...(fee?.rate !== undefined
-          ? row('Fee rate', `${fee.rate} ${summary.chain === 'btc' ? 'sat/vB' : 'gwei'}`)
-          : []),
-        ...row('Signing keys', summary.signingKeys.join(', ') || 'none of ours'),
-        ...row('Request id', h('span', { className: 'mono wrap' }, report.requestId)),
-      ),
-    ),
-    callDetails(summary),
-    verdict(view),
-    view.decision.allowed && view.decision.requiredApprovals > 0 ? approvalsPanel(view, updateSign) : null,
+    { className: 'screen review', 'aria-labelledby': 'screen-title' },
+    h('h1', { id: 'screen-title', tabindex: -1 }, `Review: ${model.kindName} on ${model.network}`),
+    verdictBanner(model),
+    headline(model),
+    warnings(model),
+    h('div', { className: 'card' }, h('h2', {}, 'Where the value goes'), movements(model)),
+    reasonsCard(model),
+    h('div', { className: 'card' }, details(model)),
+    whatItDoes(model),
+    model.verdict.allowed && model.verdict.requiredApprovals > 0 ? approvalsPanel(view, updateSign) : null,
     h('div', { className: 'actions' }, signButton, startOver),
     status,
   );
