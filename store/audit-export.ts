@@ -71,7 +71,8 @@ function parseLine(text: string, line: number): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch {}
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad(line, 'not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return bad(line, 'not a JSON object');
   // A repeated key would let the verifier and a reader of the export see different values.
   parseJsonStrict(text, `Line ${line} of the audit export`, 'AUDIT_EXPORT_INVALID');
   return value as Record<string, unknown>;
