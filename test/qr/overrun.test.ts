@@ -1,20 +1,21 @@
 /**
  * BCR-2020-005 fountain transfers that can never complete stop early (QR_FOUNTAIN_OVERRUN) instead of feeding the
- * decoder without end: a coordinator sends only the real mixed parts that leave one fragment uncovered.
+ * decoder without end: a coordinator sends only the real mixed parts that leave one fragment uncovered. The bound
+ * counts distinct mixed parts (each costs the bc-ur decoder a shuffle of every fragment index), so the work before
+ * refusal is asserted as a count of parts, not as time.
  */
 import { chooseFragments } from '@ngraveio/bc-ur/dist/fountainUtils.js';
 import { describe, expect, it } from 'vitest';
-import { FOUNTAIN_OVERRUN_FACTOR, UrAssembler } from '../../qr/assembler.js';
+import { mixedPartBudget, UrAssembler } from '../../qr/assembler.js';
 import { createUrFountain, parseUrPart } from '../../qr/index.js';
+import { seededRandom } from '../../scripts/qr-corpus.js';
 import { codeOf } from './support/errors.js';
 import { randomBytes } from './support/transfer.js';
 
-const FRAGMENTS = 10;
-
-/** Real parts of a real transfer, keeping only those whose fragment set leaves out fragment 0. */
-function partsMissingFragmentZero(count: number): string[] {
-  const fountain = createUrFountain('bytes', randomBytes(FRAGMENTS * 100 - 20, 9), 100);
-  expect(fountain.fragmentCount).toBe(FRAGMENTS);
+/** Real parts of a real transfer of `fragments` fragments, keeping only those whose fragment set leaves out fragment 0. */
+function partsMissingFragmentZero(fragments: number, count: number): string[] {
+  const fountain = createUrFountain('bytes', randomBytes(fragments * 100 - 20, fragments), 100);
+  expect(fountain.fragmentCount).toBe(fragments);
   const parts: string[] = [];
   while (parts.length < count) {
     const part = fountain.nextPart();
@@ -24,25 +25,64 @@ function partsMissingFragmentZero(count: number): string[] {
   return parts;
 }
 
+/** Feeds parts until the assembler throws; returns the error code and how many parts it took. */
+function feedUntilRefused(
+  assembler: UrAssembler,
+  parts: string[],
+): { code: string | undefined; fed: number } {
+  let fed = 0;
+  const code = codeOf(() => {
+    for (const part of parts) {
+      assembler.receivePart(part);
+      fed++;
+    }
+  });
+  return { code, fed };
+}
+
 describe('fountain overrun', () => {
-  it('a transfer that never covers one fragment stops at the bound with QR_FOUNTAIN_OVERRUN', () => {
-    const parts = partsMissingFragmentZero(FOUNTAIN_OVERRUN_FACTOR * FRAGMENTS + 40);
+  it('a transfer that never covers one fragment stops after its mixed-part budget with QR_FOUNTAIN_OVERRUN', () => {
+    const fragments = 10;
+    const parts = partsMissingFragmentZero(fragments, 3 * fragments + 40);
     const assembler = new UrAssembler();
-    let fed = 0;
-    const code = codeOf(() => {
-      for (const part of parts) {
-        assembler.receivePart(part);
-        fed++;
-      }
-    });
+    const { code, fed } = feedUntilRefused(assembler, parts);
     expect(code).toBe('QR_FOUNTAIN_OVERRUN');
     expect(assembler.isComplete()).toBe(false);
-    expect(fed).toBeLessThanOrEqual(FOUNTAIN_OVERRUN_FACTOR * FRAGMENTS + 16);
-    expect(fed).toBeGreaterThanOrEqual(FOUNTAIN_OVERRUN_FACTOR * FRAGMENTS);
+    expect(assembler.mixedPartsFed()).toBe(mixedPartBudget(fragments));
+    // the 9 pure fragments other than fragment 0, then the mixed parts up to the budget
+    expect(fed).toBe(fragments - 1 + mixedPartBudget(fragments));
+  });
+
+  it('a large hostile stream (200 fragments, 640 parts) is refused after 1× its fragment count of mixed parts', () => {
+    const fragments = 200;
+    // 640 distinct parts: more than the former bound of 3× the fragment count + 16 distinct parts
+    const parts = partsMissingFragmentZero(fragments, 3 * fragments + 40);
+    const assembler = new UrAssembler();
+    const { code, fed } = feedUntilRefused(assembler, parts);
+    expect(code).toBe('QR_FOUNTAIN_OVERRUN');
+    expect(assembler.mixedPartsFed()).toBe(fragments + 16);
+    expect(fed).toBe(fragments - 1 + fragments + 16);
+    expect(fed).toBeLessThan(3 * fragments + 16);
+  });
+
+  it('honest transfers of 100 fragments at 30% frame loss complete within the mixed-part budget (20 seeds)', () => {
+    const fragments = 100;
+    for (let seed = 1; seed <= 20; seed++) {
+      const fountain = createUrFountain('bytes', randomBytes(fragments * 100 - 20, seed), 100);
+      const assembler = new UrAssembler();
+      const random = seededRandom(seed * 7919);
+      while (!assembler.isComplete()) {
+        const part = fountain.nextPart();
+        if (random() < 0.3) continue;
+        assembler.receivePart(part);
+      }
+      expect(assembler.mixedPartsFed()).toBeGreaterThan(0);
+      expect(assembler.mixedPartsFed()).toBeLessThanOrEqual(mixedPartBudget(fragments));
+    }
   });
 
   it('repeats of parts already seen are duplicates and do not count towards the bound', () => {
-    const parts = partsMissingFragmentZero(5);
+    const parts = partsMissingFragmentZero(10, 5);
     const assembler = new UrAssembler();
     for (let round = 0; round < 50; round++) for (const part of parts) assembler.receivePart(part);
     expect(assembler.partsSeen()).toBe(250);
