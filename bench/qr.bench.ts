@@ -5,8 +5,9 @@
  * 2. Frames needed ÷ fragments for 1/10/50 KB animated URs at 0/10/30% frame loss, against the reference
  *    @ngraveio/bc-ur URDecoder fed the very same frames.
  * 3. A 10 KB animated PSBT at 10 frames per second with 10% loss: time to receive it.
- * 4. Bounded work on hostile input: a 15.9 MB file of fountain parts that never complete, a PNG announcing
- *    6300×6300 pixels, and a 12 MP noise camera frame; each must end in under a second.
+ * 4. Bounded work on hostile input: fountain parts of a 1,000-fragment UR that never complete (time, parts accepted
+ *    before refusal, and the time as a ratio to an honest transfer of that size at 30% loss), a PNG announcing
+ *    6300×6300 pixels, and a 12 MP noise camera frame.
  *    `npx tsx bench/qr.bench.ts --bounds` runs this section alone (it does not rewrite docs/bench/qr.md).
  */
 import { spawnSync } from 'node:child_process';
@@ -23,8 +24,10 @@ import {
 } from '../qr/index.js';
 import { createNodeQrDecoder, createNodeZxingDecoder } from '../appliance/qr-reader.js';
 import { chooseFragments } from '@ngraveio/bc-ur/dist/fountainUtils.js';
+import { mixedPartBudget } from '../qr/assembler.js';
+import { MAX_FRAGMENTS } from '../qr/ur-parts.js';
 import { isColdsignError } from '../core/errors.js';
-import { assembleUr, collectPartsFromText, decodeImageFile, parseUrPart, renderQrPng } from '../qr/index.js';
+import { collectPartsFromText, decodeImageFile, parseUrPart, renderQrPng } from '../qr/index.js';
 import {
   DISTORTIONS,
   RESOLUTIONS,
@@ -297,13 +300,53 @@ async function bounded(run: () => unknown): Promise<{ seconds: number; outcome: 
   };
 }
 
+/** An honest transfer of `fragments` 100-byte fragments with seeded frame loss: time, distinct parts and mixed parts fed. */
+function honestLossyTransfer(
+  fragments: number,
+  loss: number,
+): { seconds: number; parts: number; mixed: number } {
+  const fountain = createUrFountain(
+    'bytes',
+    new Uint8Array(fragments * 100 - 20).map((_, i) => i & 255),
+    100,
+  );
+  const random = seededRandom(5);
+  const frames: string[] = [];
+  const seen = new UrAssembler();
+  // frames are drawn first (the encoder's own cost is not the receiver's) and replayed into a fresh assembler
+  while (!seen.isComplete()) {
+    const part = fountain.nextPart();
+    if (random() < loss) continue;
+    seen.receivePart(part);
+    frames.push(part);
+  }
+  const assembler = new UrAssembler();
+  const started = performance.now();
+  for (const part of frames) assembler.receivePart(part);
+  return {
+    seconds: (performance.now() - started) / 1000,
+    parts: frames.length,
+    mixed: assembler.mixedPartsFed(),
+  };
+}
+
+/** Seconds bc-ur spends deriving one mixed part's fragment set at `fragments` fragments (its per-part cost). */
+function mixedPartCost(fragments: number): number {
+  const started = performance.now();
+  for (let seqNum = fragments + 1; seqNum <= fragments + 20; seqNum++)
+    chooseFragments(seqNum, fragments, 12345);
+  return (performance.now() - started) / 1000 / 20;
+}
+
 async function boundsSection(lines: string[]): Promise<void> {
-  // 1. up to 15.9 MB (at most 4,000) of real fountain parts of a 1,000-fragment transfer, all leaving fragment 0 uncovered
-  const fountain = createUrFountain('bytes', new Uint8Array(100_000).fill(7), 100);
+  // 1. real fountain parts of a 1,000-fragment transfer, all leaving fragment 0 uncovered: 2,400 parts, more than
+  //    the assembler accepts (999 pure fragments + its mixed-part budget of 1,266)
+  const fragments = 1000;
+  const fountain = createUrFountain('bytes', new Uint8Array(fragments * 100 - 20).fill(7), 100);
   const parts: string[] = [];
   let chars = 0;
   // generating parts is slow (bc-ur mixes fragments per part): stop once the bound is certainly passed
-  while (chars < 15.9e6 && parts.length < 4000) {
+  while (parts.length < 2.4 * fragments) {
     const part = fountain.nextPart();
     const { seqNum, seqLength, checksum } = parseUrPart(part).fountain!;
     if (chooseFragments(seqNum, seqLength, checksum).includes(0)) continue;
@@ -311,7 +354,16 @@ async function boundsSection(lines: string[]): Promise<void> {
     chars += part.length + 1;
   }
   const text = parts.join('\n');
-  const fountainRun = await bounded(() => assembleUr(collectPartsFromText(text)));
+  const hostile = new UrAssembler();
+  const fountainRun = await bounded(() => {
+    for (const part of collectPartsFromText(text)) hostile.receivePart(part);
+  });
+  // the same transfer size sent honestly at 30% frame loss, for the ratio
+  const honest = honestLossyTransfer(fragments, 0.3);
+  const ratio = fountainRun.seconds / honest.seconds;
+  // the largest transfer the caps allow: the per-mixed-part cost at MAX_FRAGMENTS, times its budget
+  const largest = mixedPartCost(MAX_FRAGMENTS);
+  const largestSeconds = largest * mixedPartBudget(MAX_FRAGMENTS);
   // 2. a PNG whose header announces 6300 × 6300 pixels (39.7 MP)
   const png = renderQrPng('ur:bytes/hdcxdwjljkhsdklgfgwpntfm').slice();
   new DataView(png.buffer).setUint32(16, 6300);
@@ -328,10 +380,22 @@ async function boundsSection(lines: string[]): Promise<void> {
     '',
     '| input | outcome | time | RSS after |',
     '| --- | --- | --- | --- |',
-    `| ${parts.length} fountain parts (${fmt(chars / 1e6, 1)} MB) of a 1,000-fragment UR that never completes | ${fountainRun.outcome} | ${fmt(fountainRun.seconds, 2)} s | ${fmt(fountainRun.rssMb, 0)} MB |`,
+    `| ${parts.length} fountain parts (${fmt(chars / 1e6, 1)} MB) of a 1,000-fragment UR that never completes: refused after ${hostile.partsSeen()} parts (${hostile.mixedPartsFed()} mixed) | ${fountainRun.outcome} | ${fmt(fountainRun.seconds, 2)} s | ${fmt(fountainRun.rssMb, 0)} MB |`,
     `| PNG announcing 6300×6300 | ${imageRun.outcome} | ${fmt(imageRun.seconds * 1000, 2)} ms | ${fmt(imageRun.rssMb, 0)} MB |`,
     `| 4000×3000 noise camera frame (zxing-wasm then jsqr, after downsampling) | ${frameRun.outcome} | ${fmt(frameRun.seconds, 2)} s | ${fmt(frameRun.rssMb, 0)} MB |`,
     '',
+  );
+  lines.push(
+    `The hostile fountain input costs ${fmt(ratio, 2)}× the time of an honest 1,000-fragment transfer at 30% frame loss ` +
+      `(${honest.parts} parts, ${honest.mixed} mixed, ${fmt(honest.seconds, 2)} s); per mixed part the decoder spends ` +
+      `${fmt(mixedPartCost(fragments) * 1000, 2)} ms at 1,000 fragments and ${fmt(largest * 1000, 2)} ms at ${MAX_FRAGMENTS} ` +
+      `(the cap), so the largest hostile transfer the caps allow costs about ${fmt(largestSeconds, 1)} s (estimated from that cost × its budget of ${mixedPartBudget(MAX_FRAGMENTS)} mixed parts).`,
+    '',
+  );
+  process.stdout.write(
+    `bounds: fountain-hostile=${fmt(fountainRun.seconds, 2)}s parts=${hostile.partsSeen()} mixed=${hostile.mixedPartsFed()} (${fountainRun.outcome}) ` +
+      `honest-30%-loss=${fmt(honest.seconds, 2)}s parts=${honest.parts} mixed=${honest.mixed} ratio=${fmt(ratio, 2)} ` +
+      `largest-estimate=${fmt(largestSeconds, 1)}s\n`,
   );
   process.stdout.write(
     `bounds: fountain-overrun=${fmt(fountainRun.seconds, 2)}s (${fountainRun.outcome}) big-image=${fmt(imageRun.seconds, 3)}s (${imageRun.outcome}) camera-12mp=${fmt(frameRun.seconds, 2)}s (${frameRun.outcome})\n`,

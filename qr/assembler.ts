@@ -15,18 +15,18 @@ export type PartOutcome = 'accepted' | 'duplicate' | 'complete';
 
 /**
  * BCR-2020-005: parts 1..seqLen carry one fragment each; later parts mix several. An honest stream needs about 0.6×
- * the fragment count of mixed parts at 30% frame loss (0.86× at worst in our measurements, docs/bench/qr.md), so a
- * transfer still incomplete after this many distinct mixed parts per fragment (plus a margin for small transfers)
- * is hostile or hopeless and stops. The budget counts mixed parts because they carry the cost: for each one the
+ * the fragment count of mixed parts at 30% frame loss, up to 0.9× in our measurements at 300 and 1,000 fragments
+ * (docs/bench/qr.md), so a transfer still incomplete after 1.25 distinct mixed parts per fragment (plus a margin for
+ * small transfers) is hostile or hopeless and stops. The budget counts mixed parts because they carry the cost: for each one the
  * bc-ur decoder re-derives its fragment set with a pseudo-random shuffle of all seqLen indexes (work ∝ seqLen),
  * while a pure fragment costs almost nothing.
  */
-export const FOUNTAIN_MIXED_PARTS_FACTOR = 1;
+export const FOUNTAIN_MIXED_PARTS_FACTOR = 1.25;
 export const FOUNTAIN_MIXED_PARTS_MARGIN = 16;
 
 /** Distinct mixed parts fed to the decoder before a transfer of `seqLength` fragments is refused. */
 export function mixedPartBudget(seqLength: number): number {
-  return FOUNTAIN_MIXED_PARTS_FACTOR * seqLength + FOUNTAIN_MIXED_PARTS_MARGIN;
+  return Math.ceil(FOUNTAIN_MIXED_PARTS_FACTOR * seqLength) + FOUNTAIN_MIXED_PARTS_MARGIN;
 }
 
 export class UrAssembler {
