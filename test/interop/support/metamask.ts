@@ -21,7 +21,8 @@ export interface SignedThroughColdsign {
 /** A bridge whose "scan" runs coldsign on the request and returns its eth-signature (or throws coldsign's error). */
 export class ColdsignBridge implements QrKeyringBridge {
   readonly signed: SignedThroughColdsign[] = [];
-  private count = 0;
+  /** Shared by every bridge of the process: each request and signature gets a file of its own. */
+  private static count = 0;
 
   constructor(private readonly cli: CliHome) {}
 
@@ -30,7 +31,7 @@ export class ColdsignBridge implements QrKeyringBridge {
     if (request.type === 'pair') throw new Error('pairing is done with pairDevice in these tests');
     const { payload } = request.request!;
     const parts = encodeUrParts(payload.type as UrType, fromHex(payload.cbor));
-    const n = ++this.count;
+    const n = ++ColdsignBridge.count;
     const input = join(this.cli.dir, `mm-request-${n}.ur.txt`);
     const output = join(this.cli.dir, `mm-signature-${n}.ur.txt`);
     writeFileSync(input, parts.join('\n'));
