@@ -96,14 +96,23 @@ function checkFinal(finalHex: string, unsignedPsbt: Uint8Array, key: KeyRecord, 
 }
 
 describe('Electrum imported-address watch-only wallet', () => {
-  for (const script of ['p2wpkh', 'p2sh-p2wpkh', 'p2pkh'] as const satisfies readonly BtcScriptType[]) {
+  // viaQr: the request is Electrum's QR text (base43, previous transactions replaced by witness_utxo, so a
+  // rule must allow witness_utxo only), and the answer is base43, which Electrum reads back.
+  const cases: { script: BtcScriptType; viaQr?: boolean }[] = [
+    { script: 'p2wpkh' },
+    { script: 'p2sh-p2wpkh' },
+    { script: 'p2pkh' },
+    { script: 'p2wpkh', viaQr: true },
+  ];
+  for (const { script, viaQr = false } of cases) {
     // An imported-address wallet knows no public key, so Electrum cannot finalize from partial signatures
     // itself: coldsign finalizes (`sign --finalize`; native segwit with an empty final scriptSig, BIP-174).
-    const name = `${script}: Electrum makes the PSBT, coldsign signs and finalizes in SoftHSM2, Electrum combines and extracts`;
+    const name = `${script}${viaQr ? " from Electrum's base43 QR" : ''}: Electrum makes the PSBT, coldsign signs and finalizes in SoftHSM2, Electrum combines and extracts`;
     it(name, async () => {
-      const made = await hsm.keys.generate(`electrum-${script}`);
+      const label = `electrum-${script}${viaQr ? '-qr' : ''}`;
+      const made = await hsm.keys.generate(label);
       const key = describeKey(
-        { chain: 'btc', label: `electrum-${script}`, script, network: 'regtest' },
+        { chain: 'btc', label, script, network: 'regtest' },
         made.publicKey,
         made.keyId,
         new Date(0),
@@ -128,15 +137,21 @@ describe('Electrum imported-address watch-only wallet', () => {
           allowUnknownOutputs: true,
         }).getInput(0);
         expect(electrumInput.redeemScript).toBeUndefined();
-        // coldsign: parse, review, sign in the HSM (the request's encoding is kept: base64)
-        const parsed = parsePsbt(new TextEncoder().encode(unsigned));
-        const { plan, summary } = summarizePsbt(parsed, [key], { network: 'regtest' });
+        // coldsign: parse, review, sign in the HSM (the request's encoding is kept: base64, or base43)
+        const request = viaQr ? electrum(['qr', unsigned]) : unsigned;
+        const parsed = parsePsbt(new TextEncoder().encode(request));
+        expect(parsed.encoding).toBe(viaQr ? 'base43' : 'base64');
+        const { plan, summary } = summarizePsbt(parsed, [key], {
+          network: 'regtest',
+          allowWitnessUtxoOnly: viaQr,
+        });
         expect(summary.fee?.raw).toBe('1000');
         expect(plan.finalize).toBe(true);
         const signed = await signPsbt(parsed, plan, hsm.signer, { finalize: true });
         expect(signed.signatures).toHaveLength(1);
         expect(signed.finalTxHex).toBeDefined();
         const answer = new TextDecoder().decode(signed.psbt);
+        if (viaQr) expect(answer).toMatch(/^[0-9A-Z$*+\-./:]+$/);
         const result = JSON.parse(electrum(['finalize', datadir, unsigned, answer])) as {
           complete: boolean;
           tx: string | null;
