@@ -148,7 +148,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <path>', 'output file (a directory when several requests are given)')
     .addOption(
       new Option('--format <format>', 'output encoding')
-        .choices(['auto', 'psbt', 'base64', 'hex', 'ur', 'json'])
+        .choices(['auto', 'psbt', 'base64', 'hex', 'base43', 'ur', 'json'])
         .default('auto'),
     )
     .option('--qr <dir>', 'also write the output as QR frames DIR/frame-0001.png, … (animated UR when large)')

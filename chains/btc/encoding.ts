@@ -1,11 +1,36 @@
 /**
  * PSBT transport encodings (pure): binary, base64 or hex, detected from the content, never from a
- * file name. BIP-174 "Encoding": base64 for text transport; hex is what Core's and Electrum's tools print.
+ * file name. BIP-174 "Encoding": base64 for text transport; hex is what Core's and Electrum's tools print;
+ * base43 is what Electrum puts in its QR codes.
  */
+import { utils as baseUtils } from '@scure/base';
 import { makeError } from '../../core/errors.js';
 import { fromHex, toHex, utf8 } from '../../core/bytes.js';
 
-export type PsbtEncoding = 'binary' | 'base64' | 'hex';
+export type PsbtEncoding = 'binary' | 'base64' | 'hex' | 'base43';
+
+/** Electrum's base43 alphabet: the QR alphanumeric characters without space and '%'. */
+const BASE43_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ$*+-./:';
+const BASE43_RE = /^[0-9A-Z$*+\-./:]+$/;
+/** One QR code holds at most 4296 alphanumeric characters (ISO/IEC 18004, version 40-L); base conversion is quadratic, so longer text is refused before decoding. */
+export const MAX_BASE43_CHARS = 4296;
+const base43 = baseUtils.chain(baseUtils.radix(43), baseUtils.alphabet(BASE43_ALPHABET), baseUtils.join(''));
+
+/** Base43 text (Electrum's QR): only its alphabet, and not plain hex (hex is read as hex). */
+function isBase43Text(text: string): boolean {
+  return BASE43_RE.test(text) && !HEX_RE.test(text);
+}
+
+function decodeBase43(text: string): Uint8Array {
+  if (text.length > MAX_BASE43_CHARS) {
+    throw makeError(
+      'INPUT_TOO_LARGE',
+      `The base43 PSBT text has ${text.length} characters; at most ${MAX_BASE43_CHARS} (one QR code) are accepted.`,
+      { size: text.length, max: MAX_BASE43_CHARS },
+    );
+  }
+  return base43.decode(text);
+}
 
 /** Largest request accepted, in bytes as received (a PSBT with thousands of inputs fits easily). */
 export const MAX_PSBT_INPUT_BYTES = 4 * 1024 * 1024;
@@ -87,6 +112,7 @@ export function decodePsbtTransport(input: Uint8Array): { bytes: Uint8Array; enc
       throw makeError('PSBT_INVALID', 'The PSBT hex text has an odd number of digits.');
     return { bytes: fromHex(text), encoding: 'hex' };
   }
+  if (isBase43Text(text)) return { bytes: decodeBase43(text), encoding: 'base43' };
   return { bytes: decodeBase64(text), encoding: 'base64' };
 }
 
@@ -99,6 +125,8 @@ export function encodePsbtTransport(bytes: Uint8Array, encoding: PsbtEncoding): 
       return utf8(encodeBase64(bytes));
     case 'hex':
       return utf8(toHex(bytes));
+    case 'base43':
+      return utf8(base43.encode(bytes));
   }
 }
 
@@ -111,5 +139,11 @@ export function looksLikePsbt(input: Uint8Array): PsbtEncoding | null {
   const head = new TextDecoder('latin1').decode(input.subarray(0, 64)).trimStart();
   if (head.startsWith('cHNidP8')) return 'base64';
   if (/^70736274ff/i.test(head)) return 'hex';
+  // Base43 digits depend on the whole text: decode it (bounded by MAX_BASE43_CHARS) and look for the magic.
+  const text = new TextDecoder('latin1').decode(input.subarray(0, MAX_BASE43_CHARS + 64)).trim();
+  if (!isBase43Text(text)) return null;
+  // Too long for one QR code: claimed as base43 so that parsing refuses it by its size.
+  if (text.length > MAX_BASE43_CHARS) return 'base43';
+  if (startsWithMagic(base43.decode(text))) return 'base43';
   return null;
 }

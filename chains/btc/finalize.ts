@@ -56,6 +56,9 @@ export function finalizeSingleKey(psbt: Psbt, request: BtcSignRequest, signature
   const input = psbt.data.inputs[request.input]!;
   switch (request.kind) {
     case 'p2wpkh':
+      // BIP-174 allows an empty PSBT_IN_FINAL_SCRIPTSIG for native segwit; Electrum counts the input
+      // complete only when the field is present.
+      input.finalScriptSig = new Uint8Array(0);
       input.finalScriptWitness = serializeWitness([signature, request.publicKey]);
       break;
     case 'p2sh-p2wpkh':

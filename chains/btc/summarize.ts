@@ -224,13 +224,17 @@ function sighashOf(input: PsbtInput, index: number, outputCount: number, allowed
   return type;
 }
 
+/** Electrum's QR export (base43) drops non_witness_utxo from segwit inputs to make the code smaller. */
+const BASE43_UTXO_HINT =
+  " Electrum's QR export (base43) leaves it out of segwit inputs: save the PSBT from Electrum as a file instead.";
+
 /** CVE-2020-14199: segwit v0 amounts are only trusted when the full previous transaction proves them. */
-function checkUtxoProof(facts: InputFacts, strict: boolean): void {
+function checkUtxoProof(facts: InputFacts, strict: boolean, cameAsBase43: boolean): void {
   if (facts.verified) return;
   if (!facts.template.segwit) {
     throw makeError(
       'PSBT_UTXO_MISSING',
-      `Input ${facts.index} spends a legacy output but the PSBT lacks its previous transaction.`,
+      `Input ${facts.index} spends a legacy output but the PSBT lacks its previous transaction.${cameAsBase43 ? BASE43_UTXO_HINT : ''}`,
       {
         input: facts.index,
       },
@@ -239,7 +243,7 @@ function checkUtxoProof(facts: InputFacts, strict: boolean): void {
   if (strict) {
     throw makeError(
       'PSBT_UTXO_MISSING',
-      `Input ${facts.index} lacks its full previous transaction (non_witness_utxo), required against the CVE-2020-14199 fee attack unless a rule sets allowWitnessUtxoOnly.`,
+      `Input ${facts.index} lacks its full previous transaction (non_witness_utxo), required against the CVE-2020-14199 fee attack unless a rule sets allowWitnessUtxoOnly.${cameAsBase43 ? BASE43_UTXO_HINT : ''}`,
       { input: facts.index },
     );
   }
@@ -400,7 +404,7 @@ export function summarizePsbt(
       );
     }
     fact.sighashType = sighashOf(input, index, tx.outs.length, allowedSighash);
-    checkUtxoProof(fact, strict);
+    checkUtxoProof(fact, strict, parsed.encoding === 'base43');
     if (!fact.verified) {
       warnings.push(
         `Input ${index}'s amount comes from witness_utxo only (CVE-2020-14199 check relaxed by the policy): the fee is unverified.`,

@@ -2,7 +2,12 @@
  * Export of a signed request: the output file's bytes in the requested format, and what to show as QR
  * (UR parts, animated when they do not fit one frame, or one plain QR text).
  */
-import { decodePsbtTransport, encodePsbtTransport, type PsbtEncoding } from '../../chains/btc/encoding.js';
+import {
+  decodePsbtTransport,
+  encodePsbtTransport,
+  MAX_BASE43_CHARS,
+  type PsbtEncoding,
+} from '../../chains/btc/encoding.js';
 import { fromHex, toHex, utf8 } from '../bytes.js';
 import { makeError } from '../errors.js';
 import type { PreparedRequest } from './prepare.js';
@@ -18,7 +23,7 @@ const noQr = {
 export const PSBT_UR_TYPES = ['crypto-psbt', 'psbt'] as const;
 export type PsbtUrType = (typeof PSBT_UR_TYPES)[number];
 
-export const OUTPUT_FORMATS = ['auto', 'psbt', 'base64', 'hex', 'ur', 'json'] as const;
+export const OUTPUT_FORMATS = ['auto', 'psbt', 'base64', 'hex', 'base43', 'ur', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface ExportedOutput {
@@ -63,9 +68,10 @@ export async function exportSigned(
     const urParts = bbqr
       ? splitBbqr(binary, 'P', bbqr === 'H' ? 'H' : '2')
       : psbtToUr(binary, fragmentBytes, urType);
+    // Electrum's base43 (QR text) is answered as base43, however it arrived; Electrum reads it back
     const chosen =
       format === 'auto'
-        ? prepared.payload.transport.kind === 'qr'
+        ? btc.encoding !== 'base43' && prepared.payload.transport.kind === 'qr'
           ? 'ur'
           : encodingFormat(btc.encoding)
         : format;
@@ -98,6 +104,18 @@ export async function exportSigned(
           `signed PSBT (hex)${txNote}`,
           urParts,
         );
+      case 'base43': {
+        // Electrum's QR text (base43), which Electrum's "Load transaction" reads back; one QR code when it fits
+        const text = encodePsbtTransport(binary, 'base43');
+        return out(
+          text,
+          'base43',
+          'text/plain',
+          '.signed.psbt.base43.txt',
+          `signed PSBT (base43, Electrum)${txNote}`,
+          text.length <= MAX_BASE43_CHARS ? [new TextDecoder().decode(text)] : urParts,
+        );
+      }
       case 'ur':
         return out(
           lines(urParts),
@@ -184,7 +202,7 @@ export async function exportSigned(
   throw makeError('INTERNAL', 'The signed result does not match its request.');
 }
 
-function encodingFormat(encoding: PsbtEncoding): 'psbt' | 'base64' | 'hex' {
+function encodingFormat(encoding: PsbtEncoding): 'psbt' | 'base64' | 'hex' | 'base43' {
   return encoding === 'binary' ? 'psbt' : encoding;
 }
 

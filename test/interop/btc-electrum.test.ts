@@ -1,6 +1,6 @@
 // Electrum as the online side (Debian's python3-electrum 4.3, Electrum's own code): an imported-address
 // watch-only wallet for a coldsign key makes the unsigned PSBT, a SoftHSM2 key signs it through coldsign's
-// chain code, Electrum combines and finalizes, and the final transaction is checked with @scure/btc-signer
+// chain code and finalizes it (`sign --finalize`), Electrum combines and extracts, and the final transaction is checked with @scure/btc-signer
 // (every signature verifies under scure's own digest; inputs and outputs are the PSBT's).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -96,22 +96,23 @@ function checkFinal(finalHex: string, unsignedPsbt: Uint8Array, key: KeyRecord, 
 }
 
 describe('Electrum imported-address watch-only wallet', () => {
-  // Known failures, kept as `it.fails` so that the fix turns them red until they are made plain tests again
-  // (issue 14): P2WPKH — Electrum 4.3 counts an input complete only with a final scriptSig present (empty for
-  // native segwit), which coldsign does not write; P2SH-P2WPKH — Electrum's address-only wallet gives no
-  // redeem script, and coldsign does not yet supply it from the key.
-  const KNOWN_FAILURES: Partial<Record<BtcScriptType, string>> = {
-    p2wpkh: 'no empty final scriptSig for Electrum',
-    'p2sh-p2wpkh': 'no redeem script from an address-only wallet',
-  };
-  for (const script of ['p2wpkh', 'p2sh-p2wpkh', 'p2pkh'] as const satisfies readonly BtcScriptType[]) {
-    const known = KNOWN_FAILURES[script];
-    const test = known ? it.fails : it;
-    const name = `${script}: Electrum makes the PSBT, coldsign signs in SoftHSM2, Electrum combines and finalizes`;
-    test(known ? `${name} (known failure: ${known})` : name, async () => {
-      const made = await hsm.keys.generate(`electrum-${script}`);
+  // viaQr: the request is Electrum's QR text (base43, previous transactions replaced by witness_utxo, so a
+  // rule must allow witness_utxo only), and the answer is base43, which Electrum reads back.
+  const cases: { script: BtcScriptType; viaQr?: boolean }[] = [
+    { script: 'p2wpkh' },
+    { script: 'p2sh-p2wpkh' },
+    { script: 'p2pkh' },
+    { script: 'p2wpkh', viaQr: true },
+  ];
+  for (const { script, viaQr = false } of cases) {
+    // An imported-address wallet knows no public key, so Electrum cannot finalize from partial signatures
+    // itself: coldsign finalizes (`sign --finalize`; native segwit with an empty final scriptSig, BIP-174).
+    const name = `${script}${viaQr ? " from Electrum's base43 QR" : ''}: Electrum makes the PSBT, coldsign signs and finalizes in SoftHSM2, Electrum combines and extracts`;
+    it(name, async () => {
+      const label = `electrum-${script}${viaQr ? '-qr' : ''}`;
+      const made = await hsm.keys.generate(label);
       const key = describeKey(
-        { chain: 'btc', label: `electrum-${script}`, script, network: 'regtest' },
+        { chain: 'btc', label, script, network: 'regtest' },
         made.publicKey,
         made.keyId,
         new Date(0),
@@ -131,20 +132,33 @@ describe('Electrum imported-address watch-only wallet', () => {
           '1000',
         ]);
         expect(unsigned.startsWith('cHNidP8')).toBe(true);
-        // coldsign: parse, review, sign in the HSM (the request's encoding is kept: base64)
-        const parsed = parsePsbt(new TextEncoder().encode(unsigned));
-        const { plan, summary } = summarizePsbt(parsed, [key], { network: 'regtest' });
+        // An address-only wallet gives no redeem script: for P2SH-P2WPKH coldsign supplies it from the key.
+        const electrumInput = btc.Transaction.fromPSBT(Buffer.from(unsigned, 'base64'), {
+          allowUnknownOutputs: true,
+        }).getInput(0);
+        expect(electrumInput.redeemScript).toBeUndefined();
+        // coldsign: parse, review, sign in the HSM (the request's encoding is kept: base64, or base43)
+        const request = viaQr ? electrum(['qr', unsigned]) : unsigned;
+        const parsed = parsePsbt(new TextEncoder().encode(request));
+        expect(parsed.encoding).toBe(viaQr ? 'base43' : 'base64');
+        const { plan, summary } = summarizePsbt(parsed, [key], {
+          network: 'regtest',
+          allowWitnessUtxoOnly: viaQr,
+        });
         expect(summary.fee?.raw).toBe('1000');
-        const signed = await signPsbt(parsed, plan, hsm.signer);
+        expect(plan.finalize).toBe(true);
+        const signed = await signPsbt(parsed, plan, hsm.signer, { finalize: true });
         expect(signed.signatures).toHaveLength(1);
+        expect(signed.finalTxHex).toBeDefined();
         const answer = new TextDecoder().decode(signed.psbt);
+        if (viaQr) expect(answer).toMatch(/^[0-9A-Z$*+\-./:]+$/);
         const result = JSON.parse(electrum(['finalize', datadir, unsigned, answer])) as {
           complete: boolean;
           tx: string | null;
         };
         expect(result.complete).toBe(true);
         checkFinal(result.tx!, parsed.canonical, key, amount);
-        if (signed.finalTxHex) expect(result.tx).toBe(signed.finalTxHex);
+        expect(result.tx).toBe(signed.finalTxHex);
       } finally {
         if (existsSync(datadir)) rmSync(datadir, { recursive: true, force: true });
       }

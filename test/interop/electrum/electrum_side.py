@@ -6,6 +6,8 @@
   electrum_side.py finalize DATADIR UNSIGNED_PSBT SIGNED_PSBT
       loads the wallet, combines the signed PSBT into the unsigned one, finalizes, and prints a JSON object
       {"complete": bool, "tx": hex or null}.
+  electrum_side.py qr PSBT
+      prints the text Electrum puts in its QR code for PSBT (base43; segwit inputs keep only witness_utxo).
 """
 import json
 import sys
@@ -49,12 +51,16 @@ def finalize(datadir, unsigned, signed):
     print(json.dumps({"complete": complete, "tx": tx.serialize() if complete else None}))
 
 
+def qr(psbt):
+    print(tx_from_any(psbt).to_qr_data())
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     # Electrum's wallet code reports progress through its event loop, even offline.
     loop, stopping, thread = create_and_start_event_loop()
     try:
-        {"create": create, "finalize": finalize}[command](*args)
+        {"create": create, "finalize": finalize, "qr": qr}[command](*args)
     finally:
         loop.call_soon_threadsafe(stopping.set_result, 1)
         thread.join(timeout=10)
