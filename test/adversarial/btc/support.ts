@@ -179,7 +179,7 @@ export function createAppliance(
     velocityRows() {
       const handle = db();
       try {
-        return handle.prepare('SELECT rule, raw FROM velocity ORDER BY id').all() as {
+        return handle.prepare('SELECT rule, raw FROM velocity ORDER BY seq, pos').all() as {
           rule: string;
           raw: string;
         }[];
