@@ -1,8 +1,9 @@
 /**
  * `coldsign backup --out FILE` and `coldsign restore FILE`: one SQLite file holding a consistent online
  * backup of coldsign.db (SQLite's backup API, through better-sqlite3) plus a table `coldsign_backup` with
- * config.json and, for the embedded token, the SoftHSM2 token files. The writer lock is held while the
- * backup is taken, so the token files and the database are from the same moment.
+ * config.json, the anchor record file `coldsign.db-anchor.json` (the pinned checkpoint and its HSM HMAC,
+ * store/audit-hsm.ts) and, for the embedded token, the SoftHSM2 token files. The writer lock is held while
+ * the backup is taken, so the anchor records, the token files and the database are from the same moment.
  * See docs/operations.md: restoring an embedded token rolls the anti-rollback anchor back with it.
  */
 import {
@@ -28,6 +29,11 @@ import { printJson, println } from '../output.js';
 const BACKUP_TABLE = 'coldsign_backup';
 const TOKEN_DIR = 'softhsm-tokens';
 
+/** The anchor record file beside the database (store/audit-hsm.ts: `<database>-anchor.json`). */
+function anchorRecordPath(databasePath: string): string {
+  return `${databasePath}-anchor.json`;
+}
+
 const ROLLBACK_NOTE =
   'NOTE: this backup holds the embedded token too. Restoring it restores the anti-rollback anchor of the same moment: everything signed after the backup disappears from the log without an alarm. Compare the audit head shown with your latest audit export before and after any restore.';
 
@@ -51,10 +57,15 @@ export async function backupCommand(options: {
   const temporary = join(dirname(options.out), `.${basename(options.out)}.${process.pid}.tmp`);
   let head: { seq: number; hash: string };
   try {
+    const anchorPath = anchorRecordPath(home.databasePath);
+    let anchorRecords: Buffer | undefined;
     const db = openDatabase(home.databasePath);
     try {
       head = auditHead(db);
       await db.sqlite.backup(temporary);
+      // Read under the same writer lock as the database: the anchor records name the checkpoint the
+      // HSM anchored, and only a record of the same moment as the database lets the restored home verify.
+      if (existsSync(anchorPath)) anchorRecords = readFileSync(anchorPath);
     } finally {
       db.close();
     }
@@ -63,6 +74,7 @@ export async function backupCommand(options: {
       copy.exec(`CREATE TABLE ${BACKUP_TABLE} (name TEXT PRIMARY KEY, content BLOB NOT NULL) STRICT`);
       const insert = copy.prepare(`INSERT INTO ${BACKUP_TABLE} (name, content) VALUES (?, ?)`);
       insert.run('config.json', readFileSync(home.configPath));
+      if (anchorRecords) insert.run(relative(home.dir, anchorPath), anchorRecords);
       if (config.hsm.embedded)
         for (const path of filesUnder(join(home.dir, TOKEN_DIR)))
           insert.run(relative(home.dir, path), readFileSync(path));
@@ -80,7 +92,7 @@ export async function backupCommand(options: {
   const report = { file: options.out, audit: head, embeddedToken: config.hsm.embedded };
   if (options.json) return printJson(report);
   println(
-    `Backup of ${home.dir} written to ${options.out}: database up to audit entry ${head.seq}, config.json${config.hsm.embedded ? ' and the embedded token' : ''}.`,
+    `Backup of ${home.dir} written to ${options.out}: database up to audit entry ${head.seq}, its anchor records, config.json${config.hsm.embedded ? ' and the embedded token' : ''}.`,
   );
   println(`  Audit head: ${head.seq} ${head.hash}`);
   if (config.hsm.embedded) println(ROLLBACK_NOTE);
@@ -141,8 +153,13 @@ export async function restoreCommand(file: string, options: { json?: boolean }):
     throw storageFailure(error) ?? error;
   }
   const embedded = files.some((f) => f.name.startsWith(`${TOKEN_DIR}/`));
-  if (options.json) return printJson({ home: home.dir, audit: head, embeddedToken: embedded });
+  const anchorRecords = files.some((f) => f.name === relative(home.dir, anchorRecordPath(home.databasePath)));
+  if (options.json) return printJson({ home: home.dir, audit: head, embeddedToken: embedded, anchorRecords });
   println(`Restored ${file} into ${home.dir}: audit head ${head.seq} ${head.hash}.`);
   if (embedded) println(ROLLBACK_NOTE);
+  if (!anchorRecords)
+    println(
+      'WARNING: this backup holds no anchor record file (coldsign.db-anchor.json; backups made by earlier releases): `coldsign audit verify` will report a rollback (exit 6) until the file of the same moment is put beside coldsign.db.',
+    );
   println('Run `coldsign audit verify` now; compare its head with your latest audit export.');
 }

@@ -26,10 +26,15 @@ interface ExportLine {
   payload?: Record<string, unknown>;
   prev?: string;
   hash?: string;
-  checkpoint?: { seq: number; head: string; time: string; signature: string };
+  checkpoint?: { seq: number; head: string; time: string; signature: string; state?: string };
 }
 
-/** Rewrites entry 1's payload, re-chains every hash (docs/audit.md) and re-signs every checkpoint with a new key. */
+/**
+ * Rewrites entry 1's payload, re-chains every hash (docs/audit.md) and re-signs every checkpoint with a new key.
+ * A checkpoint signs SHA-256 of the JCS form of {domain "coldsign-audit-checkpoint/2", head, seq, state, time}
+ * (domain /1 without "state" for checkpoints older than state digests). The added payload field is not one the
+ * state projections read, so each checkpoint's state digest stays what the entries project and is re-signed as is.
+ */
 function forge(exportText: string): string {
   const forger = secp256k1.utils.randomSecretKey();
   const lines = exportText
@@ -53,7 +58,11 @@ function forge(exportText: string): string {
     const c = line.checkpoint!;
     c.head = hashes.get(c.seq)!;
     const digest = sha256(
-      canonicalize({ domain: 'coldsign-audit-checkpoint/1', head: c.head, seq: c.seq, time: c.time }),
+      canonicalize(
+        c.state === undefined
+          ? { domain: 'coldsign-audit-checkpoint/1', head: c.head, seq: c.seq, time: c.time }
+          : { domain: 'coldsign-audit-checkpoint/2', head: c.head, seq: c.seq, state: c.state, time: c.time },
+      ),
     );
     c.signature = Buffer.from(secp256k1.sign(digest, forger, { prehash: false })).toString('hex');
   }
