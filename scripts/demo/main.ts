@@ -22,9 +22,10 @@ import {
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'coldsign');
-const home = process.env.COLDSIGN_HOME ?? join(process.cwd(), 'demo-home');
-const work = join(home, 'demo');
-const MARKER = join(home, '.coldsign-demo');
+const home = process.env.COLDSIGN_HOME ?? join(process.cwd(), 'demo-home', 'home');
+// The requests and signed outputs live beside the home, never inside it (coldsign refuses outputs in its home)
+const work = `${home}-files`;
+const MARKER = join(work, '.coldsign-demo');
 // Demo secrets only: in the secure room the operator and officers type them at prompts.
 const PIN = process.env.COLDSIGN_PIN || 'demo-pin-2468';
 const PASSPHRASES: Record<string, string> = { alice: 'alice-demo-passphrase', bob: 'bob-demo-passphrase' };
@@ -74,15 +75,19 @@ function frames(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-if (existsSync(home)) {
+// A home and its folder made by an earlier run (the folder carries the marker) are removed; anything else is kept
+if (existsSync(home) || existsSync(work)) {
   if (!existsSync(MARKER)) {
-    console.error(`demo: ${home} exists and is not a demo home; set COLDSIGN_HOME to a new folder.`);
+    console.error(
+      `demo: ${home} or ${work} exists and is not the demo's; set COLDSIGN_HOME to a new folder.`,
+    );
     process.exit(2);
   }
   rmSync(home, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 }
 mkdirSync(work, { recursive: true });
-writeFileSync(MARKER, 'made by the coldsign demo; removed and recreated by each run\n');
+writeFileSync(MARKER, 'made by the coldsign demo; removed and recreated (with its home) by each run\n');
 const online = join(work, 'online');
 const room = join(work, 'secure-room');
 mkdirSync(online, { recursive: true });
