@@ -91,7 +91,8 @@ export interface AuditEntryView {
 
 export interface ApplianceApi {
   /** Logs in to the HSM with the operator's PIN (HSM_PIN_INCORRECT / HSM_PIN_LOCKED explained; never retried). */
-  unlock(pin: string): Promise<{ keys: KeyRecord[] }>;
+  /** The keys, and the audit checkpoint head checked at unlock (seq, hash). */
+  unlock(pin: string): Promise<{ keys: KeyRecord[]; head: { seq: number; hash: string } }>;
   lock(): Promise<void>;
   isUnlocked(): boolean;
   listKeys(): Promise<KeyRecord[]>;

@@ -29,6 +29,11 @@ export interface ReviewMovement {
   channelName: string;
   /** True when value leaves our keys (everything but change). */
   leaves: boolean;
+  /**
+   * True for a movement that sends nothing (a zero-value `call` / `safe-call`, e.g. 0 ETH to a token contract
+   * whose calldata moves the tokens): it says where the call goes, not value sent, and is left out of "You send".
+   */
+  callOnly: boolean;
   /** Whose value moves, when the request says (EIP-55 for EVM). */
   from: string | null;
   /** Destination, spender or delegate (EIP-55 for EVM); null for OP_RETURN data and unknown scripts. */
@@ -206,10 +211,12 @@ function reviewMovement(
   const label =
     (to ? labels.get(to.toLowerCase()) : undefined) ??
     (m.wallet ? `wallet ${m.wallet}` : m.change ? 'our key' : null);
+  const callOnly = SENDING.has(channel) && !m.unbounded && /^0+$/.test(m.raw);
   return {
     channel,
-    channelName: CHANNEL_NAMES[channel],
+    channelName: callOnly ? `${CHANNEL_NAMES[channel]} (no value sent)` : CHANNEL_NAMES[channel],
     leaves: !m.change && channel !== 'change',
+    callOnly,
     from: displayAddress(m.from ?? null, summary.chain),
     to,
     label,
@@ -237,7 +244,7 @@ function nativeSymbol(summary: SigningSummary): string {
 }
 
 function headline(summary: SigningSummary, movements: ReviewMovement[]): ReviewHeadline {
-  const sends = movements.filter((m) => m.leaves && SENDING.has(m.channel));
+  const sends = movements.filter((m) => m.leaves && !m.callOnly && SENDING.has(m.channel));
   const byAsset = new Map<string, { amounts: string[]; unbounded: boolean; baseUnits: boolean }>();
   for (const m of sends) {
     const entry = byAsset.get(m.asset) ?? { amounts: [], unbounded: false, baseUnits: false };
@@ -271,9 +278,24 @@ function headline(summary: SigningSummary, movements: ReviewMovement[]): ReviewH
         ? `You hand our account over to the code at ${m.to ?? '(unknown)'} (EIP-7702 delegation)`
         : `You allow ${m.to ?? '(unknown spender)'}${m.label ? ` (${m.label})` : ''} to take ${m.amount}${m.deadlineText ? ` until ${m.deadlineText}` : ''}`,
     );
+  const granted = movements.filter((m) => m.channel === 'approval' || m.channel === 'delegation');
   let text: string;
   if (summary.kind === 'message') text = 'You sign a message; no value moves with it.';
-  else if (sends.length === 0 && approvals.length === 0 && summary.call?.spendingApproval)
+  else if (sends.length === 0 && granted.length > 0) {
+    // The request grants an approval (or hands the account over): lead with what is signed; the "You allow …"
+    // lines that follow the headline name the spender, the amount and the expiry.
+    const what =
+      summary.typedData?.primaryType ??
+      summary.call?.name ??
+      (granted[0]!.channel === 'delegation' ? 'an EIP-7702 delegation' : 'an approval');
+    const delegates = granted.filter((m) => m.channel === 'delegation').length;
+    const allows = granted.length - delegates;
+    const grants = [
+      allows ? `grants ${allows === 1 ? 'a spending approval' : `${allows} spending approvals`}` : null,
+      delegates ? 'hands our account over to other code (EIP-7702)' : null,
+    ].filter(Boolean);
+    text = `You sign ${what}: nothing is sent, but it ${grants.join(' and ')}${fee ? ` + fee ${fee}` : ''}`;
+  } else if (sends.length === 0 && approvals.length === 0 && summary.call?.spendingApproval)
     text = `You sign ${summary.typedData?.primaryType ?? summary.call.name ?? 'an approval'}: it lets ${summary.call.args.spender ?? 'another address'} spend ${summary.call.unlimited ? 'an UNLIMITED amount of ' : ''}our tokens.`;
   else if (sends.length === 0 && approvals.length === 0 && !summary.fee)
     text =
@@ -412,7 +434,7 @@ function feeWarnings(
       text: `HIGH FEE RATE: ${summary.fee.rate} sat/vB is above ${from(rule?.maxFeeRate)} of ${maxRate} sat/vB.`,
     });
   const sentNative = movements
-    .filter((m) => m.leaves && SENDING.has(m.channel) && m.asset === unit && !m.unbounded)
+    .filter((m) => m.leaves && !m.callOnly && SENDING.has(m.channel) && m.asset === unit && !m.unbounded)
     .map((m) => m.amount.split(' ')[0]!);
   const share = sentNative.length
     ? shareOf(summary.fee.amount, [`${addDecimals(sentNative)} ${unit}`])

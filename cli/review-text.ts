@@ -9,11 +9,13 @@ import type { ReviewModel, ReviewMovement } from '../appliance/review-model.js';
 const SEVERITY_TAGS = { danger: 'DANGER', warning: 'WARNING', info: 'NOTE' } as const;
 
 function movementLine(m: ReviewMovement, index: number): string {
-  const tag = !m.leaves
-    ? `  [change, back to ${m.label ?? 'our key'}]`
-    : m.label
-      ? `  "${m.label}" (allowlisted)`
-      : '  (on no allowlist)';
+  const tag =
+    (m.callOnly ? '  [call, no value sent]' : '') +
+    (!m.leaves
+      ? `  [change, back to ${m.label ?? 'our key'}]`
+      : m.label
+        ? `  "${m.label}" (allowlisted)`
+        : '  (on no allowlist)');
   const to = m.to ?? '(no address: data output)';
   const extra = [
     m.token && m.channel === 'approval' ? `token ${m.token}` : null,

@@ -3,6 +3,8 @@
  * The typed map (arguments, results, validators) is in ./ipc.ts.
  */
 import type { ApplianceApi } from '../../appliance/api.js';
+import type { KeyRecord } from '../../core/signer.js';
+import type { AuditHead } from '../../store/audit-chain.js';
 
 export type ChannelName = keyof ApplianceApi;
 
@@ -40,7 +42,20 @@ export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: { code: 
 
 /** The result of a channel: what the ApplianceApi method returns, awaited. */
 export type ChannelArgs<K extends ChannelName> = Parameters<ApplianceApi[K]>;
-export type ChannelValue<K extends ChannelName> = Awaited<ReturnType<ApplianceApi[K]>>;
+export type ChannelValue<K extends ChannelName> = K extends keyof ChannelResults
+  ? ChannelResults[K]
+  : Awaited<ReturnType<ApplianceApi[K]>>;
+
+/** What unlock answers: our keys, and the audit checkpoint head the database was checked against at start-up. */
+export interface UnlockResult {
+  keys: KeyRecord[];
+  head: AuditHead;
+}
+
+/** Channels whose result carries more than ApplianceApi declares. */
+interface ChannelResults {
+  unlock: UnlockResult;
+}
 
 /** What the preload exposes as `window.coldsign`: one function per channel (never ipcRenderer itself). */
 export type ColdsignBridge = {

@@ -125,7 +125,11 @@ describe('dispatch', () => {
     const wrong = await dispatch(session, 'unlock', ['999999']);
     expect(wrong).toMatchObject({ ok: false, error: { code: 'HSM_PIN_INCORRECT' } });
     expect(JSON.stringify(wrong)).not.toContain('999999');
-    expect(await dispatch(session, 'unlock', [APP_PIN])).toEqual({ ok: true, value: { keys: [] } });
+    // unlock also answers the audit checkpoint head the database was checked against (anti-rollback).
+    expect(await dispatch(session, 'unlock', [APP_PIN])).toEqual({
+      ok: true,
+      value: { keys: [], head: { seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]+$/) } },
+    });
     expect(await dispatch(session, 'isUnlocked', [])).toEqual({ ok: true, value: true });
     await dispatch(session, 'lock', []);
   });

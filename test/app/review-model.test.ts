@@ -235,6 +235,48 @@ describe('review model', () => {
     expect(model.warnings.map((w) => w.severity)).toEqual(['danger', 'danger']); // delegatecall text, blind
   });
 
+  it('a zero-value call is where the call goes, not value sent: left out of "You send", listed as the call', () => {
+    const summary: SigningSummary = {
+      chain: 'evm',
+      kind: 'transaction',
+      chainId: 1,
+      signingKeys: ['eth-1'],
+      movements: [
+        {
+          channel: 'call',
+          selector: '0xa9059cbb',
+          from: OUR_ETH,
+          to: USDC,
+          raw: '0',
+          amount: '0',
+          asset: { type: 'native', symbol: 'ETH' },
+          change: false,
+        },
+        {
+          channel: 'token-transfer',
+          from: OUR_ETH,
+          to: SPENDER,
+          raw: '5000000000',
+          amount: '5000',
+          asset: { type: 'token', contract: USDC, symbol: 'USDC', decimals: 6 },
+          change: false,
+        },
+      ],
+      fee: { raw: '1950000000000000', amount: '0.00195' },
+      blind: false,
+      warnings: [],
+      details: { from: OUR_ETH },
+    };
+    const model = buildReviewModel({ requestId: 'ab', summary, decision: refused, policy: null, now: NOW });
+    expect(model.headline.text).toBe(
+      'You send 5000 USDC to 1 destination + fee at most 0.00195 ETH — total leaving 5000 USDC and 0.00195 ETH',
+    );
+    expect(model.movements[0]).toMatchObject({ channel: 'call', callOnly: true, amount: '0 ETH' });
+    expect(model.movements[0]!.channelName).toMatch(/no value sent/);
+    expect(model.movements[1]).toMatchObject({ channel: 'token-transfer', callOnly: false });
+    expect(formatReview(model)).toContain('[call, no value sent]');
+  });
+
   it('says plainly that a message moves nothing', () => {
     const summary: SigningSummary = {
       chain: 'evm',

@@ -266,7 +266,8 @@ describe('refusals and bad input', () => {
     const psbt = Buffer.from(buildPsbt(vaultAddress, EXCHANGE, 80_000_000n, 2_000n, [90_000_000n]), 'base64');
     await page.locator('#open-files').setInputFiles(writeFileIn(dir, 'too-much.psbt', psbt));
     await page.locator('#verdict h2', { hasText: 'REFUSED' }).waitFor();
-    expect(await page.locator('#reasons').textContent()).toMatch(/0\.8 BTC/);
+    // The policy counts the fee as value leaving: 0.8 BTC sent + 0.00002 BTC fee against the 0.5 BTC limit.
+    expect(await page.locator('#reasons').textContent()).toMatch(/0\.80002 BTC exceeds the 0\.5 BTC limit/);
     expect(await page.locator('#sign-button').count()).toBe(0);
     expect(await page.locator('#approve-form').count()).toBe(0);
     await app.screenshot('09-review-refused');

@@ -81,6 +81,7 @@ async function lockNow(): Promise<void> {
     await call('lock');
   } finally {
     state.unlocked = false;
+    state.auditHead = null;
     resetRequest();
     show('unlock');
   }

@@ -1,16 +1,25 @@
 /** What the screens share: the request under review, its approvals, the signed result, and navigation. */
 import type { ApprovalDocument, ReviewView, SignResult } from '../../../appliance/api.js';
+import type { UnlockResult } from '../../shared/channels.js';
 
 export type ScreenName = 'unlock' | 'scan' | 'review' | 'result' | 'keys' | 'policy' | 'audit';
 
 export interface AppState {
   unlocked: boolean;
+  /** The audit checkpoint head unlock checked the database against (null while locked). */
+  auditHead: UnlockResult['head'] | null;
   review: ReviewView | null;
   approvals: ApprovalDocument[];
   result: SignResult | null;
 }
 
-export const state: AppState = { unlocked: false, review: null, approvals: [], result: null };
+export const state: AppState = {
+  unlocked: false,
+  auditHead: null,
+  review: null,
+  approvals: [],
+  result: null,
+};
 
 /** Forgets the current request (after signing, refusal or "start over"). */
 export function resetRequest(): void {

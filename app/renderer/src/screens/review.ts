@@ -117,12 +117,14 @@ function warnings(model: ReviewModel): HTMLElement | null {
 function movementRow(m: ReviewMovement): HTMLElement {
   return h(
     'tr',
-    { className: m.leaves ? 'spend' : 'change' },
+    { className: m.callOnly ? 'call' : m.leaves ? 'spend' : 'change' },
     h('td', {}, m.channelName),
     h('td', {}, addressView(m.to)),
     h(
       'td',
       {},
+      m.callOnly ? h('span', { className: 'tag' }, 'CALL (no value sent)') : null,
+      m.callOnly ? ' ' : null,
       !m.leaves
         ? h('span', { className: 'tag' }, `CHANGE (back to ${m.label ?? 'our key'})`)
         : m.label

@@ -179,5 +179,12 @@ export function scanScreen(): HTMLElement {
       folder,
     ),
     state.unlocked ? null : infoBox('The appliance is locked.'),
+    state.unlocked && state.auditHead
+      ? h(
+          'p',
+          { className: 'sub', id: 'audit-head' },
+          `Audit log checked at unlock: entry ${state.auditHead.seq}, head ${state.auditHead.hash.slice(0, 16)}…`,
+        )
+      : null,
   );
 }

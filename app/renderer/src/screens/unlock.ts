@@ -35,8 +35,9 @@ export function unlockScreen(): HTMLElement {
     if (value.length === 0) return;
     submit.disabled = true;
     void withStatus(status, 'Logging in to the HSM…', () => call('unlock', value))
-      .then(() => {
+      .then((result) => {
         state.unlocked = true;
+        state.auditHead = result.head ?? null;
         go('scan');
       })
       .catch((error: unknown) => {
