@@ -31,6 +31,7 @@ const audit = () => import('./commands/audit.js');
 const qr = () => import('./commands/qr.js');
 const hsm = () => import('./commands/hsm.js');
 const backup = () => import('./commands/backup.js');
+const wallets = () => import('./commands/wallets.js');
 
 const INPUTS_HELP =
   'request file(s): PSBT (binary, base64, hex), EVM request (hex or JSON), QR images (PNG/JPEG), or a file of UR parts';
@@ -197,6 +198,41 @@ export function buildProgram(): Command {
     .option('--json', 'print a JSON report')
     .action(lazy(governance, (m) => m.policyApplyCommand));
 
+  const walletsCommand = program
+    .command('wallets')
+    .description('registered multisig wallets: export to a coordinator, import into a policy draft');
+  walletsCommand
+    .command('export')
+    .description('write a registered wallet as a descriptor, a Caravan configuration or a BSMS record')
+    .argument('<name>', 'the wallet name in the policy')
+    .addOption(
+      new Option('--format <format>', 'what to write')
+        .choices(['descriptor', 'caravan', 'bsms'])
+        .makeOptionMandatory(),
+    )
+    .option('--out <file>', 'write to this file (never overwritten without --force)')
+    .option('--force', 'overwrite --out')
+    .option('--json', 'print a JSON report')
+    .action(lazy(wallets, (m) => m.walletsExportCommand));
+  walletsCommand
+    .command('import')
+    .description("read a coordinator's descriptor, Caravan configuration or BSMS record into a policy draft")
+    .argument('<file>', 'descriptor, Caravan wallet configuration (JSON) or BSMS descriptor record')
+    .requiredOption('--out <draft.json>', 'the policy draft to write (officers sign and apply it)')
+    .option('--name <name>', "the wallet name in the policy (default: the Caravan configuration's name)")
+    .addOption(
+      new Option('--network <network>', 'network, when the file does not say it').choices([
+        'mainnet',
+        'testnet',
+        'signet',
+        'regtest',
+      ]),
+    )
+    .option('--index <n>', 'register a ranged descriptor at receive address N (…/0/N)', parseIndex)
+    .option('--force', 'overwrite --out')
+    .option('--json', 'print a JSON report')
+    .action(lazy(wallets, (m) => m.walletsImportCommand));
+
   const auditCommand = program.command('audit').description('the tamper-evident audit log');
   auditCommand
     .command('verify')
@@ -272,6 +308,12 @@ export function collect(value: string, previous: string[]): string[] {
 
 export function parseSlotId(value: string): number {
   if (!/^[0-9]{1,10}$/.test(value)) throw makeError('USAGE', `"${value}" is not a slot id (a whole number).`);
+  return Number(value);
+}
+
+export function parseIndex(value: string): number {
+  if (!/^(0|[1-9][0-9]{0,9})$/.test(value) || Number(value) > 2 ** 31 - 1)
+    throw makeError('USAGE', `"${value}" is not an address index (0 to 2147483647).`);
   return Number(value);
 }
 

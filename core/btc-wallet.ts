@@ -40,7 +40,8 @@ const MAX_DESCRIPTOR_LENGTH = 4000;
 
 export class WalletDescriptorError extends Error {}
 
-function libraryNetwork(network: BtcNetwork) {
+/** The @bitcoinerlab/descriptors network object of a policy network (signet shares testnet's encodings). */
+export function libraryNetwork(network: BtcNetwork) {
   if (network === 'mainnet') return networks.bitcoin;
   return network === 'regtest' ? networks.regtest : networks.testnet;
 }

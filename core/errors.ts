@@ -63,6 +63,12 @@ export const ERROR_CODES = {
   PSBT_TX_TOO_LARGE: 'input',
   PSBT_SIGHASH_REFUSED: 'policy',
   PSBT_WALLET_UNREGISTERED: 'policy',
+  // registered wallets: export and import (appliance/wallet-export.ts, appliance/wallet-import.ts)
+  WALLET_NOT_FOUND: 'input',
+  WALLET_EXPORT_UNSUPPORTED: 'input',
+  WALLET_IMPORT_INVALID: 'input',
+  WALLET_NAME_TAKEN: 'input',
+  WALLET_ALREADY_REGISTERED: 'input',
   // evm (chains/evm)
   EVM_TX_INVALID: 'input',
   EVM_TX_UNSUPPORTED: 'input',
