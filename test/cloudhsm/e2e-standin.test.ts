@@ -81,7 +81,7 @@ describe('end to end on the CloudHSM stand-in', () => {
     expect(result.code, result.stderr).toBe(0);
     const signed = Uint8Array.from(Buffer.from(readFileSync(file('small.signed'), 'utf8').trim(), 'base64'));
     expect(checkSignedPsbt(signed)).toMatch(/^[0-9a-f]{64}$/);
-  }, 60_000);
+  });
 
   it('answers an eth-sign-request, and signs an ERC-20 transfer with an officer approval', () => {
     // The path and fingerprint the online wallet learned from the pairing export.
@@ -110,7 +110,7 @@ describe('end to end on the CloudHSM stand-in', () => {
     ]);
     expect(signed.code, signed.stderr).toBe(0);
     expect(Transaction.from(readFileSync(file('payroll.hex'), 'utf8').trim()).from).toBe(ethAddress);
-  }, 120_000);
+  });
 
   it('verifies and exports the audit log, and refuses an older copy of the database (exit 6)', () => {
     const verify = run(['audit', 'verify', '--json']);
@@ -132,7 +132,7 @@ describe('end to end on the CloudHSM stand-in', () => {
     expect(rolled.code).toBe(6);
     expect(JSON.parse(rolled.stdout).error.code).toBe('AUDIT_ROLLBACK');
     expect(existsSync(file('rolled.out'))).toBe(false);
-  }, 120_000);
+  });
 
   it('no process created a data object or changed an attribute, and the stand-in was really in the path', () => {
     const lines = readFileSync(report, 'utf8').trim().split('\n');
