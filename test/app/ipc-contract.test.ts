@@ -16,6 +16,7 @@ import { decodeWire, encodeWire } from '../../app/test-host/wire.js';
 import { devHomeRefusal } from '../../app/test-host/dev-home.js';
 import { createCliHome, ROOT, type CliHome } from '../support/cli.js';
 import { APP_PIN, buildAppOnce, removeAppBuild } from './support/app-host.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 
 let cli: CliHome;
 let session: ApplianceSession;
@@ -260,7 +261,7 @@ describe('app:dev home', () => {
       {
         env: { ...process.env, COLDSIGN_HOME: join(cli.dir, 'home'), COLDSIGN_DEV_THROWAWAY_HOME: '' },
         encoding: 'utf8',
-        timeout: 60_000,
+        timeout: HANG_GUARD_MS,
       },
     );
     expect(result.status).toBe(2);

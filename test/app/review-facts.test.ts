@@ -88,7 +88,7 @@ beforeAll(async () => {
   } finally {
     await session.close();
   }
-}, 240_000);
+});
 afterAll(() => cli?.cleanup());
 
 /** The facts a formatter must carry; deadlines' "in N days" depend on the clock and are left out. */

@@ -62,7 +62,7 @@ beforeAll(async () => {
   await unlockWith(app.page, APP_PIN);
   await app.page.locator('#open-files').waitFor();
   mkdirSync(SCREENSHOTS, { recursive: true });
-}, 180_000);
+});
 afterAll(async () => {
   await app?.close();
   removeAppBuild();

@@ -130,7 +130,7 @@ beforeAll(async () => {
       );
     },
   });
-}, 180_000);
+});
 afterAll(async () => {
   await app?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -162,9 +162,9 @@ describe('an allowed PSBT through the camera', () => {
     // A screenshot of the live progress when the scan is caught in the middle (not asserted: it depends on timing).
     const partial = page.locator('#scan-progress-text', { hasText: /^Animated QR: [1-9]\d?% received/ });
     const review = page.locator('h1', { hasText: 'Review' });
-    await Promise.race([partial.waitFor({ timeout: 60_000 }), review.waitFor({ timeout: 60_000 })]);
+    await Promise.race([partial.waitFor(), review.waitFor()]);
     if (await partial.count()) await app.screenshot('05-scan-camera-progress');
-    await review.waitFor({ timeout: 60_000 });
+    await review.waitFor();
     const spend = page.locator('#movements tr.spend');
     expect(await spend.textContent()).toContain(EXCHANGE);
     expect(await spend.textContent()).toContain('Exchange hot wallet');

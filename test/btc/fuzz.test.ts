@@ -137,7 +137,7 @@ describe('fuzzed official vectors', () => {
     expect(signer.calls).toBe(0);
     // the mutations reach deep into the checks, not only the magic
     expect(codes.size).toBeGreaterThanOrEqual(6);
-  }, 120_000);
+  });
 });
 
 describe('fuzzed signable PSBTs', () => {
@@ -166,7 +166,7 @@ describe('fuzzed signable PSBTs', () => {
       }),
       { numRuns: 2_000, seed: 143 },
     );
-  }, 60_000);
+  });
 });
 
 describe('linear BIP-143 digests', () => {

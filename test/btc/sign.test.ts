@@ -333,7 +333,7 @@ describe('refusals end in a ColdsignError before any signature', () => {
     }));
     const unsigned = buildPsbt(many, [{ script: foreignScript(9), amount: 1_000_000n }]);
     expect(await refusal(unsigned)).toBe('PSBT_TX_TOO_LARGE');
-  }, 60_000);
+  });
 
   it('outputs worth more than the inputs are refused', async () => {
     const unsigned = buildPsbt([{ kind: 'p2wpkh', pubkeys: [pk(0)], amount: 10_000n }], out);

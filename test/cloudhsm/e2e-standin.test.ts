@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { Transaction } from 'ethers';
-import * as bitcoin from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildPsbt,
@@ -20,15 +19,10 @@ import {
 } from '../../scripts/demo/coordinator.js';
 import { Hsm } from '../../hsm/index.js';
 import { createCliHome, ROOT, type CliHome } from '../support/cli.js';
+import { createApplianceHome, officerPassphrase } from '../support/appliance-home.js';
 import { createTestToken, TEST_PIN, type TestToken } from '../support/softhsm.js';
+import { EXCHANGE, OPS, PAYROLL, treasuryPolicy } from '../support/treasury-policy.js';
 import type { StandinCounters } from './standin.js';
-
-const EXCHANGE = bitcoin.payments.p2wpkh({
-  pubkey: Buffer.from('0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798', 'hex'),
-}).address!;
-const OPS = '0x1111111111111111111111111111111111111111';
-const PAYROLL = '0x2222222222222222222222222222222222222222';
-const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase' };
 
 let token: TestToken;
 let cli: CliHome;
@@ -37,12 +31,16 @@ let ethAddress: string;
 let report: string;
 const file = (name: string) => join(cli.dir, name);
 
-function run(args: string[], env: Record<string, string | undefined> = {}) {
-  return cli.run(args, {
+/** The environment that preloads the stand-in into a `bin/coldsign` process. */
+function standinEnv(): Record<string, string> {
+  return {
     NODE_OPTIONS: `--import ${pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href} --import ${pathToFileURL(join(ROOT, 'test', 'cloudhsm', 'standin-preload.ts')).href}`,
     COLDSIGN_STANDIN_REPORT: report,
-    ...env,
-  });
+  };
+}
+
+function run(args: string[], env: Record<string, string | undefined> = {}) {
+  return cli.run(args, { ...standinEnv(), ...env });
 }
 
 beforeAll(() => {
@@ -52,82 +50,21 @@ beforeAll(() => {
   probe.close();
   cli = createCliHome(`coldsign:${TEST_PIN}`);
   report = file('standin-report.jsonl');
-  const pubkeys: Record<string, string> = {};
-  for (const officer of ['alice', 'bob'] as const) {
-    const keygen = run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(keygen.code, keygen.stderr).toBe(0);
-    pubkeys[officer] = keygen.stdout.trim().split('\n').at(-1)!;
-  }
   // `init --module` does not create a missing home directory yet (issue tracked with the home's owner).
   mkdirSync(cli.env.COLDSIGN_HOME!, { recursive: true });
-  const init = run([
-    'init',
-    '--module',
-    token.module,
-    '--slot',
-    String(slot),
-    '--officer',
-    `alice=${pubkeys.alice}`,
-    '--officer',
-    `bob=${pubkeys.bob}`,
-    '--quorum',
-    '2',
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  expect(run(['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc']).code).toBe(0);
-  expect(run(['keys', 'generate', '--chain', 'evm', '--label', 'vault-eth']).code).toBe(0);
-  const keys = run(['keys', 'list', '--json']).json<{ keys: Array<{ label: string; address: string }> }>()
-    .keys;
-  btcAddress = keys.find((k) => k.label === 'vault-btc')!.address;
-  ethAddress = keys.find((k) => k.label === 'vault-eth')!.address;
-  writeFileSync(
-    file('policy.json'),
-    JSON.stringify({
-      version: 1,
-      rules: [
-        {
-          id: 'btc-small',
-          chain: 'btc',
-          network: 'mainnet',
-          keys: ['vault-btc'],
-          destinations: [{ address: EXCHANGE, label: 'Exchange' }],
-          maxAmount: '0.5',
-          maxFeeRate: 50,
-          approvals: 0,
-        },
-        {
-          id: 'eth-ops',
-          chain: 'evm',
-          chainIds: [1],
-          kinds: ['transfer'],
-          destinations: [{ address: OPS, label: 'Ops' }],
-          maxAmount: '1',
-          maxFee: '0.01',
-        },
-        {
-          id: 'usdc-payroll',
-          chain: 'evm',
-          chainIds: [1],
-          kinds: ['token_transfer'],
-          tokens: [{ contract: USDC, symbol: 'USDC', decimals: 6, maxAmount: '25000' }],
-          destinations: [{ address: PAYROLL, label: 'Payroll' }],
-          maxFee: '0.01',
-          approvals: 1,
-        },
-      ],
-    }),
-  );
-  for (const officer of ['alice', 'bob'] as const) {
-    const signed = run(['policy', 'sign', file('policy.json'), '--key', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(signed.code, signed.stderr).toBe(0);
-  }
-  const applied = run(['policy', 'apply', file('policy.json')]);
-  expect(applied.code, applied.stderr).toBe(0);
-}, 300_000);
+  const appliance = createApplianceHome({
+    cli,
+    env: standinEnv(),
+    initArgs: ['--module', token.module, '--slot', String(slot)],
+    keys: [
+      { chain: 'btc', label: 'vault-btc' },
+      { chain: 'evm', label: 'vault-eth' },
+    ],
+    policy: () => treasuryPolicy(1),
+  });
+  btcAddress = appliance.keys['vault-btc']!.address;
+  ethAddress = appliance.keys['vault-eth']!.address;
+});
 
 afterAll(() => {
   cli?.cleanup();
@@ -144,7 +81,7 @@ describe('end to end on the CloudHSM stand-in', () => {
     expect(result.code, result.stderr).toBe(0);
     const signed = Uint8Array.from(Buffer.from(readFileSync(file('small.signed'), 'utf8').trim(), 'base64'));
     expect(checkSignedPsbt(signed)).toMatch(/^[0-9a-f]{64}$/);
-  }, 60_000);
+  });
 
   it('answers an eth-sign-request, and signs an ERC-20 transfer with an officer approval', () => {
     // The path and fingerprint the online wallet learned from the pairing export.
@@ -160,7 +97,7 @@ describe('end to end on the CloudHSM stand-in', () => {
     writeFileSync(file('payroll.json'), erc20TransferRequest(ethAddress, USDC, PAYROLL, '12000', 6, 1));
     const approval = run(
       ['approve', file('payroll.json'), '--key', file('alice.pem'), '--out', file('alice.json')],
-      { COLDSIGN_PASSPHRASE: PASS.alice },
+      { COLDSIGN_PASSPHRASE: officerPassphrase('alice') },
     );
     expect(approval.code, approval.stderr).toBe(0);
     const signed = run([
@@ -173,7 +110,7 @@ describe('end to end on the CloudHSM stand-in', () => {
     ]);
     expect(signed.code, signed.stderr).toBe(0);
     expect(Transaction.from(readFileSync(file('payroll.hex'), 'utf8').trim()).from).toBe(ethAddress);
-  }, 120_000);
+  });
 
   it('verifies and exports the audit log, and refuses an older copy of the database (exit 6)', () => {
     const verify = run(['audit', 'verify', '--json']);
@@ -195,7 +132,7 @@ describe('end to end on the CloudHSM stand-in', () => {
     expect(rolled.code).toBe(6);
     expect(JSON.parse(rolled.stdout).error.code).toBe('AUDIT_ROLLBACK');
     expect(existsSync(file('rolled.out'))).toBe(false);
-  }, 120_000);
+  });
 
   it('no process created a data object or changed an attribute, and the stand-in was really in the path', () => {
     const lines = readFileSync(report, 'utf8').trim().split('\n');

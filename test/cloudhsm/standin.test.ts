@@ -148,7 +148,7 @@ describe('the cloudhsm profile', () => {
     const late = await hsm.anchors.generate('availability', id(2));
     expect(await codeOf(() => hsm.anchors.hmac(late, Uint8Array.from([1])))).toBe('HSM_KEY_NOT_AVAILABLE');
     control.keyNotYetAvailable(0);
-  }, 20_000);
+  });
 
   it('maps throttling (CKR_OPERATION_ACTIVE, CKR_FUNCTION_FAILED) to bounded retries, then HSM_THROTTLED', async () => {
     const key = await hsm.keys.generate('throttled');

@@ -14,7 +14,6 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import * as bitcoin from 'bitcoinjs-lib';
 import { Transaction } from 'ethers';
 import {
   buildPsbt,
@@ -23,13 +22,10 @@ import {
   ethSignRequestUr,
   USDC,
 } from '../../scripts/demo/coordinator.js';
-import { createCliHome, type CliHome } from '../support/cli.js';
+import { type CliHome } from '../support/cli.js';
+import { createApplianceHome, type ApplianceHome } from '../support/appliance-home.js';
+import { EXCHANGE, OPS, PAYROLL, treasuryPolicy } from '../support/treasury-policy.js';
 
-const EXCHANGE = bitcoin.payments.p2wpkh({
-  pubkey: Buffer.from('0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798', 'hex'),
-}).address!;
-const OPS = '0x1111111111111111111111111111111111111111';
-const PAYROLL = '0x2222222222222222222222222222222222222222';
 interface Report {
   requestId: string;
   status: string;
@@ -41,6 +37,7 @@ interface Report {
 
 const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase', carol: 'carol-passphrase' };
 
+let appliance: ApplianceHome;
 let cli: CliHome;
 let btcAddress: string;
 let ethAddress: string;
@@ -54,85 +51,25 @@ function walletPairing(): { path: string; fingerprint: string } {
 }
 const errorCode = (stdout: string) => (JSON.parse(stdout) as { error: { code: string } }).error.code;
 
-function policyDoc(version: number) {
-  return {
-    version,
-    rules: [
-      {
-        id: 'btc-small',
-        chain: 'btc',
-        network: 'mainnet',
-        keys: ['vault-btc'],
-        destinations: [{ address: EXCHANGE, label: 'Exchange' }],
-        maxAmount: '0.5',
-        maxFeeRate: 50,
-        approvals: 0,
-      },
-      {
-        id: 'eth-ops',
-        chain: 'evm',
-        chainIds: [1],
-        kinds: ['transfer'],
-        destinations: [{ address: OPS, label: 'Ops' }],
-        maxAmount: '1',
-        maxFee: '0.01',
-      },
-      {
-        id: 'usdc-payroll',
-        chain: 'evm',
-        chainIds: [1],
-        kinds: ['token_transfer'],
-        tokens: [{ contract: USDC, symbol: 'USDC', decimals: 6, maxAmount: '25000' }],
-        destinations: [{ address: PAYROLL, label: 'Payroll' }],
-        maxFee: '0.01',
-        approvals: 1,
-      },
-    ],
-  };
-}
+const policyDoc = treasuryPolicy;
 
 function signPolicyFile(path: string, officers: Array<keyof typeof PASS>): void {
-  for (const officer of officers) {
-    const signed = cli.run(['policy', 'sign', path, '--key', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(signed.code, signed.stderr).toBe(0);
-  }
+  appliance.signPolicy(path, officers);
 }
 
 beforeAll(() => {
-  cli = createCliHome();
-  const pubkeys: Record<string, string> = {};
-  for (const officer of ['alice', 'bob', 'carol'] as const) {
-    const keygen = cli.run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(keygen.code, keygen.stderr).toBe(0);
-    pubkeys[officer] = keygen.stdout.trim().split('\n').at(-1)!;
-    expect(pubkeys[officer]).toMatch(/^[0-9a-f]{64}$/);
-  }
   // carol makes a key but is not enrolled
-  const init = cli.run([
-    'init',
-    '--officer',
-    `alice=${pubkeys.alice}`,
-    '--officer',
-    `bob=${pubkeys.bob}`,
-    '--quorum',
-    '2',
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  expect(cli.run(['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc']).code).toBe(0);
-  expect(cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'vault-eth']).code).toBe(0);
-  const keys = cli
-    .run(['keys', 'list', '--json'])
-    .json<{ keys: Array<{ label: string; address: string }> }>().keys;
-  btcAddress = keys.find((k) => k.label === 'vault-btc')!.address;
-  ethAddress = keys.find((k) => k.label === 'vault-eth')!.address;
-  writeFileSync(file('policy.json'), JSON.stringify(policyDoc(1)));
-  signPolicyFile(file('policy.json'), ['alice', 'bob']);
-  const applied = cli.run(['policy', 'apply', file('policy.json'), '--json']);
-  expect(applied.code, applied.stderr).toBe(0);
+  appliance = createApplianceHome({
+    officers: ['alice', 'bob', 'carol'],
+    keys: [
+      { chain: 'btc', label: 'vault-btc' },
+      { chain: 'evm', label: 'vault-eth' },
+    ],
+    policy: () => policyDoc(1),
+  });
+  cli = appliance.cli;
+  btcAddress = appliance.keys['vault-btc']!.address;
+  ethAddress = appliance.keys['vault-eth']!.address;
 });
 afterAll(() => cli?.cleanup());
 

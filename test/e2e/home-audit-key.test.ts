@@ -79,7 +79,7 @@ beforeAll(() => {
   expect(auditKey).toMatch(/^0[23][0-9a-f]{64}$/);
   expect(fingerprint).toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){3}$/);
   expect(cli.run(['audit', 'export', '--out', file('audit.jsonl')]).code).toBe(0);
-}, 300_000);
+});
 afterAll(() => cli?.cleanup());
 
 describe('the audit key is printed', () => {

@@ -15,7 +15,7 @@ let home: ReadyHome;
 beforeAll(() => {
   home = createReadyHome();
   writeFileSync(home.file('request.json'), JSON.stringify(transferRequest(home.ethAddress, '1000', 0)));
-}, 300_000);
+});
 afterAll(() => home?.cli.cleanup());
 
 function runAsync(args: string[], env: Record<string, string>): Promise<{ code: number; stderr: string }> {
@@ -51,21 +51,17 @@ describe('the writer lock', () => {
     expect(home.cli.run(['audit', 'verify']).code).toBe(0);
   });
 
-  it(
-    'two coldsign writers started together both finish (one waits for the other) and the log verifies',
-    { timeout: 300_000 },
-    async () => {
-      const wait = { COLDSIGN_LOCK_WAIT: '300' };
-      const [a, b] = await Promise.all([
-        runAsync(['keys', 'generate', '--chain', 'evm', '--label', 'together-a'], wait),
-        runAsync(['keys', 'generate', '--chain', 'evm', '--label', 'together-b'], wait),
-      ]);
-      expect(a.code, a.stderr).toBe(0);
-      expect(b.code, b.stderr).toBe(0);
-      const labels = home.cli.run(['keys', 'list', '--json']).json<{ keys: Array<{ label: string }> }>();
-      expect(labels.keys.map((k) => k.label)).toEqual(expect.arrayContaining(['together-a', 'together-b']));
-      const verify = home.cli.run(['audit', 'verify']);
-      expect(verify.code, verify.stderr).toBe(0);
-    },
-  );
+  it('two coldsign writers started together both finish (one waits for the other) and the log verifies', async () => {
+    const wait = { COLDSIGN_LOCK_WAIT: '300' };
+    const [a, b] = await Promise.all([
+      runAsync(['keys', 'generate', '--chain', 'evm', '--label', 'together-a'], wait),
+      runAsync(['keys', 'generate', '--chain', 'evm', '--label', 'together-b'], wait),
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const labels = home.cli.run(['keys', 'list', '--json']).json<{ keys: Array<{ label: string }> }>();
+    expect(labels.keys.map((k) => k.label)).toEqual(expect.arrayContaining(['together-a', 'together-b']));
+    const verify = home.cli.run(['audit', 'verify']);
+    expect(verify.code, verify.stderr).toBe(0);
+  });
 });

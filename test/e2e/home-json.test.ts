@@ -20,7 +20,7 @@ let home: ReadyHome;
 
 beforeAll(() => {
   home = createReadyHome({ approvals: 1 });
-}, 300_000);
+});
 afterAll(() => home?.cli.cleanup());
 
 describe('policy documents', () => {

@@ -16,7 +16,7 @@ beforeAll(() => {
   home = createReadyHome();
   homeDir = home.cli.env.COLDSIGN_HOME!;
   writeFileSync(home.file('request.json'), JSON.stringify(transferRequest(home.ethAddress, '1000', 0)));
-}, 300_000);
+});
 afterAll(() => home?.cli.cleanup());
 
 describe('an existing file', () => {

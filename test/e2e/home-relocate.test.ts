@@ -108,5 +108,5 @@ describe('an interrupted init', () => {
         expect(readdirSync(cli.dir)).toEqual(['home']); // the killed init's staging directory is gone
       }
     }
-  }, 300_000);
+  });
 });

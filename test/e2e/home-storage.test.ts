@@ -27,7 +27,7 @@ describe('a read-only home', () => {
     mount('--bind', dir, dir);
     mounts.push(dir);
     mount('-o', 'remount,ro,bind', dir);
-  }, 300_000);
+  });
   afterAll(() => {
     execFileSync('umount', [mounts.pop()!]);
     cli.cleanup();
@@ -62,7 +62,7 @@ describe('a full disk', () => {
     cli.env.COLDSIGN_HOME = join(disk, 'home');
     expect(cli.run(['init']).code).toBe(0);
     expect(cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'vault-eth']).code).toBe(0);
-  }, 300_000);
+  });
   afterAll(() => {
     execFileSync('umount', [mounts.pop()!]);
     rmSync(disk, { recursive: true, force: true });

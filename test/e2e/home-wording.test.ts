@@ -8,12 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { BIN, createCliHome, type CliHome } from '../support/cli.js';
 import { errorCode } from './home-fixture.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 
 let cli: CliHome;
 beforeAll(() => {
   cli = createCliHome();
   expect(cli.run(['init']).code).toBe(0);
-}, 300_000);
+});
 afterAll(() => cli?.cleanup());
 
 describe('usage errors', () => {
@@ -63,7 +64,7 @@ import os, pty, select, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(${JSON.stringify(process.execPath)}, ['node', ${JSON.stringify(BIN)}, 'keys', 'generate', '--chain', 'evm', '--label', 'never'])
-out, sent, deadline = b'', False, time.time() + 120
+out, sent, deadline = b'', False, time.time() + 540
 while time.time() < deadline:
     ready, _, _ = select.select([fd], [], [], 0.5)
     if ready:
@@ -82,11 +83,11 @@ sys.stdout.write(out.decode() + '\\nEXIT ' + str(os.waitstatus_to_exitcode(statu
 `;
     const env: NodeJS.ProcessEnv = { ...process.env, ...cli.env };
     delete env.COLDSIGN_PIN;
-    const result = spawnSync('python3', ['-c', driver], { env, encoding: 'utf8', timeout: 180_000 });
+    const result = spawnSync('python3', ['-c', driver], { env, encoding: 'utf8', timeout: HANG_GUARD_MS });
     expect(result.stdout).toContain('HSM user PIN: ');
     expect(result.stdout).toContain('coldsign: Cancelled.');
     expect(result.stdout).toMatch(/EXIT 2$/);
     const keys = cli.run(['keys', 'list', '--json']).json<{ keys: unknown[] }>();
     expect(keys.keys).toEqual([]);
-  }, 300_000);
+  });
 });

@@ -6,6 +6,13 @@ import { PERMIT2_ADDRESS } from '../../chains/evm/typed-decode.js';
 import { ERC20_INTERFACE, SAFE_INTERFACE } from '../../chains/evm/decode.js';
 import { doc, expectCode, utf8 } from './helpers.js';
 import { BOB, KEY_A, KEY_B, SPENDER, USDC, unsignedHex } from './fixtures.js';
+import {
+  eip712DomainType,
+  PERMIT_SINGLE_TYPES,
+  PERMIT_TRANSFER_FROM_TYPES,
+  PERMIT_TYPES,
+  SAFE_TX_TYPES,
+} from '../support/eip712-types.js';
 
 // The ABIs the decoder uses; the selectors are checked against their published values below.
 const ERC20 = ERC20_INTERFACE;
@@ -24,14 +31,7 @@ function typed(
   domain: Record<string, unknown>,
   message: Record<string, unknown>,
 ) {
-  const domainType = [
-    ['name', 'string'],
-    ['version', 'string'],
-    ['chainId', 'uint256'],
-    ['verifyingContract', 'address'],
-  ]
-    .filter(([name]) => name! in domain)
-    .map(([name, type]) => ({ name: name!, type: type! }));
+  const domainType = eip712DomainType(domain);
   return summarizeEvm(
     parseEvmRequest(
       doc({
@@ -336,15 +336,6 @@ describe('messages and typed data', () => {
     expect(b.warnings.join(' ')).toMatch(/not printable.*32 bytes/s);
   });
 
-  const PERMIT_TYPES = {
-    Permit: [
-      { name: 'owner', type: 'address' },
-      { name: 'spender', type: 'address' },
-      { name: 'value', type: 'uint256' },
-      { name: 'nonce', type: 'uint256' },
-      { name: 'deadline', type: 'uint256' },
-    ],
-  };
   const usdcDomain = { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: USDC };
 
   it('EIP-2612 Permit is a spending approval, unlimited when value = 2^256 - 1', () => {
@@ -389,19 +380,7 @@ describe('messages and typed data', () => {
   });
 
   it('Permit2 PermitSingle and PermitTransferFrom are spending approvals', () => {
-    const types = {
-      PermitSingle: [
-        { name: 'details', type: 'PermitDetails' },
-        { name: 'spender', type: 'address' },
-        { name: 'sigDeadline', type: 'uint256' },
-      ],
-      PermitDetails: [
-        { name: 'token', type: 'address' },
-        { name: 'amount', type: 'uint160' },
-        { name: 'expiration', type: 'uint48' },
-        { name: 'nonce', type: 'uint48' },
-      ],
-    };
+    const types = PERMIT_SINGLE_TYPES;
     const domain = { name: 'Permit2', chainId: 1, verifyingContract: PERMIT2_ADDRESS };
     const s = typed('PermitSingle', types, domain, {
       details: { token: USDC, amount: ((1n << 160n) - 1n).toString(), expiration: 1900000000, nonce: 0 },
@@ -414,18 +393,7 @@ describe('messages and typed data', () => {
       unlimited: true,
       args: { 'details.token': USDC, spender: SPENDER },
     });
-    const transferTypes = {
-      PermitTransferFrom: [
-        { name: 'permitted', type: 'TokenPermissions' },
-        { name: 'spender', type: 'address' },
-        { name: 'nonce', type: 'uint256' },
-        { name: 'deadline', type: 'uint256' },
-      ],
-      TokenPermissions: [
-        { name: 'token', type: 'address' },
-        { name: 'amount', type: 'uint256' },
-      ],
-    };
+    const transferTypes = PERMIT_TRANSFER_FROM_TYPES;
     const t = typed('PermitTransferFrom', transferTypes, domain, {
       permitted: { token: USDC, amount: 3_000_000 },
       spender: SPENDER,
@@ -440,20 +408,7 @@ describe('messages and typed data', () => {
     expect(t.warnings.join(' ')).toContain('3.0 USDC');
   });
 
-  const SAFE_TX = {
-    SafeTx: [
-      { name: 'to', type: 'address' },
-      { name: 'value', type: 'uint256' },
-      { name: 'data', type: 'bytes' },
-      { name: 'operation', type: 'uint8' },
-      { name: 'safeTxGas', type: 'uint256' },
-      { name: 'baseGas', type: 'uint256' },
-      { name: 'gasPrice', type: 'uint256' },
-      { name: 'gasToken', type: 'address' },
-      { name: 'refundReceiver', type: 'address' },
-      { name: 'nonce', type: 'uint256' },
-    ],
-  };
+  const SAFE_TX = SAFE_TX_TYPES;
   const safeMessage = (operation: number, data: string) => ({
     to: USDC,
     value: 0,

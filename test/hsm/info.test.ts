@@ -20,7 +20,7 @@ beforeAll(() => {
   cli = createCliHome();
   const init = cli.run(['init']);
   expect(init.code, init.stderr).toBe(0);
-}, 120_000);
+});
 afterAll(() => cli?.cleanup());
 
 describe('hsm info', () => {

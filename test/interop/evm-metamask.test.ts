@@ -14,7 +14,8 @@ import jsQRModule from 'jsqr';
 import { hexlify, parseEther, parseUnits, toUtf8Bytes, verifyMessage, verifyTypedData } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImageFile, encodeUrParts } from '../../qr/index.js';
-import { createCliHome, type CliHome } from '../support/cli.js';
+import { type CliHome } from '../support/cli.js';
+import { createApplianceHome } from '../support/appliance-home.js';
 import type { QrKeyring } from '@metamask/eth-qr-keyring';
 import { pairedKeyring } from './support/metamask.js';
 
@@ -23,7 +24,6 @@ const jsQR: JsQr = ((jsQRModule as unknown as { default?: JsQr }).default ?? jsQ
 type Hex = `0x${string}`;
 
 const RECIPIENT = '0x3535353535353535353535353535353535353535';
-const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase' };
 const MAIL_DOMAIN = { name: 'Mail', version: '1', chainId: 1337, verifyingContract: RECIPIENT };
 
 const MAIL_TYPES = { Mail: [{ name: 'contents', type: 'string' }] };
@@ -144,29 +144,9 @@ async function signTx(keyring: QrKeyring, from: string, tx: TypedTransaction): P
 let first: string;
 
 beforeAll(async () => {
-  cli = createCliHome();
-  const pubkeys: Record<string, string> = {};
-  for (const officer of ['alice', 'bob'] as const) {
-    const keygen = cli.run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(keygen.code, keygen.stderr).toBe(0);
-    pubkeys[officer] = keygen.stdout.trim().split('\n').at(-1)!;
-  }
-  const init = cli.run([
-    'init',
-    ...['--officer', `alice=${pubkeys.alice}`, '--officer', `bob=${pubkeys.bob}`, '--quorum', '2'],
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  first = generate('mm-1');
-  writeFileSync(file('policy.json'), JSON.stringify(policy()));
-  for (const officer of ['alice', 'bob'] as const) {
-    const signed = cli.run(['policy', 'sign', file('policy.json'), '--key', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(signed.code, signed.stderr).toBe(0);
-  }
-  expect(cli.run(['policy', 'apply', file('policy.json')]).code).toBe(0);
+  const appliance = createApplianceHome({ keys: [{ chain: 'evm', label: 'mm-1' }], policy });
+  cli = appliance.cli;
+  first = appliance.keys['mm-1']!.address;
   for (const chainId of [1, 1337]) {
     nodes[chainId] = ganache.provider({
       chain: { chainId, hardfork: 'shanghai' },

@@ -21,7 +21,8 @@ import {
   encodeUrParts,
   type UrType,
 } from '../../qr/index.js';
-import { createCliHome, type CliHome } from '../support/cli.js';
+import { type CliHome } from '../support/cli.js';
+import { createApplianceHome } from '../support/appliance-home.js';
 
 type Sdk = InstanceType<typeof import('@keystonehq/keystone-sdk').KeystoneSDK>;
 const KeystoneSDK = ((KeystoneSDKModule as unknown as { default?: new () => Sdk }).default ??
@@ -29,7 +30,6 @@ const KeystoneSDK = ((KeystoneSDKModule as unknown as { default?: new () => Sdk 
 
 const RECIPIENT = '0x3535353535353535353535353535353535353535';
 const EXCHANGE = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';
-const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase' };
 
 let cli: CliHome;
 let sdk: Sdk;
@@ -57,26 +57,7 @@ function signUr(name: string, ur: UR, extra: string[] = []): string {
 
 beforeAll(() => {
   sdk = new KeystoneSDK();
-  cli = createCliHome();
-  const pubkeys: Record<string, string> = {};
-  for (const officer of ['alice', 'bob'] as const) {
-    const keygen = cli.run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(keygen.code, keygen.stderr).toBe(0);
-    pubkeys[officer] = keygen.stdout.trim().split('\n').at(-1)!;
-  }
-  const init = cli.run([
-    ...['init', '--officer', `alice=${pubkeys.alice}`, '--officer', `bob=${pubkeys.bob}`, '--quorum', '2'],
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  for (const chain of ['evm', 'btc']) {
-    const generated = cli.run(['keys', 'generate', '--chain', chain, '--label', `ks-${chain}`, '--json']);
-    expect(generated.code, generated.stderr).toBe(0);
-    if (chain === 'evm') ethAddress = generated.json<{ address: string }>().address;
-    else btcAddress = generated.json<{ address: string }>().address;
-  }
-  const policy = {
+  const policy = () => ({
     version: 1,
     rules: [
       {
@@ -97,16 +78,17 @@ beforeAll(() => {
         maxFeeRate: 100,
       },
     ],
-  };
-  writeFileSync(file('policy.json'), JSON.stringify(policy));
-  for (const officer of ['alice', 'bob'] as const) {
-    const signed = cli.run(['policy', 'sign', file('policy.json'), '--key', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(signed.code, signed.stderr).toBe(0);
-  }
-  const applied = cli.run(['policy', 'apply', file('policy.json')]);
-  expect(applied.code, applied.stderr).toBe(0);
+  });
+  const appliance = createApplianceHome({
+    keys: [
+      { chain: 'evm', label: 'ks-evm' },
+      { chain: 'btc', label: 'ks-btc' },
+    ],
+    policy,
+  });
+  cli = appliance.cli;
+  ethAddress = appliance.keys['ks-evm']!.address;
+  btcAddress = appliance.keys['ks-btc']!.address;
 });
 
 afterAll(() => cli?.cleanup());

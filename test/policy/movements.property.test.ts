@@ -497,5 +497,5 @@ describe('movements first, encoding second (fast-check, seed 20260302, 10,000 re
     // Not vacuous: both verdicts occur often.
     expect(allowed).toBeGreaterThan(500);
     expect(refused).toBeGreaterThan(500);
-  }, 600_000);
+  });
 });

@@ -10,6 +10,7 @@ import { psbtCbor, psbtToUr, renderQrRgba } from '../../qr/index.js';
 import { readZxingReaderWasm } from '../../appliance/qr-reader.js';
 import { toHex } from '../../core/bytes.js';
 import { randomBytes } from './support/transfer.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 
 const HERE = fileURLToPath(new URL('./worker/', import.meta.url));
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
@@ -56,7 +57,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox'],
+    timeout: HANG_GUARD_MS,
+  });
   const context = await browser.newContext();
   // Every request outside the page's origin is recorded and refused.
   await context.route('**/*', (route) => {
@@ -65,6 +70,7 @@ beforeAll(async () => {
     foreign.push(url);
     return route.abort();
   });
+  context.setDefaultTimeout(HANG_GUARD_MS);
   page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
   await page.goto(`${origin}/`);

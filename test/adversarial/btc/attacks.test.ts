@@ -65,7 +65,7 @@ beforeAll(() => {
       },
     ],
   }));
-}, 600_000);
+});
 afterAll(() => app?.cleanup());
 
 /** Refused by the appliance with `code` (exit 4 unless given), and the HSM signed nothing. */
@@ -189,7 +189,7 @@ describe('2. multisig outputs an attacker can spend are not change', () => {
           [{ script: change.script, amount: 100_000_000n }],
         );
         expectRefused(input, `in-${kind}-${m}`, 'PSBT_WALLET_UNREGISTERED');
-      }, 60_000);
+      });
     }
   }
 

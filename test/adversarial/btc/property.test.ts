@@ -76,7 +76,7 @@ beforeAll(async () => {
       ],
     });
   policies = { nocap: policyOf('nocap', {}), capped: policyOf('capped', { maxFee: '0.001' }) };
-}, 120_000);
+});
 
 afterAll(() => {
   hsm?.close();

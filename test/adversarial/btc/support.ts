@@ -11,7 +11,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { expect } from 'vitest';
 import { btc } from '../../btc/support/fixtures.js';
-import { createCliHome, type CliHome } from '../../support/cli.js';
+import { type CliHome } from '../../support/cli.js';
+import { createApplianceHome } from '../../support/appliance-home.js';
 
 export const OPTS = {
   allowUnknownOutputs: true,
@@ -75,8 +76,6 @@ export function rewriteOutputs(
   return tx;
 }
 
-export const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase' };
-
 export interface Appliance {
   cli: CliHome;
   file(name: string): string;
@@ -107,42 +106,16 @@ export function createAppliance(
   labels: string[],
   policyOf: (pub: Record<string, Uint8Array>) => object,
 ): Appliance {
-  const cli = createCliHome();
-  const file = (name: string) => join(cli.dir, name);
-  const officerKeys: Record<string, string> = {};
-  for (const officer of ['alice', 'bob'] as const) {
-    const made = cli.run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(made.code, made.stderr).toBe(0);
-    officerKeys[officer] = made.stdout.trim().split('\n').at(-1)!;
-  }
-  const init = cli.run([
-    'init',
-    '--officer',
-    `alice=${officerKeys.alice}`,
-    '--officer',
-    `bob=${officerKeys.bob}`,
-    '--quorum',
-    '2',
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  for (const label of labels) {
-    const made = cli.run(['keys', 'generate', '--chain', 'btc', '--label', label, '--network', 'mainnet']);
-    expect(made.code, made.stderr).toBe(0);
-  }
-  const listed = cli.run(['keys', 'list', '--json']).json<{ keys: { label: string; publicKey: string }[] }>();
   const pub: Record<string, Uint8Array> = {};
-  for (const key of listed.keys) pub[key.label] = Uint8Array.from(Buffer.from(key.publicKey, 'hex'));
-  writeFileSync(file('policy.json'), JSON.stringify(policyOf(pub)));
-  for (const officer of ['alice', 'bob'] as const) {
-    const signed = cli.run(['policy', 'sign', file('policy.json'), '--key', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(signed.code, signed.stderr).toBe(0);
-  }
-  const applied = cli.run(['policy', 'apply', file('policy.json')]);
-  expect(applied.code, applied.stderr).toBe(0);
+  const appliance = createApplianceHome({
+    keys: labels.map((label) => ({ chain: 'btc' as const, label, network: 'mainnet' })),
+    policy: (keys) => {
+      for (const [label, key] of Object.entries(keys))
+        pub[label] = Uint8Array.from(Buffer.from(key.publicKey, 'hex'));
+      return policyOf(pub);
+    },
+  });
+  const { cli, file } = appliance;
   const db = () => new Database(join(cli.env.COLDSIGN_HOME!, 'coldsign.db'), { readonly: true });
   return {
     cli,

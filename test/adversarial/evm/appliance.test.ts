@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MaxUint256, Wallet, getAddress, verifyMessage, verifyTypedData } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, createCliHome, type CliHome } from '../../support/cli.js';
+import { ROOT, type CliHome } from '../../support/cli.js';
+import { createApplianceHome } from '../../support/appliance-home.js';
 import {
   ATTACKER,
   DAI,
@@ -36,7 +37,6 @@ import {
 } from './attacks.js';
 
 const SAFE_ADDRESS = getAddress('0x5afe3855358e112b5647b952709e6165e1c1eeee');
-const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase' };
 /** The CLI signs at the real clock: deadlines are set relative to it. */
 const nowS = () => BigInt(Math.floor(Date.now() / 1000));
 
@@ -86,47 +86,17 @@ function expectSigned(name: string, request: unknown): string {
 }
 
 beforeAll(() => {
-  cli = createCliHome();
-  const pubkeys: Record<string, string> = {};
-  for (const officer of ['alice', 'bob'] as const) {
-    const keygen = cli.run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(keygen.code, keygen.stderr).toBe(0);
-    pubkeys[officer] = keygen.stdout.trim().split('\n').at(-1)!;
-  }
-  const init = cli.run([
-    'init',
-    '--officer',
-    `alice=${pubkeys.alice}`,
-    '--officer',
-    `bob=${pubkeys.bob}`,
-    '--quorum',
-    '2',
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  expect(cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'ops']).code).toBe(0);
-  const keys = cli
-    .run(['keys', 'list', '--json'])
-    .json<{ keys: Array<{ label: string; address: string }> }>().keys;
-  scene = {
-    chainId: 1,
-    ours: keys.find((k) => k.label === 'ops')!.address,
-    token: USDC_MAINNET,
-    safe: SAFE_ADDRESS,
-  };
-  const policy = victimPolicy(scene);
-  policy.rules.push(docsLoginRule() as (typeof policy.rules)[number]);
-  writeFileSync(file('policy.json'), JSON.stringify(policy));
-  for (const officer of ['alice', 'bob'] as const) {
-    const signed = cli.run(['policy', 'sign', file('policy.json'), '--key', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(signed.code, signed.stderr).toBe(0);
-  }
-  const applied = cli.run(['policy', 'apply', file('policy.json'), '--json']);
-  expect(applied.code, applied.stderr).toBe(0);
-}, 180_000);
+  const appliance = createApplianceHome({
+    keys: [{ chain: 'evm', label: 'ops' }],
+    policy: (keys) => {
+      scene = { chainId: 1, ours: keys.ops!.address, token: USDC_MAINNET, safe: SAFE_ADDRESS };
+      const policy = victimPolicy(scene);
+      policy.rules.push(docsLoginRule() as (typeof policy.rules)[number]);
+      return policy;
+    },
+  });
+  cli = appliance.cli;
+});
 afterAll(() => cli?.cleanup());
 
 describe('item 1: Safe gas refund', () => {

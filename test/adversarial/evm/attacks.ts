@@ -11,6 +11,14 @@ import {
   getAddress,
   type TypedDataField,
 } from 'ethers';
+import {
+  PERMIT_BATCH_TYPES,
+  PERMIT_SINGLE_TYPES,
+  PERMIT_TYPES,
+  SAFE_TX_TYPES,
+} from '../../support/eip712-types.js';
+
+export { SAFE_TX_TYPES };
 
 export const ATTACKER = getAddress('0xa77ac3e0000000000000000000000000000a77ac');
 export const PAYROLL = getAddress('0x9a790110000000000000000000000000009a7901');
@@ -96,21 +104,6 @@ export function execTransactionData(f: SafeTxFields, signatures: string): string
   ]);
 }
 
-export const SAFE_TX_TYPES: Record<string, TypedDataField[]> = {
-  SafeTx: [
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'data', type: 'bytes' },
-    { name: 'operation', type: 'uint8' },
-    { name: 'safeTxGas', type: 'uint256' },
-    { name: 'baseGas', type: 'uint256' },
-    { name: 'gasPrice', type: 'uint256' },
-    { name: 'gasToken', type: 'address' },
-    { name: 'refundReceiver', type: 'address' },
-    { name: 'nonce', type: 'uint256' },
-  ],
-};
-
 /** eth_signTypedData_v4 JSON (EIP712Domain declared, integers as decimal strings) from ethers' payload. */
 export function typedRequest(
   scene: Scene,
@@ -139,38 +132,6 @@ export function disguisedEth(scene: Scene, nonce = 0) {
     data: ERC20.encodeFunctionData('transfer', [scene.ours, 0n]),
   });
 }
-
-const PERMIT_TYPES: Record<string, TypedDataField[]> = {
-  Permit: [
-    { name: 'owner', type: 'address' },
-    { name: 'spender', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-};
-const PERMIT_DETAILS: TypedDataField[] = [
-  { name: 'token', type: 'address' },
-  { name: 'amount', type: 'uint160' },
-  { name: 'expiration', type: 'uint48' },
-  { name: 'nonce', type: 'uint48' },
-];
-const PERMIT_SINGLE_TYPES: Record<string, TypedDataField[]> = {
-  PermitSingle: [
-    { name: 'details', type: 'PermitDetails' },
-    { name: 'spender', type: 'address' },
-    { name: 'sigDeadline', type: 'uint256' },
-  ],
-  PermitDetails: PERMIT_DETAILS,
-};
-const PERMIT_BATCH_TYPES: Record<string, TypedDataField[]> = {
-  PermitBatch: [
-    { name: 'details', type: 'PermitDetails[]' },
-    { name: 'spender', type: 'address' },
-    { name: 'sigDeadline', type: 'uint256' },
-  ],
-  PermitDetails: PERMIT_DETAILS,
-};
 
 export function eip2612Permit(scene: Scene, value: bigint, deadline: bigint) {
   return typedRequest(

@@ -108,7 +108,7 @@ beforeAll(async () => {
     (await signAndMine(transaction(scene, nextNonce(ours.wallet.address), { to: scene.token, data: fund })))
       .status,
   ).toBe('0x1');
-}, 120_000);
+});
 
 afterAll(async () => {
   await node?.disconnect();

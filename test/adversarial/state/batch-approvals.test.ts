@@ -10,15 +10,16 @@ import Database from 'better-sqlite3';
 import * as bitcoin from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPsbt, erc20TransferRequest, USDC } from '../../../scripts/demo/coordinator.js';
-import { createCliHome, type CliHome } from '../../support/cli.js';
+import { type CliHome } from '../../support/cli.js';
+import { createApplianceHome, officerPassphrase, type ApplianceHome } from '../../support/appliance-home.js';
 
 const EXCHANGE = bitcoin.payments.p2wpkh({
   pubkey: Buffer.from('0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798', 'hex'),
 }).address!;
 const PAYROLL = '0x2222222222222222222222222222222222222222';
-const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase' };
-type Officer = keyof typeof PASS;
+type Officer = 'alice' | 'bob';
 
+let appliance: ApplianceHome;
 let cli: CliHome;
 const address: Record<string, string> = {};
 const file = (name: string) => join(cli.dir, name);
@@ -61,21 +62,13 @@ function policy(version: number) {
 }
 
 function applyPolicy(version: number): void {
-  const path = file(`policy-${version}.json`);
-  writeFileSync(path, JSON.stringify(policy(version)));
-  for (const officer of ['alice', 'bob'] as Officer[]) {
-    const signed = cli.run(['policy', 'sign', path, '--key', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(signed.code, signed.stderr).toBe(0);
-  }
-  const applied = cli.run(['policy', 'apply', path]);
+  const applied = appliance.applyPolicy(policy(version), { name: `policy-${version}.json` });
   expect(applied.code, applied.stderr).toBe(0);
 }
 
 function approve(request: string, officer: Officer, out: string) {
   return cli.run(['approve', file(request), '--key', file(`${officer}.pem`), '--out', file(out), '--json'], {
-    COLDSIGN_PASSPHRASE: PASS[officer],
+    COLDSIGN_PASSPHRASE: officerPassphrase(officer),
   });
 }
 
@@ -87,36 +80,17 @@ function count(type: string): number {
 }
 
 beforeAll(() => {
-  cli = createCliHome();
-  const pubkeys: Record<string, string> = {};
-  for (const officer of Object.keys(PASS) as Officer[]) {
-    const keygen = cli.run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(keygen.code, keygen.stderr).toBe(0);
-    pubkeys[officer] = keygen.stdout.trim().split('\n').at(-1)!;
-  }
-  const init = cli.run([
-    'init',
-    '--officer',
-    `alice=${pubkeys.alice}`,
-    '--officer',
-    `bob=${pubkeys.bob}`,
-    '--quorum',
-    '2',
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  for (const [chain, label] of [
-    ['btc', 'vault-btc'],
-    ['evm', 'eth-1'],
-    ['evm', 'eth-2'],
-  ]) {
-    const key = cli.run(['keys', 'generate', '--chain', chain!, '--label', label!, '--json']);
-    expect(key.code, key.stderr).toBe(0);
-    address[label!] = key.json<{ address: string }>().address;
-  }
+  appliance = createApplianceHome({
+    keys: [
+      { chain: 'btc', label: 'vault-btc' },
+      { chain: 'evm', label: 'eth-1' },
+      { chain: 'evm', label: 'eth-2' },
+    ],
+  });
+  cli = appliance.cli;
+  for (const [label, key] of Object.entries(appliance.keys)) address[label] = key.address;
   applyPolicy(1);
-}, 300_000);
+});
 afterAll(() => cli?.cleanup());
 
 describe('sign A B: all or none', () => {

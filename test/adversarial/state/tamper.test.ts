@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import * as bitcoin from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPsbt } from '../../../scripts/demo/coordinator.js';
-import { createCliHome, type CliHome } from '../../support/cli.js';
+import { type CliHome } from '../../support/cli.js';
+import { createApplianceHome, officerPassphrase, type ApplianceHome } from '../../support/appliance-home.js';
 
 const network = bitcoin.networks.bitcoin;
 const EXCHANGE = bitcoin.payments.p2wpkh({
@@ -21,14 +22,9 @@ const EXCHANGE = bitcoin.payments.p2wpkh({
 /** The attacker's key (a public test point, not ours). */
 const ATTACKER_PUBKEY = '02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5';
 const ATTACKER = bitcoin.payments.p2wpkh({ pubkey: Buffer.from(ATTACKER_PUBKEY, 'hex'), network }).address!;
-const PASS = {
-  alice: 'alice-passphrase',
-  bob: 'bob-passphrase',
-  mallory: 'mallory-passphrase',
-  eve: 'eve-passphrase',
-};
-type Officer = keyof typeof PASS;
+type Officer = 'alice' | 'bob' | 'mallory' | 'eve';
 
+let appliance: ApplianceHome;
 let cli: CliHome;
 let btcAddress: string;
 const pubkeys: Partial<Record<Officer, string>> = {};
@@ -62,15 +58,6 @@ function policyDoc(version: number) {
   };
 }
 
-function signPolicyFile(path: string, officers: Officer[]): void {
-  for (const officer of officers) {
-    const signed = cli.run(['policy', 'sign', path, '--key', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(signed.code, signed.stderr).toBe(0);
-  }
-}
-
 /** A copy of the home (database and token), its SoftHSM2 configuration pointing at the copy. */
 function copyHome(name: string): string {
   const copy = file(name);
@@ -90,31 +77,15 @@ function edit(home: string, sql: (db: Database.Database) => void): void {
 }
 
 beforeAll(() => {
-  cli = createCliHome();
-  for (const officer of Object.keys(PASS) as Officer[]) {
-    const keygen = cli.run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], {
-      COLDSIGN_PASSPHRASE: PASS[officer],
-    });
-    expect(keygen.code, keygen.stderr).toBe(0);
-    pubkeys[officer] = keygen.stdout.trim().split('\n').at(-1)!;
-  }
   // mallory and eve are the attacker's officers: never enrolled
-  const init = cli.run([
-    'init',
-    '--officer',
-    `alice=${pubkeys.alice}`,
-    '--officer',
-    `bob=${pubkeys.bob}`,
-    '--quorum',
-    '2',
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  const key = cli.run(['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc', '--json']);
-  expect(key.code, key.stderr).toBe(0);
-  btcAddress = key.json<{ address: string }>().address;
-  writeFileSync(file('policy.json'), JSON.stringify(policyDoc(1)));
-  signPolicyFile(file('policy.json'), ['alice', 'bob']);
-  expect(cli.run(['policy', 'apply', file('policy.json')]).code).toBe(0);
+  appliance = createApplianceHome({
+    officers: ['alice', 'bob', 'mallory', 'eve'],
+    keys: [{ chain: 'btc', label: 'vault-btc' }],
+    policy: () => policyDoc(1),
+  });
+  cli = appliance.cli;
+  Object.assign(pubkeys, appliance.officerKeys);
+  btcAddress = appliance.keys['vault-btc']!.address;
   // 0.4 BTC signed: the velocity window (0.6 BTC / 24 h) has 0.2 BTC left
   writeFileSync(file('first.psbt'), buildPsbt(btcAddress, EXCHANGE, 40_000_000n, 2_000n, [60_000_000n]));
   const first = cli.run(['sign', file('first.psbt'), '--out', file('first.out')]);
@@ -127,7 +98,7 @@ beforeAll(() => {
   const approve = cli.run(
     ['approve', file('approved.psbt'), '--key', file('alice.pem'), '--out', file('alice.json')],
     {
-      COLDSIGN_PASSPHRASE: PASS.alice,
+      COLDSIGN_PASSPHRASE: officerPassphrase('alice'),
     },
   );
   expect(approve.code, approve.stderr).toBe(0);
@@ -142,7 +113,7 @@ beforeAll(() => {
   expect(approved.code, approved.stderr).toBe(0);
   // the probe: another 0.4 BTC, over the window: refused (exit 4) on the untouched home
   writeFileSync(file('probe.psbt'), buildPsbt(btcAddress, EXCHANGE, 40_000_000n, 2_000n, [70_000_000n]));
-}, 300_000);
+});
 afterAll(() => cli?.cleanup());
 
 describe('the three attacks on state outside the chain now fail', () => {
@@ -172,7 +143,7 @@ describe('the three attacks on state outside the chain now fail', () => {
         ],
       }),
     );
-    signPolicyFile(file('evil-policy.json'), ['mallory', 'eve']);
+    appliance.signPolicy(file('evil-policy.json'), ['mallory', 'eve']);
     const apply = cli.run(['policy', 'apply', file('evil-policy.json'), '--json'], { COLDSIGN_HOME: home });
     expect(apply.code, apply.stdout).toBe(6);
     expect(errorCode(apply.stdout)).toBe('AUDIT_TAMPERED');

@@ -11,6 +11,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ApplianceSession } from '../../../appliance/session.js';
 import { startTestHost, type TestHost } from '../../../app/test-host/server.js';
 import { createCliHome, ROOT, type CliHome } from '../../support/cli.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 
 export const APP_PIN = '135790';
 export const CHROMIUM = '/usr/bin/chromium';
@@ -106,7 +107,10 @@ export async function launchApp(options: LaunchOptions = {}): Promise<AppUnderTe
       headless: true,
       args,
       viewport: options.viewport ?? { width: 1280, height: 900 },
+      // Playwright's own 30 s defaults are a speed check on a loaded machine: wait for events, guard hangs only
+      timeout: HANG_GUARD_MS,
     });
+    context.setDefaultTimeout(HANG_GUARD_MS);
     cleanups.push(() => context.close());
     if (options.fakeCamera) await context.grantPermissions(['camera'], { origin: new URL(host.url).origin });
     const page = context.pages()[0] ?? (await context.newPage());

@@ -6,6 +6,12 @@
 import * as bitcoin from 'bitcoinjs-lib';
 import { Interface, parseEther, parseUnits, ZeroAddress } from 'ethers';
 import { buildPsbt, erc20TransferRequest, USDC } from '../../../scripts/demo/coordinator.js';
+import {
+  eip712DomainType,
+  MAIL_TYPES,
+  PERMIT_SINGLE_TYPES,
+  SAFE_TX_TYPES,
+} from '../../support/eip712-types.js';
 
 const NETWORK = bitcoin.networks.bitcoin;
 /** A P2WPKH address of a fixed 20-byte hash (BIP-173 encoding), for destinations nobody controls. */
@@ -101,14 +107,7 @@ function typedData(
   types: Record<string, Array<{ name: string; type: string }>>,
   message: Record<string, unknown>,
 ) {
-  const domainType = [
-    ['name', 'string'],
-    ['version', 'string'],
-    ['chainId', 'uint256'],
-    ['verifyingContract', 'address'],
-  ]
-    .filter(([name]) => name! in domain)
-    .map(([name, type]) => ({ name: name!, type: type! }));
+  const domainType = eip712DomainType(domain);
   return json({
     type: 'typed_data',
     from,
@@ -224,19 +223,7 @@ export function reviewRequests(btc: string, eth: string): ReviewRequest[] {
         eth,
         'PermitSingle',
         { name: 'Permit2', chainId: 1, verifyingContract: PERMIT2 },
-        {
-          PermitDetails: [
-            { name: 'token', type: 'address' },
-            { name: 'amount', type: 'uint160' },
-            { name: 'expiration', type: 'uint48' },
-            { name: 'nonce', type: 'uint48' },
-          ],
-          PermitSingle: [
-            { name: 'details', type: 'PermitDetails' },
-            { name: 'spender', type: 'address' },
-            { name: 'sigDeadline', type: 'uint256' },
-          ],
-        },
+        PERMIT_SINGLE_TYPES,
         {
           details: { token: USDC, amount: (2n ** 160n - 1n).toString(), expiration: farFuture, nonce: 0 },
           spender: ROUTER,
@@ -251,37 +238,18 @@ export function reviewRequests(btc: string, eth: string): ReviewRequest[] {
     {
       name: 'evm-safe',
       file: 'safe.json',
-      contents: typedData(
-        eth,
-        'SafeTx',
-        { chainId: 1, verifyingContract: SAFE },
-        {
-          SafeTx: [
-            { name: 'to', type: 'address' },
-            { name: 'value', type: 'uint256' },
-            { name: 'data', type: 'bytes' },
-            { name: 'operation', type: 'uint8' },
-            { name: 'safeTxGas', type: 'uint256' },
-            { name: 'baseGas', type: 'uint256' },
-            { name: 'gasPrice', type: 'uint256' },
-            { name: 'gasToken', type: 'address' },
-            { name: 'refundReceiver', type: 'address' },
-            { name: 'nonce', type: 'uint256' },
-          ],
-        },
-        {
-          to: USDC,
-          value: 0,
-          data: ERC20.encodeFunctionData('transfer', [PAYROLL, 5_000_000n]),
-          operation: 0,
-          safeTxGas: 0,
-          baseGas: 0,
-          gasPrice: 0,
-          gasToken: ZeroAddress,
-          refundReceiver: ZeroAddress,
-          nonce: 3,
-        },
-      ),
+      contents: typedData(eth, 'SafeTx', { chainId: 1, verifyingContract: SAFE }, SAFE_TX_TYPES, {
+        to: USDC,
+        value: 0,
+        data: ERC20.encodeFunctionData('transfer', [PAYROLL, 5_000_000n]),
+        operation: 0,
+        safeTxGas: 0,
+        baseGas: 0,
+        gasPrice: 0,
+        gasToken: ZeroAddress,
+        refundReceiver: ZeroAddress,
+        nonce: 3,
+      }),
       allowed: false,
       headline: 'You send 5',
       amounts: ['USDC'],
@@ -308,17 +276,7 @@ export function reviewRequests(btc: string, eth: string): ReviewRequest[] {
           chainId: 1,
           verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC',
         },
-        {
-          Person: [
-            { name: 'name', type: 'string' },
-            { name: 'wallet', type: 'address' },
-          ],
-          Mail: [
-            { name: 'from', type: 'Person' },
-            { name: 'to', type: 'Person' },
-            { name: 'contents', type: 'string' },
-          ],
-        },
+        MAIL_TYPES,
         {
           from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
           to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },

@@ -1,0 +1,127 @@
+/**
+ * One initialised appliance for CLI tests: a temporary home (createCliHome), officer key pairs made with
+ * `officer keygen`, `init --officer … --quorum N`, keys generated in the HSM and, optionally, a policy signed
+ * by the officers and applied. Real `bin/coldsign` processes all the way; every step's exit code is asserted.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { createCliHome, type CliHome, type CliResult } from './cli.js';
+
+/** Each test officer's private-key passphrase: `<name>-passphrase`. */
+export const officerPassphrase = (officer: string): string => `${officer}-passphrase`;
+
+export interface HomeKey {
+  label: string;
+  chain: string;
+  address: string;
+  publicKey: string;
+}
+
+export interface KeySpec {
+  chain: 'btc' | 'evm';
+  label: string;
+  /** `--network` for a Bitcoin key (the CLI's default otherwise). */
+  network?: string;
+}
+
+export interface ApplianceHomeOptions {
+  /** Officers who get a key pair (`<dir>/<name>.pem`); default alice and bob. */
+  officers?: string[];
+  /** Officers enrolled by `init`; default the first two of `officers`. The rest are never enrolled. */
+  enrol?: string[];
+  quorum?: number;
+  /** An existing home to initialise (for a custom PIN or a home whose environment the caller sets up). */
+  cli?: CliHome;
+  /** Environment added to every command (e.g. a preloaded PKCS#11 wrapper). */
+  env?: Record<string, string | undefined>;
+  /** Extra `init` arguments (e.g. `--module PATH --slot N`). */
+  initArgs?: string[];
+  keys?: KeySpec[];
+  /** The first policy, built from the generated keys, signed by the enrolled officers and applied. */
+  policy?: (keys: Record<string, HomeKey>) => object;
+}
+
+export interface ApplianceHome {
+  cli: CliHome;
+  /** A path in the test's temporary directory (outside the home). */
+  file(name: string): string;
+  /** Runs the CLI with the home's environment plus `env`. */
+  run(args: string[], env?: Record<string, string | undefined>, input?: string): CliResult;
+  /** Each officer's public key (hex), as `officer keygen` printed it. */
+  officerKeys: Record<string, string>;
+  /** The keys generated at set-up, by label. */
+  keys: Record<string, HomeKey>;
+  /** Signs the policy file at `path` with each officer's key (asserting success). */
+  signPolicy(path: string, officers?: string[]): void;
+  /** Writes `document` to `name`, has the officers sign it and applies it; returns the apply result. */
+  applyPolicy(document: object, options?: { name?: string; officers?: string[]; args?: string[] }): CliResult;
+  cleanup(): void;
+}
+
+/** Makes and initialises an appliance home; see ApplianceHomeOptions for the defaults. */
+export function createApplianceHome(options: ApplianceHomeOptions = {}): ApplianceHome {
+  const officers = options.officers ?? ['alice', 'bob'];
+  const enrolled = options.enrol ?? officers.slice(0, 2);
+  const cli = options.cli ?? createCliHome();
+  const file = (name: string) => join(cli.dir, name);
+  const run: ApplianceHome['run'] = (args, env = {}, input) =>
+    cli.run(args, { ...options.env, ...env }, input);
+
+  const officerKeys: Record<string, string> = {};
+  for (const officer of officers) {
+    const keygen = run(['officer', 'keygen', officer, '--out', file(`${officer}.pem`)], {
+      COLDSIGN_PASSPHRASE: officerPassphrase(officer),
+    });
+    expect(keygen.code, keygen.stderr).toBe(0);
+    officerKeys[officer] = keygen.stdout.trim().split('\n').at(-1)!;
+    expect(officerKeys[officer]).toMatch(/^[0-9a-f]{64}$/);
+  }
+  const init = run([
+    'init',
+    ...(options.initArgs ?? []),
+    ...enrolled.flatMap((officer) => ['--officer', `${officer}=${officerKeys[officer]}`]),
+    '--quorum',
+    String(options.quorum ?? 2),
+  ]);
+  expect(init.code, init.stderr).toBe(0);
+
+  const keys: Record<string, HomeKey> = {};
+  for (const spec of options.keys ?? []) {
+    const network = spec.network ? ['--network', spec.network] : [];
+    const made = run([
+      'keys',
+      'generate',
+      '--chain',
+      spec.chain,
+      '--label',
+      spec.label,
+      ...network,
+      '--json',
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    keys[spec.label] = made.json<HomeKey>();
+    expect(keys[spec.label]!.label).toBe(spec.label);
+  }
+
+  const signPolicy: ApplianceHome['signPolicy'] = (path, signers = enrolled) => {
+    for (const officer of signers) {
+      const signed = run(['policy', 'sign', path, '--key', file(`${officer}.pem`)], {
+        COLDSIGN_PASSPHRASE: officerPassphrase(officer),
+      });
+      expect(signed.code, signed.stderr).toBe(0);
+    }
+  };
+  const applyPolicy: ApplianceHome['applyPolicy'] = (document, applyOptions = {}) => {
+    const path = file(applyOptions.name ?? 'policy.json');
+    writeFileSync(path, JSON.stringify(document));
+    signPolicy(path, applyOptions.officers);
+    return run(['policy', 'apply', path, ...(applyOptions.args ?? [])]);
+  };
+
+  if (options.policy) {
+    const applied = applyPolicy(options.policy(keys));
+    expect(applied.code, applied.stderr).toBe(0);
+  }
+  return { cli, file, run, officerKeys, keys, signPolicy, applyPolicy, cleanup: () => cli.cleanup() };
+}
