@@ -21,12 +21,12 @@ import * as btc from '@scure/btc-signer';
 import { Psbt } from 'bitcoinjs-lib';
 import {
   createAppliance,
-  PASS,
   throwaway,
   verifiesIn,
   withChecksum,
   type Appliance,
 } from '../adversarial/btc/support.js';
+import { officerPassphrase } from '../support/appliance-home.js';
 
 const TYPES = ['P2WSH', 'P2SH-P2WSH', 'P2SH'] as const;
 type CaravanType = (typeof TYPES)[number];
@@ -58,7 +58,7 @@ const descriptorOf = (type: CaravanType) =>
 
 /** Runs `coldsign` with an officer's passphrase. */
 const asOfficer = (appliance: Appliance, officer: 'alice' | 'bob', args: string[]) =>
-  appliance.cli.run(args, { COLDSIGN_PASSPHRASE: PASS[officer] });
+  appliance.cli.run(args, { COLDSIGN_PASSPHRASE: officerPassphrase(officer) });
 
 beforeAll(() => {
   b = createAppliance(['cosigner-b'], () => ({ version: 1, rules: [RULE] }));
