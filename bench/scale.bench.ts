@@ -7,7 +7,8 @@
  *    (alternating, medians), i.e. the start-up cost of a long log;
  *  - `coldsign audit verify` on the big home: wall time and peak RSS (GNU time).
  * Ends with one line: scale: startup-ratio=<x> verify-seconds=<y> verify-rss-mb=<z>
- * Environment: BENCH_ENTRIES (default 1,000,000), BENCH_RUNS (default 5).
+ * Environment: BENCH_ENTRIES (default 1,000,000), BENCH_RUNS (default 5), BENCH_BUILD_ONLY=1 (grow the
+ * home, print its directory and stop: for profiling `coldsign audit verify` on it).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -167,6 +168,10 @@ async function grow(): Promise<number> {
 }
 
 const entries = await grow();
+if (process.env.BENCH_BUILD_ONLY) {
+  process.stdout.write(`home: ${big} (COLDSIGN_PIN=${PIN})\n`);
+  process.exit(0);
+}
 const payTo = bitcoin.payments.p2wpkh({
   pubkey: Buffer.from('0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798', 'hex'),
 }).address!;
