@@ -155,6 +155,9 @@ export function* iterateCheckpoints(db: ColdsignDb): Generator<AuditCheckpoint> 
 }
 
 /** Every entry in sequence order (for export and verification). */
+/** Entries read per query by the full verification. */
+const SCAN_CHUNK = 2048;
+
 const ENTRY_SELECT = 'SELECT seq, time, type, payload, prev_hash, hash FROM audit_log';
 
 export function* iterateAudit(db: ColdsignDb, afterSeq = 0): Generator<AuditEntry> {
@@ -228,20 +231,26 @@ function verifyChainAndState(
     next = checkpoints.next();
   }
   if (!bad) {
-    // Rows straight from the statement (no generator in between): this loop is the row-scan floor.
-    const rows = db.sqlite.prepare(`${ENTRY_SELECT} WHERE seq > ? ORDER BY seq`).raw();
-    for (const [seq, time, type, payload, prev, hash] of rows.iterate(0) as IterableIterator<EntryRow>) {
-      const entry: AuditEntry = { seq, time, type, payload, prev, hash };
-      if (!verifier.add(entry)) break;
-      if (tableCheck?.firstBad) {
-        bad = tableCheck.firstBad;
-        break;
+    // Rows fetched in ranges of seq (cheaper per row than a row-by-row cursor; memory stays flat), no
+    // generator in between: this loop is the row-scan floor. Gaps in seq are found by the verifier.
+    const { last } = db.sqlite.prepare('SELECT COALESCE(MAX(seq), 0) AS last FROM audit_log').get() as {
+      last: number;
+    };
+    const range = db.sqlite.prepare(`${ENTRY_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq`).raw();
+    scan: for (let from = 0; from < last; from += SCAN_CHUNK) {
+      for (const [seq, time, type, payload, prev, hash] of range.all(from, from + SCAN_CHUNK) as EntryRow[]) {
+        const entry: AuditEntry = { seq, time, type, payload, prev, hash };
+        if (!verifier.add(entry)) break scan;
+        if (tableCheck?.firstBad) {
+          bad = tableCheck.firstBad;
+          break scan;
+        }
+        while (!next.done && next.value.seq === entry.seq) {
+          if (!checkCheckpoint(next.value)) break;
+          next = checkpoints.next();
+        }
+        if (bad) break scan;
       }
-      while (!next.done && next.value.seq === entry.seq) {
-        if (!checkCheckpoint(next.value)) break;
-        next = checkpoints.next();
-      }
-      if (bad) break;
     }
   }
   if (!bad && verifier.firstBad) bad = verifier.firstBad;
