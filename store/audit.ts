@@ -26,6 +26,11 @@ import {
 import type { ColdsignDb } from './database.js';
 import { getSetting, setSetting } from './settings.js';
 import {
+  FULL_VERIFY_RESULT_SETTING,
+  FULL_VERIFY_SETTING,
+  type LastFullVerification,
+} from './audit-freshness.js';
+import {
   SMALL_TABLES,
   STATE_TABLES,
   StateTablesCheck,
@@ -68,8 +73,6 @@ export interface AuditPorts {
 }
 
 const AUDIT_KEY_SETTING = 'audit.publicKey';
-/** Time of the last full verification of the chain (audit verify), ISO 8601. */
-const FULL_VERIFY_SETTING = 'audit.lastFullVerify';
 
 type EntryRow = [number, string, string, string, string, string];
 
@@ -290,7 +293,7 @@ export function auditPublicKeyOf(db: ColdsignDb): string | undefined {
   return getSetting(db, AUDIT_KEY_SETTING);
 }
 
-/** When `audit verify` last verified the whole chain (ISO 8601), if ever. */
+/** When `audit verify` last verified the whole chain (ISO 8601), if ever (see store/audit-freshness.ts). */
 export function lastFullVerification(db: ColdsignDb): string | undefined {
   return getSetting(db, FULL_VERIFY_SETTING);
 }
@@ -549,15 +552,33 @@ export class Auditor {
    * against the token. Records when it last succeeded.
    */
   async verify(signatures: SignatureCheck = 'newest', now: Date = new Date()): Promise<AuditVerification> {
-    const result = verifyChainAndState(this.db, this.signer.publicKey, signatures, true);
-    if (!result.ok) return result;
-    try {
-      this.checkAgainstPin(await this.readPin(), result.head);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return { ...result, ok: false, firstBad: { seq: result.head.seq, reason: message.replace(/\.$/, '') } };
+    let result = verifyChainAndState(this.db, this.signer.publicKey, signatures, true);
+    if (result.ok) {
+      try {
+        this.checkAgainstPin(await this.readPin(), result.head);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        result = {
+          ...result,
+          ok: false,
+          firstBad: { seq: result.head.seq, reason: message.replace(/\.$/, '') },
+        };
+      }
     }
-    setSetting(this.db, FULL_VERIFY_SETTING, now.toISOString());
+    // The outcome is kept (shown by `hsm info`, and unlock warns when the last success is too old).
+    const last: LastFullVerification = {
+      time: now.toISOString(),
+      ok: result.ok,
+      entries: result.entries,
+      ...(result.firstBad ? { firstBad: result.firstBad } : {}),
+    };
+    try {
+      setSetting(this.db, FULL_VERIFY_RESULT_SETTING, JSON.stringify(last));
+      if (result.ok) setSetting(this.db, FULL_VERIFY_SETTING, last.time);
+    } catch (error) {
+      // Recording the outcome never hides it: a failed verification is reported even if nothing can be written.
+      if (result.ok) throw error;
+    }
     return result;
   }
 
