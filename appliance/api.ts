@@ -92,7 +92,10 @@ export interface AuditEntryView {
 export interface ApplianceApi {
   /** Logs in to the HSM with the operator's PIN (HSM_PIN_INCORRECT / HSM_PIN_LOCKED explained; never retried). */
   /** The keys, and the audit checkpoint head checked at unlock (seq, hash). */
-  unlock(pin: string): Promise<{ keys: KeyRecord[]; head: { seq: number; hash: string } }>;
+  /** `auditWarning`: the whole log was not verified within the policy's audit.fullVerifyEvery (or never). */
+  unlock(
+    pin: string,
+  ): Promise<{ keys: KeyRecord[]; head: { seq: number; hash: string }; auditWarning?: string }>;
   lock(): Promise<void>;
   isUnlocked(): boolean;
   listKeys(): Promise<KeyRecord[]>;

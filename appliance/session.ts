@@ -45,6 +45,7 @@ import { policyDiff } from './policy-diff.js';
 import { Auditor, type AuditHead, type SignatureCheck } from '../store/audit.js';
 import { approvalExpiryMs, type ApprovalBinding } from '../policy/approvals.js';
 import { openHsmAuditor } from '../store/audit-hsm.js';
+import { fullVerificationStatus } from '../store/audit-freshness.js';
 
 /** Reviewed requests kept in memory for approval and signature. */
 const MAX_PENDING_REVIEWS = 32;
@@ -70,7 +71,7 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   /** Unlocks the HSM and verifies the database against it; returns the keys and the checkpoint head (seq, hash). */
-  async unlock(pin: string): Promise<{ keys: KeyRecord[]; head: AuditHead }> {
+  async unlock(pin: string): Promise<{ keys: KeyRecord[]; head: AuditHead; auditWarning?: string }> {
     if (!pin) throw makeError('HSM_PIN_REQUIRED', 'Enter the HSM user PIN to unlock.');
     await this.lock();
     if (this.config.hsm.embedded) useSoftHsmHome(this.home.dir);
@@ -83,7 +84,13 @@ export class ApplianceSession implements ApplianceApi {
       throw error;
     }
     this.hsm = hsm;
-    return { keys: await this.listKeys(), head: this.auditor.head };
+    // Start-up does not re-hash old history: say so when the full verification is overdue (policy audit.fullVerifyEvery).
+    const { warning } = fullVerificationStatus(this.db, this.now());
+    return {
+      keys: await this.listKeys(),
+      head: this.auditor.head,
+      ...(warning ? { auditWarning: warning } : {}),
+    };
   }
 
   async lock(): Promise<void> {

@@ -10,7 +10,7 @@ import { PIN, readSecret } from './secrets.js';
 
 export async function withSession<T>(
   fn: (session: ApplianceSession) => Promise<T>,
-  options: { unlock?: boolean } = {},
+  options: { unlock?: boolean; fullVerify?: boolean } = {},
 ): Promise<T> {
   const writer = options.unlock !== false;
   const home = resolveHome();
@@ -34,9 +34,11 @@ export async function withSession<T>(
     const session = writer ? new ApplianceSession() : openForReading(writable);
     try {
       if (pin !== undefined) {
-        const { head } = await session.unlock(pin);
+        const { head, auditWarning } = await session.unlock(pin);
         // The checkpoint head on every unlock: an auditor comparing it over time notices a head that went back.
         if (process.stderr.isTTY) process.stderr.write(`audit head: entry ${head.seq} ${head.hash}\n`);
+        // Not for `audit verify` itself, which is the remedy.
+        if (auditWarning && !options.fullVerify) process.stderr.write(`warning: ${auditWarning}\n`);
       }
       return await fn(session);
     } finally {

@@ -4,7 +4,10 @@
  * script it pays and the keys and threshold behind it. Pure; shared by policy/ (validation at parse time)
  * and chains/btc/ (recognising inputs and change).
  */
-import { Output, networks } from '@bitcoinerlab/descriptors';
+// Only createRequire, to load the descriptor library on first use (no I/O of our own): see descriptors().
+// eslint-disable-next-line no-restricted-imports
+import { createRequire } from 'node:module';
+import type * as Descriptors from '@bitcoinerlab/descriptors';
 import { payments } from 'bitcoinjs-lib';
 import { toHex } from './bytes.js';
 import type { BtcNetwork } from './signer.js';
@@ -40,8 +43,20 @@ const MAX_DESCRIPTOR_LENGTH = 4000;
 
 export class WalletDescriptorError extends Error {}
 
+let descriptorsLibrary: typeof Descriptors | undefined;
+
+/**
+ * @bitcoinerlab/descriptors, loaded on first use: evaluating it costs a few hundred milliseconds of
+ * curve self-tests, which only a policy with registered wallets needs (not every command that reads a policy).
+ */
+function descriptors(): typeof Descriptors {
+  descriptorsLibrary ??= createRequire(import.meta.url)('@bitcoinerlab/descriptors') as typeof Descriptors;
+  return descriptorsLibrary;
+}
+
 /** The @bitcoinerlab/descriptors network object of a policy network (signet shares testnet's encodings). */
 export function libraryNetwork(network: BtcNetwork) {
+  const { networks } = descriptors();
   if (network === 'mainnet') return networks.bitcoin;
   return network === 'regtest' ? networks.regtest : networks.testnet;
 }
@@ -66,10 +81,10 @@ export function parseWalletDescriptor(
   if (descriptor.includes('*')) {
     throw new WalletDescriptorError('is ranged (/*); register each address as a fixed descriptor');
   }
-  let output: InstanceType<typeof Output>;
+  let output: InstanceType<typeof Descriptors.Output>;
   try {
     // BIP-380: the library verifies the 8-character checksum after '#' when one is given.
-    output = new Output({ descriptor, network: libraryNetwork(network) });
+    output = new (descriptors().Output)({ descriptor, network: libraryNetwork(network) });
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message.split(':')[0]!.slice(0, 120) : 'unreadable';
     throw new WalletDescriptorError(`is not a valid output descriptor (${detail})`);

@@ -17,8 +17,6 @@ export interface SessionPoolOptions {
   size?: number;
   /** Back-off before each retry of a throttled call, in ms (default [50, 100, 200]). */
   throttleBackoffMs?: number[];
-  /** Benchmarks only: a delay held inside each operation, modelling a network HSM's round trip. */
-  injectedLatencyMs?: number;
   /** The login is shared by the host's applications (CloudHSM): "already logged in" counts as logged in. */
   sharedLogin?: boolean;
   /** Open read-only sessions (only where the profile offers them and nothing is written). */
@@ -31,7 +29,6 @@ export class SessionPool {
   private readonly all = new Set<Buffer>();
   private readonly size: number;
   private readonly backoff: number[];
-  private readonly latency: number;
   private readonly sharedLogin: boolean;
   private readonly flags: number;
   private closed = false;
@@ -44,7 +41,6 @@ export class SessionPool {
   ) {
     this.size = Math.max(1, options.size ?? 4);
     this.backoff = options.throttleBackoffMs ?? [50, 100, 200];
-    this.latency = options.injectedLatencyMs ?? 0;
     this.sharedLogin = options.sharedLogin ?? false;
     this.flags = pkcs11js.CKF_SERIAL_SESSION | (options.readOnly ? 0 : pkcs11js.CKF_RW_SESSION);
   }
@@ -87,7 +83,6 @@ export class SessionPool {
     try {
       for (;;) {
         try {
-          if (this.latency > 0) await sleep(this.latency);
           return await fn(session);
         } catch (raw) {
           const error = pkcs11Error(raw, method);

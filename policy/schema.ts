@@ -284,6 +284,15 @@ export const policySchema = z
       .string()
       .regex(/^[1-9]\d{0,5}(s|m|h|d)$/, { error: 'must be a duration like "30m", "24h" or "7d"' })
       .optional(),
+    /** How often the whole audit log must be verified (`audit verify`) before unlock warns (default "30d"). */
+    audit: z
+      .strictObject({
+        fullVerifyEvery: z
+          .string()
+          .regex(/^[1-9]\d{0,5}(s|m|h|d)$/, { error: 'must be a duration like "7d" or "30d"' })
+          .optional(),
+      })
+      .optional(),
     rules: z.array(ruleSchema, { error: 'must be a list of rules' }),
     wallets: z.array(walletSchema, { error: 'must be a list of wallets' }).max(256).optional(),
     signatures: z.array(policySignatureSchema).optional(),

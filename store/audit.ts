@@ -26,8 +26,14 @@ import {
 import type { ColdsignDb } from './database.js';
 import { getSetting, setSetting } from './settings.js';
 import {
+  FULL_VERIFY_RESULT_SETTING,
+  FULL_VERIFY_SETTING,
+  type LastFullVerification,
+} from './audit-freshness.js';
+import {
   SMALL_TABLES,
   STATE_TABLES,
+  StateTablesCheck,
   applyRows,
   clearState,
   emptyHeads,
@@ -67,8 +73,6 @@ export interface AuditPorts {
 }
 
 const AUDIT_KEY_SETTING = 'audit.publicKey';
-/** Time of the last full verification of the chain (audit verify), ISO 8601. */
-const FULL_VERIFY_SETTING = 'audit.lastFullVerify';
 
 type EntryRow = [number, string, string, string, string, string];
 
@@ -154,10 +158,13 @@ export function* iterateCheckpoints(db: ColdsignDb): Generator<AuditCheckpoint> 
 }
 
 /** Every entry in sequence order (for export and verification). */
+/** Entries read per query by the full verification. */
+const SCAN_CHUNK = 2048;
+
+const ENTRY_SELECT = 'SELECT seq, time, type, payload, prev_hash, hash FROM audit_log';
+
 export function* iterateAudit(db: ColdsignDb, afterSeq = 0): Generator<AuditEntry> {
-  const rows = db.sqlite
-    .prepare('SELECT seq, time, type, payload, prev_hash, hash FROM audit_log WHERE seq > ? ORDER BY seq')
-    .raw();
+  const rows = db.sqlite.prepare(`${ENTRY_SELECT} WHERE seq > ? ORDER BY seq`).raw();
   for (const [seq, time, type, payload, prev, hash] of rows.iterate(afterSeq) as IterableIterator<EntryRow>) {
     yield { seq, time, type, payload, prev, hash };
   }
@@ -173,20 +180,28 @@ export function verifyAudit(
   auditPublicKey: Uint8Array | string,
   signatures: SignatureCheck = 'all',
 ): AuditVerification {
-  return verifyChainAndState(db, auditPublicKey, signatures).result;
+  return verifyChainAndState(db, auditPublicKey, signatures, false);
 }
 
-/** verifyAudit, also giving the state heads the entries project (to check the tables against). */
+/**
+ * verifyAudit; with `tables`, also the stored state tables, read alongside the log and compared
+ * row by row with the replayed projections (each row hashed once, by the replay).
+ */
 function verifyChainAndState(
   db: ColdsignDb,
   auditPublicKey: Uint8Array | string,
   signatures: SignatureCheck,
-): { result: AuditVerification; heads: Readonly<StateHeads> } {
+  tables: boolean,
+): AuditVerification {
   const publicKey = typeof auditPublicKey === 'string' ? fromHex(auditPublicKey) : auditPublicKey;
   const { n: checkpointCount, newest } = db.sqlite
     .prepare('SELECT COUNT(*) AS n, MAX(seq) AS newest FROM audit_checkpoints')
     .get() as { n: number; newest: number | null };
-  const verifier = new ChainVerifier(new Set());
+  const tableCheck = tables ? new StateTablesCheck(db.sqlite) : undefined;
+  const verifier = new ChainVerifier(
+    new Set(),
+    tableCheck ? (row, link) => tableCheck.expect(row, link) : undefined,
+  );
   const checkpoints = iterateCheckpoints(db);
   let next = checkpoints.next();
   let covered = -1;
@@ -219,13 +234,26 @@ function verifyChainAndState(
     next = checkpoints.next();
   }
   if (!bad) {
-    for (const entry of iterateAudit(db)) {
-      if (!verifier.add(entry)) break;
-      while (!next.done && next.value.seq === entry.seq) {
-        if (!checkCheckpoint(next.value)) break;
-        next = checkpoints.next();
+    // Rows fetched in ranges of seq (cheaper per row than a row-by-row cursor; memory stays flat), no
+    // generator in between: this loop is the row-scan floor. Gaps in seq are found by the verifier.
+    const { last } = db.sqlite.prepare('SELECT COALESCE(MAX(seq), 0) AS last FROM audit_log').get() as {
+      last: number;
+    };
+    const range = db.sqlite.prepare(`${ENTRY_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq`).raw();
+    scan: for (let from = 0; from < last; from += SCAN_CHUNK) {
+      for (const [seq, time, type, payload, prev, hash] of range.all(from, from + SCAN_CHUNK) as EntryRow[]) {
+        const entry: AuditEntry = { seq, time, type, payload, prev, hash };
+        if (!verifier.add(entry)) break scan;
+        if (tableCheck?.firstBad) {
+          bad = tableCheck.firstBad;
+          break scan;
+        }
+        while (!next.done && next.value.seq === entry.seq) {
+          if (!checkCheckpoint(next.value)) break;
+          next = checkpoints.next();
+        }
+        if (bad) break scan;
       }
-      if (bad) break;
     }
   }
   if (!bad && verifier.firstBad) bad = verifier.firstBad;
@@ -243,6 +271,11 @@ function verifyChainAndState(
     };
   }
   checkpoints.return(undefined);
+  if (tableCheck) {
+    if (!bad) tableCheck.finish();
+    tableCheck.close();
+    if (!bad && tableCheck.firstBad) bad = tableCheck.firstBad;
+  }
   const unfinished = verifier.unfinishedSignings;
   const result: AuditVerification = {
     ok: bad === undefined,
@@ -252,7 +285,7 @@ function verifyChainAndState(
     ...(bad ? { firstBad: bad } : {}),
     ...(unfinished.length > 0 ? { unfinishedSignings: unfinished } : {}),
   };
-  return { result, heads: verifier.stateHeads };
+  return result;
 }
 
 /** The audit public key this database is bound to (compressed hex), if any. */
@@ -260,7 +293,7 @@ export function auditPublicKeyOf(db: ColdsignDb): string | undefined {
   return getSetting(db, AUDIT_KEY_SETTING);
 }
 
-/** When `audit verify` last verified the whole chain (ISO 8601), if ever. */
+/** When `audit verify` last verified the whole chain (ISO 8601), if ever (see store/audit-freshness.ts). */
 export function lastFullVerification(db: ColdsignDb): string | undefined {
   return getSetting(db, FULL_VERIFY_SETTING);
 }
@@ -519,17 +552,33 @@ export class Auditor {
    * against the token. Records when it last succeeded.
    */
   async verify(signatures: SignatureCheck = 'newest', now: Date = new Date()): Promise<AuditVerification> {
-    const { result, heads } = verifyChainAndState(this.db, this.signer.publicKey, signatures);
-    if (!result.ok) return result;
-    try {
-      this.checkAgainstPin(await this.readPin(), result.head);
-      for (const table of STATE_TABLES)
-        verifyWholeTable(this.db.sqlite, table, heads[table], result.head.seq);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return { ...result, ok: false, firstBad: { seq: result.head.seq, reason: message.replace(/\.$/, '') } };
+    let result = verifyChainAndState(this.db, this.signer.publicKey, signatures, true);
+    if (result.ok) {
+      try {
+        this.checkAgainstPin(await this.readPin(), result.head);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        result = {
+          ...result,
+          ok: false,
+          firstBad: { seq: result.head.seq, reason: message.replace(/\.$/, '') },
+        };
+      }
     }
-    setSetting(this.db, FULL_VERIFY_SETTING, now.toISOString());
+    // The outcome is kept (shown by `hsm info`, and unlock warns when the last success is too old).
+    const last: LastFullVerification = {
+      time: now.toISOString(),
+      ok: result.ok,
+      entries: result.entries,
+      ...(result.firstBad ? { firstBad: result.firstBad } : {}),
+    };
+    try {
+      setSetting(this.db, FULL_VERIFY_RESULT_SETTING, JSON.stringify(last));
+      if (result.ok) setSetting(this.db, FULL_VERIFY_SETTING, last.time);
+    } catch (error) {
+      // Recording the outcome never hides it: a failed verification is reported even if nothing can be written.
+      if (result.ok) throw error;
+    }
     return result;
   }
 

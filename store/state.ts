@@ -7,7 +7,7 @@
  * checkpoint through the state digest. A row edited, inserted or deleted breaks its table's chain.
  * Wallets are part of the policy document, so the policies table covers them.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { makeError } from '../core/errors.js';
 import { canonicalJson } from '../policy/canonical.js';
 import type { Sqlite } from './database.js';
@@ -79,9 +79,7 @@ function rowText(row: StateRow): string {
 }
 
 export function nextLink(previous: string, row: StateRow): string {
-  return createHash('sha256')
-    .update(`${previous}\n${rowText(row)}`)
-    .digest('hex');
+  return oneShotHash('sha256', `${previous}\n${rowText(row)}`, 'hex');
 }
 
 type Payload = Record<string, unknown>;
@@ -94,27 +92,38 @@ function num(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
+/** The state table each state entry type projects into. */
+const TABLE_OF_TYPE: ReadonlyMap<string, StateTable> = new Map([
+  ['officer.enrolled', 'officers'],
+  ['governance.quorum', 'governance'],
+  ['key.registered', 'keys'],
+  ['policy.applied', 'policies'],
+  ['signature', 'velocity'],
+  ['approval', 'approvals'],
+]);
+
+/** True when entries of this type add rows to a state table. */
+export function isStateType(type: string): boolean {
+  return TABLE_OF_TYPE.has(type);
+}
+
 /**
  * The rows an audit entry adds to the state tables (none for most entry types). Pure: the same
  * entry always gives the same rows, so the tables can be rebuilt or checked from the log.
+ * `parsed` is the payload already parsed by the caller (the payload is parsed once per entry).
  */
-export function projectEntry(entry: {
-  seq: number;
-  time: string;
-  type: string;
-  payload: string;
-}): StateRow[] {
-  const kinds: Record<string, StateTable> = {
-    'officer.enrolled': 'officers',
-    'governance.quorum': 'governance',
-    'key.registered': 'keys',
-    'policy.applied': 'policies',
-    signature: 'velocity',
-    approval: 'approvals',
-  };
-  const table = kinds[entry.type];
+export function projectEntry(
+  entry: {
+    seq: number;
+    time: string;
+    type: string;
+    payload: string;
+  },
+  parsed?: unknown,
+): StateRow[] {
+  const table = TABLE_OF_TYPE.get(entry.type);
   if (!table) return [];
-  const p = JSON.parse(entry.payload) as Payload;
+  const p = (parsed ?? JSON.parse(entry.payload)) as Payload;
   const row = (values: Record<string, RowValue>, pos = 0): StateRow => ({
     table,
     seq: entry.seq,
@@ -341,15 +350,84 @@ export function clearState(sqlite: Sqlite): void {
 }
 
 /**
+ * Walks the stored state tables alongside a replay of the log (audit verify): each stored row, in
+ * (seq, pos) order, must be the replayed row with the replayed link, and no row may be left over.
+ * Same guarantee as verifyWholeTable per table, without hashing every row a second time.
+ */
+export class StateTablesCheck {
+  private readonly cursors = new Map<StateTable, Iterator<RawRow>>();
+  private bad: { seq: number; reason: string } | undefined;
+
+  constructor(sqlite: Sqlite) {
+    for (const table of STATE_TABLES)
+      this.cursors.set(
+        table,
+        (
+          sqlite
+            .prepare(selectSql(table, '', 'ASC'))
+            .raw()
+            .iterate() as IterableIterator<RawRow>
+        )[Symbol.iterator](),
+      );
+  }
+
+  /** The first mismatch found, in words. */
+  get firstBad(): { seq: number; reason: string } | undefined {
+    return this.bad;
+  }
+
+  /** The next stored row of `row.table` must be `row`, linked as `link`. */
+  expect(row: StateRow, link: string): void {
+    if (this.bad) return;
+    const next = this.cursors.get(row.table)!.next();
+    if (next.done) return this.fail(row.table, row.seq, 'rows were deleted');
+    // Column by column with ===: the same as comparing the rows' JSON texts (strings, numbers, null).
+    const [seq, pos, ...values] = next.value;
+    const columns = STATE_COLUMNS[row.table];
+    const same =
+      seq === row.seq &&
+      pos === row.pos &&
+      values[columns.length] === link &&
+      columns.every((c, i) => (values[i] ?? null) === (row.values[c] ?? null));
+    if (!same) this.fail(row.table, Math.min(row.seq, Number(seq)), 'a row was edited, inserted or deleted');
+  }
+
+  /** After the last entry: no table may hold a row the log does not project. */
+  finish(): void {
+    for (const [table, cursor] of this.cursors) {
+      if (this.bad) break;
+      const next = cursor.next();
+      if (!next.done) this.fail(table, Number(next.value[0]), 'a row names no audit entry (rows were added)');
+    }
+    this.close();
+  }
+
+  close(): void {
+    for (const cursor of this.cursors.values()) cursor.return?.();
+  }
+
+  private fail(table: StateTable, seq: number, what: string): void {
+    this.bad = { seq, reason: `the ${table} table does not match the audit log at entry ${seq}: ${what}` };
+  }
+}
+
+/**
  * Replays the projections of verified entries (audit verify, offline export verification, crash
  * recovery): the heads the state tables must have after each entry.
  */
 export class StateReplay {
   readonly heads: StateHeads = emptyHeads();
 
-  add(entry: { seq: number; time: string; type: string; payload: string }): StateRow[] {
-    const rows = projectEntry(entry);
-    for (const row of rows) this.heads[row.table] = nextLink(this.heads[row.table], row);
+  /** `onRow` sees each replayed row with its link (to compare the stored tables as the log is read). */
+  constructor(private readonly onRow?: (row: StateRow, link: string) => void) {}
+
+  add(entry: { seq: number; time: string; type: string; payload: string }, parsed?: unknown): StateRow[] {
+    const rows = projectEntry(entry, parsed);
+    for (const row of rows) {
+      const link = nextLink(this.heads[row.table], row);
+      this.heads[row.table] = link;
+      this.onRow?.(row, link);
+    }
     return rows;
   }
 

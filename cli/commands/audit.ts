@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
 import { exportAudit, verifyAuditExport } from '../../store/audit-export.js';
 import { auditPublicKeyOf } from '../../store/audit.js';
+import { fullVerificationStatus } from '../../store/audit-freshness.js';
 import { auditKeyFingerprint, describeAuditKey, parseAuditKeyOption } from '../audit-key.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
@@ -18,10 +19,17 @@ export async function auditVerifyCommand(options: {
   if (options.auditKey)
     throw makeError('USAGE', '--audit-key pins the key of an exported log: give it with --file EXPORT.');
   // Unlocking checks the pinned checkpoint and the state; verify hashes the whole chain (exit 6 on failure).
-  const { result, auditPublicKey } = await withSession(async (session) => ({
-    result: await session.auditVerify(options.allSignatures ? 'all' : 'newest'),
-    auditPublicKey: auditPublicKeyOf(session.db) ?? '',
-  }));
+  const { result, auditPublicKey, fullVerify } = await withSession(
+    async (session) => {
+      const result = await session.auditVerify(options.allSignatures ? 'all' : 'newest');
+      return {
+        result,
+        auditPublicKey: auditPublicKeyOf(session.db) ?? '',
+        fullVerify: fullVerificationStatus(session.db, session.now()),
+      };
+    },
+    { fullVerify: true },
+  );
   if (!result.ok) {
     const bad = result.firstBad!;
     throw makeError(
@@ -31,7 +39,12 @@ export async function auditVerifyCommand(options: {
     );
   }
   if (options.json)
-    return printJson({ ...result, auditPublicKey, auditKeyFingerprint: auditKeyFingerprint(auditPublicKey) });
+    return printJson({
+      ...result,
+      auditPublicKey,
+      auditKeyFingerprint: auditKeyFingerprint(auditPublicKey),
+      fullVerify,
+    });
   println(
     `Audit log verifies: ${result.entries} entries, hash chain intact, state tables match the log, ${options.allSignatures ? 'every checkpoint signature' : 'the newest checkpoint signature'} valid, head pinned in the HSM.`,
   );
@@ -41,6 +54,9 @@ export async function auditVerifyCommand(options: {
       `  unfinished signing at entry ${unfinished.seq}: ${unfinished.requestIds.join(', ')} (the HSM may have signed; no signature was recorded)`,
     );
   println(describeAuditKey(auditPublicKey));
+  println(
+    `  recorded as the last full verification (${fullVerify.lastOk}); unlock warns after ${fullVerify.every} without one`,
+  );
 }
 
 function verifyExportFile(file: string, auditKey: string | undefined, json?: boolean): void {

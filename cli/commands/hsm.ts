@@ -2,12 +2,15 @@
  * `coldsign hsm info [--json]`: the doctor's view of the HSM — module and library, slots and tokens, sessions,
  * the mechanisms coldsign uses, the profile and what it cannot do, and (with the PIN) the audit anchor's state.
  */
+import { existsSync } from 'node:fs';
 import { isColdsignError } from '../../core/errors.js';
 import { Hsm } from '../../hsm/index.js';
 import { describeHsm, type HsmReport } from '../../hsm/introspect.js';
 import { useSoftHsmHome } from '../../hsm/softhsm.js';
 import { hsmAuditPorts, type AnchorState } from '../../store/audit-hsm.js';
+import { fullVerificationStatus, type FullVerificationStatus } from '../../store/audit-freshness.js';
 import { openDatabase } from '../../store/database.js';
+import { describeFullVerification } from '../audit-freshness.js';
 import { readConfig, resolveHome } from '../../store/home.js';
 import { printJson, println } from '../output.js';
 import { PIN, readSecret } from '../secrets.js';
@@ -47,8 +50,21 @@ export async function hsmInfoCommand(options: { json?: boolean }): Promise<void>
   if (config.hsm.embedded) useSoftHsmHome(home.dir);
   const report = describeHsm(config.hsm);
   const anchor = await anchorState(config, home.databasePath);
-  if (options.json) return printJson({ ...report, anchor });
+  const audit = fullVerifyState(home.databasePath);
+  if (options.json) return printJson({ ...report, anchor, audit });
   printReport(report, anchor);
+  println(describeFullVerification(audit));
+}
+
+/** The last full verification of the audit log (`audit verify`) and whether it is overdue; no PIN needed. */
+function fullVerifyState(databasePath: string): FullVerificationStatus | { status: string } {
+  if (!existsSync(databasePath)) return { status: 'no database yet' };
+  const db = openDatabase(databasePath);
+  try {
+    return fullVerificationStatus(db, new Date());
+  } finally {
+    db.close();
+  }
 }
 
 function printReport(report: HsmReport, anchor: AnchorReport): void {
