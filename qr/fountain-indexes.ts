@@ -122,7 +122,7 @@ const deriveFast: DerivePart = (part) =>
  * checksum stay bc-ur's; only the index derivation, which gives the same indexes, is faster.
  */
 export function withFastFragmentIndexes<T>(feed: () => T): T {
-  const original: DerivePart = FountainDecoderPart.fromEncoderPart.bind(FountainDecoderPart);
+  const original: DerivePart = FountainDecoderPart.fromEncoderPart;
   FountainDecoderPart.fromEncoderPart = deriveFast;
   try {
     return feed();
