@@ -546,9 +546,10 @@ async function boundsSection(lines: string[]): Promise<void> {
       `${mixedPartBudget(MAX_FRAGMENTS)} and ${mixedDegreeBudget(MAX_FRAGMENTS)} at the ${MAX_FRAGMENTS}-fragment cap. ` +
       `Deriving one mixed part's fragment set: bc-ur's shuffle ${fmt(cost1000.bcur, 2)} ms at 1,000 fragments and ` +
       `${fmt(costCap.bcur, 2)} ms at ${MAX_FRAGMENTS}; the fast derivation ${fmt(cost1000.fast, 3)} ms and ${fmt(costCap.fast, 3)} ms ` +
-      `(${fmt(costCap.bcur / costCap.fast, 0)}× at the cap). What remains is bc-ur's decoder itself: reducing each mixed part by ` +
-      'the fragments it mixes (one byte-by-byte XOR of a fragment per mixed fragment), which grows with the degrees fed × the ' +
-      'fragment size; an honest transfer of the same size pays it too.',
+      `(${fmt(costCap.bcur / costCap.fast, 0)}× at the cap). What remains is bc-ur's decoder itself (profiled with ` +
+      '`node --cpu-prof`): it reduces each new mixed part against every fragment already known (a subset test per ' +
+      'known fragment) and by a byte-by-byte XOR per fragment it mixes, so its work grows with the fragment count × the ' +
+      'degrees fed (× the fragment size for the XOR); an honest transfer of the same size pays it too.',
     '',
     '| other hostile input | outcome | time | RSS after |',
     '| --- | --- | --- | --- |',
