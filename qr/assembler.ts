@@ -1,6 +1,7 @@
 /**
  * Reassembles a UR transfer from its parts, in any order, with repeats and losses (BCR-2020-005 fountain codes),
- * over the @ngraveio/bc-ur decoder. Refuses parts of another transfer, unknown types and corrupt messages.
+ * over the @ngraveio/bc-ur decoder (fed with fountain-indexes.ts's faster, identical fragment-set derivation).
+ * Refuses parts of another transfer, unknown types and corrupt messages, and bounds the decoder's work.
  */
 import { URDecoder } from '@ngraveio/bc-ur';
 import { getCRC } from '@ngraveio/bc-ur/dist/utils.js';
