@@ -1,11 +1,13 @@
 /**
  * Reassembles a UR transfer from its parts, in any order, with repeats and losses (BCR-2020-005 fountain codes),
- * over the @ngraveio/bc-ur decoder. Refuses parts of another transfer, unknown types and corrupt messages.
+ * over the @ngraveio/bc-ur decoder (fed with fountain-indexes.ts's faster, identical fragment-set derivation).
+ * Refuses parts of another transfer, unknown types and corrupt messages, and bounds the decoder's work.
  */
 import { URDecoder } from '@ngraveio/bc-ur';
 import { getCRC } from '@ngraveio/bc-ur/dist/utils.js';
 import { makeError } from '../core/errors.js';
 import { equalBytes } from '../core/bytes.js';
+import { fountainFragmentIndexes, withFastFragmentIndexes } from './fountain-indexes.js';
 import { parseUrPart, toBuffer, type ParsedPart, type UrMessage, type UrType } from './ur-parts.js';
 
 type TransferKey = NonNullable<ParsedPart['fountain']> & { type: UrType };
@@ -17,9 +19,7 @@ export type PartOutcome = 'accepted' | 'duplicate' | 'complete';
  * BCR-2020-005: parts 1..seqLen carry one fragment each; later parts mix several. An honest stream needs about 0.6×
  * the fragment count of mixed parts at 30% frame loss, up to 0.9× in our measurements at 300 and 1,000 fragments
  * (docs/bench/qr.md), so a transfer still incomplete after 1.25 distinct mixed parts per fragment (plus a margin for
- * small transfers) is hostile or hopeless and stops. The budget counts mixed parts because they carry the cost: for each one the
- * bc-ur decoder re-derives its fragment set with a pseudo-random shuffle of all seqLen indexes (work ∝ seqLen),
- * while a pure fragment costs almost nothing.
+ * small transfers) is hostile or hopeless and stops. The budget counts mixed parts because they carry the cost.
  */
 export const FOUNTAIN_MIXED_PARTS_FACTOR = 1.25;
 export const FOUNTAIN_MIXED_PARTS_MARGIN = 16;
@@ -27,6 +27,20 @@ export const FOUNTAIN_MIXED_PARTS_MARGIN = 16;
 /** Distinct mixed parts fed to the decoder before a transfer of `seqLength` fragments is refused. */
 export function mixedPartBudget(seqLength: number): number {
   return Math.ceil(FOUNTAIN_MIXED_PARTS_FACTOR * seqLength) + FOUNTAIN_MIXED_PARTS_MARGIN;
+}
+
+/**
+ * The decoder's work on a mixed part grows with its degree (the fragments it mixes: one XOR of a fragment each).
+ * BCR-2020-005 draws the degree d with probability ∝ 1/d, so an honest part mixes seqLen ÷ H(seqLen) fragments on
+ * average (H = harmonic number), but a sender may pick only seqNums of high degree. The degrees fed are budgeted at
+ * 1.5 × the mixed-part budget × that mean (1.5 so that honest parts, whose degrees vary, meet the part budget first),
+ * so a stream of chosen high-degree parts stops once it has cost what a stream of honest parts would.
+ */
+export const FOUNTAIN_DEGREE_HEADROOM = 1.5;
+export function mixedDegreeBudget(seqLength: number): number {
+  let harmonic = 0;
+  for (let degree = 1; degree <= seqLength; degree++) harmonic += 1 / degree;
+  return Math.ceil(FOUNTAIN_DEGREE_HEADROOM * mixedPartBudget(seqLength) * (seqLength / harmonic));
 }
 
 export class UrAssembler {
@@ -40,6 +54,8 @@ export class UrAssembler {
   private readonly seqNums = new Set<number>();
   /** Distinct mixed parts (seqNum > seqLen) handed to the decoder. */
   private mixedParts = 0;
+  /** Sum of the degrees (fragments mixed) of those parts. */
+  private mixedDegrees = 0;
 
   /** Feeds one scanned part. Throws a ColdsignError (UR_INVALID, QR_UNSUPPORTED_TYPE, QR_CHECKSUM, QR_MIXED_TRANSFER, ...). */
   receivePart(raw: string): PartOutcome {
@@ -83,20 +99,13 @@ export class UrAssembler {
     }
     if (this.message !== undefined || this.seqNums.has(header.seqNum)) return 'duplicate';
     const mixed = header.seqNum > header.seqLength;
-    if (mixed && this.mixedParts >= mixedPartBudget(header.seqLength)) {
-      throw makeError(
-        'QR_FOUNTAIN_OVERRUN',
-        `The animated UR is still incomplete after ${this.mixedParts} mixed parts for ${header.seqLength} fragments; it will not complete.`,
-        { mixedParts: this.mixedParts, fragments: header.seqLength },
-      );
-    }
-    if (mixed) this.mixedParts += 1;
+    if (mixed) this.chargeMixedPart(header);
     this.seqNums.add(header.seqNum);
     const decoder = this.decoder as URDecoder;
     const before = decoder.receivedPartIndexes().length;
     let accepted: boolean;
     try {
-      accepted = decoder.receivePart(part.text);
+      accepted = withFastFragmentIndexes(() => decoder.receivePart(part.text));
     } catch {
       throw makeError('UR_INVALID', 'The UR part could not be decoded.');
     }
@@ -107,6 +116,23 @@ export class UrAssembler {
       );
     if (decoder.isComplete()) return this.finish(decoder);
     return accepted && decoder.receivedPartIndexes().length > before ? 'accepted' : 'duplicate';
+  }
+
+  /** Counts a mixed part against both budgets before the decoder sees it; throws QR_FOUNTAIN_OVERRUN past either. */
+  private chargeMixedPart(header: NonNullable<ParsedPart['fountain']>): void {
+    const degree = fountainFragmentIndexes(header.seqNum, header.seqLength, header.checksum).length;
+    if (
+      this.mixedParts >= mixedPartBudget(header.seqLength) ||
+      this.mixedDegrees + degree > mixedDegreeBudget(header.seqLength)
+    ) {
+      throw makeError(
+        'QR_FOUNTAIN_OVERRUN',
+        `The animated UR is still incomplete after ${this.mixedParts} mixed parts for ${header.seqLength} fragments; it will not complete.`,
+        { mixedParts: this.mixedParts, fragments: header.seqLength },
+      );
+    }
+    this.mixedParts += 1;
+    this.mixedDegrees += degree;
   }
 
   /** A decoder that says complete must also say success; the checksum is verified again here (the known bc-ur pitfall). */
@@ -145,6 +171,11 @@ export class UrAssembler {
   /** Distinct mixed fountain parts handed to the decoder so far (the work the overrun budget bounds). */
   mixedPartsFed(): number {
     return this.mixedParts;
+  }
+
+  /** Sum of the degrees of the mixed parts handed to the decoder (the XOR work the degree budget bounds). */
+  mixedDegreesFed(): number {
+    return this.mixedDegrees;
   }
 
   /** Parts fed so far, counting duplicates. */

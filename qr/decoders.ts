@@ -17,6 +17,47 @@ export interface QrDecoder {
   readonly name: string;
   /** All QR texts found in one RGBA frame (empty when none is readable). */
   decode(rgba: Uint8ClampedArray, width: number, height: number): Promise<string[]>;
+  /** The same from a luminance plane (one byte per pixel, e.g. a camera's Y plane), where the decoder reads one. */
+  decodeLuminance?(luma: Uint8Array, width: number, height: number): Promise<string[]>;
+}
+
+function checkLuminance(luma: Uint8Array, width: number, height: number): void {
+  checkFrameSize(width, height);
+  if (!(luma instanceof Uint8Array) || luma.length !== width * height) {
+    throw makeError('QR_IMAGE_INVALID', 'The frame is not width × height luminance bytes.');
+  }
+}
+
+/**
+ * A luminance plane wrapped as a binary PGM (Netpbm P5) image: zxing-wasm's readBarcodes takes an encoded image or
+ * RGBA ImageData, and turns ImageData into luminance with its own JavaScript loop; a PGM reaches its C++ reader as
+ * luminance directly (its image loader only copies the bytes).
+ */
+function luminanceAsPgm(luma: Uint8Array, width: number, height: number): Uint8Array {
+  const header = new TextEncoder().encode(`P5\n${width} ${height}\n255\n`);
+  const pgm = new Uint8Array(header.length + luma.length);
+  pgm.set(header);
+  pgm.set(luma, header.length);
+  return pgm;
+}
+
+/** Luminance of an RGBA frame (ITU-R BT.601 weights in 10-bit fixed point, as zxing-wasm computes it). */
+export function rgbaToLuminance(rgba: Uint8ClampedArray): Uint8Array {
+  const luma = new Uint8Array(rgba.length >> 2);
+  for (let i = 0, o = 0; i < luma.length; i++, o += 4) {
+    luma[i] = (306 * rgba[o]! + 601 * rgba[o + 1]! + 117 * rgba[o + 2]! + 512) >> 10;
+  }
+  return luma;
+}
+
+/** Grey levels as RGBA (for decoders that read only RGBA). */
+function luminanceToRgba(luma: Uint8Array): Uint8ClampedArray {
+  const rgba = new Uint8ClampedArray(luma.length * 4);
+  for (let i = 0, o = 0; i < luma.length; i++, o += 4) {
+    rgba[o] = rgba[o + 1] = rgba[o + 2] = luma[i]!;
+    rgba[o + 3] = 255;
+  }
+  return rgba;
 }
 
 /** zxing-wasm's reader module: its bytes, or the module compiled by the host (e.g. WebAssembly.compileStreaming in a Worker). */
@@ -86,6 +127,11 @@ export async function createZxingDecoder(
       );
       return results.filter((r) => r.isValid && r.text.length > 0).map((r) => r.text);
     },
+    async decodeLuminance(luma, width, height) {
+      checkLuminance(luma, width, height);
+      const results = await readBarcodes(luminanceAsPgm(luma, width, height), readerOptions);
+      return results.filter((r) => r.isValid && r.text.length > 0).map((r) => r.text);
+    },
   };
 }
 
@@ -150,6 +196,17 @@ export function createCompositeDecoder(decoders: QrDecoder[]): QrDecoder {
       const { rgba, width, height } = downsampleFrame(original, originalWidth, originalHeight);
       for (const decoder of decoders) {
         const texts = await decoder.decode(rgba, width, height);
+        if (texts.length > 0) return texts;
+      }
+      return [];
+    },
+    async decodeLuminance(luma, width, height) {
+      checkLuminance(luma, width, height);
+      let rgba: Uint8ClampedArray | undefined;
+      for (const decoder of decoders) {
+        const texts = decoder.decodeLuminance
+          ? await decoder.decodeLuminance(luma, width, height)
+          : await decoder.decode((rgba ??= luminanceToRgba(luma)), width, height);
         if (texts.length > 0) return texts;
       }
       return [];

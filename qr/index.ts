@@ -39,6 +39,7 @@ export {
   createDefaultDecoder,
   type QrDecoder,
   type ZxingWasmSource,
+  rgbaToLuminance,
 } from './decoders.js';
 export { collectPartsFromText, looksLikeUrText } from './text.js';
 export {

@@ -33,6 +33,9 @@ declare module '@ngraveio/bc-ur/dist/bytewords.js' {
 declare module '@ngraveio/bc-ur/dist/fountainEncoder.js' {
   export { FountainEncoderPart } from '@ngraveio/bc-ur/dist/fountainEncoder';
 }
+declare module '@ngraveio/bc-ur/dist/fountainDecoder.js' {
+  export { FountainDecoderPart } from '@ngraveio/bc-ur/dist/fountainDecoder';
+}
 declare module '@ngraveio/bc-ur/dist/utils.js' {
   export { getCRC } from '@ngraveio/bc-ur/dist/utils';
 }

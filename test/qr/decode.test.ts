@@ -16,6 +16,7 @@ import {
   renderQrPng,
   renderQrRgba,
   renderQrSvg,
+  rgbaToLuminance,
   type QrDecoder,
 } from '../../qr/index.js';
 import { createNodeQrDecoder, readZxingReaderWasm } from '../../appliance/qr-reader.js';
@@ -178,6 +179,32 @@ describe('camera-like frames (small generated corpus, 640×480, QR version 16)',
     const composite = createCompositeDecoder([empty, jsqr]);
     expect(composite.name).toBe('empty-stub+jsqr');
     expect(await composite.decode(clean.data, clean.width, clean.height)).toEqual([part]);
+  });
+
+  it('zxing-wasm reads a luminance plane (as a camera Y plane) exactly as it reads the RGBA frame', async () => {
+    let read = 0;
+    for (const { image } of frames) {
+      const luma = rgbaToLuminance(image.data);
+      expect(luma.length).toBe(image.width * image.height);
+      const fromRgba = await zxing.decode(image.data, image.width, image.height);
+      const fromLuma = await zxing.decodeLuminance!(luma, image.width, image.height);
+      expect(fromLuma).toEqual(fromRgba);
+      read += fromLuma.length;
+    }
+    expect(read).toBeGreaterThanOrEqual(6);
+  });
+
+  it('the composite reads a luminance plane, falling back to jsqr on grey RGBA; a plane of the wrong size is QR_IMAGE_INVALID', async () => {
+    const clean = frames[0]!.image;
+    const luma = rgbaToLuminance(clean.data);
+    const empty: QrDecoder = { name: 'empty-stub', decode: async () => [] };
+    expect(
+      await createCompositeDecoder([empty, jsqr]).decodeLuminance!(luma, clean.width, clean.height),
+    ).toEqual([part]);
+    expect(await standard.decodeLuminance!(luma, clean.width, clean.height)).toEqual([part]);
+    expect(await codeOf(() => zxing.decodeLuminance!(luma.subarray(1), clean.width, clean.height))).toBe(
+      'QR_IMAGE_INVALID',
+    );
   });
 });
 

@@ -6,11 +6,12 @@
  */
 import { chooseFragments } from '@ngraveio/bc-ur/dist/fountainUtils.js';
 import { describe, expect, it } from 'vitest';
-import { mixedPartBudget, UrAssembler } from '../../qr/assembler.js';
+import { mixedDegreeBudget, mixedPartBudget, UrAssembler } from '../../qr/assembler.js';
+import { fountainFragmentIndexes } from '../../qr/fountain-indexes.js';
 import { createUrFountain, parseUrPart } from '../../qr/index.js';
 import { seededRandom } from '../../scripts/qr-corpus.js';
 import { codeOf } from './support/errors.js';
-import { randomBytes } from './support/transfer.js';
+import { buildPart, randomBytes } from './support/transfer.js';
 
 /** Real parts of a real transfer of `fragments` fragments, keeping only those whose fragment set leaves out fragment 0. */
 function partsMissingFragmentZero(fragments: number, count: number): string[] {
@@ -65,21 +66,47 @@ describe('fountain overrun', () => {
     expect(fed).toBeLessThan(3 * fragments + 16);
   });
 
-  it('honest transfers of 100 fragments at 30% frame loss complete within the mixed-part budget (20 seeds)', () => {
-    const fragments = 100;
-    for (let seed = 1; seed <= 20; seed++) {
-      const fountain = createUrFountain('bytes', randomBytes(fragments * 100 - 20, seed), 100);
-      const assembler = new UrAssembler();
-      const random = seededRandom(seed * 7919);
-      while (!assembler.isComplete()) {
-        const part = fountain.nextPart();
-        if (random() < 0.3) continue;
-        assembler.receivePart(part);
-      }
-      expect(assembler.mixedPartsFed()).toBeGreaterThan(0);
-      expect(assembler.mixedPartsFed()).toBeLessThanOrEqual(mixedPartBudget(fragments));
+  it('a stream of chosen high-degree parts stops at the degree budget, before the part budget', () => {
+    const fragments = 200;
+    const messageLength = fragments * 100 - 20;
+    const checksum = 0x1234abcd;
+    const part = (seqNum: number) =>
+      buildPart('bytes', seqNum, fragments, messageLength, checksum, randomBytes(100, seqNum));
+    // every pure fragment but fragment 0, then only mixed parts that mix more than half of the fragments, never 0
+    const parts = Array.from({ length: fragments - 1 }, (_, i) => part(i + 2));
+    for (let seqNum = fragments + 1; parts.length < fragments - 1 + mixedPartBudget(fragments); seqNum++) {
+      const indexes = fountainFragmentIndexes(seqNum, fragments, checksum);
+      if (indexes.length > fragments / 2 && !indexes.includes(0)) parts.push(part(seqNum));
     }
+    const assembler = new UrAssembler();
+    const { code, fed } = feedUntilRefused(assembler, parts);
+    expect(code).toBe('QR_FOUNTAIN_OVERRUN');
+    expect(assembler.mixedDegreesFed()).toBeLessThanOrEqual(mixedDegreeBudget(fragments));
+    // each part mixes > 100 fragments, so the degree budget ends the stream after far fewer parts than the part budget
+    expect(assembler.mixedPartsFed()).toBeLessThan(mixedPartBudget(fragments) / 2);
+    expect(fed).toBe(fragments - 1 + assembler.mixedPartsFed());
   });
+
+  for (const loss of [0.1, 0.2, 0.3]) {
+    it(`honest transfers of 100 fragments at ${loss * 100}% frame loss complete within both budgets (10 seeds)`, () => {
+      const fragments = 100;
+      for (let seed = 1; seed <= 10; seed++) {
+        const payload = randomBytes(fragments * 100 - 20, seed);
+        const fountain = createUrFountain('bytes', payload, 100);
+        const assembler = new UrAssembler();
+        const random = seededRandom(seed * 7919 + loss * 100);
+        while (!assembler.isComplete()) {
+          const part = fountain.nextPart();
+          if (random() < loss) continue;
+          assembler.receivePart(part);
+        }
+        expect(assembler.mixedPartsFed()).toBeGreaterThan(0);
+        expect(assembler.mixedPartsFed()).toBeLessThanOrEqual(mixedPartBudget(fragments));
+        expect(assembler.mixedDegreesFed()).toBeLessThanOrEqual(mixedDegreeBudget(fragments));
+        expect(assembler.result().cbor).toEqual(payload);
+      }
+    });
+  }
 
   it('repeats of parts already seen are duplicates and do not count towards the bound', () => {
     const parts = partsMissingFragmentZero(10, 5);
