@@ -166,6 +166,16 @@ export class AnchorPinStore implements PinStore {
     this.records = new AnchorRecords(db.path);
   }
 
+  /** The appliance id (hex): binds the anchor keys, and a re-anchor request, to this audit key. */
+  get applianceId(): string {
+    return this.namespace;
+  }
+
+  /** The highest anchor seq the record file beside the database names for this appliance (0: none). */
+  recordedSeq(): number {
+    return this.maxRecordedSeq();
+  }
+
   private mine(): AnchorRecord[] {
     return this.records.all().filter((r) => r.namespace === this.namespace);
   }
@@ -194,7 +204,7 @@ export class AnchorPinStore implements PinStore {
     const recorded = this.maxRecordedSeq();
     if (anchor.status === 'unrecorded' && anchor.seq < recorded) {
       rollback(
-        `The HSM's audit anchor #${anchor.seq} is older than the one this database recorded (#${recorded}): the HSM was restored from an older backup; officers must re-anchor (docs/deploy-cloudhsm.md).`,
+        `The HSM's audit anchor #${anchor.seq} is older than the one this database recorded (#${recorded}): the HSM was restored from an older backup; officers must re-anchor (coldsign audit reanchor, docs/operations.md).`,
         { anchorSeq: anchor.seq, recordedSeq: recorded },
       );
     }

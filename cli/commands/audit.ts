@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
 import { exportAudit, verifyAuditExport } from '../../store/audit-export.js';
 import { auditPublicKeyOf } from '../../store/audit.js';
+import { recordedReanchors } from '../../store/reanchor.js';
 import { auditKeyFingerprint, describeAuditKey, parseAuditKeyOption } from '../audit-key.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
@@ -18,9 +19,10 @@ export async function auditVerifyCommand(options: {
   if (options.auditKey)
     throw makeError('USAGE', '--audit-key pins the key of an exported log: give it with --file EXPORT.');
   // Unlocking checks the pinned checkpoint and the state; verify hashes the whole chain (exit 6 on failure).
-  const { result, auditPublicKey } = await withSession(async (session) => ({
+  const { result, auditPublicKey, reanchors } = await withSession(async (session) => ({
     result: await session.auditVerify(options.allSignatures ? 'all' : 'newest'),
     auditPublicKey: auditPublicKeyOf(session.db) ?? '',
+    reanchors: recordedReanchors(session.db),
   }));
   if (!result.ok) {
     const bad = result.firstBad!;
@@ -31,7 +33,12 @@ export async function auditVerifyCommand(options: {
     );
   }
   if (options.json)
-    return printJson({ ...result, auditPublicKey, auditKeyFingerprint: auditKeyFingerprint(auditPublicKey) });
+    return printJson({
+      ...result,
+      reanchors,
+      auditPublicKey,
+      auditKeyFingerprint: auditKeyFingerprint(auditPublicKey),
+    });
   println(
     `Audit log verifies: ${result.entries} entries, hash chain intact, state tables match the log, ${options.allSignatures ? 'every checkpoint signature' : 'the newest checkpoint signature'} valid, head pinned in the HSM.`,
   );
@@ -39,6 +46,11 @@ export async function auditVerifyCommand(options: {
   for (const unfinished of result.unfinishedSignings ?? [])
     println(
       `  unfinished signing at entry ${unfinished.seq}: ${unfinished.requestIds.join(', ')} (the HSM may have signed; no signature was recorded)`,
+    );
+  // Officer re-anchors after a rollback alarm stay visible: the gap and who accepted it.
+  for (const r of reanchors)
+    println(
+      `  re-anchored at entry ${r.seq} (${r.time}) by officers ${r.officers.join(', ')}; ${r.missingEntries === null ? 'entries missing: unknown' : `entries missing: ${r.missingEntries}`}; reason: ${r.reason}`,
     );
   println(describeAuditKey(auditPublicKey));
 }
