@@ -13,15 +13,20 @@ import { acquireHomeLock, type HomeLock } from '../../store/home.js';
 
 export class WriterLockedSession extends ApplianceSession {
   private writerLock: HomeLock | undefined;
+  /** ApplianceSession.unlock locks first (this.lock()): that inner call must keep the lock just taken. */
+  private unlocking = false;
 
   override async unlock(pin: string): Promise<{ keys: KeyRecord[]; head: AuditHead }> {
     await this.lock();
     this.writerLock = acquireHomeLock(this.home, () => {}, { COLDSIGN_LOCK_WAIT: '0' });
+    this.unlocking = true;
     try {
       return await super.unlock(pin);
     } catch (error) {
       this.releaseWriterLock();
       throw error;
+    } finally {
+      this.unlocking = false;
     }
   }
 
@@ -29,7 +34,7 @@ export class WriterLockedSession extends ApplianceSession {
     try {
       await super.lock();
     } finally {
-      this.releaseWriterLock();
+      if (!this.unlocking) this.releaseWriterLock();
     }
   }
 
