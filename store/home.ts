@@ -3,7 +3,7 @@
  * `init` takes beside a home it is about to create.
  * PKCS#11 module and token come from config.json, overridable by COLDSIGN_PKCS11_MODULE and COLDSIGN_TOKEN.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -129,7 +129,7 @@ export function acquireHomeLock(
 
 /**
  * The lock `init` holds while it builds a home that does not exist yet: `.<home name>.init.lock` beside the home
- * (kept after use: removing it could let two waiters lock two different files). Two `init`s of one home, or of
+ * (removed at release). Two `init`s of one home, or of
  * homes on one external token, then run one after the other; the second finds the home made and refuses.
  */
 export function acquireInitLock(
@@ -139,7 +139,15 @@ export function acquireInitLock(
 ): HomeLock {
   const parent = dirname(home.dir);
   mkdirSync(parent, { recursive: true });
-  return lockFile(join(parent, `.${basename(home.dir)}.init.lock`), home, onWait, env);
+  const path = join(parent, `.${basename(home.dir)}.init.lock`);
+  const lock = lockFile(path, home, onWait, env);
+  // Removed while still held, so init leaves nothing behind (a third init racing the removal is not excluded).
+  return {
+    release: () => {
+      rmSync(path, { force: true });
+      lock.release();
+    },
+  };
 }
 
 function lockFile(path: string, home: Home, onWait: () => void, env: NodeJS.ProcessEnv): HomeLock {
