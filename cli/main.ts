@@ -28,6 +28,7 @@ const init = () => import('./commands/init.js');
 const requests = () => import('./commands/requests.js');
 const governance = () => import('./commands/governance.js');
 const audit = () => import('./commands/audit.js');
+const anchor = () => import('./commands/anchor.js');
 const qr = () => import('./commands/qr.js');
 const hsm = () => import('./commands/hsm.js');
 const backup = () => import('./commands/backup.js');
@@ -254,6 +255,24 @@ export function buildProgram(): Command {
     .option('--force', 'replace an existing output file')
     .option('--json', 'print a JSON report')
     .action(lazy(audit, (m) => m.auditExportCommand));
+  auditCommand
+    .command('reanchor')
+    .description(
+      'after a rollback alarm: make a re-anchor request, sign it as an officer, or apply it with the officer quorum (docs/operations.md)',
+    )
+    .option('--out <file>', 'make a request naming what the rollback alarm found (needs the PIN)')
+    .option('--reason <text>', 'with --out: why the officers re-anchor (recorded in the audit log)')
+    .option(
+      '--expires-in <hours>',
+      'with --out: hours the request stays valid (default 24, at most 168)',
+      Number,
+    )
+    .option('--force', 'with --out: replace an existing output file')
+    .option('--sign <file>', 'add your officer signature to a request, in place (needs --key)')
+    .option('--key <officer.pem>', 'with --sign: your encrypted officer key file')
+    .option('--apply <file>', 'apply a request signed by the officer quorum (needs the PIN)')
+    .option('--json', 'print a JSON report')
+    .action(lazy(anchor, (m) => m.auditReanchorCommand));
 
   program
     .command('backup')

@@ -144,6 +144,13 @@ export const ERROR_CODES = {
   STORE_SCHEMA_UNSUPPORTED: 'integrity',
   AUDIT_EXPORT_INVALID: 'integrity',
   AUDIT_SECRET_REFUSED: 'internal',
+  // re-anchor by an officer quorum (store/reanchor.ts)
+  REANCHOR_INVALID: 'input',
+  REANCHOR_NOT_NEEDED: 'usage',
+  REANCHOR_EXPIRED: 'policy',
+  REANCHOR_STALE: 'policy',
+  REANCHOR_SIGNATURE_INVALID: 'integrity',
+  REANCHOR_QUORUM_MISSING: 'integrity',
   // desktop app IPC (app/shared/ipc.ts): refused before the appliance is called
   IPC_ARGUMENTS_INVALID: 'usage',
   IPC_CHANNEL_UNKNOWN: 'usage',

@@ -55,36 +55,59 @@ export function verifyPolicySignatures(
   officers: readonly Officer[],
   quorum: number,
 ): string[] {
-  const message = policySigningBytes(doc);
+  const signers = verifyOfficerSignatures(
+    policySigningBytes(doc),
+    doc.signatures ?? [],
+    officers,
+    (officer, enrolled) =>
+      makeError(
+        'POLICY_SIGNATURE_INVALID',
+        enrolled
+          ? `The signature of officer "${officer}" does not verify: the policy was changed after it was signed, or the signature is damaged.`
+          : `The policy is signed by "${officer}", who is not an enrolled officer.`,
+        { officer },
+      ),
+  );
+  assertOfficerQuorum(signers, quorum, 'POLICY_QUORUM_MISSING', 'The policy');
+  return [...signers];
+}
+
+/**
+ * Each signature over `message` must be an enrolled officer's and verify (Ed25519, RFC 8032); `refuse` builds
+ * the error for the first that is not. Returns the distinct signers.
+ */
+export function verifyOfficerSignatures(
+  message: Uint8Array,
+  entries: ReadonlyArray<{ officer: string; signature: string }>,
+  officers: readonly Officer[],
+  refuse: (officer: string, enrolled: boolean) => Error,
+): Set<string> {
   const signers = new Set<string>();
-  for (const entry of doc.signatures ?? []) {
+  for (const entry of entries) {
     const officer = officers.find((o) => o.name === entry.officer);
-    if (!officer) {
-      throw makeError(
-        'POLICY_SIGNATURE_INVALID',
-        `The policy is signed by "${entry.officer}", who is not an enrolled officer.`,
-        { officer: entry.officer },
-      );
-    }
+    if (!officer) throw refuse(entry.officer, false);
     const signature = fromBase64(entry.signature);
-    if (!signature || !verifyEd25519(signature, message, officer.publicKey)) {
-      throw makeError(
-        'POLICY_SIGNATURE_INVALID',
-        `The signature of officer "${entry.officer}" does not verify: the policy was changed after it was signed, or the signature is damaged.`,
-        { officer: entry.officer },
-      );
-    }
+    if (!signature || !verifyEd25519(signature, message, officer.publicKey))
+      throw refuse(entry.officer, true);
     signers.add(officer.name);
   }
-  if (signers.size < quorum) {
-    const have = signers.size === 0 ? 'none' : `${signers.size} (${[...signers].join(', ')})`;
-    throw makeError(
-      'POLICY_QUORUM_MISSING',
-      `The policy needs the signatures of ${quorum} enrolled officer${quorum === 1 ? '' : 's'}; it has ${have}.`,
-      { quorum, signers: [...signers] },
-    );
-  }
-  return [...signers];
+  return signers;
+}
+
+/** At least `quorum` distinct enrolled officers signed `subject` (a policy, a re-anchor request), or `code`. */
+export function assertOfficerQuorum(
+  signers: ReadonlySet<string>,
+  quorum: number,
+  code: 'POLICY_QUORUM_MISSING' | 'REANCHOR_QUORUM_MISSING',
+  subject: string,
+): void {
+  if (signers.size >= quorum) return;
+  const have = signers.size === 0 ? 'none' : `${signers.size} (${[...signers].join(', ')})`;
+  throw makeError(
+    code,
+    `${subject} needs the signatures of ${quorum} enrolled officer${quorum === 1 ? '' : 's'}; it has ${have}.`,
+    { quorum, signers: [...signers] },
+  );
 }
 
 /** A new policy must carry a higher version than the one in force (no replay of an old policy). */

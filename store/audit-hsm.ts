@@ -134,6 +134,11 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** What identifies an anchor verified by this process: its object handle, CKA_ID and record. */
+function verifiedMark(key: AnchorKeyRef, record: AnchorRecord): string {
+  return `${key.handle.toString('hex')}/${toHex(key.id)}/${record.keyId}/${record.value}/${record.mac}`;
+}
+
 function rollback(message: string, info: Record<string, number> = {}): never {
   throw makeError('AUDIT_ROLLBACK', message, info);
 }
@@ -149,6 +154,12 @@ export class AnchorPinStore implements PinStore {
   private legacyPending = false;
   private events: AnchorEvent[] = [];
   private readonly records: AnchorRecords;
+  /**
+   * The anchor this process created or verified, as (object handle, CKA_ID, recorded value and MAC): found
+   * again unchanged, its HMAC is not recomputed. A key re-created with the same id has another handle, and
+   * an edited record another value or MAC, so either is checked in the HSM again.
+   */
+  private verified: string | undefined;
 
   constructor(
     db: ColdsignDb,
@@ -164,6 +175,16 @@ export class AnchorPinStore implements PinStore {
     this.prefix = concatBytes(ID_MAGIC, id);
     this.namespace = toHex(id);
     this.records = new AnchorRecords(db.path);
+  }
+
+  /** The appliance id (hex): binds the anchor keys, and a re-anchor request, to this audit key. */
+  get applianceId(): string {
+    return this.namespace;
+  }
+
+  /** The highest anchor seq the record file beside the database names for this appliance (0: none). */
+  recordedSeq(): number {
+    return this.maxRecordedSeq();
   }
 
   private mine(): AnchorRecord[] {
@@ -194,7 +215,7 @@ export class AnchorPinStore implements PinStore {
     const recorded = this.maxRecordedSeq();
     if (anchor.status === 'unrecorded' && anchor.seq < recorded) {
       rollback(
-        `The HSM's audit anchor #${anchor.seq} is older than the one this database recorded (#${recorded}): the HSM was restored from an older backup; officers must re-anchor (docs/deploy-cloudhsm.md).`,
+        `The HSM's audit anchor #${anchor.seq} is older than the one this database recorded (#${recorded}): the HSM was restored from an older backup; officers must re-anchor (coldsign audit reanchor, docs/operations.md).`,
         { anchorSeq: anchor.seq, recordedSeq: recorded },
       );
     }
@@ -213,9 +234,16 @@ export class AnchorPinStore implements PinStore {
     return [anchor.value as Uint8Array];
   }
 
+  /**
+   * One pin write: a new anchor key, its record in one atomic write of the record file (which drops the
+   * superseded records of this appliance: a crash before they are destroyed leaves them unrecorded, and
+   * the new anchor, which verifies, wins), then every older anchor key destroyed.
+   */
   async write(value: Uint8Array): Promise<void> {
     const existing = await this.findAnchors(false);
-    const seq = Math.max(this.maxRecordedSeq(), ...existing.map((a) => a.seq)) + 1;
+    const all = this.records.all();
+    const recorded = Math.max(0, ...all.filter((r) => r.namespace === this.namespace).map((r) => r.seq));
+    const seq = Math.max(recorded, ...existing.map((a) => a.seq)) + 1;
     const id = concatBytes(this.prefix, u64(seq), sha256(value));
     const key = await this.hsm.anchors.generate(AUDIT_ANCHOR_LABEL, id);
     this.faultAt?.('created');
@@ -227,18 +255,15 @@ export class AnchorPinStore implements PinStore {
       value: toHex(value),
       mac: toHex(mac),
     };
-    const others = this.records.all().filter((r) => r.namespace !== this.namespace);
-    this.records.save([
-      ...this.records.all().filter((r) => r.seq !== seq || r.namespace !== this.namespace),
-      record,
-    ]);
+    this.records.save([...all.filter((r) => r.namespace !== this.namespace), record]);
+    // The HSM computed this MAC over the value just recorded: no need to ask it again while the key lives.
+    this.verified = verifiedMark(key, record);
     this.faultAt?.('recorded');
     for (const old of existing) {
       await this.hsm.anchors.destroy(old.key);
       this.faultAt?.('destroyed-one');
     }
     this.faultAt?.('destroyed-all');
-    this.records.save([...others, record]);
     if (this.legacyPending) {
       await this.hsm.keys.destroyData(this.legacyLabel);
       this.legacyPending = false;
@@ -278,13 +303,14 @@ export class AnchorPinStore implements PinStore {
         continue;
       }
       const value = fromHex(row.value);
-      if (!verify) {
+      if (!verify || this.verified === verifiedMark(key, row)) {
         found.push({ key, seq, status: 'valid', value });
         continue;
       }
       const digestOk = equalBytes(sha256(value), key.id.subarray(this.prefix.length + 8));
       const mac = await this.hsm.anchors.hmac(key, concatBytes(MAC_TAG, key.id, value));
       const ok = digestOk && equalBytes(mac, fromHex(row.mac));
+      if (ok) this.verified = verifiedMark(key, row);
       found.push({ key, seq, status: ok ? 'valid' : 'forged', value });
     }
     return found.sort((a, b) => b.seq - a.seq);

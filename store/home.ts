@@ -1,10 +1,11 @@
 /**
- * COLDSIGN_HOME (default ~/.coldsign) and its config.json. Nothing outside the home is touched.
+ * COLDSIGN_HOME (default ~/.coldsign) and its config.json. Nothing outside the home is touched but the lock
+ * `init` takes beside a home it is about to create.
  * PKCS#11 module and token come from config.json, overridable by COLDSIGN_PKCS11_MODULE and COLDSIGN_TOKEN.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { isColdsignError, makeError, storageFailure } from '../core/errors.js';
@@ -123,12 +124,39 @@ export function acquireHomeLock(
   onWait: () => void = () => {},
   env: NodeJS.ProcessEnv = process.env,
 ): HomeLock {
+  return lockFile(join(home.dir, 'coldsign.lock'), home, onWait, env);
+}
+
+/**
+ * The lock `init` holds while it builds a home that does not exist yet: `.<home name>.init.lock` beside the home
+ * (removed at release). Two `init`s of one home, or of
+ * homes on one external token, then run one after the other; the second finds the home made and refuses.
+ */
+export function acquireInitLock(
+  home: Home,
+  onWait: () => void = () => {},
+  env: NodeJS.ProcessEnv = process.env,
+): HomeLock {
+  const parent = dirname(home.dir);
+  mkdirSync(parent, { recursive: true });
+  const path = join(parent, `.${basename(home.dir)}.init.lock`);
+  const lock = lockFile(path, home, onWait, env);
+  // Removed while still held, so init leaves nothing behind (a third init racing the removal is not excluded).
+  return {
+    release: () => {
+      rmSync(path, { force: true });
+      lock.release();
+    },
+  };
+}
+
+function lockFile(path: string, home: Home, onWait: () => void, env: NodeJS.ProcessEnv): HomeLock {
   const waitSeconds = Number(env.COLDSIGN_LOCK_WAIT ?? DEFAULT_LOCK_WAIT_SECONDS);
   const wait =
     Number.isFinite(waitSeconds) && waitSeconds >= 0 ? Math.min(waitSeconds, 600) : DEFAULT_LOCK_WAIT_SECONDS;
   let lock: Database.Database;
   try {
-    lock = new Database(join(home.dir, 'coldsign.lock'));
+    lock = new Database(path);
     lock.pragma('busy_timeout = 0');
   } catch (error) {
     throw storageFailure(error) ?? error;

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { app, BrowserWindow, ipcMain, Menu, session } from 'electron';
-import { ApplianceSession } from '../../appliance/session.js';
+import { WriterLockedSession } from './writer-session.js';
 import { resolveHome } from '../../store/home.js';
 import { makeError, toColdsignError } from '../../core/errors.js';
 import { APP_ORIGIN, CHANNEL_NAMES, ipcChannel, type IpcResult } from '../shared/channels.js';
@@ -26,7 +26,7 @@ app.on('web-contents-created', (_event, contents) => hardenWebContents(contents)
  * One handler per channel. When the home cannot be opened (not initialized, invalid config, corrupt database), every
  * channel answers that error, so the unlock screen can say what is wrong instead of the app failing to start.
  */
-function registerIpc(appliance: ApplianceSession | { failure: IpcResult<never> }): void {
+function registerIpc(appliance: WriterLockedSession | { failure: IpcResult<never> }): void {
   for (const name of CHANNEL_NAMES) {
     ipcMain.handle(ipcChannel(name), async (event, args: unknown) => {
       // Checklist #17: the sender must be a frame of the app's own origin (not a navigated or injected frame).
@@ -38,9 +38,10 @@ function registerIpc(appliance: ApplianceSession | { failure: IpcResult<never> }
   }
 }
 
-function openAppliance(): ApplianceSession | { failure: IpcResult<never> } {
+function openAppliance(): WriterLockedSession | { failure: IpcResult<never> } {
   try {
-    return new ApplianceSession(resolveHome().dir);
+    // Unlocked, the app holds the home's writer lock like a writing CLI command (app/main/writer-session.ts).
+    return new WriterLockedSession(resolveHome().dir);
   } catch (error) {
     return { failure: failure(toColdsignError(error)) };
   }

@@ -4,7 +4,7 @@
  * Electron main. Development only: no Electron hardening applies
  * in a plain browser (the CSP and the sender check do).
  */
-import { ApplianceSession } from '../../appliance/session.js';
+import { WriterLockedSession } from '../main/writer-session.js';
 import { resolveHome } from '../../store/home.js';
 import { devHomeRefusal } from './dev-home.js';
 import { startTestHost } from './server.js';
@@ -15,7 +15,7 @@ if (refusal) {
   console.error(`coldsign app:dev: ${refusal}`);
   process.exit(2);
 }
-const session = new ApplianceSession(homeDir);
+const session = new WriterLockedSession(homeDir);
 const host = await startTestHost({ api: session });
 console.log(`coldsign renderer (dev) at ${host.url} — home ${session.home.dir}. Ctrl+C to stop.`);
 

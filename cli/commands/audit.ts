@@ -4,6 +4,7 @@ import { makeError } from '../../core/errors.js';
 import { exportAudit, verifyAuditExport } from '../../store/audit-export.js';
 import { auditPublicKeyOf } from '../../store/audit.js';
 import { fullVerificationStatus } from '../../store/audit-freshness.js';
+import { recordedReanchors } from '../../store/reanchor.js';
 import { auditKeyFingerprint, describeAuditKey, parseAuditKeyOption } from '../audit-key.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
@@ -19,13 +20,14 @@ export async function auditVerifyCommand(options: {
   if (options.auditKey)
     throw makeError('USAGE', '--audit-key pins the key of an exported log: give it with --file EXPORT.');
   // Unlocking checks the pinned checkpoint and the state; verify hashes the whole chain (exit 6 on failure).
-  const { result, auditPublicKey, fullVerify } = await withSession(
+  const { result, auditPublicKey, fullVerify, reanchors } = await withSession(
     async (session) => {
       const result = await session.auditVerify(options.allSignatures ? 'all' : 'newest');
       return {
         result,
         auditPublicKey: auditPublicKeyOf(session.db) ?? '',
         fullVerify: fullVerificationStatus(session.db, session.now()),
+        reanchors: recordedReanchors(session.db),
       };
     },
     { fullVerify: true },
@@ -41,6 +43,7 @@ export async function auditVerifyCommand(options: {
   if (options.json)
     return printJson({
       ...result,
+      reanchors,
       auditPublicKey,
       auditKeyFingerprint: auditKeyFingerprint(auditPublicKey),
       fullVerify,
@@ -52,6 +55,11 @@ export async function auditVerifyCommand(options: {
   for (const unfinished of result.unfinishedSignings ?? [])
     println(
       `  unfinished signing at entry ${unfinished.seq}: ${unfinished.requestIds.join(', ')} (the HSM may have signed; no signature was recorded)`,
+    );
+  // Officer re-anchors after a rollback alarm stay visible: the gap and who accepted it.
+  for (const r of reanchors)
+    println(
+      `  re-anchored at entry ${r.seq} (${r.time}) by officers ${r.officers.join(', ')}; ${r.missingEntries === null ? 'entries missing: unknown' : `entries missing: ${r.missingEntries}`}; reason: ${r.reason}`,
     );
   println(describeAuditKey(auditPublicKey));
   println(

@@ -20,6 +20,7 @@ import { openDatabase } from '../../store/database.js';
 import { AUDIT_KEY_LABEL, openHsmAuditor } from '../../store/audit-hsm.js';
 import {
   DEFAULT_TOKEN_LABEL,
+  acquireInitLock,
   isInitialized,
   resolveHome,
   writeConfig,
@@ -93,13 +94,43 @@ export async function initCommand(options: InitOptions): Promise<void> {
         },
     createdAt: new Date().toISOString(),
   };
+  refuseUsedDirectory(home);
+  const pin = await readSecret(PIN, { confirm: embedded });
+  // Two inits of one home (or on one external token) run one after the other; the PIN is asked first.
+  const initLock = acquireInitLock(home, () =>
+    process.stderr.write('Another coldsign init is creating this home; waiting for it to finish...\n'),
+  );
+  try {
+    refuseUsedDirectory(home);
+    return await buildHome(home, config, pin, officers, quorum, embedded, options.json);
+  } finally {
+    initLock.release();
+  }
+}
+
+function refuseUsedDirectory(home: Home): void {
+  if (isInitialized(home))
+    throw makeError(
+      'HOME_ALREADY_INITIALIZED',
+      `${home.dir} is already a coldsign home; nothing was changed.`,
+    );
   if (existsSync(home.dir) && readdirSync(home.dir).length > 0) {
     throw makeError(
       'USAGE',
       `${home.dir} exists, is not empty and is not a coldsign home: move it away or choose another COLDSIGN_HOME (nothing was changed).`,
     );
   }
-  const pin = await readSecret(PIN, { confirm: embedded });
+}
+
+async function buildHome(
+  home: Home,
+  config: ColdsignConfig,
+  pin: string,
+  officers: Officer[],
+  quorum: number,
+  embedded: boolean,
+  json: boolean | undefined,
+): Promise<void> {
   // The home is built in a staging directory next to it and renamed into place at the end, so an
   // interrupted or failed init leaves no home at all (rename(2) is atomic) and can simply be run again.
   const staging = stagingDirectory(home);
@@ -133,7 +164,7 @@ export async function initCommand(options: InitOptions): Promise<void> {
     auditPublicKey,
     auditKeyFingerprint: auditKeyFingerprint(auditPublicKey),
   };
-  if (options.json) return printJson(report);
+  if (json) return printJson(report);
   println(`Initialized coldsign home ${home.dir}`);
   println(
     `  HSM: ${embedded ? 'embedded SoftHSM2 token' : 'PKCS#11 module'} ${config.hsm.module}, token "${config.hsm.token}"`,

@@ -4,7 +4,7 @@
  * no anchor, and the migration of a home still on the data-object pin.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pkcs11js from 'pkcs11js';
@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isColdsignError, type ErrorCode } from '../../core/errors.js';
 import type { Hsm } from '../../hsm/index.js';
 import { Auditor, auditPublicKeyOf, verifyAudit } from '../../store/audit.js';
-import { AUDIT_ANCHOR_LABEL, hsmAuditPorts, openHsmAuditor, type AnchorStep } from '../../store/audit-hsm.js';
+import {
+  AUDIT_ANCHOR_LABEL,
+  hsmAuditPorts,
+  openHsmAuditor,
+  type AnchorStep,
+  type AuditHsm,
+} from '../../store/audit-hsm.js';
 import { openDatabase, type ColdsignDb } from '../../store/database.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
 
@@ -128,6 +134,50 @@ describe('the anchor', () => {
     expect(after).toHaveLength(1);
     expect(after[0]!.seq).toBeGreaterThan(before);
     await expect(home.auditor.assertHeadMatchesToken()).resolves.toMatchObject({ seq: 2 });
+  });
+});
+
+describe('the hot path', () => {
+  it('does not recompute the HMAC of the anchor this process wrote or verified, but does for a key re-created with its id', async () => {
+    const home = await newHome(1);
+    let macs = 0;
+    const counting: AuditHsm = {
+      keys: hsm.keys,
+      signer: hsm.signer,
+      anchors: {
+        list: (label) => hsm.anchors.list(label),
+        generate: (label, id) => hsm.anchors.generate(label, id),
+        destroy: (key) => hsm.anchors.destroy(key),
+        hmac: (key, data) => {
+          macs += 1;
+          return hsm.anchors.hmac(key, data);
+        },
+      },
+    };
+    const auditor = await openHsmAuditor(home.db, counting, T, { pinLabel: home.label });
+    expect(macs).toBe(1); // start-up verifies the anchor in the HSM once
+    macs = 0;
+    await auditor.log('test.entry', { n: 2 }, T);
+    expect(macs).toBe(2); // two pin writes (open, checkpoint), one MAC each by the new key
+    macs = 0;
+    for (let i = 0; i < 3; i += 1) await auditor.assertHeadMatchesToken();
+    expect(macs).toBe(0);
+    const records = JSON.parse(readFileSync(`${home.path}-anchor.json`, 'utf8')) as {
+      records: Array<{ namespace: string }>;
+    };
+    expect(records.records).toHaveLength(1); // the superseded records went in the same write
+
+    const [state] = await anchorsOf(home);
+    const current = (await hsm.anchors.list(AUDIT_ANCHOR_LABEL)).find(
+      (k) => fingerprintOf(k.id) === state!.fingerprint,
+    )!;
+    await hsm.anchors.destroy(current);
+    await hsm.anchors.generate(AUDIT_ANCHOR_LABEL, current.id);
+    macs = 0;
+    const error = await auditor.assertHeadMatchesToken().catch((e: unknown) => e);
+    expect(isColdsignError(error, 'AUDIT_ROLLBACK')).toBe(true);
+    expect((error as Error).message).toMatch(/HMAC mismatch/);
+    expect(macs).toBe(1);
   });
 });
 

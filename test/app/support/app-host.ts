@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ApplianceSession } from '../../../appliance/session.js';
+import { WriterLockedSession } from '../../../app/main/writer-session.js';
 import { startTestHost, type TestHost } from '../../../app/test-host/server.js';
 import { createCliHome, ROOT, type CliHome } from '../../support/cli.js';
 import { HANG_GUARD_MS } from '../../support/hang-guard.js';
@@ -49,7 +49,7 @@ export function removeAppBuild(): void {
 export interface AppUnderTest {
   cli: CliHome;
   home: string;
-  session: ApplianceSession;
+  session: WriterLockedSession;
   host: TestHost;
   context: BrowserContext;
   page: Page;
@@ -80,7 +80,7 @@ export async function launchApp(options: LaunchOptions = {}): Promise<AppUnderTe
     if (init.code !== 0) throw new Error(`coldsign init failed: ${init.stderr}`);
     options.prepare?.(cli);
     const home = cli.env.COLDSIGN_HOME!;
-    const session = new ApplianceSession(home);
+    const session = new WriterLockedSession(home); // the app's session: the home's writer lock while unlocked
     cleanups.push(() => session.close());
     const host = await startTestHost({
       api: session,
