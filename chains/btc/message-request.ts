@@ -47,7 +47,8 @@ export interface BtcMessageRequest {
 
 /** Whether `text` is a request document of this module (`"type": "bip322"`); decided by content only. */
 export function looksLikeBtcMessageRequest(text: string): boolean {
-  if (!text.startsWith('{') || text.length > MAX_MESSAGE_REQUEST_BYTES) return false;
+  // No size cap here (intake bounds every input): an oversized message request is refused as one, not as EVM.
+  if (!text.startsWith('{')) return false;
   try {
     const value = JSON.parse(text) as unknown;
     return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'bip322';
@@ -100,7 +101,9 @@ export function parseBtcMessageRequest(bytes: Uint8Array): BtcMessageRequest {
 function hexMessage(text: string): Uint8Array {
   const hex = text.replace(/^0x/i, '');
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex))
-    invalid('The message request field message must be hex (an even number of 0-9, a-f) with "encoding": "hex".');
+    invalid(
+      'The message request field message must be hex (an even number of 0-9, a-f) with "encoding": "hex".',
+    );
   return fromHex(hex);
 }
 
@@ -108,7 +111,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 function utf8Bytes(text: string): Uint8Array {
   // A lone surrogate has no UTF-8 form: the bytes signed would not be the text shown.
-  if (LONE_SURROGATE.test(text)) invalid('The message request field message is not well-formed Unicode text.');
+  if (LONE_SURROGATE.test(text))
+    invalid('The message request field message is not well-formed Unicode text.');
   return new TextEncoder().encode(text);
 }
 

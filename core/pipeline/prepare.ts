@@ -106,9 +106,8 @@ async function prepareBtcMessage(
   payload: Extract<RequestPayload, { messageRequest: Uint8Array }>,
   keys: KeyRecord[],
 ): Promise<PreparedRequest> {
-  const { canonicalBtcMessage, parseBtcMessageRequest, planBtcMessage, summarizeBtcMessage } = await import(
-    '../../chains/btc/message-request.js'
-  );
+  const { canonicalBtcMessage, parseBtcMessageRequest, planBtcMessage, summarizeBtcMessage } =
+    await import('../../chains/btc/message-request.js');
   const request = parseBtcMessageRequest(payload.messageRequest);
   const plan = planBtcMessage(request, keys);
   const canonical = canonicalBtcMessage(request, plan);
