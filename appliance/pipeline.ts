@@ -96,6 +96,7 @@ export function relevantReasons(
 
 /** What identifies the transaction across re-signs: Bitcoin txid, EVM transaction digest, else the request id. */
 export function txidOf(prepared: PreparedRequest): string {
+  if (prepared.chain === 'btc' && prepared.kind === 'message') return prepared.requestId;
   if (prepared.chain === 'btc') return prepared.plan.txid;
   return prepared.parsed.kind === 'transaction' ? prepared.plan.digest : prepared.requestId;
 }
@@ -246,6 +247,14 @@ export interface SignOutcome {
 
 /** What must be announced before a request is signed. */
 function announce(prepared: PreparedRequest): SigningAnnouncement {
+  if (prepared.chain === 'btc' && prepared.kind === 'message') {
+    // A Bitcoin message: one signature, its digest named (the signer refuses any other digest).
+    return {
+      requestId: prepared.requestId,
+      txid: prepared.requestId,
+      signatures: [{ key: prepared.plan.keyLabel, digest: prepared.plan.digest }],
+    };
+  }
   if (prepared.chain === 'btc') {
     return {
       requestId: prepared.requestId,

@@ -349,6 +349,15 @@ function facts(summary: SigningSummary): ReviewLine[] {
     });
   }
   if (typeof d.txid === 'string') lines.push({ label: 'Transaction id', value: d.txid });
+  // A Bitcoin message (BIP-322 or legacy): whose address signs it, and in which format.
+  if (summary.chain === 'btc' && summary.kind === 'message') {
+    lines.push({
+      label: 'Address',
+      value: `${String(d.address)} (key ${String(d.key)}, ${String(d.script)})`,
+    });
+    lines.push({ label: 'Format', value: String(d.formatName ?? d.format) });
+    lines.push({ label: 'Message size', value: `${String(d.messageBytes)} bytes` });
+  }
   // ERC-4527: who asked (origin) and which exported key path and fingerprint the request names.
   const pairing = d.pairing as
     { origin?: string | null; path?: string | null; fingerprint?: string | null } | undefined;

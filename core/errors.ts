@@ -63,6 +63,11 @@ export const ERROR_CODES = {
   PSBT_TX_TOO_LARGE: 'input',
   PSBT_SIGHASH_REFUSED: 'policy',
   PSBT_WALLET_UNREGISTERED: 'policy',
+  // Bitcoin message signing requests (chains/btc/message-request.ts): BIP-322 and the legacy signed message
+  BTC_MESSAGE_INVALID: 'input',
+  BTC_MESSAGE_TOO_LARGE: 'input',
+  BTC_MESSAGE_ADDRESS_NOT_OURS: 'input',
+  BTC_MESSAGE_FORMAT_UNSUPPORTED: 'input',
   // registered wallets: export and import (appliance/wallet-export.ts, appliance/wallet-import.ts)
   WALLET_NOT_FOUND: 'input',
   WALLET_EXPORT_UNSUPPORTED: 'input',

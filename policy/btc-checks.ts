@@ -87,6 +87,8 @@ const CHECKS: readonly BtcCheck[] = [sighash, valueAtRisk, witnessUtxoOnly, defa
 export function btcChecks(rule: PolicyRule, ctx: RuleContext): string[] {
   const facts = ctx.summary.btc;
   if (rule.chain !== 'btc' || ctx.summary.chain !== 'btc') return [];
+  // A message (BIP-322, legacy) spends nothing: no sighash, fee or amount to check (policy/checks.ts sizes it).
+  if (ctx.kind === 'message') return [];
   if (!facts) return ['the Bitcoin request carries no reviewed facts (sighash types, fee status)'];
   return CHECKS.flatMap((check) => check(rule, facts, ctx));
 }

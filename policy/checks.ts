@@ -180,10 +180,10 @@ const calls: Check = (rule, { summary }) => {
   return reasons;
 };
 
-/** EIP-191 messages: at most maxMessageBytes (default 1024) bytes. */
+/** Messages (EIP-191 on EVM; BIP-322 and the legacy signed message on Bitcoin): at most maxMessageBytes (default 1024). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024;
 const messages: Check = (rule, { summary, kind }) => {
-  if (kind !== 'message' || rule.chain !== 'evm') return [];
+  if (kind !== 'message') return [];
   const hex = summary.message?.hex;
   if (hex === undefined) return ['the message of the request is unknown'];
   const size = hex.replace(/^0x/, '').length / 2;

@@ -191,12 +191,14 @@ export const ruleSchema = z
         'approvalMaxDeadline',
         'safeRefunds',
         'delegations',
-        'maxMessageBytes',
       ] as const) {
         if (rule[field] !== undefined) issue([field], 'applies only to EVM rules');
       }
-      if (rule.kinds?.some((kind) => kind !== 'transfer'))
-        issue(['kinds'], 'a Bitcoin rule can only allow "transfer"');
+      // BIP-322 and the legacy signed message: a Bitcoin rule may allow messages of its keys' addresses.
+      if (rule.kinds?.some((kind) => kind !== 'transfer' && kind !== 'message'))
+        issue(['kinds'], 'a Bitcoin rule can only allow "transfer" and "message"');
+      if (rule.maxMessageBytes !== undefined && !rule.kinds?.includes('message'))
+        issue(['maxMessageBytes'], 'applies only to a rule whose kinds include "message"');
       // NONE and SINGLE leave outputs open to rewriting: the whole input is at risk and must be capped.
       if (rule.sighashTypes?.some((t) => !t.startsWith('ALL')) && rule.maxAmount === undefined)
         issue(['maxAmount'], 'must be set when sighashTypes allows NONE or SINGLE (the inputs are at risk)');

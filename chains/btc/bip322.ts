@@ -111,6 +111,20 @@ export interface MessageKey {
   script: BtcScriptType;
 }
 
+function recoversTo(
+  verifier: Secp256k1Verifier,
+  compact: Uint8Array,
+  recovery: 0 | 1,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  const recovered = verifier.recover(compact, recovery, digest);
+  if (!recovered || recovered.length !== 65) return false;
+  // Compressed form of the recovered uncompressed point (SEC1): 02/03 by the parity of y, then x.
+  const compressed = concatBytes(Uint8Array.of(2 + (recovered[64]! & 1)), recovered.subarray(1, 33));
+  return toHex(compressed) === toHex(publicKey);
+}
+
 /**
  * Signs `message` with `key` through the HSM seam. BIP-322 simple signatures exist for P2WPKH keys only here
  * (P2SH-P2WPKH and P2PKH need the "full" form, a whole transaction); the legacy format serves every key type.
@@ -135,6 +149,13 @@ export async function signBtcMessage(
   // Verified here as well as in the signer: nothing leaves that does not verify under the key.
   if (!verifier.verify(compact, digest, key.publicKey)) {
     throw makeError('HSM_SIGNATURE_INVALID', 'The message signature does not verify; nothing was signed.');
+  }
+  // BIP-137: a legacy verifier recovers the key from the header's recovery id; it must give our key back.
+  if (format === 'legacy' && !recoversTo(verifier, compact, normalized.recovery, digest, key.publicKey)) {
+    throw makeError(
+      'HSM_SIGNATURE_INVALID',
+      'The message signature does not recover to our key; nothing was signed.',
+    );
   }
   let signature: Uint8Array;
   if (format === 'bip322') {

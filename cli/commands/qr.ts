@@ -61,7 +61,7 @@ export async function qrEncodeCommand(
 
 function isPsbt(bytes: Uint8Array): boolean {
   try {
-    return detectPayload(bytes, { kind: 'file' }).chain === 'btc';
+    return 'psbt' in detectPayload(bytes, { kind: 'file' });
   } catch {
     return false;
   }

@@ -55,7 +55,9 @@ export async function exportSigned(
     (format === 'auto' && (viaQr || 'ethSignRequest' in prepared.payload));
   const bbqr = prepared.payload.transport.kind === 'qr' ? prepared.payload.transport.bbqr : undefined;
   const { ethSignatureToUr, psbtToUr, splitBbqr } = needUr || bbqr ? await import('../../qr/index.js') : noQr;
-  if (signed.chain === 'btc' && prepared.chain === 'btc') {
+  if ('btcMessage' in signed && prepared.chain === 'btc' && prepared.kind === 'message')
+    return exportBtcMessage(prepared, signed.btcMessage, format);
+  if ('btc' in signed && prepared.chain === 'btc' && prepared.kind === 'psbt') {
     const { btc } = signed;
     const binary = decodePsbtTransport(btc.psbt).bytes;
     // The UR type asked for; else the type the request came in (psbt answers psbt), else crypto-psbt
@@ -200,6 +202,39 @@ export async function exportSigned(
     }
   }
   throw makeError('INTERNAL', 'The signed result does not match its request.');
+}
+
+/**
+ * A signed Bitcoin message: `{"type":"bip322","address","message","format","signature"}` (the message as the
+ * request gave it: text, or hex with "encoding": "hex"); shown as one plain QR when it fits.
+ */
+function exportBtcMessage(
+  prepared: Extract<PreparedRequest, { kind: 'message'; chain: 'btc' }>,
+  signature: { format: string; signature: string },
+  format: OutputFormat,
+): ExportedOutput {
+  if (format !== 'auto' && format !== 'json')
+    throw makeError('USAGE', `--format ${format} is not for messages; a signed Bitcoin message is json.`);
+  const { parsed } = prepared;
+  const document = {
+    type: 'bip322',
+    address: parsed.address,
+    message: parsed.encoding === 'hex' ? toHex(parsed.message) : new TextDecoder().decode(parsed.message),
+    ...(parsed.encoding === 'hex' ? { encoding: 'hex' } : {}),
+    format: signature.format,
+    signature: signature.signature,
+  };
+  const bytes = json(document);
+  const text = JSON.stringify(document);
+  const what = signature.format === 'bip322' ? 'BIP-322 simple' : 'legacy (BIP-137)';
+  return out(
+    bytes,
+    'json',
+    'application/json',
+    '.signed-message.json',
+    `${what} message signature by ${parsed.address}`,
+    text.length <= MAX_PLAIN_QR_CHARS ? [text] : [],
+  );
 }
 
 function encodingFormat(encoding: PsbtEncoding): 'psbt' | 'base64' | 'hex' | 'base43' {

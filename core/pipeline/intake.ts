@@ -3,6 +3,7 @@
  * request payload, by content only and from a strict allowlist of formats (parse, don't guess).
  */
 import { looksLikePsbt } from '../../chains/btc/encoding.js';
+import { looksLikeBtcMessageRequest } from '../../chains/btc/message-request.js';
 import { makeError } from '../errors.js';
 import { detectImageKind } from '../../qr/sniff.js';
 import { collectPartsFromText, looksLikeUrText } from '../../qr/text.js';
@@ -27,6 +28,7 @@ export type Transport =
 
 export type RequestPayload =
   | { chain: 'btc'; psbt: Uint8Array; transport: Transport }
+  | { chain: 'btc'; messageRequest: Uint8Array; transport: Transport }
   | { chain: 'evm'; bytes: Uint8Array; transport: Transport }
   | { chain: 'evm'; ethSignRequest: EthSignRequestFields; transport: Transport };
 
@@ -158,12 +160,14 @@ export async function readTransferTexts(
   return texts;
 }
 
-/** Detects a request from its bytes: PSBT (BIP-174 binary, base64 or hex) or an EVM request. */
+/** Detects a request from its bytes: PSBT (BIP-174 binary, base64 or hex), a Bitcoin message request or an EVM request. */
 export function detectPayload(bytes: Uint8Array, transport: Transport): RequestPayload {
   // BIP-174: a PSBT starts with the magic bytes "psbt" 0xff (also as base64 or hex text).
   if (looksLikePsbt(bytes)) return { chain: 'btc', psbt: bytes, transport };
   const text = asText(bytes)?.trim();
   if (text !== undefined) {
+    // A Bitcoin message request (`"type": "bip322"`), before the EVM JSON documents.
+    if (looksLikeBtcMessageRequest(text)) return { chain: 'btc', messageRequest: bytes, transport };
     if (text.startsWith('{') || /^(0x)?[0-9a-fA-F]+$/.test(text)) return { chain: 'evm', bytes, transport };
     throw makeError('INPUT_UNRECOGNIZED', NOT_A_REQUEST);
   }

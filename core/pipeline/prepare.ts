@@ -3,6 +3,7 @@
  * (hex SHA-256 of the canonical request bytes, SPEC.md `requestId`).
  */
 import type { BtcSigningPlan, ParsedPsbt, SummarizeOptions } from '../../chains/btc/index.js';
+import type { BtcMessagePlan, BtcMessageRequest } from '../../chains/btc/message-request.js';
 import type { EvmSigningPlan, KnownToken, ParsedEvmRequest } from '../../chains/evm/index.js';
 import { sha256Hex } from '../bytes.js';
 import { isColdsignError, makeError } from '../errors.js';
@@ -15,11 +16,21 @@ export type PreparedRequest =
   | {
       chain: 'btc';
       requestId: string;
-      kind: RequestKind;
+      kind: 'psbt';
       summary: SigningSummary;
       payload: RequestPayload;
       parsed: ParsedPsbt;
       plan: BtcSigningPlan;
+    }
+  | {
+      /** A Bitcoin message to sign (BIP-322 simple or the legacy signed message). */
+      chain: 'btc';
+      requestId: string;
+      kind: 'message';
+      summary: SigningSummary;
+      payload: RequestPayload;
+      parsed: BtcMessageRequest & { canonical: Uint8Array };
+      plan: BtcMessagePlan;
     }
   | {
       chain: 'evm';
@@ -52,6 +63,7 @@ export async function prepareRequest(
   keys: KeyRecord[],
   options: PrepareOptions,
 ): Promise<PreparedRequest> {
+  if ('messageRequest' in payload) return prepareBtcMessage(payload, keys);
   if (payload.chain === 'btc')
     return prepareBtc(payload, keys, options, await import('../../chains/btc/index.js'));
   const { fromEthSignRequest, parseEvmRequest, summarizeEvm } = await import('../../chains/evm/index.js');
@@ -89,9 +101,30 @@ function routeRequest(
   return { request, routing: { origin: request.origin ?? null, path: null, fingerprint: null, key: null } };
 }
 
+/** A Bitcoin message request: read, routed to our key by its address, summarized (chains/btc/message-request.ts). */
+async function prepareBtcMessage(
+  payload: Extract<RequestPayload, { messageRequest: Uint8Array }>,
+  keys: KeyRecord[],
+): Promise<PreparedRequest> {
+  const { canonicalBtcMessage, parseBtcMessageRequest, planBtcMessage, summarizeBtcMessage } =
+    await import('../../chains/btc/message-request.js');
+  const request = parseBtcMessageRequest(payload.messageRequest);
+  const plan = planBtcMessage(request, keys);
+  const canonical = canonicalBtcMessage(request, plan);
+  return {
+    chain: 'btc',
+    requestId: sha256Hex(canonical),
+    kind: 'message',
+    summary: summarizeBtcMessage(request, plan),
+    payload,
+    parsed: { ...request, canonical },
+    plan,
+  };
+}
+
 /** The PSBT does not say its network: try each network our Bitcoin keys live on, in turn. */
 function prepareBtc(
-  payload: Extract<RequestPayload, { chain: 'btc' }>,
+  payload: Extract<RequestPayload, { psbt: Uint8Array }>,
   keys: KeyRecord[],
   options: PrepareOptions,
   { parsePsbt, summarizePsbt }: typeof import('../../chains/btc/index.js'),

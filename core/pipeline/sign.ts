@@ -1,5 +1,6 @@
 /** Signing a prepared request through the DigestSigner; each chain verifies every signature it makes. */
 import type { SignedPsbt } from '../../chains/btc/index.js';
+import type { MessageSignature } from '../../chains/btc/bip322.js';
 import type { SignedEvm } from '../../chains/evm/index.js';
 import type { DigestSigner } from '../signer.js';
 import type { Secp256k1Verifier } from '../signature.js';
@@ -16,6 +17,7 @@ export interface SignatureRecord {
 
 export type SignedRequest =
   | { chain: 'btc'; signatures: SignatureRecord[]; btc: SignedPsbt }
+  | { chain: 'btc'; signatures: SignatureRecord[]; btcMessage: MessageSignature }
   | { chain: 'evm'; signatures: SignatureRecord[]; evm: SignedEvm };
 
 /** `verifier` re-checks each signature against its digest (the Node side injects libsecp256k1). */
@@ -25,6 +27,23 @@ export async function signPrepared(
   verifier?: Secp256k1Verifier,
   options: { finalize?: boolean } = {},
 ): Promise<SignedRequest> {
+  if (prepared.chain === 'btc' && prepared.kind === 'message') {
+    // BIP-322 / legacy signed message: bip322.ts verifies the signature under the key before it returns.
+    const { signBtcMessage } = await import('../../chains/btc/bip322.js');
+    const { plan } = prepared;
+    const btcMessage = await signBtcMessage(
+      plan.message,
+      { keyId: plan.keyId, publicKey: plan.publicKey, script: plan.script },
+      plan.format,
+      signer,
+      verifier,
+    );
+    return {
+      chain: 'btc',
+      btcMessage,
+      signatures: [{ key: plan.keyLabel, signature: btcMessage.signature }],
+    };
+  }
   if (prepared.chain === 'btc') {
     const { signPsbt } = await import('../../chains/btc/index.js');
     const btc = await signPsbt(prepared.parsed, prepared.plan, signer, {
