@@ -12,6 +12,7 @@ import { readConfig, resolveHome, type ColdsignConfig, type Home } from '../stor
 import type {
   ApplianceApi,
   ApprovalDocument,
+  ApprovalPreview,
   AuditEntryView,
   GenerateKeyOptions,
   InputFile,
@@ -20,7 +21,7 @@ import type {
 } from './api.js';
 import { generateKey } from './keys.js';
 import { buildReviewModel, type ReviewModel } from './review-model.js';
-import type { Decision, SigningSummary } from '../core/summary.js';
+import type { Decision } from '../core/summary.js';
 import { loadOfficerKey, signApproval } from '../store/officer-keys.js';
 import { getQuorum, listOfficers } from '../store/officers.js';
 import { applyPolicy } from '../store/policies.js';
@@ -35,7 +36,6 @@ import {
   previewInputs,
   signBatch,
   reviewInputs,
-  signReviewed,
   type Reviewed,
   type SignOptions,
   type SignOutcome,
@@ -43,8 +43,12 @@ import {
 import { nodeQrReader } from './qr-reader.js';
 import { policyDiff } from './policy-diff.js';
 import { Auditor, type AuditHead, type SignatureCheck } from '../store/audit.js';
-import { approvalExpiryMs, type ApprovalBinding } from '../policy/approvals.js';
+import { approvalExpiryMs } from '../policy/approvals.js';
 import { openHsmAuditor } from '../store/audit-hsm.js';
+import { auditPublicKeyOf } from '../store/audit.js';
+import { exportKeys, type KeyExportResult } from './key-export.js';
+
+export type { Reviewed } from './pipeline.js';
 
 /** Reviewed requests kept in memory for approval and signature. */
 const MAX_PENDING_REVIEWS = 32;
@@ -123,15 +127,7 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   /** Summary and verdict of a request without recording it (no PIN needed): what an officer approves. */
-  async preview(inputs: InputFile[]): Promise<{
-    requestId: string;
-    summary: SigningSummary;
-    decision: Decision;
-    /** What an approval binds (request id, signing keys, policy version) and how long it lasts. */
-    binding: ApprovalBinding;
-    expiryMs: number;
-    model: ReviewModel;
-  }> {
+  async approvalPreview(inputs: InputFile[]): Promise<ApprovalPreview> {
     const { prepared, decision, policy } = await previewInputs(
       { db: this.db, qr: nodeQrReader, now: this.now },
       inputs,
@@ -151,17 +147,6 @@ export class ApplianceSession implements ApplianceApi {
       expiryMs: approvalExpiryMs(policy),
       model,
     };
-  }
-
-  /** Signs a reviewed request (CLI `sign`); the caller writes the output only after this returns. */
-  async signRequest(requestId: string, approvals: unknown[], options: SignOptions): Promise<SignOutcome> {
-    const reviewed = this.reviewed.get(requestId);
-    if (!reviewed)
-      throw makeError(
-        'REQUEST_INVALID',
-        `Request ${requestId.slice(0, 12)}… has not been reviewed in this session.`,
-      );
-    return signReviewed(this.deps(), reviewed, approvals, options);
   }
 
   /**
@@ -198,6 +183,20 @@ export class ApplianceSession implements ApplianceApi {
 
   async listKeys(): Promise<KeyRecord[]> {
     return this.db.listKeys();
+  }
+
+  /** The key with this label, or undefined. */
+  async findKey(label: string): Promise<KeyRecord | undefined> {
+    return this.db.findKey(label);
+  }
+
+  /** Watch-only export of keys for an online wallet (appliance/key-export.ts); public records only. */
+  async keyExport(
+    labels: string[],
+    format: string,
+    options: { qr?: boolean; fragmentBytes?: number } = {},
+  ): Promise<KeyExportResult> {
+    return exportKeys({ db: this.db }, labels, format, options);
   }
 
   async generateKey(options: GenerateKeyOptions): Promise<KeyRecord> {
@@ -251,14 +250,14 @@ export class ApplianceSession implements ApplianceApi {
 
   async sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult> {
     let name = '';
-    const outcome = await this.signRequest(requestId, approvals, {
+    const [outcome] = await this.signRequests([requestId], approvals, () => ({
       format: 'auto',
       outputPath: (suffix) => (name = `request-${requestId.slice(0, 12)}${suffix}`),
       withQr: true,
-    });
-    const { output } = outcome;
+    }));
+    const { output } = outcome!;
     return {
-      report: outcome.report,
+      report: outcome!.report,
       outputs: [
         {
           name,
@@ -340,6 +339,11 @@ export class ApplianceSession implements ApplianceApi {
       ...(result.firstBad ? { firstBad: result.firstBad } : {}),
       ...(result.unfinishedSignings ? { unfinishedSignings: result.unfinishedSignings } : {}),
     };
+  }
+
+  /** The audit public key (SEC 1 compressed, hex) that signs the checkpoints; empty before init. */
+  async auditPublicKey(): Promise<string> {
+    return auditPublicKeyOf(this.db) ?? '';
   }
 
   async auditExport(): Promise<{ name: string; text: string }> {

@@ -1,8 +1,7 @@
 /** `coldsign audit verify|export`: each names the audit public key and its fingerprint. */
 import { readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
-import { exportAudit, verifyAuditExport } from '../../store/audit-export.js';
-import { auditPublicKeyOf } from '../../store/audit.js';
+import { verifyAuditExport } from '../../appliance/audit-file.js';
 import { auditKeyFingerprint, describeAuditKey, parseAuditKeyOption } from '../audit-key.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
@@ -20,7 +19,7 @@ export async function auditVerifyCommand(options: {
   // Unlocking checks the pinned checkpoint and the state; verify hashes the whole chain (exit 6 on failure).
   const { result, auditPublicKey } = await withSession(async (session) => ({
     result: await session.auditVerify(options.allSignatures ? 'all' : 'newest'),
-    auditPublicKey: auditPublicKeyOf(session.db) ?? '',
+    auditPublicKey: await session.auditPublicKey(),
   }));
   if (!result.ok) {
     const bad = result.firstBad!;
@@ -83,8 +82,8 @@ export async function auditExportCommand(options: {
   checkOutputPath(options.out, options.force);
   const { text, auditPublicKey } = await withSession(
     async (session) => ({
-      text: exportAudit(session.db, new Date()),
-      auditPublicKey: auditPublicKeyOf(session.db) ?? '',
+      text: (await session.auditExport()).text,
+      auditPublicKey: await session.auditPublicKey(),
     }),
     { unlock: false },
   );
