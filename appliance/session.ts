@@ -56,7 +56,7 @@ const MAX_PENDING_REVIEWS = 32;
 export class ApplianceSession implements ApplianceApi {
   readonly home: Home;
   readonly config: ColdsignConfig;
-  readonly db: ColdsignDb;
+  private readonly db: ColdsignDb;
   private hsm: Hsm | undefined;
   private auditor: Auditor | undefined;
   /** Requests reviewed in this session, by request id, waiting for approvals and signature. */
