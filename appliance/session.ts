@@ -20,8 +20,7 @@ import type {
   SignResult,
 } from './api.js';
 import { generateKey } from './keys.js';
-import { buildReviewModel, type ReviewModel } from './review-model.js';
-import type { Decision } from '../core/summary.js';
+import { buildReviewModel, refusalReason, type ReviewModel } from './review-model.js';
 import { loadOfficerKey, signApproval } from '../store/officer-keys.js';
 import { getQuorum, listOfficers } from '../store/officers.js';
 import { applyPolicy } from '../store/policies.js';
@@ -238,7 +237,7 @@ export class ApplianceSession implements ApplianceApi {
       throw makeError('APPROVAL_INVALID', `"${officer.name}" is not an enrolled officer of this appliance.`);
     }
     const reviewed = this.reviewed.get(requestId)!;
-    refuseApprovalOfDenied(reviewed.prepared.requestId, reviewed.decision);
+    refuseApprovalOfDenied(this.reviewModel(reviewed));
     const policy = currentPolicy(this.db);
     return signApproval(
       approvalBinding(reviewed.prepared, reviewed.policyVersion),
@@ -361,13 +360,12 @@ export class ApplianceSession implements ApplianceApi {
 }
 
 /** `approve` of a request the policy refuses: the officer is warned and nothing is signed (exit 4). */
-export function refuseApprovalOfDenied(requestId: string, decision: Decision): void {
-  if (decision.allowed) return;
-  const why =
-    decision.reasons.find((r) => !r.ok && r.rule !== 'default') ?? decision.reasons.find((r) => !r.ok);
+export function refuseApprovalOfDenied(model: ReviewModel): void {
+  if (model.verdict.allowed) return;
+  const why = refusalReason(model.verdict);
   throw makeError(
     'POLICY_DENIED',
-    `The policy refuses request ${requestId.slice(0, 12)}…${why ? ` (${why.message.replace(/\.$/, '')})` : ''}; an approval would not make it signable, so none was made.`,
-    { requestId },
+    `The policy refuses request ${model.requestId.slice(0, 12)}…${why ? ` (${why.message.replace(/\.$/, '')})` : ''}; an approval would not make it signable, so none was made.`,
+    { requestId: model.requestId },
   );
 }

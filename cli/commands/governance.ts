@@ -91,7 +91,7 @@ export async function approveCommand(
   // The officer sees what they approve before their passphrase is asked for.
   if (!options.json) println(formatReview(preview.model));
   // A request the policy refuses is not approved (POLICY_DENIED, exit 4).
-  refuseApprovalOfDenied(preview.requestId, preview.decision);
+  refuseApprovalOfDenied(preview.model);
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
   const approval = signApproval(preview.binding, officer, new Date(), preview.expiryMs);
   writeOutputFile(options.out, `${JSON.stringify(approval, null, 2)}\n`, options.force);
