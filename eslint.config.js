@@ -72,6 +72,31 @@ export default tseslint.config(
       ],
     },
   },
+  // One appliance API is the only way in for the CLI: it parses arguments, calls appliance/, formats output.
+  {
+    files: ['cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../store/*', '../../store/*', '../hsm/*', '../../hsm/*'],
+              message: 'cli/ reaches the store and the HSM only through the appliance API (appliance/api.ts).',
+            },
+            {
+              group: ['../appliance/pipeline*', '../../appliance/pipeline*'],
+              message: 'cli/ calls the appliance session, not the pipeline behind it (appliance/api.ts).',
+            },
+            {
+              group: ['@keystonehq/*', '@ngraveio/*', 'better-sqlite3', 'pkcs11js', 'graphene-pk11'],
+              message: 'cli/ uses the UR registries, SQLite and PKCS#11 only through appliance/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['app/renderer/**/*.ts'],
     rules: {

@@ -2,9 +2,13 @@
  * The appliance as a service: what the desktop app's main process (and its browser test host) and the CLI
  * call. One implementation (appliance/session.ts) over the real core: HSM, SQLite, chains, policy, QR.
  * Every method either resolves or throws a ColdsignError (stable code, one-sentence message).
+ * A new home is made by initAppliance (appliance/init.ts); offline checks of an exported log are in
+ * appliance/audit-file.ts. The CLI reaches the store, the HSM and the QR registries only through here.
  */
 import type { Decision, SigningSummary } from '../core/summary.js';
 import type { BtcNetwork, BtcScriptType, Chain, KeyRecord } from '../core/signer.js';
+import type { ApprovalBinding } from '../policy/approvals.js';
+import type { KeyExportResult } from './key-export.js';
 import type { ReviewModel } from './review-model.js';
 
 /** A file or a camera/QR capture handed to the appliance. Content decides the format, never the name. */
@@ -58,6 +62,17 @@ export interface ApprovalDocument {
   expiresAt: string;
 }
 
+/** What an officer sees and binds before approving: the request's verdict, without recording it. */
+export interface ApprovalPreview {
+  requestId: string;
+  summary: SigningSummary;
+  decision: Decision;
+  /** What an approval binds (request id, signing keys, policy version) and how long it lasts. */
+  binding: ApprovalBinding;
+  expiryMs: number;
+  model: ReviewModel;
+}
+
 export interface SignedOutput {
   /** Suggested file name, e.g. "request-ab12cd.signed.psbt". */
   name: string;
@@ -100,8 +115,16 @@ export interface ApplianceApi {
   isUnlocked(): boolean;
   listKeys(): Promise<KeyRecord[]>;
   generateKey(options: GenerateKeyOptions): Promise<KeyRecord>;
+  /** Watch-only export of keys for an online wallet (format table in appliance/key-export.ts; public records only). */
+  keyExport(
+    labels: string[],
+    format: string,
+    options?: { qr?: boolean; fragmentBytes?: number },
+  ): Promise<KeyExportResult>;
   /** Decodes the inputs (files, QR images, UR parts) into one request and reviews it against the policy. */
   review(inputs: InputFile[]): Promise<ReviewView>;
+  /** What an officer approves: the request's verdict and what an approval binds, without recording it. */
+  approvalPreview(inputs: InputFile[]): Promise<ApprovalPreview>;
   /** An officer approves a reviewed request with their encrypted key file and passphrase. */
   approve(requestId: string, officerKeyPem: string, passphrase: string): Promise<ApprovalDocument>;
   /** Signs a reviewed request (refused by policy: POLICY_DENIED / APPROVALS_MISSING). */
@@ -113,4 +136,6 @@ export interface ApplianceApi {
   auditList(fromSeq: number, limit: number): Promise<AuditEntryView[]>;
   auditVerify(): Promise<{ ok: boolean; entries: number; firstBad?: { seq: number; reason: string } }>;
   auditExport(): Promise<{ name: string; text: string }>;
+  /** The audit public key (SEC 1 compressed, hex) that signs the checkpoints. */
+  auditPublicKey(): Promise<string>;
 }

@@ -6,6 +6,7 @@
  * (Auditor.commit). A batch is reviewed and decided whole, then signed whole — or nothing is signed.
  * Output files are written by the caller only after this returns, i.e. after the log holds them.
  */
+import { refusalReason, verdictReasons } from './review-model.js';
 import { sha256Hex } from '../core/bytes.js';
 import { isColdsignError, makeError, type ErrorCode } from '../core/errors.js';
 import { readRequest, type InputFile, type QrImageReader } from '../core/pipeline/intake.js';
@@ -82,16 +83,6 @@ function tokensOf(policy: PolicyDocument | null) {
   return (policy?.rules ?? []).flatMap((rule) =>
     (rule.tokens ?? []).map((t) => ({ contract: t.contract, symbol: t.symbol, decimals: t.decimals })),
   );
-}
-
-/** The reasons worth showing: those of the rules for this request's chain, and the default verdict. */
-export function relevantReasons(
-  decision: Decision,
-  policy: PolicyDocument | null,
-  chain: 'btc' | 'evm',
-): Decision['reasons'] {
-  const otherChain = new Set((policy?.rules ?? []).filter((r) => r.chain !== chain).map((r) => r.id));
-  return decision.reasons.filter((r) => !otherChain.has(r.rule));
 }
 
 /** What identifies the transaction across re-signs: Bitcoin txid, EVM transaction digest, else the request id. */
@@ -365,8 +356,8 @@ async function refuseBatch(
 }
 
 function denialMessage(decision: Decision, policy: PolicyDocument | null, prepared: PreparedRequest): string {
-  const why = relevantReasons(decision, policy, prepared.summary.chain).filter((r) => !r.ok);
-  const first = why.find((r) => r.rule !== 'default') ?? why[0];
+  // The same reason the review shows first (appliance/review-model.ts decides which).
+  const first = refusalReason(verdictReasons(decision, policy, prepared.summary.chain));
   const message = first
     ? `The policy refuses this request: ${first.message.replace(/^./, (c) => c.toLowerCase())}`
     : 'The policy refuses this request.';
@@ -542,15 +533,4 @@ export async function signBatch(
     output: m.output,
     outputDigest: m.digest,
   }));
-}
-
-/** Signs one reviewed request (a batch of one). */
-export async function signReviewed(
-  deps: PipelineDeps,
-  reviewed: Reviewed,
-  approvalDocs: unknown[],
-  options: SignOptions,
-): Promise<SignOutcome> {
-  const [outcome] = await signBatch(deps, [reviewed], approvalDocs, options);
-  return outcome!;
 }

@@ -456,28 +456,48 @@ function feeWarnings(
   return out;
 }
 
-/** Rules of the other chain say nothing useful about this request; they are left out. */
+/**
+ * The one place that decides which reasons a verdict shows, for every front end and every refusal sentence:
+ * the closest (or allowing) rule's reasons first, then the default verdict; every other rule's are folded.
+ * Rules of the other chain say nothing useful about this request; they are left out.
+ */
+export function verdictReasons(
+  decision: Decision & { closestRule?: string | null },
+  policy: PolicyDocument | null,
+  chain: SigningSummary['chain'],
+): { closestRule: string | null; reasons: RuleReason[]; folded: RuleReason[] } {
+  const otherChain = new Set((policy?.rules ?? []).filter((r) => r.chain !== chain).map((r) => r.id));
+  const known = new Set((policy?.rules ?? []).map((r) => r.id));
+  const relevant = decision.reasons.filter((r) => !otherChain.has(r.rule));
+  const closest = decision.allowed ? decision.rule : (decision.closestRule ?? closestRule(relevant, known));
+  const isDefault = (r: RuleReason) => !known.has(r.rule);
+  return {
+    closestRule: closest ?? null,
+    reasons: [
+      ...relevant.filter((r) => r.rule === closest),
+      ...relevant.filter((r) => isDefault(r) && r.rule !== closest),
+    ],
+    folded: relevant.filter((r) => r.rule !== closest && !isDefault(r)),
+  };
+}
+
+/** The reason a refusal names in one sentence: the first failing one of the reasons the verdict shows. */
+export function refusalReason(verdict: Pick<ReviewVerdict, 'reasons'>): RuleReason | undefined {
+  return verdict.reasons.find((r) => !r.ok);
+}
+
 function reviewVerdict(
   decision: Decision & { closestRule?: string | null },
   policy: PolicyDocument | null,
   summary: SigningSummary,
   approvalsGiven: string[] | null,
 ): ReviewVerdict {
-  const otherChain = new Set((policy?.rules ?? []).filter((r) => r.chain !== summary.chain).map((r) => r.id));
-  const known = new Set((policy?.rules ?? []).map((r) => r.id));
-  const relevant = decision.reasons.filter((r) => !otherChain.has(r.rule));
-  const closest = decision.allowed ? decision.rule : (decision.closestRule ?? closestRule(relevant, known));
-  const isDefault = (r: RuleReason) => !known.has(r.rule);
-  const reasons = [
-    ...relevant.filter((r) => r.rule === closest),
-    ...relevant.filter((r) => isDefault(r) && r.rule !== closest),
-  ];
-  const folded = relevant.filter((r) => r.rule !== closest && !isDefault(r));
+  const { closestRule, reasons, folded } = verdictReasons(decision, policy, summary.chain);
   return {
     allowed: decision.allowed,
     title: decision.allowed ? `ALLOWED by rule ${decision.rule}` : 'REFUSED by the policy',
     rule: decision.rule,
-    closestRule: closest ?? null,
+    closestRule,
     reasons,
     folded,
     requiredApprovals: decision.requiredApprovals,

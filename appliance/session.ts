@@ -12,6 +12,7 @@ import { readConfig, resolveHome, type ColdsignConfig, type Home } from '../stor
 import type {
   ApplianceApi,
   ApprovalDocument,
+  ApprovalPreview,
   AuditEntryView,
   GenerateKeyOptions,
   InputFile,
@@ -19,14 +20,13 @@ import type {
   SignResult,
 } from './api.js';
 import { generateKey } from './keys.js';
-import { buildReviewModel, type ReviewModel } from './review-model.js';
-import type { Decision, SigningSummary } from '../core/summary.js';
+import { buildReviewModel, refusalReason, type ReviewModel } from './review-model.js';
 import { loadOfficerKey, signApproval } from '../store/officer-keys.js';
 import { getQuorum, listOfficers } from '../store/officers.js';
 import { applyPolicy } from '../store/policies.js';
 import { exportAudit } from '../store/audit-export.js';
 import { formatPolicy } from '../policy/format.js';
-import { parsePolicy } from '../policy/schema.js';
+import { parsePolicy, type PolicyDocument } from '../policy/schema.js';
 import { assertKeyLabelsExist } from '../policy/allowlist-checks.js';
 import { checkPolicyUpgrade, verifyPolicySignatures } from '../policy/signing.js';
 import {
@@ -35,7 +35,6 @@ import {
   previewInputs,
   signBatch,
   reviewInputs,
-  signReviewed,
   type Reviewed,
   type SignOptions,
   type SignOutcome,
@@ -43,9 +42,14 @@ import {
 import { nodeQrReader } from './qr-reader.js';
 import { policyDiff } from './policy-diff.js';
 import { Auditor, type AuditHead, type SignatureCheck } from '../store/audit.js';
-import { approvalExpiryMs, type ApprovalBinding } from '../policy/approvals.js';
+import { approvalExpiryMs } from '../policy/approvals.js';
 import { openHsmAuditor } from '../store/audit-hsm.js';
-import { fullVerificationStatus } from '../store/audit-freshness.js';
+import { fullVerificationStatus, type FullVerificationStatus } from '../store/audit-freshness.js';
+import { recordedReanchors, type RecordedReanchor } from '../store/reanchor.js';
+import { auditPublicKeyOf } from '../store/audit.js';
+import { exportKeys, type KeyExportResult } from './key-export.js';
+
+export type { Reviewed } from './pipeline.js';
 
 /** Reviewed requests kept in memory for approval and signature. */
 const MAX_PENDING_REVIEWS = 32;
@@ -53,7 +57,7 @@ const MAX_PENDING_REVIEWS = 32;
 export class ApplianceSession implements ApplianceApi {
   readonly home: Home;
   readonly config: ColdsignConfig;
-  readonly db: ColdsignDb;
+  private readonly db: ColdsignDb;
   private hsm: Hsm | undefined;
   private auditor: Auditor | undefined;
   /** Requests reviewed in this session, by request id, waiting for approvals and signature. */
@@ -130,15 +134,7 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   /** Summary and verdict of a request without recording it (no PIN needed): what an officer approves. */
-  async preview(inputs: InputFile[]): Promise<{
-    requestId: string;
-    summary: SigningSummary;
-    decision: Decision;
-    /** What an approval binds (request id, signing keys, policy version) and how long it lasts. */
-    binding: ApprovalBinding;
-    expiryMs: number;
-    model: ReviewModel;
-  }> {
+  async approvalPreview(inputs: InputFile[]): Promise<ApprovalPreview> {
     const { prepared, decision, policy } = await previewInputs(
       { db: this.db, qr: nodeQrReader, now: this.now },
       inputs,
@@ -158,17 +154,6 @@ export class ApplianceSession implements ApplianceApi {
       expiryMs: approvalExpiryMs(policy),
       model,
     };
-  }
-
-  /** Signs a reviewed request (CLI `sign`); the caller writes the output only after this returns. */
-  async signRequest(requestId: string, approvals: unknown[], options: SignOptions): Promise<SignOutcome> {
-    const reviewed = this.reviewed.get(requestId);
-    if (!reviewed)
-      throw makeError(
-        'REQUEST_INVALID',
-        `Request ${requestId.slice(0, 12)}… has not been reviewed in this session.`,
-      );
-    return signReviewed(this.deps(), reviewed, approvals, options);
   }
 
   /**
@@ -205,6 +190,20 @@ export class ApplianceSession implements ApplianceApi {
 
   async listKeys(): Promise<KeyRecord[]> {
     return this.db.listKeys();
+  }
+
+  /** The key with this label, or undefined. */
+  async findKey(label: string): Promise<KeyRecord | undefined> {
+    return this.db.findKey(label);
+  }
+
+  /** Watch-only export of keys for an online wallet (appliance/key-export.ts); public records only. */
+  async keyExport(
+    labels: string[],
+    format: string,
+    options: { qr?: boolean; fragmentBytes?: number } = {},
+  ): Promise<KeyExportResult> {
+    return exportKeys({ db: this.db }, labels, format, options);
   }
 
   async generateKey(options: GenerateKeyOptions): Promise<KeyRecord> {
@@ -246,7 +245,7 @@ export class ApplianceSession implements ApplianceApi {
       throw makeError('APPROVAL_INVALID', `"${officer.name}" is not an enrolled officer of this appliance.`);
     }
     const reviewed = this.reviewed.get(requestId)!;
-    refuseApprovalOfDenied(reviewed.prepared.requestId, reviewed.decision);
+    refuseApprovalOfDenied(this.reviewModel(reviewed));
     const policy = currentPolicy(this.db);
     return signApproval(
       approvalBinding(reviewed.prepared, reviewed.policyVersion),
@@ -258,14 +257,14 @@ export class ApplianceSession implements ApplianceApi {
 
   async sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult> {
     let name = '';
-    const outcome = await this.signRequest(requestId, approvals, {
+    const [outcome] = await this.signRequests([requestId], approvals, () => ({
       format: 'auto',
       outputPath: (suffix) => (name = `request-${requestId.slice(0, 12)}${suffix}`),
       withQr: true,
-    });
-    const { output } = outcome;
+    }));
+    const { output } = outcome!;
     return {
-      report: outcome.report,
+      report: outcome!.report,
       outputs: [
         {
           name,
@@ -349,6 +348,26 @@ export class ApplianceSession implements ApplianceApi {
     };
   }
 
+  /** The last full verification of the log and whether it is overdue (policy audit.fullVerifyEvery). */
+  fullVerification(): FullVerificationStatus {
+    return fullVerificationStatus(this.db, this.now());
+  }
+
+  /** The officers' re-anchors recorded in the log (after rollback alarms). */
+  reanchors(): RecordedReanchor[] {
+    return recordedReanchors(this.db);
+  }
+
+  /** The policy in force (null: none, every request refused). */
+  policyInForce(): PolicyDocument | null {
+    return currentPolicy(this.db);
+  }
+
+  /** The audit public key (SEC 1 compressed, hex) that signs the checkpoints; empty before init. */
+  async auditPublicKey(): Promise<string> {
+    return auditPublicKeyOf(this.db) ?? '';
+  }
+
   async auditExport(): Promise<{ name: string; text: string }> {
     const now = this.now();
     return {
@@ -364,13 +383,12 @@ export class ApplianceSession implements ApplianceApi {
 }
 
 /** `approve` of a request the policy refuses: the officer is warned and nothing is signed (exit 4). */
-export function refuseApprovalOfDenied(requestId: string, decision: Decision): void {
-  if (decision.allowed) return;
-  const why =
-    decision.reasons.find((r) => !r.ok && r.rule !== 'default') ?? decision.reasons.find((r) => !r.ok);
+export function refuseApprovalOfDenied(model: ReviewModel): void {
+  if (model.verdict.allowed) return;
+  const why = refusalReason(model.verdict);
   throw makeError(
     'POLICY_DENIED',
-    `The policy refuses request ${requestId.slice(0, 12)}…${why ? ` (${why.message.replace(/\.$/, '')})` : ''}; an approval would not make it signable, so none was made.`,
-    { requestId },
+    `The policy refuses request ${model.requestId.slice(0, 12)}…${why ? ` (${why.message.replace(/\.$/, '')})` : ''}; an approval would not make it signable, so none was made.`,
+    { requestId: model.requestId },
   );
 }

@@ -1,5 +1,5 @@
 /** One line on the last full verification of the audit log, for `hsm info` and `audit verify`. */
-import type { FullVerificationStatus } from '../store/audit-freshness.js';
+import type { FullVerificationStatus } from '../appliance/hsm-info.js';
 
 export function describeFullVerification(status: FullVerificationStatus | { status: string }): string {
   if (!('every' in status)) return `Audit:    full verification ${status.status}`;

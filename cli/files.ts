@@ -4,8 +4,7 @@ import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { makeError } from '../core/errors.js';
 import type { InputFile } from '../core/pipeline/intake.js';
 import { MAX_INPUT_BYTES } from '../core/pipeline/intake.js';
-import { writeFileAtomic } from '../store/atomic-file.js';
-import { resolveHome } from '../store/home.js';
+import { resolveHome, writeFileAtomic } from '../appliance/home.js';
 
 export function readInputs(paths: string[]): InputFile[] {
   return paths.map((path) => {

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { makeError } from '../core/errors.js';
-import { reportError } from './output.js';
+import { dropOutputOnClosedPipe, reportError } from './output.js';
 
 type Action = (...args: never[]) => Promise<void>;
 
@@ -343,6 +343,7 @@ export function parsePositiveInt(value: string): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  dropOutputOnClosedPipe();
   const program = buildProgram();
   const json = argv.includes('--json');
   program.exitOverride();

@@ -1,6 +1,18 @@
 /** CLI output: --json documents on stdout, human text on stdout, progress and errors on stderr. */
 import { toColdsignError, type ColdsignError } from '../core/errors.js';
 
+/**
+ * A reader that stops early (`coldsign … | head`) closes standard output: the command still finishes its work
+ * (a signature is never cut off half-recorded), its remaining output is dropped and it exits quietly with its
+ * own exit code, instead of dying on an unhandled EPIPE.
+ */
+export function dropOutputOnClosedPipe(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -5,7 +5,7 @@
  */
 import { isColdsignError, makeError } from '../core/errors.js';
 import { ApplianceSession } from '../appliance/session.js';
-import { acquireHomeLock, isHomeWritable, readConfig, resolveHome } from '../store/home.js';
+import { acquireHomeLock, isHomeWritable, readConfig, resolveHome } from '../appliance/home.js';
 import { PIN, readSecret } from './secrets.js';
 
 export async function withSession<T>(

@@ -15,7 +15,9 @@ const ALL: { [K in ChannelName]: true } = {
   isUnlocked: true,
   listKeys: true,
   generateKey: true,
+  keyExport: true,
   review: true,
+  approvalPreview: true,
   approve: true,
   sign: true,
   policyShow: true,
@@ -24,6 +26,7 @@ const ALL: { [K in ChannelName]: true } = {
   auditList: true,
   auditVerify: true,
   auditExport: true,
+  auditPublicKey: true,
 };
 
 export const CHANNEL_NAMES = Object.keys(ALL) as ChannelName[];

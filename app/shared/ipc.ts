@@ -26,6 +26,7 @@ export const IPC_LIMITS = {
   maxPassphraseLength: 1024,
   maxPolicyBytes: 1024 * 1024,
   maxAuditPage: 1000,
+  maxExportKeys: 1000,
 } as const;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a request id is 64 lowercase hex characters');
@@ -55,6 +56,16 @@ const policyDocument = z
   .record(z.string(), z.unknown())
   .refine((d) => JSON.stringify(d).length <= IPC_LIMITS.maxPolicyBytes, 'a policy document is at most 1 MiB');
 
+const inputFiles = z
+  .array(inputFile)
+  .min(1)
+  .max(IPC_LIMITS.maxInputs)
+  .refine(
+    (files) => files.reduce((n, f) => n + f.bytes.length, 0) <= IPC_LIMITS.maxTotalBytes,
+    'the inputs are at most 64 MiB together',
+  );
+const exportFormat = z.string().regex(/^[a-z]{1,32}$/, 'an export format is a lowercase word');
+
 /** Argument validators, one per channel; each must produce exactly the method's parameter tuple. */
 export const CHANNEL_ARGUMENTS: { [K in ChannelName]: z.ZodType<ChannelArgs<K>> } = {
   unlock: z.tuple([z.string().min(1).max(IPC_LIMITS.maxPinLength)]),
@@ -71,16 +82,18 @@ export const CHANNEL_ARGUMENTS: { [K in ChannelName]: z.ZodType<ChannelArgs<K>> 
       })
       .strict(),
   ]),
-  review: z.tuple([
-    z
-      .array(inputFile)
-      .min(1)
-      .max(IPC_LIMITS.maxInputs)
-      .refine(
-        (files) => files.reduce((n, f) => n + f.bytes.length, 0) <= IPC_LIMITS.maxTotalBytes,
-        'the inputs are at most 64 MiB together',
-      ),
+  keyExport: z.union([
+    z.tuple([z.array(label).max(IPC_LIMITS.maxExportKeys), exportFormat]),
+    z.tuple([
+      z.array(label).max(IPC_LIMITS.maxExportKeys),
+      exportFormat,
+      z
+        .object({ qr: z.boolean().optional(), fragmentBytes: z.number().int().min(10).max(4000).optional() })
+        .strict(),
+    ]),
   ]),
+  review: z.tuple([inputFiles]),
+  approvalPreview: z.tuple([inputFiles]),
   approve: z.tuple([
     hex64,
     z.string().min(1).max(IPC_LIMITS.maxPemLength),
@@ -93,6 +106,7 @@ export const CHANNEL_ARGUMENTS: { [K in ChannelName]: z.ZodType<ChannelArgs<K>> 
   auditList: z.tuple([z.number().int().min(0), z.number().int().min(1).max(IPC_LIMITS.maxAuditPage)]),
   auditVerify: z.tuple([]),
   auditExport: z.tuple([]),
+  auditPublicKey: z.tuple([]),
 };
 
 /** The only channels that answer before the HSM is unlocked (keys, policy and the audit log are shown after unlock). */

@@ -8,24 +8,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
-import { parseJsonStrict } from '../../core/json.js';
-import { Hsm } from '../../hsm/index.js';
-import { useSoftHsmHome } from '../../hsm/softhsm.js';
-import { openDatabase, type ColdsignDb } from '../../store/database.js';
-import { acquireHomeLock, isHomeWritable, readConfig, resolveHome } from '../../store/home.js';
-import { loadOfficerKey } from '../../store/officer-keys.js';
-import { sign } from 'node:crypto';
 import {
-  applyReanchor,
-  buildReanchorRequest,
-  findRollback,
-  parseReanchorRequest,
+  applyReanchorRequest,
+  parseReanchorText,
   reanchorRequestId,
-  reanchorSigningBytes,
-  withReanchorSignature,
+  requestReanchor,
+  signReanchorRequest,
+  type LockedHomeIo,
   type ReanchorFinding,
   type ReanchorRequest,
-} from '../../store/reanchor.js';
+} from '../../appliance/reanchor.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
 import { PASSPHRASE, PIN, readSecret } from '../secrets.js';
@@ -53,39 +45,11 @@ export async function auditReanchorCommand(options: ReanchorOptions): Promise<vo
   return makeRequest(options.out!, options);
 }
 
-/** Opens home, HSM and database under the writer lock (the PIN asked first, so a prompt never holds the home). */
-async function withLockedHsm<T>(fn: (db: ColdsignDb, hsm: Hsm) => Promise<T>): Promise<T> {
-  const home = resolveHome();
-  const config = readConfig(home);
-  if (!isHomeWritable(home))
-    throw makeError(
-      'HOME_READ_ONLY',
-      `The coldsign home ${home.dir} is read-only: a re-anchor writes to it.`,
-      {
-        home: home.dir,
-      },
-    );
-  const pin = await readSecret(PIN);
-  const lock = acquireHomeLock(home, () =>
+const lockedHomeIo: LockedHomeIo = {
+  readPin: () => readSecret(PIN),
+  onWait: () =>
     process.stderr.write('Another coldsign process is using this home; waiting for it to finish...\n'),
-  );
-  try {
-    if (config.hsm.embedded) useSoftHsmHome(home.dir);
-    const db = openDatabase(home.databasePath);
-    try {
-      const hsm = Hsm.open(config.hsm, pin);
-      try {
-        return await fn(db, hsm);
-      } finally {
-        hsm.close();
-      }
-    } finally {
-      db.close();
-    }
-  } finally {
-    lock.release();
-  }
-}
+};
 
 function readRequest(path: string): ReanchorRequest {
   let text: string;
@@ -94,9 +58,7 @@ function readRequest(path: string): ReanchorRequest {
   } catch {
     throw makeError('INPUT_NOT_FOUND', `${path} cannot be read.`);
   }
-  if (text.length > 64 * 1024)
-    throw makeError('INPUT_TOO_LARGE', `${path} is too large for a re-anchor request.`);
-  return parseReanchorRequest(parseJsonStrict(text, path, 'REANCHOR_INVALID'));
+  return parseReanchorText(text, path);
 }
 
 function describeFinding(found: ReanchorFinding): void {
@@ -119,15 +81,7 @@ async function makeRequest(out: string, options: ReanchorOptions): Promise<void>
     throw makeError('USAGE', 'Say why with --reason TEXT: it is recorded in the audit log.');
   checkOutputPath(out, options.force);
   const lifetimeMs = (options.expiresIn ?? 24) * 3600 * 1000;
-  const request = await withLockedHsm(async (db, hsm) => {
-    const found = await findRollback(db, hsm, new Date());
-    if (!found)
-      throw makeError(
-        'REANCHOR_NOT_NEEDED',
-        'The database and the HSM anchor agree: there is no rollback alarm to re-anchor.',
-      );
-    return buildReanchorRequest(found, options.reason!.trim(), new Date(), lifetimeMs);
-  });
+  const request = await requestReanchor(lockedHomeIo, options.reason!.trim(), lifetimeMs);
   writeOutputFile(out, `${JSON.stringify(request, null, 2)}\n`, options.force);
   const requestId = reanchorRequestId(request);
   if (options.json) return printJson({ file: out, requestId, request });
@@ -153,20 +107,18 @@ async function signRequest(path: string, options: ReanchorOptions): Promise<void
     println(`  reason:         ${request.reason}`);
     println(`  expires:        ${request.expiresAt}`);
   }
-  const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
-  const signature = sign(null, reanchorSigningBytes(request), officer.privateKey);
-  const signed = withReanchorSignature(request, officer.name, new Uint8Array(signature));
+  const { signed, officer } = signReanchorRequest(request, keyText, await readSecret(PASSPHRASE));
   writeOutputFile(path, `${JSON.stringify(signed, null, 2)}\n`, true);
   const signers = (signed.signatures ?? []).map((s) => s.officer);
   if (options.json) return printJson({ file: path, requestId: reanchorRequestId(signed), signers });
   println(
-    `Signed re-anchor request ${reanchorRequestId(signed)} as ${officer.name}; signatures now: ${signers.join(', ')}.`,
+    `Signed re-anchor request ${reanchorRequestId(signed)} as ${officer}; signatures now: ${signers.join(', ')}.`,
   );
 }
 
 async function applyRequest(path: string, options: ReanchorOptions): Promise<void> {
   const request = readRequest(path);
-  const outcome = await withLockedHsm((db, hsm) => applyReanchor(db, hsm, request, new Date()));
+  const outcome = await applyReanchorRequest(lockedHomeIo, request);
   if (options.json) return printJson(outcome);
   println(
     `Re-anchored: audit entry ${outcome.entry.seq} (audit.reanchored) records request ${outcome.requestId}, accepted by ${outcome.officers.join(', ')}.`,

@@ -1,10 +1,7 @@
 /** `coldsign audit verify|export`: each names the audit public key and its fingerprint. */
 import { readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
-import { exportAudit, verifyAuditExport } from '../../store/audit-export.js';
-import { auditPublicKeyOf } from '../../store/audit.js';
-import { fullVerificationStatus } from '../../store/audit-freshness.js';
-import { recordedReanchors } from '../../store/reanchor.js';
+import { verifyAuditExport } from '../../appliance/audit-file.js';
 import { auditKeyFingerprint, describeAuditKey, parseAuditKeyOption } from '../audit-key.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
@@ -25,9 +22,9 @@ export async function auditVerifyCommand(options: {
       const result = await session.auditVerify(options.allSignatures ? 'all' : 'newest');
       return {
         result,
-        auditPublicKey: auditPublicKeyOf(session.db) ?? '',
-        fullVerify: fullVerificationStatus(session.db, session.now()),
-        reanchors: recordedReanchors(session.db),
+        auditPublicKey: await session.auditPublicKey(),
+        fullVerify: session.fullVerification(),
+        reanchors: session.reanchors(),
       };
     },
     { fullVerify: true },
@@ -107,8 +104,8 @@ export async function auditExportCommand(options: {
   checkOutputPath(options.out, options.force);
   const { text, auditPublicKey } = await withSession(
     async (session) => ({
-      text: exportAudit(session.db, new Date()),
-      auditPublicKey: auditPublicKeyOf(session.db) ?? '',
+      text: (await session.auditExport()).text,
+      auditPublicKey: await session.auditPublicKey(),
     }),
     { unlock: false },
   );

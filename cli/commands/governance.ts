@@ -3,10 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
 import { parseJsonStrict } from '../../core/json.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
-import { formatPolicy } from '../../policy/format.js';
 import { parsePolicy } from '../../policy/schema.js';
-import { generateOfficerKey, loadOfficerKey, signApproval, signPolicy } from '../../store/officer-keys.js';
-import { currentPolicy } from '../../appliance/pipeline.js';
+import { generateOfficerKey, loadOfficerKey, signApproval, signPolicy } from '../../appliance/officers.js';
 import { refuseApprovalOfDenied } from '../../appliance/session.js';
 import { checkOutputPath, readInputs, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
@@ -48,13 +46,13 @@ function readOfficerKeyFile(path: string): string {
 }
 
 export async function policyShowCommand(options: { json?: boolean }): Promise<void> {
-  const policy = await withSession(async (session) => currentPolicy(session.db), { unlock: false });
-  if (options.json) return printJson({ policy });
-  if (!policy)
+  const shown = await withSession(async (session) => session.policyShow(), { unlock: false });
+  if (options.json) return printJson({ policy: shown.document });
+  if (!shown.document)
     return println(
       'No policy is in force: every request is refused (default deny). Apply one with `coldsign policy apply`.',
     );
-  process.stdout.write(formatPolicy(policy));
+  process.stdout.write(shown.text);
 }
 
 export async function policySignCommand(
@@ -89,11 +87,11 @@ export async function approveCommand(
   const groups = groupInputs(readInputs(inputs));
   if (groups.length !== 1) throw makeError('USAGE', 'approve takes the input(s) of exactly one request.');
   const keyText = readOfficerKeyFile(options.key);
-  const preview = await withSession((session) => session.preview(groups[0]!), { unlock: false });
+  const preview = await withSession((session) => session.approvalPreview(groups[0]!), { unlock: false });
   // The officer sees what they approve before their passphrase is asked for.
   if (!options.json) println(formatReview(preview.model));
   // A request the policy refuses is not approved (POLICY_DENIED, exit 4).
-  refuseApprovalOfDenied(preview.requestId, preview.decision);
+  refuseApprovalOfDenied(preview.model);
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
   const approval = signApproval(preview.binding, officer, new Date(), preview.expiryMs);
   writeOutputFile(options.out, `${JSON.stringify(approval, null, 2)}\n`, options.force);

@@ -2,16 +2,15 @@
  * `coldsign hsm info [--json]`: the doctor's view of the HSM — module and library, slots and tokens, sessions,
  * the mechanisms coldsign uses, the profile and what it cannot do, and (with the PIN) the audit anchor's state.
  */
-import { existsSync } from 'node:fs';
 import { isColdsignError } from '../../core/errors.js';
-import { Hsm } from '../../hsm/index.js';
-import { describeHsm, type HsmReport } from '../../hsm/introspect.js';
-import { useSoftHsmHome } from '../../hsm/softhsm.js';
-import { hsmAuditPorts, type AnchorState } from '../../store/audit-hsm.js';
-import { fullVerificationStatus, type FullVerificationStatus } from '../../store/audit-freshness.js';
-import { openDatabase } from '../../store/database.js';
+import {
+  describeHomeHsm,
+  homeFullVerification,
+  readAnchorState,
+  type AnchorState,
+  type HsmReport,
+} from '../../appliance/hsm-info.js';
 import { describeFullVerification } from '../audit-freshness.js';
-import { readConfig, resolveHome } from '../../store/home.js';
 import { printJson, println } from '../output.js';
 import { PIN, readSecret } from '../secrets.js';
 
@@ -21,10 +20,7 @@ interface AnchorReport {
   anchors: AnchorState[];
 }
 
-async function anchorState(
-  config: ReturnType<typeof readConfig>,
-  databasePath: string,
-): Promise<AnchorReport> {
+async function anchorState(): Promise<AnchorReport> {
   let pin: string;
   try {
     pin = await readSecret(PIN);
@@ -33,38 +29,16 @@ async function anchorState(
       return { status: 'not shown: set COLDSIGN_PIN or run in a terminal to read it', anchors: [] };
     throw error;
   }
-  const hsm = Hsm.open(config.hsm, pin, { size: 1 });
-  const db = openDatabase(databasePath);
-  try {
-    const ports = await hsmAuditPorts(hsm, { db });
-    return { status: 'read', anchors: await ports.pins.state() };
-  } finally {
-    db.close();
-    hsm.close();
-  }
+  return { status: 'read', anchors: await readAnchorState(pin) };
 }
 
 export async function hsmInfoCommand(options: { json?: boolean }): Promise<void> {
-  const home = resolveHome();
-  const config = readConfig(home);
-  if (config.hsm.embedded) useSoftHsmHome(home.dir);
-  const report = describeHsm(config.hsm);
-  const anchor = await anchorState(config, home.databasePath);
-  const audit = fullVerifyState(home.databasePath);
+  const report = describeHomeHsm();
+  const anchor = await anchorState();
+  const audit = homeFullVerification();
   if (options.json) return printJson({ ...report, anchor, audit });
   printReport(report, anchor);
   println(describeFullVerification(audit));
-}
-
-/** The last full verification of the audit log (`audit verify`) and whether it is overdue; no PIN needed. */
-function fullVerifyState(databasePath: string): FullVerificationStatus | { status: string } {
-  if (!existsSync(databasePath)) return { status: 'no database yet' };
-  const db = openDatabase(databasePath);
-  try {
-    return fullVerificationStatus(db, new Date());
-  } finally {
-    db.close();
-  }
 }
 
 function printReport(report: HsmReport, anchor: AnchorReport): void {

@@ -1,160 +1,20 @@
 /** `coldsign init`: creates the home, connects the HSM (embedded SoftHSM2 by default) and the database. */
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { makeError } from '../../core/errors.js';
-import { Hsm } from '../../hsm/index.js';
-import { PROFILE_NAMES, type HsmProfileName } from '../../hsm/profile.js';
-import { findSoftHsmModule, initSoftHsmToken, useSoftHsmHome } from '../../hsm/softhsm.js';
-import { openDatabase } from '../../store/database.js';
-import { AUDIT_KEY_LABEL, openHsmAuditor } from '../../store/audit-hsm.js';
-import {
-  DEFAULT_TOKEN_LABEL,
-  acquireInitLock,
-  isInitialized,
-  resolveHome,
-  writeConfig,
-  type ColdsignConfig,
-  type Home,
-} from '../../store/home.js';
+import { initAppliance, planInit, type InitRequest } from '../../appliance/init.js';
 import { auditKeyFingerprint, describeAuditKey } from '../audit-key.js';
 import { printJson, println } from '../output.js';
 import { PIN, readSecret } from '../secrets.js';
-import { enrollOfficers, parseOfficerArgument } from '../../store/officers.js';
-import type { Officer } from '../../policy/signing.js';
 
-export interface InitOptions {
-  softhsm?: boolean;
-  module?: string;
-  token?: string;
-  slot?: number;
-  serial?: string;
-  profile?: string;
-  officer: string[];
-  quorum?: number;
+export interface InitOptions extends InitRequest {
   json?: boolean;
 }
 
-function parseProfile(name: string | undefined): HsmProfileName | undefined {
-  if (name === undefined) return undefined;
-  if (!(PROFILE_NAMES as readonly string[]).includes(name))
-    throw makeError('USAGE', `--profile must be one of ${PROFILE_NAMES.join(', ')}; "${name}" is not.`);
-  return name as HsmProfileName;
-}
-
 export async function initCommand(options: InitOptions): Promise<void> {
-  const home = resolveHome();
-  if (isInitialized(home)) {
-    throw makeError(
-      'HOME_ALREADY_INITIALIZED',
-      `${home.dir} is already a coldsign home; nothing was changed.`,
-    );
-  }
-  if (options.softhsm && options.module)
-    throw makeError('USAGE', 'Give either --softhsm or --module, not both.');
-  if (options.module && !options.token && options.slot === undefined && !options.serial)
-    throw makeError(
-      'USAGE',
-      '--module needs --slot ID, --serial or --token LABEL to choose the token on that HSM.',
-    );
-  const profile = parseProfile(options.profile);
-  const officers = options.officer.map(parseOfficerArgument);
-  const quorum = options.quorum ?? (officers.length > 0 ? Math.min(2, officers.length) : 0);
-  if (quorum > officers.length) {
-    throw makeError(
-      'USAGE',
-      `A quorum of ${quorum} needs at least ${quorum} officers; ${officers.length} given.`,
-    );
-  }
-
-  const embedded = !options.module;
-  const config: ColdsignConfig = {
-    version: 1,
-    hsm: embedded
-      ? { module: findSoftHsmModule(), token: options.token ?? DEFAULT_TOKEN_LABEL, embedded: true }
-      : {
-          module: options.module!,
-          token:
-            options.token ??
-            (options.slot !== undefined ? `slot ${options.slot}` : `serial ${options.serial}`),
-          embedded: false,
-          ...(options.slot !== undefined ? { slot: options.slot } : {}),
-          ...(options.serial ? { serial: options.serial } : {}),
-          ...(profile ? { profile } : {}),
-        },
-    createdAt: new Date().toISOString(),
-  };
-  refuseUsedDirectory(home);
+  // Everything is checked before the PIN is asked for.
+  const { home, config, officers, quorum, embedded } = planInit(options);
   const pin = await readSecret(PIN, { confirm: embedded });
-  // Two inits of one home (or on one external token) run one after the other; the PIN is asked first.
-  const initLock = acquireInitLock(home, () =>
+  const { auditPublicKey } = await initAppliance({ home, config, officers, quorum, embedded }, pin, () =>
     process.stderr.write('Another coldsign init is creating this home; waiting for it to finish...\n'),
   );
-  try {
-    refuseUsedDirectory(home);
-    return await buildHome(home, config, pin, officers, quorum, embedded, options.json);
-  } finally {
-    initLock.release();
-  }
-}
-
-function refuseUsedDirectory(home: Home): void {
-  if (isInitialized(home))
-    throw makeError(
-      'HOME_ALREADY_INITIALIZED',
-      `${home.dir} is already a coldsign home; nothing was changed.`,
-    );
-  if (existsSync(home.dir) && readdirSync(home.dir).length > 0) {
-    throw makeError(
-      'USAGE',
-      `${home.dir} exists, is not empty and is not a coldsign home: move it away or choose another COLDSIGN_HOME (nothing was changed).`,
-    );
-  }
-}
-
-async function buildHome(
-  home: Home,
-  config: ColdsignConfig,
-  pin: string,
-  officers: Officer[],
-  quorum: number,
-  embedded: boolean,
-  json: boolean | undefined,
-): Promise<void> {
-  // The home is built in a staging directory next to it and renamed into place at the end, so an
-  // interrupted or failed init leaves no home at all (rename(2) is atomic) and can simply be run again.
-  const staging = stagingDirectory(home);
-  let auditPublicKey: string;
-  const interrupted = () => {
-    rmSync(staging.dir, { recursive: true, force: true });
-    process.exit(130);
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
-  try {
-    auditPublicKey = await createHome(staging, config, pin, officers, quorum);
-    if (existsSync(home.dir)) rmdirSync(home.dir); // an empty directory the operator made
-    renameSync(staging.dir, home.dir);
-    // The embedded token's conf names the token directory by absolute path: now the home's own.
-    if (embedded) useSoftHsmHome(home.dir);
-    fsyncDirectory(dirname(home.dir));
-  } catch (error) {
-    rmSync(staging.dir, { recursive: true, force: true });
-    throw error;
-  } finally {
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
-  }
 
   const report = {
     home: home.dir,
@@ -164,7 +24,7 @@ async function buildHome(
     auditPublicKey,
     auditKeyFingerprint: auditKeyFingerprint(auditPublicKey),
   };
-  if (json) return printJson(report);
+  if (options.json) return printJson(report);
   println(`Initialized coldsign home ${home.dir}`);
   println(
     `  HSM: ${embedded ? 'embedded SoftHSM2 token' : 'PKCS#11 module'} ${config.hsm.module}, token "${config.hsm.token}"`,
@@ -176,86 +36,4 @@ async function buildHome(
   println(
     '  Give the audit public key to your auditors on paper: `audit verify --file EXPORT --audit-key KEY` pins it.',
   );
-}
-
-async function createHome(
-  home: Home,
-  config: ColdsignConfig,
-  pin: string,
-  officers: Officer[],
-  quorum: number,
-): Promise<string> {
-  const embedded = config.hsm.embedded;
-  if (embedded) {
-    useSoftHsmHome(home.dir);
-    // The SO PIN only unlocks a locked user PIN: taken from COLDSIGN_SO_PIN, or random and never stored.
-    const soPin = process.env.COLDSIGN_SO_PIN || randomBytes(16).toString('hex');
-    initSoftHsmToken(config.hsm.module, config.hsm.token, soPin, pin);
-  }
-  let auditPublicKey = '';
-  // Checks the connection, the PIN and the mechanisms before anything is written.
-  const hsm = Hsm.open(config.hsm, pin);
-  try {
-    if ((await hsm.keys.list()).some((key) => key.label === AUDIT_KEY_LABEL)) {
-      throw makeError(
-        'HSM_TOKEN_IN_USE',
-        `The token "${config.hsm.token}" already holds a coldsign audit key: it serves another coldsign home. Use that home (set COLDSIGN_HOME to it), or initialize a fresh token; one token never serves two homes (nothing was created).`,
-      );
-    }
-    const db = openDatabase(home.databasePath);
-    try {
-      const now = new Date();
-      // The audit key is generated inside the HSM; the first entry and checkpoint anchor the log in the token.
-      const auditor = await openHsmAuditor(db, hsm, now, { create: true });
-      auditPublicKey = auditor.publicKeyHex;
-      await auditor.log(
-        'appliance.initialized',
-        { hsm: { module: config.hsm.module, token: config.hsm.token, embedded } },
-        now,
-      );
-      if (officers.length > 0) await enrollOfficers(db, auditor, officers, quorum, now);
-    } finally {
-      db.close();
-    }
-  } finally {
-    hsm.close();
-  }
-  writeConfig(home, config);
-  return auditPublicKey;
-}
-
-/**
- * A fresh staging directory `.NAME.init-PID` next to the home; staging directories of init processes that
- * no longer run (killed with no chance to clean up) are removed first.
- */
-function stagingDirectory(home: Home): Home {
-  const parent = dirname(home.dir);
-  const prefix = `.${basename(home.dir)}.init-`;
-  mkdirSync(parent, { recursive: true });
-  for (const name of readdirSync(parent)) {
-    const pid = Number(name.slice(prefix.length));
-    if (name.startsWith(prefix) && Number.isSafeInteger(pid) && !isRunning(pid))
-      rmSync(join(parent, name), { recursive: true, force: true });
-  }
-  const dir = join(parent, `${prefix}${process.pid}`);
-  mkdirSync(dir, { mode: 0o700 });
-  return resolveHome({ COLDSIGN_HOME: dir });
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

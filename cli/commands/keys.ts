@@ -23,7 +23,7 @@ export async function generateCommand(
   // A key pool: LABEL-1 … LABEL-N, so that each deposit can go to a fresh address (no xpub to derive from).
   const labels = Array.from({ length: count }, (_, i) => `${key.label}-${i + 1}`);
   const records = await withSession(async (session) => {
-    const taken = labels.find((label) => session.db.findKey(label));
+    const taken = (await Promise.all(labels.map((label) => session.findKey(label)))).find(Boolean)?.label;
     if (taken)
       throw makeError('KEY_LABEL_TAKEN', `A key labelled "${taken}" already exists.`, { label: taken });
     const made: KeyRecord[] = [];
@@ -49,7 +49,7 @@ export async function listCommand(options: { json?: boolean }): Promise<void> {
 }
 
 export async function showCommand(label: string, options: { json?: boolean; qr?: string }): Promise<void> {
-  const key = await withSession(async (session) => session.db.findKey(label), { unlock: false });
+  const key = await withSession(async (session) => session.findKey(label), { unlock: false });
   if (!key) throw makeError('KEY_NOT_FOUND', `No key labelled "${label}" is registered.`, { label });
   if (options.qr) {
     // BIP-21 / EIP-681 URIs, as wallets expect when they scan an address

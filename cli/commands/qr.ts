@@ -1,14 +1,13 @@
 /** `coldsign qr encode|decode`: files to QR frames (animated UR when needed) and back. */
-import { Bytes } from '@keystonehq/bc-ur-registry';
 import { mkdirSync } from 'node:fs';
 import { decodePsbtTransport } from '../../chains/btc/index.js';
 import { makeError } from '../../core/errors.js';
 import { detectPayload, inputKind, readTransferTexts } from '../../core/pipeline/intake.js';
 import { nodeQrReader } from '../../appliance/qr-reader.js';
+import { bytesOfUr, bytesUrParts } from '../../appliance/qr-transfer.js';
 import {
   collectPartsFromText,
   DEFAULT_FRAGMENT_BYTES,
-  encodeUrParts,
   interpretUr,
   psbtToUr,
   assembleUr,
@@ -43,7 +42,7 @@ export async function qrEncodeCommand(
       );
     }
     if (type === 'bytes') {
-      parts = encodeUrParts('bytes', new Uint8Array(new Bytes(Buffer.from(bytes)).toCBOR()), fragment);
+      parts = bytesUrParts(bytes, fragment);
     } else {
       if (!isPsbt(bytes))
         throw makeError('PSBT_INVALID', `${file} is not a PSBT, so it cannot be a ${type} UR.`);
@@ -82,7 +81,7 @@ export async function qrDecodeCommand(
   const message = assembleUr(texts);
   const ur = interpretUr(message);
   // PSBTs come out as BIP-174 bytes, bytes URs as their content, other types as their CBOR.
-  const payload = ur.kind === 'psbt' ? ur.psbt : ur.kind === 'bytes' ? bytesOf(ur.cbor) : message.cbor;
+  const payload = ur.kind === 'psbt' ? ur.psbt : ur.kind === 'bytes' ? bytesOfUr(ur.cbor) : message.cbor;
   if (options.out) writeOutputFile(options.out, payload, options.force);
   if (options.json)
     return printJson({
@@ -94,12 +93,4 @@ export async function qrDecodeCommand(
   println(
     `Decoded a ${message.type} UR from ${texts.length} frame(s): ${payload.length} bytes${options.out ? `, written to ${options.out}` : ''}.`,
   );
-}
-
-function bytesOf(cbor: Uint8Array): Uint8Array {
-  try {
-    return new Uint8Array(Bytes.fromCBOR(Buffer.from(cbor)).getData());
-  } catch {
-    throw makeError('UR_INVALID', 'The bytes UR does not hold a CBOR byte string.');
-  }
 }

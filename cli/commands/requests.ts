@@ -1,8 +1,7 @@
 /** `coldsign inspect` and `coldsign sign`: one pipeline, from files or QR images to signed outputs. */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { Reviewed } from '../../appliance/pipeline.js';
-import type { ApplianceSession } from '../../appliance/session.js';
+import type { ApplianceSession, Reviewed } from '../../appliance/session.js';
 import type { RequestReport } from '../../appliance/api.js';
 import { makeError } from '../../core/errors.js';
 import { parseJsonStrict } from '../../core/json.js';

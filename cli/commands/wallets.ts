@@ -5,7 +5,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
 import type { BtcNetwork } from '../../core/signer.js';
-import { currentPolicy } from '../../appliance/pipeline.js';
 import {
   exportWallet,
   findWallet,
@@ -21,7 +20,7 @@ import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
 import { withSession } from '../session.js';
 
-const policyInForce = () => withSession(async (session) => currentPolicy(session.db), { unlock: false });
+const policyInForce = () => withSession(async (session) => session.policyInForce(), { unlock: false });
 
 export async function walletsExportCommand(
   name: string,

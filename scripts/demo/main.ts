@@ -131,8 +131,8 @@ const pairing = JSON.parse(
   coldsign(['keys', 'export', '--format', 'metamask', '--qr', join(online, 'qr-pairing'), '--json'], {
     quiet: true,
   }),
-) as { fingerprint: string; keys: Array<{ path: string }> };
-const walletPairing = { path: pairing.keys[0]!.path, fingerprint: pairing.fingerprint };
+) as { fingerprint: string; accounts: Array<{ path: string }> };
+const walletPairing = { path: pairing.accounts[0]!.path, fingerprint: pairing.fingerprint };
 coldsign(['keys', 'export', '--format', 'metamask']);
 
 say('The officers sign a policy (allowlists, limits, velocity, approvals) and the appliance applies it');

@@ -44,7 +44,9 @@ describe('dispatch', () => {
       'isUnlocked',
       'listKeys',
       'generateKey',
+      'keyExport',
       'review',
+      'approvalPreview',
       'approve',
       'sign',
       'policyShow',
@@ -53,6 +55,7 @@ describe('dispatch', () => {
       'auditList',
       'auditVerify',
       'auditExport',
+      'auditPublicKey',
     ];
     expect([...CHANNEL_NAMES].sort()).toEqual(methods.sort());
   });
@@ -65,6 +68,9 @@ describe('dispatch', () => {
     ['generateKey', 'an unknown chain', [{ chain: 'sol', label: 'ok' }]],
     ['review', 'no inputs', [[]]],
     ['review', 'text instead of bytes', [[{ name: 'x', bytes: 'not bytes' }]]],
+    ['approvalPreview', 'no inputs', [[]]],
+    ['keyExport', 'a label with a path in it', [['../x'], 'descriptor']],
+    ['keyExport', 'an unknown option', [[], 'descriptor', { out: '/tmp/x' }]],
     ['approve', 'a short request id', ['ab', 'pem', 'pass']],
     ['sign', 'a malformed approval', ['00'.repeat(32), [{ requestId: 'zz' }]]],
     ['auditList', 'a negative start', [-1, 10]],
@@ -92,7 +98,9 @@ describe('dispatch', () => {
       lock: [],
       listKeys: [],
       generateKey: [{ chain: 'btc', label: 'k' }],
+      keyExport: [[], 'descriptor'],
       review: [[{ name: 'a.psbt', bytes: new Uint8Array([1]) }]],
+      approvalPreview: [[{ name: 'a.psbt', bytes: new Uint8Array([1]) }]],
       approve: ['00'.repeat(32), 'pem', 'pass'],
       sign: ['00'.repeat(32), []],
       policyShow: [],
@@ -101,6 +109,7 @@ describe('dispatch', () => {
       auditList: [0, 10],
       auditVerify: [],
       auditExport: [],
+      auditPublicKey: [],
     };
     expect(Object.keys(args).sort()).toEqual(
       CHANNEL_NAMES.filter((c) => c !== 'unlock' && c !== 'isUnlocked').sort(),

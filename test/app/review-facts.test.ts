@@ -181,10 +181,13 @@ describe('the CLI text, --json and the app state the same facts', () => {
     expect(json.status).toBe('inspected');
     expect(refusedSign.code).toBe(4);
     const out = refusedSign.json<{
-      error: { code: string; reasons: string[] };
+      error: { code: string; message: string; reasons: string[] };
       report: RequestReport & { review: ReviewModel };
     }>();
     expect(out.error.code).toBe('POLICY_DENIED');
+    // The refusal sentence names the first failing reason the app shows (one place decides which).
+    const shownFirst = app.verdict.reasons.find((r) => !r.ok)!;
+    expect(out.error.message).toContain(shownFirst.message.slice(1).replace(/\.$/, ''));
     const failing = json.policy.reasons.filter((r) => !r.ok).map((r) => r.message);
     expect(failing.length).toBeGreaterThan(2);
     expect(out.error.reasons).toEqual(failing);

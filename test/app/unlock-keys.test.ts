@@ -100,12 +100,15 @@ describe('IPC contract through the page', () => {
     );
     expect(names).toEqual(
       [
+        'approvalPreview',
         'approve',
         'auditExport',
         'auditList',
+        'auditPublicKey',
         'auditVerify',
         'generateKey',
         'isUnlocked',
+        'keyExport',
         'listKeys',
         'lock',
         'policyApply',

@@ -87,9 +87,9 @@ describe('end to end on the CloudHSM stand-in', () => {
     // The path and fingerprint the online wallet learned from the pairing export.
     const pairing = JSON.parse(run(['keys', 'export', '--format', 'metamask', '--json']).stdout) as {
       fingerprint: string;
-      keys: Array<{ path: string }>;
+      accounts: Array<{ path: string }>;
     };
-    const wallet = { path: pairing.keys[0]!.path, fingerprint: pairing.fingerprint };
+    const wallet = { path: pairing.accounts[0]!.path, fingerprint: pairing.fingerprint };
     writeFileSync(file('eth.ur.txt'), ethSignRequestUr(ethAddress, OPS, '0.5', 0, wallet).parts.join('\n'));
     const eth = run(['sign', file('eth.ur.txt'), '--out', file('eth.sig.txt')]);
     expect(eth.code, eth.stderr).toBe(0);

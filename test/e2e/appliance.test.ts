@@ -46,8 +46,8 @@ const file = (name: string) => join(cli.dir, name);
 function walletPairing(): { path: string; fingerprint: string } {
   const pairing = cli
     .run(['keys', 'export', '--format', 'metamask', '--json'])
-    .json<{ fingerprint: string; keys: Array<{ path: string }> }>();
-  return { path: pairing.keys[0]!.path, fingerprint: pairing.fingerprint };
+    .json<{ fingerprint: string; accounts: Array<{ path: string }> }>();
+  return { path: pairing.accounts[0]!.path, fingerprint: pairing.fingerprint };
 }
 const errorCode = (stdout: string) => (JSON.parse(stdout) as { error: { code: string } }).error.code;
 

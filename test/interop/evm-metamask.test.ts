@@ -49,11 +49,13 @@ const nodes: Record<number, Provider> = {};
 const nonces: Record<string, number> = {};
 const file = (name: string) => join(cli.dir, name);
 
+/** The `keys export --json` report of a pairing format. */
 interface PairingReport {
   fingerprint: string;
-  keys: Array<{ label: string; address: string; path: string }>;
-  parts: string[];
-  frames: string[];
+  accounts: Array<{ label: string; address: string; path: string }>;
+  /** The crypto-account UR parts, one per line. */
+  content: string;
+  qr: { type: string; frames: string[] } | null;
   warnings: string[];
 }
 
@@ -95,8 +97,9 @@ function exportPairing(name: string): { report: PairingReport; scanned: string }
   const result = cli.run(['keys', 'export', '--format', 'metamask', '--qr', file(name), '--json']);
   expect(result.code, result.stderr).toBe(0);
   const report = result.json<PairingReport>();
-  expect(report.frames).toHaveLength(1);
-  const image = decodeImageFile(readFileSync(report.frames[0]!));
+  expect(report.qr?.type).toBe('crypto-account');
+  expect(report.qr?.frames).toHaveLength(1);
+  const image = decodeImageFile(readFileSync(report.qr!.frames[0]!));
   const read = jsQR(new Uint8ClampedArray(image.data), image.width, image.height);
   expect(read).not.toBeNull();
   return { report, scanned: read!.data.toLowerCase() };
@@ -179,7 +182,7 @@ describe('MetaMask QR keyring with one EVM key', () => {
 
   it("the pairing QR is a crypto-account holding only the HSM key, at m/44'/60'/0'/0/0", () => {
     expect(scanned).toMatch(/^ur:crypto-account\//);
-    expect(report.keys).toEqual([{ label: 'mm-1', address: first, path: "m/44'/60'/0'/0/0" }]);
+    expect(report.accounts).toEqual([{ label: 'mm-1', address: first, path: "m/44'/60'/0'/0/0" }]);
     expect(report.fingerprint).toMatch(/^[0-9a-f]{8}$/);
     // the MetaMask note: fewer than 5 accounts
     expect(report.warnings.join(' ')).toMatch(/Address not found for index 1/);
@@ -260,7 +263,7 @@ describe('MetaMask QR keyring with two EVM keys', () => {
   });
 
   it('the first key keeps its path; the second gets the next one', () => {
-    expect(report.keys).toEqual([
+    expect(report.accounts).toEqual([
       { label: 'mm-1', address: first, path: "m/44'/60'/0'/0/0" },
       { label: 'mm-2', address: second, path: "m/44'/60'/0'/0/1" },
     ]);
@@ -353,8 +356,10 @@ describe('requests meant for another signer are refused (EVM_PAIRING_MISMATCH, n
   });
 
   it('the crypto-account decodes with the registry library the keyring uses', () => {
-    const scannedAgain = cli.run(['keys', 'export', '--format', 'metamask', '--json']).json<PairingReport>()
-      .parts[0]!;
+    const scannedAgain = cli
+      .run(['keys', 'export', '--format', 'metamask', '--json'])
+      .json<PairingReport>()
+      .content.split('\n')[0]!;
     expect(URRegistryDecoder.decode(scannedAgain).type).toBe('crypto-account');
   });
 });

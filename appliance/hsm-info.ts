@@ -1,0 +1,50 @@
+/**
+ * The doctor's view of the HSM (`coldsign hsm info`): module and library, slots and tokens, sessions, the
+ * mechanisms coldsign uses, the profile and what it cannot do, and (with the PIN) the audit anchor's state.
+ */
+import { Hsm } from '../hsm/index.js';
+import { describeHsm, type HsmReport } from '../hsm/introspect.js';
+import { useSoftHsmHome } from '../hsm/softhsm.js';
+import { hsmAuditPorts, type AnchorState } from '../store/audit-hsm.js';
+import { openDatabase } from '../store/database.js';
+import { fullVerificationStatus, type FullVerificationStatus } from '../store/audit-freshness.js';
+import { existsSync } from 'node:fs';
+import { readConfig, resolveHome } from '../store/home.js';
+
+export type { AnchorState, FullVerificationStatus, HsmReport };
+
+/** The HSM of the home of COLDSIGN_HOME, described without logging in. */
+export function describeHomeHsm(): HsmReport {
+  const home = resolveHome();
+  const config = readConfig(home);
+  if (config.hsm.embedded) useSoftHsmHome(home.dir);
+  return describeHsm(config.hsm);
+}
+
+/** The audit anchors the HSM holds for this home (needs the user PIN). */
+export async function readAnchorState(pin: string): Promise<AnchorState[]> {
+  const home = resolveHome();
+  const config = readConfig(home);
+  if (config.hsm.embedded) useSoftHsmHome(home.dir);
+  const hsm = Hsm.open(config.hsm, pin, { size: 1 });
+  const db = openDatabase(home.databasePath);
+  try {
+    const ports = await hsmAuditPorts(hsm, { db });
+    return await ports.pins.state();
+  } finally {
+    db.close();
+    hsm.close();
+  }
+}
+
+/** The last full verification of the audit log (`audit verify`) and whether it is overdue; no PIN needed. */
+export function homeFullVerification(): FullVerificationStatus | { status: string } {
+  const home = resolveHome();
+  if (!existsSync(home.databasePath)) return { status: 'no database yet' };
+  const db = openDatabase(home.databasePath);
+  try {
+    return fullVerificationStatus(db, new Date());
+  } finally {
+    db.close();
+  }
+}
