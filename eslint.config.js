@@ -82,7 +82,8 @@ export default tseslint.config(
           patterns: [
             {
               group: ['../store/*', '../../store/*', '../hsm/*', '../../hsm/*'],
-              message: 'cli/ reaches the store and the HSM only through the appliance API (appliance/api.ts).',
+              message:
+                'cli/ reaches the store and the HSM only through the appliance API (appliance/api.ts).',
             },
             {
               group: ['../appliance/pipeline*', '../../appliance/pipeline*'],
