@@ -130,9 +130,13 @@ export interface ApplianceApi {
   /** Signs a reviewed request (refused by policy: POLICY_DENIED / APPROVALS_MISSING). */
   sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult>;
   policyShow(): Promise<{ document: unknown | null; text: string }>;
-  /** Validates a signed policy document and returns the change against the active one, without applying it. */
-  policyPreview(document: unknown): Promise<{ text: string; diff: string[] }>;
-  policyApply(document: unknown): Promise<{ version: number }>;
+  /**
+   * Validates a signed policy document, given as its JSON text (read strictly: at most 1 MiB, a repeated key is
+   * JSON_DUPLICATE_KEY), and returns the change against the active one, without applying it.
+   */
+  policyPreview(text: string): Promise<{ text: string; diff: string[] }>;
+  /** Applies a signed policy document given as its JSON text (read as policyPreview reads it). */
+  policyApply(text: string): Promise<{ version: number }>;
   auditList(fromSeq: number, limit: number): Promise<AuditEntryView[]>;
   auditVerify(): Promise<{ ok: boolean; entries: number; firstBad?: { seq: number; reason: string } }>;
   auditExport(): Promise<{ name: string; text: string }>;

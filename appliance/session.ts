@@ -27,6 +27,7 @@ import { applyPolicy } from '../store/policies.js';
 import { exportAudit } from '../store/audit-export.js';
 import { formatPolicy } from '../policy/format.js';
 import { parsePolicy, type PolicyDocument } from '../policy/schema.js';
+import { parsePolicyText } from '../policy/text.js';
 import { assertKeyLabelsExist } from '../policy/allowlist-checks.js';
 import { checkPolicyUpgrade, verifyPolicySignatures } from '../policy/signing.js';
 import {
@@ -285,8 +286,8 @@ export class ApplianceSession implements ApplianceApi {
     };
   }
 
-  async policyPreview(document: unknown): Promise<{ text: string; diff: string[] }> {
-    const next = parsePolicy(document);
+  async policyPreview(text: string): Promise<{ text: string; diff: string[] }> {
+    const next = parsePolicy(parsePolicyText(text));
     assertKeyLabelsExist(
       next,
       this.db.listKeys().map((k) => k.label),
@@ -297,8 +298,9 @@ export class ApplianceSession implements ApplianceApi {
     return { text: formatPolicy(next), diff: policyDiff(current, next) };
   }
 
-  async policyApply(document: unknown): Promise<{ version: number }> {
+  async policyApply(text: string): Promise<{ version: number }> {
     this.requireHsm();
+    const document = parsePolicyText(text);
     assertKeyLabelsExist(
       parsePolicy(document),
       this.db.listKeys().map((k) => k.label),

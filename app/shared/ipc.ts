@@ -52,9 +52,8 @@ const approval = z
     expiresAt: z.string().max(64),
   })
   .strict();
-const policyDocument = z
-  .record(z.string(), z.unknown())
-  .refine((d) => JSON.stringify(d).length <= IPC_LIMITS.maxPolicyBytes, 'a policy document is at most 1 MiB');
+/** The policy file's raw text: main reads it strictly (duplicate keys refused), the renderer never parses it. */
+const policyText = z.string().max(IPC_LIMITS.maxPolicyBytes, 'a policy document is at most 1 MiB');
 
 const inputFiles = z
   .array(inputFile)
@@ -101,8 +100,8 @@ export const CHANNEL_ARGUMENTS: { [K in ChannelName]: z.ZodType<ChannelArgs<K>> 
   ]),
   sign: z.tuple([hex64, z.array(approval).max(64)]),
   policyShow: z.tuple([]),
-  policyPreview: z.tuple([policyDocument]),
-  policyApply: z.tuple([policyDocument]),
+  policyPreview: z.tuple([policyText]),
+  policyApply: z.tuple([policyText]),
   auditList: z.tuple([z.number().int().min(0), z.number().int().min(1).max(IPC_LIMITS.maxAuditPage)]),
   auditVerify: z.tuple([]),
   auditExport: z.tuple([]),

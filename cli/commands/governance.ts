@@ -1,9 +1,9 @@
 /** Officers, policies and approvals: `officer keygen`, `policy show|sign|apply`, `approve`. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
-import { parseJsonStrict } from '../../core/json.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
 import { parsePolicy } from '../../policy/schema.js';
+import { MAX_POLICY_BYTES, parsePolicyText } from '../../policy/text.js';
 import { generateOfficerKey, loadOfficerKey, signApproval, signPolicy } from '../../appliance/officers.js';
 import { refuseApprovalOfDenied } from '../../appliance/session.js';
 import { checkOutputPath, readInputs, writeOutputFile } from '../files.js';
@@ -27,14 +27,21 @@ export async function officerKeygenCommand(
   println(publicKey);
 }
 
-function readJsonFile(path: string, code: 'POLICY_INVALID' | 'REQUEST_INVALID'): unknown {
-  let text: string;
+/** A policy file's text, refused before reading when larger than the appliance reads (the app's limit too). */
+function readPolicyFile(path: string): string {
+  let size: number;
   try {
-    text = readFileSync(path, 'utf8');
+    size = statSync(path).size;
   } catch {
     throw makeError('INPUT_NOT_FOUND', `${path} cannot be read.`);
   }
-  return parseJsonStrict(text, path, code);
+  if (size > MAX_POLICY_BYTES)
+    throw makeError('POLICY_INVALID', `${path} is larger than ${MAX_POLICY_BYTES / 1024 / 1024} MiB.`);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw makeError('INPUT_NOT_FOUND', `${path} cannot be read.`);
+  }
 }
 
 function readOfficerKeyFile(path: string): string {
@@ -60,7 +67,7 @@ export async function policySignCommand(
   options: { key: string; json?: boolean },
 ): Promise<void> {
   checkOutputPath(file, true);
-  const doc = parsePolicy(readJsonFile(file, 'POLICY_INVALID'));
+  const doc = parsePolicy(parsePolicyText(readPolicyFile(file), file));
   const keyText = readOfficerKeyFile(options.key);
   const officer = loadOfficerKey(keyText, await readSecret(PASSPHRASE));
   const signed = signPolicy(doc, officer);
@@ -73,8 +80,8 @@ export async function policySignCommand(
 }
 
 export async function policyApplyCommand(file: string, options: { json?: boolean }): Promise<void> {
-  const doc = readJsonFile(file, 'POLICY_INVALID');
-  const applied = await withSession((session) => session.policyApply(doc));
+  const text = readPolicyFile(file);
+  const applied = await withSession((session) => session.policyApply(text));
   if (options.json) return printJson(applied);
   println(`Policy version ${applied.version} is now in force.`);
 }

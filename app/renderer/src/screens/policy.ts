@@ -1,5 +1,5 @@
 /** Policy: the active policy, and importing a signed one — validated and shown as a diff before it is applied. */
-import { AppError, call } from '../api.js';
+import { call } from '../api.js';
 import { h } from '../ui/dom.js';
 import { errorBox, withStatus } from '../ui/notice.js';
 
@@ -23,18 +23,11 @@ export function policyScreen(): HTMLElement {
     if (!chosen) return;
     preview.replaceChildren();
     void (async () => {
-      let document: unknown;
       try {
-        document = JSON.parse(await chosen.text());
-      } catch {
-        status.replaceChildren(
-          errorBox(new AppError('POLICY_INVALID', 'The policy file is not valid JSON.')),
-        );
-        return;
-      }
-      try {
+        // The raw text goes to main, which reads it strictly (a repeated key is refused there, as by the CLI).
+        const text = await chosen.text();
         const shown = await withStatus(status, 'Checking the officers’ signatures…', () =>
-          call('policyPreview', document as Record<string, unknown>),
+          call('policyPreview', text),
         );
         const apply = h(
           'button',
@@ -44,7 +37,7 @@ export function policyScreen(): HTMLElement {
         apply.addEventListener('click', () => {
           apply.disabled = true;
           void withStatus(status, 'Applying the policy and recording it in the audit log…', () =>
-            call('policyApply', document as Record<string, unknown>),
+            call('policyApply', text),
           ).then(
             (applied) => {
               preview.replaceChildren(
