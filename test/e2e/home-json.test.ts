@@ -53,6 +53,15 @@ describe('policy documents', () => {
     expect(result.code).toBe(3);
     expect(errorCode(result.stdout)).toBe('JSON_DUPLICATE_KEY');
   });
+
+  it('policy apply refuses a file over 1 MiB (the limit the app uses too) before reading it', () => {
+    const doc = JSON.stringify({ ...policyDoc(2), padding: 'x'.repeat(1024 * 1024) });
+    writeFileSync(home.file('huge-policy.json'), doc);
+    const result = home.cli.run(['policy', 'apply', home.file('huge-policy.json'), '--json']);
+    expect(result.code).toBe(3);
+    expect(errorCode(result.stdout)).toBe('POLICY_INVALID');
+    expect(result.stderr).toContain('larger than 1 MiB');
+  });
 });
 
 describe('request documents', () => {
