@@ -213,7 +213,15 @@ different padding), so the keccak row compares only the JavaScript implementatio
 @noble/hashes underneath, and keccak is ${m(idx('`@noble/hashes`'))} of a recovery here, too small to
 be worth a native dependency.
 
-bench-only dev dependencies: viem, micro-eth-signer.
+Picked: the signed transaction is built by appending (v or yParity, r, s) to the reviewed unsigned RLP list
+with ethers' \`decodeRlp\`/\`encodeRlp\` (\`chains/evm/signed-tx.ts\`): ${m(idx('append (yParity, r, s) to the RLP list, ethers'))} of a
+recovery against ${m(idx('ethers: parse'))} for ethers' re-serialization, which signEvm also followed with a re-parse;
+ethers stays the only codec the product ships (it is needed for ABI, EIP-712 and EIP-7702 anyway), and one
+recovery of the signature to the key's address remains per signature. viem parses and decodes calldata
+several times faster than ethers; parse + calldata is ${m(idx('ethers `Transaction.from`'))} + ${m(idx('ethers `Interface'))} of a recovery with
+ethers, so swapping the parser is left for when it matters against the HSM's signing time.
+
+viem and micro-eth-signer are bench-only dev dependencies.
 
 \`evm-codec: parse-ethers=${m(idx('ethers `Transaction.from`'))} parse-viem=${m(idx('viem `parseTransaction`'))} parse-micro=${m(idx('micro-eth-signer `Transaction'))} signed-ethers=${m(idx('ethers: parse'))} signed-append-ethers-rlp=${m(idx('append (yParity, r, s) to the RLP list, ethers'))} signed-append-micro-rlp=${m(idx('append (yParity, r, s) to the RLP list, micro'))}\`
 `,
