@@ -2,7 +2,7 @@
  * EVM pipeline benchmark (issue #4). In one run, on one SoftHSM2 token and one pool of 8 sessions:
  *  - baseline: raw HSM signing (hsm.signer.signRaw) of 1,000 random digests;
  *  - 1,000 EIP-1559 ERC-20 transfers parsed (parseEvmRequest), summarized (summarizeEvm) and signed (signEvm:
- *    normalize, verify, recover, serialize, re-parse) through the same pool.
+ *    normalize, verify, recover, append the signature to the reviewed bytes) through the same pool.
  * Both run with 8 requests in flight; median of 3 interleaved rounds.
  */
 import { randomBytes } from 'node:crypto';

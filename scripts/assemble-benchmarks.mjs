@@ -1,7 +1,7 @@
 // Assembles docs/BENCHMARKS.md from the sections that each benchmark writes to docs/bench/<name>.md.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
-const order = ['hsm', 'btc', 'evm', 'qr', 'store', 'cli', 'app'];
+const order = ['hsm', 'btc', 'evm', 'evm-codec', 'qr', 'store', 'cli', 'app'];
 const files = readdirSync('docs/bench').filter((f) => f.endsWith('.md'));
 files.sort(
   (a, b) => ((order.indexOf(a.slice(0, -3)) + 100) % 100) - ((order.indexOf(b.slice(0, -3)) + 100) % 100),

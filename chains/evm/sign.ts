@@ -2,25 +2,15 @@
  * Signing EVM requests through the DigestSigner (pure): the chain computes the digest, the HSM signs it,
  * and nothing leaves until the address recovered from the signature equals the key's address.
  */
-import {
-  Signature,
-  Transaction,
-  dataSlice,
-  decodeRlp,
-  encodeRlp,
-  getAddress,
-  getBytes,
-  hexlify,
-  keccak256,
-  toBeArray,
-} from 'ethers';
+import { Signature, Transaction, dataSlice, getAddress, getBytes, keccak256 } from 'ethers';
 import { bytesToHex, concatBytes, fromHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
 import { nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
 import { sameAddress } from './address.js';
+import { appendSignature } from './signed-tx.js';
 import { evmDigest } from './summarize.js';
-import type { EvmSigningPlan, ParsedEvmRequest, ParsedEvmTransaction, SignedEvm } from './types.js';
+import type { EvmSigningPlan, ParsedEvmRequest, SignedEvm } from './types.js';
 
 const HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
@@ -30,38 +20,6 @@ function refuse(message: string): never {
 
 function invalidSignature(message: string, cause?: unknown): never {
   throw makeError('EVM_SIGNATURE_INVALID', message, {}, cause);
-}
-
-/**
- * EIP-155 / EIP-2718 layout of the signed transaction: the reviewed unsigned fields (legacy: the first six),
- * then v/yParity, r, s, with r and s equal to the verified signature.
- */
-function checkSignedLayout(
-  rawBytes: Uint8Array,
-  parsed: ParsedEvmTransaction,
-  v: bigint,
-  r: string,
-  s: string,
-): void {
-  const typed = parsed.txType !== 0;
-  const signed = decodeRlp(typed ? rawBytes.subarray(1) : rawBytes) as string[];
-  // Typed: the unsigned payload is rlp(fields); legacy: rlp(first six fields, chainId, 0, 0) (EIP-155).
-  const kept = typed ? signed.length - 3 : 6;
-  const expectedUnsigned = typed ? parsed.canonical.subarray(1) : parsed.canonical;
-  const unsignedAgain = typed
-    ? encodeRlp(signed.slice(0, kept))
-    : encodeRlp([...signed.slice(0, kept), toBeArray(parsed.tx.chainId), new Uint8Array(), new Uint8Array()]);
-  const sameType = !typed || rawBytes[0] === parsed.canonical[0];
-  const sameFields = (typed || signed.length === 9) && unsignedAgain === hexlify(expectedUnsigned);
-  const number = (field: string | undefined) => (field === undefined || field === '0x' ? 0n : BigInt(field));
-  const sameSignature =
-    number(signed[kept]) === v &&
-    number(signed[kept + 1]) === BigInt(r) &&
-    number(signed[kept + 2]) === BigInt(s);
-  if (!sameType || !sameFields || !sameSignature)
-    refuse(
-      'The signed transaction does not carry the reviewed fields and the verified signature; nothing was signed.',
-    );
 }
 
 /** Yellow Paper ecrecover: the lower-case address whose key produced the compact r‖s with yParity over `digest`, or null. */
@@ -156,19 +114,11 @@ export async function signEvm(
   if (parsed.kind !== 'transaction')
     return { signature: signature.serialized, r, s, yParity, digest, address };
 
-  // Serialize with the signature set on the reviewed transaction object itself, then clear it again.
-  let rawTransaction: string;
-  try {
-    parsed.tx.signature = signature;
-    rawTransaction = parsed.tx.serialized;
-  } finally {
-    parsed.tx.signature = null;
-  }
   // EIP-155 v for legacy transactions, yParity for typed ones.
   const v = parsed.txType === 0 ? parsed.tx.chainId * 2n + 35n + BigInt(yParity) : BigInt(yParity);
-  // Re-read the signed bytes: the unsigned fields must be exactly the reviewed ones, followed by our v, r, s.
-  const rawBytes = fromHex(rawTransaction);
-  checkSignedLayout(rawBytes, parsed, v, r, s);
+  // The signed bytes are the reviewed unsigned bytes with (v, r, s) appended: no re-serialization, no re-parse.
+  const rawBytes = appendSignature(parsed.canonical, parsed.txType, { v, r: BigInt(r), s: BigInt(s) });
+  const rawTransaction = `0x${bytesToHex(rawBytes)}`;
   return {
     rawTransaction,
     // EIP-2718: the transaction hash is keccak256 of the signed serialization.

@@ -1,0 +1,37 @@
+/**
+ * The signed transaction built from the reviewed bytes (pure): the unsigned RLP list that was hashed and signed,
+ * with (v or yParity, r, s) appended by ethers' RLP codec. Nothing is re-serialized from a parsed object, so the
+ * fields that leave are byte for byte the fields that were reviewed.
+ */
+import { decodeRlp, encodeRlp, toBeArray } from 'ethers';
+import { concatBytes, fromHex } from '../../core/bytes.js';
+import { makeError } from '../../core/errors.js';
+
+/** RLP integer: minimal big-endian bytes, empty for zero (Yellow Paper, appendix B). */
+function rlpInteger(value: bigint): Uint8Array {
+  return toBeArray(value);
+}
+
+/**
+ * Appends the signature to the reviewed unsigned serialization. EIP-2718 typed (1, 2, 4): type byte ‖
+ * rlp([...unsigned fields, yParity, r, s]). Legacy (EIP-155): the unsigned list is (6 fields, chainId, 0, 0);
+ * the signed one is (6 fields, v = chainId·2 + 35 + yParity, r, s).
+ */
+export function appendSignature(
+  unsigned: Uint8Array,
+  txType: number,
+  signature: { v: bigint; r: bigint; s: bigint },
+): Uint8Array {
+  const typed = txType !== 0;
+  const fields = decodeRlp(typed ? unsigned.subarray(1) : unsigned);
+  if (!Array.isArray(fields) || (!typed && fields.length !== 9))
+    throw makeError('STATE_INCONSISTENT', 'The reviewed transaction is not an RLP list of its fields.');
+  const kept = typed ? fields : fields.slice(0, 6);
+  const list = encodeRlp([
+    ...kept,
+    rlpInteger(signature.v),
+    rlpInteger(signature.r),
+    rlpInteger(signature.s),
+  ]);
+  return typed ? concatBytes(unsigned.subarray(0, 1), fromHex(list)) : fromHex(list);
+}
