@@ -32,11 +32,11 @@ export const MAX_PART_CHARS = 8192;
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /**
  * Most fragments accepted in one animated UR. The fountain decoder's work on a stream that never completes grows with
- * the square of this (× the fragment size), and 300 keeps the worst such stream under a second of CPU on the
- * appliance at the largest fragment size (docs/bench/qr.md). 300 frames is already 30 s of scanning at 10 frames/s:
- * a larger request goes by file. At the default 400-byte fragments that is 120,000 bytes.
+ * the square of this (× the fragment size), and 256 keeps the worst such stream under a second of CPU on the
+ * appliance at the largest fragment size (docs/bench/qr.md). 256 frames is already 26 s of scanning at 10 frames/s:
+ * a larger request goes by file. At the default 400-byte fragments that is a 102,400-byte UR message.
  */
-export const MAX_FRAGMENTS = 300;
+export const MAX_FRAGMENTS = 256;
 
 type Bytewords = { decode(text: string, style?: string): string; STYLES: { MINIMAL: string } };
 const bytewords = ((bytewordsModule as unknown as { default?: Bytewords }).default ??
