@@ -31,7 +31,7 @@ import { fountainFragmentIndexes } from '../qr/fountain-indexes.js';
 import * as fountainEncoderModule from '@ngraveio/bc-ur/dist/fountainEncoder.js';
 import bytewordsModule from '@ngraveio/bc-ur/dist/bytewords.js';
 import { getCRC } from '@ngraveio/bc-ur/dist/utils.js';
-import { DEFAULT_FRAGMENT_BYTES, MAX_FRAGMENTS } from '../qr/ur-parts.js';
+import { DEFAULT_FRAGMENT_BYTES, MAX_FRAGMENT_BYTES, MAX_FRAGMENTS } from '../qr/ur-parts.js';
 import { isColdsignError } from '../core/errors.js';
 import { decodeImageFile, renderQrPng } from '../qr/index.js';
 import { DISTORTIONS, generateCorpus, seededRandom, type CorpusFrame } from '../scripts/qr-corpus.js';
@@ -354,8 +354,17 @@ function transferSection(lines: string[]): void {
 }
 
 /** Time and outcome (error code or "ok") of one hostile input. */
-async function bounded(run: () => unknown): Promise<{ seconds: number; outcome: string; rssMb: number }> {
+/** CPU seconds (user + system) this process has used since `since` (process.cpuUsage): unlike wall time, not inflated by other work. */
+function cpuSecondsSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+}
+
+async function bounded(
+  run: () => unknown,
+): Promise<{ seconds: number; cpuSeconds: number; outcome: string; rssMb: number }> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   let outcome = 'ok';
   try {
     await run();
@@ -364,6 +373,7 @@ async function bounded(run: () => unknown): Promise<{ seconds: number; outcome: 
   }
   return {
     seconds: (performance.now() - started) / 1000,
+    cpuSeconds: cpuSecondsSince(cpuStarted),
     outcome,
     rssMb: process.memoryUsage().rss / 2 ** 20,
   };
@@ -401,7 +411,7 @@ function honestLossyTransfer(
   fragments: number,
   fragmentBytes: number,
   loss: number,
-): { seconds: number; parts: number; mixed: number } {
+): { seconds: number; cpuSeconds: number; parts: number; mixed: number } {
   const { part } = transferParts(fragments, fragmentBytes, 5);
   const random = seededRandom(5);
   const frames: string[] = [];
@@ -415,10 +425,12 @@ function honestLossyTransfer(
   }
   const assembler = new UrAssembler();
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   for (const frame of frames) assembler.receivePart(frame);
   if (!assembler.isComplete()) throw new Error('honest replay did not complete');
   return {
     seconds: (performance.now() - started) / 1000,
+    cpuSeconds: cpuSecondsSince(cpuStarted),
     parts: frames.length,
     mixed: assembler.mixedPartsFed(),
   };
@@ -452,7 +464,9 @@ interface HostileRow {
   mixed: number;
   degrees: number;
   seconds: number;
+  cpuSeconds: number;
   honestSeconds: number;
+  honestCpuSeconds: number;
   honestParts: number;
   honestMixed: number;
 }
@@ -481,7 +495,9 @@ async function hostileRow(
     mixed: assembler.mixedPartsFed(),
     degrees: assembler.mixedDegreesFed(),
     seconds: run.seconds,
+    cpuSeconds: run.cpuSeconds,
     honestSeconds: honest.seconds,
+    honestCpuSeconds: honest.cpuSeconds,
     honestParts: honest.parts,
     honestMixed: honest.mixed,
   };
@@ -500,18 +516,19 @@ function derivationCost(fragments: number): { bcur: number; fast: number } {
 async function boundsSection(lines: string[]): Promise<void> {
   const started = performance.now();
   const load = loadavg()[0]!;
+  // `--fragments N` measures at N fragments instead of the cap (to choose the cap); the report is written at the cap
+  const fragmentsArg = process.argv.indexOf('--fragments');
+  const cap = fragmentsArg > 0 ? Number(process.argv[fragmentsArg + 1]) : MAX_FRAGMENTS;
+  const highDegree = 'chosen high-degree parts (> ¼ of the fragments), fragment 0 never mixed';
   const rows = [
-    await hostileRow('real parts, fragment 0 never mixed', 1000, 100, false),
-    await hostileRow('real parts, fragment 0 never mixed', MAX_FRAGMENTS, 100, false),
-    await hostileRow(
-      'chosen high-degree parts (> ¼ of the fragments), fragment 0 never mixed',
-      MAX_FRAGMENTS,
-      100,
-      true,
-    ),
+    await hostileRow('real parts, fragment 0 never mixed', cap, 100, false),
+    await hostileRow(highDegree, cap, 100, true),
+    await hostileRow('real parts, fragment 0 never mixed', cap, DEFAULT_FRAGMENT_BYTES, false),
+    await hostileRow(highDegree, cap, DEFAULT_FRAGMENT_BYTES, true),
+    await hostileRow('real parts, fragment 0 never mixed', cap, MAX_FRAGMENT_BYTES, false),
+    await hostileRow(highDegree, cap, MAX_FRAGMENT_BYTES, true),
   ];
-  const cost1000 = derivationCost(1000);
-  const costCap = derivationCost(MAX_FRAGMENTS);
+  const costCap = derivationCost(cap);
   // 2. a PNG whose header announces 6300 × 6300 pixels (39.7 MP)
   const png = renderQrPng('ur:bytes/hdcxdwjljkhsdklgfgwpntfm').slice();
   new DataView(png.buffer).setUint32(16, 6300);
@@ -528,24 +545,26 @@ async function boundsSection(lines: string[]): Promise<void> {
     '## Bounded work on hostile input',
     '',
     `Generated by \`npx tsx bench/qr.bench.ts --bounds\` (this section alone; the full run writes it too). Load average ` +
-      `${fmt(load)} on ${cpus().length} cores at the start, so seconds are inflated by other work: compare the ratio, ` +
-      'measured against an honest transfer of the same size (30% frame loss, replayed into a fresh assembler) in the same run.',
+      `${fmt(load)} on ${cpus().length} cores at the start, so wall times are inflated by other work; the fountain rows ` +
+      'report CPU time (user + system, `process.cpuUsage`), which load inflates far less, and the ratio against an honest ' +
+      `transfer of the same size (30% frame loss, replayed into a fresh assembler) in the same run. ${cap} fragments is ` +
+      `the cap on an animated UR's fragment count.`,
     '',
-    '| hostile fountain stream (never completes) | fragments × bytes | outcome | parts fed before refusal (mixed / their degrees) | time | honest transfer at 30% loss (parts / mixed) | honest time | hostile ÷ honest |',
+    '| hostile fountain stream (never completes) | fragments × bytes | outcome | parts fed before refusal (mixed / their degrees) | CPU (wall) | honest transfer at 30% loss (parts / mixed) | honest CPU (wall) | hostile ÷ honest (CPU) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const row of rows) {
     lines.push(
       `| ${row.label} (${row.parts} parts) | ${row.fragments} × ${row.fragmentBytes} | ${row.outcome} | ${row.seen} (${row.mixed} / ${row.degrees}) | ` +
-        `${fmt(row.seconds, 2)} s | ${row.honestParts} / ${row.honestMixed} | ${fmt(row.honestSeconds, 2)} s | ${fmt(row.seconds / row.honestSeconds, 2)}× |`,
+        `${fmt(row.cpuSeconds, 2)} s (${fmt(row.seconds, 2)} s) | ${row.honestParts} / ${row.honestMixed} | ` +
+        `${fmt(row.honestCpuSeconds, 2)} s (${fmt(row.honestSeconds, 2)} s) | ${fmt(row.cpuSeconds / row.honestCpuSeconds, 2)}× |`,
     );
   }
   lines.push(
     '',
-    `Budgets: ${mixedPartBudget(1000)} mixed parts and ${mixedDegreeBudget(1000)} mixed degrees at 1,000 fragments, ` +
-      `${mixedPartBudget(MAX_FRAGMENTS)} and ${mixedDegreeBudget(MAX_FRAGMENTS)} at the ${MAX_FRAGMENTS}-fragment cap. ` +
-      `Deriving one mixed part's fragment set: bc-ur's shuffle ${fmt(cost1000.bcur, 2)} ms at 1,000 fragments and ` +
-      `${fmt(costCap.bcur, 2)} ms at ${MAX_FRAGMENTS}; the fast derivation ${fmt(cost1000.fast, 3)} ms and ${fmt(costCap.fast, 3)} ms ` +
+    `Budgets at the ${cap}-fragment cap: ${mixedPartBudget(cap)} mixed parts and ${mixedDegreeBudget(cap)} mixed degrees. ` +
+      `Deriving one mixed part's fragment set: bc-ur's shuffle ${fmt(costCap.bcur, 2)} ms at ${cap} fragments, the fast ` +
+      `derivation ${fmt(costCap.fast, 3)} ms ` +
       `(${fmt(costCap.bcur / costCap.fast, 0)}× at the cap). What remains is bc-ur's decoder itself (profiled with ` +
       '`node --cpu-prof`): it reduces each new mixed part against every fragment already known (a subset test per ' +
       'known fragment) and by a byte-by-byte XOR per fragment it mixes, so its work grows with the fragment count × the ' +
@@ -562,7 +581,8 @@ async function boundsSection(lines: string[]): Promise<void> {
   for (const row of rows)
     process.stdout.write(
       `bounds: ${row.fragments}x${row.fragmentBytes}${row.label.startsWith('chosen') ? ' high-degree' : ''} hostile=${fmt(row.seconds, 2)}s ` +
-        `(${row.outcome}, ${row.seen} parts, ${row.mixed} mixed) honest-30%=${fmt(row.honestSeconds, 2)}s ratio=${fmt(row.seconds / row.honestSeconds, 2)}\n`,
+        `cpu=${fmt(row.cpuSeconds, 2)}s (${row.outcome}, ${row.seen} parts, ${row.mixed} mixed) honest-30%=${fmt(row.honestSeconds, 2)}s ` +
+        `cpu=${fmt(row.honestCpuSeconds, 2)}s cpu-ratio=${fmt(row.cpuSeconds / row.honestCpuSeconds, 2)}\n`,
     );
   process.stdout.write(
     `bounds: big-image=${fmt(imageRun.seconds, 3)}s (${imageRun.outcome}) camera-12mp=${fmt(frameRun.seconds, 2)}s (${frameRun.outcome})\n`,

@@ -30,8 +30,13 @@ export const MAX_FRAGMENT_BYTES = 1000;
 export const MAX_PART_CHARS = 8192;
 /** Largest reassembled message accepted. */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
-/** Most fragments accepted in one animated UR (the fountain decoder's work grows with the square of this). */
-export const MAX_FRAGMENTS = 2048;
+/**
+ * Most fragments accepted in one animated UR. The fountain decoder's work on a stream that never completes grows with
+ * the square of this (× the fragment size), and 256 keeps the worst such stream under a second of CPU on the
+ * appliance at the largest fragment size (docs/bench/qr.md). 256 frames is already 26 s of scanning at 10 frames/s:
+ * a larger request goes by file. At the default 400-byte fragments that is a 102,400-byte UR message.
+ */
+export const MAX_FRAGMENTS = 256;
 
 type Bytewords = { decode(text: string, style?: string): string; STYLES: { MINIMAL: string } };
 const bytewords = ((bytewordsModule as unknown as { default?: Bytewords }).default ??
@@ -135,7 +140,8 @@ export function parseUrPart(raw: string): ParsedPart {
   if (seqLength > MAX_FRAGMENTS) {
     throw makeError(
       'QR_PAYLOAD_TOO_LARGE',
-      `The animated UR has ${seqLength} fragments, more than the ${MAX_FRAGMENTS} accepted.`,
+      `The animated UR has ${seqLength} fragments, more than the ${MAX_FRAGMENTS} an animated QR accepts: the request is too large for an animated QR; save it as a file instead.`,
+      { fragments: seqLength, maxFragments: MAX_FRAGMENTS },
     );
   }
   // BCR-2020-005: the message is split into seqLen equal fragments; a header that disagrees is hostile or corrupt.

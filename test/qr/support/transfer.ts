@@ -1,6 +1,9 @@
 // Helpers for animated-transfer tests and benchmarks: seeded payloads, lossy frame streams, hand-built hostile parts.
 import bytewordsModule from '@ngraveio/bc-ur/dist/bytewords.js';
+import * as fountainEncoderModule from '@ngraveio/bc-ur/dist/fountainEncoder.js';
 import { FountainEncoderPart } from '@ngraveio/bc-ur/dist/fountainEncoder.js';
+import { getCRC } from '@ngraveio/bc-ur/dist/utils.js';
+import { fountainFragmentIndexes } from '../../../qr/fountain-indexes.js';
 import { seededRandom } from '../../../scripts/qr-corpus.js';
 
 export function randomBytes(length: number, seed: number): Uint8Array {
@@ -13,6 +16,18 @@ type Bytewords = {
   decode(text: string, style?: string): string;
   STYLES: { MINIMAL: string };
 };
+type Mixer = new (
+  message: Buffer,
+  maxFragmentLength: number,
+) => {
+  readonly fragmentsLength: number;
+  mix(indexes: number[]): Buffer;
+};
+// bc-ur's FountainEncoder is its module's default export (CommonJS: reached through `default` once or twice).
+const encoderExports = fountainEncoderModule as unknown as { default: Mixer | { default: Mixer } };
+const FountainEncoder: Mixer =
+  'default' in encoderExports.default ? encoderExports.default.default : (encoderExports.default as Mixer);
+
 const bytewords = ((bytewordsModule as { default?: Bytewords }).default ?? bytewordsModule) as Bytewords;
 
 /** A multi-part UR built by hand from header fields (for hostile or corrupted parts). */
@@ -74,4 +89,28 @@ export function splitPart(part: string): {
     checksum: p.checksum,
     fragment: new Uint8Array(p.fragment),
   };
+}
+
+/**
+ * A real transfer's part at any seqNum: bc-ur's own fragments and mix, with the fast fragment-set derivation (equal to
+ * bc-ur's, test/qr/fountain-indexes.test.ts), so that transfers of hundreds of fragments build in milliseconds.
+ */
+export function fastTransfer(
+  message: Uint8Array,
+  fragmentBytes: number,
+): { fragments: number; indexes(seqNum: number): number[]; part(seqNum: number): string } {
+  const encoder = new FountainEncoder(Buffer.from(message), fragmentBytes);
+  const fragments = encoder.fragmentsLength;
+  const checksum = getCRC(Buffer.from(message));
+  const indexes = (seqNum: number) => fountainFragmentIndexes(seqNum, fragments, checksum);
+  const part = (seqNum: number) =>
+    buildPart(
+      'bytes',
+      seqNum,
+      fragments,
+      message.length,
+      checksum,
+      new Uint8Array(encoder.mix(indexes(seqNum))),
+    );
+  return { fragments, indexes, part };
 }
