@@ -33,6 +33,7 @@ import {
 } from '../store/home.js';
 import { enrollOfficers, parseOfficerArgument } from '../store/officers.js';
 import type { Officer } from '../policy/signing.js';
+import { holdInitAt } from './stage-hold.js';
 
 /** What the operator asks for (`coldsign init` options). */
 export interface InitRequest {
@@ -129,6 +130,7 @@ export async function initAppliance(
   // Two inits of one home (or on one external token) run one after the other; the PIN is asked first.
   const initLock = acquireInitLock(plan.home, onWait);
   try {
+    await holdInitAt('locked');
     refuseUsedDirectory(plan.home);
     return await buildHome(plan, pin);
   } finally {
@@ -149,9 +151,12 @@ async function buildHome(plan: InitPlan, pin: string): Promise<{ auditPublicKey:
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
+    await holdInitAt('staged');
     auditPublicKey = await createHome(staging, config, pin, officers, quorum);
+    await holdInitAt('configured');
     if (existsSync(home.dir)) rmdirSync(home.dir); // an empty directory the operator made
     renameSync(staging.dir, home.dir);
+    await holdInitAt('renamed');
     // The embedded token's conf names the token directory by absolute path: now the home's own.
     if (embedded) useSoftHsmHome(home.dir);
     fsyncDirectory(dirname(home.dir));
@@ -178,6 +183,7 @@ async function createHome(
     // The SO PIN only unlocks a locked user PIN: taken from COLDSIGN_SO_PIN, or random and never stored.
     const soPin = process.env.COLDSIGN_SO_PIN || randomBytes(16).toString('hex');
     initSoftHsmToken(config.hsm.module, config.hsm.token, soPin, pin);
+    await holdInitAt('token');
   }
   let auditPublicKey = '';
   // Checks the connection, the PIN and the mechanisms before anything is written.
@@ -207,6 +213,7 @@ async function createHome(
   } finally {
     hsm.close();
   }
+  await holdInitAt('anchored');
   writeConfig(home, config);
   return auditPublicKey;
 }

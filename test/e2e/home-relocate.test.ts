@@ -1,13 +1,15 @@
 /**
  * The home's life: a copied or moved embedded home keeps working on its own token; a database and a token of
  * different homes are told apart; `init --module` creates a missing home, refuses a token that serves another
- * home and leaves nothing behind; an init killed at any moment leaves either no home or a whole one.
+ * home and leaves nothing behind; an init killed at each of its stages (held there by COLDSIGN_TEST_HOLD_INIT, so
+ * the kill lands exactly there on any machine) leaves either no home or a whole one, and init can run again.
  * Real CLI processes, real SoftHSM2 (embedded, and as an external PKCS#11 token), real SQLite.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { INIT_STAGES, type InitStage } from '../../appliance/stage-hold.js';
 import { findSoftHsmModule } from '../../hsm/softhsm.js';
 import { BIN, createCliHome, type CliHome } from '../support/cli.js';
 import { createTestToken } from '../support/softhsm.js';
@@ -82,31 +84,109 @@ describe('init on an external PKCS#11 token', () => {
   });
 });
 
-describe('an interrupted init', () => {
-  it('killed at any moment leaves no home or a whole one, and init can run again', async () => {
-    // Kill points spread over an init's run; whatever point is hit, the outcome must be one of the two.
-    for (const afterMs of [50, 200, 400, 800]) {
-      const cli = newHome();
-      await new Promise<void>((resolve) => {
-        const child = spawn(process.execPath, [BIN, 'init'], {
-          env: { ...process.env, ...cli.env },
-          stdio: 'ignore',
-        });
-        const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
-        child.on('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      const home = cli.env.COLDSIGN_HOME!;
-      if (existsSync(home)) {
-        const verify = cli.run(['audit', 'verify']);
-        expect(verify.code, verify.stderr).toBe(0);
-      } else {
-        const again = cli.run(['init']);
-        expect(again.code, again.stderr).toBe(0);
-        expect(readdirSync(cli.dir)).toEqual(['home']); // the killed init's staging directory is gone
+/**
+ * Runs a real `init` held at `stage` (COLDSIGN_TEST_HOLD_INIT, appliance/stage-hold.ts), checks what exists while
+ * it is held, then kills it with `signal`. Resolves with how the process ended; rejects if it ends on its own.
+ */
+function initHeldAndKilled(
+  cli: CliHome,
+  stage: InitStage,
+  signal: NodeJS.Signals,
+  whileHeld: () => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'init'], {
+      env: { ...process.env, ...cli.env, COLDSIGN_TEST_HOLD_INIT: stage },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let held = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!held && stderr.includes(`coldsign: init held at ${stage}\n`)) {
+        held = true;
+        try {
+          whileHeld();
+        } catch (error) {
+          child.kill('SIGKILL');
+          reject(error as Error);
+          return;
+        }
+        child.kill(signal);
       }
-    }
+    });
+    child.on('exit', (code, endSignal) => {
+      if (held) resolve({ code, signal: endSignal });
+      else reject(new Error(`init ended before it was held at ${stage} (code ${code}): ${stderr}`));
+    });
+  });
+}
+
+describe('an interrupted init', () => {
+  const lockName = '.home.init.lock';
+  const isStaging = (name: string) => name.startsWith('.home.init-');
+  const beforeRename = INIT_STAGES.filter((stage) => stage !== 'renamed');
+
+  // Each stage of an init in turn: the kill comes exactly there, however fast or loaded the machine is.
+  for (const stage of beforeRename) {
+    it(`SIGKILLed when held at "${stage}" leaves no home; the init lock it leaves does not block a new init`, async () => {
+      const cli = newHome();
+      const home = cli.env.COLDSIGN_HOME!;
+      const ended = await initHeldAndKilled(cli, stage, 'SIGKILL', () => {
+        const names = readdirSync(cli.dir);
+        expect(names).toContain(lockName);
+        expect(existsSync(home)).toBe(false);
+        // from "staged" on, the home is being built beside it (and is whole, config and all, at "configured")
+        const staging = names.filter(isStaging);
+        expect(staging).toHaveLength(stage === 'locked' ? 0 : 1);
+        if (stage === 'token') expect(readdirSync(join(cli.dir, staging[0]!))).toContain('softhsm-tokens');
+        if (stage === 'anchored' || stage === 'configured')
+          expect(readdirSync(join(cli.dir, staging[0]!))).toContain('coldsign.db');
+        if (stage === 'configured') expect(readdirSync(join(cli.dir, staging[0]!))).toContain('config.json');
+      });
+      expect(ended.signal).toBe('SIGKILL');
+      expect(existsSync(home)).toBe(false);
+      expect(readdirSync(cli.dir)).toContain(lockName); // SIGKILL left no chance to remove it
+
+      // No waiting allowed: a lock that outlived its process would make this init exit 7 (HOME_BUSY).
+      const again = cli.run(['init', '--json'], { COLDSIGN_LOCK_WAIT: '0' });
+      expect(again.code, again.stderr).toBe(0);
+      expect(readdirSync(cli.dir)).toEqual(['home']); // the killed init's staging directory and lock are gone
+      const verify = cli.run(['audit', 'verify']);
+      expect(verify.code, verify.stderr).toBe(0);
+    });
+  }
+
+  it('SIGKILLed just after the rename leaves a whole home that opens and that init refuses to redo', async () => {
+    const cli = newHome();
+    const home = cli.env.COLDSIGN_HOME!;
+    const ended = await initHeldAndKilled(cli, 'renamed', 'SIGKILL', () => {
+      expect(existsSync(join(home, 'config.json'))).toBe(true);
+      expect(readdirSync(cli.dir).filter(isStaging)).toEqual([]);
+    });
+    expect(ended.signal).toBe('SIGKILL');
+    // The token conf still named the staging path: opening the home points it at the home's own tokens.
+    const verify = cli.run(['audit', 'verify'], { COLDSIGN_LOCK_WAIT: '0' });
+    expect(verify.code, verify.stderr).toBe(0);
+    const again = cli.run(['init', '--json'], { COLDSIGN_LOCK_WAIT: '0' });
+    expect(again.code).toBe(2);
+    expect(errorCode(again.stdout)).toBe('HOME_ALREADY_INITIALIZED');
+    const key = cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'after-crash'], {
+      COLDSIGN_LOCK_WAIT: '0',
+    });
+    expect(key.code, key.stderr).toBe(0);
+  });
+
+  it('SIGTERMed while held removes its staging directory and exits 130; init then runs again', async () => {
+    const cli = newHome();
+    const ended = await initHeldAndKilled(cli, 'anchored', 'SIGTERM', () => {
+      expect(readdirSync(cli.dir).filter(isStaging)).toHaveLength(1);
+    });
+    expect(ended.code).toBe(130);
+    expect(existsSync(cli.env.COLDSIGN_HOME!)).toBe(false);
+    expect(readdirSync(cli.dir).filter(isStaging)).toEqual([]);
+    const again = cli.run(['init'], { COLDSIGN_LOCK_WAIT: '0' });
+    expect(again.code, again.stderr).toBe(0);
+    expect(readdirSync(cli.dir)).toEqual(['home']);
   });
 });
