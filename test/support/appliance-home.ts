@@ -3,8 +3,9 @@
  * `officer keygen`, `init --officer … --quorum N`, keys generated in the HSM and, optionally, a policy signed
  * by the officers and applied. Real `bin/coldsign` processes all the way; every step's exit code is asserted.
  */
-import { writeFileSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { createCliHome, type CliHome, type CliResult } from './cli.js';
 
@@ -48,6 +49,8 @@ export interface ApplianceHome {
   file(name: string): string;
   /** Runs the CLI with the home's environment plus `env`. */
   run(args: string[], env?: Record<string, string | undefined>, input?: string): CliResult;
+  /** As `run`, without blocking the test process (independent cases run concurrently). */
+  runAsync(args: string[], env?: Record<string, string | undefined>, input?: string): Promise<CliResult>;
   /** Each officer's public key (hex), as `officer keygen` printed it. */
   officerKeys: Record<string, string>;
   /** The keys generated at set-up, by label. */
@@ -67,6 +70,8 @@ export function createApplianceHome(options: ApplianceHomeOptions = {}): Applian
   const file = (name: string) => join(cli.dir, name);
   const run: ApplianceHome['run'] = (args, env = {}, input) =>
     cli.run(args, { ...options.env, ...env }, input);
+  const runAsync: ApplianceHome['runAsync'] = (args, env = {}, input) =>
+    cli.runAsync(args, { ...options.env, ...env }, input);
 
   const officerKeys: Record<string, string> = {};
   for (const officer of officers) {
@@ -123,5 +128,33 @@ export function createApplianceHome(options: ApplianceHomeOptions = {}): Applian
     const applied = applyPolicy(options.policy(keys));
     expect(applied.code, applied.stderr).toBe(0);
   }
-  return { cli, file, run, officerKeys, keys, signPolicy, applyPolicy, cleanup: () => cli.cleanup() };
+  return {
+    cli,
+    file,
+    run,
+    runAsync,
+    officerKeys,
+    keys,
+    signPolicy,
+    applyPolicy,
+    cleanup: () => cli.cleanup(),
+  };
+}
+
+/**
+ * Copies a built home (database and embedded token) to `target` for a test of its own: the database's WAL is
+ * checkpointed into the main file first and the SoftHSM2 configuration left out, so the first command run on
+ * the copy points it at the copy's own token. Copies share nothing: cases on copies may run concurrently.
+ */
+export function copyHome(source: string, target: string): string {
+  const db = new Database(join(source, 'coldsign.db'));
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  rmSync(target, { recursive: true, force: true });
+  cpSync(source, target, { recursive: true });
+  rmSync(join(target, 'softhsm2.conf'), { force: true });
+  return target;
 }

@@ -6,14 +6,19 @@
  * decision — and `audit verify` names it. Real `bin/coldsign` processes, an embedded SoftHSM2 token,
  * the SQLite file edited through better-sqlite3 as `sqlite3` would.
  */
-import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as bitcoin from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPsbt } from '../../../scripts/demo/coordinator.js';
 import { type CliHome } from '../../support/cli.js';
-import { createApplianceHome, officerPassphrase, type ApplianceHome } from '../../support/appliance-home.js';
+import {
+  copyHome,
+  createApplianceHome,
+  officerPassphrase,
+  type ApplianceHome,
+} from '../../support/appliance-home.js';
 
 const network = bitcoin.networks.bitcoin;
 const EXCHANGE = bitcoin.payments.p2wpkh({
@@ -58,17 +63,8 @@ function policyDoc(version: number) {
   };
 }
 
-/** A copy of the home (database and token), its SoftHSM2 configuration pointing at the copy. */
-function copyHome(name: string): string {
-  const copy = file(name);
-  rmSync(copy, { recursive: true, force: true });
-  const db = new Database(join(cli.env.COLDSIGN_HOME!, 'coldsign.db'));
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  db.close();
-  cpSync(cli.env.COLDSIGN_HOME!, copy, { recursive: true });
-  rmSync(join(copy, 'softhsm2.conf'), { force: true });
-  return copy;
-}
+/** A copy of the home (database and token) for one case: the cases share nothing and run concurrently. */
+const copyOf = (name: string): string => copyHome(cli.env.COLDSIGN_HOME!, file(name));
 
 function edit(home: string, sql: (db: Database.Database) => void): void {
   const db = new Database(join(home, 'coldsign.db'));
@@ -116,9 +112,9 @@ beforeAll(() => {
 });
 afterAll(() => cli?.cleanup());
 
-describe('the three attacks on state outside the chain now fail', () => {
-  it('inserted officers do not make an attacker-signed policy apply (exit 6)', () => {
-    const home = copyHome('officers-attack');
+describe.concurrent('the three attacks on state outside the chain now fail', () => {
+  it('inserted officers do not make an attacker-signed policy apply (exit 6)', async ({ expect }) => {
+    const home = copyOf('officers-attack');
     edit(home, (db) => {
       const last = db.prepare('SELECT seq, link FROM officers ORDER BY seq DESC, pos DESC LIMIT 1').get() as {
         seq: number;
@@ -144,13 +140,17 @@ describe('the three attacks on state outside the chain now fail', () => {
       }),
     );
     appliance.signPolicy(file('evil-policy.json'), ['mallory', 'eve']);
-    const apply = cli.run(['policy', 'apply', file('evil-policy.json'), '--json'], { COLDSIGN_HOME: home });
+    const apply = await cli.runAsync(['policy', 'apply', file('evil-policy.json'), '--json'], {
+      COLDSIGN_HOME: home,
+    });
     expect(apply.code, apply.stdout).toBe(6);
     expect(errorCode(apply.stdout)).toBe('AUDIT_TAMPERED');
   });
 
-  it('a forged row in keys does not make the attacker’s output our change (exit 6, nothing written)', () => {
-    const home = copyHome('keys-attack');
+  it('a forged row in keys does not make the attacker’s output our change (exit 6, nothing written)', async ({
+    expect,
+  }) => {
+    const home = copyOf('keys-attack');
     edit(home, (db) => {
       const last = db.prepare('SELECT * FROM keys ORDER BY seq DESC LIMIT 1').get() as Record<
         string,
@@ -188,7 +188,7 @@ describe('the three attacks on state outside the chain now fail', () => {
     psbt.addOutput({ address: EXCHANGE, value: 10_000_000n });
     psbt.addOutput({ address: ATTACKER, value: 89_990_000n });
     writeFileSync(file('drain.psbt'), psbt.toBase64());
-    const sign = cli.run(['sign', file('drain.psbt'), '--out', file('drain.out'), '--json'], {
+    const sign = await cli.runAsync(['sign', file('drain.psbt'), '--out', file('drain.out'), '--json'], {
       COLDSIGN_HOME: home,
     });
     expect(sign.code, sign.stdout).toBe(6);
@@ -196,10 +196,12 @@ describe('the three attacks on state outside the chain now fail', () => {
     expect(existsSync(file('drain.out'))).toBe(false);
   });
 
-  it('deleting the velocity history does not reset the limit (exit 6, nothing written)', () => {
-    const home = copyHome('velocity-attack');
+  it('deleting the velocity history does not reset the limit (exit 6, nothing written)', async ({
+    expect,
+  }) => {
+    const home = copyOf('velocity-attack');
     edit(home, (db) => db.prepare('DELETE FROM velocity').run());
-    const sign = cli.run(['sign', file('probe.psbt'), '--out', file('velocity.out'), '--json'], {
+    const sign = await cli.runAsync(['sign', file('probe.psbt'), '--out', file('velocity.out'), '--json'], {
       COLDSIGN_HOME: home,
     });
     expect(sign.code, sign.stdout).toBe(6);
@@ -254,35 +256,38 @@ function tampers(): Tamper[] {
   return cases;
 }
 
-describe('every single-row edit, insert or delete in every state table', () => {
-  it('the untouched home refuses the probe by policy (exit 4) and verifies', () => {
-    const home = copyHome('baseline');
-    const sign = cli.run(['sign', file('probe.psbt'), '--out', file('baseline.out'), '--json'], {
+// Each case edits its own copy of the home and writes its own output path: the cases are independent.
+describe.concurrent('every single-row edit, insert or delete in every state table', () => {
+  it('the untouched home refuses the probe by policy (exit 4) and verifies', async ({ expect }) => {
+    const home = copyOf('baseline');
+    const sign = await cli.runAsync(['sign', file('probe.psbt'), '--out', file('baseline.out'), '--json'], {
       COLDSIGN_HOME: home,
     });
     expect(sign.code, sign.stdout).toBe(4);
-    expect(cli.run(['audit', 'verify', '--json'], { COLDSIGN_HOME: home }).code).toBe(0);
+    expect((await cli.runAsync(['audit', 'verify', '--json'], { COLDSIGN_HOME: home })).code).toBe(0);
   });
 
-  it.each(tampers())(
+  it.for(tampers())(
     '%s: %s is detected (exit 6) or changes no decision, and audit verify names it',
-    (table, what, sql) => {
-      const home = copyHome(`${table}-${what.replace(/\W+/g, '-')}`);
+    async ([table, what, sql], { expect }) => {
+      const name = `${table}-${what.replace(/\W+/g, '-')}`;
+      const out = file(`${name}.out`);
+      const home = copyOf(name);
       const before = new Database(join(home, 'coldsign.db'), { readonly: true });
       const count = (before.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
       before.close();
       expect(count, `the ${table} table has rows to tamper with`).toBeGreaterThan(0);
       edit(home, sql);
-      const verify = cli.run(['audit', 'verify', '--json'], { COLDSIGN_HOME: home });
+      const verify = await cli.runAsync(['audit', 'verify', '--json'], { COLDSIGN_HOME: home });
       expect(verify.code, verify.stdout).toBe(6);
-      const sign = cli.run(['sign', file('probe.psbt'), '--out', file(`${table}.out`), '--json'], {
+      const sign = await cli.runAsync(['sign', file('probe.psbt'), '--out', out, '--json'], {
         COLDSIGN_HOME: home,
       });
       expect([4, 6], sign.stdout).toContain(sign.code);
       if (sign.code === 4) expect(errorCode(sign.stdout)).toMatch(/POLICY_DENIED|APPROVALS_MISSING/);
       else
         expect(errorCode(sign.stdout)).toMatch(/AUDIT_TAMPERED|STATE_INCONSISTENT|POLICY_SIGNATURE_INVALID/);
-      expect(existsSync(file(`${table}.out`))).toBe(false);
+      expect(existsSync(out)).toBe(false);
     },
   );
 });
