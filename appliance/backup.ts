@@ -22,7 +22,8 @@ import Database from 'better-sqlite3';
 import { makeError, storageFailure } from '../core/errors.js';
 import { openDatabase } from '../store/database.js';
 import { auditHead } from '../store/audit.js';
-import { acquireHomeLock, isInitialized, readConfig, resolveHome } from '../store/home.js';
+import { isInitialized, resolveHome } from '../store/home.js';
+import { withWriterHome } from './writer-home.js';
 
 const BACKUP_TABLE = 'coldsign_backup';
 const TOKEN_DIR = 'softhsm-tokens';
@@ -54,46 +55,43 @@ export interface BackupReport {
  * `onWait` is told when another process holds the lock.
  */
 export async function backupHome(out: string, onWait: () => void): Promise<BackupReport> {
-  const home = resolveHome();
-  const config = readConfig(home);
-  const options = { out };
-  const lock = acquireHomeLock(home, onWait);
-  const temporary = join(dirname(options.out), `.${basename(options.out)}.${process.pid}.tmp`);
-  let head: { seq: number; hash: string };
-  try {
-    const anchorPath = anchorRecordPath(home.databasePath);
-    let anchorRecords: Buffer | undefined;
-    const db = openDatabase(home.databasePath);
+  // A backup needs no PIN and writes nothing in the home; it holds the writer lock so nothing changes meanwhile.
+  return withWriterHome({ onWait }, async ({ home, config }) => {
+    const temporary = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+    let head: { seq: number; hash: string };
     try {
-      head = auditHead(db);
-      await db.sqlite.backup(temporary);
-      // Read under the same writer lock as the database: the anchor records name the checkpoint the
-      // HSM anchored, and only a record of the same moment as the database lets the restored home verify.
-      if (existsSync(anchorPath)) anchorRecords = readFileSync(anchorPath);
-    } finally {
-      db.close();
+      const anchorPath = anchorRecordPath(home.databasePath);
+      let anchorRecords: Buffer | undefined;
+      const db = openDatabase(home.databasePath);
+      try {
+        head = auditHead(db);
+        await db.sqlite.backup(temporary);
+        // Read under the same writer lock as the database: the anchor records name the checkpoint the
+        // HSM anchored, and only a record of the same moment as the database lets the restored home verify.
+        if (existsSync(anchorPath)) anchorRecords = readFileSync(anchorPath);
+      } finally {
+        db.close();
+      }
+      const copy = new Database(temporary);
+      try {
+        copy.exec(`CREATE TABLE ${BACKUP_TABLE} (name TEXT PRIMARY KEY, content BLOB NOT NULL) STRICT`);
+        const insert = copy.prepare(`INSERT INTO ${BACKUP_TABLE} (name, content) VALUES (?, ?)`);
+        insert.run('config.json', readFileSync(home.configPath));
+        if (anchorRecords) insert.run(relative(home.dir, anchorPath), anchorRecords);
+        if (config.hsm.embedded)
+          for (const path of filesUnder(join(home.dir, TOKEN_DIR)))
+            insert.run(relative(home.dir, path), readFileSync(path));
+        copy.pragma('journal_mode = DELETE');
+      } finally {
+        copy.close();
+      }
+      renameSync(temporary, out);
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw storageFailure(error) ?? error;
     }
-    const copy = new Database(temporary);
-    try {
-      copy.exec(`CREATE TABLE ${BACKUP_TABLE} (name TEXT PRIMARY KEY, content BLOB NOT NULL) STRICT`);
-      const insert = copy.prepare(`INSERT INTO ${BACKUP_TABLE} (name, content) VALUES (?, ?)`);
-      insert.run('config.json', readFileSync(home.configPath));
-      if (anchorRecords) insert.run(relative(home.dir, anchorPath), anchorRecords);
-      if (config.hsm.embedded)
-        for (const path of filesUnder(join(home.dir, TOKEN_DIR)))
-          insert.run(relative(home.dir, path), readFileSync(path));
-      copy.pragma('journal_mode = DELETE');
-    } finally {
-      copy.close();
-    }
-    renameSync(temporary, options.out);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw storageFailure(error) ?? error;
-  } finally {
-    lock.release();
-  }
-  return { home: home.dir, file: out, audit: head, embeddedToken: config.hsm.embedded };
+    return { home: home.dir, file: out, audit: head, embeddedToken: config.hsm.embedded };
+  });
 }
 
 /** What a restore made: the new home, its audit head, and whether the token and the anchor records came back. */

@@ -3,7 +3,6 @@
  * files are written (atomically). The CLI reaches the store only through the appliance (ARCHITECTURE.md).
  */
 export {
-  acquireHomeLock,
   isHomeWritable,
   isInitialized,
   readConfig,

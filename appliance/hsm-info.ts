@@ -13,38 +13,42 @@ import { readConfig, resolveHome } from '../store/home.js';
 
 export type { AnchorState, FullVerificationStatus, HsmReport };
 
-/** The HSM of the home of COLDSIGN_HOME, described without logging in. */
-export function describeHomeHsm(): HsmReport {
+/** What `hsm info` reads of one home, resolved once: the HSM, its audit anchors and the last full verification. */
+export interface HomeHsmInfo {
+  /** The HSM described without logging in. */
+  describe(): HsmReport;
+  /** The audit anchors the HSM holds for this home (needs the user PIN). */
+  anchorState(pin: string): Promise<AnchorState[]>;
+  /** The last full verification of the audit log (`audit verify`) and whether it is overdue; no PIN needed. */
+  fullVerification(): FullVerificationStatus | { status: string };
+}
+
+/** The home of COLDSIGN_HOME, its configuration and (embedded) token configuration resolved once. */
+export function homeHsmInfo(): HomeHsmInfo {
   const home = resolveHome();
   const config = readConfig(home);
   if (config.hsm.embedded) useSoftHsmHome(home.dir);
-  return describeHsm(config.hsm);
-}
-
-/** The audit anchors the HSM holds for this home (needs the user PIN). */
-export async function readAnchorState(pin: string): Promise<AnchorState[]> {
-  const home = resolveHome();
-  const config = readConfig(home);
-  if (config.hsm.embedded) useSoftHsmHome(home.dir);
-  const hsm = Hsm.open(config.hsm, pin, { size: 1 });
-  const db = openDatabase(home.databasePath);
-  try {
-    const ports = await hsmAuditPorts(hsm, { db });
-    return await ports.pins.state();
-  } finally {
-    db.close();
-    hsm.close();
-  }
-}
-
-/** The last full verification of the audit log (`audit verify`) and whether it is overdue; no PIN needed. */
-export function homeFullVerification(): FullVerificationStatus | { status: string } {
-  const home = resolveHome();
-  if (!existsSync(home.databasePath)) return { status: 'no database yet' };
-  const db = openDatabase(home.databasePath);
-  try {
-    return fullVerificationStatus(db, new Date());
-  } finally {
-    db.close();
-  }
+  return {
+    describe: () => describeHsm(config.hsm),
+    async anchorState(pin) {
+      const hsm = Hsm.open(config.hsm, pin, { size: 1 });
+      const db = openDatabase(home.databasePath);
+      try {
+        const ports = await hsmAuditPorts(hsm, { db });
+        return await ports.pins.state();
+      } finally {
+        db.close();
+        hsm.close();
+      }
+    },
+    fullVerification() {
+      if (!existsSync(home.databasePath)) return { status: 'no database yet' };
+      const db = openDatabase(home.databasePath);
+      try {
+        return fullVerificationStatus(db, new Date());
+      } finally {
+        db.close();
+      }
+    },
+  };
 }

@@ -9,7 +9,6 @@ import { parseJsonStrict } from '../core/json.js';
 import { Hsm } from '../hsm/index.js';
 import { useSoftHsmHome } from '../hsm/softhsm.js';
 import { openDatabase, type ColdsignDb } from '../store/database.js';
-import { acquireHomeLock, isHomeWritable, readConfig, resolveHome } from '../store/home.js';
 import { loadOfficerKey } from '../store/officer-keys.js';
 import {
   applyReanchor,
@@ -21,6 +20,7 @@ import {
   type ReanchorOutcome,
   type ReanchorRequest,
 } from '../store/reanchor.js';
+import { withWriterHome } from './writer-home.js';
 
 export { reanchorRequestId, type ReanchorFinding, type ReanchorRequest } from '../store/reanchor.js';
 
@@ -30,36 +30,25 @@ export interface LockedHomeIo {
   onWait: () => void;
 }
 
-/** Opens home, HSM and database under the writer lock (the PIN asked first, so a prompt never holds the home). */
+/** Opens HSM and database of the home held for writing (the PIN asked first, so a prompt never holds the home). */
 async function withLockedHsm<T>(io: LockedHomeIo, fn: (db: ColdsignDb, hsm: Hsm) => Promise<T>): Promise<T> {
-  const home = resolveHome();
-  const config = readConfig(home);
-  if (!isHomeWritable(home))
-    throw makeError(
-      'HOME_READ_ONLY',
-      `The coldsign home ${home.dir} is read-only: a re-anchor writes to it.`,
-      {
-        home: home.dir,
-      },
-    );
-  const pin = await io.readPin();
-  const lock = acquireHomeLock(home, io.onWait);
-  try {
-    if (config.hsm.embedded) useSoftHsmHome(home.dir);
-    const db = openDatabase(home.databasePath);
-    try {
-      const hsm = Hsm.open(config.hsm, pin);
+  return withWriterHome(
+    { ...io, readOnlyReason: 'a re-anchor writes to it.' },
+    async ({ home, config, pin }) => {
+      if (config.hsm.embedded) useSoftHsmHome(home.dir);
+      const db = openDatabase(home.databasePath);
       try {
-        return await fn(db, hsm);
+        const hsm = Hsm.open(config.hsm, pin!);
+        try {
+          return await fn(db, hsm);
+        } finally {
+          hsm.close();
+        }
       } finally {
-        hsm.close();
+        db.close();
       }
-    } finally {
-      db.close();
-    }
-  } finally {
-    lock.release();
-  }
+    },
+  );
 }
 
 /** Reads a re-anchor request document (strict JSON, bounded). */

@@ -3,49 +3,50 @@
  * audit log at least): they hold the home's writer lock for their whole run. Reading commands take no lock
  * and, on a read-only home, read a snapshot of the database.
  */
-import { isColdsignError, makeError } from '../core/errors.js';
+import { isColdsignError } from '../core/errors.js';
 import { ApplianceSession } from '../appliance/session.js';
-import { acquireHomeLock, isHomeWritable, readConfig, resolveHome } from '../appliance/home.js';
+import { isHomeWritable, readConfig, resolveHome } from '../appliance/home.js';
+import { withWriterHome } from '../appliance/writer-home.js';
 import { PIN, readSecret } from './secrets.js';
 
 export async function withSession<T>(
   fn: (session: ApplianceSession) => Promise<T>,
   options: { unlock?: boolean; fullVerify?: boolean } = {},
 ): Promise<T> {
-  const writer = options.unlock !== false;
-  const home = resolveHome();
-  readConfig(home); // a missing or mistyped home is named before anything else is said
-  const writable = isHomeWritable(home);
-  if (writer && !writable) {
-    throw makeError(
-      'HOME_READ_ONLY',
-      `The coldsign home ${home.dir} is read-only: this command records to the audit log and needs to write; make it writable (keys list, policy show and audit export work as it is).`,
-      { home: home.dir },
-    );
+  if (options.unlock === false) {
+    const home = resolveHome();
+    readConfig(home); // a missing or mistyped home is named before anything else is said
+    return useSession(openForReading(isHomeWritable(home)), fn);
   }
-  // The PIN is asked for before the lock is taken, so a prompt never holds the home.
-  const pin = writer ? await readSecret(PIN) : undefined;
-  const lock = writer
-    ? acquireHomeLock(home, () =>
+  return withWriterHome(
+    {
+      readPin: () => readSecret(PIN),
+      onWait: () =>
         process.stderr.write('Another coldsign process is using this home; waiting for it to finish...\n'),
-      )
-    : undefined;
-  try {
-    const session = writer ? new ApplianceSession() : openForReading(writable);
-    try {
-      if (pin !== undefined) {
-        const { head, auditWarning } = await session.unlock(pin);
+      readOnlyReason:
+        'this command records to the audit log and needs to write; make it writable (keys list, policy show and audit export work as it is).',
+    },
+    ({ pin }) =>
+      useSession(new ApplianceSession(), async (session) => {
+        const { head, auditWarning } = await session.unlock(pin!);
         // The checkpoint head on every unlock: an auditor comparing it over time notices a head that went back.
         if (process.stderr.isTTY) process.stderr.write(`audit head: entry ${head.seq} ${head.hash}\n`);
         // Not for `audit verify` itself, which is the remedy.
         if (auditWarning && !options.fullVerify) process.stderr.write(`warning: ${auditWarning}\n`);
-      }
-      return await fn(session);
-    } finally {
-      await session.close();
-    }
+        return fn(session);
+      }),
+  );
+}
+
+/** Runs `fn` with the session and closes it after. */
+async function useSession<T>(
+  session: ApplianceSession,
+  fn: (session: ApplianceSession) => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn(session);
   } finally {
-    lock?.release();
+    await session.close();
   }
 }
 

@@ -3,13 +3,7 @@
  * the mechanisms coldsign uses, the profile and what it cannot do, and (with the PIN) the audit anchor's state.
  */
 import { isColdsignError } from '../../core/errors.js';
-import {
-  describeHomeHsm,
-  homeFullVerification,
-  readAnchorState,
-  type AnchorState,
-  type HsmReport,
-} from '../../appliance/hsm-info.js';
+import { homeHsmInfo, type AnchorState, type HomeHsmInfo, type HsmReport } from '../../appliance/hsm-info.js';
 import { describeFullVerification } from '../audit-freshness.js';
 import { printJson, println } from '../output.js';
 import { PIN, readSecret } from '../secrets.js';
@@ -20,7 +14,7 @@ interface AnchorReport {
   anchors: AnchorState[];
 }
 
-async function anchorState(): Promise<AnchorReport> {
+async function anchorState(info: HomeHsmInfo): Promise<AnchorReport> {
   let pin: string;
   try {
     pin = await readSecret(PIN);
@@ -29,13 +23,14 @@ async function anchorState(): Promise<AnchorReport> {
       return { status: 'not shown: set COLDSIGN_PIN or run in a terminal to read it', anchors: [] };
     throw error;
   }
-  return { status: 'read', anchors: await readAnchorState(pin) };
+  return { status: 'read', anchors: await info.anchorState(pin) };
 }
 
 export async function hsmInfoCommand(options: { json?: boolean }): Promise<void> {
-  const report = describeHomeHsm();
-  const anchor = await anchorState();
-  const audit = homeFullVerification();
+  const info = homeHsmInfo();
+  const report = info.describe();
+  const anchor = await anchorState(info);
+  const audit = info.fullVerification();
   if (options.json) return printJson({ ...report, anchor, audit });
   printReport(report, anchor);
   println(describeFullVerification(audit));
