@@ -85,7 +85,8 @@ export async function startCamera(callbacks: CameraCallbacks): Promise<CameraSca
       return;
     }
     busy = false;
-    if (message.type === 'decoded') video.dataset.frameSource = message.source;
+    // which path the last decoded frame took (y-plane or rgba), kept after the camera stops: for diagnostics
+    if (message.type === 'decoded') document.body.dataset.cameraFrames = message.source;
     if (message.type === 'decoded' && message.texts.length > 0) callbacks.onTexts(message.texts);
     if (message.type === 'error') callbacks.onError(message.code, message.message);
     if (message.type === 'error' && message.id < 0) return;
