@@ -654,6 +654,39 @@ window.measure = async (index, width, height) => {
   const asY = await ask({ type: 'video-frame', id: nextId++, frame }, [frame]);
   return { convertMs, rgbaMs: asRgba.millis, yMs: asY.millis, same: JSON.stringify(asRgba.texts) === JSON.stringify(asY.texts) };
 };
+// the main thread's share of a camera frame: canvas draw + getImageData (RGBA path) vs wrapping it as a VideoFrame
+// (Y path; its Y plane is then copied out in the Worker, timed here too), on Chromium's fake capture device
+window.cameraCost = async (width, height) => {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width, height } });
+  const video = document.createElement('video');
+  video.muted = true;
+  video.srcObject = stream;
+  await video.play();
+  await new Promise((r) => setTimeout(r, 300));
+  const canvas = document.createElement('canvas');
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  const t = { canvas: [], wrap: [], copy: [] };
+  let format = '';
+  for (let k = 0; k < 9; k++) {
+    let s = performance.now();
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    context.drawImage(video, 0, 0);
+    context.getImageData(0, 0, canvas.width, canvas.height);
+    t.canvas.push(performance.now() - s);
+    s = performance.now();
+    const frame = new VideoFrame(video);
+    t.wrap.push(performance.now() - s);
+    format = frame.format;
+    s = performance.now();
+    await frame.copyTo(new Uint8Array(frame.allocationSize({ rect: frame.visibleRect })), { rect: frame.visibleRect });
+    t.copy.push(performance.now() - s);
+    frame.close();
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  for (const track of stream.getTracks()) track.stop();
+  const med = (a) => a.sort((x, y) => x - y)[a.length >> 1];
+  return { size: video.videoWidth + 'x' + video.videoHeight, format, canvasMs: med(t.canvas), wrapMs: med(t.wrap), copyMs: med(t.copy) };
+};
 window.loaded = true;
 </script>`;
 
@@ -673,6 +706,7 @@ async function workerSection(lines: string[]): Promise<void> {
   });
   const reps = QUICK ? 3 : 5;
   const rows: string[] = [];
+  const cameraRows: string[] = [];
   const summary: string[] = [];
   for (const resolution of DECODE_RESOLUTIONS) {
     const frames = [
@@ -698,7 +732,15 @@ async function workerSection(lines: string[]): Promise<void> {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
+      ],
+    });
     try {
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${port}/`);
@@ -728,6 +770,21 @@ async function workerSection(lines: string[]): Promise<void> {
           if (m.same) same++;
         }
       }
+      const camera = await page.evaluate(
+        ([w, h]) =>
+          (
+            window as unknown as {
+              cameraCost(
+                w: number,
+                h: number,
+              ): Promise<{ size: string; format: string; canvasMs: number; wrapMs: number; copyMs: number }>;
+            }
+          ).cameraCost(w, h),
+        [resolution.width, resolution.height] as const,
+      );
+      cameraRows.push(
+        `| ${camera.size} | ${camera.format} | ${fmt(camera.canvasMs)} | ${fmt(camera.wrapMs, 2)} | ${fmt(camera.copyMs)} |`,
+      );
       rows.push(
         `| ${resolution.name} | ${frames.length} × ${reps} | ${fmt(median(rgba))} | ${fmt(median(convert))} (${fmt((100 * median(convert)) / median(rgba), 0)}%) | ${fmt(median(y))} | ${fmt(median(y) / median(rgba), 2)}× | ${same}/${frames.length * reps} |`,
       );
@@ -753,10 +810,19 @@ async function workerSection(lines: string[]): Promise<void> {
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    "A camera that delivers Y-planar frames (I420, NV12; Chromium's capture device gives I420 here) skips the " +
-      'conversion and also the canvas draw and getImageData read-back on the main thread, which this table does not ' +
-      "count. Frames only available as RGBA stay on zxing-wasm's path: a conversion of ours in JavaScript costs what " +
-      "zxing-wasm's does (same loop), so doing it first saves nothing.",
+    "Per camera frame, before the Worker decodes it (Chromium's fake capture device, software rendering as in the app " +
+      'tests, medians of 9): the RGBA path draws the video on a canvas and reads the pixels back on the main thread; the ' +
+      'Y path wraps the frame as a VideoFrame on the main thread and copies its planes out in the Worker (WebCodecs copyTo).',
+    '',
+    '| camera | VideoFrame format | canvas draw + getImageData ms (main thread) | new VideoFrame ms (main thread) | copyTo ms (Worker) |',
+    '|---|---|---|---|---|',
+    ...cameraRows,
+    '',
+    "A camera that delivers Y-planar frames (I420, NV12; Chromium's capture device gives I420 here) skips zxing-wasm's " +
+      'conversion and the canvas draw and read-back on the main thread, but pays copyTo and the copies into zxing-wasm ' +
+      '(the Y-plane decode column above starts from a VideoFrame in memory and includes them): compare the sums. Frames ' +
+      "only available as RGBA stay on zxing-wasm's path: a conversion of ours in JavaScript is the same loop and " +
+      'saves nothing.',
     '',
   );
   process.stdout.write(`worker: ${summary.join(' ')}\n`);
