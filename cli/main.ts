@@ -117,7 +117,7 @@ export function buildProgram(): Command {
       '--qr <dir>',
       'also write it as QR frames DIR/frame-0001.png, … (descriptor: crypto-output/crypto-account UR)',
     )
-    .option('--fragment <bytes>', 'UR fragment size of the QR frames (default 400)', parsePositiveInt)
+    .option('--fragment <bytes>', 'UR fragment size of the QR frames (default 700)', parsePositiveInt)
     .option('--json', 'print a JSON report')
     .action(lazy(keysExport, (m) => m.keysExportCommand));
 
@@ -155,7 +155,7 @@ export function buildProgram(): Command {
     )
     .option('--qr <dir>', 'also write the output as QR frames DIR/frame-0001.png, … (animated UR when large)')
     .option('--approval <file>', 'an officer approval (from coldsign approve); repeatable', collect, [])
-    .option('--fragment <bytes>', 'UR fragment size of the QR frames (default 400)', parsePositiveInt)
+    .option('--fragment <bytes>', 'UR fragment size of the QR frames (default 700)', parsePositiveInt)
     .option(
       '--finalize',
       'Bitcoin: also finalize and extract the transaction when every input is complete (default: partial signatures)',
@@ -298,7 +298,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <dir>', 'directory for frame-0001.png, …')
     .option('--force', 'replace an existing output file')
     .option('--ur-type <type>', 'crypto-psbt, psbt or bytes')
-    .option('--fragment <bytes>', 'UR fragment size (default 400)', parsePositiveInt)
+    .option('--fragment <bytes>', 'UR fragment size (default 700)', parsePositiveInt)
     .option('--json', 'print a JSON report')
     .action(lazy(qr, (m) => m.qrEncodeCommand));
   qrCommand

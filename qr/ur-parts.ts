@@ -21,8 +21,13 @@ export interface UrMessage {
   cbor: Uint8Array;
 }
 
-/** Default fragment size of animated URs (as Sparrow and Keystone). */
-export const DEFAULT_FRAGMENT_BYTES = 400;
+/**
+ * Default fragment size of animated URs, chosen by measurement (docs/bench/qr.md): the smallest size measured at
+ * which a 10 KB PSBT at 10 frames/s with 10% frame loss arrives within 3 s at the 95th percentile (15 fragments,
+ * QR version 22), where zxing-wasm still reads at least as many camera-like frames as zbarimg at 720p and 1080p.
+ * 400 (Sparrow's and Keystone's default, QR version 16) needed 4.3 s. Readers accept any size (BCR-2020-005).
+ */
+export const DEFAULT_FRAGMENT_BYTES = 700;
 export const MIN_FRAGMENT_BYTES = 10;
 /** Larger fragments would not fit a QR version 40 symbol in alphanumeric mode. */
 export const MAX_FRAGMENT_BYTES = 1000;
@@ -34,7 +39,7 @@ export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
  * Most fragments accepted in one animated UR. The fountain decoder's work on a stream that never completes grows with
  * the square of this (× the fragment size), and 256 keeps the worst such stream under a second of CPU on the
  * appliance at the largest fragment size (docs/bench/qr.md). 256 frames is already 26 s of scanning at 10 frames/s:
- * a larger request goes by file. At the default 400-byte fragments that is a 102,400-byte UR message.
+ * a larger request goes by file. At the default 700-byte fragments that is a 179,200-byte UR message.
  */
 export const MAX_FRAGMENTS = 256;
 

@@ -16,7 +16,7 @@ export class WriterLockedSession extends ApplianceSession {
   /** ApplianceSession.unlock locks first (this.lock()): that inner call must keep the lock just taken. */
   private unlocking = false;
 
-  override async unlock(pin: string): Promise<{ keys: KeyRecord[]; head: AuditHead }> {
+  override async unlock(pin: string): Promise<{ keys: KeyRecord[]; head: AuditHead; auditWarning?: string }> {
     await this.lock();
     this.writerLock = acquireHomeLock(this.home, () => {}, { COLDSIGN_LOCK_WAIT: '0' });
     this.unlocking = true;

@@ -53,6 +53,8 @@ export type ChannelValue<K extends ChannelName> = K extends keyof ChannelResults
 export interface UnlockResult {
   keys: KeyRecord[];
   head: AuditHead;
+  /** One sentence when the whole audit log was not verified within the policy's audit.fullVerifyEvery. */
+  auditWarning?: string;
 }
 
 /** Channels whose result carries more than ApplianceApi declares. */

@@ -1,6 +1,6 @@
 /**
  * The real camera path in headless Chromium: getUserMedia on Chromium's fake capture device, fed a .y4m video made
- * from QR frame PNGs → canvas → the zxing-wasm decoder Worker → the UR assembler. A corrupted animated-UR frame is
+ * from QR frame PNGs → an I420 VideoFrame → the zxing-wasm decoder Worker (its Y plane) → the UR assembler. A corrupted animated-UR frame is
  * refused with the assembler's code, the camera stops and nothing reaches the appliance.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -59,6 +59,8 @@ it('refuses a corrupted UR frame read by the camera, stops scanning and stays on
   expect(await alert.getAttribute('data-code')).toBe(expected);
   expect(await page.locator('#scan-progress-text').textContent()).toMatch(/rejected/);
   expect(await page.locator('video').count()).toBe(0);
+  // Chromium's capture device gives I420 frames: the Worker decoded the camera's Y plane, not canvas RGBA
+  expect(await page.locator('body').getAttribute('data-camera-frames')).toBe('y-plane');
   expect(await page.locator('h1').textContent()).toBe('Scan a request');
   await app.screenshot('05-scan-malformed-qr-camera');
 });

@@ -39,6 +39,9 @@ describe('unlock', () => {
     await page.locator('h1', { hasText: 'Scan a request' }).waitFor();
     expect(await page.locator('#lock-state').textContent()).toBe('HSM unlocked');
     expect(app.session.isUnlocked()).toBe(true);
+    // a new home is within its full-verification period: no audit warning
+    expect(await page.locator('#audit-warning').count()).toBe(0);
+    expect(await page.locator('#audit-status').isVisible()).toBe(false);
     await app.screenshot('03-scan');
   });
 });

@@ -211,7 +211,7 @@ describe('camera-like frames (small generated corpus, 640×480, QR version 16)',
 describe('animated PSBT end to end through image frames', () => {
   it('a 3 KB PSBT as PNG and JPEG frames, shuffled with repeats, reassembles exactly', async () => {
     const psbt = randomBytes(3000, 11);
-    const parts = psbtToUr(psbt);
+    const parts = psbtToUr(psbt, 400);
     expect(parts.length).toBe(8);
     const files = parts.map((p, i) => {
       if (i % 2 === 0) return renderQrPng(p);

@@ -25,7 +25,7 @@ beforeAll(async () => {
 
 describe('frames out and back in', () => {
   const psbt = randomBytes(1500, 21);
-  const frames = renderUrFrames(psbtToUr(psbt));
+  const frames = renderUrFrames(psbtToUr(psbt, 400));
 
   it('names frames frame-0001.png, frame-0002.png, …', () => {
     expect(frames.map((f) => f.name)).toEqual([

@@ -85,7 +85,7 @@ afterAll(async () => {
 describe('camera Worker in Chromium (zxing-wasm compiled from the app origin)', () => {
   it('decodes the frames of an animated crypto-psbt and reassembles it, reaching no other origin', async () => {
     const psbt = randomBytes(1500, 31);
-    const parts = psbtToUr(psbt);
+    const parts = psbtToUr(psbt, 400);
     expect(parts).toHaveLength(4);
     let last: { progress?: number; type?: string; cbor?: number[]; error?: string } = {};
     for (const index of [2, 0, 2, 3, 1]) {

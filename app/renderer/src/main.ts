@@ -8,6 +8,7 @@ import { reviewScreen } from './screens/review.js';
 import { scanScreen } from './screens/scan.js';
 import { unlockScreen } from './screens/unlock.js';
 import { resetRequest, runCleanups, setNavigator, state, type ScreenName } from './state.js';
+import { renderAuditStatus } from './ui/audit-warning.js';
 import { h } from './ui/dom.js';
 
 const SCREENS: Record<ScreenName, () => HTMLElement> = {
@@ -47,6 +48,7 @@ function show(screen: ScreenName): void {
 function renderChrome(): void {
   lockState.textContent = state.unlocked ? 'HSM unlocked' : 'Locked';
   lockState.className = state.unlocked ? 'state unlocked' : 'state locked';
+  renderAuditStatus();
   if (!state.unlocked) {
     nav.replaceChildren();
     return;
@@ -82,6 +84,7 @@ async function lockNow(): Promise<void> {
   } finally {
     state.unlocked = false;
     state.auditHead = null;
+    state.auditWarning = null;
     resetRequest();
     show('unlock');
   }

@@ -8,6 +8,8 @@ export interface AppState {
   unlocked: boolean;
   /** The audit checkpoint head unlock checked the database against (null while locked). */
   auditHead: UnlockResult['head'] | null;
+  /** Unlock's warning that the whole audit log is overdue for a full verification (null when it is not). */
+  auditWarning: string | null;
   review: ReviewView | null;
   approvals: ApprovalDocument[];
   result: SignResult | null;
@@ -16,6 +18,7 @@ export interface AppState {
 export const state: AppState = {
   unlocked: false,
   auditHead: null,
+  auditWarning: null,
   review: null,
   approvals: [],
   result: null,

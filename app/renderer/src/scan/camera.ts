@@ -1,8 +1,10 @@
 /**
- * The camera path: getUserMedia → <video> → canvas → RGBA frame transferred to the decoder Worker, one frame in
- * flight at a time (the newest frame wins; a slow decode never queues stale frames).
+ * The camera path: getUserMedia → <video> → the current frame transferred to the decoder Worker, one frame in flight
+ * at a time (the newest frame wins; a slow decode never queues stale frames). A camera frame in a Y-planar format
+ * (WebCodecs VideoFrame: I420, NV12, …) goes as it is and the Worker decodes its luminance plane; otherwise the frame
+ * is drawn on a canvas and its RGBA pixels are sent.
  */
-import type { FromWorker, ToWorker } from './protocol.js';
+import { Y_PLANE_FORMATS, type FromWorker, type ToWorker } from './protocol.js';
 
 export interface CameraScanner {
   video: HTMLVideoElement;
@@ -17,6 +19,19 @@ export interface CameraCallbacks {
 
 export function createDecoderWorker(): Worker {
   return new Worker(new URL('./decoder.worker.js', document.baseURI), { type: 'module', name: 'qr-decoder' });
+}
+
+/** The video's current frame when it has a Y plane (closed and null otherwise, or without WebCodecs). */
+function yPlanarFrame(video: HTMLVideoElement): VideoFrame | null {
+  if (typeof VideoFrame === 'undefined') return null;
+  try {
+    const frame = new VideoFrame(video);
+    if (frame.format && Y_PLANE_FORMATS.has(frame.format)) return frame;
+    frame.close();
+  } catch {
+    // no frame yet, or a source WebCodecs cannot wrap: the canvas path below
+  }
+  return null;
 }
 
 export async function startCamera(callbacks: CameraCallbacks): Promise<CameraScanner> {
@@ -41,6 +56,13 @@ export async function startCamera(callbacks: CameraCallbacks): Promise<CameraSca
 
   const grab = () => {
     if (stopped || busy || video.videoWidth === 0) return;
+    const videoFrame = yPlanarFrame(video);
+    if (videoFrame) {
+      busy = true;
+      const message: ToWorker = { type: 'video-frame', id: nextId++, frame: videoFrame };
+      worker.postMessage(message, [videoFrame]);
+      return;
+    }
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
     context.drawImage(video, 0, 0);
@@ -63,6 +85,8 @@ export async function startCamera(callbacks: CameraCallbacks): Promise<CameraSca
       return;
     }
     busy = false;
+    // which path the last decoded frame took (y-plane or rgba), kept after the camera stops: for diagnostics
+    if (message.type === 'decoded') document.body.dataset.cameraFrames = message.source;
     if (message.type === 'decoded' && message.texts.length > 0) callbacks.onTexts(message.texts);
     if (message.type === 'error') callbacks.onError(message.code, message.message);
     if (message.type === 'error' && message.id < 0) return;

@@ -1,6 +1,7 @@
 /** Audit: browse the hash-chained log, verify it, export it for the auditor. */
 import type { AuditEntryView } from '../../../../appliance/api.js';
 import { call } from '../api.js';
+import { auditWarningBox, clearAuditWarning } from '../ui/audit-warning.js';
 import { h, saveBytes } from '../ui/dom.js';
 import { errorBox, withStatus } from '../ui/notice.js';
 
@@ -82,7 +83,8 @@ export function auditScreen(): HTMLElement {
     void withStatus(status, 'Recomputing every hash and checking the signed head…', () =>
       call('auditVerify'),
     ).then(
-      (r) =>
+      (r) => {
+        if (r.ok) clearAuditWarning();
         verifyResult.replaceChildren(
           r.ok
             ? h(
@@ -95,7 +97,8 @@ export function auditScreen(): HTMLElement {
                 { className: 'notice error', role: 'alert' },
                 `The audit log does NOT verify at entry ${r.firstBad?.seq}: ${r.firstBad?.reason}`,
               ),
-        ),
+        );
+      },
       (error: unknown) => status.replaceChildren(errorBox(error)),
     );
   });
@@ -110,6 +113,7 @@ export function auditScreen(): HTMLElement {
     'section',
     { className: 'screen', 'aria-labelledby': 'screen-title' },
     h('h1', { id: 'screen-title', tabindex: -1 }, 'Audit log'),
+    auditWarningBox(),
     h('div', { className: 'actions' }, verify, exportButton),
     verifyResult,
     status,

@@ -5,12 +5,13 @@
 import type { SignedOutput } from '../../../../appliance/api.js';
 import { assembleUr } from '../../../../qr/assembler.js';
 import { encodeUrParts } from '../../../../qr/ur.js';
+import { DEFAULT_FRAGMENT_BYTES } from '../../../../qr/ur-parts.js';
 import { go, onLeave, resetRequest, state } from '../state.js';
 import { h, saveBytes } from '../ui/dom.js';
 import { animatedQr } from '../ui/qr.js';
 
-/** Fragment sizes (bytes per QR frame) of the density choice; 400 is the default of Sparrow and Keystone. */
-export const DENSITIES = { low: 100, medium: 250, high: 400 } as const;
+/** Fragment sizes (bytes per QR frame) of the density choice; high is coldsign's default, medium Sparrow's and Keystone's. */
+export const DENSITIES = { low: 100, medium: 400, high: DEFAULT_FRAGMENT_BYTES } as const;
 export const DEFAULT_FRAMES_PER_SECOND = 4;
 
 function outputPanel(output: SignedOutput, index: number): HTMLElement {

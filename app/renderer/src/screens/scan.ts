@@ -8,6 +8,7 @@ import { ScanCollector } from '../scan/collector.js';
 import { startCamera, type CameraScanner } from '../scan/camera.js';
 import { go, onLeave, resetRequest, state } from '../state.js';
 import { fileBytes, h } from '../ui/dom.js';
+import { auditWarningBox } from '../ui/audit-warning.js';
 import { errorBox, infoBox, withStatus } from '../ui/notice.js';
 
 export function scanScreen(): HTMLElement {
@@ -157,6 +158,7 @@ export function scanScreen(): HTMLElement {
     'section',
     { className: 'screen', 'aria-labelledby': 'screen-title' },
     h('h1', { id: 'screen-title', tabindex: -1 }, 'Scan a request'),
+    auditWarningBox(),
     h(
       'p',
       { className: 'lead' },

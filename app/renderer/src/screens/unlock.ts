@@ -38,6 +38,7 @@ export function unlockScreen(): HTMLElement {
       .then((result) => {
         state.unlocked = true;
         state.auditHead = result.head ?? null;
+        state.auditWarning = result.auditWarning ?? null;
         go('scan');
       })
       .catch((error: unknown) => {
