@@ -42,9 +42,10 @@ export class HsmDigestSigner implements DigestSigner {
   }
 
   private async signInWorker(workers: SignWorkers, keyId: string, digest: Uint8Array): Promise<Uint8Array> {
-    const handle = await this.pool.run('C_FindObjects', (session) =>
-      this.keys.privateKeyHandle(session, keyId),
-    );
+    // A handle found before needs no session from the pool (a stale one is refreshed below).
+    const handle =
+      this.keys.cachedPrivateKeyHandle(keyId) ??
+      (await this.pool.run('C_FindObjects', (session) => this.keys.privateKeyHandle(session, keyId)));
     try {
       return await workers.sign(handle, digest);
     } catch (error) {
