@@ -113,17 +113,8 @@ export function derFromCompact(compact: Uint8Array): Uint8Array {
   return out;
 }
 
-/**
- * Turns an HSM's raw r‖s over `digest` into a low-S signature, verifies it against `publicKey`
- * and finds the recovery id by recovering against that key. Throws HSM_SIGNATURE_INVALID when the
- * signature does not verify, so that no bad signature ever leaves.
- */
-export function normalizeSignature(
-  raw: Uint8Array,
-  digest: Uint8Array,
-  publicKey: Uint8Array,
-  verifier: Secp256k1Verifier = nobleVerifier,
-): NormalizedSignature {
+/** Length and range checks, then the low-S form of an HSM's raw r‖s (throws HSM_SIGNATURE_INVALID). */
+function lowSOfHsmSignature(raw: Uint8Array, digest: Uint8Array): Uint8Array {
   if (raw.length !== 64) {
     throw makeError(
       'HSM_SIGNATURE_INVALID',
@@ -131,21 +122,23 @@ export function normalizeSignature(
     );
   }
   if (digest.length !== 32) throw makeError('INTERNAL', 'Only 32-byte digests are signed.');
-  let compact: Uint8Array;
   try {
-    compact = lowS(raw);
+    return lowS(raw);
   } catch {
     throw makeError('HSM_SIGNATURE_INVALID', 'The HSM returned a signature whose r or s is out of range.');
   }
-  if (!verifier.verify(compact, digest, publicKey)) {
-    throw makeError(
-      'HSM_SIGNATURE_INVALID',
-      'The HSM signature does not verify against the key’s public key; nothing was signed.',
-    );
-  }
-  // the key already verified the signature, so it is a valid point: only its encoding may need expanding
-  const expected = publicKey.length === 65 ? publicKey : uncompressPublicKey(publicKey);
+}
+
+/** The NormalizedSignature of a verified low-S `compact`: DER and the recovery id are computed on first use. */
+function normalized(
+  compact: Uint8Array,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+  verifier: Secp256k1Verifier,
+): NormalizedSignature {
   const findRecovery = (): 0 | 1 => {
+    // the signature verified against the key, so it is a valid point: only its encoding may need expanding
+    const expected = publicKey.length === 65 ? publicKey : uncompressPublicKey(publicKey);
     for (const recovery of [0, 1] as const) {
       const recovered = verifier.recover(compact, recovery, digest);
       if (recovered && equalBytes(recovered, expected)) return recovery;
@@ -170,6 +163,41 @@ export function normalizeSignature(
       return recovery;
     },
   };
+}
+
+/**
+ * Turns an HSM's raw r‖s over `digest` into a low-S signature, verifies it against `publicKey`
+ * and finds the recovery id (on first use) by recovering against that key. Throws HSM_SIGNATURE_INVALID
+ * when the signature does not verify, so that no bad signature ever leaves.
+ */
+export function normalizeSignature(
+  raw: Uint8Array,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+  verifier: Secp256k1Verifier = nobleVerifier,
+): NormalizedSignature {
+  const compact = lowSOfHsmSignature(raw, digest);
+  if (!verifier.verify(compact, digest, publicKey)) {
+    throw makeError(
+      'HSM_SIGNATURE_INVALID',
+      'The HSM signature does not verify against the key’s public key; nothing was signed.',
+    );
+  }
+  return normalized(compact, digest, publicKey, verifier);
+}
+
+/**
+ * normalizeSignature for a raw r‖s that libsecp256k1 already verified against this `digest` and
+ * `publicKey` in the sign worker that made it (hsm/sign-workers.ts): the same length, range and low-S
+ * checks, without a second verification of the same signature.
+ */
+export function acceptVerifiedSignature(
+  raw: Uint8Array,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+  verifier: Secp256k1Verifier,
+): NormalizedSignature {
+  return normalized(lowSOfHsmSignature(raw, digest), digest, publicKey, verifier);
 }
 
 /** Compressed (33-byte) SEC1 form of a secp256k1 public key given compressed or uncompressed. */
