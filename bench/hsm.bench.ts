@@ -99,8 +99,8 @@ writeSection(
   `
 Command: \`npx tsx bench/hsm.bench.ts\` (BENCH_N=${N}, BENCH_LATENCY_N=${LATENCY_N}). One secp256k1 key; signatures
 verified with ${verifierName}. Ratios are within this one run (load average ${loadavg()
-  .map((l) => l.toFixed(1))
-  .join(' / ')} over 1 / 5 / 15 minutes at the end).
+    .map((l) => l.toFixed(1))
+    .join(' / ')} over 1 / 5 / 15 minutes at the end).
 
 SoftHSM2 as is (its CPU is this host's), ${N} digests, ${WIDTH} sessions and ${WIDTH} calls in flight, median of ${ROUNDS}:
 
