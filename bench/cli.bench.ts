@@ -64,6 +64,8 @@ writeFileSync(
         network: 'mainnet',
         anyDestination: true,
         maxAmount: '100000',
+        // the 500-input request pays 0.0005 BTC in fees: above the default 5% limit of a rule without a cap
+        maxFee: '0.001',
         approvals: 0,
       },
       {

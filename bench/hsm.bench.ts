@@ -1,12 +1,13 @@
 /**
  * HSM signer benchmark, in one run against one SoftHSM2 token (`npx tsx bench/hsm.bench.ts`):
- *  - SoftHSM2 as is: raw C_SignInit + C_Sign against the signer (low-S, verify, recovery id) at equal
+ *  - SoftHSM2 as is: raw C_SignInit + C_Sign against the signer (low-S, one verification) at equal
  *    concurrency (8 sessions, 8 in flight), on the main thread and in sign workers;
  *  - a network HSM: LATENCY_MS held INSIDE C_SignInit and again inside C_Sign (bench/hsm-latency.ts on the
  *    main thread, the workers' own calls off it): 8 sessions against 1, main thread and workers.
  */
 import pkcs11js from 'pkcs11js';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { setModuleWrapper } from '../hsm/module.js';
 import { verifierName } from '../hsm/native-verifier.js';
 import type { Hsm } from '../hsm/index.js';
@@ -97,11 +98,13 @@ writeSection(
   'HSM signer (SoftHSM2, and a network HSM modelled inside the PKCS#11 calls)',
   `
 Command: \`npx tsx bench/hsm.bench.ts\` (BENCH_N=${N}, BENCH_LATENCY_N=${LATENCY_N}). One secp256k1 key; signatures
-verified with ${verifierName}. Ratios are within this one run.
+verified with ${verifierName}. Ratios are within this one run (load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')} over 1 / 5 / 15 minutes at the end).
 
 SoftHSM2 as is (its CPU is this host's), ${N} digests, ${WIDTH} sessions and ${WIDTH} calls in flight, median of ${ROUNDS}:
 
-| path | raw (C_SignInit + C_Sign only) | signer (low-S, verify once, recovery id) | signer / raw |
+| path | raw (C_SignInit + C_Sign only) | signer (low-S and DER on bytes, verify once; recovery id only on use) | signer / raw |
 |---|---|---|---|
 | main thread (C_SignInit on the event loop, C_Sign async) | ${per(raw, N)} | ${per(signed, N)} | ${fmt(signed / raw)} |
 | ${WIDTH} sign workers (C_SignInit + C_Sign in the worker) | ${per(rawW, N)} | ${per(signedW, N)} | ${fmt(signedW / rawW)} |

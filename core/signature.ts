@@ -7,7 +7,6 @@ import { equalBytes } from '@noble/curves/utils.js';
 import { makeError } from './errors.js';
 
 const Signature = secp256k1.Signature;
-const CURVE_ORDER = secp256k1.Point.CURVE().n;
 
 /** A verified, low-S signature with the recovery id that yields the signing key. */
 export interface NormalizedSignature {
@@ -45,25 +44,77 @@ export const nobleVerifier: Secp256k1Verifier = {
   },
 };
 
-/** The low-S (BIP-62 / EIP-2) form of a raw 64-byte r‖s. */
-export function lowS(raw: Uint8Array): Uint8Array {
-  const sig = Signature.fromBytes(raw, 'compact');
-  return sig.hasHighS()
-    ? new Signature(sig.r, CURVE_ORDER - sig.s).toBytes('compact')
-    : sig.toBytes('compact');
+/** secp256k1's group order n and n/2, big-endian (SEC 2 §2.4.1). */
+const ORDER = hexBytes('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141');
+const HALF_ORDER = hexBytes('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0');
+
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!, (pair) => parseInt(pair, 16));
+}
+
+/** Big-endian comparison of two 32-byte integers: -1, 0 or 1. */
+function compare32(a: Uint8Array, aOffset: number, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) {
+    const x = a[aOffset + i]!;
+    const y = b[i]!;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Whether the 32 bytes at `offset` hold an integer in [1, n-1] (SEC 1 §4.1.4 step 1). */
+function inScalarRange(bytes: Uint8Array, offset: number): boolean {
+  let nonZero = 0;
+  for (let i = 0; i < 32; i++) nonZero |= bytes[offset + i]!;
+  return nonZero !== 0 && compare32(bytes, offset, ORDER) < 0;
 }
 
 /**
- * Turns an HSM's raw r‖s over `digest` into a low-S signature, verifies it against `publicKey`
- * and finds the recovery id by recovering against that key. Throws HSM_SIGNATURE_INVALID when the
- * signature does not verify, so that no bad signature ever leaves.
+ * The low-S (BIP-62 / EIP-2) form of a raw 64-byte r‖s, on bytes: s > n/2 becomes n − s.
+ * Throws a RangeError when r or s is outside [1, n-1].
  */
-export function normalizeSignature(
-  raw: Uint8Array,
-  digest: Uint8Array,
-  publicKey: Uint8Array,
-  verifier: Secp256k1Verifier = nobleVerifier,
-): NormalizedSignature {
+export function lowS(raw: Uint8Array): Uint8Array {
+  if (raw.length !== 64) throw new RangeError('r‖s must be 64 bytes');
+  if (!inScalarRange(raw, 0) || !inScalarRange(raw, 32)) throw new RangeError('r or s is out of range');
+  const compact = raw.slice();
+  if (compare32(raw, 32, HALF_ORDER) > 0) {
+    let borrow = 0;
+    for (let i = 31; i >= 0; i--) {
+      const difference = ORDER[i]! - raw[32 + i]! - borrow;
+      borrow = difference < 0 ? 1 : 0;
+      compact[32 + i] = difference & 0xff;
+    }
+  }
+  return compact;
+}
+
+/** A DER INTEGER (X.690 §8.3) of a positive 32-byte big-endian value: minimal, 0x00 before a set top bit. */
+function derInteger(bytes: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < 31 && bytes[start] === 0) start++;
+  const pad = bytes[start]! & 0x80 ? 1 : 0;
+  const length = 32 - start + pad;
+  const out = new Uint8Array(2 + length);
+  out[0] = 0x02;
+  out[1] = length;
+  out.set(bytes.subarray(start), 2 + pad);
+  return out;
+}
+
+/** Strict DER (BIP-66) of a compact r‖s whose r and s are in [1, n-1]: SEQUENCE { INTEGER r, INTEGER s }. */
+export function derFromCompact(compact: Uint8Array): Uint8Array {
+  const r = derInteger(compact.subarray(0, 32));
+  const s = derInteger(compact.subarray(32, 64));
+  const out = new Uint8Array(2 + r.length + s.length);
+  out[0] = 0x30;
+  out[1] = r.length + s.length;
+  out.set(r, 2);
+  out.set(s, 2 + r.length);
+  return out;
+}
+
+/** Length and range checks, then the low-S form of an HSM's raw r‖s (throws HSM_SIGNATURE_INVALID). */
+function lowSOfHsmSignature(raw: Uint8Array, digest: Uint8Array): Uint8Array {
   if (raw.length !== 64) {
     throw makeError(
       'HSM_SIGNATURE_INVALID',
@@ -71,21 +122,23 @@ export function normalizeSignature(
     );
   }
   if (digest.length !== 32) throw makeError('INTERNAL', 'Only 32-byte digests are signed.');
-  let compact: Uint8Array;
   try {
-    compact = lowS(raw);
+    return lowS(raw);
   } catch {
     throw makeError('HSM_SIGNATURE_INVALID', 'The HSM returned a signature whose r or s is out of range.');
   }
-  if (!verifier.verify(compact, digest, publicKey)) {
-    throw makeError(
-      'HSM_SIGNATURE_INVALID',
-      'The HSM signature does not verify against the key’s public key; nothing was signed.',
-    );
-  }
-  // the key already verified the signature, so it is a valid point: only its encoding may need expanding
-  const expected = publicKey.length === 65 ? publicKey : uncompressPublicKey(publicKey);
+}
+
+/** The NormalizedSignature of a verified low-S `compact`: DER and the recovery id are computed on first use. */
+function normalized(
+  compact: Uint8Array,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+  verifier: Secp256k1Verifier,
+): NormalizedSignature {
   const findRecovery = (): 0 | 1 => {
+    // the signature verified against the key, so it is a valid point: only its encoding may need expanding
+    const expected = publicKey.length === 65 ? publicKey : uncompressPublicKey(publicKey);
     for (const recovery of [0, 1] as const) {
       const recovered = verifier.recover(compact, recovery, digest);
       if (recovered && equalBytes(recovered, expected)) return recovery;
@@ -102,7 +155,7 @@ export function normalizeSignature(
     r: compact.slice(0, 32),
     s: compact.slice(32),
     get der() {
-      der ??= Signature.fromBytes(compact, 'compact').toBytes('der');
+      der ??= derFromCompact(compact);
       return der;
     },
     get recovery() {
@@ -110,6 +163,41 @@ export function normalizeSignature(
       return recovery;
     },
   };
+}
+
+/**
+ * Turns an HSM's raw r‖s over `digest` into a low-S signature, verifies it against `publicKey`
+ * and finds the recovery id (on first use) by recovering against that key. Throws HSM_SIGNATURE_INVALID
+ * when the signature does not verify, so that no bad signature ever leaves.
+ */
+export function normalizeSignature(
+  raw: Uint8Array,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+  verifier: Secp256k1Verifier = nobleVerifier,
+): NormalizedSignature {
+  const compact = lowSOfHsmSignature(raw, digest);
+  if (!verifier.verify(compact, digest, publicKey)) {
+    throw makeError(
+      'HSM_SIGNATURE_INVALID',
+      'The HSM signature does not verify against the key’s public key; nothing was signed.',
+    );
+  }
+  return normalized(compact, digest, publicKey, verifier);
+}
+
+/**
+ * normalizeSignature for a raw r‖s that libsecp256k1 already verified against this `digest` and
+ * `publicKey` in the sign worker that made it (hsm/sign-workers.ts): the same length, range and low-S
+ * checks, without a second verification of the same signature.
+ */
+export function acceptVerifiedSignature(
+  raw: Uint8Array,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+  verifier: Secp256k1Verifier,
+): NormalizedSignature {
+  return normalized(lowSOfHsmSignature(raw, digest), digest, publicKey, verifier);
 }
 
 /** Compressed (33-byte) SEC1 form of a secp256k1 public key given compressed or uncompressed. */

@@ -1,13 +1,13 @@
 /** DigestSigner over PKCS#11 CKM_ECDSA: raw r‖s from the HSM, normalized to low-S and verified before it leaves. */
 import pkcs11js from 'pkcs11js';
 import { makeError } from '../core/errors.js';
-import { normalizeSignature, type NormalizedSignature } from '../core/signature.js';
+import { acceptVerifiedSignature, normalizeSignature, type NormalizedSignature } from '../core/signature.js';
 import type { DigestSigner } from '../core/signer.js';
 import { fastVerifier } from './native-verifier.js';
 import { ckrOf } from './pkcs11-errors.js';
 import type { HsmKeyStore } from './keystore.js';
 import type { SessionPool } from './session-pool.js';
-import type { SignWorkers } from './sign-workers.js';
+import type { SignWorkers, WorkerSignature } from './sign-workers.js';
 
 export class HsmDigestSigner implements DigestSigner {
   /** When set, C_SignInit + C_Sign run in worker threads (hsm/sign-workers.ts) instead of on the event loop. */
@@ -22,7 +22,7 @@ export class HsmDigestSigner implements DigestSigner {
   /** Raw CKM_ECDSA signature (r‖s, 64 bytes) of a 32-byte digest; no normalization. */
   async signRaw(keyId: string, digest: Uint8Array): Promise<Uint8Array> {
     if (digest.length !== 32) throw makeError('INTERNAL', 'Only 32-byte digests are signed.');
-    if (this.workers) return this.signInWorker(this.workers, keyId, digest);
+    if (this.workers) return (await this.signInWorker(this.workers, keyId, digest)).signature;
     return this.pool.run('C_Sign', async (session) => {
       let key = this.keys.privateKeyHandle(session, keyId);
       try {
@@ -41,22 +41,35 @@ export class HsmDigestSigner implements DigestSigner {
     });
   }
 
-  private async signInWorker(workers: SignWorkers, keyId: string, digest: Uint8Array): Promise<Uint8Array> {
-    const handle = await this.pool.run('C_FindObjects', (session) =>
-      this.keys.privateKeyHandle(session, keyId),
-    );
+  private async signInWorker(
+    workers: SignWorkers,
+    keyId: string,
+    digest: Uint8Array,
+    publicKey?: Uint8Array,
+  ): Promise<WorkerSignature> {
+    // A handle found before needs no session from the pool (a stale one is refreshed below).
+    const handle =
+      this.keys.cachedPrivateKeyHandle(keyId) ??
+      (await this.pool.run('C_FindObjects', (session) => this.keys.privateKeyHandle(session, keyId)));
     try {
-      return await workers.sign(handle, digest);
+      return await workers.signAndVerify(handle, digest, publicKey);
     } catch (error) {
       if ((error as { code?: string }).code !== 'HSM_KEY_NOT_FOUND') throw error;
       const fresh = await this.pool.run('C_FindObjects', (session) =>
         this.keys.privateKeyHandle(session, keyId, true),
       );
-      return workers.sign(fresh, digest);
+      return workers.signAndVerify(fresh, digest, publicKey);
     }
   }
 
   async signDigest(keyId: string, publicKey: Uint8Array, digest: Uint8Array): Promise<NormalizedSignature> {
+    if (this.workers && digest.length === 32) {
+      const { signature, verified } = await this.signInWorker(this.workers, keyId, digest, publicKey);
+      // Verified in the worker against this digest and key: low-S and range are still checked here.
+      if (verified === true) return acceptVerifiedSignature(signature, digest, publicKey, fastVerifier);
+      // Not checked there, or refused there: verified here, which throws HSM_SIGNATURE_INVALID if it fails.
+      return normalizeSignature(signature, digest, publicKey, fastVerifier);
+    }
     return normalizeSignature(await this.signRaw(keyId, digest), digest, publicKey, fastVerifier);
   }
 }

@@ -155,6 +155,11 @@ export class HsmKeyStore {
     return key.publicKey;
   }
 
+  /** The handle found earlier for `keyId`, if any (no HSM call; the sign workers' fast path). */
+  cachedPrivateKeyHandle(keyId: string): Buffer | undefined {
+    return this.handles.get(keyId);
+  }
+
   /** Handle of the private key `keyId` (cached; object handles are valid across the application's sessions). */
   privateKeyHandle(session: Buffer, keyId: string, refresh = false): Buffer {
     const cached = refresh ? undefined : this.handles.get(keyId);

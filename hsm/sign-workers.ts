@@ -22,6 +22,17 @@ try { pkcs11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK }); } catch (e) {
 }
 const latency = workerData.latencyMs > 0 ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
 const hold = () => { if (latency) Atomics.wait(latency, 0, 0, workerData.latencyMs); };
+let secp256k1;
+try { secp256k1 = workerData.secp256k1Path ? require(workerData.secp256k1Path) : undefined; } catch {}
+// BIP-62/146: low-S, then ECDSA verification against the digest signed and the key's public key.
+const verify = (signature, digest, publicKey) => {
+  if (!publicKey || !secp256k1) return undefined;
+  try {
+    const compact = new Uint8Array(signature);
+    secp256k1.signatureNormalize(compact);
+    return secp256k1.ecdsaVerify(compact, digest, publicKey);
+  } catch { return false; }
+};
 let session = pkcs11.C_OpenSession(Buffer.from(workerData.slot), pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
 parentPort.on('message', (job) => {
   if (job.close) { try { pkcs11.C_CloseSession(session); } catch {} parentPort.close(); return; }
@@ -30,7 +41,8 @@ parentPort.on('message', (job) => {
     pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, Buffer.from(job.key));
     hold();
     const signature = pkcs11.C_Sign(session, Buffer.from(job.digest), Buffer.alloc(72));
-    parentPort.postMessage({ id: job.id, signature: new Uint8Array(signature) });
+    const bytes = new Uint8Array(signature);
+    parentPort.postMessage({ id: job.id, signature: bytes, verified: verify(bytes, job.digest, job.publicKey) });
   } catch (e) {
     parentPort.postMessage({ id: job.id, error: { message: String(e && e.message), code: e && e.code } });
   }
@@ -38,11 +50,19 @@ parentPort.on('message', (job) => {
 parentPort.postMessage({ ready: true });
 `;
 
+/** A raw r‖s, and whether the worker verified it (libsecp256k1) against the digest and the public key given. */
+export interface WorkerSignature {
+  signature: Uint8Array;
+  /** true: low-S form verified; false: did not verify; undefined: not checked (no key given, no libsecp256k1). */
+  verified: boolean | undefined;
+}
+
 interface Job {
   id: number;
   key: Uint8Array;
   digest: Uint8Array;
-  resolve: (signature: Uint8Array) => void;
+  publicKey: Uint8Array | undefined;
+  resolve: (result: WorkerSignature) => void;
   reject: (error: unknown) => void;
 }
 
@@ -65,7 +85,14 @@ export class SignWorkers {
 
   /** Starts `count` workers, each with its own session on `slot` (the process must already be logged in). */
   static async start(options: SignWorkerOptions): Promise<SignWorkers> {
-    const pkcs11jsPath = createRequire(import.meta.url).resolve('pkcs11js');
+    const require = createRequire(import.meta.url);
+    const pkcs11jsPath = require.resolve('pkcs11js');
+    let secp256k1Path: string | undefined;
+    try {
+      secp256k1Path = require.resolve('secp256k1/bindings');
+    } catch {
+      secp256k1Path = undefined; // the main thread verifies instead
+    }
     const workers = Array.from(
       { length: Math.max(1, options.count) },
       () =>
@@ -73,6 +100,7 @@ export class SignWorkers {
           eval: true,
           workerData: {
             pkcs11jsPath,
+            secp256k1Path,
             module: options.module,
             slot: options.slot,
             latencyMs: options.latencyMs ?? 0,
@@ -92,8 +120,12 @@ export class SignWorkers {
     for (const worker of workers) {
       worker.on(
         'message',
-        (message: { id: number; signature?: Uint8Array; error?: { message: string; code?: number } }) =>
-          pool.settle(worker, message),
+        (message: {
+          id: number;
+          signature?: Uint8Array;
+          verified?: boolean;
+          error?: { message: string; code?: number };
+        }) => pool.settle(worker, message),
       );
       pool.idle.push(worker);
     }
@@ -101,11 +133,30 @@ export class SignWorkers {
   }
 
   /** Raw CKM_ECDSA r‖s of a 32-byte digest with the private key `keyHandle`. */
-  sign(keyHandle: Buffer, digest: Uint8Array): Promise<Uint8Array> {
+  async sign(keyHandle: Buffer, digest: Uint8Array): Promise<Uint8Array> {
+    return (await this.signAndVerify(keyHandle, digest, undefined)).signature;
+  }
+
+  /**
+   * Raw r‖s, verified in the worker against `digest` and `publicKey` (SEC1) when libsecp256k1 loads there,
+   * so that the verification of every signature runs beside the HSM call instead of on the event loop.
+   */
+  signAndVerify(
+    keyHandle: Buffer,
+    digest: Uint8Array,
+    publicKey: Uint8Array | undefined,
+  ): Promise<WorkerSignature> {
     if (this.closed)
       return Promise.reject(makeError('HSM_SESSION_LOST', 'The HSM signing workers are closed.'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, key: new Uint8Array(keyHandle), digest, resolve, reject });
+      this.queue.push({
+        id: this.nextId++,
+        key: new Uint8Array(keyHandle),
+        digest,
+        publicKey,
+        resolve,
+        reject,
+      });
       this.dispatch();
     });
   }
@@ -137,19 +188,19 @@ export class SignWorkers {
       const worker = this.idle.pop() as Worker;
       const job = this.queue.shift() as Job;
       this.running.set(worker, job);
-      worker.postMessage({ id: job.id, key: job.key, digest: job.digest });
+      worker.postMessage({ id: job.id, key: job.key, digest: job.digest, publicKey: job.publicKey });
     }
   }
 
   private settle(
     worker: Worker,
-    message: { signature?: Uint8Array; error?: { message: string; code?: number } },
+    message: { signature?: Uint8Array; verified?: boolean; error?: { message: string; code?: number } },
   ): void {
     const job = this.running.get(worker);
     this.running.delete(worker);
     this.idle.push(worker);
     if (job) {
-      if (message.signature) job.resolve(message.signature);
+      if (message.signature) job.resolve({ signature: message.signature, verified: message.verified });
       else
         job.reject(
           pkcs11Error(

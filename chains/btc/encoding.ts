@@ -62,25 +62,12 @@ function decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
-const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** RFC 4648 §4 base64 with padding. */
+/** RFC 4648 §4 base64 with padding (the platform's btoa over a latin-1 string, built in bounded chunks). */
 export function encodeBase64(bytes: Uint8Array): string {
-  const out: string[] = new Array(Math.ceil(bytes.length / 3));
-  const a = BASE64_ALPHABET;
-  let j = 0;
-  for (let i = 0; i < bytes.length; i += 3) {
-    const b0 = bytes[i]!;
-    const b1 = i + 1 < bytes.length ? bytes[i + 1]! : 0;
-    const b2 = i + 2 < bytes.length ? bytes[i + 2]! : 0;
-    const n = (b0 << 16) | (b1 << 8) | b2;
-    out[j++] =
-      a[n >> 18]! +
-      a[(n >> 12) & 63]! +
-      (i + 1 < bytes.length ? a[(n >> 6) & 63]! : '=') +
-      (i + 2 < bytes.length ? a[n & 63]! : '=');
-  }
-  return out.join('');
+  const chunks: string[] = [];
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    chunks.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000) as unknown as number[]));
+  return btoa(chunks.join(''));
 }
 
 /**

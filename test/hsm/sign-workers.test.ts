@@ -1,6 +1,7 @@
 /** Signing off the main thread: sign workers, each owning a session on a real SoftHSM2 token. */
 import { randomBytes } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { script } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes } from '../../core/bytes.js';
 import { isColdsignError } from '../../core/errors.js';
@@ -11,11 +12,13 @@ import { createTestToken, type TestToken } from '../support/softhsm.js';
 let token: TestToken;
 let hsm: Hsm;
 let key: HsmKey;
+let other: HsmKey;
 
 beforeAll(async () => {
   token = createTestToken('coldsign-workers');
   hsm = token.open({ size: 2 });
   key = await hsm.keys.generate('worker-key');
+  other = await hsm.keys.generate('worker-other-key');
   await hsm.startSignWorkers(4);
 });
 
@@ -45,6 +48,42 @@ describe('sign workers', () => {
       .catch((e: unknown) => e);
     expect(isColdsignError(error)).toBe(true);
     expect((error as { code: string }).code).toMatch(/^HSM_/);
+  });
+
+  it('verify in the worker (libsecp256k1): true for the digest and key signed, false for another key, unchecked without a key', async () => {
+    const handle = await hsm.pool.run('C_FindObjects', (session) =>
+      hsm.keys.privateKeyHandle(session, key.keyId),
+    );
+    const digest = new Uint8Array(randomBytes(32));
+    const right = await hsm.signer.workers!.signAndVerify(handle, digest, key.publicKey);
+    expect(right.verified).toBe(true);
+    expect(secp256k1.verify(right.signature, digest, key.publicKey, { prehash: false, lowS: false })).toBe(
+      true,
+    );
+    const wrongKey = await hsm.signer.workers!.signAndVerify(handle, digest, other.publicKey);
+    expect(wrongKey.verified).toBe(false);
+    const unchecked = await hsm.signer.workers!.signAndVerify(handle, digest, undefined);
+    expect(unchecked.verified).toBeUndefined();
+  });
+
+  it('a signature the worker refuses is refused by the signer too (HSM_SIGNATURE_INVALID), against its own digest', async () => {
+    // signed with `key` but checked against `other`'s public key: the worker's verification fails, the
+    // signer verifies again on the main thread and refuses
+    const error = await hsm.signer
+      .signDigest(key.keyId, other.publicKey, new Uint8Array(randomBytes(32)))
+      .catch((e: unknown) => e);
+    expect(isColdsignError(error) && error.code).toBe('HSM_SIGNATURE_INVALID');
+  });
+
+  it('signatures verified in the worker come back low-S with strict DER that bitcoinjs-lib decodes', async () => {
+    for (let i = 0; i < 16; i++) {
+      const digest = new Uint8Array(randomBytes(32));
+      const signature = await hsm.signer.signDigest(other.keyId, other.publicKey, digest);
+      const decoded = script.signature.decode(concatBytes(signature.der, Uint8Array.of(1)));
+      const compact = new Uint8Array(decoded.signature);
+      expect(compact).toEqual(concatBytes(signature.r, signature.s));
+      expect(secp256k1.verify(compact, digest, other.publicKey, { prehash: false, lowS: true })).toBe(true);
+    }
   });
 
   it('after the workers stop, the signer signs on the session pool again', async () => {
