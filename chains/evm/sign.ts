@@ -115,7 +115,7 @@ export async function signEvm(
     return { signature: signature.serialized, r, s, yParity, digest, address };
 
   // EIP-155 v for legacy transactions, yParity for typed ones.
-  const v = parsed.txType === 0 ? parsed.tx.chainId * 2n + 35n + BigInt(yParity) : BigInt(yParity);
+  const v = parsed.txType === 0 ? parsed.fields.chainId * 2n + 35n + BigInt(yParity) : BigInt(yParity);
   // The signed bytes are the reviewed unsigned bytes with (v, r, s) appended: no re-serialization, no re-parse.
   const rawBytes = appendSignature(parsed.canonical, parsed.txType, { v, r: BigInt(r), s: BigInt(s) });
   const rawTransaction = `0x${bytesToHex(rawBytes)}`;

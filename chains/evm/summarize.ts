@@ -102,7 +102,7 @@ function summarizeTransaction(
   warnings: string[],
   digest: string,
 ): Omit<SigningSummary, 'signingKeys'> {
-  const tx = parsed.tx;
+  const tx = parsed.fields;
   const feeCap = parsed.txType === 2 || parsed.txType === 4 ? tx.maxFeePerGas! : tx.gasPrice!;
   const maxFee = tx.gasLimit * feeCap;
   const analysis: CallAnalysis = analyzeCall(tx.to, tx.data, tx.value, ctx);
