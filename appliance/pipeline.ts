@@ -277,17 +277,21 @@ function announcedSigner(
   const digests = announcement.signatures.flatMap((s) => (s.digest ? [s.digest.replace(/^0x/, '')] : []));
   let started = 0;
   let done = 0;
+  const announced = async <T>(digest: Uint8Array, sign: () => Promise<T>): Promise<T> => {
+    started += 1;
+    const hex = Buffer.from(digest).toString('hex');
+    if (started > total || (digests.length > 0 && !digests.includes(hex))) {
+      throw makeError('INTERNAL', 'A signature that was not announced in the audit log was refused.');
+    }
+    const signature = await sign();
+    onProgress?.(++done, total);
+    return signature;
+  };
+  const signRaw = signer.signRaw?.bind(signer);
   return {
-    signDigest: async (keyId, publicKey, digest) => {
-      started += 1;
-      const hex = Buffer.from(digest).toString('hex');
-      if (started > total || (digests.length > 0 && !digests.includes(hex))) {
-        throw makeError('INTERNAL', 'A signature that was not announced in the audit log was refused.');
-      }
-      const signature = await signer.signDigest(keyId, publicKey, digest);
-      onProgress?.(++done, total);
-      return signature;
-    },
+    signDigest: (keyId, publicKey, digest) =>
+      announced(digest, () => signer.signDigest(keyId, publicKey, digest)),
+    ...(signRaw ? { signRaw: (keyId, digest) => announced(digest, () => signRaw(keyId, digest)) } : {}),
   };
 }
 

@@ -29,6 +29,12 @@ export interface DigestSigner {
    * the result against `publicKey` before returning it.
    */
   signDigest(keyId: string, publicKey: Uint8Array, digest: Uint8Array): Promise<NormalizedSignature>;
+  /**
+   * Optional: the HSM's raw r‖s over a 32-byte digest, neither normalized nor verified. Only for a caller that
+   * verifies every signature itself before it leaves (EVM: one ecrecover to the key, chains/evm/sign.ts), so
+   * that the signature is checked once, not twice.
+   */
+  signRaw?(keyId: string, digest: Uint8Array): Promise<Uint8Array>;
 }
 
 /** Read access to the registered keys (the key registry lives in the store). */

@@ -1,22 +1,23 @@
 /**
  * What a call will do (pure): native transfers, ERC-20 transfer/approve/transferFrom/increaseAllowance and
- * Safe execTransaction, decoded with ethers' Interface. Anything else is blind, with its selector shown.
+ * Safe execTransaction, ABI-decoded with viem. Anything else is blind, with its selector shown.
  */
+import { ZeroAddress, dataLength, dataSlice } from 'ethers';
 import {
-  AbiCoder,
-  Interface,
-  ZeroAddress,
-  dataLength,
-  dataSlice,
-  formatEther,
-  type FunctionFragment,
-  type Result,
-} from 'ethers';
+  decodeAbiParameters,
+  encodeAbiParameters,
+  parseAbi,
+  toFunctionSelector,
+  toFunctionSignature,
+  type AbiFunction,
+  type Hex,
+} from 'viem';
 import { makeError } from '../../core/errors.js';
 import type { DecodedCall, Movement } from '../../core/summary.js';
 import { isNearUnlimited, movement, type MovementContext } from './movements.js';
+import { formatEther } from './units.js';
 
-export const ERC20_INTERFACE = new Interface([
+export const ERC20_ABI = parseAbi([
   'function transfer(address to, uint256 amount)',
   'function approve(address spender, uint256 amount)',
   'function transferFrom(address from, address to, uint256 amount)',
@@ -24,7 +25,7 @@ export const ERC20_INTERFACE = new Interface([
 ]);
 
 /** Safe (Gnosis Safe) v1.x GnosisSafe.execTransaction. */
-export const SAFE_INTERFACE = new Interface([
+export const SAFE_ABI = parseAbi([
   'function execTransaction(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, bytes signatures)',
 ]);
 
@@ -51,56 +52,39 @@ function selectorOf(data: string): string {
 }
 
 interface KnownFunction {
-  /** Number of 32-byte words when every argument is a static scalar, else null. */
-  staticWords: number | null;
   selector: string;
   name: string;
   signature: string;
-  fragment: FunctionFragment;
+  fn: AbiFunction;
 }
 
-/** ABI decoding (ethers AbiCoder) returns addresses EIP-55 checksummed. */
-/** Selector → function, computed once (ethers recomputes a fragment's selector hash on every lookup). */
-function selectorTable(iface: Interface): Map<string, KnownFunction> {
+/** Selector → function, computed once. */
+function selectorTable(abi: readonly AbiFunction[]): Map<string, KnownFunction> {
   const table = new Map<string, KnownFunction>();
-  iface.forEachFunction((fragment) => {
-    const scalar = fragment.inputs.every((input) =>
-      /^(address|bool|u?int\d*|bytes([1-9]|[12]\d|3[0-2]))$/.test(input.type),
-    );
-    table.set(fragment.selector, {
-      staticWords: scalar ? fragment.inputs.length : null,
-      selector: fragment.selector,
-      name: fragment.name,
-      signature: fragment.format('sighash'),
-      fragment,
-    });
-  });
+  for (const fn of abi) {
+    const selector = toFunctionSelector(fn);
+    table.set(selector, { selector, name: fn.name, signature: toFunctionSignature(fn), fn });
+  }
   return table;
 }
 
-const ERC20_FUNCTIONS = selectorTable(ERC20_INTERFACE);
-const SAFE_FUNCTIONS = selectorTable(SAFE_INTERFACE);
-const abi = AbiCoder.defaultAbiCoder();
+const ERC20_FUNCTIONS = selectorTable(ERC20_ABI);
+const SAFE_FUNCTIONS = selectorTable(SAFE_ABI);
 
-/** Decodes `data` only when it is exactly the canonical ABI encoding of a known function (no trailing or dirty bytes). */
+/**
+ * Decodes `data` only when it is exactly the canonical ABI encoding of a known function: re-encoding the decoded
+ * arguments must give the same bytes (no trailing bytes, no dirty address or padding words, no odd offsets).
+ */
 function decodeStrict(
   table: Map<string, KnownFunction>,
   data: string,
-): { name: string; signature: string; selector: string; args: Result } | null {
+): { name: string; signature: string; selector: string; args: readonly unknown[] } | null {
   const known = table.get(data.slice(0, 10).toLowerCase());
   if (!known) return null;
-  const body = `0x${data.slice(10)}`;
+  const body = `0x${data.slice(10)}`.toLowerCase() as Hex;
   try {
-    const args = abi.decode(known.fragment.inputs, body);
-    // ethers defers decoding errors (e.g. dirty address words) until a value is read: read them all here.
-    for (let i = 0; i < args.length; i++) void args[i];
-    // Static arguments (ERC-20): canonical iff exactly one 32-byte word each (ethers refuses dirty address words).
-    // Dynamic arguments (Safe): canonical iff re-encoding gives the same bytes.
-    const canonical =
-      known.staticWords !== null
-        ? body.length === 2 + known.staticWords * 64
-        : abi.encode(known.fragment.inputs, args).toLowerCase() === body.toLowerCase();
-    if (!canonical) return null;
+    const args = decodeAbiParameters(known.fn.inputs, body);
+    if (encodeAbiParameters(known.fn.inputs, args) !== body) return null;
     return { name: known.name, signature: known.signature, selector: known.selector, args };
   } catch {
     return null;
@@ -319,7 +303,7 @@ function safeExec(contract: string, data: string, ctx: CallContext): CallAnalysi
       to: a[0] as string,
       value: a[1] as bigint,
       data: a[2] as string,
-      operation: a[3] as bigint,
+      operation: BigInt(a[3] as number),
       safeTxGas: a[4] as bigint,
       baseGas: a[5] as bigint,
       gasPrice: a[6] as bigint,

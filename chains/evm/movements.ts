@@ -3,7 +3,7 @@
  * transfers, approvals and permits, Safe inner calls and refunds, EIP-7702 delegations, contract calls —
  * as one `Movement` each (ARCHITECTURE.md "Every way value leaves is a movement"; docs/evm-requests.md §5).
  */
-import { formatEther } from 'ethers';
+import { formatEther } from './units.js';
 import type { Movement, MovementChannel } from '../../core/summary.js';
 import type { TokenBook } from './tokens.js';
 

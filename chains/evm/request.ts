@@ -3,13 +3,13 @@
  * or a JSON request document, and the ERC-4527 eth-sign-request data types. See docs/evm-requests.md.
  */
 import canonicalizeModule from 'canonicalize';
-import { Signature, getBytes, hexlify, type TransactionLike } from 'ethers';
+import { Signature, Transaction, getBytes, hexlify, type TransactionLike } from 'ethers';
 import { fromHex, isHex } from '../../core/bytes.js';
 import { z } from 'zod';
 import { makeError, isColdsignError } from '../../core/errors.js';
 import { parseJsonStrict } from '../../core/json.js';
 import { checksumAddress } from './address.js';
-import { parseUnsignedTransaction, transactionFromFields } from './tx.js';
+import { parseUnsignedTransaction, transactionFromFields, type ParsedUnsignedTransaction } from './tx.js';
 import { parseTypedData, typedDataPayload } from './typed-data.js';
 import type {
   EvmRequestSource,
@@ -108,20 +108,26 @@ function fromAddress(text: string | undefined): string | undefined {
 }
 
 function transactionRequest(
-  parsed: ReturnType<typeof parseUnsignedTransaction>,
+  parsed: ParsedUnsignedTransaction,
   from: string | undefined,
   source: EvmRequestSource,
 ): ParsedEvmTransaction {
-  return {
+  let ethersView: Transaction | undefined;
+  const request = {
     chain: 'evm',
     kind: 'transaction',
     txType: parsed.txType,
-    tx: parsed.tx,
+    fields: parsed.fields,
     chainId: parsed.chainId,
     from,
     canonical: fromHex(parsed.unsigned),
     source,
-  };
+  } as const;
+  // Not enumerable: the reviewed request is `fields`; the ethers view is only built when someone reads it.
+  return Object.defineProperty(request, 'tx', {
+    get: () => (ethersView ??= Transaction.from(parsed.unsigned)),
+    enumerable: false,
+  }) as ParsedEvmTransaction;
 }
 
 function canonicalJson(value: unknown): Uint8Array {
@@ -165,9 +171,7 @@ export function typedDataRequest(
   };
 }
 
-function transactionFromDocument(
-  doc: z.infer<typeof transactionFields>,
-): ReturnType<typeof parseUnsignedTransaction> {
+function transactionFromDocument(doc: z.infer<typeof transactionFields>): ParsedUnsignedTransaction {
   const fee = doc.maxFeePerGas !== undefined || doc.maxPriorityFeePerGas !== undefined;
   if (fee && doc.gasPrice !== undefined)
     throw makeError('REQUEST_INVALID', 'A transaction has either gasPrice or maxFeePerGas, not both.');

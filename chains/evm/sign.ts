@@ -1,13 +1,14 @@
 /**
  * Signing EVM requests through the DigestSigner (pure): the chain computes the digest, the HSM signs it,
- * and nothing leaves until the address recovered from the signature equals the key's address.
+ * and nothing leaves until the signature recovers to the key's public key (hence its address).
  */
-import { Signature, Transaction, dataSlice, getAddress, getBytes, keccak256 } from 'ethers';
-import { bytesToHex, concatBytes, fromHex } from '../../core/bytes.js';
+import { Transaction, dataSlice, getAddress, getBytes, keccak256 } from 'ethers';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { bytesToHex, concatBytes, equalBytes, fromHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
-import { nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
+import { lowS, nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
-import { sameAddress } from './address.js';
+import { evmAddress, sameAddress } from './address.js';
 import { appendSignature } from './signed-tx.js';
 import { evmDigest } from './summarize.js';
 import type { EvmSigningPlan, ParsedEvmRequest, SignedEvm } from './types.js';
@@ -78,8 +79,47 @@ export function verifySignedTransaction(
 }
 
 /**
- * Signs the request planned by summarizeEvm and verifies the result (EIP-2 low-S, ecrecover to the key's
- * address) before returning it. `verifier` does the recovery (the HSM layer passes libsecp256k1).
+ * The one check before a signature leaves (Yellow Paper ecrecover, EIP-155 yParity): the yParity for which the
+ * low-S r‖s recovers to the key's own public key. A recovered key equal to the key is an ECDSA verification under
+ * it (SEC 1 §4.1.6), so no separate verify is made: one recovery, a second only when the first parity is wrong.
+ */
+function yParityToKey(
+  compact: Uint8Array,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+  verifier: Secp256k1Verifier,
+): 0 | 1 {
+  for (const yParity of [0, 1] as const) {
+    const recovered = verifier.recover(compact, yParity, digest);
+    if (recovered && equalBytes(recovered, publicKey)) return yParity;
+  }
+  refuse('The signature recovers to another address than the key’s; nothing was signed.');
+}
+
+/** The HSM's signature as low-S r‖s (EIP-2): raw from the HSM when the signer offers it, else its normalized one. */
+async function lowSSignature(
+  signer: DigestSigner,
+  plan: EvmSigningPlan,
+  digest: Uint8Array,
+): Promise<Uint8Array> {
+  if (!signer.signRaw) {
+    const normalized = await signer.signDigest(plan.keyId, fromHex(plan.publicKey), digest);
+    return concatBytes(normalized.r, normalized.s);
+  }
+  const raw = await signer.signRaw(plan.keyId, digest);
+  if (raw.length !== 64)
+    refuse(`The HSM returned a ${raw.length}-byte signature; 64 bytes (r‖s) were expected.`);
+  try {
+    return lowS(raw);
+  } catch {
+    return refuse('The HSM returned a signature whose r or s is out of range; nothing was signed.');
+  }
+}
+
+/**
+ * Signs the request planned by summarizeEvm and verifies the result before returning it: EIP-2 low-S and one
+ * ecrecover to the key's public key, whose address is the plan's. `verifier` does the recovery (the HSM layer
+ * passes libsecp256k1).
  */
 export async function signEvm(
   parsed: ParsedEvmRequest,
@@ -97,33 +137,28 @@ export async function signEvm(
   if (parsed.from !== undefined && !sameAddress(parsed.from, plan.address)) {
     throw makeError('EVM_FROM_MISMATCH', 'The signing plan names a different key than the request’s "from".');
   }
+  const publicKey = fromHex(plan.publicKey);
+  if (publicKey.length !== 65 || !sameAddress(evmAddress(publicKey), plan.address))
+    refuse('The signing plan’s address is not the address of its public key; nothing was signed.');
   const digestBytes = fromHex(digest);
-  const normalized = await signer.signDigest(plan.keyId, fromHex(plan.publicKey), digestBytes);
-  const r = `0x${bytesToHex(normalized.r)}`;
-  const s = `0x${bytesToHex(normalized.s)}`;
-  const yParity = normalized.recovery;
-  // EIP-2: s must be in the lower half of the curve order.
-  if (BigInt(s) > HALF_ORDER || BigInt(s) === 0n || BigInt(r) === 0n)
-    refuse('The HSM signature is not a low-S signature; nothing was signed.');
-  const signature = Signature.from({ r, s, yParity });
-  // Yellow Paper ecrecover: the signature must yield the key's own address.
-  const recovered = recoverSigner(digestBytes, concatBytes(normalized.r, normalized.s), yParity, verifier);
-  if (recovered === null || !sameAddress(recovered, plan.address))
-    refuse('The signature recovers to another address than the key’s; nothing was signed.');
+  const compact = await lowSSignature(signer, plan, digestBytes);
+  const yParity = yParityToKey(compact, digestBytes, publicKey, verifier);
+  const r = `0x${bytesToHex(compact.subarray(0, 32))}`;
+  const s = `0x${bytesToHex(compact.subarray(32))}`;
+  // EIP-191 / EIP-712 signatures are r‖s‖v with v = 27 + yParity.
+  const signature = `${r}${s.slice(2)}${yParity === 0 ? '1b' : '1c'}`;
   const address = plan.address;
-  if (parsed.kind !== 'transaction')
-    return { signature: signature.serialized, r, s, yParity, digest, address };
+  if (parsed.kind !== 'transaction') return { signature, r, s, yParity, digest, address };
 
   // EIP-155 v for legacy transactions, yParity for typed ones.
-  const v = parsed.txType === 0 ? parsed.tx.chainId * 2n + 35n + BigInt(yParity) : BigInt(yParity);
+  const v = parsed.txType === 0 ? parsed.fields.chainId * 2n + 35n + BigInt(yParity) : BigInt(yParity);
   // The signed bytes are the reviewed unsigned bytes with (v, r, s) appended: no re-serialization, no re-parse.
   const rawBytes = appendSignature(parsed.canonical, parsed.txType, { v, r: BigInt(r), s: BigInt(s) });
-  const rawTransaction = `0x${bytesToHex(rawBytes)}`;
   return {
-    rawTransaction,
+    rawTransaction: `0x${bytesToHex(rawBytes)}`,
     // EIP-2718: the transaction hash is keccak256 of the signed serialization.
-    hash: keccak256(rawBytes),
-    signature: signature.serialized,
+    hash: `0x${bytesToHex(keccak_256(rawBytes))}`,
+    signature,
     v: v.toString(),
     r,
     s,

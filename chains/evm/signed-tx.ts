@@ -1,15 +1,17 @@
 /**
  * The signed transaction built from the reviewed bytes (pure): the unsigned RLP list that was hashed and signed,
- * with (v or yParity, r, s) appended by ethers' RLP codec. Nothing is re-serialized from a parsed object, so the
+ * with (v or yParity, r, s) appended by viem's RLP codec. Nothing is re-serialized from a parsed object, so the
  * fields that leave are byte for byte the fields that were reviewed.
  */
-import { decodeRlp, encodeRlp, toBeArray } from 'ethers';
+import { fromRlp, toRlp } from 'viem';
 import { concatBytes, fromHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
 
 /** RLP integer: minimal big-endian bytes, empty for zero (Yellow Paper, appendix B). */
 function rlpInteger(value: bigint): Uint8Array {
-  return toBeArray(value);
+  if (value === 0n) return new Uint8Array(0);
+  const hex = value.toString(16);
+  return fromHex(hex.length % 2 === 0 ? hex : `0${hex}`);
 }
 
 /**
@@ -23,15 +25,13 @@ export function appendSignature(
   signature: { v: bigint; r: bigint; s: bigint },
 ): Uint8Array {
   const typed = txType !== 0;
-  const fields = decodeRlp(typed ? unsigned.subarray(1) : unsigned);
+  const fields = fromRlp(typed ? unsigned.subarray(1) : unsigned, 'bytes');
   if (!Array.isArray(fields) || (!typed && fields.length !== 9))
     throw makeError('STATE_INCONSISTENT', 'The reviewed transaction is not an RLP list of its fields.');
   const kept = typed ? fields : fields.slice(0, 6);
-  const list = encodeRlp([
-    ...kept,
-    rlpInteger(signature.v),
-    rlpInteger(signature.r),
-    rlpInteger(signature.s),
-  ]);
-  return typed ? concatBytes(unsigned.subarray(0, 1), fromHex(list)) : fromHex(list);
+  const list = toRlp(
+    [...kept, rlpInteger(signature.v), rlpInteger(signature.r), rlpInteger(signature.s)],
+    'bytes',
+  );
+  return typed ? concatBytes(unsigned.subarray(0, 1), list) : list;
 }

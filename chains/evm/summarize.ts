@@ -2,9 +2,10 @@
  * EVM requests → SigningSummary and EvmSigningPlan (pure). The details object is the --json "summary"
  * of SPEC.md for EVM (documented in docs/evm-requests.md).
  */
-import { formatEther, hexlify, keccak256 } from 'ethers';
+import { hexlify } from 'ethers';
+import { keccak_256 } from '@noble/hashes/sha3.js';
 import { makeError } from '../../core/errors.js';
-import { fromHex } from '../../core/bytes.js';
+import { bytesToHex, fromHex } from '../../core/bytes.js';
 import type { KeyRecord } from '../../core/signer.js';
 import type { Movement, SigningSummary } from '../../core/summary.js';
 import { evmAddress, sameAddress } from './address.js';
@@ -12,6 +13,7 @@ import { analyzeCall, type CallAnalysis, type CallContext } from './decode.js';
 import { personalMessageDigest, printableText } from './message.js';
 import { movement } from './movements.js';
 import { TokenBook } from './tokens.js';
+import { formatEther } from './units.js';
 import { authorizationsOf } from './tx.js';
 import { displayDomain, domainSeparator, typedDataDigest, typedDataPayload } from './typed-data.js';
 import { analyzeTypedData } from './typed-decode.js';
@@ -87,7 +89,7 @@ function computeDigest(parsed: ParsedEvmRequest): string {
   switch (parsed.kind) {
     // EIP-155 / EIP-2718: keccak256 of the unsigned serialization.
     case 'transaction':
-      return keccak256(parsed.canonical);
+      return `0x${bytesToHex(keccak_256(parsed.canonical))}`;
     case 'message':
       return personalMessageDigest(parsed.message);
     case 'typed_data':
@@ -102,7 +104,7 @@ function summarizeTransaction(
   warnings: string[],
   digest: string,
 ): Omit<SigningSummary, 'signingKeys'> {
-  const tx = parsed.tx;
+  const tx = parsed.fields;
   const feeCap = parsed.txType === 2 || parsed.txType === 4 ? tx.maxFeePerGas! : tx.gasPrice!;
   const maxFee = tx.gasLimit * feeCap;
   const analysis: CallAnalysis = analyzeCall(tx.to, tx.data, tx.value, ctx);

@@ -1,5 +1,5 @@
 /** Token units the appliance can show without a policy: a small shipped list (Ethereum mainnet) plus policy tokens (pure). */
-import { formatUnits } from 'ethers';
+import { formatUnits } from './units.js';
 import type { AssetRef } from '../../core/summary.js';
 import type { KnownToken } from './types.js';
 

@@ -1,13 +1,37 @@
 /**
  * Unsigned EVM transactions (pure): legacy with EIP-155 chainId, EIP-2930 (type 1), EIP-1559 (type 2),
- * EIP-7702 (type 4). RLP and field decoding are ethers'; this module enforces the appliance's rules.
+ * EIP-7702 (type 4). RLP and field decoding are viem's (several times faster than ethers' on the signing path,
+ * docs/bench/evm-codec.md); this module enforces the appliance's rules. ethers builds transactions from JSON fields.
  */
-import { Transaction, decodeRlp, getBytes, hexlify, verifyAuthorization, type TransactionLike } from 'ethers';
+import { Signature, Transaction, getBytes, verifyAuthorization, type TransactionLike } from 'ethers';
+import {
+  fromRlp,
+  getAddress,
+  parseTransaction,
+  serializeTransaction,
+  type AccessList,
+  type Hex,
+  type SignedAuthorizationList,
+  type TransactionSerializable,
+} from 'viem';
+import { bytesToHex } from '../../core/bytes.js';
 import { makeError, isColdsignError } from '../../core/errors.js';
+import type { EvmTxFields } from './types.js';
 
 /** geth's txMaxSize (128 KiB): larger transactions are not relayed, so they are not signed either. */
 export const MAX_TX_BYTES = 128 * 1024;
 const MAX_UINT64 = (1n << 64n) - 1n;
+const MAX_UINT256 = (1n << 256n) - 1n;
+
+type ViemTransaction = TransactionSerializable & { type: 'legacy' | 'eip2930' | 'eip1559' | 'eip7702' };
+
+export interface ParsedUnsignedTransaction {
+  fields: EvmTxFields;
+  txType: SupportedTxType;
+  chainId: number;
+  /** The unsigned serialization, 0x hex (lower case). */
+  unsigned: string;
+}
 
 /** Unsigned RLP field counts per EIP-2718 type (signed forms carry 3 more: yParity/v, r, s). */
 const UNSIGNED_FIELDS: Record<number, number> = { 0: 9, 1: 8, 2: 9, 4: 10 };
@@ -41,11 +65,13 @@ function txTypeOf(bytes: Uint8Array): SupportedTxType {
   throw makeError('EVM_TX_INVALID', 'The transaction is not an RLP list nor an EIP-2718 typed envelope.');
 }
 
-/** Counts the RLP fields and refuses signed, pre-EIP-155 and wrongly sized transactions. */
-function checkFieldCount(bytes: Uint8Array, txType: SupportedTxType): void {
-  let fields: unknown;
+type RlpItem = string | RlpItem[];
+
+/** Decodes the RLP list (viem's decoder refuses non-minimal lengths and trailing bytes) and checks its field count. */
+function rlpFields(bytes: Uint8Array, txType: SupportedTxType): RlpItem[] {
+  let fields: RlpItem;
   try {
-    fields = decodeRlp(txType === 0 ? bytes : bytes.subarray(1));
+    fields = fromRlp(txType === 0 ? bytes : bytes.subarray(1), 'hex') as RlpItem;
   } catch (error) {
     throw makeError('EVM_TX_INVALID', `The transaction is not valid RLP (${shortReason(error)}).`, {}, error);
   }
@@ -81,10 +107,57 @@ function checkFieldCount(bytes: Uint8Array, txType: SupportedTxType): void {
       'The legacy transaction is already signed (r and s are set); send the unsigned transaction.',
     );
   }
+  return fields;
 }
 
-/** Range checks ethers does not make (EIP-155, EIP-1559, EIP-2681, EIP-7702). */
-function checkFields(tx: Transaction, txType: SupportedTxType): number {
+/** An RLP integer field as a bigint (empty = 0), or undefined when the field is a list. */
+function rlpInteger(item: RlpItem | undefined): bigint | undefined {
+  return typeof item === 'string' ? (item === '0x' ? 0n : BigInt(item)) : undefined;
+}
+
+function fieldsInvalid(reason: string, error?: unknown): never {
+  throw makeError('EVM_TX_INVALID', `The transaction fields are invalid (${reason}).`, {}, error);
+}
+
+/** The reviewed fields from viem's parse, addresses EIP-55 checksummed, absent fields at their RLP defaults. */
+function reviewedFields(tx: ViemTransaction, chainId: bigint): EvmTxFields {
+  const fees = tx as { gasPrice?: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint };
+  const typed = tx.type !== 'legacy';
+  const dynamicFee = tx.type === 'eip1559' || tx.type === 'eip7702';
+  const accessList = (tx as { accessList?: AccessList }).accessList;
+  const authorizations = (tx as { authorizationList?: SignedAuthorizationList }).authorizationList;
+  return {
+    chainId,
+    nonce: tx.nonce ?? 0,
+    gasLimit: tx.gas ?? 0n,
+    gasPrice: dynamicFee ? null : (fees.gasPrice ?? 0n),
+    maxFeePerGas: dynamicFee ? (fees.maxFeePerGas ?? 0n) : null,
+    maxPriorityFeePerGas: dynamicFee ? (fees.maxPriorityFeePerGas ?? 0n) : null,
+    to: tx.to ? getAddress(tx.to) : null,
+    value: tx.value ?? 0n,
+    data: tx.data ?? '0x',
+    accessList: typed
+      ? (accessList ?? []).map((entry) => ({
+          address: getAddress(entry.address),
+          storageKeys: [...entry.storageKeys],
+        }))
+      : null,
+    authorizationList:
+      tx.type === 'eip7702'
+        ? (authorizations ?? []).map((auth) => ({
+            chainId: BigInt(auth.chainId),
+            address: getAddress(auth.address),
+            nonce: BigInt(auth.nonce),
+            yParity: auth.yParity ?? 0,
+            r: auth.r,
+            s: auth.s,
+          }))
+        : null,
+  };
+}
+
+/** Range checks the parser does not make (EIP-155, EIP-1559, EIP-2681, EIP-7702). */
+function checkFields(tx: EvmTxFields, txType: SupportedTxType): number {
   // EIP-155 / EIP-2930: chainId 0 is valid on every chain; refuse it as missing.
   if (tx.chainId === 0n)
     throw makeError('EVM_CHAIN_ID_MISSING', 'The transaction has chainId 0, which is valid on every chain.');
@@ -100,6 +173,9 @@ function checkFields(tx: Transaction, txType: SupportedTxType): number {
   if (tx.gasLimit > MAX_UINT64)
     throw makeError('EVM_TX_INVALID', 'The gas limit is out of range (above 2^64 - 1).');
   if (tx.gasLimit === 0n) throw makeError('EVM_TX_INVALID', 'The gas limit is zero.');
+  // Yellow Paper: value and fees are 256-bit integers.
+  for (const amount of [tx.value, tx.gasPrice, tx.maxFeePerGas, tx.maxPriorityFeePerGas])
+    if (amount !== null && amount > MAX_UINT256) fieldsInvalid('an amount exceeds 2^256 - 1');
   if (txType === 2 || txType === 4) {
     // EIP-1559: the priority fee cannot exceed the fee cap.
     if ((tx.maxPriorityFeePerGas ?? 0n) > (tx.maxFeePerGas ?? 0n)) {
@@ -116,37 +192,37 @@ function checkFields(tx: Transaction, txType: SupportedTxType): number {
   return Number(tx.chainId);
 }
 
-/** Parses the unsigned serialization of a transaction; the bytes must re-serialize identically. */
-export function parseUnsignedTransaction(bytes: Uint8Array): {
-  tx: Transaction;
-  txType: SupportedTxType;
-  chainId: number;
-  unsigned: string;
-} {
+/**
+ * Parses the unsigned serialization of a transaction with viem; the bytes must re-serialize identically, so
+ * every byte that is signed is a byte of a field that was reviewed.
+ */
+export function parseUnsignedTransaction(bytes: Uint8Array): ParsedUnsignedTransaction {
   if (bytes.length === 0) throw makeError('EVM_TX_INVALID', 'The transaction is empty.');
   if (bytes.length > MAX_TX_BYTES)
     throw makeError('INPUT_TOO_LARGE', `The transaction is larger than ${MAX_TX_BYTES} bytes.`);
   const txType = txTypeOf(bytes);
-  checkFieldCount(bytes, txType);
-  const hex = hexlify(bytes);
-  let tx: Transaction;
+  const list = rlpFields(bytes, txType);
+  const hex = `0x${bytesToHex(bytes)}` as Hex;
+  // EIP-155: the legacy chainId is the 7th field; typed transactions carry it first (EIP-2718).
+  const chainIdField = rlpInteger(list[txType === 0 ? 6 : 0]);
+  // EIP-155 / EIP-2930: chainId 0 is valid on every chain. Named before the other fields are read (viem
+  // refuses it with its own message), so it wins over any other fault of the same transaction.
+  if (chainIdField === 0n)
+    throw makeError('EVM_CHAIN_ID_MISSING', 'The transaction has chainId 0, which is valid on every chain.');
+  if (chainIdField === undefined) fieldsInvalid('the chainId is not an integer');
+  let parsed: ViemTransaction;
   try {
-    tx = Transaction.from(hex);
+    parsed = parseTransaction(hex) as ViemTransaction;
   } catch (error) {
-    throw makeError(
-      'EVM_TX_INVALID',
-      `The transaction fields are invalid (${shortReason(error)}).`,
-      {},
-      error,
-    );
+    fieldsInvalid(shortReason(error), error);
   }
-  if (tx.signature !== null)
-    throw makeError('EVM_TX_INVALID', 'The transaction is already signed; send the unsigned transaction.');
-  const chainId = checkFields(tx, txType);
+  const fields = reviewedFields(parsed, chainIdField);
+  const chainId = checkFields(fields, txType);
+  checkAuthorizationSignatures(list, txType);
   // Parse, don't guess: only the canonical encoding (no leading zeros, minimal lengths) is signed.
   let reserialized: string;
   try {
-    reserialized = tx.unsignedSerialized;
+    reserialized = serializeTransaction(parsed);
   } catch (error) {
     throw makeError(
       'EVM_TX_INVALID',
@@ -161,11 +237,23 @@ export function parseUnsignedTransaction(bytes: Uint8Array): {
       'The transaction is not in canonical RLP form (leading zeros or non-minimal lengths).',
     );
   }
-  return { tx, txType, chainId, unsigned: hex };
+  return { fields, txType, chainId, unsigned: hex };
+}
+
+/** EIP-7702 authorization tuples: 6 fields, y_parity 0 or 1, r and s at most 32 bytes (as ethers reads them). */
+function checkAuthorizationSignatures(list: RlpItem[], txType: SupportedTxType): void {
+  if (txType !== 4) return;
+  const tuples = list[9];
+  if (!Array.isArray(tuples)) fieldsInvalid('the authorization list is not a list');
+  for (const tuple of tuples) {
+    if (!Array.isArray(tuple) || tuple.length !== 6) fieldsInvalid('an authorization is not 6 fields');
+    const yParity = rlpInteger(tuple[3]);
+    if (yParity !== 0n && yParity !== 1n) fieldsInvalid('an authorization y_parity is not 0 or 1');
+  }
 }
 
 /** Builds an unsigned transaction from fields (JSON requests) and validates it like a serialized one. */
-export function transactionFromFields(fields: TransactionLike): ReturnType<typeof parseUnsignedTransaction> {
+export function transactionFromFields(fields: TransactionLike): ParsedUnsignedTransaction {
   let serialized: string;
   try {
     const tx = Transaction.from({ ...fields, signature: null });
@@ -193,13 +281,13 @@ export interface AuthorizationView {
 }
 
 /** EIP-7702: authority = ecrecover(keccak(0x05 ‖ rlp([chainId, address, nonce])), yParity, r, s). */
-export function authorizationsOf(tx: Transaction): AuthorizationView[] {
+export function authorizationsOf(tx: EvmTxFields): AuthorizationView[] {
   return (tx.authorizationList ?? []).map((auth) => {
     let authority: string | null = null;
     try {
       authority = verifyAuthorization(
         { address: auth.address, nonce: auth.nonce, chainId: auth.chainId },
-        auth.signature,
+        Signature.from({ r: auth.r, s: auth.s, yParity: auth.yParity as 0 | 1 }),
       );
     } catch {
       authority = null;

@@ -25,12 +25,41 @@ interface ParsedBase {
   source: EvmRequestSource;
 }
 
+/** The fields of an unsigned transaction as reviewed: addresses EIP-55, integers bigint, data lower-case 0x hex. */
+export interface EvmTxFields {
+  chainId: bigint;
+  nonce: number;
+  gasLimit: bigint;
+  /** Legacy and EIP-2930 only (null otherwise). */
+  gasPrice: bigint | null;
+  /** EIP-1559 and EIP-7702 only (null otherwise). */
+  maxFeePerGas: bigint | null;
+  maxPriorityFeePerGas: bigint | null;
+  /** Null for a contract creation. */
+  to: string | null;
+  value: bigint;
+  data: string;
+  /** EIP-2930 access list (typed transactions; null for legacy). */
+  accessList: Array<{ address: string; storageKeys: string[] }> | null;
+  /** EIP-7702 authorization tuples (type 4 only). */
+  authorizationList: Array<{
+    chainId: bigint;
+    address: string;
+    nonce: bigint;
+    yParity: number;
+    r: string;
+    s: string;
+  }> | null;
+}
+
 export interface ParsedEvmTransaction extends ParsedBase {
   kind: 'transaction';
   /** EIP-2718 type: 0 legacy (with EIP-155 chainId), 1 EIP-2930, 2 EIP-1559, 4 EIP-7702. */
   txType: 0 | 1 | 2 | 4;
-  /** Unsigned ethers transaction (never carries a signature). */
-  tx: Transaction;
+  /** The reviewed fields (parsed by viem from `canonical`). */
+  fields: EvmTxFields;
+  /** The same unsigned transaction as an ethers object, built on first read (for interop code and tests). */
+  readonly tx: Transaction;
   chainId: number;
 }
 

@@ -1,9 +1,8 @@
 /** summarizeEvm: key resolution, native and ERC-20 movements, approvals, Safe, permits, blind calls, details. */
 import { describe, expect, it } from 'vitest';
-import { MaxUint256, ZeroAddress, getAddress } from 'ethers';
+import { Interface, MaxUint256, ZeroAddress, getAddress } from 'ethers';
 import { parseEvmRequest, summarizeEvm } from '../../chains/evm/index.js';
 import { PERMIT2_ADDRESS } from '../../chains/evm/typed-decode.js';
-import { ERC20_INTERFACE, SAFE_INTERFACE } from '../../chains/evm/decode.js';
 import { doc, expectCode, utf8 } from './helpers.js';
 import { BOB, KEY_A, KEY_B, SPENDER, USDC, unsignedHex } from './fixtures.js';
 import {
@@ -15,8 +14,16 @@ import {
 } from '../support/eip712-types.js';
 
 // The ABIs the decoder uses; the selectors are checked against their published values below.
-const ERC20 = ERC20_INTERFACE;
-const SAFE = SAFE_INTERFACE;
+// Calldata is built with ethers' ABI coder, independently of the viem decoder under test.
+const ERC20 = new Interface([
+  'function transfer(address to, uint256 amount)',
+  'function approve(address spender, uint256 amount)',
+  'function transferFrom(address from, address to, uint256 amount)',
+  'function increaseAllowance(address spender, uint256 addedValue)',
+]);
+const SAFE = new Interface([
+  'function execTransaction(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, bytes signatures)',
+]);
 const SAFE_ADDRESS = getAddress('0x5afe3855358e112b5647b952709e6165e1c1eeee');
 
 const tx = (fields: Parameters<typeof unsignedHex>[0]) => parseEvmRequest(utf8(unsignedHex(fields)));
