@@ -22,7 +22,7 @@ import {
 import type { Sqlite } from './database.js';
 
 /** Entries read per query (cheaper per row than a cursor; memory stays flat). */
-export const SCAN_CHUNK = 1024;
+export const SCAN_CHUNK = 512;
 
 export interface RangeSpec {
   /** Entries with seq in (from, to]. */
