@@ -4,7 +4,8 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['cli/main.ts'],
+  // The audit verification worker is an entry of its own, beside main.js (store/audit-verify.ts).
+  entryPoints: { main: 'cli/main.ts', 'audit-verify-worker': 'store/audit-verify-worker.ts' },
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,

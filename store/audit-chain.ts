@@ -8,7 +8,8 @@
  * (store/state.ts); checkpoints made before state digests existed use domain /1 without "state".
  * This module has no HSM: it is all an offline verifier needs.
  */
-import { createHash, hash as oneShotHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { entryHash, followsSigning } from './audit-entry-hash.js';
 import { canonicalJson } from '../policy/canonical.js';
 import { makeError } from '../core/errors.js';
 import { fromHex, isHex } from '../core/bytes.js';
@@ -16,7 +17,6 @@ import { fastVerifier } from '../hsm/native-verifier.js';
 import { StateReplay, isStateType, type StateHeads, type StateRow } from './state.js';
 
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
-const ENTRY_DOMAIN = 'coldsign-audit/1';
 const CHECKPOINT_DOMAIN = 'coldsign-audit-checkpoint/1';
 const CHECKPOINT_DOMAIN_STATE = 'coldsign-audit-checkpoint/2';
 const TYPE_RE = /^[a-z][a-z0-9._-]{0,63}$/;
@@ -86,17 +86,7 @@ export interface AuditVerification {
   unfinishedSignings?: Array<{ seq: number; requestIds: string[] }>;
 }
 
-/** JSON.stringify of a string, short-cut for printable ASCII without quote or backslash (same bytes). */
-function jsonString(text: string): string {
-  return /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/.test(text) ? `"${text}"` : JSON.stringify(text);
-}
-
-/** Hash of an entry: SHA-256 of JSON ["coldsign-audit/1",seq,time,type,prev], "\n", canonical payload. */
-export function entryHash(seq: number, time: string, type: string, payload: string, prev: string): string {
-  const prefix = `[${jsonString(ENTRY_DOMAIN)},${JSON.stringify(seq)},${jsonString(time)},${jsonString(type)},${jsonString(prev)}]`;
-  // One-shot hashing: about a third cheaper per entry than a Hash object on short inputs (audit verify).
-  return oneShotHash('sha256', `${prefix}\n${payload}`, 'hex');
-}
+export { entryHash };
 
 export function checkpointDigest(seq: number, head: string, time: string, state?: string): Uint8Array {
   const text =
@@ -309,7 +299,7 @@ export class SigningTracker {
   private readonly open = new Map<string, number>();
 
   static follows(type: string): boolean {
-    return type === 'signing.started' || type === 'signature' || type === 'signing.failed';
+    return followsSigning(type);
   }
 
   /** `parsed` is the entry's payload already parsed by the caller, if it was. */
@@ -321,8 +311,18 @@ export class SigningTracker {
       : typeof payload.requestId === 'string'
         ? [payload.requestId]
         : [];
+    this.record(entry.type === 'signing.started', entry.seq, ids);
+  }
+
+  /** True while some signing is unfinished. */
+  get hasOpen(): boolean {
+    return this.open.size > 0;
+  }
+
+  /** The request ids an entry starts signing (`started`) or closes (a signature or a failure). */
+  record(started: boolean, seq: number, ids: readonly string[]): void {
     for (const id of ids) {
-      if (entry.type === 'signing.started') this.open.set(id, entry.seq);
+      if (started) this.open.set(id, seq);
       else this.open.delete(id);
     }
   }

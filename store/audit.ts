@@ -11,7 +11,6 @@ import { fromHex, toHex, utf8 } from '../core/bytes.js';
 import { compressPublicKey } from '../core/signature.js';
 import {
   AUDIT_GENESIS_HASH,
-  ChainVerifier,
   assertAuditType,
   canonicalPayload,
   checkpointDigest,
@@ -24,6 +23,7 @@ import {
   type SignatureCheck,
 } from './audit-chain.js';
 import type { ColdsignDb } from './database.js';
+import { verifyFullLog, verifyInThread, type FullVerifyOptions } from './audit-verify.js';
 import { getSetting, setSetting } from './settings.js';
 import {
   FULL_VERIFY_RESULT_SETTING,
@@ -33,7 +33,6 @@ import {
 import {
   SMALL_TABLES,
   STATE_TABLES,
-  StateTablesCheck,
   applyRows,
   clearState,
   emptyHeads,
@@ -157,12 +156,9 @@ export function* iterateCheckpoints(db: ColdsignDb): Generator<AuditCheckpoint> 
     yield toCheckpoint(row);
 }
 
-/** Every entry in sequence order (for export and verification). */
-/** Entries read per query by the full verification. */
-const SCAN_CHUNK = 2048;
-
 const ENTRY_SELECT = 'SELECT seq, time, type, payload, prev_hash, hash FROM audit_log';
 
+/** Every entry in sequence order (for export and verification). */
 export function* iterateAudit(db: ColdsignDb, afterSeq = 0): Generator<AuditEntry> {
   const rows = db.sqlite.prepare(`${ENTRY_SELECT} WHERE seq > ? ORDER BY seq`).raw();
   for (const [seq, time, type, payload, prev, hash] of rows.iterate(afterSeq) as IterableIterator<EntryRow>) {
@@ -180,112 +176,8 @@ export function verifyAudit(
   auditPublicKey: Uint8Array | string,
   signatures: SignatureCheck = 'all',
 ): AuditVerification {
-  return verifyChainAndState(db, auditPublicKey, signatures, false);
-}
-
-/**
- * verifyAudit; with `tables`, also the stored state tables, read alongside the log and compared
- * row by row with the replayed projections (each row hashed once, by the replay).
- */
-function verifyChainAndState(
-  db: ColdsignDb,
-  auditPublicKey: Uint8Array | string,
-  signatures: SignatureCheck,
-  tables: boolean,
-): AuditVerification {
   const publicKey = typeof auditPublicKey === 'string' ? fromHex(auditPublicKey) : auditPublicKey;
-  const { n: checkpointCount, newest } = db.sqlite
-    .prepare('SELECT COUNT(*) AS n, MAX(seq) AS newest FROM audit_checkpoints')
-    .get() as { n: number; newest: number | null };
-  const tableCheck = tables ? new StateTablesCheck(db.sqlite) : undefined;
-  const verifier = new ChainVerifier(
-    new Set(),
-    tableCheck ? (row, link) => tableCheck.expect(row, link) : undefined,
-  );
-  const checkpoints = iterateCheckpoints(db);
-  let next = checkpoints.next();
-  let covered = -1;
-  let bad: { seq: number; reason: string } | undefined;
-  const checkCheckpoint = (checkpoint: AuditCheckpoint): boolean => {
-    const head = verifier.head;
-    const headHash = head.seq === 0 ? AUDIT_GENESIS_HASH : head.hash;
-    const checkSignature = signatures === 'all' || checkpoint.seq === newest;
-    if (checkSignature && !verifyCheckpointSignature(checkpoint, publicKey)) {
-      bad = {
-        seq: checkpoint.seq,
-        reason: `the checkpoint at entry ${checkpoint.seq} has no valid audit-key signature`,
-      };
-    } else if (checkpoint.head !== headHash) {
-      bad = {
-        seq: checkpoint.seq,
-        reason: `entry ${checkpoint.seq} differs from the one its signed checkpoint covers`,
-      };
-    } else if (checkpoint.state !== undefined && checkpoint.state !== verifier.stateDigest) {
-      bad = {
-        seq: checkpoint.seq,
-        reason: `the state digest of the checkpoint at entry ${checkpoint.seq} is not the state the log's entries project`,
-      };
-    }
-    covered = checkpoint.seq;
-    return bad === undefined;
-  };
-  while (!next.done && next.value.seq === 0) {
-    if (!checkCheckpoint(next.value)) break;
-    next = checkpoints.next();
-  }
-  if (!bad) {
-    // Rows fetched in ranges of seq (cheaper per row than a row-by-row cursor; memory stays flat), no
-    // generator in between: this loop is the row-scan floor. Gaps in seq are found by the verifier.
-    const { last } = db.sqlite.prepare('SELECT COALESCE(MAX(seq), 0) AS last FROM audit_log').get() as {
-      last: number;
-    };
-    const range = db.sqlite.prepare(`${ENTRY_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq`).raw();
-    scan: for (let from = 0; from < last; from += SCAN_CHUNK) {
-      for (const [seq, time, type, payload, prev, hash] of range.all(from, from + SCAN_CHUNK) as EntryRow[]) {
-        const entry: AuditEntry = { seq, time, type, payload, prev, hash };
-        if (!verifier.add(entry)) break scan;
-        if (tableCheck?.firstBad) {
-          bad = tableCheck.firstBad;
-          break scan;
-        }
-        while (!next.done && next.value.seq === entry.seq) {
-          if (!checkCheckpoint(next.value)) break;
-          next = checkpoints.next();
-        }
-        if (bad) break scan;
-      }
-    }
-  }
-  if (!bad && verifier.firstBad) bad = verifier.firstBad;
-  const head = verifier.head;
-  if (!bad && !next.done) {
-    bad = {
-      seq: head.seq + 1,
-      reason: `a signed checkpoint covers entry ${next.value.seq} but the log ends at entry ${head.seq}: entries were removed from the end`,
-    };
-  }
-  if (!bad && covered < head.seq) {
-    bad = {
-      seq: covered + 1,
-      reason: `entries ${covered + 1} to ${head.seq} are not covered by a signed checkpoint`,
-    };
-  }
-  checkpoints.return(undefined);
-  if (tableCheck) {
-    if (!bad) tableCheck.finish();
-    tableCheck.close();
-    if (!bad && tableCheck.firstBad) bad = tableCheck.firstBad;
-  }
-  const unfinished = verifier.unfinishedSignings;
-  const result: AuditVerification = {
-    ok: bad === undefined,
-    entries: head.seq,
-    checkpoints: checkpointCount,
-    head: { seq: head.seq, hash: head.seq === 0 ? AUDIT_GENESIS_HASH : head.hash },
-    ...(bad ? { firstBad: bad } : {}),
-    ...(unfinished.length > 0 ? { unfinishedSignings: unfinished } : {}),
-  };
-  return result;
+  return verifyInThread(db, publicKey, signatures, false, iterateCheckpoints);
 }
 
 /** The audit public key this database is bound to (compressed hex), if any. */
@@ -551,8 +443,15 @@ export class Auditor {
    * the newest checkpoint signature (or all), the state tables row by row, and the rollback check
    * against the token. Records when it last succeeded.
    */
-  async verify(signatures: SignatureCheck = 'newest', now: Date = new Date()): Promise<AuditVerification> {
-    let result = verifyChainAndState(this.db, this.signer.publicKey, signatures, true);
+  async verify(
+    signatures: SignatureCheck = 'newest',
+    now: Date = new Date(),
+    options: Omit<FullVerifyOptions, 'tables'> = {},
+  ): Promise<AuditVerification> {
+    let result = await verifyFullLog(this.db, this.signer.publicKey, signatures, iterateCheckpoints, {
+      ...options,
+      tables: true,
+    });
     if (result.ok) {
       try {
         this.checkAgainstPin(await this.readPin(), result.head);

@@ -1,0 +1,357 @@
+/**
+ * One range of the full verification (audit verify), checked on its own so that ranges can run in
+ * parallel (store/audit-verify.ts): the entries with seq in (from, to] are hashed and linked to each
+ * other, their state projections replayed and compared column by column with the stored state rows
+ * of the same seq window, and each stored row's link checked as SHA-256(previous stored link ‖ row).
+ * What crosses a range boundary (the first entry's link, the first stored row's predecessor, the
+ * signing events, the heads at each checkpoint) is reported, and stitched in order by
+ * store/audit-verify-stitch.ts. Reasons are worded exactly as the sequential verifier words them.
+ */
+import { entryHash, followsSigning } from './audit-entry-hash.js';
+import {
+  GENESIS_LINK,
+  STATE_COLUMNS,
+  STATE_TABLES,
+  isStateType,
+  nextLink,
+  projectEntry,
+  type RowValue,
+  type StateRow,
+  type StateTable,
+} from './state.js';
+import type { Sqlite } from './database.js';
+
+/** Entries read per query (cheaper per row than a cursor; memory stays flat). */
+export const SCAN_CHUNK = 512;
+
+export interface RangeSpec {
+  /** Entries with seq in (from, to]. */
+  from: number;
+  to: number;
+  /** The first range also reads stored state rows below it; the last, those above it. */
+  first: boolean;
+  last: boolean;
+  /** Compare the stored state tables (audit verify); without, only the replayed heads are reported. */
+  tables: boolean;
+  /**
+   * Heads of the replay before the range, when the caller knows them (ranges verified one after the
+   * other); otherwise the link of the stored row just before the range, checked by the stitcher.
+   */
+  startLinks?: string[];
+}
+
+/** A problem found inside a range: `at` is the entry whose processing finds it, `through` the last entry whose signing events count. */
+export interface RangeBad {
+  at: number;
+  through: number;
+  seq: number;
+  reason: string;
+}
+
+/**
+ * The range's signing events, compact (one string each, so the main thread holds no per-id objects):
+ * `opens` the request ids still open at the range's end, in the order a Map of every event would
+ * list them, with their seq; `closedJson` the JSON array of ids closed in the range; `eventsJson`
+ * every event in order as JSON [started, seq, ids] (read only when the verdict stops inside the range).
+ */
+export interface SigningEvents {
+  opens: Array<[string, number]>;
+  closedJson: string;
+  eventsJson: string;
+}
+
+/** Collects one range's signing events (SigningTracker's semantics, applied later in order). */
+class RangeSigning {
+  private readonly open = new Map<string, number>();
+  private readonly closed = new Set<string>();
+  private readonly events: Array<[boolean, number, string[]]> = [];
+
+  add(started: boolean, seq: number, ids: string[]): void {
+    this.events.push([started, seq, ids]);
+    for (const id of ids) {
+      if (started) this.open.set(id, seq);
+      else {
+        this.open.delete(id);
+        this.closed.add(id);
+      }
+    }
+  }
+
+  result(): SigningEvents {
+    return {
+      opens: [...this.open],
+      closedJson: JSON.stringify([...this.closed]),
+      eventsJson: JSON.stringify(this.events),
+    };
+  }
+}
+
+export interface RangeResult {
+  from: number;
+  to: number;
+  first?: { seq: number; prev: string };
+  last?: { seq: number; hash: string };
+  bad?: RangeBad;
+  /** Per checkpoint seq inside the range: the entry's hash and the links of the tables with rows in the range so far. */
+  checkpoints: Array<{ seq: number; hash: string; heads: Array<string | null> }>;
+  /** Link of the stored row just before the range, per table (STATE_TABLES order). */
+  startLinks: string[];
+  /** Replayed link after the range's last row, per table, or null (no row in the range). */
+  endLinks: Array<string | null>;
+  /** Seq of the first projected row per table in the range, or null; and that entry's hash. */
+  firstProjected: Array<number | null>;
+  firstProjectedHash: Array<string | null>;
+  /** Seq of the first stored row left over (no projected row took it), per table, or null. */
+  leftover: Array<number | null>;
+  signing: SigningEvents;
+}
+
+type RawRow = RowValue[];
+type EntryRow = [number, string, string, string, string, string];
+type Statement = { all(...params: unknown[]): unknown[]; get(...params: unknown[]): unknown };
+
+const ENTRY_COLUMNS = 'seq, time, type, payload, prev_hash, hash';
+
+function tableSelect(table: StateTable, lower: boolean, upper: boolean): string {
+  const columns = ['seq', 'pos', ...STATE_COLUMNS[table], 'link'].join(', ');
+  const where = [lower ? 'seq > ?' : '', upper ? 'seq <= ?' : ''].filter(Boolean).join(' AND ');
+  return `SELECT ${columns} FROM ${table}${where ? ` WHERE ${where}` : ''} ORDER BY seq, pos`;
+}
+
+/** Prepared statements of one connection, reused by every range it verifies. */
+class Statements {
+  readonly entries: Statement;
+  readonly checkpointSeqs: Statement;
+  private readonly windows = new Map<string, Statement>();
+  private readonly before = new Map<StateTable, Statement>();
+  private readonly after = new Map<StateTable, Statement>();
+
+  constructor(private readonly sqlite: Sqlite) {
+    this.entries = sqlite
+      .prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq`)
+      .raw();
+    this.checkpointSeqs = sqlite
+      .prepare('SELECT seq FROM audit_checkpoints WHERE seq > ? AND seq <= ? ORDER BY seq')
+      .pluck();
+  }
+
+  /** Stored rows of `table` with seq in (lo, hi]; an absent bound reads everything on that side. */
+  window(table: StateTable, lo: number | undefined, hi: number | undefined): RawRow[] {
+    const key = `${table}:${lo !== undefined}:${hi !== undefined}`;
+    let statement = this.windows.get(key);
+    if (!statement) {
+      statement = this.sqlite.prepare(tableSelect(table, lo !== undefined, hi !== undefined)).raw();
+      this.windows.set(key, statement);
+    }
+    const params = [lo, hi].filter((v) => v !== undefined);
+    return statement.all(...params) as RawRow[];
+  }
+
+  /** Link of the newest stored row with seq ≤ `seq`. */
+  linkBefore(table: StateTable, seq: number): string {
+    let statement = this.before.get(table);
+    if (!statement) {
+      statement = this.sqlite
+        .prepare(`SELECT link FROM ${table} WHERE seq <= ? ORDER BY seq DESC, pos DESC LIMIT 1`)
+        .pluck();
+      this.before.set(table, statement);
+    }
+    return (statement.get(seq) as string | undefined) ?? GENESIS_LINK;
+  }
+
+  /** True when a stored row of `table` has seq > `seq`. */
+  rowAfter(table: StateTable, seq: number): boolean {
+    let statement = this.after.get(table);
+    if (!statement) {
+      statement = this.sqlite.prepare(`SELECT 1 FROM ${table} WHERE seq > ? LIMIT 1`).pluck();
+      this.after.set(table, statement);
+    }
+    return statement.get(seq) !== undefined;
+  }
+}
+
+const statementsOf = new WeakMap<Sqlite, Statements>();
+
+function statements(sqlite: Sqlite): Statements {
+  let found = statementsOf.get(sqlite);
+  if (!found) statementsOf.set(sqlite, (found = new Statements(sqlite)));
+  return found;
+}
+
+const TABLE_INDEX = new Map<StateTable, number>(STATE_TABLES.map((t, i) => [t, i]));
+
+/** The signing events of one entry (SigningTracker's reading of its payload). */
+function signingIds(payload: { requestIds?: unknown; requestId?: unknown }): string[] {
+  return Array.isArray(payload.requestIds)
+    ? payload.requestIds.filter((id): id is string => typeof id === 'string')
+    : typeof payload.requestId === 'string'
+      ? [payload.requestId]
+      : [];
+}
+
+/** Verifies one range; never throws for bad data (database errors propagate to the caller, which fails closed). */
+export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
+  const s = statements(sqlite);
+  const tableCount = STATE_TABLES.length;
+  const startLinks =
+    spec.startLinks ?? STATE_TABLES.map((t) => (spec.first ? GENESIS_LINK : s.linkBefore(t, spec.from)));
+  const links: Array<string> = [...startLinks];
+  const firstProjected: Array<number | null> = STATE_TABLES.map(() => null);
+  const firstProjectedHash: Array<string | null> = STATE_TABLES.map(() => null);
+  const leftover: Array<number | null> = STATE_TABLES.map(() => null);
+  const checkpointSeqs = new Set(s.checkpointSeqs.all(spec.from, spec.to) as number[]);
+  const result: RangeResult = {
+    from: spec.from,
+    to: spec.to,
+    checkpoints: [],
+    startLinks,
+    endLinks: [],
+    firstProjected,
+    firstProjectedHash,
+    leftover,
+    signing: { opens: [], closedJson: '[]', eventsJson: '[]' },
+  };
+  const signing = new RangeSigning();
+  let previous: { seq: number; hash: string } | undefined;
+  // The replayed link of each table with rows in the range so far (null: none yet).
+  const headsInRange = () => links.map((link, t) => (firstProjected[t] === null ? null : link));
+  const fail = (bad: RangeBad): RangeResult => {
+    result.bad = bad;
+    if (previous) result.last = previous;
+    result.signing = signing.result();
+    return result;
+  };
+
+  for (let lo = spec.from; lo < spec.to; lo += SCAN_CHUNK) {
+    const hi = Math.min(lo + SCAN_CHUNK, spec.to);
+    const rows = s.entries.all(lo, hi) as EntryRow[];
+    // The stored state rows of the same seq window (the first and last ranges are open-ended).
+    const stored: RawRow[][] = [];
+    const cursor: number[] = [];
+    if (spec.tables) {
+      const lower = spec.first && lo === spec.from ? undefined : lo;
+      const upper = spec.last && hi === spec.to ? undefined : hi;
+      for (const table of STATE_TABLES) {
+        stored.push(s.window(table, lower, upper));
+        cursor.push(0);
+      }
+    }
+    for (const [seq, time, type, payload, prev, hash] of rows) {
+      if (!previous) {
+        result.first = { seq, prev };
+      } else {
+        const expected = previous.seq + 1;
+        if (seq !== expected) {
+          return fail({
+            at: expected,
+            through: previous.seq,
+            seq: expected,
+            reason: `entry ${expected} is missing (the next entry found is ${seq}): entries were deleted`,
+          });
+        }
+        if (prev !== previous.hash) {
+          return fail({
+            at: seq,
+            through: previous.seq,
+            seq,
+            reason: `entry ${seq} does not link to the hash of entry ${expected - 1}: an entry was inserted, deleted or reordered`,
+          });
+        }
+      }
+      if (entryHash(seq, time, type, payload, prev) !== hash) {
+        return fail({
+          at: seq,
+          through: seq - 1,
+          seq,
+          reason: `entry ${seq} was modified: its content does not match its hash`,
+        });
+      }
+      const signingEntry = followsSigning(type);
+      if (signingEntry || isStateType(type)) {
+        let projected: StateRow[];
+        let ids: string[] = [];
+        try {
+          // Parsed once, and only for the types that project state or track signing (as ChainVerifier does).
+          const parsed: unknown = JSON.parse(payload);
+          projected = projectEntry({ seq, time, type, payload }, parsed);
+          if (signingEntry) ids = signingIds(parsed as { requestIds?: unknown; requestId?: unknown });
+        } catch {
+          return fail({
+            at: seq,
+            through: seq - 1,
+            seq,
+            reason: `entry ${seq} has a payload that is not valid JSON`,
+          });
+        }
+        let tableBad: RangeBad | undefined;
+        for (const row of projected) {
+          const t = TABLE_INDEX.get(row.table)!;
+          if (firstProjected[t] === null) {
+            firstProjected[t] = seq;
+            firstProjectedHash[t] = hash;
+          }
+          const link = nextLink(links[t]!, row);
+          links[t] = link;
+          if (!spec.tables || tableBad) continue;
+          if (leftover[t] !== null) {
+            tableBad = tableMismatch(row.table, seq, leftover[t]!);
+            continue;
+          }
+          const storedRow = stored[t]![cursor[t]!];
+          if (storedRow === undefined) {
+            const later = !(spec.last && hi === spec.to) && s.rowAfter(row.table, hi);
+            tableBad = later
+              ? tableMismatch(row.table, seq, row.seq)
+              : {
+                  at: seq,
+                  through: seq,
+                  seq: row.seq,
+                  reason: `the ${row.table} table does not match the audit log at entry ${row.seq}: rows were deleted`,
+                };
+            continue;
+          }
+          cursor[t]! += 1;
+          if (!sameRow(row, link, storedRow))
+            tableBad = tableMismatch(row.table, seq, Math.min(row.seq, Number(storedRow[0])));
+        }
+        if (signingEntry && ids.length > 0) signing.add(type === 'signing.started', seq, ids);
+        if (tableBad) {
+          previous = { seq, hash };
+          return fail(tableBad);
+        }
+      }
+      previous = { seq, hash };
+      if (checkpointSeqs.has(seq)) result.checkpoints.push({ seq, hash, heads: headsInRange() });
+    }
+    if (spec.tables) {
+      // Stored rows of this window that no entry projected: left over (found at the next projected row, or at the end).
+      for (let t = 0; t < tableCount; t += 1) {
+        const rest = stored[t]![cursor[t]!];
+        if (rest !== undefined && leftover[t] === null) leftover[t] = Number(rest[0]);
+      }
+    }
+  }
+  if (previous) result.last = previous;
+  result.signing = signing.result();
+  result.endLinks = headsInRange();
+  return result;
+}
+
+function tableMismatch(table: StateTable, at: number, seq: number): RangeBad {
+  return {
+    at,
+    through: at,
+    seq,
+    reason: `the ${table} table does not match the audit log at entry ${seq}: a row was edited, inserted or deleted`,
+  };
+}
+
+/** Column by column with ===: the same as comparing the rows' JSON texts (strings, numbers, null). */
+function sameRow(row: StateRow, link: string, stored: RawRow): boolean {
+  const columns = STATE_COLUMNS[row.table];
+  if (stored[0] !== row.seq || stored[1] !== row.pos || stored[columns.length + 2] !== link) return false;
+  for (let i = 0; i < columns.length; i += 1) {
+    if ((stored[i + 2] ?? null) !== (row.values[columns[i]!] ?? null)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,259 @@
+/**
+ * Full verification of the audit log in ranges of entries (docs/audit.md "Full verification"):
+ * each range is verified on its own (store/audit-verify-range.ts) and the results are stitched in
+ * seq order (store/audit-verify-stitch.ts). Long logs are spread over worker threads; short ones,
+ * and databases without a file, are verified in this thread with the same code.
+ *
+ * One snapshot: the main connection takes SQLite's write lock (BEGIN IMMEDIATE; in WAL mode one
+ * writer at a time, readers never blocked) before any worker opens its read transaction, and holds
+ * it until the verdict, so no commit can fall between the snapshots the threads read; each worker
+ * also reports the head it sees, which must be the main thread's. Any worker error, exit or
+ * unreadable message fails the verification with its reason (fail closed).
+ */
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { AuditCheckpoint, AuditVerification, SignatureCheck } from './audit-chain.js';
+import type { ColdsignDb } from './database.js';
+import { verifyRange, type RangeResult, type RangeSpec } from './audit-verify-range.js';
+import { RangeStitcher } from './audit-verify-stitch.js';
+import { SCAN_CACHE_SIZE } from './audit-verify-cache.js';
+
+/** Entries per range. */
+export const RANGE_SIZE = 32_768;
+/** Logs with fewer entries are verified in this thread (starting workers costs more than it saves). */
+export const PARALLEL_FROM = 50_000;
+/**
+ * Heap limits of a worker: a small young generation and an old generation far above what a range
+ * keeps alive (a few MB), so garbage is collected early and peak RSS stays flat; a hostile log whose
+ * rows exceed it stops that worker, which fails the verification with the reason.
+ */
+const WORKER_HEAP = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 };
+
+export interface FullVerifyOptions {
+  /** Compare the stored state tables with the replayed projection (audit verify). */
+  tables: boolean;
+  rangeSize?: number;
+  /**
+   * Worker threads (this thread only stitches their results); 0 verifies in this thread.
+   * Default: the CPU count, at most 2, from PARALLEL_FROM entries.
+   */
+  workers?: number;
+  /** The worker script (tests start a failing one). */
+  workerUrl?: URL;
+}
+
+interface Plan {
+  last: number;
+  lastHash: string;
+  checkpointCount: number;
+  newest: number | null;
+}
+
+function plan(db: ColdsignDb): Plan {
+  const head = db.sqlite.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as
+    { seq: number; hash: string } | undefined;
+  const { n, newest } = db.sqlite
+    .prepare('SELECT COUNT(*) AS n, MAX(seq) AS newest FROM audit_checkpoints')
+    .get() as { n: number; newest: number | null };
+  return { last: head?.seq ?? 0, lastHash: head?.hash ?? '', checkpointCount: n, newest };
+}
+
+function* rangeSpecs(last: number, size: number, tables: boolean): Generator<RangeSpec> {
+  const count = Math.max(1, Math.ceil(last / size));
+  for (let i = 0; i < count; i += 1) {
+    yield {
+      from: i * size,
+      to: Math.min((i + 1) * size, last),
+      first: i === 0,
+      last: i === count - 1,
+      tables,
+    };
+  }
+}
+
+type ReadCheckpoints = (db: ColdsignDb) => Iterator<AuditCheckpoint>;
+
+/** Runs `fn` inside one read transaction (one snapshot), unless the caller already is in one. */
+function inSnapshot<T>(db: ColdsignDb, fn: () => T): T {
+  if (db.sqlite.inTransaction) return fn();
+  db.sqlite.exec('BEGIN');
+  try {
+    return fn();
+  } finally {
+    if (db.sqlite.inTransaction) db.sqlite.exec('COMMIT');
+  }
+}
+
+/** Verifies the whole log range after range in this thread (synchronous). */
+export function verifyInThread(
+  db: ColdsignDb,
+  publicKey: Uint8Array,
+  signatures: SignatureCheck,
+  tables: boolean,
+  checkpoints: ReadCheckpoints,
+  rangeSize = RANGE_SIZE,
+): AuditVerification {
+  return inSnapshot(db, () => {
+    const p = plan(db);
+    const stitcher = new RangeStitcher(checkpoints(db), {
+      publicKey,
+      signatures,
+      newest: p.newest,
+      checkpointCount: p.checkpointCount,
+      tables,
+    });
+    if (p.last > 0) {
+      for (const spec of rangeSpecs(p.last, rangeSize, tables)) {
+        stitcher.add(verifyRange(db.sqlite, { ...spec, startLinks: stitcher.heads }));
+        if (stitcher.failed) break;
+      }
+    }
+    return stitcher.finish();
+  });
+}
+
+/** The built worker script: beside this module in the bundle, or the bundle's when run from source. */
+function defaultWorkerUrl(): URL | undefined {
+  const url = import.meta.url.endsWith('.ts')
+    ? new URL('../dist/bundle/audit-verify-worker.js', import.meta.url)
+    : new URL('./audit-verify-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(url)) ? url : undefined;
+}
+
+/**
+ * Verifies the whole log: in worker threads when it is long (or `options.workers` asks for them),
+ * in this thread otherwise. Same checks and the same first bad entry either way.
+ */
+export async function verifyFullLog(
+  db: ColdsignDb,
+  publicKey: Uint8Array,
+  signatures: SignatureCheck,
+  checkpoints: ReadCheckpoints,
+  options: FullVerifyOptions,
+): Promise<AuditVerification> {
+  const rangeSize = options.rangeSize ?? RANGE_SIZE;
+  const workerUrl = options.workerUrl ?? defaultWorkerUrl();
+  const onFile = db.path !== '' && db.path !== ':memory:' && existsSync(db.path);
+  const last = (
+    db.sqlite.prepare('SELECT COALESCE(MAX(seq), 0) AS last FROM audit_log').get() as { last: number }
+  ).last;
+  const workers = options.workers ?? (last >= PARALLEL_FROM ? Math.min(2, Math.max(1, cpus().length)) : 0);
+  if (workers === 0 || !workerUrl || !onFile || db.sqlite.inTransaction) {
+    return verifyInThread(db, publicKey, signatures, options.tables, checkpoints, rangeSize);
+  }
+  // A scan gains nothing from a large page cache: this connection's is kept small meanwhile.
+  const cacheSize = db.sqlite.pragma('cache_size', { simple: true }) as number;
+  db.sqlite.pragma(`cache_size = ${SCAN_CACHE_SIZE}`);
+  db.sqlite.exec('BEGIN IMMEDIATE');
+  try {
+    return await verifyInWorkers(
+      db,
+      publicKey,
+      signatures,
+      checkpoints,
+      options.tables,
+      rangeSize,
+      workers,
+      workerUrl,
+    );
+  } finally {
+    if (db.sqlite.inTransaction) db.sqlite.exec('COMMIT');
+    db.sqlite.pragma(`cache_size = ${Number(cacheSize)}`);
+  }
+}
+
+type WorkerMessage =
+  | { ready: true; head: { seq: number; hash: string } }
+  | { index: number; result: RangeResult }
+  | { index: number; error: string };
+
+/** Runs inside the main connection's write transaction (see the module comment). */
+async function verifyInWorkers(
+  db: ColdsignDb,
+  publicKey: Uint8Array,
+  signatures: SignatureCheck,
+  checkpoints: ReadCheckpoints,
+  tables: boolean,
+  rangeSize: number,
+  count: number,
+  workerUrl: URL,
+): Promise<AuditVerification> {
+  const p = plan(db);
+  const stitcher = new RangeStitcher(checkpoints(db), {
+    publicKey,
+    signatures,
+    newest: p.newest,
+    checkpointCount: p.checkpointCount,
+    tables,
+  });
+  const specs = [...rangeSpecs(p.last, rangeSize, tables)].filter(() => p.last > 0);
+  const threads: Worker[] = [];
+  try {
+    await new Promise<void>((resolve) => {
+      const results = new Map<number, RangeResult>();
+      let nextToSend = 0;
+      let nextToStitch = 0;
+      let ready = 0;
+      let finished = false;
+      const idle: Worker[] = [];
+      const done = () => {
+        if (finished) return;
+        finished = true;
+        resolve();
+      };
+      const failWorker = (reason: string) => {
+        stitcher.abort(stitcher.nextSeq, `a verification worker failed (${reason}): the log is not verified`);
+        done();
+      };
+      // At most two ranges per worker are in flight or waiting to be stitched: memory stays flat.
+      const dispatch = () => {
+        while (idle.length > 0 && nextToSend < specs.length && nextToSend - nextToStitch < 2 * count) {
+          idle.pop()!.postMessage({ index: nextToSend, spec: specs[nextToSend] });
+          nextToSend += 1;
+        }
+      };
+      const onMessage = (worker: Worker, message: WorkerMessage) => {
+        if (finished) return;
+        if ('ready' in message) {
+          if (message.head.seq !== p.last || (p.last > 0 && message.head.hash !== p.lastHash)) {
+            stitcher.abort(p.last + 1, 'the database changed while the log was being verified');
+            return done();
+          }
+          ready += 1;
+          idle.push(worker);
+          if (ready === count && specs.length === 0) return done();
+          return dispatch();
+        }
+        if ('error' in message) return failWorker(message.error);
+        results.set(message.index, message.result);
+        idle.push(worker);
+        while (results.has(nextToStitch)) {
+          stitcher.add(results.get(nextToStitch)!);
+          results.delete(nextToStitch);
+          nextToStitch += 1;
+          if (stitcher.failed) return done();
+        }
+        if (nextToStitch === specs.length) return done();
+        dispatch();
+      };
+      for (let i = 0; i < count; i += 1) {
+        const worker = new Worker(workerUrl, {
+          workerData: { path: db.path },
+          resourceLimits: WORKER_HEAP,
+        });
+        threads.push(worker);
+        worker.on('message', (message: WorkerMessage) => onMessage(worker, message));
+        worker.on('error', (error: Error) => failWorker(error.message));
+        worker.on('messageerror', (error: Error) => failWorker(error.message));
+        worker.on('exit', (code) => {
+          if (!finished) failWorker(`it exited with code ${code}`);
+        });
+      }
+    });
+  } finally {
+    await Promise.all(threads.map((worker) => worker.terminate()));
+  }
+  return stitcher.finish();
+}
