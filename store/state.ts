@@ -350,68 +350,6 @@ export function clearState(sqlite: Sqlite): void {
 }
 
 /**
- * Walks the stored state tables alongside a replay of the log (audit verify): each stored row, in
- * (seq, pos) order, must be the replayed row with the replayed link, and no row may be left over.
- * Same guarantee as verifyWholeTable per table, without hashing every row a second time.
- */
-export class StateTablesCheck {
-  private readonly cursors = new Map<StateTable, Iterator<RawRow>>();
-  private bad: { seq: number; reason: string } | undefined;
-
-  constructor(sqlite: Sqlite) {
-    for (const table of STATE_TABLES)
-      this.cursors.set(
-        table,
-        (
-          sqlite
-            .prepare(selectSql(table, '', 'ASC'))
-            .raw()
-            .iterate() as IterableIterator<RawRow>
-        )[Symbol.iterator](),
-      );
-  }
-
-  /** The first mismatch found, in words. */
-  get firstBad(): { seq: number; reason: string } | undefined {
-    return this.bad;
-  }
-
-  /** The next stored row of `row.table` must be `row`, linked as `link`. */
-  expect(row: StateRow, link: string): void {
-    if (this.bad) return;
-    const next = this.cursors.get(row.table)!.next();
-    if (next.done) return this.fail(row.table, row.seq, 'rows were deleted');
-    // Column by column with ===: the same as comparing the rows' JSON texts (strings, numbers, null).
-    const [seq, pos, ...values] = next.value;
-    const columns = STATE_COLUMNS[row.table];
-    const same =
-      seq === row.seq &&
-      pos === row.pos &&
-      values[columns.length] === link &&
-      columns.every((c, i) => (values[i] ?? null) === (row.values[c] ?? null));
-    if (!same) this.fail(row.table, Math.min(row.seq, Number(seq)), 'a row was edited, inserted or deleted');
-  }
-
-  /** After the last entry: no table may hold a row the log does not project. */
-  finish(): void {
-    for (const [table, cursor] of this.cursors) {
-      if (this.bad) break;
-      const next = cursor.next();
-      if (!next.done) this.fail(table, Number(next.value[0]), 'a row names no audit entry (rows were added)');
-    }
-    this.close();
-  }
-
-  close(): void {
-    for (const cursor of this.cursors.values()) cursor.return?.();
-  }
-
-  private fail(table: StateTable, seq: number, what: string): void {
-    this.bad = { seq, reason: `the ${table} table does not match the audit log at entry ${seq}: ${what}` };
-  }
-}
-
-/**
  * Replays the projections of verified entries (audit verify, offline export verification, crash
  * recovery): the heads the state tables must have after each entry.
  */
