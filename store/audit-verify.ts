@@ -86,6 +86,25 @@ function inSnapshot<T>(db: ColdsignDb, fn: () => T): T {
   }
 }
 
+/** The log's extent and the stitcher that checks range results against the checkpoints, in order. */
+function planStitcher(
+  db: ColdsignDb,
+  publicKey: Uint8Array,
+  signatures: SignatureCheck,
+  tables: boolean,
+  checkpoints: ReadCheckpoints,
+): { p: ReturnType<typeof plan>; stitcher: RangeStitcher } {
+  const p = plan(db);
+  const stitcher = new RangeStitcher(checkpoints(db), {
+    publicKey,
+    signatures,
+    newest: p.newest,
+    checkpointCount: p.checkpointCount,
+    tables,
+  });
+  return { p, stitcher };
+}
+
 /** Verifies the whole log range after range in this thread (synchronous). */
 export function verifyInThread(
   db: ColdsignDb,
@@ -96,14 +115,7 @@ export function verifyInThread(
   rangeSize = RANGE_SIZE,
 ): AuditVerification {
   return inSnapshot(db, () => {
-    const p = plan(db);
-    const stitcher = new RangeStitcher(checkpoints(db), {
-      publicKey,
-      signatures,
-      newest: p.newest,
-      checkpointCount: p.checkpointCount,
-      tables,
-    });
+    const { p, stitcher } = planStitcher(db, publicKey, signatures, tables, checkpoints);
     if (p.last > 0) {
       for (const spec of rangeSpecs(p.last, rangeSize, tables)) {
         stitcher.add(verifyRange(db.sqlite, { ...spec, startLinks: stitcher.heads }));
@@ -180,15 +192,8 @@ async function verifyInWorkers(
   count: number,
   workerUrl: URL,
 ): Promise<AuditVerification> {
-  const p = plan(db);
-  const stitcher = new RangeStitcher(checkpoints(db), {
-    publicKey,
-    signatures,
-    newest: p.newest,
-    checkpointCount: p.checkpointCount,
-    tables,
-  });
-  const specs = [...rangeSpecs(p.last, rangeSize, tables)].filter(() => p.last > 0);
+  const { p, stitcher } = planStitcher(db, publicKey, signatures, tables, checkpoints);
+  const specs = p.last > 0 ? [...rangeSpecs(p.last, rangeSize, tables)] : [];
   const threads: Worker[] = [];
   try {
     await new Promise<void>((resolve) => {
