@@ -456,13 +456,18 @@ export async function signBatch(
   await deps.auditor.assertHeadMatchesToken();
   const announcements = allowed.map((a) => announce(a.reviewed.prepared));
   // The pin names what is about to be signed: no signature can exist that a verified log does not mention.
-  await deps.auditor.commit(now, (tx) => {
-    for (const a of allowed) {
-      const docs = approvalsFor(approvalDocs, a.reviewed.prepared.requestId);
-      recordApprovals(tx, a.reviewed.prepared.requestId, docs.map(parseApproval));
-    }
-    recordSigningStarted(tx, announcements);
-  });
+  // The checkpoint keeps the pin open: the signatures (or signing.failed) that follow close this unit of work.
+  await deps.auditor.commit(
+    now,
+    (tx) => {
+      for (const a of allowed) {
+        const docs = approvalsFor(approvalDocs, a.reviewed.prepared.requestId);
+        recordApprovals(tx, a.reviewed.prepared.requestId, docs.map(parseApproval));
+      }
+      recordSigningStarted(tx, announcements);
+    },
+    { checkpoint: 'open' },
+  );
 
   const made: Array<{
     a: (typeof allowed)[number];

@@ -4,7 +4,8 @@
  * HSM token; the database head must descend from the pinned checkpoint, or nothing is signed.
  * Every change of state is one unit of work, Auditor.commit(now, tx => …): begin (pin open) →
  * append entries, each applying its state projection (store/state.ts) in the same transaction →
- * checkpoint committing to the head and the state digest. See docs/audit.md.
+ * checkpoint committing to the head and the state digest, closing the pin (or keeping it open when
+ * the unit of work continues: signing.started → signatures). See docs/audit.md.
  */
 import { makeError } from '../core/errors.js';
 import { fromHex, toHex, utf8 } from '../core/bytes.js';
@@ -196,7 +197,10 @@ export function lastFullVerification(db: ColdsignDb): string | undefined {
  * whether entries may follow it.
  */
 interface Pin extends AuditCheckpoint {
-  /** True from begin() to checkpoint(): entries beyond the checkpoint are expected (crash recovery). */
+  /**
+   * True from begin() to the closing checkpoint (and after a checkpoint that keeps it open): entries
+   * beyond the checkpoint are expected (crash recovery).
+   */
   open: boolean;
   /** Write counter: the highest generation wins when a crashed write left two pins. */
   gen: number;
@@ -247,8 +251,18 @@ export interface AuditTx {
 }
 
 export interface CommitOptions {
-  /** Sign and pin a checkpoint after the transaction (default true). */
-  checkpoint?: boolean;
+  /**
+   * After the transaction: true (default) signs and pins a checkpoint and closes the pin; 'open' signs
+   * and pins a checkpoint but keeps the pin open, because the same unit of work continues (the
+   * signatures after "signing.started"), so the next commit needs no begin; false leaves the pin open
+   * with no checkpoint (the next commit's checkpoint covers these entries).
+   */
+  checkpoint?: boolean | 'open';
+}
+
+export interface CheckpointOptions {
+  /** Keep the pin open: the entries the same unit of work appends next are expected (docs/audit.md). */
+  keepOpen?: boolean;
 }
 
 /** State entry types, whose projections fill the state tables (store/state.ts projectEntry). */
@@ -308,6 +322,10 @@ export class Auditor {
       await auditor.commit(now, (tx) =>
         tx.append('audit.recovered', { pinnedSeq, unpinnedFrom: pinnedSeq + 1, unpinnedTo: head.seq }),
       );
+    } else if (pinned?.open && pinnedSeq > 0) {
+      // A process died with its unit of work open and nothing beyond the checkpoint (e.g. after
+      // "signing.started", before the signatures): close the pin, so no entry can be adopted later.
+      await auditor.checkpoint(now);
     }
     return auditor;
   }
@@ -356,7 +374,7 @@ export class Auditor {
     });
     this.knownHead = known;
     this.heads = heads;
-    if (options.checkpoint !== false) await this.checkpoint(now);
+    if (options.checkpoint !== false) await this.checkpoint(now, { keepOpen: options.checkpoint === 'open' });
     return value;
   }
 
@@ -365,8 +383,12 @@ export class Auditor {
     return this.commit(now, (tx) => tx.append(type, payload));
   }
 
-  /** Signs the current head and state with the audit key, stores the checkpoint and pins it in the token. */
-  async checkpoint(now: Date): Promise<AuditCheckpoint> {
+  /**
+   * Signs the current head and state with the audit key, stores the checkpoint and pins it in the
+   * token: closed (entries beyond it are refused at start-up), or kept open when the unit of work
+   * continues. Either way everything up to it is fixed: removing it is a rollback.
+   */
+  async checkpoint(now: Date, options: CheckpointOptions = {}): Promise<AuditCheckpoint> {
     const head = auditHead(this.db);
     if (head.seq !== this.knownHead.seq || head.hash !== this.knownHead.hash) {
       rollback('The audit log head is not the one this process wrote; no checkpoint is signed.', {
@@ -395,7 +417,7 @@ export class Auditor {
         'INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, time, signature, state) VALUES (?, ?, ?, ?, ?)',
       )
       .run(checkpoint.seq, checkpoint.head, checkpoint.time, checkpoint.signature, JSON.stringify(heads));
-    const pin: Pin = { ...checkpoint, open: false, gen: (this.pinned?.gen ?? 0) + 1 };
+    const pin: Pin = { ...checkpoint, open: options.keepOpen === true, gen: (this.pinned?.gen ?? 0) + 1 };
     await this.pins.write(encodePin(pin));
     this.pinned = pin;
     return checkpoint;

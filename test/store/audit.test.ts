@@ -7,7 +7,8 @@ import type { Hsm } from '../../hsm/index.js';
 import { entryHash } from '../../store/audit-chain.js';
 import { exportAudit, verifyAuditExport, verifyAuditExportLines } from '../../store/audit-export.js';
 import { AUDIT_KEY_LABEL, hsmAuditPorts } from '../../store/audit-hsm.js';
-import { appendAudit, Auditor, auditPublicKeyOf, verifyAudit } from '../../store/audit.js';
+import { appendAudit, Auditor, auditPublicKeyOf, verifyAudit, type AuditPorts } from '../../store/audit.js';
+import { recordSigningStarted } from '../../store/records.js';
 import { openDatabase } from '../../store/database.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
 import { at, newAuditCase, T0, type AuditCase } from './audit-fixture.js';
@@ -70,6 +71,39 @@ async function expectFullVerifyFails(c: AuditCase): Promise<void> {
 
 function publicKeyOf(c: AuditCase): string {
   return auditPublicKeyOf(c.db) as string;
+}
+
+/** The case's ports with every pin write counted (what the token was asked to store: seq and open flag). */
+function countingPorts(c: AuditCase): { ports: AuditPorts; writes: Array<{ seq: number; open: boolean }> } {
+  const writes: Array<{ seq: number; open: boolean }> = [];
+  const pins = c.ports.pins;
+  return {
+    writes,
+    ports: {
+      signer: c.ports.signer,
+      pins: {
+        read: () => pins.read(),
+        write: async (value) => {
+          const pin = JSON.parse(new TextDecoder().decode(value)) as { seq: number; open: boolean };
+          writes.push({ seq: pin.seq, open: pin.open });
+          await pins.write(value);
+        },
+      },
+    },
+  };
+}
+
+/** One signing the way the pipeline does it: review (no checkpoint), then "signing.started" checkpointed open. */
+async function announceSigning(auditor: Auditor, requestId: string, from: number): Promise<number> {
+  await auditor.commit(at(from), (tx) => tx.append('test.review', { requestId }), { checkpoint: false });
+  return auditor.commit(
+    at(from + 1),
+    (tx) => {
+      recordSigningStarted(tx, [{ requestId, txid: requestId, signatures: [{ key: 'k' }] }]);
+      return auditor.head.seq + 1;
+    },
+    { checkpoint: 'open' },
+  );
 }
 
 describe('audit log on a real database and the SoftHSM audit key', () => {
@@ -261,6 +295,66 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
       payload: '{"pinnedSeq":3,"unpinnedFrom":4,"unpinnedTo":5}',
     });
     await expect(reopened.assertHeadMatchesToken()).resolves.toMatchObject({ seq: 6 });
+  });
+
+  it('a signing writes the pin three times: begin, the open checkpoint of "signing.started", the closing checkpoint', async () => {
+    const c = await fresh(3);
+    const { ports, writes } = countingPorts(c);
+    const auditor = await Auditor.open(c.db, ports, at(4));
+    const started = await announceSigning(auditor, 'r1', 5);
+    // "signing.started" is covered by a signed checkpoint pinned before any signature could be asked for
+    expect(writes).toEqual([
+      { seq: 3, open: true },
+      { seq: started, open: true },
+    ]);
+    await auditor.commit(at(7), (tx) => tx.append('signature', { requestId: 'r1', signatures: [] }));
+    expect(writes).toEqual([
+      { seq: 3, open: true },
+      { seq: started, open: true },
+      { seq: started + 1, open: false },
+    ]);
+    const result = verifyAudit(c.db, publicKeyOf(c));
+    expect(result).toMatchObject({ ok: true, entries: started + 1 });
+    expect(result.unfinishedSignings).toBeUndefined();
+  });
+
+  it('killed after the open checkpoint, before the signatures: start-up closes the pin and names the signing unfinished', async () => {
+    const c = await fresh(3);
+    const started = await announceSigning(c.auditor, 'r2', 4);
+    // as if the process died here (after the HSM may have signed)
+    const reopened = await Auditor.open(c.db, c.ports, at(6));
+    expect(reopened.head.seq).toBe(started);
+    const result = verifyAudit(c.db, publicKeyOf(c));
+    expect(result).toMatchObject({ ok: true, entries: started });
+    expect(result.unfinishedSignings).toEqual([{ seq: started, requestIds: ['r2'] }]);
+    // the pin is closed again: an entry added outside coldsign is refused, not adopted
+    appendAudit(c.db, 'test.forged', { by: 'bypass' }, at(7));
+    await expectCode(Auditor.open(c.db, c.ports, at(8)), 'AUDIT_TAMPERED');
+  });
+
+  it('killed after the signatures were appended beyond the open checkpoint: start-up recovers them', async () => {
+    const c = await fresh(3);
+    const started = await announceSigning(c.auditor, 'r3', 4);
+    await c.auditor.commit(at(6), (tx) => tx.append('signature', { requestId: 'r3', signatures: [] }), {
+      checkpoint: false,
+    });
+    // no closing checkpoint: as if the process died here
+    await Auditor.open(c.db, c.ports, at(7));
+    const last = c.db.sqlite.prepare('SELECT type, payload FROM audit_log ORDER BY seq DESC LIMIT 1').get();
+    expect(last).toEqual({
+      type: 'audit.recovered',
+      payload: JSON.stringify({ pinnedSeq: started, unpinnedFrom: started + 1, unpinnedTo: started + 1 }),
+    });
+    const result = verifyAudit(c.db, publicKeyOf(c));
+    expect(result).toMatchObject({ ok: true, entries: started + 2 });
+    expect(result.unfinishedSignings).toBeUndefined();
+  });
+
+  it('"signing.started" under an open checkpoint cannot be removed: deleting it is a rollback', async () => {
+    const c = await fresh(3);
+    const started = await announceSigning(c.auditor, 'r4', 4);
+    tamper(c, (raw) => raw.prepare('DELETE FROM audit_log WHERE seq = ?').run(started));
+    await expectCode(Auditor.open(c.db, c.ports, at(6)), 'AUDIT_ROLLBACK');
   });
 
   it('refuses to sign when another writer changed the head after this process checked it', async () => {

@@ -1,8 +1,9 @@
 /**
  * Child process of crash.test.ts: signs in a loop with the real SoftHSM token and database, the
  * way the pipeline does, until it is killed. Each operation: request, decision and
- * "signing.started" in one checkpointed unit of work; the HSM signature; the signature (with the
- * output's digest and velocity) in the log; a checkpoint; then the output file, written atomically.
+ * "signing.started" checkpointed with the pin kept open (the unit of work goes on); the HSM
+ * signature; the signature (with the output's digest and velocity) appended with no new begin; the
+ * closing checkpoint; then the output file, written atomically.
  * After each step it prints "<stage> <requestId>". Given a stage and a count, it stops at the
  * count-th time it reaches that stage, prints "holding" and waits to be killed: the parent kills it
  * there, with no race against the clock.
@@ -77,17 +78,21 @@ for (;;) {
   const now = new Date();
   const requestId = randomBytes(32).toString('hex');
   await auditor.assertHeadMatchesToken();
-  await auditor.commit(now, (tx) => {
-    recordRequest(tx, { requestId, chain: 'btc', kind: 'psbt', summary }, now);
-    recordDecision(
-      tx,
-      requestId,
-      { allowed: true, rule: 'crash', requiredApprovals: 0, reasons: [] },
-      1,
-      now,
-    );
-    recordSigningStarted(tx, [{ requestId, txid: requestId, signatures: [{ key: 'crash-key' }] }]);
-  });
+  await auditor.commit(
+    now,
+    (tx) => {
+      recordRequest(tx, { requestId, chain: 'btc', kind: 'psbt', summary }, now);
+      recordDecision(
+        tx,
+        requestId,
+        { allowed: true, rule: 'crash', requiredApprovals: 0, reasons: [] },
+        1,
+        now,
+      );
+      recordSigningStarted(tx, [{ requestId, txid: requestId, signatures: [{ key: 'crash-key' }] }]);
+    },
+    { checkpoint: 'open' },
+  );
   await mark('started', requestId);
   const signature = await hsm.signer.signDigest(
     keyId!,
