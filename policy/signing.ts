@@ -35,11 +35,23 @@ export function isOfficerPublicKey(hex: string): boolean {
   return hex.length === 64 && isHex(hex);
 }
 
+/** An Ed25519 (RFC 8032) verifier of a 64-byte signature under a raw 32-byte public key. */
+export type Ed25519Verify = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+
+/** The pure default; a Node layer may pass a native one (store/ed25519-native.ts). */
+export const nobleEd25519Verify: Ed25519Verify = (signature, message, publicKey) =>
+  ed25519.verify(signature, message, publicKey);
+
 /** Ed25519 verification that never throws (malformed keys or signatures are simply invalid). */
-export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKeyHex: string): boolean {
+export function verifyEd25519(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKeyHex: string,
+  verify: Ed25519Verify = nobleEd25519Verify,
+): boolean {
   if (signature.length !== 64 || !isOfficerPublicKey(publicKeyHex)) return false;
   try {
-    return ed25519.verify(signature, message, fromHex(publicKeyHex));
+    return verify(signature, message, fromHex(publicKeyHex));
   } catch {
     return false;
   }
@@ -54,6 +66,7 @@ export function verifyPolicySignatures(
   doc: PolicyDocument,
   officers: readonly Officer[],
   quorum: number,
+  verify: Ed25519Verify = nobleEd25519Verify,
 ): string[] {
   const signers = verifyOfficerSignatures(
     policySigningBytes(doc),
@@ -67,6 +80,7 @@ export function verifyPolicySignatures(
           : `The policy is signed by "${officer}", who is not an enrolled officer.`,
         { officer },
       ),
+    verify,
   );
   assertOfficerQuorum(signers, quorum, 'POLICY_QUORUM_MISSING', 'The policy');
   return [...signers];
@@ -81,13 +95,14 @@ export function verifyOfficerSignatures(
   entries: ReadonlyArray<{ officer: string; signature: string }>,
   officers: readonly Officer[],
   refuse: (officer: string, enrolled: boolean) => Error,
+  verify: Ed25519Verify = nobleEd25519Verify,
 ): Set<string> {
   const signers = new Set<string>();
   for (const entry of entries) {
     const officer = officers.find((o) => o.name === entry.officer);
     if (!officer) throw refuse(entry.officer, false);
     const signature = fromBase64(entry.signature);
-    if (!signature || !verifyEd25519(signature, message, officer.publicKey))
+    if (!signature || !verifyEd25519(signature, message, officer.publicKey, verify))
       throw refuse(entry.officer, true);
     signers.add(officer.name);
   }

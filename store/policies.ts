@@ -8,6 +8,7 @@ import { sha256Hex } from '../core/bytes.js';
 import { parsePolicy, type PolicyDocument } from '../policy/schema.js';
 import { checkPolicyUpgrade, policySigningBytes, verifyPolicySignatures } from '../policy/signing.js';
 import type { Auditor } from './audit.js';
+import { nativeEd25519Verify } from './ed25519-native.js';
 import type { ColdsignDb } from './database.js';
 import { getQuorum, listOfficers } from './officers.js';
 
@@ -26,7 +27,7 @@ function verifyAgainstOfficers(db: ColdsignDb, doc: PolicyDocument): string[] {
       'No officers are enrolled, so no policy can be accepted (run coldsign init with --officer).',
     );
   }
-  return verifyPolicySignatures(doc, listOfficers(db), quorum);
+  return verifyPolicySignatures(doc, listOfficers(db), quorum, nativeEd25519Verify);
 }
 
 interface PolicyRow {
