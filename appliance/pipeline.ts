@@ -185,7 +185,7 @@ export async function reviewInputs(
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
     routeEthSignRequest: ethSignRouter(deps.db),
-  });
+  }).catch((error: unknown) => refuseWhileReading(deps, error, now));
   const { decision } = decide(deps.auditor, deps.db, prepared, now);
   // `sign` signs right after the review; its "signing.started" checkpoint covers these entries.
   const seq = await deps.auditor.commit(
@@ -212,6 +212,22 @@ export async function reviewInputs(
     policyVersion: policy?.version ?? null,
     report: buildReport(prepared, decision, 'inspected', [], [], seq, deps.auditor.head),
   };
+}
+
+/**
+ * A request the policy refuses while it is read (PSBT_SIGHASH_REFUSED, PSBT_WALLET_UNREGISTERED: a
+ * policy decision, exit 4) is recorded like every other refusal, as "request.refused" with its code and
+ * reason, in a closed unit of work; then the refusal is thrown. Malformed input (exit 3) is not a
+ * decision and is not logged.
+ */
+async function refuseWhileReading(deps: PipelineDeps, error: unknown, now: Date): Promise<never> {
+  if (isColdsignError(error) && error.family === 'policy') {
+    const requestId = typeof error.info.requestId === 'string' ? error.info.requestId : null;
+    await deps.auditor.commit(now, (tx) =>
+      tx.append('request.refused', { requestId, code: error.code, reason: error.message, approvals: [] }),
+    );
+  }
+  throw error;
 }
 
 export interface SignOptions {

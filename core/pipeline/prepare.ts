@@ -155,6 +155,9 @@ function prepareBtc(
         plan,
       };
     } catch (error) {
+      // A refusal the policy makes while reading (sighash type, unregistered multisig) names the request it refuses.
+      if (isColdsignError(error) && error.family === 'policy')
+        throw makeError(error.code, error.message, { ...error.info, requestId: sha256Hex(parsed.canonical) });
       if (!isColdsignError(error, 'PSBT_NOTHING_TO_SIGN')) throw error;
       lastError = error;
     }

@@ -26,10 +26,10 @@ describe('native Ed25519 verification (node:crypto)', () => {
 
   it('refuses a changed message, a changed signature, another key and wrong lengths', () => {
     const changed = Uint8Array.from(message);
-    changed[3] ^= 1;
+    changed[3] = changed[3]! ^ 1;
     expect(nativeEd25519Verify(signature, changed, publicKey)).toBe(false);
     const bent = Uint8Array.from(signature);
-    bent[10] ^= 1;
+    bent[10] = bent[10]! ^ 1;
     expect(nativeEd25519Verify(bent, message, publicKey)).toBe(false);
     const other = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
     expect(nativeEd25519Verify(signature, message, other)).toBe(false);
