@@ -145,8 +145,9 @@ writeSection(
   'The CLI as a process',
   `
 Median of ${RUNS} runs each; every \`coldsign sign\` is a whole process: start-up, PIN login, audit start-up
-check (whole chain re-hashed, checkpoint compared with the HSM), review, policy, signing in the HSM,
-verification, audit entries and checkpoint, output written.
+check (pinned checkpoint and state compared with the HSM, not the whole chain), review, policy, signing in
+the HSM, verification, audit entries, output written. A sign writes the HSM pin three times (begin, the open
+checkpoint of \`signing.started\`, the closing checkpoint; docs/audit.md), each a new anchor key in the HSM.
 
 | what | time | compared with |
 |---|---|---|
