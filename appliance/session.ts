@@ -48,7 +48,7 @@ import { openHsmAuditor } from '../store/audit-hsm.js';
 import { fullVerificationStatus, type FullVerificationStatus } from '../store/audit-freshness.js';
 import { recordedReanchors, type RecordedReanchor } from '../store/reanchor.js';
 import { auditPublicKeyOf } from '../store/audit.js';
-import { exportKeys, type KeyExportResult } from './key-export.js';
+import type { KeyExportResult } from './key-export.js';
 
 export type { Reviewed } from './pipeline.js';
 
@@ -204,6 +204,8 @@ export class ApplianceSession implements ApplianceApi {
     format: string,
     options: { qr?: boolean; fragmentBytes?: number } = {},
   ): Promise<KeyExportResult> {
+    // Loaded on use: its UR encoder (bc-ur and its dependencies) is not needed to sign.
+    const { exportKeys } = await import('./key-export.js');
     return exportKeys({ db: this.db }, labels, format, options);
   }
 
