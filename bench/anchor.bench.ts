@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hsm } from '../hsm/index.js';
 import { findSoftHsmModule, initSoftHsmToken, useSoftHsmHome } from '../hsm/softhsm.js';
@@ -76,7 +76,7 @@ One unit of work = \`Auditor.log\` (open pin write, entry, checkpoint, pin write
 "before" is store/audit-hsm.ts of commit ${BASELINE_COMMIT} (two atomic record-file writes per pin write, an HMAC
 in the HSM at every head check), loaded from git in the same process; "after" is the current module (one atomic
 write per pin write; no HMAC for the anchor this process wrote or verified). ${ROUNDS} rounds of ${OPS} units each,
-alternating which variant goes first; medians.
+alternating which variant goes first; medians. Load average (1 min) when written: ${fmt(loadavg()[0]!, 1)}.
 
 | variant | median ms per unit | p90 ms |
 | ------- | ------------------ | ------ |

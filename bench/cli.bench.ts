@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as bitcoin from 'bitcoinjs-lib';
@@ -15,6 +15,7 @@ import { buildPsbt } from '../scripts/demo/coordinator.js';
 import { fmt, medianOf, ROOT, writeSection } from './support.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const loadBefore = loadavg()[0]!;
 const dir = mkdtempSync(join(tmpdir(), 'coldsign-bench-cli-'));
 const home = join(dir, 'home');
 const PIN = 'bench-pin-1234';
@@ -144,6 +145,7 @@ writeSection(
   'cli',
   'The CLI as a process',
   `
+Load average (1 min) ${fmt(loadBefore, 1)} at the start, ${fmt(loadavg()[0]!, 1)} at the end: compare ratios, not times, across runs.
 Median of ${RUNS} runs each; every \`coldsign sign\` is a whole process: start-up, PIN login, audit start-up
 check (pinned checkpoint and state compared with the HSM, not the whole chain), review, policy, signing in
 the HSM, verification, audit entries, output written. A sign writes the HSM pin three times (begin, the open
