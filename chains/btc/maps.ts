@@ -3,6 +3,7 @@
  * every structural fault gets its own code, and written back byte for byte.
  */
 import { makeError } from '../../core/errors.js';
+import { toHex } from '../../core/bytes.js';
 import { PSBT_MAGIC } from './encoding.js';
 
 export interface KeyValue {
@@ -75,10 +76,6 @@ export class Reader {
   }
 }
 
-function hexOf(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export type Scope = 'global' | 'input' | 'output';
 
 /** One map: records until the 0x00 separator (BIP-174 <map> := <keypair>* 0x00). Keys must be unique. */
@@ -93,7 +90,7 @@ export function readMap(reader: Reader, scope: Scope, index: number): KeyValue[]
     const value = reader.take(valueLength);
     // BIP-174: <keytype> is a CompactSize and must be minimally encoded.
     new Reader(key).compactSize();
-    const id = hexOf(key);
+    const id = toHex(key);
     if (seen.has(id)) {
       const where = scope === 'global' ? 'global map' : `${scope} ${index}`;
       throw makeError('PSBT_DUPLICATE_KEY', `The PSBT repeats the key ${id.slice(0, 16)} in its ${where}.`, {
