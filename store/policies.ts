@@ -10,6 +10,8 @@ import { checkPolicyUpgrade, policySigningBytes, verifyPolicySignatures } from '
 import type { Auditor } from './audit.js';
 import type { ColdsignDb } from './database.js';
 import { getQuorum, listOfficers } from './officers.js';
+// Stored policies may register wallets: their descriptor library is loaded here, by the I/O layer.
+import './descriptor-library.js';
 
 export interface AppliedPolicy {
   version: number;
