@@ -454,6 +454,9 @@ export async function signBatch(
       continue;
     }
     const totals = requestTotals(prepared.summary) ?? new Map<string, bigint>();
+    // A request that moves nothing (a message) still counts for velocity.maxCount: the store records it as
+    // asset "none" (store/state.ts), and so does the batch's pending history.
+    if (totals.size === 0) totals.set('none', 0n);
     for (const [asset, raw] of totals) {
       pending.push({
         requestId: prepared.requestId,

@@ -9,6 +9,7 @@ import { toHex } from '../core/bytes.js';
 import { makeError } from '../core/errors.js';
 import type { BtcNetwork } from '../core/signer.js';
 import type { PolicyDocument, PolicyWallet } from '../policy/schema.js';
+import '../store/descriptor-library.js';
 
 export const WALLET_EXPORT_FORMATS = ['descriptor', 'caravan', 'bsms'] as const;
 export type WalletExportFormat = (typeof WALLET_EXPORT_FORMATS)[number];

@@ -4,12 +4,10 @@
  * script it pays and the keys and threshold behind it. Pure; shared by policy/ (validation at parse time)
  * and chains/btc/ (recognising inputs and change).
  */
-// Only createRequire, to load the descriptor library on first use (no I/O of our own): see descriptors().
-// eslint-disable-next-line no-restricted-imports
-import { createRequire } from 'node:module';
 import type * as Descriptors from '@bitcoinerlab/descriptors';
 import { payments } from 'bitcoinjs-lib';
 import { toHex } from './bytes.js';
+import { makeError } from './errors.js';
 import type { BtcNetwork } from './signer.js';
 
 export type WalletScriptKind = 'p2wsh-multisig' | 'p2sh-p2wsh-multisig' | 'p2sh-multisig';
@@ -43,14 +41,27 @@ const MAX_DESCRIPTOR_LENGTH = 4000;
 
 export class WalletDescriptorError extends Error {}
 
-let descriptorsLibrary: typeof Descriptors | undefined;
+export type DescriptorLibrary = typeof Descriptors;
+
+let loadLibrary: (() => DescriptorLibrary) | undefined;
+let descriptorsLibrary: DescriptorLibrary | undefined;
 
 /**
- * @bitcoinerlab/descriptors, loaded on first use: evaluating it costs a few hundred milliseconds of
- * curve self-tests, which only a policy with registered wallets needs (not every command that reads a policy).
+ * How @bitcoinerlab/descriptors is loaded, given by the layer that loads modules (store/descriptor-library.ts):
+ * this module stays pure. Evaluating the library costs a few hundred milliseconds of curve self-tests, which
+ * only a policy with registered wallets needs, so it is loaded on first use, not when a policy is read.
  */
-function descriptors(): typeof Descriptors {
-  descriptorsLibrary ??= createRequire(import.meta.url)('@bitcoinerlab/descriptors') as typeof Descriptors;
+export function provideDescriptorLibrary(load: () => DescriptorLibrary): void {
+  loadLibrary ??= load;
+}
+
+function descriptors(): DescriptorLibrary {
+  if (!descriptorsLibrary) {
+    if (!loadLibrary) {
+      throw makeError('INTERNAL', 'The output descriptor library was not provided; no wallet can be read.');
+    }
+    descriptorsLibrary = loadLibrary();
+  }
   return descriptorsLibrary;
 }
 
@@ -81,10 +92,11 @@ export function parseWalletDescriptor(
   if (descriptor.includes('*')) {
     throw new WalletDescriptorError('is ranged (/*); register each address as a fixed descriptor');
   }
+  const { Output } = descriptors();
   let output: InstanceType<typeof Descriptors.Output>;
   try {
     // BIP-380: the library verifies the 8-character checksum after '#' when one is given.
-    output = new (descriptors().Output)({ descriptor, network: libraryNetwork(network) });
+    output = new Output({ descriptor, network: libraryNetwork(network) });
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message.split(':')[0]!.slice(0, 120) : 'unreadable';
     throw new WalletDescriptorError(`is not a valid output descriptor (${detail})`);

@@ -2,7 +2,7 @@
  * Exact decimal amounts (pure): decimal strings in a main unit ↔ integer base units (bigint).
  * Never floats: 0.1 BTC is 10_000_000n sat, compared as integers.
  */
-import type { AssetRef, Movement, SigningSummary } from '../core/summary.js';
+import type { AssetRef, BtcPolicyFacts, Movement, SigningSummary } from '../core/summary.js';
 
 export const DECIMAL_RE = /^(0|[1-9]\d*)(\.\d+)?$/;
 
@@ -88,11 +88,36 @@ function sum(movements: Movement[]): Map<string, bigint> | undefined {
  * Returns undefined when an amount is malformed, so that a request with an unreadable amount is never allowed.
  */
 export function requestTotals(summary: SigningSummary): Map<string, bigint> | undefined {
-  return sum(
+  const totals = sum(
     outgoing(summary).filter(
       (m) => m.channel === undefined || !UNCOUNTED_CHANNELS.has(m.channel) || countedLeaving(summary, m),
     ),
   );
+  // Bitcoin NONE/SINGLE: the value at risk is recorded as spent too, as the checks counted it.
+  const facts = summary.chain === 'btc' ? summary.btc : undefined;
+  if (totals && facts && BigInt(facts.atRiskSats) > 0n) {
+    const extra = btcCountedLeaving(facts) - btcLeaving(facts);
+    totals.set('native', (totals.get('native') ?? 0n) + extra);
+  }
+  return totals;
+}
+
+/** Bitcoin: what leaves our keys outright, the outputs not ours and the fee. */
+function btcLeaving(facts: BtcPolicyFacts): bigint {
+  return BigInt(facts.sentSats) + BigInt(facts.feeSats);
+}
+
+/**
+ * Bitcoin: the value counted as leaving. An input signed with SIGHASH_NONE or SINGLE commits to none (or only
+ * one) of the outputs (BIP-143 / legacy sighash), so after signing anyone can redirect its whole value: what
+ * leaves plus what is at risk, never more than our inputs hold and never less than what leaves.
+ */
+export function btcCountedLeaving(facts: BtcPolicyFacts): bigint {
+  const leaving = btcLeaving(facts);
+  const ourIn = BigInt(facts.ourInputSats);
+  const atRisk = BigInt(facts.atRiskSats);
+  const capped = leaving + atRisk < ourIn ? leaving + atRisk : ourIn;
+  return capped > leaving ? capped : leaving;
 }
 
 /** Per-request amounts: the transfers only (approvals, refunds and delegations have caps of their own). */

@@ -5,7 +5,7 @@
  */
 import { parseWalletDescriptor, type RegisteredWallet } from '../core/btc-wallet.js';
 import { BTC_DEFAULT_FEE_LIMITS, type BtcPolicyFacts } from '../core/summary.js';
-import { formatUnits, toBaseUnits } from './amounts.js';
+import { btcCountedLeaving, formatUnits, toBaseUnits } from './amounts.js';
 import type { RuleContext } from './checks.js';
 import { BTC_SIGHASH_TYPES, type PolicyDocument, type PolicyRule } from './schema.js';
 import { usageInWindow } from './velocity.js';
@@ -22,16 +22,16 @@ const sighash: BtcCheck = (rule, facts) => {
     .map((type) => `rule ${rule.id} does not allow signatures with SIGHASH_${type}`);
 };
 
-/** NONE/SINGLE inputs can be redirected whole after signing: their value counts against the caps. */
+/**
+ * NONE/SINGLE inputs can be redirected whole after signing: their value counts against the caps. The same
+ * counted value is what requestTotals records as spent, so later requests see it in the velocity history.
+ */
 const valueAtRisk: BtcCheck = (rule, facts, { history, now }) => {
   const atRisk = BigInt(facts.atRiskSats);
   if (atRisk === 0n) return [];
   if (rule.maxAmount === undefined)
     return [`rule ${rule.id} sets no maxAmount to cap the ${btc(atRisk)} at risk under NONE/SINGLE`];
-  const leaving = BigInt(facts.sentSats) + BigInt(facts.feeSats);
-  const ourIn = BigInt(facts.ourInputSats);
-  const capped = leaving + atRisk < ourIn ? leaving + atRisk : ourIn;
-  const counted = capped > leaving ? capped : leaving;
+  const counted = btcCountedLeaving(facts);
   const reasons: string[] = [];
   if (counted > toBaseUnits(rule.maxAmount, 8)) {
     reasons.push(

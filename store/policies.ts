@@ -11,6 +11,8 @@ import type { Auditor } from './audit.js';
 import { nativeEd25519Verify } from './ed25519-native.js';
 import type { ColdsignDb } from './database.js';
 import { getQuorum, listOfficers } from './officers.js';
+// Stored policies may register wallets: their descriptor library is loaded here, by the I/O layer.
+import './descriptor-library.js';
 
 export interface AppliedPolicy {
   version: number;

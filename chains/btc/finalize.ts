@@ -14,9 +14,20 @@ function varint(n: number): number[] {
 
 /** BIP-144 witness serialization: item count, then each item with its length. */
 export function serializeWitness(stack: Uint8Array[]): Uint8Array {
-  const parts: number[] = varint(stack.length);
-  for (const item of stack) parts.push(...varint(item.length), ...item);
-  return Uint8Array.from(parts);
+  const count = varint(stack.length);
+  const lengths = stack.map((item) => varint(item.length));
+  let size = count.length;
+  stack.forEach((item, i) => (size += lengths[i]!.length + item.length));
+  const out = new Uint8Array(size);
+  out.set(count);
+  let offset = count.length;
+  stack.forEach((item, i) => {
+    out.set(lengths[i]!, offset);
+    offset += lengths[i]!.length;
+    out.set(item, offset);
+    offset += item.length;
+  });
+  return out;
 }
 
 /** The items of a serialized witness (inverse of serializeWitness). */
@@ -51,37 +62,50 @@ export function parseWitness(bytes: Uint8Array): Uint8Array[] {
   return stack;
 }
 
-/** Finalizes one single-key input with our signature (BIP-174 Finalizer: other input fields are cleared). */
-export function finalizeSingleKey(psbt: Psbt, request: BtcSignRequest, signature: Uint8Array): void {
-  const input = psbt.data.inputs[request.input]!;
+/** The final scripts of one input (BIP-174 PSBT_IN_FINAL_SCRIPTSIG / PSBT_IN_FINAL_SCRIPTWITNESS). */
+export interface FinalScripts {
+  scriptSig?: Uint8Array;
+  /** The witness stack (serialized with serializeWitness into the PSBT). */
+  witness?: Uint8Array[];
+}
+
+/** BIP-174 Input Finalizer for one single-key input we signed: its final scriptSig and witness. */
+export function finalScriptsOf(request: BtcSignRequest, signature: Uint8Array): FinalScripts {
   switch (request.kind) {
     case 'p2wpkh':
       // BIP-174 allows an empty PSBT_IN_FINAL_SCRIPTSIG for native segwit; Electrum counts the input
       // complete only when the field is present.
-      input.finalScriptSig = new Uint8Array(0);
-      input.finalScriptWitness = serializeWitness([signature, request.publicKey]);
-      break;
+      return { scriptSig: new Uint8Array(0), witness: [signature, request.publicKey] };
     case 'p2sh-p2wpkh':
-      input.finalScriptSig = bscript.compile([request.redeemScript!]);
-      input.finalScriptWitness = serializeWitness([signature, request.publicKey]);
-      break;
+      return { scriptSig: bscript.compile([request.redeemScript!]), witness: [signature, request.publicKey] };
     case 'p2pkh':
-      input.finalScriptSig = bscript.compile([signature, request.publicKey]);
-      break;
+      return { scriptSig: bscript.compile([signature, request.publicKey]) };
     default:
       throw makeError('INTERNAL', `Input ${request.input} is not a single-key input.`);
   }
-  psbt.data.clearFinalizedInput(request.input);
 }
 
-/** BIP-174 Transaction Extractor: the unsigned transaction with every input's final scripts. */
-export function extractTransaction(psbt: Psbt, unsigned: Transaction): Transaction {
+/**
+ * BIP-174 Transaction Extractor: the unsigned transaction with every input's final scripts, ours from
+ * `finals`, the others as the request finalized them.
+ */
+export function extractTransaction(
+  psbt: Psbt,
+  unsigned: Transaction,
+  finals: ReadonlyMap<number, FinalScripts>,
+): Transaction {
   const tx = unsigned.clone();
   psbt.data.inputs.forEach((input, index) => {
+    const txIn = tx.ins[index]!;
+    const ours = finals.get(index);
+    if (ours) {
+      txIn.script = ours.scriptSig ?? new Uint8Array(0);
+      txIn.witness = ours.witness ?? [];
+      return;
+    }
     if (!input.finalScriptSig && !input.finalScriptWitness) {
       throw makeError('INTERNAL', `Input ${index} is not finalized.`);
     }
-    const txIn = tx.ins[index]!;
     txIn.script = input.finalScriptSig ?? new Uint8Array(0);
     txIn.witness = input.finalScriptWitness ? parseWitness(input.finalScriptWitness) : [];
   });

@@ -3,6 +3,7 @@
  * every structural fault gets its own code, and written back byte for byte.
  */
 import { makeError } from '../../core/errors.js';
+import { toHex } from '../../core/bytes.js';
 import { PSBT_MAGIC } from './encoding.js';
 
 export interface KeyValue {
@@ -75,10 +76,6 @@ export class Reader {
   }
 }
 
-function hexOf(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export type Scope = 'global' | 'input' | 'output';
 
 /** One map: records until the 0x00 separator (BIP-174 <map> := <keypair>* 0x00). Keys must be unique. */
@@ -93,7 +90,7 @@ export function readMap(reader: Reader, scope: Scope, index: number): KeyValue[]
     const value = reader.take(valueLength);
     // BIP-174: <keytype> is a CompactSize and must be minimally encoded.
     new Reader(key).compactSize();
-    const id = hexOf(key);
+    const id = toHex(key);
     if (seen.has(id)) {
       const where = scope === 'global' ? 'global map' : `${scope} ${index}`;
       throw makeError('PSBT_DUPLICATE_KEY', `The PSBT repeats the key ${id.slice(0, 16)} in its ${where}.`, {
@@ -291,34 +288,46 @@ export function trailingError(reader: Reader): Error {
   }
 }
 
-function writeCompactSize(n: number, out: number[]): void {
-  if (n < 0xfd) out.push(n);
-  else if (n <= 0xffff) out.push(0xfd, n & 0xff, n >>> 8);
-  else out.push(0xfe, n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
+function compactSizeLength(n: number): number {
+  return n < 0xfd ? 1 : n <= 0xffff ? 3 : 5;
+}
+
+function writeCompactSize(n: number, out: Uint8Array, at: number): number {
+  if (n < 0xfd) {
+    out[at] = n;
+    return at + 1;
+  }
+  if (n <= 0xffff) {
+    out.set([0xfd, n & 0xff, n >>> 8], at);
+    return at + 3;
+  }
+  out.set([0xfe, n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24], at);
+  return at + 5;
 }
 
 /** The binary PSBT for `maps`, records in their stored order (the inverse of readPsbtMaps). */
 export function writePsbtMaps(maps: PsbtMaps): Uint8Array {
-  const chunks: Uint8Array[] = [PSBT_MAGIC];
-  const writeMap = (records: KeyValue[]): void => {
+  const all = [maps.global, ...maps.inputs, ...maps.outputs];
+  let size = PSBT_MAGIC.length;
+  for (const records of all) {
     for (const { key, value } of records) {
-      const head: number[] = [];
-      writeCompactSize(key.length, head);
-      chunks.push(Uint8Array.from(head), key);
-      const mid: number[] = [];
-      writeCompactSize(value.length, mid);
-      chunks.push(Uint8Array.from(mid), value);
+      size += compactSizeLength(key.length) + key.length + compactSizeLength(value.length) + value.length;
     }
-    chunks.push(Uint8Array.of(0));
-  };
-  writeMap(maps.global);
-  maps.inputs.forEach(writeMap);
-  maps.outputs.forEach(writeMap);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
+    size += 1; // BIP-174 map separator 0x00
+  }
+  const out = new Uint8Array(size);
+  out.set(PSBT_MAGIC);
+  let at = PSBT_MAGIC.length;
+  for (const records of all) {
+    for (const { key, value } of records) {
+      at = writeCompactSize(key.length, out, at);
+      out.set(key, at);
+      at += key.length;
+      at = writeCompactSize(value.length, out, at);
+      out.set(value, at);
+      at += value.length;
+    }
+    out[at++] = 0;
   }
   return out;
 }

@@ -3,7 +3,7 @@
  */
 import { crypto as bcrypto, Psbt, Transaction } from 'bitcoinjs-lib';
 import { makeError, isColdsignError } from '../../core/errors.js';
-import { toHex } from '../../core/bytes.js';
+import { equalBytes } from '../../core/bytes.js';
 import { decodePsbtTransport, type PsbtEncoding } from './encoding.js';
 import { keyType, readPsbtMaps, writePsbtMaps, type PsbtMaps } from './maps.js';
 import { isPsbtV2, psbtV2ToV0, type PsbtV2Source } from './psbt-v2.js';
@@ -99,7 +99,7 @@ function checkPrevouts(psbt: Psbt, tx: Transaction): (Transaction | undefined)[]
     const txIn = tx.ins[index]!;
     // txid = double SHA-256 of the non-witness serialization: the bytes as given when they carry no witness.
     const txid = prev.hasWitnesses() ? prev.getHash() : bcrypto.hash256(input.nonWitnessUtxo);
-    if (toHex(txid) !== toHex(txIn.hash)) {
+    if (!equalBytes(txid, txIn.hash)) {
       throw makeError(
         'PSBT_UTXO_MISMATCH',
         `The previous transaction given for input ${index} is not the one it spends (txid differs).`,

@@ -12,10 +12,12 @@ import { concatBytes, toHex } from '../../core/bytes.js';
 import { nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
 import { encodePsbtTransport, type PsbtEncoding } from './encoding.js';
-import { extractTransaction, finalizeSingleKey } from './finalize.js';
+import { extractTransaction, finalScriptsOf, type FinalScripts } from './finalize.js';
+import { writePsbtMaps } from './maps.js';
 import type { ParsedPsbt } from './parse.js';
 import { answerInVersion } from './psbt-v2.js';
 import { sighashFor } from './sighash.js';
+import { signedPsbtMaps } from './signed-psbt.js';
 import type { BtcSignRequest, BtcSigningPlan } from './summarize.js';
 
 export interface SignedPsbt {
@@ -137,7 +139,10 @@ function addPartialSignatures(psbt: Psbt, made: Made[]): void {
   }
 }
 
-/** Signs the plan's inputs into `parsed.psbt` (which keeps the signatures) and returns the output. */
+/**
+ * Signs the plan's inputs and returns the output: the request's records plus our signatures (or final
+ * scripts). `parsed.psbt` keeps the partial signatures (bitcoinjs-lib's cross-check reads them there).
+ */
 export async function signPsbt(
   parsed: ParsedPsbt,
   plan: BtcSigningPlan,
@@ -186,16 +191,18 @@ export async function signPsbt(
       signature: toHex(signature),
     })),
   };
+  let finals: Map<number, FinalScripts> | undefined;
   if (plan.finalize && options.finalize) {
-    for (const { request, signature } of made) finalizeSingleKey(psbt, request, signature);
-    const tx = extractTransaction(psbt, parsed.tx);
+    finals = new Map(
+      made.map(({ request, signature }) => [request.input, finalScriptsOf(request, signature)]),
+    );
+    const tx = extractTransaction(psbt, parsed.tx, finals);
     result.finalTxHex = tx.toHex();
     result.txid = tx.getId();
   }
   const sighashTypes = made.map(({ request }) => request.sighashType);
-  result.psbt = encodePsbtTransport(
-    answerInVersion(parsed.v2, psbt.toBuffer(), sighashTypes),
-    parsed.encoding,
-  );
+  // The request's own records plus ours (chains/btc/signed-psbt.ts), not a re-encoding of the decoded PSBT.
+  const signedV0 = writePsbtMaps(signedPsbtMaps(parsed.maps, made, finals));
+  result.psbt = encodePsbtTransport(answerInVersion(parsed.v2, signedV0, sighashTypes), parsed.encoding);
   return result;
 }

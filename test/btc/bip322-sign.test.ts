@@ -2,7 +2,7 @@
 // {"type":"bip322",…} is inspected and signed under a Bitcoin `message` rule, and the signature is verified by
 // independent libraries (bip322-js for BIP-322 simple, bitcoinjs-message for the legacy BIP-137 form).
 // Refusals (not our address, no message rule, over maxMessageBytes, malformed) end in their code, nothing signed.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Verifier } from 'bip322-js';
 import bitcoinMessage from 'bitcoinjs-message';
@@ -294,5 +294,45 @@ describe('under a message rule for keys proof-wpkh and proof-pkh', () => {
       'BTC_MESSAGE_TOO_LARGE',
       3,
     );
+  });
+});
+
+describe('velocity.maxCount counts signed messages', () => {
+  beforeAll(() => {
+    applyPolicy(4, {
+      id: 'proof-counted',
+      chain: 'btc',
+      network: 'mainnet',
+      kinds: ['message'],
+      keys: ['proof-wpkh'],
+      velocity: { window: '24h', maxCount: 2 },
+    });
+  }, 60_000);
+
+  it('three messages in one batch under maxCount 2: the batch is refused (POLICY_DENIED), nothing signed', () => {
+    const before = signatureCount();
+    const dir = home.file('batch-out');
+    mkdirSync(dir, { recursive: true });
+    const files = [1, 2, 3].map((n) =>
+      request(`batch-${n}`, { type: 'bip322', address: p2wpkh, message: `batch proof ${n}` }),
+    );
+    const result = home.cli.run(['sign', ...files, '--out', dir, '--json']);
+    expect(result.code, result.stderr).toBe(4);
+    expect(errorCode(result.stdout)).toBe('POLICY_DENIED');
+    expect(result.stdout).toMatch(/allows 2 signed requests per 24h/);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(signatureCount()).toBe(before);
+  });
+
+  it('one message at a time: two are signed, the third is refused (POLICY_DENIED)', () => {
+    sign('counted-1', { type: 'bip322', address: p2wpkh, message: 'counted proof 1' });
+    sign('counted-2', { type: 'bip322', address: p2wpkh, message: 'counted proof 2' });
+    const stdout = expectRefused(
+      'counted-3',
+      { type: 'bip322', address: p2wpkh, message: 'counted proof 3' },
+      'POLICY_DENIED',
+      4,
+    );
+    expect(stdout).toMatch(/allows 2 signed requests per 24h; 2 were already signed/);
   });
 });
