@@ -4,7 +4,6 @@
  * the same round: parse the unsigned transaction, decode the ERC-20 calldata, keccak-256 of the unsigned
  * payload, and the signed serialization given (r, s, yParity). micro-eth-signer is bench-only.
  */
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
@@ -20,11 +19,10 @@ import {
   type Hex,
 } from 'viem';
 import { bytesToHex, fromHex } from '../core/bytes.js';
-import { fmt, percentile, writeSection } from './support.js';
+import { erc20Transfers, fmt, percentile, writeSection } from './support.js';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const ROUNDS = 3;
-const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 const erc20 = new Interface(['function transfer(address to, uint256 amount)']);
 const viemAbi = parseAbi(['function transfer(address to, uint256 amount)']);
 
@@ -41,20 +39,7 @@ type Item = {
   compact: Uint8Array;
   expected: string;
 };
-const items: Item[] = Array.from({ length: N }, (_, i) => {
-  const hex = Transaction.from({
-    type: 2,
-    chainId: 1n,
-    nonce: i,
-    to: USDC,
-    gasLimit: 65_000n,
-    maxFeePerGas: 30_000_000_000n + BigInt(i),
-    maxPriorityFeePerGas: 1_000_000_000n,
-    data: erc20.encodeFunctionData('transfer', [
-      `0x${bytesToHex(randomBytes(20))}`,
-      BigInt(1 + i) * 1_000_000n,
-    ]),
-  }).unsignedSerialized as Hex;
+const items: Item[] = erc20Transfers(N).map((hex) => {
   const bytes = fromHex(hex);
   const digest = keccak_256(bytes);
   const recovered = secp256k1.sign(digest, secretKey, { prehash: false, format: 'recovered' });

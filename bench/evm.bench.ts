@@ -8,32 +8,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { Interface, Transaction } from 'ethers';
 import { createTestToken } from '../test/support/softhsm.js';
 import { fastVerifier, verifierName } from '../hsm/native-verifier.js';
 import { bytesToHex } from '../core/bytes.js';
 import type { KeyRecord } from '../core/signer.js';
 import { evmAddress, parseEvmRequest, signEvm, summarizeEvm } from '../chains/evm/index.js';
-import { fmt, percentile, timeIt, writeSection } from './support.js';
+import { erc20Transfers, fmt, inFlight, percentile, timeIt, writeSection } from './support.js';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const ROUNDS = 3;
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
-const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
-const erc20 = new Interface(['function transfer(address to, uint256 amount)']);
-
-/** Runs `work` over `items` with `width` workers pulling from a shared cursor. */
-async function pooled<T>(
-  items: readonly T[],
-  width: number,
-  work: (item: T) => Promise<unknown>,
-): Promise<void> {
-  const cursor = { next: 0 };
-  const worker = async () => {
-    for (let i = cursor.next++; i < items.length; i = cursor.next++) await work(items[i]!);
-  };
-  await Promise.all(Array.from({ length: width }, worker));
-}
 
 const token = createTestToken('coldsign-bench-evm');
 const hsm = token.open({ size: IN_FLIGHT });
@@ -47,29 +31,13 @@ const key: KeyRecord = {
   createdAt: new Date(0).toISOString(),
 };
 
-const requests = Array.from({ length: N }, (_, i) =>
-  new TextEncoder().encode(
-    Transaction.from({
-      type: 2,
-      chainId: 1n,
-      nonce: i,
-      to: USDC,
-      gasLimit: 65_000n,
-      maxFeePerGas: 30_000_000_000n + BigInt(i),
-      maxPriorityFeePerGas: 1_000_000_000n,
-      data: erc20.encodeFunctionData('transfer', [
-        `0x${bytesToHex(randomBytes(20))}`,
-        BigInt(1 + i) * 1_000_000n,
-      ]),
-    }).unsignedSerialized,
-  ),
-);
+const requests = erc20Transfers(N).map((hex) => new TextEncoder().encode(hex));
 const digests = Array.from({ length: N }, () => new Uint8Array(randomBytes(32)));
 
 let signedCount = 0;
-const rawRound = (width = IN_FLIGHT) => pooled(digests, width, (d) => hsm.signer.signRaw(key.keyId, d));
+const rawRound = (width = IN_FLIGHT) => inFlight(digests, width, (d) => hsm.signer.signRaw(key.keyId, d));
 const pipelineRound = (width = IN_FLIGHT) =>
-  pooled(requests, width, async (bytes) => {
+  inFlight(requests, width, async (bytes) => {
     const parsed = parseEvmRequest(bytes);
     const { plan, summary } = summarizeEvm(parsed, [key], []);
     if (summary.call?.category !== 'erc20-transfer') throw new Error('decode failed');
