@@ -90,7 +90,7 @@ const ADDRESS_PADDING = '0'.repeat(24);
  * address word is 12 zero bytes then the 20 address bytes. Any 32-byte word is a canonical uint256. This is what
  * re-encoding the decoded arguments and comparing would check, without building them again.
  */
-function isCanonicalStaticWords(body: string, addressWords: readonly boolean[]): boolean {
+export function isCanonicalStaticWords(body: string, addressWords: readonly boolean[]): boolean {
   if (body.length !== addressWords.length * 64) return false;
   for (let word = 0; word < addressWords.length; word++)
     if (addressWords[word] && !body.startsWith(ADDRESS_PADDING, word * 64)) return false;
