@@ -4,7 +4,6 @@
  * the same round: parse the unsigned transaction, decode the ERC-20 calldata, keccak-256 of the unsigned
  * payload, and the signed serialization given (r, s, yParity). micro-eth-signer is bench-only.
  */
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
@@ -12,7 +11,9 @@ import { Interface, Signature, Transaction, decodeRlp, encodeRlp, keccak256 as e
 import { Transaction as MicroTransaction } from 'micro-eth-signer';
 import { RLP as microRlp } from 'micro-eth-signer/core/rlp.js';
 import {
+  decodeAbiParameters,
   decodeFunctionData,
+  encodeAbiParameters,
   keccak256 as viemKeccak,
   parseAbi,
   parseTransaction,
@@ -20,16 +21,19 @@ import {
   type Hex,
 } from 'viem';
 import { bytesToHex, fromHex } from '../core/bytes.js';
-import { fmt, percentile, writeSection } from './support.js';
+import { isCanonicalStaticWords } from '../chains/evm/decode.js';
+import { fastVerifier, verifierName } from '../hsm/native-verifier.js';
+import { erc20Transfers, fmt, percentile, writeSection } from './support.js';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const ROUNDS = 3;
-const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 const erc20 = new Interface(['function transfer(address to, uint256 amount)']);
 const viemAbi = parseAbi(['function transfer(address to, uint256 amount)']);
+const transferInputs = viemAbi[0].inputs;
 
 // One throwaway in-memory key signs every transaction once, outside the timed steps.
 const secretKey = secp256k1.utils.randomSecretKey();
+const publicKey = secp256k1.getPublicKey(secretKey, false);
 type Item = {
   hex: Hex;
   data: Hex;
@@ -41,20 +45,7 @@ type Item = {
   compact: Uint8Array;
   expected: string;
 };
-const items: Item[] = Array.from({ length: N }, (_, i) => {
-  const hex = Transaction.from({
-    type: 2,
-    chainId: 1n,
-    nonce: i,
-    to: USDC,
-    gasLimit: 65_000n,
-    maxFeePerGas: 30_000_000_000n + BigInt(i),
-    maxPriorityFeePerGas: 1_000_000_000n,
-    data: erc20.encodeFunctionData('transfer', [
-      `0x${bytesToHex(randomBytes(20))}`,
-      BigInt(1 + i) * 1_000_000n,
-    ]),
-  }).unsignedSerialized as Hex;
+const items: Item[] = erc20Transfers(N).map((hex) => {
   const bytes = fromHex(hex);
   const digest = keccak_256(bytes);
   const recovered = secp256k1.sign(digest, secretKey, { prehash: false, format: 'recovered' });
@@ -97,6 +88,16 @@ const cases: Case[] = [
         .addRecoveryBit(it.yParity)
         .recoverPublicKey(it.digest),
   },
+  {
+    step: 'e. check',
+    name: 'secp256k1 recovery, libsecp256k1 (signEvm, yParity 0)',
+    run: (it) => fastVerifier.recover(it.compact, it.yParity, it.digest),
+  },
+  {
+    step: 'e. check',
+    name: 'secp256k1 verify, libsecp256k1 (signEvm, when yParity 0 gives another key)',
+    run: (it) => fastVerifier.verify(it.compact, it.digest, publicKey),
+  },
   { step: 'a. parse', name: 'ethers `Transaction.from`', run: (it) => Transaction.from(it.hex) },
   { step: 'a. parse', name: 'viem `parseTransaction`', run: (it) => parseTransaction(it.hex) },
   {
@@ -108,6 +109,23 @@ const cases: Case[] = [
     step: 'b. calldata',
     name: 'ethers `Interface.parseTransaction`',
     run: (it) => erc20.parseTransaction({ data: it.data }),
+  },
+  {
+    step: 'b. calldata',
+    name: 'viem `decodeAbiParameters` + re-encode and compare (exact canonical test)',
+    run: (it) => {
+      const body = `0x${it.data.slice(10)}` as Hex;
+      const args = decodeAbiParameters(transferInputs, body);
+      return encodeAbiParameters(transferInputs, args) === body ? args : null;
+    },
+  },
+  {
+    step: 'b. calldata',
+    name: 'word check + viem `decodeAbiParameters` (the same test, coldsign for ERC-20)',
+    run: (it) =>
+      isCanonicalStaticWords(it.data.slice(10), [true, false])
+        ? decodeAbiParameters(transferInputs, `0x${it.data.slice(10)}`)
+        : null,
   },
   {
     step: 'b. calldata',
@@ -208,21 +226,26 @@ serialization was checked byte-identical to ethers' on 50 of the transactions.
 
 ${table}
 
-Native or WebAssembly keccak: none is installed, and Node's OpenSSL offers SHA3-256 but not Keccak-256 (a
-different padding), so the keccak row compares only the JavaScript implementations; every one of them is
-@noble/hashes underneath, and keccak is ${m(idx('`@noble/hashes`'))} of a recovery here, too small to
-be worth a native dependency.
+The curve work of signEvm (rows e., ${verifierName}) is what the unit is not: one recovery with yParity 0 is
+${m(idx('secp256k1 recovery, libsecp256k1'))} of the unit and a verify ${m(idx('secp256k1 verify, libsecp256k1'))}; signEvm makes one recovery
+and, for half of the signatures, one verify. Against that recovery, a keccak of the unsigned payload
+(\`@noble/hashes\`) is ${fmt(median(idx('`@noble/hashes`')) / median(idx('secp256k1 recovery, libsecp256k1')), 2)} of a recovery, and a
+transaction takes two (digest and hash). Native or WebAssembly keccak: none is installed, and Node's OpenSSL
+offers SHA3-256 but not Keccak-256 (a different padding), so the keccak rows compare only the JavaScript
+implementations; every one of them is @noble/hashes underneath.
 
-Picked (by these figures and by \`npx tsx bench/evm.bench.ts\`, where the same change took 1,000 ERC-20 transfers
-from 3.81x to 1.54x raw signing in one sequence at the same load): viem parses the transaction (with a re-serialization
-that must give the same bytes) and decodes ERC-20 and Safe calldata (re-encoding must give the same bytes);
-@noble/hashes' keccak gives the digest and the transaction hash; the signed transaction is the reviewed unsigned RLP
-list with (v or yParity, r, s) appended by viem's RLP (\`chains/evm/signed-tx.ts\`), never a re-serialization or a
-re-parse. ethers v6 stays for what it does well: transactions built from JSON fields, EIP-712, EIP-191, EIP-7702
-authorities. Every signature is checked once, by an ecrecover to the key's public key.
+Picked (by these figures and by \`npx tsx bench/evm.bench.ts\`): viem parses the transaction (with a
+re-serialization that must give the same bytes) and decodes ERC-20 and Safe calldata. The exact canonical test of
+calldata is a re-encode and compare for Safe; for the ERC-20 functions (address and uint256 words only) it is the
+word check (row b.), which accepts exactly the same calldata (test/evm/calldata-canonical.test.ts). @noble/hashes'
+keccak gives the digest and the transaction hash; the signed transaction is the reviewed unsigned RLP list with
+(v or yParity, r, s) appended by viem's RLP (\`chains/evm/signed-tx.ts\`), never a re-serialization or a re-parse.
+ethers v6 stays for what it does well: transactions built from JSON fields, EIP-712, EIP-191, EIP-7702
+authorities. Every signature is checked once: a recovery with yParity 0, and a verify under the key only when
+that recovery gives another key (then yParity is 1).
 
 viem is a runtime dependency; micro-eth-signer is bench-only.
 
-\`evm-codec: parse-ethers=${m(idx('ethers `Transaction.from`'))} parse-viem=${m(idx('viem `parseTransaction`'))} parse-micro=${m(idx('micro-eth-signer `Transaction'))} signed-ethers=${m(idx('ethers: parse'))} signed-append-ethers-rlp=${m(idx('append (yParity, r, s) to the RLP list, ethers'))} signed-append-micro-rlp=${m(idx('append (yParity, r, s) to the RLP list, micro'))}\`
+\`evm-codec: parse-ethers=${m(idx('ethers `Transaction.from`'))} parse-viem=${m(idx('viem `parseTransaction`'))} parse-micro=${m(idx('micro-eth-signer `Transaction'))} signed-ethers=${m(idx('ethers: parse'))} signed-append-ethers-rlp=${m(idx('append (yParity, r, s) to the RLP list, ethers'))} signed-append-micro-rlp=${m(idx('append (yParity, r, s) to the RLP list, micro'))} calldata-reencode=${m(idx('viem `decodeAbiParameters` + re-encode'))} calldata-words=${m(idx('word check'))} recover-native=${m(idx('secp256k1 recovery, libsecp256k1'))} verify-native=${m(idx('secp256k1 verify, libsecp256k1'))}\`
 `,
 );

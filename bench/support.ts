@@ -1,8 +1,13 @@
-/** Benchmark helpers: timing, medians, and writing a section of docs/BENCHMARKS.md (docs/bench/<name>.md). */
+/**
+ * Benchmark helpers: timing, medians, writing a section of docs/BENCHMARKS.md (docs/bench/<name>.md), and the
+ * request sets several benchmarks share.
+ */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Interface, Transaction } from 'ethers';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -54,4 +59,32 @@ export function writeSection(name: string, title: string, body: string): void {
     `## ${title}\n\n_Measured ${when} UTC on ${machine}; \`npx tsx bench/${name}.bench.ts\`._\n\n${body.trim()}\n`,
   );
   process.stdout.write(`wrote docs/bench/${name}.md\n`);
+}
+
+/** USDC on Ethereum mainnet: the token contract of the ERC-20 transfers below. */
+export const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
+const erc20 = new Interface(['function transfer(address to, uint256 amount)']);
+
+/**
+ * `n` unsigned EIP-1559 ERC-20 transfers on chain 1 (USDC.transfer to a random recipient each, distinct amounts,
+ * nonces and fee caps), serialized by ethers as 0x hex: the request set of the EVM benchmarks.
+ */
+export function erc20Transfers(n: number): `0x${string}`[] {
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      Transaction.from({
+        type: 2,
+        chainId: 1n,
+        nonce: i,
+        to: USDC,
+        gasLimit: 65_000n,
+        maxFeePerGas: 30_000_000_000n + BigInt(i),
+        maxPriorityFeePerGas: 1_000_000_000n,
+        data: erc20.encodeFunctionData('transfer', [
+          `0x${Buffer.from(randomBytes(20)).toString('hex')}`,
+          BigInt(1 + i) * 1_000_000n,
+        ]),
+      }).unsignedSerialized as `0x${string}`,
+  );
 }

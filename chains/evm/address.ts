@@ -1,5 +1,6 @@
 /** EVM addresses of secp256k1 keys (pure). */
 import { SigningKey, computeAddress, getAddress, hexlify } from 'ethers';
+import { fromHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
 
 /** Addresses already derived, by public key hex (derivation validates the point, which is the slow part). */
@@ -22,6 +23,34 @@ export function evmAddress(publicKey: Uint8Array): string {
   if (derived.size >= DERIVED_MAX) derived.clear();
   derived.set(hex, address);
   return address;
+}
+
+/** A registered EVM key's public key as bytes with its address, by its hex (parsed and hashed once per key). */
+export interface EvmKeyPoint {
+  publicKey: Uint8Array;
+  address: string;
+}
+
+const points = new Map<string, EvmKeyPoint>();
+
+/**
+ * The uncompressed SEC1 public key of `publicKeyHex` and its EIP-55 address, derived on first use and kept: a key
+ * signs many requests, and every request would otherwise decode its key and hash it again. Throws
+ * EVM_PUBLIC_KEY_INVALID when the hex is not a secp256k1 point. The bytes are shared: read them, never write.
+ */
+export function evmKeyPoint(publicKeyHex: string, what = 'The public key'): EvmKeyPoint {
+  const known = points.get(publicKeyHex);
+  if (known) return known;
+  let publicKey: Uint8Array;
+  try {
+    publicKey = fromHex(publicKeyHex);
+  } catch (error) {
+    throw makeError('EVM_PUBLIC_KEY_INVALID', `${what} is not hex.`, {}, error);
+  }
+  const point = { publicKey, address: evmAddress(publicKey) };
+  if (points.size >= DERIVED_MAX) points.clear();
+  points.set(publicKeyHex, point);
+  return point;
 }
 
 /** EIP-55 checksummed form of an address; throws `code` when it is not a valid address or a bad checksum. */

@@ -2,7 +2,7 @@
  * What a call will do (pure): native transfers, ERC-20 transfer/approve/transferFrom/increaseAllowance and
  * Safe execTransaction, ABI-decoded with viem. Anything else is blind, with its selector shown.
  */
-import { ZeroAddress, dataLength, dataSlice } from 'ethers';
+import { ZeroAddress } from 'ethers';
 import {
   decodeAbiParameters,
   encodeAbiParameters,
@@ -47,8 +47,14 @@ export interface CallAnalysis {
   blind: boolean;
 }
 
+/** Byte length of 0x hex call data (every caller passes data a decoder produced: even-length, valid hex). */
+function dataLength(data: string): number {
+  return (data.length - 2) / 2;
+}
+
+/** The 4-byte function selector (Solidity ABI), lower-case 0x hex; shorter data is shown whole. */
 function selectorOf(data: string): string {
-  return dataLength(data) >= 4 ? dataSlice(data, 0, 4) : data;
+  return data.length >= 10 ? data.slice(0, 10).toLowerCase() : data;
 }
 
 interface KnownFunction {
@@ -56,6 +62,8 @@ interface KnownFunction {
   name: string;
   signature: string;
   fn: AbiFunction;
+  /** For argument lists of `address` and `uint256` only: which words hold an address; else null. */
+  staticWords: boolean[] | null;
 }
 
 /** Selector → function, computed once. */
@@ -63,7 +71,9 @@ function selectorTable(abi: readonly AbiFunction[]): Map<string, KnownFunction> 
   const table = new Map<string, KnownFunction>();
   for (const fn of abi) {
     const selector = toFunctionSelector(fn);
-    table.set(selector, { selector, name: fn.name, signature: toFunctionSignature(fn), fn });
+    const staticOnly = fn.inputs.every((input) => input.type === 'address' || input.type === 'uint256');
+    const staticWords = staticOnly ? fn.inputs.map((input) => input.type === 'address') : null;
+    table.set(selector, { selector, name: fn.name, signature: toFunctionSignature(fn), fn, staticWords });
   }
   return table;
 }
@@ -71,9 +81,26 @@ function selectorTable(abi: readonly AbiFunction[]): Map<string, KnownFunction> 
 const ERC20_FUNCTIONS = selectorTable(ERC20_ABI);
 const SAFE_FUNCTIONS = selectorTable(SAFE_ABI);
 
+/** An address word's 12 zero bytes of left padding (Solidity ABI: `address` is encoded as uint160). */
+const ADDRESS_PADDING = '0'.repeat(24);
+
+/**
+ * Whether `body` (lower-case hex, no 0x) is the one canonical encoding of a list of `address` / `uint256`
+ * arguments: the Solidity ABI encodes each as exactly one 32-byte word, in order, with nothing after them, and an
+ * address word is 12 zero bytes then the 20 address bytes. Any 32-byte word is a canonical uint256. This is what
+ * re-encoding the decoded arguments and comparing would check, without building them again.
+ */
+export function isCanonicalStaticWords(body: string, addressWords: readonly boolean[]): boolean {
+  if (body.length !== addressWords.length * 64) return false;
+  for (let word = 0; word < addressWords.length; word++)
+    if (addressWords[word] && !body.startsWith(ADDRESS_PADDING, word * 64)) return false;
+  return true;
+}
+
 /**
  * Decodes `data` only when it is exactly the canonical ABI encoding of a known function: re-encoding the decoded
- * arguments must give the same bytes (no trailing bytes, no dirty address or padding words, no odd offsets).
+ * arguments must give the same bytes (no trailing bytes, no dirty address or padding words, no odd offsets). For
+ * argument lists of static words only, the same test is made on the words directly (isCanonicalStaticWords).
  */
 function decodeStrict(
   table: Map<string, KnownFunction>,
@@ -81,10 +108,12 @@ function decodeStrict(
 ): { name: string; signature: string; selector: string; args: readonly unknown[] } | null {
   const known = table.get(data.slice(0, 10).toLowerCase());
   if (!known) return null;
-  const body = `0x${data.slice(10)}`.toLowerCase() as Hex;
+  const digits = data.slice(10).toLowerCase();
+  if (known.staticWords && !isCanonicalStaticWords(digits, known.staticWords)) return null;
+  const body = `0x${digits}` as Hex;
   try {
     const args = decodeAbiParameters(known.fn.inputs, body);
-    if (encodeAbiParameters(known.fn.inputs, args) !== body) return null;
+    if (!known.staticWords && encodeAbiParameters(known.fn.inputs, args) !== body) return null;
     return { name: known.name, signature: known.signature, selector: known.selector, args };
   } catch {
     return null;
@@ -352,5 +381,7 @@ export function analyzeCall(
   const result = decoded ?? blindCall(to, data);
   if (value > 0n && decoded)
     result.warnings.push(`The call also sends ${formatEther(value)} ETH to the contract ${to}.`);
-  return { ...result, movements: [...movements, ...result.movements] };
+  // the value's movement first, then what the call itself moves
+  result.movements.unshift(...movements);
+  return result;
 }

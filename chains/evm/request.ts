@@ -3,8 +3,8 @@
  * or a JSON request document, and the ERC-4527 eth-sign-request data types. See docs/evm-requests.md.
  */
 import canonicalizeModule from 'canonicalize';
-import { Signature, Transaction, getBytes, hexlify, type TransactionLike } from 'ethers';
-import { fromHex, isHex } from '../../core/bytes.js';
+import { Signature, getBytes, hexlify, type TransactionLike } from 'ethers';
+import { hexToBytes } from '@noble/hashes/utils.js';
 import { z } from 'zod';
 import { makeError, isColdsignError } from '../../core/errors.js';
 import { parseJsonStrict } from '../../core/json.js';
@@ -112,22 +112,16 @@ function transactionRequest(
   from: string | undefined,
   source: EvmRequestSource,
 ): ParsedEvmTransaction {
-  let ethersView: Transaction | undefined;
-  const request = {
+  return {
     chain: 'evm',
     kind: 'transaction',
     txType: parsed.txType,
     fields: parsed.fields,
     chainId: parsed.chainId,
     from,
-    canonical: fromHex(parsed.unsigned),
+    canonical: parsed.bytes,
     source,
-  } as const;
-  // Not enumerable: the reviewed request is `fields`; the ethers view is only built when someone reads it.
-  return Object.defineProperty(request, 'tx', {
-    get: () => (ethersView ??= Transaction.from(parsed.unsigned)),
-    enumerable: false,
-  }) as ParsedEvmTransaction;
+  };
 }
 
 function canonicalJson(value: unknown): Uint8Array {
@@ -291,13 +285,17 @@ function firstNonSpace(input: Uint8Array): number {
 }
 
 function parseHexText(text: string): ParsedEvmRequest {
-  const hex = text.startsWith('0x') || text.startsWith('0X') ? `0x${text.slice(2)}` : `0x${text}`;
-  if (!isHex(hex))
+  const digits = text.startsWith('0x') || text.startsWith('0X') ? text.slice(2) : text;
+  let bytes: Uint8Array;
+  try {
+    // one pass: refuses odd lengths and non-hex characters while it converts
+    bytes = hexToBytes(digits);
+  } catch {
     throw makeError(
       'INPUT_UNRECOGNIZED',
       'The input is neither a JSON request nor an even-length hex transaction.',
     );
-  const bytes = fromHex(hex);
+  }
   try {
     return transactionRequest(parseUnsignedTransaction(bytes), undefined, { format: 'hex' });
   } catch (error) {

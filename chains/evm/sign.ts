@@ -8,9 +8,9 @@ import { bytesToHex, concatBytes, equalBytes, fromHex } from '../../core/bytes.j
 import { makeError } from '../../core/errors.js';
 import { lowS, nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
-import { evmAddress, sameAddress } from './address.js';
+import { evmKeyPoint, sameAddress } from './address.js';
 import { appendSignature } from './signed-tx.js';
-import { evmDigest } from './summarize.js';
+import { evmDigest, evmDigestBytes } from './summarize.js';
 import type { EvmSigningPlan, ParsedEvmRequest, SignedEvm } from './types.js';
 
 const HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
@@ -81,7 +81,10 @@ export function verifySignedTransaction(
 /**
  * The one check before a signature leaves (Yellow Paper ecrecover, EIP-155 yParity): the yParity for which the
  * low-S r‖s recovers to the key's own public key. A recovered key equal to the key is an ECDSA verification under
- * it (SEC 1 §4.1.6), so no separate verify is made: one recovery, a second only when the first parity is wrong.
+ * it (SEC 1 §4.1.6). When yParity 0 does not recover to the key, the signature is verified under the key (cheaper
+ * than a second recovery): a valid signature whose R is not the even-y point of x = r has R = the odd-y one, so
+ * yParity 1 recovers to the key. (SEC 1's other case, R.x = r + n, has probability about 2^-128 and no EIP-155
+ * yParity at all: a node would refuse such a transaction, nothing would move.)
  */
 function yParityToKey(
   compact: Uint8Array,
@@ -89,10 +92,11 @@ function yParityToKey(
   publicKey: Uint8Array,
   verifier: Secp256k1Verifier,
 ): 0 | 1 {
-  for (const yParity of [0, 1] as const) {
-    const recovered = verifier.recover(compact, yParity, digest);
-    if (recovered && equalBytes(recovered, publicKey)) return yParity;
-  }
+  const recovered = verifier.recover(compact, 0, digest);
+  // no point has x = r: no yParity can recover any key
+  if (recovered === undefined) refuse('The signature does not recover to any key; nothing was signed.');
+  if (equalBytes(recovered, publicKey)) return 0;
+  if (verifier.verify(compact, digest, publicKey)) return 1;
   refuse('The signature recovers to another address than the key’s; nothing was signed.');
 }
 
@@ -137,23 +141,28 @@ export async function signEvm(
   if (parsed.from !== undefined && !sameAddress(parsed.from, plan.address)) {
     throw makeError('EVM_FROM_MISMATCH', 'The signing plan names a different key than the request’s "from".');
   }
-  const publicKey = fromHex(plan.publicKey);
-  if (publicKey.length !== 65 || !sameAddress(evmAddress(publicKey), plan.address))
+  const { publicKey, address: keyAddress } = evmKeyPoint(plan.publicKey);
+  if (publicKey.length !== 65 || !sameAddress(keyAddress, plan.address))
     refuse('The signing plan’s address is not the address of its public key; nothing was signed.');
-  const digestBytes = fromHex(digest);
+  const digestBytes = evmDigestBytes(parsed);
   const compact = await lowSSignature(signer, plan, digestBytes);
   const yParity = yParityToKey(compact, digestBytes, publicKey, verifier);
-  const r = `0x${bytesToHex(compact.subarray(0, 32))}`;
-  const s = `0x${bytesToHex(compact.subarray(32))}`;
+  const rs = bytesToHex(compact);
+  const r = `0x${rs.slice(0, 64)}`;
+  const s = `0x${rs.slice(64)}`;
   // EIP-191 / EIP-712 signatures are r‖s‖v with v = 27 + yParity.
-  const signature = `${r}${s.slice(2)}${yParity === 0 ? '1b' : '1c'}`;
+  const signature = `0x${rs}${yParity === 0 ? '1b' : '1c'}`;
   const address = plan.address;
   if (parsed.kind !== 'transaction') return { signature, r, s, yParity, digest, address };
 
   // EIP-155 v for legacy transactions, yParity for typed ones.
   const v = parsed.txType === 0 ? parsed.fields.chainId * 2n + 35n + BigInt(yParity) : BigInt(yParity);
   // The signed bytes are the reviewed unsigned bytes with (v, r, s) appended: no re-serialization, no re-parse.
-  const rawBytes = appendSignature(parsed.canonical, parsed.txType, { v, r: BigInt(r), s: BigInt(s) });
+  const rawBytes = appendSignature(parsed.canonical, parsed.txType, {
+    v,
+    r: compact.subarray(0, 32),
+    s: compact.subarray(32),
+  });
   return {
     rawTransaction: `0x${bytesToHex(rawBytes)}`,
     // EIP-2718: the transaction hash is keccak256 of the signed serialization.

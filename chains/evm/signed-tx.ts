@@ -14,15 +14,22 @@ function rlpInteger(value: bigint): Uint8Array {
   return fromHex(hex.length % 2 === 0 ? hex : `0${hex}`);
 }
 
+/** A big-endian 32-byte scalar as an RLP integer: its leading zero bytes dropped (Yellow Paper, appendix B). */
+function rlpScalar(word: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < word.length && word[start] === 0) start++;
+  return word.subarray(start);
+}
+
 /**
  * Appends the signature to the reviewed unsigned serialization. EIP-2718 typed (1, 2, 4): type byte ‖
  * rlp([...unsigned fields, yParity, r, s]). Legacy (EIP-155): the unsigned list is (6 fields, chainId, 0, 0);
- * the signed one is (6 fields, v = chainId·2 + 35 + yParity, r, s).
+ * the signed one is (6 fields, v = chainId·2 + 35 + yParity, r, s). r and s are the signature's 32-byte words.
  */
 export function appendSignature(
   unsigned: Uint8Array,
   txType: number,
-  signature: { v: bigint; r: bigint; s: bigint },
+  signature: { v: bigint; r: Uint8Array; s: Uint8Array },
 ): Uint8Array {
   const typed = txType !== 0;
   const fields = fromRlp(typed ? unsigned.subarray(1) : unsigned, 'bytes');
@@ -30,7 +37,7 @@ export function appendSignature(
     throw makeError('STATE_INCONSISTENT', 'The reviewed transaction is not an RLP list of its fields.');
   const kept = typed ? fields : fields.slice(0, 6);
   const list = toRlp(
-    [...kept, rlpInteger(signature.v), rlpInteger(signature.r), rlpInteger(signature.s)],
+    [...kept, rlpInteger(signature.v), rlpScalar(signature.r), rlpScalar(signature.s)],
     'bytes',
   );
   return typed ? concatBytes(unsigned.subarray(0, 1), list) : list;

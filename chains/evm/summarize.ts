@@ -8,7 +8,7 @@ import { makeError } from '../../core/errors.js';
 import { bytesToHex, fromHex } from '../../core/bytes.js';
 import type { KeyRecord } from '../../core/signer.js';
 import type { Movement, SigningSummary } from '../../core/summary.js';
-import { evmAddress, sameAddress } from './address.js';
+import { evmKeyPoint, sameAddress } from './address.js';
 import { analyzeCall, type CallAnalysis, type CallContext } from './decode.js';
 import { personalMessageDigest, printableText } from './message.js';
 import { movement } from './movements.js';
@@ -33,22 +33,13 @@ interface OurKey {
 
 /** Our EVM keys with their addresses derived from the public key (the registry's address is not trusted). */
 function ourKeys(keys: KeyRecord[]): OurKey[] {
-  return keys
-    .filter((k) => k.chain === 'evm')
-    .map((record) => {
-      let publicKey: Uint8Array;
-      try {
-        publicKey = fromHex(record.publicKey);
-      } catch (error) {
-        throw makeError(
-          'EVM_PUBLIC_KEY_INVALID',
-          `The registered public key of ${record.label} is not hex.`,
-          {},
-          error,
-        );
-      }
-      return { record, address: evmAddress(publicKey) };
-    });
+  const ours: OurKey[] = [];
+  for (const record of keys) {
+    if (record.chain !== 'evm') continue;
+    const { address } = evmKeyPoint(record.publicKey, `The registered public key of ${record.label}`);
+    ours.push({ record, address });
+  }
+  return ours;
 }
 
 /** The key that signs: the request's `from` must be ours; with no `from`, the only EVM key. */
@@ -73,27 +64,38 @@ function resolveKey(parsed: ParsedEvmRequest, keys: OurKey[]): OurKey {
   return keys[0]!;
 }
 
-/** Digests already computed, per parsed request (summarize and sign both need it). */
-const digests = new WeakMap<ParsedEvmRequest, string>();
+/** Digests already computed, per parsed request (summarize and sign both need it), as bytes and 0x hex. */
+const digests = new WeakMap<ParsedEvmRequest, { bytes: Uint8Array; hex: string }>();
 
-/** The 32-byte digest signed for a request (keccak of the unsigned tx, EIP-191 or EIP-712). */
-export function evmDigest(parsed: ParsedEvmRequest): string {
-  const known = digests.get(parsed);
-  if (known !== undefined) return known;
-  const digest = computeDigest(parsed);
-  digests.set(parsed, digest);
+function cachedDigest(parsed: ParsedEvmRequest): { bytes: Uint8Array; hex: string } {
+  let digest = digests.get(parsed);
+  if (digest === undefined) {
+    const bytes = computeDigest(parsed);
+    digest = { bytes, hex: `0x${bytesToHex(bytes)}` };
+    digests.set(parsed, digest);
+  }
   return digest;
 }
 
-function computeDigest(parsed: ParsedEvmRequest): string {
+/** The 32-byte digest signed for a request (keccak of the unsigned tx, EIP-191 or EIP-712), 0x hex. */
+export function evmDigest(parsed: ParsedEvmRequest): string {
+  return cachedDigest(parsed).hex;
+}
+
+/** evmDigest as bytes (a copy: the caller may hand it on). */
+export function evmDigestBytes(parsed: ParsedEvmRequest): Uint8Array {
+  return cachedDigest(parsed).bytes.slice();
+}
+
+function computeDigest(parsed: ParsedEvmRequest): Uint8Array {
   switch (parsed.kind) {
     // EIP-155 / EIP-2718: keccak256 of the unsigned serialization.
     case 'transaction':
-      return `0x${bytesToHex(keccak_256(parsed.canonical))}`;
+      return keccak_256(parsed.canonical);
     case 'message':
-      return personalMessageDigest(parsed.message);
+      return fromHex(personalMessageDigest(parsed.message));
     case 'typed_data':
-      return typedDataDigest(parsed.typedData);
+      return fromHex(typedDataDigest(parsed.typedData));
   }
 }
 
@@ -107,6 +109,7 @@ function summarizeTransaction(
   const tx = parsed.fields;
   const feeCap = parsed.txType === 2 || parsed.txType === 4 ? tx.maxFeePerGas! : tx.gasPrice!;
   const maxFee = tx.gasLimit * feeCap;
+  const maxFeeEth = formatEther(maxFee);
   const analysis: CallAnalysis = analyzeCall(tx.to, tx.data, tx.value, ctx);
   const authorizations = parsed.txType === 4 ? authorizationsOf(tx) : undefined;
   const delegations: Movement[] = [];
@@ -159,7 +162,7 @@ function summarizeTransaction(
         }
       : { gasPrice: tx.gasPrice!.toString() }),
     maxFee: maxFee.toString(),
-    maxFeeEth: formatEther(maxFee),
+    maxFeeEth,
     data: tx.data,
     call: analysis.call ?? null,
     blind: analysis.blind,
@@ -174,7 +177,7 @@ function summarizeTransaction(
     kind: 'transaction',
     chainId: parsed.chainId,
     movements: [...analysis.movements, ...delegations],
-    fee: { raw: maxFee.toString(), amount: formatEther(maxFee) },
+    fee: { raw: details.maxFee as string, amount: maxFeeEth },
     ...(analysis.call ? { call: analysis.call } : {}),
     blind: analysis.blind,
     warnings: [...analysis.warnings, ...warnings],
@@ -282,7 +285,7 @@ export function summarizeEvm(
       : parsed.kind === 'message'
         ? summarizeMessage(parsed, key.address)
         : summarizeTypedData(parsed, key.address, ctx);
-  const summary: SigningSummary = { ...body, signingKeys: [key.record.label] };
+  const summary: SigningSummary = Object.assign(body, { signingKeys: [key.record.label] });
   const plan: EvmSigningPlan = {
     kind: parsed.kind,
     keyLabel: key.record.label,

@@ -31,6 +31,8 @@ export interface ParsedUnsignedTransaction {
   chainId: number;
   /** The unsigned serialization, 0x hex (lower case). */
   unsigned: string;
+  /** The same serialization as bytes (a copy of the input, which it equals byte for byte). */
+  bytes: Uint8Array;
 }
 
 /** Unsigned RLP field counts per EIP-2718 type (signed forms carry 3 more: yParity/v, r, s). */
@@ -237,7 +239,7 @@ export function parseUnsignedTransaction(bytes: Uint8Array): ParsedUnsignedTrans
       'The transaction is not in canonical RLP form (leading zeros or non-minimal lengths).',
     );
   }
-  return { fields, txType, chainId, unsigned: hex };
+  return { fields, txType, chainId, unsigned: hex, bytes: bytes.slice() };
 }
 
 /** EIP-7702 authorization tuples: 6 fields, y_parity 0 or 1, r and s at most 32 bytes (as ethers reads them). */

@@ -1,5 +1,4 @@
 /** Types shared by the EVM codec modules (pure). */
-import type { Transaction } from 'ethers';
 
 /** EIP-712 v4 typed data after validation; `types` excludes EIP712Domain (ethers derives it from `domain`). */
 export interface TypedDataDocument {
@@ -58,8 +57,6 @@ export interface ParsedEvmTransaction extends ParsedBase {
   txType: 0 | 1 | 2 | 4;
   /** The reviewed fields (parsed by viem from `canonical`). */
   fields: EvmTxFields;
-  /** The same unsigned transaction as an ethers object, built on first read (for interop code and tests). */
-  readonly tx: Transaction;
   chainId: number;
 }
 

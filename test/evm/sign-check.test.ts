@@ -1,12 +1,14 @@
 /**
  * signEvm's one check with a raw signer (the HSM path): the HSM's r‖s is made low-S and accepted only when it
- * recovers to the key's public key — at most two recoveries, no separate verify. Signers that answer with another
+ * recovers to the key's public key — one recovery (yParity 0), and a verify under the key only when that recovery
+ * gives another key (then yParity is 1). Signers that answer with another
  * key's signature, a wrong length or out-of-range values are refused with nothing returned. These signers are
  * software mocks (an HSM cannot be made to misbehave); the real HSM path is test/evm/hsm-sign.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { Transaction } from 'ethers';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToHex } from '../../core/bytes.js';
 import { nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
 import { parseEvmRequest, signEvm, summarizeEvm } from '../../chains/evm/index.js';
@@ -47,24 +49,60 @@ const highS = (raw: Uint8Array): Uint8Array => {
   return new secp256k1.Signature(sig.r, N - sig.s).toBytes('compact');
 };
 
-function planned(type: 0 | 2) {
-  const parsed = parseEvmRequest(utf8(unsignedHex({ type })));
+function planned(type: 0 | 2, nonce = 7) {
+  const parsed = parseEvmRequest(utf8(unsignedHex({ type, nonce })));
   return { parsed, plan: summarizeEvm(parsed, [KEY_A], []).plan };
 }
 
 describe('signEvm with a raw signer', () => {
-  it('one or two recoveries and no verify per signature; the result recovers to the key (ethers)', async () => {
+  it('one recovery, and one verify when yParity is 1; the result recovers to the key (ethers)', async () => {
     for (const type of [0, 2] as const) {
       for (const transform of [undefined, highS]) {
         const { parsed, plan } = planned(type);
         const verifier = counting();
         const signed = await signEvm(parsed, plan, rawSigner(SECRET_A, transform), verifier);
-        expect(verifier.verifies).toBe(0);
-        expect(verifier.recoveries).toBe(signed.yParity + 1);
+        expect(verifier.recoveries).toBe(1);
+        expect(verifier.verifies).toBe(signed.yParity);
         expect(BigInt(signed.s)).toBeLessThanOrEqual(N / 2n);
         expect(Transaction.from(signed.rawTransaction!).from).toBe(KEY_A.address);
       }
     }
+  });
+
+  it('both yParity values: each signed transaction recovers to the key (ethers) with the v it carries', async () => {
+    const seen = new Set<number>();
+    for (let nonce = 0; nonce < 32 && seen.size < 2; nonce++) {
+      for (const type of [0, 2] as const) {
+        const { parsed, plan } = planned(type, nonce);
+        const verifier = counting();
+        const signed = await signEvm(parsed, plan, rawSigner(SECRET_A), verifier);
+        seen.add(signed.yParity);
+        const tx = Transaction.from(signed.rawTransaction!);
+        expect(tx.from).toBe(KEY_A.address);
+        expect(tx.signature!.yParity).toBe(signed.yParity);
+        expect(verifier.verifies).toBe(signed.yParity);
+      }
+    }
+    expect([...seen].sort()).toEqual([0, 1]);
+  });
+
+  it('an r that is no point’s x-coordinate recovers to nothing and is refused: HSM_SIGNATURE_INVALID', async () => {
+    const { parsed, plan } = planned(2);
+    // SEC 1 §4.1.6 step 1.3: r = 5 is not the x-coordinate of a secp256k1 point (5^3 + 7 = 132 is no square mod p).
+    const r = Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? 5 : 0));
+    expect(() => secp256k1.Point.fromHex(`02${bytesToHex(r)}`)).toThrow();
+    const verifier = counting();
+    await expectCodeAsync(
+      () =>
+        signEvm(
+          parsed,
+          plan,
+          rawSigner(SECRET_A, (raw) => Uint8Array.from([...r, ...raw.subarray(32)])),
+          verifier,
+        ),
+      'HSM_SIGNATURE_INVALID',
+    );
+    expect(verifier.verifies).toBe(0);
   });
 
   it('another key’s valid signature, a 63-byte answer and r = 0 are refused: HSM_SIGNATURE_INVALID', async () => {

@@ -28,6 +28,9 @@ const cases: Array<[string, TransactionLike]> = [
   ['EIP-7702 with an authorization', { type: 4, authorizationList: [authorization(SECRET_B, USDC)] }],
 ];
 
+/** A scalar as the 32-byte big-endian word it is in a compact r‖s signature. */
+const word = (n: bigint): Uint8Array => fromHex(n.toString(16).padStart(64, '0'));
+
 describe('appendSignature (signed bytes = reviewed bytes + v, r, s)', () => {
   for (const [name, fields] of cases) {
     it(`matches ethers' signed serialization: ${name}`, () => {
@@ -47,7 +50,11 @@ describe('appendSignature (signed bytes = reviewed bytes + v, r, s)', () => {
           yParity,
         });
         const v = reference.type === 0 ? reference.chainId * 2n + 35n + BigInt(yParity) : BigInt(yParity);
-        const ours = appendSignature(unsigned, reference.type!, { v, r: sig.r, s: sig.s });
+        const ours = appendSignature(unsigned, reference.type!, {
+          v,
+          r: word(sig.r),
+          s: word(sig.s),
+        });
         expect(`0x${bytesToHex(ours)}`).toBe(reference.serialized);
       }
     });
@@ -63,13 +70,15 @@ describe('appendSignature (signed bytes = reviewed bytes + v, r, s)', () => {
       s: `0x${'00'.repeat(31)}7f`,
       yParity: 1,
     });
-    expect(`0x${bytesToHex(appendSignature(unsigned, 2, { v: 1n, r, s }))}`).toBe(reference.serialized);
+    expect(`0x${bytesToHex(appendSignature(unsigned, 2, { v: 1n, r: word(r), s: word(s) }))}`).toBe(
+      reference.serialized,
+    );
   });
 
   it('refuses a legacy payload that is not the EIP-155 nine-field list', () => {
     const fields = decodeRlp(fromHex(unsignedHex({ type: 0 }))) as string[];
     const eight = fromHex(encodeRlp(fields.slice(0, 8)));
-    expect(() => appendSignature(eight, 0, { v: 37n, r: 1n, s: 1n })).toThrow(
+    expect(() => appendSignature(eight, 0, { v: 37n, r: word(1n), s: word(1n) })).toThrow(
       expect.objectContaining({ code: 'STATE_INCONSISTENT' }),
     );
   });

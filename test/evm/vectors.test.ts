@@ -37,8 +37,8 @@ describe('EIP-155 example (EIPS/eip-155.md)', () => {
     expect(parsed.txType).toBe(0);
     expect(parsed.chainId).toBe(1);
     expect(`0x${toHex(parsed.canonical)}`).toBe(signingData);
-    expect(parsed.tx.nonce).toBe(9);
-    expect(parsed.tx.value).toBe(10n ** 18n);
+    expect(parsed.fields.nonce).toBe(9);
+    expect(parsed.fields.value).toBe(10n ** 18n);
   });
 
   it('computes the published signing hash, independently of ethers (keccak of the signing data)', () => {

@@ -6,7 +6,17 @@
  */
 import { createRequire } from 'node:module';
 import ganache from 'ganache';
-import { AbiCoder, Signature, Wallet, concat, getAddress, parseEther, type TypedDataField } from 'ethers';
+import {
+  AbiCoder,
+  Signature,
+  Transaction,
+  Wallet,
+  concat,
+  getAddress,
+  hexlify,
+  parseEther,
+  type TypedDataField,
+} from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evmDigest, parseEvmRequest } from '../../../chains/evm/index.js';
 import type { ParsedEvmTransaction } from '../../../chains/evm/types.js';
@@ -50,7 +60,9 @@ const rpc = <T>(method: string, params: unknown[] = []): Promise<T> =>
 /** Signs exactly the bytes coldsign would have signed (its digest of the parsed request) and mines them. */
 async function signAndMine(request: Record<string, unknown>, wallet: Wallet = ours.wallet) {
   const parsed = parseEvmRequest(new TextEncoder().encode(JSON.stringify(request))) as ParsedEvmTransaction;
-  const tx = parsed.tx.clone();
+  // ethers (independent of coldsign's codec) builds the transaction from the reviewed bytes
+  const tx = Transaction.from(hexlify(parsed.canonical));
+  expect(tx.unsignedHash).toBe(evmDigest(parsed));
   tx.signature = Signature.from(wallet.signingKey.sign(evmDigest(parsed)));
   expect(tx.from).toBe(wallet.address);
   const hash = await rpc<string>('eth_sendRawTransaction', [tx.serialized]);
