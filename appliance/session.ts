@@ -41,6 +41,7 @@ import {
   type SignOutcome,
 } from './pipeline.js';
 import { nodeQrReader } from './qr-reader.js';
+import { refuseOversizedQrAnswer } from '../core/pipeline/export.js';
 import { policyDiff } from './policy-diff.js';
 import { Auditor, type AuditHead, type SignatureCheck } from '../store/audit.js';
 import { approvalExpiryMs } from '../policy/approvals.js';
@@ -258,6 +259,9 @@ export class ApplianceSession implements ApplianceApi {
 
   async sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult> {
     let name = '';
+    // An answer that must be an animated UR and cannot fit one is refused before the HSM signs anything.
+    const reviewed = this.reviewed.get(requestId);
+    if (reviewed) await refuseOversizedQrAnswer(reviewed.prepared, 'auto');
     const [outcome] = await this.signRequests([requestId], approvals, () => ({
       format: 'auto',
       outputPath: (suffix) => (name = `request-${requestId.slice(0, 12)}${suffix}`),
