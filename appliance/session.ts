@@ -64,6 +64,8 @@ export class ApplianceSession implements ApplianceApi {
   private auditor: Auditor | undefined;
   /** Requests reviewed in this session, by request id, waiting for approvals and signature. */
   private readonly reviewed = new Map<string, Reviewed>();
+  /** The audit head checked by the last unlock. */
+  private unlockHead: AuditHead | undefined;
   /** Clock, replaceable for tests of time windows. */
   now: () => Date = () => new Date();
 
@@ -90,6 +92,7 @@ export class ApplianceSession implements ApplianceApi {
       throw error;
     }
     this.hsm = hsm;
+    this.unlockHead = this.auditor.head;
     // Start-up does not re-hash old history: say so when the full verification is overdue (policy audit.fullVerifyEvery).
     const { warning } = fullVerificationStatus(this.db, this.now());
     return {
@@ -181,6 +184,16 @@ export class ApplianceSession implements ApplianceApi {
 
   isUnlocked(): boolean {
     return this.hsm !== undefined;
+  }
+
+  /**
+   * What unlock answered, for a front end that reloads while unlocked: the head checked at unlock, and the full
+   * verification warning as it stands now (a verification since the unlock clears it).
+   */
+  async unlockStatus(): Promise<{ head: AuditHead; auditWarning?: string }> {
+    this.requireHsm();
+    const { warning } = fullVerificationStatus(this.db, this.now());
+    return { head: this.unlockHead!, ...(warning ? { auditWarning: warning } : {}) };
   }
 
   /** The logged-in HSM, or HSM_PIN_REQUIRED. */
