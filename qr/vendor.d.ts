@@ -37,6 +37,8 @@ declare module '@ngraveio/bc-ur/dist/fountainEncoder.js' {
 }
 declare module '@ngraveio/bc-ur/dist/fountainDecoder.js' {
   export { FountainDecoderPart } from '@ngraveio/bc-ur/dist/fountainDecoder';
+  const fountainDecoder: unknown;
+  export default fountainDecoder;
 }
 declare module '@ngraveio/bc-ur/dist/utils.js' {
   export { getCRC } from '@ngraveio/bc-ur/dist/utils';
