@@ -113,6 +113,8 @@ export interface ApplianceApi {
   ): Promise<{ keys: KeyRecord[]; head: { seq: number; hash: string }; auditWarning?: string }>;
   lock(): Promise<void>;
   isUnlocked(): boolean;
+  /** While unlocked: the head checked at unlock and the audit warning as it stands now (a reloaded page asks). */
+  unlockStatus(): Promise<{ head: { seq: number; hash: string }; auditWarning?: string }>;
   listKeys(): Promise<KeyRecord[]>;
   generateKey(options: GenerateKeyOptions): Promise<KeyRecord>;
   /** Watch-only export of keys for an online wallet (format table in appliance/key-export.ts; public records only). */

@@ -10,6 +10,7 @@ import { crypto as bcrypto } from 'bitcoinjs-lib';
 import { fromHex } from '../core/bytes.js';
 import { makeError } from '../core/errors.js';
 import type { BtcNetwork, BtcScriptType, KeyRecord } from '../core/signer.js';
+import { checkFitsAnimatedQr } from '../qr/ur-parts.js';
 
 /** The Bitcoin keys of an export: all of one network (wallets hold one network each). */
 export function btcExportKeys(keys: KeyRecord[]): KeyRecord[] {
@@ -127,6 +128,7 @@ export async function keysToUr(
   const item =
     outputs.length === 1 ? outputs[0]! : new CryptoAccount(Buffer.from(keySetFingerprint(btc)), outputs);
   const encoder = item.toUREncoder(fragmentBytes);
+  checkFitsAnimatedQr(encoder.messageLength, fragmentBytes);
   const parts = Array.from({ length: encoder.fragmentsLength }, () => encoder.nextPart());
   return { type: outputs.length === 1 ? 'crypto-output' : 'crypto-account', parts };
 }

@@ -1,13 +1,6 @@
 /**
- * The home as the front ends see it: where it is, whether it can be written, its writer lock, and the one way
- * files are written (atomically). The CLI reaches the store only through the appliance (ARCHITECTURE.md).
+ * The home as the CLI sees it: where it is, whether it can be written, its configuration, and the one way files are
+ * written (atomically). Only what cli/ uses: the ESLint layer rules let cli/ reach the store through appliance/ only.
  */
-export {
-  isHomeWritable,
-  isInitialized,
-  readConfig,
-  resolveHome,
-  type ColdsignConfig,
-  type Home,
-} from '../store/home.js';
+export { isHomeWritable, readConfig, resolveHome } from '../store/home.js';
 export { writeFileAtomic } from '../store/atomic-file.js';

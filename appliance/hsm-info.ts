@@ -1,12 +1,13 @@
 /**
  * The doctor's view of the HSM (`coldsign hsm info`): module and library, slots and tokens, sessions, the
  * mechanisms coldsign uses, the profile and what it cannot do, and (with the PIN) the audit anchor's state.
+ * It only reads the home: the database is opened read-only (so it also works on a read-only home).
  */
 import { Hsm } from '../hsm/index.js';
 import { describeHsm, type HsmReport } from '../hsm/introspect.js';
 import { useSoftHsmHome } from '../hsm/softhsm.js';
 import { hsmAuditPorts, type AnchorState } from '../store/audit-hsm.js';
-import { openDatabase } from '../store/database.js';
+import { openDatabaseReadOnly } from '../store/database.js';
 import { fullVerificationStatus, type FullVerificationStatus } from '../store/audit-freshness.js';
 import { existsSync } from 'node:fs';
 import { readConfig, resolveHome } from '../store/home.js';
@@ -32,7 +33,7 @@ export function homeHsmInfo(): HomeHsmInfo {
     describe: () => describeHsm(config.hsm),
     async anchorState(pin) {
       const hsm = Hsm.open(config.hsm, pin, { size: 1 });
-      const db = openDatabase(home.databasePath);
+      const db = openDatabaseReadOnly(home.databasePath);
       try {
         const ports = await hsmAuditPorts(hsm, { db });
         return await ports.pins.state();
@@ -43,7 +44,7 @@ export function homeHsmInfo(): HomeHsmInfo {
     },
     fullVerification() {
       if (!existsSync(home.databasePath)) return { status: 'no database yet' };
-      const db = openDatabase(home.databasePath);
+      const db = openDatabaseReadOnly(home.databasePath);
       try {
         return fullVerificationStatus(db, new Date());
       } finally {

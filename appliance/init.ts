@@ -25,6 +25,7 @@ import { AUDIT_KEY_LABEL, openHsmAuditor } from '../store/audit-hsm.js';
 import {
   DEFAULT_TOKEN_LABEL,
   acquireInitLock,
+  removeStaleInitLock,
   isInitialized,
   resolveHome,
   writeConfig,
@@ -108,11 +109,14 @@ export function planInit(options: InitRequest, env: NodeJS.ProcessEnv = process.
 
 /** A home directory init may fill: absent or empty, and not already a coldsign home. */
 function refuseUsedDirectory(home: Home): void {
-  if (isInitialized(home))
+  if (isInitialized(home)) {
+    // an init killed after its rename left its lock file beside the whole home
+    removeStaleInitLock(home);
     throw makeError(
       'HOME_ALREADY_INITIALIZED',
       `${home.dir} is already a coldsign home; nothing was changed.`,
     );
+  }
   if (existsSync(home.dir) && readdirSync(home.dir).length > 0) {
     throw makeError(
       'USAGE',

@@ -41,6 +41,7 @@ import {
   type SignOutcome,
 } from './pipeline.js';
 import { nodeQrReader } from './qr-reader.js';
+import { refuseOversizedQrAnswer } from '../core/pipeline/export.js';
 import { policyDiff } from './policy-diff.js';
 import { Auditor, type AuditHead, type SignatureCheck } from '../store/audit.js';
 import { approvalExpiryMs } from '../policy/approvals.js';
@@ -63,6 +64,8 @@ export class ApplianceSession implements ApplianceApi {
   private auditor: Auditor | undefined;
   /** Requests reviewed in this session, by request id, waiting for approvals and signature. */
   private readonly reviewed = new Map<string, Reviewed>();
+  /** The audit head checked by the last unlock. */
+  private unlockHead: AuditHead | undefined;
   /** Clock, replaceable for tests of time windows. */
   now: () => Date = () => new Date();
 
@@ -89,6 +92,7 @@ export class ApplianceSession implements ApplianceApi {
       throw error;
     }
     this.hsm = hsm;
+    this.unlockHead = this.auditor.head;
     // Start-up does not re-hash old history: say so when the full verification is overdue (policy audit.fullVerifyEvery).
     const { warning } = fullVerificationStatus(this.db, this.now());
     return {
@@ -182,6 +186,16 @@ export class ApplianceSession implements ApplianceApi {
     return this.hsm !== undefined;
   }
 
+  /**
+   * What unlock answered, for a front end that reloads while unlocked: the head checked at unlock, and the full
+   * verification warning as it stands now (a verification since the unlock clears it).
+   */
+  async unlockStatus(): Promise<{ head: AuditHead; auditWarning?: string }> {
+    this.requireHsm();
+    const { warning } = fullVerificationStatus(this.db, this.now());
+    return { head: this.unlockHead!, ...(warning ? { auditWarning: warning } : {}) };
+  }
+
   /** The logged-in HSM, or HSM_PIN_REQUIRED. */
   requireHsm(): Hsm {
     if (!this.hsm)
@@ -260,6 +274,9 @@ export class ApplianceSession implements ApplianceApi {
 
   async sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult> {
     let name = '';
+    // An answer that must be an animated UR and cannot fit one is refused before the HSM signs anything.
+    const reviewed = this.reviewed.get(requestId);
+    if (reviewed) await refuseOversizedQrAnswer(reviewed.prepared, 'auto');
     const [outcome] = await this.signRequests([requestId], approvals, () => ({
       format: 'auto',
       outputPath: (suffix) => (name = `request-${requestId.slice(0, 12)}${suffix}`),

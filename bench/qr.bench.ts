@@ -35,6 +35,7 @@ import { DEFAULT_FRAGMENT_BYTES, MAX_FRAGMENT_BYTES, MAX_FRAGMENTS } from '../qr
 import { isColdsignError } from '../core/errors.js';
 import { decodeImageFile, renderQrPng } from '../qr/index.js';
 import { DISTORTIONS, generateCorpus, seededRandom, type CorpusFrame } from '../scripts/qr-corpus.js';
+import { DECODER_WORKER_PRELUDE, serveDecoderWorker } from '../test/support/decoder-worker-page.js';
 
 const QUICK = process.argv.includes('--quick');
 /** Frames per (resolution, distortion, fragment size) cell: `--seeds N`, else 1 with `--quick`, else 2. */
@@ -619,21 +620,7 @@ function replaceSection(heading: string, section: string[]): void {
   writeFileSync(REPORT, text.slice(0, start) + body + (next < 0 ? '' : text.slice(next + 1)));
 }
 
-const WORKER_PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
-const worker = new Worker('/decoder.worker.js', { type: 'module' });
-const ready = new Promise((resolve) => worker.addEventListener('message', (e) => e.data.type === 'ready' && resolve()));
-let nextId = 0;
-function ask(message, transfer) {
-  return new Promise((resolve) => {
-    const onMessage = (event) => {
-      if (event.data.id !== message.id) return;
-      worker.removeEventListener('message', onMessage);
-      resolve(event.data);
-    };
-    worker.addEventListener('message', onMessage);
-    worker.postMessage(message, transfer);
-  });
-}
+const WORKER_PAGE = `<!doctype html><meta charset="utf-8"><script type="module">${DECODER_WORKER_PRELUDE}
 // zxing-wasm's own RGBA → luminance loop (BT.601, 10-bit fixed point), timed alone
 function convert(e) {
   const t = e.byteLength >> 2, n = new Uint8Array(t);
@@ -642,15 +629,12 @@ function convert(e) {
 }
 window.measure = async (index, width, height) => {
   await ready;
-  const rgba = new Uint8Array(await (await fetch('/frame/' + index + '.rgba')).arrayBuffer());
-  const luma = new Uint8Array(await (await fetch('/frame/' + index + '.luma')).arrayBuffer());
+  const { rgba, luma } = await frameBytes(index);
   const started = performance.now();
   convert(rgba);
   const convertMs = performance.now() - started;
   const asRgba = await ask({ type: 'frame', id: nextId++, width, height, rgba: rgba.slice().buffer }, []);
-  const i420 = new Uint8Array(width * height * 3 / 2).fill(128);
-  i420.set(luma);
-  const frame = new VideoFrame(i420, { format: 'I420', codedWidth: width, codedHeight: height, timestamp: 0 });
+  const frame = i420Frame(luma, width, height);
   const asY = await ask({ type: 'video-frame', id: nextId++, frame }, [frame]);
   return { convertMs, rgbaMs: asRgba.millis, yMs: asY.millis, same: JSON.stringify(asRgba.texts) === JSON.stringify(asY.texts) };
 };
@@ -697,7 +681,6 @@ window.loaded = true;
  */
 async function workerSection(lines: string[]): Promise<void> {
   const { chromium } = await import('playwright-core');
-  const { createServer } = await import('node:http');
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const out = mkdtempSync(`${tmpdir()}/coldsign-qr-bench-app-`);
@@ -712,26 +695,7 @@ async function workerSection(lines: string[]): Promise<void> {
     const frames = [
       ...generateCorpus({ seeds: 1, resolutions: [resolution], fragmentSizes: [DEFAULT_FRAGMENT_BYTES] }),
     ];
-    const files = new Map<string, [string, Uint8Array | string]>([
-      ['/', ['text/html', WORKER_PAGE]],
-      ['/decoder.worker.js', ['text/javascript', readFileSync(`${out}/renderer/decoder.worker.js`)]],
-      ['/zxing_reader.wasm', ['application/wasm', readFileSync(`${out}/renderer/zxing_reader.wasm`)]],
-    ]);
-    frames.forEach((frame, index) => {
-      const data = frame.image.data;
-      files.set(`/frame/${index}.rgba`, [
-        'application/octet-stream',
-        new Uint8Array(data.buffer, data.byteOffset, data.length),
-      ]);
-      files.set(`/frame/${index}.luma`, ['application/octet-stream', rgbaToLuminance(data)]);
-    });
-    const server = createServer((request, response) => {
-      const route = files.get(request.url ?? '');
-      response.writeHead(route ? 200 : 404, { 'content-type': route?.[0] ?? 'text/plain' });
-      response.end(route?.[1] ?? 'not found');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
+    const server = await serveDecoderWorker(`${out}/renderer`, frames, WORKER_PAGE);
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: [
@@ -743,7 +707,7 @@ async function workerSection(lines: string[]): Promise<void> {
     });
     try {
       const page = await browser.newPage();
-      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.goto(`${server.origin}/`);
       await page.waitForFunction(() => (window as unknown as { loaded?: boolean }).loaded === true);
       const convert: number[] = [];
       const rgba: number[] = [];
@@ -793,7 +757,7 @@ async function workerSection(lines: string[]): Promise<void> {
       );
     } finally {
       await browser.close();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     }
   }
   rmSync(out, { recursive: true, force: true });

@@ -101,6 +101,8 @@ export const ERROR_CODES = {
   UR_INVALID: 'input',
   // an animated UR that keeps sending parts past a bounded multiple of its fragment count (BCR-2020-005 fountain)
   QR_FOUNTAIN_OVERRUN: 'input',
+  // an output (`qr encode`, `sign --qr`, `--format ur`) that would need more animated-UR frames than a reader accepts
+  QR_OUTPUT_TOO_LARGE: 'input',
   // an image whose header announces more pixels than the decoding budget
   QR_IMAGE_TOO_LARGE: 'input',
   QR_DECODER_INVALID: 'integrity',

@@ -7,7 +7,7 @@ import { URDecoder } from '@ngraveio/bc-ur';
 import { getCRC } from '@ngraveio/bc-ur/dist/utils.js';
 import { makeError } from '../core/errors.js';
 import { equalBytes } from '../core/bytes.js';
-import { fountainFragmentIndexes, withFastFragmentIndexes } from './fountain-indexes.js';
+import { FastIndexFountainDecoder, fountainFragmentIndexes } from './fountain-indexes.js';
 import { parseUrPart, toBuffer, type ParsedPart, type UrMessage, type UrType } from './ur-parts.js';
 
 type TransferKey = NonNullable<ParsedPart['fountain']> & { type: UrType };
@@ -89,7 +89,7 @@ export class UrAssembler {
       throw makeError('QR_MIXED_TRANSFER', 'An animated UR frame is mixed with a single-part UR.');
     if (this.key === undefined) {
       this.key = { ...header, type: part.type };
-      this.decoder = new URDecoder();
+      this.decoder = new URDecoder(new FastIndexFountainDecoder());
     } else if (!sameTransfer(this.key, header)) {
       // BCR-2020-005: every part of one message carries the same seqLen, messageLen and CRC-32 checksum.
       throw makeError(
@@ -105,7 +105,7 @@ export class UrAssembler {
     const before = decoder.receivedPartIndexes().length;
     let accepted: boolean;
     try {
-      accepted = withFastFragmentIndexes(() => decoder.receivePart(part.text));
+      accepted = decoder.receivePart(part.text);
     } catch {
       throw makeError('UR_INVALID', 'The UR part could not be decoded.');
     }

@@ -8,11 +8,13 @@
  * thousand fragments. Here: native 64-bit integers, the same decimal rounding of each draw, and only the first `degree`
  * steps of the shuffle (the later steps never change the first `degree` picks). The degree sampler is the library bc-ur
  * uses (@keystonehq/alias-sampling), one table per seqLen. test/qr/fountain-indexes.test.ts compares this with bc-ur's
- * own derivation for thousands of parts; bc-ur's FountainDecoder still does all the decoding.
+ * own derivation for thousands of parts; bc-ur's FountainDecoder still does all the decoding (FastIndexFountainDecoder
+ * below, a subclass given to bc-ur's URDecoder: nothing of the library is patched).
  */
 import aliasSamplingModule from '@keystonehq/alias-sampling';
-import { FountainDecoderPart } from '@ngraveio/bc-ur/dist/fountainDecoder.js';
+import FountainDecoderModule, { FountainDecoderPart } from '@ngraveio/bc-ur/dist/fountainDecoder.js';
 import type { FountainEncoderPart } from '@ngraveio/bc-ur/dist/fountainEncoder.js';
+import type { URDecoder } from '@ngraveio/bc-ur';
 import { sha256 } from '@noble/hashes/sha2.js';
 
 type AliasSample = typeof import('@keystonehq/alias-sampling').default;
@@ -112,21 +114,37 @@ export function fountainFragmentIndexes(seqNum: number, seqLength: number, check
   return picked;
 }
 
-type DerivePart = (part: FountainEncoderPart) => FountainDecoderPart;
-const deriveFast: DerivePart = (part) =>
-  new FountainDecoderPart(fountainFragmentIndexes(part.seqNum, part.seqLength, part.checksum), part.fragment);
+/** The members of bc-ur's FountainDecoder its receivePart uses (private in the library's type declarations). */
+interface FountainDecoderInternals {
+  isComplete(): boolean;
+  validatePart(part: FountainEncoderPart): boolean;
+  processQueuedItem(): void;
+  lastPartIndexes: number[];
+  queuedParts: FountainDecoderPart[];
+  processedPartsCount: number;
+}
+
+// Node loads the CommonJS build (the class is its `default` export); bundlers give the class itself.
+type FountainDecoder = NonNullable<ConstructorParameters<typeof URDecoder>[0]>;
+const BcUrFountainDecoder = ((FountainDecoderModule as { default?: unknown }).default ??
+  FountainDecoderModule) as new () => FountainDecoder;
 
 /**
- * Runs `feed` (a synchronous call into bc-ur's decoder) with bc-ur's per-part fragment derivation replaced by
- * fountainFragmentIndexes, and puts bc-ur's own derivation back before returning. The decoder's reduction, XOR and
- * checksum stay bc-ur's; only the index derivation, which gives the same indexes, is faster.
+ * bc-ur's FountainDecoder with each part's fragment indexes derived by fountainFragmentIndexes (the same indexes,
+ * faster); validation, reduction, XOR and the checksum stay bc-ur's. Given to bc-ur's URDecoder, whose constructor
+ * takes the fountain decoder to use: `new URDecoder(new FastIndexFountainDecoder())`.
  */
-export function withFastFragmentIndexes<T>(feed: () => T): T {
-  const original: DerivePart = FountainDecoderPart.fromEncoderPart;
-  FountainDecoderPart.fromEncoderPart = deriveFast;
-  try {
-    return feed();
-  } finally {
-    FountainDecoderPart.fromEncoderPart = original;
+export class FastIndexFountainDecoder extends BcUrFountainDecoder {
+  override receivePart(encoderPart: FountainEncoderPart): boolean {
+    // bc-ur's FountainDecoder.receivePart step for step, but for the derivation of the part's indexes
+    const self = this as unknown as FountainDecoderInternals;
+    if (self.isComplete() || !self.validatePart(encoderPart)) return false;
+    const indexes = fountainFragmentIndexes(encoderPart.seqNum, encoderPart.seqLength, encoderPart.checksum);
+    const part = new FountainDecoderPart(indexes, encoderPart.fragment);
+    self.lastPartIndexes = part.indexes;
+    self.queuedParts.push(part);
+    while (!self.isComplete() && self.queuedParts.length > 0) self.processQueuedItem();
+    self.processedPartsCount += 1;
+    return true;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { UR, UREncoder } from '@ngraveio/bc-ur';
 import bytewordsModule from '@ngraveio/bc-ur/dist/bytewords.js';
-import { FountainEncoderPart } from '@ngraveio/bc-ur/dist/fountainEncoder.js';
+import FountainEncoderModule, { FountainEncoderPart } from '@ngraveio/bc-ur/dist/fountainEncoder.js';
 import { makeError } from '../core/errors.js';
 import { equalBytes } from '../core/bytes.js';
 
@@ -220,12 +220,52 @@ export function createUrFountain(
   return { fragmentCount: encoder.fragmentsLength, nextPart: () => encoder.nextPart() };
 }
 
-/** UR parts for a CBOR payload: one single-part UR when it fits one fragment, else the pure fountain fragments. */
+type FountainEncoderStatics = {
+  findNominalFragmentLength(
+    messageLength: number,
+    minFragmentLength: number,
+    maxFragmentLength: number,
+  ): number;
+};
+const FountainEncoder = ((FountainEncoderModule as { default?: FountainEncoderStatics }).default ??
+  FountainEncoderModule) as FountainEncoderStatics;
+
+/**
+ * How many fragments a CBOR payload of `cborLength` bytes is split into at `fragmentBytes` per fragment, computed as
+ * the encoder computes it (BCR-2020-005: the message is cut into equal fragments no longer than the maximum).
+ */
+export function urFragmentCount(cborLength: number, fragmentBytes = DEFAULT_FRAGMENT_BYTES): number {
+  checkFragmentBytes(fragmentBytes);
+  if (cborLength <= 0) return 0;
+  const length = FountainEncoder.findNominalFragmentLength(cborLength, MIN_FRAGMENT_BYTES, fragmentBytes);
+  return Math.ceil(cborLength / length);
+}
+
+/**
+ * Refuses to write an animated UR of more than MAX_FRAGMENTS frames: coldsign (and any reader with the same cap) would
+ * refuse that stream on input, so it is never produced (QR_OUTPUT_TOO_LARGE, exit code 3).
+ */
+export function checkFitsAnimatedQr(cborLength: number, fragmentBytes = DEFAULT_FRAGMENT_BYTES): void {
+  const fragments = urFragmentCount(cborLength, fragmentBytes);
+  if (fragments > MAX_FRAGMENTS) {
+    throw makeError(
+      'QR_OUTPUT_TOO_LARGE',
+      `The data is too large for an animated QR (${cborLength} bytes would take ${fragments} frames of ${fragmentBytes} bytes, more than the ${MAX_FRAGMENTS} a reader accepts): carry it as a file instead.`,
+      { bytes: cborLength, fragments, fragmentBytes, maxFragments: MAX_FRAGMENTS },
+    );
+  }
+}
+
+/**
+ * UR parts for a CBOR payload: one single-part UR when it fits one fragment, else the pure fountain fragments.
+ * Refused (QR_OUTPUT_TOO_LARGE) before encoding when they would be more than MAX_FRAGMENTS.
+ */
 export function encodeUrParts(
   type: OutputUrType,
   cborPayload: Uint8Array,
   fragmentBytes = DEFAULT_FRAGMENT_BYTES,
 ): string[] {
+  checkFitsAnimatedQr(cborPayload.length, fragmentBytes);
   const fountain = createUrFountain(type, cborPayload, fragmentBytes);
   return Array.from({ length: fountain.fragmentCount }, () => fountain.nextPart());
 }

@@ -32,9 +32,13 @@ declare module '@ngraveio/bc-ur/dist/bytewords.js' {
 }
 declare module '@ngraveio/bc-ur/dist/fountainEncoder.js' {
   export { FountainEncoderPart } from '@ngraveio/bc-ur/dist/fountainEncoder';
+  const fountainEncoder: unknown;
+  export default fountainEncoder;
 }
 declare module '@ngraveio/bc-ur/dist/fountainDecoder.js' {
   export { FountainDecoderPart } from '@ngraveio/bc-ur/dist/fountainDecoder';
+  const fountainDecoder: unknown;
+  export default fountainDecoder;
 }
 declare module '@ngraveio/bc-ur/dist/utils.js' {
   export { getCRC } from '@ngraveio/bc-ur/dist/utils';

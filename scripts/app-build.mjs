@@ -1,9 +1,11 @@
 // Builds the desktop app with esbuild: renderer bundle (app/renderer/dist: app.js, decoder.worker.js, zxing .wasm,
-// index.html, styles.css), Electron preload (app/dist/preload.cjs) and main (app/dist/main.mjs), and the browser test
-// host's bridge shim (app/test-host/dist/shim.js). No network: everything comes from node_modules.
+// index.html, styles.css), Electron preload (app/dist/preload.cjs), main (app/dist/main.mjs) and the audit
+// verification worker beside it (app/dist/audit-verify-worker.js, which main loads from its own folder as the CLI's
+// bundle does: store/audit-verify.ts), and the browser test host's bridge shim (app/test-host/dist/shim.js).
+// No network: everything comes from node_modules.
 //   node scripts/app-build.mjs [--production] [--out DIR]
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +24,20 @@ const nodeOnlyStub = {
       () => ({ path: join(root, 'app', 'renderer', 'src', 'node-only-stub.ts') }),
     );
   },
+};
+
+/** Worker scripts the main process starts from its own folder (entry name → app/dist/NAME.js). */
+export const APP_WORKERS = { auditVerify: 'audit-verify-worker' };
+
+/** Electron's main process and its worker threads: Node ES modules, packages loaded from node_modules. */
+const mainProcess = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  external: ['electron'],
+  logLevel: 'warning',
 };
 
 const browser = {
@@ -81,18 +97,19 @@ export async function buildApp(out) {
       logLevel: 'warning',
     }),
     build({
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      external: ['electron'],
+      ...mainProcess,
       entryPoints: { main: join(root, 'app/main/main.ts') },
       outExtension: { '.js': '.mjs' },
       outdir: appDist,
-      logLevel: 'warning',
+    }),
+    // Named .js as store/audit-verify.ts looks for it; an ES module by the package.json written beside it.
+    build({
+      ...mainProcess,
+      entryPoints: { [APP_WORKERS.auditVerify]: join(root, 'store/audit-verify-worker.ts') },
+      outdir: appDist,
     }),
   ]);
+  writeFileSync(join(appDist, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
   copyFileSync(join(root, 'app/renderer/index.html'), join(rendererDist, 'index.html'));
   copyFileSync(join(root, 'app/renderer/styles.css'), join(rendererDist, 'styles.css'));
   copyFileSync(

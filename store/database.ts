@@ -126,6 +126,27 @@ export function openDatabaseSnapshot(
   return new ColdsignDb(sqlite, path);
 }
 
+/**
+ * Opens an existing database for reading only (no migration, no write, no checkpoint on close), for commands that
+ * only look (`hsm info`). Where SQLite cannot read a WAL database in place (read-only media without its -shm file)
+ * or the schema is not this version's, it falls back to openDatabaseSnapshot (which says what to do).
+ */
+export function openDatabaseReadOnly(
+  path: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): ColdsignDb {
+  let sqlite: Sqlite | undefined;
+  try {
+    sqlite = new Database(path, { readonly: true, fileMustExist: true });
+    sqlite.pragma('busy_timeout = 5000');
+    if (schemaVersionOf(sqlite) === (migrations.at(-1)?.version ?? 0)) return new ColdsignDb(sqlite, path);
+  } catch {
+    // read in place failed: the snapshot below reads the file itself
+  }
+  sqlite?.close();
+  return openDatabaseSnapshot(path, migrations);
+}
+
 function schemaVersionOf(sqlite: Sqlite): number {
   const row = sqlite.prepare('SELECT MAX(version) AS version FROM schema_version').get() as {
     version: number | null;

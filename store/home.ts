@@ -124,7 +124,37 @@ export function acquireHomeLock(
   onWait: () => void = () => {},
   env: NodeJS.ProcessEnv = process.env,
 ): HomeLock {
-  return lockFile(join(home.dir, 'coldsign.lock'), home, onWait, env);
+  const lock = lockFile(join(home.dir, 'coldsign.lock'), home, onWait, env);
+  removeStaleInitLock(home);
+  return lock;
+}
+
+function initLockPath(home: Home): string {
+  return join(dirname(home.dir), `.${basename(home.dir)}.init.lock`);
+}
+
+/**
+ * Removes the init lock file an init killed after its rename left beside a whole home, unless a running init still
+ * holds it (its lock is released by the operating system when it dies, so a lock taken here has no owner).
+ */
+export function removeStaleInitLock(home: Home): void {
+  const path = initLockPath(home);
+  if (!existsSync(path)) return;
+  let lock: Database.Database | undefined;
+  try {
+    lock = new Database(path, { fileMustExist: true });
+    lock.pragma('busy_timeout = 0');
+    lock.exec('BEGIN EXCLUSIVE');
+  } catch {
+    lock?.close(); // held by a running init (or unreadable): left as it is
+    return;
+  }
+  try {
+    // with the rollback journal a killed holder may leave beside it
+    for (const file of [path, `${path}-journal`]) rmSync(file, { force: true });
+  } finally {
+    lock.close();
+  }
 }
 
 /**
@@ -139,7 +169,7 @@ export function acquireInitLock(
 ): HomeLock {
   const parent = dirname(home.dir);
   mkdirSync(parent, { recursive: true });
-  const path = join(parent, `.${basename(home.dir)}.init.lock`);
+  const path = initLockPath(home);
   const lock = lockFile(path, home, onWait, env);
   // Removed while still held, so init leaves nothing behind (a third init racing the removal is not excluded).
   return {

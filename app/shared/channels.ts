@@ -13,6 +13,7 @@ const ALL: { [K in ChannelName]: true } = {
   unlock: true,
   lock: true,
   isUnlocked: true,
+  unlockStatus: true,
   listKeys: true,
   generateKey: true,
   keyExport: true,

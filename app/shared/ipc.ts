@@ -70,6 +70,7 @@ export const CHANNEL_ARGUMENTS: { [K in ChannelName]: z.ZodType<ChannelArgs<K>> 
   unlock: z.tuple([z.string().min(1).max(IPC_LIMITS.maxPinLength)]),
   lock: z.tuple([]),
   isUnlocked: z.tuple([]),
+  unlockStatus: z.tuple([]),
   listKeys: z.tuple([]),
   generateKey: z.tuple([
     z

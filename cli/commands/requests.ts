@@ -6,7 +6,7 @@ import type { RequestReport } from '../../appliance/api.js';
 import { makeError } from '../../core/errors.js';
 import { parseJsonStrict } from '../../core/json.js';
 import { groupInputs } from '../../core/pipeline/intake.js';
-import { OUTPUT_FORMATS, type OutputFormat } from '../../core/pipeline/export.js';
+import { OUTPUT_FORMATS, refuseOversizedQrAnswer, type OutputFormat } from '../../core/pipeline/export.js';
 import { checkOutputPath, isDirectory, readInputs, writeOutputFile } from '../files.js';
 import { printJson, println, progress } from '../output.js';
 import { formatReview } from '../review-text.js';
@@ -73,6 +73,15 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
       });
       if (!options.json) println(`${formatReview(session.reviewModel(r))}\n`);
       if (intoDirectory) refuseEarlierOutput(options.out, r.prepared.requestId, options.force);
+      await refuseOversizedQrAnswer(
+        r.prepared,
+        formatFor(format, r.prepared.chain, intoDirectory ? null : options.out),
+        {
+          fragmentBytes: options.fragment,
+          withQr: Boolean(options.qr),
+          finalize: options.finalize === true,
+        },
+      );
       reviewed.push(r);
     }
     // All or none: every request is decided with its own approvals before the HSM signs any.
@@ -107,9 +116,11 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   });
   // The audit log holds every signature and output digest: only now are files written.
   const frameCounts = new Map<string, number>();
+  const withoutFrames: string[] = [];
   for (const result of results) {
     writeOutputFile(result.path, result.bytes, options.force);
-    if (options.qr) {
+    if (options.qr && result.urParts.length === 0) withoutFrames.push(result.path);
+    else if (options.qr) {
       const frames = await writeQrFrames(
         options.qr,
         result.urParts,
@@ -121,6 +132,13 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
       result.report.outputs.push(...frames);
     }
   }
+  // Known only once signed (a finalized PSBT, a long message): the files are written, the frames cannot be.
+  if (withoutFrames.length > 0)
+    throw makeError(
+      'QR_OUTPUT_TOO_LARGE',
+      `The signed result is too large for QR frames, so none were written: carry the file instead (${withoutFrames.join(', ')}).`,
+      { outputs: withoutFrames },
+    );
   if (options.json)
     return printJson(results.length === 1 ? results[0]!.report : results.map((r) => r.report));
   for (const result of results) {

@@ -9,7 +9,7 @@ import {
   type PsbtEncoding,
 } from '../../chains/btc/encoding.js';
 import { fromHex, toHex, utf8 } from '../bytes.js';
-import { makeError } from '../errors.js';
+import { isColdsignError, makeError } from '../errors.js';
 import type { PreparedRequest } from './prepare.js';
 import type { SignedRequest } from './sign.js';
 
@@ -66,10 +66,6 @@ export async function exportSigned(
       (prepared.payload.transport.kind === 'qr' && prepared.payload.transport.urType === 'psbt'
         ? 'psbt'
         : 'crypto-psbt');
-    // A PSBT that came as BBQr is answered as BBQr (hex when it came as hex, else base32: no compression here)
-    const urParts = bbqr
-      ? splitBbqr(binary, 'P', bbqr === 'H' ? 'H' : '2')
-      : psbtToUr(binary, fragmentBytes, urType);
     // Electrum's base43 (QR text) is answered as base43, however it arrived; Electrum reads it back
     const chosen =
       format === 'auto'
@@ -77,6 +73,10 @@ export async function exportSigned(
           ? 'ur'
           : encodingFormat(btc.encoding)
         : format;
+    // A PSBT that came as BBQr is answered as BBQr (hex when it came as hex, else base32: no compression here)
+    const encodeParts = () =>
+      bbqr ? splitBbqr(binary, 'P', bbqr === 'H' ? 'H' : '2') : psbtToUr(binary, fragmentBytes, urType);
+    const urParts = chosen === 'ur' ? encodeParts() : partsForDisplay(encodeParts);
     const txNote = btc.finalTxHex ? `; fully signed, transaction ${btc.txid}` : '';
     switch (chosen) {
       case 'psbt':
@@ -235,6 +235,51 @@ function exportBtcMessage(
     `${what} message signature by ${parsed.address}`,
     text.length <= MAX_PLAIN_QR_CHARS ? [text] : [],
   );
+}
+
+/**
+ * QR parts shown beside an output file: none when the result needs more animated-UR frames than a reader accepts
+ * (the file carries it; the app then says so, the CLI's `--qr` refuses).
+ */
+function partsForDisplay(encode: () => string[]): string[] {
+  try {
+    return encode();
+  } catch (error) {
+    if (isColdsignError(error) && error.code === 'QR_OUTPUT_TOO_LARGE') return [];
+    throw error;
+  }
+}
+
+/**
+ * Before anything is signed: refuses (QR_OUTPUT_TOO_LARGE) a PSBT whose answer must be an animated UR (`withQr`,
+ * `--format ur`, or `auto` for a request that came by UR) when the unsigned PSBT alone already needs more frames than
+ * a reader accepts. Without finalizing, signing only adds partial signatures (BIP-174), so the unsigned size is a
+ * lower bound of the answer's; a finalized answer may shrink, so it is checked only once made.
+ */
+export async function refuseOversizedQrAnswer(
+  prepared: PreparedRequest,
+  format: OutputFormat,
+  options: { fragmentBytes?: number; withQr?: boolean; finalize?: boolean } = {},
+): Promise<void> {
+  if (prepared.chain !== 'btc' || !('psbt' in prepared.payload)) return;
+  const { transport } = prepared.payload;
+  if (transport.kind === 'qr' && transport.bbqr) return;
+  if (options.finalize === true || format === 'json') return;
+  const unsigned = decodePsbtTransport(prepared.payload.psbt);
+  const answersAsUr =
+    format === 'ur' || (format === 'auto' && transport.kind === 'qr' && unsigned.encoding !== 'base43');
+  if (!options.withQr && !answersAsUr) return;
+  const { checkFitsAnimatedQr, psbtCbor, DEFAULT_FRAGMENT_BYTES } = await import('../../qr/index.js');
+  try {
+    checkFitsAnimatedQr(psbtCbor(unsigned.bytes).length, options.fragmentBytes ?? DEFAULT_FRAGMENT_BYTES);
+  } catch (error) {
+    if (!isColdsignError(error)) throw error;
+    throw makeError(
+      error.code,
+      `The signed PSBT would be too large for an animated QR (${String(error.info.fragments)} frames of ${String(error.info.fragmentBytes)} bytes, more than the ${String(error.info.maxFragments)} a reader accepts): ask for file output only (no --qr, --format psbt or base64); nothing was signed.`,
+      error.info,
+    );
+  }
 }
 
 function encodingFormat(encoding: PsbtEncoding): 'psbt' | 'base64' | 'hex' | 'base43' {

@@ -2,7 +2,8 @@
  * Unlock's "not fully verified for too long" warning (policy audit.fullVerifyEvery, default 30 days) on the app
  * screen, in real headless Chromium against the test host running the real core (embedded SoftHSM2 token,
  * SQLite). The home's last full verification is set to an old date through the store's own setting; verifying
- * the log from the Audit screen clears the warning, and the next unlock has none.
+ * the log from the Audit screen clears the warning, and the next unlock has none. A page reload while unlocked asks
+ * the session for them again (unlockStatus).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -50,6 +51,18 @@ describe('audit full-verification warning on unlock', () => {
     expect(await status.textContent()).toBe('Audit verification overdue');
     expect(await status.getAttribute('title')).toContain(LONG_AGO);
     await app.screenshot('audit-warning-scan');
+  });
+
+  it('a page reload while unlocked fetches the warning and the unlock head again', async () => {
+    const { page } = app;
+    const head = await page.locator('#audit-head').textContent();
+    expect(head).toMatch(/^Audit log checked at unlock: entry \d+/);
+    await page.reload();
+    await page.locator('h1', { hasText: 'Scan a request' }).waitFor();
+    await page.locator('#audit-warning').waitFor();
+    expect(await page.locator('#audit-warning').textContent()).toContain(LONG_AGO);
+    expect(await page.locator('#audit-status').isVisible()).toBe(true);
+    expect(await page.locator('#audit-head').textContent()).toBe(head);
   });
 
   it('the status button opens the Audit screen, which shows the warning until the log verifies', async () => {

@@ -6,41 +6,23 @@
  * camera would deliver them; a VideoFrame without a Y plane is refused with QR_IMAGE_INVALID.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { rgbaToLuminance } from '../../qr/decoders.js';
 import { DEFAULT_FRAGMENT_BYTES } from '../../qr/ur-parts.js';
 import { DISTORTIONS, generateCorpus, type CorpusFrame } from '../../scripts/qr-corpus.js';
+import {
+  DECODER_WORKER_PRELUDE,
+  serveDecoderWorker,
+  type DecoderWorkerServer,
+} from '../support/decoder-worker-page.js';
 import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { buildAppOnce, CHROMIUM, removeAppBuild } from './support/app-host.js';
 
-const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
-const worker = new Worker('/decoder.worker.js', { type: 'module' });
-const ready = new Promise((resolve) => worker.addEventListener('message', (e) => e.data.type === 'ready' && resolve(e.data), { once: false }));
-let nextId = 0;
-function ask(message, transfer) {
-  return new Promise((resolve) => {
-    const onMessage = (event) => {
-      if (event.data.id !== message.id) return;
-      worker.removeEventListener('message', onMessage);
-      resolve(event.data);
-    };
-    worker.addEventListener('message', onMessage);
-    worker.postMessage(message, transfer);
-  });
-}
+const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">${DECODER_WORKER_PRELUDE}
 window.decodeBoth = async (index, width, height) => {
   await ready;
-  const rgba = new Uint8Array(await (await fetch('/frame/' + index + '.rgba')).arrayBuffer());
-  const luma = new Uint8Array(await (await fetch('/frame/' + index + '.luma')).arrayBuffer());
+  const { rgba, luma } = await frameBytes(index);
   const asRgba = await ask({ type: 'frame', id: nextId++, width, height, rgba: rgba.slice().buffer }, []);
-  // I420: the Y plane, then U and V at quarter size, neutral (128) like a grey picture
-  const i420 = new Uint8Array(width * height * 3 / 2).fill(128);
-  i420.set(luma);
-  const yuv = new VideoFrame(i420, { format: 'I420', codedWidth: width, codedHeight: height, timestamp: 0 });
+  const yuv = i420Frame(luma, width, height);
   const format = yuv.format;
   const asYPlane = await ask({ type: 'video-frame', id: nextId++, frame: yuv }, [yuv]);
   const noY = new VideoFrame(rgba, { format: 'RGBA', codedWidth: width, codedHeight: height, timestamp: 0 });
@@ -50,7 +32,7 @@ window.decodeBoth = async (index, width, height) => {
 window.loaded = true;
 </script>`;
 
-let server: Server;
+let server: DecoderWorkerServer | undefined;
 let browser: Browser;
 let page: Page;
 const frames: CorpusFrame[] = [];
@@ -66,27 +48,7 @@ beforeAll(async () => {
       distortions: DISTORTIONS,
     }),
   );
-  const files: Record<string, [string, Uint8Array | string]> = {
-    '/': ['text/html', PAGE],
-    '/decoder.worker.js': ['text/javascript', readFileSync(join(build.rendererDir, 'decoder.worker.js'))],
-    '/zxing_reader.wasm': ['application/wasm', readFileSync(join(build.rendererDir, 'zxing_reader.wasm'))],
-  };
-  frames.forEach((frame, index) => {
-    const rgba = new Uint8Array(
-      frame.image.data.buffer,
-      frame.image.data.byteOffset,
-      frame.image.data.length,
-    );
-    files[`/frame/${index}.rgba`] = ['application/octet-stream', rgba];
-    files[`/frame/${index}.luma`] = ['application/octet-stream', rgbaToLuminance(frame.image.data)];
-  });
-  server = createServer((request, response) => {
-    const route = files[request.url ?? ''];
-    response.writeHead(route ? 200 : 404, { 'content-type': route?.[0] ?? 'text/plain' });
-    response.end(route?.[1] ?? 'not found');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveDecoderWorker(build.rendererDir, frames, PAGE);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox'],
@@ -96,13 +58,13 @@ beforeAll(async () => {
   context.setDefaultTimeout(HANG_GUARD_MS);
   page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`${origin}/`);
+  await page.goto(`${server.origin}/`);
   await page.waitForFunction(() => (window as unknown as { loaded?: boolean }).loaded === true);
 });
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  await server?.close();
   removeAppBuild();
 });
 

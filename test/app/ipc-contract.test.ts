@@ -42,6 +42,7 @@ describe('dispatch', () => {
       'unlock',
       'lock',
       'isUnlocked',
+      'unlockStatus',
       'listKeys',
       'generateKey',
       'keyExport',
@@ -96,6 +97,7 @@ describe('dispatch', () => {
     expect(session.isUnlocked()).toBe(false);
     const args: Record<string, unknown[]> = {
       lock: [],
+      unlockStatus: [],
       listKeys: [],
       generateKey: [{ chain: 'btc', label: 'k' }],
       keyExport: [[], 'descriptor'],

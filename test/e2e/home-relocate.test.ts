@@ -177,6 +177,33 @@ describe('an interrupted init', () => {
     expect(key.code, key.stderr).toBe(0);
   });
 
+  it('the lock an init killed after its rename leaves is kept while an init runs, and removed by the next writer', async () => {
+    const cli = newHome();
+    const ended = await initHeldAndKilled(cli, 'renamed', 'SIGKILL', () => {
+      // the held init is alive and holds its lock: a second init refuses the whole home and leaves the lock be
+      const second = cli.run(['init', '--json'], { COLDSIGN_LOCK_WAIT: '0' });
+      expect(errorCode(second.stdout)).toBe('HOME_ALREADY_INITIALIZED');
+      expect(readdirSync(cli.dir)).toContain(lockName);
+    });
+    expect(ended.signal).toBe('SIGKILL');
+    expect(readdirSync(cli.dir)).toContain(lockName); // (with its journal, killed inside its transaction)
+    // its owner is dead: the next writer (an unlock, here `keys generate`) takes it over and removes it
+    const key = cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'after-crash'], {
+      COLDSIGN_LOCK_WAIT: '0',
+    });
+    expect(key.code, key.stderr).toBe(0);
+    expect(readdirSync(cli.dir)).toEqual(['home']);
+  });
+
+  it('a dead init’s lock beside a whole home is removed by an init that refuses the home', async () => {
+    const cli = newHome();
+    await initHeldAndKilled(cli, 'renamed', 'SIGKILL', () => {});
+    expect(readdirSync(cli.dir)).toContain(lockName);
+    const again = cli.run(['init', '--json'], { COLDSIGN_LOCK_WAIT: '0' });
+    expect(errorCode(again.stdout)).toBe('HOME_ALREADY_INITIALIZED');
+    expect(readdirSync(cli.dir)).toEqual(['home']);
+  });
+
   it('SIGTERMed while held removes its staging directory and exits 130; init then runs again', async () => {
     const cli = newHome();
     const ended = await initHeldAndKilled(cli, 'anchored', 'SIGTERM', () => {

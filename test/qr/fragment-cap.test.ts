@@ -9,19 +9,8 @@ import { mixedDegreeBudget, mixedPartBudget, UrAssembler } from '../../qr/assemb
 import { createUrFountain } from '../../qr/index.js';
 import { DEFAULT_FRAGMENT_BYTES, MAX_FRAGMENTS } from '../../qr/ur-parts.js';
 import { seededRandom } from '../../scripts/qr-corpus.js';
-import { isColdsignError, type ColdsignError } from '../../core/errors.js';
-import { codeOf } from './support/errors.js';
+import { codeOf, errorOf } from './support/errors.js';
 import { fastTransfer, randomBytes } from './support/transfer.js';
-
-function errorOf(fn: () => unknown): ColdsignError | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (isColdsignError(error)) return error;
-    throw error;
-  }
-  return undefined;
-}
 
 describe('animated UR fragment cap', () => {
   it(`a real transfer of ${MAX_FRAGMENTS + 1} fragments is refused at its first part, telling to use a file`, () => {

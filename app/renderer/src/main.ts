@@ -103,7 +103,16 @@ document.addEventListener('keydown', (event) => {
 });
 
 setNavigator(show);
-void call('isUnlocked').then(
+/** A reload while unlocked: the unlock's audit head and warning are asked for again before the first screen. */
+async function restoreUnlockState(): Promise<boolean> {
+  if (!(await call('isUnlocked'))) return false;
+  const status = await call('unlockStatus');
+  state.auditHead = status.head;
+  state.auditWarning = status.auditWarning ?? null;
+  return true;
+}
+
+void restoreUnlockState().then(
   (unlocked) => {
     state.unlocked = unlocked;
     show(unlocked ? 'scan' : 'unlock');

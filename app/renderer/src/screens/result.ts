@@ -4,8 +4,8 @@
  */
 import type { SignedOutput } from '../../../../appliance/api.js';
 import { assembleUr } from '../../../../qr/assembler.js';
-import { encodeUrParts } from '../../../../qr/ur.js';
-import { DEFAULT_FRAGMENT_BYTES } from '../../../../qr/ur-parts.js';
+import { encodeUrParts, type UrMessage } from '../../../../qr/ur.js';
+import { DEFAULT_FRAGMENT_BYTES, MAX_FRAGMENTS, urFragmentCount } from '../../../../qr/ur-parts.js';
 import { go, onLeave, resetRequest, state } from '../state.js';
 import { h, saveBytes } from '../ui/dom.js';
 import { animatedQr } from '../ui/qr.js';
@@ -13,6 +13,10 @@ import { animatedQr } from '../ui/qr.js';
 /** Fragment sizes (bytes per QR frame) of the density choice; high is coldsign's default, medium Sparrow's and Keystone's. */
 export const DENSITIES = { low: 100, medium: 400, high: DEFAULT_FRAGMENT_BYTES } as const;
 export const DEFAULT_FRAMES_PER_SECOND = 4;
+
+function fitsAt(message: UrMessage | null, fragmentBytes: number): boolean {
+  return message === null || urFragmentCount(message.cbor.length, fragmentBytes) <= MAX_FRAGMENTS;
+}
 
 function outputPanel(output: SignedOutput, index: number): HTMLElement {
   const save = h(
@@ -52,7 +56,12 @@ function outputPanel(output: SignedOutput, index: number): HTMLElement {
     'select',
     { id: `density-${index}` },
     ...Object.entries(DENSITIES).map(([name, bytes]) =>
-      h('option', { value: String(bytes), selected: name === 'high' }, `${name} (${bytes} bytes per frame)`),
+      h(
+        'option',
+        // a density at which the message would need more frames than a reader accepts is not offered
+        { value: String(bytes), selected: name === 'high', disabled: !fitsAt(message, bytes) },
+        `${name} (${bytes} bytes per frame)`,
+      ),
     ),
   );
   density.addEventListener('change', () => {
