@@ -8,10 +8,16 @@ import { ckrOf } from './pkcs11-errors.js';
 import type { HsmKeyStore } from './keystore.js';
 import type { SessionPool } from './session-pool.js';
 import type { SignWorkers, WorkerSignature } from './sign-workers.js';
+import { VerifyingKeys } from './verifying-keys.js';
+
+/** CKM_ECDSA (PKCS#11 v2.40 §2.3.6): the raw r‖s over a digest the caller hashed; one object for every call. */
+const ECDSA: pkcs11js.Mechanism = { mechanism: pkcs11js.CKM_ECDSA };
 
 export class HsmDigestSigner implements DigestSigner {
   /** When set, C_SignInit + C_Sign run in worker threads (hsm/sign-workers.ts) instead of on the event loop. */
   workers: SignWorkers | undefined;
+  /** Public keys parsed once per key id and key (hsm/verifying-keys.ts). */
+  private readonly verifyingKeys = new VerifyingKeys();
 
   constructor(
     private readonly pkcs11: pkcs11js.PKCS11,
@@ -23,22 +29,25 @@ export class HsmDigestSigner implements DigestSigner {
   async signRaw(keyId: string, digest: Uint8Array): Promise<Uint8Array> {
     if (digest.length !== 32) throw makeError('INTERNAL', 'Only 32-byte digests are signed.');
     if (this.workers) return (await this.signInWorker(this.workers, keyId, digest)).signature;
-    return this.pool.run('C_Sign', async (session) => {
-      let key = this.keys.privateKeyHandle(session, keyId);
-      try {
-        this.pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key);
-      } catch (error) {
-        if (
-          ckrOf(error) !== pkcs11js.CKR_KEY_HANDLE_INVALID &&
-          ckrOf(error) !== pkcs11js.CKR_OBJECT_HANDLE_INVALID
-        )
-          throw error;
-        key = this.keys.privateKeyHandle(session, keyId, true);
-        this.pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key);
-      }
-      const signature = await this.pkcs11.C_SignAsync(session, Buffer.from(digest), Buffer.alloc(72));
-      return new Uint8Array(signature);
-    });
+    const signature = await this.pool.run('C_Sign', (session) => this.signOnSession(session, keyId, digest));
+    return new Uint8Array(signature.buffer, signature.byteOffset, signature.length);
+  }
+
+  /** C_SignInit (on this thread) and C_Sign (on libuv's pool) on one session; a stale key handle is found again. */
+  private signOnSession(session: Buffer, keyId: string, digest: Uint8Array): Promise<Buffer> {
+    let key = this.keys.privateKeyHandle(session, keyId);
+    try {
+      this.pkcs11.C_SignInit(session, ECDSA, key);
+    } catch (error) {
+      if (
+        ckrOf(error) !== pkcs11js.CKR_KEY_HANDLE_INVALID &&
+        ckrOf(error) !== pkcs11js.CKR_OBJECT_HANDLE_INVALID
+      )
+        throw error;
+      key = this.keys.privateKeyHandle(session, keyId, true);
+      this.pkcs11.C_SignInit(session, ECDSA, key);
+    }
+    return this.pkcs11.C_SignAsync(session, Buffer.from(digest), Buffer.alloc(72));
   }
 
   private async signInWorker(
@@ -63,13 +72,15 @@ export class HsmDigestSigner implements DigestSigner {
   }
 
   async signDigest(keyId: string, publicKey: Uint8Array, digest: Uint8Array): Promise<NormalizedSignature> {
+    // Verified against the uncompressed form, parsed once per key: no decompression per signature.
+    const verifying = this.verifyingKeys.uncompressed(keyId, publicKey);
     if (this.workers && digest.length === 32) {
-      const { signature, verified } = await this.signInWorker(this.workers, keyId, digest, publicKey);
+      const { signature, verified } = await this.signInWorker(this.workers, keyId, digest, verifying);
       // Verified in the worker against this digest and key: low-S and range are still checked here.
-      if (verified === true) return acceptVerifiedSignature(signature, digest, publicKey, fastVerifier);
+      if (verified === true) return acceptVerifiedSignature(signature, digest, verifying, fastVerifier);
       // Not checked there, or refused there: verified here, which throws HSM_SIGNATURE_INVALID if it fails.
-      return normalizeSignature(signature, digest, publicKey, fastVerifier);
+      return normalizeSignature(signature, digest, verifying, fastVerifier);
     }
-    return normalizeSignature(await this.signRaw(keyId, digest), digest, publicKey, fastVerifier);
+    return normalizeSignature(await this.signRaw(keyId, digest), digest, verifying, fastVerifier);
   }
 }
