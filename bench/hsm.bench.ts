@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setModuleWrapper } from '../hsm/module.js';
 import { verifierName } from '../hsm/native-verifier.js';
+import { compressPublicKey } from '../core/signature.js';
 import type { Hsm } from '../hsm/index.js';
 import { createTestToken } from '../test/support/softhsm.js';
 import { withSignLatency } from './hsm-latency.js';
@@ -36,32 +37,31 @@ const rawPool = (hsm: Hsm, list: Uint8Array[]) =>
       return hsm.pkcs11.C_SignAsync(session, Buffer.from(digest), Buffer.alloc(72));
     }),
   );
-const signer = (hsm: Hsm, list: Uint8Array[]) =>
-  inFlight(list, WIDTH, (d) => hsm.signer.signDigest(key.keyId, key.publicKey, d));
+const signer = (hsm: Hsm, list: Uint8Array[], publicKey = key.publicKey) =>
+  inFlight(list, WIDTH, (d) => hsm.signer.signDigest(key.keyId, publicKey, d));
 const rawWorkers = async (hsm: Hsm, list: Uint8Array[]) => {
   const handle = await hsm.pool.run('find', (session) => hsm.keys.privateKeyHandle(session, key.keyId));
   await inFlight(list, WIDTH, (d) => hsm.signer.workers!.sign(handle, d));
 };
 
-/** Medians of `a` and `b` measured alternately after one warm-up each, so load drift hits both alike. */
-async function paired(a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
-  await a();
-  await b();
-  const ta: number[] = [];
-  const tb: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    ta.push(await timeIt(a));
-    tb.push(await timeIt(b));
-  }
-  return [percentile(ta, 50), percentile(tb, 50)];
+/** Medians of each function measured in turn, round after round, after one warm-up each: load drift hits all alike. */
+async function interleaved(...fns: Array<() => Promise<unknown>>): Promise<number[]> {
+  for (const fn of fns) await fn();
+  const times = fns.map((): number[] => []);
+  for (let i = 0; i < ROUNDS; i++) for (const [j, fn] of fns.entries()) times[j]!.push(await timeIt(fn));
+  return times.map((t) => percentile(t, 50));
 }
+const paired = async (a: () => Promise<unknown>, b: () => Promise<unknown>) =>
+  (await interleaved(a, b)) as [number, number];
 
-// 1. SoftHSM2 as is, equal concurrency.
+// 1. SoftHSM2 as is, equal concurrency; the signer also with the key compressed, as Bitcoin passes it.
+const compressed = compressPublicKey(key.publicKey);
 const hsm8 = token.open({ size: WIDTH });
-const [raw, signed] = await paired(
+const [raw, signed, signed33] = (await interleaved(
   () => rawPool(hsm8, digests),
   () => signer(hsm8, digests),
-);
+  () => signer(hsm8, digests, compressed),
+)) as [number, number, number];
 await hsm8.startSignWorkers(WIDTH);
 const [rawW, signedW] = await paired(
   () => rawWorkers(hsm8, digests),
@@ -92,7 +92,7 @@ workerHsm.close();
 token.cleanup();
 
 const per = (ms: number, n: number) => `${fmt((ms / n) * 1000, 0)} µs`;
-const summary = `hsm: workers-8-vs-1=${fmt(worker1 / worker8)} main-8-vs-1=${fmt(main1 / main8)} signer-vs-raw=${fmt(signed / raw)} signer-vs-raw-workers=${fmt(signedW / rawW)} latency-signer-vs-raw-workers=${fmt(worker8 / worker8raw)}`;
+const summary = `hsm: workers-8-vs-1=${fmt(worker1 / worker8)} main-8-vs-1=${fmt(main1 / main8)} signer-vs-raw=${fmt(signed / raw)} signer-vs-raw-compressed=${fmt(signed33 / raw)} signer-vs-raw-workers=${fmt(signedW / rawW)} latency-signer-vs-raw-workers=${fmt(worker8 / worker8raw)}`;
 writeSection(
   'hsm',
   'HSM signer (SoftHSM2, and a network HSM modelled inside the PKCS#11 calls)',
@@ -107,6 +107,7 @@ SoftHSM2 as is (its CPU is this host's), ${N} digests, ${WIDTH} sessions and ${W
 | path | raw (C_SignInit + C_Sign only) | signer (low-S and DER on bytes, verify once; recovery id only on use) | signer / raw |
 |---|---|---|---|
 | main thread (C_SignInit on the event loop, C_Sign async) | ${per(raw, N)} | ${per(signed, N)} | ${fmt(signed / raw)} |
+| main thread, key given compressed (as Bitcoin does; parsed once per key) | ${per(raw, N)} | ${per(signed33, N)} | ${fmt(signed33 / raw)} |
 | ${WIDTH} sign workers (C_SignInit + C_Sign in the worker) | ${per(rawW, N)} | ${per(signedW, N)} | ${fmt(signedW / rawW)} |
 
 A network HSM: ${LATENCY_MS} ms held inside C_SignInit and ${LATENCY_MS} ms inside C_Sign, ${LATENCY_N} digests, ${WIDTH} calls in flight:
