@@ -151,34 +151,37 @@ function lowSOfHsmSignature(raw: Uint8Array, digest: Uint8Array): Uint8Array {
 class VerifiedSignature implements NormalizedSignature {
   readonly r: Uint8Array;
   readonly s: Uint8Array;
+  readonly #compact: Uint8Array;
+  readonly #digest: Uint8Array;
+  readonly #publicKey: Uint8Array;
+  readonly #verifier: Secp256k1Verifier;
   #der: Uint8Array | undefined;
   #recovery: 0 | 1 | undefined;
 
-  constructor(
-    private readonly compact: Uint8Array,
-    private readonly digest: Uint8Array,
-    private readonly publicKey: Uint8Array,
-    private readonly verifier: Secp256k1Verifier,
-  ) {
+  constructor(compact: Uint8Array, digest: Uint8Array, publicKey: Uint8Array, verifier: Secp256k1Verifier) {
+    this.#compact = compact;
+    this.#digest = digest;
+    this.#publicKey = publicKey;
+    this.#verifier = verifier;
     this.r = compact.slice(0, 32);
     this.s = compact.slice(32);
   }
 
   get der(): Uint8Array {
-    this.#der ??= derFromCompact(this.compact);
+    this.#der ??= derFromCompact(this.#compact);
     return this.#der;
   }
 
   get recovery(): 0 | 1 {
-    this.#recovery ??= this.findRecovery();
+    this.#recovery ??= this.#findRecovery();
     return this.#recovery;
   }
 
-  private findRecovery(): 0 | 1 {
+  #findRecovery(): 0 | 1 {
     // the signature verified against the key, so it is a valid point: only its encoding may need expanding
-    const expected = this.publicKey.length === 65 ? this.publicKey : uncompressPublicKey(this.publicKey);
+    const expected = this.#publicKey.length === 65 ? this.#publicKey : uncompressPublicKey(this.#publicKey);
     for (const recovery of [0, 1] as const) {
-      const recovered = this.verifier.recover(this.compact, recovery, this.digest);
+      const recovered = this.#verifier.recover(this.#compact, recovery, this.#digest);
       if (recovered && equalBytes(recovered, expected)) return recovery;
     }
     throw makeError(
