@@ -76,7 +76,7 @@ function inScalarRange(bytes: Uint8Array, offset: number): boolean {
 export function lowS(raw: Uint8Array): Uint8Array {
   if (raw.length !== 64) throw new RangeError('r‖s must be 64 bytes');
   if (!inScalarRange(raw, 0) || !inScalarRange(raw, 32)) throw new RangeError('r or s is out of range');
-  const compact = raw.slice();
+  const compact = new Uint8Array(raw); // a copy, also of a Buffer (whose slice() is a view)
   if (compare32(raw, 32, HALF_ORDER) > 0) {
     let borrow = 0;
     for (let i = 31; i >= 0; i--) {
@@ -88,28 +88,42 @@ export function lowS(raw: Uint8Array): Uint8Array {
   return compact;
 }
 
-/** A DER INTEGER (X.690 §8.3) of a positive 32-byte big-endian value: minimal, 0x00 before a set top bit. */
-function derInteger(bytes: Uint8Array): Uint8Array {
-  let start = 0;
-  while (start < 31 && bytes[start] === 0) start++;
-  const pad = bytes[start]! & 0x80 ? 1 : 0;
-  const length = 32 - start + pad;
-  const out = new Uint8Array(2 + length);
-  out[0] = 0x02;
-  out[1] = length;
-  out.set(bytes.subarray(start), 2 + pad);
-  return out;
+/** Start of the minimal big-endian form of the 32-byte value at `offset` (leading zero bytes skipped, one kept). */
+function minimalStart(bytes: Uint8Array, offset: number): number {
+  let start = offset;
+  while (start < offset + 31 && bytes[start] === 0) start++;
+  return start;
 }
 
-/** Strict DER (BIP-66) of a compact r‖s whose r and s are in [1, n-1]: SEQUENCE { INTEGER r, INTEGER s }. */
+/** Writes a DER INTEGER (X.690 §8.3) of the positive value bytes[from, from + length) at `at`; returns its end. */
+function writeDerInteger(
+  out: Uint8Array,
+  at: number,
+  bytes: Uint8Array,
+  from: number,
+  length: number,
+): number {
+  const pad = bytes[from]! & 0x80 ? 1 : 0; // a set top bit would read as negative: 0x00 first
+  out[at] = 0x02;
+  out[at + 1] = length + pad;
+  out.set(bytes.subarray(from, from + length), at + 2 + pad);
+  return at + 2 + pad + length;
+}
+
+/**
+ * Strict DER (BIP-66) of a compact r‖s whose r and s are in [1, n-1]: SEQUENCE { INTEGER r, INTEGER s },
+ * each INTEGER minimal, written into one buffer.
+ */
 export function derFromCompact(compact: Uint8Array): Uint8Array {
-  const r = derInteger(compact.subarray(0, 32));
-  const s = derInteger(compact.subarray(32, 64));
-  const out = new Uint8Array(2 + r.length + s.length);
+  const rStart = minimalStart(compact, 0);
+  const sStart = minimalStart(compact, 32);
+  const rLength = 32 - rStart;
+  const sLength = 64 - sStart;
+  const body = 4 + rLength + (compact[rStart]! & 0x80 ? 1 : 0) + sLength + (compact[sStart]! & 0x80 ? 1 : 0);
+  const out = new Uint8Array(2 + body);
   out[0] = 0x30;
-  out[1] = r.length + s.length;
-  out.set(r, 2);
-  out.set(s, 2 + r.length);
+  out[1] = body;
+  writeDerInteger(out, writeDerInteger(out, 2, compact, rStart, rLength), compact, sStart, sLength);
   return out;
 }
 
@@ -129,40 +143,52 @@ function lowSOfHsmSignature(raw: Uint8Array, digest: Uint8Array): Uint8Array {
   }
 }
 
-/** The NormalizedSignature of a verified low-S `compact`: DER and the recovery id are computed on first use. */
-function normalized(
-  compact: Uint8Array,
-  digest: Uint8Array,
-  publicKey: Uint8Array,
-  verifier: Secp256k1Verifier,
-): NormalizedSignature {
-  const findRecovery = (): 0 | 1 => {
+/**
+ * The NormalizedSignature of a verified low-S `compact`. DER and the recovery id are computed on first use
+ * (Bitcoin needs DER and never the recovery id, EIP-155 yParity; EVM the reverse), by prototype getters:
+ * no closures or accessor objects are built per signature.
+ */
+class VerifiedSignature implements NormalizedSignature {
+  readonly r: Uint8Array;
+  readonly s: Uint8Array;
+  readonly #compact: Uint8Array;
+  readonly #digest: Uint8Array;
+  readonly #publicKey: Uint8Array;
+  readonly #verifier: Secp256k1Verifier;
+  #der: Uint8Array | undefined;
+  #recovery: 0 | 1 | undefined;
+
+  constructor(compact: Uint8Array, digest: Uint8Array, publicKey: Uint8Array, verifier: Secp256k1Verifier) {
+    this.#compact = compact;
+    this.#digest = digest;
+    this.#publicKey = publicKey;
+    this.#verifier = verifier;
+    this.r = compact.slice(0, 32);
+    this.s = compact.slice(32);
+  }
+
+  get der(): Uint8Array {
+    this.#der ??= derFromCompact(this.#compact);
+    return this.#der;
+  }
+
+  get recovery(): 0 | 1 {
+    this.#recovery ??= this.#findRecovery();
+    return this.#recovery;
+  }
+
+  #findRecovery(): 0 | 1 {
     // the signature verified against the key, so it is a valid point: only its encoding may need expanding
-    const expected = publicKey.length === 65 ? publicKey : uncompressPublicKey(publicKey);
+    const expected = this.#publicKey.length === 65 ? this.#publicKey : uncompressPublicKey(this.#publicKey);
     for (const recovery of [0, 1] as const) {
-      const recovered = verifier.recover(compact, recovery, digest);
+      const recovered = this.#verifier.recover(this.#compact, recovery, this.#digest);
       if (recovered && equalBytes(recovered, expected)) return recovery;
     }
     throw makeError(
       'HSM_SIGNATURE_INVALID',
       'No recovery id reproduces the key’s public key from the HSM signature.',
     );
-  };
-  let recovery: 0 | 1 | undefined;
-  let der: Uint8Array | undefined;
-  // Computed on first use: Bitcoin needs DER and never the recovery id (EIP-155 yParity); EVM the reverse.
-  return {
-    r: compact.slice(0, 32),
-    s: compact.slice(32),
-    get der() {
-      der ??= derFromCompact(compact);
-      return der;
-    },
-    get recovery() {
-      recovery ??= findRecovery();
-      return recovery;
-    },
-  };
+  }
 }
 
 /**
@@ -183,7 +209,7 @@ export function normalizeSignature(
       'The HSM signature does not verify against the key’s public key; nothing was signed.',
     );
   }
-  return normalized(compact, digest, publicKey, verifier);
+  return new VerifiedSignature(compact, digest, publicKey, verifier);
 }
 
 /**
@@ -197,7 +223,7 @@ export function acceptVerifiedSignature(
   publicKey: Uint8Array,
   verifier: Secp256k1Verifier,
 ): NormalizedSignature {
-  return normalized(lowSOfHsmSignature(raw, digest), digest, publicKey, verifier);
+  return new VerifiedSignature(lowSOfHsmSignature(raw, digest), digest, publicKey, verifier);
 }
 
 /** Compressed (33-byte) SEC1 form of a secp256k1 public key given compressed or uncompressed. */

@@ -1,4 +1,5 @@
 /** DigestSigner over PKCS#11 CKM_ECDSA: raw r‖s from the HSM, normalized to low-S and verified before it leaves. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pkcs11js from 'pkcs11js';
 import { makeError } from '../core/errors.js';
 import { acceptVerifiedSignature, normalizeSignature, type NormalizedSignature } from '../core/signature.js';
@@ -8,10 +9,19 @@ import { ckrOf } from './pkcs11-errors.js';
 import type { HsmKeyStore } from './keystore.js';
 import type { SessionPool } from './session-pool.js';
 import type { SignWorkers, WorkerSignature } from './sign-workers.js';
+import { VerifyingKeys } from './verifying-keys.js';
+
+/** CKM_ECDSA (PKCS#11 v2.40 §2.3.6): the raw r‖s over a digest the caller hashed; one object for every call. */
+/** Back-off before each retry of a throttled signature in a worker, in ms (as the session pool's default). */
+const THROTTLE_BACKOFF_MS = [50, 100, 200];
+
+const ECDSA: pkcs11js.Mechanism = { mechanism: pkcs11js.CKM_ECDSA };
 
 export class HsmDigestSigner implements DigestSigner {
   /** When set, C_SignInit + C_Sign run in worker threads (hsm/sign-workers.ts) instead of on the event loop. */
   workers: SignWorkers | undefined;
+  /** Public keys parsed once per key id and key (hsm/verifying-keys.ts). */
+  private readonly verifyingKeys = new VerifyingKeys();
 
   constructor(
     private readonly pkcs11: pkcs11js.PKCS11,
@@ -23,25 +33,56 @@ export class HsmDigestSigner implements DigestSigner {
   async signRaw(keyId: string, digest: Uint8Array): Promise<Uint8Array> {
     if (digest.length !== 32) throw makeError('INTERNAL', 'Only 32-byte digests are signed.');
     if (this.workers) return (await this.signInWorker(this.workers, keyId, digest)).signature;
-    return this.pool.run('C_Sign', async (session) => {
-      let key = this.keys.privateKeyHandle(session, keyId);
-      try {
-        this.pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key);
-      } catch (error) {
-        if (
-          ckrOf(error) !== pkcs11js.CKR_KEY_HANDLE_INVALID &&
-          ckrOf(error) !== pkcs11js.CKR_OBJECT_HANDLE_INVALID
-        )
-          throw error;
-        key = this.keys.privateKeyHandle(session, keyId, true);
-        this.pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key);
-      }
-      const signature = await this.pkcs11.C_SignAsync(session, Buffer.from(digest), Buffer.alloc(72));
-      return new Uint8Array(signature);
-    });
+    const signature = await this.pool.run('C_Sign', (session) => this.signOnSession(session, keyId, digest));
+    return new Uint8Array(signature.buffer, signature.byteOffset, signature.length);
   }
 
+  /** C_SignInit (on this thread) and C_Sign (on libuv's pool) on one session; a stale key handle is found again. */
+  private signOnSession(session: Buffer, keyId: string, digest: Uint8Array): Promise<Buffer> {
+    let key = this.keys.privateKeyHandle(session, keyId);
+    try {
+      this.pkcs11.C_SignInit(session, ECDSA, key);
+    } catch (error) {
+      if (
+        ckrOf(error) !== pkcs11js.CKR_KEY_HANDLE_INVALID &&
+        ckrOf(error) !== pkcs11js.CKR_OBJECT_HANDLE_INVALID
+      )
+        throw error;
+      key = this.keys.privateKeyHandle(session, keyId, true);
+      this.pkcs11.C_SignInit(session, ECDSA, key);
+    }
+    return this.pkcs11.C_SignAsync(session, Buffer.from(digest), Buffer.alloc(72));
+  }
+
+  /**
+   * Signs in a worker. A throttled network HSM is retried with the session pool's back-off; a session the
+   * worker cannot reopen (e.g. the login was lost) falls back to the pool, which logs in again, for this
+   * signature (its result is then verified on this thread).
+   */
   private async signInWorker(
+    workers: SignWorkers,
+    keyId: string,
+    digest: Uint8Array,
+    publicKey?: Uint8Array,
+  ): Promise<WorkerSignature> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.signInWorkerOnce(workers, keyId, digest, publicKey);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === 'HSM_SESSION_LOST') {
+          const signature = await this.pool.run('C_Sign', (session) =>
+            this.signOnSession(session, keyId, digest),
+          );
+          return { signature: new Uint8Array(signature), verified: undefined };
+        }
+        if (code !== 'HSM_THROTTLED' || attempt >= THROTTLE_BACKOFF_MS.length) throw error;
+        await sleep(THROTTLE_BACKOFF_MS[attempt]);
+      }
+    }
+  }
+
+  private async signInWorkerOnce(
     workers: SignWorkers,
     keyId: string,
     digest: Uint8Array,
@@ -63,13 +104,15 @@ export class HsmDigestSigner implements DigestSigner {
   }
 
   async signDigest(keyId: string, publicKey: Uint8Array, digest: Uint8Array): Promise<NormalizedSignature> {
+    // Verified against the uncompressed form, parsed once per key: no decompression per signature.
+    const verifying = this.verifyingKeys.uncompressed(keyId, publicKey);
     if (this.workers && digest.length === 32) {
-      const { signature, verified } = await this.signInWorker(this.workers, keyId, digest, publicKey);
+      const { signature, verified } = await this.signInWorker(this.workers, keyId, digest, verifying);
       // Verified in the worker against this digest and key: low-S and range are still checked here.
-      if (verified === true) return acceptVerifiedSignature(signature, digest, publicKey, fastVerifier);
+      if (verified === true) return acceptVerifiedSignature(signature, digest, verifying, fastVerifier);
       // Not checked there, or refused there: verified here, which throws HSM_SIGNATURE_INVALID if it fails.
-      return normalizeSignature(signature, digest, publicKey, fastVerifier);
+      return normalizeSignature(signature, digest, verifying, fastVerifier);
     }
-    return normalizeSignature(await this.signRaw(keyId, digest), digest, publicKey, fastVerifier);
+    return normalizeSignature(await this.signRaw(keyId, digest), digest, verifying, fastVerifier);
   }
 }

@@ -125,6 +125,35 @@ describe('signing', () => {
     expect(code).toBe('HSM_SIGNATURE_INVALID');
   });
 
+  it('verifies against a compressed (BTC) key parsed once per key: a cached key never verifies another key’s signature', async () => {
+    const other = await hsm.keys.generate('vault-4');
+    const compressed = secp256k1.Point.fromBytes(key.publicKey).toBytes(true);
+    const otherCompressed = secp256k1.Point.fromBytes(other.publicKey).toBytes(true);
+    const digest = new Uint8Array(randomBytes(32));
+    // cached under key.keyId with its compressed key; the signature and its recovery id match the key
+    const sig = await hsm.signer.signDigest(key.keyId, compressed, digest);
+    const compact = new Uint8Array([...sig.r, ...sig.s]);
+    expect(secp256k1.verify(compact, digest, compressed, { prehash: false })).toBe(true);
+    expect(
+      secp256k1.Signature.fromBytes(compact, 'compact')
+        .addRecoveryBit(sig.recovery)
+        .recoverPublicKey(digest)
+        .toBytes(true),
+    ).toEqual(compressed);
+    // the same key id with another key's public key, and another key id with the cached public key: refused
+    expect(await codeOf(() => hsm.signer.signDigest(key.keyId, otherCompressed, digest))).toBe(
+      'HSM_SIGNATURE_INVALID',
+    );
+    expect(await codeOf(() => hsm.signer.signDigest(other.keyId, compressed, digest))).toBe(
+      'HSM_SIGNATURE_INVALID',
+    );
+    // and the cached key still verifies its own signatures afterwards
+    const again = await hsm.signer.signDigest(key.keyId, compressed, digest);
+    expect(
+      secp256k1.verify(new Uint8Array([...again.r, ...again.s]), digest, compressed, { prehash: false }),
+    ).toBe(true);
+  });
+
   it('recovers once from sessions closed underneath the signer', async () => {
     hsm.pkcs11.C_CloseAllSessions(hsm.slot);
     const digest = new Uint8Array(randomBytes(32));
