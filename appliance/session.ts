@@ -50,6 +50,7 @@ import { fullVerificationStatus, type FullVerificationStatus } from '../store/au
 import { recordedReanchors, type RecordedReanchor } from '../store/reanchor.js';
 import { auditPublicKeyOf } from '../store/audit.js';
 import type { KeyExportResult } from './key-export.js';
+import { fullAuditReport, type AuditVerifyReport } from './audit-verify.js';
 
 export type { Reviewed } from './pipeline.js';
 
@@ -357,22 +358,9 @@ export class ApplianceSession implements ApplianceApi {
    * Verifies the whole log (the chain hashed once, the state each checkpoint commits to, the state
    * tables row by row, the newest checkpoint signature or all of them) against the HSM pin.
    */
-  async auditVerify(signatures: SignatureCheck = 'newest'): Promise<{
-    ok: boolean;
-    entries: number;
-    head: AuditHead;
-    firstBad?: { seq: number; reason: string };
-    unfinishedSignings?: Array<{ seq: number; requestIds: string[] }>;
-  }> {
+  async auditVerify(signatures: SignatureCheck = 'newest'): Promise<AuditVerifyReport> {
     this.requireHsm();
-    const result = await (this.auditor as Auditor).verify(signatures, this.now());
-    return {
-      ok: result.ok,
-      entries: result.entries,
-      head: result.head,
-      ...(result.firstBad ? { firstBad: result.firstBad } : {}),
-      ...(result.unfinishedSignings ? { unfinishedSignings: result.unfinishedSignings } : {}),
-    };
+    return fullAuditReport(this.auditor as Auditor, signatures, this.now());
   }
 
   /** The last full verification of the log and whether it is overdue (policy audit.fullVerifyEvery). */

@@ -244,9 +244,10 @@ checkpoint every ${ENTRIES_PER_CHECKPOINT.toLocaleString('en')} entries), agains
 | \`inspect\` 1-input PSBT | ${fmt(median(times.inspect.empty), 0)} | ${fmt(median(times.inspect.big), 0)} | ${fmt(inspectRatio)} | ≤ 1.2 |
 | \`sign\` 1-input PSBT | ${fmt(median(times.sign.empty), 0)} | ${fmt(median(times.sign.big), 0)} | ${fmt(signRatio)} | ≤ 1.2 |
 
-\`coldsign audit verify\` (a whole process: start-up, the log verified in ranges of 32,768 entries by two
-worker threads — each entry hashed once, the state replayed and the stored state rows compared with it —
-and stitched in order by the main thread, the newest checkpoint signature, the HSM pin) of
+\`coldsign audit verify\` (a whole process that loads only the modules verification needs: start-up, the log
+verified in ranges of 32,768 entries by two worker threads with 4 MB young / 32 MB old heaps — each entry hashed
+once, the state replayed and the stored state rows compared with it — and stitched in order by the main thread,
+the newest checkpoint signature, the HSM pin) of
 ${verified.entries.toLocaleString('en')} entries: **${fmt(seconds, 1)} s** wall (CPU: user ${fmt(userSeconds, 1)} s, sys ${fmt(sysSeconds, 1)} s, over the
 main thread and its verification workers; load average ${fmt(verifyLoad, 1)} when it ended), peak RSS **${fmt(rssMb, 0)} MB** (goals: ≤ 5 s, ≤ 150 MB). A plain scan of
 the same ${scanned.toLocaleString('en')} rows in the same run (better-sqlite3, one statement, no work per row):

@@ -6,8 +6,7 @@
 import { isColdsignError } from '../core/errors.js';
 import { ApplianceSession } from '../appliance/session.js';
 import { isHomeWritable, readConfig, resolveHome } from '../appliance/home.js';
-import { withWriterHome } from '../appliance/writer-home.js';
-import { PIN, readSecret } from './secrets.js';
+import { showUnlockedHead, withCliWriter } from './writer.js';
 
 export async function withSession<T>(
   fn: (session: ApplianceSession) => Promise<T>,
@@ -18,23 +17,14 @@ export async function withSession<T>(
     readConfig(home); // a missing or mistyped home is named before anything else is said
     return useSession(openForReading(isHomeWritable(home)), fn);
   }
-  return withWriterHome(
-    {
-      readPin: () => readSecret(PIN),
-      onWait: () =>
-        process.stderr.write('Another coldsign process is using this home; waiting for it to finish...\n'),
-      readOnlyReason:
-        'this command records to the audit log and needs to write; make it writable (keys list, policy show and audit export work as it is).',
-    },
-    ({ pin }) =>
-      useSession(new ApplianceSession(), async (session) => {
-        const { head, auditWarning } = await session.unlock(pin!);
-        // The checkpoint head on every unlock: an auditor comparing it over time notices a head that went back.
-        if (process.stderr.isTTY) process.stderr.write(`audit head: entry ${head.seq} ${head.hash}\n`);
-        // Not for `audit verify` itself, which is the remedy.
-        if (auditWarning && !options.fullVerify) process.stderr.write(`warning: ${auditWarning}\n`);
-        return fn(session);
-      }),
+  return withCliWriter(({ pin }) =>
+    useSession(new ApplianceSession(), async (session) => {
+      const { head, auditWarning } = await session.unlock(pin!);
+      showUnlockedHead(head);
+      // Not for `audit verify` itself, which is the remedy.
+      if (auditWarning && !options.fullVerify) process.stderr.write(`warning: ${auditWarning}\n`);
+      return fn(session);
+    }),
   );
 }
 

@@ -49,25 +49,25 @@ export interface RangeBad {
 }
 
 /**
- * The range's signing events, compact (one string each, so the main thread holds no per-id objects):
- * `opens` the request ids still open at the range's end, in the order a Map of every event would
- * list them, with their seq; `closedJson` the JSON array of ids closed in the range; `eventsJson`
- * every event in order as JSON [started, seq, ids] (read only when the verdict stops inside the range).
+ * The range's net signing events, compact (so the main thread holds no per-id objects): `opens` the
+ * request ids still open at the range's end, in the order a Map of every event would list them,
+ * with their seq; `closedJson` the JSON array of ids closed in the range. A verdict that stops inside
+ * the range replays that range's events one by one instead (signingEventsIn, read again).
  */
 export interface SigningEvents {
   opens: Array<[string, number]>;
   closedJson: string;
-  eventsJson: string;
 }
 
-/** Collects one range's signing events (SigningTracker's semantics, applied later in order). */
+/** One signing event: started (or closed), at entry seq, for these request ids. */
+export type SigningEvent = [started: boolean, seq: number, ids: string[]];
+
+/** Collects one range's net signing events (SigningTracker's semantics, applied later in order). */
 class RangeSigning {
   private readonly open = new Map<string, number>();
   private readonly closed = new Set<string>();
-  private readonly events: Array<[boolean, number, string[]]> = [];
 
   add(started: boolean, seq: number, ids: string[]): void {
-    this.events.push([started, seq, ids]);
     for (const id of ids) {
       if (started) this.open.set(id, seq);
       else {
@@ -78,11 +78,7 @@ class RangeSigning {
   }
 
   result(): SigningEvents {
-    return {
-      opens: [...this.open],
-      closedJson: JSON.stringify([...this.closed]),
-      eventsJson: JSON.stringify(this.events),
-    };
+    return { opens: [...this.open], closedJson: JSON.stringify([...this.closed]) };
   }
 }
 
@@ -180,6 +176,25 @@ function statements(sqlite: Sqlite): Statements {
 
 const TABLE_INDEX = new Map<StateTable, number>(STATE_TABLES.map((t, i) => [t, i]));
 
+/**
+ * The signing events of the entries with seq in (from, through], in order (read again when a
+ * verdict stops inside a range; those entries were verified, so their payloads parse).
+ */
+export function signingEventsIn(sqlite: Sqlite, from: number, through: number): SigningEvent[] {
+  const events: SigningEvent[] = [];
+  const rows = sqlite
+    .prepare(
+      "SELECT seq, type, payload FROM audit_log WHERE seq > ? AND seq <= ? AND type IN ('signing.started', 'signature', 'signing.failed') ORDER BY seq",
+    )
+    .raw()
+    .iterate(from, through) as IterableIterator<[number, string, string]>;
+  for (const [seq, type, payload] of rows) {
+    const ids = signingIds(JSON.parse(payload) as { requestIds?: unknown; requestId?: unknown });
+    if (ids.length > 0) events.push([type === 'signing.started', seq, ids]);
+  }
+  return events;
+}
+
 /** The signing events of one entry (SigningTracker's reading of its payload). */
 function signingIds(payload: { requestIds?: unknown; requestId?: unknown }): string[] {
   return Array.isArray(payload.requestIds)
@@ -209,7 +224,7 @@ export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
     firstProjected,
     firstProjectedHash,
     leftover,
-    signing: { opens: [], closedJson: '[]', eventsJson: '[]' },
+    signing: { opens: [], closedJson: '[]' },
   };
   const signing = new RangeSigning();
   let previous: { seq: number; hash: string } | undefined;

@@ -16,7 +16,7 @@ import {
   type SignatureCheck,
 } from './audit-chain.js';
 import { GENESIS_LINK, STATE_TABLES, stateDigest, type StateHeads } from './state.js';
-import type { RangeBad, RangeResult, SigningEvents } from './audit-verify-range.js';
+import type { RangeBad, RangeResult, SigningEvent, SigningEvents } from './audit-verify-range.js';
 
 type Bad = { seq: number; reason: string };
 
@@ -28,6 +28,8 @@ export interface StitchOptions {
   checkpointCount: number;
   /** The stored state tables are compared (ranges report leftovers and read their start links). */
   tables: boolean;
+  /** The signing events of entries (from, through], in order (a verdict that stops inside a range replays them). */
+  signingEvents: (from: number, through: number) => SigningEvent[];
 }
 
 export class RangeStitcher {
@@ -111,19 +113,19 @@ export class RangeStitcher {
       if (stop && checkpoint.seq >= stop.at) break;
       const heads = this.replayed.map((link, t) => checkpoint.heads[t] ?? link);
       if (!this.atEntry(checkpoint.seq, checkpoint.hash, heads)) {
-        this.applySigning(range.signing, checkpoint.seq);
+        this.applySigning(range, checkpoint.seq);
         this.headSeq = checkpoint.seq;
         this.headHash = checkpoint.hash;
         return;
       }
     }
     if (stop) {
-      this.applySigning(range.signing, stop.through);
+      this.applySigning(range, stop.through);
       this.headSeq = stop.through;
       this.headHash = stop.hash ?? (stop.through === range.last?.seq ? range.last.hash : this.headHash);
       return this.fail(stop);
     }
-    this.applySigning(range.signing, Infinity);
+    this.applySigning(range, Infinity);
     range.endLinks.forEach((link, t) => {
       if (link !== null) this.replayed[t] = link;
     });
@@ -184,17 +186,16 @@ export class RangeStitcher {
    * those it leaves open, which is what replaying each event gives), or only those of entries up to
    * `through` (replayed one by one).
    */
-  private applySigning(events: SigningEvents, through: number): void {
+  private applySigning(range: RangeResult, through: number): void {
+    const events: SigningEvents = range.signing;
     if (through === Infinity) {
       if (this.signing.hasOpen && events.closedJson !== '[]')
         this.signing.record(false, 0, JSON.parse(events.closedJson) as string[]);
       for (const [id, seq] of events.opens) this.signing.record(true, seq, [id]);
       return;
     }
-    for (const [started, seq, ids] of JSON.parse(events.eventsJson) as Array<[boolean, number, string[]]>) {
-      if (seq > through) break;
+    for (const [started, seq, ids] of this.options.signingEvents(range.from, through))
       this.signing.record(started, seq, ids);
-    }
   }
 
   private keepLeftovers(range: RangeResult): void {

@@ -2,10 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
 import { verifyAuditExport } from '../../appliance/audit-file.js';
+import { verifyHomeAudit } from '../../appliance/audit-verify.js';
 import { auditKeyFingerprint, describeAuditKey, parseAuditKeyOption } from '../audit-key.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
-import { withSession } from '../session.js';
+import { showUnlockedHead, withCliWriter } from '../writer.js';
 
 export async function auditVerifyCommand(options: {
   file?: string;
@@ -17,17 +18,9 @@ export async function auditVerifyCommand(options: {
   if (options.auditKey)
     throw makeError('USAGE', '--audit-key pins the key of an exported log: give it with --file EXPORT.');
   // Unlocking checks the pinned checkpoint and the state; verify hashes the whole chain (exit 6 on failure).
-  const { result, auditPublicKey, fullVerify, reanchors } = await withSession(
-    async (session) => {
-      const result = await session.auditVerify(options.allSignatures ? 'all' : 'newest');
-      return {
-        result,
-        auditPublicKey: await session.auditPublicKey(),
-        fullVerify: session.fullVerification(),
-        reanchors: session.reanchors(),
-      };
-    },
-    { fullVerify: true },
+  // No appliance session: only the modules the verification needs are loaded (a smaller process).
+  const { result, auditPublicKey, fullVerify, reanchors } = await withCliWriter(({ home, config, pin }) =>
+    verifyHomeAudit(home, config, pin!, options.allSignatures ? 'all' : 'newest', showUnlockedHead),
   );
   if (!result.ok) {
     const bad = result.firstBad!;
@@ -102,6 +95,7 @@ export async function auditExportCommand(options: {
   json?: boolean;
 }): Promise<void> {
   checkOutputPath(options.out, options.force);
+  const { withSession } = await import('../session.js');
   const { text, auditPublicKey } = await withSession(
     async (session) => ({
       text: (await session.auditExport()).text,

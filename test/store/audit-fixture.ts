@@ -1,11 +1,14 @@
 /** Helpers for the audit tests: a database in a temporary folder bound to the real SoftHSM audit key. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll } from 'vitest';
 import type { Hsm } from '../../hsm/index.js';
 import { Auditor, type AuditPorts } from '../../store/audit.js';
 import { hsmAuditPorts } from '../../store/audit-hsm.js';
 import { openDatabase, type ColdsignDb } from '../../store/database.js';
+import { createTestToken, type TestToken } from '../support/softhsm.js';
 
 let caseCounter = 0;
 
@@ -38,4 +41,44 @@ export async function newAuditCase(hsm: Hsm, entries: number): Promise<AuditCase
   }
   await auditor.checkpoint(at(entries + 1));
   return { dir, path, db, ports, auditor };
+}
+
+/**
+ * One real SoftHSM2 test token for a test file (opened before its tests, removed after), and the
+ * audit cases made on it, closed and deleted after the file's tests.
+ */
+export function useAuditToken(): {
+  hsm: () => Hsm;
+  fresh: (entries?: number) => Promise<AuditCase>;
+  track: (c: AuditCase) => AuditCase;
+} {
+  let token: TestToken;
+  let hsm: Hsm;
+  const cases: AuditCase[] = [];
+  beforeAll(() => {
+    token = createTestToken();
+    hsm = token.open();
+  });
+  afterAll(() => {
+    for (const c of cases) {
+      c.db.close();
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+    hsm.close();
+    token.cleanup();
+  });
+  const track = (c: AuditCase) => {
+    cases.push(c);
+    return c;
+  };
+  return { hsm: () => hsm, fresh: async (entries = 8) => track(await newAuditCase(hsm, entries)), track };
+}
+
+/** Closes the case's database, edits the file with plain SQL (as an attacker would), and reopens it. */
+export function tamper(c: AuditCase, sql: (raw: Database.Database) => void): void {
+  c.db.close();
+  const raw = new Database(c.path);
+  sql(raw);
+  raw.close();
+  c.db = openDatabase(c.path);
 }

@@ -1,51 +1,37 @@
 /**
  * The full verification in ranges (store/audit-verify*.ts): the same verdict, first bad entry and
  * reason whether the log is verified as one range, in small ranges in this thread, or in small
- * ranges spread over worker threads (real threads on a real database); tampering in a later range,
- * at a range boundary or in the velocity rows of a later range is named; a failed worker fails.
+ * ranges spread over two worker threads (real threads on a real database) — taken by whichever
+ * worker is free, or alternately so that each tampered range is known to be verified by worker 0
+ * or worker 1; tampering at a range boundary, on either side of it, or in the velocity rows of a
+ * later range is named; a failed worker fails.
  */
-import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Hsm } from '../../hsm/index.js';
+import { describe, expect, it } from 'vitest';
 import { entryHash } from '../../store/audit-chain.js';
 import { Auditor, type AuditVerification } from '../../store/audit.js';
 import type { FullVerifyOptions } from '../../store/audit-verify.js';
-import { openDatabase } from '../../store/database.js';
-import { createTestToken, type TestToken } from '../support/softhsm.js';
-import { at, newAuditCase, T0, type AuditCase } from './audit-fixture.js';
+import { at, newAuditCase, tamper, useAuditToken, type AuditCase } from './audit-fixture.js';
 
-let token: TestToken;
-let hsm: Hsm;
-const cases: AuditCase[] = [];
-/** 16 entries per range: the 120 entries below span 8 ranges. */
+const { hsm, track } = useAuditToken();
+/**
+ * 16 entries per range: the 120 entries below span 8 ranges; with 'alternate', worker 0 verifies
+ * entries 1–16, 33–48, 65–80, 97–112 and worker 1 entries 17–32, 49–64, 81–96, 113–120.
+ */
 const RANGE = 16;
 const MODES: Record<string, Omit<FullVerifyOptions, 'tables'>> = {
   'one range': { workers: 0 },
   'ranges in this thread': { workers: 0, rangeSize: RANGE },
-  'ranges in two worker threads': { workers: 2, rangeSize: RANGE },
+  'ranges in two workers, whichever is free': { workers: 2, rangeSize: RANGE },
+  'ranges in two workers, alternately': { workers: 2, rangeSize: RANGE, assignment: 'alternate' },
 };
-
-beforeAll(() => {
-  token = createTestToken();
-  hsm = token.open();
-});
-afterAll(() => {
-  for (const c of cases) {
-    c.db.close();
-    rmSync(c.dir, { recursive: true, force: true });
-  }
-  hsm.close();
-  token.cleanup();
-});
 
 /**
  * 60 signings: entry 2i−1 starts request r<i>, entry 2i is its signature (one velocity row at seq 2i);
  * a checkpoint every 10 entries; the last request is started and never finished.
  */
 async function signingLog(): Promise<AuditCase> {
-  const c = await newAuditCase(hsm, 0);
-  cases.push(c);
+  const c = track(await newAuditCase(hsm(), 0));
   for (let i = 1; i <= 60; i += 1) {
     await c.auditor.commit(
       at(i + 1),
@@ -64,14 +50,6 @@ async function signingLog(): Promise<AuditCase> {
     );
   }
   return c;
-}
-
-function tamper(c: AuditCase, sql: (raw: Database.Database) => void): void {
-  c.db.close();
-  const raw = new Database(c.path);
-  sql(raw);
-  raw.close();
-  c.db = openDatabase(c.path);
 }
 
 /** The verdict in every mode; all must agree. */
@@ -108,87 +86,84 @@ describe('full verification in ranges', () => {
     expect(result.unfinishedSignings).toEqual([{ seq: 119, requestIds: ['r60'] }]);
   });
 
-  it('an entry edited at the start of a later range is named', async () => {
+  /** Re-hashes entry `seq` with another payload of the same projection: only the next entry's link breaks. */
+  const rehash = (seq: number) => (raw: Database.Database) => {
+    const row = raw.prepare('SELECT time, type, prev_hash FROM audit_log WHERE seq = ?').get(seq) as {
+      time: string;
+      type: string;
+      prev_hash: string;
+    };
+    const i = seq / 2;
+    const payload = `{"extra":1,"requestId":"r${i}","rule":"daily","spent":{"BTC":"${i}"},"txid":"t${i}"}`;
+    raw
+      .prepare('UPDATE audit_log SET payload = ?, hash = ? WHERE seq = ?')
+      .run(payload, entryHash(seq, row.time, row.type, payload, row.prev_hash), seq);
+  };
+  const velocityMismatch = (seq: number) =>
+    `the velocity table does not match the audit log at entry ${seq}: a row was edited, inserted or deleted`;
+  it.each<[string, (raw: Database.Database) => void, { seq: number; reason: string }]>([
+    [
+      'an entry edited at the start of a range of worker 0',
+      (raw) => raw.prepare(`UPDATE audit_log SET payload = '{"requestIds":["x"]}' WHERE seq = 33`).run(),
+      { seq: 33, reason: 'entry 33 was modified: its content does not match its hash' },
+    ],
+    [
+      'an entry edited at the start of a range of worker 1',
+      (raw) => raw.prepare(`UPDATE audit_log SET payload = '{"requestIds":["x"]}' WHERE seq = 81`).run(),
+      { seq: 81, reason: 'entry 81 was modified: its content does not match its hash' },
+    ],
+    [
+      'an entry rehashed at the end of a range of worker 0 (the link of worker 1’s next range breaks)',
+      rehash(48),
+      {
+        seq: 49,
+        reason: 'entry 49 does not link to the hash of entry 48: an entry was inserted, deleted or reordered',
+      },
+    ],
+    [
+      'an entry rehashed at the end of a range of worker 1 (the link of worker 0’s next range breaks)',
+      rehash(96),
+      {
+        seq: 97,
+        reason: 'entry 97 does not link to the hash of entry 96: an entry was inserted, deleted or reordered',
+      },
+    ],
+    [
+      'the first entry of a range of worker 0 deleted',
+      (raw) => raw.prepare('DELETE FROM audit_log WHERE seq = 65').run(),
+      { seq: 65, reason: 'entry 65 is missing (the next entry found is 66): entries were deleted' },
+    ],
+    [
+      'the first entry of a range of worker 1 deleted',
+      (raw) => raw.prepare('DELETE FROM audit_log WHERE seq = 49').run(),
+      { seq: 49, reason: 'entry 49 is missing (the next entry found is 50): entries were deleted' },
+    ],
+    [
+      'a velocity row edited in a later range of worker 0',
+      (raw) => raw.prepare(`UPDATE velocity SET raw = '999' WHERE seq = 100`).run(),
+      { seq: 100, reason: velocityMismatch(100) },
+    ],
+    [
+      'a velocity row deleted at the end of a range of worker 1',
+      (raw) => raw.prepare('DELETE FROM velocity WHERE seq = 64').run(),
+      { seq: 64, reason: velocityMismatch(64) },
+    ],
+    [
+      'a velocity row added inside a range of worker 0 (named at the row it displaces)',
+      (raw) => {
+        const link = (raw.prepare('SELECT link FROM velocity WHERE seq = 70').pluck().get() as string) ?? '';
+        raw
+          .prepare(
+            "INSERT INTO velocity (seq, pos, request_id, rule, asset, raw, time_ms, txid, link) VALUES (70, 1, 'r35', 'daily', 'ETH', '5', 0, 't35', ?)",
+          )
+          .run(link);
+      },
+      { seq: 70, reason: velocityMismatch(70) },
+    ],
+  ])('%s is named the same in every mode', async (_name, edit, firstBad) => {
     const c = await signingLog();
-    tamper(c, (raw) =>
-      raw.prepare(`UPDATE audit_log SET payload = '{"requestIds":["x"]}' WHERE seq = 81`).run(),
-    );
-    const result = await verdicts(c);
-    expect(result.firstBad).toEqual({
-      seq: 81,
-      reason: 'entry 81 was modified: its content does not match its hash',
-    });
-  });
-
-  it('an entry rehashed at the end of a range breaks the link of the next range’s first entry', async () => {
-    const c = await signingLog();
-    tamper(c, (raw) => {
-      const row = raw.prepare('SELECT time, type, prev_hash FROM audit_log WHERE seq = 96').get() as {
-        time: string;
-        type: string;
-        prev_hash: string;
-      };
-      // The same projection (the velocity row still matches), another hash.
-      const payload = '{"extra":1,"requestId":"r48","rule":"daily","spent":{"BTC":"48"},"txid":"t48"}';
-      raw
-        .prepare('UPDATE audit_log SET payload = ?, hash = ? WHERE seq = 96')
-        .run(payload, entryHash(96, row.time, row.type, payload, row.prev_hash));
-    });
-    const result = await verdicts(c);
-    expect(result.firstBad).toEqual({
-      seq: 97,
-      reason: 'entry 97 does not link to the hash of entry 96: an entry was inserted, deleted or reordered',
-    });
-  });
-
-  it('a deleted first entry of a range is named as missing', async () => {
-    const c = await signingLog();
-    tamper(c, (raw) => raw.prepare('DELETE FROM audit_log WHERE seq = 65').run());
-    const result = await verdicts(c);
-    expect(result.firstBad).toEqual({
-      seq: 65,
-      reason: 'entry 65 is missing (the next entry found is 66): entries were deleted',
-    });
-  });
-
-  it('a velocity row edited in a later range is named at its entry', async () => {
-    const c = await signingLog();
-    tamper(c, (raw) => raw.prepare(`UPDATE velocity SET raw = '999' WHERE seq = 100`).run());
-    const result = await verdicts(c);
-    expect(result.firstBad).toEqual({
-      seq: 100,
-      reason:
-        'the velocity table does not match the audit log at entry 100: a row was edited, inserted or deleted',
-    });
-  });
-
-  it('a velocity row deleted at the end of a range is named at its entry', async () => {
-    const c = await signingLog();
-    tamper(c, (raw) => raw.prepare('DELETE FROM velocity WHERE seq = 64').run());
-    const result = await verdicts(c);
-    expect(result.firstBad).toEqual({
-      seq: 64,
-      reason:
-        'the velocity table does not match the audit log at entry 64: a row was edited, inserted or deleted',
-    });
-  });
-
-  it('a velocity row added inside a range is named at the row it displaces', async () => {
-    const c = await signingLog();
-    tamper(c, (raw) => {
-      const link = (raw.prepare('SELECT link FROM velocity WHERE seq = 70').pluck().get() as string) ?? '';
-      raw
-        .prepare(
-          "INSERT INTO velocity (seq, pos, request_id, rule, asset, raw, time_ms, txid, link) VALUES (70, 1, 'r35', 'daily', 'ETH', '5', 0, 't35', ?)",
-        )
-        .run(link);
-    });
-    const result = await verdicts(c);
-    expect(result.firstBad).toEqual({
-      seq: 70,
-      reason:
-        'the velocity table does not match the audit log at entry 70: a row was edited, inserted or deleted',
-    });
+    tamper(c, edit);
+    expect((await verdicts(c)).firstBad).toEqual(firstBad);
   });
 
   it('a velocity row beyond the last entry is named as added (written after start-up, which refuses it)', async () => {
@@ -225,6 +200,5 @@ describe('full verification in ranges', () => {
     }
     // The verdict is recorded as a failure; the next good run succeeds.
     expect((await auditor.verify('newest', at(101), { workers: 2, rangeSize: RANGE })).ok).toBe(true);
-    void T0;
   });
 });

@@ -1,6 +1,5 @@
 import { copyFileSync, rmSync } from 'node:fs';
-import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { isColdsignError, type ErrorCode } from '../../core/errors.js';
 import { toHex } from '../../core/bytes.js';
 import type { Hsm } from '../../hsm/index.js';
@@ -10,31 +9,13 @@ import { AUDIT_KEY_LABEL, hsmAuditPorts } from '../../store/audit-hsm.js';
 import { appendAudit, Auditor, auditPublicKeyOf, verifyAudit, type AuditPorts } from '../../store/audit.js';
 import { recordSigningStarted } from '../../store/records.js';
 import { openDatabase } from '../../store/database.js';
-import { createTestToken, type TestToken } from '../support/softhsm.js';
-import { at, newAuditCase, T0, type AuditCase } from './audit-fixture.js';
+import { at, tamper, T0, useAuditToken, type AuditCase } from './audit-fixture.js';
 
-let token: TestToken;
+const { hsm: testHsm, fresh } = useAuditToken();
 let hsm: Hsm;
-const cases: AuditCase[] = [];
-
 beforeAll(() => {
-  token = createTestToken();
-  hsm = token.open();
+  hsm = testHsm();
 });
-afterAll(() => {
-  for (const c of cases) {
-    c.db.close();
-    rmSync(c.dir, { recursive: true, force: true });
-  }
-  hsm.close();
-  token.cleanup();
-});
-
-async function fresh(entries = 8): Promise<AuditCase> {
-  const c = await newAuditCase(hsm, entries);
-  cases.push(c);
-  return c;
-}
 
 async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
   try {
@@ -43,15 +24,6 @@ async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<v
   } catch (error) {
     expect(isColdsignError(error) ? error.code : error).toBe(code);
   }
-}
-
-/** Closes the case's database, edits the file with plain SQL (as an attacker would), and reopens it. */
-function tamper(c: AuditCase, sql: (raw: Database.Database) => void): void {
-  c.db.close();
-  const raw = new Database(c.path);
-  sql(raw);
-  raw.close();
-  c.db = openDatabase(c.path);
 }
 
 /**
