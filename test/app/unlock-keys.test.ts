@@ -120,6 +120,7 @@ describe('IPC contract through the page', () => {
         'review',
         'sign',
         'unlock',
+        'unlockStatus',
       ].sort(),
     );
     expect(
