@@ -20,6 +20,6 @@ status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-report.json || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(".tmp/vitest-report.json", "utf8"));
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} not run` : "") + (r.success ? "" : "; the run FAILED (a failed test or an error outside tests, e.g. a crashed test process: see above)"));
 ' || true
 exit $status
