@@ -1,10 +1,11 @@
 // Bundles the CLI into dist/bundle/ with esbuild: one ES module graph with a chunk per lazily loaded
-// command, so start-up does not resolve hundreds of package files. Native addons and zxing-wasm (whose
+// command, so start-up does not resolve hundreds of package files; whitespace and syntax are minified (names kept). Native addons and zxing-wasm (whose
 // .wasm file is read from the installed package) stay external.
 //   node scripts/bundle.mjs [--out DIR]
 // The bundle is built into a fresh folder beside DIR and then put in DIR's place, so chunks of earlier builds never
 // pile up and DIR always holds one whole build. An existing DIR that holds anything but a bundle is left alone.
 import { build } from 'esbuild';
+import { createRequire } from 'node:module';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,29 @@ function isBundleDir(dir) {
   const names = readdirSync(dir);
   return names.length === 0 || (names.includes('main.js') && names.every((n) => /\.(js|js\.map)$/.test(n)));
 }
+
+/**
+ * zod re-exports every one of its ~40 message locales as `z.locales` (and `z.core.locales`); coldsign only
+ * uses the English messages zod configures by default, so the locale index is bundled as English alone.
+ * That is a third of the zod chunk every unlock would otherwise parse.
+ */
+const englishOnlyZodLocales = {
+  name: 'zod-english-only',
+  setup(plugin) {
+    const zodEnglish = createRequire(join(root, 'package.json'))
+      .resolve('zod/v4/locales/en.js')
+      .replace(/\.cjs$/, '.js');
+    plugin.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/]/.test(args.importer)
+        ? { path: 'zod-locales-english', namespace: 'zod-english-only' }
+        : undefined,
+    );
+    plugin.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, () => ({
+      contents: `export { default as en } from ${JSON.stringify(zodEnglish)};`,
+      resolveDir: root,
+    }));
+  },
+};
 
 if (existsSync(outdir) && !isBundleDir(outdir)) {
   console.error(`${outdir} holds files that are not a CLI bundle; nothing was built or removed.`);
@@ -44,6 +68,11 @@ try {
     banner: {
       js: "import { createRequire as __coldsignRequire } from 'node:module'; const require = __coldsignRequire(import.meta.url);",
     },
+    plugins: [englishOnlyZodLocales],
+    // Less source for V8 to parse at every start-up; identifiers keep their names (no minifyIdentifiers),
+    // and the source maps still point into the TypeScript.
+    minifyWhitespace: true,
+    minifySyntax: true,
     logLevel: 'warning',
   });
   rmSync(outdir, { recursive: true, force: true });
