@@ -9,7 +9,12 @@
 import { refusalReason, verdictReasons } from './review-model.js';
 import { sha256Hex } from '../core/bytes.js';
 import { isColdsignError, makeError, type ErrorCode } from '../core/errors.js';
-import { readRequest, type InputFile, type QrImageReader } from '../core/pipeline/intake.js';
+import {
+  readRequest,
+  type InputFile,
+  type QrImageReader,
+  type RequestPayload,
+} from '../core/pipeline/intake.js';
 import {
   exportSigned,
   type ExportedOutput,
@@ -174,9 +179,26 @@ export async function reviewInputs(
   deps: PipelineDeps,
   inputs: InputFile[],
   onProgress?: (done: number, total: number) => void,
-  options: { checkpoint?: boolean } = {},
+  options: { checkpoint?: boolean; beginAhead?: boolean } = {},
 ): Promise<Reviewed> {
   const payload = await readRequest(inputs, deps.qr, onProgress);
+  if (!options.beginAhead) return reviewPayload(deps, payload, options);
+  // `sign`: the HSM marks the pin open while the request is reviewed (the commit waits for it); when the
+  // review ends without an entry (malformed input), the pin is closed again (docs/audit.md).
+  deps.auditor.beginAhead();
+  try {
+    return await reviewPayload(deps, payload, options);
+  } catch (error) {
+    await deps.auditor.withdrawBegin().catch(() => {});
+    throw error;
+  }
+}
+
+async function reviewPayload(
+  deps: PipelineDeps,
+  payload: RequestPayload,
+  options: { checkpoint?: boolean },
+): Promise<Reviewed> {
   const now = deps.now();
   // Officers, keys and the policy must still be the projection the auditor verified.
   deps.auditor.verifyState();

@@ -126,7 +126,7 @@ export class ApplianceSession implements ApplianceApi {
   async reviewRequest(
     inputs: InputFile[],
     onProgress?: (done: number, total: number) => void,
-    options?: { checkpoint?: boolean },
+    options?: { checkpoint?: boolean; beginAhead?: boolean },
   ): Promise<Reviewed> {
     const reviewed = await reviewInputs(this.deps(), inputs, onProgress, options);
     this.reviewed.delete(reviewed.prepared.requestId);

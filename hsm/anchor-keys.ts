@@ -52,12 +52,16 @@ export class HsmAnchorKeys {
     });
   }
 
-  /** Generates a new anchor key with `label` and `id` (both fixed for its life). */
+  /**
+   * Generates a new anchor key with `label` and `id` (both fixed for its life). The generation runs off the
+   * event loop (a token object is written, tens of milliseconds on SoftHSM2), so the caller's other work
+   * can go on meanwhile.
+   */
   async generate(label: string, id: Uint8Array): Promise<AnchorKey> {
     if (!label) throw makeError('INTERNAL', 'An anchor key needs a non-empty label.');
     this.profile.checkKeyId(id);
     const handle = await this.pool.run('C_GenerateKey', (session) =>
-      this.pkcs11.C_GenerateKey(session, { mechanism: pkcs11js.CKM_GENERIC_SECRET_KEY_GEN }, [
+      this.pkcs11.C_GenerateKeyAsync(session, { mechanism: pkcs11js.CKM_GENERIC_SECRET_KEY_GEN }, [
         { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
         { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
         { type: pkcs11js.CKA_VALUE_LEN, value: ANCHOR_KEY_BYTES },

@@ -280,6 +280,10 @@ export class Auditor {
   private knownHead: AuditHead = { seq: 0, hash: AUDIT_GENESIS_HASH };
   /** The pin as this process last read or wrote it. */
   private pinned: Pin | undefined;
+  /** A begin being written (the pin marked open), awaited by the commit that needs it. */
+  private beginning: Promise<void> | undefined;
+  /** The head when `beginAhead` started a begin that no commit has used yet. */
+  private openedAhead: AuditHead | undefined;
   /** Verified heads of the state tables at knownHead. */
   private heads: StateHeads = emptyHeads();
 
@@ -374,6 +378,7 @@ export class Auditor {
     });
     this.knownHead = known;
     this.heads = heads;
+    this.openedAhead = undefined;
     if (options.checkpoint !== false) await this.checkpoint(now, { keepOpen: options.checkpoint === 'open' });
     return value;
   }
@@ -531,8 +536,51 @@ export class Auditor {
    * Opens a batch of appends: marks the token's pin as open, so that entries found beyond the
    * checkpoint after a crash are recovered rather than refused. Idempotent until checkpoint().
    */
-  private async begin(): Promise<void> {
-    if (this.pinned?.open) return;
+  private begin(): Promise<void> {
+    if (this.pinned?.open) return Promise.resolve();
+    // A failed write stays the answer: the commit that waits for it fails, and nothing is retried.
+    this.beginning ??= this.openPin().then(() => {
+      this.beginning = undefined;
+    });
+    return this.beginning;
+  }
+
+  /**
+   * Starts the begin of a unit of work that is about to come (`sign`: while the request is read,
+   * reviewed and decided), so that the HSM writes the pin while this process works; the commit
+   * waits for it, so the pin is open before the first entry, as always. When the work ends without
+   * a commit (malformed input), `withdrawBegin` closes the pin again.
+   */
+  beginAhead(): void {
+    if (this.pinned?.open || this.beginning) return;
+    this.openedAhead = { seq: this.knownHead.seq, hash: this.knownHead.hash };
+    this.begin().catch(() => {});
+  }
+
+  /**
+   * Closes the pin `beginAhead` opened when nothing was appended since: the same checkpoint as
+   * before, closed (its signature covers it unchanged). Without this the next start-up would close it.
+   * A begin that failed, or one followed by entries, is left as it is (start-up resolves either).
+   */
+  async withdrawBegin(): Promise<void> {
+    const ahead = this.openedAhead;
+    this.openedAhead = undefined;
+    if (!ahead) return;
+    try {
+      await this.beginning;
+    } catch {
+      return;
+    }
+    const pinned = this.pinned;
+    if (!pinned?.open || this.knownHead.seq !== ahead.seq || this.knownHead.hash !== ahead.hash) return;
+    if (pinned.seq !== ahead.seq || pinned.head !== ahead.hash) return;
+    const closed: Pin = { ...pinned, open: false, gen: pinned.gen + 1 };
+    await this.pins.write(encodePin(closed));
+    this.pinned = closed;
+  }
+
+  /** Marks the token's pin open (the begin's one HSM write). */
+  private async openPin(): Promise<void> {
     const base: Pin = this.pinned ?? {
       seq: 0,
       head: AUDIT_GENESIS_HASH,

@@ -131,6 +131,13 @@ export function cloudHsmStandin(native: pkcs11js.PKCS11): {
       pendingNewKeys.add(key.toString('hex'));
       return key;
     },
+    C_GenerateKeyAsync: async (session: Buffer, mechanism: pkcs11js.Mechanism, template: Template) => {
+      checkLabel(template, 'C_GenerateKey');
+      checkUniqueId(session, template, 'C_GenerateKey');
+      const key = await native.C_GenerateKeyAsync(session, mechanism, template);
+      pendingNewKeys.add(key.toString('hex'));
+      return key;
+    },
     C_GenerateKeyPair: (session: Buffer, mechanism: pkcs11js.Mechanism, pub: Template, priv: Template) => {
       checkLabel(pub, 'C_GenerateKeyPair');
       checkLabel(priv, 'C_GenerateKeyPair');

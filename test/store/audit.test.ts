@@ -290,6 +290,58 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     expect(result.unfinishedSignings).toBeUndefined();
   });
 
+  it('a begin started ahead is the begin of the next commit: still one write, made before the first entry', async () => {
+    const c = await fresh(3);
+    const { ports, writes } = countingPorts(c);
+    const auditor = await Auditor.open(c.db, ports, at(4));
+    auditor.beginAhead();
+    auditor.beginAhead();
+    const started = await announceSigning(auditor, 'r5', 5);
+    expect(writes).toEqual([
+      { seq: 3, open: true },
+      { seq: started, open: true },
+    ]);
+    // the commit has used it: nothing to withdraw
+    await auditor.withdrawBegin();
+    expect(writes).toHaveLength(2);
+  });
+
+  it('a begin started ahead and followed by no entry is withdrawn: the same checkpoint pinned closed again', async () => {
+    const c = await fresh(3);
+    const { ports, writes } = countingPorts(c);
+    const auditor = await Auditor.open(c.db, ports, at(4));
+    auditor.beginAhead();
+    await auditor.withdrawBegin();
+    expect(writes).toEqual([
+      { seq: 3, open: true },
+      { seq: 3, open: false },
+    ]);
+    // closed: start-up has nothing to close, and an entry added outside coldsign is refused, not adopted
+    const reopened = await Auditor.open(c.db, ports, at(5));
+    expect(writes).toHaveLength(2);
+    expect(reopened.head.seq).toBe(3);
+    appendAudit(c.db, 'test.forged', { by: 'bypass' }, at(6));
+    await expectCode(Auditor.open(c.db, c.ports, at(7)), 'AUDIT_TAMPERED');
+  });
+
+  it('a commit that fails after a begin started ahead leaves nothing appended, and the begin is withdrawn', async () => {
+    const c = await fresh(3);
+    const { ports, writes } = countingPorts(c);
+    const auditor = await Auditor.open(c.db, ports, at(4));
+    auditor.beginAhead();
+    // CLOCK_BEHIND_LOG is refused before anything is written to the database
+    await expectCode(
+      auditor.commit(at(1), (tx) => tx.append('test.entry', {})),
+      'CLOCK_BEHIND_LOG',
+    );
+    await auditor.withdrawBegin();
+    expect(writes).toEqual([
+      { seq: 3, open: true },
+      { seq: 3, open: false },
+    ]);
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: true, entries: 3 });
+  });
+
   it('killed after the open checkpoint, before the signatures: start-up closes the pin and names the signing unfinished', async () => {
     const c = await fresh(3);
     const started = await announceSigning(c.auditor, 'r2', 4);
