@@ -149,7 +149,9 @@ Load average (1 min) ${fmt(loadBefore, 1)} at the start, ${fmt(loadavg()[0]!, 1)
 Median of ${RUNS} runs each; every \`coldsign sign\` is a whole process: start-up, PIN login, audit start-up
 check (pinned checkpoint and state compared with the HSM, not the whole chain), review, policy, signing in
 the HSM, verification, audit entries, output written. A sign writes the HSM pin three times (begin, the open
-checkpoint of \`signing.started\`, the closing checkpoint; docs/audit.md), each a new anchor key in the HSM.
+checkpoint of \`signing.started\`, the closing checkpoint; docs/audit.md), each a new anchor key in the HSM;
+the begin is generated off the event loop while the request is reviewed. The bundle is minified (whitespace and
+syntax) and carries zod's English messages only (scripts/bundle.mjs).
 
 | what | time | compared with |
 |---|---|---|
