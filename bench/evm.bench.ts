@@ -112,9 +112,11 @@ signatures recovered with ${verifierName}.
 
 signEvm takes the HSM's raw r‖s (\`signRaw\`), makes it low-S, recovers the key with yParity 0 and, only when
 that gives another key, verifies the signature under the key (then yParity is 1): one recovery and half a verify
-per transaction on average. It appends (yParity, r, s) to the reviewed bytes with viem's RLP and hashes the result
-with @noble/hashes' keccak. Parsing and ERC-20 decoding are viem's (docs/bench/evm-codec.md); each key's public
-key and address are derived once, the digest once per request.
+per transaction on average. It appends (yParity, r, s) to the reviewed bytes (the list's items are copied, only its
+header is rewritten) and hashes the result with hash-wasm's keccak-256 (WebAssembly), which also makes the digest
+and the EIP-55 checksums of the recipient and the token contract. Transaction parsing is viem's
+(docs/bench/evm-codec.md); the ERC-20 arguments are read from the canonical 32-byte words; each key's public key
+and address are derived once, the digest once per request.
 
 Goal (issue 16): at most 1.5x raw signing at the same concurrency — **${pipeMs / rawMs <= 1.5 ? 'met' : 'not met'}** in this run (load
 average ${fmt(load, 1)} on the machine at the end of the run; both sides are measured in the same run, interleaved,
