@@ -22,6 +22,9 @@ import {
 } from 'viem';
 import { bytesToHex, fromHex } from '../core/bytes.js';
 import { isCanonicalStaticWords } from '../chains/evm/decode.js';
+import { checksumLowerHex } from '../chains/evm/address.js';
+import { keccak256Bytes } from '../chains/evm/keccak.js';
+import { appendSignature } from '../chains/evm/signed-tx.js';
 import { fastVerifier, verifierName } from '../hsm/native-verifier.js';
 import { erc20Transfers, fmt, percentile, writeSection } from './support.js';
 
@@ -121,11 +124,21 @@ const cases: Case[] = [
   },
   {
     step: 'b. calldata',
-    name: 'word check + viem `decodeAbiParameters` (the same test, coldsign for ERC-20)',
+    name: 'word check + viem `decodeAbiParameters` (the same test, coldsign for ERC-20 before)',
     run: (it) =>
       isCanonicalStaticWords(it.data.slice(10), [true, false])
         ? decodeAbiParameters(transferInputs, `0x${it.data.slice(10)}`)
         : null,
+  },
+  {
+    step: 'b. calldata',
+    name: 'word check + words read, EIP-55 by hash-wasm keccak (the same test, coldsign for ERC-20 now)',
+    run: (it) => {
+      const body = it.data.slice(10);
+      return isCanonicalStaticWords(body, [true, false])
+        ? [checksumLowerHex(body.slice(24, 64)), BigInt(`0x${body.slice(64, 128)}`)]
+        : null;
+    },
   },
   {
     step: 'b. calldata',
@@ -138,6 +151,11 @@ const cases: Case[] = [
     step: 'c. keccak',
     name: '`@noble/hashes` `keccak_256` (bytes; micro-eth-signer uses it)',
     run: (it) => keccak_256(it.bytes),
+  },
+  {
+    step: 'c. keccak',
+    name: 'hash-wasm keccak-256 (WebAssembly, bytes; coldsign now)',
+    run: (it) => keccak256Bytes(it.bytes),
   },
   {
     step: 'd. signed',
@@ -169,6 +187,12 @@ const cases: Case[] = [
       const fields = microRlp.decode(it.bytes.subarray(1)) as Uint8Array[];
       return `0x02${bytesToHex(microRlp.encode([...fields, BigInt(it.yParity), it.r, it.s]))}`;
     },
+  },
+  {
+    step: 'd. signed',
+    name: 'append (yParity, r, s) after the list’s items, header rewritten (coldsign now)',
+    run: (it) =>
+      `0x${bytesToHex(appendSignature(it.bytes, 2, { v: BigInt(it.yParity), r: it.compact.subarray(0, 32), s: it.compact.subarray(32) }))}`,
   },
 ];
 
@@ -229,23 +253,24 @@ ${table}
 The curve work of signEvm (rows e., ${verifierName}) is what the unit is not: one recovery with yParity 0 is
 ${m(idx('secp256k1 recovery, libsecp256k1'))} of the unit and a verify ${m(idx('secp256k1 verify, libsecp256k1'))}; signEvm makes one recovery
 and, for half of the signatures, one verify. Against that recovery, a keccak of the unsigned payload
-(\`@noble/hashes\`) is ${fmt(median(idx('`@noble/hashes`')) / median(idx('secp256k1 recovery, libsecp256k1')), 2)} of a recovery, and a
-transaction takes two (digest and hash). Native or WebAssembly keccak: none is installed, and Node's OpenSSL
-offers SHA3-256 but not Keccak-256 (a different padding), so the keccak rows compare only the JavaScript
-implementations; every one of them is @noble/hashes underneath.
+(\`@noble/hashes\`) is ${fmt(median(idx('`@noble/hashes`')) / median(idx('secp256k1 recovery, libsecp256k1')), 2)} of a recovery and hash-wasm's WebAssembly one
+${fmt(median(idx('hash-wasm')) / median(idx('secp256k1 recovery, libsecp256k1')), 2)}; a transaction takes two (digest and hash) and one more per address shown with its EIP-55
+checksum. Node's OpenSSL offers SHA3-256 but not Keccak-256 (a different padding); the JavaScript keccaks of ethers
+and viem are @noble/hashes underneath.
 
 Picked (by these figures and by \`npx tsx bench/evm.bench.ts\`): viem parses the transaction (with a
 re-serialization that must give the same bytes) and decodes ERC-20 and Safe calldata. The exact canonical test of
 calldata is a re-encode and compare for Safe; for the ERC-20 functions (address and uint256 words only) it is the
-word check (row b.), which accepts exactly the same calldata (test/evm/calldata-canonical.test.ts). @noble/hashes'
-keccak gives the digest and the transaction hash; the signed transaction is the reviewed unsigned RLP list with
-(v or yParity, r, s) appended by viem's RLP (\`chains/evm/signed-tx.ts\`), never a re-serialization or a re-parse.
+word check (row b.), which accepts exactly the same calldata (test/evm/calldata-canonical.test.ts), and the
+arguments are then read from the checked words. hash-wasm's keccak gives the digest, the transaction hash and the
+EIP-55 checksums; the signed transaction is the reviewed unsigned RLP list's items, unchanged, under a new list
+header and followed by (v or yParity, r, s) (\`chains/evm/signed-tx.ts\`), never a re-serialization or a re-parse.
 ethers v6 stays for what it does well: transactions built from JSON fields, EIP-712, EIP-191, EIP-7702
 authorities. Every signature is checked once: a recovery with yParity 0, and a verify under the key only when
 that recovery gives another key (then yParity is 1).
 
-viem is a runtime dependency; micro-eth-signer is bench-only.
+viem and hash-wasm are runtime dependencies; micro-eth-signer is bench-only.
 
-\`evm-codec: parse-ethers=${m(idx('ethers `Transaction.from`'))} parse-viem=${m(idx('viem `parseTransaction`'))} parse-micro=${m(idx('micro-eth-signer `Transaction'))} signed-ethers=${m(idx('ethers: parse'))} signed-append-ethers-rlp=${m(idx('append (yParity, r, s) to the RLP list, ethers'))} signed-append-micro-rlp=${m(idx('append (yParity, r, s) to the RLP list, micro'))} calldata-reencode=${m(idx('viem `decodeAbiParameters` + re-encode'))} calldata-words=${m(idx('word check'))} recover-native=${m(idx('secp256k1 recovery, libsecp256k1'))} verify-native=${m(idx('secp256k1 verify, libsecp256k1'))}\`
+\`evm-codec: parse-ethers=${m(idx('ethers `Transaction.from`'))} parse-viem=${m(idx('viem `parseTransaction`'))} parse-micro=${m(idx('micro-eth-signer `Transaction'))} signed-ethers=${m(idx('ethers: parse'))} signed-append-ethers-rlp=${m(idx('append (yParity, r, s) to the RLP list, ethers'))} signed-append-micro-rlp=${m(idx('append (yParity, r, s) to the RLP list, micro'))} calldata-reencode=${m(idx('viem `decodeAbiParameters` + re-encode'))} calldata-words=${m(idx('word check + viem'))} calldata-words-read=${m(idx('word check + words read'))} keccak-noble=${m(idx('`@noble/hashes`'))} keccak-wasm=${m(idx('hash-wasm'))} signed-append-coldsign=${m(idx('append (yParity, r, s) after'))} recover-native=${m(idx('secp256k1 recovery, libsecp256k1'))} verify-native=${m(idx('secp256k1 verify, libsecp256k1'))}\`
 `,
 );

@@ -2,6 +2,7 @@
 import { SigningKey, computeAddress, getAddress, hexlify } from 'ethers';
 import { fromHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
+import { keccak256Bytes } from './keccak.js';
 
 /** Addresses already derived, by public key hex (derivation validates the point, which is the slow part). */
 const derived = new Map<string, string>();
@@ -74,4 +75,21 @@ export function checksumAddress(
 /** True when two addresses name the same account (case-insensitive). */
 export function sameAddress(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
+}
+
+const asciiEncoder = new TextEncoder();
+
+/**
+ * EIP-55 mixed-case checksum of an address given as 40 lower-case hex digits (no 0x; the caller has them from a
+ * decoder that produced exactly 20 bytes): digit i is upper case when nibble i of keccak256(the digits as ASCII)
+ * is 8 or more.
+ */
+export function checksumLowerHex(digits: string): string {
+  const hash = keccak256Bytes(asciiEncoder.encode(digits));
+  let out = '0x';
+  for (let i = 0; i < 40; i++) {
+    const nibble = i % 2 === 0 ? hash[i >> 1]! >> 4 : hash[i >> 1]! & 0x0f;
+    out += nibble >= 8 ? digits[i]!.toUpperCase() : digits[i]!;
+  }
+  return out;
 }

@@ -14,6 +14,7 @@ import {
 } from 'viem';
 import { makeError } from '../../core/errors.js';
 import type { DecodedCall, Movement } from '../../core/summary.js';
+import { checksumLowerHex } from './address.js';
 import { isNearUnlimited, movement, type MovementContext } from './movements.js';
 import { formatEther } from './units.js';
 
@@ -83,6 +84,7 @@ const SAFE_FUNCTIONS = selectorTable(SAFE_ABI);
 
 /** An address word's 12 zero bytes of left padding (Solidity ABI: `address` is encoded as uint160). */
 const ADDRESS_PADDING = '0'.repeat(24);
+const HEX_DIGITS = /^[0-9a-f]*$/;
 
 /**
  * Whether `body` (lower-case hex, no 0x) is the one canonical encoding of a list of `address` / `uint256`
@@ -98,6 +100,18 @@ export function isCanonicalStaticWords(body: string, addressWords: readonly bool
 }
 
 /**
+ * The arguments of a canonical list of static words (isCanonicalStaticWords): an `address` word's last 20 bytes
+ * as an EIP-55 address, a `uint256` word as its big-endian integer — what the ABI decoder returns for them.
+ */
+function staticWordArgs(body: string, addressWords: readonly boolean[]): unknown[] {
+  return addressWords.map((isAddress, word) =>
+    isAddress
+      ? checksumLowerHex(body.slice(word * 64 + 24, word * 64 + 64))
+      : BigInt(`0x${body.slice(word * 64, word * 64 + 64)}`),
+  );
+}
+
+/**
  * Decodes `data` only when it is exactly the canonical ABI encoding of a known function: re-encoding the decoded
  * arguments must give the same bytes (no trailing bytes, no dirty address or padding words, no odd offsets). For
  * argument lists of static words only, the same test is made on the words directly (isCanonicalStaticWords).
@@ -109,11 +123,15 @@ function decodeStrict(
   const known = table.get(data.slice(0, 10).toLowerCase());
   if (!known) return null;
   const digits = data.slice(10).toLowerCase();
-  if (known.staticWords && !isCanonicalStaticWords(digits, known.staticWords)) return null;
+  if (known.staticWords) {
+    if (!HEX_DIGITS.test(digits) || !isCanonicalStaticWords(digits, known.staticWords)) return null;
+    const args = staticWordArgs(digits, known.staticWords);
+    return { name: known.name, signature: known.signature, selector: known.selector, args };
+  }
   const body = `0x${digits}` as Hex;
   try {
     const args = decodeAbiParameters(known.fn.inputs, body);
-    if (!known.staticWords && encodeAbiParameters(known.fn.inputs, args) !== body) return null;
+    if (encodeAbiParameters(known.fn.inputs, args) !== body) return null;
     return { name: known.name, signature: known.signature, selector: known.selector, args };
   } catch {
     return null;

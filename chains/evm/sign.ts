@@ -3,12 +3,12 @@
  * and nothing leaves until the signature recovers to the key's public key (hence its address).
  */
 import { Transaction, dataSlice, getAddress, getBytes, keccak256 } from 'ethers';
-import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, concatBytes, equalBytes, fromHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
 import { lowS, nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
 import { evmKeyPoint, sameAddress } from './address.js';
+import { keccak256Bytes } from './keccak.js';
 import { appendSignature } from './signed-tx.js';
 import { evmDigest, evmDigestBytes } from './summarize.js';
 import type { EvmSigningPlan, ParsedEvmRequest, SignedEvm } from './types.js';
@@ -166,7 +166,7 @@ export async function signEvm(
   return {
     rawTransaction: `0x${bytesToHex(rawBytes)}`,
     // EIP-2718: the transaction hash is keccak256 of the signed serialization.
-    hash: `0x${bytesToHex(keccak_256(rawBytes))}`,
+    hash: `0x${bytesToHex(keccak256Bytes(rawBytes))}`,
     signature,
     v: v.toString(),
     r,

@@ -3,12 +3,12 @@
  * of SPEC.md for EVM (documented in docs/evm-requests.md).
  */
 import { hexlify } from 'ethers';
-import { keccak_256 } from '@noble/hashes/sha3.js';
 import { makeError } from '../../core/errors.js';
 import { bytesToHex, fromHex } from '../../core/bytes.js';
 import type { KeyRecord } from '../../core/signer.js';
 import type { Movement, SigningSummary } from '../../core/summary.js';
 import { evmKeyPoint, sameAddress } from './address.js';
+import { keccak256Bytes } from './keccak.js';
 import { analyzeCall, type CallAnalysis, type CallContext } from './decode.js';
 import { personalMessageDigest, printableText } from './message.js';
 import { movement } from './movements.js';
@@ -91,7 +91,7 @@ function computeDigest(parsed: ParsedEvmRequest): Uint8Array {
   switch (parsed.kind) {
     // EIP-155 / EIP-2718: keccak256 of the unsigned serialization.
     case 'transaction':
-      return keccak_256(parsed.canonical);
+      return keccak256Bytes(parsed.canonical);
     case 'message':
       return fromHex(personalMessageDigest(parsed.message));
     case 'typed_data':

@@ -16,6 +16,7 @@ import {
 } from 'viem';
 import { bytesToHex } from '../../core/bytes.js';
 import { makeError, isColdsignError } from '../../core/errors.js';
+import { checksumLowerHex } from './address.js';
 import type { EvmTxFields } from './types.js';
 
 /** geth's txMaxSize (128 KiB): larger transactions are not relayed, so they are not signed either. */
@@ -121,6 +122,13 @@ function fieldsInvalid(reason: string, error?: unknown): never {
   throw makeError('EVM_TX_INVALID', `The transaction fields are invalid (${reason}).`, {}, error);
 }
 
+const LOWER_ADDRESS = /^0x[0-9a-f]{40}$/;
+
+/** EIP-55 form of an address the parser read from the transaction bytes (lower-case hex: the fast checksum). */
+function reviewedAddress(hex: string): string {
+  return LOWER_ADDRESS.test(hex) ? checksumLowerHex(hex.slice(2)) : getAddress(hex);
+}
+
 /** The reviewed fields from viem's parse, addresses EIP-55 checksummed, absent fields at their RLP defaults. */
 function reviewedFields(tx: ViemTransaction, chainId: bigint): EvmTxFields {
   const fees = tx as { gasPrice?: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint };
@@ -135,7 +143,7 @@ function reviewedFields(tx: ViemTransaction, chainId: bigint): EvmTxFields {
     gasPrice: dynamicFee ? null : (fees.gasPrice ?? 0n),
     maxFeePerGas: dynamicFee ? (fees.maxFeePerGas ?? 0n) : null,
     maxPriorityFeePerGas: dynamicFee ? (fees.maxPriorityFeePerGas ?? 0n) : null,
-    to: tx.to ? getAddress(tx.to) : null,
+    to: tx.to ? reviewedAddress(tx.to) : null,
     value: tx.value ?? 0n,
     data: tx.data ?? '0x',
     accessList: typed

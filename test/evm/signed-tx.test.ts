@@ -75,6 +75,19 @@ describe('appendSignature (signed bytes = reviewed bytes + v, r, s)', () => {
     );
   });
 
+  it('refuses a typed payload that is not one RLP list spanning every byte (trailing byte, cut short, a string)', () => {
+    const unsigned = fromHex(unsignedHex({ type: 2 }));
+    const refused = [
+      new Uint8Array([...unsigned, 0x80]),
+      unsigned.subarray(0, unsigned.length - 1),
+      new Uint8Array([0x02, 0x83, 0x01, 0x02, 0x03]),
+    ];
+    for (const payload of refused)
+      expect(() => appendSignature(payload, 2, { v: 1n, r: word(1n), s: word(1n) })).toThrow(
+        expect.objectContaining({ code: 'STATE_INCONSISTENT' }),
+      );
+  });
+
   it('refuses a legacy payload that is not the EIP-155 nine-field list', () => {
     const fields = decodeRlp(fromHex(unsignedHex({ type: 0 }))) as string[];
     const eight = fromHex(encodeRlp(fields.slice(0, 8)));
