@@ -221,7 +221,9 @@ export async function signPsbt(
     finals = new Map(made.map(({ request, final }) => [request.input, final!]));
     const tx = extractTransaction(parsed.psbt, parsed.tx, finals);
     result.finalTxHex = nativeHex(tx.toBuffer());
-    result.txid = tx.getId();
+    // A txid hashes the non-witness serialization: with every scriptSig still empty (native segwit), that is
+    // the unsigned transaction, whose txid is known; otherwise it is computed again.
+    result.txid = tx.ins.every((txIn) => txIn.script.length === 0) ? parsed.txid : tx.getId();
   }
   const sighashTypes = made.map(({ request }) => request.sighashType);
   // The request's own records plus ours (chains/btc/signed-psbt.ts), not a re-encoding of the decoded PSBT.
