@@ -202,9 +202,12 @@ hashes (hashPrevouts, hashSequence, hashOutputs) are computed once per transacti
 bitcoinjs-lib recomputes them for every input, and its PSBT signing, validation and finalizing methods cost
 about 1 ms per input (exceptions inside script-type probing), so the chain signs and finalizes with its own
 linear loop and keeps bitcoinjs-lib's validateSignaturesOfInput as a cross-check on one input per script and
-sighash type. The signed PSBT is the request's own records plus the signatures or final scripts
-(chains/btc/signed-psbt.ts), not bip174's re-encoding of every field, and base64 goes through Node's
-native codec both ways.
+sighash type. Each signature's follow-up (its partial signature, that cross-check when it is the first of
+its kind, its hex and final scripts) is done as it arrives, while the other signatures are still in the
+HSM, so only the assembly of the answer waits for the last one. The signed PSBT is the request's own records
+plus the signatures or final scripts (chains/btc/signed-psbt.ts), not bip174's re-encoding of every field;
+base64 and hex go through Node's native codecs, and the txid is hashed from the checked unsigned-transaction
+record instead of a re-serialization.
 
 \`btc: e2e-vs-raw=${fmt(at(1000).e2e / at(1000).raw)} e2e-vs-raw-cpu=${fmt(at(1000).e2eCpu / at(1000).rawCpu)} latency-e2e-vs-raw=${fmt(latency.e2e / latency.raw)}\`
 `,

@@ -5,6 +5,7 @@
  * parsed afresh and replaces the entry, so a cached entry never verifies a signature for another key.
  */
 import { equalBytes } from '@noble/curves/utils.js';
+import { BoundedMemo } from '../core/bounded-memo.js';
 import { uncompressPublicKey } from '../core/signature.js';
 
 interface VerifyingKey {
@@ -15,10 +16,12 @@ interface VerifyingKey {
 }
 
 export class VerifyingKeys {
-  private readonly entries = new Map<string, VerifyingKey>();
+  private readonly entries: BoundedMemo<string, VerifyingKey>;
 
-  /** `limit` bounds the memory: the map is emptied when it is full (a signer uses a handful of keys). */
-  constructor(private readonly limit = 256) {}
+  /** `limit` bounds the memory: the memo is emptied when it is full (a signer uses a handful of keys). */
+  constructor(limit = 256) {
+    this.entries = new BoundedMemo(limit);
+  }
 
   /**
    * The uncompressed form of `publicKey` for `keyId`, or `publicKey` itself when it is not a secp256k1 point
@@ -33,7 +36,6 @@ export class VerifyingKeys {
     } catch {
       return publicKey;
     }
-    if (this.entries.size >= this.limit) this.entries.clear();
     this.entries.set(keyId, { given: publicKey.slice(), uncompressed });
     return uncompressed;
   }

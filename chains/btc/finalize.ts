@@ -67,6 +67,13 @@ export interface FinalScripts {
   scriptSig?: Uint8Array;
   /** The witness stack (serialized with serializeWitness into the PSBT). */
   witness?: Uint8Array[];
+  /** serializeWitness(witness), the PSBT_IN_FINAL_SCRIPTWITNESS value, made with the stack. */
+  serializedWitness?: Uint8Array;
+}
+
+/** Final scripts whose witness is `stack`, serialized once for the PSBT. */
+function withWitness(scriptSig: Uint8Array, stack: Uint8Array[]): FinalScripts {
+  return { scriptSig, witness: stack, serializedWitness: serializeWitness(stack) };
 }
 
 /** BIP-174 Input Finalizer for one single-key input we signed: its final scriptSig and witness. */
@@ -75,9 +82,9 @@ export function finalScriptsOf(request: BtcSignRequest, signature: Uint8Array): 
     case 'p2wpkh':
       // BIP-174 allows an empty PSBT_IN_FINAL_SCRIPTSIG for native segwit; Electrum counts the input
       // complete only when the field is present.
-      return { scriptSig: new Uint8Array(0), witness: [signature, request.publicKey] };
+      return withWitness(new Uint8Array(0), [signature, request.publicKey]);
     case 'p2sh-p2wpkh':
-      return { scriptSig: bscript.compile([request.redeemScript!]), witness: [signature, request.publicKey] };
+      return withWitness(bscript.compile([request.redeemScript!]), [signature, request.publicKey]);
     case 'p2pkh':
       return { scriptSig: bscript.compile([signature, request.publicKey]) };
     default:

@@ -4,7 +4,7 @@
 import { crypto as bcrypto, Psbt, Transaction } from 'bitcoinjs-lib';
 import { makeError, isColdsignError } from '../../core/errors.js';
 import { equalBytes } from '../../core/bytes.js';
-import { decodePsbtTransport, type PsbtEncoding } from './encoding.js';
+import { decodePsbtTransport, nativeHex, type PsbtEncoding } from './encoding.js';
 import { keyType, readPsbtMaps, writePsbtMaps, type PsbtMaps } from './maps.js';
 import { isPsbtV2, psbtV2ToV0, type PsbtV2Source } from './psbt-v2.js';
 
@@ -121,12 +121,21 @@ function checkPrevouts(psbt: Psbt, tx: Transaction): (Transaction | undefined)[]
   });
 }
 
+/**
+ * The txid (display order) of the unsigned transaction from its record's bytes: readPsbtMaps has checked
+ * that they are exactly its non-witness serialization (minimal CompactSizes, nothing after), the bytes a
+ * txid hashes, so the decoded transaction need not be serialized again.
+ */
+function txidOf(unsignedTx: Uint8Array): string {
+  return nativeHex(bcrypto.hash256(unsignedTx).reverse());
+}
+
 /** Decodes and checks a PSBT request: binary, base64 or hex (detected from content), version 0 or 2. */
 export function parsePsbt(input: Uint8Array): ParsedPsbt {
   const { bytes: received, encoding } = decodePsbtTransport(input);
   const v2 = isPsbtV2(received) ? psbtV2ToV0(received) : undefined;
   const bytes = v2 ? v2.v0 : received;
-  const { maps, tx: shape } = readPsbtMaps(bytes);
+  const { maps, tx: shape, unsignedTx } = readPsbtMaps(bytes);
   if (shape.inputCount === 0) {
     // A transaction without inputs is ambiguous with the segwit marker and spends nothing (BIP-144).
     throw makeError('PSBT_NOTHING_TO_SIGN', 'The PSBT has no inputs; there is nothing to sign.');
@@ -148,7 +157,7 @@ export function parsePsbt(input: Uint8Array): ParsedPsbt {
     maps,
     psbt,
     tx,
-    txid: tx.getId(),
+    txid: txidOf(unsignedTx),
     prevTxs,
     inputCount: shape.inputCount,
     outputCount: shape.outputCount,

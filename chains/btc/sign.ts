@@ -8,10 +8,10 @@
  */
 import type { Psbt } from 'bitcoinjs-lib';
 import { makeError, isColdsignError } from '../../core/errors.js';
-import { concatBytes, toHex } from '../../core/bytes.js';
+import { concatBytes, equalBytes } from '../../core/bytes.js';
 import { nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
-import { encodePsbtTransport, type PsbtEncoding } from './encoding.js';
+import { encodePsbtTransport, nativeHex, type PsbtEncoding } from './encoding.js';
 import { extractTransaction, finalScriptsOf, type FinalScripts } from './finalize.js';
 import { writePsbtMaps } from './maps.js';
 import type { ParsedPsbt } from './parse.js';
@@ -49,15 +49,31 @@ interface Made {
   request: BtcSignRequest;
   /** DER + sighash byte (BIP-66, BIP-143/legacy). */
   signature: Uint8Array;
+  /** The signature and its key as reported: hex of `signature` and of the public key. */
+  hex: string;
+  publicKeyHex: string;
+  /** Its input's final scripts, when the PSBT is finalized. */
+  final?: FinalScripts;
 }
 
-async function signOne(
-  parsed: ParsedPsbt,
-  request: BtcSignRequest,
-  signer: DigestSigner,
-  digestOf: typeof sighashFor,
-): Promise<Made> {
-  const digest = digestOf(
+/** What each signature needs once it is made: the cross-check's bookkeeping and whether to finalize. */
+interface SignContext {
+  parsed: ParsedPsbt;
+  signer: DigestSigner;
+  digestOf: typeof sighashFor;
+  verifier: Secp256k1Verifier;
+  finalize: boolean;
+  /** (script type, sighash type) pairs whose first signature bitcoinjs-lib has validated. */
+  crossChecked: Set<string>;
+}
+
+/**
+ * One input's signature, and the work it allows at once while the other signatures are still in the HSM:
+ * the partial signature recorded, the cross-check (first input of its kind), the hex and final scripts.
+ */
+async function signOne(context: SignContext, request: BtcSignRequest): Promise<Made> {
+  const { parsed } = context;
+  const digest = context.digestOf(
     parsed.tx,
     request.input,
     request.scriptCode,
@@ -67,8 +83,19 @@ async function signOne(
   );
   // The DigestSigner contract (core/signer.ts) verifies every signature against this digest and key
   // before returning it (core/signature.ts normalizeSignature): checked once, not again here.
-  const normalized = await signer.signDigest(request.keyId, request.signerKey, digest);
-  return { request, signature: concatBytes(normalized.der, Uint8Array.of(request.sighashType)) };
+  const normalized = await context.signer.signDigest(request.keyId, request.signerKey, digest);
+  const made: Made = {
+    request,
+    signature: concatBytes(normalized.der, Uint8Array.of(request.sighashType)),
+    hex: '',
+    publicKeyHex: '',
+  };
+  addPartialSignature(parsed.psbt, made);
+  crossCheck(parsed, made, context.verifier, context.crossChecked);
+  made.hex = nativeHex(made.signature);
+  made.publicKeyHex = nativeHex(request.publicKey);
+  if (context.finalize) made.final = finalScriptsOf(request, made.signature);
+  return made;
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; the first failure rejects once the started ones settle. */
@@ -92,51 +119,47 @@ async function runPool<T, R>(items: T[], limit: number, task: (item: T) => Promi
 }
 
 /**
- * bitcoinjs-lib re-derives the digest from the PSBT for one input of each (script type, sighash) pair,
- * with its own transaction code: our cached BIP-143 digest is not involved.
+ * bitcoinjs-lib re-derives the digest from the PSBT for the first input of each (script type, sighash)
+ * pair, with its own transaction code: our cached BIP-143 digest is not involved.
  */
-function crossCheck(parsed: ParsedPsbt, made: Made[], verifier: Secp256k1Verifier): void {
-  const seen = new Set<string>();
+function crossCheck(parsed: ParsedPsbt, made: Made, verifier: Secp256k1Verifier, seen: Set<string>): void {
+  const { request } = made;
+  const kind = `${request.kind}/${request.sighashType}`;
+  if (seen.has(kind)) return;
+  seen.add(kind);
   const validator = (publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array) =>
     verifier.verify(signature, digest, publicKey);
-  for (const { request } of made) {
-    const kind = `${request.kind}/${request.sighashType}`;
-    if (seen.has(kind)) continue;
-    seen.add(kind);
-    let valid: boolean;
-    try {
-      valid = parsed.psbt.validateSignaturesOfInput(request.input, validator, request.publicKey);
-    } catch (cause) {
-      throw makeError(
-        'HSM_SIGNATURE_INVALID',
-        `The signature of input ${request.input} could not be validated; nothing was signed.`,
-        {},
-        cause,
-      );
-    }
-    if (!valid) {
-      throw makeError(
-        'HSM_SIGNATURE_INVALID',
-        `The signature of input ${request.input} does not validate; nothing was signed.`,
-        {
-          input: request.input,
-        },
-      );
-    }
+  let valid: boolean;
+  try {
+    valid = parsed.psbt.validateSignaturesOfInput(request.input, validator, request.publicKey);
+  } catch (cause) {
+    throw makeError(
+      'HSM_SIGNATURE_INVALID',
+      `The signature of input ${request.input} could not be validated; nothing was signed.`,
+      {},
+      cause,
+    );
+  }
+  if (!valid) {
+    throw makeError(
+      'HSM_SIGNATURE_INVALID',
+      `The signature of input ${request.input} does not validate; nothing was signed.`,
+      {
+        input: request.input,
+      },
+    );
   }
 }
 
-function addPartialSignatures(psbt: Psbt, made: Made[]): void {
-  for (const { request, signature } of made) {
-    const input = psbt.data.inputs[request.input]!;
-    // BIP-174 Updater: scripts the request lacked, supplied from our key or the registered wallet.
-    if (request.supplied?.redeemScript && !input.redeemScript)
-      input.redeemScript = request.supplied.redeemScript;
-    if (request.supplied?.witnessScript && !input.witnessScript)
-      input.witnessScript = request.supplied.witnessScript;
-    // BIP-174 PSBT_IN_PARTIAL_SIG: <pubkey> → <signature as pushed to the stack>
-    input.partialSig = [...(input.partialSig ?? []), { pubkey: request.publicKey, signature }];
-  }
+function addPartialSignature(psbt: Psbt, { request, signature }: Made): void {
+  const input = psbt.data.inputs[request.input]!;
+  // BIP-174 Updater: scripts the request lacked, supplied from our key or the registered wallet.
+  if (request.supplied?.redeemScript && !input.redeemScript)
+    input.redeemScript = request.supplied.redeemScript;
+  if (request.supplied?.witnessScript && !input.witnessScript)
+    input.witnessScript = request.supplied.witnessScript;
+  // BIP-174 PSBT_IN_PARTIAL_SIG: <pubkey> → <signature as pushed to the stack>
+  input.partialSig = [...(input.partialSig ?? []), { pubkey: request.publicKey, signature }];
 }
 
 /**
@@ -160,7 +183,7 @@ export async function signPsbt(
       );
     }
     const input = parsed.psbt.data.inputs[request.input]!;
-    const signed = input.partialSig?.some((p) => toHex(p.pubkey) === toHex(request.publicKey));
+    const signed = input.partialSig?.some((p) => equalBytes(p.pubkey, request.publicKey));
     if (signed || input.finalScriptSig || input.finalScriptWitness) {
       throw makeError(
         'INTERNAL',
@@ -168,37 +191,39 @@ export async function signPsbt(
       );
     }
   }
-  const verifier = options.verifier ?? nobleVerifier;
   const concurrency = Math.max(1, options.concurrency ?? 8);
+  const context: SignContext = {
+    parsed,
+    signer,
+    digestOf: options.digest ?? sighashFor,
+    verifier: options.verifier ?? nobleVerifier,
+    finalize: Boolean(plan.finalize && options.finalize),
+    crossChecked: new Set(),
+  };
   let made: Made[];
   try {
-    const digestOf = options.digest ?? sighashFor;
-    made = await runPool(plan.requests, concurrency, (request) => signOne(parsed, request, signer, digestOf));
+    made = await runPool(plan.requests, concurrency, (request) => signOne(context, request));
   } catch (error) {
     if (isColdsignError(error)) throw error;
     throw makeError('INTERNAL', 'Signing failed unexpectedly; nothing was signed.', {}, error);
   }
-  const { psbt } = parsed;
-  addPartialSignatures(psbt, made);
-  crossCheck(parsed, made, verifier);
-
   const result: SignedPsbt = {
     psbt: new Uint8Array(),
     encoding: parsed.encoding,
-    signatures: made.map(({ request, signature }) => ({
+    signatures: made.map(({ request, hex, publicKeyHex }) => ({
       input: request.input,
-      publicKey: toHex(request.publicKey),
-      signature: toHex(signature),
+      publicKey: publicKeyHex,
+      signature: hex,
     })),
   };
   let finals: Map<number, FinalScripts> | undefined;
-  if (plan.finalize && options.finalize) {
-    finals = new Map(
-      made.map(({ request, signature }) => [request.input, finalScriptsOf(request, signature)]),
-    );
-    const tx = extractTransaction(psbt, parsed.tx, finals);
-    result.finalTxHex = tx.toHex();
-    result.txid = tx.getId();
+  if (context.finalize) {
+    finals = new Map(made.map(({ request, final }) => [request.input, final!]));
+    const tx = extractTransaction(parsed.psbt, parsed.tx, finals);
+    result.finalTxHex = nativeHex(tx.toBuffer());
+    // A txid hashes the non-witness serialization: with every scriptSig still empty (native segwit), that is
+    // the unsigned transaction, whose txid is known; otherwise it is computed again.
+    result.txid = tx.ins.every((txIn) => txIn.script.length === 0) ? parsed.txid : tx.getId();
   }
   const sighashTypes = made.map(({ request }) => request.sighashType);
   // The request's own records plus ours (chains/btc/signed-psbt.ts), not a re-encoding of the decoded PSBT.

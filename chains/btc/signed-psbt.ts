@@ -44,7 +44,7 @@ export function signedPsbtMaps(
       if (final.witness) {
         records.push({
           key: Uint8Array.of(PSBT_IN_FINAL_SCRIPTWITNESS),
-          value: serializeWitness(final.witness),
+          value: final.serializedWitness ?? serializeWitness(final.witness),
         });
       }
       inputs[index] = records;

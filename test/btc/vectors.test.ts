@@ -91,6 +91,8 @@ describe('BIP-174 valid vectors', () => {
         expect(toHex(parsed.canonical)).toBe(toHex(binary));
         expect(toHex(serializeParsed(parsed))).toBe(toHex(binary));
         expect(toHex(parsed.psbt.toBuffer()).length).toBeGreaterThan(0);
+        // the txid is hashed from the unsigned transaction's record: the same as bitcoinjs-lib's re-serialization
+        expect(parsed.txid).toBe(parsed.tx.getId());
       }
     });
   });
