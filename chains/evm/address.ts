@@ -1,12 +1,13 @@
 /** EVM addresses of secp256k1 keys (pure). */
 import { SigningKey, computeAddress, getAddress, hexlify } from 'ethers';
+import { BoundedMemo } from '../../core/bounded-memo.js';
 import { fromHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
 import { keccak256Bytes } from './keccak.js';
 
 /** Addresses already derived, by public key hex (derivation validates the point, which is the slow part). */
-const derived = new Map<string, string>();
 const DERIVED_MAX = 1024;
+const derived = new BoundedMemo<string, string>(DERIVED_MAX);
 
 /** Yellow Paper: address = last 20 bytes of keccak256(X‖Y); EIP-55 mixed-case checksum. */
 export function evmAddress(publicKey: Uint8Array): string {
@@ -21,7 +22,6 @@ export function evmAddress(publicKey: Uint8Array): string {
     throw makeError('EVM_PUBLIC_KEY_INVALID', 'The public key is not a valid secp256k1 point.', {}, error);
   }
   const address = computeAddress(uncompressed);
-  if (derived.size >= DERIVED_MAX) derived.clear();
   derived.set(hex, address);
   return address;
 }
@@ -32,7 +32,7 @@ export interface EvmKeyPoint {
   address: string;
 }
 
-const points = new Map<string, EvmKeyPoint>();
+const points = new BoundedMemo<string, EvmKeyPoint>(DERIVED_MAX);
 
 /**
  * The uncompressed SEC1 public key of `publicKeyHex` and its EIP-55 address, derived on first use and kept: a key
@@ -49,7 +49,6 @@ export function evmKeyPoint(publicKeyHex: string, what = 'The public key'): EvmK
     throw makeError('EVM_PUBLIC_KEY_INVALID', `${what} is not hex.`, {}, error);
   }
   const point = { publicKey, address: evmAddress(publicKey) };
-  if (points.size >= DERIVED_MAX) points.clear();
   points.set(publicKeyHex, point);
   return point;
 }
