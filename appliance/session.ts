@@ -88,6 +88,8 @@ export class ApplianceSession implements ApplianceApi {
     try {
       // Start-up: the database must match the audit checkpoint pinned in the HSM (anti-rollback).
       this.auditor = await openHsmAuditor(this.db, hsm, this.now());
+      // A network HSM (not SoftHSM2) signs in worker threads so its round trips overlap (docs/hsm.md).
+      await hsm.startProfileSignWorkers();
     } catch (error) {
       hsm.close();
       throw error;
@@ -108,7 +110,11 @@ export class ApplianceSession implements ApplianceApi {
     this.hsm = undefined;
     this.auditor = undefined;
     this.reviewed.clear();
-    hsm?.close();
+    try {
+      await hsm?.stopSignWorkers();
+    } finally {
+      hsm?.close();
+    }
   }
 
   private deps() {

@@ -133,6 +133,16 @@ export class Hsm {
     });
   }
 
+  /**
+   * Starts the sign workers the profile asks for (ProfileFacts.signWorkers: network HSMs; none on SoftHSM2,
+   * whose work is this host's CPU); returns how many run.
+   */
+  async startProfileSignWorkers(): Promise<number> {
+    const count = this.profile.facts.signWorkers;
+    if (count > 0) await this.startSignWorkers(count);
+    return count;
+  }
+
   async stopSignWorkers(): Promise<void> {
     const workers = this.signer.workers;
     this.signer.workers = undefined;

@@ -33,15 +33,27 @@ const verify = (signature, digest, publicKey) => {
     return secp256k1.ecdsaVerify(compact, digest, publicKey);
   } catch { return false; }
 };
-let session = pkcs11.C_OpenSession(Buffer.from(workerData.slot), pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+const openSession = () => pkcs11.C_OpenSession(Buffer.from(workerData.slot), pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+let session = openSession();
+const mechanism = { mechanism: pkcs11js.CKM_ECDSA };
+const sign = (job) => {
+  hold();
+  pkcs11.C_SignInit(session, mechanism, Buffer.from(job.key));
+  hold();
+  return new Uint8Array(pkcs11.C_Sign(session, Buffer.from(job.digest), Buffer.alloc(72)));
+};
+// A session closed underneath (a network HSM's connection dropped) is opened again once; the login is the process's.
+const lost = (e) => e && (e.code === pkcs11js.CKR_SESSION_HANDLE_INVALID || e.code === pkcs11js.CKR_SESSION_CLOSED);
 parentPort.on('message', (job) => {
   if (job.close) { try { pkcs11.C_CloseSession(session); } catch {} parentPort.close(); return; }
   try {
-    hold();
-    pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, Buffer.from(job.key));
-    hold();
-    const signature = pkcs11.C_Sign(session, Buffer.from(job.digest), Buffer.alloc(72));
-    const bytes = new Uint8Array(signature);
+    let bytes;
+    try { bytes = sign(job); } catch (e) {
+      if (!lost(e)) throw e;
+      try { pkcs11.C_CloseSession(session); } catch {}
+      session = openSession();
+      bytes = sign(job);
+    }
     parentPort.postMessage({ id: job.id, signature: bytes, verified: verify(bytes, job.digest, job.publicKey) });
   } catch (e) {
     parentPort.postMessage({ id: job.id, error: { message: String(e && e.message), code: e && e.code } });
