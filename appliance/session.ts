@@ -88,8 +88,6 @@ export class ApplianceSession implements ApplianceApi {
     try {
       // Start-up: the database must match the audit checkpoint pinned in the HSM (anti-rollback).
       this.auditor = await openHsmAuditor(this.db, hsm, this.now());
-      // A network HSM (not SoftHSM2) signs in worker threads so its round trips overlap (docs/hsm.md).
-      await hsm.startProfileSignWorkers();
     } catch (error) {
       hsm.close();
       throw error;
@@ -186,6 +184,8 @@ export class ApplianceSession implements ApplianceApi {
         );
       return reviewed;
     });
+    // A network HSM (not SoftHSM2) signs in worker threads, started at the first signature (docs/hsm.md).
+    await this.requireHsm().startProfileSignWorkers();
     return signBatch(this.deps(), batch, approvals, options);
   }
 

@@ -2,13 +2,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pkcs11js from 'pkcs11js';
 import { makeError } from '../core/errors.js';
-import { acceptVerifiedSignature, normalizeSignature, type NormalizedSignature } from '../core/signature.js';
+import { normalizeSignature, type NormalizedSignature } from '../core/signature.js';
 import type { DigestSigner } from '../core/signer.js';
 import { fastVerifier } from './native-verifier.js';
 import { ckrOf } from './pkcs11-errors.js';
 import type { HsmKeyStore } from './keystore.js';
 import type { SessionPool } from './session-pool.js';
-import type { SignWorkers, WorkerSignature } from './sign-workers.js';
+import type { SignWorkers } from './sign-workers.js';
 import { VerifyingKeys } from './verifying-keys.js';
 
 /** CKM_ECDSA (PKCS#11 v2.40 §2.3.6): the raw r‖s over a digest the caller hashed; one object for every call. */
@@ -32,7 +32,7 @@ export class HsmDigestSigner implements DigestSigner {
   /** Raw CKM_ECDSA signature (r‖s, 64 bytes) of a 32-byte digest; no normalization. */
   async signRaw(keyId: string, digest: Uint8Array): Promise<Uint8Array> {
     if (digest.length !== 32) throw makeError('INTERNAL', 'Only 32-byte digests are signed.');
-    if (this.workers) return (await this.signInWorker(this.workers, keyId, digest)).signature;
+    if (this.workers) return this.signInWorker(this.workers, keyId, digest);
     const signature = await this.pool.run('C_Sign', (session) => this.signOnSession(session, keyId, digest));
     return new Uint8Array(signature.buffer, signature.byteOffset, signature.length);
   }
@@ -57,24 +57,19 @@ export class HsmDigestSigner implements DigestSigner {
   /**
    * Signs in a worker. A throttled network HSM is retried with the session pool's back-off; a session the
    * worker cannot reopen (e.g. the login was lost) falls back to the pool, which logs in again, for this
-   * signature (its result is then verified on this thread).
+   * signature. Every signature is verified on this thread (signDigest).
    */
-  private async signInWorker(
-    workers: SignWorkers,
-    keyId: string,
-    digest: Uint8Array,
-    publicKey?: Uint8Array,
-  ): Promise<WorkerSignature> {
+  private async signInWorker(workers: SignWorkers, keyId: string, digest: Uint8Array): Promise<Uint8Array> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.signInWorkerOnce(workers, keyId, digest, publicKey);
+        return await this.signInWorkerOnce(workers, keyId, digest);
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === 'HSM_SESSION_LOST') {
           const signature = await this.pool.run('C_Sign', (session) =>
             this.signOnSession(session, keyId, digest),
           );
-          return { signature: new Uint8Array(signature), verified: undefined };
+          return new Uint8Array(signature);
         }
         if (code !== 'HSM_THROTTLED' || attempt >= THROTTLE_BACKOFF_MS.length) throw error;
         await sleep(THROTTLE_BACKOFF_MS[attempt]);
@@ -86,33 +81,25 @@ export class HsmDigestSigner implements DigestSigner {
     workers: SignWorkers,
     keyId: string,
     digest: Uint8Array,
-    publicKey?: Uint8Array,
-  ): Promise<WorkerSignature> {
+  ): Promise<Uint8Array> {
     // A handle found before needs no session from the pool (a stale one is refreshed below).
     const handle =
       this.keys.cachedPrivateKeyHandle(keyId) ??
       (await this.pool.run('C_FindObjects', (session) => this.keys.privateKeyHandle(session, keyId)));
     try {
-      return await workers.signAndVerify(handle, digest, publicKey);
+      return await workers.sign(handle, digest);
     } catch (error) {
       if ((error as { code?: string }).code !== 'HSM_KEY_NOT_FOUND') throw error;
       const fresh = await this.pool.run('C_FindObjects', (session) =>
         this.keys.privateKeyHandle(session, keyId, true),
       );
-      return workers.signAndVerify(fresh, digest, publicKey);
+      return workers.sign(fresh, digest);
     }
   }
 
   async signDigest(keyId: string, publicKey: Uint8Array, digest: Uint8Array): Promise<NormalizedSignature> {
     // Verified against the uncompressed form, parsed once per key: no decompression per signature.
     const verifying = this.verifyingKeys.uncompressed(keyId, publicKey);
-    if (this.workers && digest.length === 32) {
-      const { signature, verified } = await this.signInWorker(this.workers, keyId, digest, verifying);
-      // Verified in the worker against this digest and key: low-S and range are still checked here.
-      if (verified === true) return acceptVerifiedSignature(signature, digest, verifying, fastVerifier);
-      // Not checked there, or refused there: verified here, which throws HSM_SIGNATURE_INVALID if it fails.
-      return normalizeSignature(signature, digest, verifying, fastVerifier);
-    }
     return normalizeSignature(await this.signRaw(keyId, digest), digest, verifying, fastVerifier);
   }
 }
