@@ -1,5 +1,4 @@
 /** DigestSigner over PKCS#11 CKM_ECDSA: raw r‖s from the HSM, normalized to low-S and verified before it leaves. */
-import { setTimeout as sleep } from 'node:timers/promises';
 import pkcs11js from 'pkcs11js';
 import { makeError } from '../core/errors.js';
 import { normalizeSignature, type NormalizedSignature } from '../core/signature.js';
@@ -12,9 +11,6 @@ import type { SignWorkers } from './sign-workers.js';
 import { VerifyingKeys } from './verifying-keys.js';
 
 /** CKM_ECDSA (PKCS#11 v2.40 §2.3.6): the raw r‖s over a digest the caller hashed; one object for every call. */
-/** Back-off before each retry of a throttled signature in a worker, in ms (as the session pool's default). */
-const THROTTLE_BACKOFF_MS = [50, 100, 200];
-
 const ECDSA: pkcs11js.Mechanism = { mechanism: pkcs11js.CKM_ECDSA };
 
 export class HsmDigestSigner implements DigestSigner {
@@ -54,34 +50,7 @@ export class HsmDigestSigner implements DigestSigner {
     return this.pkcs11.C_SignAsync(session, Buffer.from(digest), Buffer.alloc(72));
   }
 
-  /**
-   * Signs in a worker. A throttled network HSM is retried with the session pool's back-off; a session the
-   * worker cannot reopen (e.g. the login was lost) falls back to the pool, which logs in again, for this
-   * signature. Every signature is verified on this thread (signDigest).
-   */
   private async signInWorker(workers: SignWorkers, keyId: string, digest: Uint8Array): Promise<Uint8Array> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.signInWorkerOnce(workers, keyId, digest);
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === 'HSM_SESSION_LOST') {
-          const signature = await this.pool.run('C_Sign', (session) =>
-            this.signOnSession(session, keyId, digest),
-          );
-          return new Uint8Array(signature);
-        }
-        if (code !== 'HSM_THROTTLED' || attempt >= THROTTLE_BACKOFF_MS.length) throw error;
-        await sleep(THROTTLE_BACKOFF_MS[attempt]);
-      }
-    }
-  }
-
-  private async signInWorkerOnce(
-    workers: SignWorkers,
-    keyId: string,
-    digest: Uint8Array,
-  ): Promise<Uint8Array> {
     // A handle found before needs no session from the pool (a stale one is refreshed below).
     const handle =
       this.keys.cachedPrivateKeyHandle(keyId) ??

@@ -52,7 +52,7 @@ describe('sign workers by profile (SoftHSM2 configured as a network profile)', (
     }
   });
 
-  it('a worker whose session was closed underneath still signs (new session, or the pool for that signature)', async () => {
+  it('a worker whose session was closed underneath opens a new one and still signs', async () => {
     const hsm = openAs('generic');
     try {
       await hsm.startProfileSignWorkers();
