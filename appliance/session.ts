@@ -108,7 +108,11 @@ export class ApplianceSession implements ApplianceApi {
     this.hsm = undefined;
     this.auditor = undefined;
     this.reviewed.clear();
-    hsm?.close();
+    try {
+      await hsm?.stopSignWorkers();
+    } finally {
+      hsm?.close();
+    }
   }
 
   private deps() {
@@ -180,6 +184,8 @@ export class ApplianceSession implements ApplianceApi {
         );
       return reviewed;
     });
+    // A network HSM (not SoftHSM2) signs in worker threads, started at the first signature (docs/hsm.md).
+    await this.requireHsm().startProfileSignWorkers();
     return signBatch(this.deps(), batch, approvals, options);
   }
 

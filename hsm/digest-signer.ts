@@ -1,13 +1,13 @@
 /** DigestSigner over PKCS#11 CKM_ECDSA: raw r‖s from the HSM, normalized to low-S and verified before it leaves. */
 import pkcs11js from 'pkcs11js';
 import { makeError } from '../core/errors.js';
-import { acceptVerifiedSignature, normalizeSignature, type NormalizedSignature } from '../core/signature.js';
+import { normalizeSignature, type NormalizedSignature } from '../core/signature.js';
 import type { DigestSigner } from '../core/signer.js';
 import { fastVerifier } from './native-verifier.js';
 import { ckrOf } from './pkcs11-errors.js';
 import type { HsmKeyStore } from './keystore.js';
 import type { SessionPool } from './session-pool.js';
-import type { SignWorkers, WorkerSignature } from './sign-workers.js';
+import type { SignWorkers } from './sign-workers.js';
 import { VerifyingKeys } from './verifying-keys.js';
 
 /** CKM_ECDSA (PKCS#11 v2.40 §2.3.6): the raw r‖s over a digest the caller hashed; one object for every call. */
@@ -28,7 +28,7 @@ export class HsmDigestSigner implements DigestSigner {
   /** Raw CKM_ECDSA signature (r‖s, 64 bytes) of a 32-byte digest; no normalization. */
   async signRaw(keyId: string, digest: Uint8Array): Promise<Uint8Array> {
     if (digest.length !== 32) throw makeError('INTERNAL', 'Only 32-byte digests are signed.');
-    if (this.workers) return (await this.signInWorker(this.workers, keyId, digest)).signature;
+    if (this.workers) return this.signInWorker(this.workers, keyId, digest);
     const signature = await this.pool.run('C_Sign', (session) => this.signOnSession(session, keyId, digest));
     return new Uint8Array(signature.buffer, signature.byteOffset, signature.length);
   }
@@ -50,37 +50,25 @@ export class HsmDigestSigner implements DigestSigner {
     return this.pkcs11.C_SignAsync(session, Buffer.from(digest), Buffer.alloc(72));
   }
 
-  private async signInWorker(
-    workers: SignWorkers,
-    keyId: string,
-    digest: Uint8Array,
-    publicKey?: Uint8Array,
-  ): Promise<WorkerSignature> {
+  private async signInWorker(workers: SignWorkers, keyId: string, digest: Uint8Array): Promise<Uint8Array> {
     // A handle found before needs no session from the pool (a stale one is refreshed below).
     const handle =
       this.keys.cachedPrivateKeyHandle(keyId) ??
       (await this.pool.run('C_FindObjects', (session) => this.keys.privateKeyHandle(session, keyId)));
     try {
-      return await workers.signAndVerify(handle, digest, publicKey);
+      return await workers.sign(handle, digest);
     } catch (error) {
       if ((error as { code?: string }).code !== 'HSM_KEY_NOT_FOUND') throw error;
       const fresh = await this.pool.run('C_FindObjects', (session) =>
         this.keys.privateKeyHandle(session, keyId, true),
       );
-      return workers.signAndVerify(fresh, digest, publicKey);
+      return workers.sign(fresh, digest);
     }
   }
 
   async signDigest(keyId: string, publicKey: Uint8Array, digest: Uint8Array): Promise<NormalizedSignature> {
     // Verified against the uncompressed form, parsed once per key: no decompression per signature.
     const verifying = this.verifyingKeys.uncompressed(keyId, publicKey);
-    if (this.workers && digest.length === 32) {
-      const { signature, verified } = await this.signInWorker(this.workers, keyId, digest, verifying);
-      // Verified in the worker against this digest and key: low-S and range are still checked here.
-      if (verified === true) return acceptVerifiedSignature(signature, digest, verifying, fastVerifier);
-      // Not checked there, or refused there: verified here, which throws HSM_SIGNATURE_INVALID if it fails.
-      return normalizeSignature(signature, digest, verifying, fastVerifier);
-    }
     return normalizeSignature(await this.signRaw(keyId, digest), digest, verifying, fastVerifier);
   }
 }

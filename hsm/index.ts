@@ -71,6 +71,9 @@ function checkProfileFits(
 
 export class Hsm {
   private closed = false;
+  private profileWorkers: Promise<number> | undefined;
+  /** Settles once this connection no longer holds the module (after running workers exited, when closed with some). */
+  released: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly config: HsmConfig,
@@ -133,6 +136,23 @@ export class Hsm {
     });
   }
 
+  /**
+   * Starts, once per connection, the sign workers the profile asks for (ProfileFacts.signWorkers: network HSMs;
+   * none on SoftHSM2, whose work is this host's CPU); returns how many run. Called before the first signature,
+   * so commands that never sign do not pay for them. A failed start is tried again by the next caller.
+   */
+  startProfileSignWorkers(): Promise<number> {
+    this.profileWorkers ??= (async () => {
+      const count = this.profile.facts.signWorkers;
+      if (count > 0) await this.startSignWorkers(count);
+      return count;
+    })().catch((error: unknown) => {
+      this.profileWorkers = undefined;
+      throw error;
+    });
+    return this.profileWorkers;
+  }
+
   async stopSignWorkers(): Promise<void> {
     const workers = this.signer.workers;
     this.signer.workers = undefined;
@@ -142,12 +162,14 @@ export class Hsm {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.signer.workers?.terminate();
+    const workers = this.signer.workers;
     this.signer.workers = undefined;
     try {
       this.pool.close();
     } finally {
-      releaseModule(this.config.module);
+      // PKCS#11 v2.40 §5.4: C_Finalize ends the library for every thread, so it waits for running workers to exit.
+      if (workers) this.released = workers.terminate().finally(() => releaseModule(this.config.module));
+      else releaseModule(this.config.module);
     }
   }
 }

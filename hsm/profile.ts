@@ -31,7 +31,15 @@ export interface ProfileFacts {
   maxSessions: number;
   /** Attempts, and delay before each retry, for a key that is not yet usable right after generation. */
   keyAvailabilityDelaysMs: number[];
+  /**
+   * Sign worker threads the appliance starts (hsm/sign-workers.ts): a network HSM's C_SignInit + C_Sign round
+   * trips then overlap; 0 where the HSM's work is this host's CPU (SoftHSM2), which workers would not speed up.
+   */
+  signWorkers: number;
 }
+
+/** Sign workers for a network HSM: as many as the signatures a request keeps in flight (chains/btc/sign.ts). */
+export const NETWORK_SIGN_WORKERS = 8;
 
 const FACTS: Record<HsmProfileName, ProfileFacts> = {
   softhsm2: {
@@ -45,6 +53,7 @@ const FACTS: Record<HsmProfileName, ProfileFacts> = {
     maxKeyIdBytes: 64,
     maxSessions: 1024,
     keyAvailabilityDelaysMs: [],
+    signWorkers: 0,
   },
   cloudhsm: {
     name: 'cloudhsm',
@@ -57,6 +66,7 @@ const FACTS: Record<HsmProfileName, ProfileFacts> = {
     maxKeyIdBytes: 64,
     maxSessions: 1024,
     keyAvailabilityDelaysMs: [100, 200, 400, 800, 1600],
+    signWorkers: NETWORK_SIGN_WORKERS,
   },
   generic: {
     name: 'generic',
@@ -69,6 +79,7 @@ const FACTS: Record<HsmProfileName, ProfileFacts> = {
     maxKeyIdBytes: 64,
     maxSessions: 64,
     keyAvailabilityDelaysMs: [100, 200, 400],
+    signWorkers: NETWORK_SIGN_WORKERS,
   },
 };
 

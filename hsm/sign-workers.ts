@@ -5,7 +5,10 @@
  * process (a worker's C_Initialize answers CKR_CRYPTOKI_ALREADY_INITIALIZED and never finalizes), the login
  * is shared by every session of the process, and object handles are valid in all of them.
  * The worker body is a small CommonJS string (no separate file to bundle); it loads pkcs11js by the path
- * resolved here.
+ * resolved here. It loads no other native addon: the `secp256k1` binding keeps one process-wide JavaScript
+ * reference that each thread's load overwrites (deleting the reference of another, possibly finished, thread),
+ * which corrupted the heap when workers were started again (docs/hsm.md, "Sign workers"). Signatures are
+ * verified on the main thread.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -22,27 +25,28 @@ try { pkcs11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK }); } catch (e) {
 }
 const latency = workerData.latencyMs > 0 ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
 const hold = () => { if (latency) Atomics.wait(latency, 0, 0, workerData.latencyMs); };
-let secp256k1;
-try { secp256k1 = workerData.secp256k1Path ? require(workerData.secp256k1Path) : undefined; } catch {}
-// BIP-62/146: low-S, then ECDSA verification against the digest signed and the key's public key.
-const verify = (signature, digest, publicKey) => {
-  if (!publicKey || !secp256k1) return undefined;
-  try {
-    const compact = new Uint8Array(signature);
-    secp256k1.signatureNormalize(compact);
-    return secp256k1.ecdsaVerify(compact, digest, publicKey);
-  } catch { return false; }
+const openSession = () => pkcs11.C_OpenSession(Buffer.from(workerData.slot), pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+let session = openSession();
+const mechanism = { mechanism: pkcs11js.CKM_ECDSA };
+const sign = (job) => {
+  hold();
+  pkcs11.C_SignInit(session, mechanism, Buffer.from(job.key));
+  hold();
+  return new Uint8Array(pkcs11.C_Sign(session, Buffer.from(job.digest), Buffer.alloc(72)));
 };
-let session = pkcs11.C_OpenSession(Buffer.from(workerData.slot), pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+// A session closed underneath (a network HSM's connection dropped) is opened again once; the login is the process's.
+const lost = (e) => e && (e.code === pkcs11js.CKR_SESSION_HANDLE_INVALID || e.code === pkcs11js.CKR_SESSION_CLOSED);
 parentPort.on('message', (job) => {
   if (job.close) { try { pkcs11.C_CloseSession(session); } catch {} parentPort.close(); return; }
   try {
-    hold();
-    pkcs11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, Buffer.from(job.key));
-    hold();
-    const signature = pkcs11.C_Sign(session, Buffer.from(job.digest), Buffer.alloc(72));
-    const bytes = new Uint8Array(signature);
-    parentPort.postMessage({ id: job.id, signature: bytes, verified: verify(bytes, job.digest, job.publicKey) });
+    let bytes;
+    try { bytes = sign(job); } catch (e) {
+      if (!lost(e)) throw e;
+      try { pkcs11.C_CloseSession(session); } catch {}
+      session = openSession();
+      bytes = sign(job);
+    }
+    parentPort.postMessage({ id: job.id, signature: bytes });
   } catch (e) {
     parentPort.postMessage({ id: job.id, error: { message: String(e && e.message), code: e && e.code } });
   }
@@ -50,19 +54,11 @@ parentPort.on('message', (job) => {
 parentPort.postMessage({ ready: true });
 `;
 
-/** A raw r‖s, and whether the worker verified it (libsecp256k1) against the digest and the public key given. */
-export interface WorkerSignature {
-  signature: Uint8Array;
-  /** true: low-S form verified; false: did not verify; undefined: not checked (no key given, no libsecp256k1). */
-  verified: boolean | undefined;
-}
-
 interface Job {
   id: number;
   key: Uint8Array;
   digest: Uint8Array;
-  publicKey: Uint8Array | undefined;
-  resolve: (result: WorkerSignature) => void;
+  resolve: (signature: Uint8Array) => void;
   reject: (error: unknown) => void;
 }
 
@@ -85,14 +81,7 @@ export class SignWorkers {
 
   /** Starts `count` workers, each with its own session on `slot` (the process must already be logged in). */
   static async start(options: SignWorkerOptions): Promise<SignWorkers> {
-    const require = createRequire(import.meta.url);
-    const pkcs11jsPath = require.resolve('pkcs11js');
-    let secp256k1Path: string | undefined;
-    try {
-      secp256k1Path = require.resolve('secp256k1/bindings');
-    } catch {
-      secp256k1Path = undefined; // the main thread verifies instead
-    }
+    const pkcs11jsPath = createRequire(import.meta.url).resolve('pkcs11js');
     const workers = Array.from(
       { length: Math.max(1, options.count) },
       () =>
@@ -100,7 +89,6 @@ export class SignWorkers {
           eval: true,
           workerData: {
             pkcs11jsPath,
-            secp256k1Path,
             module: options.module,
             slot: options.slot,
             latencyMs: options.latencyMs ?? 0,
@@ -120,32 +108,16 @@ export class SignWorkers {
     for (const worker of workers) {
       worker.on(
         'message',
-        (message: {
-          id: number;
-          signature?: Uint8Array;
-          verified?: boolean;
-          error?: { message: string; code?: number };
-        }) => pool.settle(worker, message),
+        (message: { id: number; signature?: Uint8Array; error?: { message: string; code?: number } }) =>
+          pool.settle(worker, message),
       );
       pool.idle.push(worker);
     }
     return pool;
   }
 
-  /** Raw CKM_ECDSA r‖s of a 32-byte digest with the private key `keyHandle`. */
-  async sign(keyHandle: Buffer, digest: Uint8Array): Promise<Uint8Array> {
-    return (await this.signAndVerify(keyHandle, digest, undefined)).signature;
-  }
-
-  /**
-   * Raw r‖s, verified in the worker against `digest` and `publicKey` (SEC1) when libsecp256k1 loads there,
-   * so that the verification of every signature runs beside the HSM call instead of on the event loop.
-   */
-  signAndVerify(
-    keyHandle: Buffer,
-    digest: Uint8Array,
-    publicKey: Uint8Array | undefined,
-  ): Promise<WorkerSignature> {
+  /** Raw CKM_ECDSA r‖s of a 32-byte digest with the private key `keyHandle` (not verified: the caller does). */
+  sign(keyHandle: Buffer, digest: Uint8Array): Promise<Uint8Array> {
     if (this.closed)
       return Promise.reject(makeError('HSM_SESSION_LOST', 'The HSM signing workers are closed.'));
     return new Promise((resolve, reject) => {
@@ -153,7 +125,6 @@ export class SignWorkers {
         id: this.nextId++,
         key: new Uint8Array(keyHandle),
         digest,
-        publicKey,
         resolve,
         reject,
       });
@@ -161,10 +132,15 @@ export class SignWorkers {
     });
   }
 
-  /** Stops the workers at once (used when the connection closes without awaiting close()). */
-  terminate(): void {
+  /**
+   * Stops the workers at once (the connection closes without awaiting close()); resolves when every worker
+   * has exited, after any PKCS#11 call it was in: only then may the module be finalized.
+   */
+  async terminate(): Promise<void> {
     this.closed = true;
-    for (const worker of this.workers) void worker.terminate();
+    for (const job of this.queue.splice(0))
+      job.reject(makeError('HSM_SESSION_LOST', 'The HSM signing workers closed.'));
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
   async close(): Promise<void> {
@@ -188,19 +164,19 @@ export class SignWorkers {
       const worker = this.idle.pop() as Worker;
       const job = this.queue.shift() as Job;
       this.running.set(worker, job);
-      worker.postMessage({ id: job.id, key: job.key, digest: job.digest, publicKey: job.publicKey });
+      worker.postMessage({ id: job.id, key: job.key, digest: job.digest });
     }
   }
 
   private settle(
     worker: Worker,
-    message: { signature?: Uint8Array; verified?: boolean; error?: { message: string; code?: number } },
+    message: { signature?: Uint8Array; error?: { message: string; code?: number } },
   ): void {
     const job = this.running.get(worker);
     this.running.delete(worker);
     this.idle.push(worker);
     if (job) {
-      if (message.signature) job.resolve({ signature: message.signature, verified: message.verified });
+      if (message.signature) job.resolve(message.signature);
       else
         job.reject(
           pkcs11Error(
