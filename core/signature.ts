@@ -212,20 +212,6 @@ export function normalizeSignature(
   return new VerifiedSignature(compact, digest, publicKey, verifier);
 }
 
-/**
- * normalizeSignature for a raw r‖s that libsecp256k1 already verified against this `digest` and
- * `publicKey` in the sign worker that made it (hsm/sign-workers.ts): the same length, range and low-S
- * checks, without a second verification of the same signature.
- */
-export function acceptVerifiedSignature(
-  raw: Uint8Array,
-  digest: Uint8Array,
-  publicKey: Uint8Array,
-  verifier: Secp256k1Verifier,
-): NormalizedSignature {
-  return new VerifiedSignature(lowSOfHsmSignature(raw, digest), digest, publicKey, verifier);
-}
-
 /** Compressed (33-byte) SEC1 form of a secp256k1 public key given compressed or uncompressed. */
 export function compressPublicKey(publicKey: Uint8Array): Uint8Array {
   return secp256k1.Point.fromBytes(publicKey).toBytes(true);

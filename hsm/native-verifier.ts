@@ -4,6 +4,7 @@
  * costs little next to the HSM. Falls back to @noble/curves where no prebuilt binding loads.
  */
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import { nobleVerifier, type Secp256k1Verifier } from '../core/signature.js';
 
 interface NativeSecp256k1 {
@@ -12,6 +13,9 @@ interface NativeSecp256k1 {
 }
 
 function loadNative(): NativeSecp256k1 | undefined {
+  // The binding keeps its class in one process-wide reference that each loading thread overwrites (and frees
+  // the previous thread's): loaded in worker threads it corrupts the heap (docs/hsm.md). Main thread only.
+  if (!isMainThread) return undefined;
   try {
     return createRequire(import.meta.url)('secp256k1/bindings') as NativeSecp256k1;
   } catch {
