@@ -137,17 +137,13 @@ export class SignWorkers {
    * has exited, after any PKCS#11 call it was in: only then may the module be finalized.
    */
   async terminate(): Promise<void> {
-    this.closed = true;
-    for (const job of this.queue.splice(0))
-      job.reject(makeError('HSM_SESSION_LOST', 'The HSM signing workers closed.'));
+    this.refuseQueued();
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    for (const job of this.queue.splice(0))
-      job.reject(makeError('HSM_SESSION_LOST', 'The HSM signing workers closed.'));
+    this.refuseQueued();
     await Promise.all(
       this.workers.map(
         (worker) =>
@@ -157,6 +153,13 @@ export class SignWorkers {
           }),
       ),
     );
+  }
+
+  /** Closes the pool to new jobs and rejects those still waiting for a worker. */
+  private refuseQueued(): void {
+    this.closed = true;
+    for (const job of this.queue.splice(0))
+      job.reject(makeError('HSM_SESSION_LOST', 'The HSM signing workers closed.'));
   }
 
   private dispatch(): void {
