@@ -203,8 +203,9 @@ function checkFields(tx: EvmTxFields, txType: SupportedTxType): number {
 }
 
 /**
- * Parses the unsigned serialization of a transaction with viem; the bytes must re-serialize identically, so
- * every byte that is signed is a byte of a field that was reviewed.
+ * Parses the unsigned serialization of a transaction with viem; the bytes must be the canonical encoding of the
+ * parsed fields (checked on the decoded fields for plain transactions, by re-serializing for the rest), so every
+ * byte that is signed is a byte of a field that was reviewed.
  */
 export function parseUnsignedTransaction(bytes: Uint8Array): ParsedUnsignedTransaction {
   if (bytes.length === 0) throw makeError('EVM_TX_INVALID', 'The transaction is empty.');
@@ -230,6 +231,7 @@ export function parseUnsignedTransaction(bytes: Uint8Array): ParsedUnsignedTrans
   const chainId = checkFields(fields, txType);
   checkAuthorizationSignatures(list, txType);
   // Parse, don't guess: only the canonical encoding (no leading zeros, minimal lengths) is signed.
+  if (isPlainCanonical(list, txType)) return { fields, txType, chainId, unsigned: hex, bytes: bytes.slice() };
   let reserialized: string;
   try {
     reserialized = serializeTransaction(parsed);
@@ -248,6 +250,35 @@ export function parseUnsignedTransaction(bytes: Uint8Array): ParsedUnsignedTrans
     );
   }
   return { fields, txType, chainId, unsigned: hex, bytes: bytes.slice() };
+}
+
+/** RLP positions of the integer fields of an unsigned legacy, EIP-2930 and EIP-1559 transaction, and of `to`. */
+const INTEGER_FIELDS: Record<number, readonly number[]> = {
+  0: [0, 1, 2, 4, 6],
+  1: [0, 1, 2, 3, 5],
+  2: [0, 1, 2, 3, 4, 6],
+};
+const ACCESS_LIST_FIELD: Record<number, number> = { 1: 7, 2: 8 };
+
+/**
+ * Whether a legacy, EIP-2930 or EIP-1559 transaction without access-list entries is the one canonical encoding of
+ * the fields viem parsed, which is what re-serializing them and comparing would show (and costs a serialization):
+ * viem's RLP decoder already refused non-minimal lengths and trailing bytes, so what remains is that every field is
+ * a byte string and every integer is minimal (Yellow Paper, Appendix B: no leading zero byte; zero is empty).
+ * False sends the transaction to the re-serialization (access lists, EIP-7702, anything not canonical).
+ */
+function isPlainCanonical(list: RlpItem[], txType: SupportedTxType): boolean {
+  const integers = INTEGER_FIELDS[txType];
+  if (integers === undefined) return false;
+  const accessListAt = ACCESS_LIST_FIELD[txType];
+  for (let at = 0; at < list.length; at++) {
+    const item = list[at]!;
+    if (at === accessListAt) {
+      if (!Array.isArray(item) || item.length !== 0) return false;
+    } else if (typeof item !== 'string') return false;
+  }
+  for (const at of integers) if ((list[at] as string).startsWith('00', 2)) return false;
+  return true;
 }
 
 /** EIP-7702 authorization tuples: 6 fields, y_parity 0 or 1, r and s at most 32 bytes (as ethers reads them). */
