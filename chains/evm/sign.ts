@@ -3,7 +3,8 @@
  * and nothing leaves until the signature recovers to the key's public key (hence its address).
  */
 import { Transaction, dataSlice, getAddress, getBytes, keccak256 } from 'ethers';
-import { bytesToHex, concatBytes, equalBytes, fromHex } from '../../core/bytes.js';
+import { concatBytes, equalBytes, fromHex } from '../../core/bytes.js';
+import { hexOf } from './hex.js';
 import { makeError } from '../../core/errors.js';
 import { lowS, nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
@@ -147,7 +148,7 @@ export async function signEvm(
   const digestBytes = evmDigestBytes(parsed);
   const compact = await lowSSignature(signer, plan, digestBytes);
   const yParity = yParityToKey(compact, digestBytes, publicKey, verifier);
-  const rs = bytesToHex(compact);
+  const rs = hexOf(compact);
   const r = `0x${rs.slice(0, 64)}`;
   const s = `0x${rs.slice(64)}`;
   // EIP-191 / EIP-712 signatures are r‖s‖v with v = 27 + yParity.
@@ -164,9 +165,9 @@ export async function signEvm(
     s: compact.subarray(32),
   });
   return {
-    rawTransaction: `0x${bytesToHex(rawBytes)}`,
+    rawTransaction: `0x${hexOf(rawBytes)}`,
     // EIP-2718: the transaction hash is keccak256 of the signed serialization.
-    hash: `0x${bytesToHex(keccak256Bytes(rawBytes))}`,
+    hash: `0x${hexOf(keccak256Bytes(rawBytes))}`,
     signature,
     v: v.toString(),
     r,

@@ -4,7 +4,8 @@
  */
 import { hexlify } from 'ethers';
 import { makeError } from '../../core/errors.js';
-import { bytesToHex, fromHex } from '../../core/bytes.js';
+import { fromHex } from '../../core/bytes.js';
+import { hexOf } from './hex.js';
 import type { KeyRecord } from '../../core/signer.js';
 import type { Movement, SigningSummary } from '../../core/summary.js';
 import { evmKeyPoint, sameAddress } from './address.js';
@@ -71,7 +72,7 @@ function cachedDigest(parsed: ParsedEvmRequest): { bytes: Uint8Array; hex: strin
   let digest = digests.get(parsed);
   if (digest === undefined) {
     const bytes = computeDigest(parsed);
-    digest = { bytes, hex: `0x${bytesToHex(bytes)}` };
+    digest = { bytes, hex: `0x${hexOf(bytes)}` };
     digests.set(parsed, digest);
   }
   return digest;
