@@ -77,18 +77,20 @@ export function sameAddress(a: string, b: string): boolean {
 }
 
 const asciiEncoder = new TextEncoder();
+const asciiDecoder = new TextDecoder('latin1');
 
 /**
  * EIP-55 mixed-case checksum of an address given as 40 lower-case hex digits (no 0x; the caller has them from a
  * decoder that produced exactly 20 bytes): digit i is upper case when nibble i of keccak256(the digits as ASCII)
- * is 8 or more.
+ * is 8 or more. The letters are raised in the ASCII bytes that were hashed, then read back as one string.
  */
 export function checksumLowerHex(digits: string): string {
-  const hash = keccak256Bytes(asciiEncoder.encode(digits));
-  let out = '0x';
+  const ascii = asciiEncoder.encode(digits);
+  const hash = keccak256Bytes(ascii);
   for (let i = 0; i < 40; i++) {
     const nibble = i % 2 === 0 ? hash[i >> 1]! >> 4 : hash[i >> 1]! & 0x0f;
-    out += nibble >= 8 ? digits[i]!.toUpperCase() : digits[i]!;
+    // ASCII a–f (0x61–0x66) to A–F; digits have no case
+    if (nibble >= 8 && ascii[i]! >= 0x61) ascii[i] = ascii[i]! - 0x20;
   }
-  return out;
+  return `0x${asciiDecoder.decode(ascii)}`;
 }
