@@ -246,7 +246,7 @@ Measured with per-thread CPU, V8's GC trace and CPU profiles of the rounds above
   strings) costs about 2–2.5x.
 - Part of that is garbage collection: with ${IN_FLIGHT} requests and their PKCS#11 buffers in flight, more young objects
   survive each scavenge and get promoted, so there are more scavenges, each longer, and old-space collections
-  (\`--trace-gc\`: 15 µs of GC per transaction alone, 31 µs beside SoftHSM2).
+  (\`--trace-gc\` on the code before the allocation cuts: 15 µs of GC per transaction alone, 31 µs beside SoftHSM2).
 - The rest is consistent with cache pressure: the JavaScript working set (the code of viem and our modules, and
   freshly allocated young-generation memory) is evicted by SoftHSM2's signing and by the thread switches on two
   shared cores, which a busy loop (no working set) and a table-driven native recovery do not notice. This is not
@@ -254,6 +254,13 @@ Measured with per-thread CPU, V8's GC trace and CPU profiles of the rounds above
 - What is ours to cut is therefore the JavaScript work and, above all, its allocation: every kilobyte allocated per
   transaction costs again in GC and cache beside the HSM. Allocation per reviewed and signed ERC-20 transfer
   (V8 heap sampling) fell from 44 to 32 KB with the native hex codec.
+
+Why the half verify stays: a recovery with yParity 0 that gives the key is itself a verification under the key
+(SEC 1 §4.1.6). When it gives another key, either the signature is valid with the odd-y R (yParity 1) or it is not
+valid at all, and only a second curve operation tells which; guessing yParity 1 would release a transaction whose
+EIP-155 sender is another address, or a bad signature. The low-S form (EIP-2) is made before the recovery, so the
+parity found is the one of the signature that leaves. One recovery plus, half the time, one libsecp256k1 verify is
+the floor.
 
 The process CPU rows count every thread of the benchmark process (the main thread and SoftHSM2's signing in the
 thread pool): their ratio moves less with other load on the machine than the wall-clock one.
