@@ -1,6 +1,5 @@
 /** Key generation as the appliance does it: inside the HSM, then registered with its address and descriptor. */
 import { btcAddress, btcDescriptor } from '../chains/btc/address.js';
-import { evmAddress } from '../chains/evm/address.js';
 import { bytesToHex } from '../core/bytes.js';
 import { makeError } from '../core/errors.js';
 import { compressPublicKey } from '../core/signature.js';
@@ -35,20 +34,28 @@ export async function generateKey(
     });
   }
   const key = await hsm.keys.generate(options.label);
-  const record = describeKey(options, key.publicKey, key.keyId, now);
+  // The EVM address code (keccak in WebAssembly, ethers) loads only when an EVM key is made, so a session that
+  // signs Bitcoin never parses or compiles it.
+  const evm = options.chain === 'evm' ? await import('../chains/evm/address.js') : undefined;
+  const record = describeKey(options, key.publicKey, key.keyId, now, evm?.evmAddress);
   await registerKey(auditor, record, now);
   return record;
 }
 
-/** The registry record of a new key: address and descriptor for its chain. */
+/**
+ * The registry record of a new key: address and descriptor for its chain. An EVM key needs `evmAddress`
+ * (chains/evm/address.ts, passed in so that the module is loaded only for EVM keys).
+ */
 export function describeKey(
   options: GenerateKeyOptions,
   publicKey: Uint8Array,
   keyId: string,
   now: Date,
+  evmAddress?: (publicKey: Uint8Array) => string,
 ): KeyRecord {
   const createdAt = now.toISOString();
   if (options.chain === 'evm') {
+    if (!evmAddress) throw new Error('describeKey: an EVM key needs the EVM address function.');
     return {
       label: options.label,
       chain: 'evm',

@@ -21,7 +21,7 @@ import {
   type OutputFormat,
   type PsbtUrType,
 } from '../core/pipeline/export.js';
-import { prepareRequest, type PreparedRequest } from '../core/pipeline/prepare.js';
+import { prepareRequest, type PreparedRequest, type PrepareOptions } from '../core/pipeline/prepare.js';
 import { signPrepared } from '../core/pipeline/sign.js';
 import type { DigestSigner } from '../core/signer.js';
 import { fastVerifier } from '../hsm/native-verifier.js';
@@ -49,7 +49,6 @@ import {
 } from '../store/records.js';
 import { storedHeads } from '../store/state.js';
 import type { RequestReport } from './api.js';
-import { ethSignRouter } from './evm-pairing.js';
 
 export interface PipelineDeps {
   db: ColdsignDb;
@@ -169,9 +168,21 @@ export async function previewInputs(
   const prepared = await prepareRequest(payload, deps.db.listKeys(), {
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
-    routeEthSignRequest: ethSignRouter(deps.db),
+    routeEthSignRequest: await ethSignRouterFor(deps.db, payload),
   });
   return { prepared, ...decide(undefined, deps.db, prepared, deps.now()) };
+}
+
+/**
+ * The ERC-4527 router of an eth-sign-request; the pairing code (and the EVM address code under it) loads only for
+ * such a request, never for a Bitcoin one.
+ */
+async function ethSignRouterFor(
+  db: ColdsignDb,
+  payload: RequestPayload,
+): Promise<PrepareOptions['routeEthSignRequest']> {
+  if (!('ethSignRequest' in payload)) return undefined;
+  return (await import('./evm-pairing.js')).ethSignRouter(db);
 }
 
 /** Reads, parses, summarizes and evaluates one request; records the request and decision in the log. */
@@ -179,19 +190,9 @@ export async function reviewInputs(
   deps: PipelineDeps,
   inputs: InputFile[],
   onProgress?: (done: number, total: number) => void,
-  options: { checkpoint?: boolean; beginAhead?: boolean } = {},
+  options: { checkpoint?: boolean } = {},
 ): Promise<Reviewed> {
-  const payload = await readRequest(inputs, deps.qr, onProgress);
-  if (!options.beginAhead) return reviewPayload(deps, payload, options);
-  // `sign`: the HSM marks the pin open while the request is reviewed (the commit waits for it); when the
-  // review ends without an entry (malformed input), the pin is closed again (docs/audit.md).
-  deps.auditor.beginAhead();
-  try {
-    return await reviewPayload(deps, payload, options);
-  } catch (error) {
-    await deps.auditor.withdrawBegin().catch(() => {});
-    throw error;
-  }
+  return reviewPayload(deps, await readRequest(inputs, deps.qr, onProgress), options);
 }
 
 async function reviewPayload(
@@ -206,7 +207,7 @@ async function reviewPayload(
   const prepared = await prepareRequest(payload, deps.db.listKeys(), {
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
-    routeEthSignRequest: ethSignRouter(deps.db),
+    routeEthSignRequest: await ethSignRouterFor(deps.db, payload),
   }).catch((error: unknown) => refuseWhileReading(deps, error, now));
   const { decision } = decide(deps.auditor, deps.db, prepared, now);
   // `sign` signs right after the review; its "signing.started" checkpoint covers these entries.

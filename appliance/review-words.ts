@@ -2,7 +2,10 @@
  * Plain words the review uses (pure): names of known EVM chains, of request kinds and movement channels,
  * units for gas, and dates as "2026-12-30 12:00 UTC (in 30 days)".
  */
-import { formatUnits, getAddress } from 'ethers';
+// viem's checksum and the ethers-shaped decimal formatter, not ethers itself: a Bitcoin review would otherwise load
+// ethers for two helpers.
+import { checksumAddress } from 'viem';
+import { formatUnits } from '../chains/evm/units.js';
 import type { MovementChannel, RequestKind } from '../core/summary.js';
 
 /** EIP-155 chain ids of well-known networks (chainid.network registry), for the operator's eye only. */
@@ -54,16 +57,13 @@ export const CHANNEL_NAMES: Record<MovementChannel, string> = {
 export function displayAddress(address: string | null | undefined, chain: 'btc' | 'evm'): string | null {
   if (!address) return null;
   if (chain !== 'evm' || !/^0x[0-9a-fA-F]{40}$/.test(address)) return address;
-  try {
-    return getAddress(address.toLowerCase());
-  } catch {
-    return address;
-  }
+  // EIP-55: the checksum of the lower-case hex (the pattern above is the whole validation).
+  return checksumAddress(address.toLowerCase() as `0x${string}`);
 }
 
 export function gwei(wei: unknown): string {
   try {
-    return `${formatUnits(BigInt(String(wei)), 'gwei')} gwei`;
+    return `${formatUnits(BigInt(String(wei)), 9)} gwei`;
   } catch {
     return `${String(wei)} wei`;
   }

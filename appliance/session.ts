@@ -65,6 +65,8 @@ export class ApplianceSession implements ApplianceApi {
   private auditor: Auditor | undefined;
   /** Requests reviewed in this session, by request id, waiting for approvals and signature. */
   private readonly reviewed = new Map<string, Reviewed>();
+  /** Audit problems after unlock that did not stop the work (takeAuditWarnings). */
+  private readonly lateAuditWarnings: string[] = [];
   /** The audit head checked by the last unlock. */
   private unlockHead: AuditHead | undefined;
   /** Clock, replaceable for tests of time windows. */
@@ -126,13 +128,26 @@ export class ApplianceSession implements ApplianceApi {
     };
   }
 
-  /** Reviews one request (CLI `inspect`, the app's review screen): recorded in the audit log. */
+  /**
+   * Reviews one request (CLI `inspect` and `sign`, the app's review screen): recorded in the audit log. Every review
+   * commits entries, so the audit begin (an HSM pin write) starts before the request is read and runs while it is
+   * reviewed; the commit waits for it. A review that ends without an entry (unreadable or malformed input) closes
+   * the pin again (docs/audit.md).
+   */
   async reviewRequest(
     inputs: InputFile[],
     onProgress?: (done: number, total: number) => void,
-    options?: { checkpoint?: boolean; beginAhead?: boolean },
+    options?: { checkpoint?: boolean },
   ): Promise<Reviewed> {
-    const reviewed = await reviewInputs(this.deps(), inputs, onProgress, options);
+    const deps = this.deps();
+    deps.auditor.beginAhead();
+    let reviewed: Reviewed;
+    try {
+      reviewed = await reviewInputs(deps, inputs, onProgress, options);
+    } catch (error) {
+      await this.withdrawBegin(deps.auditor);
+      throw error;
+    }
     this.reviewed.delete(reviewed.prepared.requestId);
     this.reviewed.set(reviewed.prepared.requestId, reviewed);
     // Only the latest reviews wait for a signature; older ones must be scanned again.
@@ -199,8 +214,32 @@ export class ApplianceSession implements ApplianceApi {
    */
   async unlockStatus(): Promise<{ head: AuditHead; auditWarning?: string }> {
     this.requireHsm();
-    const { warning } = fullVerificationStatus(this.db, this.now());
+    const { warning: verification } = fullVerificationStatus(this.db, this.now());
+    const warning = [verification, ...this.takeAuditWarnings()].filter(Boolean).join('; ');
     return { head: this.unlockHead!, ...(warning ? { auditWarning: warning } : {}) };
+  }
+
+  /**
+   * Closes the pin a review opened when it ended without an entry. A failure leaves the pin open (the next start-up
+   * closes it, so nothing is lost): it is reported like the other non-fatal audit problems, as an audit warning.
+   */
+  private async withdrawBegin(auditor: Auditor): Promise<void> {
+    try {
+      await auditor.withdrawBegin();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.lateAuditWarnings.push(
+        `the audit pin opened for a review that recorded nothing could not be closed again (${reason}); the next unlock closes it`,
+      );
+    }
+  }
+
+  /**
+   * Audit warnings that arose after unlock (a pin left open by an unfinished review), each given once: the CLI prints
+   * them before it exits, the app shows them with unlockStatus.
+   */
+  takeAuditWarnings(): string[] {
+    return this.lateAuditWarnings.splice(0);
   }
 
   /** The logged-in HSM, or HSM_PIN_REQUIRED. */

@@ -4,7 +4,7 @@
  * PSBT and on an EIP-1559 transaction; raw HSM signing of the same number of digests in-process.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -141,6 +141,11 @@ hsm.close();
 rmSync(dir, { recursive: true, force: true });
 
 const startup = help - bare;
+// The profile breakdown below the figures (measured by hand with bench/cli-profile.ts) is kept across runs.
+const doc = join(ROOT, 'docs', 'bench', 'cli.md');
+const KEPT = '\n## Where the time of a 1-input sign goes';
+const previous = existsSync(doc) ? readFileSync(doc, 'utf8') : '';
+const kept = previous.includes(KEPT) ? previous.slice(previous.indexOf(KEPT)) : '';
 writeSection(
   'cli',
   'The CLI as a process',
@@ -164,3 +169,4 @@ syntax) and carries zod's English messages only (scripts/bundle.mjs).
 | \`coldsign sign\` EIP-1559 ETH transfer | ${fmt(signEvm, 0)} ms | ${fmt(signEvm / (raw1 + help))}x raw signing + start-up |
 `,
 );
+if (kept) appendFileSync(doc, kept);

@@ -36,6 +36,9 @@ async function useSession<T>(
   try {
     return await fn(session);
   } finally {
+    // Non-fatal audit problems met along the way (a pin an unfinished review could not close) are said, like the
+    // unlock's audit warning, whatever the command's outcome.
+    for (const warning of session.takeAuditWarnings()) process.stderr.write(`warning: ${warning}\n`);
     await session.close();
   }
 }

@@ -5,7 +5,7 @@
  * that does not exist. Each problem names its field path, e.g. "rules[1].destinations[0].address".
  */
 import { address as btcAddress, networks, type Network } from 'bitcoinjs-lib';
-import { getAddress } from 'ethers';
+import { checksumAddress } from 'viem';
 import { makeError } from '../core/errors.js';
 
 type Path = (string | number)[];
@@ -51,12 +51,9 @@ export function evmAddressProblem(text: string): string | null {
   // EIP-55: all-lower or all-upper hex carries no checksum; mixed case must be the checksum.
   const hex = text.slice(2);
   if (hex === hex.toLowerCase() || hex === hex.toUpperCase()) return null;
-  try {
-    getAddress(text);
-    return null;
-  } catch {
-    return `has a broken EIP-55 checksum (a typo?): the checksummed form of the lower-case address is ${getAddress(text.toLowerCase())}`;
-  }
+  const checksummed = checksumAddress(`0x${hex.toLowerCase()}`);
+  if (checksummed === text) return null;
+  return `has a broken EIP-55 checksum (a typo?): the checksummed form of the lower-case address is ${checksummed}`;
 }
 
 interface RuleShape {

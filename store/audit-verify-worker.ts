@@ -6,11 +6,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { sqliteBinding } from './sqlite-addon.js';
 import { verifyRange, type RangeSpec } from './audit-verify-range.js';
 import { SCAN_CACHE_SIZE } from './audit-verify-cache.js';
 
 const port = parentPort!;
-const sqlite = new Database((workerData as { path: string }).path, { readonly: true, fileMustExist: true });
+const sqlite = new Database((workerData as { path: string }).path, {
+  readonly: true,
+  fileMustExist: true,
+  ...sqliteBinding(),
+});
 // A read scan gains nothing from a large page cache (16 MB by default in better-sqlite3): keep memory flat.
 sqlite.pragma(`cache_size = ${SCAN_CACHE_SIZE}`);
 sqlite.exec('BEGIN');

@@ -6,6 +6,7 @@
  * projections of the audit log, written only through Auditor.commit (store/audit.ts).
  */
 import Database from 'better-sqlite3';
+import { sqliteBinding } from './sqlite-addon.js';
 import { readFileSync } from 'node:fs';
 import { makeError, storageFailure } from '../core/errors.js';
 import type { KeyDirectory, KeyRecord } from '../core/signer.js';
@@ -63,7 +64,7 @@ export class ColdsignDb implements KeyDirectory {
 export function openDatabase(path: string, migrations: readonly Migration[] = MIGRATIONS): ColdsignDb {
   let sqlite: Sqlite;
   try {
-    sqlite = new Database(path);
+    sqlite = new Database(path, sqliteBinding());
   } catch (error) {
     throw (
       storageFailure(error) ??
@@ -107,7 +108,7 @@ export function openDatabaseSnapshot(
   try {
     const bytes = readFileSync(path);
     if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
-    sqlite = new Database(bytes, { readonly: true });
+    sqlite = new Database(bytes, { readonly: true, ...sqliteBinding() });
     const current = schemaVersionOf(sqlite);
     if (current !== (migrations.at(-1)?.version ?? 0)) {
       sqlite.close();
@@ -137,7 +138,7 @@ export function openDatabaseReadOnly(
 ): ColdsignDb {
   let sqlite: Sqlite | undefined;
   try {
-    sqlite = new Database(path, { readonly: true, fileMustExist: true });
+    sqlite = new Database(path, { readonly: true, fileMustExist: true, ...sqliteBinding() });
     sqlite.pragma('busy_timeout = 5000');
     if (schemaVersionOf(sqlite) === (migrations.at(-1)?.version ?? 0)) return new ColdsignDb(sqlite, path);
   } catch {

@@ -7,6 +7,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync } fr
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { sqliteBinding } from './sqlite-addon.js';
 import { z } from 'zod';
 import { isColdsignError, makeError, storageFailure } from '../core/errors.js';
 import { parseJsonStrict } from '../core/json.js';
@@ -142,7 +143,7 @@ export function removeStaleInitLock(home: Home): void {
   if (!existsSync(path)) return;
   let lock: Database.Database | undefined;
   try {
-    lock = new Database(path, { fileMustExist: true });
+    lock = new Database(path, { fileMustExist: true, ...sqliteBinding() });
     lock.pragma('busy_timeout = 0');
     lock.exec('BEGIN EXCLUSIVE');
   } catch {
@@ -186,7 +187,7 @@ function lockFile(path: string, home: Home, onWait: () => void, env: NodeJS.Proc
     Number.isFinite(waitSeconds) && waitSeconds >= 0 ? Math.min(waitSeconds, 600) : DEFAULT_LOCK_WAIT_SECONDS;
   let lock: Database.Database;
   try {
-    lock = new Database(path);
+    lock = new Database(path, sqliteBinding());
     lock.pragma('busy_timeout = 0');
   } catch (error) {
     throw storageFailure(error) ?? error;

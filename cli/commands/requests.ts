@@ -70,7 +70,6 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     for (const group of groups) {
       const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`), {
         checkpoint: false,
-        beginAhead: true,
       });
       if (!options.json) println(`${formatReview(session.reviewModel(r))}\n`);
       if (intoDirectory) refuseEarlierOutput(options.out, r.prepared.requestId, options.force);

@@ -7,7 +7,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ApplianceSession } from '../../appliance/session.js';
+import { AnchorPinStore } from '../../store/audit-hsm.js';
 import { btc, buildPsbt } from '../btc/support/fixtures.js';
 import { createAppliance, throwaway, type Appliance } from '../adversarial/btc/support.js';
 
@@ -118,6 +120,59 @@ describe('refusals while reading a PSBT are audited', () => {
     );
     expect(result.code, result.message).toBe(0);
     expect(anchorSeq()).toBe(before + 3);
+    expect(app.cli.run(['audit', 'verify']).code).toBe(0);
+  });
+
+  it("every review begins its audit ahead, the app's too: unusable input writes the pin open and closed, records nothing", async () => {
+    const session = new ApplianceSession(home());
+    try {
+      await session.unlock(app.cli.env.COLDSIGN_PIN!);
+      const before = anchorSeq();
+      const refused = entries('request.refused').length;
+      await expect(
+        session.review([{ name: 'garbage.psbt', bytes: new TextEncoder().encode('cHNidP8BAAAA') }]),
+      ).rejects.toMatchObject({ exitCode: 3 });
+      expect(anchorSeq()).toBe(before + 2);
+      expect(entries('request.refused')).toHaveLength(refused);
+      expect((await session.unlockStatus()).auditWarning ?? '').not.toMatch(/could not be closed/);
+    } finally {
+      await session.close();
+    }
+    expect(app.cli.run(['audit', 'verify']).code).toBe(0);
+  });
+
+  it('a pin that an unfinished review cannot close is an audit warning, given once (HSM write failure injected: SoftHSM2 cannot be made to fail one write)', async () => {
+    const session = new ApplianceSession(home());
+    // The review's begin writes the pin (passed through); its close, the next write, fails.
+    const write = AnchorPinStore.prototype.write;
+    let writes = 0;
+    const failing = vi.spyOn(AnchorPinStore.prototype, 'write').mockImplementation(function (
+      this: AnchorPinStore,
+      value: Uint8Array,
+    ) {
+      writes += 1;
+      return writes === 2 ? Promise.reject(new Error('token write failed')) : write.call(this, value);
+    });
+    try {
+      await session.unlock(app.cli.env.COLDSIGN_PIN!);
+      const before = anchorSeq();
+      // The review's own refusal is what the caller gets, not the failed close.
+      await expect(
+        session.review([{ name: 'garbage.psbt', bytes: new TextEncoder().encode('cHNidP8BAAAA') }]),
+      ).rejects.toMatchObject({ exitCode: 3 });
+      expect(writes).toBe(2);
+      expect(anchorSeq()).toBe(before + 1);
+      expect((await session.unlockStatus()).auditWarning).toMatch(
+        /audit pin opened for a review that recorded nothing could not be closed again \(token write failed\); the next unlock closes it/,
+      );
+      expect((await session.unlockStatus()).auditWarning ?? '').not.toMatch(/could not be closed/);
+    } finally {
+      failing.mockRestore();
+      await session.close();
+    }
+    // The next start-up finds the pin open with nothing after it and closes it; the log still verifies.
+    const next = app.cli.run(['keys', 'list', '--json']);
+    expect(next.code, next.stderr).toBe(0);
     expect(app.cli.run(['audit', 'verify']).code).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { openDatabase, type ColdsignDb } from '../../store/database.js';
 import { assertKeyIsNew } from '../../store/keys.js';
 import { applyRows, emptyHeads, projectEntry } from '../../store/state.js';
 import { MIGRATIONS } from '../../store/migrations.js';
+import { sqliteBinding } from '../../store/sqlite-addon.js';
 
 const vault: KeyRecord = {
   label: 'vault-1',
@@ -123,5 +124,13 @@ describe('key registry (the projection of key.registered entries)', () => {
       expect.objectContaining({ code: 'KEY_LABEL_TAKEN' }),
     );
     db.close();
+  });
+});
+
+describe('the SQLite addon', () => {
+  it('is loaded by its resolved path, not looked up by the bindings package at every start-up', () => {
+    const { nativeBinding } = sqliteBinding();
+    expect(nativeBinding).toMatch(/better-sqlite3[\\/]build[\\/]Release[\\/]better_sqlite3\.node$/);
+    expect(existsSync(nativeBinding!)).toBe(true);
   });
 });

@@ -1,0 +1,99 @@
+/**
+ * Where the main-thread time of whole `coldsign` processes goes, from V8 CPU profiles: each sample's self time
+ * is put in one category (module loading, GC, native addons, PKCS#11, SQLite, fsync, zod, …) and the categories
+ * are averaged over the profiles in a folder. The table of docs/bench/cli.md ("Where the time of a 1-input sign
+ * goes") comes from it:
+ *   for i in 1 2 3 4 5 6; do node --cpu-prof --cpu-prof-dir=PROFILES bin/coldsign sign one.psbt --out o --force; done
+ *   npx tsx bench/cli-profile.ts PROFILES dist/bundle
+ * Bundle chunks are named by the package most of their source map points into (zod, bitcoinjs, ethers, …).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+const [dir, bundle] = process.argv.slice(2);
+if (!dir || !bundle) {
+  console.error('usage: npx tsx bench/cli-profile.ts PROFILE_DIR BUNDLE_DIR');
+  process.exit(2);
+}
+
+const PACKAGES: Array<[RegExp, string]> = [
+  [/zod\/v4/, 'bundle: zod'],
+  [/ethers\/src/, 'bundle: ethers'],
+  [/hash-wasm/, 'bundle: hash-wasm (EVM keccak)'],
+  [/bitcoinjs-lib|bip174/, 'bundle: bitcoinjs-lib'],
+];
+const chunkKinds = new Map<string, string>();
+function chunkKind(url: string): string | undefined {
+  const chunk = /dist\/bundle\/([^/]+\.js)$/.exec(url)?.[1];
+  if (!chunk) return undefined;
+  let kind = chunkKinds.get(chunk);
+  if (kind) return kind;
+  kind = 'bundle: coldsign and other libraries';
+  const map = join(bundle!, `${chunk}.map`);
+  if (existsSync(map)) {
+    const sources = (JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] }).sources.join(' ');
+    kind = PACKAGES.find(([pattern]) => pattern.test(sources))?.[1] ?? kind;
+  }
+  chunkKinds.set(chunk, kind);
+  return kind;
+}
+
+/** The category of a frame by what it is; a frame without one (a native call, a built-in) takes its caller's. */
+function ownCategory({ functionName: fn, url }: ProfileNode['callFrame']): string | undefined {
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(idle)') return 'idle (waiting for HSM threads and I/O)';
+  if (fn === '(program)') return 'V8/Node internals';
+  if (/secp256k1\//.test(url)) return 'secp256k1 addon load';
+  if (/better-sqlite3|\/bindings\/|file-uri-to-path/.test(url))
+    return 'SQLite (load, statements, commits, close)';
+  if (/pkcs11js/.test(url)) return 'PKCS#11 calls on the main thread (login, find, pin writes)';
+  if (fn === 'fsyncSync') return 'fsync (anchor record file, output file)';
+  if (fn === 'compileSourceTextModule') return 'ES module parse and compile';
+  if (url.startsWith('node:internal/modules/esm')) return 'ES module loader (resolve, read, link, evaluate)';
+  if (url.startsWith('node:internal/modules/cjs')) return 'CommonJS require (native packages)';
+  return chunkKind(url);
+}
+
+const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+const totals = new Map<string, number>();
+let wall = 0;
+for (const file of files) {
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const categories = new Map<number, string>();
+  const categorize = (id: number): string => {
+    const known = categories.get(id);
+    if (known) return known;
+    let category = ownCategory(byId.get(id)!.callFrame);
+    if (!category) {
+      const up = parent.get(id);
+      const inherited = up === undefined ? 'other' : categorize(up);
+      category = inherited === 'GC' || inherited.startsWith('idle') ? 'other' : inherited;
+    }
+    categories.set(id, category);
+    return category;
+  };
+  wall += (profile.endTime - profile.startTime) / 1000 / files.length;
+  profile.samples.forEach((id, i) => {
+    const category = categorize(id);
+    totals.set(category, (totals.get(category) ?? 0) + profile.timeDeltas[i]! / 1000 / files.length);
+  });
+}
+console.log(`${files.length} profiles, ${wall.toFixed(0)} ms of profile each on average (ms per process):`);
+for (const [category, ms] of [...totals].sort((a, b) => b[1] - a[1]))
+  console.log(`${ms.toFixed(1).padStart(8)}  ${category}`);
