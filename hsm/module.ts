@@ -47,7 +47,7 @@ export function acquireModule(path: string): ModuleLease {
   if (!existsSync(path)) {
     throw makeError('HSM_MODULE_NOT_FOUND', `The PKCS#11 module ${path} does not exist.`, { module: path });
   }
-  const key = realpathSync(path);
+  const key = realPath(path);
   const entry = loaded.get(key) ?? load(path, key);
   entry.users += 1;
   let held = true;
@@ -103,7 +103,16 @@ function releaseEntry(key: string, entry: LoadedModule): void {
 /** Number of leases held on the library at `path` (0 when it is not loaded); tests. */
 export function moduleLeases(path: string): number {
   if (!existsSync(path)) return 0;
-  return loaded.get(realpathSync(path))?.users ?? 0;
+  return loaded.get(realPath(path))?.users ?? 0;
+}
+
+/** The library's real path (symlinks and relative parts resolved), or the path as given when it cannot be. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function closeQuietly(pkcs11: pkcs11js.PKCS11): void {
