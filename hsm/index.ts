@@ -7,7 +7,7 @@ import type pkcs11js from 'pkcs11js';
 import { HsmAnchorKeys } from './anchor-keys.js';
 import { HsmDigestSigner } from './digest-signer.js';
 import { HsmKeyStore } from './keystore.js';
-import { acquireModule, releaseModule } from './module.js';
+import { acquireModule, type ModuleLease } from './module.js';
 import { makeError } from '../core/errors.js';
 import { call } from './pkcs11-errors.js';
 import { detectProfileName, profileFor, type HsmProfile, type HsmProfileName } from './profile.js';
@@ -72,10 +72,15 @@ function checkProfileFits(
 export class Hsm {
   private closed = false;
   private profileWorkers: Promise<number> | undefined;
-  /** Settles once this connection no longer holds the module (after running workers exited, when closed with some). */
+  /**
+   * Settles once this connection has given its lease on the library back (after its running workers exited,
+   * when closed with some). Nobody needs to await it before opening again: a new connection takes its own
+   * lease on the still-initialized library, and C_Finalize runs only when the last lease is given back.
+   */
   released: Promise<void> = Promise.resolve();
 
   private constructor(
+    private readonly lease: ModuleLease,
     readonly config: HsmConfig,
     readonly pkcs11: pkcs11js.PKCS11,
     readonly slot: Buffer,
@@ -91,7 +96,8 @@ export class Hsm {
    * C_Login and kept only to log in again after a lost session.
    */
   static open(config: HsmConfig, pin: string, options: SessionPoolOptions = {}): Hsm {
-    const pkcs11 = acquireModule(config.module);
+    const lease = acquireModule(config.module);
+    const pkcs11 = lease.pkcs11;
     try {
       const slot = findSlot(pkcs11, config);
       const profile = resolveProfile(pkcs11, slot, config);
@@ -107,6 +113,7 @@ export class Hsm {
       const keys = new HsmKeyStore(pkcs11, pool, profile);
       const anchors = new HsmAnchorKeys(pkcs11, pool, profile);
       return new Hsm(
+        lease,
         config,
         pkcs11,
         slot,
@@ -117,7 +124,7 @@ export class Hsm {
         new HsmDigestSigner(pkcs11, pool, keys),
       );
     } catch (error) {
-      releaseModule(config.module);
+      lease.release();
       throw error;
     }
   }
@@ -167,9 +174,10 @@ export class Hsm {
     try {
       this.pool.close();
     } finally {
-      // PKCS#11 v2.40 §5.4: C_Finalize ends the library for every thread, so it waits for running workers to exit.
-      if (workers) this.released = workers.terminate().finally(() => releaseModule(this.config.module));
-      else releaseModule(this.config.module);
+      // PKCS#11 v2.40 §5.4: C_Finalize ends the library for every thread, so the lease is held until running
+      // workers have exited (a connection opened meanwhile holds its own, and the library stays initialized).
+      if (workers) this.released = workers.terminate().finally(() => this.lease.release());
+      else this.lease.release();
     }
   }
 }

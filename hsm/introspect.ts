@@ -6,7 +6,7 @@
 import pkcs11js from 'pkcs11js';
 import type { HsmConfig } from './index.js';
 import { resolveProfile } from './index.js';
-import { acquireModule, releaseModule } from './module.js';
+import { acquireModule } from './module.js';
 import { call } from './pkcs11-errors.js';
 import { findSlot, slotNumber, trimLabel } from './token.js';
 
@@ -78,7 +78,8 @@ function ecFlags(flags: number): string[] {
 
 /** Describes the module of `config` and its token (chosen as Hsm.open would). */
 export function describeHsm(config: HsmConfig): HsmReport {
-  const pkcs11 = acquireModule(config.module);
+  const lease = acquireModule(config.module);
+  const pkcs11 = lease.pkcs11;
   try {
     const library = call('C_GetInfo', () => pkcs11.C_GetInfo());
     const slots = call('C_GetSlotList', () => pkcs11.C_GetSlotList(false)).map((slot) => {
@@ -143,6 +144,6 @@ export function describeHsm(config: HsmConfig): HsmReport {
       mechanismCount: offered.size,
     };
   } finally {
-    releaseModule(config.module);
+    lease.release();
   }
 }

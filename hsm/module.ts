@@ -1,8 +1,10 @@
 /**
- * Loads a PKCS#11 module once per process and per path, with C_Initialize tolerant of
- * CKR_CRYPTOKI_ALREADY_INITIALIZED and C_Finalize when the last user releases it.
+ * Loads a PKCS#11 library once per process, with C_Initialize tolerant of CKR_CRYPTOKI_ALREADY_INITIALIZED and
+ * C_Finalize when the last lease on it is given back. A library is known by its real path: two spellings of
+ * one file (a symlink, a relative path) are one library to the dynamic loader and to PKCS#11, so they share one
+ * count, and one user's C_Finalize can never end another's sessions. A lease is given back once.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import pkcs11js from 'pkcs11js';
 import { makeError } from '../core/errors.js';
 import { ckrOf, pkcs11Error } from './pkcs11-errors.js';
@@ -12,7 +14,15 @@ interface LoadedModule {
   users: number;
 }
 
+/** By real path. */
 const loaded = new Map<string, LoadedModule>();
+
+/** One user's hold on a loaded library: `pkcs11` stays initialized until every lease is released. */
+export interface ModuleLease {
+  readonly pkcs11: pkcs11js.PKCS11;
+  /** Gives the lease back; the last one finalizes the library (PKCS#11 v2.40 §5.4). Later calls do nothing. */
+  release(): void;
+}
 
 /**
  * Test seam: a function that wraps the loaded pkcs11js object (the CloudHSM stand-in and the latency
@@ -32,16 +42,26 @@ export function setModuleWrapper(wrap: ModuleWrapper | undefined): void {
   wrapper = wrap;
 }
 
-/** Acquires the initialized module at `path`; pair every call with releaseModule(path). */
-export function acquireModule(path: string): pkcs11js.PKCS11 {
-  const existing = loaded.get(path);
-  if (existing) {
-    existing.users += 1;
-    return existing.pkcs11;
-  }
+/** Leases the initialized library at `path` (loaded and initialized by the first lease); release it once. */
+export function acquireModule(path: string): ModuleLease {
   if (!existsSync(path)) {
     throw makeError('HSM_MODULE_NOT_FOUND', `The PKCS#11 module ${path} does not exist.`, { module: path });
   }
+  const key = realPath(path);
+  const entry = loaded.get(key) ?? load(path, key);
+  entry.users += 1;
+  let held = true;
+  return {
+    pkcs11: entry.pkcs11,
+    release: () => {
+      if (!held) return;
+      held = false;
+      releaseEntry(key, entry);
+    },
+  };
+}
+
+function load(path: string, key: string): LoadedModule {
   const native = new pkcs11js.PKCS11();
   const wrap = currentWrapper();
   const pkcs11 = wrap ? wrap(native, path) : native;
@@ -62,22 +82,36 @@ export function acquireModule(path: string): pkcs11js.PKCS11 {
       throw pkcs11Error(error, 'C_Initialize');
     }
   }
-  loaded.set(path, { pkcs11, users: 1 });
-  return pkcs11;
+  const entry = { pkcs11, users: 0 };
+  loaded.set(key, entry);
+  return entry;
 }
 
-export function releaseModule(path: string): void {
-  const entry = loaded.get(path);
-  if (!entry) return;
+function releaseEntry(key: string, entry: LoadedModule): void {
   entry.users -= 1;
-  if (entry.users > 0) return;
-  loaded.delete(path);
+  if (entry.users > 0 || loaded.get(key) !== entry) return;
+  loaded.delete(key);
   try {
     entry.pkcs11.C_Finalize();
   } catch {
     // finalizing an already finalized library is harmless
   } finally {
     closeQuietly(entry.pkcs11);
+  }
+}
+
+/** Number of leases held on the library at `path` (0 when it is not loaded); tests. */
+export function moduleLeases(path: string): number {
+  if (!existsSync(path)) return 0;
+  return loaded.get(realPath(path))?.users ?? 0;
+}
+
+/** The library's real path (symlinks and relative parts resolved), or the path as given when it cannot be. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }
 

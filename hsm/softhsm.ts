@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pkcs11js from 'pkcs11js';
 import { makeError } from '../core/errors.js';
-import { acquireModule, releaseModule } from './module.js';
+import { acquireModule } from './module.js';
 import { call } from './pkcs11-errors.js';
 import { trimLabel } from './token.js';
 
@@ -59,7 +59,8 @@ export function useSoftHsmHome(home: string): string {
  * (PKCS#11 v2.40 §5.6: C_InitToken, then C_Login as SO and C_InitPIN).
  */
 export function initSoftHsmToken(modulePath: string, label: string, soPin: string, userPin: string): void {
-  const pkcs11 = acquireModule(modulePath);
+  const lease = acquireModule(modulePath);
+  const pkcs11 = lease.pkcs11;
   try {
     const slots = call('C_GetSlotList', () => pkcs11.C_GetSlotList(true));
     for (const slot of slots) {
@@ -93,6 +94,6 @@ export function initSoftHsmToken(modulePath: string, label: string, soPin: strin
       pkcs11.C_CloseSession(session);
     }
   } finally {
-    releaseModule(modulePath);
+    lease.release();
   }
 }
