@@ -50,6 +50,7 @@ import {
 import { storedHeads } from '../store/state.js';
 import type { RequestReport } from './api.js';
 import { ethSignRouter } from './evm-pairing.js';
+import { nativeSha256 } from './native-sha256.js';
 
 export interface PipelineDeps {
   db: ColdsignDb;
@@ -170,6 +171,7 @@ export async function previewInputs(
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
     routeEthSignRequest: ethSignRouter(deps.db),
+    sha256: nativeSha256,
   });
   return { prepared, ...decide(undefined, deps.db, prepared, deps.now()) };
 }
@@ -207,6 +209,7 @@ async function reviewPayload(
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
     routeEthSignRequest: ethSignRouter(deps.db),
+    sha256: nativeSha256,
   }).catch((error: unknown) => refuseWhileReading(deps, error, now));
   const { decision } = decide(deps.auditor, deps.db, prepared, now);
   // `sign` signs right after the review; its "signing.started" checkpoint covers these entries.

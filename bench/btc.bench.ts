@@ -14,6 +14,7 @@ import { fastVerifier, verifierName } from '../hsm/native-verifier.js';
 import { parsePsbt, signPsbt, summarizePsbt, btcAddress, btcOutputScript } from '../chains/btc/index.js';
 import { encodePsbtTransport } from '../chains/btc/encoding.js';
 import { toHex } from '../core/bytes.js';
+import { nativeSha256 } from '../appliance/native-sha256.js';
 import { compressPublicKey } from '../core/signature.js';
 import type { KeyRecord } from '../core/signer.js';
 import { fmt, inFlight, medianOf, writeSection } from './support.js';
@@ -114,7 +115,7 @@ for (const n of SIZES) {
 
 /** Parse → summarize → sign (IN_FLIGHT in flight) → finalize → extract → serialize. */
 async function signAll(request: Uint8Array, n: number): Promise<void> {
-  const parsed = parsePsbt(request);
+  const parsed = parsePsbt(request, { sha256: nativeSha256 });
   const { plan } = summarizePsbt(parsed, [key], { network: 'testnet' });
   const signed = await signPsbt(parsed, plan, hsm.signer, {
     concurrency: IN_FLIGHT,
