@@ -7,7 +7,7 @@
  * Output files are written by the caller only after this returns, i.e. after the log holds them.
  */
 import { refusalReason, verdictReasons } from './review-model.js';
-import { sha256Hex } from '../core/bytes.js';
+import { toHex } from '../core/bytes.js';
 import { isColdsignError, makeError, type ErrorCode } from '../core/errors.js';
 import {
   readRequest,
@@ -538,7 +538,7 @@ export async function signBatch(
       made.push({
         a,
         output,
-        digest: sha256Hex(output.bytes),
+        digest: toHex(nativeSha256(output.bytes)),
         path: opts.outputPath ? opts.outputPath(output.suffix) : null,
         signatures: signed.signatures.map((s) => ({ keyLabel: s.key, signature: s.signature })),
       });
