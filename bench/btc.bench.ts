@@ -209,8 +209,9 @@ HSM, so only the assembly of the answer waits for the last one. The signed PSBT 
 plus the signatures or final scripts (chains/btc/signed-psbt.ts), not bip174's re-encoding of every field;
 base64 and hex go through Node's native codecs, and the txid is hashed from the checked unsigned-transaction
 record instead of a re-serialization. SHA-256 (the previous transactions' txids, the BIP-143 digests, the
-request id) is Node's native one, passed in through core/hasher.ts as the appliance does; the pure-JS
-default cost about 40 µs per input of chain CPU here, and more in a fresh CLI process, where it runs cold.
+request id) is Node's native one, passed in through core/hasher.ts as the appliance does. In this warm
+process the pure-JS default made no difference beyond the noise between runs; in a fresh \`coldsign sign\` process,
+where it runs cold, CPU profiles put it at about 60 ms per 500 inputs.
 
 \`btc: e2e-vs-raw=${fmt(at(1000).e2e / at(1000).raw)} e2e-vs-raw-cpu=${fmt(at(1000).e2eCpu / at(1000).rawCpu)} latency-e2e-vs-raw=${fmt(latency.e2e / latency.raw)}\`
 `,
