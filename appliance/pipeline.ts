@@ -7,7 +7,7 @@
  * Output files are written by the caller only after this returns, i.e. after the log holds them.
  */
 import { refusalReason, verdictReasons } from './review-model.js';
-import { sha256Hex } from '../core/bytes.js';
+import { toHex } from '../core/bytes.js';
 import { isColdsignError, makeError, type ErrorCode } from '../core/errors.js';
 import {
   readRequest,
@@ -49,6 +49,7 @@ import {
 } from '../store/records.js';
 import { storedHeads } from '../store/state.js';
 import type { RequestReport } from './api.js';
+import { nativeSha256 } from './native-sha256.js';
 
 export interface PipelineDeps {
   db: ColdsignDb;
@@ -169,6 +170,7 @@ export async function previewInputs(
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
     routeEthSignRequest: await ethSignRouterFor(deps.db, payload),
+    sha256: nativeSha256,
   });
   return { prepared, ...decide(undefined, deps.db, prepared, deps.now()) };
 }
@@ -208,6 +210,7 @@ async function reviewPayload(
     tokens: tokensOf(policy),
     btc: btcPrepareOptions(policy),
     routeEthSignRequest: await ethSignRouterFor(deps.db, payload),
+    sha256: nativeSha256,
   }).catch((error: unknown) => refuseWhileReading(deps, error, now));
   const { decision } = decide(deps.auditor, deps.db, prepared, now);
   // `sign` signs right after the review; its "signing.started" checkpoint covers these entries.
@@ -536,7 +539,7 @@ export async function signBatch(
       made.push({
         a,
         output,
-        digest: sha256Hex(output.bytes),
+        digest: toHex(nativeSha256(output.bytes)),
         path: opts.outputPath ? opts.outputPath(output.suffix) : null,
         signatures: signed.signatures.map((s) => ({ keyLabel: s.key, signature: s.signature })),
       });

@@ -1,9 +1,10 @@
 /**
  * parsePsbt: a request's bytes → a strictly checked PSBT v0 (BIP-174), decoded by bitcoinjs-lib (pure).
  */
-import { crypto as bcrypto, Psbt, Transaction } from 'bitcoinjs-lib';
+import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { makeError, isColdsignError } from '../../core/errors.js';
 import { equalBytes } from '../../core/bytes.js';
+import { hash256With, pureSha256, type Sha256 } from '../../core/hasher.js';
 import { decodePsbtTransport, nativeHex, type PsbtEncoding } from './encoding.js';
 import { keyType, readPsbtMaps, writePsbtMaps, type PsbtMaps } from './maps.js';
 import { isPsbtV2, psbtV2ToV0, type PsbtV2Source } from './psbt-v2.js';
@@ -32,6 +33,13 @@ export interface ParsedPsbt {
   networkHint?: NetworkHint;
   /** BIP-370: the request was a version 2 PSBT (read as its v0 equivalent); the answer is written as v2. */
   v2?: PsbtV2Source;
+  /** The SHA-256 the PSBT was parsed with (txids), used again for its BIP-143 digests when it is signed. */
+  sha256: Sha256;
+}
+
+export interface ParseOptions {
+  /** SHA-256 implementation (core/hasher.ts): the appliance passes Node's native one; default @noble/hashes. */
+  sha256?: Sha256;
 }
 
 const XPUB_MAINNET = 0x0488b21e;
@@ -82,7 +90,7 @@ function inferNetwork(maps: PsbtMaps): NetworkHint | undefined {
 }
 
 /** Core's decodepsbt rule: a non_witness_utxo must be the transaction the input spends (txid and index). */
-function checkPrevouts(psbt: Psbt, tx: Transaction): (Transaction | undefined)[] {
+function checkPrevouts(psbt: Psbt, tx: Transaction, sha256: Sha256): (Transaction | undefined)[] {
   return psbt.data.inputs.map((input, index) => {
     if (!input.nonWitnessUtxo) return undefined;
     let prev: Transaction;
@@ -98,7 +106,7 @@ function checkPrevouts(psbt: Psbt, tx: Transaction): (Transaction | undefined)[]
     }
     const txIn = tx.ins[index]!;
     // txid = double SHA-256 of the non-witness serialization: the bytes as given when they carry no witness.
-    const txid = prev.hasWitnesses() ? prev.getHash() : bcrypto.hash256(input.nonWitnessUtxo);
+    const txid = prev.hasWitnesses() ? prev.getHash() : hash256With(sha256, input.nonWitnessUtxo);
     if (!equalBytes(txid, txIn.hash)) {
       throw makeError(
         'PSBT_UTXO_MISMATCH',
@@ -126,12 +134,13 @@ function checkPrevouts(psbt: Psbt, tx: Transaction): (Transaction | undefined)[]
  * that they are exactly its non-witness serialization (minimal CompactSizes, nothing after), the bytes a
  * txid hashes, so the decoded transaction need not be serialized again.
  */
-function txidOf(unsignedTx: Uint8Array): string {
-  return nativeHex(bcrypto.hash256(unsignedTx).reverse());
+function txidOf(unsignedTx: Uint8Array, sha256: Sha256): string {
+  return nativeHex(hash256With(sha256, unsignedTx).reverse());
 }
 
 /** Decodes and checks a PSBT request: binary, base64 or hex (detected from content), version 0 or 2. */
-export function parsePsbt(input: Uint8Array): ParsedPsbt {
+export function parsePsbt(input: Uint8Array, options: ParseOptions = {}): ParsedPsbt {
+  const sha256 = options.sha256 ?? pureSha256;
   const { bytes: received, encoding } = decodePsbtTransport(input);
   const v2 = isPsbtV2(received) ? psbtV2ToV0(received) : undefined;
   const bytes = v2 ? v2.v0 : received;
@@ -150,17 +159,18 @@ export function parsePsbt(input: Uint8Array): ParsedPsbt {
   }
   // bitcoinjs-lib's cached copy of the unsigned transaction (read-only here).
   const tx = (psbt as unknown as { __CACHE: { __TX: Transaction } }).__CACHE.__TX;
-  const prevTxs = checkPrevouts(psbt, tx);
+  const prevTxs = checkPrevouts(psbt, tx, sha256);
   const parsed: ParsedPsbt = {
     encoding,
     canonical: received,
     maps,
     psbt,
     tx,
-    txid: txidOf(unsignedTx),
+    txid: txidOf(unsignedTx, sha256),
     prevTxs,
     inputCount: shape.inputCount,
     outputCount: shape.outputCount,
+    sha256,
   };
   const hint = inferNetwork(maps);
   if (hint) parsed.networkHint = hint;

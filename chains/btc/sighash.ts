@@ -4,7 +4,8 @@
  * are shared by all inputs under SIGHASH_ALL ("hashPrevouts ... can be cached"); this computes them once
  * per transaction. bitcoinjs-lib's own digest code stays untouched: the signer's cross-check relies on it.
  */
-import { crypto as bcrypto, Transaction } from 'bitcoinjs-lib';
+import { Transaction } from 'bitcoinjs-lib';
+import { hash256With, pureSha256, type Sha256 } from '../../core/hasher.js';
 
 interface Midstate {
   hashPrevouts: Uint8Array;
@@ -57,7 +58,7 @@ function varintSize(n: number): number {
 }
 
 /** BIP-143 items 2, 3 and 8 for SIGHASH_ALL. */
-function midstate(tx: Transaction): Midstate {
+function midstate(tx: Transaction, sha256: Sha256): Midstate {
   const prevouts = new Writer(36 * tx.ins.length);
   const sequences = new Writer(4 * tx.ins.length);
   for (const input of tx.ins) {
@@ -74,9 +75,9 @@ function midstate(tx: Transaction): Midstate {
     outputs.slice(output.script);
   }
   return {
-    hashPrevouts: bcrypto.hash256(prevouts.done()),
-    hashSequence: bcrypto.hash256(sequences.done()),
-    hashOutputs: bcrypto.hash256(outputs.done()),
+    hashPrevouts: hash256With(sha256, prevouts.done()),
+    hashSequence: hash256With(sha256, sequences.done()),
+    hashOutputs: hash256With(sha256, outputs.done()),
   };
 }
 
@@ -87,6 +88,7 @@ function bip143All(
   index: number,
   scriptCode: Uint8Array,
   value: bigint,
+  sha256: Sha256,
 ): Uint8Array {
   const input = tx.ins[index]!;
   const w = new Writer(
@@ -104,15 +106,15 @@ function bip143All(
   w.slice(m.hashOutputs);
   w.u32(tx.locktime);
   w.u32(Transaction.SIGHASH_ALL);
-  return bcrypto.hash256(w.done());
+  return hash256With(sha256, w.done());
 }
 
 const midstates = new WeakMap<Transaction, Midstate>();
 
-function midstateOf(tx: Transaction): Midstate {
+function midstateOf(tx: Transaction, sha256: Sha256): Midstate {
   let m = midstates.get(tx);
   if (!m) {
-    m = midstate(tx);
+    m = midstate(tx, sha256);
     midstates.set(tx, m);
   }
   return m;
@@ -121,6 +123,7 @@ function midstateOf(tx: Transaction): Midstate {
 /**
  * The digest an input signs: BIP-143 for segregated witness v0 (shared hashes cached under SIGHASH_ALL),
  * the legacy algorithm (bitcoinjs-lib hashForSignature) otherwise. `tx` must not change afterwards.
+ * `sha256` (core/hasher.ts) computes the linear BIP-143 digests; bitcoinjs-lib's paths use its own.
  */
 export function sighashFor(
   tx: Transaction,
@@ -129,8 +132,9 @@ export function sighashFor(
   value: bigint,
   hashType: number,
   segwit: boolean,
+  sha256: Sha256 = pureSha256,
 ): Uint8Array {
   if (!segwit) return tx.hashForSignature(index, scriptCode, hashType);
   if (hashType !== Transaction.SIGHASH_ALL) return tx.hashForWitnessV0(index, scriptCode, value, hashType);
-  return bip143All(tx, midstateOf(tx), index, scriptCode, value);
+  return bip143All(tx, midstateOf(tx, sha256), index, scriptCode, value, sha256);
 }

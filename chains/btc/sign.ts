@@ -80,6 +80,7 @@ async function signOne(context: SignContext, request: BtcSignRequest): Promise<M
     request.value,
     request.sighashType,
     request.segwit,
+    parsed.sha256,
   );
   // The DigestSigner contract (core/signer.ts) verifies every signature against this digest and key
   // before returning it (core/signature.ts normalizeSignature): checked once, not again here.

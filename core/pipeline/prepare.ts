@@ -5,7 +5,8 @@
 import type { BtcSigningPlan, ParsedPsbt, SummarizeOptions } from '../../chains/btc/index.js';
 import type { BtcMessagePlan, BtcMessageRequest } from '../../chains/btc/message-request.js';
 import type { EvmSigningPlan, KnownToken, ParsedEvmRequest } from '../../chains/evm/index.js';
-import { sha256Hex } from '../bytes.js';
+import { sha256Hex, toHex } from '../bytes.js';
+import { pureSha256, type Sha256 } from '../hasher.js';
 import { isColdsignError, makeError } from '../errors.js';
 import type { BtcNetwork, KeyRecord } from '../signer.js';
 import type { RequestKind, SigningSummary } from '../summary.js';
@@ -55,6 +56,11 @@ export interface PrepareOptions {
     request: EthSignRequestFields;
     routing: Record<string, unknown>;
   };
+  /**
+   * SHA-256 for the request id and a PSBT's txids and digests (core/hasher.ts): the appliance passes Node's
+   * native one (core/ may not import it); default @noble/hashes.
+   */
+  sha256?: Sha256;
 }
 
 /** Each chain's codec (and its libraries) loads only for a request of that chain. */
@@ -78,7 +84,7 @@ export async function prepareRequest(
   if (routed) summary.details.pairing = routed.routing;
   return {
     chain: 'evm',
-    requestId: sha256Hex(parsed.canonical),
+    requestId: toHex((options.sha256 ?? pureSha256)(parsed.canonical)),
     kind: parsed.kind,
     summary,
     payload,
@@ -129,7 +135,9 @@ function prepareBtc(
   options: PrepareOptions,
   { parsePsbt, summarizePsbt }: typeof import('../../chains/btc/index.js'),
 ): PreparedRequest {
-  const parsed = parsePsbt(payload.psbt);
+  const sha256 = options.sha256 ?? pureSha256;
+  const parsed = parsePsbt(payload.psbt, { sha256 });
+  const requestId = toHex(sha256(parsed.canonical));
   const btcKeys = keys.filter((k) => k.chain === 'btc');
   const networks = [...new Set(btcKeys.map((k) => k.network ?? 'mainnet'))] as BtcNetwork[];
   if (networks.length === 0)
@@ -147,7 +155,7 @@ function prepareBtc(
       );
       return {
         chain: 'btc',
-        requestId: sha256Hex(parsed.canonical),
+        requestId,
         kind: 'psbt',
         summary,
         payload,
@@ -157,7 +165,7 @@ function prepareBtc(
     } catch (error) {
       // A refusal the policy makes while reading (sighash type, unregistered multisig) names the request it refuses.
       if (isColdsignError(error) && error.family === 'policy')
-        throw makeError(error.code, error.message, { ...error.info, requestId: sha256Hex(parsed.canonical) });
+        throw makeError(error.code, error.message, { ...error.info, requestId });
       if (!isColdsignError(error, 'PSBT_NOTHING_TO_SIGN')) throw error;
       lastError = error;
     }
