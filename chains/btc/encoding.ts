@@ -69,10 +69,7 @@ function decodeBase64(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
-/** Lower-case hex of `bytes` by Node's native codec (a JS loop cost ~3 ms per 1,000-input transaction). */
-export function nativeHex(bytes: Uint8Array): string {
-  return nodeBuffer(bytes).toString('hex');
-}
+export { nativeHex } from '../native-hex.js';
 
 /** RFC 4648 §4 base64 with padding (Node's native encoder; a JS loop cost ~20 ms per 1,000-input PSBT). */
 export function encodeBase64(bytes: Uint8Array): string {

@@ -4,7 +4,7 @@
  */
 import { Transaction, dataSlice, getAddress, getBytes, keccak256 } from 'ethers';
 import { concatBytes, equalBytes, fromHex } from '../../core/bytes.js';
-import { hexOf } from './hex.js';
+import { nativeHex } from '../native-hex.js';
 import { makeError } from '../../core/errors.js';
 import { lowS, nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
@@ -148,7 +148,7 @@ export async function signEvm(
   const digestBytes = evmDigestBytes(parsed);
   const compact = await lowSSignature(signer, plan, digestBytes);
   const yParity = yParityToKey(compact, digestBytes, publicKey, verifier);
-  const rs = hexOf(compact);
+  const rs = nativeHex(compact);
   const r = `0x${rs.slice(0, 64)}`;
   const s = `0x${rs.slice(64)}`;
   // EIP-191 / EIP-712 signatures are r‖s‖v with v = 27 + yParity.
@@ -165,9 +165,9 @@ export async function signEvm(
     s: compact.subarray(32),
   });
   return {
-    rawTransaction: `0x${hexOf(rawBytes)}`,
+    rawTransaction: `0x${nativeHex(rawBytes)}`,
     // EIP-2718: the transaction hash is keccak256 of the signed serialization.
-    hash: `0x${hexOf(keccak256Bytes(rawBytes))}`,
+    hash: `0x${nativeHex(keccak256Bytes(rawBytes))}`,
     signature,
     v: v.toString(),
     r,

@@ -5,7 +5,7 @@
 import { hexlify } from 'ethers';
 import { makeError } from '../../core/errors.js';
 import { fromHex } from '../../core/bytes.js';
-import { hexOf } from './hex.js';
+import { nativeHex } from '../native-hex.js';
 import type { KeyRecord } from '../../core/signer.js';
 import type { Movement, SigningSummary } from '../../core/summary.js';
 import { evmKeyPoint, sameAddress } from './address.js';
@@ -72,7 +72,7 @@ function cachedDigest(parsed: ParsedEvmRequest): { bytes: Uint8Array; hex: strin
   let digest = digests.get(parsed);
   if (digest === undefined) {
     const bytes = computeDigest(parsed);
-    digest = { bytes, hex: `0x${hexOf(bytes)}` };
+    digest = { bytes, hex: `0x${nativeHex(bytes)}` };
     digests.set(parsed, digest);
   }
   return digest;

@@ -14,7 +14,7 @@ import {
   type SignedAuthorizationList,
   type TransactionSerializable,
 } from 'viem';
-import { hexOf } from './hex.js';
+import { nativeHex } from '../native-hex.js';
 import { makeError, isColdsignError } from '../../core/errors.js';
 import { checksumLowerHex } from './address.js';
 import type { EvmTxFields } from './types.js';
@@ -213,7 +213,7 @@ export function parseUnsignedTransaction(bytes: Uint8Array): ParsedUnsignedTrans
     throw makeError('INPUT_TOO_LARGE', `The transaction is larger than ${MAX_TX_BYTES} bytes.`);
   const txType = txTypeOf(bytes);
   const list = rlpFields(bytes, txType);
-  const hex = `0x${hexOf(bytes)}` as Hex;
+  const hex = `0x${nativeHex(bytes)}` as Hex;
   // EIP-155: the legacy chainId is the 7th field; typed transactions carry it first (EIP-2718).
   const chainIdField = rlpInteger(list[txType === 0 ? 6 : 0]);
   // EIP-155 / EIP-2930: chainId 0 is valid on every chain. Named before the other fields are read (viem
