@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Interface, Transaction } from 'ethers';
+import { encodeFunctionData, parseAbi, serializeTransaction } from 'viem';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,28 +63,27 @@ export function writeSection(name: string, title: string, body: string): void {
 
 /** USDC on Ethereum mainnet: the token contract of the ERC-20 transfers below. */
 export const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
-const erc20 = new Interface(['function transfer(address to, uint256 amount)']);
+const erc20 = parseAbi(['function transfer(address to, uint256 amount)']);
 
 /**
  * `n` unsigned EIP-1559 ERC-20 transfers on chain 1 (USDC.transfer to a random recipient each, distinct amounts,
- * nonces and fee caps), serialized by ethers as 0x hex: the request set of the EVM benchmarks.
+ * nonces and fee caps), serialized by viem as 0x hex: the request set of the EVM benchmarks.
  */
 export function erc20Transfers(n: number): `0x${string}`[] {
-  return Array.from(
-    { length: n },
-    (_, i) =>
-      Transaction.from({
-        type: 2,
-        chainId: 1n,
-        nonce: i,
-        to: USDC,
-        gasLimit: 65_000n,
-        maxFeePerGas: 30_000_000_000n + BigInt(i),
-        maxPriorityFeePerGas: 1_000_000_000n,
-        data: erc20.encodeFunctionData('transfer', [
-          `0x${Buffer.from(randomBytes(20)).toString('hex')}`,
-          BigInt(1 + i) * 1_000_000n,
-        ]),
-      }).unsignedSerialized as `0x${string}`,
+  return Array.from({ length: n }, (_, i) =>
+    serializeTransaction({
+      type: 'eip1559',
+      chainId: 1,
+      nonce: i,
+      to: USDC,
+      gas: 65_000n,
+      maxFeePerGas: 30_000_000_000n + BigInt(i),
+      maxPriorityFeePerGas: 1_000_000_000n,
+      data: encodeFunctionData({
+        abi: erc20,
+        functionName: 'transfer',
+        args: [`0x${Buffer.from(randomBytes(20)).toString('hex')}`, BigInt(1 + i) * 1_000_000n],
+      }),
+    }),
   );
 }

@@ -2,13 +2,13 @@
  * Signing EVM requests through the DigestSigner (pure): the chain computes the digest, the HSM signs it,
  * and nothing leaves until the signature recovers to the key's public key (hence its address).
  */
-import { Transaction, dataSlice, getAddress, getBytes, keccak256 } from 'ethers';
+import { parseTransaction, serializeTransaction, type Hex, type TransactionSerializable } from 'viem';
 import { concatBytes, equalBytes, fromHex } from '../../core/bytes.js';
 import { nativeHex } from '../native-hex.js';
 import { makeError } from '../../core/errors.js';
 import { lowS, nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
-import { evmKeyPoint, sameAddress } from './address.js';
+import { checksumLowerHex, evmKeyPoint, sameAddress } from './address.js';
 import { keccak256Bytes } from './keccak.js';
 import { appendSignature } from './signed-tx.js';
 import { evmDigest, evmDigestBytes } from './summarize.js';
@@ -24,7 +24,7 @@ function invalidSignature(message: string, cause?: unknown): never {
   throw makeError('EVM_SIGNATURE_INVALID', message, {}, cause);
 }
 
-/** Yellow Paper ecrecover: the lower-case address whose key produced the compact r‖s with yParity over `digest`, or null. */
+/** Yellow Paper ecrecover: the lower-case address (no 0x) whose key produced r‖s with yParity over `digest`, or null. */
 function recoverSigner(
   digest: Uint8Array,
   compact: Uint8Array,
@@ -33,50 +33,66 @@ function recoverSigner(
 ): string | null {
   const publicKey = verifier.recover(compact, yParity, digest);
   if (!publicKey || publicKey.length !== 65) return null;
-  return dataSlice(keccak256(publicKey.subarray(1)), 12);
+  return nativeHex(keccak256Bytes(publicKey.subarray(1)).subarray(12));
+}
+
+/** A signature scalar (RLP integer, at most 32 bytes) as a 32-byte big-endian word, or null when it is longer. */
+function scalarWord(hex: string): Uint8Array | null {
+  const digits = hex.slice(2);
+  if (digits.length > 64 || !/^[0-9a-f]*$/i.test(digits)) return null;
+  return fromHex(digits.padStart(64, '0'));
 }
 
 /**
  * Verifies a signed transaction against what was reviewed: EIP-155 chain id (legacy v = chainId·2+35/36; v 27/28
  * and chainId 0 refused), EIP-2 low-S, the unsigned content, and the recovered sender. Returns sender and hash.
+ * Decoding and the unsigned re-serialization are viem's (the codec of the signing path).
  */
 export function verifySignedTransaction(
   raw: string,
   expected: { chainId: bigint; address?: string; unsigned?: string },
   verifier: Secp256k1Verifier = nobleVerifier,
 ): { from: string; hash: string } {
-  let tx: Transaction;
+  let tx: ReturnType<typeof parseTransaction>;
+  let unsigned: string;
   try {
-    tx = Transaction.from(raw);
+    tx = parseTransaction(raw as Hex);
+    // The signed payload (EIP-155 / EIP-2718): the same fields without the signature.
+    const { r: _r, s: _s, v: _v, yParity: _y, ...fields } = tx;
+    unsigned = serializeTransaction(fields as TransactionSerializable);
   } catch (error) {
     invalidSignature('The signed transaction does not decode (malformed RLP or signature values).', error);
   }
-  const sig = tx.signature;
-  if (!sig) invalidSignature('The transaction carries no signature.');
+  if (tx.r === undefined || tx.s === undefined || tx.yParity === undefined)
+    invalidSignature('The transaction carries no signature.');
   // EIP-155: chainId 0 (or a pre-EIP-155 v of 27/28) can be replayed on every chain.
-  if (tx.chainId === 0n)
+  const chainId = BigInt(tx.chainId ?? 0);
+  if (chainId === 0n)
     invalidSignature('The signature commits to no chain id (EIP-155 replay protection missing).');
-  if (tx.chainId !== expected.chainId)
-    invalidSignature(`The signature is for chain ${tx.chainId}, not chain ${expected.chainId}.`);
+  if (chainId !== expected.chainId)
+    invalidSignature(`The signature is for chain ${chainId}, not chain ${expected.chainId}.`);
+  const r = scalarWord(tx.r);
+  const s = scalarWord(tx.s);
+  if (r === null || s === null) invalidSignature('The signature has an r or s value longer than 32 bytes.');
   // EIP-2: 0 < s ≤ secp256k1n / 2; r ≠ 0.
-  const s = BigInt(sig._s);
-  if (s === 0n || s > HALF_ORDER) invalidSignature('The signature has a high or zero s value (EIP-2).');
-  if (BigInt(sig.r) === 0n) invalidSignature('The signature has a zero r value.');
-  const unsigned = tx.unsignedSerialized;
+  const sValue = BigInt(`0x${nativeHex(s)}`);
+  if (sValue === 0n || sValue > HALF_ORDER)
+    invalidSignature('The signature has a high or zero s value (EIP-2).');
+  if (r.every((byte) => byte === 0)) invalidSignature('The signature has a zero r value.');
   if (expected.unsigned !== undefined && unsigned !== expected.unsigned)
     invalidSignature('The signed transaction differs from the reviewed one.');
   const recovered = recoverSigner(
-    getBytes(keccak256(unsigned)),
-    getBytes(`${sig.r}${sig._s.slice(2)}`),
-    sig.yParity,
+    keccak256Bytes(fromHex(unsigned.slice(2))),
+    concatBytes(r, s),
+    tx.yParity === 1 ? 1 : 0,
     verifier,
   );
   if (recovered === null) invalidSignature('The signature does not recover to any address.');
-  const from = getAddress(recovered);
+  const from = checksumLowerHex(recovered);
   if (expected.address !== undefined && !sameAddress(from, expected.address))
     invalidSignature(`The signature recovers to ${from}, not ${expected.address}.`);
   // EIP-2718: the transaction hash is keccak256 of the signed serialization.
-  return { from, hash: keccak256(raw) };
+  return { from, hash: `0x${nativeHex(keccak256Bytes(fromHex(raw.slice(2))))}` };
 }
 
 /**
