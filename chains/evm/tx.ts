@@ -1,7 +1,8 @@
 /**
  * Unsigned EVM transactions (pure): legacy with EIP-155 chainId, EIP-2930 (type 1), EIP-1559 (type 2),
- * EIP-7702 (type 4). RLP and field decoding are viem's (several times faster than ethers' on the signing path,
- * docs/bench/evm-codec.md); this module enforces the appliance's rules. ethers builds transactions from JSON fields.
+ * EIP-7702 (type 4). RLP decoding is viem's (several times faster than ethers' on the signing path,
+ * docs/bench/evm-codec.md); the fields of a plain canonical transaction are read from that one decoded list, the
+ * rest are viem's parse; this module enforces the appliance's rules. ethers builds transactions from JSON fields.
  */
 import { Signature, Transaction, getBytes, verifyAuthorization, type TransactionLike } from 'ethers';
 import {
@@ -221,6 +222,13 @@ export function parseUnsignedTransaction(bytes: Uint8Array): ParsedUnsignedTrans
   if (chainIdField === 0n)
     throw makeError('EVM_CHAIN_ID_MISSING', 'The transaction has chainId 0, which is valid on every chain.');
   if (chainIdField === undefined) fieldsInvalid('the chainId is not an integer');
+  // Parse, don't guess: only the canonical encoding (no leading zeros, minimal lengths) is signed. A plain one is
+  // read from the RLP list already decoded; the rest goes through viem's parse and re-serialization.
+  if (isPlainCanonical(list, txType)) {
+    const fields = plainFields(list as string[], txType as PlainTxType, chainIdField);
+    const chainId = checkFields(fields, txType);
+    return { fields, txType, chainId, unsigned: hex, bytes: bytes.slice() };
+  }
   let parsed: ViemTransaction;
   try {
     parsed = parseTransaction(hex) as ViemTransaction;
@@ -230,8 +238,6 @@ export function parseUnsignedTransaction(bytes: Uint8Array): ParsedUnsignedTrans
   const fields = reviewedFields(parsed, chainIdField);
   const chainId = checkFields(fields, txType);
   checkAuthorizationSignatures(list, txType);
-  // Parse, don't guess: only the canonical encoding (no leading zeros, minimal lengths) is signed.
-  if (isPlainCanonical(list, txType)) return { fields, txType, chainId, unsigned: hex, bytes: bytes.slice() };
   let reserialized: string;
   try {
     reserialized = serializeTransaction(parsed);
@@ -262,7 +268,7 @@ const ACCESS_LIST_FIELD: Record<number, number> = { 1: 7, 2: 8 };
 
 /**
  * Whether a legacy, EIP-2930 or EIP-1559 transaction without access-list entries is the one canonical encoding of
- * the fields viem parsed, which is what re-serializing them and comparing would show (and costs a serialization):
+ * its fields, which is what re-serializing them and comparing would show (and costs a serialization):
  * viem's RLP decoder already refused non-minimal lengths and trailing bytes, so what remains is that every field is
  * a byte string and every integer is minimal (Yellow Paper, Appendix B: no leading zero byte; zero is empty).
  * False sends the transaction to the re-serialization (access lists, EIP-7702, anything not canonical).
@@ -279,6 +285,47 @@ function isPlainCanonical(list: RlpItem[], txType: SupportedTxType): boolean {
   }
   for (const at of integers) if ((list[at] as string).startsWith('00', 2)) return false;
   return true;
+}
+
+type PlainTxType = 0 | 1 | 2;
+
+/** RLP positions of the fields of an unsigned legacy (EIP-155), EIP-2930 and EIP-1559 transaction. */
+const PLAIN_LAYOUT: Record<
+  PlainTxType,
+  { nonce: number; gasPrice?: number; maxPriorityFee?: number; maxFee?: number; gas: number; to: number }
+> = {
+  0: { nonce: 0, gasPrice: 1, gas: 2, to: 3 },
+  1: { nonce: 1, gasPrice: 2, gas: 3, to: 4 },
+  2: { nonce: 1, maxPriorityFee: 2, maxFee: 3, gas: 4, to: 5 },
+};
+
+/**
+ * The reviewed fields of a plain canonical transaction (isPlainCanonical) read from its RLP list, with the checks
+ * viem's parse makes on them (a `to` of 20 bytes or empty; a nonce that is a safe JavaScript number); value and
+ * data follow `to`. checkFields makes the range checks afterwards, as on viem's result.
+ */
+function plainFields(list: string[], txType: PlainTxType, chainId: bigint): EvmTxFields {
+  const at = PLAIN_LAYOUT[txType];
+  const integer = (position: number | undefined): bigint | null =>
+    position === undefined ? null : rlpInteger(list[position])!;
+  const nonce = integer(at.nonce)!;
+  if (nonce > BigInt(Number.MAX_SAFE_INTEGER)) fieldsInvalid('the nonce is larger than 2^53 - 1');
+  const to = list[at.to]!;
+  // Yellow Paper: `to` is a 20-byte address, or empty for a contract creation.
+  if (to !== '0x' && to.length !== 42) fieldsInvalid('`to` is not a 20-byte address');
+  return {
+    chainId,
+    nonce: Number(nonce),
+    gasLimit: integer(at.gas)!,
+    gasPrice: integer(at.gasPrice),
+    maxFeePerGas: integer(at.maxFee),
+    maxPriorityFeePerGas: integer(at.maxPriorityFee),
+    to: to === '0x' ? null : checksumLowerHex(to.slice(2)),
+    value: integer(at.to + 1)!,
+    data: list[at.to + 2]!,
+    accessList: txType === 0 ? null : [],
+    authorizationList: null,
+  };
 }
 
 /** EIP-7702 authorization tuples: 6 fields, y_parity 0 or 1, r and s at most 32 bytes (as ethers reads them). */
