@@ -250,8 +250,8 @@ signEvm takes the HSM's raw r‖s (\`signRaw\`), makes it low-S, recovers the ke
 that gives another key, verifies the signature under the key (then yParity is 1): one recovery and half a verify
 per transaction on average. It appends (yParity, r, s) to the reviewed bytes (the list's items are copied, only its
 header is rewritten) and hashes the result with hash-wasm's keccak-256 (WebAssembly), which also makes the digest
-and the EIP-55 checksums of the recipient and the token contract. Transaction parsing is viem's
-(docs/bench/evm-codec.md); the ERC-20 arguments are read from the canonical 32-byte words; each key's public key
+and the EIP-55 checksums of the recipient and the token contract. RLP decoding is viem's (docs/bench/evm-codec.md),
+and a plain transaction's fields are read from that one decode (no second parse); the ERC-20 arguments are read from the canonical 32-byte words; each key's public key
 and address are derived once, the digest once per request.
 
 Goal (issue 16): at most 1.5x raw signing at the same concurrency — **${pipeMs / rawMs <= 1.5 ? 'met' : 'not met'}** in this run (load
