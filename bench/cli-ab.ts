@@ -4,7 +4,8 @@
  * and the minimum of wall time and of process CPU (user + system, children included) per case and launcher.
  *   npx tsx bench/cli-ab.ts before=/path/to/copy/bin/coldsign after=bin/coldsign
  * A launcher is a copy of bin/coldsign with its dist/bundle/ beside it (and node_modules reachable from it).
- * AB_ROUNDS (default 10) sets the rounds, AB_CASES (default help,sign1,sign500) the cases.
+ * AB_ROUNDS (default 10) sets the rounds, AB_CASES (default help,sign1,sign500) the cases; with AB_PROFILE=DIR every
+ * process also writes a V8 CPU profile to DIR/<case>/<build>/ for bench/cli-profile.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -35,11 +36,16 @@ const argsOf: Record<string, string[]> = {
 };
 
 /** One process: wall ms measured here, CPU ms from /usr/bin/time (user + system). */
-function measure(launcher: string, args: string[]): { wall: number; cpu: number } {
+function measure(launcher: string, args: string[], profileDir?: string): { wall: number; cpu: number } {
   const start = performance.now();
   const result = spawnSync(
     '/usr/bin/time',
-    ['-f', '%U %S', '-o', timeFile, process.execPath, launcher, ...args],
+    [
+      ...['-f', '%U %S', '-o', timeFile, process.execPath],
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      launcher,
+      ...args,
+    ],
     { env: bench.env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   const wall = performance.now() - start;
@@ -57,7 +63,8 @@ for (let round = 0; round < ROUNDS; round++)
       const launcher = launchers[(i + round) % launchers.length]!;
       const key = `${name}\t${launcher.name}`;
       const entry = samples.get(key) ?? { wall: [], cpu: [] };
-      const { wall, cpu } = measure(launcher.path, argsOf[name]!);
+      const profileDir = process.env.AB_PROFILE && join(process.env.AB_PROFILE, name, launcher.name);
+      const { wall, cpu } = measure(launcher.path, argsOf[name]!, profileDir);
       entry.wall.push(wall);
       entry.cpu.push(cpu);
       samples.set(key, entry);
