@@ -3,7 +3,9 @@
  * launcher, in an order that rotates by round, so machine load falls on all builds alike. Prints the median
  * and the minimum of wall time and of process CPU (user + system, children included) per case and launcher.
  *   npx tsx bench/cli-ab.ts before=/path/to/copy/bin/coldsign after=bin/coldsign
- * A launcher is a copy of bin/coldsign with its dist/bundle/ beside it (and node_modules reachable from it).
+ *   npx tsx bench/cli-ab.ts plain=bin/coldsign 'flagged=--min-semi-space-size=16 bin/coldsign'
+ * A launcher is a copy of bin/coldsign with its dist/bundle/ beside it (and node_modules reachable from it), optionally
+ * preceded by Node options (space-separated) to run it with.
  * AB_ROUNDS (default 10) sets the rounds, AB_CASES (default help,sign1,sign500) the cases; with AB_PROFILE=DIR every
  * process also writes a V8 CPU profile to DIR/<case>/<build>/ for bench/cli-profile.ts.
  */
@@ -15,14 +17,17 @@ import { makeBenchHome } from './cli-home.js';
 import { percentile } from './support.js';
 
 const launchers = process.argv.slice(2).map((arg) => {
-  const [name, path] = arg.split('=');
-  if (!name || !path) throw new Error(`expected NAME=LAUNCHER, got ${arg}`);
-  return { name, path: resolve(path) };
+  const [name, ...rest] = arg.split('=');
+  const words = rest.join('=').split(' ').filter(Boolean);
+  const path = words.pop();
+  if (!name || !path) throw new Error(`expected NAME=[NODE_OPTION ...] LAUNCHER, got ${arg}`);
+  return { name, path: resolve(path), nodeOptions: words };
 });
 if (launchers.length === 0) {
   console.error('usage: npx tsx bench/cli-ab.ts NAME=LAUNCHER [NAME=LAUNCHER ...]');
   process.exit(2);
 }
+type Launcher = (typeof launchers)[number];
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 10);
 const CASES = (process.env.AB_CASES ?? 'help,sign1,sign500').split(',');
 
@@ -36,21 +41,22 @@ const argsOf: Record<string, string[]> = {
 };
 
 /** One process: wall ms measured here, CPU ms from /usr/bin/time (user + system). */
-function measure(launcher: string, args: string[], profileDir?: string): { wall: number; cpu: number } {
+function measure(launcher: Launcher, args: string[], profileDir?: string): { wall: number; cpu: number } {
   const start = performance.now();
   const result = spawnSync(
     '/usr/bin/time',
     [
       ...['-f', '%U %S', '-o', timeFile, process.execPath],
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      launcher,
+      ...launcher.nodeOptions,
+      launcher.path,
       ...args,
     ],
     { env: bench.env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   const wall = performance.now() - start;
   if (result.status !== 0)
-    throw new Error(`${launcher} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+    throw new Error(`${launcher.path} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
   const [user, system] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
   return { wall, cpu: (user! + system!) * 1000 };
 }
@@ -64,7 +70,7 @@ for (let round = 0; round < ROUNDS; round++)
       const key = `${name}\t${launcher.name}`;
       const entry = samples.get(key) ?? { wall: [], cpu: [] };
       const profileDir = process.env.AB_PROFILE && join(process.env.AB_PROFILE, name, launcher.name);
-      const { wall, cpu } = measure(launcher.path, argsOf[name]!, profileDir);
+      const { wall, cpu } = measure(launcher, argsOf[name]!, profileDir);
       entry.wall.push(wall);
       entry.cpu.push(cpu);
       samples.set(key, entry);
