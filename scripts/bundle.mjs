@@ -43,6 +43,42 @@ const englishOnlyZodLocales = {
   },
 };
 
+/**
+ * esbuild splits the bundle into chunks by which entries reach each *file*, and viem's index file reaches
+ * ~120 of viem's modules: a module that imports one function from `viem` ends up loading the chunk of everything
+ * the EVM code uses from it. The Bitcoin review and the allowlist check need only EIP-55 `checksumAddress`, and
+ * the display units only `formatUnits`, so these importers get viem's own files for those two functions, read
+ * past viem's index. A Bitcoin sign then no longer loads 148 KB of viem, ox and abitype. A file not listed here
+ * keeps importing viem's index; a listed file that imports any other name from viem fails the build ("No
+ * matching export").
+ */
+const viemForNonEvmCode = {
+  name: 'viem-two-functions',
+  setup(plugin) {
+    const viemIndex = createRequire(join(root, 'package.json')).resolve('viem');
+    const esmDir = join(dirname(viemIndex), '..', '_esm');
+    const files = {
+      checksumAddress: join(esmDir, 'utils', 'address', 'getAddress.js'),
+      formatUnits: join(esmDir, 'utils', 'unit', 'formatUnits.js'),
+    };
+    for (const file of Object.values(files))
+      if (!existsSync(file)) throw new Error(`viem has moved ${file}; update scripts/bundle.mjs`);
+    const importers =
+      /[\\/](appliance[\\/]review-words|policy[\\/]allowlist-checks|chains[\\/]evm[\\/]units)\.ts$/;
+    plugin.onResolve({ filter: /^viem$/ }, (args) =>
+      importers.test(args.importer)
+        ? { path: 'viem-two-functions', namespace: 'viem-two-functions' }
+        : undefined,
+    );
+    plugin.onLoad({ filter: /.*/, namespace: 'viem-two-functions' }, () => ({
+      contents: Object.entries(files)
+        .map(([name, file]) => `export { ${name} } from ${JSON.stringify(file)};`)
+        .join('\n'),
+      resolveDir: root,
+    }));
+  },
+};
+
 if (existsSync(outdir) && !isBundleDir(outdir)) {
   console.error(`${outdir} holds files that are not a CLI bundle; nothing was built or removed.`);
   process.exit(2);
@@ -68,7 +104,7 @@ try {
     banner: {
       js: "import { createRequire as __coldsignRequire } from 'node:module'; const require = __coldsignRequire(import.meta.url);",
     },
-    plugins: [englishOnlyZodLocales],
+    plugins: [englishOnlyZodLocales, viemForNonEvmCode],
     // Less source for V8 to parse at every start-up; identifiers keep their names (no minifyIdentifiers),
     // and the source maps still point into the TypeScript.
     minifyWhitespace: true,
