@@ -3,7 +3,8 @@
  * every structural fault gets its own code, and written back byte for byte.
  */
 import { makeError } from '../../core/errors.js';
-import { nativeHex, PSBT_MAGIC } from './encoding.js';
+import { PSBT_MAGIC } from './encoding.js';
+import { toHex } from '../../core/bytes.js';
 
 export interface KeyValue {
   /** <keytype><keydata> */
@@ -89,7 +90,7 @@ export function readMap(reader: Reader, scope: Scope, index: number): KeyValue[]
     const value = reader.take(valueLength);
     // BIP-174: <keytype> is a CompactSize and must be minimally encoded.
     new Reader(key).compactSize();
-    const id = nativeHex(key);
+    const id = toHex(key);
     if (seen.has(id)) {
       const where = scope === 'global' ? 'global map' : `${scope} ${index}`;
       throw makeError('PSBT_DUPLICATE_KEY', `The PSBT repeats the key ${id.slice(0, 16)} in its ${where}.`, {
