@@ -41,6 +41,12 @@ export class Reader {
     return out;
   }
 
+  /** Moves past `n` bytes without a view of them. */
+  skip(n: number): void {
+    if (n > this.remaining) throw new Truncated();
+    this.offset += n;
+  }
+
   byte(): number {
     return this.take(1)[0]!;
   }
@@ -104,7 +110,9 @@ export function readMap(reader: Reader, scope: Scope, index: number): KeyValue[]
 }
 
 export function keyType(record: KeyValue): number {
-  return new Reader(record.key).compactSize();
+  const first = record.key[0];
+  // A one-byte CompactSize (every type BIP-174 defines) needs no reader.
+  return first !== undefined && first < 0xfd ? first : new Reader(record.key).compactSize();
 }
 
 /** BIP-174 §"Unsigned Transaction": network serialization without witnesses, empty scriptSigs. */

@@ -24,28 +24,29 @@ export interface PrevTx {
 /** Thrown for bytes that are not one well-formed transaction; the caller names the input. */
 export class MalformedPrevTx extends Error {}
 
-function amountOf(bytes: Uint8Array): bigint {
-  return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigInt64(0, true);
+function amountOf(reader: Reader): bigint {
+  const low = reader.uint32();
+  return BigInt.asIntN(64, (BigInt(reader.uint32()) << 32n) | BigInt(low));
 }
 
 export function readPrevTx(bytes: Uint8Array, sha256: Sha256): PrevTx {
   const reader = new Reader(bytes);
   try {
-    reader.take(4); // version
+    reader.skip(4); // version
     // BIP-144: marker 0x00 and flag 0x01 after the version announce witnesses (bitcoinjs-lib reads the same).
     const segwit = bytes[4] === 0x00 && bytes[5] === 0x01;
-    if (segwit) reader.take(2);
+    if (segwit) reader.skip(2);
     const bodyStart = reader.offset;
     const inputCount = reader.compactSize();
     for (let i = 0; i < inputCount; i++) {
-      reader.take(36); // prevout
-      reader.take(reader.compactSize()); // scriptSig
-      reader.take(4); // sequence
+      reader.skip(36); // prevout
+      reader.skip(reader.compactSize()); // scriptSig
+      reader.skip(4); // sequence
     }
     const outputCount = reader.compactSize();
     const outs: PrevTxOutput[] = [];
     for (let i = 0; i < outputCount; i++) {
-      const value = amountOf(reader.take(8));
+      const value = amountOf(reader);
       outs.push({ value, script: reader.take(reader.compactSize()) });
     }
     const bodyEnd = reader.offset;
@@ -54,12 +55,12 @@ export function readPrevTx(bytes: Uint8Array, sha256: Sha256): PrevTx {
       for (let i = 0; i < inputCount; i++) {
         const count = reader.compactSize();
         items += count;
-        for (let j = 0; j < count; j++) reader.take(reader.compactSize());
+        for (let j = 0; j < count; j++) reader.skip(reader.compactSize());
       }
       // BIP-144: a transaction whose witnesses are all empty must use the non-witness serialization.
       if (items === 0) throw new MalformedPrevTx('superfluous witness data');
     }
-    reader.take(4); // locktime
+    reader.skip(4); // locktime
     if (reader.remaining !== 0) throw new MalformedPrevTx('unexpected data after the locktime');
     // The txid commits to the serialization without marker, flag and witnesses (BIP-144).
     const stripped = segwit
