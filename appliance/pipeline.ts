@@ -316,13 +316,15 @@ function announcedSigner(
   onProgress?: (done: number, total: number) => void,
 ): DigestSigner {
   const total = announcement.signatures.length;
-  const digests = announcement.signatures.flatMap((s) => (s.digest ? [s.digest.replace(/^0x/, '')] : []));
+  // Only EVM announcements name digests (Bitcoin's name inputs): only those are compared, by a set.
+  const digests = new Set(
+    announcement.signatures.flatMap((s) => (s.digest ? [s.digest.replace(/^0x/, '')] : [])),
+  );
   let started = 0;
   let done = 0;
   const announced = async <T>(digest: Uint8Array, sign: () => Promise<T>): Promise<T> => {
     started += 1;
-    const hex = Buffer.from(digest).toString('hex');
-    if (started > total || (digests.length > 0 && !digests.includes(hex))) {
+    if (started > total || (digests.size > 0 && !digests.has(toHex(digest)))) {
       throw makeError('INTERNAL', 'A signature that was not announced in the audit log was refused.');
     }
     const signature = await sign();

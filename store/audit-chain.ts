@@ -109,7 +109,7 @@ export function verifyCheckpointSignature(checkpoint: AuditCheckpoint, publicKey
 
 /** RFC 8785 form of an audit payload; refuses fields that could hold a secret and values JSON cannot carry. */
 export function canonicalPayload(payload: unknown): string {
-  rejectSecrets(payload, '');
+  rejectSecrets(payload);
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw makeError('INTERNAL', 'An audit payload must be a JSON object.');
   }
@@ -126,16 +126,40 @@ export function canonicalPayload(payload: unknown): string {
  */
 const REQUEST_CONTENT_FIELDS = new Set(['summary', 'details', 'document', 'message', 'typedData']);
 
-function rejectSecrets(value: unknown, path: string): void {
+/** Verdicts of field names already judged (a payload repeats the same few names across its arrays). */
+const secretNameVerdicts = new Map<string, boolean>();
+
+function isSecretName(key: string): boolean {
+  let verdict = secretNameVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = wordsOf(key).some((word) => SECRET_WORDS.has(word));
+    if (secretNameVerdicts.size < 4096) secretNameVerdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+/** `path` is the field names down to `value`, joined only when a field is refused. */
+function rejectSecrets(value: unknown, path: string[] = []): void {
   if (typeof value !== 'object' || value === null) return;
-  for (const [key, inner] of Object.entries(value)) {
-    if (!Array.isArray(value) && wordsOf(key).some((word) => SECRET_WORDS.has(word))) {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      path.push(String(i));
+      rejectSecrets(value[i], path);
+      path.pop();
+    }
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    if (isSecretName(key)) {
       throw makeError(
         'AUDIT_SECRET_REFUSED',
-        `The audit log refuses the field "${path}${key}": it may hold a secret.`,
+        `The audit log refuses the field "${[...path, key].join('.')}": it may hold a secret.`,
       );
     }
-    if (!REQUEST_CONTENT_FIELDS.has(key)) rejectSecrets(inner, `${path}${key}.`);
+    if (REQUEST_CONTENT_FIELDS.has(key)) continue;
+    path.push(key);
+    rejectSecrets((value as Record<string, unknown>)[key], path);
+    path.pop();
   }
 }
 

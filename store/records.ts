@@ -5,6 +5,7 @@
  * (store/state.ts); requests, decisions and signatures are plain records for display and export.
  */
 import { makeError } from '../core/errors.js';
+import { canonicalJson } from '../policy/canonical.js';
 import type { Chain, KeyRecord } from '../core/signer.js';
 import type { Decision, RequestKind, SigningSummary } from '../core/summary.js';
 import type { Approval } from '../policy/approvals.js';
@@ -41,6 +42,8 @@ export interface SignedOutput {
 export function recordRequest(tx: AuditTx, request: RequestRecord, now: Date): void {
   if (!/^[0-9a-f]{64}$/.test(request.requestId))
     throw makeError('INTERNAL', 'A request id is 64 lower-case hex characters.');
+  const head = { requestId: request.requestId, chain: request.chain, kind: request.kind };
+  const entry = tx.append('request', { ...head, summary: request.summary });
   tx.db
     .statement(
       'INSERT OR IGNORE INTO requests (request_id, chain, kind, summary, canonical, created_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -49,16 +52,19 @@ export function recordRequest(tx: AuditTx, request: RequestRecord, now: Date): v
       request.requestId,
       request.chain,
       request.kind,
-      JSON.stringify(request.summary),
+      summaryText(entry.payload, head) ?? JSON.stringify(request.summary),
       request.canonical ?? null,
       now.toISOString(),
     );
-  tx.append('request', {
-    requestId: request.requestId,
-    chain: request.chain,
-    kind: request.kind,
-    summary: request.summary,
-  });
+}
+
+/**
+ * The summary's JSON as the entry's RFC 8785 payload already holds it: "summary" sorts after the other three
+ * names (JCS §3.2.3), so it is the payload's last member and is serialized once for both the log and the table.
+ */
+function summaryText(payload: string, head: Record<string, string>): string | undefined {
+  const prefix = `${canonicalJson(head).slice(0, -1)},"summary":`;
+  return payload.startsWith(prefix) && payload.endsWith('}') ? payload.slice(prefix.length, -1) : undefined;
 }
 
 export function recordDecision(

@@ -69,8 +69,6 @@ function decodeBase64(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
-export { nativeHex } from '../native-hex.js';
-
 /** RFC 4648 §4 base64 with padding (Node's native encoder; a JS loop cost ~20 ms per 1,000-input PSBT). */
 export function encodeBase64(bytes: Uint8Array): string {
   return nodeBuffer(bytes).toString('base64');

@@ -3,7 +3,8 @@
  * every structural fault gets its own code, and written back byte for byte.
  */
 import { makeError } from '../../core/errors.js';
-import { nativeHex, PSBT_MAGIC } from './encoding.js';
+import { PSBT_MAGIC } from './encoding.js';
+import { toHex } from '../../core/bytes.js';
 
 export interface KeyValue {
   /** <keytype><keydata> */
@@ -38,6 +39,12 @@ export class Reader {
     const out = this.bytes.subarray(this.offset, this.offset + n);
     this.offset += n;
     return out;
+  }
+
+  /** Moves past `n` bytes without a view of them. */
+  skip(n: number): void {
+    if (n > this.remaining) throw new Truncated();
+    this.offset += n;
   }
 
   byte(): number {
@@ -89,7 +96,7 @@ export function readMap(reader: Reader, scope: Scope, index: number): KeyValue[]
     const value = reader.take(valueLength);
     // BIP-174: <keytype> is a CompactSize and must be minimally encoded.
     new Reader(key).compactSize();
-    const id = nativeHex(key);
+    const id = toHex(key);
     if (seen.has(id)) {
       const where = scope === 'global' ? 'global map' : `${scope} ${index}`;
       throw makeError('PSBT_DUPLICATE_KEY', `The PSBT repeats the key ${id.slice(0, 16)} in its ${where}.`, {
@@ -103,7 +110,9 @@ export function readMap(reader: Reader, scope: Scope, index: number): KeyValue[]
 }
 
 export function keyType(record: KeyValue): number {
-  return new Reader(record.key).compactSize();
+  const first = record.key[0];
+  // A one-byte CompactSize (every type BIP-174 defines) needs no reader.
+  return first !== undefined && first < 0xfd ? first : new Reader(record.key).compactSize();
 }
 
 /** BIP-174 §"Unsigned Transaction": network serialization without witnesses, empty scriptSigs. */

@@ -3,10 +3,11 @@
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { makeError, isColdsignError } from '../../core/errors.js';
-import { equalBytes } from '../../core/bytes.js';
+import { equalBytes, toHex } from '../../core/bytes.js';
 import { hash256With, pureSha256, type Sha256 } from '../../core/hasher.js';
-import { decodePsbtTransport, nativeHex, type PsbtEncoding } from './encoding.js';
+import { decodePsbtTransport, type PsbtEncoding } from './encoding.js';
 import { keyType, readPsbtMaps, writePsbtMaps, type PsbtMaps } from './maps.js';
+import { readPrevTx, type PrevTx } from './prev-tx.js';
 import { isPsbtV2, psbtV2ToV0, type PsbtV2Source } from './psbt-v2.js';
 
 /** What a PSBT says about its network: 'mainnet', or 'test' for testnet, signet and regtest alike. */
@@ -28,7 +29,7 @@ export interface ParsedPsbt {
   inputCount: number;
   outputCount: number;
   /** Decoded non_witness_utxo of each input (undefined when the input has none). */
-  prevTxs: (Transaction | undefined)[];
+  prevTxs: (PrevTx | undefined)[];
   /** Network suggested by xpub versions or BIP-44/49/84 coin types, when any is present. */
   networkHint?: NetworkHint;
   /** BIP-370: the request was a version 2 PSBT (read as its v0 equivalent); the answer is written as v2. */
@@ -90,12 +91,12 @@ function inferNetwork(maps: PsbtMaps): NetworkHint | undefined {
 }
 
 /** Core's decodepsbt rule: a non_witness_utxo must be the transaction the input spends (txid and index). */
-function checkPrevouts(psbt: Psbt, tx: Transaction, sha256: Sha256): (Transaction | undefined)[] {
+function checkPrevouts(psbt: Psbt, tx: Transaction, sha256: Sha256): (PrevTx | undefined)[] {
   return psbt.data.inputs.map((input, index) => {
     if (!input.nonWitnessUtxo) return undefined;
-    let prev: Transaction;
+    let prev: PrevTx;
     try {
-      prev = Transaction.fromBuffer(input.nonWitnessUtxo);
+      prev = readPrevTx(input.nonWitnessUtxo, sha256);
     } catch (cause) {
       throw makeError(
         'PSBT_INVALID',
@@ -105,9 +106,7 @@ function checkPrevouts(psbt: Psbt, tx: Transaction, sha256: Sha256): (Transactio
       );
     }
     const txIn = tx.ins[index]!;
-    // txid = double SHA-256 of the non-witness serialization: the bytes as given when they carry no witness.
-    const txid = prev.hasWitnesses() ? prev.getHash() : hash256With(sha256, input.nonWitnessUtxo);
-    if (!equalBytes(txid, txIn.hash)) {
+    if (!equalBytes(prev.hash, txIn.hash)) {
       throw makeError(
         'PSBT_UTXO_MISMATCH',
         `The previous transaction given for input ${index} is not the one it spends (txid differs).`,
@@ -135,7 +134,7 @@ function checkPrevouts(psbt: Psbt, tx: Transaction, sha256: Sha256): (Transactio
  * txid hashes, so the decoded transaction need not be serialized again.
  */
 function txidOf(unsignedTx: Uint8Array, sha256: Sha256): string {
-  return nativeHex(hash256With(sha256, unsignedTx).reverse());
+  return toHex(hash256With(sha256, unsignedTx).reverse());
 }
 
 /** Decodes and checks a PSBT request: binary, base64 or hex (detected from content), version 0 or 2. */

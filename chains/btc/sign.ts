@@ -8,10 +8,10 @@
  */
 import type { Psbt } from 'bitcoinjs-lib';
 import { makeError, isColdsignError } from '../../core/errors.js';
-import { concatBytes, equalBytes } from '../../core/bytes.js';
+import { concatBytes, equalBytes, toHex } from '../../core/bytes.js';
 import { nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';
-import { encodePsbtTransport, nativeHex, type PsbtEncoding } from './encoding.js';
+import { encodePsbtTransport, type PsbtEncoding } from './encoding.js';
 import { extractTransaction, finalScriptsOf, type FinalScripts } from './finalize.js';
 import { writePsbtMaps } from './maps.js';
 import type { ParsedPsbt } from './parse.js';
@@ -93,8 +93,8 @@ async function signOne(context: SignContext, request: BtcSignRequest): Promise<M
   };
   addPartialSignature(parsed.psbt, made);
   crossCheck(parsed, made, context.verifier, context.crossChecked);
-  made.hex = nativeHex(made.signature);
-  made.publicKeyHex = nativeHex(request.publicKey);
+  made.hex = toHex(made.signature);
+  made.publicKeyHex = toHex(request.publicKey);
   if (context.finalize) made.final = finalScriptsOf(request, made.signature);
   return made;
 }
@@ -221,7 +221,7 @@ export async function signPsbt(
   if (context.finalize) {
     finals = new Map(made.map(({ request, final }) => [request.input, final!]));
     const tx = extractTransaction(parsed.psbt, parsed.tx, finals);
-    result.finalTxHex = nativeHex(tx.toBuffer());
+    result.finalTxHex = toHex(tx.toBuffer());
     // A txid hashes the non-witness serialization: with every scriptSig still empty (native segwit), that is
     // the unsigned transaction, whose txid is known; otherwise it is computed again.
     result.txid = tx.ins.every((txIn) => txIn.script.length === 0) ? parsed.txid : tx.getId();

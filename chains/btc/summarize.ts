@@ -5,7 +5,7 @@
 import { address as baddress, payments, type Psbt } from 'bitcoinjs-lib';
 import type { RegisteredWallet } from '../../core/btc-wallet.js';
 import { makeError } from '../../core/errors.js';
-import { equalBytes, fromHex } from '../../core/bytes.js';
+import { equalBytes, fromHex, toHex } from '../../core/bytes.js';
 import { uncompressPublicKey } from '../../core/signature.js';
 import type { BtcNetwork, KeyRecord } from '../../core/signer.js';
 import {
@@ -15,7 +15,6 @@ import {
   type SigningSummary,
 } from '../../core/summary.js';
 import { btcOutputScript, BTC_SCRIPT_TYPES } from './address.js';
-import { nativeHex } from './encoding.js';
 import { networkParams } from './network.js';
 import type { ParsedPsbt } from './parse.js';
 import {
@@ -121,7 +120,7 @@ function materialOf(publicKeyHex: string): {
       material = {
         publicKey,
         uncompressed: uncompressPublicKey(publicKey),
-        scripts: BTC_SCRIPT_TYPES.map((type) => nativeHex(btcOutputScript(publicKey, type))),
+        scripts: BTC_SCRIPT_TYPES.map((type) => toHex(btcOutputScript(publicKey, type))),
       };
     } catch (cause) {
       throw makeError(
@@ -261,7 +260,7 @@ function changeOf(
   singleKeyScripts: Map<string, string>,
   wallets: Map<string, RegisteredWallet>,
 ): { label: string; wallet?: string } | undefined {
-  const hex = nativeHex(script);
+  const hex = toHex(script);
   const single = singleKeyScripts.get(hex);
   if (single) return { label: single };
   const wallet = wallets.get(hex);
@@ -275,7 +274,7 @@ function changeOf(
 /** BIP-174 Updater for an address-only watch-only wallet: P2SH of our key's P2WPKH needs no redeem script. */
 function ourNestedRedeemScript(prevoutScript: Uint8Array, ourKeys: OurKey[]): Uint8Array | undefined {
   if (!isP2sh(prevoutScript)) return undefined;
-  const hex = nativeHex(prevoutScript);
+  const hex = toHex(prevoutScript);
   const key = ourKeys.find((k) => k.scripts[1] === hex);
   return key ? payments.p2wpkh({ pubkey: key.publicKey }).output : undefined;
 }
@@ -325,7 +324,7 @@ export function summarizePsbt(
   const ourKeys: OurKey[] = keys
     .filter((k) => k.chain === 'btc' && (k.network === undefined || k.network === network))
     .map((record) => ({ record, ...materialOf(record.publicKey.toLowerCase()) }));
-  const byHex = new Map(ourKeys.map((k) => [nativeHex(k.publicKey), k]));
+  const byHex = new Map(ourKeys.map((k) => [toHex(k.publicKey), k]));
   const candidates = ourKeys.map((k) => k.publicKey);
   const wallets = new Map(
     (options.wallets ?? []).filter((w) => w.network === network).map((w) => [w.script, w]),
@@ -352,7 +351,7 @@ export function summarizePsbt(
       );
     }
     // Scripts the PSBT left out are taken from the registered wallet or our own key (BIP-174 Updater role).
-    const wallet = wallets.get(nativeHex(prev.script));
+    const wallet = wallets.get(toHex(prev.script));
     const supplied: { redeemScript?: Uint8Array; witnessScript?: Uint8Array } = {};
     const redeemScript =
       input.redeemScript ?? wallet?.redeemScript ?? ourNestedRedeemScript(prev.script, ourKeys);
@@ -361,15 +360,15 @@ export function summarizePsbt(
     if (!input.witnessScript && witnessScript) supplied.witnessScript = witnessScript;
     const template = spendTemplate(prev.script, redeemScript, witnessScript, candidates);
     const inTemplate = template.pubkeys
-      .map((pk) => byHex.get(nativeHex(pk)))
+      .map((pk) => byHex.get(toHex(pk)))
       .filter((k): k is OurKey => k !== undefined);
     const inDerivation = (input.bip32Derivation ?? [])
-      .map((d) => byHex.get(nativeHex(d.pubkey)))
+      .map((d) => byHex.get(toHex(d.pubkey)))
       .filter((k): k is OurKey => !!k);
     const finalized = finalizedSize(input);
     const fact: InputFacts = {
       index,
-      txid: nativeHex(Uint8Array.from(txIn.hash).reverse()),
+      txid: toHex(Uint8Array.from(txIn.hash).reverse()),
       vout: txIn.index,
       sats: prev.value,
       verified: prev.verified,
@@ -416,11 +415,11 @@ export function summarizePsbt(
         `Input ${index} asks for SIGHASH_${SIGHASH_NAMES[fact.sighashType]}: parts of the transaction can change after signing.`,
       );
     }
-    const signed = new Set((input.partialSig ?? []).map((p) => nativeHex(p.pubkey)));
+    const signed = new Set((input.partialSig ?? []).map((p) => toHex(p.pubkey)));
     // An input we signed before is left for the coordinator to finalize (nothing new to add to it).
-    if (inTemplate.every((key) => signed.has(nativeHex(key.publicKey)))) everyInputSingleAndComplete = false;
+    if (inTemplate.every((key) => signed.has(toHex(key.publicKey)))) everyInputSingleAndComplete = false;
     for (const key of inTemplate) {
-      if (signed.has(nativeHex(key.publicKey))) continue;
+      if (signed.has(toHex(key.publicKey))) continue;
       requests.push({
         input: index,
         label: key.record.label,

@@ -3,8 +3,7 @@
  * and nothing leaves until the signature recovers to the key's public key (hence its address).
  */
 import { parseTransaction, serializeTransaction, type Hex, type TransactionSerializable } from 'viem';
-import { concatBytes, equalBytes, fromHex } from '../../core/bytes.js';
-import { nativeHex } from '../native-hex.js';
+import { concatBytes, equalBytes, fromHex, toHex as nativeHex } from '../../core/bytes.js';
 import { makeError } from '../../core/errors.js';
 import { lowS, nobleVerifier, type Secp256k1Verifier } from '../../core/signature.js';
 import type { DigestSigner } from '../../core/signer.js';

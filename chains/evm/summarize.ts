@@ -4,8 +4,7 @@
  */
 import { hexlify } from 'ethers';
 import { makeError } from '../../core/errors.js';
-import { fromHex } from '../../core/bytes.js';
-import { nativeHex } from '../native-hex.js';
+import { fromHex, toHex as nativeHex } from '../../core/bytes.js';
 import type { KeyRecord } from '../../core/signer.js';
 import type { Movement, SigningSummary } from '../../core/summary.js';
 import { evmKeyPoint, sameAddress } from './address.js';

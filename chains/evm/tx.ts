@@ -15,7 +15,7 @@ import {
   type SignedAuthorizationList,
   type TransactionSerializable,
 } from 'viem';
-import { nativeHex } from '../native-hex.js';
+import { toHex as nativeHex } from '../../core/bytes.js';
 import { makeError, isColdsignError } from '../../core/errors.js';
 import { checksumLowerHex } from './address.js';
 import type { EvmTxFields } from './types.js';

@@ -5,7 +5,7 @@
 import type { BtcSigningPlan, ParsedPsbt, SummarizeOptions } from '../../chains/btc/index.js';
 import type { BtcMessagePlan, BtcMessageRequest } from '../../chains/btc/message-request.js';
 import type { EvmSigningPlan, KnownToken, ParsedEvmRequest } from '../../chains/evm/index.js';
-import { sha256Hex, toHex } from '../bytes.js';
+import { toHex } from '../bytes.js';
 import { pureSha256, type Sha256 } from '../hasher.js';
 import { isColdsignError, makeError } from '../errors.js';
 import type { BtcNetwork, KeyRecord } from '../signer.js';
@@ -63,13 +63,18 @@ export interface PrepareOptions {
   sha256?: Sha256;
 }
 
+/** SPEC.md `requestId`: hex SHA-256 of the canonical request bytes, by the hasher the caller injects. */
+function requestIdOf(canonical: Uint8Array, options: PrepareOptions): string {
+  return toHex((options.sha256 ?? pureSha256)(canonical));
+}
+
 /** Each chain's codec (and its libraries) loads only for a request of that chain. */
 export async function prepareRequest(
   payload: RequestPayload,
   keys: KeyRecord[],
   options: PrepareOptions,
 ): Promise<PreparedRequest> {
-  if ('messageRequest' in payload) return prepareBtcMessage(payload, keys);
+  if ('messageRequest' in payload) return prepareBtcMessage(payload, keys, options);
   if (payload.chain === 'btc')
     return prepareBtc(payload, keys, options, await import('../../chains/btc/index.js'));
   const { fromEthSignRequest, parseEvmRequest, summarizeEvm } = await import('../../chains/evm/index.js');
@@ -84,7 +89,7 @@ export async function prepareRequest(
   if (routed) summary.details.pairing = routed.routing;
   return {
     chain: 'evm',
-    requestId: toHex((options.sha256 ?? pureSha256)(parsed.canonical)),
+    requestId: requestIdOf(parsed.canonical, options),
     kind: parsed.kind,
     summary,
     payload,
@@ -111,6 +116,7 @@ function routeRequest(
 async function prepareBtcMessage(
   payload: Extract<RequestPayload, { messageRequest: Uint8Array }>,
   keys: KeyRecord[],
+  options: PrepareOptions,
 ): Promise<PreparedRequest> {
   const { canonicalBtcMessage, parseBtcMessageRequest, planBtcMessage, summarizeBtcMessage } =
     await import('../../chains/btc/message-request.js');
@@ -119,7 +125,7 @@ async function prepareBtcMessage(
   const canonical = canonicalBtcMessage(request, plan);
   return {
     chain: 'btc',
-    requestId: sha256Hex(canonical),
+    requestId: requestIdOf(canonical, options),
     kind: 'message',
     summary: summarizeBtcMessage(request, plan),
     payload,
@@ -137,7 +143,7 @@ function prepareBtc(
 ): PreparedRequest {
   const sha256 = options.sha256 ?? pureSha256;
   const parsed = parsePsbt(payload.psbt, { sha256 });
-  const requestId = toHex(sha256(parsed.canonical));
+  const requestId = requestIdOf(parsed.canonical, options);
   const btcKeys = keys.filter((k) => k.chain === 'btc');
   const networks = [...new Set(btcKeys.map((k) => k.network ?? 'mainnet'))] as BtcNetwork[];
   if (networks.length === 0)

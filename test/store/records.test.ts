@@ -143,4 +143,29 @@ describe('records of signing operations', () => {
     });
     expect((await auditor.verify()).ok).toBe(true);
   });
+
+  it('stores a request summary as the same JSON its audit entry holds (names needing escapes, unicode)', async () => {
+    const requestId = 'ab'.repeat(32);
+    const at = new Date('2026-04-01T10:00:00.000Z');
+    const summary = {
+      ...btcTransfer([{ to: EXCHANGE, sat: 1234n }]),
+      warnings: ['quote " and backslash \\ and \u2028 and é', '{"summary":1}'],
+    };
+    await auditor.commit(at, (tx) =>
+      recordRequest(tx, { requestId, chain: 'btc', kind: 'psbt', summary }, at),
+    );
+    const row = db.sqlite.prepare('SELECT summary FROM requests WHERE request_id = ?').get(requestId) as {
+      summary: string;
+    };
+    const entry = db.sqlite
+      .prepare("SELECT payload FROM audit_log WHERE type = 'request' ORDER BY seq DESC LIMIT 1")
+      .get() as { payload: string };
+    expect(JSON.parse(row.summary)).toEqual(JSON.parse(JSON.stringify(summary)));
+    expect(JSON.parse(entry.payload)).toEqual({
+      requestId,
+      chain: 'btc',
+      kind: 'psbt',
+      summary: JSON.parse(row.summary),
+    });
+  });
 });
