@@ -66,7 +66,9 @@ export class HsmAnchorKeys {
     this.profile.checkKeyId(id);
     const template = anchorTemplate(label, id);
     if (this.profile.facts.copyObjects) {
-      const copied = await this.pool.run('C_GenerateKey', (session) => this.generateByCopy(session, template));
+      const copied = await this.pool.run('C_GenerateKey', (session) =>
+        this.generateByCopy(session, template),
+      );
       if (copied) return { handle: copied, id };
     }
     const handle = await this.pool.run('C_GenerateKey', (session) =>
