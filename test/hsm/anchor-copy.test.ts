@@ -58,37 +58,32 @@ afterAll(() => {
 
 const id = (n: number) => Uint8Array.from({ length: 60 }, (_, i) => (i === 59 ? n : 0x40));
 
-/** Every object with the anchor label, token and session objects alike, with the flags that matter. */
+/** Every anchor-like key with this label (token and this process's session objects alike), with its flags. */
 async function labelled(label: string) {
-  return hsm.pool.run('C_FindObjects', (session) => {
-    hsm.pkcs11.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: label }]);
-    let handles: Buffer[];
-    try {
-      handles = hsm.pkcs11.C_FindObjects(session, 100);
-    } finally {
-      hsm.pkcs11.C_FindObjectsFinal(session);
-    }
-    return handles.map((handle) => {
-      const read = hsm.pkcs11.C_GetAttributeValue(session, handle, [
-        { type: pkcs11js.CKA_TOKEN },
-        { type: pkcs11js.CKA_SENSITIVE },
-        { type: pkcs11js.CKA_EXTRACTABLE },
-        { type: pkcs11js.CKA_PRIVATE },
-        { type: pkcs11js.CKA_ENCRYPT },
-        { type: pkcs11js.CKA_ID },
-      ]);
-      const flag = (i: number) => (read[i]!.value as Buffer)[0];
+  const keys = await hsm.anchors.list(label);
+  return hsm.pool.run('C_GetAttributeValue', (session) =>
+    keys.map(({ handle, id: keyId }) => {
+      const flags = hsm.pkcs11
+        .C_GetAttributeValue(session, handle, [
+          { type: pkcs11js.CKA_TOKEN },
+          { type: pkcs11js.CKA_SENSITIVE },
+          { type: pkcs11js.CKA_EXTRACTABLE },
+          { type: pkcs11js.CKA_PRIVATE },
+          { type: pkcs11js.CKA_ENCRYPT },
+        ])
+        .map((attribute) => (attribute.value as Buffer)[0]);
+      const [token, sensitive, extractable, isPrivate, encrypt] = flags;
       return {
         handle,
-        token: flag(0),
-        sensitive: flag(1),
-        extractable: flag(2),
-        private: flag(3),
-        encrypt: flag(4),
-        id: Buffer.from(read[5]!.value as Buffer).toString('hex'),
+        token,
+        sensitive,
+        extractable,
+        private: isPrivate,
+        encrypt,
+        id: Buffer.from(keyId).toString('hex'),
       };
-    });
-  });
+    }),
+  );
 }
 
 describe('anchor keys made by copy (SoftHSM2 profile)', () => {
@@ -113,29 +108,23 @@ describe('anchor keys made by copy (SoftHSM2 profile)', () => {
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
   });
 
-  it('C_CopyObject refused (injected through the module wrapper): the token key is generated directly, no session key left', async () => {
-    mode = 'refuse';
-    copies = 0;
-    const label = 'copy-case-refused';
-    const key = await hsm.anchors.generate(label, id(3));
-    expect(copies).toBe(1);
-    const objects = await labelled(label);
-    expect(objects).toHaveLength(1);
-    expect(objects[0]).toMatchObject({ token: 1, sensitive: 1, extractable: 0, private: 1 });
-    expect(objects[0]!.handle.equals(key.handle)).toBe(true);
-  });
-
-  it('a copy that is not what was asked (made extractable, injected through the module wrapper) is destroyed and the key generated directly', async () => {
-    mode = 'extractable-copy';
-    copies = 0;
-    const label = 'copy-case-stripped';
-    const key = await hsm.anchors.generate(label, id(4));
-    expect(copies).toBe(1);
-    const objects = await labelled(label);
-    expect(objects).toHaveLength(1);
-    expect(objects[0]).toMatchObject({ token: 1, sensitive: 1, extractable: 0 });
-    expect(objects[0]!.handle.equals(key.handle)).toBe(true);
-  });
+  const fallbacks: Array<[CopyMode, string]> = [
+    ['refuse', 'C_CopyObject refused'],
+    ['extractable-copy', 'a copy that is not what was asked (made extractable) is destroyed:'],
+  ];
+  for (const [injected, what] of fallbacks) {
+    it(`${what} (injected through the module wrapper): the token key is generated directly, nothing else left`, async () => {
+      mode = injected;
+      copies = 0;
+      const label = `copy-case-${injected}`;
+      const key = await hsm.anchors.generate(label, id(3));
+      expect(copies).toBe(1);
+      const objects = await labelled(label);
+      expect(objects).toHaveLength(1);
+      expect(objects[0]).toMatchObject({ token: 1, sensitive: 1, extractable: 0, private: 1 });
+      expect(objects[0]!.handle.equals(key.handle)).toBe(true);
+    });
+  }
 
   it('an auditor over copied anchors: every pin write leaves one anchor, and a reopened home verifies it', async () => {
     mode = 'copy';
