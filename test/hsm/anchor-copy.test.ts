@@ -4,7 +4,7 @@
  * rests on is checked here: each anchor has its own fresh secret (never a copy of an earlier anchor), the token key
  * carries the whole anchor template, no session key is left behind (a process that dies before the copy leaves
  * nothing on the token), and when C_CopyObject is refused or the copy is not what was asked the token key is
- * generated directly. Refusing C_CopyObject or stripping the copy's flags is injected through the module wrapper
+ * generated directly. Refusing C_CopyObject or relabelling the copy is injected through the module wrapper
  * (SoftHSM2 cannot be made to refuse one call): the test names say so.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,7 +17,7 @@ import { AUDIT_ANCHOR_LABEL, openHsmAuditor } from '../../store/audit-hsm.js';
 import { openDatabase } from '../../store/database.js';
 import { createTestToken, TEST_PIN, type TestToken } from '../support/softhsm.js';
 
-type CopyMode = 'copy' | 'refuse' | 'extractable-copy';
+type CopyMode = 'copy' | 'refuse' | 'relabelled-copy';
 
 let token: TestToken;
 let hsm: Hsm;
@@ -34,10 +34,10 @@ beforeAll(() => {
             return (session: Buffer, object: Buffer, template: pkcs11js.Template) => {
               copies += 1;
               if (mode === 'refuse') throw new Error('CKR_FUNCTION_NOT_SUPPORTED:84 (injected)');
-              // A copy that ignores part of the template: it comes out extractable.
+              // A copy that is not what was asked: it comes out with another label.
               const asked =
-                mode === 'extractable-copy'
-                  ? [...template, { type: pkcs11js.CKA_EXTRACTABLE, value: true }]
+                mode === 'relabelled-copy'
+                  ? [...template, { type: pkcs11js.CKA_LABEL, value: RELABELLED }]
                   : template;
               return target.C_CopyObject(session, object, asked);
             };
@@ -56,6 +56,7 @@ afterAll(() => {
   token?.cleanup();
 });
 
+const RELABELLED = 'copy-case-relabelled-by-the-hsm';
 const id = (n: number) => Uint8Array.from({ length: 60 }, (_, i) => (i === 59 ? n : 0x40));
 
 /** Every anchor-like key with this label (token and this process's session objects alike), with its flags. */
@@ -110,7 +111,7 @@ describe('anchor keys made by copy (SoftHSM2 profile)', () => {
 
   const fallbacks: Array<[CopyMode, string]> = [
     ['refuse', 'C_CopyObject refused'],
-    ['extractable-copy', 'a copy that is not what was asked (made extractable) is destroyed:'],
+    ['relabelled-copy', 'a copy that is not what was asked (another label) is destroyed:'],
   ];
   for (const [injected, what] of fallbacks) {
     it(`${what} (injected through the module wrapper): the token key is generated directly, nothing else left`, async () => {
@@ -123,6 +124,7 @@ describe('anchor keys made by copy (SoftHSM2 profile)', () => {
       expect(objects).toHaveLength(1);
       expect(objects[0]).toMatchObject({ token: 1, sensitive: 1, extractable: 0, private: 1 });
       expect(objects[0]!.handle.equals(key.handle)).toBe(true);
+      expect(await labelled(RELABELLED)).toHaveLength(0);
     });
   }
 
