@@ -21,6 +21,9 @@ export interface AnchorKey {
 /** HMAC-SHA-256 output length (RFC 4231). */
 export const ANCHOR_MAC_BYTES = 32;
 
+/** Label of the session key an anchor key is copied from (never an anchor's label). */
+const PENDING_LABEL = 'coldsign-audit-anchor-pending';
+
 /** Secret length of an anchor key: 32 bytes, the HMAC-SHA-256 block-size-safe key length. */
 const ANCHOR_KEY_BYTES = 32;
 
@@ -56,7 +59,8 @@ export class HsmAnchorKeys {
    * Generates a new anchor key with `label` and `id` (both fixed for its life). The generation runs off the
    * event loop (a token object is written, tens of milliseconds on SoftHSM2), so the caller's other work
    * can go on meanwhile. Where the profile has C_CopyObject (SoftHSM2), the key is generated as a session
-   * object and copied onto the token (CKA_TOKEN false → true, PKCS#11 v2.40 §5.7), then the session object is
+   * object under another label and no id, and copied onto the token with the anchor's label and id (CKA_TOKEN
+   * false → true, CKA_LABEL and CKA_ID are modifiable: PKCS#11 v2.40 §5.7, §4.4), then the session object is
    * destroyed: the same fresh secret and attributes in one token write, several times faster on SoftHSM2
    * (docs/audit.md, "What the pin writes of a sign cost"). The copy is read back and must be the token key
    * asked for, or it is destroyed and a token key is generated directly.
@@ -79,7 +83,13 @@ export class HsmAnchorKeys {
 
   /** A session key copied onto the token (undefined when the HSM refuses or the copy is not what was asked). */
   private async generateByCopy(session: Buffer, template: pkcs11js.Template): Promise<Buffer | undefined> {
-    const asSession = template.map((a) => (a.type === pkcs11js.CKA_TOKEN ? { ...a, value: false } : a));
+    // The session key carries neither the anchor's label nor its id, so no listing of anchors can ever see it.
+    const naming = new Set<number>([pkcs11js.CKA_TOKEN, pkcs11js.CKA_LABEL, pkcs11js.CKA_ID]);
+    const asSession = [
+      ...template.filter((a) => !naming.has(a.type)),
+      { type: pkcs11js.CKA_TOKEN, value: false },
+      { type: pkcs11js.CKA_LABEL, value: PENDING_LABEL },
+    ];
     const transient = await this.pkcs11.C_GenerateKeyAsync(
       session,
       { mechanism: pkcs11js.CKM_GENERIC_SECRET_KEY_GEN },
@@ -87,7 +97,11 @@ export class HsmAnchorKeys {
     );
     let copy: Buffer | undefined;
     try {
-      copy = this.pkcs11.C_CopyObject(session, transient, [{ type: pkcs11js.CKA_TOKEN, value: true }]);
+      copy = this.pkcs11.C_CopyObject(
+        session,
+        transient,
+        template.filter((a) => naming.has(a.type)),
+      );
       if (!this.hasTemplate(session, copy, template)) {
         this.pkcs11.C_DestroyObject(session, copy);
         copy = undefined;

@@ -56,6 +56,8 @@ afterAll(() => {
   token?.cleanup();
 });
 
+/** The label of the session key an anchor is copied from (hsm/anchor-keys.ts). */
+const PENDING = 'coldsign-audit-anchor-pending';
 const RELABELLED = 'copy-case-relabelled-by-the-hsm';
 const id = (n: number) => Uint8Array.from({ length: 60 }, (_, i) => (i === 59 ? n : 0x40));
 
@@ -103,6 +105,7 @@ describe('anchor keys made by copy (SoftHSM2 profile)', () => {
     expect(objects.map((o) => o.id).sort()).toEqual(
       [Buffer.from(id(1)).toString('hex'), Buffer.from(id(2)).toString('hex')].sort(),
     );
+    expect(await labelled(PENDING)).toHaveLength(0);
     // Fresh secrets: the same data gives different MACs under the two anchors.
     const data = Uint8Array.from([1, 2, 3]);
     const [a, b] = [await hsm.anchors.hmac(first, data), await hsm.anchors.hmac(second, data)];
@@ -146,7 +149,7 @@ describe('anchor keys made by copy (SoftHSM2 profile)', () => {
   });
 
   it('a process killed (SIGKILL) between generating the session key and copying it leaves nothing on the token', async () => {
-    const label = 'copy-case-killed';
+    const label = PENDING; // the label the product gives the session key before copying it
     // The child generates the session key exactly as the anchor does, says so, and is killed before any copy.
     const child = `
       const pkcs11js = require(${JSON.stringify(createRequire(import.meta.url).resolve('pkcs11js'))});
