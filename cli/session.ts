@@ -19,11 +19,17 @@ export async function withSession<T>(
   }
   return withCliWriter(({ pin }) =>
     useSession(new ApplianceSession(), async (session) => {
-      const { head, auditWarning } = await session.unlock(pin!);
-      showUnlockedHead(head);
-      // Not for `audit verify` itself, which is the remedy.
-      if (auditWarning && !options.fullVerify) process.stderr.write(`warning: ${auditWarning}\n`);
-      return fn(session);
+      try {
+        const { head, auditWarning } = await session.unlock(pin!);
+        showUnlockedHead(head);
+        // Not for `audit verify` itself, which is the remedy.
+        if (auditWarning && !options.fullVerify) process.stderr.write(`warning: ${auditWarning}\n`);
+        return await fn(session);
+      } finally {
+        // Non-fatal audit problems met along the way (a pin an unfinished review could not close) are said, like
+        // the unlock's audit warning, whatever the command's outcome. Only an unlocked session writes the pin.
+        for (const warning of session.takeAuditWarnings()) process.stderr.write(`warning: ${warning}\n`);
+      }
     }),
   );
 }
@@ -36,9 +42,6 @@ async function useSession<T>(
   try {
     return await fn(session);
   } finally {
-    // Non-fatal audit problems met along the way (a pin an unfinished review could not close) are said, like the
-    // unlock's audit warning, whatever the command's outcome.
-    for (const warning of session.takeAuditWarnings()) process.stderr.write(`warning: ${warning}\n`);
     await session.close();
   }
 }

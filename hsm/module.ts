@@ -17,6 +17,13 @@ interface LoadedModule {
 /** By real path. */
 const loaded = new Map<string, LoadedModule>();
 
+/**
+ * The real path each spelling resolved to, kept only while that library is loaded: a loaded library stays mapped
+ * and initialized whatever happens to its file, so a further lease through the same spelling needs no file-system
+ * look-up. Forgotten when the library is finalized, so a later first lease checks the file again.
+ */
+const resolved = new Map<string, string>();
+
 /** One user's hold on a loaded library: `pkcs11` stays initialized until every lease is released. */
 export interface ModuleLease {
   readonly pkcs11: pkcs11js.PKCS11;
@@ -44,11 +51,10 @@ export function setModuleWrapper(wrap: ModuleWrapper | undefined): void {
 
 /** Leases the initialized library at `path` (loaded and initialized by the first lease); release it once. */
 export function acquireModule(path: string): ModuleLease {
-  if (!existsSync(path)) {
-    throw makeError('HSM_MODULE_NOT_FOUND', `The PKCS#11 module ${path} does not exist.`, { module: path });
-  }
-  const key = realPath(path);
+  const known = resolved.get(path);
+  const key = known !== undefined && loaded.has(known) ? known : resolveModule(path);
   const entry = loaded.get(key) ?? load(path, key);
+  resolved.set(path, key);
   entry.users += 1;
   let held = true;
   return {
@@ -59,6 +65,14 @@ export function acquireModule(path: string): ModuleLease {
       releaseEntry(key, entry);
     },
   };
+}
+
+/** The library's real path, or HSM_MODULE_NOT_FOUND when there is no file at `path`. */
+function resolveModule(path: string): string {
+  if (!existsSync(path)) {
+    throw makeError('HSM_MODULE_NOT_FOUND', `The PKCS#11 module ${path} does not exist.`, { module: path });
+  }
+  return realPath(path);
 }
 
 function load(path: string, key: string): LoadedModule {
@@ -91,6 +105,7 @@ function releaseEntry(key: string, entry: LoadedModule): void {
   entry.users -= 1;
   if (entry.users > 0 || loaded.get(key) !== entry) return;
   loaded.delete(key);
+  for (const [spelling, target] of resolved) if (target === key) resolved.delete(spelling);
   try {
     entry.pkcs11.C_Finalize();
   } catch {
@@ -102,6 +117,8 @@ function releaseEntry(key: string, entry: LoadedModule): void {
 
 /** Number of leases held on the library at `path` (0 when it is not loaded); tests. */
 export function moduleLeases(path: string): number {
+  const known = resolved.get(path);
+  if (known !== undefined && loaded.has(known)) return loaded.get(known)!.users;
   if (!existsSync(path)) return 0;
   return loaded.get(realPath(path))?.users ?? 0;
 }

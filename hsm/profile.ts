@@ -19,6 +19,12 @@ export interface ProfileFacts {
   dataObjects: boolean;
   /** C_SetAttributeValue on keys (CloudHSM SDK 5: attributes change only through its CLI). */
   setAttributes: boolean;
+  /**
+   * C_CopyObject, with CKA_TOKEN changed from false to true (PKCS#11 v2.40 §5.7): an anchor key is generated as a
+   * session object and copied onto the token, several times faster on SoftHSM2 than generating a token key.
+   * CloudHSM SDK 5 does not list C_CopyObject among its operations.
+   */
+  copyObjects: boolean;
   /** The login is shared by every application on the host: a second C_Login says "already logged in". */
   sharedLogin: boolean;
   /** C_Login's user PIN must be `<crypto-user>:<password>`. */
@@ -47,6 +53,7 @@ const FACTS: Record<HsmProfileName, ProfileFacts> = {
     readOnlySessions: true,
     dataObjects: true,
     setAttributes: true,
+    copyObjects: true,
     sharedLogin: false,
     userColonPin: false,
     uniqueKeyIds: false,
@@ -60,6 +67,7 @@ const FACTS: Record<HsmProfileName, ProfileFacts> = {
     readOnlySessions: false,
     dataObjects: false,
     setAttributes: false,
+    copyObjects: false,
     sharedLogin: true,
     userColonPin: true,
     uniqueKeyIds: true,
@@ -73,6 +81,7 @@ const FACTS: Record<HsmProfileName, ProfileFacts> = {
     readOnlySessions: true,
     dataObjects: false,
     setAttributes: false,
+    copyObjects: false,
     sharedLogin: true,
     userColonPin: false,
     uniqueKeyIds: true,

@@ -5,7 +5,7 @@
  * the library through another path (a symlink), and nobody has to await `Hsm.released` first.
  */
 import { randomBytes } from 'node:crypto';
-import { symlinkSync } from 'node:fs';
+import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,5 +99,22 @@ describe('PKCS#11 library leases: close then reopen in one process', () => {
       other.release();
     }
     expect(moduleLeases(token.module)).toBe(0);
+  });
+
+  it('a spelling is looked up on the file system only while its library is not loaded: leased again after its symlink is removed, refused once the library is finalized', () => {
+    const spelling = join(token.home, 'short-lived-pkcs11-module.so');
+    symlinkSync(token.module, spelling);
+    const first = acquireModule(spelling);
+    rmSync(spelling);
+    const second = acquireModule(spelling);
+    try {
+      expect(second.pkcs11).toBe(first.pkcs11);
+      expect(moduleLeases(token.module)).toBe(2);
+    } finally {
+      first.release();
+      second.release();
+    }
+    expect(moduleLeases(token.module)).toBe(0);
+    expect(() => acquireModule(spelling)).toThrow(expect.objectContaining({ code: 'HSM_MODULE_NOT_FOUND' }));
   });
 });
