@@ -107,15 +107,23 @@ export class HsmAnchorKeys {
         copy = undefined;
       }
     } catch {
-      copy = undefined; // C_CopyObject refused: a token key is generated directly
+      // C_CopyObject refused, or the copy could not be read back: no copy may stay under the anchor's label and
+      // id beside the token key generated directly instead.
+      if (copy) this.destroyQuietly(session, copy);
+      copy = undefined;
     } finally {
-      try {
-        this.pkcs11.C_DestroyObject(session, transient);
-      } catch {
-        // a session object: it is gone at the latest when the session closes
-      }
+      // a session object: it is gone at the latest when the session closes
+      this.destroyQuietly(session, transient);
     }
     return copy;
+  }
+
+  private destroyQuietly(session: Buffer, handle: Buffer): void {
+    try {
+      this.pkcs11.C_DestroyObject(session, handle);
+    } catch {
+      // already gone, or the session ended
+    }
   }
 
   /** The object carries every attribute of `template` (booleans, numbers, label and id as given). */

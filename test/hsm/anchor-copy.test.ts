@@ -4,7 +4,8 @@
  * rests on is checked here: each anchor has its own fresh secret (never a copy of an earlier anchor), the token key
  * carries the whole anchor template, no session key is left behind (a process that dies before the copy leaves
  * nothing on the token), and when C_CopyObject is refused or the copy is not what was asked the token key is
- * generated directly. Refusing C_CopyObject or relabelling the copy is injected through the module wrapper
+ * generated directly (a copy that cannot be read back is destroyed first). Refusing C_CopyObject, relabelling the
+ * copy or failing its read-back is injected through the module wrapper
  * (SoftHSM2 cannot be made to refuse one call): the test names say so.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,12 +18,14 @@ import { AUDIT_ANCHOR_LABEL, openHsmAuditor } from '../../store/audit-hsm.js';
 import { openDatabase } from '../../store/database.js';
 import { createTestToken, TEST_PIN, type TestToken } from '../support/softhsm.js';
 
-type CopyMode = 'copy' | 'refuse' | 'relabelled-copy';
+type CopyMode = 'copy' | 'refuse' | 'relabelled-copy' | 'unreadable-copy';
 
 let token: TestToken;
 let hsm: Hsm;
 let mode: CopyMode = 'copy';
 let copies = 0;
+/** Set by an 'unreadable-copy' copy: the next C_GetAttributeValue (the read-back) fails once. */
+let failNextRead = false;
 
 beforeAll(() => {
   token = createTestToken('coldsign-anchor-copy');
@@ -30,10 +33,17 @@ beforeAll(() => {
     (native) =>
       new Proxy(native, {
         get(target, property) {
+          if (property === 'C_GetAttributeValue' && failNextRead) {
+            failNextRead = false;
+            return () => {
+              throw new Error('CKR_DEVICE_ERROR:48 (injected)');
+            };
+          }
           if (property === 'C_CopyObject') {
             return (session: Buffer, object: Buffer, template: pkcs11js.Template) => {
               copies += 1;
               if (mode === 'refuse') throw new Error('CKR_FUNCTION_NOT_SUPPORTED:84 (injected)');
+              if (mode === 'unreadable-copy') failNextRead = true;
               // A copy that is not what was asked: it comes out with another label.
               const asked =
                 mode === 'relabelled-copy'
@@ -115,6 +125,7 @@ describe('anchor keys made by copy (SoftHSM2 profile)', () => {
   const fallbacks: Array<[CopyMode, string]> = [
     ['refuse', 'C_CopyObject refused'],
     ['relabelled-copy', 'a copy that is not what was asked (another label) is destroyed:'],
+    ['unreadable-copy', 'a copy that cannot be read back is destroyed:'],
   ];
   for (const [injected, what] of fallbacks) {
     it(`${what} (injected through the module wrapper): the token key is generated directly, nothing else left`, async () => {
