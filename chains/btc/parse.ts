@@ -7,7 +7,7 @@ import { equalBytes, toHex } from '../../core/bytes.js';
 import { hash256With, pureSha256, type Sha256 } from '../../core/hasher.js';
 import { decodePsbtTransport, type PsbtEncoding } from './encoding.js';
 import { keyType, readPsbtMaps, writePsbtMaps, type PsbtMaps } from './maps.js';
-import { readPrevTx, type PrevTx } from './prev-tx.js';
+import { MalformedPrevTx, readPrevTx, type PrevTx } from './prev-tx.js';
 import { isPsbtV2, psbtV2ToV0, type PsbtV2Source } from './psbt-v2.js';
 
 /** What a PSBT says about its network: 'mainnet', or 'test' for testnet, signet and regtest alike. */
@@ -94,18 +94,19 @@ function inferNetwork(maps: PsbtMaps): NetworkHint | undefined {
 function checkPrevouts(psbt: Psbt, tx: Transaction, sha256: Sha256): (PrevTx | undefined)[] {
   return psbt.data.inputs.map((input, index) => {
     if (!input.nonWitnessUtxo) return undefined;
+    const txIn = tx.ins[index]!;
     let prev: PrevTx;
     try {
-      prev = readPrevTx(input.nonWitnessUtxo, sha256);
+      prev = readPrevTx(input.nonWitnessUtxo, sha256, txIn.index);
     } catch (cause) {
+      const reason = cause instanceof MalformedPrevTx ? ` (${cause.message})` : '';
       throw makeError(
         'PSBT_INVALID',
-        `The previous transaction of input ${index} is malformed.`,
+        `The previous transaction of input ${index} is malformed${reason}.`,
         { input: index },
         cause,
       );
     }
-    const txIn = tx.ins[index]!;
     if (!equalBytes(prev.hash, txIn.hash)) {
       throw makeError(
         'PSBT_UTXO_MISMATCH',
@@ -115,7 +116,7 @@ function checkPrevouts(psbt: Psbt, tx: Transaction, sha256: Sha256): (PrevTx | u
         },
       );
     }
-    if (txIn.index >= prev.outs.length) {
+    if (prev.spent === undefined) {
       throw makeError(
         'PSBT_UTXO_MISMATCH',
         `Input ${index} spends output ${txIn.index}, which its previous transaction does not have.`,

@@ -167,8 +167,7 @@ function prevout(
   index: number,
 ): { script: Uint8Array; value: bigint; verified: boolean } {
   const input = parsed.psbt.data.inputs[index]!;
-  const txIn = parsed.tx.ins[index]!;
-  const full = parsed.prevTxs[index]?.outs[txIn.index];
+  const full = parsed.prevTxs[index]?.spent;
   const witness = input.witnessUtxo;
   // Both given: they must describe the same output (BIP-174; otherwise the fee shown would be a lie).
   if (full && witness && (full.value !== witness.value || !equalBytes(full.script, witness.script))) {

@@ -35,26 +35,36 @@ describe('readPrevTx', () => {
     [1, 1, true],
     [4, 300, true],
   ] as const) {
-    it(`reads the txid and outputs bitcoinjs-lib reads (${inputs} in, ${outputs} out, witness ${witness})`, () => {
+    it(`reads the txid and each output bitcoinjs-lib reads (${inputs} in, ${outputs} out, witness ${witness})`, () => {
       const tx = transaction(inputs, outputs, witness);
       expect(tx.hasWitnesses()).toBe(witness);
-      const read = readPrevTx(tx.toBuffer(), pureSha256);
-      expect(toHex(read.hash)).toBe(toHex(tx.getHash()));
-      expect(read.outs.map((o) => [toHex(o.script), o.value])).toEqual(
-        tx.outs.map((o) => [toHex(o.script), o.value]),
-      );
+      const bytes = tx.toBuffer();
+      const indices = outputs <= 5 ? [...Array(outputs).keys()] : [0, 1, outputs >> 1, outputs - 1];
+      for (const index of indices) {
+        const read = readPrevTx(bytes, pureSha256, index);
+        expect(toHex(read.hash)).toBe(toHex(tx.getHash()));
+        expect(read.outputCount).toBe(outputs);
+        expect([toHex(read.spent!.script), read.spent!.value]).toEqual([
+          toHex(tx.outs[index]!.script),
+          tx.outs[index]!.value,
+        ]);
+      }
+      // an index past the last output: the txid is still read, there is no spent output
+      const past = readPrevTx(bytes, pureSha256, outputs);
+      expect(toHex(past.hash)).toBe(toHex(tx.getHash()));
+      expect(past.spent).toBeUndefined();
     });
   }
 
   it('refuses a byte after the locktime', () => {
     const bytes = transaction(2, 2, false).toBuffer();
-    expect(() => readPrevTx(Uint8Array.of(...bytes, 0), pureSha256)).toThrow(MalformedPrevTx);
+    expect(() => readPrevTx(Uint8Array.of(...bytes, 0), pureSha256, 0)).toThrow(MalformedPrevTx);
   });
 
   it('refuses a truncated transaction at every length', () => {
     const bytes = transaction(2, 2, true).toBuffer();
     for (let n = 0; n < bytes.length; n++)
-      expect(() => readPrevTx(bytes.subarray(0, n), pureSha256)).toThrow();
+      expect(() => readPrevTx(bytes.subarray(0, n), pureSha256, 1)).toThrow();
   });
 
   it('refuses the witness serialization with only empty witnesses (BIP-144)', () => {
@@ -69,13 +79,68 @@ describe('readPrevTx', () => {
       ...bytes.subarray(bytes.length - 4),
     );
     expect(() => Transaction.fromBuffer(superfluous)).toThrow(/superfluous/);
-    expect(() => readPrevTx(superfluous, pureSha256)).toThrow(MalformedPrevTx);
+    expect(() => readPrevTx(superfluous, pureSha256, 0)).toThrow(MalformedPrevTx);
   });
 
   it('refuses a non-minimal CompactSize (Core: non-canonical ReadCompactSize)', () => {
     const bytes = transaction(1, 1, false).toBuffer();
     // the input count 0x01 written as 0xfd 0x01 0x00
     const padded = Uint8Array.of(...bytes.subarray(0, 4), 0xfd, 0x01, 0x00, ...bytes.subarray(5));
-    expect(() => readPrevTx(padded, pureSha256)).toThrow(/non-minimal/);
+    expect(() => readPrevTx(padded, pureSha256, 0)).toThrow(/non-minimal/);
+  });
+
+  it('refuses a transaction without inputs, which bitcoinjs-lib reads but consensus and Core refuse', () => {
+    // version 2 ‖ 0 inputs ‖ 2 outputs ‖ locktime: the byte after the 0x00 is not the BIP-144 flag 0x01
+    const output = (sats: number) => [...new Uint8Array(new BigUint64Array([BigInt(sats)]).buffer), 1, 0x51];
+    const bytes = Uint8Array.of(2, 0, 0, 0, 0x00, 0x02, ...output(5000), ...output(7000), 0, 0, 0, 0);
+    const read = Transaction.fromBuffer(Buffer.from(bytes));
+    expect([read.ins.length, read.outs.length]).toEqual([0, 2]);
+    expect(() => readPrevTx(bytes, pureSha256, 0)).toThrow(/no inputs/);
+  });
+
+  it('keeps only the spent output of a transaction with many outputs', () => {
+    const tx = transaction(1, 2000, false);
+    const read = readPrevTx(tx.toBuffer(), pureSha256, 1999);
+    expect(Object.keys(read).sort()).toEqual(['hash', 'outputCount', 'spent']);
+    expect(read.outputCount).toBe(2000);
+    expect(read.spent!.value).toBe(tx.outs[1999]!.value);
+  });
+
+  it('accepts a transaction of block weight and refuses one weight unit more (BIP-141), judged by bitcoinjs-lib', () => {
+    // one input, one output whose script sets the size; for witness, one witness item sets the weight
+    const sized = (scriptBytes: number, witnessBytes: number): Transaction => {
+      const tx = new Transaction();
+      tx.addInput(new Uint8Array(32).fill(7), 0);
+      tx.addOutput(new Uint8Array(scriptBytes), 1000n);
+      if (witnessBytes > 0) tx.setWitness(0, [new Uint8Array(witnessBytes)]);
+      return tx;
+    };
+    const base = sized(999_936, 0).weight();
+    expect(base).toBe(4_000_000);
+    const cases = [
+      sized(999_936, 0),
+      sized(999_937, 0),
+      sized(990_000, 0),
+      // a witness item of w bytes adds w + 6 weight units: marker and flag, the stack's count, the item's 3-byte length
+      sized(990_000, 4_000_000 - sized(990_000, 0).weight() - 6),
+      sized(990_000, 4_000_000 - sized(990_000, 0).weight() - 5),
+    ];
+    const verdicts = cases.map((tx) => {
+      try {
+        readPrevTx(tx.toBuffer(), pureSha256, 0);
+        return 'read';
+      } catch (error) {
+        expect(String(error)).toMatch(/heavier than a block/);
+        return 'refused';
+      }
+    });
+    expect(cases.map((tx) => (tx.weight() <= 4_000_000 ? 'read' : 'refused'))).toEqual(verdicts);
+    expect(cases.map((tx) => tx.weight() - 4_000_000)).toEqual([0, 4, expect.any(Number), 0, 1]);
+    expect(verdicts).toEqual(['read', 'refused', 'read', 'read', 'refused']);
+  });
+
+  it('refuses bytes larger than a block before reading them', () => {
+    const bytes = new Uint8Array(4_000_001);
+    expect(() => readPrevTx(bytes, pureSha256, 0)).toThrow(/larger than a block/);
   });
 });
