@@ -119,7 +119,8 @@ function checkPrevouts(psbt: Psbt, tx: Transaction, sha256: Sha256): (PrevTx | u
     if (prev.spent === undefined) {
       throw makeError(
         'PSBT_UTXO_MISMATCH',
-        `Input ${index} spends output ${txIn.index}, which its previous transaction does not have.`,
+        `Input ${index} spends output ${txIn.index}, but its previous transaction has only ` +
+          `${prev.outputCount} output${prev.outputCount === 1 ? '' : 's'}.`,
         {
           input: index,
         },

@@ -2,9 +2,10 @@
  * A non_witness_utxo (BIP-174 PSBT_IN_NON_WITNESS_UTXO) read for what the signer needs of it: its txid, its
  * number of outputs and the one output the input spends. Bitcoin's transaction serialization (BIP-144 when it
  * carries witnesses), strictly: at least one input, minimal CompactSizes and nothing after the locktime, as Core's
- * deserializer requires, and no heavier than a block (BIP-141). One linear pass over the bytes that keeps nothing but the spent output, so a hostile
- * previous transaction of a million outputs costs a scan, not a million objects: bitcoinjs-lib's
- * Transaction.fromBuffer builds a whole transaction per input (~40 µs each, most of a 500-input request's parse).
+ * deserializer requires, and no heavier than a block (BIP-141). One linear pass over the bytes that keeps nothing
+ * but the spent output, so a hostile previous transaction of a million outputs costs a scan, not a million
+ * objects: bitcoinjs-lib's Transaction.fromBuffer builds a whole transaction per input (~40 µs each, most of a
+ * 500-input request's parse).
  */
 import { concatBytes } from '../../core/bytes.js';
 import { hash256With, type Sha256 } from '../../core/hasher.js';
@@ -19,6 +20,7 @@ export interface PrevTxOutput {
 export interface PrevTx {
   /** Double SHA-256 of the non-witness serialization, internal byte order (what an input's prevout names). */
   hash: Uint8Array;
+  /** How many outputs it has; named when the input spends an index beyond them. */
   outputCount: number;
   /** The output at the index the input spends, or undefined when the transaction has no such output. */
   spent: PrevTxOutput | undefined;

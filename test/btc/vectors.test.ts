@@ -73,6 +73,11 @@ describe('BIP-174 invalid vectors', () => {
       expect(codeOf(() => parsePsbt(text(vector)))).toBe(INVALID[index]);
     });
   });
+  it('invalid 31 names the index spent and how many outputs the previous transaction has', () => {
+    expect(() => parsePsbt(text(vectors.invalid[31]!))).toThrow(
+      /^Input \d+ spends output \d+, but its previous transaction has only \d+ outputs?\.$/,
+    );
+  });
 });
 
 describe('BIP-174 valid vectors', () => {
