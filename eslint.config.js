@@ -50,6 +50,12 @@ export default tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: true }],
     },
   },
+  // The launcher is CommonJS (bin/package.json): it sets libuv's pool size before anything starts the pool.
+  {
+    files: ['bin/*.cjs', 'bin/coldsign'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   // core/pipeline orchestrates the pure chain codecs and QR transport; the rest of core depends on nothing.
   pure('core', ['chains', 'policy', 'qr', 'hsm', 'store', 'cli', 'app'], ['core/pipeline/**']),
   pure('core/pipeline', ['policy', 'hsm', 'store', 'cli', 'app']),

@@ -6,6 +6,7 @@
  * so machine load hits both alike; the figure to read is the ratio. Writes docs/bench/anchor.md.
  *   npx tsx bench/anchor.bench.ts          (BENCH_OPS per round, BENCH_ROUNDS rounds)
  */
+import './thread-pool.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';

@@ -5,6 +5,7 @@
  *  2. time to receive a ~10 KB animated PSBT through the real camera path (Chromium's fake capture device playing a
  *     720p .y4m of the UR frames at the default rate), against the ideal (each pure fragment shown once).
  */
+import './thread-pool.js';
 import { build } from 'esbuild';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

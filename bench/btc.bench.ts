@@ -6,6 +6,7 @@
  *  - a network HSM: 2.5 ms inside C_SignInit and again inside C_Sign in 8 sign workers, raw against end to end.
  * N = 10, 100, 1000. Goals (issue 16): end to end ≤ 1.3x raw on SoftHSM2, ≤ 1.1x raw with the latency.
  */
+import './thread-pool.js';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { createTestToken } from '../test/support/softhsm.js';

@@ -3,6 +3,7 @@
  * bare `node -e ''` start-up and `coldsign --help` start-up; `coldsign sign` on a 1-input and a 500-input
  * PSBT and on an EIP-1559 transaction; raw HSM signing of the same number of digests in-process.
  */
+import './thread-pool.js';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';

@@ -4,6 +4,7 @@
  * the same round: parse the unsigned transaction, decode the ERC-20 calldata, keccak-256 of the unsigned
  * payload, and the signed serialization given (r, s, yParity). micro-eth-signer is bench-only.
  */
+import './thread-pool.js';
 import { loadavg } from 'node:os';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';

@@ -6,6 +6,7 @@
  *    another key, the signature appended to the reviewed bytes) through the same pool.
  * Both run with 8 requests in flight; median of 3 interleaved rounds.
  */
+import './thread-pool.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';

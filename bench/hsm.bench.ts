@@ -5,6 +5,7 @@
  *  - a network HSM: LATENCY_MS held INSIDE C_SignInit and again inside C_Sign (bench/hsm-latency.ts on the
  *    main thread, the workers' own calls off it): 8 sessions against 1, main thread and workers.
  */
+import './thread-pool.js';
 import pkcs11js from 'pkcs11js';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';

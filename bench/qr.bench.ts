@@ -11,6 +11,7 @@
  *    `npx tsx bench/qr.bench.ts --bounds` runs this section alone and rewrites only that section of docs/bench/qr.md;
  *    `--skip-bounds` runs the others and keeps that section as it is.
  */
+import './thread-pool.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';

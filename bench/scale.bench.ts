@@ -10,6 +10,7 @@
  * Environment: BENCH_ENTRIES (default 1,000,000), BENCH_RUNS (default 5), BENCH_BUILD_ONLY=1 (grow the
  * home, print its directory and stop: for profiling `coldsign audit verify` on it).
  */
+import './thread-pool.js';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';

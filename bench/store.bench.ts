@@ -7,6 +7,7 @@
  *    reads the same rows without hashing; plus the offline check of the exported log.
  * Checkpoints here are signed by a software key through libsecp256k1: the HSM is not what is measured.
  */
+import './thread-pool.js';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';

@@ -53,7 +53,9 @@ export function writeSection(name: string, title: string, body: string): void {
   const file = join(ROOT, 'docs', 'bench', `${name}.md`);
   mkdirSync(dirname(file), { recursive: true });
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
-  const machine = `${cpus().length} cores, Node ${process.version}`;
+  // bench/thread-pool.ts: the pool the coldsign launcher chooses (Node's default is 4)
+  const pool = process.env.UV_THREADPOOL_SIZE ?? '4';
+  const machine = `${cpus().length} cores, Node ${process.version}, libuv thread pool of ${pool}`;
   writeFileSync(
     file,
     `## ${title}\n\n_Measured ${when} UTC on ${machine}; \`npx tsx bench/${name}.bench.ts\`._\n\n${body.trim()}\n`,
