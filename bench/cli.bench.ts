@@ -12,33 +12,63 @@ import { randomBytes } from 'node:crypto';
 import { Hsm } from '../hsm/index.js';
 import { findSoftHsmModule, useSoftHsmHome } from '../hsm/softhsm.js';
 import { makeBenchHome } from './cli-home.js';
-import { fmt, medianOf, ROOT, writeSection } from './support.js';
+import { fmt, percentile, ROOT, writeSection } from './support.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const loadBefore = loadavg()[0]!;
 const { dir, home, PIN, btcKey, psbt1, psbt500, evmTx, run } = makeBenchHome(join(ROOT, 'bin', 'coldsign'));
 
-const bare = await medianOf(RUNS, () => spawnSync(process.execPath, ['-e', '']));
-const help = await medianOf(RUNS, () => run(['--help']));
-const sign1 = await medianOf(RUNS, () => run(['sign', psbt1, '--out', join(dir, 'one.out'), '--force']));
-const sign500 = await medianOf(RUNS, () => run(['sign', psbt500, '--out', join(dir, '500.out'), '--force']));
-const signEvm = await medianOf(RUNS, () => run(['sign', evmTx, '--out', join(dir, 'evm.out'), '--force']));
-
-// Raw HSM signing of the same numbers of digests, in-process, on the same token and key.
+// Interleaved rounds: each round runs every process once and then the raw signing in-process, so a machine that
+// slows down or speeds up during the run moves the commands and their baseline alike (the ratios below).
 useSoftHsmHome(home);
-const hsm = Hsm.open({ module: findSoftHsmModule(), token: 'coldsign' }, PIN);
-const rawSigning = async (n: number) => {
-  const digests = Array.from({ length: n }, () => new Uint8Array(randomBytes(32)));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < digests.length) await hsm.signer.signRaw(btcKey.keyId, digests[next++]!);
-    }),
-  );
+/** Raw HSM signing of `n` digests on the same token and key, 8 in flight; the HSM is opened per round, untimed. */
+const rawSigning = async (n: number): Promise<number> => {
+  const hsm = Hsm.open({ module: findSoftHsmModule(), token: 'coldsign' }, PIN);
+  try {
+    const digests = Array.from({ length: n }, () => new Uint8Array(randomBytes(32)));
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < digests.length) await hsm.signer.signRaw(btcKey.keyId, digests[next++]!);
+      }),
+    );
+    return performance.now() - start;
+  } finally {
+    hsm.close();
+  }
 };
-const raw1 = await medianOf(RUNS, () => rawSigning(1));
-const raw500 = await medianOf(RUNS, () => rawSigning(500));
-hsm.close();
+const samples = {
+  bare: [] as number[],
+  help: [] as number[],
+  sign1: [] as number[],
+  sign500: [] as number[],
+  signEvm: [] as number[],
+  raw1: [] as number[],
+  raw500: [] as number[],
+};
+const timed = (fn: () => unknown): number => {
+  const start = performance.now();
+  fn();
+  return performance.now() - start;
+};
+for (let round = 0; round < RUNS; round++) {
+  samples.bare.push(timed(() => spawnSync(process.execPath, ['-e', ''])));
+  samples.help.push(timed(() => run(['--help'])));
+  samples.sign1.push(timed(() => run(['sign', psbt1, '--out', join(dir, 'one.out'), '--force'])));
+  samples.sign500.push(timed(() => run(['sign', psbt500, '--out', join(dir, '500.out'), '--force'])));
+  samples.signEvm.push(timed(() => run(['sign', evmTx, '--out', join(dir, 'evm.out'), '--force'])));
+  samples.raw1.push(await rawSigning(1));
+  samples.raw500.push(await rawSigning(500));
+}
+const median = (values: number[]) => percentile(values, 50);
+const bare = median(samples.bare);
+const help = median(samples.help);
+const sign1 = median(samples.sign1);
+const sign500 = median(samples.sign500);
+const signEvm = median(samples.signEvm);
+const raw1 = median(samples.raw1);
+const raw500 = median(samples.raw500);
 rmSync(dir, { recursive: true, force: true });
 
 const startup = help - bare;
@@ -52,9 +82,10 @@ writeSection(
   'The CLI as a process',
   `
 Load average (1 min) ${fmt(loadBefore, 1)} at the start, ${fmt(loadavg()[0]!, 1)} at the end: compare ratios, not times, across runs.
-Median of ${RUNS} runs each; every \`coldsign sign\` is a whole process: start-up, PIN login, audit start-up
-check (pinned checkpoint and state compared with the HSM, not the whole chain), review, policy, signing in
-the HSM, verification, audit entries, output written. A sign writes the HSM pin three times (begin, the open
+Median of ${RUNS} interleaved rounds (each runs every command once, then the raw signing in-process); every
+\`coldsign sign\` is a whole process: start-up, PIN login, audit start-up check (pinned checkpoint and state
+compared with the HSM, not the whole chain), review, policy, signing in the HSM, verification, audit entries,
+output written. A sign writes the HSM pin three times (begin, the open
 checkpoint of \`signing.started\`, the closing checkpoint; docs/audit.md), each a new anchor key in the HSM;
 the begin is generated off the event loop while the request is reviewed. The bundle is minified (whitespace and
 syntax) and carries zod's English messages only (scripts/bundle.mjs).
