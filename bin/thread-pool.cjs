@@ -3,8 +3,8 @@
  * The size of libuv's thread pool (UV_THREADPOOL_SIZE) for a coldsign process, chosen before Node starts the pool
  * (it reads the variable once, at its first use). On the embedded SoftHSM2 token every signature is computed on
  * that pool (C_Sign through pkcs11js), so more pool threads than cores only make the main thread, which dispatches,
- * verifies and reviews, wait for a core while signatures queue behind it (docs/bench/hsm.md). A network HSM signs
- * in sign workers, not on the pool. Node's own default is 4 whatever the host.
+ * verifies and reviews, wait for a core while signatures queue behind it (docs/hsm.md, "One pool thread per
+ * core"). A network HSM signs in sign workers, not on the pool. Node's own default is 4 whatever the host.
  */
 const { availableParallelism } = require('node:os');
 
