@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Hsm } from '../hsm/index.js';
 import { findSoftHsmModule, useSoftHsmHome } from '../hsm/softhsm.js';
 import { makeBenchHome } from './cli-home.js';
-import { fmt, percentile, ROOT, writeSection } from './support.js';
+import { fmt, inFlight, percentile, ROOT, timeIt, writeSection } from './support.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const loadBefore = loadavg()[0]!;
@@ -26,49 +26,33 @@ const rawSigning = async (n: number): Promise<number> => {
   const hsm = Hsm.open({ module: findSoftHsmModule(), token: 'coldsign' }, PIN);
   try {
     const digests = Array.from({ length: n }, () => new Uint8Array(randomBytes(32)));
-    let next = 0;
-    const start = performance.now();
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < digests.length) await hsm.signer.signRaw(btcKey.keyId, digests[next++]!);
-      }),
-    );
-    return performance.now() - start;
+    return await timeIt(() => inFlight(digests, 8, (digest) => hsm.signer.signRaw(btcKey.keyId, digest)));
   } finally {
     hsm.close();
   }
 };
-const samples = {
-  bare: [] as number[],
-  help: [] as number[],
-  sign1: [] as number[],
-  sign500: [] as number[],
-  signEvm: [] as number[],
-  raw1: [] as number[],
-  raw500: [] as number[],
+const cases = {
+  bare: () => timeIt(() => spawnSync(process.execPath, ['-e', ''])),
+  help: () => timeIt(() => run(['--help'])),
+  sign1: () => timeIt(() => run(['sign', psbt1, '--out', join(dir, 'one.out'), '--force'])),
+  sign500: () => timeIt(() => run(['sign', psbt500, '--out', join(dir, '500.out'), '--force'])),
+  signEvm: () => timeIt(() => run(['sign', evmTx, '--out', join(dir, 'evm.out'), '--force'])),
+  raw1: () => rawSigning(1),
+  raw500: () => rawSigning(500),
 };
-const timed = (fn: () => unknown): number => {
-  const start = performance.now();
-  fn();
-  return performance.now() - start;
-};
-for (let round = 0; round < RUNS; round++) {
-  samples.bare.push(timed(() => spawnSync(process.execPath, ['-e', ''])));
-  samples.help.push(timed(() => run(['--help'])));
-  samples.sign1.push(timed(() => run(['sign', psbt1, '--out', join(dir, 'one.out'), '--force'])));
-  samples.sign500.push(timed(() => run(['sign', psbt500, '--out', join(dir, '500.out'), '--force'])));
-  samples.signEvm.push(timed(() => run(['sign', evmTx, '--out', join(dir, 'evm.out'), '--force'])));
-  samples.raw1.push(await rawSigning(1));
-  samples.raw500.push(await rawSigning(500));
-}
-const median = (values: number[]) => percentile(values, 50);
-const bare = median(samples.bare);
-const help = median(samples.help);
-const sign1 = median(samples.sign1);
-const sign500 = median(samples.sign500);
-const signEvm = median(samples.signEvm);
-const raw1 = median(samples.raw1);
-const raw500 = median(samples.raw500);
+type Case = keyof typeof cases;
+const samples = new Map<Case, number[]>();
+for (let round = 0; round < RUNS; round++)
+  for (const [name, measure] of Object.entries(cases) as [Case, () => Promise<number>][])
+    samples.set(name, [...(samples.get(name) ?? []), await measure()]);
+const median = (name: Case) => percentile(samples.get(name)!, 50);
+const bare = median('bare');
+const help = median('help');
+const sign1 = median('sign1');
+const sign500 = median('sign500');
+const signEvm = median('signEvm');
+const raw1 = median('raw1');
+const raw500 = median('raw500');
 rmSync(dir, { recursive: true, force: true });
 
 const startup = help - bare;
