@@ -50,10 +50,20 @@ export default tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: true }],
     },
   },
-  // The launcher is CommonJS (bin/package.json): it sets libuv's pool size before anything starts the pool.
+  // The launcher is CommonJS (bin/package.json): it sets libuv's pool size before anything starts the pool, and
+  // loads the bundle with its code cache (bin/load-bundle.cjs; the build's trainer in scripts/ is CommonJS too).
   {
-    files: ['bin/*.cjs', 'bin/coldsign'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    files: ['bin/*.cjs', 'bin/coldsign', 'scripts/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        Buffer: 'readonly',
+        process: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   // core/pipeline orchestrates the pure chain codecs and QR transport; the rest of core depends on nothing.

@@ -5,14 +5,16 @@
  * goes") comes from it:
  *   for i in 1 2 3 4 5 6; do node --cpu-prof --cpu-prof-dir=PROFILES bin/coldsign sign one.psbt --out o --force; done
  *   npx tsx bench/cli-profile.ts PROFILES dist/bundle
- * Bundle chunks are named by the package most of their source map points into (zod, bitcoinjs, ethers, …).
+ * Bundle code is named by the package its source map points into (zod, bitcoinjs, ethers, …): per position in the
+ * one-script bundle (main.cjs), per chunk in the ES module chunks of earlier builds.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import { join } from 'node:path';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 interface Profile {
@@ -35,24 +37,44 @@ const PACKAGES: Array<[RegExp, string]> = [
   [/hash-wasm/, 'bundle: hash-wasm (EVM keccak)'],
   [/bitcoinjs-lib|bip174/, 'bundle: bitcoinjs-lib'],
 ];
+const OWN = 'bundle: coldsign and other libraries';
+const kindOfSources = (sources: string) => PACKAGES.find(([pattern]) => pattern.test(sources))?.[1] ?? OWN;
+
+/** ES module chunks of earlier builds: a chunk is named by the package most of its source map points into. */
 const chunkKinds = new Map<string, string>();
-function chunkKind(url: string): string | undefined {
-  const chunk = /dist\/bundle\/([^/]+\.js)$/.exec(url)?.[1];
-  if (!chunk) return undefined;
+function chunkKind(chunk: string): string {
   let kind = chunkKinds.get(chunk);
   if (kind) return kind;
-  kind = 'bundle: coldsign and other libraries';
   const map = join(bundle!, `${chunk}.map`);
-  if (existsSync(map)) {
-    const sources = (JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] }).sources.join(' ');
-    kind = PACKAGES.find(([pattern]) => pattern.test(sources))?.[1] ?? kind;
-  }
+  kind = existsSync(map)
+    ? kindOfSources((JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] }).sources.join(' '))
+    : OWN;
   chunkKinds.set(chunk, kind);
   return kind;
 }
 
+/** The one-script bundle (main.cjs): a frame is named by the source its position maps to. */
+let scriptMap: SourceMap | null | undefined;
+function scriptKind({ lineNumber, columnNumber }: ProfileNode['callFrame']): string {
+  if (scriptMap === undefined) {
+    const map = join(bundle!, 'main.cjs.map');
+    scriptMap = existsSync(map)
+      ? new SourceMap(JSON.parse(readFileSync(map, 'utf8')) as SourceMapPayload)
+      : null;
+  }
+  const entry = scriptMap?.findEntry(lineNumber, columnNumber) as { originalSource?: string } | undefined;
+  return entry?.originalSource ? kindOfSources(entry.originalSource) : OWN;
+}
+
+function bundleKind(frame: ProfileNode['callFrame']): string | undefined {
+  const file = /dist\/bundle\/([^/]+\.c?js)$/.exec(frame.url)?.[1];
+  if (!file) return undefined;
+  return file === 'main.cjs' ? scriptKind(frame) : chunkKind(file);
+}
+
 /** The category of a frame by what it is; a frame without one (a native call, a built-in) takes its caller's. */
-function ownCategory({ functionName: fn, url }: ProfileNode['callFrame']): string | undefined {
+function ownCategory(frame: ProfileNode['callFrame']): string | undefined {
+  const { functionName: fn, url } = frame;
   if (fn === '(garbage collector)') return 'GC';
   if (fn === '(idle)') return 'idle (waiting for HSM threads and I/O)';
   if (fn === '(program)') return 'V8/Node internals';
@@ -64,7 +86,9 @@ function ownCategory({ functionName: fn, url }: ProfileNode['callFrame']): strin
   if (fn === 'compileSourceTextModule') return 'ES module parse and compile';
   if (url.startsWith('node:internal/modules/esm')) return 'ES module loader (resolve, read, link, evaluate)';
   if (url.startsWith('node:internal/modules/cjs')) return 'CommonJS require (native packages)';
-  return chunkKind(url);
+  if (url === 'node:vm' || /bin\/load-bundle\.cjs$/.test(url))
+    return 'script compile from the code cache (bin/load-bundle.cjs)';
+  return bundleKind(frame);
 }
 
 const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));

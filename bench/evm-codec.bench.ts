@@ -24,10 +24,13 @@ import {
 import { bytesToHex, fromHex } from '../core/bytes.js';
 import { isCanonicalStaticWords } from '../chains/evm/decode.js';
 import { checksumLowerHex } from '../chains/evm/address.js';
-import { keccak256Bytes } from '../chains/evm/keccak.js';
+import { keccak256Bytes, keccakImplementation, keccakReady } from '../chains/evm/keccak.js';
 import { appendSignature } from '../chains/evm/signed-tx.js';
 import { fastVerifier, verifierName } from '../hsm/native-verifier.js';
 import { erc20Transfers, fmt, percentile, writeSection } from './support.js';
+
+await keccakReady;
+if (keccakImplementation() !== 'hash-wasm') throw new Error('the WebAssembly keccak-256 did not load');
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const ROUNDS = 3;

@@ -1,23 +1,33 @@
-// Bundles the CLI into dist/bundle/ with esbuild: one ES module graph with a chunk per lazily loaded
-// command, so start-up does not resolve hundreds of package files; whitespace and syntax are minified (names kept). Native addons and zxing-wasm (whose
-// .wasm file is read from the installed package) stay external.
-//   node scripts/bundle.mjs [--out DIR]
-// The bundle is built into a fresh folder beside DIR and then put in DIR's place, so chunks of earlier builds never
-// pile up and DIR always holds one whole build. An existing DIR that holds anything but a bundle is left alone.
+// Bundles the CLI into dist/bundle/ with esbuild: main.cjs, one CommonJS script holding every command (a command's
+// modules are evaluated only when it is run), which bin/coldsign loads through bin/load-bundle.cjs with the V8 code
+// cache that scripts/code-cache.ts trains for it (docs/cli-startup.md); and audit-verify-worker.js, the audit
+// verification worker (an ES module). Whitespace and syntax are minified (names kept). Native addons and zxing-wasm
+// (whose .wasm file is read from the installed package) stay external.
+//   node scripts/bundle.mjs [--out DIR] [--metafile FILE]
+// --metafile writes esbuild's module graph of main.cjs (which file imports which, and how) to FILE, for the tests.
+// The bundle is built into a fresh folder beside DIR and then put in DIR's place, so files of earlier builds (a code
+// cache above all) never outlive their bundle and DIR always holds one whole build. An existing DIR that holds
+// anything but a bundle is left alone.
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outIndex = process.argv.indexOf('--out');
 const outdir = resolve(root, outIndex > 0 ? process.argv[outIndex + 1] : join('dist', 'bundle'));
+const metafileIndex = process.argv.indexOf('--metafile');
+const metafileOut = metafileIndex > 0 ? resolve(process.argv[metafileIndex + 1]) : undefined;
 
-/** A folder is replaced only when it is empty or was written by this script (its main.js and nothing but .js/.map). */
+/**
+ * A folder is replaced only when it is empty or was written by this script: its main.cjs (main.js in builds before
+ * the CommonJS one) and nothing but scripts, their maps and a code cache.
+ */
 function isBundleDir(dir) {
   const names = readdirSync(dir);
-  return names.length === 0 || (names.includes('main.js') && names.every((n) => /\.(js|js\.map)$/.test(n)));
+  const hasMain = names.includes('main.cjs') || names.includes('main.js');
+  return names.length === 0 || (hasMain && names.every((n) => /\.(c?js|c?js\.map|cjs\.cache)$/.test(n)));
 }
 
 /**
@@ -86,30 +96,42 @@ if (existsSync(outdir) && !isBundleDir(outdir)) {
 const staging = join(dirname(outdir), `.${basename(outdir)}.building-${process.pid}`);
 rmSync(staging, { recursive: true, force: true });
 try {
-  await build({
-    // The audit verification worker is an entry of its own, beside main.js (store/audit-verify.ts).
-    entryPoints: {
-      main: join(root, 'cli/main.ts'),
-      'audit-verify-worker': join(root, 'store/audit-verify-worker.ts'),
-    },
-    outdir: staging,
+  const common = {
     bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: 'node20',
     sourcemap: true,
     external: ['pkcs11js', 'better-sqlite3', 'secp256k1', 'zxing-wasm'],
+    plugins: [englishOnlyZodLocales, viemForNonEvmCode],
+    // Less source for V8 to parse; identifiers keep their names (no minifyIdentifiers), and the source maps still
+    // point into the TypeScript.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+  };
+  // The CLI: a CommonJS script, because Node 20 keeps a V8 code cache only for scripts (vm.Script), not for ES
+  // modules. `import.meta.url` (which some modules resolve files against) is the script's own file URL.
+  const cli = await build({
+    ...common,
+    metafile: metafileOut !== undefined,
+    entryPoints: { main: join(root, 'cli/main.ts') },
+    outdir: staging,
+    outExtension: { '.js': '.cjs' },
+    format: 'cjs',
+    define: { 'import.meta.url': '__coldsignBundleUrl' },
+    banner: { js: "const __coldsignBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  if (metafileOut) writeFileSync(metafileOut, JSON.stringify(cli.metafile));
+  // The audit verification worker is an entry of its own, beside main.cjs (store/audit-verify.ts).
+  await build({
+    ...common,
+    entryPoints: { 'audit-verify-worker': join(root, 'store/audit-verify-worker.ts') },
+    outdir: staging,
+    format: 'esm',
     // CommonJS dependencies call require() for Node built-ins: give the ES module bundle a require.
     banner: {
       js: "import { createRequire as __coldsignRequire } from 'node:module'; const require = __coldsignRequire(import.meta.url);",
     },
-    plugins: [englishOnlyZodLocales, viemForNonEvmCode],
-    // Less source for V8 to parse at every start-up; identifiers keep their names (no minifyIdentifiers),
-    // and the source maps still point into the TypeScript.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    logLevel: 'warning',
   });
   rmSync(outdir, { recursive: true, force: true });
   renameSync(staging, outdir);

@@ -4,6 +4,7 @@ export { parseEvmRequest, fromEthSignRequest, MAX_REQUEST_BYTES } from './reques
 export { summarizeEvm, evmDigest } from './summarize.js';
 export { signEvm, verifySignedTransaction } from './sign.js';
 export { SHIPPED_TOKENS } from './tokens.js';
+export { keccakReady } from './keccak.js';
 export type {
   EvmSigningPlan,
   KnownToken,

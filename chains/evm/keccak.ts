@@ -1,21 +1,34 @@
 /**
- * Keccak-256 (the Yellow Paper's hash: SHA-3 before its final padding change, so not Node's sha3-256) in
- * WebAssembly, from hash-wasm: several times faster than the pure JavaScript one on the signing path
- * (docs/bench/evm.md). The WebAssembly instance is created once, when this module is first imported (top-level
- * await), and checked against the empty-input test value: a set-up that fails or computes wrongly makes the
- * import throw, so no hash is ever computed by a broken instance. After that, hashing is synchronous.
+ * Keccak-256 (the Yellow Paper's hash: SHA-3 before its final padding change, so not Node's sha3-256). Hashing is
+ * synchronous and always correct: hash-wasm's WebAssembly instance, several times faster than JavaScript on the
+ * signing path (docs/bench/evm.md), once it is ready and has reproduced the empty-input test value; until then, or
+ * if its set-up fails or computes wrongly, @noble/hashes' JavaScript one. The instance is created when this module
+ * is first evaluated; the request pipeline awaits `keccakReady` before it parses, so signing uses the fast one.
+ * (No top-level await: the CLI bundle is a CommonJS script, docs/cli-startup.md.)
  */
-import { createKeccak } from 'hash-wasm';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { createKeccak, type IHasher } from 'hash-wasm';
 import { bytesToHex } from '../../core/bytes.js';
 
-const hasher = await createKeccak(256);
+/** keccak256("") from the Keccak reference: the WebAssembly instance must reproduce it before it is used. */
+const EMPTY_DIGEST = 'c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470';
+
+let wasm: IHasher | undefined;
+
+/** Settles once the WebAssembly instance is in use, or is known unusable (the JavaScript one stays); never rejects. */
+export const keccakReady: Promise<void> = createKeccak(256).then(
+  (hasher) => {
+    if (bytesToHex(hasher.init().update(new Uint8Array(0)).digest('binary')) === EMPTY_DIGEST) wasm = hasher;
+  },
+  () => undefined,
+);
+
+/** Which implementation hashes now: 'hash-wasm' once its instance is ready and checked, else '@noble/hashes'. */
+export function keccakImplementation(): 'hash-wasm' | '@noble/hashes' {
+  return wasm ? 'hash-wasm' : '@noble/hashes';
+}
 
 /** keccak256 of `data` (32 fresh bytes). */
 export function keccak256Bytes(data: Uint8Array): Uint8Array {
-  return hasher.init().update(data).digest('binary');
+  return wasm ? wasm.init().update(data).digest('binary') : keccak_256(data);
 }
-
-/** keccak256("") from the Keccak reference: the instance must reproduce it before anything uses it. */
-const EMPTY_DIGEST = 'c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470';
-if (bytesToHex(keccak256Bytes(new Uint8Array(0))) !== EMPTY_DIGEST)
-  throw new Error('The WebAssembly keccak-256 does not reproduce its test value; refusing to hash with it.');

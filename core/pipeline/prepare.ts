@@ -77,7 +77,9 @@ export async function prepareRequest(
   if ('messageRequest' in payload) return prepareBtcMessage(payload, keys, options);
   if (payload.chain === 'btc')
     return prepareBtc(payload, keys, options, await import('../../chains/btc/index.js'));
-  const { fromEthSignRequest, parseEvmRequest, summarizeEvm } = await import('../../chains/evm/index.js');
+  const { fromEthSignRequest, parseEvmRequest, summarizeEvm, keccakReady } =
+    await import('../../chains/evm/index.js');
+  await keccakReady; // the WebAssembly keccak-256 for the digest and the checksums, not the JavaScript fallback
   const routed = 'ethSignRequest' in payload ? routeRequest(payload.ethSignRequest, options) : undefined;
   const parsed =
     'ethSignRequest' in payload ? fromEthSignRequest(routed!.request) : parseEvmRequest(payload.bytes);

@@ -3,7 +3,9 @@
  * unless the operator set UV_THREADPOOL_SIZE. Checked on the real launcher by counting the process's threads when it
  * exits (a preload registered before the launcher runs reads /proc/self/task): the pool's threads are the only ones
  * that change with the variable, so the difference to a run with a pool of 1 is the pool's size less one. Node's
- * default of 4 would show as 3 more threads than the 1-thread run, whatever the host.
+ * default of 4 would show as 3 more threads than the 1-thread run, whatever the host. `--help` itself uses no pool
+ * thread (the launcher reads the bundle synchronously), so the preload makes one file system call when the command is
+ * done, which starts the pool if nothing did before; a pool started earlier keeps the size it started with.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -25,7 +27,9 @@ beforeAll(() => {
   preload = join(dir, 'count-threads.cjs');
   writeFileSync(
     preload,
-    `process.on('exit', () => process.stderr.write('threads=' + require('node:fs').readdirSync('/proc/self/task').length + ' pool=' + process.env.UV_THREADPOOL_SIZE + '\\n'));\n`,
+    `let used = false;
+process.on('beforeExit', () => { if (!used) { used = true; require('node:fs').stat(__filename, () => {}); } });
+process.on('exit', () => process.stderr.write('threads=' + require('node:fs').readdirSync('/proc/self/task').length + ' pool=' + process.env.UV_THREADPOOL_SIZE + '\\n'));\n`,
   );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

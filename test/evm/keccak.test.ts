@@ -2,15 +2,21 @@
  * The WebAssembly keccak-256 (chains/evm/keccak.ts) and the EIP-55 checksum built on it agree with independent
  * implementations: @noble/hashes' keccak_256 and ethers' getAddress.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { getAddress } from 'ethers';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex } from '../../core/bytes.js';
-import { keccak256Bytes } from '../../chains/evm/keccak.js';
+import { keccak256Bytes, keccakImplementation, keccakReady } from '../../chains/evm/keccak.js';
 import { checksumLowerHex } from '../../chains/evm/address.js';
 
+beforeAll(() => keccakReady);
+
 describe('keccak256Bytes (hash-wasm)', () => {
+  it('hashes with the WebAssembly instance once keccakReady has settled', () => {
+    expect(keccakImplementation()).toBe('hash-wasm');
+  });
+
   it('equals @noble/hashes keccak_256 for inputs of 0 to 600 bytes (across the 136-byte rate)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), (data) => {

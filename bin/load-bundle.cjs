@@ -1,0 +1,54 @@
+// Loads the CLI bundle (dist/bundle/main.cjs, one CommonJS script: scripts/bundle.mjs) with the V8 code cache the
+// build trained for it (scripts/code-cache.ts), so a command starts without parsing and compiling the code it runs
+// (docs/cli-startup.md). The cache file is the SHA-256 of the bundle it was made for, the SHA-256 of V8's data, and
+// that data. It is used only when both hashes hold (V8 itself checks no more than the source's length, and may not
+// checksum its data) and V8 accepts the data (same V8 version and flags); otherwise the bundle is compiled as usual.
+// Nothing here writes a cache.
+'use strict';
+const { createHash } = require('node:crypto');
+const { readFileSync } = require('node:fs');
+const { createRequire, wrap } = require('node:module');
+const { dirname } = require('node:path');
+const { Script } = require('node:vm');
+
+const HASH_BYTES = 32;
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest();
+
+/** The cache's V8 data when `cacheFile` is whole and was made for `source`, else undefined. */
+function cachedDataFor(source, cacheFile) {
+  let cache;
+  try {
+    cache = readFileSync(cacheFile);
+  } catch {
+    return undefined; // no cache: compile
+  }
+  const data = cache.subarray(2 * HASH_BYTES);
+  const made = cache.subarray(0, HASH_BYTES).equals(sha256(source));
+  const whole = data.length > 0 && cache.subarray(HASH_BYTES, 2 * HASH_BYTES).equals(sha256(data));
+  return made && whole ? data : undefined;
+}
+
+/**
+ * Runs the bundle `file` as a CommonJS module and returns its exports, whether the code cache was used, and a
+ * function giving a fresh cache for it (the hashes and V8's data for every function compiled so far).
+ */
+function loadBundle(file) {
+  const source = readFileSync(file);
+  const cachedData = cachedDataFor(source, `${file}.cache`);
+  const script = new Script(wrap(source.toString('utf8')), { filename: file, cachedData });
+  const module = { exports: {} };
+  script
+    .runInThisContext()
+    .call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  return {
+    exports: module.exports,
+    cacheUsed: cachedData !== undefined && !script.cachedDataRejected,
+    makeCache: () => {
+      const data = script.createCachedData();
+      return Buffer.concat([sha256(source), sha256(data), data]);
+    },
+  };
+}
+
+module.exports = { loadBundle };
