@@ -71,8 +71,9 @@ Median of ${RUNS} interleaved rounds (each runs every command once, then the raw
 compared with the HSM, not the whole chain), review, policy, signing in the HSM, verification, audit entries,
 output written. A sign writes the HSM pin three times (begin, the open
 checkpoint of \`signing.started\`, the closing checkpoint; docs/audit.md), each a new anchor key in the HSM;
-the begin is generated off the event loop while the request is reviewed. The bundle is minified (whitespace and
-syntax) and carries zod's English messages only (scripts/bundle.mjs).
+the begin is generated off the event loop while the request is reviewed. The bundle is one CommonJS script that
+starts from the V8 code cache the build trained (docs/cli-startup.md), minified (whitespace and syntax), with zod's
+English messages only (scripts/bundle.mjs).
 
 | what | time | compared with |
 |---|---|---|
