@@ -287,12 +287,13 @@ ${timelineRow(`parse + summarize + sign, ${IN_FLIGHT} in flight`, pipelineTimeli
 
 Why the wall time exceeds the CPU time: in raw signing the main thread only dispatches and is idle for part of
 every transaction, so SoftHSM2's signing threads are the critical path and keep both cores busy. In the pipeline
-the main thread is the critical path: it is idle for almost none of the round, and its time on CPU plus its time
-waiting for a core add up to the wall time. It waits because it is one of up to five runnable threads (itself and
-libuv's four pool threads running C_Sign) on ${CORES} cores; while it waits, finished signatures are not collected and
-no new C_Sign is queued, the pool runs dry and a core idles. Every microsecond of main-thread work therefore costs
-about its own time again in waiting. Overlapping more is not the remedy — each of the ${IN_FLIGHT} requests already
-parses and reviews while the others sign — only less main-thread work per transaction is.
+the main thread is the critical path: its time on CPU, its time waiting for a core and its idle time add up to the
+wall time. It can wait because it is one of three runnable threads (itself and libuv's two pool threads running
+C_Sign) on 2 cores; while it waits, finished signatures are not collected and no new C_Sign is queued, the pool
+runs dry and a core idles. Opening the HSM therefore runs the pool threads 5 nice steps below the main thread
+(hsm/thread-priority.ts, docs/hsm.md "The main thread runs first"), which cut its waiting from about 40% of the
+round to the figure above. Overlapping more is not the remedy — each of the 8 requests already parses and reviews
+while the others sign — only less main-thread work per transaction is.
 
 SoftHSM2's pool threads use the same CPU per signature in both rounds: the extra is on the main thread. Beside
 SoftHSM2 the JavaScript part (parse + summarize) costs ${fmt(besideExtra / med(split.alone), 1)}x what it costs alone; its GC pauses grow

@@ -13,6 +13,7 @@ import { call } from './pkcs11-errors.js';
 import { detectProfileName, profileFor, type HsmProfile, type HsmProfileName } from './profile.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
 import { SignWorkers } from './sign-workers.js';
+import { favourMainThread } from './thread-priority.js';
 import { checkAnchorMechanisms, checkMechanisms, findSlot, trimLabel } from './token.js';
 
 export interface HsmConfig {
@@ -112,6 +113,7 @@ export class Hsm {
       });
       const keys = new HsmKeyStore(pkcs11, pool, profile);
       const anchors = new HsmAnchorKeys(pkcs11, pool, profile);
+      void favourMainThread(); // PKCS#11 calls run on libuv's pool: let them give way to the main thread
       return new Hsm(
         lease,
         config,
