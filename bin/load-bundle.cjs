@@ -7,16 +7,17 @@
 'use strict';
 const { createHash } = require('node:crypto');
 const { readFileSync } = require('node:fs');
-const { createRequire, wrap } = require('node:module');
+const { createRequire } = require('node:module');
 const { dirname } = require('node:path');
+const { pathToFileURL } = require('node:url');
 const { Script } = require('node:vm');
 
 const HASH_BYTES = 32;
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest();
 
-/** The cache's V8 data when `cacheFile` is whole and was made for `source`, else undefined. */
-function cachedDataFor(source, cacheFile) {
+/** The cache's V8 data when `cacheFile` is whole and was made for the source of `sourceHash`, else undefined. */
+function cachedDataFor(sourceHash, cacheFile) {
   let cache;
   try {
     cache = readFileSync(cacheFile);
@@ -24,29 +25,39 @@ function cachedDataFor(source, cacheFile) {
     return undefined; // no cache: compile
   }
   const data = cache.subarray(2 * HASH_BYTES);
-  const made = cache.subarray(0, HASH_BYTES).equals(sha256(source));
+  const made = cache.subarray(0, HASH_BYTES).equals(sourceHash);
   const whole = data.length > 0 && cache.subarray(HASH_BYTES, 2 * HASH_BYTES).equals(sha256(data));
   return made && whole ? data : undefined;
 }
 
 /**
- * Runs the bundle `file` as a CommonJS module and returns its exports, whether the code cache was used, and a
- * function giving a fresh cache for it (the hashes and V8's data for every function compiled so far).
+ * Runs the bundle `file` (one function expression taking CommonJS's arguments and its own file URL, built by
+ * scripts/bundle.mjs) and returns its exports, whether the code cache was used, and a function giving a fresh cache
+ * for it (the hashes and V8's data for every function compiled so far).
  */
 function loadBundle(file) {
-  const source = readFileSync(file);
-  const cachedData = cachedDataFor(source, `${file}.cache`);
-  const script = new Script(wrap(source.toString('utf8')), { filename: file, cachedData });
+  const text = readFileSync(file, 'utf8');
+  const sourceHash = sha256(text);
+  const cachedData = cachedDataFor(sourceHash, `${file}.cache`);
+  const script = new Script(text, { filename: file, cachedData });
   const module = { exports: {} };
   script
     .runInThisContext()
-    .call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+    .call(
+      module.exports,
+      module.exports,
+      createRequire(file),
+      module,
+      file,
+      dirname(file),
+      pathToFileURL(file).href,
+    );
   return {
     exports: module.exports,
     cacheUsed: cachedData !== undefined && !script.cachedDataRejected,
     makeCache: () => {
       const data = script.createCachedData();
-      return Buffer.concat([sha256(source), sha256(data), data]);
+      return Buffer.concat([sourceHash, sha256(data), data]);
     },
   };
 }

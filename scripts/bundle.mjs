@@ -110,7 +110,10 @@ try {
     logLevel: 'warning',
   };
   // The CLI: a CommonJS script, because Node 20 keeps a V8 code cache only for scripts (vm.Script), not for ES
-  // modules. `import.meta.url` (which some modules resolve files against) is the script's own file URL.
+  // modules. The file is one function expression taking CommonJS's arguments and the script's own file URL (for
+  // `import.meta.url`, which some modules resolve files against): bin/load-bundle.cjs compiles it as it is, with no
+  // second copy of the source for a wrapper, and its "use strict" stays the first statement (strict mode, as the
+  // ES modules it comes from).
   const cli = await build({
     ...common,
     metafile: metafileOut !== undefined,
@@ -119,7 +122,8 @@ try {
     outExtension: { '.js': '.cjs' },
     format: 'cjs',
     define: { 'import.meta.url': '__coldsignBundleUrl' },
-    banner: { js: "const __coldsignBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    banner: { js: '(function (exports, require, module, __filename, __dirname, __coldsignBundleUrl) {' },
+    footer: { js: '})' },
   });
   if (metafileOut) writeFileSync(metafileOut, JSON.stringify(cli.metafile));
   // The audit verification worker is an entry of its own, beside main.cjs (store/audit-verify.ts).

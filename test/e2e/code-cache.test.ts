@@ -5,7 +5,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { wrap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
@@ -34,6 +33,19 @@ function helpFrom(bundle: string): { cacheUsed: boolean; help: string } {
 const WORDS = 'Air-gapped signing appliance';
 const EDITED = 'Air-gapped signing APPLIANCE'; // the same length: V8's own check cannot tell the two apart
 
+it('the bundle is one function expression whose first statement is "use strict" (the ES modules it comes from are strict)', () => {
+  const source = readFileSync(BUNDLE, 'utf8');
+  expect(
+    source.startsWith('(function (exports, require, module, __filename, __dirname, __coldsignBundleUrl) {'),
+  ).toBe(true);
+  expect(
+    source
+      .slice(source.indexOf('{') + 1)
+      .trimStart()
+      .startsWith('"use strict";'),
+  ).toBe(true);
+});
+
 it('the built CLI starts from its code cache', () => {
   const { cacheUsed, help } = helpFrom(BUNDLE);
   expect(cacheUsed).toBe(true);
@@ -49,7 +61,7 @@ it('a cache is not used for another bundle of the same length, which V8 alone wo
 
   // The risk is real: V8 takes the old build's cache for the edited source (the same length) without complaint.
   const v8Data = readFileSync(`${BUNDLE}.cache`).subarray(64);
-  const unchecked = new Script(wrap(readFileSync(edited, 'utf8')), { filename: edited, cachedData: v8Data });
+  const unchecked = new Script(readFileSync(edited, 'utf8'), { filename: edited, cachedData: v8Data });
   expect(unchecked.cachedDataRejected).toBe(false);
 
   const { cacheUsed, help } = helpFrom(edited);
