@@ -8,9 +8,12 @@
 const { createHash } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
-const { dirname } = require('node:path');
+const { dirname, join } = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { Script } = require('node:vm');
+
+/** The CLI bundle that bin/coldsign runs (and the build's training, by default). */
+const BUNDLE_FILE = join(__dirname, '..', 'dist', 'bundle', 'main.cjs');
 
 const HASH_BYTES = 32;
 
@@ -62,4 +65,4 @@ function loadBundle(file) {
   };
 }
 
-module.exports = { loadBundle };
+module.exports = { BUNDLE_FILE, loadBundle };

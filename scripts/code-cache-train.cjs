@@ -4,10 +4,9 @@
 // CODE_CACHE_BUNDLE names the bundle (scripts/code-cache.ts sets it; default dist/bundle/main.cjs).
 'use strict';
 const { renameSync, writeFileSync } = require('node:fs');
-const { join } = require('node:path');
-const { loadBundle } = require('../bin/load-bundle.cjs');
+const { BUNDLE_FILE, loadBundle } = require('../bin/load-bundle.cjs');
 
-const bundleFile = process.env.CODE_CACHE_BUNDLE || join(__dirname, '..', 'dist', 'bundle', 'main.cjs');
+const bundleFile = process.env.CODE_CACHE_BUNDLE || BUNDLE_FILE;
 const bundle = loadBundle(bundleFile);
 bundle.exports.main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

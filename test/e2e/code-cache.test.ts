@@ -3,31 +3,22 @@
  * and from no other: a cache is used only for the bundle whose SHA-256 it carries. V8's own check compares only the
  * source's length, so without that hash an edited bundle of the same length would run the old build's code.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { afterAll, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.js';
+import { runBundle } from '../support/bundle.js';
 
 const BUNDLE = join(ROOT, 'dist', 'bundle', 'main.cjs');
-const LOADER = join(ROOT, 'bin', 'load-bundle.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'coldsign-code-cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Loads `bundle` through the launcher's loader in a fresh process and runs `coldsign --help` from it. */
+/** `coldsign --help` from `bundle`, through the launcher's loader in a fresh process. */
 function helpFrom(bundle: string): { cacheUsed: boolean; help: string } {
-  const script = `
-    const bundle = require(${JSON.stringify(LOADER)}).loadBundle(${JSON.stringify(bundle)});
-    let help = '';
-    process.stdout.write = (chunk) => { help += chunk; return true; };
-    bundle.exports.main(['--help']).then(() => {
-      process.stderr.write(JSON.stringify({ cacheUsed: bundle.cacheUsed, help }));
-    });`;
-  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
-  expect(result.status, result.stderr).toBe(0);
-  return JSON.parse(result.stderr) as { cacheUsed: boolean; help: string };
+  const { cacheUsed, stdout } = runBundle(bundle, ['--help']);
+  return { cacheUsed, help: stdout };
 }
 
 const WORDS = 'Air-gapped signing appliance';

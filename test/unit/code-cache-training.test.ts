@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.js';
+import { runBundle } from '../support/bundle.js';
 
 // Inside the repository: the bundle requires its native addons from node_modules.
 mkdirSync(join(ROOT, '.tmp'), { recursive: true });
@@ -41,13 +42,5 @@ it('makes a cache the bundle starts from, on its own home, whatever HSM and home
   expect(trained.stdout).toContain('code cache trained');
   expect(existsSync(operatorHome)).toBe(false);
 
-  const loaded = spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `const b = require(${JSON.stringify(join(ROOT, 'bin', 'load-bundle.cjs'))}).loadBundle(${JSON.stringify(join(out, 'main.cjs'))}); process.stdout.write(String(b.cacheUsed));`,
-    ],
-    { encoding: 'utf8' },
-  );
-  expect(loaded.stdout, loaded.stderr).toBe('true');
+  expect(runBundle(join(out, 'main.cjs'), ['--help']).cacheUsed).toBe(true);
 });
