@@ -103,6 +103,11 @@ try {
     sourcemap: true,
     external: ['pkcs11js', 'better-sqlite3', 'secp256k1', 'zxing-wasm'],
     plugins: [englishOnlyZodLocales, viemForNonEvmCode],
+    // chains/evm/keccak.ts uses hash-wasm's Keccak alone: its index carries every algorithm's WebAssembly (229 KB of
+    // the script every command loads); its own keccak build is 11 KB and exports the same createKeccak.
+    alias: {
+      'hash-wasm': createRequire(join(root, 'package.json')).resolve('hash-wasm/dist/keccak.umd.min.js'),
+    },
     // Less source for V8 to parse; identifiers keep their names (no minifyIdentifiers), and the source maps still
     // point into the TypeScript.
     minifyWhitespace: true,

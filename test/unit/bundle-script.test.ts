@@ -85,16 +85,24 @@ function staticClosure(meta: Metafile, input: string): Set<string> {
   return seen;
 }
 
-it('the Bitcoin review loads viem only for EIP-55 checksums and unit formatting, not its contract and ABI code', () => {
-  const out = join(dir, 'viem');
-  const metafile = join(dir, 'viem-meta.json');
+let builtMeta: Metafile | undefined;
+/** The module graph of one product build (built on first use, shared by the tests below). */
+function productBuildGraph(): Metafile {
+  if (builtMeta) return builtMeta;
+  const out = join(dir, 'graph');
+  const metafile = join(dir, 'graph-meta.json');
   const result = spawnSync(
     process.execPath,
     [join(ROOT, 'scripts', 'bundle.mjs'), '--out', out, '--metafile', metafile],
     { cwd: dir, encoding: 'utf8' },
   );
   expect(result.status, result.stderr).toBe(0);
-  const meta = JSON.parse(readFileSync(metafile, 'utf8')) as Metafile;
+  builtMeta = JSON.parse(readFileSync(metafile, 'utf8')) as Metafile;
+  return builtMeta;
+}
+
+it('the Bitcoin review loads viem only for EIP-55 checksums and unit formatting, not its contract and ABI code', () => {
+  const meta = productBuildGraph();
   const review = Object.keys(meta.inputs).find((name) => name.endsWith('appliance/review-words.ts'));
   expect(review).toBeDefined();
   const loaded = [...staticClosure(meta, review!)];
@@ -107,4 +115,11 @@ it('the Bitcoin review loads viem only for EIP-55 checksums and unit formatting,
   ).toEqual([]);
   // and the EVM code itself is reached from the bundle, so the check above looks at files that exist in it
   expect(Object.keys(meta.inputs).some((s) => /viem\/_esm\/utils\/abi\//.test(s))).toBe(true);
+});
+
+it("the script carries hash-wasm's Keccak build only, not its index of every algorithm's WebAssembly", () => {
+  const hashWasm = Object.keys(productBuildGraph().inputs)
+    .filter((s) => s.includes('node_modules/hash-wasm/'))
+    .map((s) => s.slice(s.indexOf('node_modules/hash-wasm/')));
+  expect(hashWasm).toEqual(['node_modules/hash-wasm/dist/keccak.umd.min.js']);
 });
