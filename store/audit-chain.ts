@@ -343,6 +343,11 @@ export class SigningTracker {
     return this.open.size > 0;
   }
 
+  /** The request ids whose signing is unfinished. */
+  openIds(): string[] {
+    return [...this.open.keys()];
+  }
+
   /** The request ids an entry starts signing (`started`) or closes (a signature or a failure). */
   record(started: boolean, seq: number, ids: readonly string[]): void {
     for (const id of ids) {

@@ -20,6 +20,7 @@ import {
   type StateTable,
 } from './state.js';
 import type { Sqlite } from './database.js';
+import { encodeRequestIdSet, fingerprintRequestIds } from './request-id-set.js';
 
 /** Entries read per query (cheaper per row than a cursor; memory stays flat). */
 export const SCAN_CHUNK = 512;
@@ -51,12 +52,17 @@ export interface RangeBad {
 /**
  * The range's net signing events, compact (so the main thread holds no per-id objects): `opens` the
  * request ids still open at the range's end, in the order a Map of every event would list them,
- * with their seq; `closedJson` the JSON array of ids closed in the range. A verdict that stops inside
- * the range replays that range's events one by one instead (signingEventsIn, read again).
+ * with their seq; `closedBefore` the ids whose first event in the range closes them (signings
+ * started before the range), an exact set; `restarted` the fingerprints of the other ids the range
+ * closes (started in the range first: they matter only when an earlier range left the same id open,
+ * which a fingerprint match sends to the exact replay). Both are bytes (store/request-id-set.ts). A
+ * verdict that stops inside the range, or a fingerprint match, replays that range's events one by one
+ * instead (signingEventsIn, read again).
  */
 export interface SigningEvents {
   opens: Array<[string, number]>;
-  closedJson: string;
+  closedBefore: Uint8Array;
+  restarted: Uint32Array;
 }
 
 /** One signing event: started (or closed), at entry seq, for these request ids. */
@@ -66,11 +72,15 @@ export type SigningEvent = [started: boolean, seq: number, ids: string[]];
 class RangeSigning {
   private readonly open = new Map<string, number>();
   private readonly closed = new Set<string>();
+  /** Ids whose first event in the range is a start. */
+  private readonly startedFirst = new Set<string>();
 
   add(started: boolean, seq: number, ids: string[]): void {
     for (const id of ids) {
-      if (started) this.open.set(id, seq);
-      else {
+      if (started) {
+        if (!this.closed.has(id)) this.startedFirst.add(id);
+        this.open.set(id, seq);
+      } else {
         this.open.delete(id);
         this.closed.add(id);
       }
@@ -78,7 +88,14 @@ class RangeSigning {
   }
 
   result(): SigningEvents {
-    return { opens: [...this.open], closedJson: JSON.stringify([...this.closed]) };
+    const closedBefore: string[] = [];
+    const restarted: string[] = [];
+    for (const id of this.closed) (this.startedFirst.has(id) ? restarted : closedBefore).push(id);
+    return {
+      opens: [...this.open],
+      closedBefore: encodeRequestIdSet(closedBefore),
+      restarted: fingerprintRequestIds(restarted),
+    };
   }
 }
 
@@ -224,7 +241,7 @@ export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
     firstProjected,
     firstProjectedHash,
     leftover,
-    signing: { opens: [], closedJson: '[]' },
+    signing: { opens: [], closedBefore: new Uint8Array(0), restarted: new Uint32Array(0) },
   };
   const signing = new RangeSigning();
   let previous: { seq: number; hash: string } | undefined;

@@ -17,6 +17,7 @@ import {
 } from './audit-chain.js';
 import { GENESIS_LINK, STATE_TABLES, stateDigest, type StateHeads } from './state.js';
 import type { RangeBad, RangeResult, SigningEvent, SigningEvents } from './audit-verify-range.js';
+import { fingerprintsMayHold, requestIdSetHas } from './request-id-set.js';
 
 type Bad = { seq: number; reason: string };
 
@@ -184,17 +185,24 @@ export class RangeStitcher {
   /**
    * Applies a range's signing events: all of them (`through` = Infinity: the ids it closed, then
    * those it leaves open, which is what replaying each event gives), or only those of entries up to
-   * `through` (replayed one by one).
+   * `through` (replayed one by one). An id left open by earlier ranges that this range may have
+   * started again and closed (a fingerprint match) is settled by the replay too.
    */
   private applySigning(range: RangeResult, through: number): void {
     const events: SigningEvents = range.signing;
     if (through === Infinity) {
-      if (this.signing.hasOpen && events.closedJson !== '[]')
-        this.signing.record(false, 0, JSON.parse(events.closedJson) as string[]);
-      for (const [id, seq] of events.opens) this.signing.record(true, seq, [id]);
-      return;
+      const open = this.signing.hasOpen ? this.signing.openIds() : [];
+      if (!open.some((id) => fingerprintsMayHold(events.restarted, id))) {
+        this.signing.record(
+          false,
+          0,
+          open.filter((id) => requestIdSetHas(events.closedBefore, id)),
+        );
+        for (const [id, seq] of events.opens) this.signing.record(true, seq, [id]);
+        return;
+      }
     }
-    for (const [started, seq, ids] of this.options.signingEvents(range.from, through))
+    for (const [started, seq, ids] of this.options.signingEvents(range.from, Math.min(through, range.to)))
       this.signing.record(started, seq, ids);
   }
 

@@ -31,7 +31,13 @@ port.on('message', (message: { index: number; spec: RangeSpec } | { close: true 
     return;
   }
   try {
-    port.postMessage({ index: message.index, result: verifyRange(sqlite, message.spec) });
+    const result = verifyRange(sqlite, message.spec);
+    // The closed ids' buffers move to the main thread (no copy; they stay out of its heap).
+    const { closedBefore, restarted } = result.signing;
+    port.postMessage({ index: message.index, result }, [
+      closedBefore.buffer as ArrayBuffer,
+      restarted.buffer as ArrayBuffer,
+    ]);
   } catch (error) {
     port.postMessage({ index: message.index, error: error instanceof Error ? error.message : String(error) });
   }

@@ -86,6 +86,62 @@ describe('full verification in ranges', () => {
     expect(result.unfinishedSignings).toEqual([{ seq: 119, requestIds: ['r60'] }]);
   });
 
+  it('signings that cross range boundaries are closed by the later range, for any request id', async () => {
+    // Entries (16 per range): 10 starts q; 11 starts x\uD800 and x\uD801 (one lone surrogate each, which UTF-8
+    // would encode alike); 12 starts an id holding a newline; 15 starts a; range 2 closes a (17), starts q again
+    // and closes it (18, 19), closes x\uD800 (20) and finishes a dozen signings of its own; range 3 closes the
+    // id with the newline (33). Only x\uD801 stays open.
+    const c = track(await newAuditCase(hsm(), 0));
+    const entries: Array<[string, object]> = [];
+    const note = () => entries.push(['note', { text: 'filler' }]);
+    const started = (...requestIds: string[]) => entries.push(['signing.started', { requestIds }]);
+    const failed = (...requestIds: string[]) => entries.push(['signing.failed', { requestIds }]);
+    for (let seq = 1; seq <= 9; seq += 1) note();
+    started('q');
+    started('x\uD800', 'x\uD801');
+    started('n\n"q"');
+    note();
+    note();
+    started('a');
+    note();
+    failed('a');
+    started('q');
+    failed('q');
+    failed('x\uD800');
+    for (let i = 21; i <= 32; i += 2) {
+      started(`r${i}`);
+      failed(`r${i}`);
+    }
+    failed('n\n"q"');
+    for (let seq = 34; seq <= 40; seq += 1) note();
+    for (const [i, [type, payload]] of entries.entries())
+      await c.auditor.commit(at(i + 1), (tx) => tx.append(type, payload), { checkpoint: i % 10 === 9 });
+    const result = await verdicts(c);
+    expect(result).toMatchObject({ ok: true, entries: 40 });
+    expect(result.unfinishedSignings).toEqual([{ seq: 11, requestIds: ['x\uD801'] }]);
+  });
+
+  it('an id left open is not closed by another id of the same fingerprint that a later range starts and closes', async () => {
+    // collide-63438 and collide-318226 share their 32-bit fingerprint (test/store/request-id-set.test.ts): range 2
+    // starts and closes the second while the first, started in range 1, stays open; the stitcher must replay
+    // range 2 exactly rather than take the fingerprint for the id.
+    const c = track(await newAuditCase(hsm(), 0));
+    for (let i = 1; i <= 40; i += 1) {
+      const [type, payload] =
+        i === 5
+          ? ['signing.started', { requestIds: ['collide-63438'] }]
+          : i === 20
+            ? ['signing.started', { requestIds: ['collide-318226'] }]
+            : i === 22
+              ? ['signing.failed', { requestIds: ['collide-318226'] }]
+              : ['note', { text: 'filler' }];
+      await c.auditor.commit(at(i), (tx) => tx.append(type as string, payload), { checkpoint: i % 10 === 0 });
+    }
+    const result = await verdicts(c);
+    expect(result).toMatchObject({ ok: true, entries: 40 });
+    expect(result.unfinishedSignings).toEqual([{ seq: 5, requestIds: ['collide-63438'] }]);
+  });
+
   /** Re-hashes entry `seq` with another payload of the same projection: only the next entry's link breaks. */
   const rehash = (seq: number) => (raw: Database.Database) => {
     const row = raw.prepare('SELECT time, type, prev_hash FROM audit_log WHERE seq = ?').get(seq) as {
