@@ -52,10 +52,10 @@ export interface RangeBad {
 /**
  * The range's net signing events, compact (so the main thread holds no per-id objects): `opens` the
  * request ids still open at the range's end, in the order a Map of every event would list them,
- * with their seq; `closedBefore` the ids whose first event in the range closes them (signings
- * started before the range), an exact set; `restarted` the fingerprints of the other ids the range
- * closes (started in the range first: they matter only when an earlier range left the same id open,
- * which a fingerprint match sends to the exact replay). Both are bytes (store/request-id-set.ts). A
+ * with their seq; `closedBefore` the ids closed while the range had not started them (signings
+ * started before the range), an exact set; `restarted` the fingerprints of the ids closed after the
+ * range started them (they matter only when an earlier range left the same id open, which a
+ * fingerprint match sends to the exact replay). Both are bytes (store/request-id-set.ts). A
  * verdict that stops inside the range, or a fingerprint match, replays that range's events one by one
  * instead (signingEventsIn, read again).
  */
@@ -68,33 +68,28 @@ export interface SigningEvents {
 /** One signing event: started (or closed), at entry seq, for these request ids. */
 export type SigningEvent = [started: boolean, seq: number, ids: string[]];
 
-/** Collects one range's net signing events (SigningTracker's semantics, applied later in order). */
+/**
+ * Collects one range's net signing events (SigningTracker's semantics, applied later in order). A close
+ * of an id the range itself left open goes to `restarted`, any other close to `closedBefore` (an id
+ * may end in both: the main thread then replays the range, exactly).
+ */
 class RangeSigning {
   private readonly open = new Map<string, number>();
-  private readonly closed = new Set<string>();
-  /** Ids whose first event in the range is a start. */
-  private readonly startedFirst = new Set<string>();
+  private readonly closedBefore = new Set<string>();
+  private readonly restarted = new Set<string>();
 
   add(started: boolean, seq: number, ids: string[]): void {
     for (const id of ids) {
-      if (started) {
-        if (!this.closed.has(id)) this.startedFirst.add(id);
-        this.open.set(id, seq);
-      } else {
-        this.open.delete(id);
-        this.closed.add(id);
-      }
+      if (started) this.open.set(id, seq);
+      else (this.open.delete(id) ? this.restarted : this.closedBefore).add(id);
     }
   }
 
   result(): SigningEvents {
-    const closedBefore: string[] = [];
-    const restarted: string[] = [];
-    for (const id of this.closed) (this.startedFirst.has(id) ? restarted : closedBefore).push(id);
     return {
       opens: [...this.open],
-      closedBefore: encodeRequestIdSet(closedBefore),
-      restarted: fingerprintRequestIds(restarted),
+      closedBefore: encodeRequestIdSet(this.closedBefore),
+      restarted: fingerprintRequestIds(this.restarted),
     };
   }
 }

@@ -87,10 +87,12 @@ describe('full verification in ranges', () => {
   });
 
   it('signings that cross range boundaries are closed by the later range, for any request id', async () => {
-    // Entries (16 per range): 10 starts q; 11 starts x\uD800 and x\uD801 (one lone surrogate each, which UTF-8
-    // would encode alike); 12 starts an id holding a newline; 15 starts a; range 2 closes a (17), starts q again
-    // and closes it (18, 19), closes x\uD800 (20) and finishes a dozen signings of its own; range 3 closes the
-    // id with the newline (33). Only x\uD801 stays open.
+    // Entries (16 per range). Range 1: 10 starts q; 11 starts x\uD800 and x\uD801 (one lone surrogate each,
+    // which UTF-8 would encode alike); 12 starts an id holding a newline and quotes; 13 starts w; 15 starts a.
+    // Range 2 (its closes read from the exact set): 17 closes a, 18 closes x\uD800, then six signings of its own.
+    // Range 3 (replayed: it closes ids it started while earlier ranges left them open): 33 starts q again, 34
+    // closes it; 35 closes w, 36 starts it again, 37 closes it; 38 closes the id with the newline. Only x\uD801
+    // stays open.
     const c = track(await newAuditCase(hsm(), 0));
     const entries: Array<[string, object]> = [];
     const note = () => entries.push(['note', { text: 'filler' }]);
@@ -100,20 +102,27 @@ describe('full verification in ranges', () => {
     started('q');
     started('x\uD800', 'x\uD801');
     started('n\n"q"');
-    note();
+    started('w');
     note();
     started('a');
     note();
     failed('a');
-    started('q');
-    failed('q');
     failed('x\uD800');
-    for (let i = 21; i <= 32; i += 2) {
+    for (let i = 19; i <= 30; i += 2) {
       started(`r${i}`);
       failed(`r${i}`);
     }
+    note();
+    note();
+    started('q');
+    failed('q');
+    failed('w');
+    started('w');
+    failed('w');
     failed('n\n"q"');
-    for (let seq = 34; seq <= 40; seq += 1) note();
+    note();
+    note();
+    expect(entries).toHaveLength(40);
     for (const [i, [type, payload]] of entries.entries())
       await c.auditor.commit(at(i + 1), (tx) => tx.append(type, payload), { checkpoint: i % 10 === 9 });
     const result = await verdicts(c);
