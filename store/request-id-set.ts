@@ -1,8 +1,9 @@
 /**
  * Compact sets of request ids, for the full verification's range results (store/audit-verify-range.ts): a worker
- * transfers their buffers to the main thread without a copy, and the main thread's heap never holds the ids (a range
- * closes ~8,000 of them; sent as one JSON string they made the main thread's young generation double, and the
- * buffers of a whole set waiting for collection cost ~9 MB of peak RSS at 1M entries).
+ * transfers their buffers to the main thread without a copy, and the main thread's heap never holds the ids. A range
+ * closes ~8,000 of them: sent as one JSON string they doubled the main thread's young generation; sent whole as exact
+ * byte sets, the buffers waiting for collection still cost ~9 MB of peak RSS at 1M entries. Hence an exact set only
+ * for the few ids a range closes without having started them, and 32-bit fingerprints (4 bytes an id) for the rest.
  *
  * An exact set writes each id as its JSON text between newlines: "\n" + JSON.stringify(id) + "\n", in UTF-8, neighbours
  * sharing one newline. JSON text never holds a raw control character (RFC 8259 section 7 escapes them) nor a lone
