@@ -191,7 +191,7 @@ export class RangeStitcher {
   private applySigning(range: RangeResult, through: number): void {
     const events: SigningEvents = range.signing;
     if (through === Infinity) {
-      const open = this.signing.hasOpen ? this.signing.openIds() : [];
+      const open = this.signing.openIds();
       if (!open.some((id) => fingerprintsMayHold(events.restarted, id))) {
         this.signing.record(
           false,

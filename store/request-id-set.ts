@@ -21,7 +21,6 @@ export function encodeRequestIdSet(ids: Iterable<string>): Uint8Array {
 
 /** True when `id` is one of the ids `set` was encoded from. */
 export function requestIdSetHas(set: Uint8Array, id: string): boolean {
-  if (set.byteLength === 0) return false;
   return Buffer.from(set.buffer, set.byteOffset, set.byteLength).includes(`\n${JSON.stringify(id)}\n`);
 }
 
