@@ -9,7 +9,7 @@
  * This module has no HSM: it is all an offline verifier needs.
  */
 import { createHash } from 'node:crypto';
-import { entryHash, followsSigning } from './audit-entry-hash.js';
+import { entryHash, followsSigning, signingRequestIds } from './audit-entry-hash.js';
 import { canonicalJson } from '../policy/canonical.js';
 import { makeError } from '../core/errors.js';
 import { fromHex, isHex } from '../core/bytes.js';
@@ -329,12 +329,7 @@ export class SigningTracker {
   /** `parsed` is the entry's payload already parsed by the caller, if it was. */
   add(entry: AuditEntry, parsed?: unknown): void {
     if (!SigningTracker.follows(entry.type)) return;
-    const payload = (parsed ?? JSON.parse(entry.payload)) as { requestIds?: unknown; requestId?: unknown };
-    const ids = Array.isArray(payload.requestIds)
-      ? payload.requestIds.filter((id): id is string => typeof id === 'string')
-      : typeof payload.requestId === 'string'
-        ? [payload.requestId]
-        : [];
+    const ids = signingRequestIds(parsed ?? JSON.parse(entry.payload));
     this.record(entry.type === 'signing.started', entry.seq, ids);
   }
 

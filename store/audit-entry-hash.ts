@@ -23,3 +23,10 @@ export function entryHash(seq: number, time: string, type: string, payload: stri
 export function followsSigning(type: string): boolean {
   return type === 'signing.started' || type === 'signature' || type === 'signing.failed';
 }
+
+/** The request ids a signing entry names: its `requestIds` array (strings only), else its single `requestId`. */
+export function signingRequestIds(payload: unknown): string[] {
+  const { requestIds, requestId } = (payload ?? {}) as { requestIds?: unknown; requestId?: unknown };
+  if (Array.isArray(requestIds)) return requestIds.filter((id): id is string => typeof id === 'string');
+  return typeof requestId === 'string' ? [requestId] : [];
+}

@@ -7,7 +7,7 @@
  * signing events, the heads at each checkpoint) is reported, and stitched in order by
  * store/audit-verify-stitch.ts. Reasons are worded exactly as the sequential verifier words them.
  */
-import { entryHash, followsSigning } from './audit-entry-hash.js';
+import { entryHash, followsSigning, signingRequestIds } from './audit-entry-hash.js';
 import {
   GENESIS_LINK,
   STATE_COLUMNS,
@@ -201,19 +201,10 @@ export function signingEventsIn(sqlite: Sqlite, from: number, through: number): 
     .raw()
     .iterate(from, through) as IterableIterator<[number, string, string]>;
   for (const [seq, type, payload] of rows) {
-    const ids = signingIds(JSON.parse(payload) as { requestIds?: unknown; requestId?: unknown });
+    const ids = signingRequestIds(JSON.parse(payload));
     if (ids.length > 0) events.push([type === 'signing.started', seq, ids]);
   }
   return events;
-}
-
-/** The signing events of one entry (SigningTracker's reading of its payload). */
-function signingIds(payload: { requestIds?: unknown; requestId?: unknown }): string[] {
-  return Array.isArray(payload.requestIds)
-    ? payload.requestIds.filter((id): id is string => typeof id === 'string')
-    : typeof payload.requestId === 'string'
-      ? [payload.requestId]
-      : [];
 }
 
 /** Verifies one range; never throws for bad data (database errors propagate to the caller, which fails closed). */
@@ -301,7 +292,7 @@ export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
           // Parsed once, and only for the types that project state or track signing (as ChainVerifier does).
           const parsed: unknown = JSON.parse(payload);
           projected = projectEntry({ seq, time, type, payload }, parsed);
-          if (signingEntry) ids = signingIds(parsed as { requestIds?: unknown; requestId?: unknown });
+          if (signingEntry) ids = signingRequestIds(parsed);
         } catch {
           return fail({
             at: seq,
