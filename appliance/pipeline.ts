@@ -97,6 +97,20 @@ export function txidOf(prepared: PreparedRequest): string {
   return prepared.parsed.kind === 'transaction' ? prepared.plan.digest : prepared.requestId;
 }
 
+/**
+ * What a re-sign is counted once under in velocity: the transaction, but only when its signatures are bound to
+ * it with proven amounts (SIGHASH_ALL commits to every output, BIP-143; amounts proven by previous
+ * transactions). Otherwise the request itself: NONE/SINGLE signatures outlive the transaction they were asked
+ * for, and requests with unproven amounts may each sign part of one transaction under different claims.
+ */
+export function resignKeyOf(prepared: PreparedRequest): string {
+  if (prepared.chain === 'btc' && prepared.kind !== 'message') {
+    const facts = prepared.summary.btc;
+    if (!facts || facts.feeStatus !== 'verified' || BigInt(facts.atRiskSats) > 0n) return prepared.requestId;
+  }
+  return txidOf(prepared);
+}
+
 /** What an approval of this request binds: request id, signing keys, policy version. */
 export function approvalBinding(prepared: PreparedRequest, policyVersion: number | null): ApprovalBinding {
   return {
@@ -119,7 +133,7 @@ function decide(
 ): { decision: Decision; policy: PolicyDocument | null } {
   const policy = currentPolicy(db);
   const full = auditor ? velocityHistoryFor(auditor, policy, now) : previewHistory(db, policy, now);
-  const txid = txidOf(prepared);
+  const txid = resignKeyOf(prepared);
   const history = [...full, ...pending].filter((r) => (r.txid ?? r.requestId) !== txid);
   return { decision: evaluate(prepared.summary, policy, history, now), policy };
 }
@@ -492,7 +506,7 @@ export async function signBatch(
         asset,
         raw: raw.toString(),
         timeMs: now.getTime(),
-        txid: txidOf(prepared),
+        txid: resignKeyOf(prepared),
       });
     }
     allowed.push({ reviewed, decision, approvals });
@@ -565,7 +579,7 @@ export async function signBatch(
           tx,
           {
             requestId: m.a.reviewed.prepared.requestId,
-            txid: txidOf(m.a.reviewed.prepared),
+            txid: resignKeyOf(m.a.reviewed.prepared),
             rule: m.a.decision.rule ?? '',
             summary: m.a.reviewed.prepared.summary,
             signatures: m.signatures,

@@ -5,6 +5,7 @@
  * The CLI text, the `--json` report's `review` and the app's review screen are thin formatters of this one model.
  */
 import type { Decision, Movement, MovementChannel, RuleReason, SigningSummary } from '../core/summary.js';
+import { btcCountedLeaving, formatUnits } from '../policy/amounts.js';
 import type { PolicyDocument, PolicyRule } from '../policy/schema.js';
 import {
   addDecimals,
@@ -308,7 +309,15 @@ function headline(summary: SigningSummary, movements: ReviewMovement[]): ReviewH
       : 'You send nothing';
     text = `${what}${fee ? ` + fee ${fee}` : ''} — total leaving ${totalLeaving.length ? totalLeaving.join(' and ') : 'nothing'}`;
   }
-  return { text, sent, destinations, fee, totalLeaving, approvals };
+  return { text: withValueAtRisk(summary, text), sent, destinations, fee, totalLeaving, approvals };
+}
+
+/** Bitcoin: value the signatures may lose beyond the outputs and fee (NONE/SINGLE inputs, uncredited change). */
+function withValueAtRisk(summary: SigningSummary, text: string): string {
+  const facts = summary.chain === 'btc' ? summary.btc : undefined;
+  if (!facts || BigInt(facts.atRiskSats) === 0n) return text;
+  const atRisk = `up to ${formatUnits(btcCountedLeaving(facts), 8)} BTC can leave our keys (value at risk)`;
+  return text === 'Nothing leaves our keys.' ? `Nothing is sent, but ${atRisk}.` : `${text}; ${atRisk}`;
 }
 
 function stringOf(value: unknown): string | null {

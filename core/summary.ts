@@ -61,6 +61,9 @@ export interface Movement {
 /** Default Bitcoin fee sanity limits, applied when a rule sets no fee cap of its own (maxFee, maxFeeRate, maxFeePercent). */
 export const BTC_DEFAULT_FEE_LIMITS = { percentOfSent: 5, satPerVbyte: 1000 } as const;
 
+/** Default EVM price per gas (gwei), applied when a rule sets no fee cap of its own (maxFee, maxFeePercent). */
+export const EVM_DEFAULT_MAX_GWEI_PER_GAS = 1000;
+
 /**
  * What a Bitcoin request exposes beyond its movements, for policy/btc-checks.ts (decimal sat strings).
  * feeStatus: `verified` (every input's amount proven by its previous transaction), `unverified` (one of our
@@ -70,7 +73,10 @@ export const BTC_DEFAULT_FEE_LIMITS = { percentOfSent: 5, satPerVbyte: 1000 } as
 export interface BtcPolicyFacts {
   /** Sighash names our inputs are signed with ("ALL", "NONE|ANYONECANPAY", ...). */
   sighashTypes: string[];
-  /** Our inputs signed with NONE or SINGLE (their outputs can be rewritten): their whole value is at risk. */
+  /**
+   * Value the signatures may lose beyond what the review counts: our inputs signed with NONE or SINGLE (their
+   * outputs can be rewritten), plus the change when feeStatus is `unknown` (it cannot be credited).
+   */
   atRiskSats: string;
   /** Sum of our inputs. */
   ourInputSats: string;

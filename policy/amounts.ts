@@ -63,12 +63,23 @@ export function isTransfer(movement: Movement): boolean {
   return movement.channel === undefined || TRANSFER_CHANNELS.has(movement.channel);
 }
 
-/**
- * Bitcoin: the fee leaves our keys like any output not ours, so maxAmount and velocity count it; an
- * EVM request's fee is a gas maximum, capped by the fee rules of its own.
- */
+/** Bitcoin: the fee leaves our keys like any output not ours, so maxAmount and velocity count it. */
 function countedLeaving(summary: SigningSummary, movement: Movement): boolean {
   return summary.chain === 'btc' && movement.channel === 'fee';
+}
+
+/**
+ * EVM: a transaction may take up to gasLimit × maxFeePerGas (EIP-1559; gasPrice before it) from our account,
+ * paid to the block's proposer: counted as native value leaving, as a Bitcoin fee is. Undefined when unreadable.
+ */
+function evmMaxFee(summary: SigningSummary): bigint | undefined {
+  if (summary.chain !== 'evm' || summary.kind !== 'transaction' || !summary.fee) return 0n;
+  return /^\d+$/.test(summary.fee.raw) ? BigInt(summary.fee.raw) : undefined;
+}
+
+function withEvmFee(totals: Map<string, bigint>, fee: bigint): Map<string, bigint> {
+  if (fee > 0n) totals.set('native', (totals.get('native') ?? 0n) + fee);
+  return totals;
 }
 
 function sum(movements: Movement[]): Map<string, bigint> | undefined {
@@ -83,8 +94,8 @@ function sum(movements: Movement[]): Map<string, bigint> | undefined {
 }
 
 /**
- * Total leaving per asset key, for velocity: every movement that is not our own change, the fee or a
- * delegation — transfers, values carried by calls, approvals (what a spender may pull) and Safe refunds.
+ * Total leaving per asset key, for velocity: every movement that is not our own change or a delegation —
+ * transfers, values carried by calls, approvals (what a spender may pull), Safe refunds and the fee.
  * Returns undefined when an amount is malformed, so that a request with an unreadable amount is never allowed.
  */
 export function requestTotals(summary: SigningSummary): Map<string, bigint> | undefined {
@@ -93,9 +104,12 @@ export function requestTotals(summary: SigningSummary): Map<string, bigint> | un
       (m) => m.channel === undefined || !UNCOUNTED_CHANNELS.has(m.channel) || countedLeaving(summary, m),
     ),
   );
+  const fee = evmMaxFee(summary);
+  if (!totals || fee === undefined) return undefined;
+  withEvmFee(totals, fee);
   // Bitcoin NONE/SINGLE: the value at risk is recorded as spent too, as the checks counted it.
   const facts = summary.chain === 'btc' ? summary.btc : undefined;
-  if (totals && facts && BigInt(facts.atRiskSats) > 0n) {
+  if (facts && BigInt(facts.atRiskSats) > 0n) {
     const extra = btcCountedLeaving(facts) - btcLeaving(facts);
     totals.set('native', (totals.get('native') ?? 0n) + extra);
   }
@@ -120,7 +134,7 @@ export function btcCountedLeaving(facts: BtcPolicyFacts): bigint {
   return capped > leaving ? capped : leaving;
 }
 
-/** Per-request amounts: the transfers only (approvals, refunds and delegations have caps of their own). */
+/** Per-request amounts: the transfers and the fee (approvals, refunds and delegations have caps of their own). */
 export function transferTotals(summary: SigningSummary): {
   totals: Map<string, bigint>;
   /** Asset keys with a movement whose amount has no bound (e.g. a Safe delegatecall's inner value). */
@@ -128,5 +142,7 @@ export function transferTotals(summary: SigningSummary): {
 } {
   const transfers = outgoing(summary).filter((m) => isTransfer(m) || countedLeaving(summary, m));
   const unbounded = new Set(transfers.filter((m) => m.unbounded).map((m) => assetKey(m.asset)));
-  return { totals: sum(transfers) ?? new Map(), unbounded };
+  const fee = evmMaxFee(summary);
+  if (fee === undefined) unbounded.add('native');
+  return { totals: withEvmFee(sum(transfers) ?? new Map(), fee ?? 0n), unbounded };
 }

@@ -22,20 +22,29 @@ const sighash: BtcCheck = (rule, facts) => {
     .map((type) => `rule ${rule.id} does not allow signatures with SIGHASH_${type}`);
 };
 
+/** True when some input of ours is signed with NONE or SINGLE (BIP-143 / legacy sighash: outputs not committed). */
+function redirectable(facts: BtcPolicyFacts): boolean {
+  return facts.sighashTypes.some((type) => !type.startsWith('ALL'));
+}
+
 /**
- * NONE/SINGLE inputs can be redirected whole after signing: their value counts against the caps. The same
- * counted value is what requestTotals records as spent, so later requests see it in the velocity history.
+ * Value at risk counts against the caps: NONE/SINGLE inputs can be redirected whole after signing, and change
+ * is not credited while a foreign input's amount is unproven. The same counted value is what requestTotals
+ * records as spent, so later requests see it in the velocity history.
  */
 const valueAtRisk: BtcCheck = (rule, facts, { history, now }) => {
   const atRisk = BigInt(facts.atRiskSats);
   if (atRisk === 0n) return [];
-  if (rule.maxAmount === undefined)
+  if (rule.maxAmount === undefined && redirectable(facts))
     return [`rule ${rule.id} sets no maxAmount to cap the ${btc(atRisk)} at risk under NONE/SINGLE`];
   const counted = btcCountedLeaving(facts);
+  const why = redirectable(facts)
+    ? 'inputs signed with NONE or SINGLE'
+    : 'change not credited while an input amount is unproven';
   const reasons: string[] = [];
-  if (counted > toBaseUnits(rule.maxAmount, 8)) {
+  if (rule.maxAmount !== undefined && counted > toBaseUnits(rule.maxAmount, 8)) {
     reasons.push(
-      `${btc(counted)} is at risk (inputs signed with NONE or SINGLE), above the ${rule.maxAmount} BTC limit of rule ${rule.id}`,
+      `${btc(counted)} is at risk (${why}), above the ${rule.maxAmount} BTC limit of rule ${rule.id}`,
     );
   }
   const velocityMax = rule.velocity?.maxAmount;
@@ -43,7 +52,7 @@ const valueAtRisk: BtcCheck = (rule, facts, { history, now }) => {
     const spent = usageInWindow(history, rule.id, rule.velocity!.window, now).amounts.get('native') ?? 0n;
     if (spent + counted > toBaseUnits(velocityMax, 8)) {
       reasons.push(
-        `${btc(counted)} at risk plus ${btc(spent)} already signed exceeds the ${velocityMax} BTC velocity limit of rule ${rule.id}`,
+        `${btc(counted)} at risk (${why}) plus ${btc(spent)} already signed exceeds the ${velocityMax} BTC velocity limit of rule ${rule.id}`,
       );
     }
   }

@@ -2,7 +2,7 @@
  * The checks of one policy rule against one request (pure). Each returns the reasons it fails, in
  * operator words; an empty list means the rule allows that aspect of the request.
  */
-import type { SigningSummary } from '../core/summary.js';
+import { EVM_DEFAULT_MAX_GWEI_PER_GAS, type SigningSummary } from '../core/summary.js';
 import { nativeDecimals, nativeSymbol, toBaseUnits } from './amounts.js';
 import { btcChecks } from './btc-checks.js';
 import { movementChecks } from './movement-checks.js';
@@ -13,9 +13,9 @@ import { usageInWindow, type VelocityHistory } from './velocity.js';
 export interface RuleContext {
   summary: SigningSummary;
   kind: PolicyKind;
-  /** Base units leaving per asset key for velocity (change, fee and delegations excluded). */
+  /** Base units leaving per asset key for velocity (change and delegations excluded, the fee included). */
   totals: Map<string, bigint>;
-  /** Base units the request transfers per asset key (approvals and refunds excluded), for maxAmount. */
+  /** Base units the request transfers per asset key, its fee included (approvals and refunds excluded), for maxAmount. */
   transfers: Map<string, bigint>;
   /** Asset keys of transfers without a bound (always over any cap). */
   unboundedTransfers: Set<string>;
@@ -115,9 +115,21 @@ const amounts: Check = (rule, { summary, transfers: totals, unboundedTransfers }
   return reasons;
 };
 
+/** Without a fee cap of its own, an EVM rule refuses a price per gas above the default (EIP-1559 maxFeePerGas, or gasPrice). */
+function evmDefaultFeeLimit(rule: PolicyRule, summary: SigningSummary): string[] {
+  if (summary.chain !== 'evm' || summary.kind !== 'transaction') return [];
+  const perGas = summary.details.maxFeePerGas ?? summary.details.gasPrice;
+  if (typeof perGas !== 'string' || !/^\d+$/.test(perGas)) return ['the price per gas of the request is unknown'];
+  const limit = BigInt(EVM_DEFAULT_MAX_GWEI_PER_GAS) * 1_000_000_000n;
+  if (BigInt(perGas) <= limit) return [];
+  return [
+    `the price of ${amountText(BigInt(perGas), 9, 'gwei')} per gas is above ${EVM_DEFAULT_MAX_GWEI_PER_GAS} gwei, the default limit of a rule without a fee cap (rule ${rule.id})`,
+  ];
+}
+
 const fees: Check = (rule, { summary, transfers: totals }) => {
   if (rule.maxFee === undefined && rule.maxFeeRate === undefined && rule.maxFeePercent === undefined)
-    return [];
+    return evmDefaultFeeLimit(rule, summary);
   const { fee } = summary;
   const symbol = nativeSymbol(summary.chain);
   const decimals = nativeDecimals(summary.chain);
@@ -143,7 +155,8 @@ const fees: Check = (rule, { summary, transfers: totals }) => {
     }
   }
   if (rule.maxFeePercent !== undefined) {
-    const sent = totals.get('native') ?? 0n;
+    // The share is of what is sent: an EVM transfer total includes its fee (policy/amounts.ts), taken out here.
+    const sent = (totals.get('native') ?? 0n) - (summary.chain === 'evm' ? raw : 0n);
     // fee / sent ≤ percent / 100, as integers: fee × 1 000 000 ≤ percent × 10 000 × sent.
     const percentScaled = BigInt(Math.round(rule.maxFeePercent * 10_000));
     if (sent === 0n)

@@ -4,7 +4,7 @@
  * and amount checks only: the contract it calls, the token it moves and its kind are still checked.
  */
 import type { Movement, SigningSummary } from '../core/summary.js';
-import { movementRaw, toBaseUnits } from './amounts.js';
+import { formatUnits, movementRaw, toBaseUnits } from './amounts.js';
 import type { Check } from './checks.js';
 import { destinationAllowed, sameAddress, tokenOf } from './rule-terms.js';
 import type { PolicyRule } from './schema.js';
@@ -186,6 +186,32 @@ const BY_CHANNEL: Record<string, MovementCheck> = {
   fee: () => [],
 };
 
+/**
+ * Approvals of one token add up within a request: Permit2's batch transfer honours every entry (each may be
+ * the same token), and a spender holding several grants may use them all. Each is within the cap alone.
+ */
+function approvalsTogether(rule: PolicyRule, summary: SigningSummary): string[] {
+  const byToken = new Map<string, { raw: bigint; count: number }>();
+  for (const m of summary.movements) {
+    const raw = movementRaw(m);
+    if (m.channel !== 'approval' || m.change || m.unbounded || m.asset.type !== 'token' || raw === undefined)
+      continue;
+    const key = m.asset.contract.toLowerCase();
+    const entry = byToken.get(key) ?? { raw: 0n, count: 0 };
+    byToken.set(key, { raw: entry.raw + raw, count: entry.count + 1 });
+  }
+  const reasons: string[] = [];
+  for (const [contract, { raw, count }] of byToken) {
+    const token = tokenOf(rule, contract);
+    const cap = token?.approvalMaxAmount ?? token?.maxAmount;
+    if (count < 2 || !token || cap === undefined || raw <= toBaseUnits(cap, token.decimals)) continue;
+    reasons.push(
+      `the ${count} approvals of ${token.symbol} in the request add up to ${formatUnits(raw, token.decimals)} ${token.symbol}, more than the ${cap} ${token.symbol} approval cap of rule ${rule.id}`,
+    );
+  }
+  return reasons;
+}
+
 /** Every movement of the request, each checked by the rules of its channel; an unknown channel is refused. */
 export const movementChecks: Check = (rule, { summary, now }) => {
   const reasons: string[] = [];
@@ -201,5 +227,5 @@ export const movementChecks: Check = (rule, { summary, now }) => {
     }
     for (const reason of check(rule, m, summary, now)) if (!reasons.includes(reason)) reasons.push(reason);
   }
-  return reasons;
+  return [...reasons, ...approvalsTogether(rule, summary)];
 };

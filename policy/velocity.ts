@@ -2,8 +2,8 @@
  * Velocity limits over a rolling window (pure). The history comes from the signatures in the store:
  * one record per asset of each signed request, tagged with the rule that allowed it. A record
  * counts when it lies strictly inside the window: time > now − window (one made exactly `window`
- * ago no longer counts). A transaction signed again (same Bitcoin txid, EVM transaction digest,
- * or request id for messages) is counted once.
+ * ago no longer counts). A transaction signed again is counted once: records share a `txid` only when
+ * their signatures are bound to one transaction (appliance/pipeline.ts resignKeyOf).
  */
 
 export interface VelocityRecord {
@@ -15,7 +15,7 @@ export interface VelocityRecord {
   raw: string;
   /** Milliseconds since the epoch of the signature. */
   timeMs: number;
-  /** What identifies the transaction across re-signs: Bitcoin txid, EVM digest, or the request id. */
+  /** What a re-sign is counted once under: Bitcoin txid, EVM digest, or the request id. */
   txid?: string;
 }
 

@@ -134,7 +134,10 @@ export function recordSignatures(
   tx: AuditTx,
   signed: {
     requestId: string;
-    /** Bitcoin txid, EVM transaction digest, or the request id for messages: counted once by velocity. */
+    /**
+     * What velocity counts a re-sign once under (appliance/pipeline.ts resignKeyOf): the Bitcoin txid or EVM
+     * transaction digest, else the request id (messages; Bitcoin signatures not bound to proven amounts).
+     */
     txid?: string;
     rule: string;
     summary: SigningSummary;

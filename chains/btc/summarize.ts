@@ -497,7 +497,13 @@ export function summarizePsbt(
     );
   }
   const feeRate = feeStatus === 'unknown' ? null : Math.round((Number(fee) / vsize) * 100) / 100;
-  const atRisk = ours.filter((f) => (f.sighashType & 0x1f) !== SIGHASH_ALL).reduce((n, f) => n + f.sats, 0n);
+  const redirectable = ours
+    .filter((f) => (f.sighashType & 0x1f) !== SIGHASH_ALL)
+    .reduce((n, f) => n + f.sats, 0n);
+  // An input called foreign but unproven may be ours, signed in another request of the same transaction, and
+  // our change would then be credited twice: with the fee unknown, the change is counted as at risk too.
+  const unprovenChange = feeStatus === 'unknown' ? changeSats : 0n;
+  const atRisk = redirectable + unprovenChange;
 
   const foreign = facts.filter((f) => f.ours.length === 0).map((f) => f.index);
   if (foreign.length > 0)
@@ -507,6 +513,10 @@ export function summarizePsbt(
       `The fee is unknown: the amounts of inputs ${unprovenForeign.join(', ')} are not proven by their previous transactions. Our inputs can pay at most ${formatBtc(fee)} BTC of it, which is counted as sent.`,
     );
   }
+  if (unprovenChange > 0n)
+    warnings.push(
+      `The change of ${formatBtc(unprovenChange)} BTC is counted as leaving: an input whose amount is not proven may be ours, signed in another request for this transaction, which could spend it.`,
+    );
   if (!outputs.some((o) => o.change)) warnings.push('No output returns change to our keys.');
   const base = sentSats > 0n ? sentSats : totalOut;
   const feeText = feeStatus === 'verified' ? 'The fee' : 'The fee (unverified)';

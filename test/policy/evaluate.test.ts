@@ -338,8 +338,10 @@ describe('evaluate: kinds, calls, typed data, blind, hours', () => {
     });
     const WEI = 10n ** 18n;
     expect(policyKindOf(eth(WEI, 1n))).toBe('transfer');
-    expect(evaluate(eth((3n * WEI) / 2n, (3n * WEI) / 2000n), doc, [], NOW).allowed).toBe(true);
-    expect(messagesOf(eth((3n * WEI) / 2n + 1n, 1n), [], NOW, doc)).toContain(
+    // The most the fee can take counts with the value (EIP-1559 gasLimit × maxFeePerGas leaves our account too).
+    const value = (3n * WEI) / 2n - WEI / 1000n;
+    expect(evaluate(eth(value, WEI / 1000n), doc, [], NOW).allowed).toBe(true);
+    expect(messagesOf(eth(value, WEI / 1000n + 1n), [], NOW, doc)).toContain(
       '1.500000000000000001 ETH exceeds the 1.5 ETH limit of rule r.',
     );
     expect(messagesOf(eth(WEI, WEI / 1000n + 1n), [], NOW, doc)[0]).toMatch(

@@ -79,7 +79,7 @@ export function usdcTransfer(to: string, units: bigint, feeWei = 10n ** 15n): Si
     },
     blind: false,
     warnings: [],
-    details: {},
+    details: { maxFeePerGas: '20000000000' },
   };
 }
 

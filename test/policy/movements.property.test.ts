@@ -129,9 +129,21 @@ function within(m: Expected, all: Expected[]): boolean {
       return false;
   }
 }
-function allowedByOracle(moves: Expected[]): boolean {
+/** What a transaction's fee may take (gasLimit × maxFeePerGas) counts as ETH leaving; typed data has no fee. */
+function maxFeeOf(request: Record<string, unknown>): bigint {
+  return request.type === 'transaction'
+    ? BigInt(request.gasLimit as number) * BigInt(request.maxFeePerGas as string)
+    : 0n;
+}
+function allowedByOracle(moves: Expected[], maxFee: bigint): boolean {
   if (!moves.every((m) => within(m, moves))) return false;
-  const spent = new Map<string, bigint>();
+  // Approvals of one token to others add up within a request, against the same cap.
+  const granted = new Map<string, bigint>();
+  for (const m of moves)
+    if (m.channel === 'approval' && !ours(m.to) && !m.unbounded && m.token)
+      granted.set(m.token, (granted.get(m.token) ?? 0n) + m.raw);
+  for (const [token, total] of granted) if (total > (TOKEN[token]?.approvalCap ?? 0n)) return false;
+  const spent = new Map<string, bigint>(maxFee > 0n ? [['ETH', maxFee]] : []);
   for (const m of moves) {
     if (ours(m.to) || !['native', 'call', 'token-transfer', 'safe-call'].includes(m.channel)) continue;
     const key = m.token ?? 'ETH';
@@ -488,7 +500,9 @@ describe('movements first, encoding second (fast-check, seed 20260302, 10,000 re
         }));
         expect(listed).toEqual(moves);
         const decision = evaluate(prepared.summary, POLICY, [], NOW);
-        expect(decision.allowed, JSON.stringify(decision.reasons)).toBe(allowedByOracle(moves));
+        expect(decision.allowed, JSON.stringify(decision.reasons)).toBe(
+          allowedByOracle(moves, maxFeeOf(request as Record<string, unknown>)),
+        );
         if (decision.allowed) allowed++;
         else refused++;
       }),

@@ -248,7 +248,7 @@ describe('policy properties (fast-check)', () => {
           },
           blind: false,
           warnings: [],
-          details: {},
+          details: { gasPrice: '1' },
         };
         const decision = evaluate(summary, parsePolicy({ version: 1, rules: [rule] }), [], NOW);
         if (!decision.allowed) return;

@@ -45,6 +45,11 @@ export const PERMIT_BATCH_TYPES: Types = {
   PermitDetails: PERMIT_DETAILS,
 };
 
+const TOKEN_PERMISSIONS: TypedDataField[] = [
+  { name: 'token', type: 'address' },
+  { name: 'amount', type: 'uint256' },
+];
+
 /** Permit2 `PermitTransferFrom` (SignatureTransfer): a one-time transfer of `permitted`. */
 export const PERMIT_TRANSFER_FROM_TYPES: Types = {
   PermitTransferFrom: [
@@ -53,10 +58,18 @@ export const PERMIT_TRANSFER_FROM_TYPES: Types = {
     { name: 'nonce', type: 'uint256' },
     { name: 'deadline', type: 'uint256' },
   ],
-  TokenPermissions: [
-    { name: 'token', type: 'address' },
-    { name: 'amount', type: 'uint256' },
+  TokenPermissions: TOKEN_PERMISSIONS,
+};
+
+/** Permit2 `PermitBatchTransferFrom`: one-time transfers of every entry of `permitted`. */
+export const PERMIT_BATCH_TRANSFER_FROM_TYPES: Types = {
+  PermitBatchTransferFrom: [
+    { name: 'permitted', type: 'TokenPermissions[]' },
+    { name: 'spender', type: 'address' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
   ],
+  TokenPermissions: TOKEN_PERMISSIONS,
 };
 
 /** Safe (1.3.0) `SafeTx`: the transaction a Safe's owners sign. */
