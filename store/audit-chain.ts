@@ -163,8 +163,13 @@ function rejectSecrets(value: unknown, path: string[] = []): void {
   }
 }
 
+/** True for a name an entry can have: what assertAuditType lets through. */
+export function isAuditType(type: string): boolean {
+  return TYPE_RE.test(type);
+}
+
 export function assertAuditType(type: string): void {
-  if (!TYPE_RE.test(type)) throw makeError('INTERNAL', `"${type}" is not a valid audit entry type.`);
+  if (!isAuditType(type)) throw makeError('INTERNAL', `"${type}" is not a valid audit entry type.`);
 }
 
 /**

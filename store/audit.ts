@@ -5,7 +5,9 @@
  * Every change of state is one unit of work, Auditor.commit(now, tx => …): begin (pin open) →
  * append entries, each applying its state projection (store/state.ts) in the same transaction →
  * checkpoint committing to the head and the state digest, closing the pin (or keeping it open when
- * the unit of work continues: signing.started → signatures). See docs/audit.md.
+ * the unit of work continues: signing.started → signatures). An entry counts only once a checkpoint
+ * signed in the HSM and pinned covers it: entries a crashed process left beyond an open pin are
+ * discarded at the next start-up ("audit.discarded"), never adopted. See docs/audit.md.
  */
 import { makeError } from '../core/errors.js';
 import { fromHex, toHex, utf8 } from '../core/bytes.js';
@@ -16,6 +18,7 @@ import {
   canonicalPayload,
   checkpointDigest,
   entryHash,
+  isAuditType,
   verifyCheckpointSignature,
   type AuditCheckpoint,
   type AuditEntry,
@@ -36,6 +39,7 @@ import {
   STATE_TABLES,
   applyRows,
   clearState,
+  deleteStateAfter,
   emptyHeads,
   headAt,
   nextLink,
@@ -199,7 +203,8 @@ export function lastFullVerification(db: ColdsignDb): string | undefined {
 interface Pin extends AuditCheckpoint {
   /**
    * True from begin() to the closing checkpoint (and after a checkpoint that keeps it open): entries
-   * beyond the checkpoint are expected (crash recovery).
+   * beyond the checkpoint may exist, not yet covered by a pinned checkpoint. Found so at start-up,
+   * they are what a process that died left unfinished, and are discarded (never adopted).
    */
   open: boolean;
   /** Write counter: the highest generation wins when a crashed write left two pins. */
@@ -265,6 +270,16 @@ export interface CheckpointOptions {
   keepOpen?: boolean;
 }
 
+/** What a discard records of the tail it drops (Auditor.verifyTail). */
+interface TailSummary {
+  from: number;
+  to: number;
+  /** Hash of the last entry of the tail. */
+  head: string;
+  /** Entries per type; null counts types that are not entry type names (never written by coldsign). */
+  types: Map<string | null, number>;
+}
+
 /** State entry types, whose projections fill the state tables (store/state.ts projectEntry). */
 const STATE_TYPES = [
   'officer.enrolled',
@@ -296,8 +311,12 @@ export class Auditor {
   /**
    * Start-up, independent of the log's length: binds the database to the audit key, verifies the
    * pinned checkpoint's signature and the pinned entry's hash (AUDIT_ROLLBACK when the database is
-   * older or different), checks the state tables against the heads the checkpoint commits to, and
-   * replays only the entries after it (a crash between begin and checkpoint), recording the recovery.
+   * older or different) and checks the state tables against the heads the checkpoint commits to.
+   * Entries after the pinned checkpoint (a process died between begin and checkpoint) are not
+   * adopted: no signed checkpoint covers them, and whoever can write the database file could have
+   * written them. They must still chain from the pinned entry (AUDIT_TAMPERED otherwise); then they
+   * and their state rows are deleted, an "audit.discarded" entry records what was dropped, and a
+   * checkpoint closes the pin (discardTail).
    */
   static async open(db: ColdsignDb, ports: AuditPorts, now: Date): Promise<Auditor> {
     const auditor = new Auditor(db, ports.signer, ports.pins);
@@ -319,16 +338,18 @@ export class Auditor {
       await auditor.checkpoint(now);
       return auditor;
     }
-    const tail = auditor.verifyTail(pinnedSeq);
-    auditor.knownHead = head;
-    auditor.heads = auditor.checkState(auditor.pinnedHeads(pinned), pinnedSeq, tail, head.seq);
+    const pinnedHeads = auditor.pinnedHeads(pinned);
     if (head.seq > pinnedSeq) {
-      await auditor.commit(now, (tx) =>
-        tx.append('audit.recovered', { pinnedSeq, unpinnedFrom: pinnedSeq + 1, unpinnedTo: head.seq }),
-      );
-    } else if (pinned?.open && pinnedSeq > 0) {
+      // The pin is open (a closed one was refused above): a unit of work that never reached its checkpoint.
+      auditor.discardTail(pinned!, pinnedHeads, auditor.verifyTail(pinnedSeq), now);
+      await auditor.checkpoint(now);
+      return auditor;
+    }
+    auditor.knownHead = head;
+    auditor.heads = auditor.checkState(pinnedHeads, pinnedSeq, [], head.seq);
+    if (pinned?.open && pinnedSeq > 0) {
       // A process died with its unit of work open and nothing beyond the checkpoint (e.g. after
-      // "signing.started", before the signatures): close the pin, so no entry can be adopted later.
+      // "signing.started", before the signatures): close the pin, so that an entry added later is refused.
       await auditor.checkpoint(now);
     }
     return auditor;
@@ -534,7 +555,8 @@ export class Auditor {
 
   /**
    * Opens a batch of appends: marks the token's pin as open, so that entries found beyond the
-   * checkpoint after a crash are recovered rather than refused. Idempotent until checkpoint().
+   * checkpoint after a crash are discarded as unfinished work rather than refused as tampering
+   * (AUDIT_TAMPERED is kept for entries beyond a closed pin). Idempotent until checkpoint().
    */
   private begin(): Promise<void> {
     if (this.pinned?.open) return Promise.resolve();
@@ -560,7 +582,8 @@ export class Auditor {
   /**
    * Closes the pin `beginAhead` opened when nothing was appended since: the same checkpoint as
    * before, closed (its signature covers it unchanged). Without this the next start-up would close it.
-   * A begin that failed, or one followed by entries, is left as it is (start-up resolves either).
+   * A begin that failed, or one followed by entries, is left as it is: start-up closes the first and
+   * discards the entries of the second (no checkpoint covers them).
    */
   async withdrawBegin(): Promise<void> {
     const ahead = this.openedAhead;
@@ -689,21 +712,67 @@ export class Auditor {
     }
   }
 
-  /** Verifies the entries after `fromSeq` (hash links and contents); returns them. */
-  private verifyTail(fromSeq: number): AuditEntry[] {
+  /**
+   * Verifies that the entries after `fromSeq` chain from it (hash links and contents), one at a time;
+   * returns what a discard records of them. A tail that does not chain is not a crash: AUDIT_TAMPERED.
+   */
+  private verifyTail(fromSeq: number): TailSummary {
     let prev = fromSeq === 0 ? AUDIT_GENESIS_HASH : (entryAt(this.db, fromSeq)?.hash ?? AUDIT_GENESIS_HASH);
     let expected = fromSeq + 1;
-    const tail: AuditEntry[] = [];
-    for (const entry of iterateAudit(this.db, fromSeq)) {
-      const { seq, time, type, payload, prev: prevHash, hash } = entry;
+    const types = new Map<string | null, number>();
+    for (const { seq, time, type, payload, prev: prevHash, hash } of iterateAudit(this.db, fromSeq)) {
       if (seq !== expected || prevHash !== prev || entryHash(seq, time, type, payload, prevHash) !== hash) {
         tampered(`Audit entry ${expected} after the pinned checkpoint does not verify.`, expected);
       }
-      tail.push(entry);
+      // A name coldsign cannot have written (assertAuditType) is counted, not copied.
+      const name = isAuditType(type) ? type : null;
+      types.set(name, (types.get(name) ?? 0) + 1);
       prev = hash;
       expected += 1;
     }
-    return tail;
+    return { from: fromSeq + 1, to: expected - 1, head: prev, types };
+  }
+
+  /**
+   * Drops the tail a process left beyond the open pin, in one transaction: its entries, their state
+   * rows and any checkpoint row beyond the pin (signed but never pinned: a crash inside checkpoint());
+   * then the state tables must be exactly the pinned heads (AUDIT_TAMPERED otherwise, and nothing is
+   * deleted), and one "audit.discarded" entry records the range, the hash of its last entry and how
+   * many entries of each type were dropped. The caller checkpoints it, which closes the pin. Rows of
+   * the record tables (requests, decisions, signatures) are left: nothing reads them to decide.
+   */
+  private discardTail(pinned: Pin, pinnedHeads: StateHeads, tail: TailSummary, now: Date): void {
+    const pinnedSeq = pinned.seq;
+    // checkAgainstPin has found the pinned entry with this hash (the genesis hash for an empty pin).
+    let known: AuditHead = { seq: pinnedSeq, hash: pinned.head };
+    const heads = this.db.transaction(() => {
+      const sqlite = this.db.sqlite;
+      sqlite.prepare('DELETE FROM audit_log WHERE seq > ?').run(pinnedSeq);
+      sqlite.prepare('DELETE FROM audit_checkpoints WHERE seq > ?').run(pinnedSeq);
+      deleteStateAfter(sqlite, pinnedSeq);
+      const checked = this.checkState(pinnedHeads, pinnedSeq, [], pinnedSeq);
+      this.assertTimeForward(now);
+      const entry = insertEntry(
+        this.db,
+        known,
+        'audit.discarded',
+        {
+          pinnedSeq,
+          discardedFrom: tail.from,
+          discardedTo: tail.to,
+          discardedHead: tail.head,
+          types: [...tail.types]
+            .sort(([a], [b]) => ((a ?? '') < (b ?? '') ? -1 : 1))
+            .map(([type, count]) => ({ type, count })),
+        },
+        now,
+      );
+      applyRows(sqlite, projectEntry(entry), checked);
+      known = { seq: entry.seq, hash: entry.hash };
+      return checked;
+    });
+    this.knownHead = known;
+    this.heads = heads;
   }
 
   /**

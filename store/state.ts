@@ -349,9 +349,14 @@ export function clearState(sqlite: Sqlite): void {
   for (const t of STATE_TABLES) sqlite.prepare(`DELETE FROM ${t}`).run();
 }
 
+/** Deletes the rows of every state table that name an entry after `seq` (a discarded tail). */
+export function deleteStateAfter(sqlite: Sqlite, seq: number): void {
+  for (const t of STATE_TABLES) sqlite.prepare(`DELETE FROM ${t} WHERE seq > ?`).run(seq);
+}
+
 /**
- * Replays the projections of verified entries (audit verify, offline export verification, crash
- * recovery): the heads the state tables must have after each entry.
+ * Replays the projections of verified entries (audit verify, offline export verification): the heads
+ * the state tables must have after each entry.
  */
 export class StateReplay {
   readonly heads: StateHeads = emptyHeads();

@@ -82,7 +82,7 @@ describe('refusals while reading a PSBT are audited', () => {
     });
     expect(refused.at(-1)!.requestId).toMatch(/^[0-9a-f]{64}$/);
     expect(app.cli.run(['audit', 'verify']).code).toBe(0);
-    expect(entries('audit.recovered')).toHaveLength(0);
+    expect(entries('audit.discarded')).toHaveLength(0);
   });
 
   it('PSBT_WALLET_UNREGISTERED leaves a request.refused entry', () => {

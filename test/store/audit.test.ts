@@ -3,12 +3,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isColdsignError, type ErrorCode } from '../../core/errors.js';
 import { toHex } from '../../core/bytes.js';
 import type { Hsm } from '../../hsm/index.js';
-import { entryHash } from '../../store/audit-chain.js';
+import { canonicalPayload, entryHash } from '../../store/audit-chain.js';
 import { exportAudit, verifyAuditExport, verifyAuditExportLines } from '../../store/audit-export.js';
 import { AUDIT_KEY_LABEL, hsmAuditPorts } from '../../store/audit-hsm.js';
 import { appendAudit, Auditor, auditPublicKeyOf, verifyAudit, type AuditPorts } from '../../store/audit.js';
 import { recordSigningStarted } from '../../store/records.js';
 import { openDatabase } from '../../store/database.js';
+import { applyRows, projectEntry, storedHeads } from '../../store/state.js';
 import { at, tamper, T0, useAuditToken, type AuditCase } from './audit-fixture.js';
 
 const { hsm: testHsm, fresh } = useAuditToken();
@@ -43,6 +44,37 @@ async function expectFullVerifyFails(c: AuditCase): Promise<void> {
 
 function publicKeyOf(c: AuditCase): string {
   return auditPublicKeyOf(c.db) as string;
+}
+
+function entryRow(c: AuditCase, seq: number): { type: string; payload: string; prev: string; hash: string } {
+  return c.db.sqlite
+    .prepare('SELECT type, payload, prev_hash AS prev, hash FROM audit_log WHERE seq = ?')
+    .get(seq) as { type: string; payload: string; prev: string; hash: string };
+}
+
+/**
+ * Appends entries with plain SQL, as whoever can write the file can: each hash-chained to the head, dated an
+ * hour ahead, and its state rows linked to the stored heads. Returns the hash of the last one.
+ */
+function tamperAppend(c: AuditCase, entries: Array<[string, unknown]>): string {
+  let last = '';
+  tamper(c, (raw) => {
+    for (const [type, payload] of entries) {
+      const head = raw.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as {
+        seq: number;
+        hash: string;
+      };
+      const seq = head.seq + 1;
+      const time = at(3600).toISOString();
+      const text = canonicalPayload(payload);
+      last = entryHash(seq, time, type, text, head.hash);
+      raw
+        .prepare('INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?)')
+        .run(seq, time, type, text, head.hash, last);
+      applyRows(raw as never, projectEntry({ seq, time, type, payload: text }), storedHeads(raw as never));
+    }
+  });
+  return last;
 }
 
 /** The case's ports with every pin write counted (what the token was asked to store: seq and open flag). */
@@ -247,7 +279,7 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     await expectCode(Auditor.open(c.db, ports, T0), 'AUDIT_ROLLBACK');
   });
 
-  it('recovers entries left beyond the pin by a crash inside begin()…checkpoint()', async () => {
+  it('discards entries left beyond the pin by a crash inside begin()…checkpoint(): no signed checkpoint covers them', async () => {
     const c = await fresh(3);
     await c.auditor.commit(
       at(4),
@@ -257,16 +289,125 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
       },
       { checkpoint: false },
     );
+    const fifth = entryRow(c, 5);
     // no checkpoint: as if the process died here
     const reopened = await Auditor.open(c.db, c.ports, at(6));
     const result = verifyAudit(c.db, publicKeyOf(c));
-    expect(result).toMatchObject({ ok: true, entries: 6 });
-    const last = c.db.sqlite.prepare('SELECT type, payload FROM audit_log WHERE seq = 6').get();
-    expect(last).toEqual({
-      type: 'audit.recovered',
-      payload: '{"pinnedSeq":3,"unpinnedFrom":4,"unpinnedTo":5}',
+    expect(result).toMatchObject({ ok: true, entries: 4 });
+    expect(
+      c.db.sqlite
+        .prepare('SELECT COUNT(*) AS n FROM audit_log WHERE seq IN (4, 5) AND type = ?')
+        .get('test.entry'),
+    ).toEqual({ n: 0 });
+    expect(entryRow(c, 4)).toMatchObject({ type: 'audit.discarded', prev: entryRow(c, 3).hash });
+    expect(JSON.parse(entryRow(c, 4).payload)).toEqual({
+      pinnedSeq: 3,
+      discardedFrom: 4,
+      discardedTo: 5,
+      discardedHead: fifth.hash,
+      types: [{ type: 'test.entry', count: 2 }],
     });
-    await expect(reopened.assertHeadMatchesToken()).resolves.toMatchObject({ seq: 6 });
+    await expect(reopened.assertHeadMatchesToken()).resolves.toMatchObject({ seq: 4 });
+    // the checkpoint over the discard closed the pin: an entry added now is refused, not discarded
+    appendAudit(c.db, 'test.forged', { by: 'bypass' }, at(7));
+    await expectCode(Auditor.open(c.db, c.ports, at(8)), 'AUDIT_TAMPERED');
+  });
+
+  it('state entries forged beyond an open pin, with their state rows, are discarded, not adopted', async () => {
+    const c = await fresh(3);
+    const auditor = await Auditor.open(c.db, c.ports, at(4));
+    await auditor.log('officer.enrolled', { name: 'alice', publicKey: 'aa'.repeat(32) }, at(4));
+    // a unit of work opens the pin and appends an entry; the process dies before its checkpoint
+    await auditor.commit(at(5), (tx) => tx.append('test.review', { requestId: 'r' }), { checkpoint: false });
+    const pinnedSeq = 4;
+    // whoever can write the file appends well-chained entries and their linked state rows, dated far ahead
+    const forgedHead = tamperAppend(c, [
+      ['officer.enrolled', { name: 'mallory', publicKey: 'bb'.repeat(32) }],
+      ['governance.quorum', { quorum: 1, officers: ['alice', 'mallory'] }],
+      ['Not-An-Entry-Type', { any: 'thing' }],
+    ]);
+    const reopened = await Auditor.open(c.db, c.ports, at(10));
+    expect(c.db.sqlite.prepare('SELECT name FROM officers').all()).toEqual([{ name: 'alice' }]);
+    expect(c.db.sqlite.prepare('SELECT COUNT(*) AS n FROM governance').get()).toEqual({ n: 0 });
+    expect(JSON.parse(entryRow(c, pinnedSeq + 1).payload)).toEqual({
+      pinnedSeq,
+      discardedFrom: pinnedSeq + 1,
+      discardedTo: pinnedSeq + 4,
+      discardedHead: forgedHead,
+      types: [
+        { type: null, count: 1 },
+        { type: 'governance.quorum', count: 1 },
+        { type: 'officer.enrolled', count: 1 },
+        { type: 'test.review', count: 1 },
+      ],
+    });
+    expect(reopened.head.seq).toBe(pinnedSeq + 1);
+    expect(await reopened.verify()).toMatchObject({ ok: true, entries: pinnedSeq + 1 });
+  });
+
+  it('a tail beyond an open pin that does not chain is tampering: refused, and nothing is deleted', async () => {
+    const c = await fresh(3);
+    await c.auditor.commit(at(4), (tx) => tx.append('test.entry', { n: 4 }), { checkpoint: false });
+    tamperAppend(c, [['officer.enrolled', { name: 'mallory', publicKey: 'bb'.repeat(32) }]]);
+    tamper(c, (raw) => raw.prepare('UPDATE audit_log SET payload = \'{"n":40}\' WHERE seq = 4').run());
+    await expectCode(Auditor.open(c.db, c.ports, at(6)), 'AUDIT_TAMPERED');
+    expect(c.db.sqlite.prepare('SELECT MAX(seq) AS seq FROM audit_log').get()).toEqual({ seq: 5 });
+    expect(c.db.sqlite.prepare('SELECT COUNT(*) AS n FROM officers').get()).toEqual({ n: 1 });
+  });
+
+  it('a state table that does not match the pin is tampering even with a tail to discard: refused, nothing deleted', async () => {
+    const c = await fresh(3);
+    const auditor = await Auditor.open(c.db, c.ports, at(4));
+    await auditor.log('officer.enrolled', { name: 'alice', publicKey: 'aa'.repeat(32) }, at(4));
+    await auditor.commit(at(5), (tx) => tx.append('test.entry', { n: 5 }), { checkpoint: false });
+    tamper(c, (raw) => raw.prepare("UPDATE officers SET name = 'mallory' WHERE seq = 4").run());
+    await expectCode(Auditor.open(c.db, c.ports, at(6)), 'AUDIT_TAMPERED');
+    expect(c.db.sqlite.prepare('SELECT MAX(seq) AS seq FROM audit_log').get()).toEqual({ seq: 5 });
+    expect(
+      c.db.sqlite.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'audit.discarded'").get(),
+    ).toEqual({
+      n: 0,
+    });
+  });
+
+  it('a checkpoint signed but never pinned (a crash inside the pin write) is discarded with the entries it covers', async () => {
+    const c = await fresh(3);
+    let failing = true;
+    const ports: AuditPorts = {
+      signer: c.ports.signer,
+      pins: {
+        read: () => c.ports.pins.read(),
+        // the begin is written; the closing checkpoint's pin write dies
+        write: (value) =>
+          failing && (JSON.parse(new TextDecoder().decode(value)) as { open: boolean }).open === false
+            ? Promise.reject(new Error('killed during the pin write'))
+            : c.ports.pins.write(value),
+      },
+    };
+    const auditor = await Auditor.open(c.db, ports, at(4));
+    await expect(auditor.commit(at(4), (tx) => tx.append('test.entry', { n: 4 }))).rejects.toThrow(/killed/);
+    failing = false;
+    expect(c.db.sqlite.prepare('SELECT MAX(seq) AS seq FROM audit_checkpoints').get()).toEqual({ seq: 4 });
+    const fourth = entryRow(c, 4);
+    await Auditor.open(c.db, c.ports, at(5));
+    expect(entryRow(c, 4)).toMatchObject({ type: 'audit.discarded' });
+    expect(JSON.parse(entryRow(c, 4).payload)).toMatchObject({ discardedHead: fourth.hash });
+    const checkpoint = c.db.sqlite
+      .prepare('SELECT head_hash AS head FROM audit_checkpoints WHERE seq = 4')
+      .get();
+    expect(checkpoint).toEqual({ head: entryRow(c, 4).hash });
+    expect(verifyAudit(c.db, publicKeyOf(c), 'all')).toMatchObject({ ok: true, entries: 4 });
+  });
+
+  it('logs of earlier releases with "audit.recovered" entries still verify, here and exported', async () => {
+    const c = await fresh(3);
+    await c.auditor.log('audit.recovered', { pinnedSeq: 3, unpinnedFrom: 4, unpinnedTo: 4 }, at(5));
+    expect(verifyAudit(c.db, publicKeyOf(c))).toMatchObject({ ok: true, entries: 4 });
+    expect(await (await Auditor.open(c.db, c.ports, at(6))).verify()).toMatchObject({ ok: true });
+    expect(verifyAuditExport(exportAudit(c.db, at(6)), publicKeyOf(c))).toMatchObject({
+      ok: true,
+      entries: 4,
+    });
   });
 
   it('a signing writes the pin three times: begin, the open checkpoint of "signing.started", the closing checkpoint', async () => {
@@ -356,22 +497,40 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     await expectCode(Auditor.open(c.db, c.ports, at(8)), 'AUDIT_TAMPERED');
   });
 
-  it('killed after the signatures were appended beyond the open checkpoint: start-up recovers them', async () => {
+  it('killed after the signatures were appended beyond the open checkpoint: start-up discards them, the signing is unfinished', async () => {
     const c = await fresh(3);
     const started = await announceSigning(c.auditor, 'r3', 4);
     await c.auditor.commit(at(6), (tx) => tx.append('signature', { requestId: 'r3', signatures: [] }), {
       checkpoint: false,
     });
+    const signature = entryRow(c, started + 1);
+    expect(c.db.sqlite.prepare('SELECT COUNT(*) AS n FROM velocity WHERE seq > ?').get(started)).toEqual({
+      n: 1,
+    });
     // no closing checkpoint: as if the process died here
-    await Auditor.open(c.db, c.ports, at(7));
+    const reopened = await Auditor.open(c.db, c.ports, at(7));
     const last = c.db.sqlite.prepare('SELECT type, payload FROM audit_log ORDER BY seq DESC LIMIT 1').get();
     expect(last).toEqual({
-      type: 'audit.recovered',
-      payload: JSON.stringify({ pinnedSeq: started, unpinnedFrom: started + 1, unpinnedTo: started + 1 }),
+      type: 'audit.discarded',
+      payload: JSON.stringify({
+        discardedFrom: started + 1,
+        discardedHead: signature.hash,
+        discardedTo: started + 1,
+        pinnedSeq: started,
+        types: [{ count: 1, type: 'signature' }],
+      }),
+    });
+    // its velocity row went with it
+    expect(c.db.sqlite.prepare('SELECT COUNT(*) AS n FROM velocity WHERE seq > ?').get(started)).toEqual({
+      n: 0,
     });
     const result = verifyAudit(c.db, publicKeyOf(c));
-    expect(result).toMatchObject({ ok: true, entries: started + 2 });
-    expect(result.unfinishedSignings).toBeUndefined();
+    expect(result).toMatchObject({ ok: true, entries: started + 1 });
+    expect(result.unfinishedSignings).toEqual([{ seq: started, requestIds: ['r3'] }]);
+    expect(await reopened.verify()).toMatchObject({
+      ok: true,
+      unfinishedSignings: [{ seq: started, requestIds: ['r3'] }],
+    });
   });
 
   it('"signing.started" under an open checkpoint cannot be removed: deleting it is a rollback', async () => {
