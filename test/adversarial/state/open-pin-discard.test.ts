@@ -1,0 +1,418 @@
+/**
+ * Entries written into the database beyond an open pin are discarded at the next start-up, never adopted
+ * (docs/audit.md "Unfinished work is discarded"). Real `bin/coldsign` processes on an embedded SoftHSM2 token are
+ * killed (SIGKILL) while they hold the pin open: the preload support/hold-at-pin-write.mjs stops a process at its
+ * Nth pin write and says so on stderr, and only then does the test kill it (no clock involved).
+ *
+ * The attack (found by a red team): someone who can write the SQLite file but has no officer key kills a review,
+ * appends hash-chained `officer.enrolled` mallory and `governance.quorum` 1 with their state rows (SHA-256, no
+ * key), and waits for the next start-up to make them official; mallory then signs a policy alone. Here the next
+ * start-up discards them: mallory is no officer, the quorum is still 2, her policy and her approval are refused.
+ * The control: an honest `sign` killed after its signatures were recorded, before its closing checkpoint, leaves
+ * a log that verifies, the signing reported unfinished, and an `audit.discarded` entry.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN } from '../../support/cli.js';
+import { createApplianceHome, officerPassphrase, type ApplianceHome } from '../../support/appliance-home.js';
+import { canonicalPayload, entryHash } from '../../../store/audit-chain.js';
+import { applyRows, projectEntry, storedHeads } from '../../../store/state.js';
+
+const PAYEE = '0x1111111111111111111111111111111111111111';
+const ATTACKER = '0x000000000000000000000000000000000000dEaD';
+const HOLD = pathToFileURL(join(import.meta.dirname, 'support', 'hold-at-pin-write.mjs')).href;
+
+let a: ApplianceHome;
+let nonce = 0;
+
+beforeAll(() => {
+  a = createApplianceHome({
+    officers: ['alice', 'bob', 'mallory'], // mallory: a key pair of the attacker's own, never enrolled
+    keys: [{ chain: 'evm', label: 'treasury' }],
+    policy: () => ({
+      version: 1,
+      rules: [
+        {
+          id: 'small',
+          chain: 'evm',
+          chainIds: [1],
+          keys: ['treasury'],
+          destinations: [{ address: PAYEE, label: 'Supplier' }],
+          maxAmount: '0.01',
+          maxFee: '0.1',
+        },
+        {
+          id: 'large',
+          chain: 'evm',
+          chainIds: [1],
+          keys: ['treasury'],
+          destinations: [{ address: PAYEE, label: 'Supplier' }],
+          maxAmount: '10',
+          maxFee: '0.1',
+          approvals: 2,
+        },
+      ],
+    }),
+  });
+});
+afterAll(() => a?.cleanup());
+
+const home = () => a.cli.env.COLDSIGN_HOME!;
+
+/** A new EVM payment request file (each with its own nonce, so its own request id). */
+function request(name: string, to: string, wei: string): string {
+  const path = a.file(name);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      type: 'transaction',
+      from: a.keys.treasury!.address,
+      chainId: 1,
+      txType: 2,
+      nonce: nonce++,
+      to,
+      value: wei,
+      gasLimit: '21000',
+      maxFeePerGas: '30000000000',
+      maxPriorityFeePerGas: '1000000000',
+    }),
+  );
+  return path;
+}
+
+/**
+ * Runs the CLI held at a pin write (`hold`: "N:after" or "N:before", see the preload) and SIGKILLs it once it says
+ * it is held there. Resolves with how it ended and whether it was held.
+ */
+function killWhenHeld(
+  args: string[],
+  hold: string,
+): Promise<{ signal: NodeJS.Signals | null; held: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: {
+        ...process.env,
+        ...a.cli.env,
+        NODE_OPTIONS: `--import ${HOLD}`,
+        COLDSIGN_TEST_HOLD_PIN_WRITE: hold,
+      },
+      cwd: a.cli.dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let held = false;
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      if (!held && stderr.includes(`coldsign-test: held at pin write ${hold.replace(':', ' (')})`)) {
+        held = true;
+        child.kill('SIGKILL');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (!held)
+        reject(new Error(`coldsign ended (code ${code}) without being held: ${stderr.slice(0, 2000)}`));
+      else resolve({ signal, held });
+    });
+  });
+}
+
+function withDb<T>(fn: (db: Database.Database) => T): T {
+  const db = new Database(join(home(), 'coldsign.db'));
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Appends one entry the way an attacker with the file can: hash-chained, with its state rows linked. */
+function forge(db: Database.Database, type: string, payload: unknown): string {
+  const head = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as {
+    seq: number;
+    hash: string;
+  };
+  const seq = head.seq + 1;
+  const time = new Date().toISOString();
+  const text = canonicalPayload(payload);
+  const hash = entryHash(seq, time, type, text, head.hash);
+  db.prepare(
+    'INSERT INTO audit_log (seq, time, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
+  ).run(seq, time, type, text, head.hash, hash);
+  applyRows(db as never, projectEntry({ seq, time, type, payload: text }), storedHeads(db as never));
+  return hash;
+}
+
+/** Enrols mallory and sets a quorum of one, with plain SQLite; returns the hash of the last forged entry. */
+function forgeMallory(): string {
+  return withDb((db) =>
+    db.transaction(() => {
+      forge(db, 'officer.enrolled', { name: 'mallory', publicKey: a.officerKeys.mallory });
+      return forge(db, 'governance.quorum', { quorum: 1, officers: ['alice', 'bob', 'mallory'] });
+    })(),
+  );
+}
+
+/** The pin the token holds now (the newest anchor record's value). */
+function pinNow(): { seq: number; open: boolean } {
+  const file = JSON.parse(readFileSync(join(home(), 'coldsign.db-anchor.json'), 'utf8')) as {
+    records: Array<{ seq: number; value: string }>;
+  };
+  const newest = file.records.reduce((x, y) => (y.seq > x.seq ? y : x));
+  return JSON.parse(Buffer.from(newest.value, 'hex').toString('utf8')) as { seq: number; open: boolean };
+}
+
+function entriesAfter(seq: number): Array<{ seq: number; type: string; payload: string; hash: string }> {
+  return withDb(
+    (db) =>
+      db
+        .prepare('SELECT seq, type, payload, hash FROM audit_log WHERE seq > ? ORDER BY seq')
+        .all(seq) as Array<{
+        seq: number;
+        type: string;
+        payload: string;
+        hash: string;
+      }>,
+  );
+}
+
+function lastDiscarded(): Record<string, unknown> {
+  const row = withDb(
+    (db) =>
+      db
+        .prepare("SELECT payload FROM audit_log WHERE type = 'audit.discarded' ORDER BY seq DESC LIMIT 1")
+        .get() as { payload: string } | undefined,
+  );
+  expect(row, 'an audit.discarded entry').toBeDefined();
+  return JSON.parse(row!.payload) as Record<string, unknown>;
+}
+
+function officers(): string[] {
+  return withDb((db) => db.prepare('SELECT name FROM officers ORDER BY seq, pos').all() as { name: string }[])
+    .map((r) => r.name)
+    .sort();
+}
+
+function governance(): { quorum: number; officers: string } {
+  return withDb(
+    (db) =>
+      db.prepare('SELECT quorum, officers FROM governance ORDER BY seq DESC, pos DESC LIMIT 1').get() as {
+        quorum: number;
+        officers: string;
+      },
+  );
+}
+
+function errorOf(stdout: string): { code: string; message: string } {
+  const { code, message } = (JSON.parse(stdout) as { error: { code: string; message: string } }).error;
+  return { code, message };
+}
+
+function approve(path: string, officer: string) {
+  const out = `${path}.${officer}.approval.json`;
+  return {
+    out,
+    result: a.run(['approve', path, '--key', a.file(`${officer}.pem`), '--out', out, '--json'], {
+      COLDSIGN_PASSPHRASE: officerPassphrase(officer),
+    }),
+  };
+}
+
+describe('entries forged beyond an open pin are discarded at the next start-up', () => {
+  it('an officer and a quorum of one, written while a killed inspect held the pin open, are gone; mallory alone is refused', async () => {
+    const payment = request('large.json', PAYEE, '5000000000000000000');
+    const drain = request('drain.json', ATTACKER, '50000000000000000000');
+    expect(a.run(['sign', drain, '--out', a.file('drain.out'), '--json']).code).toBe(4);
+
+    // A review killed at its first pin write: the begin, pin open, nothing appended yet.
+    const killed = await killWhenHeld(['inspect', payment, '--json'], '1:after');
+    expect(killed).toEqual({ signal: 'SIGKILL', held: true });
+    const pin = pinNow();
+    expect(pin.open).toBe(true);
+    expect(entriesAfter(pin.seq)).toEqual([]);
+
+    // Plain SQLite: mallory enrolled, quorum 1, hash-chained, state rows linked.
+    const forgedHead = forgeMallory();
+    expect(officers()).toEqual(['alice', 'bob', 'mallory']);
+    expect(entriesAfter(pin.seq).map((e) => e.type)).toEqual(['officer.enrolled', 'governance.quorum']);
+
+    // Mallory signs a policy alone; applying it unlocks the HSM: start-up discards the forged tail first.
+    const evil = a.file('evil-policy.json');
+    writeFileSync(
+      evil,
+      JSON.stringify({
+        version: 2,
+        rules: [
+          {
+            id: 'drain',
+            chain: 'evm',
+            chainIds: [1],
+            keys: ['treasury'],
+            destinations: [{ address: ATTACKER, label: 'x' }],
+            maxAmount: '1000',
+            maxFee: '1',
+          },
+        ],
+      }),
+    );
+    const signedByMallory = a.run(['policy', 'sign', evil, '--key', a.file('mallory.pem')], {
+      COLDSIGN_PASSPHRASE: officerPassphrase('mallory'),
+    });
+    expect(signedByMallory.code, signedByMallory.stderr).toBe(0);
+    const applied = a.run(['policy', 'apply', evil, '--json']);
+    expect(applied.code, applied.stdout + applied.stderr).not.toBe(0);
+    expect(errorOf(applied.stdout)).toEqual({
+      code: 'POLICY_SIGNATURE_INVALID',
+      message: 'The policy is signed by "mallory", who is not an enrolled officer.',
+    });
+
+    // The forged entries and their state rows are gone; one entry says what was dropped.
+    expect(officers()).toEqual(['alice', 'bob']);
+    expect(governance()).toEqual({ quorum: 2, officers: '["alice","bob"]' });
+    const after = entriesAfter(pin.seq);
+    expect(after[0]!.type).toBe('audit.discarded');
+    expect(after.map((e) => e.type)).not.toContain('officer.enrolled');
+    expect(after.map((e) => e.type)).not.toContain('governance.quorum');
+    expect(JSON.parse(after[0]!.payload)).toEqual({
+      pinnedSeq: pin.seq,
+      discardedFrom: pin.seq + 1,
+      discardedTo: pin.seq + 2,
+      discardedHead: forgedHead,
+      types: [
+        { type: 'governance.quorum', count: 1 },
+        { type: 'officer.enrolled', count: 1 },
+      ],
+    });
+    expect(pinNow().open).toBe(false);
+    withDb((db) => {
+      const versions = db.prepare('SELECT version FROM policies').all() as { version: number }[];
+      expect(versions.map((v) => v.version)).toEqual([1]);
+    });
+
+    // Mallory's approval does not count: with alice's it is refused; alice's and bob's sign.
+    const byAlice = approve(payment, 'alice');
+    expect(byAlice.result.code, byAlice.result.stderr).toBe(0);
+    // Signing an approval needs nothing from the appliance; counting it does.
+    const byMallory = approve(payment, 'mallory');
+    expect(byMallory.result.code, byMallory.result.stderr).toBe(0);
+    const withMallory = a.run([
+      'sign',
+      payment,
+      '--out',
+      a.file('large-mallory.out'),
+      '--approval',
+      byAlice.out,
+      '--approval',
+      byMallory.out,
+      '--json',
+    ]);
+    expect(withMallory.code, withMallory.stdout + withMallory.stderr).not.toBe(0);
+    expect(errorOf(withMallory.stdout)).toEqual({
+      code: 'APPROVAL_INVALID',
+      message: 'The approval is signed by "mallory", who is not an enrolled officer.',
+    });
+    expect(existsSync(a.file('large-mallory.out'))).toBe(false);
+    const byBob = approve(payment, 'bob');
+    expect(byBob.result.code, byBob.result.stderr).toBe(0);
+    const withBob = a.run([
+      'sign',
+      payment,
+      '--out',
+      a.file('large.out'),
+      '--approval',
+      byAlice.out,
+      '--approval',
+      byBob.out,
+      '--json',
+    ]);
+    expect(withBob.code, withBob.stdout + withBob.stderr).toBe(0);
+
+    const verify = a.run(['audit', 'verify', '--json']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.json<{ ok: boolean }>().ok).toBe(true);
+  });
+
+  it('forged entries appended after the signatures of a sign killed before its closing checkpoint go with them', async () => {
+    const payment = request('small-forged.json', PAYEE, '5000000000000000');
+    // Held before the third pin write (begin, "signing.started" kept open, closing): the signatures are recorded.
+    const killed = await killWhenHeld(['sign', payment, '--out', a.file('small-forged.out')], '3:before');
+    expect(killed).toEqual({ signal: 'SIGKILL', held: true });
+    const pin = pinNow();
+    expect(pin.open).toBe(true);
+    expect(entriesAfter(pin.seq).map((e) => e.type)).toEqual(['signature']);
+
+    const forgedHead = forgeMallory();
+    const next = a.run(['keys', 'generate', '--chain', 'evm', '--label', 'probe', '--json']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(officers()).toEqual(['alice', 'bob']);
+    expect(governance().quorum).toBe(2);
+    expect(lastDiscarded()).toEqual({
+      pinnedSeq: pin.seq,
+      discardedFrom: pin.seq + 1,
+      discardedTo: pin.seq + 3,
+      discardedHead: forgedHead,
+      types: [
+        { type: 'governance.quorum', count: 1 },
+        { type: 'officer.enrolled', count: 1 },
+        { type: 'signature', count: 1 },
+      ],
+    });
+    expect(existsSync(a.file('small-forged.out'))).toBe(false);
+    expect(a.run(['audit', 'verify']).code).toBe(0);
+  });
+});
+
+describe('control: an honest crash in the middle of a sign', () => {
+  it('killed after its signatures were recorded, before the closing checkpoint: the log verifies, the signing is unfinished, the tail discarded', async () => {
+    const payment = request('small.json', PAYEE, '5000000000000000');
+    const out = a.file('small.out');
+    const killed = await killWhenHeld(['sign', payment, '--out', out, '--json'], '3:before');
+    expect(killed).toEqual({ signal: 'SIGKILL', held: true });
+    const pin = pinNow();
+    expect(pin.open).toBe(true);
+    const tail = entriesAfter(pin.seq);
+    expect(tail.map((e) => e.type)).toEqual(['signature']);
+    const requestId = (JSON.parse(tail[0]!.payload) as { requestId: string }).requestId;
+    const started = entriesAfter(pin.seq - 1)[0]!;
+    expect(started.type).toBe('signing.started');
+    expect(existsSync(out)).toBe(false);
+
+    // The next start-up (audit verify unlocks like every writing command) discards the unpinned signature.
+    const verify = a.run(['audit', 'verify', '--json']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    const report = verify.json<{
+      ok: boolean;
+      unfinishedSignings?: Array<{ seq: number; requestIds: string[] }>;
+    }>();
+    expect(report.ok).toBe(true);
+    expect(report.unfinishedSignings).toContainEqual({ seq: pin.seq, requestIds: [requestId] });
+    expect(lastDiscarded()).toEqual({
+      pinnedSeq: pin.seq,
+      discardedFrom: pin.seq + 1,
+      discardedTo: pin.seq + 1,
+      discardedHead: tail[0]!.hash,
+      types: [{ type: 'signature', count: 1 }],
+    });
+    withDb((db) => {
+      const count = (sql: string) => (db.prepare(sql).get(requestId) as { n: number }).n;
+      // Gone from the log and from velocity; the write-only record table keeps its row.
+      expect(
+        count(
+          "SELECT COUNT(*) AS n FROM audit_log WHERE type = 'signature' AND payload LIKE '%' || ? || '%'",
+        ),
+      ).toBe(0);
+      expect(count('SELECT COUNT(*) AS n FROM velocity WHERE request_id = ?')).toBe(0);
+      expect(count('SELECT COUNT(*) AS n FROM signatures WHERE request_id = ?')).toBe(1);
+    });
+
+    // The appliance goes on: the same request signs, and the log still verifies.
+    const again = a.run(['sign', payment, '--out', out, '--json']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(existsSync(out)).toBe(true);
+    expect(a.run(['audit', 'verify']).code).toBe(0);
+  });
+});
