@@ -41,6 +41,88 @@ function reason(error: unknown): string {
     .slice(0, 160);
 }
 
+const ADDRESS_TEXT = /^0x[0-9a-fA-F]{40}$/;
+const HEX_TEXT = /^0x[0-9a-fA-F]*$/;
+const DECIMAL_TEXT = /^-?\d+$/;
+const HEX_QUANTITY_TEXT = /^0x[0-9a-fA-F]+$/;
+/** Integer text longer than this is refused before it is parsed (2^256 has 78 decimal digits, 64 hex digits). */
+const MAX_INTEGER_TEXT = 80;
+
+function refuseLeaf(path: string, type: string, expected: string): never {
+  invalid(`Typed data field ${path} (${type}) must be ${expected}.`);
+}
+
+function checkInteger(path: string, type: string, signed: boolean, bits: number, value: unknown): void {
+  let n: bigint | undefined;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) n = BigInt(value);
+  else if (
+    typeof value === 'string' &&
+    value.length <= MAX_INTEGER_TEXT &&
+    (DECIMAL_TEXT.test(value) || HEX_QUANTITY_TEXT.test(value))
+  )
+    n = BigInt(value);
+  if (n === undefined) refuseLeaf(path, type, 'a JSON safe integer, a decimal string or a 0x hex string');
+  const limit = 1n << BigInt(signed ? bits - 1 : bits);
+  if (n >= limit || n < (signed ? -limit : 0n))
+    refuseLeaf(
+      path,
+      type,
+      signed ? `between -2^${bits - 1} and 2^${bits - 1} - 1` : `between 0 and 2^${bits} - 1`,
+    );
+}
+
+function checkAddress(path: string, value: unknown): void {
+  const expected = '0x followed by 40 hex digits, with a valid EIP-55 checksum when mixed-case';
+  if (typeof value !== 'string' || !ADDRESS_TEXT.test(value)) refuseLeaf(path, 'address', expected);
+  try {
+    getAddress(value);
+  } catch {
+    refuseLeaf(path, 'address', expected);
+  }
+}
+
+/** EIP-712 encodeData hashes each atomic leaf as its declared type: only that type's one JSON form is accepted. */
+function checkLeaf(type: string, value: unknown, path: string): void {
+  // Coercing a loose form is how a value is shown one way and hashed another (ethers hashes "false" as true).
+  const integer = /^(u?)int(\d*)$/.exec(type);
+  if (integer) {
+    // ethers reads a bare uint / int as uint256 / int256
+    const bits = integer[2] === '' ? 256 : Number(integer[2]);
+    if (bits % 8 !== 0 || bits < 8 || bits > 256 || (integer[2] !== '' && String(bits) !== integer[2]))
+      invalid(`Typed data type ${type} is not an EIP-712 type.`);
+    checkInteger(path, type, integer[1] === '', bits, value);
+    return;
+  }
+  const fixedBytes = /^bytes(\d+)$/.exec(type);
+  if (fixedBytes) {
+    const size = Number(fixedBytes[1]);
+    if (size < 1 || size > 32 || String(size) !== fixedBytes[1])
+      invalid(`Typed data type ${type} is not an EIP-712 type.`);
+    if (typeof value !== 'string' || !HEX_TEXT.test(value) || value.length !== 2 + 2 * size)
+      refuseLeaf(path, type, `0x followed by exactly ${2 * size} hex digits`);
+    return;
+  }
+  switch (type) {
+    case 'bool':
+      if (typeof value !== 'boolean') refuseLeaf(path, type, 'a JSON boolean (true or false)');
+      return;
+    case 'address':
+      return checkAddress(path, value);
+    case 'bytes':
+      if (typeof value !== 'string' || !HEX_TEXT.test(value) || value.length % 2 !== 0)
+        refuseLeaf(path, type, '0x followed by an even number of hex digits');
+      return;
+    case 'string':
+      if (typeof value !== 'string') refuseLeaf(path, type, 'a JSON string');
+      return;
+    default:
+      invalid(`Typed data type ${type} is not an EIP-712 type.`);
+  }
+}
+
+/** EIP-712 atomic type names (and ethers' aliases uint/int for uint256/int256): not usable as struct names. */
+const ATOMIC_TYPE = /^(u?int\d*|bytes\d*|address|bool|string)$/;
+
 function readTypes(raw: unknown): Record<string, Field[]> {
   if (!isRecord(raw)) invalid('Typed data must have a "types" object.');
   const names = Object.keys(raw);
@@ -49,6 +131,8 @@ function readTypes(raw: unknown): Record<string, Field[]> {
   for (const name of names) {
     if (!IDENTIFIER.test(name))
       invalid(`Typed data type name ${JSON.stringify(name.slice(0, 64))} is not an identifier.`);
+    // ethers encodes a type named like an atomic type as that atomic type, whatever fields it declares.
+    if (ATOMIC_TYPE.test(name)) invalid(`Typed data type name ${name} is an EIP-712 atomic type.`);
     const fields = raw[name];
     if (!Array.isArray(fields) || fields.length > MAX_FIELDS)
       invalid(`Typed data type ${name} must be a list of at most ${MAX_FIELDS} fields.`);
@@ -79,6 +163,7 @@ function checkDomain(domain: Record<string, unknown>, declared: Field[] | undefi
   for (const [key, value] of Object.entries(domain)) {
     if (!(key in DOMAIN_FIELD_TYPES) || value === null || value === undefined)
       invalid(`The typed data domain has an unknown or empty field ${JSON.stringify(key.slice(0, 64))}.`);
+    checkLeaf(DOMAIN_FIELD_TYPES[key]!, value, `domain.${key}`);
   }
   try {
     TypedDataEncoder.hashDomain(domain);
@@ -107,6 +192,7 @@ function checkMessageShape(
   types: Record<string, Field[]>,
   typeName: string,
   value: unknown,
+  path: string,
   depth: number,
   budget: { values: number },
 ): void {
@@ -119,11 +205,11 @@ function checkMessageShape(
       tooLarge(`A typed data array has more than ${MAX_TYPED_ARRAY_LENGTH} elements.`);
     if (array[2] !== '' && value.length !== Number(array[2]))
       invalid(`A value of type ${typeName} must have ${array[2]} elements.`);
-    for (const item of value) checkMessageShape(types, array[1]!, item, depth + 1, budget);
+    value.forEach((item, i) => checkMessageShape(types, array[1]!, item, `${path}[${i}]`, depth + 1, budget));
     return;
   }
   const fields = types[typeName];
-  if (!fields) return;
+  if (!fields) return checkLeaf(typeName, value, path);
   if (!isRecord(value)) invalid(`A value of type ${typeName} must be an object.`);
   const declared = new Set(fields.map((f) => f.name));
   for (const key of Object.keys(value)) {
@@ -134,7 +220,7 @@ function checkMessageShape(
   }
   for (const field of fields) {
     if (!(field.name in value)) invalid(`The message lacks the field ${field.name} of type ${typeName}.`);
-    checkMessageShape(types, field.type, value[field.name], depth + 1, budget);
+    checkMessageShape(types, field.type, value[field.name], `${path}.${field.name}`, depth + 1, budget);
   }
 }
 
@@ -168,7 +254,7 @@ export function parseTypedData(input: unknown): TypedDataDocument {
       `primaryType ${JSON.stringify(raw.primaryType.slice(0, 64))} is not the root type of the declared types.`,
     );
   }
-  checkMessageShape(types, raw.primaryType, raw.message, 0, { values: 0 });
+  checkMessageShape(types, raw.primaryType, raw.message, 'message', 0, { values: 0 });
   const doc: TypedDataDocument = { domain, types, primaryType: raw.primaryType, message: raw.message };
   typedDataDigest(doc);
   return doc;

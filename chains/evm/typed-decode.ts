@@ -14,10 +14,28 @@ export const PERMIT2_ADDRESS = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
 
 type Msg = Record<string, unknown>;
 
-function hasFields(doc: TypedDataDocument, type: string, fields: string[]): boolean {
-  const declared = doc.types[type]?.map((f) => f.name) ?? [];
-  return fields.every((f) => declared.includes(f));
+/** Whether `type` declares each of `fields` with the type the analyser reads it as (values are validated by type). */
+function hasFields(doc: TypedDataDocument, type: string, fields: Record<string, string>): boolean {
+  const declared = doc.types[type] ?? [];
+  return Object.entries(fields).every(([name, fieldType]) =>
+    declared.some((f) => f.name === name && f.type === fieldType),
+  );
 }
+
+const EIP2612_PERMIT = {
+  owner: 'address',
+  spender: 'address',
+  value: 'uint256',
+  nonce: 'uint256',
+  deadline: 'uint256',
+};
+const DAI_PERMIT = {
+  holder: 'address',
+  spender: 'address',
+  nonce: 'uint256',
+  expiry: 'uint256',
+  allowed: 'bool',
+};
 
 function base(doc: TypedDataDocument): Omit<DecodedCall, 'args' | 'contract'> {
   return { selector: '0x', name: TypedDataEncoder.from(doc.types).encodeType(doc.primaryType) };
@@ -38,7 +56,7 @@ function permit(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
   const args: Record<string, string> = { spender };
   let raw: bigint;
   let deadline: bigint | null;
-  if (hasFields(doc, 'Permit', ['owner', 'spender', 'value', 'nonce', 'deadline'])) {
+  if (hasFields(doc, 'Permit', EIP2612_PERMIT)) {
     raw = getBigInt(m.value as string);
     deadline = getBigInt(m.deadline as string);
     Object.assign(args, {
@@ -47,8 +65,9 @@ function permit(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
       nonce: String(getBigInt(m.nonce as string)),
       deadline: String(deadline),
     });
-  } else if (hasFields(doc, 'Permit', ['holder', 'spender', 'nonce', 'expiry', 'allowed'])) {
-    // DAI: allowed = true grants the maximum allowance; expiry 0 never expires.
+  } else if (hasFields(doc, 'Permit', DAI_PERMIT)) {
+    // DAI: allowed = true grants the maximum allowance; expiry 0 never expires. `allowed` is a JSON boolean
+    // (parseTypedData), so this reads it as ethers hashes it.
     raw = m.allowed === true ? MaxUint256 : 0n;
     const expiry = getBigInt(m.expiry as string);
     deadline = expiry === 0n ? null : expiry;
@@ -170,18 +189,18 @@ function permit2(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null 
   };
 }
 
-const SAFE_TX_FIELDS = [
-  'to',
-  'value',
-  'data',
-  'operation',
-  'safeTxGas',
-  'baseGas',
-  'gasPrice',
-  'gasToken',
-  'refundReceiver',
-  'nonce',
-];
+const SAFE_TX_FIELDS = {
+  to: 'address',
+  value: 'uint256',
+  data: 'bytes',
+  operation: 'uint8',
+  safeTxGas: 'uint256',
+  baseGas: 'uint256',
+  gasPrice: 'uint256',
+  gasToken: 'address',
+  refundReceiver: 'address',
+  nonce: 'uint256',
+};
 
 /** Safe (1.x) SafeTx(to, value, data, operation, safeTxGas, baseGas, gasPrice, gasToken, refundReceiver, nonce). */
 function safeTx(doc: TypedDataDocument, ctx: CallContext): CallAnalysis | null {
