@@ -185,19 +185,26 @@ function summarizeTransaction(
   };
 }
 
+/**
+ * An EIP-191 message is blind when it is not printable text, or is exactly 32 bytes (printable or not: a hash can
+ * be ground until its bytes are printable). A Safe (eth_sign signature type, v + 4) or an ERC-4337 account takes
+ * a signature of keccak("\x19Ethereum Signed Message:\n32" ‖ hash) as approving whatever `hash` stands for.
+ */
 function summarizeMessage(parsed: ParsedEvmMessage, from: string): Omit<SigningSummary, 'signingKeys'> {
   const text = printableText(parsed.message);
   const hex = hexlify(parsed.message);
   const warnings: string[] = [];
   if (text === null) warnings.push('The message is not printable text: only its hex form can be reviewed.');
-  if (parsed.message.length === 32)
+  const hashSized = parsed.message.length === 32;
+  if (hashSized)
     warnings.push('The message is exactly 32 bytes: it may be a hash standing for something else.');
+  const blind = text === null || hashSized;
   return {
     chain: 'evm',
     kind: 'message',
     movements: [],
     fee: null,
-    blind: false,
+    blind,
     message: { text, hex },
     warnings,
     details: {
@@ -205,6 +212,7 @@ function summarizeMessage(parsed: ParsedEvmMessage, from: string): Omit<SigningS
       from,
       messageText: text,
       messageHex: hex,
+      blind,
       signingHash: personalMessageDigest(parsed.message),
     },
   };

@@ -237,7 +237,8 @@ describe('MetaMask QR keyring with one EVM key', () => {
     const { keyring } = pairedKeyring(cli, scanned);
     keyring.setAccountToUnlock(0);
     await keyring.addAccounts(1);
-    const message = 'Sign in to example.org, nonce 42';
+    // not 32 bytes: a 32-byte message may be a hash and is blind (docs/evm-requests.md personal_sign)
+    const message = 'Sign in to example.org, nonce 4242';
     const signature = await keyring.signPersonalMessage(first as Hex, hexlify(toUtf8Bytes(message)) as Hex);
     expect(verifyMessage(message, signature)).toBe(first);
   });
