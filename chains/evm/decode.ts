@@ -248,20 +248,46 @@ export interface SafeTxFields {
 }
 
 /**
+ * Gas Safe (1.x execTransaction) counts in `gasUsed` beyond what the inner call itself may burn (at most
+ * safeTxGas when gasPrice > 0): the CALL's own charges — cold account access 2,600 (EIP-2929), value transfer
+ * 9,000, new account 25,000, a delegated (EIP-7702) target's code 2,600 — and Solidity's bookkeeping between its
+ * two gasleft() reads (about 400 measured on Safe 1.3.0), rounded up to 40,000.
+ */
+export const SAFE_REFUND_CALL_OVERHEAD_GAS = 40_000n;
+/**
+ * Per 32-byte word of the inner call data (plus 2 for its length word and alignment): Safe copies `data` into
+ * memory between the gasleft() reads — 3 to copy, 3 + 2·M/512 to expand memory that ends below M words. With
+ * M = 2^17 (4 MiB, whose expansion alone costs over 33 million gas) that is 3 + 3 + 512.
+ */
+export const SAFE_REFUND_GAS_PER_DATA_WORD = 518n;
+
+/** The most gas Safe counts as used by a call of `safeTxGas` with `data` (0x hex). */
+export function safeRefundGasBound(safeTxGas: bigint, data: string): bigint {
+  const words = BigInt(Math.ceil(dataLength(data) / 32) + 2);
+  return safeTxGas + SAFE_REFUND_CALL_OVERHEAD_GAS + words * SAFE_REFUND_GAS_PER_DATA_WORD;
+}
+
+/**
  * Safe (GnosisSafe 1.x) handleRefund: when gasPrice > 0 the Safe pays (gasUsed + baseGas) × gasPrice in
- * gasToken (0 = ETH) to refundReceiver (0 = tx.origin); with gasPrice > 0 the inner call gets exactly
- * safeTxGas, so the payment is bounded by (safeTxGas + baseGas) × gasPrice.
+ * gasToken (0 = ETH, where the price is at most tx.gasprice) to refundReceiver (0 = tx.origin). gasUsed is
+ * measured around the inner call, which is given safeTxGas, so it is at most safeRefundGasBound. safeTxGas 0
+ * is Safe's "no limit" (with gasPrice 0 the call gets all the gas): coldsign does not rely on the call getting
+ * none when gasPrice > 0, and such a refund is unbounded.
  */
 function safeRefund(safe: string, fields: SafeTxFields, ctx: CallContext): Movement | null {
   if (fields.gasPrice === 0n) return null;
   const receiver = fields.refundReceiver === ZeroAddress ? ctx.origin : fields.refundReceiver;
+  const unbounded = fields.safeTxGas === 0n;
+  const gas = unbounded ? 0n : safeRefundGasBound(fields.safeTxGas, fields.data);
   return movement(
     {
       channel: 'safe-refund',
       from: safe,
       to: receiver,
-      raw: (fields.safeTxGas + fields.baseGas) * fields.gasPrice,
+      // unbounded: the part that is certain, baseGas × gasPrice
+      raw: (gas + fields.baseGas) * fields.gasPrice,
       ...(fields.gasToken === ZeroAddress ? {} : { token: fields.gasToken }),
+      ...(unbounded ? { unbounded: true } : {}),
     },
     ctx,
   );
@@ -303,8 +329,12 @@ export function analyzeSafeTx(
   const refund = safeRefund(safe, fields, ctx);
   if (refund) {
     const receiver = refund.to ?? 'whoever relays the transaction (tx.origin)';
+    const asset =
+      refund.asset.type === 'native' ? 'ETH' : (refund.asset.symbol ?? `token ${refund.asset.contract}`);
     warnings.push(
-      `Safe gas refund: the Safe pays up to ${refund.amount ?? `${refund.raw} raw units`} ${refund.asset.type === 'native' ? 'ETH' : (refund.asset.symbol ?? `of token ${refund.asset.contract}`)} to ${receiver}.`,
+      refund.unbounded
+        ? `Safe gas refund with safeTxGas 0, which sets no gas limit: the Safe pays ${receiver} an unlimited amount of ${asset} ((gas used + baseGas) × gasPrice ${fields.gasPrice}).`
+        : `Safe gas refund: the Safe pays up to ${refund.amount !== null ? `${refund.amount} ${asset}` : `${refund.raw} raw units of ${asset}`} to ${receiver}.`,
     );
   }
   const args: Record<string, string> = {

@@ -122,7 +122,7 @@ function within(m: Expected, all: Expected[]): boolean {
       return listedDest(m.to) && !m.unbounded && m.raw <= t.approvalCap;
     }
     case 'safe-refund':
-      return ours(m.to) || (m.to === D1 && m.token === null && m.raw <= REFUND_CAP);
+      return ours(m.to) || (m.to === D1 && m.token === null && !m.unbounded && m.raw <= REFUND_CAP);
     case 'delegation':
       return m.to === C1 && m.chainId === '1';
     default:
@@ -269,13 +269,16 @@ function safeMoves(f: typeof safeFields extends fc.Arbitrary<infer T> ? T : neve
   }
   if (f.gasPrice !== 0n) {
     const receiver = f.refundReceiver === ZeroAddress ? (typedData ? null : OURS) : f.refundReceiver;
+    // docs/evm-requests.md "Safe gas refunds": safeTxGas + 40,000 + 518 per word of data (+ 2); safeTxGas 0 is unbounded
+    const words = BigInt(Math.ceil((data.length - 2) / 64) + 2);
+    const gas = f.safeTxGas === 0n ? 0n : f.safeTxGas + 40_000n + 518n * words;
     moves.push({
       channel: 'safe-refund',
       from: SAFE,
       to: receiver,
-      raw: (f.safeTxGas + f.baseGas) * f.gasPrice,
+      raw: (gas + f.baseGas) * f.gasPrice,
       token: f.gasToken === ZeroAddress ? null : f.gasToken,
-      unbounded: false,
+      unbounded: f.safeTxGas === 0n,
     });
   }
   const fields = {

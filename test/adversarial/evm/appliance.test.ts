@@ -116,7 +116,7 @@ describe.concurrent('item 1: Safe gas refund', () => {
     const home = caseHome();
     const data = execTransactionData(refundDrainFields(scene), ownerSenderSignature(scene.ours));
     const stderr = await expectRefused(home, 'refund-tx', transaction(scene, 0, { to: SAFE_ADDRESS, data }));
-    expect(stderr).toMatch(/gas refund of up to 999000\.1 USDC to 0xa77AC3E0/);
+    expect(stderr).toMatch(/gas refund of up to 999000\.14259 USDC to 0xa77AC3E0/);
   });
   it('SafeTx typed data with the same refund: POLICY_DENIED', async () => {
     const home = caseHome();
