@@ -119,7 +119,8 @@ const amounts: Check = (rule, { summary, transfers: totals, unboundedTransfers }
 function evmDefaultFeeLimit(rule: PolicyRule, summary: SigningSummary): string[] {
   if (summary.chain !== 'evm' || summary.kind !== 'transaction') return [];
   const perGas = summary.details.maxFeePerGas ?? summary.details.gasPrice;
-  if (typeof perGas !== 'string' || !/^\d+$/.test(perGas)) return ['the price per gas of the request is unknown'];
+  if (typeof perGas !== 'string' || !/^\d+$/.test(perGas))
+    return ['the price per gas of the request is unknown'];
   const limit = BigInt(EVM_DEFAULT_MAX_GWEI_PER_GAS) * 1_000_000_000n;
   if (BigInt(perGas) <= limit) return [];
   return [
@@ -176,7 +177,9 @@ const calls: Check = (rule, { summary }) => {
   const reasons: string[] = [];
   if (summary.blind && !rule.allowBlind) {
     reasons.push(
-      `the request's data is not understood (blind signing), and rule ${rule.id} does not allow blind signing`,
+      summary.kind === 'message'
+        ? `the message is not printable text or is exactly 32 bytes (it may stand for a hash), and rule ${rule.id} does not allow blind signing`
+        : `the request's data is not understood (blind signing), and rule ${rule.id} does not allow blind signing`,
     );
   }
   if (summary.call?.delegatecall && !rule.allowDelegatecall)

@@ -64,7 +64,7 @@ describe('personal_sign of a Safe transaction hash (RT-4, Safe 1.3.0 on ganache)
     expect(verdict.summary.warnings.join('\n')).toMatch(/exactly 32 bytes: it may be a hash/);
     expect(verdict.decision.allowed).toBe(false);
     expect(verdict.refusals[0]).toMatch(
-      /not understood \(blind signing\), and rule login does not allow blind/,
+      /not printable text or is exactly 32 bytes \(it may stand for a hash\), and rule login does not allow blind/,
     );
 
     // What coldsign would have signed: the EIP-191 digest of the 32 bytes (ethers computes it independently).

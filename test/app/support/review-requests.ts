@@ -258,7 +258,7 @@ export function reviewRequests(btc: string, eth: string): ReviewRequest[] {
     {
       name: 'evm-message',
       file: 'login.json',
-      contents: json({ type: 'personal_sign', from: eth, message: 'Sign in to example.org\nNonce: 42' }),
+      contents: json({ type: 'personal_sign', from: eth, message: 'Sign in to example.org\nNonce: 4242' }),
       allowed: false,
       headline: 'You sign a message; no value moves with it.',
       amounts: [],
