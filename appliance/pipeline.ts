@@ -32,7 +32,7 @@ import { btcPrepareOptions } from '../policy/btc-checks.js';
 import { evaluate } from '../policy/evaluate.js';
 import type { PolicyDocument } from '../policy/schema.js';
 import { windowMs, type VelocityRecord } from '../policy/velocity.js';
-import type { AuditHead, Auditor, AuditTx } from '../store/audit.js';
+import { auditPublicKeyOf, type AuditHead, type Auditor, type AuditTx } from '../store/audit.js';
 import type { ColdsignDb } from '../store/database.js';
 import { listOfficers } from '../store/officers.js';
 import { loadPolicy } from '../store/policies.js';
@@ -111,12 +111,27 @@ export function resignKeyOf(prepared: PreparedRequest): string {
   return txidOf(prepared);
 }
 
-/** What an approval of this request binds: request id, signing keys, policy version. */
-export function approvalBinding(prepared: PreparedRequest, policyVersion: number | null): ApprovalBinding {
+/**
+ * What an approval of this request binds: request id, signing keys (labels, and their public keys from this
+ * appliance's registry), policy version, and this appliance (its audit public key).
+ */
+export function approvalBinding(
+  db: ColdsignDb,
+  prepared: PreparedRequest,
+  policyVersion: number | null,
+): ApprovalBinding {
+  const labels = new Set(prepared.summary.signingKeys);
   return {
     requestId: prepared.requestId,
     keys: prepared.summary.signingKeys,
     policyVersion: policyVersion ?? 0,
+    scope: {
+      appliance: auditPublicKeyOf(db) ?? '',
+      keyPublicKeys: db
+        .listKeys()
+        .filter((key) => labels.has(key.label))
+        .map((key) => key.publicKey),
+    },
   };
 }
 
@@ -472,7 +487,7 @@ export async function signBatch(
     }
     let approvals: string[];
     try {
-      const binding = approvalBinding(prepared, policy?.version ?? null);
+      const binding = approvalBinding(deps.db, prepared, policy?.version ?? null);
       approvals = verifyApprovals(
         approvalsFor(approvalDocs, prepared.requestId),
         binding,

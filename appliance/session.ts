@@ -175,7 +175,7 @@ export class ApplianceSession implements ApplianceApi {
       requestId: prepared.requestId,
       summary: prepared.summary,
       decision,
-      binding: approvalBinding(prepared, policy?.version ?? null),
+      binding: approvalBinding(this.db, prepared, policy?.version ?? null),
       expiryMs: approvalExpiryMs(policy),
       model,
     };
@@ -311,7 +311,7 @@ export class ApplianceSession implements ApplianceApi {
     refuseApprovalOfDenied(this.reviewModel(reviewed));
     const policy = currentPolicy(this.db);
     return signApproval(
-      approvalBinding(reviewed.prepared, reviewed.policyVersion),
+      approvalBinding(this.db, reviewed.prepared, reviewed.policyVersion),
       officer,
       this.now(),
       approvalExpiryMs(policy),

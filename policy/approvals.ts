@@ -1,7 +1,10 @@
 /**
  * Officer approvals of one request: Ed25519 (RFC 8032) over a domain-separated message naming the
- * request id (sha-256 of the canonical request), the signing key(s), the policy version it was made
- * under, the officer, and when it was made and expires. An approval is refused for another request
+ * request id (sha-256 of the canonical request), the signing key(s) by label and by public key, the
+ * appliance (its audit public key), the policy version it was made under, the officer, and when it was
+ * made and expires. The public keys and the appliance are signed but not written in the file: the
+ * verifier supplies its own, so an approval made on another appliance, or for another key with the same
+ * label, does not verify. An approval is refused for another request
  * (APPROVAL_INVALID), other signing keys (APPROVAL_WRONG_KEY), another policy version
  * (APPROVAL_STALE) or after its expiry (APPROVAL_EXPIRED; default 24 h, policy "approvalExpiry"). Pure.
  */
@@ -14,7 +17,7 @@ import { fromBase64, verifyEd25519, type Officer } from './signing.js';
 import { formatPath, type PolicyDocument } from './schema.js';
 import { windowMs } from './velocity.js';
 
-export const APPROVAL_DOMAIN = 'coldsign-approval/2';
+export const APPROVAL_DOMAIN = 'coldsign-approval/3';
 export const DEFAULT_APPROVAL_EXPIRY = '24h';
 
 export const approvalSchema = z.strictObject({
@@ -31,11 +34,20 @@ export const approvalSchema = z.strictObject({
 
 export type Approval = z.infer<typeof approvalSchema>;
 
-/** What an approval binds: the request, its signing keys and the policy version in force. */
+/** Where an approval counts: this appliance and the public keys of the request's signing keys. */
+export interface ApprovalScope {
+  /** The appliance's audit public key (hex), bound to its HSM token. */
+  appliance: string;
+  /** Public keys (hex) of the signing keys. */
+  keyPublicKeys: readonly string[];
+}
+
+/** What an approval binds: the request, its signing keys, the policy version in force, and where it counts. */
 export interface ApprovalBinding {
   requestId: string;
   keys: readonly string[];
   policyVersion: number;
+  scope: ApprovalScope;
 }
 
 /** The approval expiry of `policy` in milliseconds. */
@@ -44,12 +56,17 @@ export function approvalExpiryMs(policy: PolicyDocument | null): number {
 }
 
 /** The bytes an officer signs. */
-export function approvalMessage(approval: Omit<Approval, 'signature' | 'type'>): Uint8Array {
+export function approvalMessage(
+  approval: Omit<Approval, 'signature' | 'type'>,
+  scope: ApprovalScope,
+): Uint8Array {
   return utf8(
     canonicalJson({
       domain: APPROVAL_DOMAIN,
+      appliance: scope.appliance,
       requestId: approval.requestId,
       keys: [...approval.keys].sort(),
+      keyPublicKeys: [...scope.keyPublicKeys].sort(),
       policyVersion: approval.policyVersion,
       officer: approval.officer,
       createdAt: approval.createdAt,
@@ -112,10 +129,13 @@ export function verifyApprovals(
       );
     }
     const signature = fromBase64(approval.signature);
-    if (!signature || !verifyEd25519(signature, approvalMessage(approval), officer.publicKey)) {
+    if (
+      !signature ||
+      !verifyEd25519(signature, approvalMessage(approval, binding.scope), officer.publicKey)
+    ) {
       throw makeError(
         'APPROVAL_INVALID',
-        `The approval signature of "${approval.officer}" does not verify.`,
+        `The approval signature of "${approval.officer}" does not verify (it may have been made on another appliance or for another key).`,
         who,
       );
     }

@@ -168,6 +168,6 @@ export function signApproval(
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + expiryMs).toISOString(),
   };
-  const signature = sign(null, approvalMessage(body), officer.privateKey);
+  const signature = sign(null, approvalMessage(body, binding.scope), officer.privateKey);
   return { type: 'coldsign-approval', ...body, signature: toBase64(new Uint8Array(signature)) };
 }

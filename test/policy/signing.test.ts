@@ -115,7 +115,8 @@ describe('policy signatures (Ed25519 over RFC 8785 without "signatures")', () =>
 describe('approvals', () => {
   const requestId = 'ab'.repeat(32);
   const NOW = new Date('2026-03-02T12:00:00.000Z');
-  const binding = { requestId, keys: ['eth-1'], policyVersion: 3 };
+  const scope = { appliance: '02'.padEnd(66, 'a'), keyPublicKeys: ['04'.padEnd(130, 'b')] };
+  const binding = { requestId, keys: ['eth-1'], policyVersion: 3, scope };
   const approve = (
     name: keyof typeof secrets,
     over: Partial<{
@@ -138,7 +139,7 @@ describe('approvals', () => {
     return {
       type: 'coldsign-approval',
       ...body,
-      signature: toBase64(ed25519.sign(approvalMessage(body), secrets[name])),
+      signature: toBase64(ed25519.sign(approvalMessage(body, scope), secrets[name])),
     };
   };
   const verify = (docs: unknown[], policy: Parameters<typeof verifyApprovals>[4] = null) =>

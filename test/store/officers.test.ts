@@ -199,7 +199,8 @@ describe('enrolment, policy apply and approvals', () => {
   });
 
   it('approvals signed with officer key files verify against the enrolled officers', () => {
-    const binding = { requestId: '0f'.repeat(32), keys: ['vault-1'], policyVersion: 7 };
+    const scope = { appliance: '02'.padEnd(66, 'a'), keyPublicKeys: ['03'.padEnd(66, 'b')] };
+    const binding = { requestId: '0f'.repeat(32), keys: ['vault-1'], policyVersion: 7, scope };
     const approvals = [
       signApproval(binding, keys.alice!, T),
       signApproval(binding, keys.bob!, T),
@@ -209,5 +210,18 @@ describe('enrolment, policy apply and approvals', () => {
     expect(() =>
       verifyApprovals([signApproval(binding, keys.mallory!, T)], binding, listOfficers(db), T, null),
     ).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+    // Made on another appliance, or for another key under the same label: the signature does not verify.
+    for (const elsewhere of [
+      { ...scope, appliance: '02'.padEnd(66, 'c') },
+      { ...scope, keyPublicKeys: ['03'.padEnd(66, 'd')] },
+    ])
+      expect(() =>
+        verifyApprovals(approvals, { ...binding, scope: elsewhere }, listOfficers(db), T, null),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'APPROVAL_INVALID',
+          message: expect.stringMatching(/another appliance/),
+        }),
+      );
   });
 });

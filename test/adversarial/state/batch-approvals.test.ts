@@ -182,7 +182,10 @@ describe('approvals are bound to the signing key, the policy version and an expi
       '--json',
     ]);
     expect(reused.code, reused.stdout).not.toBe(0);
-    expect(['APPROVAL_WRONG_KEY', 'APPROVALS_MISSING']).toContain(errorCode(reused.stdout));
+    // The approvals' signed message names eth-1's public key: they do not verify for eth-2.
+    expect(['APPROVAL_INVALID', 'APPROVAL_WRONG_KEY', 'APPROVALS_MISSING']).toContain(
+      errorCode(reused.stdout),
+    );
     expect(existsSync(file('pay-2.out'))).toBe(false);
     // the same approvals sign the request they were made for
     const own = cli.run([
