@@ -249,6 +249,11 @@ export class ApplianceSession implements ApplianceApi {
     return this.hsm;
   }
 
+  /** Checkpoints reviews recorded without one (`checkpoint: false`) when the signing they were for will not run. */
+  async closeReviews(): Promise<void> {
+    if (this.auditor) await this.auditor.checkpoint(this.now());
+  }
+
   async listKeys(): Promise<KeyRecord[]> {
     return this.db.listKeys();
   }

@@ -67,22 +67,31 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   await withSession(async (session) => {
     // Review every request first (the operator sees each), so that a refusal of any one leaves nothing signed.
     const reviewed: Reviewed[] = [];
-    for (const group of groups) {
-      const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`), {
-        checkpoint: false,
-      });
-      if (!options.json) println(`${formatReview(session.reviewModel(r))}\n`);
-      if (intoDirectory) refuseEarlierOutput(options.out, r.prepared.requestId, options.force);
-      await refuseOversizedQrAnswer(
-        r.prepared,
-        formatFor(format, r.prepared.chain, intoDirectory ? null : options.out),
-        {
-          fragmentBytes: options.fragment,
-          withQr: Boolean(options.qr),
-          finalize: options.finalize === true,
-        },
-      );
-      reviewed.push(r);
+    let recorded = false;
+    try {
+      for (const group of groups) {
+        const r = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`), {
+          checkpoint: false,
+        });
+        recorded = true;
+        if (!options.json) println(`${formatReview(session.reviewModel(r))}\n`);
+        if (intoDirectory) refuseEarlierOutput(options.out, r.prepared.requestId, options.force);
+        await refuseOversizedQrAnswer(
+          r.prepared,
+          formatFor(format, r.prepared.chain, intoDirectory ? null : options.out),
+          {
+            fragmentBytes: options.fragment,
+            withQr: Boolean(options.qr),
+            finalize: options.finalize === true,
+          },
+        );
+        reviewed.push(r);
+      }
+    } catch (error) {
+      // The reviews were recorded for the announcement's checkpoint to cover; no signing follows, so close
+      // them now (else the next start-up discards them as unfinished work). A failure here leaves exactly that.
+      if (recorded) await session.closeReviews().catch(() => undefined);
+      throw error;
     }
     // All or none: every request is decided with its own approvals before the HSM signs any.
     const outcomes = await withReview(session, reviewed, () =>

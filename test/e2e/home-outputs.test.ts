@@ -2,6 +2,7 @@
  * `--out` never replaces an existing file unless `--force`, and never writes inside COLDSIGN_HOME (an output
  * over coldsign.db used to leave an appliance that refused to start). Real CLI, SoftHSM2 and SQLite.
  */
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -51,9 +52,22 @@ describe('an existing file', () => {
     const again = home.cli.run(['sign', home.file('request.json'), '--out', home.file('outs'), '--json']);
     expect(again.code).toBe(2);
     expect(errorCode(again.stdout)).toBe('OUTPUT_EXISTS');
+    // Its review was recorded and is covered by a checkpoint: nothing is left for the next start-up to discard.
+    const db = new Database(join(homeDir, 'coldsign.db'), { readonly: true });
+    const [last, covered] = ['audit_log', 'audit_checkpoints'].map(
+      (table) => (db.prepare(`SELECT MAX(seq) AS n FROM ${table}`).get() as { n: number }).n,
+    );
+    db.close();
+    expect(covered).toBe(last);
     expect(
       home.cli.run(['sign', home.file('request.json'), '--out', home.file('outs'), '--force']).code,
     ).toBe(0);
+    const after = new Database(join(homeDir, 'coldsign.db'), { readonly: true });
+    const discarded = after
+      .prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'audit.discarded'")
+      .get();
+    after.close();
+    expect(discarded).toEqual({ n: 0 });
   });
 
   it('audit export and approve refuse an existing file too', () => {
