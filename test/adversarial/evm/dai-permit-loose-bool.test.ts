@@ -11,6 +11,7 @@ import { recoverTypedDataAddress } from 'viem';
 import { isColdsignError } from '../../../core/errors.js';
 import { DAI, ROUTER } from './attacks.js';
 import { NOW_S, judge, throwawayKey } from './judge.js';
+import { eip712DomainType } from '../../support/eip712-types.js';
 
 const DOMAIN = { name: 'Dai Stablecoin', version: '1', chainId: 1, verifyingContract: DAI };
 const PERMIT = [
@@ -46,12 +47,7 @@ function permitRequest(holder: string, allowed: unknown) {
     from: holder,
     typedData: {
       types: {
-        EIP712Domain: [
-          { name: 'name', type: 'string' },
-          { name: 'version', type: 'string' },
-          { name: 'chainId', type: 'uint256' },
-          { name: 'verifyingContract', type: 'address' },
-        ],
+        EIP712Domain: eip712DomainType(DOMAIN),
         Permit: PERMIT,
       },
       primaryType: 'Permit',
