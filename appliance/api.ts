@@ -131,7 +131,7 @@ export interface ApplianceApi {
   approve(requestId: string, officerKeyPem: string, passphrase: string): Promise<ApprovalDocument>;
   /** Signs a reviewed request (refused by policy: POLICY_DENIED / APPROVALS_MISSING). */
   sign(requestId: string, approvals: ApprovalDocument[]): Promise<SignResult>;
-  policyShow(): Promise<{ document: unknown | null; text: string }>;
+  policyShow(): Promise<{ document: unknown | null; text: string; appliance: string }>;
   /**
    * Validates a signed policy document, given as its JSON text (read strictly: at most 1 MiB, a repeated key is
    * JSON_DUPLICATE_KEY), and returns the change against the active one, without applying it.

@@ -29,7 +29,7 @@ import { formatPolicy } from '../policy/format.js';
 import { parsePolicy, type PolicyDocument } from '../policy/schema.js';
 import { parsePolicyText } from '../policy/text.js';
 import { assertKeyLabelsExist } from '../policy/allowlist-checks.js';
-import { checkPolicyUpgrade, verifyPolicySignatures } from '../policy/signing.js';
+import { checkPolicyAppliance, checkPolicyUpgrade, verifyPolicySignatures } from '../policy/signing.js';
 import {
   approvalBinding,
   currentPolicy,
@@ -348,10 +348,12 @@ export class ApplianceSession implements ApplianceApi {
     };
   }
 
-  async policyShow(): Promise<{ document: unknown | null; text: string }> {
+  /** The policy in force, and this appliance's audit public key (the `appliance` a new policy must name). */
+  async policyShow(): Promise<{ document: unknown | null; text: string; appliance: string }> {
     const policy = currentPolicy(this.db);
     return {
       document: policy,
+      appliance: auditPublicKeyOf(this.db) ?? '',
       text: policy ? formatPolicy(policy) : 'No policy is in force: every request is refused (default deny).',
     };
   }
@@ -365,6 +367,7 @@ export class ApplianceSession implements ApplianceApi {
     verifyPolicySignatures(next, listOfficers(this.db), getQuorum(this.db) ?? 1);
     const current = currentPolicy(this.db);
     checkPolicyUpgrade(current, next);
+    checkPolicyAppliance(next, auditPublicKeyOf(this.db) ?? '');
     return { text: formatPolicy(next), diff: policyDiff(current, next) };
   }
 
@@ -376,6 +379,8 @@ export class ApplianceSession implements ApplianceApi {
       this.db.listKeys().map((k) => k.label),
     );
     const applied = await applyPolicy(this.auditor as Auditor, document, this.now());
+    // Requests reviewed under the previous policy are reviewed again under this one before they are signed.
+    this.reviewed.clear();
     return { version: applied.version };
   }
 

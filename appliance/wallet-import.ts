@@ -245,10 +245,15 @@ export function readCoordinatorWallet(text: string, options: WalletImportOptions
 }
 
 /**
- * The policy draft: the policy in force (or an empty one) with the wallet added, the next version and no
- * signatures. A name or a script already registered is refused; the draft passes the policy schema.
+ * The policy draft: the policy in force (or an empty one) with the wallet added, the next version, this
+ * appliance (its audit public key) and no signatures. A name or a script already registered is refused; the
+ * draft passes the policy schema.
  */
-export function draftWithWallet(current: PolicyDocument | null, wallet: PolicyWallet): PolicyDocument {
+export function draftWithWallet(
+  current: PolicyDocument | null,
+  wallet: PolicyWallet,
+  appliance: string,
+): PolicyDocument {
   const wallets = current?.wallets ?? [];
   if (wallets.some((w) => w.name === wallet.name)) {
     throw makeError(
@@ -267,5 +272,10 @@ export function draftWithWallet(current: PolicyDocument | null, wallet: PolicyWa
   }
   const { signatures: _signatures, ...unsigned } = current ?? { version: 0, rules: [] };
   void _signatures;
-  return parsePolicy({ ...unsigned, version: unsigned.version + 1, wallets: [...wallets, wallet] });
+  return parsePolicy({
+    ...unsigned,
+    appliance,
+    version: unsigned.version + 1,
+    wallets: [...wallets, wallet],
+  });
 }

@@ -61,10 +61,12 @@ export function makeBenchHome(BIN: string): BenchHome {
   const btcKey = keys.find((k) => k.label === 'vault-btc')!;
   const ethKey = keys.find((k) => k.label === 'vault-eth')!;
   const policy = join(dir, 'policy.json');
+  const { appliance } = JSON.parse(run(['policy', 'show', '--json'])) as { appliance: string };
   writeFileSync(
     policy,
     JSON.stringify({
       version: 1,
+      appliance,
       rules: [
         {
           id: 'btc-any',

@@ -71,10 +71,12 @@ const key = JSON.parse(
   address: string;
 };
 const policy = join(dir, 'policy.json');
+const { appliance } = JSON.parse(run(empty, ['policy', 'show', '--json'])) as { appliance: string };
 writeFileSync(
   policy,
   JSON.stringify({
     version: 1,
+    appliance,
     rules: [
       {
         id: 'btc-any',

@@ -120,6 +120,8 @@ export const ERROR_CODES = {
   POLICY_SIGNATURE_INVALID: 'integrity',
   POLICY_QUORUM_MISSING: 'integrity',
   POLICY_VERSION_STALE: 'integrity',
+  // a policy signed for another appliance, or for none (its `appliance` is not this audit public key)
+  POLICY_APPLIANCE_MISMATCH: 'integrity',
   OFFICER_NAME_TAKEN: 'input',
   OFFICER_NOT_FOUND: 'input',
   QUORUM_INVALID: 'usage',

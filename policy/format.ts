@@ -81,6 +81,7 @@ export function formatPolicy(doc: PolicyDocument): string {
   const header = [`Policy version ${doc.version}${doc.description ? ` — ${doc.description}` : ''}`];
   const signers = doc.signatures?.map((s) => s.officer) ?? [];
   header.push(`Signed by: ${signers.length ? signers.join(', ') : 'nobody'}`);
+  header.push(`For the appliance with audit public key: ${doc.appliance ?? '(none named)'}`);
   header.push(
     doc.rules.length
       ? `${doc.rules.length} rule${doc.rules.length === 1 ? '' : 's'}; anything no rule allows is refused.`

@@ -281,6 +281,14 @@ export const policySchema = z
   .strictObject({
     version: z.int(typeError('must be a whole number')).min(1, { error: 'must be at least 1' }),
     description: z.string().max(2000).optional(),
+    /** The appliance the officers signed this policy for: its audit public key (SEC 1 compressed, hex). */
+    appliance: z
+      .string()
+      .regex(/^0[23][0-9a-f]{64}$/, {
+        error:
+          "must be the appliance's audit public key as coldsign init printed it (66 lower-case hex digits starting 02 or 03)",
+      })
+      .optional(),
     /** How long an officer approval stays valid after it is made (default "24h", policy/approvals.ts). */
     approvalExpiry: z
       .string()

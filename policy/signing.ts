@@ -136,6 +136,21 @@ export function checkPolicyUpgrade(current: PolicyDocument | null | undefined, n
   }
 }
 
+/**
+ * A policy is applied only on the appliance its officers signed it for: its `appliance` must be this
+ * appliance's audit public key, so a quorum's signature on one appliance's policy is no permission on another.
+ */
+export function checkPolicyAppliance(next: PolicyDocument, auditPublicKey: string): void {
+  if (next.appliance === auditPublicKey) return;
+  throw makeError(
+    'POLICY_APPLIANCE_MISMATCH',
+    next.appliance === undefined
+      ? `Policy version ${next.version} names no appliance: the officers must add "appliance": "${auditPublicKey}" (this appliance's audit public key) and sign it again.`
+      : `Policy version ${next.version} was signed for another appliance (audit public key ${next.appliance}), not this one (${auditPublicKey}).`,
+    { expected: auditPublicKey, ...(next.appliance === undefined ? {} : { named: next.appliance }) },
+  );
+}
+
 /** Adds (or replaces) `officer`'s signature, made by the caller's `sign` over policySigningBytes(doc). */
 export function withPolicySignature(
   doc: PolicyDocument,

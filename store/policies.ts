@@ -6,7 +6,12 @@
 import { makeError } from '../core/errors.js';
 import { sha256Hex } from '../core/bytes.js';
 import { parsePolicy, type PolicyDocument } from '../policy/schema.js';
-import { checkPolicyUpgrade, policySigningBytes, verifyPolicySignatures } from '../policy/signing.js';
+import {
+  checkPolicyAppliance,
+  checkPolicyUpgrade,
+  policySigningBytes,
+  verifyPolicySignatures,
+} from '../policy/signing.js';
 import type { Auditor } from './audit.js';
 import { nativeEd25519Verify } from './ed25519-native.js';
 import type { ColdsignDb } from './database.js';
@@ -70,12 +75,17 @@ export function loadPolicy(db: ColdsignDb): PolicyDocument | null {
   return doc;
 }
 
-/** `coldsign policy apply`: validates, verifies signatures and version, then applies it in one unit of work. */
+/**
+ * `coldsign policy apply`: validates, verifies signatures, version and appliance (this audit key, checked by
+ * the unlocked auditor's HSM key), then applies it in one unit of work. A policy in force is not re-checked
+ * against the appliance when loaded: the audit log records that it was applied here.
+ */
 export async function applyPolicy(auditor: Auditor, input: unknown, now: Date): Promise<AppliedPolicy> {
   const db = auditor.db;
   const doc = parsePolicy(input);
   const signers = verifyAgainstOfficers(db, doc);
   checkPolicyUpgrade(loadPolicy(db), doc);
+  checkPolicyAppliance(doc, auditor.publicKeyHex);
   const digest = sha256Hex(policySigningBytes(doc));
   await auditor.commit(now, (tx) =>
     tx.append('policy.applied', { version: doc.version, digest, signers, document: doc }),

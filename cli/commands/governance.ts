@@ -54,12 +54,13 @@ function readOfficerKeyFile(path: string): string {
 
 export async function policyShowCommand(options: { json?: boolean }): Promise<void> {
   const shown = await withSession(async (session) => session.policyShow(), { unlock: false });
-  if (options.json) return printJson({ policy: shown.document });
+  if (options.json) return printJson({ policy: shown.document, appliance: shown.appliance });
   if (!shown.document)
-    return println(
+    println(
       'No policy is in force: every request is refused (default deny). Apply one with `coldsign policy apply`.',
     );
-  process.stdout.write(shown.text);
+  else process.stdout.write(shown.text);
+  println(`A policy for this appliance names it as "appliance": "${shown.appliance}".`);
 }
 
 export async function policySignCommand(

@@ -34,6 +34,9 @@ export async function initCommand(options: InitOptions): Promise<void> {
   );
   println(describeAuditKey(auditPublicKey));
   println(
+    '  Officers name this audit public key as "appliance" in every policy they sign for this appliance.',
+  );
+  println(
     '  Give the audit public key to your auditors on paper: `audit verify --file EXPORT --audit-key KEY` pins it.',
   );
 }

@@ -72,7 +72,8 @@ export async function walletsImportCommand(
     ...(options.network !== undefined ? { network: options.network } : {}),
     ...(options.index !== undefined ? { index: options.index } : {}),
   });
-  const draft = draftWithWallet(await policyInForce(), imported.wallet);
+  const { appliance } = await withSession(async (session) => session.policyShow(), { unlock: false });
+  const draft = draftWithWallet(await policyInForce(), imported.wallet, appliance);
   writeOutputFile(options.out, `${JSON.stringify(draft, null, 2)}\n`, options.force);
   if (options.json) return printJson({ ...imported, draft: options.out, version: draft.version });
   println(

@@ -137,12 +137,17 @@ coldsign(['keys', 'export', '--format', 'metamask']);
 
 say('The officers sign a policy (allowlists, limits, velocity, approvals) and the appliance applies it');
 const policyFile = join(room, 'policy-v1.json');
+// The appliance a policy is for: its audit public key, as init printed it and `policy show` repeats it.
+const appliance = (
+  JSON.parse(coldsign(['policy', 'show', '--json'], { quiet: true })) as { appliance: string }
+).appliance;
 writeFileSync(
   policyFile,
   JSON.stringify(
     {
       version: 1,
       description: 'Demo treasury policy',
+      appliance,
       rules: [
         {
           id: 'btc-cold-to-exchange',

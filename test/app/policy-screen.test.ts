@@ -5,6 +5,7 @@
  * JSON_DUPLICATE_KEY on screen and nothing is applied; the same policy without the repeat previews and applies.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applianceKeyOf } from '../support/cli.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -21,6 +22,8 @@ import { OFFICER_PASS, reviewPolicy } from './support/review-requests.js';
 let app: AppUnderTest;
 let signedFile: string;
 let duplicateFile: string;
+let elsewhereFile: string;
+let applianceKey: string;
 
 beforeAll(async () => {
   app = await launchApp({
@@ -33,7 +36,22 @@ beforeAll(async () => {
     prepare: (cli) => {
       runOk(cli, ['keys', 'generate', '--chain', 'btc', '--label', 'vault-btc']);
       // Signed by the officer with the CLI, not applied: the app applies it.
-      signedFile = writeFileIn(cli.dir, 'policy.json', JSON.stringify(reviewPolicy()));
+      applianceKey = applianceKeyOf(cli);
+      signedFile = writeFileIn(
+        cli.dir,
+        'policy.json',
+        JSON.stringify({ ...reviewPolicy(), appliance: applianceKey }),
+      );
+      // The same policy signed for another appliance (another audit public key).
+      const otherAppliance = `03${'22'.repeat(32)}`;
+      elsewhereFile = writeFileIn(
+        cli.dir,
+        'policy-elsewhere.json',
+        JSON.stringify({ ...reviewPolicy(), appliance: otherAppliance }),
+      );
+      runOk(cli, ['policy', 'sign', elsewhereFile, '--key', join(cli.dir, 'alice.pem')], {
+        COLDSIGN_PASSPHRASE: OFFICER_PASS,
+      });
       runOk(cli, ['policy', 'sign', signedFile, '--key', join(cli.dir, 'alice.pem')], {
         COLDSIGN_PASSPHRASE: OFFICER_PASS,
       });
@@ -67,6 +85,17 @@ describe('policy import', () => {
     expect(await page.locator('#policy-apply').count()).toBe(0);
     expect((await app.session.policyShow()).document).toBeNull();
     await app.screenshot('policy-duplicate-key');
+  });
+
+  it('shows this appliance’s audit public key and refuses a policy signed for another appliance', async () => {
+    const { page } = app;
+    await page.locator('#policy-appliance', { hasText: applianceKey }).waitFor();
+    await page.locator('#policy-file').setInputFiles(elsewhereFile);
+    const alert = page.locator('.notice.error');
+    await alert.waitFor();
+    expect(await alert.getAttribute('data-code')).toBe('POLICY_APPLIANCE_MISMATCH');
+    expect(await page.locator('#policy-apply').count()).toBe(0);
+    expect((await app.session.policyShow()).document).toBeNull();
   });
 
   it('previews and applies the same policy without the duplicate', async () => {

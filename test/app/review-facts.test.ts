@@ -12,7 +12,7 @@ import type { ReviewModel } from '../../appliance/review-model.js';
 import { ApplianceSession } from '../../appliance/session.js';
 import { dispatch } from '../../app/shared/ipc.js';
 import { psbtToUr } from '../../qr/index.js';
-import { createCliHome, type CliHome, type CliResult } from '../support/cli.js';
+import { applianceKeyOf, createCliHome, type CliHome, type CliResult } from '../support/cli.js';
 import { runOk, writeFileIn } from './support/app-host.js';
 import {
   OFFICER_PASS,
@@ -44,7 +44,11 @@ beforeAll(async () => {
   const keys = (
     JSON.parse(runOk(cli, ['keys', 'list', '--json'])) as { keys: Array<{ label: string; address: string }> }
   ).keys;
-  const policy = writeFileIn(cli.dir, 'policy.json', JSON.stringify(reviewPolicy()));
+  const policy = writeFileIn(
+    cli.dir,
+    'policy.json',
+    JSON.stringify({ ...reviewPolicy(), appliance: applianceKeyOf(cli) }),
+  );
   runOk(cli, ['policy', 'sign', policy, '--key', keyFile], { COLDSIGN_PASSPHRASE: OFFICER_PASS });
   runOk(cli, ['policy', 'apply', policy]);
   requests = reviewRequests(

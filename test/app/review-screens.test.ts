@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../support/cli.js';
+import { applianceKeyOf, ROOT } from '../support/cli.js';
 import {
   APP_PIN,
   launchApp,
@@ -47,7 +47,11 @@ beforeAll(async () => {
           keys: Array<{ label: string; address: string }>;
         }
       ).keys;
-      const policy = writeFileIn(cli.dir, 'policy.json', JSON.stringify(reviewPolicy()));
+      const policy = writeFileIn(
+        cli.dir,
+        'policy.json',
+        JSON.stringify({ ...reviewPolicy(), appliance: applianceKeyOf(cli) }),
+      );
       runOk(cli, ['policy', 'sign', policy, '--key', join(cli.dir, 'alice.pem')], {
         COLDSIGN_PASSPHRASE: OFFICER_PASS,
       });

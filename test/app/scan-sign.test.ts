@@ -6,6 +6,7 @@
  * and checked by an independent library; a policy refusal; a malformed QR image; policy and audit screens.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applianceKeyOf } from '../support/cli.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +81,7 @@ function policy(version: number, maxAmount: string) {
 }
 
 function signedPolicyFile(name: string, document: object, cli: AppUnderTest['cli']): string {
-  const path = writeFileIn(cli.dir, name, JSON.stringify(document));
+  const path = writeFileIn(cli.dir, name, JSON.stringify({ ...document, appliance: applianceKeyOf(cli) }));
   for (const officer of ['alice', 'bob'] as const) {
     runOk(cli, ['policy', 'sign', path, '--key', join(cli.dir, `${officer}.pem`)], {
       COLDSIGN_PASSPHRASE: PASS[officer],

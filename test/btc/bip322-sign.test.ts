@@ -50,7 +50,7 @@ function applyPolicy(version: number, messageRule: Record<string, unknown> | nul
   ];
   if (messageRule) rules.push(messageRule);
   const path = home.file(`policy-${version}.json`);
-  writeFileSync(path, JSON.stringify({ version, rules }));
+  writeFileSync(path, JSON.stringify({ version, appliance: home.auditPublicKey, rules }));
   signPolicyFile(home, path);
   const applied = home.cli.run(['policy', 'apply', path]);
   expect(applied.code, applied.stderr).toBe(0);

@@ -41,6 +41,8 @@ const hexWallet = (type: keyof typeof WRAP, network: PolicyWallet['network'] = '
   descriptor: WRAP[type](`sortedmulti(2,${singleKeys.join(',')})`),
 });
 
+/** The audit public key naming the appliance a draft is for (the schema checks its form only). */
+const APPLIANCE = `02${'11'.repeat(32)}`;
 /** Three BIP-48 account xpubs (m/48'/1'/0'/2') from fixed seeds, with their origins, at receive index `index`. */
 const roots = [7, 8, 9].map((seed) => BIP32.fromSeed(Buffer.alloc(32, seed), descriptors.networks.testnet));
 const xpubKeys = (index: number) =>
@@ -98,7 +100,7 @@ describe('round trip: export then import gives the same wallet', () => {
     });
   }
 
-  it('the draft holds the policy in force plus the wallet, the next version and no signatures', () => {
+  it('the draft holds the policy in force plus the wallet, the next version, this appliance and no signatures', () => {
     const current: PolicyDocument = {
       version: 4,
       rules: [{ id: 'r', chain: 'btc', network: 'regtest', anyDestination: true } as never],
@@ -106,12 +108,13 @@ describe('round trip: export then import gives the same wallet', () => {
       signatures: [{ officer: 'alice', signature: `${'A'.repeat(86)}==` }],
     };
     const added = readCoordinatorWallet(exportWallet(xpubWallet('P2SH'), 'caravan')).wallet;
-    const draft = draftWithWallet(current, added);
+    const draft = draftWithWallet(current, added, APPLIANCE);
     expect(draft.version).toBe(5);
+    expect(draft.appliance).toBe(APPLIANCE);
     expect(draft.signatures).toBeUndefined();
     expect(draft.rules).toEqual(current.rules);
     expect(draft.wallets!.map((w) => w.name)).toEqual(['treasury P2WSH', 'vault-P2SH']);
-    expect(draftWithWallet(null, added).version).toBe(1);
+    expect(draftWithWallet(null, added, APPLIANCE).version).toBe(1);
   });
 });
 
@@ -368,7 +371,7 @@ describe('hostile or malformed imports are refused with a code', () => {
 
   it('refuses a wallet name or a script that the policy already registers', () => {
     const current: PolicyDocument = { version: 1, rules: [], wallets: [good] };
-    expect(codeOf(() => draftWithWallet(current, { ...hexWallet('P2SH'), name: good.name }))).toBe(
+    expect(codeOf(() => draftWithWallet(current, { ...hexWallet('P2SH'), name: good.name }, APPLIANCE))).toBe(
       'WALLET_NAME_TAKEN',
     );
     const sameScript = {
@@ -376,13 +379,13 @@ describe('hostile or malformed imports are refused with a code', () => {
       name: 'again',
       descriptor: good.descriptor.replace(singleKeys[0]!, singleKeys[0]!),
     };
-    expect(codeOf(() => draftWithWallet(current, sameScript))).toBe('WALLET_ALREADY_REGISTERED');
+    expect(codeOf(() => draftWithWallet(current, sameScript, APPLIANCE))).toBe('WALLET_ALREADY_REGISTERED');
     // the same keys in another order under sortedmulti pay the same script
     const reordered = {
       ...good,
       name: 'reordered',
       descriptor: `wsh(sortedmulti(2,${[...singleKeys].reverse().join(',')}))`,
     };
-    expect(codeOf(() => draftWithWallet(current, reordered))).toBe('WALLET_ALREADY_REGISTERED');
+    expect(codeOf(() => draftWithWallet(current, reordered, APPLIANCE))).toBe('WALLET_ALREADY_REGISTERED');
   });
 });

@@ -261,31 +261,43 @@ describe('policy', () => {
     const shown = cli.run(['policy', 'show']);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('Policy version 1');
+    expect(shown.stdout).toContain(`For the appliance with audit public key: ${appliance.auditPublicKey}`);
     expect(cli.run(['policy', 'show', '--json']).json<{ policy: { version: number } }>().policy.version).toBe(
       1,
     );
   });
 
   it('refuses a document below quorum, a stale version, a tampered one and a schema error', () => {
-    writeFileSync(file('p2.json'), JSON.stringify(policyDoc(2)));
+    writeFileSync(file('p2.json'), JSON.stringify({ ...policyDoc(2), appliance: appliance.auditPublicKey }));
     signPolicyFile(file('p2.json'), ['alice']);
     const quorum = cli.run(['policy', 'apply', file('p2.json'), '--json']);
     expect(quorum.code).toBe(6);
     expect(errorCode(quorum.stdout)).toBe('POLICY_QUORUM_MISSING');
 
-    writeFileSync(file('p1again.json'), JSON.stringify(policyDoc(1)));
+    writeFileSync(
+      file('p1again.json'),
+      JSON.stringify({ ...policyDoc(1), appliance: appliance.auditPublicKey }),
+    );
     signPolicyFile(file('p1again.json'), ['alice', 'bob']);
     const stale = cli.run(['policy', 'apply', file('p1again.json'), '--json']);
     expect(stale.code).toBe(6);
     expect(errorCode(stale.stdout)).toBe('POLICY_VERSION_STALE');
 
-    writeFileSync(file('p3.json'), JSON.stringify(policyDoc(3)));
+    writeFileSync(file('p3.json'), JSON.stringify({ ...policyDoc(3), appliance: appliance.auditPublicKey }));
     signPolicyFile(file('p3.json'), ['alice', 'bob']);
     const doc = JSON.parse(readFileSync(file('p3.json'), 'utf8'));
     doc.rules[0].maxAmount = '50';
     writeFileSync(file('p3.json'), JSON.stringify(doc));
     const tampered = cli.run(['policy', 'apply', file('p3.json'), '--json']);
     expect(tampered.code).toBe(6);
+
+    // Quorum-signed, but for no appliance: the refusal names this appliance's audit public key.
+    writeFileSync(file('p5.json'), JSON.stringify(policyDoc(5)));
+    signPolicyFile(file('p5.json'), ['alice', 'bob']);
+    const unbound = cli.run(['policy', 'apply', file('p5.json'), '--json']);
+    expect(unbound.code).toBe(6);
+    expect(errorCode(unbound.stdout)).toBe('POLICY_APPLIANCE_MISMATCH');
+    expect(unbound.stderr).toContain(`"appliance": "${appliance.auditPublicKey}"`);
 
     writeFileSync(
       file('p4.json'),

@@ -11,6 +11,8 @@ export interface ReadyHome {
   cli: CliHome;
   file(name: string): string;
   ethAddress: string;
+  /** The appliance's audit public key, as `init` printed it (what its policies name as `appliance`). */
+  auditPublicKey: string;
   pubkeys: Record<keyof typeof PASS, string>;
 }
 
@@ -18,9 +20,11 @@ export function errorCode(stdout: string): string {
   return (JSON.parse(stdout) as { error: { code: string } }).error.code;
 }
 
-export function policyDoc(version: number, approvals = 0) {
+/** The eth-ops policy; `appliance` (an audit public key) names the appliance it is signed for. */
+export function policyDoc(version: number, approvals = 0, appliance?: string) {
   return {
     version,
+    ...(appliance === undefined ? {} : { appliance }),
     rules: [
       {
         id: 'eth-ops',
@@ -86,8 +90,13 @@ export function createReadyHome(options: { approvals?: number; cli?: CliHome } =
     file,
     pubkeys,
     ethAddress: keys.keys.find((k) => k.label === 'vault-eth')!.address,
+    auditPublicKey: /Audit public key: (0[23][0-9a-f]{64})/.exec(init.stdout)?.[1] ?? '',
   };
-  writeFileSync(file('policy.json'), JSON.stringify(policyDoc(1, options.approvals ?? 0)));
+  expect(home.auditPublicKey, init.stdout).not.toBe('');
+  writeFileSync(
+    file('policy.json'),
+    JSON.stringify(policyDoc(1, options.approvals ?? 0, home.auditPublicKey)),
+  );
   signPolicyFile(home, file('policy.json'));
   const applied = cli.run(['policy', 'apply', file('policy.json')]);
   expect(applied.code, applied.stderr).toBe(0);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ApplianceSession } from '../../appliance/session.js';
 import { parsePolicy } from '../../policy/schema.js';
-import { createCliHome, type CliHome } from '../support/cli.js';
+import { applianceKeyOf, createCliHome, type CliHome } from '../support/cli.js';
 
 const PIN = '135790';
 const PASS = 'freshness-passphrase';
@@ -45,6 +45,7 @@ beforeAll(() => {
     policy,
     JSON.stringify({
       version: 1,
+      appliance: applianceKeyOf(cli),
       audit: { fullVerifyEvery: '2d' },
       rules: [
         {

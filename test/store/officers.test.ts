@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../core/errors.js';
 import type { Hsm } from '../../hsm/index.js';
 import { verifyApprovals } from '../../policy/approvals.js';
-import { parsePolicy } from '../../policy/schema.js';
+import { parsePolicy, type PolicyDocument } from '../../policy/schema.js';
 import { Auditor, auditPublicKeyOf, verifyAudit } from '../../store/audit.js';
 import { hsmAuditPorts } from '../../store/audit-hsm.js';
 import { openDatabase, type ColdsignDb } from '../../store/database.js';
@@ -125,7 +125,31 @@ describe('enrolment, policy apply and approvals', () => {
     expect(loadPolicy(db)).toBeNull();
   });
 
-  const v7 = parsePolicy(SPEC_POLICY);
+  // Version 7 of the SPEC's policy, signed for this appliance (its audit public key).
+  let v7: PolicyDocument;
+  beforeAll(() => {
+    v7 = parsePolicy({ ...SPEC_POLICY, appliance: auditor.publicKeyHex });
+  });
+
+  it('refuses a quorum-signed policy for no appliance or another one with POLICY_APPLIANCE_MISMATCH', async () => {
+    const unbound = parsePolicy(SPEC_POLICY);
+    const noAppliance = await refused(
+      applyPolicy(auditor, signPolicy(signPolicy(unbound, keys.alice!), keys.bob!), T),
+    );
+    expect(noAppliance).toMatchObject({
+      code: 'POLICY_APPLIANCE_MISMATCH',
+      message: `Policy version 7 names no appliance: the officers must add "appliance": "${auditor.publicKeyHex}" (this appliance's audit public key) and sign it again.`,
+    });
+    const other = `03${'22'.repeat(32)}`;
+    const elsewhere = parsePolicy({ ...SPEC_POLICY, appliance: other });
+    expect(
+      await refused(applyPolicy(auditor, signPolicy(signPolicy(elsewhere, keys.alice!), keys.bob!), T)),
+    ).toMatchObject({
+      code: 'POLICY_APPLIANCE_MISMATCH',
+      message: `Policy version 7 was signed for another appliance (audit public key ${other}), not this one (${auditor.publicKeyHex}).`,
+    });
+    expect(loadPolicy(db)).toBeNull();
+  });
 
   it('refuses a missing signature with POLICY_QUORUM_MISSING', async () => {
     expect(await refused(applyPolicy(auditor, signPolicy(v7, keys.alice!), T))).toMatchObject({
@@ -175,7 +199,7 @@ describe('enrolment, policy apply and approvals', () => {
   });
 
   it('refuses a lower or equal version, even quorum-signed, with POLICY_VERSION_STALE', async () => {
-    const v6 = parsePolicy({ ...SPEC_POLICY, version: 6 });
+    const v6 = parsePolicy({ ...SPEC_POLICY, appliance: auditor.publicKeyHex, version: 6 });
     expect(
       await refused(applyPolicy(auditor, signPolicy(signPolicy(v6, keys.alice!), keys.bob!), T)),
     ).toMatchObject({

@@ -51,13 +51,18 @@ export interface ApplianceHome {
   run(args: string[], env?: Record<string, string | undefined>, input?: string): CliResult;
   /** As `run`, without blocking the test process (independent cases run concurrently). */
   runAsync(args: string[], env?: Record<string, string | undefined>, input?: string): Promise<CliResult>;
+  /** The appliance's audit public key, as `init` printed it (what a policy names as its `appliance`). */
+  auditPublicKey: string;
   /** Each officer's public key (hex), as `officer keygen` printed it. */
   officerKeys: Record<string, string>;
   /** The keys generated at set-up, by label. */
   keys: Record<string, HomeKey>;
   /** Signs the policy file at `path` with each officer's key (asserting success). */
   signPolicy(path: string, officers?: string[]): void;
-  /** Writes `document` to `name`, has the officers sign it and applies it; returns the apply result. */
+  /**
+   * Writes `document` to `name` (naming this appliance unless the document has an `appliance` member), has the
+   * officers sign it and applies it; returns the apply result.
+   */
   applyPolicy(document: object, options?: { name?: string; officers?: string[]; args?: string[] }): CliResult;
   cleanup(): void;
 }
@@ -90,6 +95,8 @@ export function createApplianceHome(options: ApplianceHomeOptions = {}): Applian
     String(options.quorum ?? 2),
   ]);
   expect(init.code, init.stderr).toBe(0);
+  const auditPublicKey = /Audit public key: (0[23][0-9a-f]{64})/.exec(init.stdout)?.[1] ?? '';
+  expect(auditPublicKey, init.stdout).not.toBe('');
 
   const keys: Record<string, HomeKey> = {};
   for (const spec of options.keys ?? []) {
@@ -119,7 +126,7 @@ export function createApplianceHome(options: ApplianceHomeOptions = {}): Applian
   };
   const applyPolicy: ApplianceHome['applyPolicy'] = (document, applyOptions = {}) => {
     const path = file(applyOptions.name ?? 'policy.json');
-    writeFileSync(path, JSON.stringify(document));
+    writeFileSync(path, JSON.stringify({ appliance: auditPublicKey, ...document }));
     signPolicy(path, applyOptions.officers);
     return run(['policy', 'apply', path, ...(applyOptions.args ?? [])]);
   };
@@ -133,12 +140,48 @@ export function createApplianceHome(options: ApplianceHomeOptions = {}): Applian
     file,
     run,
     runAsync,
+    auditPublicKey,
     officerKeys,
     keys,
     signPolicy,
     applyPolicy,
     cleanup: () => cli.cleanup(),
   };
+}
+
+/**
+ * A second appliance for the officers of `first` (same officers and quorum 2) with keys `keys` and, when given,
+ * `policy` signed by the officers for it (naming its audit public key) and applied: a fleet sharing its officers
+ * and key labels. Returns its CLI home and its audit public key.
+ */
+export function createSiblingHome(
+  first: ApplianceHome,
+  keys: KeySpec[],
+  policy?: object,
+): { cli: CliHome; auditPublicKey: string } {
+  const cli = createCliHome();
+  const officers = Object.entries(first.officerKeys).slice(0, 2);
+  const init = cli.run([
+    'init',
+    ...officers.flatMap(([name, key]) => ['--officer', `${name}=${key}`]),
+    '--quorum',
+    '2',
+  ]);
+  expect(init.code, init.stderr).toBe(0);
+  for (const spec of keys) {
+    const made = cli.run(['keys', 'generate', '--chain', spec.chain, '--label', spec.label]);
+    expect(made.code, made.stderr).toBe(0);
+  }
+  const auditPublicKey = /Audit public key: (0[23][0-9a-f]{64})/.exec(init.stdout)?.[1] ?? '';
+  expect(auditPublicKey, init.stdout).not.toBe('');
+  if (policy) {
+    const path = first.file(`sibling-policy-${auditPublicKey.slice(0, 8)}.json`);
+    writeFileSync(path, JSON.stringify({ ...policy, appliance: auditPublicKey }));
+    first.signPolicy(path);
+    const applied = cli.run(['policy', 'apply', path]);
+    expect(applied.code, applied.stderr).toBe(0);
+  }
+  return { cli, auditPublicKey };
 }
 
 /**

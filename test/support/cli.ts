@@ -64,3 +64,11 @@ export function createCliHome(pin = '135790'): CliHome {
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/** The home's audit public key as `policy show --json` gives it: what a policy for it names as `appliance`. */
+export function applianceKeyOf(cli: Pick<CliHome, 'run'>): string {
+  const shown = cli.run(['policy', 'show', '--json']);
+  const key = (JSON.parse(shown.stdout) as { appliance: string }).appliance;
+  if (!/^0[23][0-9a-f]{64}$/.test(key)) throw new Error(`policy show gave no appliance key: ${shown.stdout}`);
+  return key;
+}

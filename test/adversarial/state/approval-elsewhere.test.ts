@@ -8,8 +8,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCliHome, type CliHome } from '../../support/cli.js';
-import { createApplianceHome, officerPassphrase, type ApplianceHome } from '../../support/appliance-home.js';
+import type { CliHome } from '../../support/cli.js';
+import {
+  createApplianceHome,
+  createSiblingHome,
+  officerPassphrase,
+  type ApplianceHome,
+} from '../../support/appliance-home.js';
 
 const PAYEE = '0x1111111111111111111111111111111111111111';
 
@@ -54,24 +59,8 @@ const tx = (from: string) => ({
 
 beforeAll(() => {
   a = createApplianceHome({ keys: [{ chain: 'evm', label: 'treasury' }], policy: () => policy });
-  b = createCliHome();
-  const init = b.run([
-    'init',
-    '--officer',
-    `alice=${a.officerKeys.alice}`,
-    '--officer',
-    `bob=${a.officerKeys.bob}`,
-    '--quorum',
-    '2',
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  expect(b.run(['keys', 'generate', '--chain', 'evm', '--label', 'treasury']).code).toBe(0);
   // B's own policy, signed by the officers for B (the same fleet policy, version 1).
-  const path = a.file('b-policy.json');
-  writeFileSync(path, JSON.stringify(policy));
-  a.signPolicy(path);
-  const applied = b.run(['policy', 'apply', path]);
-  expect(applied.code, applied.stderr).toBe(0);
+  b = createSiblingHome(a, [{ chain: 'evm', label: 'treasury' }], policy).cli;
 });
 afterAll(() => {
   a?.cleanup();

@@ -246,6 +246,7 @@ describe('entries forged beyond an open pin are discarded at the next start-up',
       evil,
       JSON.stringify({
         version: 2,
+        appliance: a.auditPublicKey,
         rules: [
           {
             id: 'drain',

@@ -129,6 +129,7 @@ describe.concurrent('the three attacks on state outside the chain now fail', () 
       file('evil-policy.json'),
       JSON.stringify({
         ...policyDoc(2),
+        appliance: appliance.auditPublicKey,
         rules: [
           {
             ...policyDoc(2).rules[0]!,

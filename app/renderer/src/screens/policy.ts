@@ -7,11 +7,14 @@ export function policyScreen(): HTMLElement {
   const active = h('pre', { className: 'policy-text', id: 'policy-active', tabindex: 0 });
   const status = h('div', { className: 'status-slot' });
   const preview = h('div', { id: 'policy-preview' });
+  const appliance = h('code', { id: 'policy-appliance' });
   const load = () =>
     withStatus(status, 'Reading the active policy…', () => call('policyShow')).then(
-      (shown) =>
-        (active.textContent =
-          shown.document === null ? 'No policy yet: every request is refused (default deny).' : shown.text),
+      (shown) => {
+        active.textContent =
+          shown.document === null ? 'No policy yet: every request is refused (default deny).' : shown.text;
+        appliance.textContent = shown.appliance;
+      },
       (error: unknown) => status.replaceChildren(errorBox(error)),
     );
   void load();
@@ -86,6 +89,7 @@ export function policyScreen(): HTMLElement {
       'div',
       { className: 'card' },
       h('h2', {}, 'Import a signed policy'),
+      h('p', {}, 'A policy for this appliance names its audit public key as "appliance": ', appliance),
       h('label', { for: 'policy-file' }, 'Policy file signed by a quorum of officers'),
       file,
     ),

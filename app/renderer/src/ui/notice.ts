@@ -26,6 +26,8 @@ const EXPLANATIONS: Record<string, string> = {
     'The policy file is not signed correctly by the enrolled officers. Nothing was changed.',
   POLICY_QUORUM_MISSING: 'The policy file does not carry enough officer signatures. Nothing was changed.',
   POLICY_VERSION_STALE: 'The policy file is not newer than the active policy. Nothing was changed.',
+  POLICY_APPLIANCE_MISMATCH:
+    'The policy file was not signed for this appliance (its "appliance" is not this audit public key). Nothing was changed.',
   AUDIT_TAMPERED: 'The audit log has been altered. Stop and call the security officer.',
 };
 
