@@ -48,6 +48,17 @@ import {
   type SigningAnnouncement,
 } from '../store/records.js';
 import { storedHeads } from '../store/state.js';
+import {
+  outpointConflictMessage,
+  type OutpointConflict,
+  type SignedOutpoint,
+} from '../policy/outpoint-conflicts.js';
+import {
+  outpointClaimsOf,
+  outpointConflictOf,
+  refusedForConflict,
+  type LedgerHead,
+} from './outpoint-check.js';
 import type { RequestReport } from './api.js';
 import { nativeSha256 } from './native-sha256.js';
 
@@ -135,22 +146,38 @@ export function approvalBinding(
   };
 }
 
+/** What the batch decided so far and is about to sign: counted in velocity, and in the outpoint ledger. */
+interface PendingBatch {
+  velocity: VelocityRecord[];
+  outpoints: SignedOutpoint[];
+}
+
 /**
  * Evaluates the policy over the verified velocity history; a re-sign of a transaction already in the
- * history is counted once (its earlier records are left out, the request itself is counted).
+ * history is counted once (its earlier records are left out, the request itself is counted). A PSBT that
+ * claims another amount or scriptPubKey for an outpoint already signed is refused (the outpoint ledger).
  */
 function decide(
   auditor: Auditor | undefined,
   db: ColdsignDb,
   prepared: PreparedRequest,
   now: Date,
-  pending: readonly VelocityRecord[] = [],
-): { decision: Decision; policy: PolicyDocument | null } {
+  pending: PendingBatch = { velocity: [], outpoints: [] },
+): { decision: Decision; policy: PolicyDocument | null; conflict?: OutpointConflict } {
   const policy = currentPolicy(db);
   const full = auditor ? velocityHistoryFor(auditor, policy, now) : previewHistory(db, policy, now);
   const txid = resignKeyOf(prepared);
-  const history = [...full, ...pending].filter((r) => (r.txid ?? r.requestId) !== txid);
-  return { decision: evaluate(prepared.summary, policy, history, now), policy };
+  const history = [...full, ...pending.velocity].filter((r) => (r.txid ?? r.requestId) !== txid);
+  const decision = evaluate(prepared.summary, policy, history, now);
+  const conflict = outpointConflictOf(db, ledgerHead(auditor, db), prepared, pending.outpoints);
+  if (!conflict) return { decision, policy };
+  return { decision: refusedForConflict(decision, conflict), policy, conflict };
+}
+
+/** The outpoint ledger's head the auditor verified; without the HSM (an officer's preview), the stored one. */
+function ledgerHead(auditor: Auditor | undefined, db: ColdsignDb): LedgerHead {
+  if (auditor) return { link: auditor.stateHeads.outpoints, seq: auditor.head.seq };
+  return { link: storedHeads(db.sqlite).outpoints, seq: Number.MAX_SAFE_INTEGER };
 }
 
 /** Without the HSM (an officer's preview), the velocity rows are read against their stored head. */
@@ -470,11 +497,21 @@ export async function signBatch(
   deps.auditor.verifyState();
   const officers = listOfficers(deps.db);
   const refusals: Refusal[] = [];
-  const pending: VelocityRecord[] = [];
+  const pending: PendingBatch = { velocity: [], outpoints: [] };
   const allowed: Array<{ reviewed: Reviewed; decision: Decision; approvals: string[] }> = [];
   for (const reviewed of batch) {
     const { prepared } = reviewed;
-    const { decision, policy } = decide(deps.auditor, deps.db, prepared, now, pending);
+    const { decision, policy, conflict } = decide(deps.auditor, deps.db, prepared, now, pending);
+    if (conflict) {
+      refusals.push({
+        reviewed,
+        code: 'PSBT_OUTPOINT_AMOUNT_CONFLICT',
+        message: outpointConflictMessage(conflict),
+        decision,
+        approvals: [],
+      });
+      continue;
+    }
     if (!decision.allowed) {
       refusals.push({
         reviewed,
@@ -515,7 +552,7 @@ export async function signBatch(
     // asset "none" (store/state.ts), and so does the batch's pending history.
     if (totals.size === 0) totals.set('none', 0n);
     for (const [asset, raw] of totals) {
-      pending.push({
+      pending.velocity.push({
         requestId: prepared.requestId,
         rule: decision.rule ?? '',
         asset,
@@ -524,6 +561,8 @@ export async function signBatch(
         txid: resignKeyOf(prepared),
       });
     }
+    for (const claim of outpointClaimsOf(prepared))
+      pending.outpoints.push({ ...claim, requestId: prepared.requestId });
     allowed.push({ reviewed, decision, approvals });
   }
   if (refusals.length > 0) await refuseBatch(deps, batch, refusals);
@@ -598,6 +637,7 @@ export async function signBatch(
             rule: m.a.decision.rule ?? '',
             summary: m.a.reviewed.prepared.summary,
             signatures: m.signatures,
+            outpoints: outpointClaimsOf(m.a.reviewed.prepared),
             ...(m.path ? { output: { path: m.path, digest: m.digest } } : {}),
           },
           now,

@@ -63,6 +63,8 @@ export const ERROR_CODES = {
   PSBT_TX_TOO_LARGE: 'input',
   PSBT_SIGHASH_REFUSED: 'policy',
   PSBT_WALLET_UNREGISTERED: 'policy',
+  // an outpoint already signed under one claimed amount or scriptPubKey, asked again under another (the outpoint ledger)
+  PSBT_OUTPOINT_AMOUNT_CONFLICT: 'policy',
   // Bitcoin message signing requests (chains/btc/message-request.ts): BIP-322 and the legacy signed message
   BTC_MESSAGE_INVALID: 'input',
   BTC_MESSAGE_TOO_LARGE: 'input',

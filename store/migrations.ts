@@ -168,4 +168,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_by_type ON audit_log(type, seq);
     `,
   },
+  {
+    version: 3,
+    description:
+      'outpoints: the Bitcoin outpoints our keys signed, with the amount and scriptPubKey claimed (projection of "signature")',
+    sql: `
+      CREATE TABLE outpoints (
+        seq INTEGER NOT NULL, pos INTEGER NOT NULL,
+        request_id TEXT, outpoint TEXT, sats TEXT, script TEXT, key_label TEXT, sighash_type INTEGER,
+        link TEXT NOT NULL, PRIMARY KEY (seq, pos)
+      ) STRICT;
+    `,
+  },
 ];

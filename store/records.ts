@@ -9,12 +9,14 @@ import { canonicalJson } from '../policy/canonical.js';
 import type { Chain, KeyRecord } from '../core/signer.js';
 import type { Decision, RequestKind, SigningSummary } from '../core/summary.js';
 import type { Approval } from '../policy/approvals.js';
+import type { OutpointClaim } from '../policy/outpoint-conflicts.js';
 import { requestTotals } from '../policy/amounts.js';
 import type { PolicyDocument } from '../policy/schema.js';
 import { windowMs, type VelocityHistory, type VelocityRecord } from '../policy/velocity.js';
 import type { AuditEntry, Auditor, AuditTx } from './audit.js';
 import type { ColdsignDb } from './database.js';
 import { assertKeyIsNew } from './keys.js';
+import { outpointPayload } from './outpoint-ledger.js';
 import { readSuffix } from './state.js';
 
 export interface RequestRecord {
@@ -129,6 +131,7 @@ export function recordSigningFailed(tx: AuditTx, requestIds: readonly string[], 
 /**
  * Records the signatures of an allowed request and what it spends (velocity history, counted per
  * rule and asset, once per transaction id), with the output path and digest, before the output is written.
+ * For a PSBT, the outpoints signed and the amounts claimed go into the same entry (the outpoint ledger).
  */
 export function recordSignatures(
   tx: AuditTx,
@@ -143,6 +146,8 @@ export function recordSignatures(
     summary: SigningSummary;
     signatures: readonly SignatureRecord[];
     output?: SignedOutput;
+    /** Bitcoin: the outpoints signed with the amount and scriptPubKey each signature commits to (the outpoint ledger). */
+    outpoints?: readonly OutpointClaim[];
   },
   now: Date,
 ): AuditEntry {
@@ -171,6 +176,9 @@ export function recordSignatures(
     signatures: signed.signatures.map((s) => ({ keyLabel: s.keyLabel, signature: s.signature })),
     spent: Object.fromEntries([...totals].map(([asset, raw]) => [asset, raw.toString()])),
     output: signed.output ?? null,
+    ...(signed.outpoints && signed.outpoints.length > 0
+      ? { outpoints: outpointPayload(signed.outpoints) }
+      : {}),
   });
 }
 

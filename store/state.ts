@@ -6,16 +6,32 @@
  * so each table is a hash chain of its own, whose newest link (its head) is committed by every
  * checkpoint through the state digest. A row edited, inserted or deleted breaks its table's chain.
  * Wallets are part of the policy document, so the policies table covers them.
+ * The outpoints table (the Bitcoin outpoints our keys signed, with the amount and scriptPubKey claimed) joined
+ * later: it enters the state digest once it has a row, so checkpoints signed before it still verify.
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import { makeError } from '../core/errors.js';
 import { canonicalJson } from '../policy/canonical.js';
 import type { Sqlite } from './database.js';
 
-export const STATE_TABLES = ['officers', 'governance', 'keys', 'policies', 'velocity', 'approvals'] as const;
+export const STATE_TABLES = [
+  'officers',
+  'governance',
+  'keys',
+  'policies',
+  'velocity',
+  'approvals',
+  'outpoints',
+] as const;
 export type StateTable = (typeof STATE_TABLES)[number];
 /** Small tables are read whole and verified whole; the others are verified from the head back as far as read. */
 export const SMALL_TABLES: readonly StateTable[] = ['officers', 'governance', 'keys', 'policies'];
+
+/**
+ * Tables added after checkpoints with state digests were first signed: while empty they are left out of the
+ * digest and may be absent from stored heads, so older checkpoints and logs verify unchanged.
+ */
+const LATER_TABLES: readonly StateTable[] = ['outpoints'];
 
 /** Newest link of each state table. */
 export type StateHeads = Record<StateTable, string>;
@@ -41,6 +57,7 @@ export const STATE_COLUMNS: Record<StateTable, readonly string[]> = {
   policies: ['version', 'document', 'digest', 'applied_at'],
   velocity: ['request_id', 'rule', 'asset', 'raw', 'time_ms', 'txid'],
   approvals: ['request_id', 'officer', 'signature', 'created_at', 'policy_version', 'expires_at', 'keys'],
+  outpoints: ['request_id', 'outpoint', 'sats', 'script', 'key_label', 'sighash_type'],
 };
 
 export type RowValue = string | number | null;
@@ -58,8 +75,10 @@ export function emptyHeads(): StateHeads {
 
 /** The digest a checkpoint signs over the state: SHA-256 of the RFC 8785 JSON of the heads. */
 export function stateDigest(heads: StateHeads): string {
+  const committed: Partial<StateHeads> = { ...heads };
+  for (const t of LATER_TABLES) if (heads[t] === GENESIS_LINK) delete committed[t];
   return createHash('sha256')
-    .update(canonicalJson({ domain: STATE_DOMAIN, ...heads }))
+    .update(canonicalJson({ domain: STATE_DOMAIN, ...committed }))
     .digest('hex');
 }
 
@@ -67,6 +86,7 @@ export function parseHeads(text: string | null | undefined): StateHeads | undefi
   if (!text) return undefined;
   try {
     const value = JSON.parse(text) as Record<string, unknown>;
+    for (const t of LATER_TABLES) value[t] ??= GENESIS_LINK;
     if (STATE_TABLES.every((t) => typeof value[t] === 'string' && /^[0-9a-f]{64}$/.test(value[t] as string)))
       return Object.fromEntries(STATE_TABLES.map((t) => [t, value[t]])) as StateHeads;
   } catch {}
@@ -92,19 +112,41 @@ function num(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-/** The state table each state entry type projects into. */
-const TABLE_OF_TYPE: ReadonlyMap<string, StateTable> = new Map([
-  ['officer.enrolled', 'officers'],
-  ['governance.quorum', 'governance'],
-  ['key.registered', 'keys'],
-  ['policy.applied', 'policies'],
-  ['signature', 'velocity'],
-  ['approval', 'approvals'],
+/** The state tables each state entry type projects into. */
+const TABLES_OF_TYPE: ReadonlyMap<string, readonly StateTable[]> = new Map<string, readonly StateTable[]>([
+  ['officer.enrolled', ['officers']],
+  ['governance.quorum', ['governance']],
+  ['key.registered', ['keys']],
+  ['policy.applied', ['policies']],
+  ['signature', ['velocity', 'outpoints']],
+  ['approval', ['approvals']],
 ]);
 
 /** True when entries of this type add rows to a state table. */
 export function isStateType(type: string): boolean {
-  return TABLE_OF_TYPE.has(type);
+  return TABLES_OF_TYPE.has(type);
+}
+
+/**
+ * The outpoint rows of a "signature" entry: one per (input, key) signed, from its `outpoints` member (entries
+ * written before it existed have none). Members that are not objects are skipped; fields are kept as given.
+ */
+function outpointRows(p: Payload): Array<Record<string, RowValue>> {
+  if (!Array.isArray(p.outpoints)) return [];
+  return p.outpoints.flatMap((o: unknown) => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return [];
+    const claim = o as Payload;
+    return [
+      {
+        request_id: str(p.requestId),
+        outpoint: str(claim.outpoint),
+        sats: str(claim.sats),
+        script: str(claim.script),
+        key_label: str(claim.keyLabel),
+        sighash_type: num(claim.sighashType),
+      },
+    ];
+  });
 }
 
 /**
@@ -121,9 +163,13 @@ export function projectEntry(
   },
   parsed?: unknown,
 ): StateRow[] {
-  const table = TABLE_OF_TYPE.get(entry.type);
-  if (!table) return [];
+  const tables = TABLES_OF_TYPE.get(entry.type);
+  if (!tables) return [];
   const p = (parsed ?? JSON.parse(entry.payload)) as Payload;
+  return tables.flatMap((table) => projectInto(table, entry, p));
+}
+
+function projectInto(table: StateTable, entry: { seq: number; time: string }, p: Payload): StateRow[] {
   const row = (values: Record<string, RowValue>, pos = 0): StateRow => ({
     table,
     seq: entry.seq,
@@ -187,6 +233,8 @@ export function projectEntry(
           keys: canonicalJson(p.keys ?? []),
         }),
       ];
+    case 'outpoints':
+      return outpointRows(p).map((values, pos) => row(values, pos));
   }
 }
 
@@ -242,18 +290,32 @@ function selectSql(table: StateTable, where: string, order: 'ASC' | 'DESC'): str
  * for rows up to `uptoSeq` and hold no row beyond it. Returns the number of rows (memory stays flat).
  */
 export function verifyWholeTable(sqlite: Sqlite, table: StateTable, head: string, uptoSeq: number): number {
-  let link = GENESIS_LINK;
   let rows = 0;
+  readWholeTable(sqlite, table, head, uptoSeq, () => (rows += 1));
+  return rows;
+}
+
+/**
+ * As verifyWholeTable, handing each row to `visit` as it is read; `visit` may keep what it needs, but a
+ * caller may act on it only once this returns (a later row or the head may still fail).
+ */
+export function readWholeTable(
+  sqlite: Sqlite,
+  table: StateTable,
+  head: string,
+  uptoSeq: number,
+  visit: (row: StateRow) => void,
+): void {
+  let link = GENESIS_LINK;
   const statement = sqlite.prepare(selectSql(table, '', 'ASC')).raw();
   for (const raw of statement.iterate() as IterableIterator<RawRow>) {
     const { row, link: stored } = toStateRow(table, raw);
     if (row.seq > uptoSeq) tampered(table, row.seq, 'a row names an entry beyond the checkpointed head');
     link = nextLink(link, row);
     if (link !== stored) tampered(table, row.seq, 'a row was edited, inserted or deleted');
-    rows += 1;
+    visit(row);
   }
   if (link !== head) tampered(table, uptoSeq, 'rows were deleted or added');
-  return rows;
 }
 
 /**

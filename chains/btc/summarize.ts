@@ -45,6 +45,10 @@ export interface SummarizeOptions {
 /** One signature to produce: input `input` with our key `keyId`. */
 export interface BtcSignRequest {
   input: number;
+  /** The output this input spends, "txid:vout" (txid in display order). */
+  outpoint: string;
+  /** The spent output's scriptPubKey, as the PSBT gives it (BIP-174 witness_utxo or non_witness_utxo). */
+  prevoutScript: Uint8Array;
   label: string;
   keyId: string;
   publicKey: Uint8Array;
@@ -421,6 +425,8 @@ export function summarizePsbt(
       if (signed.has(toHex(key.publicKey))) continue;
       requests.push({
         input: index,
+        outpoint: `${fact.txid}:${fact.vout}`,
+        prevoutScript: prev.script,
         label: key.record.label,
         keyId: key.record.keyId,
         publicKey: key.publicKey,
