@@ -265,8 +265,16 @@ describe('requests that cannot be signed leave the ledger as it was', () => {
     );
     writeFileSync(
       app.file('batch-2.psbt'),
-      Buffer.from(bytes(claiming([shared], [COIN + 1_000_000n], PAID))).toString('base64'),
+      Buffer.from(bytes(claiming([shared], [COIN - 1_000_000n], COIN - 1_005_000n))).toString('base64'),
     );
+    // Each request alone is one the policy allows.
+    for (const name of ['batch-1', 'batch-2']) {
+      const alone = readFileSync(app.file(`${name}.psbt`), 'utf8');
+      const review = app.inspect(Buffer.from(alone, 'base64'), `${name}-alone`).report as {
+        policy: { allowed: boolean };
+      };
+      expect(review.policy.allowed).toBe(true);
+    }
     mkdirSync(app.file('batch-out'));
     const batch = app.cli.run([
       'sign',
