@@ -1,0 +1,211 @@
+/**
+ * The outpoint ledger as audited state: rows projected from "signature" entries (none from entries written
+ * before the field existed, none from malformed members), covered by the state digest only once it has a row
+ * (checkpoints signed before it verify unchanged), read whole with every link checked, rebuilt by audit verify.
+ * Real SQLite and the SoftHSM2 audit key.
+ */
+import { describe, expect, it } from 'vitest';
+import { isColdsignError } from '../../core/errors.js';
+import { canonicalJson } from '../../policy/canonical.js';
+import { findOutpointConflict, outpointConflictMessage } from '../../policy/outpoint-conflicts.js';
+import { Auditor } from '../../store/audit.js';
+import { signedOutpoints } from '../../store/outpoint-ledger.js';
+import {
+  emptyHeads,
+  GENESIS_LINK,
+  parseHeads,
+  projectEntry,
+  stateDigest,
+  type StateHeads,
+} from '../../store/state.js';
+import { createHash } from 'node:crypto';
+import { at, tamper, useAuditToken, type AuditCase } from './audit-fixture.js';
+
+const { fresh } = useAuditToken();
+
+const TXID = 'aa'.repeat(32);
+const SCRIPT = '0014' + '11'.repeat(20);
+const claim = (outpoint: string, sats: string, script = SCRIPT) => ({
+  outpoint,
+  sats,
+  script,
+  keyLabel: 'vault-1',
+  sighashType: 1,
+});
+
+function signature(requestId: string, outpoints?: unknown) {
+  return {
+    requestId,
+    txid: requestId,
+    rule: 'hot',
+    signatures: [{ keyLabel: 'vault-1', signature: '30' }],
+    spent: { native: '1000' },
+    output: null,
+    ...(outpoints === undefined ? {} : { outpoints }),
+  };
+}
+
+const entry = (payload: object) => ({
+  seq: 7,
+  time: '2026-03-01T12:00:00.000Z',
+  type: 'signature',
+  payload: canonicalJson(payload),
+});
+
+/** The digest as releases before the outpoint ledger computed it: six heads. */
+function sixTableDigest(heads: StateHeads): string {
+  const { officers, governance, keys, policies, velocity, approvals } = heads;
+  const doc = { domain: 'coldsign-state/1', officers, governance, keys, policies, velocity, approvals };
+  return createHash('sha256').update(canonicalJson(doc)).digest('hex');
+}
+
+describe('projection of "signature" entries', () => {
+  it('adds one outpoint row per claim, after the velocity rows', () => {
+    const rows = projectEntry(entry(signature('r1', [claim(`${TXID}:0`, '5000'), claim(`${TXID}:1`, '7')])));
+    expect(rows.map((r) => r.table)).toEqual(['velocity', 'outpoints', 'outpoints']);
+    expect(rows.filter((r) => r.table === 'outpoints').map((r) => [r.pos, r.values])).toEqual([
+      [
+        0,
+        {
+          request_id: 'r1',
+          outpoint: `${TXID}:0`,
+          sats: '5000',
+          script: SCRIPT,
+          key_label: 'vault-1',
+          sighash_type: 1,
+        },
+      ],
+      [1, expect.objectContaining({ outpoint: `${TXID}:1`, sats: '7' })],
+    ]);
+  });
+
+  it('an entry written before the field existed, or a malformed member, adds no outpoint row and does not throw', () => {
+    expect(projectEntry(entry(signature('old'))).map((r) => r.table)).toEqual(['velocity']);
+    for (const bad of [null, 'x', 3, {}, [null, 1, 'x', []]])
+      expect(projectEntry(entry(signature('bad', bad))).map((r) => r.table)).toEqual(['velocity']);
+    const partial = projectEntry(entry(signature('partial', [{ outpoint: 5 }])));
+    expect(partial.find((r) => r.table === 'outpoints')?.values).toMatchObject({
+      outpoint: null,
+      sats: null,
+    });
+  });
+});
+
+describe('the state digest', () => {
+  it('is the six-table digest of earlier releases while the ledger is empty, and commits to it once it is not', () => {
+    const heads = emptyHeads();
+    heads.velocity = 'ab'.repeat(32);
+    expect(stateDigest(heads)).toBe(sixTableDigest(heads));
+    const withLedger = { ...heads, outpoints: 'cd'.repeat(32) };
+    expect(stateDigest(withLedger)).not.toBe(sixTableDigest(heads));
+  });
+
+  it('reads heads stored without the ledger (checkpoints of earlier releases) as an empty ledger', () => {
+    const { outpoints: _omitted, ...older } = { ...emptyHeads(), keys: 'ef'.repeat(32) };
+    expect(parseHeads(JSON.stringify(older))?.outpoints).toBe(GENESIS_LINK);
+    expect(parseHeads(JSON.stringify({ ...older, outpoints: 'nope' }))).toBeUndefined();
+  });
+});
+
+describe('conflicts (pure)', () => {
+  const signed = [{ ...claim(`${TXID}:0`, '5000000'), requestId: 'r1' }];
+  it('the same claim again is a re-sign; another amount or scriptPubKey is a conflict', () => {
+    expect(findOutpointConflict([claim(`${TXID}:0`, '5000000')], signed)).toBeUndefined();
+    expect(
+      findOutpointConflict([claim(`${TXID}:0`, '5000000', SCRIPT.toUpperCase())], signed),
+    ).toBeUndefined();
+    expect(findOutpointConflict([claim(`${TXID}:1`, '1')], signed)).toBeUndefined();
+    const amount = findOutpointConflict([claim(`${TXID}:0`, '10000')], signed)!;
+    expect(outpointConflictMessage(amount)).toBe(
+      `Outpoint ${TXID}:0 was signed for 0.05 BTC and this request claims 0.0001 BTC; a second signature under another claim could be the valid one, so nothing is signed.`,
+    );
+    const script = findOutpointConflict(
+      [claim(`${TXID}:0`, '5000000', 'a914' + '22'.repeat(20) + '87')],
+      signed,
+    )!;
+    expect(outpointConflictMessage(script)).toContain('with scriptPubKey 0014');
+  });
+
+  it('two inputs of one request claiming one outpoint differently conflict with each other', () => {
+    const conflict = findOutpointConflict([claim(`${TXID}:2`, '10'), claim(`${TXID}:2`, '20')], []);
+    expect(conflict).toMatchObject({ before: { sats: '10' }, now: { sats: '20' } });
+  });
+
+  it('an amount that is not a number of satoshis is quoted, never parsed', () => {
+    const odd = [{ ...claim(`${TXID}:0`, '1e9'), requestId: 'r0' }];
+    expect(outpointConflictMessage(findOutpointConflict([claim(`${TXID}:0`, '1')], odd)!)).toContain('"1e9"');
+  });
+});
+
+async function signWith(c: AuditCase, second: number, requestId: string, outpoints?: unknown): Promise<void> {
+  await c.auditor.commit(at(second), (tx) => tx.append('signature', signature(requestId, outpoints)));
+}
+
+function expectTampered(run: () => unknown): void {
+  try {
+    run();
+  } catch (error) {
+    expect(isColdsignError(error) && error.code).toBe('AUDIT_TAMPERED');
+    expect((error as Error).message).toContain('outpoints table');
+    return;
+  }
+  throw new Error('expected AUDIT_TAMPERED');
+}
+
+describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
+  it('survives a restart, is read whole against its verified head, and audit verify replays it', async () => {
+    const c = await fresh(2);
+    await signWith(c, 10, 'old-release');
+    await signWith(c, 11, 'r1', [claim(`${TXID}:0`, '5000'), claim(`${TXID}:1`, '6000')]);
+    await signWith(c, 12, 'r2', [claim(`${TXID}:0`, '5000')]);
+    const reopened = await Auditor.open(c.db, c.ports, at(13));
+    const head = { link: reopened.stateHeads.outpoints, seq: reopened.head.seq };
+    expect(head.link).not.toBe(GENESIS_LINK);
+    const found = signedOutpoints(c.db.sqlite, head.link, head.seq, new Set([`${TXID}:0`]));
+    expect(found.map((r) => [r.requestId, r.sats])).toEqual([
+      ['r1', '5000'],
+      ['r2', '5000'],
+    ]);
+    expect(await reopened.verify('all', at(14))).toMatchObject({ ok: true });
+  });
+
+  it('a row deleted or edited anywhere is found by the read, and named by audit verify', async () => {
+    const c = await fresh(2);
+    await signWith(c, 10, 'r1', [claim(`${TXID}:0`, '5000')]);
+    await signWith(c, 11, 'r2', [claim(`${TXID}:1`, '6000')]);
+    await signWith(c, 12, 'r3', [claim(`${TXID}:2`, '7000')]);
+    const head = { link: c.auditor.stateHeads.outpoints, seq: c.auditor.head.seq };
+    tamper(c, (raw) => raw.prepare("UPDATE outpoints SET sats = '1' WHERE request_id = 'r1'").run());
+    expectTampered(() => signedOutpoints(c.db.sqlite, head.link, head.seq, new Set([`${TXID}:0`])));
+    tamper(c, (raw) => raw.prepare("DELETE FROM outpoints WHERE request_id = 'r1'").run());
+    expectTampered(() => signedOutpoints(c.db.sqlite, head.link, head.seq, new Set([`${TXID}:0`])));
+    // The newest rows are intact, so start-up (which checks the head only) opens; the full verification names it.
+    const reopened = await Auditor.open(c.db, c.ports, at(13));
+    const verdict = await reopened.verify('newest', at(14));
+    expect(verdict.ok).toBe(false);
+    expect(verdict.firstBad?.reason).toContain('outpoints table');
+  });
+
+  it('a home whose checkpoints were written without the ledger opens and verifies unchanged', async () => {
+    const c = await fresh(3);
+    await signWith(c, 10, 'old-release');
+    // What an earlier release stored: the heads of six tables (and the same signed digest).
+    tamper(c, (raw) => {
+      for (const row of raw
+        .prepare('SELECT seq, state FROM audit_checkpoints WHERE state IS NOT NULL')
+        .all() as Array<{
+        seq: number;
+        state: string;
+      }>) {
+        const { outpoints: _dropped, ...older } = JSON.parse(row.state) as Record<string, string>;
+        raw
+          .prepare('UPDATE audit_checkpoints SET state = ? WHERE seq = ?')
+          .run(JSON.stringify(older), row.seq);
+      }
+    });
+    const reopened = await Auditor.open(c.db, c.ports, at(11));
+    expect(reopened.stateHeads.outpoints).toBe(GENESIS_LINK);
+    expect(await reopened.verify('all', at(12))).toMatchObject({ ok: true });
+    reopened.verifyState();
+  });
+});
