@@ -169,6 +169,7 @@ function decide(
   const txid = resignKeyOf(prepared);
   const history = [...full, ...pending.velocity].filter((r) => (r.txid ?? r.requestId) !== txid);
   const decision = evaluate(prepared.summary, policy, history, now);
+  // BIP-143 signs the claimed amount, BIP-174 lets witness_utxo claim it unproven: one outpoint, one claim.
   const conflict = outpointConflictOf(db, ledgerHead(auditor, db), prepared, pending.outpoints);
   if (!conflict) return { decision, policy };
   return { decision: refusedForConflict(decision, conflict), policy, conflict };
@@ -502,6 +503,7 @@ export async function signBatch(
   for (const reviewed of batch) {
     const { prepared } = reviewed;
     const { decision, policy, conflict } = decide(deps.auditor, deps.db, prepared, now, pending);
+    // The outpoint ledger (BIP-143 amount commitment, BIP-174 witness_utxo claims): its own stable code.
     if (conflict) {
       refusals.push({
         reviewed,
