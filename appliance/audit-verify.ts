@@ -14,6 +14,8 @@ import { fullVerificationStatus, type FullVerificationStatus } from '../store/au
 import { openDatabase } from '../store/database.js';
 import type { ColdsignConfig, Home } from '../store/home.js';
 import { recordedReanchors, type RecordedReanchor } from '../store/reanchor.js';
+import { recordedDiscards } from '../store/audit-discards.js';
+import { discardReports, type DiscardReport, type UnfinishedSigning } from './audit-discard-report.js';
 
 /** What a full verification reports (the fields `audit verify --json` prints). */
 export interface AuditVerifyReport {
@@ -21,10 +23,15 @@ export interface AuditVerifyReport {
   entries: number;
   head: AuditHead;
   firstBad?: { seq: number; reason: string };
-  unfinishedSignings?: Array<{ seq: number; requestIds: string[] }>;
+  unfinishedSignings?: UnfinishedSigning[];
+  /**
+   * Every "audit.discarded" entry (a tail a crashed process left beyond an open pin, dropped at
+   * start-up), with the unfinished signings whose signature entries it dropped; given when the log verifies.
+   */
+  discarded?: DiscardReport[];
 }
 
-/** Verifies the whole log against the pin (Auditor.verify) and keeps the reported fields. */
+/** Verifies the whole log against the pin (Auditor.verify) and keeps the reported fields, with the discards. */
 export async function fullAuditReport(
   auditor: Auditor,
   signatures: SignatureCheck,
@@ -37,6 +44,9 @@ export async function fullAuditReport(
     head: result.head,
     ...(result.firstBad ? { firstBad: result.firstBad } : {}),
     ...(result.unfinishedSignings ? { unfinishedSignings: result.unfinishedSignings } : {}),
+    ...(result.ok
+      ? { discarded: discardReports(recordedDiscards(auditor.db), result.unfinishedSignings ?? []) }
+      : {}),
   };
 }
 

@@ -18,7 +18,6 @@ import {
   canonicalPayload,
   checkpointDigest,
   entryHash,
-  isAuditType,
   verifyCheckpointSignature,
   type AuditCheckpoint,
   type AuditEntry,
@@ -28,6 +27,7 @@ import {
 } from './audit-chain.js';
 import type { ColdsignDb } from './database.js';
 import { verifyFullLog, verifyInThread, type FullVerifyOptions } from './audit-verify.js';
+import { TailRecord, type DiscardDetail } from './audit-discards.js';
 import { getSetting, setSetting } from './settings.js';
 import {
   FULL_VERIFY_RESULT_SETTING,
@@ -268,16 +268,6 @@ export interface CommitOptions {
 export interface CheckpointOptions {
   /** Keep the pin open: the entries the same unit of work appends next are expected (docs/audit.md). */
   keepOpen?: boolean;
-}
-
-/** What a discard records of the tail it drops (Auditor.verifyTail). */
-interface TailSummary {
-  from: number;
-  to: number;
-  /** Hash of the last entry of the tail. */
-  head: string;
-  /** Entries per type; null counts types that are not entry type names (never written by coldsign). */
-  types: Map<string | null, number>;
 }
 
 /** State entry types, whose projections fill the state tables (store/state.ts projectEntry). */
@@ -716,32 +706,31 @@ export class Auditor {
    * Verifies that the entries after `fromSeq` chain from it (hash links and contents), one at a time;
    * returns what a discard records of them. A tail that does not chain is not a crash: AUDIT_TAMPERED.
    */
-  private verifyTail(fromSeq: number): TailSummary {
+  private verifyTail(fromSeq: number): DiscardDetail {
     let prev = fromSeq === 0 ? AUDIT_GENESIS_HASH : (entryAt(this.db, fromSeq)?.hash ?? AUDIT_GENESIS_HASH);
     let expected = fromSeq + 1;
-    const types = new Map<string | null, number>();
+    const record = new TailRecord();
     for (const { seq, time, type, payload, prev: prevHash, hash } of iterateAudit(this.db, fromSeq)) {
       if (seq !== expected || prevHash !== prev || entryHash(seq, time, type, payload, prevHash) !== hash) {
         tampered(`Audit entry ${expected} after the pinned checkpoint does not verify.`, expected);
       }
-      // A name coldsign cannot have written (assertAuditType) is counted, not copied.
-      const name = isAuditType(type) ? type : null;
-      types.set(name, (types.get(name) ?? 0) + 1);
+      record.add(type, payload);
       prev = hash;
       expected += 1;
     }
-    return { from: fromSeq + 1, to: expected - 1, head: prev, types };
+    return record.payload(fromSeq, expected - 1, prev);
   }
 
   /**
    * Drops the tail a process left beyond the open pin, in one transaction: its entries, their state
    * rows and any checkpoint row beyond the pin (signed but never pinned: a crash inside checkpoint());
    * then the state tables must be exactly the pinned heads (AUDIT_TAMPERED otherwise, and nothing is
-   * deleted), and one "audit.discarded" entry records the range, the hash of its last entry and how
-   * many entries of each type were dropped. The caller checkpoints it, which closes the pin. Rows of
+   * deleted), and one "audit.discarded" entry records the range, the hash of its last entry, how
+   * many entries of each type were dropped and the request ids its signing entries named
+   * (store/audit-discards.ts). The caller checkpoints it, which closes the pin. Rows of
    * the record tables (requests, decisions, signatures) are left: nothing reads them to decide.
    */
-  private discardTail(pinned: Pin, pinnedHeads: StateHeads, tail: TailSummary, now: Date): void {
+  private discardTail(pinned: Pin, pinnedHeads: StateHeads, tail: DiscardDetail, now: Date): void {
     const pinnedSeq = pinned.seq;
     // checkAgainstPin has found the pinned entry with this hash (the genesis hash for an empty pin).
     let known: AuditHead = { seq: pinnedSeq, hash: pinned.head };
@@ -752,21 +741,7 @@ export class Auditor {
       deleteStateAfter(sqlite, pinnedSeq);
       const checked = this.checkState(pinnedHeads, pinnedSeq, [], pinnedSeq);
       this.assertTimeForward(now);
-      const entry = insertEntry(
-        this.db,
-        known,
-        'audit.discarded',
-        {
-          pinnedSeq,
-          discardedFrom: tail.from,
-          discardedTo: tail.to,
-          discardedHead: tail.head,
-          types: [...tail.types]
-            .sort(([a], [b]) => ((a ?? '') < (b ?? '') ? -1 : 1))
-            .map(([type, count]) => ({ type, count })),
-        },
-        now,
-      );
+      const entry = insertEntry(this.db, known, 'audit.discarded', tail, now);
       applyRows(sqlite, projectEntry(entry), checked);
       known = { seq: entry.seq, hash: entry.hash };
       return checked;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
 import { verifyAuditExport } from '../../appliance/audit-file.js';
 import { verifyHomeAudit } from '../../appliance/audit-verify.js';
+import { discardLines, unfinishedSigningLine } from '../audit-discard-lines.js';
 import { auditKeyFingerprint, describeAuditKey, parseAuditKeyOption } from '../audit-key.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
@@ -42,10 +43,11 @@ export async function auditVerifyCommand(options: {
     `Audit log verifies: ${result.entries} entries, hash chain intact, state tables match the log, ${options.allSignatures ? 'every checkpoint signature' : 'the newest checkpoint signature'} valid, head pinned in the HSM.`,
   );
   println(`  head: entry ${result.head.seq} ${result.head.hash}`);
+  const discarded = result.discarded ?? [];
   for (const unfinished of result.unfinishedSignings ?? [])
-    println(
-      `  unfinished signing at entry ${unfinished.seq}: ${unfinished.requestIds.join(', ')} (the HSM may have signed; no signature was recorded)`,
-    );
+    println(unfinishedSigningLine(unfinished, discarded));
+  // Tails a crashed process left beyond an open pin stay visible: what was dropped, and when.
+  for (const discard of discarded) for (const line of discardLines(discard)) println(line);
   // Officer re-anchors after a rollback alarm stay visible: the gap and who accepted it.
   for (const r of reanchors)
     println(

@@ -166,18 +166,28 @@ function pinNow(): { seq: number; open: boolean } {
   return JSON.parse(Buffer.from(newest.value, 'hex').toString('utf8')) as { seq: number; open: boolean };
 }
 
-function entriesAfter(seq: number): Array<{ seq: number; type: string; payload: string; hash: string }> {
+interface LoggedEntry {
+  seq: number;
+  time: string;
+  type: string;
+  payload: string;
+  hash: string;
+}
+
+function entriesAfter(seq: number): LoggedEntry[] {
   return withDb(
     (db) =>
       db
-        .prepare('SELECT seq, type, payload, hash FROM audit_log WHERE seq > ? ORDER BY seq')
-        .all(seq) as Array<{
-        seq: number;
-        type: string;
-        payload: string;
-        hash: string;
-      }>,
+        .prepare('SELECT seq, time, type, payload, hash FROM audit_log WHERE seq > ? ORDER BY seq')
+        .all(seq) as LoggedEntry[],
   );
+}
+
+/** The fields of `audit verify --json` these tests read. */
+interface VerifyReport {
+  ok: boolean;
+  unfinishedSignings?: Array<{ seq: number; requestIds: string[] }>;
+  discarded?: Array<Record<string, unknown>>;
 }
 
 function lastDiscarded(): Record<string, unknown> {
@@ -344,7 +354,9 @@ describe('entries forged beyond an open pin are discarded at the next start-up',
     expect(killed).toEqual({ signal: 'SIGKILL', held: true });
     const pin = pinNow();
     expect(pin.open).toBe(true);
-    expect(entriesAfter(pin.seq).map((e) => e.type)).toEqual(['signature']);
+    const signature = entriesAfter(pin.seq);
+    expect(signature.map((e) => e.type)).toEqual(['signature']);
+    const requestId = (JSON.parse(signature[0]!.payload) as { requestId: string }).requestId;
 
     const forgedHead = forgeMallory();
     const next = a.run(['keys', 'generate', '--chain', 'evm', '--label', 'probe', '--json']);
@@ -361,6 +373,7 @@ describe('entries forged beyond an open pin are discarded at the next start-up',
         { type: 'officer.enrolled', count: 1 },
         { type: 'signature', count: 1 },
       ],
+      signingRequestIds: [requestId],
     });
     expect(existsSync(a.file('small-forged.out'))).toBe(false);
     expect(a.run(['audit', 'verify']).code).toBe(0);
@@ -368,6 +381,45 @@ describe('entries forged beyond an open pin are discarded at the next start-up',
 });
 
 describe('control: an honest crash in the middle of a sign', () => {
+  it('killed before its announcement was pinned: audit verify says the signing was discarded after a crash, not unfinished', async () => {
+    const payment = request('small-unannounced.json', PAYEE, '5000000000000000');
+    const out = a.file('small-unannounced.out');
+    // Held before the second pin write (the checkpoint of "signing.started"): the announcement is not pinned.
+    const killed = await killWhenHeld(['sign', payment, '--out', out, '--json'], '2:before');
+    expect(killed).toEqual({ signal: 'SIGKILL', held: true });
+    const pin = pinNow();
+    expect(pin.open).toBe(true);
+    const tail = entriesAfter(pin.seq);
+    expect(tail.at(-1)!.type).toBe('signing.started');
+    const requestId = (JSON.parse(tail.at(-1)!.payload) as { requestIds: string[] }).requestIds[0]!;
+
+    const verify = a.run(['audit', 'verify', '--json']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    const report = verify.json<VerifyReport>();
+    expect(report.unfinishedSignings ?? []).not.toContainEqual(
+      expect.objectContaining({ requestIds: [requestId] }),
+    );
+    const discardEntry = entriesAfter(pin.seq)[0]!;
+    expect(discardEntry.type).toBe('audit.discarded');
+    expect(report.discarded).toContainEqual(
+      expect.objectContaining({
+        seq: discardEntry.seq,
+        pinnedSeq: pin.seq,
+        discardedFrom: pin.seq + 1,
+        discardedTo: tail.at(-1)!.seq,
+        types: expect.arrayContaining([{ type: 'signing.started', count: 1 }]) as unknown,
+        signingRequestIds: [requestId],
+        unfinishedSignings: [],
+      }),
+    );
+    const text = a.run(['audit', 'verify']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      `    a signing was discarded after a crash before its announcement was pinned (requests named: ${requestId}): coldsign asks the HSM to sign only once the announcement is pinned, and recorded and exported no signature`,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('killed after its signatures were recorded, before the closing checkpoint: the log verifies, the signing is unfinished, the tail discarded', async () => {
     const payment = request('small.json', PAYEE, '5000000000000000');
     const out = a.file('small.out');
@@ -385,19 +437,35 @@ describe('control: an honest crash in the middle of a sign', () => {
     // The next start-up (audit verify unlocks like every writing command) discards the unpinned signature.
     const verify = a.run(['audit', 'verify', '--json']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-    const report = verify.json<{
-      ok: boolean;
-      unfinishedSignings?: Array<{ seq: number; requestIds: string[] }>;
-    }>();
+    const report = verify.json<VerifyReport>();
     expect(report.ok).toBe(true);
     expect(report.unfinishedSignings).toContainEqual({ seq: pin.seq, requestIds: [requestId] });
-    expect(lastDiscarded()).toEqual({
+    const discarded = {
       pinnedSeq: pin.seq,
       discardedFrom: pin.seq + 1,
       discardedTo: pin.seq + 1,
       discardedHead: tail[0]!.hash,
       types: [{ type: 'signature', count: 1 }],
+      signingRequestIds: [requestId],
+    };
+    expect(lastDiscarded()).toEqual(discarded);
+    // audit verify names the discard and says the signing was discarded after a crash, its signature unrecorded.
+    const discardEntry = entriesAfter(pin.seq)[0]!;
+    expect(report.discarded).toContainEqual({
+      seq: discardEntry.seq,
+      time: discardEntry.time,
+      ...discarded,
+      unfinishedSignings: [{ seq: pin.seq, requestIds: [requestId] }],
     });
+    const text = a.run(['audit', 'verify']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      `  unfinished signing at entry ${pin.seq}: ${requestId} (discarded after a crash: the entries recorded after its announcement were dropped at entry ${discardEntry.seq}; the HSM may have signed, but coldsign recorded and exported no signature)`,
+    );
+    expect(text.stdout).toContain(
+      `  discarded at entry ${discardEntry.seq} (${discardEntry.time}): entries ${pin.seq + 1} to ${pin.seq + 1}, left beyond the checkpoint pinned at entry ${pin.seq} by a process that stopped before its checkpoint, were dropped at start-up: 1 signature`,
+    );
+    expect(text.stdout).not.toContain('no signature was recorded');
     withDb((db) => {
       const count = (sql: string) => (db.prepare(sql).get(requestId) as { n: number }).n;
       // Gone from the log and from velocity; the write-only record table keeps its row.

@@ -1,0 +1,44 @@
+/** The lines `audit verify` prints for unfinished signings and for the discards of the log (docs/audit.md). */
+import type {
+  DiscardedTypeCount,
+  DiscardReport,
+  UnfinishedSigning,
+} from '../appliance/audit-discard-report.js';
+import { discardedCount } from '../appliance/audit-discard-report.js';
+
+function sameSigning(a: UnfinishedSigning, b: UnfinishedSigning): boolean {
+  return a.seq === b.seq && a.requestIds.join() === b.requestIds.join();
+}
+
+/** One unfinished signing: discarded after a crash (its signature entries dropped), or with nothing recorded after it. */
+export function unfinishedSigningLine(
+  signing: UnfinishedSigning,
+  discarded: readonly DiscardReport[],
+): string {
+  const at = `  unfinished signing at entry ${signing.seq}: ${signing.requestIds.join(', ')}`;
+  const discard = discarded.find((d) => d.unfinishedSignings.some((u) => sameSigning(u, signing)));
+  if (!discard) return `${at} (the HSM may have signed; no signature was recorded)`;
+  return `${at} (discarded after a crash: the entries recorded after its announcement were dropped at entry ${discard.seq}; the HSM may have signed, but coldsign recorded and exported no signature)`;
+}
+
+function countsText(types: readonly DiscardedTypeCount[]): string {
+  if (types.length === 0) return 'no entries';
+  return types.map((t) => `${t.count} ${t.type ?? 'of no valid entry type'}`).join(', ');
+}
+
+/** One discard: when, which entries, how many of each type, and any signing announcement it dropped. */
+export function discardLines(discard: DiscardReport): string[] {
+  const lines = [
+    `  discarded at entry ${discard.seq} (${discard.time}): entries ${discard.discardedFrom} to ${discard.discardedTo}, left beyond the checkpoint pinned at entry ${discard.pinnedSeq} by a process that stopped before its checkpoint, were dropped at start-up: ${countsText(discard.types)}`,
+  ];
+  const announcements = discardedCount(discard, 'signing.started');
+  if (announcements > 0) {
+    const ids = discard.signingRequestIds?.length
+      ? ` (requests named: ${discard.signingRequestIds.join(', ')})`
+      : '';
+    lines.push(
+      `    ${announcements === 1 ? 'a signing was' : `${announcements} signings were`} discarded after a crash before ${announcements === 1 ? 'its announcement was' : 'their announcements were'} pinned${ids}: coldsign asks the HSM to sign only once the announcement is pinned, and recorded and exported no signature`,
+    );
+  }
+  return lines;
+}
