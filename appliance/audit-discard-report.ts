@@ -24,8 +24,7 @@ const CLOSING_TYPES = new Set(['signature', 'signing.failed']);
 
 /** The details of a discard: its own and those it carried forward. */
 function detailsOf(discard: DiscardDetail): DiscardDetail[] {
-  const carried = (discard as { earlierDiscards?: DiscardDetail[] }).earlierDiscards ?? [];
-  return [...carried, discard];
+  return [...(discard.earlierDiscards ?? []), discard];
 }
 
 /** How many discarded entries of `type` a discard records (carried-forward details included). */
@@ -33,6 +32,11 @@ export function discardedCount(discard: DiscardDetail, type: string): number {
   return detailsOf(discard)
     .flatMap((d) => d.types)
     .reduce((n, t) => (t.type === type ? n + t.count : n), 0);
+}
+
+/** The request ids the signing entries of a discarded tail named (carried-forward details included). */
+export function discardedRequestIds(discard: DiscardDetail): string[] {
+  return [...new Set(detailsOf(discard).flatMap((d) => d.signingRequestIds ?? []))].sort();
 }
 
 /**

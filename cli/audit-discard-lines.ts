@@ -4,7 +4,7 @@ import type {
   DiscardReport,
   UnfinishedSigning,
 } from '../appliance/audit-discard-report.js';
-import { discardedCount } from '../appliance/audit-discard-report.js';
+import { discardedCount, discardedRequestIds } from '../appliance/audit-discard-report.js';
 
 function sameSigning(a: UnfinishedSigning, b: UnfinishedSigning): boolean {
   return a.seq === b.seq && a.requestIds.join() === b.requestIds.join();
@@ -31,11 +31,14 @@ export function discardLines(discard: DiscardReport): string[] {
   const lines = [
     `  discarded at entry ${discard.seq} (${discard.time}): entries ${discard.discardedFrom} to ${discard.discardedTo}, left beyond the checkpoint pinned at entry ${discard.pinnedSeq} by a process that stopped before its checkpoint, were dropped at start-up: ${countsText(discard.types)}`,
   ];
+  for (const earlier of discard.earlierDiscards ?? [])
+    lines.push(
+      `    carried forward from an earlier discard, whose own entry was dropped with this tail (the process stopped again before the discard was checkpointed): entries ${earlier.discardedFrom} to ${earlier.discardedTo}, beyond the checkpoint pinned at entry ${earlier.pinnedSeq}: ${countsText(earlier.types)}`,
+    );
   const announcements = discardedCount(discard, 'signing.started');
   if (announcements > 0) {
-    const ids = discard.signingRequestIds?.length
-      ? ` (requests named: ${discard.signingRequestIds.join(', ')})`
-      : '';
+    const named = discardedRequestIds(discard);
+    const ids = named.length > 0 ? ` (requests named: ${named.join(', ')})` : '';
     lines.push(
       `    ${announcements === 1 ? 'a signing was' : `${announcements} signings were`} discarded after a crash before ${announcements === 1 ? 'its announcement was' : 'their announcements were'} pinned${ids}: coldsign asks the HSM to sign only once the announcement is pinned, and recorded and exported no signature`,
     );

@@ -1,7 +1,10 @@
 /**
  * What an "audit.discarded" entry records of a tail dropped at start-up (Auditor.open, docs/audit.md
  * "Unfinished work is discarded"): the range, the hash of its last entry, how many entries of each
- * type and the request ids its signing entries named. Read back for `audit verify`.
+ * type, the request ids its signing entries named, and the detail of earlier discards that the tail
+ * itself held: a process killed between a discard and the checkpoint over it leaves the
+ * "audit.discarded" entry beyond the open pin, and the next start-up discards that entry too, carrying
+ * its detail forward. Read back for `audit verify`.
  */
 import { followsSigning, signingRequestIds } from './audit-entry-hash.js';
 import { isAuditType } from './audit-chain.js';
@@ -23,6 +26,11 @@ export interface DiscardDetail {
   types: DiscardedTypeCount[];
   /** Request ids named by discarded "signing.started", "signature" and "signing.failed" entries. */
   signingRequestIds?: string[];
+  /**
+   * Earlier discards whose "audit.discarded" entry was in this tail (never checkpointed), oldest first,
+   * each without its own `earlierDiscards` (those come before it in this list).
+   */
+  earlierDiscards?: DiscardDetail[];
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;
@@ -50,10 +58,11 @@ export function parseDiscardDetail(payload: string): DiscardDetail | undefined {
   } catch {
     return undefined;
   }
-  return detailOf(value);
+  return detailOf(value, true);
 }
 
-function detailOf(value: unknown): DiscardDetail | undefined {
+/** `withEarlier`: the top level, whose carried details are read too (one level: they are kept flat). */
+function detailOf(value: unknown, withEarlier: boolean): DiscardDetail | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
   if (!isCount(v.pinnedSeq) || !isCount(v.discardedFrom) || !isCount(v.discardedTo)) return undefined;
@@ -78,6 +87,13 @@ function detailOf(value: unknown): DiscardDetail | undefined {
     );
     if (ids.length > 0) detail.signingRequestIds = distinctSorted(ids);
   }
+  if (withEarlier && Array.isArray(v.earlierDiscards)) {
+    const earlier = v.earlierDiscards.flatMap((e: unknown) => {
+      const d = detailOf(e, false);
+      return d ? [d] : [];
+    });
+    if (earlier.length > 0) detail.earlierDiscards = earlier;
+  }
   return detail;
 }
 
@@ -85,6 +101,7 @@ function detailOf(value: unknown): DiscardDetail | undefined {
 export class TailRecord {
   private readonly types = new Map<string | null, number>();
   private readonly requestIds = new Set<string>();
+  private readonly earlier: DiscardDetail[] = [];
 
   add(type: string, payload: string): void {
     // A name coldsign cannot have written (assertAuditType) is counted, not copied.
@@ -93,6 +110,14 @@ export class TailRecord {
     if (followsSigning(type)) {
       for (const id of signingRequestIds(safeParse(payload)))
         if (REQUEST_ID_RE.test(id)) this.requestIds.add(id);
+    }
+    if (type === 'audit.discarded') {
+      // A discard whose checkpoint never landed: what it dropped is kept, flat and oldest first.
+      const detail = parseDiscardDetail(payload);
+      if (detail) {
+        const { earlierDiscards, ...own } = detail;
+        this.earlier.push(...(earlierDiscards ?? []), own);
+      }
     }
   }
 
@@ -107,6 +132,7 @@ export class TailRecord {
         .sort(([a], [b]) => ((a ?? '') < (b ?? '') ? -1 : 1))
         .map(([type, count]) => ({ type, count })),
       ...(this.requestIds.size > 0 ? { signingRequestIds: distinctSorted(this.requestIds) } : {}),
+      ...(this.earlier.length > 0 ? { earlierDiscards: this.earlier } : {}),
     };
   }
 }

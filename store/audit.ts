@@ -726,8 +726,9 @@ export class Auditor {
    * rows and any checkpoint row beyond the pin (signed but never pinned: a crash inside checkpoint());
    * then the state tables must be exactly the pinned heads (AUDIT_TAMPERED otherwise, and nothing is
    * deleted), and one "audit.discarded" entry records the range, the hash of its last entry, how
-   * many entries of each type were dropped and the request ids its signing entries named
-   * (store/audit-discards.ts). The caller checkpoints it, which closes the pin. Rows of
+   * many entries of each type were dropped and the request ids its signing entries named, with the
+   * detail of any earlier "audit.discarded" entry in the tail (a start-up killed before the
+   * checkpoint over its discard: store/audit-discards.ts). The caller checkpoints it, which closes the pin. Rows of
    * the record tables (requests, decisions, signatures) are left: nothing reads them to decide.
    */
   private discardTail(pinned: Pin, pinnedHeads: StateHeads, tail: DiscardDetail, now: Date): void {

@@ -59,6 +59,51 @@ describe('the record of a discarded tail', () => {
   });
 });
 
+describe('a discard whose own entry is discarded (a crash before its checkpoint)', () => {
+  const detail = (pinnedSeq: number, type: string) => ({
+    pinnedSeq,
+    discardedFrom: pinnedSeq + 1,
+    discardedTo: pinnedSeq + 2,
+    discardedHead: HEAD,
+    types: [{ type, count: 2 }],
+  });
+
+  it('carries the detail it recorded forward, flat and oldest first, each shape checked', () => {
+    const record = new TailRecord();
+    record.add(
+      'audit.discarded',
+      JSON.stringify({
+        ...detail(3, 'signature'),
+        earlierDiscards: [detail(3, 'request'), { pinnedSeq: 'x' }],
+      }),
+    );
+    record.add('audit.discarded', '{"not":"a discard"}');
+    expect(record.payload(3, 5, HEAD)).toEqual({
+      pinnedSeq: 3,
+      discardedFrom: 4,
+      discardedTo: 5,
+      discardedHead: HEAD,
+      types: [{ type: 'audit.discarded', count: 2 }],
+      earlierDiscards: [detail(3, 'request'), detail(3, 'signature')],
+    });
+  });
+
+  it('ties the signing whose signature the carried detail dropped', () => {
+    const reports = discardReports(
+      [
+        {
+          seq: 9,
+          time: '2026-03-01T12:00:00.000Z',
+          ...detail(8, 'audit.discarded'),
+          earlierDiscards: [detail(8, 'signature')],
+        },
+      ],
+      [{ seq: 8, requestIds: [ID_A] }],
+    );
+    expect(reports[0]!.unfinishedSignings).toEqual([{ seq: 8, requestIds: [ID_A] }]);
+  });
+});
+
 describe('unfinished signings tied to the discard that dropped their signature entries', () => {
   const discard = (seq: number, pinnedSeq: number, type: string, ids?: string[]) => ({
     seq,

@@ -399,6 +399,58 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     expect(verifyAudit(c.db, publicKeyOf(c), 'all')).toMatchObject({ ok: true, entries: 4 });
   });
 
+  it('a crash between a discard and its checkpoint: the next start-up discards the "audit.discarded" entry too and carries its detail forward', async () => {
+    const c = await fresh(3);
+    // The pin write of every closing checkpoint dies while `dying` is set: a start-up killed after its discard.
+    let dying = false;
+    const ports: AuditPorts = {
+      signer: c.ports.signer,
+      pins: {
+        read: () => c.ports.pins.read(),
+        write: (value) =>
+          dying && (JSON.parse(new TextDecoder().decode(value)) as { open: boolean }).open === false
+            ? Promise.reject(new Error('killed during the pin write'))
+            : c.ports.pins.write(value),
+      },
+    };
+    await c.auditor.commit(at(4), (tx) => tx.append('test.entry', { n: 4 }), { checkpoint: false });
+    await c.auditor.commit(at(5), (tx) => tx.append('test.entry', { n: 5 }), { checkpoint: false });
+    const fifth = entryRow(c, 5);
+    dying = true;
+    await expect(Auditor.open(c.db, ports, at(6))).rejects.toThrow(/killed/);
+    const first = { pinnedSeq: 3, discardedFrom: 4, discardedTo: 5, discardedHead: fifth.hash };
+    expect(entryRow(c, 4).type).toBe('audit.discarded');
+    expect(JSON.parse(entryRow(c, 4).payload)).toEqual({
+      ...first,
+      types: [{ type: 'test.entry', count: 2 }],
+    });
+    const firstDiscard = entryRow(c, 4);
+    // The same again: the second discard's entry is left beyond the pin as well.
+    await expect(Auditor.open(c.db, ports, at(7))).rejects.toThrow(/killed/);
+    const second = { pinnedSeq: 3, discardedFrom: 4, discardedTo: 4, discardedHead: firstDiscard.hash };
+    expect(JSON.parse(entryRow(c, 4).payload)).toEqual({
+      ...second,
+      types: [{ type: 'audit.discarded', count: 1 }],
+      earlierDiscards: [{ ...first, types: [{ type: 'test.entry', count: 2 }] }],
+    });
+    const secondDiscard = entryRow(c, 4);
+    dying = false;
+    const reopened = await Auditor.open(c.db, ports, at(8));
+    // Every earlier detail is kept, oldest first, flat.
+    expect(JSON.parse(entryRow(c, 4).payload)).toEqual({
+      pinnedSeq: 3,
+      discardedFrom: 4,
+      discardedTo: 4,
+      discardedHead: secondDiscard.hash,
+      types: [{ type: 'audit.discarded', count: 1 }],
+      earlierDiscards: [
+        { ...first, types: [{ type: 'test.entry', count: 2 }] },
+        { ...second, types: [{ type: 'audit.discarded', count: 1 }] },
+      ],
+    });
+    expect(await reopened.verify()).toMatchObject({ ok: true, entries: 4 });
+  });
+
   it('logs of earlier releases with "audit.recovered" entries still verify, here and exported', async () => {
     const c = await fresh(3);
     await c.auditor.log('audit.recovered', { pinnedSeq: 3, unpinnedFrom: 4, unpinnedTo: 4 }, at(5));

@@ -485,3 +485,61 @@ describe('control: an honest crash in the middle of a sign', () => {
     expect(a.run(['audit', 'verify']).code).toBe(0);
   });
 });
+
+describe('a crash inside the discard itself', () => {
+  it('killed between the discard and its checkpoint: the next start-up discards the "audit.discarded" entry too and keeps what it recorded', async () => {
+    const payment = request('small-twice.json', PAYEE, '5000000000000000');
+    const killed = await killWhenHeld(['sign', payment, '--out', a.file('small-twice.out')], '3:before');
+    expect(killed).toEqual({ signal: 'SIGKILL', held: true });
+    const pin = pinNow();
+    const tail = entriesAfter(pin.seq);
+    expect(tail.map((e) => e.type)).toEqual(['signature']);
+    const requestId = (JSON.parse(tail[0]!.payload) as { requestId: string }).requestId;
+
+    // The next start-up discards the signature and is killed before the pin write of the checkpoint over it.
+    const again = await killWhenHeld(['audit', 'verify', '--json'], '1:before');
+    expect(again).toEqual({ signal: 'SIGKILL', held: true });
+    expect(pinNow()).toMatchObject({ seq: pin.seq, open: true });
+    const firstDiscard = entriesAfter(pin.seq);
+    expect(firstDiscard.map((e) => e.type)).toEqual(['audit.discarded']);
+    const first = {
+      pinnedSeq: pin.seq,
+      discardedFrom: pin.seq + 1,
+      discardedTo: pin.seq + 1,
+      discardedHead: tail[0]!.hash,
+      types: [{ type: 'signature', count: 1 }],
+      signingRequestIds: [requestId],
+    };
+    expect(JSON.parse(firstDiscard[0]!.payload)).toEqual(first);
+
+    // The start-up after that discards the first discard's entry and carries its detail forward.
+    const verify = a.run(['audit', 'verify', '--json']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(pinNow()).toMatchObject({ open: false });
+    const secondDiscard = entriesAfter(pin.seq)[0]!;
+    const second = {
+      pinnedSeq: pin.seq,
+      discardedFrom: pin.seq + 1,
+      discardedTo: pin.seq + 1,
+      discardedHead: firstDiscard[0]!.hash,
+      types: [{ type: 'audit.discarded', count: 1 }],
+      earlierDiscards: [first],
+    };
+    expect(lastDiscarded()).toEqual(second);
+    const report = verify.json<VerifyReport>();
+    expect(report.discarded).toContainEqual({
+      seq: secondDiscard.seq,
+      time: secondDiscard.time,
+      ...second,
+      unfinishedSignings: [{ seq: pin.seq, requestIds: [requestId] }],
+    });
+    const text = a.run(['audit', 'verify']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      `  unfinished signing at entry ${pin.seq}: ${requestId} (discarded after a crash: the entries recorded after its announcement were dropped at entry ${secondDiscard.seq};`,
+    );
+    expect(text.stdout).toContain(
+      `    carried forward from an earlier discard, whose own entry was dropped with this tail (the process stopped again before the discard was checkpointed): entries ${pin.seq + 1} to ${pin.seq + 1}, beyond the checkpoint pinned at entry ${pin.seq}: 1 signature`,
+    );
+  });
+});
