@@ -241,6 +241,12 @@ function encodePin(pin: Pin): Uint8Array {
   return utf8(JSON.stringify(pin));
 }
 
+/** Deletes the entries after `seq` and any checkpoint row after it (a discard; the caller's transaction). */
+function deleteEntriesAfter(sqlite: ColdsignDb['sqlite'], seq: number): void {
+  sqlite.prepare('DELETE FROM audit_log WHERE seq > ?').run(seq);
+  sqlite.prepare('DELETE FROM audit_checkpoints WHERE seq > ?').run(seq);
+}
+
 function rollback(message: string, info: Record<string, number> = {}): never {
   throw makeError('AUDIT_ROLLBACK', message, info);
 }
@@ -269,6 +275,9 @@ export interface CheckpointOptions {
   /** Keep the pin open: the entries the same unit of work appends next are expected (docs/audit.md). */
   keepOpen?: boolean;
 }
+
+/** State entries read at a time when the state tables are rebuilt from the log. */
+const STATE_ENTRY_PAGE = 1000;
 
 /** State entry types, whose projections fill the state tables (store/state.ts projectEntry). */
 const STATE_TYPES = [
@@ -323,8 +332,10 @@ export class Auditor {
       );
     }
     if (pinned && pinned.seq > 0 && pinned.state === undefined) {
-      // A log from before state digests: verify it whole once and rebuild the state from it.
-      auditor.rebuildFromLog(now);
+      // A log from before state digests: verify it whole once and rebuild the state from it, after
+      // discarding a tail left beyond its open pin (the same discard as below, in the same transaction).
+      const tail = head.seq > pinnedSeq ? auditor.verifyTail(pinnedSeq) : undefined;
+      auditor.rebuildFromLog(pinned, tail, now);
       await auditor.checkpoint(now);
       return auditor;
     }
@@ -519,16 +530,26 @@ export class Auditor {
     return result;
   }
 
+  /**
+   * The state entries in seq order, read a page at a time: the caller writes the state rows as it goes,
+   * which a connection cannot do while a statement is still iterating.
+   */
   private *stateEntries(): Generator<{ seq: number; time: string; type: string; payload: string }> {
     const placeholders = STATE_TYPES.map(() => '?').join(', ');
-    yield* this.db.sqlite
-      .prepare(`SELECT seq, time, type, payload FROM audit_log WHERE type IN (${placeholders}) ORDER BY seq`)
-      .iterate(...STATE_TYPES) as IterableIterator<{
-      seq: number;
-      time: string;
-      type: string;
-      payload: string;
-    }>;
+    const page = this.db.sqlite.prepare(
+      `SELECT seq, time, type, payload FROM audit_log WHERE type IN (${placeholders}) AND seq > ? ORDER BY seq LIMIT ${STATE_ENTRY_PAGE}`,
+    );
+    for (let after = 0; ;) {
+      const rows = page.all(...STATE_TYPES, after) as Array<{
+        seq: number;
+        time: string;
+        type: string;
+        payload: string;
+      }>;
+      yield* rows;
+      if (rows.length < STATE_ENTRY_PAGE) return;
+      after = rows[rows.length - 1]!.seq;
+    }
   }
 
   private assertTimeForward(now: Date): void {
@@ -607,21 +628,33 @@ export class Auditor {
     this.pinned = next;
   }
 
-  /** A log from before state digests: verified whole, then the state tables rebuilt from its entries. */
-  private rebuildFromLog(now: Date): void {
-    const whole = verifyAudit(this.db, this.signer.publicKey, 'newest');
-    if (!whole.ok) {
-      const bad = whole.firstBad!;
-      tampered(`The audit log does not verify: ${bad.reason}.`, bad.seq);
-    }
+  /**
+   * A log from before state digests, in one transaction: the tail beyond its open pin (if any, already
+   * checked to chain from the pinned entry) deleted, the log up to the pin verified whole
+   * (AUDIT_TAMPERED otherwise, and nothing is deleted), the state tables rebuilt from its entries,
+   * and the discard recorded as in discardTail. The tail is never verified as part of the log: no
+   * signed checkpoint covers it.
+   */
+  private rebuildFromLog(pinned: Pin, tail: DiscardDetail | undefined, now: Date): void {
     const heads = emptyHeads();
-    this.db.transaction(() => {
-      clearState(this.db.sqlite);
-      for (const entry of this.stateEntries()) applyRows(this.db.sqlite, projectEntry(entry), heads);
+    const sqlite = this.db.sqlite;
+    const known = this.db.transaction((): AuditHead => {
+      if (tail) deleteEntriesAfter(sqlite, pinned.seq);
+      const whole = verifyAudit(this.db, this.signer.publicKey, 'newest');
+      if (!whole.ok) {
+        const bad = whole.firstBad!;
+        tampered(`The audit log does not verify: ${bad.reason}.`, bad.seq);
+      }
+      clearState(sqlite);
+      for (const entry of this.stateEntries()) applyRows(sqlite, projectEntry(entry), heads);
+      if (!tail) return whole.head;
+      this.assertTimeForward(now);
+      const entry = insertEntry(this.db, whole.head, 'audit.discarded', tail, now);
+      applyRows(sqlite, projectEntry(entry), heads);
+      return { seq: entry.seq, hash: entry.hash };
     });
     this.heads = heads;
-    this.knownHead = whole.head;
-    void now;
+    this.knownHead = known;
   }
 
   private bindKey(): void {
@@ -737,8 +770,7 @@ export class Auditor {
     let known: AuditHead = { seq: pinnedSeq, hash: pinned.head };
     const heads = this.db.transaction(() => {
       const sqlite = this.db.sqlite;
-      sqlite.prepare('DELETE FROM audit_log WHERE seq > ?').run(pinnedSeq);
-      sqlite.prepare('DELETE FROM audit_checkpoints WHERE seq > ?').run(pinnedSeq);
+      deleteEntriesAfter(sqlite, pinnedSeq);
       deleteStateAfter(sqlite, pinnedSeq);
       const checked = this.checkState(pinnedHeads, pinnedSeq, [], pinnedSeq);
       this.assertTimeForward(now);

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isColdsignError, type ErrorCode } from '../../core/errors.js';
 import { toHex } from '../../core/bytes.js';
 import type { Hsm } from '../../hsm/index.js';
-import { canonicalPayload, entryHash } from '../../store/audit-chain.js';
+import { canonicalPayload, checkpointDigest, entryHash } from '../../store/audit-chain.js';
 import { exportAudit, verifyAuditExport, verifyAuditExportLines } from '../../store/audit-export.js';
 import { AUDIT_KEY_LABEL, hsmAuditPorts } from '../../store/audit-hsm.js';
 import { appendAudit, Auditor, auditPublicKeyOf, verifyAudit, type AuditPorts } from '../../store/audit.js';
@@ -108,6 +108,30 @@ async function announceSigning(auditor: Auditor, requestId: string, from: number
     },
     { checkpoint: 'open' },
   );
+}
+
+/**
+ * Makes the case a home from before state digests, as an earlier release left it: every checkpoint row re-signed
+ * over the digest without state and stored with no heads, and the token's pin the newest of them, open.
+ */
+async function predateStateDigests(c: AuditCase): Promise<{ seq: number }> {
+  const rows = c.db.sqlite
+    .prepare('SELECT seq, head_hash AS head, time FROM audit_checkpoints ORDER BY seq')
+    .all() as Array<{ seq: number; head: string; time: string }>;
+  let newest = { seq: 0, head: '', time: '', signature: '' };
+  for (const row of rows) {
+    const signature = toHex(await c.ports.signer.sign(checkpointDigest(row.seq, row.head, row.time)));
+    c.db.sqlite
+      .prepare('UPDATE audit_checkpoints SET signature = ?, state = NULL WHERE seq = ?')
+      .run(signature, row.seq);
+    newest = { ...row, signature };
+  }
+  const gens = (await c.ports.pins.read()).map(
+    (value) => (JSON.parse(new TextDecoder().decode(value)) as { gen: number }).gen,
+  );
+  const pin = { ...newest, open: true, gen: Math.max(...gens) + 1 };
+  await c.ports.pins.write(new TextEncoder().encode(JSON.stringify(pin)));
+  return { seq: newest.seq };
 }
 
 describe('audit log on a real database and the SoftHSM audit key', () => {
@@ -449,6 +473,63 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
       ],
     });
     expect(await reopened.verify()).toMatchObject({ ok: true, entries: 4 });
+  });
+
+  it('a home from before state digests with a tail beyond its open pin: the tail is discarded, the log up to the pin verified whole and the state rebuilt', async () => {
+    const c = await fresh(3);
+    await c.auditor.log('officer.enrolled', { name: 'alice', publicKey: 'aa'.repeat(32) }, at(4));
+    const pinned = await predateStateDigests(c);
+    expect(pinned.seq).toBe(4);
+    const forgedHead = tamperAppend(c, [
+      ['officer.enrolled', { name: 'mallory', publicKey: 'bb'.repeat(32) }],
+      ['test.entry', { n: 6 }],
+    ]);
+    const reopened = await Auditor.open(c.db, c.ports, at(7200));
+    expect(entryRow(c, 5).type).toBe('audit.discarded');
+    expect(JSON.parse(entryRow(c, 5).payload)).toEqual({
+      pinnedSeq: 4,
+      discardedFrom: 5,
+      discardedTo: 6,
+      discardedHead: forgedHead,
+      types: [
+        { type: 'officer.enrolled', count: 1 },
+        { type: 'test.entry', count: 1 },
+      ],
+    });
+    expect(c.db.sqlite.prepare('SELECT name FROM officers').all()).toEqual([{ name: 'alice' }]);
+    expect(reopened.head.seq).toBe(5);
+    expect(await reopened.verify('all')).toMatchObject({ ok: true, entries: 5 });
+    // the checkpoint over the discard commits to the state and closes the pin: an entry added now is refused
+    appendAudit(c.db, 'test.forged', { by: 'bypass' }, at(7300));
+    await expectCode(Auditor.open(c.db, c.ports, at(7400)), 'AUDIT_TAMPERED');
+  });
+
+  it('a home from before state digests with no tail: its state is rebuilt from every state entry (more than a page of them)', async () => {
+    const c = await fresh(3);
+    await c.auditor.commit(at(4), (tx) => {
+      for (let i = 0; i < 1001; i += 1)
+        tx.append('officer.enrolled', { name: `officer-${i}`, publicKey: i.toString(16).padStart(64, '0') });
+    });
+    const officers = () => c.db.sqlite.prepare('SELECT * FROM officers ORDER BY seq, pos').all();
+    const before = officers();
+    expect(before).toHaveLength(1001);
+    await predateStateDigests(c);
+    tamper(c, (raw) => raw.prepare('DELETE FROM officers').run());
+    const reopened = await Auditor.open(c.db, c.ports, at(5));
+    expect(officers()).toEqual(before);
+    expect(await reopened.verify('all')).toMatchObject({ ok: true, entries: 1004 });
+  });
+
+  it('a home from before state digests whose log does not verify up to its open pin: refused, and the tail is not deleted', async () => {
+    const c = await fresh(3);
+    await predateStateDigests(c);
+    tamperAppend(c, [['test.entry', { n: 4 }]]);
+    tamper(c, (raw) => raw.prepare('UPDATE audit_log SET payload = \'{"n":20}\' WHERE seq = 2').run());
+    await expectCode(Auditor.open(c.db, c.ports, at(7200)), 'AUDIT_TAMPERED');
+    expect(c.db.sqlite.prepare('SELECT MAX(seq) AS seq FROM audit_log').get()).toEqual({ seq: 4 });
+    expect(
+      c.db.sqlite.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'audit.discarded'").get(),
+    ).toEqual({ n: 0 });
   });
 
   it('logs of earlier releases with "audit.recovered" entries still verify, here and exported', async () => {
