@@ -127,6 +127,13 @@ const approval: MovementCheck = (rule, m, _summary, now) => {
   return [...reasons, ...deadlineReasons(rule, m, now)];
 };
 
+/** A Safe refund in words: "a gas refund of up to X", or, with safeTxGas 0 and a gas price, no limit at all. */
+function refundWords(rule: PolicyRule, m: Movement): string {
+  return m.unbounded
+    ? `a gas refund in ${assetName(rule, m)} with no upper limit (safeTxGas 0 with a gas price)`
+    : `a gas refund of up to ${amountWords(rule, m)}`;
+}
+
 /** A Safe gas refund: refused unless the rule allows refunds to that receiver in that asset, up to a cap. */
 const refund: MovementCheck = (rule, m) => {
   if (m.change) return [];
@@ -139,9 +146,7 @@ const refund: MovementCheck = (rule, m) => {
       (r.asset === 'ETH' ? asset === 'ETH' : sameAddress(r.asset, asset)),
   );
   if (!allowed)
-    return [
-      `the Safe pays a gas refund of up to ${amountWords(rule, m)} to ${receiver}, which rule ${rule.id} does not allow`,
-    ];
+    return [`the Safe pays ${refundWords(rule, m)} to ${receiver}, which rule ${rule.id} does not allow`];
   const decimals = allowed.asset === 'ETH' ? 18 : tokenOf(rule, allowed.asset)?.decimals;
   const raw = movementRaw(m);
   if (
@@ -151,7 +156,7 @@ const refund: MovementCheck = (rule, m) => {
     raw > toBaseUnits(allowed.maxAmount, decimals)
   )
     return [
-      `the Safe gas refund of up to ${amountWords(rule, m)} to ${allowed.label} exceeds the ${allowed.maxAmount} cap of rule ${rule.id}`,
+      `the Safe pays ${refundWords(rule, m)} to ${allowed.label}, over the ${allowed.maxAmount} cap of rule ${rule.id}`,
     ];
   return [];
 };

@@ -89,7 +89,7 @@ describe('Safe refund with safeTxGas 0 (RT-3)', () => {
     expect(refund).toMatchObject({ to: chain.relayer.address, unbounded: true });
     expect(verdict.decision.allowed).toBe(false);
     expect(verdict.refusals.join('\n')).toMatch(
-      /Safe gas refund of up to an unlimited amount of USDC to Our relayer exceeds the 1 cap of rule safe-payroll/,
+      /Safe pays a gas refund in USDC with no upper limit \(safeTxGas 0 with a gas price\) to Our relayer, over the 1 cap of rule safe-payroll/,
     );
     expect(verdict.summary.warnings.join('\n')).toMatch(/safeTxGas 0, which sets no gas limit/);
 
