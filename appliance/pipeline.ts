@@ -45,6 +45,7 @@ import {
   recordSigningStarted,
   velocityHistory,
   velocityHistoryFor,
+  velocityCount,
   type SigningAnnouncement,
 } from '../store/records.js';
 import { storedHeads } from '../store/state.js';
@@ -336,7 +337,23 @@ export interface SignOutcome {
 }
 
 /** What must be announced before a request is signed. */
-function announce(prepared: PreparedRequest): SigningAnnouncement {
+/**
+ * What "signing.started" announces for one allowed request: what will be signed, and what velocity and the
+ * outpoint ledger count (under `rule`) from that pinned entry on, whether or not the signing finishes.
+ */
+function announce(prepared: PreparedRequest, rule: string): SigningAnnouncement {
+  const totals = requestTotals(prepared.summary);
+  if (!totals)
+    throw makeError('INTERNAL', 'The request has an amount that is not a whole number of base units.');
+  const outpoints = outpointClaimsOf(prepared);
+  return {
+    ...announcedSignatures(prepared),
+    velocity: velocityCount(rule, resignKeyOf(prepared), totals),
+    ...(outpoints.length > 0 ? { outpoints } : {}),
+  };
+}
+
+function announcedSignatures(prepared: PreparedRequest): Omit<SigningAnnouncement, 'velocity' | 'outpoints'> {
   if (prepared.chain === 'btc' && prepared.kind === 'message') {
     // A Bitcoin message: one signature, its digest named (the signer refuses any other digest).
     return {
@@ -571,17 +588,17 @@ export async function signBatch(
 
   // Anti-rollback and state: the database must match the checkpoint pinned in the HSM before any signature.
   await deps.auditor.assertHeadMatchesToken();
-  const announcements = allowed.map((a) => announce(a.reviewed.prepared));
+  const announcements = allowed.map((a) => announce(a.reviewed.prepared, a.decision.rule ?? ''));
   // The pin names what is about to be signed: no signature can exist that a verified log does not mention.
   // The checkpoint keeps the pin open: the signatures (or signing.failed) that follow close this unit of work.
-  await deps.auditor.commit(
+  const started = await deps.auditor.commit(
     now,
     (tx) => {
       for (const a of allowed) {
         const docs = approvalsFor(approvalDocs, a.reviewed.prepared.requestId);
         recordApprovals(tx, a.reviewed.prepared.requestId, docs.map(parseApproval));
       }
-      recordSigningStarted(tx, announcements);
+      return recordSigningStarted(tx, announcements).seq;
     },
     { checkpoint: 'open' },
   );
@@ -639,7 +656,7 @@ export async function signBatch(
             rule: m.a.decision.rule ?? '',
             summary: m.a.reviewed.prepared.summary,
             signatures: m.signatures,
-            outpoints: outpointClaimsOf(m.a.reviewed.prepared),
+            countedAt: started,
             ...(m.path ? { output: { path: m.path, digest: m.digest } } : {}),
           },
           now,

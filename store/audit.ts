@@ -285,6 +285,7 @@ const STATE_TYPES = [
   'governance.quorum',
   'key.registered',
   'policy.applied',
+  'signing.started',
   'signature',
   'approval',
 ];

@@ -1,8 +1,8 @@
 /**
  * The records of a signing operation, each appended inside a unit of work (Auditor.commit) together
  * with its audit entry: request, decision, approvals, the announcement of a signing, signatures.
- * Approvals and velocity history are projections of the "approval" and "signature" entries
- * (store/state.ts); requests, decisions and signatures are plain records for display and export.
+ * Approvals, velocity history and the outpoint ledger are projections of the "approval" and "signing.started"
+ * entries (store/state.ts; "signature" entries written before announcements carried the counts); requests, decisions and signatures are plain records for display and export.
  */
 import { makeError } from '../core/errors.js';
 import { canonicalJson } from '../policy/canonical.js';
@@ -107,19 +107,49 @@ export function recordApprovals(tx: AuditTx, requestId: string, approvals: reado
   }
 }
 
+/**
+ * What velocity counts for one signing: the rule, the identity a re-sign is counted once under
+ * (appliance/pipeline.ts resignKeyOf) and what leaves per asset (base units, decimal; "none" for nothing).
+ */
+export interface VelocityCount {
+  rule: string;
+  txid: string;
+  spent: Record<string, string>;
+}
+
 /** What is about to be signed for one request: announced (and checkpointed) before the HSM is asked. */
 export interface SigningAnnouncement {
   requestId: string;
   /** Bitcoin: the unsigned txid and each input's key and sighash type; EVM: the digest. */
   txid: string;
   signatures: Array<{ key: string; input?: number; sighashType?: number; digest?: string }>;
+  /**
+   * Counted by velocity and the outpoint ledger from this pinned announcement, before any signature exists: a
+   * signing that never finishes (killed after the HSM signed, its tail discarded) still counts. The pipeline
+   * always sets it; announcements written before it existed have none (their "signature" entries are counted).
+   */
+  velocity?: VelocityCount;
+  /** Bitcoin PSBT: the outpoints about to be signed, with the amount and scriptPubKey each signature commits to. */
+  outpoints?: OutpointClaim[];
+}
+
+/** The velocity count of a request's totals (what `requestTotals` gives) under `rule`, re-signs keyed by `txid`. */
+export function velocityCount(
+  rule: string,
+  txid: string,
+  totals: ReadonlyMap<string, bigint>,
+): VelocityCount {
+  const spent = Object.fromEntries([...totals].map(([asset, raw]) => [asset, raw.toString()]));
+  return { rule, txid, spent: totals.size > 0 ? spent : { none: '0' } };
 }
 
 /** "signing.started": the request ids and digests about to be signed (audit verify reports it unfinished until closed). */
-export function recordSigningStarted(tx: AuditTx, announcements: readonly SigningAnnouncement[]): void {
-  tx.append('signing.started', {
+export function recordSigningStarted(tx: AuditTx, announcements: readonly SigningAnnouncement[]): AuditEntry {
+  return tx.append('signing.started', {
     requestIds: announcements.map((a) => a.requestId),
-    requests: announcements,
+    requests: announcements.map((a) =>
+      a.outpoints && a.outpoints.length > 0 ? { ...a, outpoints: outpointPayload(a.outpoints) } : a,
+    ),
   });
 }
 
@@ -129,9 +159,11 @@ export function recordSigningFailed(tx: AuditTx, requestIds: readonly string[], 
 }
 
 /**
- * Records the signatures of an allowed request and what it spends (velocity history, counted per
- * rule and asset, once per transaction id), with the output path and digest, before the output is written.
- * For a PSBT, the outpoints signed and the amounts claimed go into the same entry (the outpoint ledger).
+ * Records the signatures of an allowed request and what it spends, with the output path and digest, before the
+ * output is written. With `countedAt` (the seq of the "signing.started" that announced them), velocity and the
+ * outpoint ledger were counted there and the entry only names it; without, the entry itself is counted (velocity
+ * per rule and asset, once per transaction id; for a PSBT, the outpoints and amounts claimed), as entries
+ * written before announcements carried the counts were.
  */
 export function recordSignatures(
   tx: AuditTx,
@@ -148,6 +180,8 @@ export function recordSignatures(
     output?: SignedOutput;
     /** Bitcoin: the outpoints signed with the amount and scriptPubKey each signature commits to (the outpoint ledger). */
     outpoints?: readonly OutpointClaim[];
+    /** The "signing.started" entry whose announcement velocity and the ledger counted. */
+    countedAt?: number;
   },
   now: Date,
 ): AuditEntry {
@@ -176,9 +210,11 @@ export function recordSignatures(
     signatures: signed.signatures.map((s) => ({ keyLabel: s.keyLabel, signature: s.signature })),
     spent: Object.fromEntries([...totals].map(([asset, raw]) => [asset, raw.toString()])),
     output: signed.output ?? null,
-    ...(signed.outpoints && signed.outpoints.length > 0
-      ? { outpoints: outpointPayload(signed.outpoints) }
-      : {}),
+    ...(signed.countedAt !== undefined
+      ? { countedAt: signed.countedAt }
+      : signed.outpoints && signed.outpoints.length > 0
+        ? { outpoints: outpointPayload(signed.outpoints) }
+        : {}),
   });
 }
 

@@ -118,6 +118,7 @@ const TABLES_OF_TYPE: ReadonlyMap<string, readonly StateTable[]> = new Map<strin
   ['governance.quorum', ['governance']],
   ['key.registered', ['keys']],
   ['policy.applied', ['policies']],
+  ['signing.started', ['velocity', 'outpoints']],
   ['signature', ['velocity', 'outpoints']],
   ['approval', ['approvals']],
 ]);
@@ -169,7 +170,27 @@ export function projectEntry(
   return tables.flatMap((table) => projectInto(table, entry, p));
 }
 
-function projectInto(table: StateTable, entry: { seq: number; time: string }, p: Payload): StateRow[] {
+/**
+ * The counted signings of a "signing.started" (each announced request with its `velocity`) or of a "signature"
+ * entry written before announcements were counted (no `countedAt`): what velocity and the ledger project.
+ */
+function countedSignings(type: string, p: Payload): Payload[] {
+  if (type === 'signature') return p.countedAt === undefined ? [p] : [];
+  if (!Array.isArray(p.requests)) return [];
+  return p.requests.flatMap((r: unknown) => {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) return [];
+    const request = r as Payload;
+    const velocity = request.velocity as Payload | undefined;
+    if (typeof velocity !== 'object' || velocity === null) return [];
+    return [{ ...velocity, requestId: request.requestId, outpoints: request.outpoints }];
+  });
+}
+
+function projectInto(
+  table: StateTable,
+  entry: { seq: number; time: string; type: string },
+  p: Payload,
+): StateRow[] {
   const row = (values: Record<string, RowValue>, pos = 0): StateRow => ({
     table,
     seq: entry.seq,
@@ -204,23 +225,21 @@ function projectInto(table: StateTable, entry: { seq: number; time: string }, p:
           applied_at: entry.time,
         }),
       ];
-    case 'velocity': {
-      const spent = Object.entries((p.spent ?? {}) as Record<string, string>);
-      const assets = spent.length > 0 ? spent : [['none', '0'] as [string, string]];
-      return assets.map(([asset, raw], pos) =>
-        row(
-          {
-            request_id: str(p.requestId),
-            rule: str(p.rule),
+    case 'velocity':
+      return countedSignings(entry.type, p)
+        .flatMap((signing) => {
+          const spent = Object.entries((signing.spent ?? {}) as Record<string, string>);
+          const assets = spent.length > 0 ? spent : [['none', '0'] as [string, string]];
+          return assets.map(([asset, raw]) => ({
+            request_id: str(signing.requestId),
+            rule: str(signing.rule),
             asset,
             raw: String(raw),
             time_ms: Date.parse(entry.time),
-            txid: str(p.txid) ?? str(p.requestId),
-          },
-          pos,
-        ),
-      );
-    }
+            txid: str(signing.txid) ?? str(signing.requestId),
+          }));
+        })
+        .map((values, pos) => row(values, pos));
     case 'approvals':
       return [
         row({
@@ -234,7 +253,9 @@ function projectInto(table: StateTable, entry: { seq: number; time: string }, p:
         }),
       ];
     case 'outpoints':
-      return outpointRows(p).map((values, pos) => row(values, pos));
+      return countedSignings(entry.type, p)
+        .flatMap(outpointRows)
+        .map((values, pos) => row(values, pos));
   }
 }
 
