@@ -59,7 +59,9 @@ describe('Safe gas refunds', () => {
     });
     expect((await judge(safeExec(refund), [key.record], allowing)).decision.allowed).toBe(true);
     const over = await judge(safeExec({ ...refund, baseGas: 7_411n }), [key.record], allowing);
-    expect(over.refusals[0]).toMatch(/gas refund of up to 0\.0001000\d* ETH to Relayer, over the 0\.0001 cap/);
+    expect(over.refusals[0]).toMatch(
+      /gas refund of up to 0\.0001000\d* ETH to Relayer, over the 0\.0001 cap/,
+    );
     // The same receiver paid in a token the entry does not name.
     const inUsdc = await judge(
       safeExec({ ...refund, gasToken: USDC_MAINNET, gasPrice: 1n }),
