@@ -336,7 +336,6 @@ export interface SignOutcome {
   outputDigest: string;
 }
 
-/** What must be announced before a request is signed. */
 /**
  * What "signing.started" announces for one allowed request: what will be signed, and what velocity and the
  * outpoint ledger count (under `rule`) from that pinned entry on, whether or not the signing finishes.
@@ -353,6 +352,7 @@ function announce(prepared: PreparedRequest, rule: string): SigningAnnouncement 
   };
 }
 
+/** What will be signed: the digests or inputs, each with its key (the signer refuses anything else). */
 function announcedSignatures(prepared: PreparedRequest): Omit<SigningAnnouncement, 'velocity' | 'outpoints'> {
   if (prepared.chain === 'btc' && prepared.kind === 'message') {
     // A Bitcoin message: one signature, its digest named (the signer refuses any other digest).
