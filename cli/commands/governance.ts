@@ -74,6 +74,11 @@ export async function policySignCommand(
   const signed = signPolicy(doc, officer);
   writeOutputFile(file, `${JSON.stringify(signed, null, 2)}\n`, true);
   const signers = (signed.signatures ?? []).map((s) => s.officer);
+  // Signed anyway (the document is the officers' to word), but no appliance will apply it as it stands.
+  if (signed.appliance === undefined)
+    process.stderr.write(
+      'coldsign: warning: this policy names no appliance; policy apply refuses it until "appliance" (the audit public key of the appliance it is for) is added and it is signed again.\n',
+    );
   if (options.json) return printJson({ file, version: signed.version, signers });
   println(
     `Signed policy version ${signed.version} in ${file} as ${officer.name}; signatures now: ${signers.join(', ')}.`,

@@ -23,7 +23,7 @@ import {
   USDC,
 } from '../../scripts/demo/coordinator.js';
 import { type CliHome } from '../support/cli.js';
-import { createApplianceHome, type ApplianceHome } from '../support/appliance-home.js';
+import { createApplianceHome, officerPassphrase, type ApplianceHome } from '../support/appliance-home.js';
 import { EXCHANGE, OPS, PAYROLL, treasuryPolicy } from '../support/treasury-policy.js';
 
 interface Report {
@@ -291,9 +291,14 @@ describe('policy', () => {
     const tampered = cli.run(['policy', 'apply', file('p3.json'), '--json']);
     expect(tampered.code).toBe(6);
 
-    // Quorum-signed, but for no appliance: the refusal names this appliance's audit public key.
+    // Quorum-signed, but for no appliance: signing warns, and the refusal names this appliance's audit public key.
     writeFileSync(file('p5.json'), JSON.stringify(policyDoc(5)));
-    signPolicyFile(file('p5.json'), ['alice', 'bob']);
+    signPolicyFile(file('p5.json'), ['alice']);
+    const bobSigns = appliance.run(['policy', 'sign', file('p5.json'), '--key', file('bob.pem')], {
+      COLDSIGN_PASSPHRASE: officerPassphrase('bob'),
+    });
+    expect(bobSigns.code, bobSigns.stderr).toBe(0);
+    expect(bobSigns.stderr).toMatch(/warning: this policy names no appliance/);
     const unbound = cli.run(['policy', 'apply', file('p5.json'), '--json']);
     expect(unbound.code).toBe(6);
     expect(errorCode(unbound.stdout)).toBe('POLICY_APPLIANCE_MISMATCH');
