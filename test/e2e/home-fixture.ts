@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { createCliHome, type CliHome } from '../support/cli.js';
+import { auditKeyFromInit, createCliHome, type CliHome } from '../support/cli.js';
 
 export const PASS = { alice: 'alice-passphrase', bob: 'bob-passphrase' } as const;
 export const OPS = '0x1111111111111111111111111111111111111111';
@@ -90,7 +90,7 @@ export function createReadyHome(options: { approvals?: number; cli?: CliHome } =
     file,
     pubkeys,
     ethAddress: keys.keys.find((k) => k.label === 'vault-eth')!.address,
-    auditPublicKey: /Audit public key: (0[23][0-9a-f]{64})/.exec(init.stdout)?.[1] ?? '',
+    auditPublicKey: auditKeyFromInit(init.stdout),
   };
   expect(home.auditPublicKey, init.stdout).not.toBe('');
   writeFileSync(

@@ -7,7 +7,7 @@ import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
-import { createCliHome, type CliHome, type CliResult } from './cli.js';
+import { auditKeyFromInit, createCliHome, type CliHome, type CliResult } from './cli.js';
 
 /** Each test officer's private-key passphrase: `<name>-passphrase`. */
 export const officerPassphrase = (officer: string): string => `${officer}-passphrase`;
@@ -95,7 +95,7 @@ export function createApplianceHome(options: ApplianceHomeOptions = {}): Applian
     String(options.quorum ?? 2),
   ]);
   expect(init.code, init.stderr).toBe(0);
-  const auditPublicKey = /Audit public key: (0[23][0-9a-f]{64})/.exec(init.stdout)?.[1] ?? '';
+  const auditPublicKey = auditKeyFromInit(init.stdout);
   expect(auditPublicKey, init.stdout).not.toBe('');
 
   const keys: Record<string, HomeKey> = {};
@@ -172,7 +172,7 @@ export function createSiblingHome(
     const made = cli.run(['keys', 'generate', '--chain', spec.chain, '--label', spec.label]);
     expect(made.code, made.stderr).toBe(0);
   }
-  const auditPublicKey = /Audit public key: (0[23][0-9a-f]{64})/.exec(init.stdout)?.[1] ?? '';
+  const auditPublicKey = auditKeyFromInit(init.stdout);
   expect(auditPublicKey, init.stdout).not.toBe('');
   if (policy) {
     const path = first.file(`sibling-policy-${auditPublicKey.slice(0, 8)}.json`);

@@ -72,3 +72,8 @@ export function applianceKeyOf(cli: Pick<CliHome, 'run'>): string {
   if (!/^0[23][0-9a-f]{64}$/.test(key)) throw new Error(`policy show gave no appliance key: ${shown.stdout}`);
   return key;
 }
+
+/** The audit public key `init` printed in its text output ('' when it printed none). */
+export function auditKeyFromInit(stdout: string): string {
+  return /Audit public key: (0[23][0-9a-f]{64})/.exec(stdout)?.[1] ?? '';
+}

@@ -142,6 +142,20 @@ interface VerifyReport {
   discarded?: Array<Record<string, unknown>>;
 }
 
+/**
+ * A 0.005 ETH payment `<name>.json` signed to `<name>.out` and killed at pin write `hold`: its request file, output
+ * path, the pin it left (open) and the entries beyond it.
+ */
+async function killedPayment(name: string, hold: string) {
+  const payment = request(`${name}.json`, PAYEE, '5000000000000000');
+  const out = a.file(`${name}.out`);
+  const killed = await killWhenHeld(a, ['sign', payment, '--out', out, '--json'], hold);
+  expect(killed).toEqual({ signal: 'SIGKILL', held: true });
+  const pin = pinNow();
+  expect(pin.open).toBe(true);
+  return { payment, out, pin, tail: entriesAfter(pin.seq) };
+}
+
 function lastDiscarded(): Record<string, unknown> {
   const row = withHomeDb(
     a,
@@ -305,13 +319,8 @@ describe('entries forged beyond an open pin are discarded at the next start-up',
   });
 
   it('forged entries appended after the signatures of a sign killed before its closing checkpoint go with them', async () => {
-    const payment = request('small-forged.json', PAYEE, '5000000000000000');
     // Held before the third pin write (begin, "signing.started" kept open, closing): the signatures are recorded.
-    const killed = await killWhenHeld(a, ['sign', payment, '--out', a.file('small-forged.out')], '3:before');
-    expect(killed).toEqual({ signal: 'SIGKILL', held: true });
-    const pin = pinNow();
-    expect(pin.open).toBe(true);
-    const signature = entriesAfter(pin.seq);
+    const { pin, tail: signature } = await killedPayment('small-forged', '3:before');
     expect(signature.map((e) => e.type)).toEqual(['signature']);
     const requestId = (JSON.parse(signature[0]!.payload) as { requestId: string }).requestId;
 
@@ -339,14 +348,8 @@ describe('entries forged beyond an open pin are discarded at the next start-up',
 
 describe('control: an honest crash in the middle of a sign', () => {
   it('killed before its announcement was pinned: audit verify says the signing was discarded after a crash, not unfinished', async () => {
-    const payment = request('small-unannounced.json', PAYEE, '5000000000000000');
-    const out = a.file('small-unannounced.out');
     // Held before the second pin write (the checkpoint of "signing.started"): the announcement is not pinned.
-    const killed = await killWhenHeld(a, ['sign', payment, '--out', out, '--json'], '2:before');
-    expect(killed).toEqual({ signal: 'SIGKILL', held: true });
-    const pin = pinNow();
-    expect(pin.open).toBe(true);
-    const tail = entriesAfter(pin.seq);
+    const { out, pin, tail } = await killedPayment('small-unannounced', '2:before');
     expect(tail.at(-1)!.type).toBe('signing.started');
     const requestId = (JSON.parse(tail.at(-1)!.payload) as { requestIds: string[] }).requestIds[0]!;
 
@@ -378,13 +381,7 @@ describe('control: an honest crash in the middle of a sign', () => {
   });
 
   it('killed after its signatures were recorded, before the closing checkpoint: the log verifies, the signing is unfinished, the tail discarded', async () => {
-    const payment = request('small.json', PAYEE, '5000000000000000');
-    const out = a.file('small.out');
-    const killed = await killWhenHeld(a, ['sign', payment, '--out', out, '--json'], '3:before');
-    expect(killed).toEqual({ signal: 'SIGKILL', held: true });
-    const pin = pinNow();
-    expect(pin.open).toBe(true);
-    const tail = entriesAfter(pin.seq);
+    const { payment, out, pin, tail } = await killedPayment('small', '3:before');
     expect(tail.map((e) => e.type)).toEqual(['signature']);
     const requestId = (JSON.parse(tail[0]!.payload) as { requestId: string }).requestId;
     const started = entriesAfter(pin.seq - 1)[0]!;
@@ -446,11 +443,7 @@ describe('control: an honest crash in the middle of a sign', () => {
 
 describe('a crash inside the discard itself', () => {
   it('killed between the discard and its checkpoint: the next start-up discards the "audit.discarded" entry too and keeps what it recorded', async () => {
-    const payment = request('small-twice.json', PAYEE, '5000000000000000');
-    const killed = await killWhenHeld(a, ['sign', payment, '--out', a.file('small-twice.out')], '3:before');
-    expect(killed).toEqual({ signal: 'SIGKILL', held: true });
-    const pin = pinNow();
-    const tail = entriesAfter(pin.seq);
+    const { pin, tail } = await killedPayment('small-twice', '3:before');
     expect(tail.map((e) => e.type)).toEqual(['signature']);
     const requestId = (JSON.parse(tail[0]!.payload) as { requestId: string }).requestId;
 
