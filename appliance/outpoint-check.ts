@@ -15,11 +15,11 @@ import {
   type SignedOutpoint,
 } from '../policy/outpoint-conflicts.js';
 import type { ColdsignDb } from '../store/database.js';
-import { signedOutpoints } from '../store/outpoint-ledger.js';
+import { signedOutpoints, type LedgerIndex } from '../store/outpoint-ledger.js';
 
-/** The ledger's verified head and the newest entry it covers. */
+/** The ledger's index (verified against the pin, or as stored for an officer's preview) and the newest entry it covers. */
 export interface LedgerHead {
-  link: string;
+  index: LedgerIndex;
   seq: number;
 }
 
@@ -45,7 +45,7 @@ export function outpointConflictOf(
   const claims = outpointClaimsOf(prepared);
   if (claims.length === 0) return undefined;
   const wanted = new Set(claims.map((c) => c.outpoint));
-  const signed = signedOutpoints(db.sqlite, head.link, head.seq, wanted);
+  const signed = signedOutpoints(db.sqlite, head.index, head.seq, wanted);
   return findOutpointConflict(claims, [...signed, ...pending]);
 }
 

@@ -49,6 +49,7 @@ import {
   type SigningAnnouncement,
 } from '../store/records.js';
 import { storedHeads } from '../store/state.js';
+import { LedgerIndex } from '../store/outpoint-ledger.js';
 import {
   outpointConflictMessage,
   type OutpointConflict,
@@ -176,10 +177,10 @@ function decide(
   return { decision: refusedForConflict(decision, conflict), policy, conflict };
 }
 
-/** The outpoint ledger's head the auditor verified; without the HSM (an officer's preview), the stored one. */
+/** The outpoint ledger's index the auditor verified; without the HSM (an officer's preview), the stored one. */
 function ledgerHead(auditor: Auditor | undefined, db: ColdsignDb): LedgerHead {
-  if (auditor) return { link: auditor.stateHeads.outpoints, seq: auditor.head.seq };
-  return { link: storedHeads(db.sqlite).outpoints, seq: Number.MAX_SAFE_INTEGER };
+  if (auditor) return { index: auditor.ledgerIndex, seq: auditor.head.seq };
+  return { index: LedgerIndex.stored(db.sqlite), seq: Number.MAX_SAFE_INTEGER };
 }
 
 /** Without the HSM (an officer's preview), the velocity rows are read against their stored head. */

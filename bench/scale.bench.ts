@@ -1,7 +1,8 @@
 /**
  * Scale (issue: performance at scale). Builds a home whose audit log holds 1,000,000 entries through
  * the store's own API (Auditor.commit with the records of real signing operations: request,
- * decision, signing.started, signature — so velocity rows grow too — one checkpoint per 10,000
+ * decision, signing.started, signature — so velocity rows and the outpoint ledger (one signed outpoint per
+ * operation) grow too — one checkpoint per 10,000
  * entries), then measures whole `coldsign` processes in one run:
  *  - `inspect` and `sign` of a 1-input PSBT on that home against the same on an empty home
  *    (alternating, medians), i.e. the start-up cost of a long log;
@@ -25,6 +26,7 @@ import { buildPsbt } from '../scripts/demo/coordinator.js';
 import { Auditor } from '../store/audit.js';
 import { hsmAuditPorts } from '../store/audit-hsm.js';
 import { openDatabase } from '../store/database.js';
+import { OUTPOINT_BUCKETS } from '../store/outpoint-ledger.js';
 import { recordDecision, recordRequest, recordSignatures, recordSigningStarted } from '../store/records.js';
 import { fmt, percentile, ROOT, writeSection } from './support.js';
 
@@ -97,6 +99,9 @@ const big = join(dir, 'big');
 cpSync(empty, big, { recursive: true });
 rmSync(join(big, 'softhsm2.conf'), { force: true });
 
+/** The scriptPubKey each bench signing claims for its outpoint (P2WPKH). */
+const SPENT_SCRIPT = '0014' + '22'.repeat(20);
+
 const summary: SigningSummary = {
   chain: 'btc',
   kind: 'psbt',
@@ -157,6 +162,15 @@ async function grow(): Promise<number> {
               rule: 'btc-any',
               summary,
               signatures: [{ keyLabel: 'vault-btc', signature: '3044' }],
+              outpoints: [
+                {
+                  outpoint: `${requestId}:0`,
+                  sats: '101000',
+                  script: SPENT_SCRIPT,
+                  keyLabel: 'vault-btc',
+                  sighashType: 1,
+                },
+              ],
             },
             now,
           );
@@ -261,7 +275,9 @@ small state tables whole and the growing ones (velocity, approvals) at their new
 only the entries after the pin; a decision reads the velocity rows of its window, each verified back
 from the head (docs/audit.md). The probe's rule has no velocity limit, so the velocity rows (one per
 signing operation here) are not read by its decision; a rule with a velocity window reads the rows
-inside that window.
+inside that window. Each operation also signed one outpoint, so the outpoint ledger holds
+${Math.floor(entries / PER_OPERATION).toLocaleString('en')} rows: the probe's decision checks its input against one bucket of the
+ledger's index (about ${Math.round(entries / PER_OPERATION / OUTPOINT_BUCKETS)} rows), whose root the HSM pin holds.
 `,
 );
 rmSync(dir, { recursive: true, force: true });

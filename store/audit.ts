@@ -29,6 +29,7 @@ import type { ColdsignDb } from './database.js';
 import { verifyFullLog, verifyInThread, type FullVerifyOptions } from './audit-verify.js';
 import { TailRecord, type DiscardDetail } from './audit-discards.js';
 import { getSetting, setSetting } from './settings.js';
+import { bucketsAfter, LedgerIndex } from './outpoint-ledger.js';
 import {
   FULL_VERIFY_RESULT_SETTING,
   FULL_VERIFY_SETTING,
@@ -209,6 +210,12 @@ interface Pin extends AuditCheckpoint {
   open: boolean;
   /** Write counter: the highest generation wins when a crashed write left two pins. */
   gen: number;
+  /**
+   * Root of the outpoint ledger's index at this checkpoint (store/outpoint-ledger.ts), bound by the pin's anchor
+   * as the generation and open flag are (not covered by the checkpoint signature); absent in pins written before
+   * the index.
+   */
+  ledger?: string;
 }
 
 function parsePin(bytes: Uint8Array): Pin {
@@ -223,6 +230,8 @@ function parsePin(bytes: Uint8Array): Pin {
       const gen = Number.isSafeInteger(value.gen) ? value.gen : 0;
       const state =
         typeof value.state === 'string' && /^[0-9a-f]{64}$/.test(value.state) ? value.state : undefined;
+      const ledger =
+        typeof value.ledger === 'string' && /^[0-9a-f]{64}$/.test(value.ledger) ? value.ledger : undefined;
       return {
         seq: value.seq,
         head: value.head,
@@ -231,6 +240,7 @@ function parsePin(bytes: Uint8Array): Pin {
         open: value.open === true,
         gen,
         ...(state ? { state } : {}),
+        ...(ledger ? { ledger } : {}),
       };
     }
   } catch {}
@@ -301,6 +311,8 @@ export class Auditor {
   private openedAhead: AuditHead | undefined;
   /** Verified heads of the state tables at knownHead. */
   private heads: StateHeads = emptyHeads();
+  /** The outpoint ledger's index at knownHead, checked against the pin's root. */
+  private ledger: LedgerIndex = LedgerIndex.empty();
 
   private constructor(
     readonly db: ColdsignDb,
@@ -349,6 +361,7 @@ export class Auditor {
     }
     auditor.knownHead = head;
     auditor.heads = auditor.checkState(pinnedHeads, pinnedSeq, [], head.seq);
+    auditor.ledger = auditor.openLedger(pinned, auditor.heads, head.seq);
     if (pinned?.open && pinnedSeq > 0) {
       // A process died with its unit of work open and nothing beyond the checkpoint (e.g. after
       // "signing.started", before the signatures): close the pin, so that an entry added later is refused.
@@ -371,6 +384,11 @@ export class Auditor {
     return this.heads;
   }
 
+  /** The outpoint ledger's verified index (store/outpoint-ledger.ts). */
+  get ledgerIndex(): LedgerIndex {
+    return this.ledger;
+  }
+
   /**
    * The one way state changes: marks the pin open, runs `work` in one database transaction where
    * each appended entry's state projection is applied with it, then signs and pins a checkpoint
@@ -381,6 +399,7 @@ export class Auditor {
     this.assertTimeForward(now);
     await this.begin();
     const heads = { ...this.heads };
+    const ledger = this.ledger.copy();
     let known = this.knownHead;
     const value = this.db.transaction(() => {
       const current = auditHead(this.db);
@@ -393,7 +412,7 @@ export class Auditor {
         db: this.db,
         append: (type, payload) => {
           const entry = insertEntry(this.db, known, type, payload, now);
-          applyRows(this.db.sqlite, projectEntry(entry), heads);
+          applyRows(this.db.sqlite, projectEntry(entry), heads, ledger);
           known = { seq: entry.seq, hash: entry.hash };
           return entry;
         },
@@ -401,6 +420,7 @@ export class Auditor {
     });
     this.knownHead = known;
     this.heads = heads;
+    this.ledger = ledger;
     this.openedAhead = undefined;
     if (options.checkpoint !== false) await this.checkpoint(now, { keepOpen: options.checkpoint === 'open' });
     return value;
@@ -445,7 +465,12 @@ export class Auditor {
         'INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, time, signature, state) VALUES (?, ?, ?, ?, ?)',
       )
       .run(checkpoint.seq, checkpoint.head, checkpoint.time, checkpoint.signature, JSON.stringify(heads));
-    const pin: Pin = { ...checkpoint, open: options.keepOpen === true, gen: (this.pinned?.gen ?? 0) + 1 };
+    const pin: Pin = {
+      ...checkpoint,
+      open: options.keepOpen === true,
+      gen: (this.pinned?.gen ?? 0) + 1,
+      ledger: this.ledger.root(),
+    };
     await this.pins.write(encodePin(pin));
     this.pinned = pin;
     return checkpoint;
@@ -472,6 +497,7 @@ export class Auditor {
     if (matchesPin && !matchesOwn) {
       // Another coldsign process checkpointed since: its pin (signature checked) vouches for head and state.
       this.heads = this.pinnedHeads(pinned);
+      this.ledger = this.openLedger(pinned, this.heads, head.seq);
       this.knownHead = head;
       this.pinned = pinned;
     }
@@ -504,7 +530,11 @@ export class Auditor {
     });
     if (result.ok) {
       try {
-        this.checkAgainstPin(await this.readPin(), result.head);
+        const pinned = await this.readPin();
+        this.checkAgainstPin(pinned, result.head);
+        // The ledger's index, when the pin is at the head it verified (entries beyond an open pin are not pinned).
+        if (pinned?.ledger !== undefined && pinned.seq === result.head.seq)
+          this.storedLedgerAsPinned(pinned.ledger, pinned.seq);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         result = {
@@ -638,6 +668,7 @@ export class Auditor {
    */
   private rebuildFromLog(pinned: Pin, tail: DiscardDetail | undefined, now: Date): void {
     const heads = emptyHeads();
+    const ledger = LedgerIndex.empty();
     const sqlite = this.db.sqlite;
     const known = this.db.transaction((): AuditHead => {
       if (tail) deleteEntriesAfter(sqlite, pinned.seq);
@@ -647,14 +678,15 @@ export class Auditor {
         tampered(`The audit log does not verify: ${bad.reason}.`, bad.seq);
       }
       clearState(sqlite);
-      for (const entry of this.stateEntries()) applyRows(sqlite, projectEntry(entry), heads);
+      for (const entry of this.stateEntries()) applyRows(sqlite, projectEntry(entry), heads, ledger);
       if (!tail) return whole.head;
       this.assertTimeForward(now);
       const entry = insertEntry(this.db, whole.head, 'audit.discarded', tail, now);
-      applyRows(sqlite, projectEntry(entry), heads);
+      applyRows(sqlite, projectEntry(entry), heads, ledger);
       return { seq: entry.seq, hash: entry.hash };
     });
     this.heads = heads;
+    this.ledger = ledger;
     this.knownHead = known;
   }
 
@@ -688,6 +720,29 @@ export class Auditor {
       );
     }
     return pinned;
+  }
+
+  /**
+   * The outpoint ledger's index at the pin: the stored bucket links, whose root must be the pin's (AUDIT_TAMPERED
+   * otherwise). A pin written before the index holds no root: the index is then built from the whole table,
+   * checked against its verified head, and the next checkpoint pins its root.
+   */
+  private openLedger(pinned: Pin | undefined, heads: StateHeads, uptoSeq: number): LedgerIndex {
+    const sqlite = this.db.sqlite;
+    if (pinned?.ledger === undefined) return LedgerIndex.fromTable(sqlite, heads.outpoints, uptoSeq);
+    return this.storedLedgerAsPinned(pinned.ledger, pinned.seq);
+  }
+
+  /** The stored index, whose root must be `root` (the pin's at entry `seq`): AUDIT_TAMPERED otherwise. */
+  private storedLedgerAsPinned(root: string, seq: number): LedgerIndex {
+    const stored = LedgerIndex.stored(this.db.sqlite);
+    if (stored.root() !== root) {
+      tampered(
+        'The outpoints table’s index does not match the one the HSM pin commits to (a row or a bucket link was edited, inserted or deleted); nothing is signed.',
+        seq,
+      );
+    }
+    return stored;
   }
 
   /** The state heads the pinned checkpoint commits to: kept with its row, checked against the signed digest. */
@@ -769,19 +824,23 @@ export class Auditor {
     const pinnedSeq = pinned.seq;
     // checkAgainstPin has found the pinned entry with this hash (the genesis hash for an empty pin).
     let known: AuditHead = { seq: pinnedSeq, hash: pinned.head };
-    const heads = this.db.transaction(() => {
+    const { heads, ledger } = this.db.transaction(() => {
       const sqlite = this.db.sqlite;
+      const touched = bucketsAfter(sqlite, pinnedSeq);
       deleteEntriesAfter(sqlite, pinnedSeq);
       deleteStateAfter(sqlite, pinnedSeq);
+      LedgerIndex.restoreBuckets(sqlite, touched);
       const checked = this.checkState(pinnedHeads, pinnedSeq, [], pinnedSeq);
+      const index = this.openLedger(pinned, checked, pinnedSeq);
       this.assertTimeForward(now);
       const entry = insertEntry(this.db, known, 'audit.discarded', tail, now);
-      applyRows(sqlite, projectEntry(entry), checked);
+      applyRows(sqlite, projectEntry(entry), checked, index);
       known = { seq: entry.seq, hash: entry.hash };
-      return checked;
+      return { heads: checked, ledger: index };
     });
     this.knownHead = known;
     this.heads = heads;
+    this.ledger = ledger;
   }
 
   /**

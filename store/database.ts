@@ -12,6 +12,7 @@ import { makeError, storageFailure } from '../core/errors.js';
 import type { KeyDirectory, KeyRecord } from '../core/signer.js';
 import { findKey, findKeyByPublicKey, listKeys } from './keys.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import { outpointBucket } from './outpoint-ledger.js';
 
 export type Sqlite = Database.Database;
 
@@ -76,6 +77,10 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    // Migration 4 files each signed outpoint under its bucket of the ledger's index.
+    sqlite.function('coldsign_outpoint_bucket', { deterministic: true }, (outpoint: unknown) =>
+      outpointBucket(typeof outpoint === 'string' ? outpoint : ''),
+    );
     migrate(sqlite, migrations);
     return new ColdsignDb(sqlite, path);
   } catch (error) {

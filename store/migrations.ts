@@ -180,4 +180,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    description:
+      "outpoint_buckets: the ledger's index (each bucket's newest link), so a decision walks one outpoint's bucket, not the whole table",
+    sql: `
+      ALTER TABLE outpoints ADD COLUMN bucket INTEGER;
+      UPDATE outpoints SET bucket = coldsign_outpoint_bucket(outpoint);
+      CREATE INDEX outpoints_by_bucket ON outpoints (bucket, seq, pos);
+      CREATE TABLE outpoint_buckets (bucket INTEGER PRIMARY KEY, link TEXT NOT NULL) STRICT;
+    `,
+  },
 ];

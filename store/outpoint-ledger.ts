@@ -1,14 +1,23 @@
 /**
  * The outpoint ledger: which Bitcoin outpoints our keys signed, under which claimed amount and scriptPubKey
- * (the `outpoints` state table, projected from "signature" entries by store/state.ts). A decision reads it whole,
- * every link checked against the verified head: a row deleted anywhere would otherwise let an outpoint be signed
- * again under another amount, and only a walk from the first row proves that none was.
+ * (the `outpoints` state table, projected from the signing entries by store/state.ts). The table is one hash
+ * chain like every state table; besides, each row falls in one of OUTPOINT_BUCKETS buckets by its outpoint, and
+ * each bucket's rows form a chain of their own whose newest link the index keeps. The token's pin holds the
+ * index's root (SHA-256 of every bucket link) beside the signed checkpoint, so a decision proves what was, and
+ * what was not, signed for an outpoint by walking that outpoint's bucket alone: a row deleted, added or edited
+ * in it changes the bucket's link, and a stored link changed to match changes the root.
  */
+import { hash as oneShotHash } from 'node:crypto';
+import { makeError } from '../core/errors.js';
 import type { OutpointClaim, SignedOutpoint } from '../policy/outpoint-conflicts.js';
 import type { Sqlite } from './database.js';
-import { readWholeTable } from './state.js';
+import { GENESIS_LINK, iterateRows, nextLink, readWholeTable, type StateRow } from './state.js';
 
-/** The members of a "signature" entry's `outpoints` (one per input and key signed). */
+/** Buckets of the index: a decision walks about (rows ÷ 4096) rows per outpoint it checks. */
+export const OUTPOINT_BUCKETS = 4096;
+const ROOT_DOMAIN = 'coldsign-outpoint-ledger/1';
+
+/** The members of a signing entry's `outpoints` (one per input and key signed). */
 export function outpointPayload(claims: readonly OutpointClaim[]): OutpointClaim[] {
   return claims.map((c) => ({
     outpoint: c.outpoint,
@@ -19,28 +28,153 @@ export function outpointPayload(claims: readonly OutpointClaim[]): OutpointClaim
   }));
 }
 
+/** The bucket of an outpoint ("txid:vout"): the first 12 bits of its SHA-256. */
+export function outpointBucket(outpoint: string): number {
+  const digest = oneShotHash('sha256', outpoint, 'buffer');
+  return ((digest[0]! << 8) | digest[1]!) % OUTPOINT_BUCKETS;
+}
+
+function bucketOfRow(row: StateRow): number {
+  const outpoint = row.values.outpoint;
+  return outpointBucket(typeof outpoint === 'string' ? outpoint : '');
+}
+
+const UPSERT_LINK =
+  'INSERT INTO outpoint_buckets (bucket, link) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET link = excluded.link';
+const upserts = new WeakMap<Sqlite, { run(bucket: number, link: string): unknown }>();
+
+/** Writes one stored bucket link (the statement prepared once per connection). */
+function storeLink(sqlite: Sqlite, bucket: number, link: string): void {
+  let upsert = upserts.get(sqlite);
+  if (!upsert) upserts.set(sqlite, (upsert = sqlite.prepare(UPSERT_LINK)));
+  upsert.run(bucket, link);
+}
+
+function ledgerTampered(message: string, seq: number): never {
+  throw makeError('AUDIT_TAMPERED', `The outpoints table ${message}. Nothing is signed.`, {
+    seq,
+    table: 'outpoints',
+  });
+}
+
+/** The newest link of each bucket's chain (GENESIS_LINK for a bucket with no row), as of one audit entry. */
+export class LedgerIndex {
+  private constructor(private readonly links: string[]) {}
+
+  static empty(): LedgerIndex {
+    return new LedgerIndex(new Array<string>(OUTPOINT_BUCKETS).fill(GENESIS_LINK));
+  }
+
+  /** The links as stored in `outpoint_buckets` (unverified: check root() against the pin before relying on them). */
+  static stored(sqlite: Sqlite): LedgerIndex {
+    const index = LedgerIndex.empty();
+    const rows = sqlite.prepare('SELECT bucket, link FROM outpoint_buckets').raw().all() as Array<
+      [number, string]
+    >;
+    for (const [bucket, link] of rows) {
+      if (!Number.isSafeInteger(bucket) || bucket < 0 || bucket >= OUTPOINT_BUCKETS)
+        ledgerTampered(`index has a bucket ${String(bucket)} that does not exist`, 0);
+      index.links[bucket] = link;
+    }
+    return index;
+  }
+
+  /**
+   * The index computed from the whole table, every link checked against `head` (a pin written before the index
+   * existed holds no root): the stored index is rewritten to it.
+   */
+  static fromTable(sqlite: Sqlite, head: string, uptoSeq: number): LedgerIndex {
+    const index = LedgerIndex.empty();
+    readWholeTable(sqlite, 'outpoints', head, uptoSeq, (row) => {
+      const bucket = bucketOfRow(row);
+      index.links[bucket] = nextLink(index.links[bucket]!, row);
+    });
+    sqlite.prepare('DELETE FROM outpoint_buckets').run();
+    index.links.forEach((link, bucket) => {
+      if (link !== GENESIS_LINK) storeLink(sqlite, bucket, link);
+    });
+    return index;
+  }
+
+  copy(): LedgerIndex {
+    return new LedgerIndex([...this.links]);
+  }
+
+  /** SHA-256 over the domain and every bucket's link in bucket order: what the pin keeps. */
+  root(): string {
+    return oneShotHash('sha256', `${ROOT_DOMAIN}\n${this.links.join('')}`, 'hex');
+  }
+
+  /** Extends an outpoint row's bucket (inside the caller's transaction, as the row is inserted). */
+  add(sqlite: Sqlite, row: StateRow): number {
+    const bucket = bucketOfRow(row);
+    const link = nextLink(this.links[bucket]!, row);
+    this.links[bucket] = link;
+    storeLink(sqlite, bucket, link);
+    return bucket;
+  }
+
+  /** Walks one bucket from its first row; its chain must end at this index's link (AUDIT_TAMPERED otherwise). */
+  readBucket(sqlite: Sqlite, bucket: number, uptoSeq: number): StateRow[] {
+    const rows: StateRow[] = [];
+    let link = GENESIS_LINK;
+    let last = 0;
+    for (const row of iterateRows(sqlite, 'outpoints', 'WHERE bucket = ?', [bucket])) {
+      if (row.seq > uptoSeq)
+        ledgerTampered('has a row naming an entry beyond the checkpointed head', row.seq);
+      link = nextLink(link, row);
+      last = row.seq;
+      rows.push(row);
+    }
+    if (link !== this.links[bucket])
+      ledgerTampered(
+        `rows of bucket ${bucket} were edited, inserted or deleted (last row at entry ${last})`,
+        last,
+      );
+    return rows;
+  }
+
+  /** Recomputes the stored links of `buckets` from their rows (after a discarded tail's rows were deleted). */
+  static restoreBuckets(sqlite: Sqlite, buckets: Iterable<number>): void {
+    const write = sqlite.prepare(
+      'INSERT INTO outpoint_buckets (bucket, link) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET link = excluded.link',
+    );
+    for (const bucket of buckets) {
+      let link = GENESIS_LINK;
+      for (const row of iterateRows(sqlite, 'outpoints', 'WHERE bucket = ?', [bucket]))
+        link = nextLink(link, row);
+      write.run(bucket, link);
+    }
+  }
+}
+
+/** The buckets holding rows after entry `seq` (read before a discard deletes them). */
+export function bucketsAfter(sqlite: Sqlite, seq: number): number[] {
+  return sqlite.prepare('SELECT DISTINCT bucket FROM outpoints WHERE seq > ?').pluck().all(seq) as number[];
+}
+
 /**
- * The signed rows of the outpoints in `wanted`, oldest first, after checking the whole table against `head`
- * (AUDIT_TAMPERED on any edit, insertion or deletion). `uptoSeq`: the newest entry the head covers.
+ * The signed rows of the outpoints in `wanted`, oldest first: each outpoint's bucket walked whole and checked
+ * against `index` (AUDIT_TAMPERED on any edit, insertion or deletion there). `uptoSeq`: the newest entry the
+ * index covers.
  */
 export function signedOutpoints(
   sqlite: Sqlite,
-  head: string,
+  index: LedgerIndex,
   uptoSeq: number,
   wanted: ReadonlySet<string>,
 ): SignedOutpoint[] {
-  const found: SignedOutpoint[] = [];
-  readWholeTable(sqlite, 'outpoints', head, uptoSeq, (row) => {
-    const outpoint = row.values.outpoint;
-    if (typeof outpoint !== 'string' || !wanted.has(outpoint)) return;
-    found.push({
-      requestId: String(row.values.request_id ?? ''),
-      outpoint,
-      sats: String(row.values.sats ?? ''),
-      script: String(row.values.script ?? ''),
-      keyLabel: String(row.values.key_label ?? ''),
-      sighashType: Number(row.values.sighash_type ?? 0),
-    });
-  });
-  return found;
+  const buckets = [...new Set([...wanted].map(outpointBucket))].sort((a, b) => a - b);
+  const found = buckets
+    .flatMap((bucket) => index.readBucket(sqlite, bucket, uptoSeq))
+    .filter((row) => typeof row.values.outpoint === 'string' && wanted.has(row.values.outpoint));
+  found.sort((a, b) => a.seq - b.seq || a.pos - b.pos);
+  return found.map((row) => ({
+    requestId: String(row.values.request_id ?? ''),
+    outpoint: String(row.values.outpoint),
+    sats: String(row.values.sats ?? ''),
+    script: String(row.values.script ?? ''),
+    keyLabel: String(row.values.key_label ?? ''),
+    sighashType: Number(row.values.sighash_type ?? 0),
+  }));
 }

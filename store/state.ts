@@ -13,6 +13,7 @@ import { createHash, hash as oneShotHash } from 'node:crypto';
 import { makeError } from '../core/errors.js';
 import { canonicalJson } from '../policy/canonical.js';
 import type { Sqlite } from './database.js';
+import type { LedgerIndex } from './outpoint-ledger.js';
 
 export const STATE_TABLES = [
   'officers',
@@ -259,9 +260,12 @@ function projectInto(
   }
 }
 
+/** Columns a table stores besides its row text: an outpoint row's bucket in the ledger's index (store/outpoint-ledger.ts). */
+const STORED_EXTRA: Partial<Record<StateTable, readonly string[]>> = { outpoints: ['bucket'] };
+
 const insertSql = new Map<StateTable, string>(
   STATE_TABLES.map((t) => {
-    const columns = ['seq', 'pos', ...STATE_COLUMNS[t], 'link'];
+    const columns = ['seq', 'pos', ...STATE_COLUMNS[t], ...(STORED_EXTRA[t] ?? []), 'link'];
     return [t, `INSERT INTO ${t} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`];
   }),
 );
@@ -269,8 +273,16 @@ const insertSql = new Map<StateTable, string>(
 type Insert = { run(...values: unknown[]): unknown };
 const insertStatements = new WeakMap<Sqlite, Map<StateTable, Insert>>();
 
-/** Inserts projected rows, extending `heads` (mutated) with their links. Runs inside the caller's transaction. */
-export function applyRows(sqlite: Sqlite, rows: readonly StateRow[], heads: StateHeads): void {
+/**
+ * Inserts projected rows, extending `heads` (mutated) with their links and `ledger` (mutated) with the outpoint
+ * rows. Runs inside the caller's transaction.
+ */
+export function applyRows(
+  sqlite: Sqlite,
+  rows: readonly StateRow[],
+  heads: StateHeads,
+  ledger: LedgerIndex,
+): void {
   let statements = insertStatements.get(sqlite);
   if (!statements) insertStatements.set(sqlite, (statements = new Map()));
   for (const row of rows) {
@@ -278,6 +290,7 @@ export function applyRows(sqlite: Sqlite, rows: readonly StateRow[], heads: Stat
     if (!insert) statements.set(row.table, (insert = sqlite.prepare(insertSql.get(row.table)!) as Insert));
     const link = nextLink(heads[row.table], row);
     const values = STATE_COLUMNS[row.table].map((c) => row.values[c] ?? null);
+    if (row.table === 'outpoints') values.push(ledger.add(sqlite, row));
     insert.run(row.seq, row.pos, ...values, link);
     heads[row.table] = link;
   }
@@ -395,6 +408,18 @@ export function readSuffix(
   return out;
 }
 
+/** The rows of `table` matching `where` (bound to `params`), oldest first, unverified: the caller checks them. */
+export function* iterateRows(
+  sqlite: Sqlite,
+  table: StateTable,
+  where: string,
+  params: readonly unknown[],
+): Generator<StateRow> {
+  const statement = sqlite.prepare(selectSql(table, where, 'ASC')).raw();
+  for (const raw of statement.iterate(...params) as IterableIterator<RawRow>)
+    yield toStateRow(table, raw).row;
+}
+
 /** Current heads of every table as stored (not verified): the link of each newest row. */
 export function storedHeads(sqlite: Sqlite): StateHeads {
   const heads = emptyHeads();
@@ -430,6 +455,7 @@ export function headAt(sqlite: Sqlite, table: StateTable, seq: number): string {
 /** Empties every state table (before a rebuild from the log). */
 export function clearState(sqlite: Sqlite): void {
   for (const t of STATE_TABLES) sqlite.prepare(`DELETE FROM ${t}`).run();
+  sqlite.prepare('DELETE FROM outpoint_buckets').run();
 }
 
 /** Deletes the rows of every state table that name an entry after `seq` (a discarded tail). */

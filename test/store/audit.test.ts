@@ -11,6 +11,7 @@ import { recordSigningStarted } from '../../store/records.js';
 import { openDatabase } from '../../store/database.js';
 import { applyRows, projectEntry, storedHeads } from '../../store/state.js';
 import { at, tamper, T0, useAuditToken, type AuditCase } from './audit-fixture.js';
+import { LedgerIndex } from '../../store/outpoint-ledger.js';
 
 const { hsm: testHsm, fresh } = useAuditToken();
 let hsm: Hsm;
@@ -71,7 +72,12 @@ function tamperAppend(c: AuditCase, entries: Array<[string, unknown]>): string {
       raw
         .prepare('INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?)')
         .run(seq, time, type, text, head.hash, last);
-      applyRows(raw as never, projectEntry({ seq, time, type, payload: text }), storedHeads(raw as never));
+      applyRows(
+        raw as never,
+        projectEntry({ seq, time, type, payload: text }),
+        storedHeads(raw as never),
+        LedgerIndex.stored(raw as never),
+      );
     }
   });
   return last;

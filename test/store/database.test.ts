@@ -9,6 +9,7 @@ import { assertKeyIsNew } from '../../store/keys.js';
 import { applyRows, emptyHeads, projectEntry } from '../../store/state.js';
 import { MIGRATIONS } from '../../store/migrations.js';
 import { sqliteBinding } from '../../store/sqlite-addon.js';
+import { LedgerIndex, outpointBucket } from '../../store/outpoint-ledger.js';
 
 const vault: KeyRecord = {
   label: 'vault-1',
@@ -62,6 +63,28 @@ describe('openDatabase', () => {
     db.close();
   });
 
+  it('files the outpoints signed before the ledger index under their buckets when upgrading', () => {
+    const path = join(dir, 'coldsign.db');
+    const older = openDatabase(
+      path,
+      MIGRATIONS.filter((m) => m.version <= 3),
+    );
+    const insert = older.sqlite.prepare(
+      "INSERT INTO outpoints (seq, pos, outpoint, link) VALUES (?, 0, ?, '00')",
+    );
+    insert.run(1, `${'ab'.repeat(32)}:0`);
+    insert.run(2, `${'cd'.repeat(32)}:1`);
+    older.close();
+    const db = openDatabase(path);
+    const rows = db.sqlite.prepare('SELECT outpoint, bucket FROM outpoints ORDER BY seq').all() as Array<{
+      outpoint: string;
+      bucket: number;
+    }>;
+    expect(rows.map((r) => r.bucket)).toEqual(rows.map((r) => outpointBucket(r.outpoint)));
+    expect(new Set(rows.map((r) => r.bucket)).size).toBe(2);
+    db.close();
+  });
+
   it('refuses a database whose schema is newer than this program', () => {
     const path = join(dir, 'coldsign.db');
     openDatabase(path, [...MIGRATIONS, { version: 50, description: 'future', sql: 'SELECT 1;' }]).close();
@@ -89,7 +112,7 @@ function register(db: ColdsignDb, record: KeyRecord): void {
   assertKeyIsNew(db.sqlite, record);
   seq += 1;
   const entry = { seq, time: record.createdAt, type: 'key.registered', payload: JSON.stringify(record) };
-  applyRows(db.sqlite, projectEntry(entry), emptyHeads());
+  applyRows(db.sqlite, projectEntry(entry), emptyHeads(), LedgerIndex.empty());
 }
 
 describe('key registry (the projection of key.registered entries)', () => {

@@ -1,7 +1,8 @@
 /**
  * The outpoint ledger as audited state: rows projected from "signature" entries (none from entries written
  * before the field existed, none from malformed members), covered by the state digest only once it has a row
- * (checkpoints signed before it verify unchanged), read whole with every link checked, rebuilt by audit verify.
+ * (checkpoints signed before it verify unchanged), read one bucket at a time against the index whose root the
+ * token's pin holds, replayed by audit verify.
  * Real SQLite and the SoftHSM2 audit key.
  */
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { isColdsignError } from '../../core/errors.js';
 import { canonicalJson } from '../../policy/canonical.js';
 import { findOutpointConflict, outpointConflictMessage } from '../../policy/outpoint-conflicts.js';
 import { Auditor } from '../../store/audit.js';
-import { signedOutpoints } from '../../store/outpoint-ledger.js';
+import { LedgerIndex, outpointBucket, signedOutpoints } from '../../store/outpoint-ledger.js';
 import {
   emptyHeads,
   GENESIS_LINK,
@@ -153,15 +154,21 @@ function expectTampered(run: () => unknown): void {
 }
 
 describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
-  it('survives a restart, is read whole against its verified head, and audit verify replays it', async () => {
+  it('survives a restart, is read by bucket against the index the pin commits to, and audit verify replays it', async () => {
     const c = await fresh(2);
     await signWith(c, 10, 'old-release');
     await signWith(c, 11, 'r1', [claim(`${TXID}:0`, '5000'), claim(`${TXID}:1`, '6000')]);
     await signWith(c, 12, 'r2', [claim(`${TXID}:0`, '5000')]);
     const reopened = await Auditor.open(c.db, c.ports, at(13));
-    const head = { link: reopened.stateHeads.outpoints, seq: reopened.head.seq };
-    expect(head.link).not.toBe(GENESIS_LINK);
-    const found = signedOutpoints(c.db.sqlite, head.link, head.seq, new Set([`${TXID}:0`]));
+    expect(reopened.stateHeads.outpoints).not.toBe(GENESIS_LINK);
+    expect(reopened.ledgerIndex.root()).toBe(c.auditor.ledgerIndex.root());
+    expect(reopened.ledgerIndex.root()).not.toBe(LedgerIndex.empty().root());
+    const found = signedOutpoints(
+      c.db.sqlite,
+      reopened.ledgerIndex,
+      reopened.head.seq,
+      new Set([`${TXID}:0`]),
+    );
     expect(found.map((r) => [r.requestId, r.sats])).toEqual([
       ['r1', '5000'],
       ['r2', '5000'],
@@ -169,21 +176,93 @@ describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
     expect(await reopened.verify('all', at(14))).toMatchObject({ ok: true });
   });
 
-  it('a row deleted or edited anywhere is found by the read, and named by audit verify', async () => {
+  it("a row deleted, edited or moved out of the outpoint's bucket is found by the read, and named by audit verify", async () => {
     const c = await fresh(2);
     await signWith(c, 10, 'r1', [claim(`${TXID}:0`, '5000')]);
     await signWith(c, 11, 'r2', [claim(`${TXID}:1`, '6000')]);
     await signWith(c, 12, 'r3', [claim(`${TXID}:2`, '7000')]);
-    const head = { link: c.auditor.stateHeads.outpoints, seq: c.auditor.head.seq };
+    const { ledgerIndex: index, head } = c.auditor;
+    const read = () => signedOutpoints(c.db.sqlite, index, head.seq, new Set([`${TXID}:0`]));
+    expect(read()).toHaveLength(1);
     tamper(c, (raw) => raw.prepare("UPDATE outpoints SET sats = '1' WHERE request_id = 'r1'").run());
-    expectTampered(() => signedOutpoints(c.db.sqlite, head.link, head.seq, new Set([`${TXID}:0`])));
+    expectTampered(read);
+    tamper(c, (raw) =>
+      raw.prepare("UPDATE outpoints SET sats = '5000', bucket = bucket + 1 WHERE request_id = 'r1'").run(),
+    );
+    expectTampered(read);
     tamper(c, (raw) => raw.prepare("DELETE FROM outpoints WHERE request_id = 'r1'").run());
-    expectTampered(() => signedOutpoints(c.db.sqlite, head.link, head.seq, new Set([`${TXID}:0`])));
-    // The newest rows are intact, so start-up (which checks the head only) opens; the full verification names it.
+    expectTampered(read);
+    // The newest rows are intact and the stored index untouched, so start-up opens; the full verification names it.
     const reopened = await Auditor.open(c.db, c.ports, at(13));
     const verdict = await reopened.verify('newest', at(14));
     expect(verdict.ok).toBe(false);
     expect(verdict.firstBad?.reason).toContain('outpoints table');
+  });
+
+  it('a bucket link rewritten to match a deleted row is found at start-up: the pin holds the root', async () => {
+    const c = await fresh(2);
+    await signWith(c, 10, 'r1', [claim(`${TXID}:0`, '5000')]);
+    await signWith(c, 11, 'r2', [claim(`${TXID}:1`, '6000')]);
+    await signWith(c, 12, 'r3', [claim(`${TXID}:2`, '7000')]);
+    // Not the newest row nor its predecessor: start-up's head check alone would not see it.
+    tamper(c, (raw) => {
+      raw.prepare("DELETE FROM outpoints WHERE request_id = 'r1'").run();
+      LedgerIndex.restoreBuckets(raw as never, [outpointBucket(`${TXID}:0`)]);
+    });
+    await expect(Auditor.open(c.db, c.ports, at(13))).rejects.toMatchObject({
+      code: 'AUDIT_TAMPERED',
+      message: expect.stringContaining('outpoints table’s index'),
+    });
+  });
+
+  it('a pin written before the index: the index is built from the whole table, and the next checkpoint pins it', async () => {
+    const c = await fresh(2);
+    await signWith(c, 10, 'r1', [claim(`${TXID}:0`, '5000')]);
+    const expected = c.auditor.ledgerIndex.root();
+    // What a release before the index left: a pin without its root and no stored bucket links.
+    const pins = (await c.ports.pins.read()).map(
+      (b) => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>,
+    );
+    const newest = pins.reduce((a, b) => (Number(b.gen) > Number(a.gen) ? b : a));
+    expect(newest.ledger).toBe(expected);
+    delete newest.ledger;
+    await c.ports.pins.write(
+      new TextEncoder().encode(JSON.stringify({ ...newest, gen: Number(newest.gen) + 1 })),
+    );
+    tamper(c, (raw) => raw.prepare('DELETE FROM outpoint_buckets').run());
+    const reopened = await Auditor.open(c.db, c.ports, at(11));
+    expect(reopened.ledgerIndex.root()).toBe(expected);
+    expect(LedgerIndex.stored(c.db.sqlite).root()).toBe(expected);
+    await signWith({ ...c, auditor: reopened }, 12, 'r2', [claim(`${TXID}:1`, '6000')]);
+    const again = await Auditor.open(c.db, c.ports, at(13));
+    expect(again.ledgerIndex.root()).toBe(reopened.ledgerIndex.root());
+    expect(
+      signedOutpoints(c.db.sqlite, again.ledgerIndex, again.head.seq, new Set([`${TXID}:0`, `${TXID}:1`])),
+    ).toHaveLength(2);
+  });
+
+  it('rows of a tail discarded after a crash leave the index as the pin has it', async () => {
+    const c = await fresh(2);
+    await signWith(c, 10, 'r1', [claim(`${TXID}:0`, '5000')]);
+    const before = c.auditor.ledgerIndex.root();
+    // A unit of work that never reached its checkpoint (the process died): its rows are discarded at start-up.
+    await c.auditor.commit(
+      at(11),
+      (tx) => tx.append('signature', signature('r2', [claim(`${TXID}:0`, '9000')])),
+      {
+        checkpoint: false,
+      },
+    );
+    expect(LedgerIndex.stored(c.db.sqlite).root()).not.toBe(before);
+    const reopened = await Auditor.open(c.db, c.ports, at(12));
+    expect(reopened.ledgerIndex.root()).toBe(before);
+    const found = signedOutpoints(
+      c.db.sqlite,
+      reopened.ledgerIndex,
+      reopened.head.seq,
+      new Set([`${TXID}:0`]),
+    );
+    expect(found.map((r) => r.sats)).toEqual(['5000']);
   });
 
   it('a home whose checkpoints were written without the ledger opens and verifies unchanged', async () => {

@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import * as bitcoin from 'bitcoinjs-lib';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LedgerIndex, outpointBucket } from '../../../store/outpoint-ledger.js';
 import { copyHome } from '../../support/appliance-home.js';
 import { createAppliance, throwaway, type Appliance, type Throwaway } from './support.js';
 
@@ -224,33 +225,59 @@ describe('one outpoint signed under two claimed amounts', () => {
     expect(refused.message).toContain(`claims scriptPubKey ${Buffer.from(nested.output!).toString('hex')}`);
   });
 
+  /** A copy of the home edited by `edit` (its database), asked to sign the lie for the first coin, and audit-verified. */
+  function onEditedCopy(name: string, edit: (db: Database.Database) => void) {
+    const home = copyHome(app.cli.env.COLDSIGN_HOME!, app.file(`home-${name}`));
+    const db = new Database(join(home, 'coldsign.db'));
+    edit(db);
+    db.close();
+    writeFileSync(
+      app.file(`${name}.psbt`),
+      Buffer.from(bytes(claiming(coins, [LIE, COIN]))).toString('base64'),
+    );
+    const args = ['sign', app.file(`${name}.psbt`), '--out', app.file(`${name}.signed`), '--json'];
+    const signed = app.cli.run(args, { COLDSIGN_HOME: home });
+    const audit = app.cli.run(['audit', 'verify', '--json'], { COLDSIGN_HOME: home });
+    return { home, signed, audit };
+  }
+
+  const OLDEST = 'seq = (SELECT MIN(seq) FROM outpoints) AND pos = 0';
+
+  /** The copy lost one ledger row; signing on it is AUDIT_TAMPERED (message naming `what`), and audit verify fails. */
+  function expectRowMissingAndRefused(
+    home: string,
+    signed: ReturnType<Appliance['cli']['run']>,
+    audit: ReturnType<Appliance['cli']['run']>,
+    what: string,
+  ): void {
+    expect(ledgerRows(home).length).toBe(ledgerRows().length - 1);
+    expect(signed.code).toBe(6);
+    expect(errorOf(signed.stdout)?.code).toBe('AUDIT_TAMPERED');
+    expect(errorOf(signed.stdout)?.message).toContain(what);
+    expect(audit.code).toBe(6);
+    expect(audit.stdout).toContain('outpoints table');
+  }
+
   it('survives the process: audit verify replays the ledger from the log, and a deleted row is found', () => {
     const verified = app.cli.run(['audit', 'verify', '--json']);
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.json<{ ok: boolean }>().ok).toBe(true);
 
     // Someone with the database file deletes the oldest row of the first coin (not the newest: start-up checks that).
-    const home = copyHome(app.cli.env.COLDSIGN_HOME!, app.file('home-deleted-row'));
-    const db = new Database(join(home, 'coldsign.db'));
-    db.prepare('DELETE FROM outpoints WHERE seq = (SELECT MIN(seq) FROM outpoints) AND pos = 0').run();
-    db.close();
-    expect(ledgerRows(home).length).toBe(ledgerRows().length - 1);
-    writeFileSync(
-      app.file('swapped.psbt'),
-      Buffer.from(bytes(claiming(coins, [LIE, COIN]))).toString('base64'),
+    const { home, signed, audit } = onEditedCopy('deleted-row', (db) =>
+      db.prepare(`DELETE FROM outpoints WHERE ${OLDEST}`).run(),
     );
-    const onCopy = app.cli.run(
-      ['sign', app.file('swapped.psbt'), '--out', app.file('swapped.signed'), '--json'],
-      {
-        COLDSIGN_HOME: home,
-      },
-    );
-    expect(onCopy.code).toBe(6);
-    expect(errorOf(onCopy.stdout)?.code).toBe('AUDIT_TAMPERED');
-    expect(errorOf(onCopy.stdout)?.message).toContain('outpoints table');
-    const audit = app.cli.run(['audit', 'verify', '--json'], { COLDSIGN_HOME: home });
-    expect(audit.code).toBe(6);
-    expect(audit.stdout).toContain('outpoints table');
+    expectRowMissingAndRefused(home, signed, audit, 'outpoints table');
+  });
+
+  it('the bucket link rewritten to hide a deleted row is found at start-up: the HSM pin holds the index root', () => {
+    // An attacker who read the code deletes the coin's row and recomputes its bucket's stored link to match.
+    const { home, signed, audit } = onEditedCopy('relinked', (db) => {
+      const oldest = db.prepare(`SELECT outpoint FROM outpoints WHERE ${OLDEST}`).pluck().get() as string;
+      db.prepare(`DELETE FROM outpoints WHERE ${OLDEST}`).run();
+      LedgerIndex.restoreBuckets(db as never, [outpointBucket(oldest)]);
+    });
+    expectRowMissingAndRefused(home, signed, audit, 'outpoints table’s index');
   });
 });
 

@@ -19,6 +19,7 @@ import { createApplianceHome, officerPassphrase, type ApplianceHome } from '../.
 import { canonicalPayload, entryHash } from '../../../store/audit-chain.js';
 import { applyRows, projectEntry, storedHeads } from '../../../store/state.js';
 import { killWhenHeld, withHomeDb } from './support/kill-at-pin.js';
+import { LedgerIndex } from '../../../store/outpoint-ledger.js';
 
 const PAYEE = '0x1111111111111111111111111111111111111111';
 const ATTACKER = '0x000000000000000000000000000000000000dEaD';
@@ -94,7 +95,12 @@ function forge(db: Database.Database, type: string, payload: unknown): string {
   db.prepare(
     'INSERT INTO audit_log (seq, time, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
   ).run(seq, time, type, text, head.hash, hash);
-  applyRows(db as never, projectEntry({ seq, time, type, payload: text }), storedHeads(db as never));
+  applyRows(
+    db as never,
+    projectEntry({ seq, time, type, payload: text }),
+    storedHeads(db as never),
+    LedgerIndex.stored(db as never),
+  );
   return hash;
 }
 
