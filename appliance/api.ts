@@ -10,6 +10,7 @@ import type { BtcNetwork, BtcScriptType, Chain, KeyRecord } from '../core/signer
 import type { ApprovalBinding } from '../policy/approvals.js';
 import type { KeyExportResult } from './key-export.js';
 import type { ReviewModel } from './review-model.js';
+import type { AuditVerifyReport } from './audit-verify.js';
 
 /** A file or a camera/QR capture handed to the appliance. Content decides the format, never the name. */
 export interface InputFile {
@@ -140,7 +141,8 @@ export interface ApplianceApi {
   /** Applies a signed policy document given as its JSON text (read as policyPreview reads it). */
   policyApply(text: string): Promise<{ version: number }>;
   auditList(fromSeq: number, limit: number): Promise<AuditEntryView[]>;
-  auditVerify(): Promise<{ ok: boolean; entries: number; firstBad?: { seq: number; reason: string } }>;
+  /** The whole log verified, with its unfinished signings and discards (what `audit verify --json` prints). */
+  auditVerify(): Promise<AuditVerifyReport>;
   auditExport(): Promise<{ name: string; text: string }>;
   /** The audit public key (SEC 1 compressed, hex) that signs the checkpoints. */
   auditPublicKey(): Promise<string>;

@@ -19,6 +19,7 @@ import {
   type AuditVerification,
 } from './audit-chain.js';
 import { auditPublicKeyOf, iterateAudit, iterateCheckpoints } from './audit.js';
+import { parseDiscardDetail, type RecordedDiscard } from './audit-discards.js';
 import type { ColdsignDb } from './database.js';
 
 export const AUDIT_EXPORT_FORMAT = 'coldsign-audit-export/1';
@@ -26,6 +27,8 @@ export const AUDIT_EXPORT_FORMAT = 'coldsign-audit-export/1';
 export interface AuditExportVerification extends AuditVerification {
   /** The audit public key the export names: compare it with the one you know from the appliance. */
   auditPublicKey: string;
+  /** Its "audit.discarded" entries (tails dropped after a crash), when it has any. */
+  discards?: RecordedDiscard[];
 }
 
 /** The export line by line (header, entries, checkpoints), for writing large logs as a stream. */
@@ -141,6 +144,7 @@ export function verifyAuditExportLines(
   let verifier: ChainVerifier | undefined;
   let entries = 0;
   let number = 1;
+  const discards: RecordedDiscard[] = [];
   for (let next = iterator.next(); !next.done; next = iterator.next()) {
     number += 1;
     const value = parseLine(next.value, number);
@@ -155,6 +159,10 @@ export function verifyAuditExportLines(
     const entry = toEntry(value, number);
     entries += 1;
     if (!verifier.firstBad) verifier.add(entry);
+    if (entry.type === 'audit.discarded') {
+      const detail = parseDiscardDetail(entry.payload);
+      if (detail) discards.push({ seq: entry.seq, time: entry.time, ...detail });
+    }
   }
   verifier ??= new ChainVerifier(wanted);
   let result = verifier.finish(checkpoints, fromHex(auditPublicKey));
@@ -165,5 +173,5 @@ export function verifyAuditExportLines(
       firstBad: { seq: entries, reason: 'the header counts differ from the lines exported' },
     };
   }
-  return { ...result, auditPublicKey };
+  return { ...result, auditPublicKey, ...(discards.length > 0 ? { discards } : {}) };
 }

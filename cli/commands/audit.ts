@@ -1,9 +1,9 @@
 /** `coldsign audit verify|export`: each names the audit public key and its fingerprint. */
 import { readFileSync } from 'node:fs';
 import { makeError } from '../../core/errors.js';
-import { verifyAuditExport } from '../../appliance/audit-file.js';
+import { verifyAuditExportReport } from '../../appliance/audit-file.js';
 import { verifyHomeAudit } from '../../appliance/audit-verify.js';
-import { discardLines, unfinishedSigningLine } from '../audit-discard-lines.js';
+import { unfinishedWorkLines } from '../../appliance/audit-discard-lines.js';
 import { auditKeyFingerprint, describeAuditKey, parseAuditKeyOption } from '../audit-key.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import { printJson, println } from '../output.js';
@@ -43,11 +43,8 @@ export async function auditVerifyCommand(options: {
     `Audit log verifies: ${result.entries} entries, hash chain intact, state tables match the log, ${options.allSignatures ? 'every checkpoint signature' : 'the newest checkpoint signature'} valid, head pinned in the HSM.`,
   );
   println(`  head: entry ${result.head.seq} ${result.head.hash}`);
-  const discarded = result.discarded ?? [];
-  for (const unfinished of result.unfinishedSignings ?? [])
-    println(unfinishedSigningLine(unfinished, discarded));
   // Tails a crashed process left beyond an open pin stay visible: what was dropped, and when.
-  for (const discard of discarded) for (const line of discardLines(discard)) println(line);
+  for (const line of unfinishedWorkLines(result.unfinishedSignings, result.discarded)) println(line);
   // Officer re-anchors after a rollback alarm stay visible: the gap and who accepted it.
   for (const r of reanchors)
     println(
@@ -68,7 +65,7 @@ function verifyExportFile(file: string, auditKey: string | undefined, json?: boo
     throw makeError('INPUT_NOT_FOUND', `${file} cannot be read.`);
   }
   // With --audit-key, an export signed by any other key (a forger re-signing an edited log) is refused.
-  const result = verifyAuditExport(text, pinnedKey);
+  const result = verifyAuditExportReport(text, pinnedKey);
   if (!result.ok) {
     const bad = result.firstBad!;
     throw makeError(
@@ -83,6 +80,7 @@ function verifyExportFile(file: string, auditKey: string | undefined, json?: boo
   println(
     `Exported audit log verifies offline: ${result.entries} entries, ${result.checkpoints} signed checkpoint(s).`,
   );
+  for (const line of unfinishedWorkLines(result.unfinishedSignings, result.discarded)) println(line);
   println(describeAuditKey(result.auditPublicKey));
   println(
     pinnedKey

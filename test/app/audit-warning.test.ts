@@ -72,6 +72,8 @@ describe('audit full-verification warning on unlock', () => {
     expect(await page.locator('#audit-warning').isVisible()).toBe(true);
     await page.locator('#audit-verify').click();
     await page.locator('#audit-verify-result .notice.ok').waitFor();
+    // Nothing unfinished in this log: no such list (test/app/audit-unfinished-work.test.ts shows one).
+    expect(await page.locator('#audit-unfinished-work').count()).toBe(0);
     expect(await page.locator('#audit-warning').count()).toBe(0);
     expect(await page.locator('#audit-status').isVisible()).toBe(false);
   });

@@ -426,6 +426,20 @@ describe('control: an honest crash in the middle of a sign', () => {
       `  discarded at entry ${discardEntry.seq} (${discardEntry.time}): entries ${pin.seq + 1} to ${pin.seq + 1}, left beyond the checkpoint pinned at entry ${pin.seq} by a process that stopped before its checkpoint, were dropped at start-up: 1 signature`,
     );
     expect(text.stdout).not.toContain('no signature was recorded');
+    // The auditor's offline check of an export shows the same unfinished signing and discard.
+    const exported = a.file('discard-export.jsonl');
+    expect(a.run(['audit', 'export', '--out', exported]).code).toBe(0);
+    const offline = a.run(['audit', 'verify', '--file', exported]);
+    expect(offline.code, offline.stderr).toBe(0);
+    const ownLines = (out: string) =>
+      out.split('\n').filter((l) => /^ {2}(unfinished|discarded)|^ {4}/.test(l));
+    expect(ownLines(offline.stdout)).toEqual(ownLines(text.stdout));
+    expect(ownLines(offline.stdout)).toContain(
+      `  unfinished signing at entry ${pin.seq}: ${requestId} (discarded after a crash: the entries recorded after its announcement were dropped at entry ${discardEntry.seq}; the HSM may have signed, but coldsign recorded and exported no signature)`,
+    );
+    expect(a.run(['audit', 'verify', '--file', exported, '--json']).json<VerifyReport>().discarded).toEqual(
+      report.discarded,
+    );
     withHomeDb(a, (db) => {
       const count = (sql: string) => (db.prepare(sql).get(requestId) as { n: number }).n;
       // Gone from the log; the write-only record table keeps its row, and velocity keeps what the pinned

@@ -3,6 +3,7 @@
  * the real ApplianceSession over it, the browser test host serving the renderer bundle and the IPC contract,
  * and Debian's Chromium driven by playwright-core with a fresh profile. Everything is cleaned up by close().
  */
+import { afterAll, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,7 +64,7 @@ export interface LaunchOptions {
   /** Runs before `coldsign init` (e.g. officer keygen) and returns extra init arguments (e.g. --officer, --quorum). */
   beforeInit?: (cli: CliHome) => string[];
   /** Runs with the initialized home before the session opens (e.g. keys and a policy, with the CLI). */
-  prepare?: (cli: CliHome) => void;
+  prepare?: (cli: CliHome) => void | Promise<void>;
   /** The window size (default 1280×900). */
   viewport?: { width: number; height: number };
 }
@@ -78,7 +79,7 @@ export async function launchApp(options: LaunchOptions = {}): Promise<AppUnderTe
   try {
     const init = cli.run(['init', '--json', ...(options.beforeInit?.(cli) ?? [])]);
     if (init.code !== 0) throw new Error(`coldsign init failed: ${init.stderr}`);
-    options.prepare?.(cli);
+    await options.prepare?.(cli);
     const home = cli.env.COLDSIGN_HOME!;
     const session = new WriterLockedSession(home); // the app's session: the home's writer lock while unlocked
     cleanups.push(() => session.close());
@@ -151,4 +152,17 @@ export function writeFileIn(dir: string, name: string, bytes: Uint8Array | strin
   const path = join(dir, name);
   writeFileSync(path, bytes);
   return path;
+}
+
+/** Launches the app before the file's tests and closes it (and removes the build) after them; returns a getter. */
+export function useLaunchedApp(options: LaunchOptions = {}): () => AppUnderTest {
+  let app: AppUnderTest | undefined;
+  beforeAll(async () => {
+    app = await launchApp(options);
+  });
+  afterAll(async () => {
+    await app?.close();
+    removeAppBuild();
+  });
+  return () => app!;
 }

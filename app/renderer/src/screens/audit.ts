@@ -1,5 +1,6 @@
 /** Audit: browse the hash-chained log, verify it, export it for the auditor. */
 import type { AuditEntryView } from '../../../../appliance/api.js';
+import { unfinishedWorkLines } from '../../../../appliance/audit-discard-lines.js';
 import { call } from '../api.js';
 import { auditWarningBox, clearAuditWarning } from '../ui/audit-warning.js';
 import { h, saveBytes } from '../ui/dom.js';
@@ -45,6 +46,19 @@ function entriesTable(entries: AuditEntryView[]): HTMLElement {
       ),
     ),
   );
+}
+
+/** Signings that may have been signed without a recorded signature, and tails dropped after a crash: kept in view. */
+function unfinishedWork(lines: string[]): HTMLElement[] {
+  if (lines.length === 0) return [];
+  return [
+    h(
+      'div',
+      { className: 'notice warning' },
+      h('p', {}, 'Unfinished work the log records (a process stopped mid-way):'),
+      h('ul', { id: 'audit-unfinished-work' }, ...lines.map((line) => h('li', {}, line.trim()))),
+    ),
+  ];
 }
 
 export function auditScreen(): HTMLElement {
@@ -97,6 +111,7 @@ export function auditScreen(): HTMLElement {
                 { className: 'notice error', role: 'alert' },
                 `The audit log does NOT verify at entry ${r.firstBad?.seq}: ${r.firstBad?.reason}`,
               ),
+          ...(r.ok ? unfinishedWork(unfinishedWorkLines(r.unfinishedSignings, r.discarded)) : []),
         );
       },
       (error: unknown) => status.replaceChildren(errorBox(error)),

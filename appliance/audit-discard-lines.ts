@@ -1,10 +1,6 @@
-/** The lines `audit verify` prints for unfinished signings and for the discards of the log (docs/audit.md). */
-import type {
-  DiscardedTypeCount,
-  DiscardReport,
-  UnfinishedSigning,
-} from '../appliance/audit-discard-report.js';
-import { discardedCount, discardedRequestIds } from '../appliance/audit-discard-report.js';
+/** The lines a verification (`audit verify`, its `--file` form, the app's Audit screen) shows for unfinished signings and for the discards of the log (docs/audit.md). */
+import type { DiscardedTypeCount, DiscardReport, UnfinishedSigning } from './audit-discard-report.js';
+import { discardedCount, discardedRequestIds } from './audit-discard-report.js';
 
 function sameSigning(a: UnfinishedSigning, b: UnfinishedSigning): boolean {
   return a.seq === b.seq && a.requestIds.join() === b.requestIds.join();
@@ -44,4 +40,15 @@ export function discardLines(discard: DiscardReport): string[] {
     );
   }
   return lines;
+}
+
+/** Every line a verification shows for its unfinished signings and discards, in that order (none when there are none). */
+export function unfinishedWorkLines(
+  unfinished: readonly UnfinishedSigning[] = [],
+  discarded: readonly DiscardReport[] = [],
+): string[] {
+  return [
+    ...unfinished.map((signing) => unfinishedSigningLine(signing, discarded)),
+    ...discarded.flatMap(discardLines),
+  ];
 }
