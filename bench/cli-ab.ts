@@ -31,14 +31,18 @@ type Launcher = (typeof launchers)[number];
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 10);
 const CASES = (process.env.AB_CASES ?? 'help,sign1,sign500').split(',');
 
-const bench = makeBenchHome(launchers[0]!.path);
+// One home per launcher, made by it: builds whose database schemas differ are compared on the same work.
+const benches = new Map(launchers.map((l) => [l, makeBenchHome(l.path)]));
 const timeFile = join(mkdtempSync(join(tmpdir(), 'coldsign-ab-')), 'time');
-const argsOf: Record<string, string[]> = {
-  help: ['--help'],
-  sign1: ['sign', bench.psbt1, '--out', join(bench.dir, 'one.out'), '--force'],
-  sign500: ['sign', bench.psbt500, '--out', join(bench.dir, '500.out'), '--force'],
-  evm: ['sign', bench.evmTx, '--out', join(bench.dir, 'evm.out'), '--force'],
-};
+function argsOf(name: string, bench: ReturnType<typeof makeBenchHome>): string[] {
+  const cases: Record<string, string[]> = {
+    help: ['--help'],
+    sign1: ['sign', bench.psbt1, '--out', join(bench.dir, 'one.out'), '--force'],
+    sign500: ['sign', bench.psbt500, '--out', join(bench.dir, '500.out'), '--force'],
+    evm: ['sign', bench.evmTx, '--out', join(bench.dir, 'evm.out'), '--force'],
+  };
+  return cases[name]!;
+}
 
 /** One process: wall ms measured here, CPU ms from /usr/bin/time (user + system). */
 function measure(launcher: Launcher, args: string[], profileDir?: string): { wall: number; cpu: number } {
@@ -52,7 +56,7 @@ function measure(launcher: Launcher, args: string[], profileDir?: string): { wal
       launcher.path,
       ...args,
     ],
-    { env: bench.env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+    { env: benches.get(launcher)!.env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   const wall = performance.now() - start;
   if (result.status !== 0)
@@ -70,12 +74,12 @@ for (let round = 0; round < ROUNDS; round++)
       const key = `${name}\t${launcher.name}`;
       const entry = samples.get(key) ?? { wall: [], cpu: [] };
       const profileDir = process.env.AB_PROFILE && join(process.env.AB_PROFILE, name, launcher.name);
-      const { wall, cpu } = measure(launcher, argsOf[name]!, profileDir);
+      const { wall, cpu } = measure(launcher, argsOf(name, benches.get(launcher)!), profileDir);
       entry.wall.push(wall);
       entry.cpu.push(cpu);
       samples.set(key, entry);
     }
-rmSync(bench.dir, { recursive: true, force: true });
+for (const bench of benches.values()) rmSync(bench.dir, { recursive: true, force: true });
 
 console.log(`${ROUNDS} rounds, load ${loadStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} (1 min)`);
 console.log('case\tbuild\twall median\twall min\tCPU median\tCPU min (ms)');

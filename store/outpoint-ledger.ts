@@ -59,6 +59,9 @@ function ledgerTampered(message: string, seq: number): never {
 
 /** The newest link of each bucket's chain (GENESIS_LINK for a bucket with no row), as of one audit entry. */
 export class LedgerIndex {
+  /** Buckets this index has walked, with the link they were verified against (a sign decides twice). */
+  private readonly walked = new Map<number, { link: string; rows: StateRow[] }>();
+
   private constructor(private readonly links: string[]) {}
 
   static empty(): LedgerIndex {
@@ -97,7 +100,9 @@ export class LedgerIndex {
   }
 
   copy(): LedgerIndex {
-    return new LedgerIndex([...this.links]);
+    const copy = new LedgerIndex([...this.links]);
+    for (const [bucket, walk] of this.walked) copy.walked.set(bucket, walk);
+    return copy;
   }
 
   /** SHA-256 over the domain and every bucket's link in bucket order: what the pin keeps. */
@@ -116,6 +121,10 @@ export class LedgerIndex {
 
   /** Walks one bucket from its first row; its chain must end at this index's link (AUDIT_TAMPERED otherwise). */
   readBucket(sqlite: Sqlite, bucket: number, uptoSeq: number): StateRow[] {
+    const walked = this.walked.get(bucket);
+    // Rows already checked against this very link: rows are immutable and the link commits to all of them.
+    if (walked && walked.link === this.links[bucket] && walked.rows.every((r) => r.seq <= uptoSeq))
+      return walked.rows;
     const rows: StateRow[] = [];
     let link = GENESIS_LINK;
     let last = 0;
@@ -131,6 +140,7 @@ export class LedgerIndex {
         `rows of bucket ${bucket} were edited, inserted or deleted (last row at entry ${last})`,
         last,
       );
+    this.walked.set(bucket, { link, rows });
     return rows;
   }
 

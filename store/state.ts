@@ -415,10 +415,18 @@ export function* iterateRows(
   where: string,
   params: readonly unknown[],
 ): Generator<StateRow> {
-  const statement = sqlite.prepare(selectSql(table, where, 'ASC')).raw();
+  const sql = selectSql(table, where, 'ASC');
+  let prepared = rowStatements.get(sqlite);
+  if (!prepared) rowStatements.set(sqlite, (prepared = new Map()));
+  let statement = prepared.get(sql);
+  if (!statement) prepared.set(sql, (statement = sqlite.prepare(sql).raw() as RowsStatement));
   for (const raw of statement.iterate(...params) as IterableIterator<RawRow>)
     yield toStateRow(table, raw).row;
 }
+
+/** iterateRows' statements, prepared once per connection and query (a decision reads one bucket per input). */
+const rowStatements = new WeakMap<Sqlite, Map<string, RowsStatement>>();
+type RowsStatement = { iterate(...params: unknown[]): IterableIterator<unknown> };
 
 /** Current heads of every table as stored (not verified): the link of each newest row. */
 export function storedHeads(sqlite: Sqlite): StateHeads {

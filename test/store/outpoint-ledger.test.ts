@@ -182,8 +182,12 @@ describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
     await signWith(c, 11, 'r2', [claim(`${TXID}:1`, '6000')]);
     await signWith(c, 12, 'r3', [claim(`${TXID}:2`, '7000')]);
     const { ledgerIndex: index, head } = c.auditor;
-    const read = () => signedOutpoints(c.db.sqlite, index, head.seq, new Set([`${TXID}:0`]));
-    expect(read()).toHaveLength(1);
+    const wanted = new Set([`${TXID}:0`]);
+    expect(signedOutpoints(c.db.sqlite, index, head.seq, wanted)).toHaveLength(1);
+    // A process keeps the rows it verified against an unchanged link (a sign decides twice); a later read, here
+    // from the stored links (their root is the pin's, checked at start-up), walks the bucket again.
+    expect(LedgerIndex.stored(c.db.sqlite).root()).toBe(index.root());
+    const read = () => signedOutpoints(c.db.sqlite, LedgerIndex.stored(c.db.sqlite), head.seq, wanted);
     tamper(c, (raw) => raw.prepare("UPDATE outpoints SET sats = '1' WHERE request_id = 'r1'").run());
     expectTampered(read);
     tamper(c, (raw) =>
@@ -192,6 +196,7 @@ describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
     expectTampered(read);
     tamper(c, (raw) => raw.prepare("DELETE FROM outpoints WHERE request_id = 'r1'").run());
     expectTampered(read);
+    expect(signedOutpoints(c.db.sqlite, index, head.seq, wanted).map((r) => r.sats)).toEqual(['5000']);
     // The newest rows are intact and the stored index untouched, so start-up opens; the full verification names it.
     const reopened = await Auditor.open(c.db, c.ports, at(13));
     const verdict = await reopened.verify('newest', at(14));
