@@ -92,6 +92,8 @@ export class LedgerIndex {
       const bucket = bucketOfRow(row);
       index.links[bucket] = nextLink(index.links[bucket]!, row);
     });
+    // Written only when it differs: a home without ledger rows (or already rebuilt) may sit on read-only media.
+    if (LedgerIndex.stored(sqlite).root() === index.root()) return index;
     sqlite.prepare('DELETE FROM outpoint_buckets').run();
     index.links.forEach((link, bucket) => {
       if (link !== GENESIS_LINK) storeLink(sqlite, bucket, link);

@@ -20,6 +20,7 @@ import {
   type StateHeads,
 } from '../../store/state.js';
 import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { at, tamper, useAuditToken, type AuditCase } from './audit-fixture.js';
 
 const { fresh } = useAuditToken();
@@ -244,6 +245,18 @@ describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
     expect(
       signedOutpoints(c.db.sqlite, again.ledgerIndex, again.head.seq, new Set([`${TXID}:0`, `${TXID}:1`])),
     ).toHaveLength(2);
+  });
+
+  it('building the index of a home without ledger rows writes nothing (such a home may be on read-only media)', async () => {
+    const c = await fresh(2);
+    await signWith(c, 10, 'old-release');
+    const readOnly = new Database(c.db.path, { readonly: true });
+    try {
+      const built = LedgerIndex.fromTable(readOnly as never, GENESIS_LINK, c.auditor.head.seq);
+      expect(built.root()).toBe(LedgerIndex.empty().root());
+    } finally {
+      readOnly.close();
+    }
   });
 
   it('rows of a tail discarded after a crash leave the index as the pin has it', async () => {
