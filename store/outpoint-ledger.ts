@@ -28,7 +28,7 @@ export function outpointPayload(claims: readonly OutpointClaim[]): OutpointClaim
   }));
 }
 
-/** The bucket of an outpoint ("txid:vout"): the first 12 bits of its SHA-256. */
+/** The bucket of an outpoint ("txid:vout"): the first two bytes of its SHA-256, big-endian, modulo 4096. */
 export function outpointBucket(outpoint: string): number {
   const digest = oneShotHash('sha256', outpoint, 'buffer');
   return ((digest[0]! << 8) | digest[1]!) % OUTPOINT_BUCKETS;
@@ -77,6 +77,9 @@ export class LedgerIndex {
     for (const [bucket, link] of rows) {
       if (!Number.isSafeInteger(bucket) || bucket < 0 || bucket >= OUTPOINT_BUCKETS)
         ledgerTampered(`index has a bucket ${String(bucket)} that does not exist`, 0);
+      // Every link is 64 hex digits, so the root's concatenation cannot shift digits between buckets.
+      if (typeof link !== 'string' || !/^[0-9a-f]{64}$/.test(link))
+        ledgerTampered(`index has a malformed link for bucket ${bucket}`, 0);
       index.links[bucket] = link;
     }
     return index;

@@ -221,6 +221,16 @@ describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
     });
   });
 
+  it('a stored link that is not 64 hex digits is refused at start-up (the root could not tell where it splits)', async () => {
+    const c = await fresh(2);
+    await signWith(c, 10, 'r1', [claim(`${TXID}:0`, '5000')]);
+    tamper(c, (raw) => raw.prepare("UPDATE outpoint_buckets SET link = link || '0'").run());
+    await expect(Auditor.open(c.db, c.ports, at(11))).rejects.toMatchObject({
+      code: 'AUDIT_TAMPERED',
+      message: expect.stringContaining('malformed link'),
+    });
+  });
+
   it('a pin written before the index: the index is built from the whole table, and the next checkpoint pins it', async () => {
     const c = await fresh(2);
     await signWith(c, 10, 'r1', [claim(`${TXID}:0`, '5000')]);
