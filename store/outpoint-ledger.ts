@@ -11,7 +11,7 @@ import { hash as oneShotHash } from 'node:crypto';
 import { makeError } from '../core/errors.js';
 import type { OutpointClaim, SignedOutpoint } from '../policy/outpoint-conflicts.js';
 import type { Sqlite } from './database.js';
-import { GENESIS_LINK, iterateRows, nextLink, readWholeTable, type StateRow } from './state.js';
+import { GENESIS_LINK, iterateRows, nextLink, preparedOnce, readWholeTable, type StateRow } from './state.js';
 
 /** Buckets of the index: a decision walks about (rows ÷ 4096) rows per outpoint it checks. */
 export const OUTPOINT_BUCKETS = 4096;
@@ -41,13 +41,10 @@ function bucketOfRow(row: StateRow): number {
 
 const UPSERT_LINK =
   'INSERT INTO outpoint_buckets (bucket, link) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET link = excluded.link';
-const upserts = new WeakMap<Sqlite, { run(bucket: number, link: string): unknown }>();
 
-/** Writes one stored bucket link (the statement prepared once per connection). */
+/** Writes one stored bucket link. */
 function storeLink(sqlite: Sqlite, bucket: number, link: string): void {
-  let upsert = upserts.get(sqlite);
-  if (!upsert) upserts.set(sqlite, (upsert = sqlite.prepare(UPSERT_LINK)));
-  upsert.run(bucket, link);
+  preparedOnce(sqlite, UPSERT_LINK).run(bucket, link);
 }
 
 function ledgerTampered(message: string, seq: number): never {
@@ -61,6 +58,9 @@ function ledgerTampered(message: string, seq: number): never {
 export class LedgerIndex {
   /** Buckets this index has walked, with the link they were verified against (a sign decides twice). */
   private readonly walked = new Map<number, { link: string; rows: StateRow[] }>();
+
+  /** root() as of the last change (a checkpoint asks for it after every unit of work). */
+  private rootMemo: string | undefined;
 
   private constructor(private readonly links: string[]) {}
 
@@ -106,13 +106,15 @@ export class LedgerIndex {
 
   copy(): LedgerIndex {
     const copy = new LedgerIndex([...this.links]);
+    copy.rootMemo = this.rootMemo;
     for (const [bucket, walk] of this.walked) copy.walked.set(bucket, walk);
     return copy;
   }
 
   /** SHA-256 over the domain and every bucket's link in bucket order: what the pin keeps. */
   root(): string {
-    return oneShotHash('sha256', `${ROOT_DOMAIN}\n${this.links.join('')}`, 'hex');
+    this.rootMemo ??= oneShotHash('sha256', `${ROOT_DOMAIN}\n${this.links.join('')}`, 'hex');
+    return this.rootMemo;
   }
 
   /** Extends an outpoint row's bucket (inside the caller's transaction, as the row is inserted). */
@@ -120,6 +122,7 @@ export class LedgerIndex {
     const bucket = bucketOfRow(row);
     const link = nextLink(this.links[bucket]!, row);
     this.links[bucket] = link;
+    this.rootMemo = undefined;
     storeLink(sqlite, bucket, link);
     return bucket;
   }

@@ -270,8 +270,24 @@ const insertSql = new Map<StateTable, string>(
   }),
 );
 
-type Insert = { run(...values: unknown[]): unknown };
-const insertStatements = new WeakMap<Sqlite, Map<StateTable, Insert>>();
+type Prepared = {
+  run(...params: unknown[]): unknown;
+  iterate(...params: unknown[]): IterableIterator<unknown>;
+};
+const preparedStatements = new WeakMap<Sqlite, Map<string, Prepared>>();
+
+/** A statement prepared once per connection and SQL text (`raw`: rows as arrays), for the statements run per row. */
+export function preparedOnce(sqlite: Sqlite, sql: string, raw = false): Prepared {
+  let bySql = preparedStatements.get(sqlite);
+  if (!bySql) preparedStatements.set(sqlite, (bySql = new Map()));
+  const key = raw ? `raw ${sql}` : sql;
+  let statement = bySql.get(key);
+  if (!statement) {
+    const fresh = sqlite.prepare(sql);
+    bySql.set(key, (statement = (raw ? fresh.raw() : fresh) as unknown as Prepared));
+  }
+  return statement;
+}
 
 /**
  * Inserts projected rows, extending `heads` (mutated) with their links and `ledger` (mutated) with the outpoint
@@ -283,11 +299,8 @@ export function applyRows(
   heads: StateHeads,
   ledger: LedgerIndex,
 ): void {
-  let statements = insertStatements.get(sqlite);
-  if (!statements) insertStatements.set(sqlite, (statements = new Map()));
   for (const row of rows) {
-    let insert = statements.get(row.table);
-    if (!insert) statements.set(row.table, (insert = sqlite.prepare(insertSql.get(row.table)!) as Insert));
+    const insert = preparedOnce(sqlite, insertSql.get(row.table)!);
     const link = nextLink(heads[row.table], row);
     const values = STATE_COLUMNS[row.table].map((c) => row.values[c] ?? null);
     if (row.table === 'outpoints') values.push(ledger.add(sqlite, row));
@@ -415,18 +428,10 @@ export function* iterateRows(
   where: string,
   params: readonly unknown[],
 ): Generator<StateRow> {
-  const sql = selectSql(table, where, 'ASC');
-  let prepared = rowStatements.get(sqlite);
-  if (!prepared) rowStatements.set(sqlite, (prepared = new Map()));
-  let statement = prepared.get(sql);
-  if (!statement) prepared.set(sql, (statement = sqlite.prepare(sql).raw() as RowsStatement));
+  const statement = preparedOnce(sqlite, selectSql(table, where, 'ASC'), true);
   for (const raw of statement.iterate(...params) as IterableIterator<RawRow>)
     yield toStateRow(table, raw).row;
 }
-
-/** iterateRows' statements, prepared once per connection and query (a decision reads one bucket per input). */
-const rowStatements = new WeakMap<Sqlite, Map<string, RowsStatement>>();
-type RowsStatement = { iterate(...params: unknown[]): IterableIterator<unknown> };
 
 /** Current heads of every table as stored (not verified): the link of each newest row. */
 export function storedHeads(sqlite: Sqlite): StateHeads {

@@ -143,6 +143,14 @@ async function signWith(c: AuditCase, second: number, requestId: string, outpoin
   await c.auditor.commit(at(second), (tx) => tx.append('signature', signature(requestId, outpoints)));
 }
 
+/** Start-up (at `second`) refuses the home: AUDIT_TAMPERED, its message naming `what`. */
+async function expectOpenTampered(c: AuditCase, second: number, what: string): Promise<void> {
+  await expect(Auditor.open(c.db, c.ports, at(second))).rejects.toMatchObject({
+    code: 'AUDIT_TAMPERED',
+    message: expect.stringContaining(what),
+  });
+}
+
 function expectTampered(run: () => unknown): void {
   try {
     run();
@@ -215,20 +223,14 @@ describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
       raw.prepare("DELETE FROM outpoints WHERE request_id = 'r1'").run();
       LedgerIndex.restoreBuckets(raw as never, [outpointBucket(`${TXID}:0`)]);
     });
-    await expect(Auditor.open(c.db, c.ports, at(13))).rejects.toMatchObject({
-      code: 'AUDIT_TAMPERED',
-      message: expect.stringContaining('outpoints table’s index'),
-    });
+    await expectOpenTampered(c, 13, 'outpoints table’s index');
   });
 
   it('a stored link that is not 64 hex digits is refused at start-up (the root could not tell where it splits)', async () => {
     const c = await fresh(2);
     await signWith(c, 10, 'r1', [claim(`${TXID}:0`, '5000')]);
     tamper(c, (raw) => raw.prepare("UPDATE outpoint_buckets SET link = link || '0'").run());
-    await expect(Auditor.open(c.db, c.ports, at(11))).rejects.toMatchObject({
-      code: 'AUDIT_TAMPERED',
-      message: expect.stringContaining('malformed link'),
-    });
+    await expectOpenTampered(c, 11, 'malformed link');
   });
 
   it('a pin written before the index: the index is built from the whole table, and the next checkpoint pins it', async () => {
