@@ -2,7 +2,7 @@
  * One range of the full verification (audit verify), checked on its own so that ranges can run in
  * parallel (store/audit-verify.ts): the entries with seq in (from, to] are hashed and linked to each
  * other, their state projections replayed and compared column by column with the stored state rows
- * of the same seq window, and each stored row's link checked as SHA-256(previous stored link ‖ row).
+ * read in batches beside them, and each stored row's link checked as SHA-256(previous stored link ‖ row).
  * What crosses a range boundary (the first entry's link, the first stored row's predecessor, the
  * signing events, the heads at each checkpoint) is reported, and stitched in order by
  * store/audit-verify-stitch.ts. Reasons are worded exactly as the sequential verifier words them.
@@ -13,17 +13,21 @@ import {
   STATE_COLUMNS,
   STATE_TABLES,
   isStateType,
-  nextLink,
+  linkOfText,
+  rowText,
   projectEntry,
-  type RowValue,
   type StateRow,
   type StateTable,
 } from './state.js';
 import type { Sqlite } from './database.js';
 import { encodeRequestIdSet, fingerprintRequestIds } from './request-id-set.js';
 
-/** Entries read per query (cheaper per row than a cursor; memory stays flat). */
-export const SCAN_CHUNK = 512;
+/**
+ * Entries (and stored rows of a table) read per query (cheaper per row than a cursor). Small enough that a
+ * batch dies in a worker's young generation: at 512, rows outlived two scavenges and were promoted, and old-space
+ * collections took about a fifth of a worker's CPU time on a 1M-entry log (docs/audit.md, "Full verification").
+ */
+export const SCAN_CHUNK = 128;
 
 export interface RangeSpec {
   /** Entries with seq in (from, to]. */
@@ -39,6 +43,8 @@ export interface RangeSpec {
    * other); otherwise the link of the stored row just before the range, checked by the stitcher.
    */
   startLinks?: string[];
+  /** Entries and stored rows read per query (default SCAN_CHUNK; tests make it small to cross batch edges). */
+  chunk?: number;
 }
 
 /** A problem found inside a range: `at` is the entry whose processing finds it, `through` the last entry whose signing events count. */
@@ -114,23 +120,39 @@ export interface RangeResult {
   signing: SigningEvents;
 }
 
-type RawRow = RowValue[];
+/** A stored state row as read here: seq, pos, its text (json_array of seq, pos and the columns), link. */
+type RawRow = [number, number, string, string];
 type EntryRow = [number, string, string, string, string, string];
 type Statement = { all(...params: unknown[]): unknown[]; get(...params: unknown[]): unknown };
 
 const ENTRY_COLUMNS = 'seq, time, type, payload, prev_hash, hash';
 
-function tableSelect(table: StateTable, lower: boolean, upper: boolean): string {
-  const columns = ['seq', 'pos', ...STATE_COLUMNS[table], 'link'].join(', ');
-  const where = [lower ? 'seq > ?' : '', upper ? 'seq <= ?' : ''].filter(Boolean).join(' AND ');
-  return `SELECT ${columns} FROM ${table}${where ? ` WHERE ${where}` : ''} ORDER BY seq, pos`;
+/**
+ * A stored row's text as SQLite's json_array writes it: for the values a STRICT table holds, the bytes of
+ * rowText (JSON.stringify's; test/store/state-row-text.test.ts), so one string per row is read and compared
+ * instead of one value per column.
+ */
+export function storedRowText(table: StateTable): string {
+  return `json_array(${['seq', 'pos', ...STATE_COLUMNS[table]].join(', ')})`;
+}
+
+/**
+ * Stored rows of `table` in (seq, pos) order, a batch at a time: the first batch from the range's lower bound
+ * (none: every row below), the next ones after the last row read (keyset), all up to the upper bound (none:
+ * every row above).
+ */
+function tableSelect(table: StateTable, from: 'start' | 'lower' | 'after', upper: boolean): string {
+  const columns = `seq, pos, ${storedRowText(table)}, link`;
+  const lowerClause = { start: '', lower: 'seq > ?', after: '(seq, pos) > (?, ?)' }[from];
+  const where = [lowerClause, upper ? 'seq <= ?' : ''].filter(Boolean).join(' AND ');
+  return `SELECT ${columns} FROM ${table}${where ? ` WHERE ${where}` : ''} ORDER BY seq, pos LIMIT ?`;
 }
 
 /** Prepared statements of one connection, reused by every range it verifies. */
 class Statements {
   readonly entries: Statement;
   readonly checkpointSeqs: Statement;
-  private readonly windows = new Map<string, Statement>();
+  private readonly batches = new Map<string, Statement>();
   private readonly before = new Map<StateTable, Statement>();
   private readonly after = new Map<StateTable, Statement>();
 
@@ -143,16 +165,23 @@ class Statements {
       .pluck();
   }
 
-  /** Stored rows of `table` with seq in (lo, hi]; an absent bound reads everything on that side. */
-  window(table: StateTable, lo: number | undefined, hi: number | undefined): RawRow[] {
-    const key = `${table}:${lo !== undefined}:${hi !== undefined}`;
-    let statement = this.windows.get(key);
+  /** Up to `limit` stored rows of `table` after `from` (a seq, or a row's (seq, pos)), with seq ≤ `upper` when given. */
+  batch(
+    table: StateTable,
+    from: number | [number, number] | undefined,
+    upper: number | undefined,
+    limit: number,
+  ): RawRow[] {
+    const start = from === undefined ? 'start' : typeof from === 'number' ? 'lower' : 'after';
+    const key = `${table}:${start}:${upper !== undefined}`;
+    let statement = this.batches.get(key);
     if (!statement) {
-      statement = this.sqlite.prepare(tableSelect(table, lo !== undefined, hi !== undefined)).raw();
-      this.windows.set(key, statement);
+      statement = this.sqlite.prepare(tableSelect(table, start, upper !== undefined)).raw();
+      this.batches.set(key, statement);
     }
-    const params = [lo, hi].filter((v) => v !== undefined);
-    return statement.all(...params) as RawRow[];
+    const params = [...(from === undefined ? [] : typeof from === 'number' ? [from] : from)];
+    if (upper !== undefined) params.push(upper);
+    return statement.all(...params, limit) as RawRow[];
   }
 
   /** Link of the newest stored row with seq ≤ `seq`. */
@@ -189,6 +218,42 @@ function statements(sqlite: Sqlite): Statements {
 const TABLE_INDEX = new Map<StateTable, number>(STATE_TABLES.map((t, i) => [t, i]));
 
 /**
+ * The stored rows of one table inside a range, read in batches as the replay consumes them: a table with no
+ * row in the range costs one query, and memory holds one batch per table.
+ */
+class StoredRows {
+  private rows: RawRow[] = [];
+  private next = 0;
+  private exhausted = false;
+
+  constructor(
+    private readonly s: Statements,
+    private readonly table: StateTable,
+    private readonly lower: number | undefined,
+    private readonly upper: number | undefined,
+    private readonly chunk: number,
+  ) {}
+
+  /** The next stored row not yet taken, or undefined when the range has no more. */
+  peek(): RawRow | undefined {
+    if (this.next < this.rows.length) return this.rows[this.next];
+    if (this.exhausted) return undefined;
+    const last = this.rows.at(-1);
+    const from: number | [number, number] | undefined = last
+      ? [Number(last[0]), Number(last[1])]
+      : this.lower;
+    this.rows = this.s.batch(this.table, from, this.upper, this.chunk);
+    this.next = 0;
+    this.exhausted = this.rows.length < this.chunk;
+    return this.rows[0];
+  }
+
+  take(): void {
+    this.next += 1;
+  }
+}
+
+/**
  * The signing events of the entries with seq in (from, through], in order (read again when a
  * verdict stops inside a range; those entries were verified, so their payloads parse).
  */
@@ -210,7 +275,6 @@ export function signingEventsIn(sqlite: Sqlite, from: number, through: number): 
 /** Verifies one range; never throws for bad data (database errors propagate to the caller, which fails closed). */
 export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
   const s = statements(sqlite);
-  const tableCount = STATE_TABLES.length;
   const startLinks =
     spec.startLinks ?? STATE_TABLES.map((t) => (spec.first ? GENESIS_LINK : s.linkBefore(t, spec.from)));
   const links: Array<string> = [...startLinks];
@@ -240,20 +304,23 @@ export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
     return result;
   };
 
-  for (let lo = spec.from; lo < spec.to; lo += SCAN_CHUNK) {
-    const hi = Math.min(lo + SCAN_CHUNK, spec.to);
+  const chunk = spec.chunk ?? SCAN_CHUNK;
+  // The stored state rows of the range (the first range reads every row below it, the last every row above it).
+  const stored = spec.tables
+    ? STATE_TABLES.map(
+        (table) =>
+          new StoredRows(
+            s,
+            table,
+            spec.first ? undefined : spec.from,
+            spec.last ? undefined : spec.to,
+            chunk,
+          ),
+      )
+    : [];
+  for (let lo = spec.from; lo < spec.to; lo += chunk) {
+    const hi = Math.min(lo + chunk, spec.to);
     const rows = s.entries.all(lo, hi) as EntryRow[];
-    // The stored state rows of the same seq window (the first and last ranges are open-ended).
-    const stored: RawRow[][] = [];
-    const cursor: number[] = [];
-    if (spec.tables) {
-      const lower = spec.first && lo === spec.from ? undefined : lo;
-      const upper = spec.last && hi === spec.to ? undefined : hi;
-      for (const table of STATE_TABLES) {
-        stored.push(s.window(table, lower, upper));
-        cursor.push(0);
-      }
-    }
     for (const [seq, time, type, payload, prev, hash] of rows) {
       if (!previous) {
         result.first = { seq, prev };
@@ -308,16 +375,14 @@ export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
             firstProjected[t] = seq;
             firstProjectedHash[t] = hash;
           }
-          const link = nextLink(links[t]!, row);
+          const text = rowText(row);
+          const link = linkOfText(links[t]!, text);
           links[t] = link;
           if (!spec.tables || tableBad) continue;
-          if (leftover[t] !== null) {
-            tableBad = tableMismatch(row.table, seq, leftover[t]!);
-            continue;
-          }
-          const storedRow = stored[t]![cursor[t]!];
+          // A stored row no earlier entry took compares unequal here, reported at its own (lower) seq.
+          const storedRow = stored[t]!.peek();
           if (storedRow === undefined) {
-            const later = !(spec.last && hi === spec.to) && s.rowAfter(row.table, hi);
+            const later = !spec.last && s.rowAfter(row.table, spec.to);
             tableBad = later
               ? tableMismatch(row.table, seq, row.seq)
               : {
@@ -328,8 +393,8 @@ export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
                 };
             continue;
           }
-          cursor[t]! += 1;
-          if (!sameRow(row, link, storedRow))
+          stored[t]!.take();
+          if (storedRow[2] !== text || storedRow[3] !== link)
             tableBad = tableMismatch(row.table, seq, Math.min(row.seq, Number(storedRow[0])));
         }
         if (signingEntry && ids.length > 0) signing.add(type === 'signing.started', seq, ids);
@@ -341,14 +406,13 @@ export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
       previous = { seq, hash };
       if (checkpointSeqs.has(seq)) result.checkpoints.push({ seq, hash, heads: headsInRange() });
     }
-    if (spec.tables) {
-      // Stored rows of this window that no entry projected: left over (found at the next projected row, or at the end).
-      for (let t = 0; t < tableCount; t += 1) {
-        const rest = stored[t]![cursor[t]!];
-        if (rest !== undefined && leftover[t] === null) leftover[t] = Number(rest[0]);
-      }
-    }
   }
+  // Stored rows of the range that no entry projected: left over (the stitcher reports them at the next
+  // projected row of their table, or at the end).
+  stored.forEach((rows, t) => {
+    const rest = rows.peek();
+    if (rest !== undefined) leftover[t] = Number(rest[0]);
+  });
   if (previous) result.last = previous;
   result.signing = signing.result();
   result.endLinks = headsInRange();
@@ -362,14 +426,4 @@ function tableMismatch(table: StateTable, at: number, seq: number): RangeBad {
     seq,
     reason: `the ${table} table does not match the audit log at entry ${seq}: a row was edited, inserted or deleted`,
   };
-}
-
-/** Column by column with ===: the same as comparing the rows' JSON texts (strings, numbers, null). */
-function sameRow(row: StateRow, link: string, stored: RawRow): boolean {
-  const columns = STATE_COLUMNS[row.table];
-  if (stored[0] !== row.seq || stored[1] !== row.pos || stored[columns.length + 2] !== link) return false;
-  for (let i = 0; i < columns.length; i += 1) {
-    if ((stored[i + 2] ?? null) !== (row.values[columns[i]!] ?? null)) return false;
-  }
-  return true;
 }

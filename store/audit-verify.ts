@@ -22,8 +22,8 @@ import { signingEventsIn, verifyRange, type RangeResult, type RangeSpec } from '
 import { RangeStitcher } from './audit-verify-stitch.js';
 import { SCAN_CACHE_SIZE } from './audit-verify-cache.js';
 
-/** Entries per range. */
-export const RANGE_SIZE = 32_768;
+/** Entries per range (small enough that the last range keeps one worker waiting only briefly). */
+export const RANGE_SIZE = 16_384;
 /** Logs with fewer entries are verified in this thread (starting workers costs more than it saves). */
 export const PARALLEL_FROM = 50_000;
 /**
@@ -38,6 +38,8 @@ export interface FullVerifyOptions {
   /** Compare the stored state tables with the replayed projection (audit verify). */
   tables: boolean;
   rangeSize?: number;
+  /** Entries and stored rows read per query inside a range (default SCAN_CHUNK). */
+  scanChunk?: number;
   /**
    * Worker threads (this thread only stitches their results); 0 verifies in this thread.
    * Default: the CPU count, at most 2, from PARALLEL_FROM entries.
@@ -69,7 +71,7 @@ function plan(db: ColdsignDb): Plan {
   return { last: head?.seq ?? 0, lastHash: head?.hash ?? '', checkpointCount: n, newest };
 }
 
-function* rangeSpecs(last: number, size: number, tables: boolean): Generator<RangeSpec> {
+function* rangeSpecs(last: number, size: number, tables: boolean, chunk?: number): Generator<RangeSpec> {
   const count = Math.max(1, Math.ceil(last / size));
   for (let i = 0; i < count; i += 1) {
     yield {
@@ -78,6 +80,7 @@ function* rangeSpecs(last: number, size: number, tables: boolean): Generator<Ran
       first: i === 0,
       last: i === count - 1,
       tables,
+      ...(chunk === undefined ? {} : { chunk }),
     };
   }
 }
@@ -123,11 +126,12 @@ export function verifyInThread(
   tables: boolean,
   checkpoints: ReadCheckpoints,
   rangeSize = RANGE_SIZE,
+  chunk?: number,
 ): AuditVerification {
   return inSnapshot(db, () => {
     const { p, stitcher } = planStitcher(db, publicKey, signatures, tables, checkpoints);
     if (p.last > 0) {
-      for (const spec of rangeSpecs(p.last, rangeSize, tables)) {
+      for (const spec of rangeSpecs(p.last, rangeSize, tables, chunk)) {
         stitcher.add(verifyRange(db.sqlite, { ...spec, startLinks: stitcher.heads }));
         if (stitcher.failed) break;
       }
@@ -163,7 +167,15 @@ export async function verifyFullLog(
   ).last;
   const workers = options.workers ?? (last >= PARALLEL_FROM ? Math.min(2, Math.max(1, cpus().length)) : 0);
   if (workers === 0 || !workerUrl || !onFile || db.sqlite.inTransaction) {
-    return verifyInThread(db, publicKey, signatures, options.tables, checkpoints, rangeSize);
+    return verifyInThread(
+      db,
+      publicKey,
+      signatures,
+      options.tables,
+      checkpoints,
+      rangeSize,
+      options.scanChunk,
+    );
   }
   // A scan gains nothing from a large page cache: this connection's is kept small meanwhile.
   const cacheSize = db.sqlite.pragma('cache_size', { simple: true }) as number;
@@ -172,7 +184,7 @@ export async function verifyFullLog(
   try {
     const { p, stitcher } = planStitcher(db, publicKey, signatures, options.tables, checkpoints);
     await verifyInThreads(db, p, stitcher, {
-      specs: p.last > 0 ? [...rangeSpecs(p.last, rangeSize, options.tables)] : [],
+      specs: p.last > 0 ? [...rangeSpecs(p.last, rangeSize, options.tables, options.scanChunk)] : [],
       workers,
       workerUrl,
       alternate: options.assignment === 'alternate',
@@ -198,11 +210,16 @@ interface ThreadPlan {
 
 /** Ranges a worker has been sent and not yet answered: the next one waits in its queue. */
 const WORKER_QUEUE = 2;
+/**
+ * Ranges per worker that may be verified ahead of the next one to stitch: a worker the host slows down does not
+ * leave the other waiting (each waiting result is a few kilobytes).
+ */
+const RANGES_AHEAD = 4;
 
 /**
  * Runs inside the main connection's write transaction (see the module comment): ranges go to the
- * workers, and their results are stitched in seq order. At most two ranges per worker are in flight
- * or waiting to be stitched: memory stays flat.
+ * workers, and their results are stitched in seq order. At most RANGES_AHEAD ranges per worker are in
+ * flight or waiting to be stitched: memory stays flat.
  */
 async function verifyInThreads(
   db: ColdsignDb,
@@ -211,7 +228,7 @@ async function verifyInThreads(
   plan: ThreadPlan,
 ): Promise<void> {
   const { specs, workers: count } = plan;
-  const window = 2 * count;
+  const window = RANGES_AHEAD * count;
   const results = new Map<number, RangeResult>();
   const taken = new Array<boolean>(specs.length).fill(false);
   const queued = new Map<Worker, number>();

@@ -13,6 +13,7 @@ import { createHash, hash as oneShotHash } from 'node:crypto';
 import { makeError } from '../core/errors.js';
 import { canonicalJson } from '../policy/canonical.js';
 import type { Sqlite } from './database.js';
+import { jsonScalar } from './json-text.js';
 import type { LedgerIndex } from './outpoint-ledger.js';
 
 export const STATE_TABLES = [
@@ -94,13 +95,23 @@ export function parseHeads(text: string | null | undefined): StateHeads | undefi
   return undefined;
 }
 
-/** JSON array [seq, pos, …values in column order]: the row's bytes under its link. */
-function rowText(row: StateRow): string {
-  return JSON.stringify([row.seq, row.pos, ...STATE_COLUMNS[row.table].map((c) => row.values[c] ?? null)]);
+/**
+ * JSON array [seq, pos, …values in column order]: the row's bytes under its link (JSON.stringify's bytes, which
+ * are also SQLite's json_array of the stored columns: test/store/state-row-text.test.ts).
+ */
+export function rowText(row: StateRow): string {
+  let text = `[${jsonScalar(row.seq)},${jsonScalar(row.pos)}`;
+  for (const column of STATE_COLUMNS[row.table]) text += `,${jsonScalar(row.values[column])}`;
+  return `${text}]`;
 }
 
 export function nextLink(previous: string, row: StateRow): string {
-  return oneShotHash('sha256', `${previous}\n${rowText(row)}`, 'hex');
+  return linkOfText(previous, rowText(row));
+}
+
+/** The link after `previous` of a row whose text (rowText) is `text`. */
+export function linkOfText(previous: string, text: string): string {
+  return oneShotHash('sha256', `${previous}\n${text}`, 'hex');
 }
 
 type Payload = Record<string, unknown>;

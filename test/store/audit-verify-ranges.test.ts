@@ -3,7 +3,7 @@
  * reason whether the log is verified as one range, in small ranges in this thread, or in small
  * ranges spread over two worker threads (real threads on a real database) — taken by whichever
  * worker is free, or alternately so that each tampered range is known to be verified by worker 0
- * or worker 1; tampering at a range boundary, on either side of it, or in the velocity rows of a
+ * or worker 1, and with entries and stored rows read a few at a time (batch edges everywhere); tampering at a range boundary, on either side of it, or in the velocity rows of a
  * later range is named; a failed worker fails.
  */
 import Database from 'better-sqlite3';
@@ -24,6 +24,9 @@ const MODES: Record<string, Omit<FullVerifyOptions, 'tables'>> = {
   'ranges in this thread': { workers: 0, rangeSize: RANGE },
   'ranges in two workers, whichever is free': { workers: 2, rangeSize: RANGE },
   'ranges in two workers, alternately': { workers: 2, rangeSize: RANGE, assignment: 'alternate' },
+  // Entries and stored rows read 3 at a time: every range crosses batch edges of the log and of each table.
+  'one range, 3 rows per read': { workers: 0, scanChunk: 3 },
+  'ranges in two workers, 3 rows per read': { workers: 2, rangeSize: RANGE, scanChunk: 3 },
 };
 
 /**
@@ -225,10 +228,51 @@ describe('full verification in ranges', () => {
       },
       { seq: 70, reason: velocityMismatch(70) },
     ],
+    [
+      'a velocity row added at an entry that projects none (named at its own seq, before the next row)',
+      (raw) =>
+        raw
+          .prepare(
+            "INSERT INTO velocity (seq, pos, request_id, rule, asset, raw, time_ms, txid, link) VALUES (51, 0, 'r26', 'daily', 'BTC', '26', 0, 't26', ?)",
+          )
+          .run('0'.repeat(64)),
+      { seq: 51, reason: velocityMismatch(51) },
+    ],
+    [
+      'three velocity rows in a row deleted (across batch edges when rows are read 3 at a time)',
+      (raw) => raw.prepare('DELETE FROM velocity WHERE seq IN (38, 40, 42)').run(),
+      { seq: 38, reason: velocityMismatch(38) },
+    ],
   ])('%s is named the same in every mode', async (_name, edit, firstBad) => {
     const c = await signingLog();
     tamper(c, edit);
     expect((await verdicts(c)).firstBad).toEqual(firstBad);
+  });
+
+  it('state values with quotes, backslashes, control, non-ASCII and astral characters verify in every mode, and an edit of one is named', async () => {
+    const c = track(await newAuditCase(hsm(), 0));
+    const awkward = (i: number) => `rule "${i}" \\ \u0001\t é ☃ 😀 \u2028 ${String.fromCharCode(0x7f + i)}`;
+    for (let i = 1; i <= 30; i += 1) {
+      await c.auditor.commit(
+        at(i + 1),
+        (tx) => {
+          tx.append('signing.started', { requestIds: [`r${i}`] });
+          tx.append('signature', {
+            requestId: `r${i}`,
+            rule: awkward(i),
+            spent: { BTC: String(i) },
+            txid: `t${i}`,
+          });
+        },
+        { checkpoint: i % 5 === 0 },
+      );
+    }
+    expect(await verdicts(c)).toMatchObject({ ok: true, entries: 60 });
+    expect(c.db.sqlite.prepare('SELECT rule FROM velocity WHERE seq = 40').pluck().get()).toBe(awkward(20));
+    tamper(c, (raw) =>
+      raw.prepare('UPDATE velocity SET rule = ? WHERE seq = 40').run(awkward(20).replace('😀', '😁')),
+    );
+    expect((await verdicts(c)).firstBad).toEqual({ seq: 40, reason: velocityMismatch(40) });
   });
 
   it('a velocity row beyond the last entry is named as added (written after start-up, which refuses it)', async () => {
