@@ -7,6 +7,7 @@
 import type { Decision, Movement, MovementChannel, RuleReason, SigningSummary } from '../core/summary.js';
 import { btcCountedLeaving, formatUnits } from '../policy/amounts.js';
 import type { PolicyDocument, PolicyRule } from '../policy/schema.js';
+import { OUTPOINT_LEDGER_RULE } from '../policy/outpoint-conflicts.js';
 import {
   addDecimals,
   CHANNEL_NAMES,
@@ -72,14 +73,24 @@ export interface ReviewHeadline {
   approvals: string[];
 }
 
+/**
+ * What refused a request: the policy, or the outpoint ledger (an input claimed with another amount or script than
+ * when our key signed it, BIP-143/BIP-174): no policy change can allow the latter.
+ */
+export type RefusedBy = 'policy' | 'outpoint-ledger';
+
 export interface ReviewVerdict {
   allowed: boolean;
-  /** "ALLOWED by rule btc-exchange" or "REFUSED by the policy". */
+  /** "ALLOWED by rule btc-exchange", "REFUSED by the policy" or "REFUSED by the outpoint ledger". */
   title: string;
+  /** Null when allowed. */
+  refusedBy: RefusedBy | null;
+  /** The stable error code a refusal ends with (`sign` exits with it), or null when allowed. */
+  code: 'POLICY_DENIED' | 'PSBT_OUTPOINT_AMOUNT_CONFLICT' | null;
   rule: string | null;
   /** The rule the request came closest to (fewest failing checks); the allowing rule when allowed. */
   closestRule: string | null;
-  /** The reasons of the closest (or allowing) rule, then the default verdict. */
+  /** The outpoint ledger's refusal first (when it refused), the reasons of the closest (or allowing) rule, then the default verdict. */
   reasons: RuleReason[];
   /** Every other rule's reasons, folded away by the front ends. */
   folded: RuleReason[];
@@ -467,7 +478,8 @@ function feeWarnings(
 
 /**
  * The one place that decides which reasons a verdict shows, for every front end and every refusal sentence:
- * the closest (or allowing) rule's reasons first, then the default verdict; every other rule's are folded.
+ * the outpoint ledger's refusal (when it refused), the closest (or allowing) rule's reasons, then the default
+ * verdict; every other rule's are folded.
  * Rules of the other chain say nothing useful about this request; they are left out.
  */
 export function verdictReasons(
@@ -479,14 +491,16 @@ export function verdictReasons(
   const known = new Set((policy?.rules ?? []).map((r) => r.id));
   const relevant = decision.reasons.filter((r) => !otherChain.has(r.rule));
   const closest = decision.allowed ? decision.rule : (decision.closestRule ?? closestRule(relevant, known));
-  const isDefault = (r: RuleReason) => !known.has(r.rule);
+  const isDefault = (r: RuleReason) => !known.has(r.rule) && r.rule !== OUTPOINT_LEDGER_RULE;
   return {
     closestRule: closest ?? null,
     reasons: [
+      // A ledger conflict refuses whatever the rules say: it leads, so no front end folds it away.
+      ...relevant.filter((r) => r.rule === OUTPOINT_LEDGER_RULE),
       ...relevant.filter((r) => r.rule === closest),
       ...relevant.filter((r) => isDefault(r) && r.rule !== closest),
     ],
-    folded: relevant.filter((r) => r.rule !== closest && !isDefault(r)),
+    folded: relevant.filter((r) => r.rule !== closest && known.has(r.rule)),
   };
 }
 
@@ -502,9 +516,19 @@ function reviewVerdict(
   approvalsGiven: string[] | null,
 ): ReviewVerdict {
   const { closestRule, reasons, folded } = verdictReasons(decision, policy, summary.chain);
+  const refusedBy: RefusedBy | null = decision.allowed
+    ? null
+    : reasons.some((r) => r.rule === OUTPOINT_LEDGER_RULE && !r.ok)
+      ? 'outpoint-ledger'
+      : 'policy';
   return {
     allowed: decision.allowed,
-    title: decision.allowed ? `ALLOWED by rule ${decision.rule}` : 'REFUSED by the policy',
+    title: decision.allowed
+      ? `ALLOWED by rule ${decision.rule}`
+      : `REFUSED by the ${refusedBy === 'outpoint-ledger' ? 'outpoint ledger' : 'policy'}`,
+    refusedBy,
+    code:
+      refusedBy === null ? null : refusedBy === 'policy' ? 'POLICY_DENIED' : 'PSBT_OUTPOINT_AMOUNT_CONFLICT',
     rule: decision.rule,
     closestRule,
     reasons,

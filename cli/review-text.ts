@@ -27,6 +27,8 @@ function movementLine(m: ReviewMovement, index: number): string {
 
 function verdictLine(model: ReviewModel): string {
   const v = model.verdict;
+  if (v.refusedBy === 'outpoint-ledger')
+    return 'Outpoint ledger: REFUSED — an input was signed before under another claim; no policy change can allow this request';
   if (!v.allowed) return 'Policy: REFUSED — this request cannot be signed';
   const given = v.approvalsGiven
     ? `, ${v.approvalsGiven.length} given${v.approvalsGiven.length ? ` (${v.approvalsGiven.join(', ')})` : ''}`

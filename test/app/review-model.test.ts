@@ -4,7 +4,8 @@
  * from the policy or the defaults, severities, and the closest rule's reasons first.
  */
 import { describe, expect, it } from 'vitest';
-import { buildReviewModel } from '../../appliance/review-model.js';
+import { refusedForConflict } from '../../appliance/outpoint-check.js';
+import { buildReviewModel, refusalReason } from '../../appliance/review-model.js';
 import { formatReview } from '../../cli/review-text.js';
 import type { Decision, Movement, SigningSummary } from '../../core/summary.js';
 import type { PolicyDocument } from '../../policy/schema.js';
@@ -119,6 +120,54 @@ describe('review model', () => {
     expect(text.split('\n')[0]).toBe('Policy: REFUSED — this request cannot be signed');
     expect(text).not.toContain('is for EVM chains');
     expect(text).toContain('3 more reason(s) from 1 other rule(s)');
+  });
+
+  it('a refusal by the outpoint ledger leads the reasons and names itself, even when a rule allows everything else', () => {
+    const summary = btcSummary([btcOut(EXCHANGE, '0.2', '20000000')], '0.0001', '10000', 5);
+    // The policy allows it on five checks: a screen that shows three reasons would have folded a conflict listed last.
+    const allowed: Decision = {
+      allowed: true,
+      rule: 'btc-exchange',
+      requiredApprovals: 0,
+      reasons: [
+        'The chain is Bitcoin mainnet.',
+        'The key vault-1 is allowed.',
+        'Every output goes to an allowlisted address.',
+        'The amount is at most 0.5 BTC.',
+        'The fee rate is at most 50 sat/vB.',
+      ].map((message) => ({ rule: 'btc-exchange', ok: true, message })),
+    };
+    const claim = { script: '0014' + '22'.repeat(20), keyLabel: 'vault-1', sighashType: 1 };
+    const decision = refusedForConflict(allowed, {
+      outpoint: `${'ab'.repeat(32)}:0`,
+      before: { ...claim, outpoint: `${'ab'.repeat(32)}:0`, sats: '100000' },
+      now: { ...claim, outpoint: `${'ab'.repeat(32)}:0`, sats: '900000' },
+    });
+    const model = buildReviewModel({ requestId: 'ab', summary, decision, policy: POLICY, now: NOW });
+    expect(model.verdict).toMatchObject({
+      allowed: false,
+      refusedBy: 'outpoint-ledger',
+      code: 'PSBT_OUTPOINT_AMOUNT_CONFLICT',
+      title: 'REFUSED by the outpoint ledger',
+      closestRule: 'btc-exchange',
+    });
+    expect(model.verdict.reasons[0]).toMatchObject({ rule: '(signed outpoints)', ok: false });
+    expect(model.verdict.reasons[0]!.message).toMatch(/^Outpoint (ab)+:0 was signed for 0\.001 BTC/);
+    expect(model.verdict.folded.map((r) => r.rule)).not.toContain('(signed outpoints)');
+    expect(refusalReason(model.verdict)).toBe(model.verdict.reasons[0]);
+    const lines = formatReview(model).split('\n');
+    expect(lines[0]).toMatch(/^Outpoint ledger: REFUSED — .*no policy change can allow this request$/);
+    expect(lines[2]).toMatch(/^ {2}no {2}Outpoint /);
+  });
+
+  it('a refusal by the policy names the policy and its code', () => {
+    const summary = btcSummary([btcOut(OTHER, '0.2', '20000000')], '0.0001', '10000', 5);
+    const model = buildReviewModel({ requestId: 'ab', summary, decision: refused, policy: POLICY, now: NOW });
+    expect(model.verdict).toMatchObject({
+      refusedBy: 'policy',
+      code: 'POLICY_DENIED',
+      title: 'REFUSED by the policy',
+    });
   });
 
   it('honours a decision that names its closest rule', () => {

@@ -194,8 +194,26 @@ describe('one outpoint signed under two claimed amounts', () => {
     const swapped = bytes(claiming(coins, [LIE, COIN]));
     const review = app.inspect(swapped, 'second-look').report as {
       policy: { allowed: boolean; reasons: Array<{ ok: boolean; message: string }> };
+      review: {
+        verdict: {
+          refusedBy: string;
+          code: string;
+          title: string;
+          reasons: Array<{ ok: boolean; message: string }>;
+        };
+      };
     };
     expect(review.policy.allowed).toBe(false);
+    // The review names the ledger, not the policy, and shows the conflict first (no screen folds it away).
+    expect(review.review.verdict).toMatchObject({
+      refusedBy: 'outpoint-ledger',
+      code: 'PSBT_OUTPOINT_AMOUNT_CONFLICT',
+      title: 'REFUSED by the outpoint ledger',
+    });
+    expect(review.review.verdict.reasons[0]).toMatchObject({ ok: false });
+    expect(review.review.verdict.reasons[0]!.message).toMatch(
+      new RegExp(`^Outpoint ${coins[0]!.txid}:0 was signed`),
+    );
     expect(review.policy.reasons.filter((r) => !r.ok).map((r) => r.message)).toContain(
       `Outpoint ${coins[0]!.txid}:0 was signed for 0.05 BTC and this request claims 0.0001 BTC; a second signature under another claim could be the valid one, so nothing is signed.`,
     );

@@ -36,6 +36,12 @@ function reasonItem(r: { ok: boolean; message: string }, prefix = ''): HTMLEleme
   );
 }
 
+function bannerTitle(v: ReviewModel['verdict']): string {
+  if (v.allowed) return `Policy: ALLOWED by rule "${v.rule}"`;
+  if (v.refusedBy === 'outpoint-ledger') return 'Outpoint ledger: REFUSED — this request cannot be signed';
+  return 'Policy: REFUSED — this request cannot be signed';
+}
+
 /** The verdict: a compact banner (a refusal stays pinned to the top of the window while the page scrolls). */
 function verdictBanner(model: ReviewModel): HTMLElement {
   const v = model.verdict;
@@ -50,19 +56,17 @@ function verdictBanner(model: ReviewModel): HTMLElement {
       id: 'verdict',
       role: v.allowed ? 'status' : 'alert',
     },
-    h(
-      'h2',
-      {},
-      v.allowed ? `Policy: ALLOWED by rule "${v.rule}"` : 'Policy: REFUSED — this request cannot be signed',
-    ),
+    h('h2', {}, bannerTitle(v)),
     h(
       'p',
       {},
       v.allowed
         ? needs
-        : v.closestRule
-          ? `Closest rule: "${v.closestRule}". Reject it, or have the officers change the policy.`
-          : 'Reject it, or have the officers change the policy.',
+        : v.refusedBy === 'outpoint-ledger'
+          ? 'An input was signed before under another amount or script: reject it and ask the coordinator why. No policy change can allow it.'
+          : v.closestRule
+            ? `Closest rule: "${v.closestRule}". Reject it, or have the officers change the policy.`
+            : 'Reject it, or have the officers change the policy.',
     ),
   );
 }
