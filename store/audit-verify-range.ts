@@ -1,8 +1,8 @@
 /**
  * One range of the full verification (audit verify), checked on its own so that ranges can run in
  * parallel (store/audit-verify.ts): the entries with seq in (from, to] are hashed and linked to each
- * other, their state projections replayed and compared column by column with the stored state rows
- * read in batches beside them, and each stored row's link checked as SHA-256(previous stored link ‖ row).
+ * other, their state projections replayed and compared with the stored state rows (read in batches beside
+ * them, each as its JSON text), and each stored row's link checked as SHA-256(previous stored link ‖ row).
  * What crosses a range boundary (the first entry's link, the first stored row's predecessor, the
  * signing events, the heads at each checkpoint) is reported, and stitched in order by
  * store/audit-verify-stitch.ts. Reasons are worded exactly as the sequential verifier words them.

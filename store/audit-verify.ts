@@ -212,7 +212,7 @@ interface ThreadPlan {
 const WORKER_QUEUE = 2;
 /**
  * Ranges per worker that may be verified ahead of the next one to stitch: a worker the host slows down does not
- * leave the other waiting (each waiting result is a few kilobytes).
+ * leave the other waiting (a waiting result is tens of kilobytes at most: its closed-id fingerprints).
  */
 const RANGES_AHEAD = 4;
 
