@@ -16,6 +16,7 @@ import {
   linkOfText,
   rowText,
   projectEntry,
+  type RowValue,
   type StateRow,
   type StateTable,
 } from './state.js';
@@ -141,8 +142,15 @@ export function storedRowText(table: StateTable): string {
  * (none: every row below), the next ones after the last row read (keyset), all up to the upper bound (none:
  * every row above).
  */
-function tableSelect(table: StateTable, from: 'start' | 'lower' | 'after', upper: boolean): string {
-  const columns = `seq, pos, ${storedRowText(table)}, link`;
+function tableSelect(
+  table: StateTable,
+  from: 'start' | 'lower' | 'after',
+  upper: boolean,
+  asText = true,
+): string {
+  const columns = asText
+    ? `seq, pos, ${storedRowText(table)}, link`
+    : ['seq', 'pos', ...STATE_COLUMNS[table], 'link'].join(', ');
   const lowerClause = { start: '', lower: 'seq > ?', after: '(seq, pos) > (?, ?)' }[from];
   const where = [lowerClause, upper ? 'seq <= ?' : ''].filter(Boolean).join(' AND ');
   return `SELECT ${columns} FROM ${table}${where ? ` WHERE ${where}` : ''} ORDER BY seq, pos LIMIT ?`;
@@ -181,7 +189,20 @@ class Statements {
     }
     const params = [...(from === undefined ? [] : typeof from === 'number' ? [from] : from)];
     if (upper !== undefined) params.push(upper);
-    return statement.all(...params, limit) as RawRow[];
+    try {
+      return statement.all(...params, limit) as RawRow[];
+    } catch {
+      // json_array refuses a BLOB, which a STRICT table cannot hold: the table was rebuilt without STRICT. The batch
+      // is read column by column instead; a BLOB's text (a Buffer's JSON) then equals no projected row's, and the
+      // row is named like any other edit. Any other failure of that read propagates (fail closed).
+      const columns = this.sqlite.prepare(tableSelect(table, start, upper !== undefined, false)).raw();
+      return (columns.all(...params, limit) as RowValue[][]).map((row) => {
+        const [seq, pos, ...rest] = row as [number, number, ...RowValue[]];
+        const link = rest.pop() as string;
+        const values = Object.fromEntries(STATE_COLUMNS[table].map((column, i) => [column, rest[i] ?? null]));
+        return [seq, pos, rowText({ table, seq, pos, values }), link];
+      });
+    }
   }
 
   /** Link of the newest stored row with seq ≤ `seq`. */

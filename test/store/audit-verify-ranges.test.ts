@@ -275,6 +275,21 @@ describe('full verification in ranges', () => {
     expect((await verdicts(c)).firstBad).toEqual({ seq: 40, reason: velocityMismatch(40) });
   });
 
+  it('a state table rebuilt without STRICT holding a BLOB where the log projects text: the row is named in every mode', async () => {
+    const c = await signingLog();
+    tamper(c, (raw) => {
+      raw.exec(`
+        ALTER TABLE velocity RENAME TO velocity_strict;
+        CREATE TABLE velocity (seq INTEGER NOT NULL, pos INTEGER NOT NULL, request_id TEXT, rule TEXT, asset TEXT,
+          raw TEXT, time_ms INTEGER, txid TEXT, link TEXT NOT NULL, PRIMARY KEY (seq, pos));
+        INSERT INTO velocity SELECT * FROM velocity_strict;
+        DROP TABLE velocity_strict;
+      `);
+      raw.prepare('UPDATE velocity SET rule = ? WHERE seq = 40').run(Buffer.from('daily'));
+    });
+    expect((await verdicts(c)).firstBad).toEqual({ seq: 40, reason: velocityMismatch(40) });
+  });
+
   it('a velocity row beyond the last entry is named as added (written after start-up, which refuses it)', async () => {
     const c = await signingLog();
     const auditor = await Auditor.open(c.db, c.ports, at(100));
