@@ -4,6 +4,7 @@
  * every movement with units and allowlist labels, fee lines and warnings by severity, then the details.
  * The CLI text, the `--json` report's `review` and the app's review screen are thin formatters of this one model.
  */
+import type { ErrorCode } from '../core/errors.js';
 import type { Decision, Movement, MovementChannel, RuleReason, SigningSummary } from '../core/summary.js';
 import { btcCountedLeaving, formatUnits } from '../policy/amounts.js';
 import type { PolicyDocument, PolicyRule } from '../policy/schema.js';
@@ -86,7 +87,7 @@ export interface ReviewVerdict {
   /** Null when allowed. */
   refusedBy: RefusedBy | null;
   /** The stable error code a refusal ends with (`sign` exits with it), or null when allowed. */
-  code: 'POLICY_DENIED' | 'PSBT_OUTPOINT_AMOUNT_CONFLICT' | null;
+  code: Extract<ErrorCode, 'POLICY_DENIED' | 'PSBT_OUTPOINT_AMOUNT_CONFLICT'> | null;
   rule: string | null;
   /** The rule the request came closest to (fewest failing checks); the allowing rule when allowed. */
   closestRule: string | null;

@@ -71,7 +71,12 @@ function plan(db: ColdsignDb): Plan {
   return { last: head?.seq ?? 0, lastHash: head?.hash ?? '', checkpointCount: n, newest };
 }
 
-function* rangeSpecs(last: number, size: number, tables: boolean, chunk?: number): Generator<RangeSpec> {
+/** What shapes the ranges: whether tables are compared, entries per range and rows per read. */
+type RangeOptions = Pick<FullVerifyOptions, 'tables' | 'rangeSize' | 'scanChunk'>;
+
+function* rangeSpecs(last: number, options: RangeOptions): Generator<RangeSpec> {
+  const { tables, scanChunk: chunk } = options;
+  const size = options.rangeSize ?? RANGE_SIZE;
   const count = Math.max(1, Math.ceil(last / size));
   for (let i = 0; i < count; i += 1) {
     yield {
@@ -123,15 +128,13 @@ export function verifyInThread(
   db: ColdsignDb,
   publicKey: Uint8Array,
   signatures: SignatureCheck,
-  tables: boolean,
   checkpoints: ReadCheckpoints,
-  rangeSize = RANGE_SIZE,
-  chunk?: number,
+  options: RangeOptions,
 ): AuditVerification {
   return inSnapshot(db, () => {
-    const { p, stitcher } = planStitcher(db, publicKey, signatures, tables, checkpoints);
+    const { p, stitcher } = planStitcher(db, publicKey, signatures, options.tables, checkpoints);
     if (p.last > 0) {
-      for (const spec of rangeSpecs(p.last, rangeSize, tables, chunk)) {
+      for (const spec of rangeSpecs(p.last, options)) {
         stitcher.add(verifyRange(db.sqlite, { ...spec, startLinks: stitcher.heads }));
         if (stitcher.failed) break;
       }
@@ -159,7 +162,6 @@ export async function verifyFullLog(
   checkpoints: ReadCheckpoints,
   options: FullVerifyOptions,
 ): Promise<AuditVerification> {
-  const rangeSize = options.rangeSize ?? RANGE_SIZE;
   const workerUrl = options.workerUrl ?? defaultWorkerUrl();
   const onFile = db.path !== '' && db.path !== ':memory:' && existsSync(db.path);
   const last = (
@@ -167,15 +169,7 @@ export async function verifyFullLog(
   ).last;
   const workers = options.workers ?? (last >= PARALLEL_FROM ? Math.min(2, Math.max(1, cpus().length)) : 0);
   if (workers === 0 || !workerUrl || !onFile || db.sqlite.inTransaction) {
-    return verifyInThread(
-      db,
-      publicKey,
-      signatures,
-      options.tables,
-      checkpoints,
-      rangeSize,
-      options.scanChunk,
-    );
+    return verifyInThread(db, publicKey, signatures, checkpoints, options);
   }
   // A scan gains nothing from a large page cache: this connection's is kept small meanwhile.
   const cacheSize = db.sqlite.pragma('cache_size', { simple: true }) as number;
@@ -184,7 +178,7 @@ export async function verifyFullLog(
   try {
     const { p, stitcher } = planStitcher(db, publicKey, signatures, options.tables, checkpoints);
     await verifyInThreads(db, p, stitcher, {
-      specs: p.last > 0 ? [...rangeSpecs(p.last, rangeSize, options.tables, options.scanChunk)] : [],
+      specs: p.last > 0 ? [...rangeSpecs(p.last, options)] : [],
       workers,
       workerUrl,
       alternate: options.assignment === 'alternate',

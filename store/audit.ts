@@ -183,7 +183,7 @@ export function verifyAudit(
   signatures: SignatureCheck = 'all',
 ): AuditVerification {
   const publicKey = typeof auditPublicKey === 'string' ? fromHex(auditPublicKey) : auditPublicKey;
-  return verifyInThread(db, publicKey, signatures, false, iterateCheckpoints);
+  return verifyInThread(db, publicKey, signatures, iterateCheckpoints, { tables: false });
 }
 
 /** The audit public key this database is bound to (compressed hex), if any. */
