@@ -2,7 +2,8 @@
  * The review screen of every variant in real headless Chromium at 1280×800, against the real appliance (test host,
  * embedded SoftHSM2 token, SQLite, a signed policy): the verdict and the headline are inside the first viewport, a
  * refusal is a red banner that stays in view when the page scrolls, a refused request has no Sign button, and
- * addresses are shown in full in groups of four. Each screen is saved to docs/screenshots/review-<variant>.png.
+ * addresses are shown in full in groups of four; a refusal by the outpoint ledger says so in its banner, its reason
+ * first. Each screen is saved to docs/screenshots/review-<variant>.png.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
@@ -19,6 +20,7 @@ import {
 } from './support/app-host.js';
 import {
   OFFICER_PASS,
+  ledgerConflictRequests,
   REVIEW_VARIANTS,
   reviewPolicy,
   reviewRequests,
@@ -29,6 +31,7 @@ const VIEWPORT = { width: 1280, height: 800 };
 const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
 let app: AppUnderTest;
 let requests: ReviewRequest[];
+let btcAddress: string;
 
 beforeAll(async () => {
   app = await launchApp({
@@ -56,10 +59,8 @@ beforeAll(async () => {
         COLDSIGN_PASSPHRASE: OFFICER_PASS,
       });
       runOk(cli, ['policy', 'apply', policy]);
-      requests = reviewRequests(
-        keys.find((k) => k.label === 'vault-btc')!.address,
-        keys.find((k) => k.label === 'vault-eth')!.address,
-      );
+      btcAddress = keys.find((k) => k.label === 'vault-btc')!.address;
+      requests = reviewRequests(btcAddress, keys.find((k) => k.label === 'vault-eth')!.address);
     },
   });
   await app.page.locator('#pin').waitFor();
@@ -128,5 +129,31 @@ describe('review screens at 1280×800', () => {
       for (const g of groups) expect(g.length).toBeLessThanOrEqual(4);
       expect(await cell.evaluate((el) => getComputedStyle(el).fontFamily)).toMatch(/Mono/);
     }
+  });
+});
+
+describe('a refusal by the outpoint ledger at 1280×800', () => {
+  it('signs the request that under-claims coin 2; its mirror is refused by the ledger, that reason first, no Sign button', async () => {
+    const { page } = app;
+    const { outpoints, first, second } = ledgerConflictRequests(btcAddress);
+    await review(first);
+    expect(await page.locator('#verdict h2').textContent()).toMatch(/ALLOWED/);
+    await page.locator('#sign-button').click();
+    await page.locator('h1', { hasText: 'Signed' }).waitFor();
+    await page.locator('#done').click();
+
+    await review(second);
+    await page.screenshot({ path: join(SCREENSHOTS, `review-${second.name}.png`) });
+    expect(await page.locator('#headline').textContent()).toContain(second.headline);
+    expect(await page.locator('#verdict h2').textContent()).toBe(
+      'Outpoint ledger: REFUSED — this request cannot be signed',
+    );
+    expect(await page.locator('#verdict').getAttribute('role')).toBe('alert');
+    expect(await page.locator('#verdict p').textContent()).toMatch(/No policy change can allow it/);
+    expect(await insideFirstViewport('#verdict h2')).toBe(true);
+    expect(await page.locator('#reasons > ul.reasons > li').first().textContent()).toContain(
+      `Outpoint ${outpoints[0]} was signed for 0.05 BTC and this request claims 0.00005 BTC`,
+    );
+    expect(await page.locator('#sign-button').count()).toBe(0);
   });
 });

@@ -41,6 +41,9 @@ export function reviewPolicy(version = 1) {
         maxAmount: '0.5',
         maxFeeRate: 50,
         approvals: 0,
+        // BIP-174 witness_utxo alone proves no amount: the outpoint ledger is what stops two claims for one coin.
+        allowWitnessUtxoOnly: true,
+        maxFee: '0.001',
       },
       {
         id: 'btc-treasury',
@@ -289,4 +292,54 @@ export function reviewRequests(btc: string, eth: string): ReviewRequest[] {
       destinations: [],
     },
   ];
+}
+
+/** The real value of each coin of the ledger conflict, and the amount the coordinator claims for the other one. */
+export const LEDGER_COIN = 5_000_000n;
+export const LEDGER_LIE = 5_000n;
+
+export interface LedgerConflict {
+  /** "txid:vout" of the two coins of our key, each worth LEDGER_COIN. */
+  outpoints: [string, string];
+  /** Tells the truth about coin 1 and claims LEDGER_LIE for coin 2 (BIP-143: each signature commits to its claim). */
+  first: ReviewRequest;
+  /** The mirror: claims LEDGER_LIE for coin 1 and tells the truth about coin 2. */
+  second: ReviewRequest;
+}
+
+/**
+ * Two requests spending the same two coins of `btc` (witness_utxo only, BIP-174) to the exchange, each claiming
+ * the true amount for one coin and a tiny one for the other (the CVE-2020-14199 class): the valid signature of
+ * each would together spend both coins, one of them as fee.
+ */
+export function ledgerConflictRequests(btc: string): LedgerConflict {
+  const script = bitcoin.address.toOutputScript(btc, NETWORK);
+  const coins = [0xc1, 0xc2].map((seed) => {
+    const prev = new bitcoin.Transaction();
+    prev.addInput(new Uint8Array(32).fill(seed), 0);
+    prev.addOutput(script, LEDGER_COIN);
+    return prev.getId();
+  });
+  const claiming = (claims: bigint[]) => {
+    const psbt = new bitcoin.Psbt({ network: NETWORK });
+    coins.forEach((txid, i) =>
+      psbt.addInput({ hash: txid, index: 0, witnessUtxo: { script, value: claims[i]! } }),
+    );
+    psbt.addOutput({ address: EXCHANGE, value: LEDGER_COIN });
+    return psbt.toBuffer();
+  };
+  const request = (name: string, claims: bigint[], allowed: boolean): ReviewRequest => ({
+    name,
+    file: `${name}.psbt`,
+    contents: claiming(claims),
+    allowed,
+    headline: 'You send 0.05 BTC to 1 destination + fee 0.00005 BTC',
+    amounts: ['0.05 BTC'],
+    destinations: [EXCHANGE],
+  });
+  return {
+    outpoints: [`${coins[0]}:0`, `${coins[1]}:0`],
+    first: request('btc-ledger-first', [LEDGER_COIN, LEDGER_LIE], true),
+    second: request('btc-ledger-refused', [LEDGER_LIE, LEDGER_COIN], false),
+  };
 }
