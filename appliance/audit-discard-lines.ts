@@ -1,6 +1,7 @@
 /** The lines a verification (`audit verify`, its `--file` form, the app's Audit screen) shows for unfinished signings and for the discards of the log (docs/audit.md). */
 import type { DiscardedTypeCount, DiscardReport, UnfinishedSigning } from './audit-discard-report.js';
 import { discardedCount, discardedRequestIds } from './audit-discard-report.js';
+import type { StartupInterruption } from '../store/audit.js';
 
 function sameSigning(a: UnfinishedSigning, b: UnfinishedSigning): boolean {
   return a.seq === b.seq && a.requestIds.join() === b.requestIds.join();
@@ -51,4 +52,31 @@ export function unfinishedWorkLines(
     ...unfinished.map((signing) => unfinishedSigningLine(signing, discarded)),
     ...discarded.flatMap(discardLines),
   ];
+}
+
+/**
+ * What unlock says when its start-up found work a stopped process left (docs/audit.md "Unfinished work is
+ * discarded"): the discard it recorded and the signing it stopped in, in the words `audit verify` uses for them.
+ */
+export function interruptionWarning(stopped: StartupInterruption | undefined): string | undefined {
+  if (!stopped?.discard && !stopped?.signing) return undefined;
+  const parts: string[] = [];
+  const { discard, signing } = stopped;
+  if (signing) {
+    const ids = signing.requestIds.length > 0 ? ` (${signing.requestIds.join(', ')})` : '';
+    parts.push(
+      `the previous session stopped during the signing announced at entry ${signing.seq}${ids}: ${
+        discard
+          ? 'the HSM may have signed, but coldsign recorded and exported no signature'
+          : 'the HSM may have signed; no signature was recorded'
+      }`,
+    );
+  }
+  if (discard) {
+    const { discardedFrom, discardedTo, types } = discard.detail;
+    parts.push(
+      `start-up dropped entries ${discardedFrom} to ${discardedTo} (${countsText(types)}), written after the last checkpoint by a process that stopped before its own, and recorded that at entry ${discard.seq}`,
+    );
+  }
+  return `${parts.join('; ')}; \`coldsign audit verify\` lists the unfinished work`;
 }

@@ -51,6 +51,7 @@ import { recordedReanchors, type RecordedReanchor } from '../store/reanchor.js';
 import { auditPublicKeyOf } from '../store/audit.js';
 import type { KeyExportResult } from './key-export.js';
 import { fullAuditReport, type AuditVerifyReport } from './audit-verify.js';
+import { interruptionWarning } from './audit-discard-lines.js';
 
 export type { Reviewed } from './pipeline.js';
 
@@ -69,6 +70,8 @@ export class ApplianceSession implements ApplianceApi {
   private readonly lateAuditWarnings: string[] = [];
   /** The audit head checked by the last unlock. */
   private unlockHead: AuditHead | undefined;
+  /** What the last unlock's start-up found a stopped process left (a discard, an unfinished signing), in words. */
+  private unlockNotice: string | undefined;
   /** Clock, replaceable for tests of time windows. */
   now: () => Date = () => new Date();
 
@@ -96,8 +99,11 @@ export class ApplianceSession implements ApplianceApi {
     }
     this.hsm = hsm;
     this.unlockHead = this.auditor.head;
+    // Work a stopped process left, which start-up discarded or closed: said for as long as this unlock lasts.
+    this.unlockNotice = interruptionWarning(this.auditor.interruption);
     // Start-up does not re-hash old history: say so when the full verification is overdue (policy audit.fullVerifyEvery).
-    const { warning } = fullVerificationStatus(this.db, this.now());
+    const { warning: verification } = fullVerificationStatus(this.db, this.now());
+    const warning = [this.unlockNotice, verification].filter(Boolean).join('; ');
     return {
       keys: await this.listKeys(),
       head: this.auditor.head,
@@ -209,13 +215,13 @@ export class ApplianceSession implements ApplianceApi {
   }
 
   /**
-   * What unlock answered, for a front end that reloads while unlocked: the head checked at unlock, and the full
-   * verification warning as it stands now (a verification since the unlock clears it).
+   * What unlock answered, for a front end that reloads while unlocked: the head checked at unlock, the work a stopped
+   * process left, and the full verification warning as it stands now (a verification since the unlock clears it).
    */
   async unlockStatus(): Promise<{ head: AuditHead; auditWarning?: string }> {
     this.requireHsm();
     const { warning: verification } = fullVerificationStatus(this.db, this.now());
-    const warning = [verification, ...this.takeAuditWarnings()].filter(Boolean).join('; ');
+    const warning = [this.unlockNotice, verification, ...this.takeAuditWarnings()].filter(Boolean).join('; ');
     return { head: this.unlockHead!, ...(warning ? { auditWarning: warning } : {}) };
   }
 

@@ -26,6 +26,7 @@ import {
   type SignatureCheck,
 } from './audit-chain.js';
 import type { ColdsignDb } from './database.js';
+import { signingRequestIds } from './audit-entry-hash.js';
 import { verifyFullLog, verifyInThread, type FullVerifyOptions } from './audit-verify.js';
 import { TailRecord, type DiscardDetail } from './audit-discards.js';
 import { getSetting, setSetting } from './settings.js';
@@ -300,6 +301,14 @@ const STATE_TYPES = [
   'approval',
 ];
 
+/** What a process that stopped before its checkpoint left, as the next start-up found it (docs/audit.md). */
+export interface StartupInterruption {
+  /** The "audit.discarded" entry start-up wrote, and what it records of the dropped tail. */
+  discard?: { seq: number; detail: DiscardDetail };
+  /** The signing announced at the pinned entry, which nothing in the log closes now. */
+  signing?: { seq: number; requestIds: string[] };
+}
+
 export class Auditor {
   /** The head this process knows to be genuine: the pinned checkpoint or an entry it appended since. */
   private knownHead: AuditHead = { seq: 0, hash: AUDIT_GENESIS_HASH };
@@ -313,6 +322,8 @@ export class Auditor {
   private heads: StateHeads = emptyHeads();
   /** The outpoint ledger's index at knownHead, checked against the pin's root. */
   private ledger: LedgerIndex = LedgerIndex.empty();
+  /** What start-up found a stopped process left unfinished (said at unlock), if anything. */
+  private stopped: StartupInterruption | undefined;
 
   private constructor(
     readonly db: ColdsignDb,
@@ -355,7 +366,12 @@ export class Auditor {
     const pinnedHeads = auditor.pinnedHeads(pinned);
     if (head.seq > pinnedSeq) {
       // The pin is open (a closed one was refused above): a unit of work that never reached its checkpoint.
-      auditor.discardTail(pinned!, pinnedHeads, auditor.verifyTail(pinnedSeq), now);
+      const tail = auditor.verifyTail(pinnedSeq);
+      auditor.discardTail(pinned!, pinnedHeads, tail, now);
+      auditor.stopped = {
+        discard: { seq: auditor.knownHead.seq, detail: tail },
+        ...auditor.signingAt(pinnedSeq),
+      };
       await auditor.checkpoint(now);
       return auditor;
     }
@@ -365,6 +381,7 @@ export class Auditor {
     if (pinned?.open && pinnedSeq > 0) {
       // A process died with its unit of work open and nothing beyond the checkpoint (e.g. after
       // "signing.started", before the signatures): close the pin, so that an entry added later is refused.
+      auditor.stopped = auditor.signingAt(pinnedSeq);
       await auditor.checkpoint(now);
     }
     return auditor;
@@ -372,6 +389,11 @@ export class Auditor {
 
   get publicKeyHex(): string {
     return toHex(compressPublicKey(this.signer.publicKey));
+  }
+
+  /** What start-up found a process that stopped before its checkpoint left: the discard it recorded, the signing it was in. */
+  get interruption(): StartupInterruption | undefined {
+    return this.stopped && { ...this.stopped };
   }
 
   /** The head this process has verified (for reports: shown on every unlock and in every output). */
@@ -789,6 +811,17 @@ export class Auditor {
         { seq: pinned.seq },
       );
     }
+  }
+
+  /** The signing announced at entry `seq` (a verified entry: the pinned one), when it is a "signing.started". */
+  private signingAt(seq: number): { signing: { seq: number; requestIds: string[] } } | undefined {
+    const entry = entryAt(this.db, seq);
+    if (entry?.type !== 'signing.started') return undefined;
+    let requestIds: string[] = [];
+    try {
+      requestIds = signingRequestIds(JSON.parse(entry.payload));
+    } catch {}
+    return { signing: { seq, requestIds } };
   }
 
   /**

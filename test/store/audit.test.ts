@@ -338,6 +338,12 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
       types: [{ type: 'test.entry', count: 2 }],
     });
     await expect(reopened.assertHeadMatchesToken()).resolves.toMatchObject({ seq: 4 });
+    // start-up says what it dropped (no signing was announced at the pinned entry)
+    expect(reopened.interruption).toEqual({
+      discard: { seq: 4, detail: JSON.parse(entryRow(c, 4).payload) },
+    });
+    // a start-up with nothing left to discard has nothing to say
+    expect((await Auditor.open(c.db, c.ports, at(7))).interruption).toBeUndefined();
     // the checkpoint over the discard closed the pin: an entry added now is refused, not discarded
     appendAudit(c.db, 'test.forged', { by: 'bypass' }, at(7));
     await expectCode(Auditor.open(c.db, c.ports, at(8)), 'AUDIT_TAMPERED');
@@ -631,6 +637,7 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     const result = verifyAudit(c.db, publicKeyOf(c));
     expect(result).toMatchObject({ ok: true, entries: started });
     expect(result.unfinishedSignings).toEqual([{ seq: started, requestIds: ['r2'] }]);
+    expect(reopened.interruption).toEqual({ signing: { seq: started, requestIds: ['r2'] } });
     // the pin is closed again: an entry added outside coldsign is refused, not adopted
     appendAudit(c.db, 'test.forged', { by: 'bypass' }, at(7));
     await expectCode(Auditor.open(c.db, c.ports, at(8)), 'AUDIT_TAMPERED');
@@ -666,6 +673,10 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     const result = verifyAudit(c.db, publicKeyOf(c));
     expect(result).toMatchObject({ ok: true, entries: started + 1 });
     expect(result.unfinishedSignings).toEqual([{ seq: started, requestIds: ['r3'] }]);
+    expect(reopened.interruption).toEqual({
+      signing: { seq: started, requestIds: ['r3'] },
+      discard: { seq: started + 1, detail: JSON.parse((last as { payload: string }).payload) },
+    });
     expect(await reopened.verify()).toMatchObject({
       ok: true,
       unfinishedSignings: [{ seq: started, requestIds: ['r3'] }],

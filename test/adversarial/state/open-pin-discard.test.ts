@@ -20,6 +20,7 @@ import { canonicalPayload, entryHash } from '../../../store/audit-chain.js';
 import { applyRows, projectEntry, storedHeads } from '../../../store/state.js';
 import { killWhenHeld, withHomeDb } from './support/kill-at-pin.js';
 import { LedgerIndex } from '../../../store/outpoint-ledger.js';
+import { ApplianceSession } from '../../../appliance/session.js';
 
 const PAYEE = '0x1111111111111111111111111111111111111111';
 const ATTACKER = '0x000000000000000000000000000000000000dEaD';
@@ -458,6 +459,46 @@ describe('control: an honest crash in the middle of a sign', () => {
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
     expect(a.run(['audit', 'verify']).code).toBe(0);
+  });
+});
+
+describe('control: the next unlock says what a stopped sign left', () => {
+  const VERIFY_HINT = '; `coldsign audit verify` lists the unfinished work';
+
+  it('signatures recorded, no closing checkpoint: the next command names the signing and the discard, once', async () => {
+    const { payment, pin, tail } = await killedPayment('told-discard', '3:before');
+    const requestId = (JSON.parse(tail[0]!.payload) as { requestId: string }).requestId;
+    const next = a.run(['inspect', payment]);
+    expect(next.code, next.stderr).toBe(0);
+    const discardEntry = entriesAfter(pin.seq)[0]!;
+    expect(discardEntry.type).toBe('audit.discarded');
+    expect(next.stderr).toContain(
+      `warning: the previous session stopped during the signing announced at entry ${pin.seq} (${requestId}): the HSM may have signed, but coldsign recorded and exported no signature; start-up dropped entries ${pin.seq + 1} to ${pin.seq + 1} (1 signature), written after the last checkpoint by a process that stopped before its own, and recorded that at entry ${discardEntry.seq}${VERIFY_HINT}`,
+    );
+    // Said by the start-up that found it, not again.
+    const after = a.run(['inspect', payment]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stderr).not.toContain('previous session stopped');
+  });
+
+  it('announcement pinned, nothing recorded after it: the next unlock names the signing; nothing was dropped', async () => {
+    const { payment, pin, tail } = await killedPayment('told-open', '2:after');
+    expect(tail).toEqual([]);
+    const started = entriesAfter(pin.seq - 1)[0]!;
+    expect(started.type).toBe('signing.started');
+    const requestId = (JSON.parse(started.payload) as { requestIds: string[] }).requestIds[0]!;
+    // The app's unlock (the appliance session its IPC calls): the same words, and again after a reload.
+    const session = new ApplianceSession(home());
+    try {
+      const { auditWarning } = await session.unlock(a.cli.env.COLDSIGN_PIN!);
+      const said = `the previous session stopped during the signing announced at entry ${pin.seq} (${requestId}): the HSM may have signed; no signature was recorded${VERIFY_HINT}`;
+      expect(auditWarning).toContain(said);
+      expect(auditWarning).not.toContain('start-up dropped');
+      expect((await session.unlockStatus()).auditWarning).toContain(said);
+    } finally {
+      await session.close();
+    }
+    expect(a.run(['inspect', payment]).stderr).not.toContain('previous session stopped');
   });
 });
 
