@@ -360,6 +360,7 @@ export class Auditor {
       // discarding a tail left beyond its open pin (the same discard as below, in the same transaction).
       const tail = head.seq > pinnedSeq ? auditor.verifyTail(pinnedSeq) : undefined;
       auditor.rebuildFromLog(pinned, tail, now);
+      if (pinned.open) auditor.noteStopped(pinnedSeq, tail);
       await auditor.checkpoint(now);
       return auditor;
     }
@@ -368,10 +369,7 @@ export class Auditor {
       // The pin is open (a closed one was refused above): a unit of work that never reached its checkpoint.
       const tail = auditor.verifyTail(pinnedSeq);
       auditor.discardTail(pinned!, pinnedHeads, tail, now);
-      auditor.stopped = {
-        discard: { seq: auditor.knownHead.seq, detail: tail },
-        ...auditor.signingAt(pinnedSeq),
-      };
+      auditor.noteStopped(pinnedSeq, tail);
       await auditor.checkpoint(now);
       return auditor;
     }
@@ -381,7 +379,7 @@ export class Auditor {
     if (pinned?.open && pinnedSeq > 0) {
       // A process died with its unit of work open and nothing beyond the checkpoint (e.g. after
       // "signing.started", before the signatures): close the pin, so that an entry added later is refused.
-      auditor.stopped = auditor.signingAt(pinnedSeq);
+      auditor.noteStopped(pinnedSeq, undefined);
       await auditor.checkpoint(now);
     }
     return auditor;
@@ -813,15 +811,25 @@ export class Auditor {
     }
   }
 
-  /** The signing announced at entry `seq` (a verified entry: the pinned one), when it is a "signing.started". */
-  private signingAt(seq: number): { signing: { seq: number; requestIds: string[] } } | undefined {
-    const entry = entryAt(this.db, seq);
-    if (entry?.type !== 'signing.started') return undefined;
-    let requestIds: string[] = [];
-    try {
-      requestIds = signingRequestIds(JSON.parse(entry.payload));
-    } catch {}
-    return { signing: { seq, requestIds } };
+  /**
+   * Notes what a start-up that found the pin open did (said at unlock): the discard it just recorded (`tail`, the
+   * newest entry now), and the signing announced at the pinned entry when it is a "signing.started" (verified).
+   */
+  private noteStopped(pinnedSeq: number, tail: DiscardDetail | undefined): void {
+    const entry = entryAt(this.db, pinnedSeq);
+    let signing: StartupInterruption['signing'];
+    if (entry?.type === 'signing.started') {
+      let requestIds: string[] = [];
+      try {
+        requestIds = signingRequestIds(JSON.parse(entry.payload));
+      } catch {}
+      signing = { seq: pinnedSeq, requestIds };
+    }
+    const stopped: StartupInterruption = {
+      ...(tail ? { discard: { seq: this.knownHead.seq, detail: tail } } : {}),
+      ...(signing ? { signing } : {}),
+    };
+    this.stopped = stopped.discard || stopped.signing ? stopped : undefined;
   }
 
   /**

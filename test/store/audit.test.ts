@@ -509,6 +509,9 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
       ],
     });
     expect(c.db.sqlite.prepare('SELECT name FROM officers').all()).toEqual([{ name: 'alice' }]);
+    expect(reopened.interruption).toEqual({
+      discard: { seq: 5, detail: JSON.parse(entryRow(c, 5).payload) },
+    });
     expect(reopened.head.seq).toBe(5);
     expect(await reopened.verify('all')).toMatchObject({ ok: true, entries: 5 });
     // the checkpoint over the discard commits to the state and closes the pin: an entry added now is refused
