@@ -1,7 +1,7 @@
 /**
  * The Audit screen's verification lists the unfinished work the log records, as `audit verify` prints it: here a
  * `keys generate` killed (SIGKILL, at a known pin write, no race) after its entry was written and before its
- * checkpoint, whose tail the app's unlock discards. Real headless Chromium against the test host running the real
+ * checkpoint, whose tail the app's unlock discards and says so. Real headless Chromium against the test host running the real
  * core (embedded SoftHSM2 token, SQLite).
  */
 import { describe, expect, it } from 'vitest';
@@ -21,10 +21,24 @@ const app = useLaunchedApp({
 });
 
 describe('unfinished work on the Audit screen', () => {
-  it('the verification lists the discard the unlock made: what was dropped, and when', async () => {
+  it('the unlock says what its start-up dropped, as an audit warning on the Scan screen and in the header', async () => {
     const { page } = app();
     await unlockWith(page, APP_PIN);
     await page.locator('h1', { hasText: 'Scan a request' }).waitFor();
+    const warning = page.locator('#audit-warning');
+    await warning.waitFor();
+    expect(await warning.getAttribute('role')).toBe('alert');
+    expect(await warning.locator('.notice-title').textContent()).toBe('Audit warning');
+    expect(await warning.textContent()).toMatch(
+      /start-up dropped entries (\d+) to \1 \(1 key\.registered\), written after the last checkpoint by a process that stopped before its own, and recorded that at entry \d+; `coldsign audit verify` lists the unfinished work/,
+    );
+    // No signing was announced at the pinned entry: nothing said about one.
+    expect(await warning.textContent()).not.toContain('signing announced');
+    expect(await page.locator('#audit-status').textContent()).toBe('Audit warning');
+  });
+
+  it('the verification lists the discard the unlock made: what was dropped, and when', async () => {
+    const { page } = app();
     await page.locator('#nav-audit').click();
     await page.locator('h1', { hasText: 'Audit log' }).waitFor();
     await page.locator('#audit-verify').click();

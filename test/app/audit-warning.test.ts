@@ -48,7 +48,8 @@ describe('audit full-verification warning on unlock', () => {
     expect(text).toContain('coldsign audit verify');
     const status = page.locator('#audit-status');
     expect(await status.isVisible()).toBe(true);
-    expect(await status.textContent()).toBe('Audit verification overdue');
+    expect(await status.textContent()).toBe('Audit warning');
+    expect(await warning.locator('.notice-title').textContent()).toBe('Audit warning');
     expect(await status.getAttribute('title')).toContain(LONG_AGO);
     await app.screenshot('audit-warning-scan');
   });

@@ -8,7 +8,7 @@ export interface AppState {
   unlocked: boolean;
   /** The audit checkpoint head unlock checked the database against (null while locked). */
   auditHead: UnlockResult['head'] | null;
-  /** Unlock's warning that the whole audit log is overdue for a full verification (null when it is not). */
+  /** Unlock's audit warning: a full verification overdue, work a stopped process left (null when there is none). */
   auditWarning: string | null;
   review: ReviewView | null;
   approvals: ApprovalDocument[];
