@@ -55,8 +55,8 @@ export function unfinishedWorkLines(
 }
 
 /**
- * What unlock says when its start-up found work a stopped process left (docs/audit.md "Unfinished work is
- * discarded"): the discard it recorded and the signing it stopped in, in the words `audit verify` uses for them.
+ * What unlock says when its start-up found work a stopped process left (docs/audit.md "The next unlock says so"):
+ * the discard it recorded and the signing it stopped in, in the words `audit verify` uses for them.
  */
 export function interruptionWarning(stopped: StartupInterruption | undefined): string | undefined {
   if (!stopped?.discard && !stopped?.signing) return undefined;
