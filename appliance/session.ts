@@ -415,7 +415,10 @@ export class ApplianceSession implements ApplianceApi {
    */
   async auditVerify(signatures: SignatureCheck = 'newest'): Promise<AuditVerifyReport> {
     this.requireHsm();
-    return fullAuditReport(this.auditor as Auditor, signatures, this.now());
+    const report = await fullAuditReport(this.auditor as Auditor, signatures, this.now());
+    // A verified log lists the unfinished work itself: the unlock's sentence about it has been answered.
+    if (report.ok) this.unlockNotice = undefined;
+    return report;
   }
 
   /** The last full verification of the log and whether it is overdue (policy audit.fullVerifyEvery). */

@@ -50,5 +50,12 @@ describe('unfinished work on the Audit screen', () => {
     );
     expect(items[0]).toContain('1 key.registered');
     await app().screenshot('audit-unfinished-work');
+    // The verification answered the unlock's warning: a page reload while unlocked does not bring it back.
+    expect(await page.locator('#audit-warning').count()).toBe(0);
+    await page.reload();
+    await page.locator('h1', { hasText: 'Scan a request' }).waitFor();
+    await page.locator('#audit-head').waitFor();
+    expect(await page.locator('#audit-warning').count()).toBe(0);
+    expect(await page.locator('#audit-status').isVisible()).toBe(false);
   });
 });

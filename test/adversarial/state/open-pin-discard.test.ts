@@ -495,6 +495,9 @@ describe('control: the next unlock says what a stopped sign left', () => {
       expect(auditWarning).toContain(said);
       expect(auditWarning).not.toContain('start-up dropped');
       expect((await session.unlockStatus()).auditWarning).toContain(said);
+      // A verification of the log, which lists the unfinished signing itself, answers it.
+      expect((await session.auditVerify()).ok).toBe(true);
+      expect((await session.unlockStatus()).auditWarning ?? '').not.toContain('previous session stopped');
     } finally {
       await session.close();
     }
