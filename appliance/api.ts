@@ -35,8 +35,11 @@ export interface RequestReport {
   };
   status: 'inspected' | 'signed' | 'refused';
   outputs: string[];
-  /** The entry that records the outcome, and the checkpoint head (seq, hash) after it: compare heads across exports. */
-  audit: { seq: number; head: { seq: number; hash: string } };
+  /**
+   * The entry that records the outcome, and the checkpoint head (seq, hash) after it: compare heads across exports.
+   * `warning`: the unlock's audit warning, when it had one (added by the CLI's --json, which also prints it on stderr).
+   */
+  audit: { seq: number; head: { seq: number; hash: string }; warning?: string };
   /** The review model the operator saw (added by the front ends' --json; appliance/review-model.ts). */
   review?: ReviewModel;
 }
@@ -108,7 +111,10 @@ export interface AuditEntryView {
 export interface ApplianceApi {
   /** Logs in to the HSM with the operator's PIN (HSM_PIN_INCORRECT / HSM_PIN_LOCKED explained; never retried). */
   /** The keys, and the audit checkpoint head checked at unlock (seq, hash). */
-  /** `auditWarning`: the whole log was not verified within the policy's audit.fullVerifyEvery (or never). */
+  /**
+   * `auditWarning`: what start-up found a stopped process left (a discard, a signing with no recorded signature),
+   * and/or that the whole log was not verified within the policy's audit.fullVerifyEvery (or never).
+   */
   unlock(
     pin: string,
   ): Promise<{ keys: KeyRecord[]; head: { seq: number; hash: string }; auditWarning?: string }>;

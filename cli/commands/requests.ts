@@ -10,16 +10,16 @@ import { OUTPUT_FORMATS, refuseOversizedQrAnswer, type OutputFormat } from '../.
 import { checkOutputPath, isDirectory, readInputs, writeOutputFile } from '../files.js';
 import { printJson, println, progress } from '../output.js';
 import { formatReview } from '../review-text.js';
-import { withSession } from '../session.js';
+import { withSession, type UnlockSaid } from '../session.js';
 
 export async function inspectCommand(inputs: string[], options: { json?: boolean }): Promise<void> {
   const groups = groupInputs(readInputs(inputs));
   const reports: RequestReport[] = [];
-  await withSession(async (session) => {
+  await withSession(async (session, said) => {
     for (const group of groups) {
       const reviewed = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`));
       const review = session.reviewModel(reviewed);
-      reports.push({ ...reviewed.report, review });
+      reports.push(withWarning({ ...reviewed.report, review }, said));
       if (!options.json) println(`${formatReview(review)}\n`);
     }
   });
@@ -64,7 +64,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     urParts: string[];
     description: string;
   }> = [];
-  await withSession(async (session) => {
+  await withSession(async (session, said) => {
     // Review every request first (the operator sees each), so that a refusal of any one leaves nothing signed.
     const reviewed: Reviewed[] = [];
     let recorded = false;
@@ -94,7 +94,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
       throw error;
     }
     // All or none: every request is decided with its own approvals before the HSM signs any.
-    const outcomes = await withReview(session, reviewed, () =>
+    const outcomes = await withReview(session, said, reviewed, () =>
       session.signRequests(
         reviewed.map((r) => r.prepared.requestId),
         approvals,
@@ -115,7 +115,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     for (const [index, outcome] of outcomes.entries()) {
       outcome.report.review = session.reviewModel(reviewed[index]!, outcome.report.policy.approvals);
       results.push({
-        report: outcome.report,
+        report: withWarning(outcome.report, said),
         path: outcome.report.outputs[0] ?? options.out,
         bytes: outcome.output.bytes,
         urParts: outcome.output.urParts,
@@ -173,9 +173,10 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
   }
 }
 
-/** A refusal's report (every reason of every rule) carries the review model too, for `sign --json`. */
+/** A refusal's report (every reason of every rule) carries the review model and the unlock's warning too, for `sign --json`. */
 async function withReview<T>(
   session: ApplianceSession,
+  said: UnlockSaid,
   reviewed: Reviewed[],
   work: () => Promise<T>,
 ): Promise<T> {
@@ -184,9 +185,16 @@ async function withReview<T>(
   } catch (error) {
     const report = (error as { report?: RequestReport }).report;
     const refused = reviewed.find((r) => r.prepared.requestId === report?.requestId);
-    if (report && refused) report.review = session.reviewModel(refused, report.policy.approvals);
+    if (report && refused)
+      withWarning(report, said).review = session.reviewModel(refused, report.policy.approvals);
     throw error;
   }
+}
+
+/** The report with the unlock's audit warning in `audit.warning` (a script reading --json sees what stderr said). */
+function withWarning(report: RequestReport, said: UnlockSaid): RequestReport {
+  if (said.auditWarning) report.audit = { ...report.audit, warning: said.auditWarning };
+  return report;
 }
 
 /** In an output directory, an earlier output of the same request is kept unless --force. */

@@ -8,9 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import * as bitcoin from 'bitcoinjs-lib';
 import { ApplianceSession } from '../../appliance/session.js';
 import { parsePolicy } from '../../policy/schema.js';
 import { applianceKeyOf, createCliHome, type CliHome } from '../support/cli.js';
+import { buildPsbt } from '../../scripts/demo/coordinator.js';
+import type { RequestReport } from '../../appliance/api.js';
 
 const PIN = '135790';
 const PASS = 'freshness-passphrase';
@@ -65,6 +68,13 @@ beforeAll(() => {
 
 afterAll(() => cli?.cleanup());
 
+/** `coldsign sign --json` of a base64 PSBT written to `name`. */
+function signJson(name: string, psbt: string) {
+  const path = join(cli.dir, name);
+  writeFileSync(path, psbt);
+  return cli.run(['sign', path, '--out', `${path}.signed`, '--json']);
+}
+
 describe('full verification period (policy audit.fullVerifyEvery)', () => {
   it('a new appliance is not overdue; past the period with no full verification, unlock warns', async () => {
     expect(await unlockAt(Date.now())).toBeUndefined();
@@ -104,6 +114,18 @@ describe('full verification period (policy audit.fullVerifyEvery)', () => {
     expect(generate.stderr).toMatch(
       /warning: The whole audit log was last verified on 2000-01-01T00:00:00.000Z/,
     );
+    // `sign --json` carries it in audit.warning, signed or refused (a script that reads only stdout sees it too).
+    const address = (JSON.parse(generate.stdout) as { address: string }).address;
+    const overdue = /^The whole audit log was last verified on 2000-01-01T00:00:00.000Z/;
+    const signed = signJson('small.psbt', buildPsbt(address, address, 100_000n, 1_000n, [500_000n]));
+    expect(signed.code, signed.stderr).toBe(0);
+    expect((JSON.parse(signed.stdout) as RequestReport).audit.warning).toMatch(overdue);
+    const stranger = bitcoin.payments.p2wpkh({ hash: Buffer.alloc(20, 0x11) }).address!;
+    // 2,000 BTC to someone else: above the rule's 1,000.
+    const huge = buildPsbt(address, stranger, 200_000_000_000n, 1_000n, [300_000_000_000n]);
+    const refused = signJson('huge.psbt', huge);
+    expect(refused.code, refused.stderr).toBe(4);
+    expect((JSON.parse(refused.stdout) as { report: RequestReport }).report.audit.warning).toMatch(overdue);
     const verify = cli.run(['audit', 'verify', '--json']);
     expect(verify.code, verify.stderr).toBe(0);
     expect(verify.stderr).not.toMatch(/warning/);

@@ -468,17 +468,21 @@ describe('control: the next unlock says what a stopped sign left', () => {
   it('signatures recorded, no closing checkpoint: the next command names the signing and the discard, once', async () => {
     const { payment, pin, tail } = await killedPayment('told-discard', '3:before');
     const requestId = (JSON.parse(tail[0]!.payload) as { requestId: string }).requestId;
-    const next = a.run(['inspect', payment]);
+    const next = a.run(['inspect', payment, '--json']);
     expect(next.code, next.stderr).toBe(0);
     const discardEntry = entriesAfter(pin.seq)[0]!;
     expect(discardEntry.type).toBe('audit.discarded');
-    expect(next.stderr).toContain(
-      `warning: the previous session stopped during the signing announced at entry ${pin.seq} (${requestId}): the HSM may have signed, but coldsign recorded and exported no signature; start-up dropped entries ${pin.seq + 1} to ${pin.seq + 1} (1 signature), written after the last checkpoint by a process that stopped before its own, and recorded that at entry ${discardEntry.seq}${VERIFY_HINT}`,
-    );
+    const said = `the previous session stopped during the signing announced at entry ${pin.seq} (${requestId}): the HSM may have signed, but coldsign recorded and exported no signature; start-up dropped entries ${pin.seq + 1} to ${pin.seq + 1} (1 signature), written after the last checkpoint by a process that stopped before its own, and recorded that at entry ${discardEntry.seq}${VERIFY_HINT}`;
+    expect(next.stderr).toContain(`warning: ${said}`);
+    // A script that reads only --json sees it too.
+    expect(next.json<{ audit: { warning?: string } }>().audit.warning).toContain(said);
     // Said by the start-up that found it, not again.
-    const after = a.run(['inspect', payment]);
+    const after = a.run(['inspect', payment, '--json']);
     expect(after.code, after.stderr).toBe(0);
     expect(after.stderr).not.toContain('previous session stopped');
+    expect(after.json<{ audit: { warning?: string } }>().audit.warning ?? '').not.toContain(
+      'previous session stopped',
+    );
   });
 
   it('announcement pinned, nothing recorded after it: the next unlock names the signing; nothing was dropped', async () => {
