@@ -185,8 +185,10 @@ async function withReview<T>(
   } catch (error) {
     const report = (error as { report?: RequestReport }).report;
     const refused = reviewed.find((r) => r.prepared.requestId === report?.requestId);
-    if (report && refused)
-      withWarning(report, said).review = session.reviewModel(refused, report.policy.approvals);
+    if (report && refused) {
+      report.review = session.reviewModel(refused, report.policy.approvals);
+      withWarning(report, said);
+    }
     throw error;
   }
 }
