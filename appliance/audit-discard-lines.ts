@@ -7,6 +7,10 @@ function sameSigning(a: UnfinishedSigning, b: UnfinishedSigning): boolean {
   return a.seq === b.seq && a.requestIds.join() === b.requestIds.join();
 }
 
+/** What an unfinished signing may have left: with nothing recorded after its announcement, or with that dropped. */
+const NOTHING_RECORDED = 'the HSM may have signed; no signature was recorded';
+const NOTHING_EXPORTED = 'the HSM may have signed, but coldsign recorded and exported no signature';
+
 /** One unfinished signing: discarded after a crash (its signature entries dropped), or with nothing recorded after it. */
 export function unfinishedSigningLine(
   signing: UnfinishedSigning,
@@ -14,8 +18,8 @@ export function unfinishedSigningLine(
 ): string {
   const at = `  unfinished signing at entry ${signing.seq}: ${signing.requestIds.join(', ')}`;
   const discard = discarded.find((d) => d.unfinishedSignings.some((u) => sameSigning(u, signing)));
-  if (!discard) return `${at} (the HSM may have signed; no signature was recorded)`;
-  return `${at} (discarded after a crash: the entries recorded after its announcement were dropped at entry ${discard.seq}; the HSM may have signed, but coldsign recorded and exported no signature)`;
+  if (!discard) return `${at} (${NOTHING_RECORDED})`;
+  return `${at} (discarded after a crash: the entries recorded after its announcement were dropped at entry ${discard.seq}; ${NOTHING_EXPORTED})`;
 }
 
 function countsText(types: readonly DiscardedTypeCount[]): string {
@@ -66,9 +70,7 @@ export function interruptionWarning(stopped: StartupInterruption | undefined): s
     const ids = signing.requestIds.length > 0 ? ` (${signing.requestIds.join(', ')})` : '';
     parts.push(
       `the previous session stopped during the signing announced at entry ${signing.seq}${ids}: ${
-        discard
-          ? 'the HSM may have signed, but coldsign recorded and exported no signature'
-          : 'the HSM may have signed; no signature was recorded'
+        discard ? NOTHING_EXPORTED : NOTHING_RECORDED
       }`,
     );
   }

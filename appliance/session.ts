@@ -99,11 +99,10 @@ export class ApplianceSession implements ApplianceApi {
     }
     this.hsm = hsm;
     this.unlockHead = this.auditor.head;
-    // Work a stopped process left, which start-up discarded or closed: said for as long as this unlock lasts.
+    // Work a stopped process left, which start-up discarded or closed: said until the log verifies or the app locks.
     this.unlockNotice = interruptionWarning(this.auditor.interruption);
     // Start-up does not re-hash old history: say so when the full verification is overdue (policy audit.fullVerifyEvery).
-    const { warning: verification } = fullVerificationStatus(this.db, this.now());
-    const warning = [this.unlockNotice, verification].filter(Boolean).join('; ');
+    const warning = this.auditWarningNow([]);
     return {
       keys: await this.listKeys(),
       head: this.auditor.head,
@@ -220,9 +219,14 @@ export class ApplianceSession implements ApplianceApi {
    */
   async unlockStatus(): Promise<{ head: AuditHead; auditWarning?: string }> {
     this.requireHsm();
-    const { warning: verification } = fullVerificationStatus(this.db, this.now());
-    const warning = [this.unlockNotice, verification, ...this.takeAuditWarnings()].filter(Boolean).join('; ');
+    const warning = this.auditWarningNow(this.takeAuditWarnings());
     return { head: this.unlockHead!, ...(warning ? { auditWarning: warning } : {}) };
+  }
+
+  /** The unlock's sentence about a stopped process, the full verification warning as it stands, and `late` ones. */
+  private auditWarningNow(late: string[]): string {
+    const { warning: verification } = fullVerificationStatus(this.db, this.now());
+    return [this.unlockNotice, verification, ...late].filter(Boolean).join('; ');
   }
 
   /**

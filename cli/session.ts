@@ -8,19 +8,15 @@ import { ApplianceSession } from '../appliance/session.js';
 import { isHomeWritable, readConfig, resolveHome } from '../appliance/home.js';
 import { showUnlockedHead, withCliWriter } from './writer.js';
 
-/** What the unlock said besides the keys: its audit warning, if any (a reading session has none). */
-export interface UnlockSaid {
-  auditWarning?: string;
-}
-
 export async function withSession<T>(
-  fn: (session: ApplianceSession, said: UnlockSaid) => Promise<T>,
+  /** `auditWarning`: what the unlock warned of, if anything (a reading session does not unlock). */
+  fn: (session: ApplianceSession, auditWarning?: string) => Promise<T>,
   options: { unlock?: boolean; fullVerify?: boolean } = {},
 ): Promise<T> {
   if (options.unlock === false) {
     const home = resolveHome();
     readConfig(home); // a missing or mistyped home is named before anything else is said
-    return useSession(openForReading(isHomeWritable(home)), (session) => fn(session, {}));
+    return useSession(openForReading(isHomeWritable(home)), (session) => fn(session));
   }
   return withCliWriter(({ pin }) =>
     useSession(new ApplianceSession(), async (session) => {
@@ -29,7 +25,7 @@ export async function withSession<T>(
         showUnlockedHead(head);
         // Not for `audit verify` itself, which is the remedy.
         if (auditWarning && !options.fullVerify) process.stderr.write(`warning: ${auditWarning}\n`);
-        return await fn(session, auditWarning ? { auditWarning } : {});
+        return await fn(session, auditWarning);
       } finally {
         // Non-fatal audit problems met along the way (a pin an unfinished review could not close) are said, like
         // the unlock's audit warning, whatever the command's outcome. Only an unlocked session writes the pin.

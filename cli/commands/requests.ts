@@ -10,16 +10,16 @@ import { OUTPUT_FORMATS, refuseOversizedQrAnswer, type OutputFormat } from '../.
 import { checkOutputPath, isDirectory, readInputs, writeOutputFile } from '../files.js';
 import { printJson, println, progress } from '../output.js';
 import { formatReview } from '../review-text.js';
-import { withSession, type UnlockSaid } from '../session.js';
+import { withSession } from '../session.js';
 
 export async function inspectCommand(inputs: string[], options: { json?: boolean }): Promise<void> {
   const groups = groupInputs(readInputs(inputs));
   const reports: RequestReport[] = [];
-  await withSession(async (session, said) => {
+  await withSession(async (session, auditWarning) => {
     for (const group of groups) {
       const reviewed = await session.reviewRequest(group, progress(`Reading ${group.length} QR frame(s)`));
       const review = session.reviewModel(reviewed);
-      reports.push(withWarning({ ...reviewed.report, review }, said));
+      reports.push(withWarning({ ...reviewed.report, review }, auditWarning));
       if (!options.json) println(`${formatReview(review)}\n`);
     }
   });
@@ -64,7 +64,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     urParts: string[];
     description: string;
   }> = [];
-  await withSession(async (session, said) => {
+  await withSession(async (session, auditWarning) => {
     // Review every request first (the operator sees each), so that a refusal of any one leaves nothing signed.
     const reviewed: Reviewed[] = [];
     let recorded = false;
@@ -94,7 +94,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
       throw error;
     }
     // All or none: every request is decided with its own approvals before the HSM signs any.
-    const outcomes = await withReview(session, said, reviewed, () =>
+    const outcomes = await withReview(session, auditWarning, reviewed, () =>
       session.signRequests(
         reviewed.map((r) => r.prepared.requestId),
         approvals,
@@ -115,7 +115,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
     for (const [index, outcome] of outcomes.entries()) {
       outcome.report.review = session.reviewModel(reviewed[index]!, outcome.report.policy.approvals);
       results.push({
-        report: withWarning(outcome.report, said),
+        report: withWarning(outcome.report, auditWarning),
         path: outcome.report.outputs[0] ?? options.out,
         bytes: outcome.output.bytes,
         urParts: outcome.output.urParts,
@@ -176,7 +176,7 @@ export async function signCommand(inputs: string[], options: SignOptions): Promi
 /** A refusal's report (every reason of every rule) carries the review model and the unlock's warning too, for `sign --json`. */
 async function withReview<T>(
   session: ApplianceSession,
-  said: UnlockSaid,
+  auditWarning: string | undefined,
   reviewed: Reviewed[],
   work: () => Promise<T>,
 ): Promise<T> {
@@ -187,15 +187,15 @@ async function withReview<T>(
     const refused = reviewed.find((r) => r.prepared.requestId === report?.requestId);
     if (report && refused) {
       report.review = session.reviewModel(refused, report.policy.approvals);
-      withWarning(report, said);
+      withWarning(report, auditWarning);
     }
     throw error;
   }
 }
 
 /** The report with the unlock's audit warning in `audit.warning` (a script reading --json sees what stderr said). */
-function withWarning(report: RequestReport, said: UnlockSaid): RequestReport {
-  if (said.auditWarning) report.audit = { ...report.audit, warning: said.auditWarning };
+function withWarning(report: RequestReport, auditWarning: string | undefined): RequestReport {
+  if (auditWarning) report.audit = { ...report.audit, warning: auditWarning };
   return report;
 }
 
