@@ -16,6 +16,7 @@ import {
   linkOfText,
   rowText,
   projectEntry,
+  storedRowText,
   type RowValue,
   type StateRow,
   type StateTable,
@@ -127,15 +128,6 @@ type EntryRow = [number, string, string, string, string, string];
 type Statement = { all(...params: unknown[]): unknown[]; get(...params: unknown[]): unknown };
 
 const ENTRY_COLUMNS = 'seq, time, type, payload, prev_hash, hash';
-
-/**
- * A stored row's text as SQLite's json_array writes it: for the values a STRICT table holds, the bytes of
- * rowText (JSON.stringify's; test/store/state-row-text.test.ts), so one string per row is read and compared
- * instead of one value per column.
- */
-export function storedRowText(table: StateTable): string {
-  return `json_array(${['seq', 'pos', ...STATE_COLUMNS[table]].join(', ')})`;
-}
 
 /**
  * Stored rows of `table` in (seq, pos) order, a batch at a time: the first batch from the range's lower bound

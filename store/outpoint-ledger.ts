@@ -11,7 +11,19 @@ import { hash as oneShotHash } from 'node:crypto';
 import { makeError } from '../core/errors.js';
 import type { OutpointClaim, SignedOutpoint } from '../policy/outpoint-conflicts.js';
 import type { Sqlite } from './database.js';
-import { GENESIS_LINK, iterateRows, nextLink, preparedOnce, readWholeTable, type StateRow } from './state.js';
+import {
+  GENESIS_LINK,
+  STATE_COLUMNS,
+  iterateRows,
+  linkOfText,
+  nextLink,
+  preparedOnce,
+  readWholeTable,
+  rowText,
+  storedRowText,
+  type RowValue,
+  type StateRow,
+} from './state.js';
 
 /** Buckets of the index: a decision walks about (rows ÷ 4096) rows per outpoint it checks. */
 export const OUTPOINT_BUCKETS = 4096;
@@ -54,10 +66,41 @@ function ledgerTampered(message: string, seq: number): never {
   });
 }
 
+/** A row of a bucket as a decision reads it: its outpoint, and its text (rowText's bytes), parsed only when wanted. */
+interface BucketRow {
+  seq: number;
+  pos: number;
+  outpoint: unknown;
+  text: string;
+}
+
+/**
+ * Every row of the buckets listed in a JSON array, in (bucket, seq, pos) order, each with its text as json_array
+ * writes it: one query for a whole request instead of one per bucket, and no row rebuilt to be hashed.
+ */
+const BUCKET_ROWS = `SELECT bucket, seq, pos, outpoint, ${storedRowText('outpoints')} FROM outpoints
+  WHERE bucket IN (SELECT value FROM json_each(?)) ORDER BY bucket, seq, pos`;
+
+/** The rows of `buckets`, per bucket (json_array refuses a BLOB, which only a table rebuilt without STRICT holds). */
+function rowsOfBuckets(sqlite: Sqlite, buckets: readonly number[]): Map<number, BucketRow[]> {
+  let raws: Array<[number, number, number, unknown, string]>;
+  try {
+    raws = preparedOnce(sqlite, BUCKET_ROWS, true).all(JSON.stringify(buckets)) as typeof raws;
+  } catch (error) {
+    if (error instanceof Error && /BLOB/.test(error.message))
+      ledgerTampered('holds a value no ledger row can have (the table was rebuilt without its types)', 0);
+    throw error;
+  }
+  const byBucket = new Map<number, BucketRow[]>(buckets.map((b) => [b, []]));
+  for (const [bucket, seq, pos, outpoint, text] of raws)
+    byBucket.get(bucket)?.push({ seq, pos, outpoint, text });
+  return byBucket;
+}
+
 /** The newest link of each bucket's chain (GENESIS_LINK for a bucket with no row), as of one audit entry. */
 export class LedgerIndex {
   /** Buckets this index has walked, with the link they were verified against (a sign decides twice). */
-  private readonly walked = new Map<number, { link: string; rows: StateRow[] }>();
+  private readonly walked = new Map<number, { link: string; rows: BucketRow[] }>();
 
   /** root() as of the last change (a checkpoint asks for it after every unit of work). */
   private rootMemo: string | undefined;
@@ -117,39 +160,50 @@ export class LedgerIndex {
     return this.rootMemo;
   }
 
-  /** Extends an outpoint row's bucket (inside the caller's transaction, as the row is inserted). */
-  add(sqlite: Sqlite, row: StateRow): number {
+  /** Extends an outpoint row's bucket (inside the caller's transaction, as the row is inserted); `text` is its rowText. */
+  add(sqlite: Sqlite, row: StateRow, text = rowText(row)): number {
     const bucket = bucketOfRow(row);
-    const link = nextLink(this.links[bucket]!, row);
+    const link = linkOfText(this.links[bucket]!, text);
     this.links[bucket] = link;
     this.rootMemo = undefined;
     storeLink(sqlite, bucket, link);
     return bucket;
   }
 
-  /** Walks one bucket from its first row; its chain must end at this index's link (AUDIT_TAMPERED otherwise). */
-  readBucket(sqlite: Sqlite, bucket: number, uptoSeq: number): StateRow[] {
-    const walked = this.walked.get(bucket);
+  /**
+   * Walks each of `buckets` from its first row; each chain must end at this index's link (AUDIT_TAMPERED otherwise).
+   * Buckets already walked against their current link are not read again.
+   */
+  readBuckets(sqlite: Sqlite, buckets: readonly number[], uptoSeq: number): BucketRow[] {
     // Rows already checked against this very link: rows are immutable and the link commits to all of them.
-    if (walked && walked.link === this.links[bucket] && walked.rows.every((r) => r.seq <= uptoSeq))
-      return walked.rows;
-    const rows: StateRow[] = [];
-    let link = GENESIS_LINK;
-    let last = 0;
-    for (const row of iterateRows(sqlite, 'outpoints', 'WHERE bucket = ?', [bucket])) {
-      if (row.seq > uptoSeq)
-        ledgerTampered('has a row naming an entry beyond the checkpointed head', row.seq);
-      link = nextLink(link, row);
-      last = row.seq;
-      rows.push(row);
-    }
-    if (link !== this.links[bucket])
-      ledgerTampered(
-        `rows of bucket ${bucket} were edited, inserted or deleted (last row at entry ${last})`,
-        last,
+    const known = (bucket: number) => {
+      const walked = this.walked.get(bucket);
+      return (
+        walked !== undefined &&
+        walked.link === this.links[bucket] &&
+        walked.rows.every((r) => r.seq <= uptoSeq)
       );
-    this.walked.set(bucket, { link, rows });
-    return rows;
+    };
+    const unread = buckets.filter((bucket) => !known(bucket));
+    if (unread.length > 0) {
+      for (const [bucket, rows] of rowsOfBuckets(sqlite, unread)) {
+        let link = GENESIS_LINK;
+        let last = 0;
+        for (const row of rows) {
+          if (row.seq > uptoSeq)
+            ledgerTampered('has a row naming an entry beyond the checkpointed head', row.seq);
+          link = linkOfText(link, row.text);
+          last = row.seq;
+        }
+        if (link !== this.links[bucket])
+          ledgerTampered(
+            `rows of bucket ${bucket} were edited, inserted or deleted (last row at entry ${last})`,
+            last,
+          );
+        this.walked.set(bucket, { link, rows });
+      }
+    }
+    return buckets.flatMap((bucket) => this.walked.get(bucket)!.rows);
   }
 
   /** Recomputes the stored links of `buckets` from their rows (after a discarded tail's rows were deleted). */
@@ -183,16 +237,28 @@ export function signedOutpoints(
   wanted: ReadonlySet<string>,
 ): SignedOutpoint[] {
   const buckets = [...new Set([...wanted].map(outpointBucket))].sort((a, b) => a - b);
-  const found = buckets
-    .flatMap((bucket) => index.readBucket(sqlite, bucket, uptoSeq))
-    .filter((row) => typeof row.values.outpoint === 'string' && wanted.has(row.values.outpoint));
+  const found = index
+    .readBuckets(sqlite, buckets, uptoSeq)
+    .filter((row) => typeof row.outpoint === 'string' && wanted.has(row.outpoint));
   found.sort((a, b) => a.seq - b.seq || a.pos - b.pos);
-  return found.map((row) => ({
-    requestId: String(row.values.request_id ?? ''),
-    outpoint: String(row.values.outpoint),
-    sats: String(row.values.sats ?? ''),
-    script: String(row.values.script ?? ''),
-    keyLabel: String(row.values.key_label ?? ''),
-    sighashType: Number(row.values.sighash_type ?? 0),
-  }));
+  return found.map((row) => signedOfText(row.text));
+}
+
+/** Where each column of an outpoint row sits in its text (json_array of seq, pos and the columns in STATE_COLUMNS order). */
+const AT = Object.fromEntries(STATE_COLUMNS.outpoints.map((column, i) => [column, i + 2])) as Record<
+  string,
+  number
+>;
+
+/** A signed outpoint from its row's text. */
+function signedOfText(text: string): SignedOutpoint {
+  const values = JSON.parse(text) as RowValue[];
+  return {
+    requestId: String(values[AT.request_id!] ?? ''),
+    outpoint: String(values[AT.outpoint!]),
+    sats: String(values[AT.sats!] ?? ''),
+    script: String(values[AT.script!] ?? ''),
+    keyLabel: String(values[AT.key_label!] ?? ''),
+    sighashType: Number(values[AT.sighash_type!] ?? 0),
+  };
 }

@@ -105,6 +105,15 @@ export function rowText(row: StateRow): string {
   return `${text}]`;
 }
 
+/**
+ * A stored row's text as SQLite's json_array writes it: for the values a STRICT table holds, the bytes of
+ * rowText (JSON.stringify's; test/store/state-row-text.test.ts), so one string per row is read and compared
+ * instead of one value per column.
+ */
+export function storedRowText(table: StateTable): string {
+  return `json_array(${['seq', 'pos', ...STATE_COLUMNS[table]].join(', ')})`;
+}
+
 export function nextLink(previous: string, row: StateRow): string {
   return linkOfText(previous, rowText(row));
 }
@@ -283,6 +292,7 @@ const insertSql = new Map<StateTable, string>(
 
 type Prepared = {
   run(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
   iterate(...params: unknown[]): IterableIterator<unknown>;
 };
 const preparedStatements = new WeakMap<Sqlite, Map<string, Prepared>>();
@@ -312,9 +322,10 @@ export function applyRows(
 ): void {
   for (const row of rows) {
     const insert = preparedOnce(sqlite, insertSql.get(row.table)!);
-    const link = nextLink(heads[row.table], row);
+    const text = rowText(row);
+    const link = linkOfText(heads[row.table], text);
     const values = STATE_COLUMNS[row.table].map((c) => row.values[c] ?? null);
-    if (row.table === 'outpoints') values.push(ledger.add(sqlite, row));
+    if (row.table === 'outpoints') values.push(ledger.add(sqlite, row, text));
     insert.run(row.seq, row.pos, ...values, link);
     heads[row.table] = link;
   }

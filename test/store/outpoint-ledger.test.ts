@@ -213,6 +213,43 @@ describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
     expect(verdict.firstBad?.reason).toContain('outpoints table');
   });
 
+  it('a decision reads every wanted bucket in one pass, and a table rebuilt without STRICT holding a BLOB is refused', async () => {
+    const c = await fresh(2);
+    // Outpoints in several buckets, two of them signed twice: every bucket is walked, the rows come back oldest first.
+    const outpoints = Array.from({ length: 6 }, (_, i) => `${TXID}:${i}`);
+    await signWith(
+      c,
+      10,
+      'r1',
+      outpoints.map((o, i) => claim(o, String(1000 + i))),
+    );
+    await signWith(c, 11, 'r2', [claim(outpoints[4]!, '1004'), claim(outpoints[1]!, '1001')]);
+    expect(new Set(outpoints.map(outpointBucket)).size).toBeGreaterThan(1);
+    const { ledgerIndex: index, head } = c.auditor;
+    const read = () =>
+      signedOutpoints(c.db.sqlite, LedgerIndex.stored(c.db.sqlite), head.seq, new Set(outpoints));
+    expect(read().map((r) => [r.requestId, r.outpoint.slice(-1), r.sats])).toEqual([
+      ...outpoints.map((o, i) => ['r1', o.slice(-1), String(1000 + i)]),
+      ['r2', '4', '1004'],
+      ['r2', '1', '1001'],
+    ]);
+    tamper(c, (raw) => {
+      raw.exec(`
+        ALTER TABLE outpoints RENAME TO outpoints_strict;
+        CREATE TABLE outpoints (seq INTEGER NOT NULL, pos INTEGER NOT NULL, request_id TEXT, outpoint TEXT, sats TEXT,
+          script TEXT, key_label TEXT, sighash_type INTEGER, link TEXT NOT NULL, bucket INTEGER, PRIMARY KEY (seq, pos));
+        INSERT INTO outpoints SELECT * FROM outpoints_strict;
+        DROP TABLE outpoints_strict;
+        CREATE INDEX outpoints_by_bucket ON outpoints (bucket, seq, pos);
+      `);
+      raw
+        .prepare("UPDATE outpoints SET sats = ? WHERE request_id = 'r2' AND pos = 1")
+        .run(Buffer.from('1001'));
+    });
+    expectTampered(read);
+    expect(index.root()).toBe(LedgerIndex.stored(c.db.sqlite).root());
+  });
+
   it('a bucket link rewritten to match a deleted row is found at start-up: the pin holds the root', async () => {
     const c = await fresh(2);
     await signWith(c, 10, 'r1', [claim(`${TXID}:0`, '5000')]);

@@ -1,6 +1,6 @@
 /**
  * The full verification reads each stored state row as SQLite's json_array of its columns
- * (store/audit-verify-range.ts storedRowText) and compares that string with the projected row's text
+ * (store/state.ts storedRowText) and compares that string with the projected row's text
  * (store/state.ts rowText, JSON.stringify's bytes). The two must be the same bytes for every value a
  * STRICT state table can hold, or an intact log would be reported as tampered (and a difference in the
  * other direction could hide an edit): every UTF-16 code unit alone and inside text, astral characters,
@@ -11,9 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { storedRowText } from '../../store/audit-verify-range.js';
 import { openDatabase } from '../../store/database.js';
-import { rowText, STATE_COLUMNS, STATE_TABLES, type RowValue } from '../../store/state.js';
+import { rowText, STATE_COLUMNS, STATE_TABLES, storedRowText, type RowValue } from '../../store/state.js';
 
 let dir: string;
 beforeEach(() => {
