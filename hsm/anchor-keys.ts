@@ -5,7 +5,7 @@
  * no C_SetAttributeValue, no data objects), so the same objects work on every HSM profile.
  * docs/hsm.md ("The audit anchor") describes how store/audit-hsm.ts builds its ratchet on them.
  */
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './pkcs11js.js';
 import { makeError } from '../core/errors.js';
 import { ckrName, ckrOf } from './pkcs11-errors.js';
 import type { HsmProfile } from './profile.js';

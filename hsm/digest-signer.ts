@@ -1,5 +1,5 @@
 /** DigestSigner over PKCS#11 CKM_ECDSA: raw r‖s from the HSM, normalized to low-S and verified before it leaves. */
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './pkcs11js.js';
 import { makeError } from '../core/errors.js';
 import { normalizeSignature, type NormalizedSignature } from '../core/signature.js';
 import type { DigestSigner } from '../core/signer.js';

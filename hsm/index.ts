@@ -3,7 +3,7 @@
  * profile detected (or taken from config), its mechanisms checked, a pool of logged-in sessions, the
  * key store, the anchor keys and the DigestSigner. Always close() it.
  */
-import type pkcs11js from 'pkcs11js';
+import type pkcs11js from './pkcs11js.js';
 import { HsmAnchorKeys } from './anchor-keys.js';
 import { HsmDigestSigner } from './digest-signer.js';
 import { HsmKeyStore } from './keystore.js';

@@ -3,7 +3,7 @@
  * the chosen token's sessions, the mechanisms coldsign uses (with their EC capability flags) and the profile.
  * Read-only: no login and no session are needed.
  */
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './pkcs11js.js';
 import type { HsmConfig } from './index.js';
 import { resolveProfile } from './index.js';
 import { acquireModule } from './module.js';

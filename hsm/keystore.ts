@@ -3,7 +3,7 @@
  * non-extractable, sign-only objects with a random CKA_ID fixed at creation (no C_SetAttributeValue,
  * which CloudHSM refuses); their public keys; and the legacy checkpoint data objects (read for migration).
  */
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './pkcs11js.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from 'node:crypto';
 import { makeError } from '../core/errors.js';

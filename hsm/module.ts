@@ -5,7 +5,7 @@
  * count, and one user's C_Finalize can never end another's sessions. A lease is given back once.
  */
 import { existsSync, realpathSync } from 'node:fs';
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './pkcs11js.js';
 import { makeError } from '../core/errors.js';
 import { ckrOf, pkcs11Error } from './pkcs11-errors.js';
 

@@ -1,5 +1,5 @@
 /** Maps PKCS#11 return values (CKR_*) to ColdsignError codes, naming the PKCS#11 method (PKCS#11 v2.40 §5.1). */
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './pkcs11js.js';
 import { makeError, type ColdsignError, type ErrorCode, isColdsignError } from '../core/errors.js';
 
 /** PKCS#11 v2.40 §11.1 values that pkcs11js does not export. */

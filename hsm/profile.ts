@@ -4,7 +4,7 @@
  * docs/hsm.md ("Profiles") lists each profile's facts and where they come from.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './pkcs11js.js';
 import { makeError } from '../core/errors.js';
 import { ckrOf, pkcs11Error } from './pkcs11-errors.js';
 

@@ -4,7 +4,7 @@
  * once; CKR_FUNCTION_FAILED (throttling) is retried with a bounded back-off; a wrong PIN never is.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './pkcs11js.js';
 import { makeError } from '../core/errors.js';
 import { call, ckrOf, pkcs11Error } from './pkcs11-errors.js';
 

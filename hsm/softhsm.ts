@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './pkcs11js.js';
 import { makeError } from '../core/errors.js';
 import { acquireModule } from './module.js';
 import { call } from './pkcs11-errors.js';

@@ -1,5 +1,5 @@
 /** Finds a token by label, serial or slot id and checks that it offers what coldsign needs (secp256k1 ECDSA, HMAC anchors). */
-import pkcs11js from 'pkcs11js';
+import pkcs11js from './pkcs11js.js';
 import { makeError } from '../core/errors.js';
 import { call } from './pkcs11-errors.js';
 

@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.js';
 
@@ -122,4 +122,11 @@ it("the script carries hash-wasm's Keccak build only, not its index of every alg
     .filter((s) => s.includes('node_modules/hash-wasm/'))
     .map((s) => s.slice(s.indexOf('node_modules/hash-wasm/')));
   expect(hashWasm).toEqual(['node_modules/hash-wasm/dist/keccak.umd.min.js']);
+});
+
+it("pkcs11js's exports are copied once (hsm/pkcs11js.ts), not once per module of the HSM layer that imports them", () => {
+  const importers = Object.entries(productBuildGraph().inputs)
+    .filter(([, input]) => input.imports.some(({ path }) => path === 'pkcs11js'))
+    .map(([name]) => relative(ROOT, resolve(dir, name)));
+  expect(importers).toEqual([join('hsm', 'pkcs11js.ts')]);
 });
