@@ -18,6 +18,8 @@ export interface BenchHome {
   btcKey: { label: string; address: string; keyId: string; publicKey: string };
   psbt1: string;
   psbt500: string;
+  /** A 500-input PSBT spending coins no other `tag` spends (each round of a benchmark signs coins of its own). */
+  freshPsbt500: (tag: number) => string;
   evmTx: string;
   /** Runs `node bin ...args` on the home; throws unless it exits with `expect`. */
   run: (args: string[], expect?: number, launcher?: string) => string;
@@ -98,17 +100,14 @@ export function makeBenchHome(BIN: string): BenchHome {
   }).address!;
   const psbt1 = join(dir, 'one.psbt');
   writeFileSync(psbt1, buildPsbt(btcKey.address, payTo, 100_000n, 1_000n, [500_000n]));
-  const psbt500 = join(dir, 'five-hundred.psbt');
-  writeFileSync(
-    psbt500,
-    buildPsbt(
-      btcKey.address,
-      payTo,
-      100_000n,
-      50_000n,
-      Array.from({ length: 500 }, () => 10_000n),
-    ),
-  );
+  // The funding transactions are derived from the amounts, so other amounts are other coins.
+  const freshPsbt500 = (tag: number): string => {
+    const file = join(dir, `five-hundred-${tag}.psbt`);
+    const coins = Array.from({ length: 500 }, () => 10_000n + BigInt(tag));
+    writeFileSync(file, buildPsbt(btcKey.address, payTo, 100_000n, 50_000n, coins));
+    return file;
+  };
+  const psbt500 = freshPsbt500(0);
   const evmTx = join(dir, 'eip1559.json');
   writeFileSync(
     evmTx,
@@ -125,5 +124,5 @@ export function makeBenchHome(BIN: string): BenchHome {
       maxPriorityFeePerGas: '1000000000',
     }),
   );
-  return { dir, home, PIN, env, btcKey, psbt1, psbt500, evmTx, run };
+  return { dir, home, PIN, env, btcKey, psbt1, psbt500, freshPsbt500, evmTx, run };
 }
