@@ -4,8 +4,9 @@
  * decision, signing.started, signature — so velocity rows and the outpoint ledger (one signed outpoint per
  * operation) grow too — one checkpoint per 10,000
  * entries), then measures whole `coldsign` processes in one run:
- *  - `inspect` and `sign` of a 1-input PSBT on that home against the same on an empty home
- *    (alternating, medians), i.e. the start-up cost of a long log;
+ *  - `inspect` and `sign` of a 1-input PSBT, and `inspect` of a 500-input PSBT, on that home against the same on an
+ *    empty home (alternating, medians), i.e. the start-up cost of a long log and the decision's cost of a large
+ *    outpoint ledger;
  *  - `coldsign audit verify` on the big home: wall time and peak RSS (GNU time).
  * Ends with one line: scale: startup-ratio=<x> verify-seconds=<y> verify-rss-mb=<z>
  * Environment: BENCH_ENTRIES (default 1,000,000), BENCH_RUNS (default 5), BENCH_BUILD_ONLY=1 (grow the
@@ -198,10 +199,23 @@ const payTo = bitcoin.payments.p2wpkh({
 }).address!;
 const psbt = join(dir, 'one.psbt');
 writeFileSync(psbt, buildPsbt(key.address, payTo, 100_000n, 1_000n, [500_000n]));
+// 500 coins: the decision walks the ledger's buckets of each of them (about 470 buckets).
+const psbt500 = join(dir, 'five-hundred.psbt');
+writeFileSync(
+  psbt500,
+  buildPsbt(
+    key.address,
+    payTo,
+    100_000n,
+    50_000n,
+    Array.from({ length: 500 }, () => 10_000n),
+  ),
+);
 
 // Alternating rounds, so both homes see the same load.
 const times = {
   inspect: { empty: [] as number[], big: [] as number[] },
+  inspect500: { empty: [] as number[], big: [] as number[] },
   sign: { empty: [] as number[], big: [] as number[] },
 };
 for (let i = 0; i < RUNS; i += 1) {
@@ -210,12 +224,14 @@ for (let i = 0; i < RUNS; i += 1) {
     ['big', big],
   ] as const) {
     times.inspect[name].push(timed(home, ['inspect', psbt, '--json']));
+    times.inspect500[name].push(timed(home, ['inspect', psbt500, '--json']));
     times.sign[name].push(timed(home, ['sign', psbt, '--out', join(dir, `out-${name}-${i}.psbt`), '--json']));
   }
 }
 const median = (xs: number[]) => percentile(xs, 50);
 const inspectRatio = median(times.inspect.big) / median(times.inspect.empty);
 const signRatio = median(times.sign.big) / median(times.sign.empty);
+const inspect500Ratio = median(times.inspect500.big) / median(times.inspect500.empty);
 const startupRatio = Math.max(inspectRatio, signRatio);
 
 // audit verify on the big home, under GNU time for the peak RSS.
@@ -267,6 +283,7 @@ checkpoint every ${ENTRIES_PER_CHECKPOINT.toLocaleString('en')} entries), agains
 |---|---|---|---|---|
 | \`inspect\` 1-input PSBT | ${fmt(median(times.inspect.empty), 0)} | ${fmt(median(times.inspect.big), 0)} | ${fmt(inspectRatio)} | ≤ 1.2 |
 | \`sign\` 1-input PSBT | ${fmt(median(times.sign.empty), 0)} | ${fmt(median(times.sign.big), 0)} | ${fmt(signRatio)} | ≤ 1.2 |
+| \`inspect\` 500-input PSBT (the decision walks the ledger's buckets of 500 coins) | ${fmt(median(times.inspect500.empty), 0)} | ${fmt(median(times.inspect500.big), 0)} | ${fmt(inspect500Ratio)} | — |
 
 \`coldsign audit verify\` (a whole process that loads only the modules verification needs: start-up, the log
 verified in ranges of ${RANGE_SIZE.toLocaleString('en')} entries by two worker threads with 4 MB young / 32 MB old heaps, reading ${SCAN_CHUNK} entries (and
@@ -287,7 +304,9 @@ from the head (docs/audit.md). The probe's rule has no velocity limit, so the ve
 signing operation here) are not read by its decision; a rule with a velocity window reads the rows
 inside that window. Each operation also signed one outpoint, so the outpoint ledger holds
 ${Math.floor(entries / PER_OPERATION).toLocaleString('en')} rows: the probe's decision checks its input against one bucket of the
-ledger's index (about ${Math.round(entries / PER_OPERATION / OUTPOINT_BUCKETS)} rows), whose root the HSM pin holds.
+ledger's index (about ${Math.round(entries / PER_OPERATION / OUTPOINT_BUCKETS)} rows), whose root the HSM pin holds. The 500-input
+probe's decision walks the buckets of its 500 coins (about 470 distinct buckets, so about
+${(Math.round((470 * entries) / PER_OPERATION / OUTPOINT_BUCKETS / 1000) * 1000).toLocaleString('en')} rows, each hashed into its bucket's chain), read in one query.
 `,
 );
 rmSync(dir, { recursive: true, force: true });
