@@ -14,7 +14,6 @@ import type { Sqlite } from './database.js';
 import {
   GENESIS_LINK,
   STATE_COLUMNS,
-  iterateRows,
   linkOfText,
   nextLink,
   preparedOnce,
@@ -208,15 +207,12 @@ export class LedgerIndex {
 
   /** Recomputes the stored links of `buckets` from their rows (after a discarded tail's rows were deleted). */
   static restoreBuckets(sqlite: Sqlite, buckets: Iterable<number>): void {
-    const write = sqlite.prepare(
-      'INSERT INTO outpoint_buckets (bucket, link) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET link = excluded.link',
-    );
-    for (const bucket of buckets) {
-      let link = GENESIS_LINK;
-      for (const row of iterateRows(sqlite, 'outpoints', 'WHERE bucket = ?', [bucket]))
-        link = nextLink(link, row);
-      write.run(bucket, link);
-    }
+    for (const [bucket, rows] of rowsOfBuckets(sqlite, [...buckets]))
+      storeLink(
+        sqlite,
+        bucket,
+        rows.reduce((link, row) => linkOfText(link, row.text), GENESIS_LINK),
+      );
   }
 }
 

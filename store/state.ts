@@ -443,18 +443,6 @@ export function readSuffix(
   return out;
 }
 
-/** The rows of `table` matching `where` (bound to `params`), oldest first, unverified: the caller checks them. */
-export function* iterateRows(
-  sqlite: Sqlite,
-  table: StateTable,
-  where: string,
-  params: readonly unknown[],
-): Generator<StateRow> {
-  const statement = preparedOnce(sqlite, selectSql(table, where, 'ASC'), true);
-  for (const raw of statement.iterate(...params) as IterableIterator<RawRow>)
-    yield toStateRow(table, raw).row;
-}
-
 /** Current heads of every table as stored (not verified): the link of each newest row. */
 export function storedHeads(sqlite: Sqlite): StateHeads {
   const heads = emptyHeads();
