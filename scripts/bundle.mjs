@@ -89,6 +89,26 @@ const viemForNonEvmCode = {
   },
 };
 
+/**
+ * bitcoinjs-lib hashes with @noble/hashes' SHA-256, written in JavaScript, which runs unoptimized in a short-lived
+ * CLI process: the signer's cross-check of a 500-input PSBT (bitcoinjs-lib's own BIP-143 digest, which hashes every
+ * input's outpoint and sequence and every output) cost 19 ms of a sign's main thread. With Node's (OpenSSL) SHA-256
+ * bound to the name `sha256` in bitcoinjs-lib's modules (its ES module build, and the CommonJS build that
+ * @bitcoinerlab/descriptors requires) it costs 5 ms (CPU profiles, docs/bench/cli.md). The same function with the
+ * same Uint8Array result (test/unit/bundle-script.test.ts compares the two); every other importer of @noble/hashes
+ * keeps noble's.
+ */
+const nativeSha256ForBitcoinjs = {
+  name: 'bitcoinjs-native-sha256',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^@noble\/hashes\/sha256(\.js)?$/ }, (args) =>
+      /[\\/]bitcoinjs-lib[\\/]src[\\/]/.test(args.importer)
+        ? { path: join(root, 'appliance', 'bitcoinjs-sha256.ts') }
+        : undefined,
+    );
+  },
+};
+
 if (existsSync(outdir) && !isBundleDir(outdir)) {
   console.error(`${outdir} holds files that are not a CLI bundle; nothing was built or removed.`);
   process.exit(2);
@@ -102,7 +122,7 @@ try {
     target: 'node20',
     sourcemap: true,
     external: ['pkcs11js', 'better-sqlite3', 'secp256k1', 'zxing-wasm'],
-    plugins: [englishOnlyZodLocales, viemForNonEvmCode],
+    plugins: [englishOnlyZodLocales, viemForNonEvmCode, nativeSha256ForBitcoinjs],
     // chains/evm/keccak.ts uses hash-wasm's Keccak alone: its index carries every algorithm's WebAssembly (229 KB of
     // the script every command loads); its own keccak build is 11 KB and exports the same createKeccak.
     alias: {

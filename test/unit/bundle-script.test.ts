@@ -14,7 +14,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { afterAll, expect, it } from 'vitest';
+import { sha256 as nativeSha256ForBitcoinjs } from '../../appliance/bitcoinjs-sha256.js';
 import { ROOT } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coldsign-bundle-'));
@@ -129,4 +131,22 @@ it("pkcs11js's exports are copied once (hsm/pkcs11js.ts), not once per module of
     .filter(([, input]) => input.imports.some(({ path }) => path === 'pkcs11js'))
     .map(([name]) => relative(ROOT, resolve(dir, name)));
   expect(importers).toEqual([join('hsm', 'pkcs11js.ts')]);
+});
+
+it("bitcoinjs-lib's SHA-256 is Node's native one in the script, and gives noble's digests as plain Uint8Arrays", () => {
+  const inputs = Object.entries(productBuildGraph().inputs);
+  const importersOf = (pattern: RegExp) =>
+    inputs.filter(([, input]) => input.imports.some(({ path }) => pattern.test(path))).map(([name]) => name);
+  const bitcoinjs = (names: string[]) =>
+    names.filter((name) => name.includes('node_modules/bitcoinjs-lib/src/'));
+  // the modules that hash with it (the cross-check's BIP-143 digest, txids) import the native one, none noble's
+  expect(bitcoinjs(importersOf(/appliance\/bitcoinjs-sha256\.ts$/)).length).toBeGreaterThanOrEqual(2);
+  expect(bitcoinjs(importersOf(/@noble\/hashes\/(esm\/)?sha256(\.js)?$/))).toEqual([]);
+  // the same function: every padding edge of a 64-byte block, and longer messages
+  for (const length of [0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000, 18_036]) {
+    const message = Uint8Array.from({ length }, (_, i) => (i * 131 + length) & 0xff);
+    const native = nativeSha256ForBitcoinjs(message);
+    expect(Buffer.isBuffer(native)).toBe(false);
+    expect(native).toEqual(nobleSha256(message));
+  }
 });
