@@ -73,6 +73,14 @@ interface BucketRow {
   text: string;
 }
 
+/** What a decision kept of a bucket it walked (LedgerIndex.walked). */
+interface Walk {
+  link: string;
+  newest: number;
+  looked: ReadonlySet<string>;
+  rows: BucketRow[];
+}
+
 /**
  * Every row of the buckets listed in a JSON array, in (bucket, seq, pos) order, each with its text as json_array
  * writes it: one query for a whole request instead of one per bucket, and no row rebuilt to be hashed.
@@ -98,8 +106,12 @@ function rowsOfBuckets(sqlite: Sqlite, buckets: readonly number[]): Map<number, 
 
 /** The newest link of each bucket's chain (GENESIS_LINK for a bucket with no row), as of one audit entry. */
 export class LedgerIndex {
-  /** Buckets this index has walked, with the link they were verified against (a sign decides twice). */
-  private readonly walked = new Map<number, { link: string; rows: BucketRow[] }>();
+  /**
+   * Buckets this index has walked (a sign decides twice): the link they were verified against, the newest row's
+   * seq, the outpoints the walk looked for and their rows. Only those rows are kept, not the whole bucket, so a
+   * long-lived process (the app) holds a few rows per bucket, not the table.
+   */
+  private readonly walked = new Map<number, Walk>();
 
   /** root() as of the last change (a checkpoint asks for it after every unit of work). */
   private rootMemo: string | undefined;
@@ -170,20 +182,22 @@ export class LedgerIndex {
   }
 
   /**
-   * Walks each of `buckets` from its first row; each chain must end at this index's link (AUDIT_TAMPERED otherwise).
-   * Buckets already walked against their current link are not read again.
+   * The rows of the outpoints wanted in each bucket (`wanted`: bucket → outpoints), each bucket walked from its first
+   * row; each chain must end at this index's link (AUDIT_TAMPERED otherwise). A bucket already walked against its
+   * current link for every outpoint wanted there now is not read again.
    */
-  readBuckets(sqlite: Sqlite, buckets: readonly number[], uptoSeq: number): BucketRow[] {
+  readBuckets(sqlite: Sqlite, wanted: ReadonlyMap<number, readonly string[]>, uptoSeq: number): BucketRow[] {
     // Rows already checked against this very link: rows are immutable and the link commits to all of them.
-    const known = (bucket: number) => {
-      const walked = this.walked.get(bucket);
+    const known = (bucket: number, outpoints: readonly string[]) => {
+      const walk = this.walked.get(bucket);
       return (
-        walked !== undefined &&
-        walked.link === this.links[bucket] &&
-        walked.rows.every((r) => r.seq <= uptoSeq)
+        walk !== undefined &&
+        walk.link === this.links[bucket] &&
+        walk.newest <= uptoSeq &&
+        outpoints.every((outpoint) => walk.looked.has(outpoint))
       );
     };
-    const unread = buckets.filter((bucket) => !known(bucket));
+    const unread = [...wanted].filter(([bucket, outpoints]) => !known(bucket, outpoints)).map(([b]) => b);
     if (unread.length > 0) {
       for (const [bucket, rows] of rowsOfBuckets(sqlite, unread)) {
         let link = GENESIS_LINK;
@@ -199,10 +213,15 @@ export class LedgerIndex {
             `rows of bucket ${bucket} were edited, inserted or deleted (last row at entry ${last})`,
             last,
           );
-        this.walked.set(bucket, { link, rows });
+        const looked = new Set(wanted.get(bucket));
+        const kept = rows.filter((row) => typeof row.outpoint === 'string' && looked.has(row.outpoint));
+        this.walked.set(bucket, { link, newest: last, looked, rows: kept });
       }
     }
-    return buckets.flatMap((bucket) => this.walked.get(bucket)!.rows);
+    return [...wanted].flatMap(([bucket, outpoints]) => {
+      const asked = new Set(outpoints);
+      return this.walked.get(bucket)!.rows.filter((row) => asked.has(row.outpoint as string));
+    });
   }
 
   /** Recomputes the stored links of `buckets` from their rows (after a discarded tail's rows were deleted). */
@@ -232,10 +251,14 @@ export function signedOutpoints(
   uptoSeq: number,
   wanted: ReadonlySet<string>,
 ): SignedOutpoint[] {
-  const buckets = [...new Set([...wanted].map(outpointBucket))].sort((a, b) => a - b);
-  const found = index
-    .readBuckets(sqlite, buckets, uptoSeq)
-    .filter((row) => typeof row.outpoint === 'string' && wanted.has(row.outpoint));
+  const byBucket = new Map<number, string[]>();
+  for (const outpoint of wanted) {
+    const bucket = outpointBucket(outpoint);
+    const list = byBucket.get(bucket);
+    if (list) list.push(outpoint);
+    else byBucket.set(bucket, [outpoint]);
+  }
+  const found = index.readBuckets(sqlite, new Map([...byBucket].sort(([a], [b]) => a - b)), uptoSeq);
   found.sort((a, b) => a.seq - b.seq || a.pos - b.pos);
   return found.map((row) => signedOfText(row.text));
 }

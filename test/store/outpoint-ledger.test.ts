@@ -213,6 +213,44 @@ describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
     expect(verdict.firstBad?.reason).toContain('outpoints table');
   });
 
+  it('a process keeps only the rows it looked for: another coin of a bucket it walked is read, and checked, again', async () => {
+    const c = await fresh(2);
+    // Two coins in one bucket, and a third elsewhere.
+    const first = `${TXID}:0`;
+    const sameBucket = Array.from({ length: 20_000 }, (_, i) => `${TXID}:${i + 1}`).find(
+      (o) => outpointBucket(o) === outpointBucket(first),
+    )!;
+    const elsewhere = `${TXID}:${outpointBucket(`${TXID}:1`) === outpointBucket(first) ? 2 : 1}`;
+    expect(outpointBucket(elsewhere)).not.toBe(outpointBucket(first));
+    await signWith(c, 10, 'r1', [claim(first, '5000'), claim(sameBucket, '6000'), claim(elsewhere, '7000')]);
+    await signWith(c, 11, 'r2', [claim(first, '5000')]);
+    const { ledgerIndex: index, head } = c.auditor;
+    const read = (...coins: string[]) =>
+      signedOutpoints(c.db.sqlite, index, head.seq, new Set(coins)).map((r) => [r.requestId, r.sats]);
+    expect(read(first)).toEqual([
+      ['r1', '5000'],
+      ['r2', '5000'],
+    ]);
+    // The bucket was walked for `first` only: asked for its neighbour, the same index finds the neighbour's row
+    // (not an empty answer from what it kept) ...
+    expect(read(sameBucket)).toEqual([['r1', '6000']]);
+    expect(read(first, sameBucket, elsewhere)).toEqual([
+      ['r1', '5000'],
+      ['r1', '6000'],
+      ['r1', '7000'],
+      ['r2', '5000'],
+    ]);
+    // ... and what a walk kept answers only for the coins it looked for: after an edit of the bucket, the coins
+    // already looked for come from the rows verified before it; a coin the walks did not look for (signed or not)
+    // walks the bucket again, and the edit is found.
+    const unsigned = Array.from({ length: 40_000 }, (_, i) => `${TXID}:${i + 20_001}`).find(
+      (o) => outpointBucket(o) === outpointBucket(first),
+    )!;
+    tamper(c, (raw) => raw.prepare("UPDATE outpoints SET sats = '1' WHERE sats = '6000'").run());
+    expect(read(first, sameBucket)).toHaveLength(3);
+    expectTampered(() => read(unsigned));
+  });
+
   it('a decision reads every wanted bucket in one pass, and a table rebuilt without STRICT holding a BLOB is refused', async () => {
     const c = await fresh(2);
     // Outpoints in several buckets, two of them signed twice: every bucket is walked, the rows come back oldest first.
