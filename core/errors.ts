@@ -222,7 +222,7 @@ export function isColdsignError(error: unknown, code?: ErrorCode): error is Cold
 /**
  * A storage failure (SQLite result codes of the SQLite "Result and Error Codes" list, or a file system errno)
  * as the exit-7 error that says what to do, or undefined for anything else. SQLITE_CORRUPT and
- * SQLITE_NOTADB are not here: they are integrity failures of the store (STORE_CORRUPT).
+ * SQLITE_NOTADB are not here: they are integrity failures of the store (storeDamage, STORE_CORRUPT).
  */
 export function storageFailure(error: unknown): ColdsignError | undefined {
   if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return undefined;
@@ -258,10 +258,25 @@ export function storageFailure(error: unknown): ColdsignError | undefined {
   return undefined;
 }
 
+/**
+ * A damaged database met after it opened (a page SQLite finds malformed: SQLITE_CORRUPT and its extended codes,
+ * SQLITE_NOTADB) as the integrity failure it is (exit 6), or undefined for anything else.
+ */
+export function storeDamage(error: unknown): ColdsignError | undefined {
+  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return undefined;
+  if (!error.code.startsWith('SQLITE_CORRUPT') && error.code !== 'SQLITE_NOTADB') return undefined;
+  return makeError(
+    'STORE_CORRUPT',
+    `The coldsign database is damaged (SQLite: ${error.message}): restore the home from a backup (\`coldsign backup\`), then run \`coldsign audit verify\`.`,
+    {},
+    error,
+  );
+}
+
 /** Any thrown value as a ColdsignError: unknown errors become INTERNAL (exit 1) with a generic message. */
 export function toColdsignError(error: unknown): ColdsignError {
   if (error instanceof ColdsignError) return error;
-  const storage = storageFailure(error);
+  const storage = storageFailure(error) ?? storeDamage(error);
   if (storage) return storage;
   const detail = error instanceof Error ? error.message : String(error);
   return makeError('INTERNAL', `Internal error: ${detail}.`, {}, error);

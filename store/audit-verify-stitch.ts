@@ -54,6 +54,15 @@ export class RangeStitcher {
     this.atEntry(0, AUDIT_GENESIS_HASH, this.replayed);
   }
 
+  /**
+   * Ends the checkpoint stream (its SQLite statement). finish() does it; a verification that stops on a thrown error
+   * (a damaged database page) must too, or the connection stays busy and its COMMIT and close fail in place of the
+   * error that stopped it.
+   */
+  release(): void {
+    this.checkpoints.return?.(undefined);
+  }
+
   /** True once the first bad entry is known: later ranges are not needed. */
   get failed(): boolean {
     return this.bad !== undefined;
@@ -170,7 +179,7 @@ export class RangeStitcher {
         };
       }
     }
-    this.checkpoints.return?.(undefined);
+    this.release();
     const unfinished = this.signing.unfinished();
     return {
       ok: this.bad === undefined,

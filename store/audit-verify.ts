@@ -133,13 +133,17 @@ export function verifyInThread(
 ): AuditVerification {
   return inSnapshot(db, () => {
     const { p, stitcher } = planStitcher(db, publicKey, signatures, options.tables, checkpoints);
-    if (p.last > 0) {
-      for (const spec of rangeSpecs(p.last, options)) {
-        stitcher.add(verifyRange(db.sqlite, { ...spec, startLinks: stitcher.heads }));
-        if (stitcher.failed) break;
+    try {
+      if (p.last > 0) {
+        for (const spec of rangeSpecs(p.last, options)) {
+          stitcher.add(verifyRange(db.sqlite, { ...spec, startLinks: stitcher.heads }));
+          if (stitcher.failed) break;
+        }
       }
+      return stitcher.finish();
+    } finally {
+      stitcher.release();
     }
-    return stitcher.finish();
   });
 }
 
@@ -177,13 +181,17 @@ export async function verifyFullLog(
   db.sqlite.exec('BEGIN IMMEDIATE');
   try {
     const { p, stitcher } = planStitcher(db, publicKey, signatures, options.tables, checkpoints);
-    await verifyInThreads(db, p, stitcher, {
-      specs: p.last > 0 ? [...rangeSpecs(p.last, options)] : [],
-      workers,
-      workerUrl,
-      alternate: options.assignment === 'alternate',
-    });
-    return stitcher.finish();
+    try {
+      await verifyInThreads(db, p, stitcher, {
+        specs: p.last > 0 ? [...rangeSpecs(p.last, options)] : [],
+        workers,
+        workerUrl,
+        alternate: options.assignment === 'alternate',
+      });
+      return stitcher.finish();
+    } finally {
+      stitcher.release();
+    }
   } finally {
     if (db.sqlite.inTransaction) db.sqlite.exec('COMMIT');
     db.sqlite.pragma(`cache_size = ${Number(cacheSize)}`);

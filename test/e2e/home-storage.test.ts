@@ -1,13 +1,15 @@
 /**
  * A home that cannot be written: a read-only mount and a full disk each end in their own code and sentence
- * (exit 7), reading commands keep working, and nothing is lost. The tests run as root, which ignores file
+ * (exit 7), reading commands keep working, and nothing is lost. A database with a damaged page is an integrity
+ * failure (exit 6, STORE_CORRUPT) for every command that meets the page, never an internal error. The tests run as root, which ignores file
  * modes, so the read-only home is a read-only bind mount and the full disk a 2 MB tmpfs, both made here.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { createCliHome, type CliHome } from '../support/cli.js';
 import { errorCode } from './home-fixture.js';
 
@@ -86,5 +88,61 @@ describe('a full disk', () => {
     const verify = cli.run(['audit', 'verify']);
     expect(verify.code, verify.stderr).toBe(0);
     expect(cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'more']).code).toBe(0);
+  });
+});
+
+/**
+ * Gives pages of the home's audit log a b-tree page header SQLite cannot read: every page, or only the leftmost
+ * leaf (the oldest entries, which start-up does not read). The WAL is checkpointed into the file first.
+ */
+function damageAuditLog(cli: CliHome, which: 'every page' | 'oldest leaf'): void {
+  const file = join(cli.env.COLDSIGN_HOME!, 'coldsign.db');
+  const db = new Database(file);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pages = db
+    .prepare("SELECT pageno FROM dbstat WHERE name = 'audit_log' AND (? OR pagetype = 'leaf') ORDER BY path")
+    .pluck()
+    .all(which === 'every page' ? 1 : 0) as number[];
+  db.close();
+  expect(pages.length).toBeGreaterThan(which === 'every page' ? 0 : 2);
+  const fd = openSync(file, 'r+');
+  for (const page of which === 'every page' ? pages : pages.slice(0, 1))
+    writeSync(fd, Buffer.alloc(16, 0xee), 0, 16, (page - 1) * pageSize);
+  closeSync(fd);
+}
+
+describe('a database with a damaged page', () => {
+  let cli: CliHome;
+  beforeEach(() => {
+    cli = createCliHome();
+    expect(cli.run(['init']).code).toBe(0);
+    const pool = cli.run(['keys', 'generate', '--chain', 'evm', '--label', 'vault-eth', '--count', '24']);
+    expect(pool.code, pool.stderr).toBe(0);
+  });
+  afterEach(() => cli.cleanup());
+
+  const expectDamaged = (args: string[]) => {
+    const result = cli.run([...args, '--json']);
+    expect(result.code, result.stderr).toBe(6);
+    expect(errorCode(result.stdout)).toBe('STORE_CORRUPT');
+    expect(result.stderr).toMatch(
+      /^coldsign: The coldsign database is damaged \(SQLite: [^\n]+\): restore the home/,
+    );
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  };
+
+  it('audit verify that meets a damaged page of old entries says so (not an internal error, not a busy connection)', () => {
+    damageAuditLog(cli, 'oldest leaf');
+    expectDamaged(['audit', 'verify']);
+  });
+
+  it('a command whose start-up reads a damaged page refuses with the same code, and nothing is added', () => {
+    damageAuditLog(cli, 'every page');
+    expectDamaged(['keys', 'generate', '--chain', 'evm', '--label', 'another']);
+    const db = new Database(join(cli.env.COLDSIGN_HOME!, 'coldsign.db'), { readonly: true });
+    const labels = db.prepare("SELECT label FROM keys WHERE label = 'another'").pluck().all();
+    db.close();
+    expect(labels).toEqual([]);
   });
 });
