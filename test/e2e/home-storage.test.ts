@@ -133,8 +133,21 @@ describe('a database with a damaged page', () => {
   };
 
   it('audit verify that meets a damaged page of old entries says so (not an internal error, not a busy connection)', () => {
+    const lastResult = () => {
+      const db = new Database(join(cli.env.COLDSIGN_HOME!, 'coldsign.db'), { readonly: true });
+      const value = db
+        .prepare("SELECT value FROM settings WHERE name = 'audit.lastFullVerifyResult'")
+        .pluck()
+        .get() as string;
+      db.close();
+      return JSON.parse(value) as { ok: boolean };
+    };
+    expect(cli.run(['audit', 'verify']).code).toBe(0);
+    expect(lastResult().ok).toBe(true);
     damageAuditLog(cli, 'oldest leaf');
     expectDamaged(['audit', 'verify']);
+    // the recorded outcome (what hsm info and the app show) is now a failure, not the success before the damage
+    expect(lastResult().ok).toBe(false);
   });
 
   it('a command whose start-up reads a damaged page refuses with the same code, and nothing is added', () => {
