@@ -182,19 +182,23 @@ export class LedgerIndex {
   }
 
   /**
-   * The rows of the outpoints wanted in each bucket (`wanted`: bucket → outpoints), each bucket walked from its first
+   * The rows of the outpoints wanted in each bucket (`wanted`: bucket → its outpoints), each bucket walked from its first
    * row; each chain must end at this index's link (AUDIT_TAMPERED otherwise). A bucket already walked against its
    * current link for every outpoint wanted there now is not read again.
    */
-  readBuckets(sqlite: Sqlite, wanted: ReadonlyMap<number, readonly string[]>, uptoSeq: number): BucketRow[] {
+  readBuckets(
+    sqlite: Sqlite,
+    wanted: ReadonlyMap<number, ReadonlySet<string>>,
+    uptoSeq: number,
+  ): BucketRow[] {
     // Rows already checked against this very link: rows are immutable and the link commits to all of them.
-    const known = (bucket: number, outpoints: readonly string[]) => {
+    const known = (bucket: number, outpoints: ReadonlySet<string>) => {
       const walk = this.walked.get(bucket);
       return (
         walk !== undefined &&
         walk.link === this.links[bucket] &&
         walk.newest <= uptoSeq &&
-        outpoints.every((outpoint) => walk.looked.has(outpoint))
+        [...outpoints].every((outpoint) => walk.looked.has(outpoint))
       );
     };
     const unread = [...wanted].filter(([bucket, outpoints]) => !known(bucket, outpoints)).map(([b]) => b);
@@ -213,15 +217,14 @@ export class LedgerIndex {
             `rows of bucket ${bucket} were edited, inserted or deleted (last row at entry ${last})`,
             last,
           );
-        const looked = new Set(wanted.get(bucket));
+        const looked = wanted.get(bucket)!;
         const kept = rows.filter((row) => typeof row.outpoint === 'string' && looked.has(row.outpoint));
         this.walked.set(bucket, { link, newest: last, looked, rows: kept });
       }
     }
-    return [...wanted].flatMap(([bucket, outpoints]) => {
-      const asked = new Set(outpoints);
-      return this.walked.get(bucket)!.rows.filter((row) => asked.has(row.outpoint as string));
-    });
+    return [...wanted].flatMap(([bucket, outpoints]) =>
+      this.walked.get(bucket)!.rows.filter((row) => outpoints.has(row.outpoint as string)),
+    );
   }
 
   /** Recomputes the stored links of `buckets` from their rows (after a discarded tail's rows were deleted). */
@@ -251,14 +254,12 @@ export function signedOutpoints(
   uptoSeq: number,
   wanted: ReadonlySet<string>,
 ): SignedOutpoint[] {
-  const byBucket = new Map<number, string[]>();
+  const byBucket = new Map<number, Set<string>>();
   for (const outpoint of wanted) {
     const bucket = outpointBucket(outpoint);
-    const list = byBucket.get(bucket);
-    if (list) list.push(outpoint);
-    else byBucket.set(bucket, [outpoint]);
+    byBucket.set(bucket, (byBucket.get(bucket) ?? new Set()).add(outpoint));
   }
-  const found = index.readBuckets(sqlite, new Map([...byBucket].sort(([a], [b]) => a - b)), uptoSeq);
+  const found = index.readBuckets(sqlite, byBucket, uptoSeq);
   found.sort((a, b) => a.seq - b.seq || a.pos - b.pos);
   return found.map((row) => signedOfText(row.text));
 }
