@@ -263,14 +263,24 @@ export function storageFailure(error: unknown): ColdsignError | undefined {
  * SQLITE_NOTADB) as the integrity failure it is (exit 6), or undefined for anything else.
  */
 export function storeDamage(error: unknown): ColdsignError | undefined {
-  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return undefined;
-  if (!error.code.startsWith('SQLITE_CORRUPT') && error.code !== 'SQLITE_NOTADB') return undefined;
+  if (!isDamagedPage(error)) return undefined;
   return makeError(
     'STORE_CORRUPT',
     `The coldsign database is damaged (SQLite: ${error.message}): restore the home from a backup (\`coldsign backup\`), then run \`coldsign audit verify\`.`,
     {},
     error,
   );
+}
+
+/** SQLite's error for a damaged page (SQLITE_CORRUPT and its extended codes, SQLITE_NOTADB). */
+function isDamagedPage(error: unknown): error is Error {
+  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return false;
+  return error.code.startsWith('SQLITE_CORRUPT') || error.code === 'SQLITE_NOTADB';
+}
+
+/** Whether a thrown value reports a damaged store: SQLite's own error for a damaged page, or STORE_CORRUPT. */
+export function isStoreDamage(error: unknown): boolean {
+  return isDamagedPage(error) || isColdsignError(error, 'STORE_CORRUPT');
 }
 
 /** Any thrown value as a ColdsignError: unknown errors become INTERNAL (exit 1) with a generic message. */

@@ -39,6 +39,13 @@ port.on('message', (message: { index: number; spec: RangeSpec } | { close: true 
       restarted.buffer as ArrayBuffer,
     ]);
   } catch (error) {
-    port.postMessage({ index: message.index, error: error instanceof Error ? error.message : String(error) });
+    // SQLite's result code goes with the message: the main thread tells a damaged page from a failed check.
+    const code =
+      error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+    port.postMessage({
+      index: message.index,
+      error: error instanceof Error ? error.message : String(error),
+      code,
+    });
   }
 });

@@ -21,6 +21,7 @@ import type { ColdsignDb } from './database.js';
 import { signingEventsIn, verifyRange, type RangeResult, type RangeSpec } from './audit-verify-range.js';
 import { RangeStitcher } from './audit-verify-stitch.js';
 import { SCAN_CACHE_SIZE } from './audit-verify-cache.js';
+import { storeDamage, type ColdsignError } from '../core/errors.js';
 
 /** Entries per range (small enough that the last range keeps one worker waiting only briefly). */
 export const RANGE_SIZE = 16_384;
@@ -201,7 +202,7 @@ export async function verifyFullLog(
 type WorkerMessage =
   | { ready: true; head: { seq: number; hash: string } }
   | { index: number; result: RangeResult }
-  | { index: number; error: string };
+  | { index: number; error: string; code?: string };
 
 interface ThreadPlan {
   specs: RangeSpec[];
@@ -244,8 +245,15 @@ async function verifyInThreads(
     wake = undefined;
     resolve?.();
   };
-  const failWorker = (reason: string) => {
+  let damage: ColdsignError | undefined;
+  const failWorker = (reason: string, cause?: Error) => {
     if (stop) return;
+    // A damaged page a worker met is the store's integrity failure (STORE_CORRUPT), as in this thread.
+    damage = storeDamage(cause);
+    if (damage) {
+      stop = true;
+      return notify();
+    }
     stitcher.abort(stitcher.nextSeq, `a verification worker failed (${reason}): the log is not verified`);
     stop = true;
     notify();
@@ -282,7 +290,7 @@ async function verifyInThreads(
         queued.set(worker, 0);
       }
     } else if ('error' in message) {
-      return failWorker(message.error);
+      return failWorker(message.error, Object.assign(new Error(message.error), { code: message.code }));
     } else {
       results.set(message.index, message.result);
       queued.set(worker, queued.get(worker)! - 1);
@@ -297,7 +305,7 @@ async function verifyInThreads(
       });
       threads.push(worker);
       worker.on('message', (message: WorkerMessage) => onMessage(worker, message));
-      worker.on('error', (error: Error) => failWorker(error.message));
+      worker.on('error', (error: Error) => failWorker(error.message, error));
       worker.on('messageerror', (error: Error) => failWorker(error.message));
       worker.on('exit', (code) => failWorker(`it exited with code ${code}`));
     }
@@ -309,6 +317,7 @@ async function verifyInThreads(
         if (stitcher.failed) stop = true;
       }
       // The verdict waits for every worker's head (one snapshot), even one that was given no range.
+      if (damage) throw damage;
       if (stop || (nextToStitch === specs.length && ready === count)) return;
       dispatch();
       await new Promise<void>((resolve) => (wake = resolve));

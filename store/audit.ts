@@ -9,7 +9,7 @@
  * signed in the HSM and pinned covers it: entries a crashed process left beyond an open pin are
  * discarded at the next start-up ("audit.discarded"), never adopted. See docs/audit.md.
  */
-import { makeError, storeDamage } from '../core/errors.js';
+import { isStoreDamage, makeError } from '../core/errors.js';
 import { fromHex, toHex, utf8 } from '../core/bytes.js';
 import { compressPublicKey } from '../core/signature.js';
 import {
@@ -553,7 +553,7 @@ export class Auditor {
     } catch (error) {
       // A damaged page stops the verification: the last outcome becomes a failure (hsm info must not keep showing
       // the previous success as the latest result), if the damaged database still takes the write.
-      if (storeDamage(error)) {
+      if (isStoreDamage(error)) {
         const failed: LastFullVerification = { time: now.toISOString(), ok: false, entries: 0 };
         try {
           setSetting(this.db, FULL_VERIFY_RESULT_SETTING, JSON.stringify(failed));

@@ -6,11 +6,15 @@
  * or worker 1, and with entries and stored rows read a few at a time (batch edges everywhere); tampering at a range boundary, on either side of it, or in the velocity rows of a
  * later range is named; a failed worker fails.
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { toColdsignError } from '../../core/errors.js';
 import { entryHash } from '../../store/audit-chain.js';
 import { Auditor, type AuditVerification } from '../../store/audit.js';
 import type { FullVerifyOptions } from '../../store/audit-verify.js';
+import { FULL_VERIFY_RESULT_SETTING } from '../../store/audit-freshness.js';
+import { setSetting } from '../../store/settings.js';
 import { at, newAuditCase, tamper, useAuditToken, type AuditCase } from './audit-fixture.js';
 
 const { hsm, track } = useAuditToken();
@@ -306,6 +310,48 @@ describe('full verification in ranges', () => {
       reason:
         'the velocity table does not match the audit log at entry 500: a row names no audit entry (rows were added)',
     });
+  });
+
+  it('a damaged page that only a worker reads is the store failure it is in this thread (STORE_CORRUPT), not a failed worker', async () => {
+    // 400 entries and a checkpoint at each end (checkpoints have their own table): a middle leaf of audit_log is
+    // read by a worker only.
+    const c = track(await newAuditCase(hsm(), 0));
+    for (let i = 1; i <= 400; i += 1)
+      await c.auditor.commit(at(i + 1), (tx) => tx.append('note', { text: `entry ${i}`.padEnd(80, '.') }), {
+        checkpoint: false,
+      });
+    await c.auditor.checkpoint(at(500));
+    const parallel = { workers: 2, rangeSize: RANGE } as const;
+    expect((await c.auditor.verify('newest', at(501), parallel)).ok).toBe(true);
+    tamper(c, (raw) => {
+      raw.pragma('wal_checkpoint(TRUNCATE)');
+      const leaves = raw
+        .prepare("SELECT pageno FROM dbstat WHERE name = 'audit_log' AND pagetype = 'leaf' ORDER BY path")
+        .pluck()
+        .all() as number[];
+      expect(leaves.length).toBeGreaterThan(4);
+      const pageSize = raw.pragma('page_size', { simple: true }) as number;
+      const fd = openSync(c.path, 'r+');
+      writeSync(fd, Buffer.alloc(16, 0xee), 0, 16, (leaves[leaves.length >> 1]! - 1) * pageSize);
+      closeSync(fd);
+    });
+    const auditor = await Auditor.open(c.db, c.ports, at(502));
+    for (const options of [parallel, { workers: 0 }]) {
+      const outcome = await auditor.verify('newest', at(503), options).then(
+        (result) => result,
+        (error: unknown) => error,
+      );
+      // As the CLI and the app report it (this thread's path throws SQLite's own error, the workers' path the
+      // converted one; before, the workers' path ended as a verdict naming a failed worker).
+      expect(toColdsignError(outcome).code, JSON.stringify({ options, outcome })).toBe('STORE_CORRUPT');
+      // and the recorded outcome (what hsm info and the app show) is a failure, on either path
+      const recorded = c.db.sqlite
+        .prepare("SELECT value FROM settings WHERE name = 'audit.lastFullVerifyResult'")
+        .pluck()
+        .get() as string;
+      expect(JSON.parse(recorded)).toMatchObject({ ok: false, time: at(503).toISOString() });
+      setSetting(c.db, FULL_VERIFY_RESULT_SETTING, JSON.stringify({ ok: true }));
+    }
   });
 
   it('a worker that throws or exits fails the verification with the reason (fail closed)', async () => {
