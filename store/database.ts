@@ -13,6 +13,8 @@ import type { KeyDirectory, KeyRecord } from '../core/signer.js';
 import { findKey, findKeyByPublicKey, listKeys } from './keys.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import { outpointBucket } from './outpoint-ledger.js';
+import { checkSchema, schemaOf, type SchemaObject } from './schema-check.js';
+import { SCHEMA_STRUCTURE } from './schema-structure.js';
 
 export type Sqlite = Database.Database;
 
@@ -77,11 +79,8 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    // Migration 4 files each signed outpoint under its bucket of the ledger's index.
-    sqlite.function('coldsign_outpoint_bucket', { deterministic: true }, (outpoint: unknown) =>
-      outpointBucket(typeof outpoint === 'string' ? outpoint : ''),
-    );
     migrate(sqlite, migrations);
+    checkSchema(sqlite, expectedSchema(migrations));
     return new ColdsignDb(sqlite, path);
   } catch (error) {
     sqlite.close();
@@ -122,6 +121,12 @@ export function openDatabaseSnapshot(
         'The coldsign home is read-only and its database needs an upgrade first: make it writable once.',
       );
     }
+    try {
+      checkSchema(sqlite, expectedSchema(migrations));
+    } catch (error) {
+      sqlite.close();
+      throw error;
+    }
   } catch (error) {
     if (error instanceof Error && error.name === 'ColdsignError') throw error;
     throw (
@@ -145,8 +150,15 @@ export function openDatabaseReadOnly(
   try {
     sqlite = new Database(path, { readonly: true, fileMustExist: true, ...sqliteBinding() });
     sqlite.pragma('busy_timeout = 5000');
-    if (schemaVersionOf(sqlite) === (migrations.at(-1)?.version ?? 0)) return new ColdsignDb(sqlite, path);
-  } catch {
+    if (schemaVersionOf(sqlite) === (migrations.at(-1)?.version ?? 0)) {
+      checkSchema(sqlite, expectedSchema(migrations));
+      return new ColdsignDb(sqlite, path);
+    }
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ColdsignError') {
+      sqlite?.close();
+      throw error;
+    }
     // read in place failed: the snapshot below reads the file itself
   }
   sqlite?.close();
@@ -160,8 +172,32 @@ function schemaVersionOf(sqlite: Sqlite): number {
   return row.version ?? 0;
 }
 
+/**
+ * The structure a home opened with `migrations` must have: this version's, recorded in store/schema-structure.ts
+ * (making it at every start would cost a few milliseconds), or, for another list, that of a new in-memory database
+ * taken through it.
+ */
+function expectedSchema(migrations: readonly Migration[]): readonly SchemaObject[] {
+  return migrations === MIGRATIONS ? SCHEMA_STRUCTURE : migratedSchema(migrations);
+}
+
+/** The structure of a new in-memory database taken through `migrations` (scripts/schema-structure.ts records it). */
+export function migratedSchema(migrations: readonly Migration[] = MIGRATIONS): SchemaObject[] {
+  const sqlite = new Database(':memory:', sqliteBinding());
+  try {
+    migrate(sqlite, migrations);
+    return schemaOf(sqlite);
+  } finally {
+    sqlite.close();
+  }
+}
+
 /** Applies every migration above the current version, each in its own transaction. */
 function migrate(sqlite: Sqlite, migrations: readonly Migration[]): void {
+  // Migration 4 files each signed outpoint under its bucket of the ledger's index.
+  sqlite.function('coldsign_outpoint_bucket', { deterministic: true }, (outpoint: unknown) =>
+    outpointBucket(typeof outpoint === 'string' ? outpoint : ''),
+  );
   sqlite.exec(
     'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT',
   );

@@ -159,3 +159,36 @@ describe('a database with a damaged page', () => {
     expect(labels).toEqual([]);
   });
 });
+
+describe('a database whose structure was changed outside coldsign', () => {
+  let cli: CliHome;
+  beforeEach(() => {
+    cli = createCliHome();
+    expect(cli.run(['init']).code).toBe(0);
+  });
+  afterEach(() => cli.cleanup());
+
+  it('a trigger added to rewrite what coldsign writes is refused at open, in one sentence, before anything is written', () => {
+    const file = join(cli.env.COLDSIGN_HOME!, 'coldsign.db');
+    const raw = new Database(file);
+    const entries = () => raw.prepare('SELECT COUNT(*) FROM audit_log').pluck().get() as number;
+    const before = entries();
+    raw.exec(
+      "CREATE TRIGGER relabel AFTER INSERT ON keys BEGIN UPDATE keys SET label = 'cold' WHERE rowid = NEW.rowid; END;",
+    );
+    for (const args of [
+      ['keys', 'generate', '--chain', 'evm', '--label', 'hot'],
+      ['hsm', 'info'],
+    ]) {
+      const result = cli.run([...args, '--json']);
+      expect(result.code, result.stderr).toBe(6);
+      expect(errorCode(result.stdout)).toBe('STORE_CORRUPT');
+      expect(result.stderr).toMatch(
+        /^coldsign: The coldsign database's structure was changed outside coldsign \(the trigger relabel is not part of it\): restore the home/,
+      );
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(entries()).toBe(before);
+    raw.close();
+  });
+});

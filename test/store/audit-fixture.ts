@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { Hsm } from '../../hsm/index.js';
 import { Auditor, type AuditPorts } from '../../store/audit.js';
 import { hsmAuditPorts } from '../../store/audit-hsm.js';
-import { openDatabase, type ColdsignDb } from '../../store/database.js';
+import { ColdsignDb, openDatabase } from '../../store/database.js';
+import { outpointBucket } from '../../store/outpoint-ledger.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
 
 let caseCounter = 0;
@@ -72,6 +73,25 @@ export function useAuditToken(): {
     return c;
   };
   return { hsm: () => hsm, fresh: async (entries = 8) => track(await newAuditCase(hsm, entries)), track };
+}
+
+/**
+ * Closes the case's database, edits its structure with plain SQL (as an attacker would), shows that opening it is
+ * refused (STORE_CORRUPT naming the changed object), and reopens it without that open-time check, so that a test
+ * can show the layer below it (the checks of the audit log and the state tables) also refuses the edit.
+ */
+export function tamperStructure(c: AuditCase, sql: (raw: Database.Database) => void, changed: string): void {
+  expect(() => tamper(c, sql)).toThrow(
+    expect.objectContaining({
+      code: 'STORE_CORRUPT',
+      message: expect.stringContaining(`structure was changed outside coldsign (the table ${changed} `),
+    }),
+  );
+  const sqlite = new Database(c.path);
+  sqlite.function('coldsign_outpoint_bucket', { deterministic: true }, (outpoint: unknown) =>
+    outpointBucket(String(outpoint)),
+  );
+  c.db = new ColdsignDb(sqlite, c.path);
 }
 
 /** Closes the case's database, edits the file with plain SQL (as an attacker would), and reopens it. */

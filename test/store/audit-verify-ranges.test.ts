@@ -15,7 +15,7 @@ import { Auditor, type AuditVerification } from '../../store/audit.js';
 import type { FullVerifyOptions } from '../../store/audit-verify.js';
 import { FULL_VERIFY_RESULT_SETTING } from '../../store/audit-freshness.js';
 import { setSetting } from '../../store/settings.js';
-import { at, newAuditCase, tamper, useAuditToken, type AuditCase } from './audit-fixture.js';
+import { at, newAuditCase, tamper, tamperStructure, useAuditToken, type AuditCase } from './audit-fixture.js';
 
 const { hsm, track } = useAuditToken();
 /**
@@ -281,16 +281,20 @@ describe('full verification in ranges', () => {
 
   it('a state table rebuilt without STRICT holding a BLOB where the log projects text: the row is named in every mode', async () => {
     const c = await signingLog();
-    tamper(c, (raw) => {
-      raw.exec(`
+    tamperStructure(
+      c,
+      (raw) => {
+        raw.exec(`
         ALTER TABLE velocity RENAME TO velocity_strict;
         CREATE TABLE velocity (seq INTEGER NOT NULL, pos INTEGER NOT NULL, request_id TEXT, rule TEXT, asset TEXT,
           raw TEXT, time_ms INTEGER, txid TEXT, link TEXT NOT NULL, PRIMARY KEY (seq, pos));
         INSERT INTO velocity SELECT * FROM velocity_strict;
         DROP TABLE velocity_strict;
       `);
-      raw.prepare('UPDATE velocity SET rule = ? WHERE seq = 40').run(Buffer.from('daily'));
-    });
+        raw.prepare('UPDATE velocity SET rule = ? WHERE seq = 40').run(Buffer.from('daily'));
+      },
+      'velocity',
+    );
     expect((await verdicts(c)).firstBad).toEqual({ seq: 40, reason: velocityMismatch(40) });
   });
 

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isColdsignError } from '../../core/errors.js';
 import type { KeyRecord } from '../../core/signer.js';
-import { openDatabase, type ColdsignDb } from '../../store/database.js';
+import Database from 'better-sqlite3';
+import {
+  openDatabase,
+  openDatabaseReadOnly,
+  openDatabaseSnapshot,
+  migratedSchema,
+  type ColdsignDb,
+} from '../../store/database.js';
+import { SCHEMA_STRUCTURE } from '../../store/schema-structure.js';
 import { assertKeyIsNew } from '../../store/keys.js';
 import { applyRows, emptyHeads, projectEntry } from '../../store/state.js';
 import { MIGRATIONS } from '../../store/migrations.js';
@@ -103,6 +111,84 @@ describe('openDatabase', () => {
     } catch (error) {
       expect(isColdsignError(error, 'STORE_CORRUPT')).toBe(true);
     }
+  });
+});
+
+describe('the database structure check at open', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'coldsign-schema-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  // Each edit an attacker with the file could make to the structure (not the rows), and the object it names.
+  const edits: Record<string, { sql: string; names: RegExp }> = {
+    "a trigger that would run inside coldsign's own writes": {
+      sql: 'CREATE TRIGGER forget AFTER INSERT ON outpoints BEGIN DELETE FROM outpoints WHERE seq = NEW.seq; END;',
+      names: /the trigger forget is not part of it/,
+    },
+    'a dropped index': {
+      sql: 'DROP INDEX outpoints_by_bucket;',
+      names: /the index outpoints_by_bucket is missing/,
+    },
+    'a dropped column': {
+      sql: 'ALTER TABLE velocity DROP COLUMN txid;',
+      names: /the table velocity is not defined as this version defines it/,
+    },
+    'a table rebuilt without STRICT': {
+      sql: `ALTER TABLE settings RENAME TO settings_strict;
+            CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO settings SELECT * FROM settings_strict; DROP TABLE settings_strict;`,
+      names: /the table settings is not defined as this version defines it/,
+    },
+    'an added view': {
+      sql: 'CREATE VIEW everything AS SELECT * FROM audit_log;',
+      names: /the view everything is not part of it/,
+    },
+  };
+  for (const [edit, { sql, names }] of Object.entries(edits)) {
+    it(`refuses ${edit} with STORE_CORRUPT naming it, for writing and for reading`, () => {
+      const path = join(dir, 'coldsign.db');
+      openDatabase(path).close();
+      const raw = new Database(path);
+      raw.exec(sql);
+      raw.pragma('wal_checkpoint(TRUNCATE)');
+      raw.close();
+      for (const open of [openDatabase, openDatabaseReadOnly, openDatabaseSnapshot]) {
+        try {
+          open(path).close();
+          expect.unreachable(`${open.name} opened it`);
+        } catch (error) {
+          expect(isColdsignError(error, 'STORE_CORRUPT'), String(error)).toBe(true);
+          expect((error as Error).message).toMatch(names);
+          expect((error as Error).message).toMatch(
+            /^The coldsign database's structure was changed outside coldsign \(/,
+          );
+        }
+      }
+    });
+  }
+
+  it('the structure recorded for this version is what its migrations make (after a new migration: npx tsx scripts/schema-structure.ts)', () => {
+    expect(SCHEMA_STRUCTURE).toEqual(migratedSchema());
+    expect(SCHEMA_STRUCTURE.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['audit_log', 'outpoints']),
+    );
+  });
+
+  it('a home taken through every migration from the first has the structure of a new home', () => {
+    const path = join(dir, 'coldsign.db');
+    for (let upTo = 1; upTo <= MIGRATIONS.length; upTo += 1)
+      openDatabase(path, MIGRATIONS.slice(0, upTo)).close();
+    const fresh = join(dir, 'fresh.db');
+    openDatabase(fresh).close();
+    const schema = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name').all();
+      db.close();
+      return rows;
+    };
+    expect(schema(path)).toEqual(schema(fresh));
   });
 });
 

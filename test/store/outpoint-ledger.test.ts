@@ -21,7 +21,7 @@ import {
 } from '../../store/state.js';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { at, tamper, useAuditToken, type AuditCase } from './audit-fixture.js';
+import { at, tamper, tamperStructure, useAuditToken, type AuditCase } from './audit-fixture.js';
 
 const { fresh } = useAuditToken();
 
@@ -271,8 +271,10 @@ describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
       ['r2', '4', '1004'],
       ['r2', '1', '1001'],
     ]);
-    tamper(c, (raw) => {
-      raw.exec(`
+    tamperStructure(
+      c,
+      (raw) => {
+        raw.exec(`
         ALTER TABLE outpoints RENAME TO outpoints_strict;
         CREATE TABLE outpoints (seq INTEGER NOT NULL, pos INTEGER NOT NULL, request_id TEXT, outpoint TEXT, sats TEXT,
           script TEXT, key_label TEXT, sighash_type INTEGER, link TEXT NOT NULL, bucket INTEGER, PRIMARY KEY (seq, pos));
@@ -280,10 +282,12 @@ describe('the ledger in the audited state (SoftHSM2, SQLite)', () => {
         DROP TABLE outpoints_strict;
         CREATE INDEX outpoints_by_bucket ON outpoints (bucket, seq, pos);
       `);
-      raw
-        .prepare("UPDATE outpoints SET sats = ? WHERE request_id = 'r2' AND pos = 1")
-        .run(Buffer.from('1001'));
-    });
+        raw
+          .prepare("UPDATE outpoints SET sats = ? WHERE request_id = 'r2' AND pos = 1")
+          .run(Buffer.from('1001'));
+      },
+      'outpoints',
+    );
     expectTampered(read);
     expect(index.root()).toBe(LedgerIndex.stored(c.db.sqlite).root());
   });
