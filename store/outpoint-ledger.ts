@@ -104,6 +104,11 @@ function rowsOfBuckets(sqlite: Sqlite, buckets: readonly number[]): Map<number, 
   return byBucket;
 }
 
+/** The link a bucket's rows chain to, in order from GENESIS_LINK (what its stored link must be). */
+function chainOf(rows: readonly BucketRow[]): string {
+  return rows.reduce((link, row) => linkOfText(link, row.text), GENESIS_LINK);
+}
+
 /** The newest link of each bucket's chain (GENESIS_LINK for a bucket with no row), as of one audit entry. */
 export class LedgerIndex {
   /**
@@ -204,14 +209,14 @@ export class LedgerIndex {
     const unread = [...wanted].filter(([bucket, outpoints]) => !known(bucket, outpoints)).map(([b]) => b);
     if (unread.length > 0) {
       for (const [bucket, rows] of rowsOfBuckets(sqlite, unread)) {
-        let link = GENESIS_LINK;
-        let last = 0;
-        for (const row of rows) {
-          if (row.seq > uptoSeq)
-            ledgerTampered('has a row naming an entry beyond the checkpointed head', row.seq);
-          link = linkOfText(link, row.text);
-          last = row.seq;
-        }
+        // Rows come in seq order: the newest is the last.
+        const last = rows.at(-1)?.seq ?? 0;
+        if (last > uptoSeq)
+          ledgerTampered(
+            'has a row naming an entry beyond the checkpointed head',
+            rows.find((row) => row.seq > uptoSeq)!.seq,
+          );
+        const link = chainOf(rows);
         if (link !== this.links[bucket])
           ledgerTampered(
             `rows of bucket ${bucket} were edited, inserted or deleted (last row at entry ${last})`,
@@ -230,11 +235,7 @@ export class LedgerIndex {
   /** Recomputes the stored links of `buckets` from their rows (after a discarded tail's rows were deleted). */
   static restoreBuckets(sqlite: Sqlite, buckets: Iterable<number>): void {
     for (const [bucket, rows] of rowsOfBuckets(sqlite, [...buckets]))
-      storeLink(
-        sqlite,
-        bucket,
-        rows.reduce((link, row) => linkOfText(link, row.text), GENESIS_LINK),
-      );
+      storeLink(sqlite, bucket, chainOf(rows));
   }
 }
 
