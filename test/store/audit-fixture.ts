@@ -8,7 +8,6 @@ import type { Hsm } from '../../hsm/index.js';
 import { Auditor, type AuditPorts } from '../../store/audit.js';
 import { hsmAuditPorts } from '../../store/audit-hsm.js';
 import { ColdsignDb, openDatabase } from '../../store/database.js';
-import { outpointBucket } from '../../store/outpoint-ledger.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
 
 let caseCounter = 0;
@@ -87,11 +86,7 @@ export function tamperStructure(c: AuditCase, sql: (raw: Database.Database) => v
       message: expect.stringContaining(`structure was changed outside coldsign (the table ${changed} `),
     }),
   );
-  const sqlite = new Database(c.path);
-  sqlite.function('coldsign_outpoint_bucket', { deterministic: true }, (outpoint: unknown) =>
-    outpointBucket(String(outpoint)),
-  );
-  c.db = new ColdsignDb(sqlite, c.path);
+  c.db = new ColdsignDb(new Database(c.path), c.path);
 }
 
 /** Closes the case's database, edits the file with plain SQL (as an attacker would), and reopens it. */
