@@ -225,8 +225,8 @@ export function isColdsignError(error: unknown, code?: ErrorCode): error is Cold
  * SQLITE_NOTADB are not here: they are integrity failures of the store (storeDamage, STORE_CORRUPT).
  */
 export function storageFailure(error: unknown): ColdsignError | undefined {
-  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return undefined;
-  const code = error.code;
+  const code = errorCodeOf(error);
+  if (code === undefined) return undefined;
   if (code.startsWith('SQLITE_FULL') || code === 'ENOSPC' || code === 'EDQUOT')
     return makeError(
       'HOME_DISK_FULL',
@@ -274,8 +274,13 @@ export function storeDamage(error: unknown): ColdsignError | undefined {
 
 /** SQLite's error for a damaged page (SQLITE_CORRUPT and its extended codes, SQLITE_NOTADB). */
 function isDamagedPage(error: unknown): error is Error {
-  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return false;
-  return error.code.startsWith('SQLITE_CORRUPT') || error.code === 'SQLITE_NOTADB';
+  const code = errorCodeOf(error);
+  return code !== undefined && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+/** The string code an Error carries (SQLite's result code name, a file system errno name), if any. */
+export function errorCodeOf(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
 /** Whether a thrown value reports a damaged store: SQLite's own error for a damaged page, or STORE_CORRUPT. */

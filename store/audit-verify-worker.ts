@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { sqliteBinding } from './sqlite-addon.js';
 import { verifyRange, type RangeSpec } from './audit-verify-range.js';
 import { SCAN_CACHE_SIZE } from './audit-verify-cache.js';
+import { errorCodeOf } from '../core/errors.js';
 
 const port = parentPort!;
 const sqlite = new Database((workerData as { path: string }).path, {
@@ -40,12 +41,10 @@ port.on('message', (message: { index: number; spec: RangeSpec } | { close: true 
     ]);
   } catch (error) {
     // SQLite's result code goes with the message: the main thread tells a damaged page from a failed check.
-    const code =
-      error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
     port.postMessage({
       index: message.index,
       error: error instanceof Error ? error.message : String(error),
-      code,
+      code: errorCodeOf(error),
     });
   }
 });
