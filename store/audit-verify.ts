@@ -21,7 +21,7 @@ import type { ColdsignDb } from './database.js';
 import { signingEventsIn, verifyRange, type RangeResult, type RangeSpec } from './audit-verify-range.js';
 import { RangeStitcher } from './audit-verify-stitch.js';
 import { SCAN_CACHE_SIZE } from './audit-verify-cache.js';
-import { storeDamage, type ColdsignError } from '../core/errors.js';
+import { storageFailure, storeDamage, type ColdsignError } from '../core/errors.js';
 
 /** Entries per range (small enough that the last range keeps one worker waiting only briefly). */
 export const RANGE_SIZE = 16_384;
@@ -245,11 +245,12 @@ async function verifyInThreads(
     wake = undefined;
     resolve?.();
   };
-  let damage: ColdsignError | undefined;
+  let damage: ColdsignError | undefined; // the store's error a worker met, raised as this thread would
   const failWorker = (reason: string, cause?: Error) => {
     if (stop) return;
-    // A damaged page a worker met is the store's integrity failure (STORE_CORRUPT), as in this thread.
-    damage = storeDamage(cause);
+    // A storage failure (disk I/O, full, busy) or damaged page a worker met is the store's error (exit 7, or
+    // STORE_CORRUPT), as in this thread; only the checks' own failures are verdicts.
+    damage = storageFailure(cause) ?? storeDamage(cause);
     if (damage) {
       stop = true;
       return notify();

@@ -9,7 +9,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { toColdsignError } from '../../core/errors.js';
+import { isColdsignError, toColdsignError } from '../../core/errors.js';
 import { entryHash } from '../../store/audit-chain.js';
 import { Auditor, type AuditVerification } from '../../store/audit.js';
 import type { FullVerifyOptions } from '../../store/audit-verify.js';
@@ -356,6 +356,30 @@ describe('full verification in ranges', () => {
       expect(JSON.parse(recorded)).toMatchObject({ ok: false, time: at(503).toISOString() });
       setSetting(c.db, FULL_VERIFY_RESULT_SETTING, JSON.stringify({ ok: true }));
     }
+  });
+
+  it('a disk I/O error a worker reports (stand-in worker: a failing disk cannot be made here) ends as HOME_IO_ERROR, not a verdict', async () => {
+    const c = await signingLog();
+    const auditor = await Auditor.open(c.db, c.ports, at(100));
+    setSetting(c.db, FULL_VERIFY_RESULT_SETTING, JSON.stringify({ ok: true }));
+    const outcome = await auditor
+      .verify('newest', at(100), {
+        workers: 2,
+        rangeSize: RANGE,
+        workerUrl: new URL('./fixtures/ioerror-verify-worker.mjs', import.meta.url),
+      })
+      .then(
+        (result) => result,
+        (error: unknown) => error,
+      );
+    // As this thread's path reports the same read failure: the storage error with what to do (exit 7).
+    expect(isColdsignError(outcome, 'HOME_IO_ERROR'), JSON.stringify(outcome)).toBe(true);
+    // Not an integrity finding: the recorded outcome is left as it was.
+    const recorded = c.db.sqlite
+      .prepare("SELECT value FROM settings WHERE name = 'audit.lastFullVerifyResult'")
+      .pluck()
+      .get() as string;
+    expect(JSON.parse(recorded)).toEqual({ ok: true });
   });
 
   it('a worker that throws or exits fails the verification with the reason (fail closed)', async () => {
