@@ -6,7 +6,7 @@
  * independently and the audit log is verified.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as bitcoin from 'bitcoinjs-lib';
@@ -75,8 +75,14 @@ function frames(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
+/** An empty folder made for the demo (mkdir before the run) is as good as none. */
+function absentOrEmptyFolder(path: string): boolean {
+  if (!existsSync(path)) return true;
+  return statSync(path).isDirectory() && readdirSync(path).length === 0;
+}
+
 // A home and its folder made by an earlier run (the folder carries the marker) are removed; anything else is kept
-if (existsSync(home) || existsSync(work)) {
+if (!absentOrEmptyFolder(home) || existsSync(work)) {
   if (!existsSync(MARKER)) {
     console.error(
       `demo: ${home} or ${work} exists and is not the demo's; set COLDSIGN_HOME to a new folder.`,
