@@ -4,13 +4,14 @@
  * keys Caravan's address page takes, and the crypto-output / crypto-account UR (BCR-2020-010 / -015).
  * Every key is a single HSM key: there is no chain code and so no xpub to export.
  */
-import { checksum } from '@bitcoinerlab/descriptors';
 import { CryptoAccount, CryptoECKey, CryptoOutput, ScriptExpressions } from '@keystonehq/bc-ur-registry';
 import { crypto as bcrypto } from 'bitcoinjs-lib';
+import { descriptorLibrary } from '../core/btc-wallet.js';
 import { fromHex } from '../core/bytes.js';
 import { makeError } from '../core/errors.js';
 import type { BtcNetwork, BtcScriptType, KeyRecord } from '../core/signer.js';
 import { checkFitsAnimatedQr } from '../qr/ur-parts.js';
+import '../store/descriptor-library.js';
 
 /** The Bitcoin keys of an export: all of one network (wallets hold one network each). */
 export function btcExportKeys(keys: KeyRecord[]): KeyRecord[] {
@@ -35,7 +36,7 @@ const networkOf = (key: KeyRecord): BtcNetwork => key.network ?? 'mainnet';
 
 /** BIP-380: `SCRIPT#CHECKSUM`, the checksum computed by @bitcoinerlab/descriptors. */
 export async function withChecksum(descriptor: string): Promise<string> {
-  return `${descriptor}#${checksum(descriptor)}`;
+  return `${descriptor}#${descriptorLibrary().checksum(descriptor)}`;
 }
 
 /** The key's descriptor (BIP-381 pkh, BIP-382 wpkh, sh(wpkh)) with its checksum. */
@@ -138,7 +139,7 @@ export async function hasValidChecksum(descriptor: string): Promise<boolean> {
   const at = descriptor.length - 9;
   if (at < 0 || descriptor[at] !== '#') return false;
   try {
-    return checksum(descriptor.slice(0, at)) === descriptor.slice(at + 1);
+    return descriptorLibrary().checksum(descriptor.slice(0, at)) === descriptor.slice(at + 1);
   } catch {
     return false; // a character outside BIP-380's INPUT_CHARSET
   }

@@ -3,8 +3,12 @@
  * BIP-380 checksum, a Caravan wallet configuration (JSON) and a BIP-129 (BSMS) descriptor record. Pure
  * functions over plain data: the caller reads the policy and writes the file.
  */
-import { Output, checksum } from '@bitcoinerlab/descriptors';
-import { libraryNetwork, parseWalletDescriptor, type WalletScriptKind } from '../core/btc-wallet.js';
+import {
+  descriptorLibrary,
+  libraryNetwork,
+  parseWalletDescriptor,
+  type WalletScriptKind,
+} from '../core/btc-wallet.js';
 import { toHex } from '../core/bytes.js';
 import { makeError } from '../core/errors.js';
 import type { BtcNetwork } from '../core/signer.js';
@@ -56,10 +60,11 @@ export function findWallet(policy: PolicyDocument | null, name: string): PolicyW
 /** BIP-380: the descriptor without any `#checksum`, then `#` and the checksum computed afresh. */
 export function descriptorWithChecksum(descriptor: string): string {
   const body = descriptor.split('#')[0]!;
-  return `${body}#${checksum(body)}`;
+  return `${body}#${descriptorLibrary().checksum(body)}`;
 }
 
 function expandWallet(wallet: PolicyWallet) {
+  const { Output } = descriptorLibrary();
   const output = new Output({ descriptor: wallet.descriptor, network: libraryNetwork(wallet.network) });
   return { output, expansion: output.expand() };
 }

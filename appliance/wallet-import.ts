@@ -4,10 +4,14 @@
  * DRAFT — the policy in force with the wallet added, a higher version and no signatures — that officers sign
  * and apply with `coldsign policy sign|apply`; nothing is registered here.
  */
-import { checksum } from '@bitcoinerlab/descriptors';
 import { address as btcAddress } from 'bitcoinjs-lib';
 import { z } from 'zod';
-import { libraryNetwork, parseWalletDescriptor, WalletDescriptorError } from '../core/btc-wallet.js';
+import {
+  descriptorLibrary,
+  libraryNetwork,
+  parseWalletDescriptor,
+  WalletDescriptorError,
+} from '../core/btc-wallet.js';
 import { makeError } from '../core/errors.js';
 import { parseJsonStrict } from '../core/json.js';
 import type { BtcNetwork } from '../core/signer.js';
@@ -55,7 +59,7 @@ function verifiedBody(descriptor: string): string {
   if (sum !== undefined) {
     let expected: string;
     try {
-      expected = checksum(body);
+      expected = descriptorLibrary().checksum(body);
     } catch {
       invalid('The descriptor holds characters no descriptor may hold (BIP-380).');
     }
@@ -86,7 +90,7 @@ function toWallet(name: string | undefined, body: string, network: BtcNetwork): 
     invalid(
       `The wallet name "${name.slice(0, 80)}" must be 1–64 letters, digits, spaces, ".", "_" or "-": give --name.`,
     );
-  const descriptor = `${body}#${checksum(body)}`;
+  const descriptor = `${body}#${descriptorLibrary().checksum(body)}`;
   try {
     parseWalletDescriptor(name, descriptor, network);
   } catch (error) {

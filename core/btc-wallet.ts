@@ -55,7 +55,8 @@ export function provideDescriptorLibrary(load: () => DescriptorLibrary): void {
   loadLibrary ??= load;
 }
 
-function descriptors(): DescriptorLibrary {
+/** The output descriptor library (loaded on first use; every module reaches the one instance through here). */
+export function descriptorLibrary(): DescriptorLibrary {
   if (!descriptorsLibrary) {
     if (!loadLibrary) {
       throw makeError('INTERNAL', 'The output descriptor library was not provided; no wallet can be read.');
@@ -67,7 +68,7 @@ function descriptors(): DescriptorLibrary {
 
 /** The @bitcoinerlab/descriptors network object of a policy network (signet shares testnet's encodings). */
 export function libraryNetwork(network: BtcNetwork) {
-  const { networks } = descriptors();
+  const { networks } = descriptorLibrary();
   if (network === 'mainnet') return networks.bitcoin;
   return network === 'regtest' ? networks.regtest : networks.testnet;
 }
@@ -92,7 +93,7 @@ export function parseWalletDescriptor(
   if (descriptor.includes('*')) {
     throw new WalletDescriptorError('is ranged (/*); register each address as a fixed descriptor');
   }
-  const { Output } = descriptors();
+  const { Output } = descriptorLibrary();
   let output: InstanceType<typeof Descriptors.Output>;
   try {
     // BIP-380: the library verifies the 8-character checksum after '#' when one is given.

@@ -93,8 +93,8 @@ const viemForNonEvmCode = {
  * bitcoinjs-lib hashes with @noble/hashes' SHA-256, written in JavaScript, which runs unoptimized in a short-lived
  * CLI process: the signer's cross-check of a 500-input PSBT (bitcoinjs-lib's own BIP-143 digest, which hashes every
  * input's outpoint and sequence and every output) cost 19 ms of a sign's main thread. With Node's (OpenSSL) SHA-256
- * bound to the name `sha256` in bitcoinjs-lib's modules (its ES module build, and the CommonJS build that
- * @bitcoinerlab/descriptors requires) it costs 5 ms (CPU profiles, docs/bench/cli.md). The same function with the
+ * bound to the name `sha256` in bitcoinjs-lib's modules (its ES module build; the CommonJS build that
+ * @bitcoinerlab/descriptors requires is not in the script, which loads that library from node_modules) it costs 5 ms (CPU profiles, docs/bench/cli.md). The same function with the
  * same Uint8Array result (test/unit/bundle-script.test.ts compares the two); every other importer of @noble/hashes
  * keeps noble's.
  */

@@ -133,6 +133,15 @@ it("pkcs11js's exports are copied once (hsm/pkcs11js.ts), not once per module of
   expect(importers).toEqual([join('hsm', 'pkcs11js.ts')]);
 });
 
+it('the script holds no copy of @bitcoinerlab/descriptors: the one instance is loaded on first use (core/btc-wallet.ts descriptorLibrary)', () => {
+  const inputs = Object.keys(productBuildGraph().inputs);
+  expect(inputs.filter((s) => s.includes('node_modules/@bitcoinerlab/descriptors'))).toEqual([]);
+  // nor bitcoinjs-lib's CommonJS build, which only that library required
+  expect(inputs.filter((s) => /node_modules\/bitcoinjs-lib\/src\/cjs\//.test(s))).toEqual([]);
+  // while the ES module build the chain code imports is there (the checks above look at a real graph)
+  expect(inputs.some((s) => /node_modules\/bitcoinjs-lib\/src\/esm\//.test(s))).toBe(true);
+});
+
 it("bitcoinjs-lib's SHA-256 is Node's native one in the script, and gives noble's digests as plain Uint8Arrays", () => {
   const inputs = Object.entries(productBuildGraph().inputs);
   const importersOf = (pattern: RegExp) =>
