@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { sqliteBinding } from './sqlite-addon.js';
 import { readFileSync } from 'node:fs';
-import { makeError, storageFailure } from '../core/errors.js';
+import { isColdsignError, makeError, storageFailure } from '../core/errors.js';
 import type { KeyDirectory, KeyRecord } from '../core/signer.js';
 import { findKey, findKeyByPublicKey, listKeys } from './keys.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
@@ -128,7 +128,7 @@ export function openDatabaseSnapshot(
       throw error;
     }
   } catch (error) {
-    if (error instanceof Error && error.name === 'ColdsignError') throw error;
+    if (isColdsignError(error)) throw error;
     throw (
       storageFailure(error) ??
       makeError('STORE_CORRUPT', 'The coldsign database cannot be opened.', {}, error)
@@ -155,7 +155,7 @@ export function openDatabaseReadOnly(
       return new ColdsignDb(sqlite, path);
     }
   } catch (error) {
-    if (error instanceof Error && error.name === 'ColdsignError') {
+    if (isColdsignError(error)) {
       sqlite?.close();
       throw error;
     }
