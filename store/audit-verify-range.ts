@@ -84,12 +84,14 @@ export type SigningEvent = [started: boolean, seq: number, ids: string[]];
 class RangeSigning {
   private readonly open = new Map<string, number>();
   private readonly closedBefore = new Set<string>();
-  private readonly restarted = new Set<string>();
+  /** Only fingerprinted at the end, so a list (an id twice gives its fingerprint twice, which changes no answer). */
+  private readonly restarted: string[] = [];
 
   add(started: boolean, seq: number, ids: string[]): void {
     for (const id of ids) {
       if (started) this.open.set(id, seq);
-      else (this.open.delete(id) ? this.restarted : this.closedBefore).add(id);
+      else if (this.open.delete(id)) this.restarted.push(id);
+      else this.closedBefore.add(id);
     }
   }
 

@@ -150,25 +150,23 @@ export function isStateType(type: string): boolean {
 }
 
 /**
- * The outpoint rows of a "signature" entry: one per (input, key) signed, from its `outpoints` member (entries
+ * The outpoint rows of a counted signing: one per (input, key) signed, from its `outpoints` member (entries
  * written before it existed have none). Members that are not objects are skipped; fields are kept as given.
  */
-function outpointRows(p: Payload): Array<Record<string, RowValue>> {
-  if (!Array.isArray(p.outpoints)) return [];
-  return p.outpoints.flatMap((o: unknown) => {
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) return [];
+function outpointRows(signing: CountedSigning, into: Array<Record<string, RowValue>>): void {
+  if (!Array.isArray(signing.outpoints)) return;
+  for (const o of signing.outpoints as unknown[]) {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) continue;
     const claim = o as Payload;
-    return [
-      {
-        request_id: str(p.requestId),
-        outpoint: str(claim.outpoint),
-        sats: str(claim.sats),
-        script: str(claim.script),
-        key_label: str(claim.keyLabel),
-        sighash_type: num(claim.sighashType),
-      },
-    ];
-  });
+    into.push({
+      request_id: str(signing.requestId),
+      outpoint: str(claim.outpoint),
+      sats: str(claim.sats),
+      script: str(claim.script),
+      key_label: str(claim.keyLabel),
+      sighash_type: num(claim.sighashType),
+    });
+  }
 }
 
 /**
@@ -188,23 +186,37 @@ export function projectEntry(
   const tables = TABLES_OF_TYPE.get(entry.type);
   if (!tables) return [];
   const p = (parsed ?? JSON.parse(entry.payload)) as Payload;
-  return tables.flatMap((table) => projectInto(table, entry, p));
+  // Plain loops here and below, not flatMap: `audit verify` projects every signing entry of the log (docs/audit.md).
+  if (tables.length === 1) return projectInto(tables[0]!, entry, p);
+  const rows: StateRow[] = [];
+  for (const table of tables) for (const row of projectInto(table, entry, p)) rows.push(row);
+  return rows;
+}
+
+/** A counted signing: its velocity terms (`spent`, `rule`, `txid`), and the request id and outpoints it names. */
+interface CountedSigning {
+  terms: Payload;
+  requestId: unknown;
+  outpoints: unknown;
 }
 
 /**
  * The counted signings of a "signing.started" (each announced request with its `velocity`) or of a "signature"
  * entry written before announcements were counted (no `countedAt`): what velocity and the ledger project.
  */
-function countedSignings(type: string, p: Payload): Payload[] {
-  if (type === 'signature') return p.countedAt === undefined ? [p] : [];
-  if (!Array.isArray(p.requests)) return [];
-  return p.requests.flatMap((r: unknown) => {
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) return [];
+function countedSignings(type: string, p: Payload): CountedSigning[] {
+  if (type === 'signature')
+    return p.countedAt === undefined ? [{ terms: p, requestId: p.requestId, outpoints: p.outpoints }] : [];
+  const counted: CountedSigning[] = [];
+  if (!Array.isArray(p.requests)) return counted;
+  for (const r of p.requests as unknown[]) {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) continue;
     const request = r as Payload;
     const velocity = request.velocity as Payload | undefined;
-    if (typeof velocity !== 'object' || velocity === null) return [];
-    return [{ ...velocity, requestId: request.requestId, outpoints: request.outpoints }];
-  });
+    if (typeof velocity !== 'object' || velocity === null) continue;
+    counted.push({ terms: velocity, requestId: request.requestId, outpoints: request.outpoints });
+  }
+  return counted;
 }
 
 function projectInto(
@@ -246,21 +258,30 @@ function projectInto(
           applied_at: entry.time,
         }),
       ];
-    case 'velocity':
-      return countedSignings(entry.type, p)
-        .flatMap((signing) => {
-          const spent = Object.entries((signing.spent ?? {}) as Record<string, string>);
-          const assets = spent.length > 0 ? spent : [['none', '0'] as [string, string]];
-          return assets.map(([asset, raw]) => ({
-            request_id: str(signing.requestId),
-            rule: str(signing.rule),
-            asset,
-            raw: String(raw),
-            time_ms: Date.parse(entry.time),
-            txid: str(signing.txid) ?? str(signing.requestId),
-          }));
-        })
-        .map((values, pos) => row(values, pos));
+    case 'velocity': {
+      const rows: StateRow[] = [];
+      let timeMs: number | undefined; // parsed once, and only for an entry that counts a signing
+      for (const { terms, requestId } of countedSignings(entry.type, p)) {
+        timeMs ??= Date.parse(entry.time);
+        const spent = Object.entries((terms.spent ?? {}) as Record<string, string>);
+        const assets = spent.length > 0 ? spent : [['none', '0'] as [string, string]];
+        for (const [asset, raw] of assets)
+          rows.push(
+            row(
+              {
+                request_id: str(requestId),
+                rule: str(terms.rule),
+                asset,
+                raw: String(raw),
+                time_ms: timeMs,
+                txid: str(terms.txid) ?? str(requestId),
+              },
+              rows.length,
+            ),
+          );
+      }
+      return rows;
+    }
     case 'approvals':
       return [
         row({
@@ -273,10 +294,11 @@ function projectInto(
           keys: canonicalJson(p.keys ?? []),
         }),
       ];
-    case 'outpoints':
-      return countedSignings(entry.type, p)
-        .flatMap(outpointRows)
-        .map((values, pos) => row(values, pos));
+    case 'outpoints': {
+      const values: Array<Record<string, RowValue>> = [];
+      for (const signing of countedSignings(entry.type, p)) outpointRows(signing, values);
+      return values.map((v, pos) => row(v, pos));
+    }
   }
 }
 

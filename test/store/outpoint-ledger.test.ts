@@ -93,6 +93,68 @@ describe('projection of "signature" entries', () => {
   });
 });
 
+describe('projection of "signing.started" entries (the counted announcements)', () => {
+  it('takes each request id and outpoints from the request, not from its velocity terms, in order, skipping members without terms', () => {
+    const started = {
+      seq: 9,
+      time: '2026-03-01T12:00:00.250Z',
+      type: 'signing.started',
+      payload: canonicalJson({
+        requests: [
+          {
+            requestId: 'r1',
+            // a velocity object naming another request and outpoints must not decide which request is counted
+            velocity: {
+              requestId: 'other',
+              outpoints: [claim(`${TXID}:9`, '1')],
+              rule: 'hot',
+              spent: { native: '5', usdc: '7' },
+            },
+            outpoints: [claim(`${TXID}:0`, '5000')],
+          },
+          null,
+          'x',
+          { requestId: 'no-terms', outpoints: [claim(`${TXID}:1`, '1')] },
+          {
+            requestId: 'r2',
+            velocity: { rule: 'cold', txid: 'tx-2' },
+            outpoints: [claim(`${TXID}:2`, '9'), 4],
+          },
+        ],
+      }),
+    };
+    const rows = projectEntry(started);
+    const timeMs = Date.parse(started.time);
+    expect(rows.map((r) => [r.table, r.seq, r.pos, r.values])).toEqual([
+      [
+        'velocity',
+        9,
+        0,
+        { request_id: 'r1', rule: 'hot', asset: 'native', raw: '5', time_ms: timeMs, txid: 'r1' },
+      ],
+      [
+        'velocity',
+        9,
+        1,
+        { request_id: 'r1', rule: 'hot', asset: 'usdc', raw: '7', time_ms: timeMs, txid: 'r1' },
+      ],
+      [
+        'velocity',
+        9,
+        2,
+        { request_id: 'r2', rule: 'cold', asset: 'none', raw: '0', time_ms: timeMs, txid: 'tx-2' },
+      ],
+      ['outpoints', 9, 0, expect.objectContaining({ request_id: 'r1', outpoint: `${TXID}:0`, sats: '5000' })],
+      ['outpoints', 9, 1, expect.objectContaining({ request_id: 'r2', outpoint: `${TXID}:2`, sats: '9' })],
+    ]);
+  });
+
+  it('a "signature" entry written after its announcement was counted (countedAt) projects no row', () => {
+    const counted = { ...signature('r3', [claim(`${TXID}:3`, '1')]), countedAt: 5 };
+    expect(projectEntry(entry(counted))).toEqual([]);
+  });
+});
+
 describe('the state digest', () => {
   it('is the six-table digest of earlier releases while the ledger is empty, and commits to it once it is not', () => {
     const heads = emptyHeads();
