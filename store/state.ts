@@ -187,9 +187,11 @@ export function projectEntry(
   if (!tables) return [];
   const p = (parsed ?? JSON.parse(entry.payload)) as Payload;
   // Plain loops here and below, not flatMap: `audit verify` projects every signing entry of the log (docs/audit.md).
-  if (tables.length === 1) return projectInto(tables[0]!, entry, p);
+  let counted: CountedSigning[] | undefined; // read once for both tables of a signing entry
+  const signings = () => (counted ??= countedSignings(entry.type, p));
+  if (tables.length === 1) return projectInto(tables[0]!, entry, p, signings);
   const rows: StateRow[] = [];
-  for (const table of tables) for (const row of projectInto(table, entry, p)) rows.push(row);
+  for (const table of tables) for (const row of projectInto(table, entry, p, signings)) rows.push(row);
   return rows;
 }
 
@@ -223,6 +225,7 @@ function projectInto(
   table: StateTable,
   entry: { seq: number; time: string; type: string },
   p: Payload,
+  signings: () => CountedSigning[],
 ): StateRow[] {
   const row = (values: Record<string, RowValue>, pos = 0): StateRow => ({
     table,
@@ -261,7 +264,7 @@ function projectInto(
     case 'velocity': {
       const rows: StateRow[] = [];
       let timeMs: number | undefined; // parsed once, and only for an entry that counts a signing
-      for (const { terms, requestId } of countedSignings(entry.type, p)) {
+      for (const { terms, requestId } of signings()) {
         timeMs ??= Date.parse(entry.time);
         const spent = Object.entries((terms.spent ?? {}) as Record<string, string>);
         const assets = spent.length > 0 ? spent : [['none', '0'] as [string, string]];
@@ -296,7 +299,7 @@ function projectInto(
       ];
     case 'outpoints': {
       const values: Array<Record<string, RowValue>> = [];
-      for (const signing of countedSignings(entry.type, p)) outpointRows(signing, values);
+      for (const signing of signings()) outpointRows(signing, values);
       return values.map((v, pos) => row(v, pos));
     }
   }
