@@ -191,4 +191,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE outpoint_buckets (bucket INTEGER PRIMARY KEY, link TEXT NOT NULL) STRICT;
     `,
   },
+  {
+    version: 5,
+    description:
+      "outpoints_by_bucket covers the columns of a ledger row's text: a decision reads its buckets' rows from the index alone, not one table page per row",
+    sql: `
+      DROP INDEX outpoints_by_bucket;
+      CREATE INDEX outpoints_by_bucket ON outpoints (bucket, seq, pos, request_id, outpoint, sats, script, key_label, sighash_type);
+    `,
+  },
 ];

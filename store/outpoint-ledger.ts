@@ -85,7 +85,7 @@ interface Walk {
  * Every row of the buckets listed in a JSON array, in (bucket, seq, pos) order, each with its text as json_array
  * writes it: one query for a whole request instead of one per bucket, and no row rebuilt to be hashed.
  */
-const BUCKET_ROWS = `SELECT bucket, seq, pos, outpoint, ${storedRowText('outpoints')} FROM outpoints
+export const BUCKET_ROWS = `SELECT bucket, seq, pos, outpoint, ${storedRowText('outpoints')} FROM outpoints
   WHERE bucket IN (SELECT value FROM json_each(?)) ORDER BY bucket, seq, pos`;
 
 /** The rows of `buckets`, per bucket (json_array refuses a BLOB, which only a table rebuilt without STRICT holds). */

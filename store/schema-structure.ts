@@ -73,7 +73,7 @@ export const SCHEMA_STRUCTURE: readonly SchemaObject[] = [
     'outpoints_by_bucket',
     'index',
     'outpoints',
-    'CREATE INDEX outpoints_by_bucket ON outpoints (bucket, seq, pos)',
+    'CREATE INDEX outpoints_by_bucket ON outpoints (bucket, seq, pos, request_id, outpoint, sats, script, key_label, sighash_type)',
   ],
   [
     'policies',
