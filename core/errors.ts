@@ -288,10 +288,15 @@ export function isStoreDamage(error: unknown): boolean {
   return isDamagedPage(error) || isColdsignError(error, 'STORE_CORRUPT');
 }
 
+/** A store error as the ColdsignError it is (a storage failure, exit 7, or a damaged page, exit 6), or undefined. */
+export function storeErrorOf(error: unknown): ColdsignError | undefined {
+  return storageFailure(error) ?? storeDamage(error);
+}
+
 /** Any thrown value as a ColdsignError: unknown errors become INTERNAL (exit 1) with a generic message. */
 export function toColdsignError(error: unknown): ColdsignError {
   if (error instanceof ColdsignError) return error;
-  const storage = storageFailure(error) ?? storeDamage(error);
+  const storage = storeErrorOf(error);
   if (storage) return storage;
   const detail = error instanceof Error ? error.message : String(error);
   return makeError('INTERNAL', `Internal error: ${detail}.`, {}, error);

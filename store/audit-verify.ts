@@ -21,7 +21,7 @@ import type { ColdsignDb } from './database.js';
 import { signingEventsIn, verifyRange, type RangeResult, type RangeSpec } from './audit-verify-range.js';
 import { RangeStitcher } from './audit-verify-stitch.js';
 import { SCAN_CACHE_SIZE } from './audit-verify-cache.js';
-import { storageFailure, storeDamage, type ColdsignError } from '../core/errors.js';
+import { storeErrorOf, type ColdsignError } from '../core/errors.js';
 
 /** Entries per range (small enough that the last range keeps one worker waiting only briefly). */
 export const RANGE_SIZE = 16_384;
@@ -250,7 +250,7 @@ async function verifyInThreads(
     if (stop) return;
     // A storage failure (disk I/O, full, busy) or damaged page a worker met is the store's error (exit 7, or
     // STORE_CORRUPT), as in this thread; only the checks' own failures are verdicts.
-    damage = storageFailure(cause) ?? storeDamage(cause);
+    damage = storeErrorOf(cause);
     if (damage) {
       stop = true;
       return notify();
