@@ -109,6 +109,23 @@ function chainOf(rows: readonly BucketRow[]): string {
   return rows.reduce((link, row) => linkOfText(link, row.text), GENESIS_LINK);
 }
 
+/** A bucket's rows read from the table itself, past every index (a whole-table scan: for an error's wording only). */
+const TABLE_ROWS_OF_BUCKET = `SELECT ${storedRowText('outpoints')} FROM outpoints NOT INDEXED
+  WHERE bucket = ? ORDER BY seq, pos`;
+
+/**
+ * Why a bucket's rows, as the covering index gave them, do not chain to `link`: when the table's own rows of that
+ * bucket do, only the index's pages were edited (below SQL: a statement changes table and index alike), and
+ * `audit verify`, which reads the table, finds the log and the rows intact.
+ */
+function bucketMismatch(sqlite: Sqlite, bucket: number, link: string, last: number): string {
+  const texts = sqlite.prepare(TABLE_ROWS_OF_BUCKET).pluck().all(bucket) as unknown[];
+  const tableLink = texts.reduce<string>((at, text) => linkOfText(at, String(text)), GENESIS_LINK);
+  return tableLink === link
+    ? `index outpoints_by_bucket disagrees with the table’s own rows in bucket ${bucket} (the database file was edited outside SQLite; the rows chain to the pinned root)`
+    : `rows of bucket ${bucket} were edited, inserted or deleted (last row at entry ${last})`;
+}
+
 /** The newest link of each bucket's chain (GENESIS_LINK for a bucket with no row), as of one audit entry. */
 export class LedgerIndex {
   /**
@@ -218,10 +235,7 @@ export class LedgerIndex {
           );
         const link = chainOf(rows);
         if (link !== this.links[bucket])
-          ledgerTampered(
-            `rows of bucket ${bucket} were edited, inserted or deleted (last row at entry ${last})`,
-            last,
-          );
+          ledgerTampered(bucketMismatch(sqlite, bucket, this.links[bucket]!, last), last);
         const looked = wanted.get(bucket)!;
         const kept = rows.filter((row) => typeof row.outpoint === 'string' && looked.has(row.outpoint));
         this.walked.set(bucket, { link, newest: last, looked, rows: kept });

@@ -9,7 +9,7 @@
  * Shown real with bitcoinjs-lib and a throwaway in-memory key, then refused by coldsign
  * (PSBT_OUTPOINT_AMOUNT_CONFLICT): the outpoint ledger remembers the amount each outpoint was signed under.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as bitcoin from 'bitcoinjs-lib';
@@ -243,12 +243,21 @@ describe('one outpoint signed under two claimed amounts', () => {
     expect(refused.message).toContain(`claims scriptPubKey ${Buffer.from(nested.output!).toString('hex')}`);
   });
 
-  /** A copy of the home edited by `edit` (its database), asked to sign the lie for the first coin, and audit-verified. */
-  function onEditedCopy(name: string, edit: (db: Database.Database) => void) {
+  /**
+   * A copy of the home edited by `edit` (its database) and then by `editFile` (its closed file, bytes),
+   * asked to sign the lie for the first coin, and audit-verified.
+   */
+  function onEditedCopy(
+    name: string,
+    edit: (db: Database.Database) => void,
+    editFile?: (file: string) => void,
+  ) {
     const home = copyHome(app.cli.env.COLDSIGN_HOME!, app.file(`home-${name}`));
     const db = new Database(join(home, 'coldsign.db'));
     edit(db);
+    db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
+    editFile?.(join(home, 'coldsign.db'));
     writeFileSync(
       app.file(`${name}.psbt`),
       Buffer.from(bytes(claiming(coins, [LIE, COIN]))).toString('base64'),
@@ -296,6 +305,77 @@ describe('one outpoint signed under two claimed amounts', () => {
       LedgerIndex.restoreBuckets(db as never, [outpointBucket(oldest)]);
     });
     expectRowMissingAndRefused(home, signed, audit, 'outpoints table’s index');
+  });
+
+  it('an index page edited by hand, so that the index a decision reads and the table disagree, is found too', () => {
+    // An attacker with the file edits the b-tree pages of the ledger's covering index, where no SQL statement
+    // reaches: in the index the two coins' outpoints become others (same length, so SQLite reads the pages as
+    // sound), while the table, which `audit verify` replays against the log, keeps them.
+    const hidden = coins.map((c) => `${c.txid}:0`);
+    let indexPages: number[] = [];
+    let pageSize = 0;
+    const { home, signed, audit } = onEditedCopy(
+      'index-page',
+      (db) => {
+        pageSize = db.pragma('page_size', { simple: true }) as number;
+        indexPages = db
+          .prepare("SELECT pageno FROM dbstat WHERE name = 'outpoints_by_bucket'")
+          .pluck()
+          .all() as number[];
+      },
+      (file) => {
+        const bytes = readFileSync(file);
+        let edited = 0;
+        for (const page of indexPages) {
+          const cells = bytes.subarray((page - 1) * pageSize, page * pageSize);
+          for (const outpoint of hidden) {
+            const needle = Buffer.from(outpoint);
+            for (let at = cells.indexOf(needle); at >= 0; at = cells.indexOf(needle, at + 1)) {
+              cells[at] = cells[at] === 0x30 ? 0x31 : 0x30; // the txid's first hex digit, changed
+              edited += 1;
+            }
+          }
+        }
+        // Every ledger row of the two coins was edited in the index (interior cells may hold copies too).
+        expect(edited).toBeGreaterThanOrEqual(ledgerRows().filter((r) => hidden.includes(r.outpoint)).length);
+        writeFileSync(file, bytes);
+      },
+    );
+    // The edit is real: read through the index, the coins were never signed; read from the table, they were.
+    const db = new Database(join(home, 'coldsign.db'), { readonly: true });
+    try {
+      const buckets = [...new Set(hidden.map(outpointBucket))];
+      const read = (how: string) =>
+        db
+          .prepare(`SELECT outpoint FROM outpoints ${how} WHERE bucket IN (${buckets.join(',')})`)
+          .pluck()
+          .all() as string[];
+      expect(read('INDEXED BY outpoints_by_bucket').filter((o) => hidden.includes(o))).toEqual([]);
+      expect(read('NOT INDEXED').filter((o) => hidden.includes(o)).length).toBeGreaterThan(0);
+    } finally {
+      db.close();
+    }
+    expect(ledgerRows(home)).toEqual(ledgerRows());
+    // The decision reads the buckets through the index: their rows no longer chain to the pinned root.
+    expect(signed.code, signed.stdout).toBe(6);
+    expect(errorOf(signed.stdout)?.code).toBe('AUDIT_TAMPERED');
+    expect(errorOf(signed.stdout)?.message).toMatch(
+      /^The outpoints table index outpoints_by_bucket disagrees with the table’s own rows in bucket \d+ \(the database file was edited outside SQLite/,
+    );
+    expect(existsSync(app.file('index-page.signed'))).toBe(false);
+    // audit verify reads the log and the table, which are intact: the operator learns from the refusal what differs.
+    expect(audit.code, audit.stdout).toBe(0);
+    // The documented remedy: the index rebuilt from the sound table, the ledger refuses the lie again.
+    const repair = new Database(join(home, 'coldsign.db'));
+    repair.exec('REINDEX outpoints_by_bucket');
+    repair.close();
+    const again = app.cli.run(
+      ['sign', app.file('index-page.psbt'), '--out', app.file('index-page.signed'), '--json'],
+      { COLDSIGN_HOME: home },
+    );
+    expect(again.code, again.stdout).toBe(4);
+    expect(errorOf(again.stdout)?.code).toBe('PSBT_OUTPOINT_AMOUNT_CONFLICT');
+    expect(existsSync(app.file('index-page.signed'))).toBe(false);
   });
 });
 
