@@ -88,13 +88,18 @@ interface Walk {
 export const BUCKET_ROWS = `SELECT bucket, seq, pos, outpoint, ${storedRowText('outpoints')} FROM outpoints
   WHERE bucket IN (SELECT value FROM json_each(?)) ORDER BY bucket, seq, pos`;
 
-/** The rows of `buckets`, per bucket (json_array refuses a BLOB, which only a table rebuilt without STRICT holds). */
+/** SQLite's json_array refusing a BLOB, which only a table rebuilt without STRICT holds. */
+function refusedBlob(error: unknown): boolean {
+  return error instanceof Error && /BLOB/.test(error.message);
+}
+
+/** The rows of `buckets`, per bucket. */
 function rowsOfBuckets(sqlite: Sqlite, buckets: readonly number[]): Map<number, BucketRow[]> {
   let raws: Array<[number, number, number, unknown, string]>;
   try {
     raws = preparedOnce(sqlite, BUCKET_ROWS, true).all(JSON.stringify(buckets)) as typeof raws;
   } catch (error) {
-    if (error instanceof Error && /BLOB/.test(error.message))
+    if (refusedBlob(error))
       ledgerTampered('holds a value no ledger row can have (the table was rebuilt without its types)', 0);
     throw error;
   }
@@ -119,8 +124,14 @@ const TABLE_ROWS_OF_BUCKET = `SELECT ${storedRowText('outpoints')} FROM outpoint
  * `audit verify`, which reads the table, finds the log and the rows intact.
  */
 function bucketMismatch(sqlite: Sqlite, bucket: number, link: string, last: number): string {
-  const texts = sqlite.prepare(TABLE_ROWS_OF_BUCKET).pluck().all(bucket) as unknown[];
-  const tableLink = texts.reduce<string>((at, text) => linkOfText(at, String(text)), GENESIS_LINK);
+  let tableLink: string | undefined;
+  try {
+    const texts = sqlite.prepare(TABLE_ROWS_OF_BUCKET).pluck().all(bucket) as unknown[];
+    tableLink = texts.reduce<string>((at, text) => linkOfText(at, String(text)), GENESIS_LINK);
+  } catch (error) {
+    // A table json_array cannot read (a BLOB) is no sound table: the plainer wording stands. A disk's error is its own.
+    if (!refusedBlob(error)) throw error;
+  }
   return tableLink === link
     ? `index outpoints_by_bucket disagrees with the table’s own rows in bucket ${bucket} (the database file was edited outside SQLite; the rows chain to the pinned root)`
     : `rows of bucket ${bucket} were edited, inserted or deleted (last row at entry ${last})`;
