@@ -84,6 +84,8 @@ export interface AuditVerification {
   firstBad?: { seq: number; reason: string };
   /** "signing.started" entries with no "signature" or "signing.failed" after them: a signature may exist. */
   unfinishedSignings?: Array<{ seq: number; requestIds: string[] }>;
+  /** Seqs of the re-anchors and discards the walk verified (store/audit-verify-range.ts LISTED_TYPES), in order. */
+  listed?: number[];
 }
 
 export { entryHash };

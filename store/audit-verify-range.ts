@@ -104,9 +104,17 @@ class RangeSigning {
   }
 }
 
+/**
+ * Entry types a report lists by reading the log's type index (a re-anchor, a discarded tail): the walk notes where
+ * they are, so that the listing can be checked against the entries themselves (Auditor.verify).
+ */
+export const LISTED_TYPES: readonly string[] = ['audit.reanchored', 'audit.discarded'];
+
 export interface RangeResult {
   from: number;
   to: number;
+  /** Seqs of the verified entries of a LISTED_TYPES type, in order. */
+  listed: number[];
   first?: { seq: number; prev: string };
   last?: { seq: number; hash: string };
   bad?: RangeBad;
@@ -300,6 +308,7 @@ export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
   const result: RangeResult = {
     from: spec.from,
     to: spec.to,
+    listed: [],
     checkpoints: [],
     startLinks,
     endLinks: [],
@@ -366,6 +375,7 @@ export function verifyRange(sqlite: Sqlite, spec: RangeSpec): RangeResult {
           reason: `entry ${seq} was modified: its content does not match its hash`,
         });
       }
+      if (LISTED_TYPES.includes(type)) result.listed.push(seq);
       const signingEntry = followsSigning(type);
       if (signingEntry || isStateType(type)) {
         let projected: StateRow[];

@@ -44,6 +44,8 @@ export class RangeStitcher {
   private readonly signing = new SigningTracker();
   private covered = -1;
   private bad: Bad | undefined;
+  /** Seqs of the listed entries (LISTED_TYPES) of the ranges stitched. */
+  private readonly listed: number[] = [];
   private next: IteratorResult<AuditCheckpoint>;
 
   constructor(
@@ -104,6 +106,7 @@ export class RangeStitcher {
         }
       }
     }
+    for (const seq of range.listed ?? []) this.listed.push(seq);
     let stop: (RangeBad & { hash?: string }) | undefined = range.bad;
     for (let t = 0; t < STATE_TABLES.length; t += 1) {
       const at = range.firstProjected[t];
@@ -188,6 +191,7 @@ export class RangeStitcher {
       head: { seq: this.headSeq, hash: this.headSeq === 0 ? AUDIT_GENESIS_HASH : this.headHash },
       ...(this.bad ? { firstBad: this.bad } : {}),
       ...(unfinished.length > 0 ? { unfinishedSignings: unfinished } : {}),
+      listed: this.listed,
     };
   }
 

@@ -18,7 +18,13 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AuditCheckpoint, AuditVerification, SignatureCheck } from './audit-chain.js';
 import type { ColdsignDb } from './database.js';
-import { signingEventsIn, verifyRange, type RangeResult, type RangeSpec } from './audit-verify-range.js';
+import {
+  LISTED_TYPES,
+  signingEventsIn,
+  verifyRange,
+  type RangeResult,
+  type RangeSpec,
+} from './audit-verify-range.js';
 import { RangeStitcher } from './audit-verify-stitch.js';
 import { SCAN_CACHE_SIZE } from './audit-verify-cache.js';
 import { storeErrorOf, type ColdsignError } from '../core/errors.js';
@@ -141,11 +147,35 @@ export function verifyInThread(
           if (stitcher.failed) break;
         }
       }
-      return stitcher.finish();
+      return withTypeIndexChecked(db, stitcher.finish());
     } finally {
       stitcher.release();
     }
   });
+}
+
+const LISTED_BY_TYPE = `SELECT seq FROM audit_log WHERE type IN (${LISTED_TYPES.map(() => '?').join(', ')}) ORDER BY seq`;
+
+/**
+ * Reports list re-anchors and discards through the log's type index (audit_log_by_type), and the walk noted where
+ * those entries are. A statement changes a table and its indexes alike, so the two differ only when the file's pages
+ * were edited below SQLite, which could hide a re-anchor's gap or a discard from a report: the verification fails.
+ */
+function withTypeIndexChecked(db: ColdsignDb, result: AuditVerification): AuditVerification {
+  if (!result.ok) return result;
+  const indexed = db.sqlite
+    .prepare(LISTED_BY_TYPE)
+    .pluck()
+    .all(...LISTED_TYPES) as number[];
+  const walked = result.listed ?? [];
+  const length = Math.max(indexed.length, walked.length);
+  for (let i = 0; i < length; i += 1) {
+    if (indexed[i] === walked[i]) continue;
+    const seq = Math.min(indexed[i] ?? Infinity, walked[i] ?? Infinity);
+    const reason = `the log's type index (audit_log_by_type) disagrees with its entries at entry ${seq}: the database file was edited outside SQLite, and a report read through that index could leave out a re-anchor or a discard`;
+    return { ...result, ok: false, firstBad: { seq, reason } };
+  }
+  return result;
 }
 
 /** The built worker script: beside this module in the bundle, or the bundle's when run from source. */
@@ -189,7 +219,7 @@ export async function verifyFullLog(
         workerUrl,
         alternate: options.assignment === 'alternate',
       });
-      return stitcher.finish();
+      return withTypeIndexChecked(db, stitcher.finish());
     } finally {
       stitcher.release();
     }

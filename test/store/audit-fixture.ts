@@ -8,6 +8,7 @@ import type { Hsm } from '../../hsm/index.js';
 import { Auditor, type AuditPorts } from '../../store/audit.js';
 import { hsmAuditPorts } from '../../store/audit-hsm.js';
 import { ColdsignDb, openDatabase } from '../../store/database.js';
+import { replaceInIndexPages } from '../support/index-pages.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
 
 let caseCounter = 0;
@@ -96,4 +97,15 @@ export function tamper(c: AuditCase, sql: (raw: Database.Database) => void): voi
   sql(raw);
   raw.close();
   c.db = openDatabase(c.path);
+}
+
+/**
+ * Closes the case's database, replaces `from` by `to` in the pages of one index only (below SQL: test/support/
+ * index-pages.ts), and reopens it; returns how many occurrences were replaced.
+ */
+export function tamperIndexPages(c: AuditCase, index: string, from: string, to: string): number {
+  c.db.close();
+  const replaced = replaceInIndexPages(c.path, index, from, to);
+  c.db = openDatabase(c.path);
+  return replaced;
 }

@@ -15,7 +15,15 @@ import { Auditor, type AuditVerification } from '../../store/audit.js';
 import type { FullVerifyOptions } from '../../store/audit-verify.js';
 import { FULL_VERIFY_RESULT_SETTING } from '../../store/audit-freshness.js';
 import { setSetting } from '../../store/settings.js';
-import { at, newAuditCase, tamper, tamperStructure, useAuditToken, type AuditCase } from './audit-fixture.js';
+import {
+  at,
+  newAuditCase,
+  tamper,
+  tamperIndexPages,
+  tamperStructure,
+  useAuditToken,
+  type AuditCase,
+} from './audit-fixture.js';
 
 const { hsm, track } = useAuditToken();
 /**
@@ -73,12 +81,14 @@ async function verdicts(c: AuditCase, opened?: Auditor): Promise<AuditVerificati
       firstBad: result.firstBad,
       entries: result.entries,
       unfinished: result.unfinishedSignings,
+      listed: result.listed,
     }).toEqual({
       mode,
       ok: first!.ok,
       firstBad: first!.firstBad,
       entries: first!.entries,
       unfinished: first!.unfinishedSignings,
+      listed: first!.listed,
     });
   }
   void rest;
@@ -91,6 +101,32 @@ describe('full verification in ranges', () => {
     const result = await verdicts(c);
     expect(result).toMatchObject({ ok: true, entries: 120 });
     expect(result.unfinishedSignings).toEqual([{ seq: 119, requestIds: ['r60'] }]);
+  });
+
+  it('re-anchors and discards are found alike in every mode; hidden from the type index (below SQL), the first is named', async () => {
+    const c = track(await newAuditCase(hsm(), 0));
+    const typeOf = (i: number) =>
+      i % 9 === 0 ? 'audit.reanchored' : i % 13 === 0 ? 'audit.discarded' : 'note';
+    for (let i = 1; i <= 40; i += 1)
+      await c.auditor.commit(at(i + 1), (tx) => tx.append(typeOf(i), { text: `entry ${i}` }), {
+        checkpoint: i % 5 === 0,
+      });
+    const listed = c.db.sqlite
+      .prepare(
+        "SELECT seq FROM audit_log NOT INDEXED WHERE type IN ('audit.reanchored', 'audit.discarded') ORDER BY seq",
+      )
+      .pluck()
+      .all() as number[];
+    expect(listed).toHaveLength(7);
+    expect(await verdicts(c)).toMatchObject({ ok: true, listed });
+    expect(tamperIndexPages(c, 'audit_log_by_type', 'audit.discarded', 'audit.discardeX')).toBe(3);
+    const firstDiscard = c.db.sqlite
+      .prepare("SELECT MIN(seq) FROM audit_log NOT INDEXED WHERE type = 'audit.discarded'")
+      .pluck()
+      .get() as number;
+    const result = await verdicts(c);
+    expect(result).toMatchObject({ ok: false, firstBad: { seq: firstDiscard } });
+    expect(result.firstBad!.reason).toMatch(/type index \(audit_log_by_type\) disagrees/);
   });
 
   it('signings that cross range boundaries are closed by the later range, for any request id', async () => {

@@ -10,7 +10,8 @@ import { appendAudit, Auditor, auditPublicKeyOf, verifyAudit, type AuditPorts } 
 import { recordSigningStarted } from '../../store/records.js';
 import { openDatabase } from '../../store/database.js';
 import { applyRows, projectEntry, storedHeads } from '../../store/state.js';
-import { at, tamper, T0, useAuditToken, type AuditCase } from './audit-fixture.js';
+import { at, tamper, tamperIndexPages, T0, useAuditToken, type AuditCase } from './audit-fixture.js';
+import { recordedDiscards } from '../../store/audit-discards.js';
 import { LedgerIndex } from '../../store/outpoint-ledger.js';
 
 const { hsm: testHsm, fresh } = useAuditToken();
@@ -379,6 +380,37 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     });
     expect(reopened.head.seq).toBe(pinnedSeq + 1);
     expect(await reopened.verify()).toMatchObject({ ok: true, entries: pinnedSeq + 1 });
+  });
+
+  it('a discard hidden from the log’s type index by an edit of its pages (below SQL) fails the verification at that entry', async () => {
+    const c = await fresh(3);
+    await c.auditor.commit(at(4), (tx) => tx.append('test.entry', { n: 4 }), { checkpoint: false });
+    const reopened = await Auditor.open(c.db, c.ports, at(6));
+    expect(entryRow(c, 4)).toMatchObject({ type: 'audit.discarded' });
+    expect(await reopened.verify()).toMatchObject({ ok: true, listed: [4] });
+    // Same length: SQLite reads the index as sound, and the entry itself (its type, its hash) is unchanged.
+    expect(tamperIndexPages(c, 'audit_log_by_type', 'audit.discarded', 'audit.discardeX')).toBe(1);
+    expect(entryRow(c, 4)).toMatchObject({ type: 'audit.discarded' });
+    // What `audit verify` would list through the index no longer shows the discard.
+    expect(recordedDiscards(c.db)).toEqual([]);
+    const result = await (await Auditor.open(c.db, c.ports, at(7))).verify();
+    expect(result).toMatchObject({ ok: false, firstBad: { seq: 4 } });
+    expect(result.firstBad?.reason).toMatch(
+      /^the log's type index \(audit_log_by_type\) disagrees with its entries at entry 4: the database file was edited outside SQLite/,
+    );
+  });
+
+  it('an entry made to look like a discard in the type index alone fails the verification at that entry', async () => {
+    const c = await fresh(3);
+    // A type that sorts next to "audit.discarded", so that the edited cell stays in the index's order.
+    await c.auditor.log('audit.discardee', { n: 4 }, at(4));
+    expect(tamperIndexPages(c, 'audit_log_by_type', 'audit.discardee', 'audit.discarded')).toBe(1);
+    expect(recordedDiscards(c.db).map((d) => d.seq)).toEqual([]);
+    expect(
+      c.db.sqlite.prepare("SELECT seq FROM audit_log WHERE type = 'audit.discarded'").pluck().all(),
+    ).toEqual([4]);
+    const result = await (await Auditor.open(c.db, c.ports, at(5))).verify();
+    expect(result).toMatchObject({ ok: false, firstBad: { seq: 4 } });
   });
 
   it('a tail beyond an open pin that does not chain is tampering: refused, and nothing is deleted', async () => {
