@@ -596,12 +596,13 @@ export class Auditor {
 
   /**
    * The state entries in seq order, read a page at a time: the caller writes the state rows as it goes,
-   * which a connection cannot do while a statement is still iterating.
+   * which a connection cannot do while a statement is still iterating. Read from the log itself, past the type
+   * index: the entries were verified, the index was not, and an edit of its pages (below SQLite) could hide one.
    */
   private *stateEntries(): Generator<{ seq: number; time: string; type: string; payload: string }> {
     const placeholders = STATE_TYPES.map(() => '?').join(', ');
     const page = this.db.sqlite.prepare(
-      `SELECT seq, time, type, payload FROM audit_log WHERE type IN (${placeholders}) AND seq > ? ORDER BY seq LIMIT ${STATE_ENTRY_PAGE}`,
+      `SELECT seq, time, type, payload FROM audit_log NOT INDEXED WHERE type IN (${placeholders}) AND seq > ? ORDER BY seq LIMIT ${STATE_ENTRY_PAGE}`,
     );
     for (let after = 0; ;) {
       const rows = page.all(...STATE_TYPES, after) as Array<{

@@ -567,6 +567,26 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     expect(await reopened.verify('all')).toMatchObject({ ok: true, entries: 1004 });
   });
 
+  it('a home from before state digests: a state entry hidden from the type index (below SQL) is still replayed', async () => {
+    const c = await fresh(3);
+    await c.auditor.commit(at(4), (tx) => {
+      for (let i = 0; i < 3; i += 1)
+        tx.append('officer.enrolled', { name: `officer-${i}`, publicKey: i.toString(16).padStart(64, '0') });
+    });
+    const officers = () => c.db.sqlite.prepare('SELECT * FROM officers ORDER BY seq, pos').all();
+    const before = officers();
+    expect(before).toHaveLength(3);
+    await predateStateDigests(c);
+    tamper(c, (raw) => raw.prepare('DELETE FROM officers').run());
+    expect(tamperIndexPages(c, 'audit_log_by_type', 'officer.enrolled', 'officer.enrolleX')).toBe(3);
+    // Read through the index, the log has no enrolment: a rebuild that trusted it would leave no officer.
+    expect(
+      c.db.sqlite.prepare("SELECT COUNT(*) FROM audit_log WHERE type = 'officer.enrolled'").pluck().get(),
+    ).toBe(0);
+    await Auditor.open(c.db, c.ports, at(5));
+    expect(officers()).toEqual(before);
+  });
+
   it('a home from before state digests whose log does not verify up to its open pin: refused, and the tail is not deleted', async () => {
     const c = await fresh(3);
     await predateStateDigests(c);
