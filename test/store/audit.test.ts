@@ -551,33 +551,33 @@ describe('audit log on a real database and the SoftHSM audit key', () => {
     await expectCode(Auditor.open(c.db, c.ports, at(7400)), 'AUDIT_TAMPERED');
   });
 
-  it('a home from before state digests with no tail: its state is rebuilt from every state entry (more than a page of them)', async () => {
+  /**
+   * A case with `count` officers enrolled at entry 4 onwards, made a home from before state digests whose officers
+   * table was emptied (start-up must rebuild it from the log); the officers as they were, and a reader of the table.
+   */
+  async function legacyHomeWithOfficers(count: number) {
     const c = await fresh(3);
     await c.auditor.commit(at(4), (tx) => {
-      for (let i = 0; i < 1001; i += 1)
+      for (let i = 0; i < count; i += 1)
         tx.append('officer.enrolled', { name: `officer-${i}`, publicKey: i.toString(16).padStart(64, '0') });
     });
     const officers = () => c.db.sqlite.prepare('SELECT * FROM officers ORDER BY seq, pos').all();
     const before = officers();
-    expect(before).toHaveLength(1001);
+    expect(before).toHaveLength(count);
     await predateStateDigests(c);
     tamper(c, (raw) => raw.prepare('DELETE FROM officers').run());
+    return { c, officers, before };
+  }
+
+  it('a home from before state digests with no tail: its state is rebuilt from every state entry (more than a page of them)', async () => {
+    const { c, officers, before } = await legacyHomeWithOfficers(1001);
     const reopened = await Auditor.open(c.db, c.ports, at(5));
     expect(officers()).toEqual(before);
     expect(await reopened.verify('all')).toMatchObject({ ok: true, entries: 1004 });
   });
 
   it('a home from before state digests: a state entry hidden from the type index (below SQL) is still replayed', async () => {
-    const c = await fresh(3);
-    await c.auditor.commit(at(4), (tx) => {
-      for (let i = 0; i < 3; i += 1)
-        tx.append('officer.enrolled', { name: `officer-${i}`, publicKey: i.toString(16).padStart(64, '0') });
-    });
-    const officers = () => c.db.sqlite.prepare('SELECT * FROM officers ORDER BY seq, pos').all();
-    const before = officers();
-    expect(before).toHaveLength(3);
-    await predateStateDigests(c);
-    tamper(c, (raw) => raw.prepare('DELETE FROM officers').run());
+    const { c, officers, before } = await legacyHomeWithOfficers(3);
     expect(tamperIndexPages(c, 'audit_log_by_type', 'officer.enrolled', 'officer.enrolleX')).toBe(3);
     // Read through the index, the log has no enrolment: a rebuild that trusted it would leave no officer.
     expect(
