@@ -44,16 +44,22 @@ export function listKeys(sqlite: Sqlite): KeyRecord[] {
   return rows.map(fromRow);
 }
 
+/*
+ * Lookups read the table itself (NOT INDEXED): start-up verified its rows against the log, not its indexes, whose
+ * pages an edit of the file below SQLite could change unseen (a label hidden there would let a second key take it).
+ * The table holds one row per key, so the scan is short.
+ */
+
 export function findKey(sqlite: Sqlite, label: string): KeyRecord | undefined {
   const row = sqlite
-    .prepare(`SELECT ${COLUMNS} FROM keys WHERE label = ? ORDER BY seq LIMIT 1`)
+    .prepare(`SELECT ${COLUMNS} FROM keys NOT INDEXED WHERE label = ? ORDER BY seq LIMIT 1`)
     .get(label) as KeyRow | undefined;
   return row && fromRow(row);
 }
 
 export function findKeyByPublicKey(sqlite: Sqlite, publicKeyHex: string): KeyRecord | undefined {
   const row = sqlite
-    .prepare(`SELECT ${COLUMNS} FROM keys WHERE public_key = ? ORDER BY seq LIMIT 1`)
+    .prepare(`SELECT ${COLUMNS} FROM keys NOT INDEXED WHERE public_key = ? ORDER BY seq LIMIT 1`)
     .get(publicKeyHex.toLowerCase()) as KeyRow | undefined;
   return row && fromRow(row);
 }

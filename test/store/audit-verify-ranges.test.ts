@@ -171,6 +171,14 @@ describe('full verification in ranges', () => {
     const result = await verdicts(c);
     expect(result).toMatchObject({ ok: true, entries: 40 });
     expect(result.unfinishedSignings).toEqual([{ seq: 11, requestIds: ['x\uD801'] }]);
+    // A replay reads its range's signing events again from the log itself: closes hidden from the type index by
+    // an edit of its pages (below SQL) are still seen, and every mode still agrees.
+    expect(
+      tamperIndexPages(c, 'audit_log_by_type', 'signing.failed', 'signing.faileX'),
+    ).toBeGreaterThanOrEqual(12);
+    const edited = await verdicts(c);
+    expect(edited).toMatchObject({ ok: true, entries: 40 });
+    expect(edited.unfinishedSignings).toEqual([{ seq: 11, requestIds: ['x\uD801'] }]);
   });
 
   it('an id left open is not closed by another id of the same fingerprint that a later range starts and closes', async () => {

@@ -14,6 +14,7 @@ import {
 } from '../../store/database.js';
 import { SCHEMA_STRUCTURE } from '../../store/schema-structure.js';
 import { assertKeyIsNew } from '../../store/keys.js';
+import { replaceInIndexPages } from '../support/index-pages.js';
 import { applyRows, emptyHeads, projectEntry } from '../../store/state.js';
 import { MIGRATIONS } from '../../store/migrations.js';
 import { sqliteBinding } from '../../store/sqlite-addon.js';
@@ -233,6 +234,35 @@ describe('key registry (the projection of key.registered entries)', () => {
       expect.objectContaining({ code: 'KEY_LABEL_TAKEN' }),
     );
     db.close();
+  });
+
+  it('a label and a public key hidden from their indexes by an edit of the pages (below SQL) are still taken', () => {
+    const path = join(dir, 'coldsign.db');
+    const db = openDatabase(path);
+    register(db, vault);
+    db.close();
+    const hiddenKey = `${vault.publicKey.slice(0, -1)}${vault.publicKey.endsWith('0') ? '1' : '0'}`;
+    expect(replaceInIndexPages(path, 'keys_by_label', 'vault-1', 'vault-X')).toBe(1);
+    expect(replaceInIndexPages(path, 'keys_by_public_key', vault.publicKey, hiddenKey)).toBe(1);
+    const edited = openDatabase(path);
+    try {
+      // Through the indexes the key is gone; the table still holds it.
+      expect(edited.sqlite.prepare("SELECT COUNT(*) FROM keys WHERE label = 'vault-1'").pluck().get()).toBe(
+        0,
+      );
+      expect(
+        edited.sqlite.prepare('SELECT COUNT(*) FROM keys WHERE public_key = ?').pluck().get(vault.publicKey),
+      ).toBe(0);
+      expect(edited.findKey('vault-1')).toEqual(vault);
+      expect(() => register(edited, { ...treasury, label: 'vault-1' })).toThrow(
+        expect.objectContaining({ code: 'KEY_LABEL_TAKEN' }),
+      );
+      expect(() => register(edited, { ...vault, label: 'other' })).toThrow(
+        expect.objectContaining({ code: 'KEY_LABEL_TAKEN' }),
+      );
+    } finally {
+      edited.close();
+    }
   });
 });
 
