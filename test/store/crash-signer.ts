@@ -58,7 +58,10 @@ async function mark(stage: string, requestId = ''): Promise<void> {
   reached.set(stage, count);
   if (stage === holdStage && count === Number(holdCount)) {
     process.stdout.write('holding\n');
-    await new Promise(() => {}); // until SIGKILL
+    // Until SIGKILL. A promise alone holds no handle: once "holding" was flushed, Node ended the process by itself
+    // (exit 13, a top-level await left unsettled) whenever the parent's kill came later than that, as on a loaded
+    // host. A timer keeps the process alive; it ends it (exit 3) only if no kill came within ten minutes.
+    await new Promise(() => setTimeout(() => process.exit(3), 600_000));
   }
 }
 
